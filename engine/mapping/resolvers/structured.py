@@ -1,0 +1,235 @@
+"""Resolvers that build, pick or look up values: JSON, lists, fallbacks,
+templates and lookup tables.
+
+The ones that read other fields (``coalesce``, ``concat``, ``template``)
+take paths in the mapping's one path language, parsed when the mapping is
+compiled. They see the record the field is mapped from; inside ``each``
+that is the item, and ``$context.*`` works everywhere.
+
+Example::
+
+    fields:
+      ref:      {resolver: {name: template, args: "{sku}:{location}"}}
+      name:     {source: display_name, resolver: {name: coalesce, args: [name, title]}}
+      status:   {source: status, resolver: {name: map, args: {table: {A: ACTIVE, I: INACTIVE}}}}
+      tags:     {source: tags, resolver: {name: split, args: {sep: "|"}}}
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from engine.contracts import Resolver
+from engine.errors import DataError
+from engine.mapping.paths import Scope, compile_getter, parse_path
+from engine.mapping.resolvers._common import as_text, invalid, is_blank
+from engine.mapping.resolvers._jsjson import problem
+from engine.mapping.resolvers._lookup import make_map
+from engine.mapping.resolvers._template import compile_template
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_decode = json.JSONDecoder(parse_constant=_no_constants).decode
+
+
+def make_json():
+    def fn(value: Any) -> Any:
+        if type(value) is not str:
+            return value
+        try:
+            return _decode(value)
+        except ValueError as exc:
+            if is_blank(value):
+                return None
+            raise invalid(value, "valid JSON", problem(exc)) from None
+
+    return fn
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if type(value).__name__ == "Decimal":
+        return format(value, "f")
+    raise TypeError(f"{type(value).__name__} has no JSON form")
+
+
+def make_to_json(*, sort_keys: bool = False):
+    def fn(value: Any) -> str:
+        try:
+            return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                              sort_keys=sort_keys, default=_json_default)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"cannot be written as JSON: {exc}") from None
+
+    return fn
+
+
+def make_split(*, sep: str = ",", index: int | None = None, trim: bool = True, skip_empty: bool = False):
+    def fn(value: Any) -> Any:
+        text = value if type(value) is str else as_text(value)
+        if not text or text.isspace():
+            return None
+        parts = text.split(sep)
+        if trim:
+            parts = [p.strip() for p in parts]
+        if skip_empty:
+            parts = [p for p in parts if p]
+        if index is None:
+            return parts
+        try:
+            return parts[index]
+        except IndexError:
+            return None
+
+    return fn
+
+
+def _flatten(items: list | tuple, out: list[str]) -> list[str]:
+    for item in items:
+        if isinstance(item, list | tuple):
+            _flatten(item, out)
+        elif item is not None:
+            out.append(item if type(item) is str else as_text(item))
+    return out
+
+
+def make_join(*, sep: str = ","):
+    def fn(value: Any) -> str:
+        if isinstance(value, list | tuple):
+            return sep.join(_flatten(value, []))
+        return value if type(value) is str else as_text(value)
+
+    return fn
+
+
+def _getters(paths: list[str]) -> list:
+    return [compile_getter(parse_path(p)) for p in paths]
+
+
+def make_concat(*, paths: list[str], sep: str = "", skip_missing: bool = True):
+    getters = list(zip(paths, _getters(paths), strict=True))
+
+    def fn(value: Any, record: Any, context: Any) -> str | None:
+        scope = Scope(root=record, context=context)
+        parts = [] if is_blank(value) else [value if type(value) is str else as_text(value)]
+        for path, get in getters:
+            got = get(record, scope)
+            if is_blank(got):
+                if skip_missing:
+                    continue
+                raise DataError(f"{path!r} is missing")
+            parts.append(got if type(got) is str else as_text(got))
+        return sep.join(parts) if parts else None
+
+    return fn
+
+
+def make_template(*, template: str, missing: str = "error"):
+    return compile_template(template, empty_when_missing=missing == "empty")
+
+
+def make_coalesce(*, paths: list[str]):
+    getters = _getters(paths)
+
+    def fn(value: Any, record: Any, context: Any) -> Any:
+        if not is_blank(value):
+            return value
+        scope = Scope(root=record, context=context)
+        for get in getters:
+            got = get(record, scope)
+            if not is_blank(got):
+                return got
+        return None
+
+    return fn
+
+
+def make_default(*, value: Any):
+    fallback = value
+
+    def fn(value: Any) -> Any:
+        return fallback if is_blank(value) else value
+
+    return fn
+
+
+_PATHS = {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1},
+          "description": "paths in the mapping's path language"}
+
+RESOLVERS = [
+    Resolver("json", make_json, summary="Parse JSON text; invalid JSON is an error."),
+    Resolver(
+        "to_json", make_to_json, summary="Compact JSON text of a value.",
+        args={"type": "object", "additionalProperties": False, "properties": {
+            "sort_keys": {"type": "boolean", "default": False},
+        }},
+    ),
+    Resolver(
+        "split", make_split, shorthand="sep", summary="Split text into a list (or pick one item).",
+        args={"type": "object", "additionalProperties": False, "properties": {
+            "sep": {"type": "string", "minLength": 1, "default": ","},
+            "index": {"type": ["integer", "null"], "default": None,
+                      "description": "pick this item (negative counts from the end); missing if absent"},
+            "trim": {"type": "boolean", "default": True},
+            "skip_empty": {"type": "boolean", "default": False},
+        }},
+    ),
+    Resolver(
+        "join", make_join, shorthand="sep", summary="Join a list (nested lists flattened) into text.",
+        args={"type": "object", "additionalProperties": False, "properties": {
+            "sep": {"type": "string", "default": ","},
+        }},
+    ),
+    Resolver(
+        "concat", make_concat, needs_record=True, accepts_missing=True, shorthand="paths",
+        summary="The value followed by the values at paths, joined by sep.",
+        args={"type": "object", "additionalProperties": False, "required": ["paths"], "properties": {
+            "paths": _PATHS,
+            "sep": {"type": "string", "default": ""},
+            "skip_missing": {"type": "boolean", "default": True,
+                             "description": "leave out missing parts; false makes them an error"},
+        }},
+    ),
+    Resolver(
+        "template", make_template, needs_record=True, accepts_missing=True, shorthand="template",
+        summary="Text from a template such as '{sku}:{location}'; {} is the value itself.",
+        args={"type": "object", "additionalProperties": False, "required": ["template"], "properties": {
+            "template": {"type": "string"},
+            "missing": {"enum": ["error", "empty"], "default": "error",
+                        "description": "what a missing path gives: an error, or empty text"},
+        }},
+    ),
+    Resolver(
+        "coalesce", make_coalesce, needs_record=True, accepts_missing=True, shorthand="paths",
+        summary="The value, or the first non-empty value at paths.",
+        args={"type": "object", "additionalProperties": False, "required": ["paths"],
+              "properties": {"paths": _PATHS}},
+    ),
+    Resolver(
+        "default", make_default, accepts_missing=True, shorthand="value",
+        summary="The value, or this one when it is missing or empty.",
+        args={"type": "object", "additionalProperties": False, "required": ["value"],
+              "properties": {"value": {"description": "any value"}}},
+    ),
+    Resolver(
+        "map", make_map, summary="Look the value up in a table or a CSV file.",
+        args={"type": "object", "additionalProperties": False,
+              "oneOf": [{"required": ["table"]}, {"required": ["file"]}],
+              "properties": {
+                  "table": {"type": "object", "description": "from -> to"},
+                  "file": {"type": "string", "minLength": 1,
+                           "description": "a CSV file with a header, relative to the spec"},
+                  "key": {"type": ["string", "null"], "default": None,
+                          "description": "column of the keys; null means the first"},
+                  "value": {"type": ["string", "null"], "default": None,
+                            "description": "column of the values; null means the second"},
+                  "default": {"description": "result for unknown keys; without it they are errors"},
+                  "ignore_case": {"type": "boolean", "default": False},
+              }},
+    ),
+]
