@@ -1,0 +1,182 @@
+"""Mutation resolvers with Fluent-style per-field validation.
+
+Each failure raises a coded ``FluentError`` (C0120E not found, C0121E duplicate order ref,
+C0122E negative number, C0123E unique constraint, C0141E over-long string, C0020E permission),
+which graphql-core turns into ``data.<alias> = null`` plus an error with ``path: [<alias>]``.
+Aliased mutations in one request therefore succeed or fail independently, as on Fluent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.emulator import entities
+from engine.emulator.graphql_errors import FluentError
+from engine.emulator.store import Row
+
+NON_NEGATIVE = ("quantity", "price", "paidPrice", "totalPrice", "taxPrice", "totalTaxPrice", "amount", "value")
+
+
+def _ctx(info: Any) -> tuple[Any, dict[str, Any], str]:
+    core = info.context["core"]
+    return core, info.context["principal"], core.clock.now_iso()
+
+
+def _check_input(value: Any, path: str, max_length: int) -> None:
+    """Over-long strings (C0141E) and negative amounts (C0122E), anywhere in the input."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in NON_NEGATIVE and isinstance(item, int | float) and item < 0:
+                raise FluentError("C0122E", f"Field '{path}.{key}' must not be negative, got {item}")
+            _check_input(item, f"{path}.{key}", max_length)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_input(item, f"{path}[{index}]", max_length)
+    elif isinstance(value, str) and len(value) > max_length:
+        raise FluentError("C0141E", f"Field '{path}' exceeds the maximum length of {max_length}")
+
+
+def _retailer(core: Any, principal: dict[str, Any], given: dict[str, Any] | None) -> str:
+    if given and given.get("id") is not None:
+        rid = str(given["id"])
+        if core.store.retailers.get(rid) is None:
+            raise FluentError("C0120E", f"Retailer with id '{rid}' not found")
+        if rid not in principal["retailerIds"]:
+            raise FluentError("C0020E", f"Insufficient permissions for retailer '{rid}'")
+        return rid
+    if not principal["retailerIds"]:
+        raise FluentError("C0020E", "The caller has no retailer")
+    return sorted(principal["retailerIds"])[0]
+
+
+def _visible(principal: dict[str, Any], row: Row | None, what: str, key: Any) -> Row:
+    if row is None or row.get("retailerId") not in principal["retailerIds"]:
+        raise FluentError("C0120E", f"{what} with id '{key}' not found")
+    return row
+
+
+def create_order(_root: Any, info: Any, input: dict[str, Any]) -> Row:
+    core, principal, now = _ctx(info)
+    _check_input(input, "input", core.settings.max_string_length)
+    rid = _retailer(core, principal, input.get("retailer"))
+    if core.store.orders.find((rid, input["ref"])) is not None:
+        raise FluentError("C0121E", f"Order with ref '{input['ref']}' already exists")
+    for index, item in enumerate(input.get("items") or []):
+        if core.store.find_product(rid, item["productRef"], item.get("productCatalogueRef")) is None:
+            raise FluentError("C0120E", f"Product with ref '{item['productRef']}' not found (items[{index}])")
+    choices = list(input.get("fulfilmentChoices") or [])
+    if input.get("fulfilmentChoice"):
+        choices.insert(0, input["fulfilmentChoice"])
+    for choice in choices:
+        pickup = choice.get("pickupLocationRef")
+        if pickup and core.store.locations.find((rid, pickup)) is None:
+            raise FluentError("C0120E", f"Location with ref '{pickup}' not found")
+    fields = {**input, "status": "CREATED", "fulfilmentChoice": choices[0] if choices else None}
+    return entities.new_order(core.store, fields, rid, now)
+
+
+def update_order(_root: Any, info: Any, input: dict[str, Any]) -> Row:
+    core, principal, now = _ctx(info)
+    _check_input(input, "input", core.settings.max_string_length)
+    order = _visible(principal, core.store.orders.get(input["id"]), "Order", input["id"])
+    if input.get("attributes") is not None:
+        order["attributes"] = entities.upsert_attributes(order["attributes"], input["attributes"])
+    if input.get("status") and input["status"] != order["status"]:
+        order["status"] = input["status"]
+        core.webhooks.entity_status_changed("ORDER", order)
+    order["updatedOn"] = now
+    return order
+
+
+def create_location(_root: Any, info: Any, input: dict[str, Any]) -> Row:
+    core, principal, now = _ctx(info)
+    _check_input(input, "input", core.settings.max_string_length)
+    rid = _retailer(core, principal, input.get("retailer"))
+    if core.store.locations.find((rid, input["ref"])) is not None:
+        raise FluentError("C0123E", f"Location with ref '{input['ref']}' already exists")
+    return entities.new_location(core.store, input, rid, now)
+
+
+def update_location(_root: Any, info: Any, input: dict[str, Any]) -> Row:
+    core, principal, now = _ctx(info)
+    _check_input(input, "input", core.settings.max_string_length)
+    location = _visible(principal, core.store.locations.get(input["id"]), "Location", input["id"])
+    for key in ("name", "type", "status", "openingSchedule"):
+        if input.get(key) is not None:
+            location[key] = input[key]
+    if input.get("primaryAddress") is not None:
+        location["primaryAddress"] = entities.address(input["primaryAddress"])
+    if input.get("attributes") is not None:
+        location["attributes"] = entities.upsert_attributes(location["attributes"], input["attributes"])
+    location["updatedOn"] = now
+    return location
+
+
+def _create_product(info: Any, input: dict[str, Any], kind: str) -> Row:
+    core, principal, now = _ctx(info)
+    _check_input(input, "input", core.settings.max_string_length)
+    ref = input["catalogue"]["ref"]
+    catalogue = core.store.catalogue(ref, "PRODUCT")
+    if catalogue is None or catalogue["retailerId"] not in principal["retailerIds"]:
+        raise FluentError("C0120E", f"Product catalogue with ref '{ref}' not found")
+    if core.store.products.find((ref, input["ref"])) is not None:
+        raise FluentError("C0123E", f"Product with ref '{input['ref']}' already exists in catalogue '{ref}'")
+    parent = (input.get("product") or {}).get("ref")
+    if parent and core.store.products.find((ref, parent)) is None:
+        raise FluentError("C0120E", f"Product with ref '{parent}' not found in catalogue '{ref}'")
+    return entities.new_product(core.store, {**input, "kind": kind}, catalogue, now)
+
+
+def create_variant_product(_root: Any, info: Any, input: dict[str, Any]) -> Row:
+    return _create_product(info, input, "VARIANT")
+
+
+def create_standard_product(_root: Any, info: Any, input: dict[str, Any]) -> Row:
+    return _create_product(info, input, "STANDARD")
+
+
+def create_product(_root: Any, info: Any, input: dict[str, Any]) -> Row:
+    kind = "STANDARD" if str(input.get("type") or "").upper() == "STANDARD" else "VARIANT"
+    return _create_product(info, input, kind)
+
+
+def update_product(_root: Any, info: Any, input: dict[str, Any]) -> Row:
+    core, principal, now = _ctx(info)
+    _check_input(input, "input", core.settings.max_string_length)
+    if input.get("id") is not None:
+        product = core.store.products.get(input["id"])
+        key = input["id"]
+    elif input.get("ref") and input.get("catalogue"):
+        product = core.store.products.find((input["catalogue"]["ref"], input["ref"]))
+        key = input["ref"]
+    else:
+        raise FluentError("C0140E", "updateProduct needs 'id', or 'ref' and 'catalogue'")
+    product = _visible(principal, product, "Product", key)
+    for field in ("name", "summary", "gtin", "status", "type", "prices"):
+        if input.get(field) is not None:
+            product[field] = input[field]
+    if input.get("attributes") is not None:
+        product["attributes"] = entities.upsert_attributes(product["attributes"], input["attributes"])
+    product["updatedOn"] = now
+    return product
+
+
+def update_fulfilment(_root: Any, info: Any, input: dict[str, Any]) -> Row:
+    core, principal, now = _ctx(info)
+    _check_input(input, "input", core.settings.max_string_length)
+    fulfilment = _visible(principal, core.store.fulfilments.get(input["id"]), "Fulfilment", input["id"])
+    if input.get("attributes") is not None:
+        fulfilment["attributes"] = entities.upsert_attributes(fulfilment["attributes"], input["attributes"])
+    if input.get("status") and input["status"] != fulfilment["status"]:
+        fulfilment["status"] = input["status"]
+        core.webhooks.entity_status_changed("FULFILMENT", fulfilment)
+    fulfilment["updatedOn"] = now
+    return fulfilment
+
+
+MUTATIONS = {
+    "createOrder": create_order, "updateOrder": update_order, "createLocation": create_location,
+    "updateLocation": update_location, "createVariantProduct": create_variant_product,
+    "createStandardProduct": create_standard_product, "createProduct": create_product,
+    "updateProduct": update_product, "updateFulfilment": update_fulfilment,
+}

@@ -1,0 +1,70 @@
+"""Builds the executable GraphQL schema from ``schema.graphql`` and the resolver modules.
+
+Settings that change the schema's shape (``pageinfo_end_cursor``, ``daterange_after_alias``,
+``create_product_alias``) select lines marked ``#switch:NAME`` in the SDL, so an unknown field
+stays a validation error unless its switch is on. Schemas are cached per switch combination.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from graphql import GraphQLError, GraphQLSchema, build_schema
+from graphql.language import ast
+
+from engine.emulator import graphql_mutations, graphql_resolvers
+from engine.emulator.clock import normalise
+
+SDL = Path(__file__).with_name("schema.graphql")
+SWITCHES = ("pageinfo_end_cursor", "daterange_after_alias", "create_product_alias")
+
+
+def schema_for(settings: Any) -> GraphQLSchema:
+    return _build(tuple(bool(getattr(settings, name)) for name in SWITCHES))
+
+
+def _sdl(flags: tuple[bool, ...]) -> str:
+    enabled = {name for name, on in zip(SWITCHES, flags, strict=True) if on}
+    lines = []
+    for line in SDL.read_text(encoding="utf-8").splitlines():
+        text, marker, switch = line.partition("#switch:")
+        if marker and switch.strip() not in enabled:
+            continue
+        lines.append(text if marker else line)
+    return "\n".join(lines)
+
+
+def _parse_datetime(value: Any) -> str:
+    if not isinstance(value, str):
+        raise GraphQLError(f"DateTime must be an ISO-8601 string, got {value!r}")
+    try:
+        return normalise(value)
+    except ValueError:
+        raise GraphQLError(f"DateTime must be an ISO-8601 string, got {value!r}")
+
+
+def _parse_datetime_literal(node: Any, _variables: Any = None) -> str:
+    if not isinstance(node, ast.StringValueNode):
+        raise GraphQLError("DateTime must be an ISO-8601 string")
+    return _parse_datetime(node.value)
+
+
+@lru_cache(maxsize=8)
+def _build(flags: tuple[bool, ...]) -> GraphQLSchema:
+    schema = build_schema(_sdl(flags))
+    datetime = schema.type_map["DateTime"]
+    datetime.parse_value = _parse_datetime  # type: ignore[method-assign]
+    datetime.parse_literal = _parse_datetime_literal  # type: ignore[method-assign,assignment]
+    product = schema.type_map["Product"]
+    product.resolve_type = graphql_resolvers.product_type  # type: ignore[attr-defined]
+    for type_name, fields in graphql_resolvers.FIELD_RESOLVERS.items():
+        type_ = schema.type_map[type_name]
+        for field_name, resolver in fields.items():
+            type_.fields[field_name].resolve = resolver  # type: ignore[attr-defined]
+    mutation = schema.mutation_type
+    assert mutation is not None
+    for field_name, field in mutation.fields.items():
+        field.resolve = graphql_mutations.MUTATIONS[field_name]
+    return schema

@@ -1,0 +1,113 @@
+"""Starlette routes of the Fluent API surface: OAuth, GraphQL, Job/Batch and Event APIs.
+
+Authentication, fault injection and request logging happen before these handlers run (see
+``app``); a handler finds the caller in ``request.state.principal``, the raw body in
+``request.state.body`` and the firing fault's action in ``request.state.fault``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from engine.emulator import auth, eventlog, events, graphql_api, jobs
+from engine.emulator.responses import ApiError, empty_response, json_object, json_response
+
+Handler = Callable[[Any, Request], Any]
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if not k.startswith("_")}
+
+
+def token(core: Any, request: Request) -> Response:
+    try:
+        params = auth.token_params(request, request.state.body)
+        return json_response(auth.issue(core, params, request.state.fault))
+    except auth.AuthError as exc:
+        return exc.response()
+
+
+def graphql(core: Any, request: Request) -> Response:
+    payload = graphql_api.run(core, request.state.principal, request.state.body, request.state.fault)
+    return json_response(payload)
+
+
+def create_job(core: Any, request: Request) -> Response:
+    job = jobs.create_job(core, request.state.principal, json_object(request.state.body))
+    return json_response({"id": job["id"]})
+
+
+def send_batch(core: Any, request: Request) -> Response:
+    batch = jobs.send_batch(core, request.state.principal, request.path_params["job_id"],
+                            json_object(request.state.body), request.state.fault)
+    return json_response({"id": batch["id"]})
+
+
+def job_status(core: Any, request: Request) -> Response:
+    job = jobs.get_job(core, request.state.principal, request.path_params["job_id"])
+    return json_response(jobs.job_body(core, job))
+
+
+def batch_status(core: Any, request: Request) -> Response:
+    batch = jobs.get_batch(core, request.state.principal, request.path_params["job_id"],
+                           request.path_params["batch_id"])
+    if request.state.fault.get("batch_stuck"):
+        batch["_stuck"] = request.state.fault["batch_stuck"]
+    jobs.progress(core, batch, polled=True)
+    return json_response(jobs.batch_body(core, batch))
+
+
+def job_results(core: Any, request: Request) -> Response:
+    if not core.settings.job_results_endpoint:
+        raise ApiError(404, "Not Found")
+    job = jobs.get_job(core, request.state.principal, request.path_params["job_id"])
+    return json_response(jobs.results_body(core, job))
+
+
+def _event(mode: str) -> Handler:
+    def handle(core: Any, request: Request) -> Response:
+        status, body = events.receive(core, request.state.principal, json_object(request.state.body), mode,
+                                      request.state.fault)
+        return empty_response(status) if body is None else json_response(body, status)
+
+    return handle
+
+
+def event_search(core: Any, request: Request) -> Response:
+    return json_response(eventlog.search(core, request.state.principal, dict(request.query_params)))
+
+
+def event_get(core: Any, request: Request) -> Response:
+    return json_response(_public(eventlog.get(core, request.state.principal, request.path_params["event_id"])))
+
+
+def _endpoint(core: Any, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        try:
+            return handler(core, request)
+        except ApiError as exc:
+            return exc.response()
+
+    return endpoint
+
+
+def routes(core: Any) -> list[Route]:
+    table: list[tuple[str, str, Handler]] = [
+        ("/oauth/token", "POST", token),
+        ("/graphql", "POST", graphql),
+        ("/api/v4.1/job", "POST", create_job),
+        ("/api/v4.1/job/{job_id}", "GET", job_status),
+        ("/api/v4.1/job/{job_id}/batch", "POST", send_batch),
+        ("/api/v4.1/job/{job_id}/batch/{batch_id}", "GET", batch_status),
+        ("/api/v4.1/job/{job_id}/results", "GET", job_results),
+        ("/api/v4.1/event/async", "POST", _event("async")),
+        ("/api/v4.1/event/sync", "POST", _event("sync")),
+        ("/api/v4.1/event", "GET", event_search),
+        ("/api/v4.1/event/{event_id}", "GET", event_get),
+    ]
+    return [Route(path, _endpoint(core, handler), methods=[method]) for path, method, handler in table]

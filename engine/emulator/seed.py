@@ -1,0 +1,243 @@
+"""Seed files: the emulator's starting state, as YAML or a dict.
+
+A seed lists accounts, retailers, users, catalogues, locations, products, inventory and virtual
+positions, orders, fulfilments, event-log entries and event workflow rules, plus ``generate:``
+blocks for bulk data (see ``seedgen``). ``extends: default`` (or a path) starts from another seed:
+lists are appended, ``generate`` and ``settings`` keys replace the base's. Loading is
+deterministic: the same seed always yields the same ids, refs, quantities and cursors.
+The format is documented in docs/emulator.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine.emulator import entities, seedgen
+from engine.emulator.store import Store
+from engine.suggest import did_you_mean
+
+DEFAULT_SEED = Path(__file__).with_name("seeds") / "default.yaml"
+
+SECTIONS = (
+    "version", "extends", "settings", "time", "accounts", "retailers", "users", "catalogues", "locations",
+    "products", "inventoryPositions", "virtualPositions", "orders", "fulfilments", "events", "eventRules",
+    "generate",
+)
+LIST_SECTIONS = SECTIONS[4:-1]
+
+BUILTIN_RULES = [
+    {"name": "UPSERT_PRODUCT", "entityType": "PRODUCT_CATALOGUE", "handler": "upsert_product"},
+    {"name": "UPSERT_LOCATION", "entityType": "LOCATION", "handler": "upsert_location"},
+    {"name": "OrderCancel", "entityType": "ORDER", "handler": "cancel_order"},
+    {"name": "SET_STATUS", "entityType": "*", "handler": "set_status"},
+]
+
+
+class SeedError(ValueError):
+    """A seed is malformed; the message names the seed path of the problem."""
+
+
+def read(source: None | str | Path | dict[str, Any]) -> dict[str, Any]:
+    """Resolve a seed argument (None = default seed) into one dict with ``extends`` applied."""
+    if source is None:
+        source = DEFAULT_SEED
+    if isinstance(source, dict):
+        return _resolve(source, Path.cwd(), "seed")
+    path = Path(source)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise SeedError(f"{path}: cannot read seed ({exc.strerror})")
+    except yaml.YAMLError as exc:
+        raise SeedError(f"{path}: not valid YAML ({exc})")
+    return _resolve(data, path.parent, str(path))
+
+
+def parse_text(text: str) -> dict[str, Any]:
+    """A seed sent to the control API as YAML or JSON text."""
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise SeedError(f"seed: not valid YAML or JSON ({exc})")
+    return _resolve(data, Path.cwd(), "seed")
+
+
+def _resolve(data: Any, base_dir: Path, label: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise SeedError(f"{label}: a seed must be a mapping of sections")
+    for key in data:
+        if key not in SECTIONS:
+            raise SeedError(f"{label}.{key}: unknown seed section{did_you_mean(str(key), SECTIONS)}")
+    parent = data.get("extends")
+    if not parent:
+        return dict(data)
+    base = read(DEFAULT_SEED if parent == "default" else base_dir / str(parent))
+    merged = dict(base)
+    for key, value in data.items():
+        if key == "extends":
+            continue
+        if key in LIST_SECTIONS:
+            merged[key] = list(base.get(key) or []) + list(value or [])
+        elif key in ("generate", "settings"):
+            merged[key] = {**(base.get(key) or {}), **(value or {})}
+        else:
+            merged[key] = value
+    return merged
+
+
+def apply(store: Store, seed: dict[str, Any], now: str) -> None:
+    """Insert a resolved seed's entities into ``store`` (which may already hold data)."""
+    stamp = seed.get("time") or now
+    loader = _Loader(store, stamp)
+    for section in LIST_SECTIONS:
+        items = seed.get(section) or []
+        if not isinstance(items, list):
+            raise SeedError(f"seed.{section}: expected a list")
+        for index, item in enumerate(items):
+            path = f"seed.{section}[{index}]"
+            if not isinstance(item, dict):
+                raise SeedError(f"{path}: expected a mapping")
+            try:
+                getattr(loader, section)(item)
+            except KeyError as exc:
+                raise SeedError(f"{path}: {exc.args[0]}")
+            except (TypeError, ValueError) as exc:
+                raise SeedError(f"{path}: {exc}")
+        if section == "locations":
+            # Generated data may refer to explicit entities, so generators run in entity order.
+            seedgen.run(store, seed.get("generate") or {}, stamp, stage="locations")
+        if section == "products":
+            seedgen.run(store, seed.get("generate") or {}, stamp, stage="products")
+        if section == "inventoryPositions":
+            seedgen.run(store, seed.get("generate") or {}, stamp, stage="inventory_positions")
+    if "eventRules" not in seed and not store.event_rules:
+        for rule in BUILTIN_RULES:
+            loader.eventRules(dict(rule))
+
+
+def _need(item: dict[str, Any], key: str) -> Any:
+    value = item.get(key)
+    if value is None or value == "":
+        raise KeyError(f"missing required field '{key}'")
+    return value
+
+
+class _Loader:
+    """One method per seed section; each validates its item and inserts rows."""
+
+    def __init__(self, store: Store, now: str) -> None:
+        self.store = store
+        self.now = now
+
+    def _retailer(self, item: dict[str, Any], key: str = "retailerId") -> str:
+        rid = str(_need(item, key))
+        if self.store.retailers.get(rid) is None:
+            raise KeyError(f"{key} {rid!r} is not a seeded retailer")
+        return rid
+
+    def accounts(self, item: dict[str, Any]) -> None:
+        account_id = str(_need(item, "id"))
+        self.store.accounts[account_id] = {
+            "id": account_id, "clientSecret": str(_need(item, "clientSecret")),
+            "refreshTokens": bool(item.get("refreshTokens", False)),
+        }
+
+    def retailers(self, item: dict[str, Any]) -> None:
+        account = str(item.get("account") or next(iter(self.store.accounts), ""))
+        row = {"ref": _need(item, "ref"), "tradingName": item.get("tradingName") or item["ref"],
+               "status": item.get("status") or "ACTIVE", "accountId": account, "createdOn": self.now}
+        self.store.retailers.insert(row, key=row["ref"], row_id=int(_need(item, "id")))
+
+    def users(self, item: dict[str, Any]) -> None:
+        username = str(_need(item, "username"))
+        retailer_ids = [str(r) for r in item.get("retailers") or []]
+        for rid in retailer_ids:
+            if self.store.retailers.get(rid) is None:
+                raise KeyError(f"retailer {rid!r} is not a seeded retailer")
+        row = {
+            "ref": username, "username": username, "password": str(_need(item, "password")),
+            "accountId": str(item.get("account") or next(iter(self.store.accounts), "")),
+            "retailerIds": retailer_ids, "primaryLocationRef": item.get("primaryLocation"),
+            "firstName": item.get("firstName"), "lastName": item.get("lastName"),
+            "primaryEmail": item.get("primaryEmail"), "title": item.get("title"), "type": item.get("type") or "ADMIN",
+            "status": "ACTIVE", "timezone": item.get("timezone"), "createdOn": self.now, "updatedOn": self.now,
+        }
+        self.store.users.insert(row, key=username)
+
+    def catalogues(self, item: dict[str, Any]) -> None:
+        kind = str(_need(item, "type")).upper()
+        if kind not in ("INVENTORY", "PRODUCT", "VIRTUAL"):
+            raise ValueError(f"type {kind!r} is not INVENTORY, PRODUCT or VIRTUAL")
+        row = {"ref": _need(item, "ref"), "type": kind, "name": item.get("name") or item["ref"],
+               "retailerId": self._retailer(item), "groupRefs": item.get("groupRefs") or [],
+               "status": "ACTIVE", "createdOn": self.now, "updatedOn": self.now}
+        if self.store.catalogues.find(row["ref"]):
+            raise ValueError(f"catalogue {row['ref']!r} is already seeded")
+        self.store.catalogues.insert(row, key=row["ref"])
+
+    def locations(self, item: dict[str, Any]) -> None:
+        rid = self._retailer(item)
+        if self.store.locations.find((rid, _need(item, "ref"))):
+            raise ValueError(f"location {item['ref']!r} is already seeded for retailer {rid}")
+        entities.new_location(self.store, item, rid, item.get("createdOn") or self.now)
+
+    def products(self, item: dict[str, Any]) -> None:
+        catalogue = self.store.catalogue(_need(item, "catalogue"), "PRODUCT")
+        if catalogue is None:
+            raise KeyError(f"catalogue {item['catalogue']!r} is not a seeded product catalogue")
+        if self.store.products.find((catalogue["ref"], _need(item, "ref"))):
+            raise ValueError(f"product {item['ref']!r} is already in {catalogue['ref']}")
+        entities.new_product(self.store, item, catalogue, item.get("createdOn") or self.now)
+
+    def inventoryPositions(self, item: dict[str, Any]) -> None:
+        catalogue = self.store.catalogue(_need(item, "catalogue"), "INVENTORY")
+        if catalogue is None:
+            raise KeyError(f"catalogue {item['catalogue']!r} is not a seeded inventory catalogue")
+        sku, loc = _need(item, "productRef"), _need(item, "locationRef")
+        if self.store.inventory_positions.find((catalogue["ref"], sku, loc)):
+            raise ValueError(f"position {sku}:{loc} is already seeded")
+        entities.new_position(self.store, catalogue["ref"], catalogue["retailerId"], sku, loc,
+                              int(item.get("onHand", 0)), item.get("updatedOn") or self.now)
+
+    def virtualPositions(self, item: dict[str, Any]) -> None:
+        catalogue = self.store.catalogue(_need(item, "catalogue"), "VIRTUAL")
+        if catalogue is None:
+            raise KeyError(f"catalogue {item['catalogue']!r} is not a seeded virtual catalogue")
+        row = {"ref": item.get("ref") or f"{item['groupRef']}:{_need(item, 'productRef')}",
+               "productRef": item["productRef"], "groupRef": _need(item, "groupRef"),
+               "quantity": int(item.get("quantity", 0)), "type": item.get("type") or "AVAILABLE_TO_SELL",
+               "status": item.get("status") or "ACTIVE", "catalogueRef": catalogue["ref"],
+               "retailerId": catalogue["retailerId"], "createdOn": self.now, "updatedOn": self.now}
+        self.store.virtual_positions.insert(row, key=(catalogue["ref"], row["groupRef"], row["productRef"]))
+
+    def orders(self, item: dict[str, Any]) -> None:
+        rid = self._retailer(item)
+        if self.store.orders.find((rid, _need(item, "ref"))):
+            raise ValueError(f"order {item['ref']!r} is already seeded")
+        for index, line in enumerate(item.get("items") or []):
+            if self.store.find_product(rid, _need(line, "productRef")) is None:
+                raise KeyError(f"items[{index}].productRef {line['productRef']!r} is not a seeded product")
+        entities.new_order(self.store, item, rid, item.get("createdOn") or self.now)
+
+    def fulfilments(self, item: dict[str, Any]) -> None:
+        order_ref = _need(item, "order")
+        order = next((o for o in self.store.orders if o["ref"] == order_ref), None)
+        if order is None:
+            raise KeyError(f"order {order_ref!r} is not seeded")
+        entities.new_fulfilment(self.store, item, order, item.get("createdOn") or self.now)
+
+    def events(self, item: dict[str, Any]) -> None:
+        entry = dict(item)
+        entry.setdefault("id", self.store.next_uuid())
+        entry.setdefault("generatedOn", self.now)
+        entry.setdefault("eventStatus", "COMPLETE")
+        entry.setdefault("context", {})
+        self.store.events[entry["id"]] = entry
+
+    def eventRules(self, item: dict[str, Any]) -> None:
+        rule = {"name": _need(item, "name"), "entityType": _need(item, "entityType"),
+                "handler": _need(item, "handler"), "status": item.get("status")}
+        self.store.event_rules[(rule["name"], rule["entityType"])] = rule

@@ -1,0 +1,215 @@
+"""``Emulator``: the emulator as a real HTTP server on a background thread, plus a Python API.
+
+Tests and ``base_url: embedded`` specs start it in-process on a free loopback port; the
+``engine emulator`` command serves it in the foreground. One uvicorn server, one event loop,
+one thread: ``stop()`` wakes hung requests, shuts the server down and joins the thread, so
+nothing is left running. Python methods mirror the control API and run on the server's loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+from engine.emulator import control
+from engine.emulator.app import EmulatorApp
+from engine.emulator.core import Core
+
+
+def _tracking_protocol(registry: dict[tuple[str, int], Any]) -> type:
+    """uvicorn's HTTP protocol, remembering each connection's transport so that the
+    ``drop_connection`` fault can abort it (ASGI itself offers no way to reset a connection)."""
+
+    class TrackingProtocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._peer = self.client
+            if self._peer:
+                registry[tuple(self._peer)] = transport
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if getattr(self, "_peer", None):
+                registry.pop(tuple(self._peer), None)
+            super().connection_lost(exc)
+
+    return TrackingProtocol
+
+
+class Emulator:
+    """A Fluent Commerce emulator. ``with Emulator() as emu: httpx.get(emu.url + ...)``."""
+
+    def __init__(self, seed: None | str | Path | dict[str, Any] = None, settings: dict[str, Any] | None = None,
+                 host: str = "127.0.0.1", port: int = 0) -> None:
+        self.core = Core(seed, settings)
+        self.host = host
+        self.port = port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._socket: socket.socket | None = None
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def _config(self) -> uvicorn.Config:
+        return uvicorn.Config(EmulatorApp(self.core), log_level="warning", access_log=False, lifespan="on",
+                              http=_tracking_protocol(self.core.transports), loop="asyncio",
+                              timeout_graceful_shutdown=2, server_header=False)
+
+    def _bind(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        return sock
+
+    def start(self) -> Emulator:
+        if self._thread is not None:
+            return self
+        self._socket = self._bind()
+        self._server = uvicorn.Server(self._config())
+        self._thread = threading.Thread(target=self._run, name=f"fluent-emulator:{self.port}", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the emulator failed to start on {self.host}:{self.port}")
+            time.sleep(0.002)
+        return self
+
+    def _run(self) -> None:
+        assert self._server is not None and self._socket is not None
+        original = self._server.startup
+
+        async def startup(sockets: Any = None) -> None:
+            self._loop = asyncio.get_running_loop()
+            await original(sockets=sockets)
+
+        self._server.startup = startup  # type: ignore[method-assign]
+        self._server.run(sockets=[self._socket])
+
+    def serve_forever(self) -> None:
+        """Serve on the calling thread until interrupted (the ``engine emulator`` command)."""
+        self._socket = self._bind()
+        self._server = uvicorn.Server(self._config())
+        self._server.run(sockets=[self._socket])
+
+    def stop(self) -> None:
+        thread, server, loop = self._thread, self._server, self._loop
+        if thread is None or server is None:
+            return
+        if loop is not None and not loop.is_closed() and self.core.shutdown is not None:
+            try:
+                loop.call_soon_threadsafe(self.core.shutdown.set)
+            except RuntimeError:
+                pass
+        server.should_exit = True
+        thread.join(timeout=5)
+        if thread.is_alive():
+            server.force_exit = True
+            thread.join(timeout=5)
+        if self._socket is not None:
+            self._socket.close()
+        self._thread = self._server = self._loop = self._socket = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def store(self) -> Any:
+        return self.core.store
+
+    @property
+    def settings(self) -> Any:
+        return self.core.settings
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        """The seed's first account and first user: the demo login of the default seed."""
+        account = next(iter(self.core.store.accounts.values()))
+        user = next(iter(self.core.store.users), None)
+        retailer = (user["retailerIds"][0] if user and user["retailerIds"] else self.core.store.retailers.ids[0])
+        return {"client_id": account["id"], "client_secret": account["clientSecret"],
+                "username": user["username"] if user else "", "password": user["password"] if user else "",
+                "retailer_id": str(retailer)}
+
+    # --- Python mirror of the control API ---------------------------------------------
+
+    def _call(self, fn: Any, *args: Any) -> Any:
+        """Run ``fn`` on the server loop (state is only touched there) and return its result."""
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            result = fn(*args)
+            return asyncio.run(result) if inspect.isawaitable(result) else result
+
+        async def invoke() -> Any:
+            result = fn(*args)
+            return await result if inspect.isawaitable(result) else result
+
+        return asyncio.run_coroutine_threadsafe(invoke(), loop).result(timeout=60)
+
+    def add_fault(self, rule: dict[str, Any]) -> dict[str, Any]:
+        return self._call(control.add_faults, self.core, rule)[0]
+
+    def clear_faults(self) -> None:
+        self._call(self.core.faults.clear)
+
+    def faults(self) -> list[dict[str, Any]]:
+        return self._call(self.core.faults.public)
+
+    def requests(self, **filters: Any) -> list[dict[str, Any]]:
+        return self._call(self.core.log.query, {k: str(v) for k, v in filters.items()})
+
+    def clear_requests(self) -> None:
+        self._call(self.core.log.clear)
+
+    def advance(self, seconds: float) -> dict[str, Any]:
+        return self._call(control.move_clock, self.core, {"advance_seconds": seconds})
+
+    def set_clock(self, instant: str) -> dict[str, Any]:
+        return self._call(control.move_clock, self.core, {"set": instant})
+
+    def now(self) -> str:
+        return self._call(self.core.clock.now_iso)
+
+    def tick(self) -> dict[str, int]:
+        return self._call(self.core.tick)
+
+    def reset(self) -> None:
+        self._call(self.core.reset)
+
+    def load_seed(self, seed: Any, merge: bool = False) -> dict[str, Any]:
+        return self._call(control.load_seed, self.core, seed, merge)
+
+    def state(self, entity: str, **filters: Any) -> list[dict[str, Any]]:
+        return self._call(control.state, self.core, entity, {k: str(v) for k, v in filters.items()})
+
+    def configure(self, **changes: Any) -> dict[str, Any]:
+        self._call(self.core.configure, changes)
+        return self.core.settings.as_dict()
+
+    def register_webhook(self, url: str, **options: Any) -> dict[str, Any]:
+        return self._call(self.core.webhooks.register, {"url": url, **options})
+
+    def send_webhook(self, event: dict[str, Any], url: str | None = None, fault: str | None = None) -> list[Any]:
+        return self._call(control.send_webhook, self.core, {"event": event, "url": url, "fault": fault})
+
+    def public_key(self) -> dict[str, str]:
+        return self._call(self.core.webhooks.public_key)

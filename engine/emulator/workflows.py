@@ -1,0 +1,112 @@
+"""Built-in workflow handlers that seeded event rules route events to.
+
+The real platform runs configurable Rubix workflows; the emulator offers a few fixed handlers
+that cover what connectors send: product and location upserts, order cancellation and a generic
+status setter. A handler succeeds, raises ``NoMatch`` (the entity does not exist: the platform
+answers "No workflow rule matched") or raises ``HandlerFailed`` (the workflow ran and failed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.emulator import entities
+from engine.emulator.store import Row
+
+
+class NoMatch(Exception):
+    """No entity the event can apply to."""
+
+
+class HandlerFailed(Exception):
+    """The workflow ran and rejected the event."""
+
+
+def upsert_product(core: Any, event: dict[str, Any], attrs: dict[str, Any], rule: Row) -> None:
+    store, now = core.store, core.clock.now_iso()
+    rid = str(event["retailerId"])
+    catalogue = store.catalogue(event.get("entityRef") or event.get("rootEntityRef"), "PRODUCT")
+    if catalogue is None or catalogue["retailerId"] != rid:
+        raise NoMatch(f"Product catalogue {event.get('entityRef')} not found")
+    ref = attrs.get("ref")
+    if not isinstance(ref, str) or not ref:
+        raise HandlerFailed("attributes.ref is required to upsert a product")
+    product = store.products.find((catalogue["ref"], ref))
+    if product is None:
+        entities.new_product(store, {**attrs, "kind": attrs.get("type") or "VARIANT"}, catalogue, now)
+        return
+    for key in ("name", "summary", "gtin", "status", "type"):
+        if key in attrs:
+            product[key] = attrs[key]
+    if "attributes" in attrs:
+        product["attributes"] = entities.upsert_attributes(product["attributes"], attrs["attributes"])
+    product["updatedOn"] = now
+
+
+def upsert_location(core: Any, event: dict[str, Any], attrs: dict[str, Any], rule: Row) -> None:
+    store, now = core.store, core.clock.now_iso()
+    rid = str(event["retailerId"])
+    ref = event.get("entityRef") or attrs.get("ref")
+    if not ref:
+        raise HandlerFailed("entityRef or attributes.ref is required to upsert a location")
+    location = store.locations.find((rid, ref))
+    if location is None:
+        entities.new_location(store, {**attrs, "ref": ref}, rid, now)
+        return
+    for key in ("name", "type", "status"):
+        if key in attrs:
+            location[key] = attrs[key]
+    if "primaryAddress" in attrs:
+        location["primaryAddress"] = entities.address(attrs["primaryAddress"])
+    location["updatedOn"] = now
+
+
+def _find(core: Any, event: dict[str, Any]) -> tuple[str, Row]:
+    store = core.store
+    rid = str(event["retailerId"])
+    kind = str(event.get("entityType") or "").upper()
+    ref, entity_id = event.get("entityRef"), event.get("entityId")
+    row = None
+    if kind == "ORDER":
+        row = store.orders.get(entity_id) if entity_id else store.orders.find((rid, ref))
+    elif kind == "FULFILMENT":
+        row = store.fulfilments.get(entity_id) if entity_id else store.fulfilments.find(ref)
+    elif kind == "LOCATION":
+        row = store.locations.get(entity_id) if entity_id else store.locations.find((rid, ref))
+    elif kind == "PRODUCT":
+        catalogue = event.get("rootEntityRef") if event.get("rootEntityType") == "PRODUCT_CATALOGUE" else None
+        row = store.products.get(entity_id) if entity_id else store.find_product(rid, ref, catalogue)
+    if row is None or row.get("retailerId") != rid:
+        raise NoMatch(f"{kind or 'entity'} {ref or entity_id} not found")
+    return kind, row
+
+
+def _set_status(core: Any, kind: str, row: Row, status: str) -> None:
+    old = row.get("status")
+    row["status"] = status
+    row["updatedOn"] = core.clock.now_iso()
+    if old != status and kind in ("ORDER", "FULFILMENT"):
+        core.webhooks.entity_status_changed(kind, row)
+
+
+def cancel_order(core: Any, event: dict[str, Any], attrs: dict[str, Any], rule: Row) -> None:
+    kind, order = _find(core, {**event, "entityType": "ORDER"})
+    if order["status"] in ("CANCELLED", "COMPLETE"):
+        raise HandlerFailed(f"Order {order['ref']} is {order['status']} and cannot be cancelled")
+    _set_status(core, kind, order, "CANCELLED")
+
+
+def set_status(core: Any, event: dict[str, Any], attrs: dict[str, Any], rule: Row) -> None:
+    status = rule.get("status") or attrs.get("status")
+    if not status:
+        raise HandlerFailed("attributes.status is required")
+    kind, row = _find(core, event)
+    _set_status(core, kind, row, str(status))
+
+
+HANDLERS = {
+    "upsert_product": upsert_product,
+    "upsert_location": upsert_location,
+    "cancel_order": cancel_order,
+    "set_status": set_status,
+}
