@@ -45,8 +45,9 @@ def show(value: Any) -> str:
             text = json.dumps(value, ensure_ascii=False, default=str)
         except ValueError:
             text = repr(value)
-        return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
-    return str(value)
+    else:
+        text = str(value)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
 
 
 def kind_of(value: Any) -> str:

@@ -13,8 +13,9 @@ Rules users can rely on:
   ``options.timezone``, else UTC). A local time that a clock change skips
   (02:30 on a spring-forward night) is an error; one that occurs twice is
   read as the first occurrence.
-* ``to_timezone`` converts values that carry a time; a plain calendar date
-  (``2025-01-05``) has no time to convert and stays that day.
+* ``to_timezone`` converts the moment before it is written. For ``date``,
+  a plain calendar date (``2025-01-05``) has no time to convert and stays
+  that day; ``datetime`` reads it as midnight in ``timezone``.
 * ``epoch: seconds|millis`` reads numbers (and numeric text) as epoch time;
   without it a number is an error, because ``20250105`` is not 1970.
 * ``format`` is ``iso`` (``date``: ``2025-01-05``; ``datetime``:
@@ -175,10 +176,11 @@ def _maker(kind: str):
         read = make_reader(formats=formats, zone=zone_of(timezone or options.timezone), epoch=epoch)
         target = zone_of(to_timezone) if to_timezone else None
         write = output_writer(kind, format)
+        dates_stay = kind == "date"
 
         def convert(value: Any) -> Any:
             moment, has_time = read(value)
-            if target is not None and has_time:
+            if target is not None and (has_time or not dates_stay):
                 moment = moment.astimezone(target)
             return write(moment)
 

@@ -17,6 +17,7 @@ Example::
 
 from __future__ import annotations
 
+import decimal
 import json
 from typing import Any
 
@@ -53,7 +54,7 @@ def make_json():
 def _json_default(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    if type(value).__name__ == "Decimal":
+    if isinstance(value, decimal.Decimal):
         return format(value, "f")
     raise TypeError(f"{type(value).__name__} has no JSON form")
 
@@ -63,7 +64,9 @@ def make_to_json(*, sort_keys: bool = False):
         try:
             return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
                               sort_keys=sort_keys, default=_json_default)
-        except (TypeError, ValueError) as exc:
+        except ValueError:
+            raise DataError("cannot be written as JSON: NaN and infinities have no JSON form") from None
+        except TypeError as exc:
             raise DataError(f"cannot be written as JSON: {exc}") from None
 
     return fn
@@ -122,7 +125,7 @@ def make_concat(*, paths: list[str], sep: str = "", skip_missing: bool = True):
             if is_blank(got):
                 if skip_missing:
                     continue
-                raise DataError(f"{path!r} is missing")
+                raise DataError(f"nothing at {path!r} to concatenate")
             parts.append(got if type(got) is str else as_text(got))
         return sep.join(parts) if parts else None
 

@@ -40,7 +40,8 @@ def make_resolver(resolver: Resolver, args: Any = None, options: ResolverOptions
     Returns ``apply(value, record=None, context=None)``, which like the
     compiler skips the resolver for a missing value unless it accepts one.
     """
-    if args is not None and not isinstance(args, dict):
+    known = set((resolver.args or {}).get("properties", {}))
+    if args is not None and (not isinstance(args, dict) or not set(args) <= known):
         assert resolver.shorthand, f"{resolver.name} has no shorthand"
         args = {resolver.shorthand: args}
     args = dict(args or {})
