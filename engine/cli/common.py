@@ -1,0 +1,46 @@
+"""Helpers shared by commands: loading specs, printing diagnostics and errors."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from engine.errors import EngineError, SpecError
+from engine.secrets import redactor
+from engine.spec.compile import compile_file
+from engine.spec.diagnostics import Diagnostic
+
+EXIT_INVALID = 2
+
+
+def echo_err(message: str) -> None:
+    click.echo(redactor.scrub(message), err=True)
+
+
+def print_diagnostics(diags: list[Diagnostic]) -> None:
+    for d in diags:
+        echo_err(d.render())
+
+
+def load_plan(spec: str, *, overrides: list[str] | None = None, allow_custom_code: bool = False,
+              show_warnings: bool = True) -> Any:
+    """Compile a spec or exit 2 with every diagnostic."""
+    try:
+        plan = compile_file(spec, overrides=overrides, allow_custom_code=allow_custom_code)
+    except SpecError as exc:
+        if exc.diagnostics:
+            print_diagnostics(exc.diagnostics)
+        else:
+            echo_err(f"{spec}: {exc}")
+        count = sum(1 for d in exc.diagnostics if d.severity == "error")
+        if count:
+            echo_err(f"{spec}: {count} problem{'s' if count != 1 else ''}; nothing was run")
+        sys.exit(EXIT_INVALID)
+    except EngineError as exc:
+        echo_err(f"{spec}: {exc}")
+        sys.exit(EXIT_INVALID)
+    if show_warnings:
+        print_diagnostics([d for d in plan.warnings if d.severity == "warning"])
+    return plan

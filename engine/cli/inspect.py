@@ -1,0 +1,178 @@
+"""``engine schema``, ``engine plugins`` and ``engine explain``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from engine.cli.common import load_plan
+from engine.registry import KINDS, default_registries, example_of
+from engine.secrets import MASK, Secret, has_reference
+from engine.spec import sections
+from engine.spec.compose import composed_schema, plugin_schemas
+from engine.spec.options import fill_defaults
+
+
+def _dump(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def export_schemas(directory: Path) -> list[Path]:
+    regs = default_registries()
+    files = {
+        "connector.schema.json": sections.SKELETON,
+        "engine.schema.json": composed_schema(regs),
+        **{f"sections/{name}.schema.json": schema for name, schema in sections.SECTIONS.items()},
+        **plugin_schemas(regs),
+    }
+    written = []
+    for rel, schema in files.items():
+        path = directory / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_dump(schema), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+@click.command("schema")
+@click.option("--export", "export_dir", type=click.Path(file_okay=False), help="Write every schema to DIR.")
+def schema_cmd(export_dir: str | None) -> None:
+    """Print the composed JSON Schema of specs (for editors and CI)."""
+    if export_dir:
+        for path in export_schemas(Path(export_dir)):
+            click.echo(str(path))
+        return
+    click.echo(_dump(composed_schema(default_registries())), nl=False)
+
+
+def _describe_options(schema: dict[str, Any]) -> list[str]:
+    required = set(schema.get("required", []))
+    rows = []
+    for name, sub in (schema.get("properties") or {}).items():
+        if not isinstance(sub, dict):
+            continue
+        kind = sub.get("type") or ("one of " + ", ".join(map(str, sub["enum"])) if "enum" in sub else "")
+        if sub.get("x-plugin"):
+            kind = f"{sub['x-plugin'][:-1]} block"
+        if isinstance(kind, list):
+            kind = " | ".join(kind)
+        default = f" = {json.dumps(sub['default'])}" if "default" in sub else ""
+        flag = " (required)" if name in required else ""
+        secret = " (secret)" if sub.get("writeOnly") else ""
+        desc = sub.get("description", "")
+        rows.append(f"  {name}{flag}{secret}: {kind}{default}" + (f"\n      {desc}" if desc else ""))
+    return rows
+
+
+@click.command("plugins")
+@click.argument("kind", required=False)
+@click.argument("name", required=False)
+def plugins_cmd(kind: str | None, name: str | None) -> None:
+    """List plugins, or show one plugin's options, defaults and example."""
+    regs = default_registries()
+    if kind is None:
+        for k in KINDS:
+            names = regs.kind(k).names()
+            if not names:
+                continue
+            click.echo(f"{k}:")
+            for n in names:
+                if k == "resolvers":
+                    continue
+                cls = regs.kind(k).get(n)
+                click.echo(f"  {n:18} {cls.summary}")
+            if k == "resolvers":
+                click.echo("  " + ", ".join(names))
+        return
+    if kind not in KINDS:
+        raise click.UsageError(f"unknown kind {kind!r}; one of: {', '.join(KINDS)}")
+    registry = regs.kind(kind)
+    if name is None:
+        for n in registry.names():
+            obj = registry.get(n)
+            click.echo(f"{n:18} {getattr(obj, 'summary', '')}")
+        return
+    obj = registry.get(name)
+    if kind == "resolvers":
+        click.echo(f"{name}: {obj.summary}")
+        if obj.args:
+            click.echo("arguments:")
+            click.echo("\n".join(_describe_options(obj.args)))
+        return
+    click.echo(f"{kind[:-1]} {name}: {obj.summary}")
+    click.echo("options:")
+    click.echo("\n".join(_describe_options(obj.schema)) or "  (none)")
+    example = example_of(obj)
+    if example:
+        click.echo("example:")
+        click.echo("\n".join("  " + line for line in example.splitlines()))
+
+
+def _redact(value: Any, schema: dict[str, Any] | None) -> Any:
+    if isinstance(value, Secret):
+        return str(value)
+    if isinstance(value, dict):
+        props = (schema or {}).get("properties", {})
+        out = {}
+        for k, v in value.items():
+            sub = props.get(k) if isinstance(props.get(k), dict) else None
+            if sub and sub.get("writeOnly") and isinstance(v, str) and not has_reference(v):
+                out[k] = MASK
+            else:
+                out[k] = _redact(v, sub)
+        return out
+    if isinstance(value, list):
+        return [_redact(v, None) for v in value]
+    return value
+
+
+def _effective_block(regs: Any, kind: str, block: Any) -> Any:
+    if isinstance(block, str):
+        block = {"type": block}
+    if not isinstance(block, dict) or "type" not in block:
+        return block
+    cls = regs.kind(kind).get(block["type"])
+    filled = fill_defaults(cls.schema, block)
+    for prop, sub in cls.schema.get("properties", {}).items():
+        if isinstance(sub, dict) and sub.get("x-plugin") and filled.get(prop) is not None:
+            filled[prop] = _effective_block(regs, sub["x-plugin"], filled[prop])
+    return _redact(filled, cls.schema)
+
+
+@click.command("explain")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE")
+@click.option("--allow-custom-code", is_flag=True)
+def explain_cmd(spec: str, overrides: tuple[str, ...], allow_custom_code: bool) -> None:
+    """Print the effective spec: defaults filled in, secrets redacted."""
+    plan = load_plan(spec, overrides=list(overrides), allow_custom_code=allow_custom_code)
+    regs = plan.registries
+    data = plan.spec
+    out: dict[str, Any] = {"version": data["version"], "name": data["name"]}
+    if data.get("description"):
+        out["description"] = data["description"]
+    if data.get("context"):
+        out["context"] = data["context"]
+    if data.get("connections"):
+        out["connections"] = {n: _effective_block(regs, "connections", b) for n, b in data["connections"].items()}
+    out["source"] = _effective_block(regs, "sources", data["source"])
+    if data.get("parser"):
+        out["parser"] = _effective_block(regs, "parsers", data["parser"])
+    if data.get("mapping"):
+        out["mapping"] = fill_defaults(sections.MAPPING, data["mapping"])
+    out["target"] = _effective_block(regs, "targets", data["target"])
+    state = dict(plan.state)
+    state["store"] = _effective_block(regs, "state_stores", state.get("store") or {"type": "sqlite"})
+    out["state"] = state
+    out["on_error"] = plan.on_error
+    if plan.trigger:
+        out["trigger"] = plan.trigger
+    if plan.tests:
+        out["tests"] = f"{len(plan.tests)} case(s)"
+    click.echo(yaml.safe_dump(out, sort_keys=False, allow_unicode=True, default_flow_style=False), nl=False)
+    sys.exit(0)

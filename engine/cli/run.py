@@ -1,0 +1,43 @@
+"""``engine run``: run a connector."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from engine.cli.common import echo_err, load_plan
+from engine.jsonutil import dumps_pretty
+from engine.runtime import logs
+from engine.runtime.runner import RunOptions, Runner
+
+
+@click.command("run")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Read and map, print records; no writes, moves or state.")
+@click.option("--limit", type=click.IntRange(min=1), help="Stop after N records (unfinished files stay).")
+@click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE", help="Override a spec value.")
+@click.option("--fail-if-locked", is_flag=True, help="Exit 1 (not 0) when another run holds the lock.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write the JSON report here.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="Print the final report as text or JSON (on stdout).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None)
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text")
+@click.option("--allow-custom-code", is_flag=True, help="Load the Python modules the spec lists under plugins.")
+def run_cmd(spec: str, dry_run: bool, limit: int | None, overrides: tuple[str, ...], fail_if_locked: bool,
+            report_path: str | None, fmt: str, quiet: bool, log_level: str | None, log_format: str,
+            allow_custom_code: bool) -> None:
+    """Run the connector described by SPEC."""
+    interactive = sys.stderr.isatty() and not quiet
+    logs.configure(log_level or ("warning" if interactive or dry_run else "info"), log_format)
+    plan = load_plan(spec, overrides=list(overrides), allow_custom_code=allow_custom_code)
+    options = RunOptions(dry_run=dry_run, limit=limit, progress=interactive and not dry_run,
+                         fail_if_locked=fail_if_locked, report_path=Path(report_path) if report_path else None)
+    report = Runner(plan, options).run()
+    if fmt == "json":
+        click.echo(dumps_pretty(report.as_dict()))
+    else:
+        echo_err(report.render_text())
+    sys.exit(report.exit_code)

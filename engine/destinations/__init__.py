@@ -1,0 +1,1 @@
+"""Destinations: publish finished files atomically (local, S3, SFTP)."""

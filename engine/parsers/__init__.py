@@ -1,0 +1,1 @@
+"""Parsers: binary streams in, chunks of records with positions out."""

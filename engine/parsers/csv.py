@@ -1,0 +1,252 @@
+"""CSV parser: streaming, strict about structure, exact about positions.
+
+```yaml
+parser:
+  type: csv
+  delimiter: ","
+  encoding: utf-8
+  ragged_rows: reject
+```
+
+Values stay strings exactly as written (``00123`` keeps its zeros). The UTF-8
+byte order mark is removed; CRLF, LF and CR endings and quoted fields holding
+delimiters and newlines are read as CSV intends. A row with the wrong number
+of cells, a quote out of place, or bytes that are not valid in the encoding
+is rejected with its row and line number while the other rows flow.
+Blank lines are skipped. Records travel in row form (lists plus the header),
+which the mapping reads by column index.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import itertools
+from collections.abc import Iterator
+from typing import IO, Any
+
+from engine.contracts import Chunk, Item, Parser, ParseReject, RunContext
+from engine.errors import ParseError
+from engine.parsers._text import BadBytes, normalise_encoding, open_text
+
+csv.field_size_limit(16 * 1024 * 1024)
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "delimiter": {"type": "string", "minLength": 1, "maxLength": 1, "default": ",",
+                      "description": "cell separator; use \"\\t\" for tab"},
+        "quote": {"type": "string", "minLength": 1, "maxLength": 1, "default": '"'},
+        "escape": {"type": ["string", "null"], "minLength": 1, "maxLength": 1, "default": None,
+                   "description": "escape character inside quoted cells (default: doubled quotes)"},
+        "encoding": {"type": "string", "default": "utf-8"},
+        "header": {"type": "boolean", "default": True, "description": "the first row names the columns"},
+        "columns": {"type": "array", "items": {"type": "string"}, "minItems": 1,
+                    "description": "column names; required when header is false, renames columns otherwise"},
+        "skip_rows": {"type": "integer", "minimum": 0, "default": 0,
+                      "description": "lines to skip before the header (or the first record)"},
+        "comment": {"type": ["string", "null"], "minLength": 1, "maxLength": 1, "default": None,
+                    "description": "lines starting with this character are skipped"},
+        "ragged_rows": {"enum": ["reject", "pad", "pad_and_truncate"], "default": "reject",
+                        "description": "rows with too few or too many cells: reject them, pad short "
+                                       "rows with missing values, or also drop extra cells"},
+        "sniff": {"type": "boolean", "default": False,
+                  "description": "detect the delimiter from the start of each file"},
+        "chunk_size": {"type": "integer", "minimum": 1, "maximum": 1000000, "default": 5000},
+    },
+}
+
+
+@dataclasses.dataclass
+class CsvOptions:
+    delimiter: str
+    quote: str
+    escape: str | None
+    encoding: str
+    header: bool
+    columns: list[str] | None
+    skip_rows: int
+    comment: str | None
+    ragged_rows: str
+    sniff: bool
+    chunk_size: int
+
+
+class CsvParser(Parser):
+    name = "csv"
+    summary = "comma (or other) separated values, streamed"
+    schema = SCHEMA
+    Options = CsvOptions
+
+    def __init__(self, options: CsvOptions, *, path: str = "") -> None:
+        super().__init__(options, path=path)
+        self.encoding = normalise_encoding(options.encoding)
+
+    def problems(self) -> list[tuple[tuple, str]]:
+        if not self.options.header and not self.options.columns:
+            return [(("columns",), "with header: false, list the column names in 'columns'")]
+        return []
+
+    def parse(self, stream: IO[bytes], item: Item, run: RunContext | None = None) -> Iterator[Chunk]:
+        opts = self.options
+        bad = BadBytes()
+        text = open_text(stream, self.encoding, bad)
+        line_base = 0
+        for _ in range(opts.skip_rows):
+            if not text.readline():
+                return
+            line_base += 1
+        delimiter = opts.delimiter
+        lines: Any = text
+        if opts.sniff:
+            delimiter, sample = _sniff(text, delimiter)
+            lines = itertools.chain(sample, text)
+        reader = csv.reader(lines, delimiter=delimiter, quotechar=opts.quote, escapechar=opts.escape,
+                            doublequote=opts.escape is None, strict=True)
+        columns, header_line = self._header(reader, item, line_base)
+        if columns is None:
+            return
+        yield from self._rows(reader, item, columns, header_line, line_base, bad)
+
+    def _header(self, reader, item: Item, line_base: int) -> tuple[tuple[str, ...] | None, int]:
+        opts = self.options
+        if not opts.header:
+            return tuple(opts.columns or ()), 0
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return None, 0
+            except csv.Error as exc:
+                raise ParseError(f"{item.name}:{line_base + reader.line_num}: cannot read the header: {exc}") from None
+            if row and not (opts.comment and row[0].startswith(opts.comment)):
+                break
+        if opts.columns:
+            return tuple(opts.columns), reader.line_num
+        names = [c.strip() for c in row]
+        duplicates = sorted({c for c in names if names.count(c) > 1})
+        if duplicates:
+            raise ParseError(
+                f"{item.name}:{line_base + reader.line_num}: duplicate column names in the header: "
+                f"{', '.join(repr(d) for d in duplicates)}",
+                hint="rename them with parser.columns",
+            )
+        return tuple(names), reader.line_num
+
+    def _rows(self, reader, item: Item, columns: tuple[str, ...], header_line: int, line_base: int,
+              bad: BadBytes) -> Iterator[Chunk]:
+        opts = self.options
+        width = len(columns)
+        size = opts.chunk_size
+        comment = opts.comment
+        ragged = opts.ragged_rows
+        n = 0
+        prev = reader.line_num
+        rows: list[list[str]] = []
+        positions: list[int] = []
+        lines: list[int] = []
+        rejects: list[ParseReject] = []
+        bad_index = 0
+        while True:
+            try:
+                for row in reader:
+                    start = prev + 1 + line_base
+                    prev = reader.line_num
+                    if not row:
+                        continue
+                    if comment is not None and row[0].startswith(comment):
+                        continue
+                    n += 1
+                    if len(row) != width:
+                        row = self._ragged(row, width, ragged, n, start, columns, rejects)
+                        if row is None:
+                            continue
+                    rows.append(row)
+                    positions.append(n)
+                    lines.append(start)
+                    if len(rows) >= size:
+                        break
+                else:
+                    if bad:
+                        bad_index = _reject_bad_bytes(bad, bad_index, rows, positions, lines, rejects,
+                                                      self.options.encoding, prev + line_base, final=True)
+                    if rows or rejects:
+                        yield Chunk(item, rows, positions, columns, lines, rejects=rejects or None)
+                    return
+            except csv.Error as exc:
+                start = prev + 1 + line_base
+                prev = reader.line_num
+                n += 1
+                end = prev + line_base
+                where = f"line {start}" if end == start else f"lines {start}-{end}"
+                rejects.append(ParseReject(n, f"malformed CSV at {where}: {exc}", start))
+                continue
+            if bad:
+                bad_index = _reject_bad_bytes(bad, bad_index, rows, positions, lines, rejects,
+                                              self.options.encoding, prev + line_base, final=False)
+            yield Chunk(item, rows, positions, columns, lines, rejects=rejects or None)
+            rows, positions, lines, rejects = [], [], [], []
+
+    @staticmethod
+    def _ragged(row: list[str], width: int, policy: str, n: int, line: int, columns: tuple[str, ...],
+                rejects: list[ParseReject]) -> list[str] | None:
+        if len(row) < width and policy in ("pad", "pad_and_truncate"):
+            return row + [None] * (width - len(row))  # type: ignore[list-item]
+        if len(row) > width and policy == "pad_and_truncate":
+            return row[:width]
+        raw = dict(itertools.zip_longest(columns, row)) if len(row) < width else {
+            **dict(zip(columns, row, strict=False)), "_extra": row[width:]}
+        rejects.append(ParseReject(n, f"row has {len(row)} cells, the header has {width}", line, raw))
+        return None
+
+
+def _reject_bad_bytes(bad: BadBytes, start_index: int, rows: list, positions: list, lines: list,
+                      rejects: list, encoding: str, last_line: int, final: bool) -> int:
+    """Move rows holding undecodable bytes from ``rows`` to ``rejects``.
+
+    Undecodable bytes were replaced by U+FFFD while decoding; the row that
+    starts at or before the bad line and holds U+FFFD is the one to reject
+    (a row already rejected for another reason is left alone).
+    """
+    i = start_index
+    found = bad.found
+    drop: dict[int, str] = {}
+    while i < len(found):
+        line, offset, data = found[i]
+        if not final and line > last_line:
+            break
+        # the record containing this line is the last one starting at or before it
+        k = _last_at_or_before(lines, line)
+        if k is not None and k not in drop and any("\ufffd" in (cell or "") for cell in rows[k]):
+            drop[k] = f"bytes {data.hex(' ')} at byte offset {offset} (line {line}) are not valid {encoding}"
+        i += 1
+    if drop:
+        for k in sorted(drop, reverse=True):
+            rejects.append(ParseReject(positions[k], drop[k], lines[k], rows[k]))
+            del rows[k], positions[k], lines[k]
+        rejects.sort(key=lambda r: r.position)
+    return i
+
+
+def _last_at_or_before(lines: list[int], line: int) -> int | None:
+    import bisect
+
+    k = bisect.bisect_right(lines, line) - 1
+    return k if k >= 0 else None
+
+
+def _sniff(text, default: str) -> tuple[str, list[str]]:
+    """The delimiter guessed from the first lines, and those lines (to be read again)."""
+    sample: list[str] = []
+    size = 0
+    while size < 64 * 1024:
+        line = text.readline()
+        if not line:
+            break
+        sample.append(line)
+        size += len(line)
+    try:
+        return csv.Sniffer().sniff("".join(sample), delimiters=",;\t|:").delimiter, sample
+    except csv.Error:
+        return default, sample

@@ -1,0 +1,92 @@
+"""JSON Lines parser: one JSON value per line, streamed.
+
+```yaml
+parser:
+  type: jsonl
+```
+
+A line that is not valid JSON is rejected with its line number and the
+parser's message; the lines around it still flow. Blank lines are skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from typing import IO, Any
+
+from engine.contracts import Chunk, Item, Parser, ParseReject, RunContext
+from engine.parsers._text import normalise_encoding
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "encoding": {"type": "string", "default": "utf-8"},
+        "chunk_size": {"type": "integer", "minimum": 1, "maximum": 1000000, "default": 5000},
+        "max_line_bytes": {"type": "integer", "minimum": 1024, "default": 64 * 1024 * 1024,
+                           "description": "a longer line is rejected (protects memory)"},
+    },
+}
+
+
+@dataclasses.dataclass
+class JsonlOptions:
+    encoding: str
+    chunk_size: int
+    max_line_bytes: int
+
+
+class JsonlParser(Parser):
+    name = "jsonl"
+    summary = "JSON Lines: one JSON value per line"
+    schema = SCHEMA
+    Options = JsonlOptions
+
+    def __init__(self, options: JsonlOptions, *, path: str = "") -> None:
+        super().__init__(options, path=path)
+        self.encoding = normalise_encoding(options.encoding)
+
+    def parse(self, stream: IO[bytes], item: Item, run: RunContext | None = None) -> Iterator[Chunk]:
+        size = self.options.chunk_size
+        limit = self.options.max_line_bytes
+        encoding = self.encoding
+        records: list[Any] = []
+        positions: list[int] = []
+        lines: list[int] = []
+        rejects: list[ParseReject] = []
+        n = 0
+        line_no = 0
+        loads = json.loads
+        while True:
+            raw = stream.readline(limit + 1)
+            if not raw:
+                break
+            line_no += 1
+            if len(raw) > limit and not raw.endswith(b"\n"):
+                n += 1
+                rejects.append(ParseReject(n, f"line is longer than {limit} bytes", line_no))
+                while raw and not raw.endswith(b"\n"):
+                    raw = stream.readline(limit + 1)
+                continue
+            if not raw.strip():
+                continue
+            n += 1
+            try:
+                text = raw.decode(encoding)
+                records.append(loads(text))
+            except UnicodeDecodeError as exc:
+                rejects.append(ParseReject(n, f"bytes at column {exc.start + 1} are not valid {self.options.encoding}",
+                                           line_no, raw[:200].decode(encoding, "replace")))
+                continue
+            except ValueError as exc:
+                rejects.append(ParseReject(n, f"invalid JSON: {exc}", line_no, text[:1000]))
+                continue
+            positions.append(n)
+            lines.append(line_no)
+            if len(records) >= size:
+                yield Chunk(item, records, positions, None, lines, rejects=rejects or None)
+                records, positions, lines, rejects = [], [], [], []
+        if records or rejects:
+            yield Chunk(item, records, positions, None, lines, rejects=rejects or None)

@@ -1,0 +1,39 @@
+"""The built-in plugins, listed in one place.
+
+Each entry names the module and class; the module is imported only when the
+plugin is used (or when a command lists schemas), so a spec reading local CSV
+never imports boto3 or pyarrow. Third-party plugins come through entry points
+(see :mod:`engine.registry`).
+"""
+
+BUILTINS: dict[str, dict[str, str]] = {
+    "connections": {},
+    "sources": {
+        "local": "engine.sources.local:LocalSource",
+    },
+    "parsers": {
+        "csv": "engine.parsers.csv:CsvParser",
+        "json": "engine.parsers.json:JsonParser",
+        "jsonl": "engine.parsers.jsonl:JsonlParser",
+    },
+    "targets": {
+        "stdout": "engine.targets.stdout:StdoutTarget",
+        "null": "engine.targets.null:NullTarget",
+        "file": "engine.targets.file:FileTarget",
+    },
+    "writers": {
+        "csv": "engine.writers.csv:CsvWriter",
+        "json": "engine.writers.json:JsonWriter",
+        "jsonl": "engine.writers.jsonl:JsonlWriter",
+    },
+    "destinations": {
+        "local": "engine.destinations.local:LocalDestination",
+    },
+    "state_stores": {
+        "sqlite": "engine.state.sqlite:SqliteStateStore",
+    },
+    "executors": {},
+}
+
+#: modules whose ``RESOLVERS`` lists hold the built-in resolvers
+RESOLVER_MODULES: list[str] = []

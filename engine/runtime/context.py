@@ -1,0 +1,70 @@
+"""The run context plugins see: run id, clock, `$context` values, state, outcomes."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine.contracts import Connection
+from engine.errors import ConfigError
+from engine.runtime.logs import Log
+from engine.runtime.outcomes import RunOutcomes
+
+
+def new_run_id(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+class Run:
+    """Implements :class:`engine.contracts.RunContext`."""
+
+    def __init__(self, *, connector: str, spec_dir: Path, dry_run: bool, connections: dict[str, Connection],
+                 context: dict[str, Any], outcomes: RunOutcomes | None, log: Log, state: Any,
+                 run_id: str | None = None, started: datetime | None = None) -> None:
+        self.started = started or datetime.now(UTC)
+        self.run_id = run_id or new_run_id(self.started)
+        self.connector = connector
+        self.spec_dir = spec_dir
+        self.dry_run = dry_run
+        self._connections = connections
+        self._opened: set[str] = set()
+        self.log = log
+        self.state = state
+        self.outcomes = outcomes
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{self.run_id}"
+        self.output_fields: list[str] | None = None
+        self.context: dict[str, Any] = {
+            "connector": connector,
+            "run_id": self.run_id,
+            "run_started": self.started.strftime("%Y-%m-%dT%H:%M:%S.") + f"{self.started.microsecond // 1000:03d}Z",
+        }
+        for conn in connections.values():
+            self.context.update(getattr(conn, "static_context", dict)())
+        self.context.update(context)
+        _aliases(self.context)
+
+    def connection(self, name: str) -> Any:
+        conn = self._connections.get(name)
+        if conn is None:
+            raise ConfigError(f"connection '{name}' is not defined")
+        if name not in self._opened:
+            conn.open(self)
+            self._opened.add(name)
+            self.context.update(getattr(conn, "run_context", dict)())
+            _aliases(self.context)
+        return conn
+
+    def progress(self, **counts: int) -> None:
+        pass
+
+
+def _aliases(ctx: dict[str, Any]) -> None:
+    """SDK mappings say ``$context.retailerId``; the engine's name is ``retailer_id``."""
+    if "retailer_id" in ctx and "retailerId" not in ctx:
+        ctx["retailerId"] = ctx["retailer_id"]
+    elif "retailerId" in ctx and "retailer_id" not in ctx:
+        ctx["retailer_id"] = ctx["retailerId"]

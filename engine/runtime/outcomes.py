@@ -1,0 +1,142 @@
+"""Counting what happened to every record, per item and per run.
+
+The counts add up by construction: every record read is either mapped or
+rejected (parse, mapping), and every mapped record is either written
+(accepted by the target) or rejected by it, or still pending when a run
+stops early. Rejected records go to the rejects file with their lineage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from engine.contracts import Batch, Chunk, Item, ParseReject
+from engine.runtime.logs import Log
+from engine.runtime.rejects import RejectsWriter
+
+
+@dataclasses.dataclass
+class Counts:
+    read: int = 0
+    mapped: int = 0
+    written: int = 0
+    rejected_parse: int = 0
+    rejected_mapping: int = 0
+    rejected_target: int = 0
+    skipped: int = 0
+
+    @property
+    def rejected(self) -> int:
+        return self.rejected_parse + self.rejected_mapping + self.rejected_target
+
+    def add(self, other: Counts) -> None:
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "read": self.read,
+            "mapped": self.mapped,
+            "written": self.written,
+            "rejected": {"parse": self.rejected_parse, "mapping": self.rejected_mapping,
+                         "target": self.rejected_target, "total": self.rejected},
+            "skipped_invalid": self.skipped,
+        }
+
+
+class RunOutcomes:
+    """Implements :class:`engine.contracts.Outcomes` for one run."""
+
+    def __init__(self, rejects: RejectsWriter | None, policy: str, log: Log, run_id: str) -> None:
+        self.rejects = rejects
+        self.policy = policy  # reject | skip | fail
+        self.log = log
+        self.run_id = run_id
+        self.total = Counts()
+        self.by_item: dict[str, Counts] = {}
+        self._skip_logged = 0
+
+    def counts(self, item: Item) -> Counts:
+        c = self.by_item.get(item.uri)
+        if c is None:
+            c = self.by_item[item.uri] = Counts()
+        return c
+
+    def _bump(self, item: Item, name: str, n: int = 1) -> None:
+        c = self.counts(item)
+        setattr(c, name, getattr(c, name) + n)
+        setattr(self.total, name, getattr(self.total, name) + n)
+
+    # -- reading and mapping ----------------------------------------------------------
+
+    def read(self, item: Item, n: int) -> None:
+        self._bump(item, "read", n)
+
+    def mapped(self, item: Item, n: int) -> None:
+        self._bump(item, "mapped", n)
+
+    def invalid(self, item: Item, stage: str, lineage: dict[str, Any], reasons: list[str], original: Any,
+                errors: list[dict[str, Any]] | None = None) -> None:
+        """A record refused by the parser or the mapping, handled by ``on_error.invalid_record``."""
+        from engine.errors import DataError
+
+        where = _where(lineage)
+        if self.policy == "fail":
+            raise DataError(f"{where} {'; '.join(reasons)}", hint="on_error.invalid_record is 'fail'")
+        if self.policy == "skip":
+            self._bump(item, "skipped")
+            if self._skip_logged < 10:
+                self._skip_logged += 1
+                self.log.info("invalid record skipped", at=where, reason="; ".join(reasons))
+            return
+        self._bump(item, f"rejected_{stage}")
+        self._write(stage, lineage, reasons, original, errors=errors)
+
+    def parse_reject(self, chunk: Chunk, reject: ParseReject) -> None:
+        lineage = {"uri": chunk.item.uri, "file": chunk.item.name, "row": reject.position}
+        if reject.line is not None:
+            lineage["line"] = reject.line
+        if reject.locator is not None:
+            lineage["at"] = reject.locator
+        self.invalid(chunk.item, "parse", lineage, [reject.reason], reject.raw)
+
+    # -- target ----------------------------------------------------------------------------
+
+    def accepted(self, batch: Batch, count: int | None = None) -> None:
+        self._bump(batch.chunk.item, "written", len(batch.records) if count is None else count)
+
+    def accepted_count(self, count: int, item: Item) -> None:
+        self._bump(item, "written", count)
+
+    def rejected(self, batch: Batch, i: int, reason: str, *, stage: str = "target", response: Any = None,
+                 field: str | None = None) -> None:
+        item = batch.chunk.item
+        self._bump(item, "rejected_target")
+        reasons = [f"{field}: {reason}" if field else reason]
+        self._write("target", batch.lineage(i), reasons, batch.original(i), mapped=batch.records[i],
+                    response=response)
+
+    def _write(self, stage: str, lineage: dict[str, Any], reasons: list[str], original: Any, *,
+               errors: list[dict[str, Any]] | None = None, mapped: Any = None, response: Any = None) -> None:
+        if self.rejects is None:
+            if self.total.rejected <= 20:
+                self.log.warning("record rejected", stage=stage, at=_where(lineage), reason="; ".join(reasons))
+            return
+        entry: dict[str, Any] = {"run_id": self.run_id, "stage": stage, "lineage": lineage, "reasons": reasons}
+        if errors:
+            entry["errors"] = errors
+        entry["original"] = original
+        if mapped is not None:
+            entry["mapped"] = mapped
+        if response is not None:
+            entry["response"] = response
+        self.rejects.write(entry)
+
+
+def _where(lineage: dict[str, Any]) -> str:
+    if lineage.get("at") is not None:
+        return f"{lineage.get('file')} {lineage['at']}"
+    if lineage.get("line") is not None:
+        return f"{lineage.get('file')}:{lineage['line']}"
+    return f"{lineage.get('file')} record {lineage.get('row')}"

@@ -1,0 +1,71 @@
+"""The rejects file: every record that did not make it, and why.
+
+One file per run, created only when something is rejected. Each entry holds
+the record's lineage (file, row, line, element), the stage that refused it
+(parse, mapping, target), the reasons, the original values, the mapped
+payload and the target's answer, so it can be fixed and sent again with
+``engine run SPEC --replay FILE``. ``jsonl`` keeps everything; ``csv`` puts
+the original columns first for people fixing data in a spreadsheet.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from engine.jsonutil import dumps
+from engine.secrets import redactor
+
+CSV_META = ["_file", "_row", "_line", "_stage", "_reason"]
+
+
+class RejectsWriter:
+    def __init__(self, path: Path, fmt: str = "jsonl") -> None:
+        self.path = path
+        self.format = fmt
+        self.count = 0
+        self._stream: Any = None
+        self._csv: Any = None
+        self._columns: list[str] | None = None
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._stream = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+
+    def write(self, entry: dict[str, Any]) -> None:
+        if self._stream is None:
+            self._open()
+        self.count += 1
+        if self.format == "jsonl":
+            self._stream.write(redactor.scrub(dumps(entry)) + "\n")
+            return
+        original = entry.get("original")
+        original = original if isinstance(original, dict) else {"_value": original}
+        if self._columns is None:
+            self._columns = list(original)
+            self._csv = csv.writer(self._stream)
+            self._csv.writerow(CSV_META + self._columns + ["_extra"])
+        lineage = entry.get("lineage", {})
+        extra = {k: v for k, v in original.items() if k not in self._columns}
+        row = [lineage.get("file"), lineage.get("row"), lineage.get("line"), entry.get("stage"),
+               "; ".join(entry.get("reasons", []))]
+        row += [_cell(original.get(c)) for c in self._columns]
+        row.append(dumps(extra) if extra else "")
+        buf = io.StringIO()
+        csv.writer(buf).writerow(row)
+        self._stream.write(redactor.scrub(buf.getvalue()))
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return dumps(value)
+    return value

@@ -1,0 +1,114 @@
+"""The run report: what a run did, printed at the end and written as JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine.jsonutil import to_jsonable
+from engine.secrets import redactor
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_REJECTS = 0, 1, 2, 3
+
+
+@dataclasses.dataclass
+class ItemReport:
+    uri: str
+    name: str
+    status: str  # done | failed | skipped | partial
+    counts: dict[str, Any] = dataclasses.field(default_factory=dict)
+    moved_to: str | None = None
+    reason: str | None = None
+
+
+@dataclasses.dataclass
+class RunReport:
+    connector: str
+    spec: str
+    run_id: str
+    started: datetime
+    dry_run: bool = False
+    ended: datetime | None = None
+    status: str = "running"  # ok | failed | rejects_exceeded | locked | stopped
+    exit_code: int = EXIT_OK
+    counts: dict[str, Any] = dataclasses.field(default_factory=dict)
+    items: list[ItemReport] = dataclasses.field(default_factory=list)
+    rejects_path: str | None = None
+    report_path: str | None = None
+    error: str | None = None
+    target: dict[str, Any] = dataclasses.field(default_factory=dict)
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        end = self.ended or datetime.now(UTC)
+        return max(0.0, (end - self.started).total_seconds())
+
+    def files_summary(self) -> dict[str, int]:
+        out = {"seen": len(self.items), "done": 0, "failed": 0, "skipped": 0, "partial": 0}
+        for it in self.items:
+            out[it.status] = out.get(it.status, 0) + 1
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {
+            "connector": self.connector,
+            "spec": self.spec,
+            "run_id": self.run_id,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "dry_run": self.dry_run,
+            "started": self.started.isoformat(timespec="milliseconds"),
+            "ended": self.ended.isoformat(timespec="milliseconds") if self.ended else None,
+            "seconds": round(self.seconds, 3),
+            "files": self.files_summary(),
+            "records": self.counts,
+            "rejects_path": self.rejects_path,
+            "report_path": self.report_path,
+            "target": self.target,
+            "error": self.error,
+            "notes": self.notes,
+            "items": [dataclasses.asdict(i) for i in self.items],
+        }
+        return redactor.scrub_obj(to_jsonable(data))
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.report_path = str(path)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.as_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(path)
+
+    def render_text(self) -> str:
+        c = self.counts
+        rej = c.get("rejected", {})
+        files = self.files_summary()
+        rate = c.get("read", 0) / self.seconds if self.seconds else 0.0
+        lines = [
+            f"run {self.run_id} of {self.connector}: {self.status.upper()}"
+            + (" (dry run)" if self.dry_run else "") + f" in {self.seconds:.2f}s",
+            f"  files    {files['seen']} seen, {files['done']} done, {files['skipped']} skipped, "
+            f"{files['failed']} failed" + (f", {files['partial']} partial" if files.get("partial") else ""),
+            f"  records  {c.get('read', 0)} read, {c.get('mapped', 0)} mapped, {c.get('written', 0)} written, "
+            f"{rej.get('total', 0)} rejected (parse {rej.get('parse', 0)}, mapping {rej.get('mapping', 0)}, "
+            f"target {rej.get('target', 0)})" + (f", {c['skipped_invalid']} skipped as invalid"
+                                                  if c.get("skipped_invalid") else ""),
+            f"  speed    {rate:,.0f} records/s",
+        ]
+        for key, value in self.target.items():
+            lines.append(f"  {key:8} {value}")
+        for it in self.items:
+            if it.status in ("failed", "partial"):
+                lines.append(f"  {it.status}: {it.name}: {it.reason}")
+        if self.rejects_path:
+            lines.append(f"  rejects  {self.rejects_path}")
+        if self.report_path:
+            lines.append(f"  report   {self.report_path}")
+        for note in self.notes:
+            lines.append(f"  note     {note}")
+        if self.error:
+            lines.append(f"  error    {self.error}")
+        return redactor.scrub("\n".join(lines))

@@ -1,0 +1,420 @@
+"""The streaming loop: source → parser → mapping → target → state.
+
+Items are read one at a time and flow in chunks, so memory does not grow
+with file size. An item's state (ledger entry, move to processed/) is
+committed only after the target acknowledged everything written for it.
+Data problems reject records and the run goes on; a file that cannot be read
+at all is marked failed and moved to the failure location; an infrastructure
+failure (network, credentials, a full disk) stops the run and leaves the
+file where it was, so the next run takes it again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from engine.contracts import Batch, Chunk, Item
+from engine.errors import (
+    ConfigError,
+    DataError,
+    EngineError,
+    LockedError,
+    ParseError,
+    StateError,
+    TransientError,
+)
+from engine.jsonutil import dumps
+from engine.runtime.context import Run
+from engine.runtime.logs import Log
+from engine.runtime.outcomes import RunOutcomes
+from engine.runtime.paths import state_dir
+from engine.runtime.progress import NoProgress, make_progress
+from engine.runtime.rejects import RejectsWriter
+from engine.runtime.report import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REJECTS,
+    ItemReport,
+    RunReport,
+)
+from engine.secrets import redactor
+from engine.units import seconds
+
+
+@dataclasses.dataclass
+class RunOptions:
+    dry_run: bool = False
+    limit: int | None = None
+    progress: bool | None = None  # None: on a terminal only
+    fail_if_locked: bool = False
+    report_path: Path | None = None
+    #: where dry-run records are printed
+    out: Any = None
+
+
+class _LimitReached(Exception):
+    pass
+
+
+class Runner:
+    def __init__(self, plan: Any, options: RunOptions | None = None, *, log: Log | None = None) -> None:
+        self.plan = plan
+        self.opts = options or RunOptions()
+        self.log = log or Log()
+        self.spec_dir = Path(plan.base_dir)
+        self.state_dir = state_dir(self.spec_dir)
+        self.deferred: list[tuple[Item, ItemReport]] = []
+        self._lock_stop = threading.Event()
+        self._lock_thread: threading.Thread | None = None
+
+    # -- setup ----------------------------------------------------------------------------
+
+    def _make_run(self) -> Run:
+        plan = self.plan
+        started = datetime.now(UTC)
+        run = Run(connector=plan.name, spec_dir=self.spec_dir, dry_run=self.opts.dry_run,
+                  connections=plan.connections, context=plan.context, outcomes=None,
+                  log=self.log.bind(connector=plan.name), state=plan.state_store, started=started)
+        rejects = None
+        if not self.opts.dry_run and plan.on_error["invalid_record"] == "reject":
+            cfg = plan.on_error.get("rejects") or {}
+            fmt = cfg.get("format", "jsonl")
+            if cfg.get("path"):
+                p = Path(cfg["path"].replace("{run_id}", run.run_id))
+                path = p if p.is_absolute() else self.spec_dir / p
+            else:
+                path = self.state_dir / "rejects" / f"{plan.name}-{run.run_id}.{fmt}"
+            rejects = RejectsWriter(path, fmt)
+        run.outcomes = RunOutcomes(rejects, plan.on_error["invalid_record"], run.log, run.run_id)
+        if plan.mapping is not None:
+            run.output_fields = [".".join(t) for t in plan.mapping.leaf_targets()]
+        run.log = run.log.bind(run_id=run.run_id)
+        return run
+
+    def _lock(self, run: Run) -> None:
+        cfg = self.plan.state.get("lock")
+        if cfg is False or self.opts.dry_run:
+            return
+        ttl = seconds((cfg or {}).get("ttl", "15m") if isinstance(cfg, dict) else "15m") or 900.0
+        import os
+        import socket
+
+        holder = run.state.lock_acquire(run.connector, run.owner, ttl, host=socket.gethostname(), pid=os.getpid())
+        if holder is not None:
+            raise LockedError(
+                f"another run of '{run.connector}' is in progress (held by {holder['host']} pid {holder['pid']} "
+                f"since {holder['acquired']}, expires {holder['expires']})",
+                holder=holder,
+            )
+        self._locked = True
+
+        def renew() -> None:
+            while not self._lock_stop.wait(ttl / 3):
+                try:
+                    if not run.state.lock_renew(run.connector, run.owner, ttl):
+                        run.log.error("lost the run lock (taken over by another run)")
+                        return
+                except StateError as exc:
+                    run.log.warning("lock renewal failed", error=str(exc))
+
+        self._lock_thread = threading.Thread(target=renew, name="engine-lock-renewal", daemon=True)
+        self._lock_thread.start()
+
+    def _unlock(self, run: Run) -> None:
+        self._lock_stop.set()
+        if self._lock_thread is not None:
+            self._lock_thread.join(timeout=5)
+        if getattr(self, "_locked", False):
+            try:
+                run.state.lock_release(run.connector, run.owner)
+            except StateError as exc:
+                run.log.warning("lock release failed", error=str(exc))
+
+    # -- the run --------------------------------------------------------------------------
+
+    def run(self) -> RunReport:
+        plan = self.plan
+        run = self._make_run()
+        self.run_ctx = run
+        report = RunReport(connector=plan.name, spec=plan.doc.file, run_id=run.run_id, started=run.started,
+                           dry_run=self.opts.dry_run)
+        self.report = report
+        self.progress = make_progress(self.opts.progress) if not self.opts.dry_run else NoProgress()
+        store = plan.state_store
+        opened: list[Any] = []
+        try:
+            store.open(run)
+            self._lock(run)
+            if not self.opts.dry_run:
+                store.run_started(run.connector, run.run_id, run.started)
+            run.log.info("run started", spec=plan.doc.file, dry_run=self.opts.dry_run or None)
+            for plugin in (plan.source, plan.parser, plan.target):
+                if plugin is None or (plugin is plan.target and self.opts.dry_run):
+                    continue
+                if getattr(plugin, "connection_name", None):
+                    run.connection(plugin.connection_name)
+                plugin.open(run)
+                opened.append(plugin)
+            self.progress.start()
+            self._items(run)
+            if not self.opts.dry_run:
+                plan.target.finish_run()
+                for item, item_report in self.deferred:
+                    self._commit(run, item, item_report)
+            report.status = "ok"
+        except LockedError as exc:
+            report.status = "locked"
+            report.error = exc.message
+            report.exit_code = EXIT_FAILED if self.opts.fail_if_locked else EXIT_OK
+            run.log.warning("run skipped: locked", holder=exc.holder.get("owner"))
+        except _LimitReached:
+            report.status = "stopped"
+            report.notes.append(f"stopped after --limit {self.opts.limit} records; "
+                                "unfinished files were left for the next run")
+        except EngineError as exc:
+            report.status = "failed"
+            report.error = str(exc)
+            report.exit_code = EXIT_FAILED
+            run.log.error("run failed", error=str(exc), kind=exc.code)
+        except KeyboardInterrupt:
+            report.status = "failed"
+            report.error = "interrupted"
+            report.exit_code = EXIT_FAILED
+        finally:
+            self.progress.stop()
+            for plugin in reversed(opened):
+                try:
+                    plugin.close()
+                except Exception as exc:  # noqa: BLE001 - closing must not hide the run's outcome
+                    run.log.warning("closing a plugin failed", plugin=plugin.name, error=str(exc))
+            for conn in plan.connections.values():
+                conn.close()
+            self._unlock(run)
+            self._finish(run, report)
+        return report
+
+    def _finish(self, run: Run, report: RunReport) -> None:
+        outcomes = run.outcomes
+        report.ended = datetime.now(UTC)
+        report.counts = outcomes.total.as_dict()
+        stats = getattr(self.plan.target, "stats", None)
+        if callable(stats) and not self.opts.dry_run:
+            report.target = stats()
+        if outcomes.rejects is not None:
+            outcomes.rejects.close()
+            if outcomes.rejects.count:
+                report.rejects_path = str(outcomes.rejects.path)
+        if report.status == "ok":
+            report.exit_code = self._judge(report)
+            if report.exit_code == EXIT_REJECTS:
+                report.status = "rejects_exceeded"
+        if not self.opts.dry_run and report.status != "locked":
+            path = self.opts.report_path or (self.state_dir / "reports" / f"{run.connector}-{run.run_id}.json")
+            try:
+                report.write(path)
+                run.state.run_ended(run.run_id, report.status, report.counts, report.report_path)
+            except (OSError, StateError) as exc:
+                run.log.error("could not record the run", error=str(exc))
+        run.log.info("run finished", status=report.status, records=report.counts.get("read"),
+                     written=report.counts.get("written"),
+                     rejected=report.counts.get("rejected", {}).get("total"), seconds=round(report.seconds, 3))
+
+    def _judge(self, report: RunReport) -> int:
+        total = self.run_ctx.outcomes.total
+        if any(i.status == "failed" for i in report.items):
+            return EXIT_REJECTS
+        rejected = total.rejected
+        if not rejected:
+            return EXIT_OK
+        policy = self.plan.on_error
+        if policy.get("max_rejects") is not None:
+            return EXIT_OK if rejected <= policy["max_rejects"] else EXIT_REJECTS
+        ratio = rejected / max(total.read, 1)
+        return EXIT_OK if ratio <= policy.get("max_reject_ratio", 0) else EXIT_REJECTS
+
+    # -- items ----------------------------------------------------------------------------
+
+    def _items(self, run: Run) -> None:
+        dedupe = self.plan.state.get("dedupe", "fingerprint")
+        for item in self.plan.source.items(run):
+            self.progress.item(item.name)
+            skip = self._already_done(run, item, dedupe)
+            if skip:
+                self.report.items.append(ItemReport(item.uri, item.name, "skipped", reason=skip))
+                run.log.info("file skipped", file=item.name, reason=skip)
+                continue
+            self._item(run, item)
+
+    def _already_done(self, run: Run, item: Item, dedupe: str) -> str | None:
+        if dedupe == "none":
+            return None
+        store = run.state
+        if dedupe == "checksum":
+            item.checksum = self._checksum(item)
+            entry = store.ledger_find_checksum(run.connector, item.checksum)
+            if entry:
+                return f"same content as {entry['name']} processed by run {entry['run_id']}"
+            return None
+        entry = store.ledger_get(run.connector, item.uri)
+        if not entry or entry["status"] != "done":
+            return None
+        if dedupe == "name":
+            return f"processed by run {entry['run_id']}"
+        fp = item.fingerprint()
+        same = entry["size"] == fp["size"] and (
+            (fp["etag"] is not None and entry["etag"] == fp["etag"])
+            or (fp["etag"] is None and entry["mtime"] == fp["mtime"])
+        )
+        return f"unchanged since run {entry['run_id']}" if same else None
+
+    def _checksum(self, item: Item) -> str:
+        digest = hashlib.sha256()
+        stream = self.plan.source.read(item)
+        try:
+            while True:
+                block = stream.read(1 << 20)
+                if not block:
+                    break
+                digest.update(block)
+        finally:
+            stream.close()
+        return digest.hexdigest()
+
+    def _item(self, run: Run, item: Item) -> None:
+        plan = self.plan
+        item_report = ItemReport(item.uri, item.name, "done")
+        self.report.items.append(item_report)
+        log = run.log.bind(file=item.name)
+        if not self.opts.dry_run:
+            run.state.ledger_mark(run.connector, item, "claimed", run.run_id, attempt=True)
+        try:
+            if plan.source.produces == "records":
+                for chunk in plan.source.read_records(item, run):
+                    self._chunk(run, chunk)
+            else:
+                stream = plan.source.read(item)
+                try:
+                    for chunk in plan.parser.parse(stream, item, run):
+                        self._chunk(run, chunk)
+                finally:
+                    stream.close()
+            if not self.opts.dry_run:
+                plan.target.finish_item(item)
+        except _LimitReached:
+            item_report.status = "partial"
+            item_report.reason = "stopped at --limit"
+            item_report.counts = run.outcomes.counts(item).as_dict()
+            if not self.opts.dry_run:
+                run.state.ledger_mark(run.connector, item, "partial", run.run_id, error="stopped at --limit")
+            raise
+        except (ParseError, DataError) as exc:
+            self._failed(run, item, item_report, exc, data=True)
+            return
+        except EngineError as exc:
+            self._failed(run, item, item_report, exc, data=False)
+            raise
+        item_report.counts = run.outcomes.counts(item).as_dict()
+        log.info("file read", records=item_report.counts["read"], rejected=item_report.counts["rejected"]["total"])
+        if self.opts.dry_run:
+            return
+        if getattr(plan.target, "commit_scope", "item") == "run":
+            self.deferred.append((item, item_report))
+        else:
+            self._commit(run, item, item_report)
+
+    def _commit(self, run: Run, item: Item, item_report: ItemReport) -> None:
+        counts = run.outcomes.counts(item)
+        moved = self.plan.source.complete(item, True, run)
+        item_report.moved_to = moved
+        item_report.counts = counts.as_dict()
+        run.state.ledger_mark(run.connector, item, "done", run.run_id, records=counts.read, moved_to=moved)
+        self.progress.update(run.outcomes.total.read, run.outcomes.total.rejected,
+                             sum(1 for i in self.report.items if i.status == "done"))
+
+    def _failed(self, run: Run, item: Item, item_report: ItemReport, exc: EngineError, *, data: bool) -> None:
+        item_report.status = "failed"
+        item_report.reason = redactor.scrub(str(exc))
+        item_report.counts = run.outcomes.counts(item).as_dict()
+        run.log.error("file failed", file=item.name, error=str(exc), kind="data" if data else exc.code)
+        if self.opts.dry_run:
+            return
+        retry = self.plan.state.get("retry") or {}
+        attempts = (run.state.ledger_get(run.connector, item.uri) or {}).get("attempts", 1)
+        backoff = seconds(retry.get("backoff", "5m")) or 300.0
+        next_retry = datetime.now(UTC) + timedelta(seconds=backoff * (2 ** max(0, attempts - 1)))
+        moved = None
+        if data:
+            try:
+                moved = self.plan.source.complete(item, False, run)
+            except EngineError as move_exc:
+                run.log.error("moving the failed file failed", file=item.name, error=str(move_exc))
+        item_report.moved_to = moved
+        status = "failed" if not data else ("quarantined" if moved else "failed")
+        run.state.ledger_mark(run.connector, item, status, run.run_id, error=item_report.reason,
+                              moved_to=moved, next_retry=None if data else next_retry)
+
+    # -- chunks ---------------------------------------------------------------------------
+
+    def _chunk(self, run: Run, chunk: Chunk) -> None:
+        outcomes = run.outcomes
+        item = chunk.item
+        limit = self.opts.limit
+        if limit is not None:
+            room = limit - outcomes.total.read
+            if room <= 0:
+                raise _LimitReached()
+            if len(chunk.records) > room:
+                _truncate(chunk, room)
+        outcomes.read(item, len(chunk.records) + len(chunk.rejects or ()))
+        for reject in chunk.rejects or ():
+            outcomes.parse_reject(chunk, reject)
+        mapping = self.plan.mapping
+        if mapping is not None:
+            records, index, rejects = mapping.map_chunk(chunk, run.context)
+            for i, issues in rejects:
+                lineage = chunk.lineage(i)
+                outcomes.invalid(item, "mapping", lineage, [x.render() for x in issues], chunk.original(i),
+                                 errors=[x.as_dict() for x in issues])
+        else:
+            records = [chunk.original(i) for i in range(len(chunk.records))]
+            index = list(range(len(records)))
+        outcomes.mapped(item, len(records))
+        if records:
+            batch = Batch(chunk, records, index)
+            if self.opts.dry_run:
+                out = self.opts.out or sys.stdout
+                out.write("".join(dumps(r) + "\n" for r in records))
+                out.flush()
+            else:
+                self.plan.target.write(batch)
+        self.progress.update(outcomes.total.read, outcomes.total.rejected,
+                             sum(1 for i in self.report.items if i.status == "done"))
+        if limit is not None and outcomes.total.read >= limit:
+            raise _LimitReached()
+
+
+def _truncate(chunk: Chunk, n: int) -> None:
+    chunk.records = chunk.records[:n]
+    chunk.positions = chunk.positions[:n]
+    if chunk.lines is not None:
+        chunk.lines = chunk.lines[:n]
+    if chunk.locators is not None:
+        chunk.locators = chunk.locators[:n]
+    if chunk.rejects:
+        last = chunk.positions[-1] if chunk.positions else 0
+        chunk.rejects = [r for r in chunk.rejects if r.position <= last]
+
+
+def run_plan(plan: Any, options: RunOptions | None = None) -> RunReport:
+    if plan.target is None:
+        raise ConfigError("the spec has no target")
+    return Runner(plan, options).run()
+
+
+__all__ = ["RunOptions", "Runner", "TransientError", "run_plan"]

@@ -1,0 +1,1 @@
+"""Sources: list items (files, objects, payloads, query results) and read them."""

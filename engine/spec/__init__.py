@@ -1,0 +1,1 @@
+"""Loading, validating and compiling specs. Never imports a concrete plugin."""

@@ -1,0 +1,360 @@
+"""``compile(spec) -> Plan``: every lookup and every object, no I/O.
+
+Validation is compilation that stops before running: all problems are
+collected (skeleton, each plugin block against its own schema, connections,
+mapping paths, resolvers and expressions, cron expressions), sorted by line
+and raised together as one :class:`~engine.errors.SpecError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from engine.contracts import Connection, Parser, Plugin, ResolverOptions, Source, Target
+from engine.errors import EngineError, PluginError, SpecError
+from engine.registry import Entry, Registries, Registry, default_registries, resolvers_of_module
+from engine.secrets import Secret, has_reference, unset_references
+from engine.spec import sections
+from engine.spec.diagnostics import Diagnostic, SpecPath, errors, render_path, sort_diagnostics
+from engine.spec.loader import SpecDocument, load_file
+from engine.spec.options import build_options, fill_defaults, secret_properties
+from engine.spec.schema_errors import check
+
+
+@dataclasses.dataclass
+class Plan:
+    """A compiled connector: plugin objects and settings, ready to open."""
+
+    doc: SpecDocument
+    name: str
+    spec: dict[str, Any]
+    connections: dict[str, Connection]
+    source: Source
+    parser: Parser | None
+    mapping: Any  # CompiledMapping | None
+    target: Target
+    state: dict[str, Any]
+    state_store: Plugin
+    on_error: dict[str, Any]
+    trigger: dict[str, Any]
+    tests: list[dict[str, Any]]
+    context: dict[str, Any]
+    warnings: list[Diagnostic]
+    registries: Registries
+
+    @property
+    def base_dir(self) -> Path:
+        return self.doc.base_dir
+
+    def plugins(self) -> list[Plugin]:
+        out: list[Plugin] = [*self.connections.values(), self.source]
+        if self.parser is not None:
+            out.append(self.parser)
+        out.append(self.target)
+        return out
+
+    def close(self) -> None:
+        for plugin in reversed(self.plugins()):
+            plugin.close()
+
+
+class _Compiler:
+    def __init__(self, doc: SpecDocument, registries: Registries, allow_custom_code: bool) -> None:
+        self.doc = doc
+        self.regs = registries
+        self.allow_custom_code = allow_custom_code
+        self.diags: list[Diagnostic] = []
+        self.connections: dict[str, Connection] = {}
+        self.connection_types: dict[str, str] = {}
+
+    # -- helpers -----------------------------------------------------------------
+
+    def error(self, path: SpecPath, message: str, *, key: bool = False, code: str = "spec") -> None:
+        self.diags.append(self.doc.diagnostic(path, message, key=key, code=code))
+
+    def warn(self, path: SpecPath, message: str, *, key: bool = False, code: str = "spec") -> None:
+        self.diags.append(self.doc.diagnostic(path, message, key=key, severity="warning", code=code))
+
+    def _check(self, path: SpecPath, schema: dict, value: Any, what: str = "option") -> bool:
+        found = check(self.doc, path, schema, value, what=what)
+        self.diags.extend(found)
+        return not errors(found)
+
+    # -- plugin blocks ---------------------------------------------------------
+
+    def block(self, kind: str, block: Any, path: SpecPath, *, parent_connection: str | None = None) -> Any:
+        """Validate a ``{type: ...}`` block against its plugin and build the plugin."""
+        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+            return None  # the skeleton check already reported it
+        registry: Registry = self.regs.kind(kind)
+        name = block["type"]
+        try:
+            cls = registry.get(name)
+        except PluginError as exc:
+            self.error((*path, "type"), exc.message, code="unknown-plugin")
+            return None
+        schema = cls.schema
+        full = {**schema, "properties": {"type": {"const": name}, **schema.get("properties", {})}}
+        full.setdefault("additionalProperties", False)
+        if not self._check(path, full, block):
+            return None
+        nested: dict[str, Any] = {}
+        ok = True
+        for prop, sub in schema.get("properties", {}).items():
+            if not isinstance(sub, dict):
+                continue
+            sub_kind = sub.get("x-plugin")
+            if sub_kind:
+                value = block.get(prop, sub.get("default"))
+                if isinstance(value, str):
+                    value = {"type": value}
+                if value is None:
+                    nested[prop] = None
+                    continue
+                built = self.block(sub_kind, value, (*path, prop))
+                ok = ok and built is not None
+                nested[prop] = built
+            wanted = sub.get("x-connection")
+            if wanted and prop in block:
+                ok = self._connection_ref(block[prop], wanted, (*path, prop)) and ok
+        self._secret_lint(schema, block, path)
+        if not ok:
+            return None
+        try:
+            options = build_options(cls.Options, schema, block, path, self.doc.base_dir, nested=nested)
+            plugin = cls(options, path=render_path(path))
+        except EngineError as exc:
+            self.error(path, exc.message, code="plugin")
+            return None
+        for sub_path, message in getattr(plugin, "problems", lambda: [])():
+            self.error((*path, *sub_path), message, code="plugin")
+        if "connection" in block and hasattr(plugin, "connection_name"):
+            plugin.connection_name = block["connection"]
+        return plugin
+
+    def _connection_ref(self, name: Any, wanted: Any, path: SpecPath) -> bool:
+        from engine.suggest import did_you_mean
+
+        types = [wanted] if isinstance(wanted, str) else list(wanted)
+        declared = self.doc.data.get("connections") or {}
+        if not isinstance(name, str) or name not in declared:
+            known = ", ".join(sorted(declared)) or "none declared"
+            self.error(path, f"connection '{name}' is not defined under connections "
+                             f"(known: {known}){did_you_mean(str(name), declared)}", code="reference")
+            return False
+        actual = (declared.get(name) or {}).get("type")
+        if actual not in types:
+            self.error(path, f"connection '{name}' is of type '{actual}', expected {' or '.join(types)}",
+                       code="reference")
+            return False
+        return True
+
+    def _secret_lint(self, schema: dict, block: dict, path: SpecPath) -> None:
+        for secret_path in secret_properties(schema):
+            value: Any = block
+            for part in secret_path:
+                value = value.get(part) if isinstance(value, dict) else None
+            if isinstance(value, str) and value and not has_reference(value):
+                self.warn((*path, *secret_path),
+                          "a secret is written in the spec; reference it instead, e.g. ${env:NAME} or ${file:PATH}",
+                          code="literal-secret")
+
+    # -- sections ----------------------------------------------------------------
+
+    def custom_resolvers(self, data: dict) -> None:
+        modules = data.get("plugins") or []
+        if not modules:
+            return
+        if not self.allow_custom_code:
+            self.error(("plugins",), "custom code is not loaded unless you pass --allow-custom-code "
+                                     "(it runs with your permissions)", code="custom-code")
+            return
+        overlay = self.regs.resolvers.copy()
+        import sys
+
+        sys.path.insert(0, str(self.doc.base_dir))
+        try:
+            for i, module in enumerate(modules):
+                try:
+                    for resolver in resolvers_of_module(module, prefix="custom."):
+                        overlay.add(Entry("resolvers", resolver.name, f"spec plugin {module}",
+                                          f"spec plugin {module}", resolver))
+                except PluginError as exc:
+                    self.error(("plugins", i), exc.message, code="custom-code")
+        finally:
+            sys.path.remove(str(self.doc.base_dir))
+        self.regs = self.regs.replacing("resolvers", overlay)
+
+    def mapping(self, section: Any) -> Any:
+        from engine.mapping.compiler import compile_fields
+        from engine.mapping.sdk_config import load_sdk_config
+
+        if section is None:
+            return None
+        if not self._check(("mapping",), sections.MAPPING, section, what="mapping option"):
+            return None
+        section = fill_defaults(sections.MAPPING, section)
+        opts = section.get("options") or {}
+        options = ResolverOptions(
+            lenient=bool(opts.get("lenient")),
+            timezone=opts.get("timezone"),
+            base_dir=str(self.doc.base_dir),
+        )
+        if "fields" in section and "sdk_config" in section:
+            self.error(("mapping",), "use either fields or sdk_config, not both")
+            return None
+        if "sdk_config" in section:
+            loaded = load_sdk_config(self.doc, section["sdk_config"], ("mapping", "sdk_config"))
+            self.diags.extend(loaded.diagnostics)
+            if loaded.fields is None:
+                return None
+            compiled, diags = compile_fields(loaded.doc, loaded.fields, loaded.path, self.regs.resolvers, options)
+        elif "fields" in section:
+            compiled, diags = compile_fields(self.doc, section["fields"], ("mapping", "fields"),
+                                             self.regs.resolvers, options)
+        else:
+            self.error(("mapping",), "a mapping needs fields (or sdk_config)")
+            return None
+        self.diags.extend(diags)
+        return compiled
+
+    def trigger(self, section: Any) -> dict:
+        if section is None:
+            return {}
+        if not self._check(("trigger",), sections.TRIGGER, section, what="trigger option"):
+            return {}
+        schedule = section.get("schedule")
+        if schedule is not None:
+            from croniter import croniter
+
+            if not croniter.is_valid(schedule):
+                self.error(("trigger", "schedule"), f"invalid cron expression {schedule!r} "
+                                                    "(expected five fields: minute hour day month weekday)")
+        return fill_defaults(sections.TRIGGER, section)
+
+    def section(self, name: str, data: dict, default: Any) -> Any:
+        value = data.get(name, default)
+        if value is None:
+            value = default
+        if not self._check((name,), sections.SECTIONS[name], value, what=f"{name.replace('_', ' ')} option"):
+            return fill_defaults(sections.SECTIONS[name], default)
+        return fill_defaults(sections.SECTIONS[name], value)
+
+    # -- everything ----------------------------------------------------------------
+
+    def run(self) -> Plan | None:
+        data = self.doc.data
+        if not isinstance(data, dict):
+            self.error((), "a spec is a mapping of sections (version, name, source, target, ...)")
+            return None
+        version = data.get("version")
+        if isinstance(version, int) and not isinstance(version, bool) and version > sections.SPEC_VERSION:
+            self.error(("version",), f"spec version {version} is newer than this engine reads "
+                                     f"(version {sections.SPEC_VERSION}); upgrade the engine")
+            return None
+        self._check((), sections.SKELETON, data, what="section")
+        self.custom_resolvers(data)
+        for name, block in (data.get("connections") or {}).items():
+            plugin = self.block("connections", block, ("connections", name))
+            if plugin is not None:
+                self.connections[name] = plugin
+        source = self.block("sources", data.get("source"), ("source",))
+        parser = None
+        if "parser" in data:
+            parser = self.block("parsers", data.get("parser"), ("parser",))
+            if source is not None and source.produces == "records":
+                self.error(("parser",), f"source '{source.name}' produces records itself; remove the parser")
+        elif source is not None and source.produces == "bytes":
+            self.error(("source",), f"source '{source.name}' reads files: add a parser, e.g. 'parser: {{type: csv}}'")
+        mapping = self.mapping(data.get("mapping"))
+        target = self.block("targets", data.get("target"), ("target",))
+        state = self.section("state", data, {})
+        store_block = state.get("store") or {"type": "sqlite"}
+        state_store = self.block("state_stores", store_block, ("state", "store"))
+        on_error = self.section("on_error", data, {})
+        trigger = self.trigger(data.get("trigger"))
+        tests = self.section("tests", data, [])
+        context = data.get("context") or {}
+        for path, name in _env_references(data):
+            self.warn(path, f"environment variable {name} is not set here (it must be when the connector runs)",
+                      code="unset-env")
+        if errors(self.diags) or source is None or target is None or state_store is None:
+            return None
+        return Plan(
+            doc=self.doc,
+            name=data["name"],
+            spec=data,
+            connections=self.connections,
+            source=source,
+            parser=parser,
+            mapping=mapping,
+            target=target,
+            state=state,
+            state_store=state_store,
+            on_error=on_error,
+            trigger=trigger,
+            tests=tests,
+            context=dict(context),
+            warnings=sort_diagnostics(self.diags),
+            registries=self.regs,
+        )
+
+
+def _env_references(data: Any, path: SpecPath = ()) -> list[tuple[SpecPath, str]]:
+    out: list[tuple[SpecPath, str]] = []
+    if path and path[0] == "tests":
+        return out
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out.extend(_env_references(v, (*path, k)))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            out.extend(_env_references(v, (*path, i)))
+    elif isinstance(data, str | Secret):
+        out.extend((path, name) for name in unset_references(data))
+    return out
+
+
+def apply_overrides(doc: SpecDocument, overrides: list[str]) -> None:
+    """``--set target.batch_size=500``: change spec values before validation."""
+    import yaml
+
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise SpecError(f"--set expects PATH=VALUE, got {item!r}")
+        value = yaml.safe_load(raw) if raw.strip() else ""
+        node = doc.data
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            if not isinstance(node, dict):
+                raise SpecError(f"--set {key}: {part} is not a mapping in the spec")
+            node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise SpecError(f"--set {key}: cannot set a value inside a non-mapping")
+        node[parts[-1]] = value
+
+
+def compile_document(doc: SpecDocument, *, registries: Registries | None = None,
+                     allow_custom_code: bool = False) -> Plan:
+    """Compile or raise :class:`SpecError` carrying every diagnostic, sorted by line."""
+    compiler = _Compiler(doc, registries or default_registries(), allow_custom_code)
+    try:
+        plan = compiler.run()
+    except SpecError as exc:
+        raise SpecError(exc.message, sort_diagnostics([*compiler.diags, *exc.diagnostics])) from None
+    if plan is None:
+        diags = sort_diagnostics(compiler.diags)
+        count = len(errors(diags))
+        raise SpecError(f"{doc.file}: {count} problem{'s' if count != 1 else ''} found", diags)
+    return plan
+
+
+def compile_file(path: str | Path, *, overrides: list[str] | None = None, registries: Registries | None = None,
+                 allow_custom_code: bool = False) -> Plan:
+    doc = load_file(path)
+    if overrides:
+        apply_overrides(doc, overrides)
+    return compile_document(doc, registries=registries, allow_custom_code=allow_custom_code)

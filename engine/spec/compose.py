@@ -1,0 +1,93 @@
+"""The composed JSON Schema (``engine schema``): skeleton + every plugin.
+
+Plugin blocks are discriminated by ``type`` with ``if``/``then`` pairs, so an
+editor validating a spec reports errors of the branch the user chose, not
+"not valid under any of the given schemas".
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from engine.registry import KINDS, Registries
+from engine.spec import sections
+
+SLOTS = {"source": "sources", "parser": "parsers", "target": "targets"}
+
+
+def block_schema(cls: Any) -> dict[str, Any]:
+    """A plugin's options schema with its ``type`` discriminator."""
+    schema = copy.deepcopy(cls.schema)
+    schema["properties"] = {"type": {"const": cls.name}, **schema.get("properties", {})}
+    schema.setdefault("additionalProperties", False)
+    required = schema.get("required", [])
+    schema["required"] = ["type", *[r for r in required if r != "type"]]
+    if cls.summary:
+        schema.setdefault("description", cls.summary)
+    return _link_nested(schema)
+
+
+def _link_nested(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        kind = schema.get("x-plugin")
+        if kind:
+            linked = {k: v for k, v in schema.items() if k not in ("x-plugin",)}
+            linked["anyOf"] = [{"$ref": f"#/$defs/{kind}"}, {"type": "string", "description": "a type name"}]
+            return linked
+        return {k: _link_nested(v) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [_link_nested(v) for v in schema]
+    return schema
+
+
+def kind_union(regs: Registries, kind: str) -> dict[str, Any]:
+    names = regs.kind(kind).names()
+    return {
+        "type": "object",
+        "required": ["type"],
+        "properties": {"type": {"enum": names}},
+        "allOf": [
+            {"if": {"properties": {"type": {"const": n}}, "required": ["type"]},
+             "then": {"$ref": f"#/$defs/{kind}.{n}"}}
+            for n in names
+        ],
+    }
+
+
+def composed_schema(regs: Registries) -> dict[str, Any]:
+    schema = copy.deepcopy(sections.SKELETON)
+    schema["title"] = "engine connector spec"
+    schema["$id"] = "https://engine.dev/schemas/engine.schema.json"
+    defs: dict[str, Any] = {}
+    for kind in KINDS:
+        if kind in ("resolvers", "executors"):
+            continue
+        names = regs.kind(kind).names()
+        if not names:
+            continue
+        for name in names:
+            defs[f"{kind}.{name}"] = block_schema(regs.kind(kind).get(name))
+        defs[kind] = kind_union(regs, kind)
+    props = schema["properties"]
+    for slot, kind in SLOTS.items():
+        props[slot] = {"$ref": f"#/$defs/{kind}"}
+    props["connections"] = {"type": "object", "additionalProperties": {"$ref": "#/$defs/connections"}}
+    if "connections" not in defs:
+        defs["connections"] = {"type": "object", "required": ["type"]}
+    for name, sec in sections.SECTIONS.items():
+        props[name] = copy.deepcopy(sec)
+    props["state"]["properties"]["store"] = {"$ref": "#/$defs/state_stores"}
+    schema["$defs"] = defs
+    return schema
+
+
+def plugin_schemas(regs: Registries) -> dict[str, dict[str, Any]]:
+    """``{"targets/file.schema.json": schema, ...}`` for export."""
+    out = {}
+    for kind in KINDS:
+        if kind in ("resolvers", "executors"):
+            continue
+        for name in regs.kind(kind).names():
+            out[f"{kind}/{name}.schema.json"] = block_schema(regs.kind(kind).get(name))
+    return out

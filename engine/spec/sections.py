@@ -1,0 +1,252 @@
+"""Schemas of the spec's skeleton and of the sections the engine owns.
+
+Phase one validates the skeleton (sections, ``type`` present in plugin
+blocks); phase two validates each plugin block against its own plugin's
+schema and each engine section (mapping, state, on_error, trigger, tests)
+against the schemas here. Defaults live in these schemas only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SPEC_VERSION = 1
+
+DURATION = {
+    "description": "a duration: seconds as a number, or '30s', '15m', '2h', '1d'",
+    "oneOf": [
+        {"type": "number", "minimum": 0, "description": "seconds"},
+        {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$", "description": "a duration string"},
+    ],
+    "x-error": "expected a duration such as 30s, 15m, 2h or 1d, got {value!r}",
+}
+
+PLUGIN_BLOCK = {
+    "type": "object",
+    "required": ["type"],
+    "properties": {"type": {"type": "string", "minLength": 1}},
+}
+
+SKELETON: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://engine.dev/schemas/connector.schema.json",
+    "title": "engine connector spec (skeleton)",
+    "description": "Sections of a connector spec. Each plugin block is validated against its own plugin's schema.",
+    "type": "object",
+    "required": ["version", "name", "source", "target"],
+    "additionalProperties": False,
+    "properties": {
+        "version": {"const": SPEC_VERSION, "description": "spec language version"},
+        "name": {
+            "type": "string",
+            "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
+            "description": "connector name: letters, digits, '-', '_' and '.'; keys its state",
+        },
+        "description": {"type": "string"},
+        "context": {
+            "type": "object",
+            "description": "values mappings read as $context.NAME",
+        },
+        "plugins": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Python modules with custom resolvers; loaded only with --allow-custom-code",
+        },
+        "connections": {
+            "type": "object",
+            "additionalProperties": PLUGIN_BLOCK,
+            "propertyNames": {"pattern": r"^[A-Za-z][A-Za-z0-9_-]*$"},
+        },
+        "source": PLUGIN_BLOCK,
+        "parser": PLUGIN_BLOCK,
+        "mapping": {"type": "object"},
+        "target": PLUGIN_BLOCK,
+        "state": {"type": "object"},
+        "on_error": {"type": "object"},
+        "trigger": {"type": "object"},
+        "tests": {"type": "array"},
+    },
+}
+
+MAPPING: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "fields": {"type": "object", "description": "target field -> field definition"},
+        "sdk_config": {
+            "description": "a Fluent SDK UniversalMapper config: a JSON file path, or the config inline",
+            "oneOf": [{"type": "string", "description": "a file path"},
+                      {"type": "object", "description": "an inline SDK config"}],
+        },
+        "options": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "lenient": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "sdk.* resolvers return the SDK's fallback values (0, false) instead of rejecting",
+                },
+                "timezone": {"type": "string", "description": "time zone of dates without one (IANA name)"},
+            },
+        },
+    },
+}
+
+STATE: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "store": {
+            **PLUGIN_BLOCK,
+            "description": "where state lives; default: SQLite under .engine/ next to the spec",
+        },
+        "dedupe": {
+            "enum": ["fingerprint", "checksum", "name", "none"],
+            "default": "fingerprint",
+            "description": "when a file counts as already processed: same name+size+mtime/etag "
+            "(fingerprint), same bytes (checksum), same name, or never",
+        },
+        "lock": {
+            "description": "one run at a time per connector",
+            "oneOf": [
+                {"type": "boolean", "description": "true or false"},
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"ttl": {**DURATION, "default": "15m"}},
+                    "description": "a mapping with ttl",
+                },
+            ],
+            "default": {"ttl": "15m"},
+        },
+        "retry": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "max_attempts": {"type": "integer", "minimum": 1, "default": 5},
+                "backoff": {**DURATION, "default": "5m"},
+            },
+            "default": {"max_attempts": 5, "backoff": "5m"},
+        },
+        "history": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "keep": {"type": "integer", "minimum": 1, "default": 100000,
+                         "description": "ledger entries kept per connector"},
+                "window": {**DURATION, "default": "90d",
+                           "description": "ledger entries older than this may be forgotten"},
+            },
+            "default": {"keep": 100000, "window": "90d"},
+        },
+        "checkpoint": {
+            "type": "boolean",
+            "default": True,
+            "description": "record acknowledged progress inside a file to resume exactly after a crash",
+        },
+    },
+}
+
+ON_ERROR: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "invalid_record": {
+            "enum": ["reject", "skip", "fail"],
+            "default": "reject",
+            "description": "reject: write to the rejects file and go on; skip: count and go on; fail: stop the run",
+        },
+        "max_reject_ratio": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1,
+            "default": 0,
+            "description": "share of records that may be rejected before the run exits 3",
+        },
+        "max_rejects": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "number of rejects tolerated (overrides the ratio when set)",
+        },
+        "rejects": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "path": {"type": "string", "description": "rejects file; default .engine/rejects/NAME-RUN.jsonl"},
+                "format": {"enum": ["jsonl", "csv"], "default": "jsonl"},
+            },
+            "default": {"format": "jsonl"},
+        },
+    },
+}
+
+TRIGGER: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "schedule": {"type": "string", "description": "a cron expression, e.g. '0 */6 * * *'"},
+        "webhook": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["path"],
+            "properties": {
+                "path": {"type": "string", "pattern": "^/"},
+                "auth": {
+                    "type": "object",
+                    "properties": {
+                        "type": {"enum": ["fluent_signature", "api_key", "none"]},
+                        "public_key": {"type": "string", "writeOnly": True},
+                        "api_key": {"type": "string", "writeOnly": True},
+                        "header": {"type": "string", "default": "x-api-key"},
+                    },
+                    "required": ["type"],
+                    "additionalProperties": False,
+                },
+                "response": {"enum": ["sync", "async"], "default": "async"},
+                "format": {"enum": ["json", "xml", "csv", "raw"], "default": "json"},
+            },
+        },
+    },
+}
+
+TEST_CASE: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "input": {
+            "description": "records (a list), or a fixture file parsed with the spec's parser",
+            "oneOf": [
+                {"type": "array", "description": "a list of records"},
+                {"type": "object", "additionalProperties": False, "required": ["file"],
+                 "properties": {"file": {"type": "string"}}, "description": "{file: path}"},
+            ],
+        },
+        "context": {"type": "object"},
+        "expect": {"type": "array", "description": "the mapped records, in order"},
+        "expect_rejects": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "row": {"type": "integer", "minimum": 1},
+                    "field": {"type": "string"},
+                    "message": {"type": "string", "description": "a substring of the reason"},
+                },
+            },
+        },
+    },
+}
+
+TESTS: dict[str, Any] = {"type": "array", "items": TEST_CASE}
+
+SECTIONS: dict[str, dict[str, Any]] = {
+    "mapping": MAPPING,
+    "state": STATE,
+    "on_error": ON_ERROR,
+    "trigger": TRIGGER,
+    "tests": TESTS,
+}

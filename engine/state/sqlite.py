@@ -1,0 +1,307 @@
+"""SQLite state store: embedded, zero set-up, safe for concurrent processes.
+
+```yaml
+state:
+  store: {type: sqlite, path: .engine/state.db}
+```
+
+By default the database lives in ``.engine/state.db`` next to the spec (or
+in ``$ENGINE_STATE_DIR``). WAL mode and ``BEGIN IMMEDIATE`` transactions make
+lock acquisition and claims atomic across processes on one machine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from engine.contracts import Item, Plugin, RunContext
+from engine.errors import StateError
+from engine.runtime.paths import state_dir
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "path": {"type": "string", "description": "database file; default .engine/state.db next to the spec"},
+    },
+}
+
+DDL = """
+CREATE TABLE IF NOT EXISTS ledger (
+    connector TEXT NOT NULL, uri TEXT NOT NULL, name TEXT, size INTEGER, mtime TEXT, etag TEXT,
+    checksum TEXT, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, first_seen TEXT NOT NULL,
+    updated TEXT NOT NULL, next_retry TEXT, run_id TEXT, records INTEGER, error TEXT, moved_to TEXT,
+    PRIMARY KEY (connector, uri));
+CREATE INDEX IF NOT EXISTS ledger_by_checksum ON ledger (connector, checksum);
+CREATE INDEX IF NOT EXISTS ledger_by_updated ON ledger (connector, updated);
+CREATE TABLE IF NOT EXISTS locks (
+    connector TEXT PRIMARY KEY, owner TEXT NOT NULL, host TEXT, pid INTEGER,
+    acquired TEXT NOT NULL, expires TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    connector TEXT NOT NULL, uri TEXT NOT NULL, fingerprint TEXT NOT NULL, data TEXT NOT NULL,
+    updated TEXT NOT NULL, PRIMARY KEY (connector, uri));
+CREATE TABLE IF NOT EXISTS kv (
+    connector TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires TEXT,
+    PRIMARY KEY (connector, key));
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, connector TEXT NOT NULL, started TEXT NOT NULL, ended TEXT, status TEXT,
+    counts TEXT, report TEXT);
+CREATE INDEX IF NOT EXISTS runs_by_connector ON runs (connector, started);
+"""
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(dt: datetime | None) -> str | None:
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds") if dt else None
+
+
+@dataclasses.dataclass
+class SqliteOptions:
+    path: str | None
+
+
+class SqliteStateStore(Plugin):
+    kind = "state_stores"
+    name = "sqlite"
+    summary = "state in a local SQLite file (the default)"
+    schema = SCHEMA
+    Options = SqliteOptions
+
+    def __init__(self, options: SqliteOptions, *, path: str = "") -> None:
+        super().__init__(options, path=path)
+        self._db: sqlite3.Connection | None = None
+        self._lock = threading.RLock()
+        self.file: Path | None = None
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def locate(self, spec_dir: Path) -> Path:
+        if self.options.path:
+            p = Path(os.path.expanduser(self.options.path))
+            return p if p.is_absolute() else spec_dir / p
+        return state_dir(spec_dir) / "state.db"
+
+    def open_at(self, file: Path) -> None:
+        if self._db is not None:
+            return
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(str(file), timeout=30, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=30000")
+            db.executescript(DDL)
+        except (sqlite3.Error, OSError) as exc:
+            raise StateError(f"state store {file} cannot be opened: {exc}") from None
+        self._db = db
+        self.file = file
+
+    def open(self, run: RunContext) -> None:
+        self.open_at(self.locate(Path(run.spec_dir)))
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        super().close()
+
+    @contextmanager
+    def _tx(self, immediate: bool = False) -> Iterator[sqlite3.Connection]:
+        if self._db is None:
+            raise StateError("state store is not open")
+        with self._lock:
+            db = self._db
+            try:
+                db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+                yield db
+                db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                db.execute("ROLLBACK")
+                raise StateError(f"state store {self.file}: {exc}") from None
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def _rows(self, sql: str, args: tuple = ()) -> list[dict[str, Any]]:
+        with self._tx() as db:
+            cur = db.execute(sql, args)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    # -- ledger ----------------------------------------------------------------------
+
+    def ledger_get(self, connector: str, uri: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM ledger WHERE connector=? AND uri=?", (connector, uri))
+        return rows[0] if rows else None
+
+    def ledger_find_checksum(self, connector: str, checksum: str) -> dict[str, Any] | None:
+        rows = self._rows(
+            "SELECT * FROM ledger WHERE connector=? AND checksum=? AND status='done' ORDER BY updated DESC LIMIT 1",
+            (connector, checksum),
+        )
+        return rows[0] if rows else None
+
+    def ledger_mark(self, connector: str, item: Item, status: str, run_id: str, *, records: int | None = None,
+                    error: str | None = None, moved_to: str | None = None, attempt: bool = False,
+                    next_retry: datetime | None = None) -> None:
+        now = iso(now_utc())
+        fp = item.fingerprint()
+        with self._tx(immediate=True) as db:
+            db.execute(
+                """INSERT INTO ledger (connector, uri, name, size, mtime, etag, checksum, status, attempts,
+                       first_seen, updated, next_retry, run_id, records, error, moved_to)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                   ON CONFLICT (connector, uri) DO UPDATE SET
+                       name=excluded.name, size=excluded.size, mtime=excluded.mtime, etag=excluded.etag,
+                       checksum=COALESCE(excluded.checksum, ledger.checksum), status=excluded.status,
+                       attempts=ledger.attempts + excluded.attempts, updated=excluded.updated,
+                       next_retry=excluded.next_retry, run_id=excluded.run_id,
+                       records=COALESCE(excluded.records, ledger.records), error=excluded.error,
+                       moved_to=COALESCE(excluded.moved_to, ledger.moved_to)""",
+                (connector, item.uri, item.name, fp["size"], fp["mtime"], fp["etag"], fp["checksum"], status,
+                 1 if attempt else 0, now, now, iso(next_retry), run_id, records, error, moved_to),
+            )
+
+    def ledger_list(self, connector: str, limit: int = 100) -> list[dict[str, Any]]:
+        return self._rows("SELECT * FROM ledger WHERE connector=? ORDER BY updated DESC LIMIT ?", (connector, limit))
+
+    def ledger_forget(self, connector: str, uri: str | None = None) -> int:
+        with self._tx(immediate=True) as db:
+            if uri is None:
+                return db.execute("DELETE FROM ledger WHERE connector=?", (connector,)).rowcount
+            return db.execute("DELETE FROM ledger WHERE connector=? AND uri=?", (connector, uri)).rowcount
+
+    def ledger_prune(self, connector: str, keep: int, window_seconds: float) -> int:
+        cutoff = iso(now_utc() - timedelta(seconds=window_seconds))
+        with self._tx(immediate=True) as db:
+            n = db.execute("DELETE FROM ledger WHERE connector=? AND updated < ? AND status='done'",
+                           (connector, cutoff)).rowcount
+            n += db.execute(
+                """DELETE FROM ledger WHERE connector=? AND status='done' AND uri NOT IN (
+                       SELECT uri FROM ledger WHERE connector=? ORDER BY updated DESC LIMIT ?)""",
+                (connector, connector, keep)).rowcount
+            return n
+
+    # -- locks -----------------------------------------------------------------------
+
+    def lock_acquire(self, connector: str, owner: str, ttl: float, *, host: str = "", pid: int = 0
+                     ) -> dict[str, Any] | None:
+        """Take the lock, or return the live holder. A lock past its expiry is taken over."""
+        now = now_utc()
+        with self._tx(immediate=True) as db:
+            row = db.execute("SELECT owner, host, pid, acquired, expires FROM locks WHERE connector=?",
+                             (connector,)).fetchone()
+            if row is not None and row[0] != owner and datetime.fromisoformat(row[4]) > now:
+                return {"owner": row[0], "host": row[1], "pid": row[2], "acquired": row[3], "expires": row[4]}
+            db.execute(
+                """INSERT INTO locks (connector, owner, host, pid, acquired, expires) VALUES (?,?,?,?,?,?)
+                   ON CONFLICT (connector) DO UPDATE SET owner=excluded.owner, host=excluded.host,
+                   pid=excluded.pid, acquired=excluded.acquired, expires=excluded.expires""",
+                (connector, owner, host, pid, iso(now), iso(now + timedelta(seconds=ttl))),
+            )
+        return None
+
+    def lock_renew(self, connector: str, owner: str, ttl: float) -> bool:
+        with self._tx(immediate=True) as db:
+            n = db.execute("UPDATE locks SET expires=? WHERE connector=? AND owner=?",
+                           (iso(now_utc() + timedelta(seconds=ttl)), connector, owner)).rowcount
+        return n == 1
+
+    def lock_release(self, connector: str, owner: str) -> bool:
+        with self._tx(immediate=True) as db:
+            n = db.execute("DELETE FROM locks WHERE connector=? AND owner=?", (connector, owner)).rowcount
+        return n == 1
+
+    def lock_holder(self, connector: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM locks WHERE connector=?", (connector,))
+        return rows[0] if rows else None
+
+    # -- checkpoints -------------------------------------------------------------------
+
+    def checkpoint_get(self, connector: str, uri: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT fingerprint, data FROM checkpoints WHERE connector=? AND uri=?", (connector, uri))
+        if not rows:
+            return None
+        return {"fingerprint": json.loads(rows[0]["fingerprint"]), **json.loads(rows[0]["data"])}
+
+    def checkpoint_set(self, connector: str, uri: str, fingerprint: dict[str, Any], data: dict[str, Any]) -> None:
+        with self._tx(immediate=True) as db:
+            db.execute(
+                """INSERT INTO checkpoints (connector, uri, fingerprint, data, updated) VALUES (?,?,?,?,?)
+                   ON CONFLICT (connector, uri) DO UPDATE SET fingerprint=excluded.fingerprint,
+                   data=excluded.data, updated=excluded.updated""",
+                (connector, uri, json.dumps(fingerprint, sort_keys=True), json.dumps(data), iso(now_utc())),
+            )
+
+    def checkpoint_clear(self, connector: str, uri: str | None = None) -> None:
+        with self._tx(immediate=True) as db:
+            if uri is None:
+                db.execute("DELETE FROM checkpoints WHERE connector=?", (connector,))
+            else:
+                db.execute("DELETE FROM checkpoints WHERE connector=? AND uri=?", (connector, uri))
+
+    # -- key-values (job ids, watermarks) -----------------------------------------------
+
+    def kv_get(self, connector: str, key: str) -> Any:
+        rows = self._rows("SELECT value, expires FROM kv WHERE connector=? AND key=?", (connector, key))
+        if not rows:
+            return None
+        expires = rows[0]["expires"]
+        if expires and datetime.fromisoformat(expires) <= now_utc():
+            return None
+        return json.loads(rows[0]["value"])
+
+    def kv_set(self, connector: str, key: str, value: Any, *, expires: datetime | None = None) -> None:
+        with self._tx(immediate=True) as db:
+            db.execute(
+                """INSERT INTO kv (connector, key, value, expires) VALUES (?,?,?,?)
+                   ON CONFLICT (connector, key) DO UPDATE SET value=excluded.value, expires=excluded.expires""",
+                (connector, key, json.dumps(value), iso(expires)),
+            )
+
+    def kv_delete(self, connector: str, key: str) -> None:
+        with self._tx(immediate=True) as db:
+            db.execute("DELETE FROM kv WHERE connector=? AND key=?", (connector, key))
+
+    def kv_list(self, connector: str) -> dict[str, Any]:
+        return {r["key"]: json.loads(r["value"]) for r in
+                self._rows("SELECT key, value FROM kv WHERE connector=? ORDER BY key", (connector,))}
+
+    # -- run history -------------------------------------------------------------------
+
+    def run_started(self, connector: str, run_id: str, started: datetime) -> None:
+        with self._tx(immediate=True) as db:
+            db.execute("INSERT OR REPLACE INTO runs (run_id, connector, started, status) VALUES (?,?,?,?)",
+                       (run_id, connector, iso(started), "running"))
+
+    def run_ended(self, run_id: str, status: str, counts: dict[str, Any], report: str | None) -> None:
+        with self._tx(immediate=True) as db:
+            db.execute("UPDATE runs SET ended=?, status=?, counts=?, report=? WHERE run_id=?",
+                       (iso(now_utc()), status, json.dumps(counts), report, run_id))
+
+    def runs_list(self, connector: str, limit: int = 20) -> list[dict[str, Any]]:
+        rows = self._rows("SELECT * FROM runs WHERE connector=? ORDER BY started DESC LIMIT ?", (connector, limit))
+        for r in rows:
+            r["counts"] = json.loads(r["counts"]) if r.get("counts") else {}
+        return rows
+
+    # -- everything ----------------------------------------------------------------------
+
+    def clear(self, connector: str) -> dict[str, int]:
+        out = {}
+        with self._tx(immediate=True) as db:
+            for table in ("ledger", "checkpoints", "kv", "locks"):
+                out[table] = db.execute(f"DELETE FROM {table} WHERE connector=?", (connector,)).rowcount  # noqa: S608
+        return out

@@ -1,0 +1,1 @@
+"""Targets: where mapped records go, each record's outcome reported."""

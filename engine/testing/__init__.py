@@ -1,0 +1,1 @@
+"""Running a spec's own ``tests:`` offline (``engine test``)."""

@@ -1,0 +1,1 @@
+"""Writers: serialise records into files for the ``file`` target."""

@@ -1,0 +1,123 @@
+"""CSV writer: columns known up front, nested values flattened, nothing dropped.
+
+```yaml
+target:
+  type: file
+  writer: {type: csv, delimiter: ","}
+  destination: {type: local, path: out}
+```
+
+Columns come from ``columns``, else from the mapping's target fields (in spec
+order, nested keys joined with dots), else from the first record. A record
+with a value outside those columns is rejected with the column named, never
+silently cut (the SDK's builders drop such values). Lists and objects in a
+cell are written as JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+from collections.abc import Mapping, Sequence
+from typing import IO, Any
+
+from engine.contracts import Writer
+from engine.jsonutil import dumps
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "columns": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        "delimiter": {"type": "string", "minLength": 1, "maxLength": 1, "default": ","},
+        "header": {"type": "boolean", "default": True},
+        "quote_all": {"type": "boolean", "default": False},
+        "line_terminator": {"enum": ["\n", "\r\n"], "default": "\n"},
+        "encoding": {"type": "string", "default": "utf-8"},
+        "bom": {"type": "boolean", "default": False, "description": "start with a UTF-8 byte order mark (Excel)"},
+    },
+}
+
+
+@dataclasses.dataclass
+class CsvWriterOptions:
+    columns: list[str] | None
+    delimiter: str
+    header: bool
+    quote_all: bool
+    line_terminator: str
+    encoding: str
+    bom: bool
+
+
+def flatten(record: Mapping[str, Any], prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
+    out = {} if out is None else out
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flatten(value, name + ".", out)
+        else:
+            out[name] = value
+    return out
+
+
+def cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return dumps(value)
+    return value
+
+
+class CsvWriter(Writer):
+    name = "csv"
+    summary = "comma (or other) separated values"
+    extension = "csv"
+    schema = SCHEMA
+    Options = CsvWriterOptions
+
+    def begin(self, stream: IO[bytes], meta: Mapping[str, Any]) -> None:
+        self.stream = stream
+        self.columns: list[str] | None = list(self.options.columns or meta.get("fields") or []) or None
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, delimiter=self.options.delimiter,
+                                 quoting=csv.QUOTE_ALL if self.options.quote_all else csv.QUOTE_MINIMAL,
+                                 lineterminator=self.options.line_terminator)
+        self.wrote_header = False
+        if self.options.bom:
+            stream.write("\ufeff".encode(self.options.encoding))
+
+    def _header(self) -> None:
+        if self.options.header and self.columns:
+            self.writer.writerow(self.columns)
+        self.wrote_header = True
+
+    def write(self, records: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]] | None:
+        problems: list[tuple[int, str]] = []
+        if self.columns is None and records:
+            self.columns = list(flatten(records[0]))
+        if not self.wrote_header:
+            self._header()
+        columns = self.columns or []
+        known = set(columns)
+        writerow = self.writer.writerow
+        for i, record in enumerate(records):
+            flat = flatten(record)
+            extra = [k for k in flat if k not in known]
+            if extra:
+                problems.append((i, f"field(s) {', '.join(extra)} are not among the CSV columns "
+                                    f"({', '.join(columns)}); declare writer.columns"))
+                continue
+            writerow([cell(flat.get(c)) for c in columns])
+        self.stream.write(self.buffer.getvalue().encode(self.options.encoding))
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return problems or None
+
+    def end(self) -> None:
+        if not self.wrote_header:
+            self._header()
+            self.stream.write(self.buffer.getvalue().encode(self.options.encoding))
