@@ -147,8 +147,8 @@ def iso_string(ms: int) -> str:
     seconds, milli = divmod(in_day, 1000)
     hh, rest = divmod(seconds, 3600)
     mm, ss = divmod(rest, 60)
-    year = "%04d" % y if 0 <= y <= 9999 else "%+07d" % y
-    return "%s-%02d-%02dT%02d:%02d:%02d.%03dZ" % (year, m, d, hh, mm, ss, milli)
+    year = "%04d" % y if 0 <= y <= 9999 else "%+07d" % y  # noqa: UP031 - measured faster than f-strings
+    return "%s-%02d-%02dT%02d:%02d:%02d.%03dZ" % (year, m, d, hh, mm, ss, milli)  # noqa: UP031 - measured faster than f-strings
 
 
 def _offset_minutes(text: str) -> int | None:

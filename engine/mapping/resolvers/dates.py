@@ -74,14 +74,14 @@ def _offset(delta: _dt.timedelta | None) -> str:
     sign = "-" if seconds < 0 else "+"
     hours, rest = divmod(abs(seconds), 3600)
     minutes, secs = divmod(rest, 60)
-    return "%s%02d:%02d" % (sign, hours, minutes) + (":%02d" % secs if secs else "")
+    return "%s%02d:%02d" % (sign, hours, minutes) + (":%02d" % secs if secs else "")  # noqa: UP031 - measured faster than f-strings
 
 
 def iso_datetime(d: _dt.datetime) -> str:
-    text = "%04d-%02d-%02dT%02d:%02d:%02d" % (d.year, d.month, d.day, d.hour, d.minute, d.second)
+    text = "%04d-%02d-%02dT%02d:%02d:%02d" % (d.year, d.month, d.day, d.hour, d.minute, d.second)  # noqa: UP031 - measured faster than f-strings
     micro = d.microsecond
     if micro:
-        text += ".%03d" % (micro // 1000) if micro % 1000 == 0 else ".%06d" % micro
+        text += ".%03d" % (micro // 1000) if micro % 1000 == 0 else ".%06d" % micro  # noqa: UP031 - measured faster than f-strings
     return text + _offset(d.utcoffset())
 
 
@@ -91,7 +91,7 @@ def output_writer(kind: str, fmt: str):
     if fmt == "epoch_millis":
         return lambda d: (d - _EPOCH) // _dt.timedelta(milliseconds=1)
     if fmt == "iso" and kind == "date":
-        return lambda d: "%04d-%02d-%02d" % (d.year, d.month, d.day)
+        return lambda d: "%04d-%02d-%02d" % (d.year, d.month, d.day)  # noqa: UP031 - measured faster than f-strings
     if fmt == "iso":
         return iso_datetime
     try:

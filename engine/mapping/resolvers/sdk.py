@@ -26,7 +26,6 @@ formats V8 reads but feeds do not use (``"12345"`` as a year) are unreadable.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import re
 from typing import Any
