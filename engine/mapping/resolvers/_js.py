@@ -79,7 +79,7 @@ def to_string(value: Any) -> str:
     if isinstance(value, dict):
         return "[object Object]"
     if isinstance(value, _dt.datetime | _dt.date):
-        return iso_string(date_value(value, None))
+        return iso_string(moment_ms(value, None))
     return str(value)
 
 
@@ -248,11 +248,15 @@ def date_value(value: Any, zone: Any) -> int | None:
             return None
         ms = int(value)
         return ms if abs(ms) <= MAX_TIME else None
+    if isinstance(value, _dt.date):
+        return moment_ms(value, zone)
+    return None
+
+
+def moment_ms(value: _dt.date, zone: Any) -> int:
+    """Milliseconds since 1970 of a date (UTC midnight) or datetime (naive: in ``zone``)."""
     if isinstance(value, _dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=zone or _dt.UTC)
-        delta = value - _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
-        return delta // _dt.timedelta(milliseconds=1)
-    if isinstance(value, _dt.date):
-        return days_from_civil(value.year, value.month, value.day) * 86_400_000
-    return None
+        return (value - _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)) // _dt.timedelta(milliseconds=1)
+    return days_from_civil(value.year, value.month, value.day) * 86_400_000

@@ -98,7 +98,7 @@ def _write(value: Any, out: list[str], strict: bool) -> None:
             raise ValueError(f"{value} has no JSON form")
         out.append(format(value, "f"))
     elif isinstance(value, _dt.date):
-        out.append('"' + _js.iso_string(_js.date_value(value, None)) + '"')
+        out.append('"' + _js.iso_string(_js.moment_ms(value, None)) + '"')
     elif isinstance(value, int):
         out.append(str(int(value)))
     elif isinstance(value, float):

@@ -65,7 +65,7 @@ def make_map(*, table: dict | None = None, file: str | None = None, key: str | N
     if file is not None:
         lookup: dict[str, Any] = load_csv(os.path.join(options.base_dir, file), key, value)
     else:
-        lookup = {as_text(k): v for k, v in table.items()}
+        lookup = {as_text(k): v for k, v in (table or {}).items()}
     if ignore_case:
         lookup = {k.casefold(): v for k, v in lookup.items()}
     known = ", ".join(map(show, list(lookup)[:_LISTED])) + (" ..." if len(lookup) > _LISTED else "")

@@ -43,7 +43,7 @@ def make_bool(*, true_values: list = TRUE_VALUES, false_values: list = FALSE_VAL
         raise bad_args(f"{', '.join(map(repr, both))} cannot be both true and false")
     table = {w: False for w in false_words} | {w: True for w in true_words}
     expected = f"expected one of {', '.join(true_words)} or {', '.join(false_words)}"
-    numbers = {1: table.get("1"), 0: table.get("0")}
+    numbers: dict[float, bool | None] = {1: table.get("1"), 0: table.get("0")}
 
     def slow(value: Any) -> bool | None:
         if type(value) is str:

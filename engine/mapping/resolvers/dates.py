@@ -104,12 +104,13 @@ def output_writer(kind: str, fmt: str):
 def make_reader(*, formats: list[str] | None, zone: Any, epoch: str | None):
     """``text -> (aware datetime, has_time)``: the parsing half, shared with ``now``."""
     scale = {"seconds": 1, "millis": 1000, None: None}[epoch]
+    per_second = scale or 1
 
     def from_epoch(number: float | int, original: Any) -> tuple[_dt.datetime, bool]:
         try:
             if isinstance(number, int):
-                return _EPOCH + _dt.timedelta(milliseconds=number * 1000 // scale), True
-            return _EPOCH + _dt.timedelta(seconds=number / scale), True
+                return _EPOCH + _dt.timedelta(milliseconds=number * 1000 // per_second), True
+            return _EPOCH + _dt.timedelta(seconds=number / per_second), True
         except (OverflowError, ValueError):
             raise invalid(original, "a date", "out of range") from None
 

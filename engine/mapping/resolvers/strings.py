@@ -48,9 +48,9 @@ def make_replace(*, old: str | None = None, pattern: str | None = None, new: str
                  count: int = 0):
     if (old is None) == (pattern is None):
         raise bad_args("replace needs exactly one of 'old' (plain text) or 'pattern' (a regular expression)")
-    if old is not None:
-        limit = count or -1
-        return text_resolver(lambda text: text.replace(old, new, limit))
+    if pattern is None:
+        plain, limit = old or "", count or -1
+        return text_resolver(lambda text: text.replace(plain, new, limit))
     regex = _compile(pattern)
     try:
         regex.sub(new, "")
