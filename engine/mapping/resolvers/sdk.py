@@ -95,6 +95,8 @@ def make_parse_int(options: ResolverOptions = _DEFAULT_OPTIONS):
 
     def strict(value: Any) -> int | None:
         if type(value) is str:
+            if value.isdigit() and value.isascii():
+                return int(value)
             m = _WHOLE_INT.fullmatch(value)
             if m:
                 return int(m.group(1))
