@@ -82,7 +82,7 @@ def new_position(store: Store, catalogue_ref: str, retailer_id: str, sku: str, l
     row = {
         "ref": f"{sku}:{loc}", "productRef": sku, "locationRef": loc, "onHand": on_hand, "type": "DEFAULT",
         "status": "ACTIVE", "catalogueRef": catalogue_ref, "retailerId": retailer_id,
-        "createdOn": now, "updatedOn": now, "_quantities": [],
+        "createdOn": now, "updatedOn": now,
     }
     store.inventory_positions.insert(row, key=(catalogue_ref, sku, loc))
     set_quantity(store, row, on_hand, now)
@@ -90,7 +90,12 @@ def new_position(store: Store, catalogue_ref: str, retailer_id: str, sku: str, l
 
 
 def set_quantity(store: Store, position: Row, qty: int, now: str, kind: str = "LAST_ON_HAND") -> Row:
-    """Upsert the position's quantity of one type (batch ingestion writes LAST_ON_HAND)."""
+    """Upsert the position's quantity of one type (batch ingestion writes LAST_ON_HAND).
+
+    Positions hold no list of their quantities: a row with only scalar values is never tracked
+    by Python's cyclic GC, which keeps 100k-position stores cheap to grow. Quantities are found
+    by key ``(position id, type)`` instead.
+    """
     key = (position["id"], kind)
     row = store.inventory_quantities.find(key)
     if row is not None:
@@ -103,9 +108,8 @@ def set_quantity(store: Store, position: Row, qty: int, now: str, kind: str = "L
         "expectedOn": None, "catalogueRef": position["catalogueRef"], "retailerId": position["retailerId"],
         "createdOn": now, "updatedOn": now,
     }
-    store.inventory_quantities.insert(row, key=key)
-    position["_quantities"].append(row["id"])
-    return row
+    store.quantity_types.add(kind)
+    return store.inventory_quantities.insert(row, key=key)
 
 
 def new_order(store: Store, fields: dict[str, Any], retailer_id: str, now: str) -> Row:

@@ -91,6 +91,16 @@ def _nested(key: str, table_name: str, type_name: str) -> Callable[..., Any]:
     return resolve
 
 
+def _quantities(row: Row, info: Any, **args: Any) -> dict[str, Any]:
+    core = info.context["core"]
+    keys = core.store.inventory_quantities.keys
+    found = [keys.get((row["id"], kind)) for kind in core.store.quantity_types]
+    rows = ListRows(sorted((q for q in found if q is not None), key=lambda q: int(q["id"])))
+    wanted = {f: set(args[f]) for f in ("type", "status") if args.get(f)}
+    return connection(core.settings, rows, "InventoryQuantity", args,
+                      lambda q: all(q.get(f) in values for f, values in wanted.items()))
+
+
 def _visible(principal: dict[str, Any], row: Row | None) -> Row | None:
     return row if row is not None and row.get("retailerId") in principal["retailerIds"] else None
 
@@ -197,7 +207,7 @@ FIELD_RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
     "User": {"primaryRetailer": _primary_retailer, "primaryLocation": _primary_location},
     "Location": {"retailer": _retailer},
     "InventoryPosition": {"catalogue": _catalogue, "product": _product_of, "location": _location_of("locationRef"),
-                          "quantities": _nested("_quantities", "inventory_quantities", "InventoryQuantity")},
+                          "quantities": _quantities},
     "InventoryQuantity": {"catalogue": _catalogue, "position": _by_id("inventory_positions", "positionId")},
     "VirtualPosition": {"catalogue": _catalogue},
     "VariantProduct": {"catalogue": _catalogue, "product": _parent_product},

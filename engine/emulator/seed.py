@@ -106,13 +106,13 @@ def apply(store: Store, seed: dict[str, Any], now: str) -> None:
                 raise SeedError(f"{path}: {exc.args[0]}")
             except (TypeError, ValueError) as exc:
                 raise SeedError(f"{path}: {exc}")
-        if section == "locations":
+        stage = {"locations": "locations", "products": "products", "inventoryPositions": "inventory_positions"}
+        if section in stage:
             # Generated data may refer to explicit entities, so generators run in entity order.
-            seedgen.run(store, seed.get("generate") or {}, stamp, stage="locations")
-        if section == "products":
-            seedgen.run(store, seed.get("generate") or {}, stamp, stage="products")
-        if section == "inventoryPositions":
-            seedgen.run(store, seed.get("generate") or {}, stamp, stage="inventory_positions")
+            try:
+                seedgen.run(store, seed.get("generate") or {}, stamp, stage=stage[section])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise SeedError(str(exc))
     if "eventRules" not in seed and not store.event_rules:
         for rule in BUILTIN_RULES:
             loader.eventRules(dict(rule))

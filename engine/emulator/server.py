@@ -13,6 +13,7 @@ import inspect
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,19 @@ from engine.emulator.core import Core
 
 def _tracking_protocol(registry: dict[tuple[str, int], Any]) -> type:
     """uvicorn's HTTP protocol, remembering each connection's transport so that the
-    ``drop_connection`` fault can abort it (ASGI itself offers no way to reset a connection)."""
+    ``drop_connection`` fault can abort it (ASGI itself offers no way to reset a connection).
+
+    It also turns Nagle's algorithm off: uvicorn writes a response's head and body separately,
+    and on a socket with Nagle on, the second write waits for the client's delayed ACK (~40 ms
+    per request on loopback).
+    """
 
     class TrackingProtocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
+            sock = transport.get_extra_info("socket")
+            if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._peer = self.client
             if self._peer:
                 registry[tuple(self._peer)] = transport
@@ -65,7 +74,7 @@ class Emulator:
 
     def _bind(self) -> socket.socket:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
@@ -87,21 +96,33 @@ class Emulator:
         return self
 
     def _run(self) -> None:
-        assert self._server is not None and self._socket is not None
-        original = self._server.startup
+        assert self._socket is not None
+        self._serve(self._socket, None)
+
+    def _serve(self, sock: socket.socket, announce: Callable[[Emulator], None] | None) -> None:
+        """Run uvicorn on ``sock``; remember its loop and announce once it is listening."""
+        server = self._server
+        assert server is not None
+        original = server.startup
 
         async def startup(sockets: Any = None) -> None:
             self._loop = asyncio.get_running_loop()
             await original(sockets=sockets)
+            if announce is not None:
+                announce(self)
 
-        self._server.startup = startup  # type: ignore[method-assign]
-        self._server.run(sockets=[self._socket])
+        server.startup = startup  # type: ignore[method-assign]
+        server.run(sockets=[sock])
 
-    def serve_forever(self) -> None:
+    def serve_forever(self, announce: Callable[[Emulator], None] | None = None) -> None:
         """Serve on the calling thread until interrupted (the ``engine emulator`` command)."""
         self._socket = self._bind()
         self._server = uvicorn.Server(self._config())
-        self._server.run(sockets=[self._socket])
+        try:
+            self._serve(self._socket, announce)
+        finally:
+            self._socket.close()
+            self._server = self._loop = self._socket = None
 
     def stop(self) -> None:
         thread, server, loop = self._thread, self._server, self._loop

@@ -96,6 +96,7 @@ class Store:
         self.webhooks: list[Row] = []
         self.product_refs: dict[str, set[str]] = {}   # retailerId -> product refs (any catalogue)
         self.location_refs: dict[str, set[str]] = {}  # retailerId -> location refs
+        self.quantity_types: set[str] = {"LAST_ON_HAND"}  # types of InventoryQuantity rows present
         self.sequence = 0                              # for deterministic uuids and tokens
 
     # --- helpers shared by every writer ---------------------------------------------
