@@ -44,7 +44,7 @@ class Core:
     # --- lifecycle of state -------------------------------------------------------------
 
     def reset(self) -> None:
-        """Back to the last loaded seed: state, clock, faults and request log."""
+        """Back to the last loaded seed and the start-up settings: state, clock, faults, log."""
         self.settings = Settings(self.seed.get("settings"), self.overrides)
         self.clock = Clock(self.settings.clock_start)
         self.faults = FaultRules(self.clock, self.settings.fault_random_seed)
@@ -61,8 +61,8 @@ class Core:
         self._load()
 
     def configure(self, changes: dict[str, Any]) -> None:
+        """Change settings at run time (until the next reset or seed load)."""
         self.settings.update(changes)
-        self.overrides.update(validate(changes))
         if "request_log_limit" in changes:
             self.log.resize(self.settings.request_log_limit)
 
