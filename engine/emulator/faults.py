@@ -56,7 +56,11 @@ def _check_keys(block: Any, allowed: Any, where: str) -> dict[str, Any]:
         raise FaultError(f"{where}: expected a mapping")
     for key in block:
         if key not in allowed:
-            raise FaultError(f"{where}.{key}: unknown key{did_you_mean(str(key), allowed)}")
+            hint = did_you_mean(str(key), allowed)
+            if not hint:
+                prefixed = [name for name in allowed if name.startswith(str(key))]
+                hint = f" (did you mean '{prefixed[0]}'?)" if prefixed else f" (expected one of {', '.join(allowed)})"
+            raise FaultError(f"{where}.{key}: unknown key{hint}")
     return block
 
 
