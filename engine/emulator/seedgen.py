@@ -85,6 +85,8 @@ def _locations(store: Store, spec: dict[str, Any], now: str) -> None:
     fmt = spec.get("ref", "LOC-{n:03d}")
     start = int(spec.get("start", 1))
     for n in range(start, start + int(spec.get("count", 10))):
+        if store.locations.find((rid, fmt.format(n=n))) is not None:
+            raise ValueError(f"seed.generate.locations: location {fmt.format(n=n)!r} is already seeded")
         entities.new_location(store, {
             "ref": fmt.format(n=n), "name": f"Store {n:03d}", "type": spec.get("type", "STORE"),
             "primaryAddress": {"street": f"{n} Market Street", "city": "Sydney", "state": "NSW",
@@ -101,6 +103,8 @@ def _products(store: Store, spec: dict[str, Any], now: str) -> None:
 
 
 def _product(store: Store, catalogue: Row, ref: str, n: int, spec: dict[str, Any], now: str) -> Row:
+    if store.products.find((catalogue["ref"], ref)) is not None:
+        raise ValueError(f"seed.generate.products: product {ref!r} is already in {catalogue['ref']}")
     name = (f"{_ADJECTIVES[n % len(_ADJECTIVES)]} {_NOUNS[(n // len(_ADJECTIVES)) % len(_NOUNS)]}"
             f" {_COLOURS[n % len(_COLOURS)]}")
     return entities.new_product(store, {

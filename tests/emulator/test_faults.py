@@ -138,7 +138,7 @@ def test_hang_blocks_only_its_request_and_not_stop():
             httpx.get(f"{emu.url}/api/v4.1/event", headers=headers, timeout=0.3)
         assert httpx.post(f"{emu.url}/graphql", json={"query": "{ me { ref } }"}, headers=headers).status_code == 200
         started = time.perf_counter()
-    assert time.perf_counter() - started < 3
+    assert time.perf_counter() - started < 4  # stop() woke the hung request instead of waiting on it
     caller.join(timeout=5)
     assert not caller.is_alive() and isinstance(outcome.get("error"), httpx.HTTPError)
 
