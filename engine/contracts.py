@@ -122,6 +122,8 @@ class Chunk:
     locators: list[Any] | None = None
     #: records the parser could not read, reported with their position
     rejects: list[ParseReject] | None = None
+    #: row values are all str or None (CSV), which the mapping exploits
+    text: bool = False
 
     def __len__(self) -> int:
         return len(self.records)

@@ -36,4 +36,12 @@ BUILTINS: dict[str, dict[str, str]] = {
 }
 
 #: modules whose ``RESOLVERS`` lists hold the built-in resolvers
-RESOLVER_MODULES: list[str] = []
+RESOLVER_MODULES: list[str] = [
+    "engine.mapping.resolvers.sdk",
+    "engine.mapping.resolvers.strings",
+    "engine.mapping.resolvers.numbers",
+    "engine.mapping.resolvers.booleans",
+    "engine.mapping.resolvers.dates",
+    "engine.mapping.resolvers.structured",
+    "engine.mapping.resolvers.identifiers",
+]

@@ -14,7 +14,7 @@ import itertools
 from typing import Any
 
 from engine.mapping.model import FieldSpec
-from engine.mapping.paths import Key, _walk, unwrap_text
+from engine.mapping.paths import Key, Path, _walk, parse_path, unwrap_text
 
 _SENTINEL_NONE = (None, "")
 
@@ -53,8 +53,10 @@ def _as_items(value: Any) -> list | None:
 class Generator:
     """Builds the source of a mapping's functions and their namespace."""
 
-    def __init__(self, columns: tuple[str, ...] | None) -> None:
+    def __init__(self, columns: tuple[str, ...] | None, text_rows: bool = False) -> None:
         self.columns = columns
+        #: row values are str or None (CSV): text methods need no type check
+        self.text_rows = text_rows and columns is not None
         self.col_index = {c: i for i, c in enumerate(columns)} if columns is not None else None
         self.ns: dict[str, Any] = {
             "_walk": _walk,
@@ -114,10 +116,11 @@ class Generator:
         fspecs = self.name("F", fields)
         body: list[str] = ["recd = rec", "E = None"]
         hoisted: list[str] = []
-        saved = self.columns, self.col_index
+        saved = self.columns, self.col_index, self.text_rows
         self.columns = self.col_index = None  # nested records are always dicts
+        self.text_rows = False
         field_vars = self._fields(fields, body, hoisted, indent="", top=False)
-        self.columns, self.col_index = saved
+        self.columns, self.col_index, self.text_rows = saved
         body.append("if E is not None:")
         body.append(f"    return None, {explain_name}({fspecs}, E, rec, row, root, parents, ctx, file)")
         body.extend(self._assemble(fields, field_vars, ""))
@@ -168,44 +171,67 @@ class Generator:
                 "'context': ctx, 'file': file, 'row': row}")
 
     def _scalar(self, f: FieldSpec, var: str, out: list[str], hoisted: list[str]) -> None:
+        v = var
+        #: the value is known to be a str or None (text rows, after text methods)
+        text = False
         if f.kind == "value":
             value = f.value
             if isinstance(value, dict | list):
-                out.append(f"v = _deepcopy({self.name('K', value)})")
+                out.append(f"{v} = _deepcopy({self.name('K', value)})")
             else:
-                out.append(f"v = {self.name('K', value)}")
+                out.append(f"{v} = {self.name('K', value)}")
         elif f.kind == "expr":
-            out.append(f"v = {self.name('X', f.expr)}.search({self._jdata()})")
+            out.append(f"{v} = {self.name('X', f.expr)}.search({self._jdata()})")
         elif f.kind == "source":
-            out.append(f"v = {self._get(f, hoisted)}")
+            out.append(f"{v} = {self._get(f.source, hoisted)}")
             if self.columns is None:
-                out.append("if type(v) is dict: v = _unwrap(v)")
+                out.append(f"if type({v}) is dict: {v} = _unwrap({v})")
+            text = self.text_rows and f.source.variable is None
         else:
-            out.append("v = None")
+            out.append(f"{v} = None")
         if f.has_default:
-            out.append(f"if v is None or v == '': v = {self._const(f.default)}")
-        for step in f.resolvers:
+            out.append(f"if {v} is None or {v} == '': {v} = {self._const(f.default)}")
+            text = text and isinstance(f.default, str)
+        steps = list(f.resolvers)
+        while steps:
+            step = steps.pop(0)
             fn = self.name("R", step.fn)
-            call = f"{fn}(v, recd, ctx)" if step.needs_record else f"{fn}(v)"
-            if step.accepts_missing:
-                out.append(f"v = {call}")
+            reads = getattr(step.fn, "reads", None)
+            method = getattr(step.fn, "str_method", None)
+            if method is not None and text:
+                # text in, text out: chain the str methods under one guard
+                call = f"{self.name('M', method)}({v})"
+                while steps and getattr(steps[0].fn, "str_method", None) is not None:
+                    call = f"{self.name('M', steps.pop(0).fn.str_method)}({call})"
+                out.append(f"if {v} is not None: {v} = {call}")
+                continue
+            if reads is not None:
+                values = ", ".join(self._get(parse_path(p), hoisted) for p in reads)
+                call = f"{fn}({v}, {values})" if values else f"{fn}({v})"
+            elif step.needs_record:
+                call = f"{fn}({v}, recd, ctx)"
+            elif method is not None:
+                call = f"({self.name('M', method)}({v}) if type({v}) is str else {fn}({v}))"
             else:
-                out.append(f"if v is not None: v = {call}")
+                call = f"{fn}({v})"
+            text = method is not None and text
+            if step.accepts_missing:
+                out.append(f"{v} = {call}")
+            else:
+                out.append(f"if {v} is not None: {v} = {call}")
         if f.required:
-            out.append("if v is None or v == '': raise Required()")
+            out.append(f"if {v} is None or {v} == '': raise Required()")
         if f.checks:
             check = self.name("CHK", _make_checker(f.checks))
-            out.append(f"if v is not None: {check}(v)")
-        out.append(f"{var} = v")
+            out.append(f"if {v} is not None: {check}({v})")
 
     def _const(self, value: Any) -> str:
         if isinstance(value, dict | list):
             return f"_deepcopy({self.name('K', value)})"
         return self.name("K", value)
 
-    def _get(self, f: FieldSpec, hoisted: list[str]) -> str:
-        path = f.source
-        assert path is not None
+    def _get(self, path: Path, hoisted: list[str]) -> str:
+        """An expression reading ``path`` (by column index in row form)."""
         if path.variable is None:
             if self.columns is not None:
                 idx = self.col_index.get(path.text)
@@ -240,7 +266,7 @@ class Generator:
 
         fn = self.block(f.fields, EXPLAIN_NAME)
         if f.source is not None:
-            getter = self._get(f, hoisted)
+            getter = self._get(f.source, hoisted)
         else:
             getter = "recd"
         if each:

@@ -25,7 +25,7 @@ class CompiledMapping:
     def __init__(self, fields: list[FieldSpec], options: ResolverOptions, source_text: str = "") -> None:
         self.fields = fields
         self.options = options
-        self._by_columns: dict[tuple[str, ...] | None, Any] = {}
+        self._by_columns: dict[tuple, Any] = {}
         self.source_text = source_text
 
     @property
@@ -39,23 +39,24 @@ class CompiledMapping:
     def leaf_targets(self) -> list[tuple[str, ...]]:
         return [f.target for f in self.fields if f.kind not in ("fields", "each")]
 
-    def _function(self, columns: tuple[str, ...] | None):
-        fn = self._by_columns.get(columns)
+    def _function(self, columns: tuple[str, ...] | None, text_rows: bool = False):
+        key = (columns, text_rows)
+        fn = self._by_columns.get(key)
         if fn is None:
-            gen = Generator(columns)
+            gen = Generator(columns, text_rows)
             src = gen.top(self.fields, EXPLAIN_NAME)
             ns = gen.ns
             ns[EXPLAIN_NAME] = explain
             code = compile(src, f"<mapping {len(self.fields)} fields>", "exec")
             exec(code, ns)  # noqa: S102 - code generated from a validated spec, not user text
-            fn = self._by_columns[columns] = ns["_chunk"]
+            fn = self._by_columns[key] = ns["_chunk"]
             self.source_text = src
         return fn
 
     def map_chunk(self, chunk: Chunk, context: Mapping[str, Any]
                   ) -> tuple[list[dict], list[int], list[tuple[int, list[MappingIssue]]]]:
         """Mapped records, the chunk index of each, and rejects ``(index, issues)``."""
-        fn = self._function(chunk.columns)
+        fn = self._function(chunk.columns, chunk.text)
         out: list[dict] = []
         idx: list[int] = []
         rejects: list[tuple[int, list[MappingIssue]]] = []

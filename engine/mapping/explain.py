@@ -13,7 +13,7 @@ from typing import Any
 
 from engine.mapping.codegen import Nested, Required
 from engine.mapping.model import FieldSpec
-from engine.mapping.paths import Scope, compile_getter, unwrap_text
+from engine.mapping.paths import Scope, compile_getter, parse_path, unwrap_text
 
 EXPLAIN_NAME = "_explain"
 
@@ -134,7 +134,15 @@ def explain_field(f: FieldSpec, exc: BaseException, rec: Any, row: int, root: An
         if value is None and not step.accepts_missing:
             continue
         try:
-            value = step.fn(value, rec, ctx) if step.needs_record else step.fn(value)
+            reads = getattr(step.fn, "reads", None)
+            if reads is not None:
+                scope = Scope(root=root, parents=parents, context=ctx, file=file, row=row)
+                args = [compile_getter(parse_path(p))(rec, scope) for p in reads]
+                value = step.fn(value, *args)
+            elif step.needs_record:
+                value = step.fn(value, rec, ctx)
+            else:
+                value = step.fn(value)
         except Exception as step_exc:  # noqa: BLE001 - this is the reason for the reject
             return [MappingIssue(field, _message(step_exc), source, value, step.name)]
     if f.required and (value is None or value == ""):

@@ -70,7 +70,7 @@ class FieldSpec:
             return True
         if self.source is not None and self.source.variable in ("$root", "$record", "$parent"):
             return True
-        if any(r.needs_record for r in self.resolvers):
+        if any(r.needs_record and getattr(r.fn, "reads", None) is None for r in self.resolvers):
             return True
         return any(f.needs_record_dict for f in self.fields)
 
@@ -286,15 +286,10 @@ def _resolver(ctx: ModelContext, item: Any, path: SpecPath) -> ResolverStep | No
             return None
         args = {}
     else:
-        if not has_args:
-            args = {}
-        elif not isinstance(args, dict) or (resolver.shorthand and resolver.shorthand not in resolver.args.get("properties", {})):
-            if resolver.shorthand is None:
-                ctx.error(args_path, f"resolver '{name}' takes a mapping of arguments")
-                return None
-            args = {resolver.shorthand: args}
-        elif resolver.shorthand and not (set(args) <= set(resolver.args.get("properties", {}))):
-            args = {resolver.shorthand: args}
+        args = shorthand_args(resolver, args if has_args else {})
+        if not isinstance(args, dict):
+            ctx.error(args_path, f"resolver '{name}' takes a mapping of arguments")
+            return None
         before = len(ctx.diagnostics)
         ctx.diagnostics.extend(check(ctx.doc, args_path, resolver.args, args, what=f"argument of '{name}'"))
         if len(ctx.diagnostics) > before:
@@ -316,3 +311,27 @@ def _resolver(ctx: ModelContext, item: Any, path: SpecPath) -> ResolverStep | No
         ctx.error(args_path, f"resolver '{name}': {message}", code="resolver")
         return None
     return ResolverStep(name, fn, resolver.needs_record, resolver.accepts_missing)
+
+
+def shorthand_args(resolver: Resolver, args: Any) -> Any:
+    """``{name: pad, args: 5}`` means ``{width: 5}`` when ``pad``'s shorthand is ``width``.
+
+    A mapping whose keys are all argument names is taken as the arguments; a
+    mapping with unknown keys goes to the shorthand only if that argument can
+    itself be a mapping (otherwise the unknown keys are reported).
+    """
+    props = (resolver.args or {}).get("properties", {})
+    if isinstance(args, dict) and set(args) <= set(props):
+        return args
+    if resolver.shorthand is None:
+        return args
+    if not isinstance(args, dict) or _may_be_object(props.get(resolver.shorthand, {})):
+        return {resolver.shorthand: args}
+    return args
+
+
+def _may_be_object(schema: dict[str, Any]) -> bool:
+    kinds = schema.get("type")
+    if kinds is None:
+        return not any(k in schema for k in ("enum", "const"))
+    return "object" in (kinds if isinstance(kinds, list) else [kinds])

@@ -172,7 +172,7 @@ class CsvParser(Parser):
                         bad_index = _reject_bad_bytes(bad, bad_index, rows, positions, lines, rejects,
                                                       self.options.encoding, prev + line_base, final=True)
                     if rows or rejects:
-                        yield Chunk(item, rows, positions, columns, lines, rejects=rejects or None)
+                        yield Chunk(item, rows, positions, columns, lines, rejects=rejects or None, text=True)
                     return
             except csv.Error as exc:
                 start = prev + 1 + line_base
@@ -185,7 +185,7 @@ class CsvParser(Parser):
             if bad:
                 bad_index = _reject_bad_bytes(bad, bad_index, rows, positions, lines, rejects,
                                               self.options.encoding, prev + line_base, final=False)
-            yield Chunk(item, rows, positions, columns, lines, rejects=rejects or None)
+            yield Chunk(item, rows, positions, columns, lines, rejects=rejects or None, text=True)
             rows, positions, lines, rejects = [], [], [], []
 
     @staticmethod

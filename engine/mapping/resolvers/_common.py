@@ -119,4 +119,5 @@ def text_resolver(method: Callable[[str], Any]) -> Callable[[Any], Any]:
             return method(value)
         return method(as_text(value))
 
+    fn.str_method = method  # type: ignore[attr-defined]  # the compiler inlines it for str values
     return fn

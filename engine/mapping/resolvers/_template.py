@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.errors import DataError
-from engine.mapping.paths import Scope, compile_getter, parse_path
+from engine.mapping.paths import parse_path
 from engine.mapping.resolvers._common import as_text, bad_args, is_blank
 
 #: stands for the field's own value: ``{}`` in a template
@@ -37,7 +37,9 @@ def parse_template(template: str) -> list[Any]:
             pieces.append("".join(literal))
             literal = []
         text = template[i + 1 : end].strip()
-        pieces.append((text, _VALUE if not text else compile_getter(parse_path(text))))
+        if text:
+            parse_path(text)  # a malformed path is a compile-time error
+        pieces.append((text, _VALUE if not text else text))
         i = end + 1
     if literal:
         pieces.append("".join(literal))
@@ -45,20 +47,31 @@ def parse_template(template: str) -> list[Any]:
 
 
 def compile_template(template: str, *, empty_when_missing: bool):
+    """A resolver function reading the template's paths (``fn.reads``) in order."""
     pieces = parse_template(template)
+    reads = [p[1] for p in pieces if type(p) is not str and p[1] is not _VALUE]
     if all(type(p) is str for p in pieces):
         constant = "".join(pieces)
-        return lambda value, record, context: constant
 
-    def fn(value: Any, record: Any, context: Any) -> str:
-        scope = Scope(root=record, context=context)
+        def const(value: Any) -> str:
+            return constant
+
+        const.reads = []  # type: ignore[attr-defined]
+        return const
+
+    def fn(value: Any, *values: Any) -> str:
         out = []
+        k = 0
         for piece in pieces:
             if type(piece) is str:
                 out.append(piece)
                 continue
-            path, get = piece
-            got = value if get is _VALUE else get(record, scope)
+            path, ref = piece
+            if ref is _VALUE:
+                got = value
+            else:
+                got = values[k]
+                k += 1
             if is_blank(got):
                 if empty_when_missing:
                     continue
@@ -67,4 +80,5 @@ def compile_template(template: str, *, empty_when_missing: bool):
             out.append(got if type(got) is str else as_text(got))
         return "".join(out)
 
+    fn.reads = reads  # type: ignore[attr-defined]
     return fn

@@ -23,7 +23,7 @@ from typing import Any
 
 from engine.contracts import Resolver
 from engine.errors import DataError
-from engine.mapping.paths import Scope, compile_getter, parse_path
+from engine.mapping.paths import parse_path
 from engine.mapping.resolvers._common import as_text, invalid, is_blank
 from engine.mapping.resolvers._jsjson import problem
 from engine.mapping.resolvers._lookup import make_map
@@ -110,25 +110,42 @@ def make_join(*, sep: str = ","):
     return fn
 
 
-def _getters(paths: list[str]) -> list:
-    return [compile_getter(parse_path(p)) for p in paths]
-
-
 def make_concat(*, paths: list[str], sep: str = "", skip_missing: bool = True):
-    getters = list(zip(paths, _getters(paths), strict=True))
+    for p in paths:
+        parse_path(p)  # a malformed path is a compile-time error
 
-    def fn(value: Any, record: Any, context: Any) -> str | None:
-        scope = Scope(root=record, context=context)
+    def text(got: Any, path: str) -> str | None:
+        if got is None or (type(got) is str and (not got or got.isspace())):
+            if skip_missing:
+                return None
+            raise DataError(f"nothing at {path!r} to concatenate")
+        return got if type(got) is str else as_text(got)
+
+    if len(paths) == 1:
+        only = paths[0]
+
+        def fn1(value: Any, got: Any) -> str | None:
+            # the common case, kept cheap: "SKU" + ":" + "LOC"
+            if type(value) is str and value and type(got) is str and got and not value.isspace() \
+                    and not got.isspace():
+                return value + sep + got
+            head = None if is_blank(value) else (value if type(value) is str else as_text(value))
+            tail = text(got, only)
+            parts = [p for p in (head, tail) if p is not None]
+            return sep.join(parts) if parts else None
+
+        fn1.reads = [only]  # type: ignore[attr-defined]  # the compiler passes these paths' values
+        return fn1
+
+    def fn(value: Any, *values: Any) -> str | None:
         parts = [] if is_blank(value) else [value if type(value) is str else as_text(value)]
-        for path, get in getters:
-            got = get(record, scope)
-            if is_blank(got):
-                if skip_missing:
-                    continue
-                raise DataError(f"nothing at {path!r} to concatenate")
-            parts.append(got if type(got) is str else as_text(got))
+        for path, got in zip(paths, values, strict=True):
+            piece = text(got, path)
+            if piece is not None:
+                parts.append(piece)
         return sep.join(parts) if parts else None
 
+    fn.reads = list(paths)  # type: ignore[attr-defined]
     return fn
 
 
@@ -137,18 +154,18 @@ def make_template(*, template: str, missing: str = "error"):
 
 
 def make_coalesce(*, paths: list[str]):
-    getters = _getters(paths)
+    for p in paths:
+        parse_path(p)
 
-    def fn(value: Any, record: Any, context: Any) -> Any:
+    def fn(value: Any, *values: Any) -> Any:
         if not is_blank(value):
             return value
-        scope = Scope(root=record, context=context)
-        for get in getters:
-            got = get(record, scope)
+        for got in values:
             if not is_blank(got):
                 return got
         return None
 
+    fn.reads = list(paths)  # type: ignore[attr-defined]
     return fn
 
 

@@ -16,6 +16,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from engine.contracts import Resolver, ResolverOptions
+from engine.mapping.model import shorthand_args
+from engine.mapping.paths import Scope, compile_getter, parse_path
 
 MODULES = ["sdk", "strings", "numbers", "dates", "booleans", "structured", "identifiers"]
 CONTEXT = {"run_id": "run-1", "run_started": "2025-01-05T10:00:00.123456Z"}
@@ -40,10 +42,8 @@ def make_resolver(resolver: Resolver, args: Any = None, options: ResolverOptions
     Returns ``apply(value, record=None, context=None)``, which like the
     compiler skips the resolver for a missing value unless it accepts one.
     """
-    known = set((resolver.args or {}).get("properties", {}))
-    if args is not None and (not isinstance(args, dict) or not set(args) <= known):
-        assert resolver.shorthand, f"{resolver.name} has no shorthand"
-        args = {resolver.shorthand: args}
+    if args is not None and resolver.args is not None:
+        args = shorthand_args(resolver, args)
     args = dict(args or {})
     if resolver.args is None:
         assert not args, f"{resolver.name} takes no arguments"
@@ -59,6 +59,11 @@ def make_resolver(resolver: Resolver, args: Any = None, options: ResolverOptions
     def apply(value: Any, record: dict | None = None, context: dict | None = None) -> Any:
         if value is None and not resolver.accepts_missing:
             return None
+        reads = getattr(fn, "reads", None)
+        if reads is not None:
+            rec = record if record is not None else {}
+            scope = Scope(root=rec, context=context or CONTEXT)
+            return fn(value, *(compile_getter(parse_path(p))(rec, scope) for p in reads))
         if resolver.needs_record:
             return fn(value, record if record is not None else {}, context or CONTEXT)
         return fn(value)

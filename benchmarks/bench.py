@@ -1,0 +1,102 @@
+"""`make bench`: throughput and peak memory of real runs, printed as JSON lines.
+
+Generates a deterministic inventory CSV (columns sku,location,qty,status,
+updated,price), runs a connector over it in a fresh process, and reads the
+run's duration from its JSON report and the process's peak RSS from the
+kernel (wait4). Each size runs in its own process so peak memory is its own.
+
+    python benchmarks/bench.py                    # csv mode at 100k and 1M rows
+    python benchmarks/bench.py --rows 5000000     # one size
+    python benchmarks/bench.py --mode fluent      # through fluent.batch to the emulator
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / ".bench"
+SPECS = {"csv": ROOT / "benchmarks" / "bench_csv.yaml", "fluent": ROOT / "benchmarks" / "bench_fluent.yaml"}
+STATUSES = ("ACTIVE", "active", "INACTIVE", "Active")
+
+
+def generate(rows: int) -> Path:
+    """The CSV for ``rows`` rows (made once, reused)."""
+    folder = DATA / f"rows-{rows}"
+    path = folder / f"bench_{rows}.csv"
+    if path.exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".partial")
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write("sku,location,qty,status,updated,price\n")
+        block = []
+        for i in range(rows):
+            block.append(
+                f" sku-{i % 50000:05d} ,loc-{(i * 7) % 300:03d},{i % 1000},{STATUSES[i % 4]},"
+                f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z,{i % 1000}.{i % 100:02d}\n"
+            )
+            if len(block) == 10000:
+                f.write("".join(block))
+                block = []
+        f.write("".join(block))
+    tmp.replace(path)
+    return folder
+
+
+def run_once(mode: str, rows: int) -> dict:
+    folder = generate(rows)
+    with tempfile.TemporaryDirectory(prefix="engine-bench-") as state:
+        report = Path(state) / "report.json"
+        cmd = [sys.executable, "-m", "engine", "run", str(SPECS[mode]), "--quiet", "--log-level", "warning",
+               "--set", f"source.path={folder}", "--report", str(report)]
+        env = {**os.environ, "ENGINE_STATE_DIR": state}
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        stderr = proc.stderr.read().decode() if proc.stderr else ""
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0 or not report.exists():
+            raise SystemExit(f"bench run failed (exit {code}):\n{stderr}")
+        data = json.loads(report.read_text())
+    seconds = data["seconds"]
+    read = data["records"]["read"]
+    return {
+        "mode": mode,
+        "rows": read,
+        "seconds": round(seconds, 3),
+        "rows_per_s": round(read / seconds) if seconds else None,
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "wall_seconds": round(wall, 3),
+        "written": data["records"]["written"],
+        "rejected": data["records"]["rejected"]["total"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mode", choices=sorted(SPECS), default="csv")
+    parser.add_argument("--rows", type=int, action="append", help="row counts (default: 100000 and 1000000)")
+    args = parser.parse_args()
+    sizes = args.rows or [100_000, 1_000_000]
+    results = []
+    for rows in sizes:
+        result = run_once(args.mode, rows)
+        results.append(result)
+        print(json.dumps(result), flush=True)
+    if len(results) >= 2:
+        small, large = results[0], results[-1]
+        print(json.dumps({"mode": args.mode, "memory_growth": round(large["peak_rss_mb"] / small["peak_rss_mb"], 2),
+                          "from_rows": small["rows"], "to_rows": large["rows"]}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
