@@ -16,7 +16,10 @@ DOC = (Path(__file__).resolve().parents[2] / "docs" / "emulator.md").read_text(e
 @pytest.mark.parametrize("name", sorted(OPTIONS))
 def test_every_setting_is_documented_with_its_default(name):
     default = OPTIONS[name].default
-    shown = {True: "true", False: "false"}.get(default, str(default)) if default != "" else "(empty)"
+    if isinstance(default, bool):
+        shown = "true" if default else "false"
+    else:
+        shown = str(default) if default != "" else "(empty)"
     line = next((row for row in DOC.splitlines() if row.startswith(f"| `{name}` ")), None)
     assert line is not None, f"docs/emulator.md has no table row for setting {name}"
     assert f"`{shown}`" in line, f"docs/emulator.md row for {name} does not show its default {shown}"
