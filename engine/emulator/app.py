@@ -17,8 +17,9 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.routing import Router
+from starlette.types import Receive, Scope, Send
 
-from engine.emulator import auth, control, graphql_api, jobs, rest
+from engine.emulator import auth, control, graphql_api, rest
 from engine.emulator.responses import dumps
 
 JOB_PATH = re.compile(r"^/api/v4\.1/job/([^/]+)")
@@ -54,7 +55,7 @@ class EmulatorApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _not_found(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def _not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
         await _send(send, 404, [(b"content-type", b"application/json")],
                     dumps({"errors": [{"code": "404", "message": f"No route for {scope['method']} {scope['path']}"}]}))
 
@@ -85,7 +86,9 @@ class EmulatorApp:
             self._side_effects(fault, method, path)
             if fault.get("delay_ms"):
                 await core.sleep(float(fault["delay_ms"]) / 1000)
-        status, out_headers, out_body = None, [], b""
+        status: int | None = None
+        out_headers: list[Any] = []
+        out_body = b""
         if too_large:
             status, out_headers, out_body = _json(413, {"errors": [{"code": "413", "message":
                                                   f"Request body exceeds {core.settings.max_body_bytes} bytes"}]})
@@ -122,7 +125,7 @@ class EmulatorApp:
         async def receive() -> Message:
             return {"type": "http.request", "body": body, "more_body": False}
 
-        async def capture(message: Message) -> None:
+        async def capture(message: Any) -> None:
             messages.append(message)
 
         await self.api(scope, receive, capture)
@@ -212,10 +215,10 @@ def _fault_response(fault: dict[str, Any]) -> tuple[int, list[Any], bytes]:
         page = GATEWAY_PAGE.format(status=status, reason=reason).encode("utf-8")
         return status, [(b"content-type", b"text/html"), *extra], page
     if status == 401:
-        payload = {"error": "invalid_token", "error_description": "Invalid access token: revoked by fault rule"}
-        return status, [(b"content-type", b"application/json"), *extra], dumps(payload)
-    payload = {"errors": [{"code": str(status), "message": reason}]}
-    return status, [(b"content-type", b"application/json"), *extra], dumps(payload)
+        denied = {"error": "invalid_token", "error_description": "Invalid access token: revoked by fault rule"}
+        return status, [(b"content-type", b"application/json"), *extra], dumps(denied)
+    errors = {"errors": [{"code": str(status), "message": reason}]}
+    return status, [(b"content-type", b"application/json"), *extra], dumps(errors)
 
 
 def _damage(fault: dict[str, Any], headers: list[Any], body: bytes) -> tuple[list[Any], bytes]:

@@ -22,7 +22,7 @@ from engine.emulator.webhooks import Webhooks
 
 
 class Core:
-    def __init__(self, seed_source: None | str | Path | dict[str, Any] = None,
+    def __init__(self, seed_source: str | Path | dict[str, Any] | None = None,
                  overrides: dict[str, Any] | None = None) -> None:
         self.seed = seed.read(seed_source)
         self.overrides = validate(overrides or {})

@@ -150,7 +150,7 @@ def new_fulfilment(store: Store, fields: dict[str, Any], order: Row, now: str) -
     store.fulfilments.insert(row, key=row["ref"])
     order["_fulfilments"].append(row["id"])
     wanted = fields.get("items")
-    order_items = [store.order_items.get(i) for i in order["_items"]]
+    order_items = [item for item in (store.order_items.get(i) for i in order["_items"]) if item is not None]
     if wanted is None:
         wanted = [{"orderItem": item["ref"], "requestedQuantity": item["quantity"]} for item in order_items]
     by_ref = {item["ref"]: item for item in order_items}

@@ -13,7 +13,7 @@ import json
 from collections import OrderedDict
 from typing import Any
 
-from graphql import GraphQLError, execute, parse, validate
+from graphql import ExecutionResult, GraphQLError, execute, parse, validate
 from graphql.language import OperationDefinitionNode
 
 from engine.emulator.graphql_errors import coded, format_error
@@ -80,6 +80,7 @@ def run(core: Any, principal: dict[str, Any], body: bytes, fault: dict[str, Any]
         raise ApiError(400, body={"errors": [{"message": "'variables' must be a JSON object"}]})
     result = execute(schema, document, variable_values=variables, operation_name=data.get("operationName"),
                      context_value={"core": core, "principal": principal})
+    assert isinstance(result, ExecutionResult)  # every resolver is synchronous
     payload: dict[str, Any] = {}
     if result.errors and result.data is None:
         payload["errors"] = [format_error(e, classification, default_code="C0140E", default_class="ValidationError")

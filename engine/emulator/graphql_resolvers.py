@@ -106,7 +106,7 @@ def _visible(principal: dict[str, Any], row: Row | None) -> Row | None:
 
 
 def resolve_me(_root: Any, info: Any) -> Row:
-    core, principal = _ctx(info)
+    principal = info.context["principal"]
     user = principal["user"]
     if user is not None:
         return user

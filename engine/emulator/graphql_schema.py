@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from graphql import GraphQLError, GraphQLSchema, build_schema
+from graphql import GraphQLError, GraphQLObjectType, GraphQLScalarType, GraphQLSchema, build_schema
 from graphql.language import ast
 
 from engine.emulator import graphql_mutations, graphql_resolvers
@@ -55,14 +55,16 @@ def _parse_datetime_literal(node: Any, _variables: Any = None) -> str:
 def _build(flags: tuple[bool, ...]) -> GraphQLSchema:
     schema = build_schema(_sdl(flags))
     datetime = schema.type_map["DateTime"]
+    assert isinstance(datetime, GraphQLScalarType)
     datetime.parse_value = _parse_datetime  # type: ignore[method-assign]
     datetime.parse_literal = _parse_datetime_literal  # type: ignore[method-assign,assignment]
     product = schema.type_map["Product"]
     product.resolve_type = graphql_resolvers.product_type  # type: ignore[attr-defined]
     for type_name, fields in graphql_resolvers.FIELD_RESOLVERS.items():
         type_ = schema.type_map[type_name]
+        assert isinstance(type_, GraphQLObjectType)
         for field_name, resolver in fields.items():
-            type_.fields[field_name].resolve = resolver  # type: ignore[attr-defined]
+            type_.fields[field_name].resolve = resolver
     mutation = schema.mutation_type
     assert mutation is not None
     for field_name, field in mutation.fields.items():

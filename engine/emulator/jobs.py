@@ -74,7 +74,7 @@ def send_batch(core: Any, principal: dict[str, Any], job_id: str, body: dict[str
         problems.append(f"action: expected UPSERT, got {body.get('action')!r}")
     if body.get("entityType") != "INVENTORY":
         problems.append(f"entityType: expected INVENTORY, got {body.get('entityType')!r}")
-    items = body.get("entities")
+    items: Any = body.get("entities")
     if not isinstance(items, list) or not items:
         problems.append("entities: required, a non-empty array")
     elif len(items) > settings.max_batch_records:
@@ -175,9 +175,9 @@ def apply_entities(core: Any, job: Row, batch: Row) -> None:
             results.append({"entityIndex": index + base, "ref": None, "responseCode": "400",
                             "message": "Entity must be a JSON object"})
             continue
-        loc = entity.get("locationRef")
-        sku = entity.get("skuRef")
-        qty = entity.get("qty")
+        loc: Any = entity.get("locationRef")
+        sku: Any = entity.get("skuRef")
+        qty: Any = entity.get("qty")
         kind = entity.get("type") or "LAST_ON_HAND"
         error = None
         if type(loc) is not str or not loc:
@@ -204,7 +204,7 @@ def apply_entities(core: Any, job: Row, batch: Row) -> None:
                     error = f"Unknown location {loc}"
                 elif sku not in products and not auto_create:
                     error = f"Unknown product {sku}"
-        catalogue = entity.get("catalogueRef") or batch["catalogueRef"] if error is None else None
+        catalogue: Any = entity.get("catalogueRef") or batch["catalogueRef"] if error is None else None
         if error is None:
             known = catalogues.get(catalogue)
             if known is None:
@@ -220,7 +220,7 @@ def apply_entities(core: Any, job: Row, batch: Row) -> None:
             continue
         if sku not in products:
             _create_product(core, rid, sku, now)
-        position = positions.get((catalogue, sku, loc))
+        position: Any = positions.get((catalogue, sku, loc))
         if kind == "DELTA" and delta_adds:
             target = (position["onHand"] if position is not None else 0) + qty
         else:

@@ -40,7 +40,7 @@ class SeedError(ValueError):
     """A seed is malformed; the message names the seed path of the problem."""
 
 
-def read(source: None | str | Path | dict[str, Any]) -> dict[str, Any]:
+def read(source: str | Path | dict[str, Any] | None) -> dict[str, Any]:
     """Resolve a seed argument (None = default seed) into one dict with ``extends`` applied."""
     if source is None:
         source = DEFAULT_SEED
@@ -71,6 +71,8 @@ def _resolve(data: Any, base_dir: Path, label: str) -> dict[str, Any]:
     for key in data:
         if key not in SECTIONS:
             raise SeedError(f"{label}.{key}: unknown seed section{did_you_mean(str(key), SECTIONS)}")
+    if data.get("version", 1) != 1:
+        raise SeedError(f"{label}.version: {data['version']!r} is not supported (this emulator reads version 1)")
     parent = data.get("extends")
     if not parent:
         return dict(data)

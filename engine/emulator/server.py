@@ -52,10 +52,14 @@ def _tracking_protocol(registry: dict[tuple[str, int], Any]) -> type:
     return TrackingProtocol
 
 
+async def _awaited(value: Any) -> Any:
+    return await value
+
+
 class Emulator:
     """A Fluent Commerce emulator. ``with Emulator() as emu: httpx.get(emu.url + ...)``."""
 
-    def __init__(self, seed: None | str | Path | dict[str, Any] = None, settings: dict[str, Any] | None = None,
+    def __init__(self, seed: str | Path | dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
                  host: str = "127.0.0.1", port: int = 0) -> None:
         self.core = Core(seed, settings)
         self.host = host
@@ -178,7 +182,9 @@ class Emulator:
         loop = self._loop
         if loop is None or not loop.is_running():
             result = fn(*args)
-            return asyncio.run(result) if inspect.isawaitable(result) else result
+            if inspect.isawaitable(result):
+                return asyncio.run(_awaited(result))
+            return result
 
         async def invoke() -> Any:
             result = fn(*args)

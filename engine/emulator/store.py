@@ -66,6 +66,7 @@ class Table:
         return (rows[ids[k]] for k in range(bisect_left(ids, row_id) - 1, -1, -1))
 
 
+# Every table, by attribute name (state dumps and the control API list them).
 TABLES = (
     "retailers", "users", "catalogues", "locations", "products", "inventory_positions",
     "inventory_quantities", "virtual_positions", "orders", "order_items", "fulfilments",
@@ -86,8 +87,20 @@ class Store:
     """All entities of one emulator instance. Mutated only on the server's event loop."""
 
     def __init__(self) -> None:
-        for name in TABLES:
-            setattr(self, name, Table(TYPE_NAMES[name]))
+        self.retailers = Table("Retailer")
+        self.users = Table("User")
+        self.catalogues = Table("Catalogue")
+        self.locations = Table("Location")
+        self.products = Table("Product")
+        self.inventory_positions = Table("InventoryPosition")
+        self.inventory_quantities = Table("InventoryQuantity")
+        self.virtual_positions = Table("VirtualPosition")
+        self.orders = Table("Order")
+        self.order_items = Table("OrderItem")
+        self.fulfilments = Table("Fulfilment")
+        self.fulfilment_items = Table("FulfilmentItem")
+        self.jobs = Table("Job")
+        self.batches = Table("Batch")
         self.accounts: dict[str, Row] = {}
         self.tokens: dict[str, Row] = {}
         self.refresh_tokens: dict[str, Row] = {}

@@ -146,7 +146,8 @@ class Webhooks:
         body, headers = self.signed_request(event, fault)
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=10.0)
-        attempts = []
+        attempts: list[dict[str, Any]] = []
+        delivered = False
         for attempt in range(1 + max(0, settings.webhook_retries)):
             if attempt:
                 await asyncio.sleep(settings.webhook_backoff_ms * 2 ** (attempt - 1) / 1000)
@@ -162,9 +163,10 @@ class Webhooks:
             if error:
                 entry["error"] = error
             attempts.append({"status": status, "error": error})
-            if status is not None and 200 <= status < 300:
+            delivered = status is not None and 200 <= status < 300
+            if delivered:
                 break
-        return {"url": url, "delivered": attempts[-1]["status"] is not None and 200 <= attempts[-1]["status"] < 300,
+        return {"url": url, "delivered": delivered,
                 "attempts": attempts, "event": event, "body": body.decode("utf-8"), "headers": headers}
 
     async def close(self) -> None:

@@ -67,6 +67,7 @@ def test_seed_file_with_extends(tmp_path):
 
 @pytest.mark.parametrize("seed, message", [
     ({"locatons": []}, "seed.locatons: unknown seed section (did you mean 'locations'?)"),
+    ({"version": 2}, "seed.version: 2 is not supported"),
     ({"extends": "default", "locations": [{"ref": "X", "retailerId": 9}]},
      "seed.locations[11]: retailerId '9' is not a seeded retailer"),
     ({"extends": "default", "products": [{"ref": "SKU-0001", "catalogue": "PC:MASTER:1"}]},
