@@ -38,6 +38,7 @@ class Webhooks:
         self.core = core
         self._key: rsa.RSAPrivateKey | None = None
         self._client: httpx.AsyncClient | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
 
     # --- keys and signatures ---------------------------------------------------------
@@ -144,8 +145,12 @@ class Webhooks:
     async def deliver(self, url: str, event: dict[str, Any], fault: str | None = None) -> dict[str, Any]:
         settings = self.core.settings
         body, headers = self.signed_request(event, fault)
-        if self._client is None:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:
+            # A client belongs to the loop that made it: the Python API may deliver before the
+            # server (and its loop) starts.
             self._client = httpx.AsyncClient(timeout=10.0)
+            self._client_loop = loop
         attempts: list[dict[str, Any]] = []
         delivered = False
         for attempt in range(1 + max(0, settings.webhook_retries)):

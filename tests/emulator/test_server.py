@@ -42,6 +42,7 @@ def test_python_api_works_before_start():
     assert len(emu.faults()) == 1
     assert emu.tick() == {"batches_completed": 0, "events_handled": 0}
     assert emu.state("retailers")[0]["ref"] == "demo-retailer"
+    assert emu.public_key()["base64"]
 
 
 def test_command_serves_and_prints_url_and_credentials():
