@@ -28,7 +28,7 @@ for command in (run_cmd, validate_cmd, test_cmd, schema_cmd, plugins_cmd, explai
 def _optional_commands() -> None:
     """Commands whose modules may be absent in a trimmed install."""
     try:
-        from engine.emulator.cli import emulator_cmd
+        from engine.emulator.cli import emulator as emulator_cmd
     except ImportError:
         return
     main.add_command(emulator_cmd)

@@ -215,8 +215,18 @@ def _jmespath(ctx: ModelContext, text: Any, path: SpecPath) -> Any:
     try:
         return jmespath.compile(text)
     except JMESPathError as exc:
-        ctx.error(path, f"invalid JMESPath expression {text!r}: {str(exc).splitlines()[0]}", code="expr")
+        ctx.error(path, f"invalid JMESPath expression {text!r}: {jmespath_problem(exc)}", code="expr")
         return None
+
+
+def jmespath_problem(exc: JMESPathError) -> str:
+    """``the expression ends too early at character 5`` rather than jmespath's three-line banner."""
+    where = getattr(exc, "lex_position", None)
+    at = f" at character {where + 1}" if isinstance(where, int) else ""
+    if type(exc).__name__ == "IncompleteExpressionError":
+        return f"the expression ends too early{at}"
+    msg = getattr(exc, "msg", None) or str(exc).splitlines()[0]
+    return f"{msg}{at}"
 
 
 def _check_option(ctx: ModelContext, name: str, value: Any, path: SpecPath) -> Any:
@@ -291,7 +301,7 @@ def _resolver(ctx: ModelContext, item: Any, path: SpecPath) -> ResolverStep | No
             ctx.error(args_path, f"resolver '{name}' takes a mapping of arguments")
             return None
         before = len(ctx.diagnostics)
-        ctx.diagnostics.extend(check(ctx.doc, args_path, resolver.args, args, what=f"argument of '{name}'"))
+        ctx.diagnostics.extend(check(ctx.doc, args_path, resolver.args, args, what="argument"))
         if len(ctx.diagnostics) > before:
             return None
         args = fill_defaults(resolver.args, args)

@@ -137,6 +137,8 @@ class _Prepend:
         self._stream = stream
 
     def read(self, n: int = -1) -> bytes:
+        if n == 0:
+            return b""
         if self._head:
             head, self._head = self._head, b""
             if n is None or n < 0:

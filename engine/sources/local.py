@@ -18,9 +18,7 @@ written can be left for the next run with ``min_age``.
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 import os
-import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -29,18 +27,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from engine.contracts import Item, RunContext, Source
-from engine.errors import ConfigError, SourceError
-from engine.templates import NameTemplate, file_values, safe_relative
+from engine.errors import SourceError
+from engine.sources._files import MOVE, compile_pattern, free_name, move_templates, render_move
 from engine.units import seconds
-
-MOVE = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "move_to": {"type": "string", "description": "name template relative to the source directory"},
-        "delete": {"type": "boolean", "description": "delete the file instead of moving it"},
-    },
-}
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -73,18 +62,6 @@ class LocalOptions:
     on_failure: dict | None
 
 
-def compile_pattern(pattern: str):
-    """A predicate on file names: a glob, or ``regex:...``."""
-    if pattern.startswith("regex:"):
-        try:
-            rx = re.compile(pattern[len("regex:"):])
-        except re.error as exc:
-            raise ConfigError(f"invalid regular expression in pattern: {exc}") from None
-        return lambda name: rx.search(name) is not None
-    rx = re.compile(fnmatch.translate(pattern))
-    return lambda name: rx.match(name) is not None
-
-
 class LocalSource(Source):
     name = "local"
     summary = "files in a local directory"
@@ -95,13 +72,7 @@ class LocalSource(Source):
         super().__init__(options, path=path)
         self.matches = compile_pattern(options.pattern)
         self.min_age = seconds(options.min_age)
-        self.templates = {}
-        for key in ("on_success", "on_failure"):
-            action = getattr(options, key) or {}
-            if action.get("move_to") and action.get("delete"):
-                raise ConfigError(f"{key}: choose move_to or delete, not both")
-            if action.get("move_to"):
-                self.templates[key] = NameTemplate(action["move_to"])
+        self.templates = move_templates(options.on_success, options.on_failure)
         self.base: Path | None = None
 
     def open(self, run: RunContext) -> None:
@@ -178,11 +149,10 @@ class LocalSource(Source):
         tmpl = self.templates.get(key)
         if tmpl is None:
             return None
-        values = {**file_values(item.name), "run_id": run.run_id, "connector": run.connector}
-        rel = safe_relative(tmpl.render(values, run.started))
+        rel = render_move(tmpl, item.name, run)
         dest = (self.base or src.parent) / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
-        dest = _free_name(dest, run.run_id)
+        dest = Path(free_name(dest.as_posix(), run.run_id, lambda p: Path(p).exists()))
         try:
             os.replace(src, dest)
         except OSError:  # another filesystem
@@ -197,15 +167,3 @@ def _split_glob(path: Path) -> tuple[Path, str | None]:
             return Path(*parts[:i]), "/".join(parts[i:])
     return path, None
 
-
-def _free_name(dest: Path, run_id: str) -> Path:
-    """``dest``, or a sibling name when something is already there (never overwrite)."""
-    if not dest.exists():
-        return dest
-    stem, suffix = dest.stem, dest.suffix
-    candidate = dest.with_name(f"{stem}.{run_id}{suffix}")
-    n = 2
-    while candidate.exists():
-        candidate = dest.with_name(f"{stem}.{run_id}-{n}{suffix}")
-        n += 1
-    return candidate

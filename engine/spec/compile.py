@@ -93,7 +93,8 @@ class _Compiler:
         try:
             cls = registry.get(name)
         except PluginError as exc:
-            self.error((*path, "type"), exc.message, code="unknown-plugin")
+            message = exc.message if "did you mean" in exc.message or not exc.hint else f"{exc.message} ({exc.hint})"
+            self.error((*path, "type"), message, code="unknown-plugin")
             return None
         schema = cls.schema
         full = {**schema, "properties": {"type": {"const": name}, **schema.get("properties", {})}}

@@ -21,6 +21,8 @@ from engine.spec.diagnostics import Diagnostic, SpecPath, render_path
 MAX_NODES = 200_000
 MAX_BYTES = 10 * 1024 * 1024
 MERGE_TAG = "tag:yaml.org,2002:merge"
+MAP_TAG = "tag:yaml.org,2002:map"
+SEQ_TAG = "tag:yaml.org,2002:seq"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +77,9 @@ class _Builder:
                 "(an alias bomb, or far larger than any connector needs)"
             )
         self.doc.values.setdefault(path, self._mark(node))
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in (MAP_TAG, SEQ_TAG):
+            self.problems.append(self.doc.diagnostic(path, f"tag {node.tag} is not allowed (only plain YAML values)"))
+            return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -159,6 +164,9 @@ def load_text(text: str, file: str = "<spec>", base_dir: Path | None = None) -> 
         problem = exc.problem or str(exc)
         if exc.context and "expected a single document" in exc.context:
             problem = "the spec must be one YAML document (found a second '---')"
+        elif exc.context and exc.context_mark is not None and exc.problem_mark is not None \
+                and exc.context_mark.line != exc.problem_mark.line:
+            problem += f" ({exc.context} at line {exc.context_mark.line + 1})"
         diag = Diagnostic(file, line, col, "(spec)", f"YAML syntax: {problem}")
         raise SpecError(f"{file}: invalid YAML", [diag]) from None
     except yaml.YAMLError as exc:

@@ -69,6 +69,8 @@ def check(doc: SpecDocument, base: SpecPath, schema: dict, value: Any, *, what: 
 def _diagnostics(doc: SpecDocument, base: SpecPath, error: ValidationError, what: str) -> Iterator[Diagnostic]:
     path: SpecPath = (*base, *error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
+    if error.absolute_path:
+        what = "option"  # the caller's word ("section", "mapping option") names the top level only
     custom = schema.get("x-error")
     v = error.validator
     inst = error.instance
@@ -88,7 +90,10 @@ def _diagnostics(doc: SpecDocument, base: SpecPath, error: ValidationError, what
     if v == "required":
         missing = [k for k in error.validator_value if isinstance(inst, dict) and k not in inst]
         for key in missing:
-            yield doc.diagnostic(path, f"missing required {what} '{key}'", code="missing")
+            if key == "type":
+                yield doc.diagnostic(path, "missing 'type' (which plugin to use)", code="missing")
+            else:
+                yield doc.diagnostic(path, f"missing required {what} '{key}'", code="missing")
         return
     if custom:
         yield doc.diagnostic(path, str(custom).format(value=inst), code=str(v))

@@ -41,6 +41,7 @@ SKELETON: dict[str, Any] = {
             "type": "string",
             "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
             "description": "connector name: letters, digits, '-', '_' and '.'; keys its state",
+            "x-error": "{value!r} is not a valid name: use letters, digits, '-', '_' and '.' (up to 100)",
         },
         "description": {"type": "string"},
         "context": {

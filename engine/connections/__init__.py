@@ -1,0 +1,1 @@
+"""Shared clients (S3, SFTP ...) that sources, targets and destinations borrow for a run."""

@@ -1,0 +1,139 @@
+"""What every file source shares: name patterns, listing order, lifecycle moves.
+
+Local, S3 and SFTP sources take the same options (``pattern``, ``sort``,
+``max_files``, ``min_age``, ``on_success``/``on_failure``) and must mean the
+same thing by them, so the rules live here once. Paths are POSIX strings:
+remote stores have no other kind, and local callers convert at the edge.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import posixpath
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from engine.errors import ConfigError
+from engine.templates import NameTemplate, file_values, safe_relative
+
+MOVE: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "move_to": {"type": "string", "description": "name template relative to the source directory"},
+        "delete": {"type": "boolean", "description": "delete the file instead of moving it"},
+    },
+}
+
+PATTERN: dict[str, Any] = {
+    "type": "string", "default": "*",
+    "description": "glob on file names, or 'regex:...' for a regular expression",
+}
+SORT: dict[str, Any] = {"enum": ["name", "modified"], "default": "name"}
+MAX_FILES: dict[str, Any] = {"type": "integer", "minimum": 1, "description": "process at most this many per run"}
+MIN_AGE: dict[str, Any] = {"type": ["number", "string"],
+                           "description": "skip files modified more recently than this (still being written)"}
+
+
+def compile_pattern(pattern: str) -> Callable[[str], bool]:
+    """A predicate on file names: a glob (``*`` ``?`` ``[...]``, anchored), or ``regex:...`` (searched)."""
+    if pattern.startswith("regex:"):
+        try:
+            rx = re.compile(pattern[len("regex:"):])
+        except re.error as exc:
+            raise ConfigError(f"invalid regular expression in pattern: {exc}") from None
+        return lambda name: rx.search(name) is not None
+    rx = re.compile(fnmatch.translate(pattern))
+    return lambda name: rx.match(name) is not None
+
+
+def move_templates(on_success: dict | None, on_failure: dict | None) -> dict[str, NameTemplate]:
+    """The parsed ``move_to`` templates by key; both move and delete is a configuration error."""
+    templates = {}
+    for key, action in (("on_success", on_success), ("on_failure", on_failure)):
+        action = action or {}
+        if action.get("move_to") and action.get("delete"):
+            raise ConfigError(f"{key}: choose move_to or delete, not both")
+        if action.get("move_to"):
+            templates[key] = NameTemplate(action["move_to"])
+    return templates
+
+
+def render_move(template: NameTemplate, name: str, run: Any, *, absolute_ok: bool = False) -> str:
+    """Where a processed file goes: a relative path that cannot climb out of its base.
+
+    ``name`` is the file's own name. With ``absolute_ok`` (remote sources,
+    where ``/archive/{name}`` is a deliberate choice) a leading ``/`` is kept;
+    ``..`` never survives either way.
+    """
+    values = {**file_values(name), "run_id": run.run_id, "connector": run.connector}
+    rendered = template.render(values, run.started)
+    if absolute_ok and rendered.startswith("/"):
+        return "/" + safe_relative(rendered.lstrip("/"))
+    return safe_relative(rendered)
+
+
+def static_dir(template: NameTemplate) -> str:
+    """The fixed directory part of a template (``processed/`` of ``processed/{date}/{name}``)."""
+    static = template.text.split("{", 1)[0]
+    return static.rsplit("/", 1)[0] + "/" if "/" in static else ""
+
+
+def safe_name(name: str) -> bool:
+    """A directory entry name a server may return and we may join onto a path."""
+    return bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name and "\x00" not in name
+
+
+def free_name(path: str, run_id: str, exists: Callable[[str], bool]) -> str:
+    """``path``, or a sibling name when something is already there (moves never overwrite)."""
+    if not exists(path):
+        return path
+    head, base = posixpath.split(path)
+    stem, suffix = posixpath.splitext(base)
+    n = 1
+    while True:
+        tail = f"{stem}.{run_id}{suffix}" if n == 1 else f"{stem}.{run_id}-{n}{suffix}"
+        candidate = posixpath.join(head, tail)
+        if not exists(candidate):
+            return candidate
+        n += 1
+
+
+def suffixed_names(path: str) -> Iterable[str]:
+    """``out-1.csv``, ``out-2.csv`` ...: names tried by ``if_exists: suffix``."""
+    head, base = posixpath.split(path)
+    stem, suffix = posixpath.splitext(base)
+    n = 1
+    while True:
+        yield posixpath.join(head, f"{stem}-{n}{suffix}")
+        n += 1
+
+
+@dataclasses.dataclass
+class Entry:
+    """One listed file before it becomes an :class:`~engine.contracts.Item`."""
+
+    rel: str
+    name: str
+    size: int | None
+    mtime: datetime | None
+    extra: Any = None
+
+
+def select(entries: list[Entry], *, sort: str, max_files: int | None, min_age: float | None,
+           now: datetime, log: Any) -> list[Entry]:
+    """Drop files too new to trust, order the rest, keep at most ``max_files``."""
+    kept = []
+    for entry in entries:
+        if min_age is not None and entry.mtime is not None and (now - entry.mtime).total_seconds() < min_age:
+            log.info("file too new, left for the next run", file=entry.rel, min_age=min_age)
+            continue
+        kept.append(entry)
+    if sort == "modified":
+        kept.sort(key=lambda e: (e.mtime.timestamp() if e.mtime else 0.0, e.rel))
+    else:
+        kept.sort(key=lambda e: e.rel)
+    return kept[:max_files] if max_files else kept
