@@ -7,7 +7,9 @@ never imports boto3 or pyarrow. Third-party plugins come through entry points
 """
 
 BUILTINS: dict[str, dict[str, str]] = {
-    "connections": {},
+    "connections": {
+        "fluent": "engine.connections.fluent:FluentConnection",
+    },
     "sources": {
         "local": "engine.sources.local:LocalSource",
     },
@@ -20,6 +22,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "stdout": "engine.targets.stdout:StdoutTarget",
         "null": "engine.targets.null:NullTarget",
         "file": "engine.targets.file:FileTarget",
+        "fluent.batch": "engine.targets.fluent.batch:BatchTarget",
     },
     "writers": {
         "csv": "engine.writers.csv:CsvWriter",

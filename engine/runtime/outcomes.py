@@ -9,6 +9,7 @@ stops early. Rejected records go to the rejects file with their lineage.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from typing import Any
 
 from engine.contracts import Batch, Chunk, Item, ParseReject
@@ -56,6 +57,8 @@ class RunOutcomes:
         self.total = Counts()
         self.by_item: dict[str, Counts] = {}
         self._skip_logged = 0
+        # targets report from their own threads (senders, pollers)
+        self._lock = threading.RLock()
 
     def counts(self, item: Item) -> Counts:
         c = self.by_item.get(item.uri)
@@ -64,9 +67,10 @@ class RunOutcomes:
         return c
 
     def _bump(self, item: Item, name: str, n: int = 1) -> None:
-        c = self.counts(item)
-        setattr(c, name, getattr(c, name) + n)
-        setattr(self.total, name, getattr(self.total, name) + n)
+        with self._lock:
+            c = self.counts(item)
+            setattr(c, name, getattr(c, name) + n)
+            setattr(self.total, name, getattr(self.total, name) + n)
 
     # -- reading and mapping ----------------------------------------------------------
 
@@ -131,7 +135,8 @@ class RunOutcomes:
             entry["mapped"] = mapped
         if response is not None:
             entry["response"] = response
-        self.rejects.write(entry)
+        with self._lock:
+            self.rejects.write(entry)
 
 
 def _where(lineage: dict[str, Any]) -> str:

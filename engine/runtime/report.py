@@ -98,8 +98,8 @@ class RunReport:
                                                   if c.get("skipped_invalid") else ""),
             f"  speed    {rate:,.0f} records/s",
         ]
-        for key, value in self.target.items():
-            lines.append(f"  {key:8} {value}")
+        if self.target:
+            lines.append("  target   " + ", ".join(f"{k} {v}" for k, v in self.target.items()))
         for it in self.items:
             if it.status in ("failed", "partial"):
                 lines.append(f"  {it.status}: {it.name}: {it.reason}")

@@ -194,6 +194,12 @@ class Runner:
             report.exit_code = EXIT_FAILED
         finally:
             self.progress.stop()
+            stats = getattr(plan.target, "stats", None)
+            if callable(stats) and not self.opts.dry_run:
+                try:
+                    report.target = stats()
+                except Exception as exc:  # noqa: BLE001 - statistics must not hide the run's outcome
+                    run.log.warning("target statistics unavailable", error=str(exc))
             for plugin in reversed(opened):
                 try:
                     plugin.close()
@@ -209,9 +215,6 @@ class Runner:
         outcomes = run.outcomes
         report.ended = datetime.now(UTC)
         report.counts = outcomes.total.as_dict()
-        stats = getattr(self.plan.target, "stats", None)
-        if callable(stats) and not self.opts.dry_run:
-            report.target = stats()
         if outcomes.rejects is not None:
             outcomes.rejects.close()
             if outcomes.rejects.count:

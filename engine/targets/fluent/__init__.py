@@ -1,0 +1,1 @@
+"""Fluent Commerce targets: the Batch, Event and GraphQL APIs."""

@@ -1,0 +1,351 @@
+"""The machinery behind ``fluent.batch``: jobs, a sender, a poller.
+
+One sender thread posts batches one at a time (so an ambiguous failure can
+be reconciled against the job's batch list without guessing); one poller
+thread follows sent batches to completion with growing intervals. A
+semaphore bounds the batches in flight, which bounds memory: a batch keeps
+references to its source chunk (for lineage) only until it is settled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import queue
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from engine.contracts import Batch, Item, RunContext
+from engine.errors import EngineError, TargetError
+from engine.fluent.client import FluentClient, FluentHTTPError
+from engine.templates import NameTemplate
+
+DONE = {"COMPLETE", "COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "ERROR", "PARTIAL", "PARTIALLY_COMPLETED"}
+JOB_DEAD = {"EXPIRED", "CLOSED", "FAILED"}
+
+
+def is_job_expired(exc: FluentHTTPError) -> bool:
+    return exc.status in (400, 404, 409, 410) and "expired" in exc.body.lower()
+
+
+class JobKeeper:
+    """Which job a batch goes to, by strategy; replaces expired jobs."""
+
+    def __init__(self, client: FluentClient, run: RunContext, strategy: str, name: NameTemplate, ttl: float,
+                 retailer_id: str, *, meta: dict | None, log: Any) -> None:
+        self.client = client
+        self.run = run
+        self.strategy = strategy
+        self.name = name
+        self.ttl = ttl
+        self.retailer_id = retailer_id
+        self.meta = meta
+        self.log = log
+        self.jobs: dict[str, str] = {}
+        self.created = 0
+
+    def _key(self, item: Item) -> str:
+        if self.strategy == "per_file":
+            return item.uri
+        if self.strategy == "daily":
+            return f"fluent.batch.daily_job.{self.retailer_id}.{self.run.started.strftime('%Y-%m-%d')}"
+        return "run"
+
+    def job_for(self, item: Item) -> tuple[str, set[str]]:
+        """The job id for ``item`` and the batch ids it already holds."""
+        key = self._key(item)
+        job = self.jobs.get(key)
+        if job is not None:
+            return job, set()
+        if self.strategy == "daily":
+            stored = self.run.state.kv_get(self.run.connector, key)
+            if stored:
+                status = self.client.get(f"api/v4.1/job/{stored}")
+                if str(status.get("status", "OPEN")).upper() not in JOB_DEAD:
+                    self.jobs[key] = stored
+                    self.log.info("reusing today's job", job=stored)
+                    return stored, _batch_ids(status)
+                self.log.info("today's job has expired; creating a new one", job=stored)
+        return self._create(key, item), set()
+
+    def replace(self, job: str, item: Item) -> str:
+        self.log.warning("job expired; creating a new one and resending the refused batch", job=job)
+        key = self._key(item)
+        self.jobs.pop(key, None)
+        return self._create(key, item)
+
+    def _create(self, key: str, item: Item) -> str:
+        values = {"connector": self.run.connector, "run_id": self.run.run_id, "source": item.name,
+                  "retailer_id": self.retailer_id}
+        body: dict[str, Any] = {"name": self.name.render(values, self.run.started), "retailerId": self.retailer_id}
+        if self.meta:
+            body["meta"] = self.meta
+        # an ambiguous job creation may leave an empty job behind; that is harmless, so resend
+        answer = self.client.write("api/v4.1/job", body, reconcile=lambda: None)
+        job = str(answer.get("id") or answer.get("jobId") or "")
+        if not job:
+            raise TargetError(f"creating a job did not return an id (answer: {str(answer)[:200]})")
+        self.created += 1
+        self.jobs[key] = job
+        if self.strategy == "daily":
+            self.run.state.kv_set(self.run.connector, key, job,
+                                  expires=datetime.now(UTC) + timedelta(seconds=self.ttl))
+        self.log.info("job created", job=job, name=body["name"])
+        return job
+
+
+def _batch_ids(job_status: dict[str, Any]) -> set[str]:
+    listed = job_status.get("batch") or job_status.get("batches") or []
+    out = set()
+    for b in listed if isinstance(listed, list) else []:
+        if isinstance(b, dict):
+            bid = b.get("batchId") or b.get("id")
+            if bid is not None:
+                out.add(str(bid))
+    return out
+
+
+@dataclasses.dataclass
+class Pending:
+    seq: int
+    item: Item
+    refs: list[tuple[Batch, int]] | None
+    entities: list[dict] | None
+    size: int
+    job_id: str | None = None
+    batch_id: str | None = None
+    sent_at: float = 0.0
+    next_poll: float = 0.0
+    delay: float = 0.0
+
+
+def failures_of(body: dict[str, Any], count: int, base: int) -> list[tuple[int, str, Any]]:
+    """Entities a completed batch refused: ``(index, reason, Fluent's entry)``."""
+    out: dict[int, tuple[int, str, Any]] = {}
+    for entry in list(body.get("results") or []) + list(body.get("errors") or []):
+        if not isinstance(entry, dict) or entry.get("entityIndex") is None:
+            continue
+        try:
+            i = int(entry["entityIndex"]) - base
+        except (TypeError, ValueError):
+            continue
+        if 0 <= i < count and i not in out:
+            code = entry.get("responseCode") or entry.get("code")
+            message = entry.get("message") or entry.get("responseMessage") or "refused"
+            out[i] = (i, f"Fluent refused the entity ({code}): {message}" if code else f"Fluent refused the entity: "
+                                                                                       f"{message}", entry)
+    status = str(body.get("status", "")).upper()
+    if status in ("FAILED", "ERROR") and not out:
+        message = body.get("message") or "the batch failed"
+        return [(i, f"Fluent failed the whole batch: {message}", {"status": status}) for i in range(count)]
+    return sorted(out.values())
+
+
+class BatchPipeline:
+    def __init__(self, client: FluentClient, run: RunContext, jobs: JobKeeper, options: Any,
+                 poll: dict[str, float | None], *, log: Any) -> None:
+        self.client = client
+        self.run = run
+        self.jobs = jobs
+        self.options = options
+        self.poll_interval = poll.get("interval") or 0.5
+        self.poll_max = poll.get("max_interval") or 15.0
+        self.poll_timeout = poll.get("timeout") or 1800.0
+        self.log = log
+        self.queue: queue.Queue[Pending | None] = queue.Queue()
+        self.slots = threading.Semaphore(options.max_in_flight)
+        self.cond = threading.Condition()
+        self.open_by_item: dict[str, int] = {}
+        self.polling: list[Pending] = []
+        self.known: dict[str, set[str]] = {}
+        self.error: EngineError | None = None
+        self.stopping = threading.Event()
+        self.wake = threading.Event()
+        self.seq = itertools.count(1)
+        self.counts = {"batches": 0, "polls": 0, "expired_jobs": 0}
+        self.threads: list[threading.Thread] = []
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.threads.append(threading.Thread(target=self._sender, name="fluent-batch-sender", daemon=True))
+        if self.options.wait:
+            self.threads.append(threading.Thread(target=self._poller, name="fluent-batch-poller", daemon=True))
+        for t in self.threads:
+            t.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+        self.queue.put(None)
+        for t in self.threads:
+            t.join(timeout=10)
+        self.threads = []
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def stats(self) -> dict[str, Any]:
+        c = self.client.stats
+        return {"jobs": self.jobs.created, "batches": self.counts["batches"], "polls": self.counts["polls"],
+                "expired_jobs": self.counts["expired_jobs"], "requests": c["requests"], "retries": c["retries"],
+                "reconciled": c["reconciled"], "token_requests": self.client.auth.grants}
+
+    # -- producer side ---------------------------------------------------------------
+
+    def submit(self, item: Item, refs: list[tuple[Batch, int]], entities: list[dict]) -> None:
+        while not self.slots.acquire(timeout=0.2):
+            self.check()
+        self.check()
+        with self.cond:
+            self.open_by_item[item.uri] = self.open_by_item.get(item.uri, 0) + 1
+        self.queue.put(Pending(next(self.seq), item, refs, entities, len(entities)))
+
+    def wait_item(self, item: Item) -> None:
+        with self.cond:
+            while self.open_by_item.get(item.uri, 0) and self.error is None:
+                self.cond.wait(0.5)
+            self.open_by_item.pop(item.uri, None)
+        self.check()
+
+    def wait_all(self) -> None:
+        with self.cond:
+            while any(self.open_by_item.values()) and self.error is None:
+                self.cond.wait(0.5)
+        self.check()
+
+    def _fail(self, exc: EngineError) -> None:
+        with self.cond:
+            if self.error is None:
+                self.error = exc
+            self.cond.notify_all()
+
+    # -- sending ---------------------------------------------------------------------
+
+    def _sender(self) -> None:
+        while True:
+            pending = self.queue.get()
+            if pending is None or self.stopping.is_set():
+                return
+            try:
+                self._send(pending)
+            except EngineError as exc:
+                self._fail(exc)
+                return
+
+    def _body(self, entities: list[dict]) -> dict[str, Any]:
+        o = self.options
+        body: dict[str, Any] = {"action": o.action, "entityType": o.entity_type}
+        if o.source:
+            body["source"] = o.source
+        if o.event:
+            body["event"] = o.event
+        if o.catalogue_ref:
+            body["catalogueRef"] = o.catalogue_ref
+        body["entities"] = entities
+        return body
+
+    def _send(self, p: Pending) -> None:
+        job, existing = self.jobs.job_for(p.item)
+        known = self.known.setdefault(job, set())
+        known |= existing
+        body = self._body(p.entities or [])
+        while True:
+            try:
+                answer = self.client.write(f"api/v4.1/job/{job}/batch", body,
+                                           reconcile=lambda job=job: self._reconcile(job))
+                break
+            except FluentHTTPError as exc:
+                if is_job_expired(exc):
+                    self.counts["expired_jobs"] += 1
+                    job = self.jobs.replace(job, p.item)
+                    known = self.known.setdefault(job, set())
+                    continue
+                raise TargetError(f"a batch of {p.size} records from {p.item.name} was refused: {exc.message}",
+                                  hint="see the body above; nothing of this batch was applied") from None
+        batch_id = str(answer.get("id") or answer.get("batchId") or "")
+        if not batch_id:
+            raise TargetError(f"sending a batch did not return an id (answer: {str(answer)[:200]})")
+        known.add(batch_id)
+        self.counts["batches"] += 1
+        p.job_id, p.batch_id = job, batch_id
+        p.entities = None  # sent: the payload is no longer needed
+        p.sent_at = time.monotonic()
+        self.log.debug("batch sent", job=job, batch=batch_id, records=p.size, file=p.item.name)
+        if not self.options.wait:
+            self._settle(p, [])
+            return
+        p.delay = self.poll_interval
+        p.next_poll = p.sent_at + p.delay
+        with self.cond:
+            self.polling.append(p)
+        self.wake.set()
+
+    def _reconcile(self, job: str) -> dict[str, Any] | None:
+        """After an ambiguous POST: did the batch arrive? The job's batch list says."""
+        status = self.client.get(f"api/v4.1/job/{job}")
+        unknown = _batch_ids(status) - self.known.get(job, set())
+        if len(unknown) == 1:
+            return {"id": unknown.pop()}
+        if not unknown:
+            return None
+        raise TargetError(f"job {job} holds batches this run did not send ({', '.join(sorted(unknown))}); "
+                          "cannot tell whether the last batch arrived",
+                          hint="is another process writing to the same job?")
+
+    # -- polling ---------------------------------------------------------------------
+
+    def _poller(self) -> None:
+        while not self.stopping.is_set():
+            with self.cond:
+                due = [p for p in self.polling if p.next_poll <= time.monotonic()]
+                upcoming = min((p.next_poll for p in self.polling), default=None)
+            if not due:
+                wait = 0.5 if upcoming is None else max(0.0, min(0.5, upcoming - time.monotonic()))
+                self.wake.wait(wait)
+                self.wake.clear()
+                continue
+            for p in due:
+                if self.stopping.is_set():
+                    return
+                try:
+                    self._poll(p)
+                except EngineError as exc:
+                    self._fail(exc)
+                    return
+
+    def _poll(self, p: Pending) -> None:
+        self.counts["polls"] += 1
+        body = self.client.get(f"api/v4.1/job/{p.job_id}/batch/{p.batch_id}")
+        status = str(body.get("status", "")).upper()
+        now = time.monotonic()
+        if status in DONE:
+            with self.cond:
+                self.polling.remove(p)
+            self._settle(p, failures_of(body, p.size, self.options.entity_index_base))
+            return
+        if now - p.sent_at > self.poll_timeout:
+            raise TargetError(f"batch {p.batch_id} of job {p.job_id} is still {status or 'unfinished'} after "
+                              f"{self.poll_timeout:.0f}s", hint="raise target.poll.timeout, or check the job in Fluent")
+        p.delay = min(self.poll_max, p.delay * 1.6)
+        p.next_poll = now + p.delay
+
+    def _settle(self, p: Pending, failures: list[tuple[int, str, Any]]) -> None:
+        outcomes = self.run.outcomes
+        refs = p.refs or []
+        for i, reason, entry in failures:
+            batch, index = refs[i]
+            outcomes.rejected(batch, index, reason, response={"job": p.job_id, "batch": p.batch_id, **entry}
+                              if isinstance(entry, dict) else entry)
+        outcomes.accepted_count(p.size - len(failures), p.item)
+        if failures:
+            self.log.info("batch complete with refused entities", job=p.job_id, batch=p.batch_id,
+                          refused=len(failures), records=p.size)
+        p.refs = None
+        self.slots.release()
+        with self.cond:
+            self.open_by_item[p.item.uri] = self.open_by_item.get(p.item.uri, 1) - 1
+            self.cond.notify_all()

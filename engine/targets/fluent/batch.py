@@ -1,0 +1,191 @@
+"""Inventory into Fluent's Batch API: jobs, batches, polling, per-entity rejects.
+
+```yaml
+target:
+  type: fluent.batch
+  connection: fluent
+  batch_size: 1000
+  job: {strategy: daily}
+```
+
+Records are grouped into batches of ``batch_size`` (never mixing files) and
+sent one at a time by a background sender, so an ambiguous failure (a
+timeout or 5xx after sending) is settled exactly: the job's batch list shows
+whether the batch arrived, and only a batch that did not is sent again.
+Up to ``max_in_flight`` batches may be processing on the server while more
+records are read. With ``wait: true`` each batch is polled to completion and
+every entity Fluent refused becomes a reject carrying its source file, row,
+mapped entity and Fluent's message. An expired job is replaced and only the
+batch it refused is sent again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from engine.contracts import Batch, Item, RunContext, Target
+from engine.errors import ConfigError
+from engine.targets.fluent._batches import BatchPipeline, JobKeeper
+from engine.templates import NameTemplate
+from engine.units import seconds
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["connection"],
+    "properties": {
+        "connection": {"type": "string", "x-connection": "fluent"},
+        "action": {"enum": ["UPSERT"], "default": "UPSERT",
+                   "x-error": "the Batch API only accepts UPSERT of INVENTORY, got {value!r}; for other changes "
+                              "use fluent.event or fluent.graphql"},
+        "entity_type": {"enum": ["INVENTORY"], "default": "INVENTORY",
+                        "x-error": "the Batch API only accepts INVENTORY, got {value!r}; for products, locations "
+                                   "or orders use fluent.event or fluent.graphql"},
+        "batch_size": {"type": "integer", "minimum": 1, "maximum": 5000, "default": 1000,
+                       "x-error": "batch_size must be between 1 and 5000 (Fluent's per-batch limit), got {value!r}"},
+        "job": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "strategy": {"enum": ["per_run", "per_file", "daily"], "default": "per_run",
+                             "description": "one job per run, per input file, or one per day reused by runs"},
+                "name": {"type": "string", "description": "job name template ({connector} {run_id} {date} "
+                                                          "{source})"},
+                "ttl": {"type": ["number", "string"], "default": "23h",
+                        "description": "how long a daily job is reused before a new one is made"},
+            },
+            "default": {"strategy": "per_run", "ttl": "23h"},
+        },
+        "preprocessing": {"type": "boolean", "default": True,
+                          "description": "false sets meta.preprocessing: skip (no batch pre-processing; for deltas)"},
+        "source": {"type": "string", "description": "batch 'source' tag"},
+        "event": {"type": "string", "description": "batch 'event' name (Fluent's default: InventoryChanged)"},
+        "catalogue_ref": {"type": "string", "description": "inventory catalogue (Fluent's default: DEFAULT:<retailer>)"},
+        "retailer_id": {"type": ["string", "integer"], "description": "default: the connection's retailer"},
+        "add_retailer_id": {"type": "boolean", "default": True,
+                            "description": "put the job's retailerId on entities that lack one"},
+        "max_in_flight": {"type": "integer", "minimum": 1, "maximum": 256, "default": 8,
+                          "description": "batches sent but not yet complete"},
+        "wait": {"type": "boolean", "default": True,
+                 "description": "poll every batch to completion and reject the entities Fluent refused"},
+        "poll": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "interval": {"type": ["number", "string"], "default": "500ms"},
+                "max_interval": {"type": ["number", "string"], "default": "15s"},
+                "timeout": {"type": ["number", "string"], "default": "30m",
+                            "description": "a batch not complete by then fails the run"},
+            },
+            "default": {"interval": "500ms", "max_interval": "15s", "timeout": "30m"},
+        },
+        "entity_index_base": {"enum": [0, 1], "default": 0,
+                              "description": "entityIndex of the first entity in batch results"},
+    },
+}
+
+JOB_FIELDS = ("connector", "run_id", "date", "time", "source", "retailer_id")
+DEFAULT_JOB_NAMES = {
+    "per_run": "{connector} {date:%Y-%m-%d %H:%M:%S} {run_id}",
+    "per_file": "{connector} {source} {run_id}",
+    "daily": "{connector} {date:%Y-%m-%d}",
+}
+
+
+@dataclasses.dataclass
+class BatchOptions:
+    connection: str
+    action: str
+    entity_type: str
+    batch_size: int
+    job: dict
+    preprocessing: bool
+    source: str | None
+    event: str | None
+    catalogue_ref: str | None
+    retailer_id: Any
+    add_retailer_id: bool
+    max_in_flight: int
+    wait: bool
+    poll: dict
+    entity_index_base: int
+
+
+class BatchTarget(Target):
+    name = "fluent.batch"
+    summary = "inventory upserts through Fluent's Job/Batch API"
+    schema = SCHEMA
+    Options = BatchOptions
+
+    def __init__(self, options: BatchOptions, *, path: str = "") -> None:
+        super().__init__(options, path=path)
+        strategy = options.job.get("strategy", "per_run")
+        self.strategy = strategy
+        self.job_name = NameTemplate(options.job.get("name") or DEFAULT_JOB_NAMES[strategy], JOB_FIELDS)
+        self.job_ttl = seconds(options.job.get("ttl", "23h")) or 82800.0
+        self.poll = {k: seconds(options.poll.get(k)) for k in ("interval", "max_interval", "timeout")}
+        self.pipeline: BatchPipeline | None = None
+        self.buffers: dict[str, list[tuple[Batch, int]]] = {}
+
+    def open(self, run: RunContext) -> None:
+        self.run = run
+        conn = run.connection(self.options.connection)
+        client = conn.client
+        retailer = self.options.retailer_id
+        if retailer is None:
+            retailer = conn.retailer_id
+            if retailer is None:
+                client.auth.token()  # the token response may name the retailer
+                retailer = conn.retailer_id
+        if retailer is None:
+            raise ConfigError(f"{self.path}: no retailer id: set retailer_id on the target or the connection")
+        self.retailer_id = str(retailer)
+        jobs = JobKeeper(client, run, self.strategy, self.job_name, self.job_ttl, self.retailer_id,
+                         meta={"preprocessing": "skip"} if not self.options.preprocessing else None,
+                         log=run.log)
+        self.pipeline = BatchPipeline(client, run, jobs, self.options, self.poll, log=run.log)
+        self.pipeline.start()
+
+    def _entity(self, record: dict[str, Any]) -> dict[str, Any]:
+        if self.options.add_retailer_id and "retailerId" not in record:
+            rid = self.retailer_id
+            record = {**record, "retailerId": int(rid) if rid.isdigit() else rid}
+        return record
+
+    def write(self, batch: Batch) -> None:
+        assert self.pipeline is not None
+        self.pipeline.check()
+        uri = batch.chunk.item.uri
+        buf = self.buffers.setdefault(uri, [])
+        size = self.options.batch_size
+        for i in range(len(batch.records)):
+            buf.append((batch, i))
+            if len(buf) >= size:
+                self._submit(batch.chunk.item, buf)
+                buf = self.buffers[uri] = []
+
+    def _submit(self, item: Item, refs: list[tuple[Batch, int]]) -> None:
+        entities = [self._entity(b.records[i]) for b, i in refs]
+        assert self.pipeline is not None
+        self.pipeline.submit(item, refs, entities)
+
+    def finish_item(self, item: Item) -> None:
+        refs = self.buffers.pop(item.uri, None)
+        if refs:
+            self._submit(item, refs)
+        assert self.pipeline is not None
+        self.pipeline.wait_item(item)
+
+    def finish_run(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.wait_all()
+
+    def stats(self) -> dict[str, Any]:
+        return self.pipeline.stats() if self.pipeline is not None else {}
+
+    def close(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.stop()
+            self.pipeline = None
+        super().close()
