@@ -1,6 +1,8 @@
 """Inventory into Fluent's Batch API: jobs, batches, polling, per-entity rejects.
 
 ```yaml
+connections:
+  fluent: {type: fluent, base_url: embedded}
 target:
   type: fluent.batch
   connection: fluent
