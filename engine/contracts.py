@@ -215,6 +215,9 @@ class RunContext(Protocol):
     state: StateStore
     connector: str
     spec_dir: Any
+    #: a backfill window from ``engine run --since/--until`` (ISO-8601), or None
+    since: str | None
+    until: str | None
 
     def connection(self, name: str) -> Any: ...
 

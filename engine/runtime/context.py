@@ -37,6 +37,10 @@ class Run:
         self.outcomes = outcomes
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{self.run_id}"
         self.output_fields: list[str] | None = None
+        #: a backfill window (``engine run --since/--until``); sources with watermarks use it
+        #: instead of their stored watermark and leave that watermark where it is
+        self.since: str | None = None
+        self.until: str | None = None
         self.context: dict[str, Any] = {
             "connector": connector,
             "run_id": self.run_id,

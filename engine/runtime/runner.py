@@ -58,6 +58,9 @@ class RunOptions:
     report_path: Path | None = None
     #: where dry-run records are printed
     out: Any = None
+    #: a backfill window for sources with watermarks (the stored watermark does not move)
+    since: str | None = None
+    until: str | None = None
 
 
 class _LimitReached(Exception):
@@ -94,6 +97,7 @@ class Runner:
                 path = self.state_dir / "rejects" / f"{plan.name}-{run.run_id}.{fmt}"
             rejects = RejectsWriter(path, fmt)
         run.outcomes = RunOutcomes(rejects, plan.on_error["invalid_record"], run.log, run.run_id)
+        run.since, run.until = self.opts.since, self.opts.until
         if plan.mapping is not None:
             run.output_fields = [".".join(t) for t in plan.mapping.leaf_targets()]
         run.log = run.log.bind(run_id=run.run_id)
