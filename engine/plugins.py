@@ -17,6 +17,8 @@ BUILTINS: dict[str, dict[str, str]] = {
         "csv": "engine.parsers.csv:CsvParser",
         "json": "engine.parsers.json:JsonParser",
         "jsonl": "engine.parsers.jsonl:JsonlParser",
+        "xml": "engine.parsers.xml:XmlParser",
+        "parquet": "engine.parsers.parquet:ParquetParser",
     },
     "targets": {
         "stdout": "engine.targets.stdout:StdoutTarget",
@@ -28,6 +30,8 @@ BUILTINS: dict[str, dict[str, str]] = {
         "csv": "engine.writers.csv:CsvWriter",
         "json": "engine.writers.json:JsonWriter",
         "jsonl": "engine.writers.jsonl:JsonlWriter",
+        "xml": "engine.writers.xml:XmlWriter",
+        "parquet": "engine.writers.parquet:ParquetWriter",
     },
     "destinations": {
         "local": "engine.destinations.local:LocalDestination",

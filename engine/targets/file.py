@@ -10,26 +10,43 @@ target:
   max_records: 100000
 ```
 
-Each file is written to a temporary name and published atomically when it is
-complete, so readers never see half a file. Records count as written only
-once their file is published. ``per: run`` gathers a run's records into one
-output (split by ``max_records``); ``per: item`` writes one output per input
-file. Placeholders: ``{run_id}``, ``{connector}``, ``{date:FMT}``,
-``{time:FMT}``, ``{part}``, ``{source}``, ``{source_stem}``, ``{ext}``.
+Files are written under temporary names and published when their scope
+commits: at the end of the run (``per: run``) or of each input item
+(``per: item``). A run that fails publishes nothing and removes its
+temporary files, so readers never see half a result; records count as
+written only once their file is published.
+
+Splitting: ``max_records`` and ``max_bytes`` (``64MB``) start a new part
+when a file reaches them; sizes are checked as records are written, so a
+part passes ``max_bytes`` by at most about one record (Parquet: by the rows
+of the row group it is flushing). Partitioning: ``partition_by`` sends each
+record to a folder named by a field or date (see
+:mod:`engine.targets._partitions`); at most ``max_open_files`` files are
+open at once, the least recently used one is finished when another is
+needed, and a partition seen again continues in a new part. Nothing is held
+in memory beyond what the writers buffer (Parquet: one row group per open
+file).
+
+Placeholders: ``{run_id}``, ``{connector}``, ``{date:FMT}``, ``{time:FMT}``,
+``{part}`` (numbered per partition), ``{partition}``, ``{source}``,
+``{source_stem}``, ``{ext}``. Without ``{partition}`` in ``name``, the
+partition folder is put in front of it.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
-import os
-import tempfile
-from typing import IO, Any
+from typing import Any
 
 from engine.contracts import Batch, Destination, Item, RunContext, Target, Writer
 from engine.errors import ConfigError
+from engine.targets import _partitions
+from engine.targets._outputs import Output, discard, start_output
 from engine.templates import NameTemplate
+from engine.units import size_bytes
 
-NAME_FIELDS = ("run_id", "connector", "date", "time", "part", "source", "source_stem", "ext")
+NAME_FIELDS = ("run_id", "connector", "date", "time", "part", "partition", "source", "source_stem", "ext")
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -42,6 +59,11 @@ SCHEMA: dict[str, Any] = {
         "per": {"enum": ["run", "item"], "default": "run",
                 "description": "one output per run, or one per input item"},
         "max_records": {"type": "integer", "minimum": 1, "description": "start a new part after this many records"},
+        "max_bytes": {"type": ["integer", "string"], "description": "start a new part once a file reaches this "
+                                                                    "size: 500000, 64MB, 1GiB"},
+        "partition_by": _partitions.SCHEMA,
+        "max_open_files": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 32,
+                           "description": "partitioned output: files open at once (bounds memory)"},
         "write_empty": {"type": "boolean", "default": False,
                         "description": "publish a file (e.g. a header-only CSV) even when no record arrived"},
     },
@@ -56,128 +78,181 @@ class FileOptions:
     name: str | None
     per: str
     max_records: int | None
+    max_bytes: int | str | None
+    partition_by: Any
+    max_open_files: int
     write_empty: bool
-
-
-@dataclasses.dataclass
-class _Open:
-    path: str
-    stream: IO[bytes]
-    part: int
-    item: Item | None
-    count: int = 0
-    #: (item, accepted records) waiting for this file to be published
-    pending: list[tuple[Item, int]] = dataclasses.field(default_factory=list)
 
 
 class FileTarget(Target):
     name = "file"
-    summary = "write files (csv, json, jsonl ...) to a destination, atomically"
+    summary = "write files (csv, json, jsonl, xml, parquet) to a destination, atomically"
     schema = SCHEMA
     Options = FileOptions
 
     def __init__(self, options: FileOptions, *, path: str = "") -> None:
         super().__init__(options, path=path)
+        self.max_bytes = size_bytes(options.max_bytes)
+        if self.max_bytes is not None and self.max_bytes < 1:
+            raise ConfigError("max_bytes must be at least 1 byte")
+        self.partitioner = _partitions.Partitioner(options.partition_by) if options.partition_by else None
+        split = bool(options.max_records or self.max_bytes or self.partitioner)
         default = "{connector}-{run_id}.{ext}" if options.per == "run" else "{source_stem}.{ext}"
-        if options.max_records and not options.name:
+        if split and not options.name:
             default = default.replace(".{ext}", "-{part:03d}.{ext}")
-        self.template = NameTemplate(options.name or default, NAME_FIELDS)
-        if options.max_records and "part" not in self.template.fields:
-            raise ConfigError("with max_records, the name needs a {part} placeholder (e.g. out-{part:03d}.csv)")
+        text = options.name or default
+        if self.partitioner and "{partition" not in text:
+            text = "{partition}/" + text
+        self.template = NameTemplate(text, NAME_FIELDS)
+        if split and "part" not in self.template.fields:
+            why = "max_records" if options.max_records else "max_bytes" if self.max_bytes else "partition_by"
+            raise ConfigError(f"with {why}, the name needs a {{part}} placeholder (e.g. out-{{part:03d}}.csv)")
+        if "partition" in self.template.fields and not self.partitioner:
+            raise ConfigError("the name uses {partition} but partition_by is not set")
         self.commit_scope = options.per
-        self.current: _Open | None = None
-        self.parts = 0
+        self.open_files: collections.OrderedDict[str | None, Output] = collections.OrderedDict()
+        self.finished: list[Output] = []
+        self.parts: dict[str | None, int] = {}
         self.published: list[str] = []
 
     def open(self, run: RunContext) -> None:
         self.run = run
-        self.writer: Writer = self.options.writer
         self.destination: Destination = self.options.destination
-        self.writer.open(run)
+        self.options.writer.open(run)
         self.destination.open(run)
-
-    # -- files -------------------------------------------------------------------------
-
-    def _start(self, item: Item | None) -> _Open:
-        self.parts += 1
-        staging = getattr(self.destination, "staging_dir", None)
-        directory = str(staging()) if staging else None
-        fd, path = tempfile.mkstemp(prefix=".engine-", suffix=".partial", dir=directory)
-        stream = os.fdopen(fd, "wb", buffering=1 << 20)
-        meta = {"connector": self.run.connector, "run_id": self.run.run_id, "part": self.parts,
-                "fields": getattr(self.run, "output_fields", None)}
-        self.writer.begin(stream, meta)
-        self.current = _Open(path, stream, self.parts, item)
-        return self.current
-
-    def _publish(self) -> None:
-        cur = self.current
-        if cur is None:
-            return
-        self.current = None
-        self.writer.end()
-        cur.stream.close()
-        item = cur.item
-        values = {
-            "run_id": self.run.run_id,
-            "connector": self.run.connector,
-            "part": cur.part,
-            "ext": self.writer.extension,
-            "source": item.name if item else "",
-            "source_stem": item.file_vars()["stem"] if item else "",
-        }
-        name = self.template.render(values, self.run.started)
-        try:
-            final = self.destination.publish(cur.path, name, self.run)
-        finally:
-            if os.path.exists(cur.path):
-                os.unlink(cur.path)
-        self.published.append(final)
-        self.run.log.info("file published", file=final, records=cur.count)
-        for pending_item, n in cur.pending:
-            self.run.outcomes.accepted_count(n, pending_item)
 
     # -- target ----------------------------------------------------------------------------
 
     def write(self, batch: Batch) -> None:
-        records = batch.records
         item = batch.chunk.item
+        if self.options.per == "item":
+            self._drop_unfinished(item)
+        records = batch.records
+        if self.partitioner is None:
+            self._write(None, records, range(len(records)), batch, item)
+            return
+        groups: dict[str, list[int]] = {}
+        folder = self.partitioner.folder
+        for i, record in enumerate(records):
+            try:
+                groups.setdefault(folder(record), []).append(i)
+            except _partitions.BadPartitionValue as exc:
+                self.run.outcomes.rejected(batch, i, str(exc), stage="target")
+        for key, index in groups.items():
+            self._write(key, [records[i] for i in index], index, batch, item)
+
+    def _write(self, key: str | None, records: list, index: Any, batch: Batch, item: Item) -> None:
+        limit, max_bytes = self.options.max_records, self.max_bytes
         start = 0
-        limit = self.options.max_records
         while start < len(records):
-            cur = self.current or self._start(item if self.options.per == "item" else None)
-            end = len(records) if not limit else min(len(records), start + (limit - cur.count))
-            part = records[start:end]
-            problems = self.writer.write(part) or []
+            out = self._output(key, item)
+            room = len(records) - start
+            if limit:
+                room = min(room, limit - out.count)
+            if max_bytes:
+                room = min(room, out.room(max_bytes))
+            part = records[start : start + room]
+            problems = out.writer.write(part) or []
             for i, reason in problems:
-                self.run.outcomes.rejected(batch, start + i, reason, stage="target")
-            written = len(part) - len(problems)
-            cur.count += written
-            if written:
-                cur.pending.append((item, written))
-            start = end
-            if limit and cur.count >= limit:
-                self._publish()
+                self.run.outcomes.rejected(batch, index[start + i], reason, stage="target")
+            out.add(item, len(part) - len(problems))
+            start += room
+            if (limit and out.count >= limit) or (max_bytes and out.size() >= max_bytes):
+                self._finish(key)
+
+    def _output(self, key: str | None, item: Item) -> Output:
+        out = self.open_files.get(key)
+        if out is not None:
+            self.open_files.move_to_end(key)
+            return out
+        if len(self.open_files) >= self.options.max_open_files:
+            self._finish(next(iter(self.open_files)))
+        self.parts[key] = number = self.parts.get(key, 0) + 1
+        out = start_output(self.options.writer, self.destination, self.run, number, key,
+                           item if self.options.per == "item" else None)
+        self.open_files[key] = out
+        return out
+
+    def _finish(self, key: str | None) -> None:
+        """Complete an open file; it waits, closed, for its scope to commit."""
+        out = self.open_files.pop(key)
+        if out.close():
+            self.finished.append(out)
+        else:
+            self.run.log.info("no file written", reason="no records and no schema to describe an empty file",
+                              writer=out.writer.name)
+
+    def _publish(self, item: Item | None = None) -> None:
+        for key in [k for k, o in self.open_files.items() if item is None or _same(o.item, item)]:
+            self._finish(key)
+        ready = [o for o in self.finished if item is None or _same(o.item, item)]
+        self.finished = [o for o in self.finished if o not in ready]
+        for n, out in enumerate(ready):
+            try:
+                name = self.template.render(self._values(out), self.run.started)
+                final = self.destination.publish(out.path, name, self.run)
+            except BaseException:
+                self.finished.extend(ready[n:])  # close() removes what was not published
+                raise
+            self.published.append(final)
+            self.run.log.info("file published", file=final, records=out.count)
+            for pending_item, count in out.pending:
+                self.run.outcomes.accepted_count(count, pending_item)
+
+    def _values(self, out: Output) -> dict[str, Any]:
+        item = out.item
+        return {
+            "run_id": self.run.run_id,
+            "connector": self.run.connector,
+            "part": out.part,
+            "partition": out.partition,
+            "ext": self.options.writer.extension,
+            "source": item.name if item else "",
+            "source_stem": item.file_vars()["stem"] if item else "",
+        }
+
+    def _drop_unfinished(self, item: Item) -> None:
+        """Output of an earlier item that never finished (it failed) is not published."""
+        stale = [k for k, o in self.open_files.items() if o.item is not None and o.item.uri != item.uri]
+        stale_finished = [o for o in self.finished if o.item is not None and o.item.uri != item.uri]
+        for key in stale:
+            discard(self.open_files.pop(key))
+        for out in stale_finished:
+            self.finished.remove(out)
+            discard(out)
+        if stale or stale_finished:
+            self.run.log.warning("output of an unfinished item discarded", files=len(stale) + len(stale_finished))
+            self.parts.clear()
 
     def finish_item(self, item: Item) -> None:
-        if self.options.per == "item":
-            if self.current is None and self.options.write_empty:
-                self._start(item)
-            self._publish()
+        if self.options.per != "item":
+            return
+        if self.options.write_empty and self.partitioner is None and not any(
+                _same(o.item, item) for o in [*self.open_files.values(), *self.finished]):
+            self._output(None, item)
+        self._publish(item)
+        self.parts.clear()
 
     def finish_run(self) -> None:
-        if self.options.per == "run":
-            if self.current is None and self.options.write_empty and not self.published:
-                self._start(None)
-            self._publish()
+        if self.options.per != "run":
+            return
+        if self.options.write_empty and self.partitioner is None and not self.published \
+                and not self.open_files and not self.finished:
+            self._output(None, None)
+        self._publish()
+
+    def stats(self) -> dict[str, Any]:
+        return {"files": len(self.published)}
 
     def close(self) -> None:
-        cur = self.current
-        if cur is not None:  # a failed run: drop the partial file, publish nothing
-            self.current = None
-            try:
-                cur.stream.close()
-            finally:
-                if os.path.exists(cur.path):
-                    os.unlink(cur.path)
+        """A failed run: drop every unpublished file, publish nothing."""
+        outputs = [*self.open_files.values(), *self.finished]
+        self.open_files.clear()
+        self.finished = []
+        for out in outputs:
+            discard(out)
         super().close()
+
+
+def _same(a: Item | None, b: Item) -> bool:
+    return a is not None and a.uri == b.uri

@@ -1,0 +1,192 @@
+"""Parquet parser: row groups streamed batch by batch through pyarrow.
+
+```yaml
+parser:
+  type: parquet
+  columns: [sku, qty, updatedOn]
+```
+
+Only one record batch (``chunk_size`` rows) is in memory at a time, and with
+``columns`` only those columns are read from disk. Values become plain
+Python values that map and write back exactly:
+
+* integers, floats, booleans and strings as themselves; decimals as
+  :class:`~decimal.Decimal` (exact, never floats);
+* timestamps as ISO-8601 text in UTC with the column's precision
+  (``2024-01-31T10:00:05.120Z`` for milliseconds; no ``Z`` when the column
+  has no time zone), dates as ``2024-01-31``, times as ``10:00:05.120``,
+  durations as an integer count of the column's unit. Text is what the
+  mapping's date resolvers read and what every writer can store without a
+  loss of precision (nanoseconds included);
+* structs as dicts, lists as lists, maps as dicts, binary as bytes.
+
+Each record's locator is ``row_group 3 row 120``: pyarrow's own indexes
+(0-based), so ``pq.ParquetFile(f).read_row_group(3).slice(120, 1)`` shows the
+record. Positions count records from 1 across the file. A stream that cannot
+seek (some network sources) is first copied to a temporary file, since the
+Parquet index lives at the end of the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import IO, Any
+
+from engine.contracts import Chunk, Item, Parser, RunContext
+from engine.errors import ConfigError, ParseError
+from engine.parsers._spool import seekable
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "columns": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1,
+                    "uniqueItems": True, "description": "read only these columns (others are not read from disk)"},
+        "chunk_size": {"type": "integer", "minimum": 1, "maximum": 1000000, "default": 5000,
+                       "description": "rows per record batch; one batch is in memory at a time"},
+    },
+}
+
+
+@dataclasses.dataclass
+class ParquetOptions:
+    columns: list[str] | None
+    chunk_size: int
+
+
+def _pyarrow() -> Any:
+    try:
+        import pyarrow
+        import pyarrow.parquet
+    except ImportError:
+        raise ConfigError("the parquet parser needs pyarrow", hint="pip install 'engine[parquet]'") from None
+    return pyarrow
+
+
+class ParquetParser(Parser):
+    name = "parquet"
+    summary = "Apache Parquet, streamed by row group and record batch"
+    schema = SCHEMA
+    Options = ParquetOptions
+
+    def parse(self, stream: IO[bytes], item: Item, run: RunContext | None = None) -> Iterator[Chunk]:
+        pa = _pyarrow()
+        with seekable(stream) as source:
+            pf = self._open(pa, source, item)
+            columns = self._columns(pf, item)
+            n = 0
+            for group in range(pf.num_row_groups):
+                row = 0
+                try:
+                    batches = pf.iter_batches(batch_size=self.options.chunk_size, row_groups=[group],
+                                              columns=columns, use_threads=False)
+                    for batch in batches:
+                        records = _records(pa, batch, item, group)
+                        count = len(records)
+                        positions = list(range(n + 1, n + count + 1))
+                        locators = [f"row_group {group} row {r}" for r in range(row, row + count)]
+                        n += count
+                        row += count
+                        yield Chunk(item, records, positions, None, None, locators)
+                except (pa.ArrowException, OSError, ValueError) as exc:
+                    raise ParseError(f"{item.name} row_group {group} row {row}: cannot read the data: "
+                                     f"{_first_line(exc)}", hint="the file is damaged or truncated") from None
+
+    @staticmethod
+    def _open(pa: Any, source: IO[bytes], item: Item) -> Any:
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.ParquetFile(source)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            size = _size(source)
+            what = "the file is empty" if size == 0 else f"{_first_line(exc)} ({size} bytes)"
+            raise ParseError(f"{item.name}: not a readable Parquet file: {what}",
+                             hint="a Parquet file ends with its footer; a truncated copy has none") from None
+
+    def _columns(self, pf: Any, item: Item) -> list[str] | None:
+        wanted = self.options.columns
+        if not wanted:
+            return None
+        names = pf.schema_arrow.names
+        missing = [c for c in wanted if c not in names]
+        if missing:
+            raise ParseError(f"{item.name}: no column(s) {', '.join(missing)} in the file",
+                             hint=f"its columns are: {', '.join(names)}")
+        return list(wanted)
+
+
+def _records(pa: Any, batch: Any, item: Item, group: int) -> list[dict[str, Any]]:
+    """The batch as dicts, temporal values turned into ISO text first."""
+    if any(_needs_prepare(pa, f.type) for f in batch.schema):
+        arrays = [_prepare(pa, col) for col in batch.columns]
+        batch = pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+    try:
+        return batch.to_pylist(maps_as_pydicts="strict")
+    except (pa.ArrowException, ValueError, KeyError) as exc:
+        raise ParseError(f"{item.name} row_group {group}: cannot convert a value: {_first_line(exc)}") from None
+
+
+def _needs_prepare(pa: Any, t: Any) -> bool:
+    types = pa.types
+    if types.is_temporal(t) or types.is_dictionary(t):
+        return True
+    if types.is_struct(t):
+        return any(_needs_prepare(pa, t.field(i).type) for i in range(t.num_fields))
+    if types.is_list(t) or types.is_large_list(t) or types.is_fixed_size_list(t):
+        return _needs_prepare(pa, t.value_type)
+    if types.is_map(t):
+        return _needs_prepare(pa, t.key_type) or _needs_prepare(pa, t.item_type)
+    return False
+
+
+def _prepare(pa: Any, arr: Any) -> Any:
+    """``arr`` with temporal values as text (durations as integers), at any depth."""
+    import pyarrow.compute as pc
+
+    t = arr.type
+    types = pa.types
+    if not _needs_prepare(pa, t):
+        return arr
+    if arr.offset:  # a slice: rebuilt children need offsets that start at zero
+        arr = pa.concat_arrays([arr])
+    if types.is_dictionary(t):
+        return _prepare(pa, arr.dictionary_decode())
+    if types.is_timestamp(t):
+        if t.tz is not None:
+            arr = arr.cast(pa.timestamp(t.unit, "UTC"))
+        text = arr.cast(pa.string())
+        return pc.replace_substring(text, pattern=" ", replacement="T", max_replacements=1)
+    if types.is_duration(t):
+        return arr.cast(pa.int64())
+    if types.is_temporal(t):  # dates and times
+        return arr.cast(pa.string())
+    if types.is_struct(t):
+        children = [_prepare(pa, child) for child in arr.flatten()]
+        names = [t.field(i).name for i in range(t.num_fields)]
+        return pa.StructArray.from_arrays(children, names=names, mask=arr.is_null())
+    if types.is_list(t):
+        return pa.ListArray.from_arrays(arr.offsets, _prepare(pa, arr.values), mask=arr.is_null())
+    if types.is_large_list(t):
+        return pa.LargeListArray.from_arrays(arr.offsets, _prepare(pa, arr.values), mask=arr.is_null())
+    if types.is_fixed_size_list(t):
+        values = _prepare(pa, arr.values.slice(0, len(arr) * t.list_size))
+        return pa.FixedSizeListArray.from_arrays(values, t.list_size, mask=arr.is_null())
+    if types.is_map(t):
+        keys = _prepare(pa, arr.keys)
+        items = _prepare(pa, arr.items)
+        return pa.MapArray.from_arrays(arr.offsets, keys, items, mask=arr.is_null())
+    return arr
+
+
+def _size(source: IO[bytes]) -> int:
+    try:
+        return source.seek(0, 2)
+    except (OSError, ValueError):
+        return -1
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

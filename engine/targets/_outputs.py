@@ -1,0 +1,106 @@
+"""One output file of the ``file`` target while it is being written.
+
+Each output has its own writer (a fresh instance of the spec's writer, so
+several partitions can be open at once) and a temporary file next to its
+destination, so publishing is a rename. It remembers which items its records
+came from, so they are credited as written only when it is published.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from typing import IO
+
+from engine.contracts import Destination, Item, RunContext, Writer
+
+
+@dataclasses.dataclass
+class Output:
+    path: str
+    stream: IO[bytes]
+    writer: Writer
+    part: int
+    partition: str | None
+    item: Item | None
+    count: int = 0
+    #: bytes written by begin() (a header, a declaration): not part of any record
+    base: int = 0
+    #: (item, records) waiting for this file to be published
+    pending: list[tuple[Item, int]] = dataclasses.field(default_factory=list)
+    closed: bool = False
+
+    def add(self, item: Item, written: int) -> None:
+        if written:
+            self.count += written
+            if self.pending and self.pending[-1][0] is item:
+                self.pending[-1] = (item, self.pending[-1][1] + written)
+            else:
+                self.pending.append((item, written))
+
+    def size(self) -> int:
+        hint = getattr(self.writer, "size_hint", None)
+        return hint() if hint is not None else self.stream.tell()
+
+    def room(self, max_bytes: int) -> int:
+        """How many more records should fit under ``max_bytes``, judging by those written.
+
+        The first record is written alone to learn the size of one; then
+        slices shrink as the file fills, down to one record at a time.
+        """
+        if not self.count:
+            return 1
+        size = self.size()
+        per_record = max(1.0, (size - self.base) / self.count)
+        return max(1, int((max_bytes - size) / per_record))
+
+    def close(self) -> bool:
+        """Finish the file; False when the writer has nothing to publish (it is removed)."""
+        self.writer.end()
+        self.stream.close()
+        self.closed = True
+        publishable = getattr(self.writer, "publishable", None)
+        if publishable is not None and not publishable():
+            _remove(self.path)
+            return False
+        return True
+
+
+def start_output(prototype: Writer, destination: Destination, run: RunContext, part: int,
+                 partition: str | None, item: Item | None) -> Output:
+    writer = type(prototype)(prototype.options, path=prototype.path)
+    writer.open(run)
+    staging = getattr(destination, "staging_dir", None)
+    directory = str(staging()) if staging else None
+    fd, path = tempfile.mkstemp(prefix=".engine-", suffix=".partial", dir=directory)
+    stream = os.fdopen(fd, "wb", buffering=1 << 20)
+    meta = {"connector": run.connector, "run_id": run.run_id, "part": part, "partition": partition,
+            "fields": getattr(run, "output_fields", None)}
+    try:
+        writer.begin(stream, meta)
+    except BaseException:
+        stream.close()
+        _remove(path)
+        raise
+    out = Output(path, stream, writer, part, partition, item)
+    out.base = out.size()
+    return out
+
+
+def discard(out: Output) -> None:
+    """Drop an unpublished output: close it quietly and remove its file."""
+    try:
+        if not out.closed:
+            out.stream.close()
+        out.writer.close()
+    finally:
+        _remove(out.path)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+

@@ -1,0 +1,204 @@
+"""Parquet writer: typed columns from a declared schema, or inferred from
+whole row groups (never from one record).
+
+```yaml
+target:
+  type: file
+  writer:
+    type: parquet
+    schema: {sku: string, qty: int64, price: "decimal(12,2)", updatedOn: "timestamp[ms, UTC]"}
+  destination: {type: local, path: out}
+```
+
+With ``schema``, the columns are exactly those, in that order, and every
+record is converted as it arrives: ``"42"`` into int64, ``"12.50"`` into
+decimal(12,2), ISO text into timestamps; a value that does not fit (or a
+field the schema lacks) rejects that record with the field named, and the
+others are written. Without ``schema``, the first row group's records are
+held until it is full and the type of each column is inferred from all of
+them (mixed integers and floats become float64, any other mix text; see
+:mod:`engine.writers._arrow_types`); later row groups must fit that schema
+or their records are rejected with the reason.
+
+Records are buffered up to ``row_group_size`` rows (as Arrow columns once
+the schema is known) and written one row group at a time. An empty result
+is a valid Parquet file with the declared schema and no rows; with no
+schema and no records there is nothing to describe, so no file is written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import IO, Any
+
+from engine.contracts import Writer
+from engine.errors import ConfigError, TargetError
+from engine.writers._arrow_types import Refused, TypeSyntaxError, converter, infer, parse_type, to_arrow, type_text
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "schema": {"type": "object", "minProperties": 1, "additionalProperties": {"type": "string"},
+                   "description": "column: type, in file order; e.g. {sku: string, qty: int64, "
+                                  "price: \"decimal(12,2)\", at: \"timestamp[ms, UTC]\"}; inferred when absent"},
+        "compression": {"enum": ["snappy", "zstd", "gzip", "brotli", "lz4", "none"], "default": "snappy"},
+        "row_group_size": {"type": "integer", "minimum": 1, "maximum": 10000000, "default": 50000,
+                           "description": "rows per row group; one row group per file is held in memory"},
+    },
+}
+
+
+@dataclasses.dataclass
+class ParquetWriterOptions:
+    schema: dict[str, str] | None
+    compression: str
+    row_group_size: int
+
+
+class ParquetWriter(Writer):
+    name = "parquet"
+    summary = "Apache Parquet with a declared or inferred schema"
+    extension = "parquet"
+    schema = SCHEMA
+    Options = ParquetWriterOptions
+
+    def __init__(self, options: ParquetWriterOptions, *, path: str = "") -> None:
+        super().__init__(options, path=path)
+        self.declared: list[tuple[str, tuple]] | None = None
+        if options.schema:
+            self.declared = []
+            for column, text in options.schema.items():
+                try:
+                    self.declared.append((column, parse_type(text)))
+                except TypeSyntaxError as exc:
+                    raise ConfigError(f"schema.{column}: {exc}") from None
+
+    def begin(self, stream: IO[bytes], meta: Mapping[str, Any]) -> None:
+        try:
+            import pyarrow
+            import pyarrow.parquet
+        except ImportError:
+            raise ConfigError("the parquet writer needs pyarrow", hint="pip install 'engine[parquet]'") from None
+        self.pa, self.pq = pyarrow, pyarrow.parquet
+        self.stream = stream
+        self.file: Any = None
+        self.columns: list[tuple[str, Any]] | None = None  # (name, converter) once the schema is known
+        self.arrow_schema: Any = None
+        self.raw: list[Mapping[str, Any]] = []  # the first row group while its schema is inferred
+        self.batches: list[Any] = []
+        self.buffered = 0
+        self.buffered_bytes = 0
+        if self.declared is not None:
+            self._fix(self.declared)
+
+    def _fix(self, columns: list[tuple[str, tuple]]) -> None:
+        pa = self.pa
+        self.columns = [(name, converter(t, name)) for name, t in columns]
+        self.known = {name for name, _ in columns}
+        self.arrow_schema = pa.schema([pa.field(name, to_arrow(pa, t)) for name, t in columns])
+        self.type_texts = ", ".join(f"{name}: {type_text(t)}" for name, t in columns)
+
+    # -- records in ------------------------------------------------------------------------
+
+    def write(self, records: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]] | None:
+        if self.columns is None:
+            self.raw.extend(records)
+            if len(self.raw) >= self.options.row_group_size:
+                self._infer()
+            return None
+        problems = self._convert(records)
+        self._flush(final=False)
+        return problems or None
+
+    def _infer(self) -> None:
+        raw, self.raw = self.raw, []
+        names: dict[str, None] = {}
+        for record in raw:
+            names.update(dict.fromkeys(record))
+        self._fix([(name, infer([r.get(name) for r in raw])) for name in names])
+        problems = self._convert(raw)
+        if problems:  # inference chose types that hold every value; anything else is a defect
+            raise TargetError(f"parquet writer: inferred schema refused a record: {problems[0][1]}")
+        self._flush(final=False)
+
+    def _convert(self, records: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]]:
+        assert self.columns is not None
+        columns = self.columns
+        known = self.known
+        values: list[list[Any]] = [[] for _ in columns]
+        problems: list[tuple[int, str]] = []
+        for i, record in enumerate(records):
+            extra = [k for k in record if k not in known]
+            if extra:
+                problems.append((i, f"field(s) {', '.join(map(str, extra))} are not columns of the Parquet file "
+                                    f"({self.type_texts}); "
+                                    + ("add them to writer.schema" if self.declared else
+                                       "they were absent from the first row group, from which the schema was "
+                                       "inferred: declare writer.schema")))
+                continue
+            try:
+                row = [conv(record.get(name)) for name, conv in columns]
+            except Refused as exc:
+                how = "" if self.declared else " (inferred from the first row group; declare writer.schema)"
+                problems.append((i, f"{exc}{how}"))
+                continue
+            for column, value in zip(values, row, strict=True):
+                column.append(value)
+        if columns and len(records) > len(problems):
+            pa = self.pa
+            try:
+                arrays = [pa.array(v, type=f.type) for v, f in zip(values, self.arrow_schema, strict=True)]
+            except (pa.ArrowException, ValueError, TypeError, OverflowError) as exc:
+                raise TargetError(f"parquet writer: cannot build the column data: {exc}") from None
+            batch = pa.RecordBatch.from_arrays(arrays, schema=self.arrow_schema)
+            self.batches.append(batch)
+            self.buffered += batch.num_rows
+            self.buffered_bytes += batch.nbytes
+        return problems
+
+    # -- row groups out ------------------------------------------------------------------------
+
+    def _flush(self, final: bool) -> None:
+        size = self.options.row_group_size
+        if not self.batches or (self.buffered < size and not final):
+            return
+        pa = self.pa
+        table = pa.Table.from_batches(self.batches, schema=self.arrow_schema)
+        self.batches, self.buffered, self.buffered_bytes = [], 0, 0
+        writer = self._file()
+        start = 0
+        while table.num_rows - start >= size or (final and start < table.num_rows):
+            n = min(size, table.num_rows - start)
+            writer.write_table(table.slice(start, n), row_group_size=size)
+            start += n
+        if start < table.num_rows:
+            rest = table.slice(start)
+            self.batches = rest.to_batches()
+            self.buffered = rest.num_rows
+            self.buffered_bytes = rest.nbytes
+
+    def _file(self) -> Any:
+        if self.file is None:
+            compression = self.options.compression
+            self.file = self.pq.ParquetWriter(self.stream, self.arrow_schema,
+                                              compression="none" if compression == "none" else compression)
+        return self.file
+
+    def size_hint(self) -> int:
+        """Bytes the file would hold if closed now (buffered rows at their uncompressed size)."""
+        return self.stream.tell() + self.buffered_bytes
+
+    def publishable(self) -> bool:
+        """False when no schema is known: there is no valid Parquet file to write."""
+        return self.columns is not None
+
+    def end(self) -> None:
+        if self.columns is None and self.raw:
+            self._infer()
+        if self.columns is None:
+            return
+        self._flush(final=True)
+        self._file().close()
+        self.file = None
