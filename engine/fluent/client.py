@@ -10,6 +10,7 @@ once; a second 401 is a clear failure, not a storm of requests.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from engine.errors import (
 )
 from engine.fluent.auth import TokenManager
 from engine.fluent.codes import classify
-from engine.jsonutil import dumps
+from engine.jsonutil import dumps_bytes
 from engine.retry import RateLimiter, RetryPolicy, parse_retry_after
 from engine.secrets import redactor
 
@@ -48,11 +49,15 @@ class FluentClient:
         self.name = name
         self.log = log
         self.policy = policy or RetryPolicy()
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self.http = httpx.Client(
             base_url=base_url.rstrip("/") + "/",
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            limits=limits,
             headers={"User-Agent": f"engine/{__version__}"},
+            # headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm
+            # holds the body until the peer's delayed ACK (~40 ms per request)
+            transport=httpx.HTTPTransport(limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]),
         )
         self.auth = TokenManager(self.http, name, credentials, log=log, scope=scope)
         self.limiter = RateLimiter(rate_limit)
@@ -70,7 +75,7 @@ class FluentClient:
 
     def _exchange(self, method: str, path: str, *, body: Any = None, params: dict | None = None,
                   write: bool) -> httpx.Response:
-        content = dumps(body).encode("utf-8") if body is not None else None
+        content = dumps_bytes(body) if body is not None else None
         reauthed = False
         while True:
             token = self.auth.token()

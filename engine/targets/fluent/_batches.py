@@ -96,6 +96,16 @@ class JobKeeper:
         return job
 
 
+def _batch_statuses(job_status: dict[str, Any]) -> dict[str, str]:
+    """``{batch id: STATUS}`` from a job status, empty when it lists no batches."""
+    listed = job_status.get("batch") or job_status.get("batches") or []
+    out = {}
+    for b in listed if isinstance(listed, list) else []:
+        if isinstance(b, dict) and (b.get("batchId") or b.get("id")) is not None:
+            out[str(b.get("batchId") or b.get("id"))] = str(b.get("status", "")).upper()
+    return out
+
+
 def _batch_ids(job_status: dict[str, Any]) -> set[str]:
     listed = job_status.get("batch") or job_status.get("batches") or []
     out = set()
@@ -117,8 +127,6 @@ class Pending:
     job_id: str | None = None
     batch_id: str | None = None
     sent_at: float = 0.0
-    next_poll: float = 0.0
-    delay: float = 0.0
 
 
 def failures_of(body: dict[str, Any], count: int, base: int) -> list[tuple[int, str, Any]]:
@@ -278,8 +286,6 @@ class BatchPipeline:
         if not self.options.wait:
             self._settle(p, [])
             return
-        p.delay = self.poll_interval
-        p.next_poll = p.sent_at + p.delay
         with self.cond:
             self.polling.append(p)
         self.wake.set()
@@ -299,39 +305,64 @@ class BatchPipeline:
     # -- polling ---------------------------------------------------------------------
 
     def _poller(self) -> None:
+        """Follow sent batches: one job-status request covers all of a job's batches.
+
+        Batch details (with per-entity results) are fetched only for batches the
+        job reports finished. Intervals grow while nothing changes and snap back
+        when something completes. Without a batch list in the job status, each
+        batch's own status is polled instead.
+        """
+        delay = self.poll_interval
         while not self.stopping.is_set():
             with self.cond:
-                due = [p for p in self.polling if p.next_poll <= time.monotonic()]
-                upcoming = min((p.next_poll for p in self.polling), default=None)
-            if not due:
-                wait = 0.5 if upcoming is None else max(0.0, min(0.5, upcoming - time.monotonic()))
-                self.wake.wait(wait)
+                waiting = list(self.polling)
+            if not waiting:
+                self.wake.wait(0.2)
                 self.wake.clear()
+                delay = self.poll_interval
                 continue
-            for p in due:
-                if self.stopping.is_set():
-                    return
-                try:
-                    self._poll(p)
-                except EngineError as exc:
-                    self._fail(exc)
-                    return
+            if self.stopping.wait(delay):
+                return
+            try:
+                progressed = self._poll_round(waiting)
+            except EngineError as exc:
+                self._fail(exc)
+                return
+            delay = self.poll_interval if progressed else min(self.poll_max, delay * 1.6)
 
-    def _poll(self, p: Pending) -> None:
+    def _poll_round(self, waiting: list[Pending]) -> bool:
+        by_job: dict[str, list[Pending]] = {}
+        for p in waiting:
+            by_job.setdefault(str(p.job_id), []).append(p)
+        progressed = False
+        for job, pendings in by_job.items():
+            self.counts["polls"] += 1
+            status = self.client.get(f"api/v4.1/job/{job}")
+            listed = _batch_statuses(status)
+            for p in pendings:
+                state = listed.get(str(p.batch_id)) if listed else None
+                if listed and state is not None and state not in DONE:
+                    self._check_timeout(p, state)
+                    continue
+                progressed = self._poll_batch(p) or progressed
+        return progressed
+
+    def _poll_batch(self, p: Pending) -> bool:
         self.counts["polls"] += 1
         body = self.client.get(f"api/v4.1/job/{p.job_id}/batch/{p.batch_id}")
         status = str(body.get("status", "")).upper()
-        now = time.monotonic()
         if status in DONE:
             with self.cond:
                 self.polling.remove(p)
             self._settle(p, failures_of(body, p.size, self.options.entity_index_base))
-            return
-        if now - p.sent_at > self.poll_timeout:
+            return True
+        self._check_timeout(p, status)
+        return False
+
+    def _check_timeout(self, p: Pending, status: str) -> None:
+        if time.monotonic() - p.sent_at > self.poll_timeout:
             raise TargetError(f"batch {p.batch_id} of job {p.job_id} is still {status or 'unfinished'} after "
                               f"{self.poll_timeout:.0f}s", hint="raise target.poll.timeout, or check the job in Fluent")
-        p.delay = min(self.poll_max, p.delay * 1.6)
-        p.next_poll = now + p.delay
 
     def _settle(self, p: Pending, failures: list[tuple[int, str, Any]]) -> None:
         outcomes = self.run.outcomes
