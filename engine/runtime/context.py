@@ -41,6 +41,8 @@ class Run:
         #: instead of their stored watermark and leave that watermark where it is
         self.since: str | None = None
         self.until: str | None = None
+        #: where targets save acknowledged progress inside a file (see runtime/checkpoints.py)
+        self.checkpoints: Any = None
         self.context: dict[str, Any] = {
             "connector": connector,
             "run_id": self.run_id,

@@ -121,6 +121,16 @@ class RunOutcomes:
         self._write("target", batch.lineage(i), reasons, batch.original(i), mapped=batch.records[i],
                     response=response)
 
+    def rejected_at(self, item: Item, lineage: dict[str, Any], reason: str, *, response: Any = None) -> None:
+        """A target reject known only by position (e.g. results collected after a resume)."""
+        self._bump(item, "rejected_target")
+        self._write("target", lineage, [reason], None, response=response)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self.rejects is not None:
+                self.rejects.flush()
+
     def _write(self, stage: str, lineage: dict[str, Any], reasons: list[str], original: Any, *,
                errors: list[dict[str, Any]] | None = None, mapped: Any = None, response: Any = None) -> None:
         if self.rejects is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,12 @@ class RejectsWriter:
         buf = io.StringIO()
         csv.writer(buf).writerow(row)
         self._stream.write(redactor.scrub(buf.getvalue()))
+
+    def flush(self) -> None:
+        """Make what is written durable before a checkpoint moves past it."""
+        if self._stream is not None:
+            self._stream.flush()
+            os.fsync(self._stream.fileno())
 
     def close(self) -> None:
         if self._stream is not None:

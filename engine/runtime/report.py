@@ -22,6 +22,8 @@ class ItemReport:
     counts: dict[str, Any] = dataclasses.field(default_factory=dict)
     moved_to: str | None = None
     reason: str | None = None
+    #: records already delivered by an earlier, interrupted run
+    resumed_after: int | None = None
 
 
 @dataclasses.dataclass
@@ -40,6 +42,7 @@ class RunReport:
     report_path: str | None = None
     error: str | None = None
     target: dict[str, Any] = dataclasses.field(default_factory=dict)
+    source: dict[str, Any] = dataclasses.field(default_factory=dict)
     notes: list[str] = dataclasses.field(default_factory=list)
 
     @property
@@ -68,6 +71,7 @@ class RunReport:
             "records": self.counts,
             "rejects_path": self.rejects_path,
             "report_path": self.report_path,
+            "source": self.source,
             "target": self.target,
             "error": self.error,
             "notes": self.notes,
@@ -98,6 +102,8 @@ class RunReport:
                                                   if c.get("skipped_invalid") else ""),
             f"  speed    {rate:,.0f} records/s",
         ]
+        if self.source:
+            lines.append("  source   " + ", ".join(f"{k} {v}" for k, v in self.source.items()))
         if self.target:
             lines.append("  target   " + ", ".join(f"{k} {v}" for k, v in self.target.items()))
         for it in self.items:

@@ -32,6 +32,8 @@ from engine.errors import (
     TransientError,
 )
 from engine.jsonutil import dumps
+from engine.failpoints import failpoint
+from engine.runtime.checkpoints import Checkpoints
 from engine.runtime.context import Run
 from engine.runtime.logs import Log
 from engine.runtime.outcomes import RunOutcomes
@@ -77,6 +79,10 @@ class Runner:
         self.deferred: list[tuple[Item, ItemReport]] = []
         self._lock_stop = threading.Event()
         self._lock_thread: threading.Thread | None = None
+        self.skip_upto = 0
+        lock = plan.state.get("lock")
+        #: a claim outlives a crashed worker by this long (then another may take the file)
+        self.claim_ttl = (seconds(lock.get("ttl", "15m")) if isinstance(lock, dict) else None) or 900.0
 
     # -- setup ----------------------------------------------------------------------------
 
@@ -98,6 +104,8 @@ class Runner:
             rejects = RejectsWriter(path, fmt)
         run.outcomes = RunOutcomes(rejects, plan.on_error["invalid_record"], run.log, run.run_id)
         run.since, run.until = self.opts.since, self.opts.until
+        run.checkpoints = Checkpoints(plan.state_store, plan.name, log=run.log,
+                                      enabled=bool(plan.state.get("checkpoint", True)) and not self.opts.dry_run)
         if plan.mapping is not None:
             run.output_fields = [".".join(t) for t in plan.mapping.leaf_targets()]
         run.log = run.log.bind(run_id=run.run_id)
@@ -204,6 +212,12 @@ class Runner:
                     report.target = stats()
                 except Exception as exc:  # noqa: BLE001 - statistics must not hide the run's outcome
                     run.log.warning("target statistics unavailable", error=str(exc))
+            source_stats = getattr(plan.source, "stats", None)
+            if callable(source_stats):
+                try:
+                    report.source = source_stats()
+                except Exception as exc:  # noqa: BLE001 - statistics must not hide the run's outcome
+                    run.log.warning("source statistics unavailable", error=str(exc))
             for plugin in reversed(opened):
                 try:
                     plugin.close()
@@ -211,9 +225,20 @@ class Runner:
                     run.log.warning("closing a plugin failed", plugin=plugin.name, error=str(exc))
             for conn in plan.connections.values():
                 conn.close()
+            self._prune(run)
             self._unlock(run)
             self._finish(run, report)
         return report
+
+    def _prune(self, run: Run) -> None:
+        history = self.plan.state.get("history") or {}
+        if self.opts.dry_run or run.state is None:
+            return
+        try:
+            run.state.ledger_prune(run.connector, int(history.get("keep", 100000)),
+                                   seconds(history.get("window", "90d")) or 90 * 86400.0)
+        except StateError as exc:
+            run.log.warning("pruning the ledger failed", error=str(exc))
 
     def _finish(self, run: Run, report: RunReport) -> None:
         outcomes = run.outcomes
@@ -275,6 +300,9 @@ class Runner:
                 return f"same content as {entry['name']} processed by run {entry['run_id']}"
             return None
         entry = store.ledger_get(run.connector, item.uri)
+        if entry and entry["status"] == "failed" and entry.get("next_retry"):
+            if datetime.fromisoformat(entry["next_retry"]) > datetime.now(UTC):
+                return f"failed {entry['attempts']} time(s); next attempt after {entry['next_retry']}"
         if not entry or entry["status"] != "done":
             return None
         if dedupe == "name":
@@ -304,8 +332,23 @@ class Runner:
         item_report = ItemReport(item.uri, item.name, "done")
         self.report.items.append(item_report)
         log = run.log.bind(file=item.name)
+        self.skip_upto = 0
         if not self.opts.dry_run:
-            run.state.ledger_mark(run.connector, item, "claimed", run.run_id, attempt=True)
+            holder = run.state.ledger_claim(run.connector, item, run.run_id, run.owner, self.claim_ttl)
+            if holder is not None:
+                item_report.status = "skipped"
+                item_report.reason = f"claimed by another worker ({holder})"
+                log.info("file skipped: claimed by another worker", holder=holder)
+                return
+            saved = run.checkpoints.load(item)
+            if saved:
+                resume = getattr(plan.target, "resume", None)
+                self.skip_upto = resume(item, saved) if resume else int(saved.get("acked", 0))
+                if self.skip_upto:
+                    item_report.resumed_after = self.skip_upto
+                    self.report.notes.append(f"{item.name}: resumed after record {self.skip_upto} "
+                                             f"(delivered by run {saved.get('run_id', '?')})")
+                    log.info("resuming after the last acknowledged record", after=self.skip_upto)
         try:
             if plan.source.produces == "records":
                 for chunk in plan.source.read_records(item, run):
@@ -343,10 +386,14 @@ class Runner:
 
     def _commit(self, run: Run, item: Item, item_report: ItemReport) -> None:
         counts = run.outcomes.counts(item)
+        failpoint("item.before_move")
         moved = self.plan.source.complete(item, True, run)
+        failpoint("item.after_move")
         item_report.moved_to = moved
         item_report.counts = counts.as_dict()
         run.state.ledger_mark(run.connector, item, "done", run.run_id, records=counts.read, moved_to=moved)
+        run.checkpoints.clear(item)
+        failpoint("item.done")
         self.progress.update(run.outcomes.total.read, run.outcomes.total.rejected,
                              sum(1 for i in self.report.items if i.status == "done"))
 
@@ -362,6 +409,9 @@ class Runner:
         backoff = seconds(retry.get("backoff", "5m")) or 300.0
         next_retry = datetime.now(UTC) + timedelta(seconds=backoff * (2 ** max(0, attempts - 1)))
         moved = None
+        if not data and attempts >= int(retry.get("max_attempts", 5)):
+            data = True  # out of attempts: quarantine it like a data failure
+            item_report.reason = f"{item_report.reason} (gave up after {attempts} attempts)"
         if data:
             try:
                 moved = self.plan.source.complete(item, False, run)
@@ -377,6 +427,9 @@ class Runner:
     def _chunk(self, run: Run, chunk: Chunk) -> None:
         outcomes = run.outcomes
         item = chunk.item
+        if self.skip_upto:
+            if not _after(chunk, self.skip_upto):
+                return
         limit = self.opts.limit
         if limit is not None:
             room = limit - outcomes.total.read
@@ -408,6 +461,7 @@ class Runner:
                 self.plan.target.write(batch)
         self.progress.update(outcomes.total.read, outcomes.total.rejected,
                              sum(1 for i in self.report.items if i.status == "done"))
+        failpoint("chunk.done")
         if limit is not None and outcomes.total.read >= limit:
             raise _LimitReached()
 
@@ -430,6 +484,23 @@ def _quiet_gc():
     finally:
         gc.set_threshold(*old)
         gc.unfreeze()
+
+
+def _after(chunk: Chunk, position: int) -> bool:
+    """Drop records at or before ``position`` (already delivered); False if nothing is left."""
+    import bisect
+
+    cut = bisect.bisect_right(chunk.positions, position)
+    if cut:
+        chunk.records = chunk.records[cut:]
+        chunk.positions = chunk.positions[cut:]
+        if chunk.lines is not None:
+            chunk.lines = chunk.lines[cut:]
+        if chunk.locators is not None:
+            chunk.locators = chunk.locators[cut:]
+    if chunk.rejects:
+        chunk.rejects = [r for r in chunk.rejects if r.position > position] or None
+    return bool(chunk.records or chunk.rejects)
 
 
 def _truncate(chunk: Chunk, n: int) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import socket
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -40,6 +41,7 @@ CREATE TABLE IF NOT EXISTS ledger (
     connector TEXT NOT NULL, uri TEXT NOT NULL, name TEXT, size INTEGER, mtime TEXT, etag TEXT,
     checksum TEXT, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, first_seen TEXT NOT NULL,
     updated TEXT NOT NULL, next_retry TEXT, run_id TEXT, records INTEGER, error TEXT, moved_to TEXT,
+    owner TEXT, claim_expires TEXT,
     PRIMARY KEY (connector, uri));
 CREATE INDEX IF NOT EXISTS ledger_by_checksum ON ledger (connector, checksum);
 CREATE INDEX IF NOT EXISTS ledger_by_updated ON ledger (connector, updated);
@@ -57,6 +59,35 @@ CREATE TABLE IF NOT EXISTS runs (
     counts TEXT, report TEXT);
 CREATE INDEX IF NOT EXISTS runs_by_connector ON runs (connector, started);
 """
+
+
+def owner_is_dead(owner: str | None, host: str | None = None, pid: int | None = None) -> bool:
+    """True when the owner is a process on this machine that no longer runs.
+
+    Owners are ``host:pid:run_id``. A crashed run's lock or claims are then
+    taken over at once instead of blocking the next run until they expire.
+    """
+    if owner and (host is None or pid is None):
+        parts = owner.split(":")
+        if len(parts) >= 2 and parts[1].isdigit():
+            host, pid = parts[0], int(parts[1])
+    if not host or not pid or host != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def now_utc() -> datetime:
@@ -103,6 +134,10 @@ class SqliteStateStore(Plugin):
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=30000")
             db.executescript(DDL)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(ledger)")}
+            for column in ("owner", "claim_expires"):
+                if column not in columns:
+                    db.execute(f"ALTER TABLE ledger ADD COLUMN {column} TEXT")
         except (sqlite3.Error, OSError) as exc:
             raise StateError(f"state store {file} cannot be opened: {exc}") from None
         self._db = db
@@ -174,6 +209,31 @@ class SqliteStateStore(Plugin):
                  1 if attempt else 0, now, now, iso(next_retry), run_id, records, error, moved_to),
             )
 
+    def ledger_claim(self, connector: str, item: Item, run_id: str, owner: str, ttl: float) -> str | None:
+        """Claim ``item`` for this worker, or return the owner of a live claim on it."""
+        now = now_utc()
+        with self._tx(immediate=True) as db:
+            row = db.execute("SELECT status, owner, claim_expires FROM ledger WHERE connector=? AND uri=?",
+                             (connector, item.uri)).fetchone()
+            if row is not None and row[0] == "claimed" and row[1] and row[1] != owner and row[2] \
+                    and datetime.fromisoformat(row[2]) > now and not owner_is_dead(row[1]):
+                return row[1]
+            fp = item.fingerprint()
+            stamp = iso(now)
+            db.execute(
+                """INSERT INTO ledger (connector, uri, name, size, mtime, etag, checksum, status, attempts,
+                       first_seen, updated, run_id, owner, claim_expires)
+                   VALUES (?,?,?,?,?,?,?,'claimed',1,?,?,?,?,?)
+                   ON CONFLICT (connector, uri) DO UPDATE SET
+                       name=excluded.name, size=excluded.size, mtime=excluded.mtime, etag=excluded.etag,
+                       checksum=COALESCE(excluded.checksum, ledger.checksum), status='claimed',
+                       attempts=ledger.attempts + 1, updated=excluded.updated, run_id=excluded.run_id,
+                       owner=excluded.owner, claim_expires=excluded.claim_expires, error=NULL""",
+                (connector, item.uri, item.name, fp["size"], fp["mtime"], fp["etag"], fp["checksum"], stamp, stamp,
+                 run_id, owner, iso(now + timedelta(seconds=ttl))),
+            )
+        return None
+
     def ledger_list(self, connector: str, limit: int = 100) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM ledger WHERE connector=? ORDER BY updated DESC LIMIT ?", (connector, limit))
 
@@ -203,7 +263,8 @@ class SqliteStateStore(Plugin):
         with self._tx(immediate=True) as db:
             row = db.execute("SELECT owner, host, pid, acquired, expires FROM locks WHERE connector=?",
                              (connector,)).fetchone()
-            if row is not None and row[0] != owner and datetime.fromisoformat(row[4]) > now:
+            if row is not None and row[0] != owner and datetime.fromisoformat(row[4]) > now \
+                    and not owner_is_dead(row[0], row[1], row[2]):
                 return {"owner": row[0], "host": row[1], "pid": row[2], "acquired": row[3], "expires": row[4]}
             db.execute(
                 """INSERT INTO locks (connector, owner, host, pid, acquired, expires) VALUES (?,?,?,?,?,?)

@@ -19,6 +19,8 @@ from typing import Any
 
 from engine.contracts import Batch, Item, RunContext
 from engine.errors import EngineError, TargetError
+from engine.failpoints import failpoint
+from engine.runtime.checkpoints import position_at, ranges
 from engine.fluent.client import FluentClient, FluentHTTPError
 from engine.templates import NameTemplate
 
@@ -124,9 +126,28 @@ class Pending:
     refs: list[tuple[Batch, int]] | None
     entities: list[dict] | None
     size: int
+    #: source positions of the entities, as compact ranges (for checkpoints and resumed results)
+    spans: list[list[int]]
     job_id: str | None = None
     batch_id: str | None = None
     sent_at: float = 0.0
+
+    @property
+    def last(self) -> int:
+        return self.spans[-1][1] if self.spans else 0
+
+
+@dataclasses.dataclass
+class Progress:
+    """What the checkpoint of one file says: delivered prefix, batches awaiting results, the one in flight."""
+
+    acked: int = 0
+    pending: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    inflight: dict[str, Any] | None = None
+
+    def data(self, run_id: str) -> dict[str, Any]:
+        return {"run_id": run_id, "acked": self.acked,
+                "target": {"pending": self.pending, "inflight": self.inflight}}
 
 
 def failures_of(body: dict[str, Any], count: int, base: int) -> list[tuple[int, str, Any]]:
@@ -172,8 +193,10 @@ class BatchPipeline:
         self.stopping = threading.Event()
         self.wake = threading.Event()
         self.seq = itertools.count(1)
-        self.counts = {"batches": 0, "polls": 0, "expired_jobs": 0}
+        self.counts = {"batches": 0, "polls": 0, "expired_jobs": 0, "resumed_batches": 0}
         self.threads: list[threading.Thread] = []
+        self.progress: dict[str, Progress] = {}
+        self.progress_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -210,7 +233,62 @@ class BatchPipeline:
         self.check()
         with self.cond:
             self.open_by_item[item.uri] = self.open_by_item.get(item.uri, 0) + 1
-        self.queue.put(Pending(next(self.seq), item, refs, entities, len(entities)))
+        spans = ranges([b.chunk.positions[b.index[i]] for b, i in refs])
+        self.queue.put(Pending(next(self.seq), item, refs, entities, len(entities), spans))
+
+    # -- checkpoints -----------------------------------------------------------------
+
+    def _save(self, item: Item) -> None:
+        with self.progress_lock:
+            state = self.progress.setdefault(item.uri, Progress())
+            data = state.data(self.run.run_id)
+        self.run.checkpoints.save(item, data)
+
+    def restore(self, item: Item, saved: dict[str, Any]) -> int:
+        """Resume a file an interrupted run was sending; returns the delivered prefix.
+
+        A batch that was in flight is looked up in its job: if it arrived it is
+        adopted (not resent), otherwise its records are sent again. Batches
+        whose results were never collected are polled and their refusals
+        reported by source row.
+        """
+        target = saved.get("target") or {}
+        state = Progress(acked=int(saved.get("acked", 0)), pending=dict(target.get("pending") or {}))
+        inflight = target.get("inflight")
+        if inflight:
+            try:
+                status = self.client.get(f"api/v4.1/job/{inflight['job']}")
+                arrived = _batch_ids(status) - set(inflight.get("known", []))
+            except FluentHTTPError as exc:
+                if exc.status != 404:
+                    raise
+                arrived = set()
+            if len(arrived) == 1:
+                batch_id = arrived.pop()
+                self.log.info("the batch in flight at the interruption had arrived; not resending",
+                              file=item.name, job=inflight["job"], batch=batch_id)
+                state.acked = max(state.acked, int(inflight["last"]))
+                state.pending[batch_id] = {"job": inflight["job"], "spans": inflight["spans"],
+                                           "size": inflight["size"]}
+            elif arrived:
+                raise TargetError(f"job {inflight['job']} holds batches the interrupted run did not record "
+                                  f"({', '.join(sorted(arrived))}); cannot tell which one was in flight")
+        with self.progress_lock:
+            self.progress[item.uri] = state
+        self._save(item)
+        for batch_id, info in state.pending.items():
+            p = Pending(next(self.seq), item, None, None, int(info["size"]), info["spans"],
+                        job_id=str(info["job"]), batch_id=batch_id, sent_at=time.monotonic())
+            self.counts["resumed_batches"] += 1
+            while not self.slots.acquire(timeout=0.2):
+                self.check()
+            with self.cond:
+                self.open_by_item[item.uri] = self.open_by_item.get(item.uri, 0) + 1
+                if self.options.wait:
+                    self.polling.append(p)
+            if not self.options.wait:
+                self._settle(p, [])
+        return state.acked
 
     def wait_item(self, item: Item) -> None:
         with self.cond:
@@ -262,6 +340,11 @@ class BatchPipeline:
         known |= existing
         body = self._body(p.entities or [])
         while True:
+            with self.progress_lock:
+                self.progress.setdefault(p.item.uri, Progress()).inflight = {
+                    "job": job, "known": sorted(known), "spans": p.spans, "size": p.size, "last": p.last}
+            self._save(p.item)
+            failpoint("batch.before_post")
             try:
                 answer = self.client.write(f"api/v4.1/job/{job}/batch", body,
                                            reconcile=lambda job=job: self._reconcile(job))
@@ -277,9 +360,18 @@ class BatchPipeline:
         batch_id = str(answer.get("id") or answer.get("batchId") or "")
         if not batch_id:
             raise TargetError(f"sending a batch did not return an id (answer: {str(answer)[:200]})")
+        failpoint("batch.after_post")
         known.add(batch_id)
         self.counts["batches"] += 1
         p.job_id, p.batch_id = job, batch_id
+        with self.progress_lock:
+            state = self.progress.setdefault(p.item.uri, Progress())
+            state.acked = max(state.acked, p.last)
+            state.inflight = None
+            if self.options.wait:
+                state.pending[batch_id] = {"job": job, "spans": p.spans, "size": p.size}
+        self._save(p.item)
+        failpoint("batch.after_checkpoint")
         p.entities = None  # sent: the payload is no longer needed
         p.sent_at = time.monotonic()
         self.log.debug("batch sent", job=job, batch=batch_id, records=p.size, file=p.item.name)
@@ -331,6 +423,7 @@ class BatchPipeline:
             delay = self.poll_interval if progressed else min(self.poll_max, delay * 1.6)
 
     def _poll_round(self, waiting: list[Pending]) -> bool:
+        failpoint("batch.poll")
         by_job: dict[str, list[Pending]] = {}
         for p in waiting:
             by_job.setdefault(str(p.job_id), []).append(p)
@@ -366,12 +459,23 @@ class BatchPipeline:
 
     def _settle(self, p: Pending, failures: list[tuple[int, str, Any]]) -> None:
         outcomes = self.run.outcomes
-        refs = p.refs or []
         for i, reason, entry in failures:
-            batch, index = refs[i]
-            outcomes.rejected(batch, index, reason, response={"job": p.job_id, "batch": p.batch_id, **entry}
-                              if isinstance(entry, dict) else entry)
+            response = {"job": p.job_id, "batch": p.batch_id, **entry} if isinstance(entry, dict) else entry
+            if p.refs is not None:
+                batch, index = p.refs[i]
+                outcomes.rejected(batch, index, reason, response=response)
+            else:  # results of a batch sent by an interrupted run: known by source row only
+                lineage = {"uri": p.item.uri, "file": p.item.name, "row": position_at(p.spans, i)}
+                outcomes.rejected_at(p.item, lineage, reason, response=response)
         outcomes.accepted_count(p.size - len(failures), p.item)
+        failpoint("batch.settled")
+        if self.options.wait:
+            outcomes.flush()
+            with self.progress_lock:
+                state = self.progress.get(p.item.uri)
+                if state is not None:
+                    state.pending.pop(str(p.batch_id), None)
+            self._save(p.item)
         if failures:
             self.log.info("batch complete with refused entities", job=p.job_id, batch=p.batch_id,
                           refused=len(failures), records=p.size)

@@ -172,6 +172,11 @@ class BatchTarget(Target):
         assert self.pipeline is not None
         self.pipeline.submit(item, refs, entities)
 
+    def resume(self, item: Item, saved: dict[str, Any]) -> int:
+        """Continue a file an interrupted run was sending (see BatchPipeline.restore)."""
+        assert self.pipeline is not None
+        return self.pipeline.restore(item, saved)
+
     def finish_item(self, item: Item) -> None:
         refs = self.buffers.pop(item.uri, None)
         if refs:

@@ -1,0 +1,247 @@
+"""Sending one group of records as aliased mutations, until each is applied or rejected.
+
+A group goes in *rounds*. Each round (with ``upsert``) looks every record up
+by its key, then sends one aliased request: a create for records not found,
+an update (with the found ``id``) for the others. The answer settles each
+record on its own:
+
+* applied: counted as written;
+* refused with a data code (``C0123E`` ...): rejected with Fluent's code and message;
+* refused with a retryable code (``C0011E`` throttling, ``S``/``T`` codes): sent
+  again in the next round, after a backoff;
+* a create refused as a duplicate in upsert mode: looked up again (someone
+  created it meanwhile) and updated.
+
+A request-level failure (no ``data``) means nothing ran: throttling is
+retried, errors naming one record's variables reject that record and resend
+the rest, anything else is a spec problem and stops the run. A request whose
+outcome is unknown (timeout, 5xx) is never blindly resent: with ``upsert``
+the next round's lookups decide (found = applied, then updated with the
+same values, which changes nothing), with ``idempotent: true`` it is resent,
+otherwise its records are rejected as "may or may not have been applied".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from typing import Any
+
+from engine.contracts import Batch, RunContext
+from engine.errors import AmbiguousWriteError, TargetError
+from engine.fluent.client import FluentClient, FluentHTTPError
+from engine.fluent.codes import classify, code_of
+from engine.retry import RateLimiter, RetryPolicy
+from engine.targets.fluent._graphql import Merger, Operation, attribute, literal, split
+
+DUPLICATE = ("C0121E", "C0123E")
+
+
+@dataclasses.dataclass
+class Rec:
+    batch: Batch
+    index: int
+    record: dict[str, Any]
+    key: Any = None
+    found: str | None = None
+    relooked: bool = False
+    #: why the last attempt did not settle it (a retryable code, an unknown outcome)
+    pending: str | None = None
+
+
+@dataclasses.dataclass
+class Upsert:
+    lookup: str
+    argument: str
+    arguments: dict[str, Any]
+    update: Operation
+    omit: tuple[str, ...]
+
+
+class MutationSender:
+    def __init__(self, client: FluentClient, run: RunContext, *, create: Operation, upsert: Upsert | None,
+                 variables: str, idempotent: bool, limiter: RateLimiter, policy: RetryPolicy) -> None:
+        self.client = client
+        self.run = run
+        self.create = create
+        self.upsert = upsert
+        #: "input": the record is $input; "record": the record's keys are the variables
+        self.variables = variables
+        self.idempotent = idempotent
+        self.limiter = limiter
+        self.policy = policy
+        self.merger = Merger(f"engine_{create.label}")
+        self.lock = threading.Lock()
+        self.counts = {"requests": 0, "lookups": 0, "created": 0, "updated": 0, "applied": 0, "rejected": 0,
+                       "retried": 0, "unknown_outcome": 0}
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self.lock:
+            self.counts[key] += n
+
+    # -- one group -------------------------------------------------------------------
+
+    def send(self, group: list[Rec]) -> None:
+        pending, attempt, wait = group, 0, None
+        while pending:
+            if attempt >= self.policy.max_attempts:
+                for rec in pending:
+                    self._reject(rec, f"still not applied after {attempt} attempts: {rec.pending}", None)
+                return
+            if wait is not None:
+                time.sleep(self.policy.delay(attempt - 1, wait or None))
+            if self.upsert is not None:
+                pending = self._lookup(pending)
+                if not pending:
+                    return
+            pending, wait = self._round(pending)
+            if pending:
+                attempt += 1
+                self._count("retried", len(pending))
+
+    def _round(self, recs: list[Rec]) -> tuple[list[Rec], float | None]:
+        """Send ``recs`` once; the records to send again, and whether to back off first."""
+        ops = [self._operation(rec) for rec in recs]
+        while True:
+            merged = self.merger.merge(ops)
+            values = [self._values(rec) for rec in recs]
+            try:
+                envelope = self._post(merged.text, merged.variables(values))
+            except AmbiguousWriteError as exc:
+                return self._unknown(recs, exc)
+            if envelope.get("data") is not None:
+                break
+            errors = [e for e in envelope.get("errors") or [] if isinstance(e, dict)] or [
+                {"message": "the answer holds neither data nor errors"}]
+            if all(classify(e).retryable for e in errors):
+                for rec in recs:
+                    rec.pending = _describe(errors[0])
+                return recs, 0.0
+            blamed = attribute(errors, merged)
+            if blamed is None:
+                raise TargetError(f"Fluent refused the {self.create.label} request: {_describe(errors[0])}",
+                                  hint="check the mutation, input_type and returning options against the schema")
+            keep = []
+            for k, (rec, op) in enumerate(zip(recs, ops, strict=True)):
+                if k in blamed:
+                    self._reject(rec, self._reason(op, blamed[k], rec), {"errors": blamed[k]})
+                else:
+                    keep.append((rec, op))
+            if not keep:
+                return [], None
+            recs, ops = [r for r, _ in keep], [o for _, o in keep]
+        again: list[Rec] = []
+        wait: float | None = None
+        for rec, op, result in zip(recs, ops, split(envelope, merged), strict=True):
+            if result.ok:
+                self._applied(rec, op)
+                continue
+            verdicts = [classify(e) for e in result.errors]
+            if all(v.retryable for v in verdicts):
+                rec.pending = _describe(result.errors[0])
+                again.append(rec)
+                wait = 0.0
+            elif self.upsert is not None and op is self.create and code_of(result.errors[0]) in DUPLICATE \
+                    and not rec.relooked:
+                rec.relooked = True
+                again.append(rec)
+            else:
+                self._reject(rec, self._reason(op, result.errors, rec), {"errors": result.errors,
+                                                                         "data": result.data})
+        return again, wait
+
+    def _unknown(self, recs: list[Rec], exc: AmbiguousWriteError) -> tuple[list[Rec], float | None]:
+        self._count("unknown_outcome")
+        if self.upsert is not None or self.idempotent:
+            self.run.log.warning("mutation outcome unknown; settling before sending again",
+                                 mutation=self.create.label, records=len(recs), error=str(exc))
+            for rec in recs:
+                rec.pending = f"outcome unknown ({exc.message})"
+            return recs, exc.retry_after or 0.0
+        for rec in recs:
+            self._reject(rec, f"the request failed after it was sent ({exc.message}); the mutation may or may "
+                              "not have been applied, so it was not sent again", {"error": exc.message})
+        return [], None
+
+    # -- pieces ----------------------------------------------------------------------
+
+    def _operation(self, rec: Rec) -> Operation:
+        if self.upsert is not None and rec.found is not None:
+            return self.upsert.update
+        return self.create
+
+    def _values(self, rec: Rec) -> dict[str, Any]:
+        if self.variables == "record":
+            return rec.record
+        if self.upsert is not None and rec.found is not None:
+            omit = self.upsert.omit
+            return {"input": {**{k: v for k, v in rec.record.items() if k not in omit}, "id": rec.found}}
+        return {"input": rec.record}
+
+    def _post(self, text: str, variables: dict[str, Any]) -> dict[str, Any]:
+        self.limiter.acquire()
+        self._count("requests")
+        body: dict[str, Any] = {"query": text, "variables": variables}
+        try:
+            answer = self.client.write("graphql", body)
+        except FluentHTTPError as exc:
+            raise TargetError(f"Fluent refused the GraphQL request ({exc.status}): {exc.body[:300]}",
+                              hint="a 413 means the request is too large: lower aliases_per_request") from None
+        return answer if isinstance(answer, dict) else {}
+
+    def _lookup(self, recs: list[Rec]) -> list[Rec]:
+        """Set ``found`` on each record by its key; returns the records still to send."""
+        u = self.upsert
+        assert u is not None
+        extra = "".join(f", {k}: {literal(v)}" for k, v in u.arguments.items())
+        fields = " ".join(f"l{k}: {u.lookup}({u.argument}: {literal(rec.key)}{extra}) {{ id }}"
+                          for k, rec in enumerate(recs))
+        self.limiter.acquire()
+        self._count("lookups")
+        envelope = self.client.graphql(f"query engine_lookup {{ {fields} }}")
+        data = envelope.get("data")
+        errors = [e for e in envelope.get("errors") or [] if isinstance(e, dict)]
+        if data is None:
+            raise TargetError(f"the upsert lookup failed: {_describe(errors[0]) if errors else 'no data'}",
+                              hint=f"check upsert.lookup ({u.lookup}) and upsert.argument ({u.argument})")
+        keep = []
+        for k, rec in enumerate(recs):
+            mine = [e for e in errors if isinstance(e.get("path"), list) and e["path"][:1] == [f"l{k}"]]
+            if mine and not all(classify(e).retryable for e in mine):
+                self._reject(rec, f"looking up {u.argument} {rec.key!r} failed: {_describe(mine[0])}",
+                             {"errors": mine})
+                continue
+            found = data.get(f"l{k}")
+            rec.found = str(found["id"]) if isinstance(found, dict) and found.get("id") is not None else None
+            keep.append(rec)
+        return keep
+
+    def _reason(self, op: Operation, errors: list[dict[str, Any]], rec: Rec) -> str:
+        return _reason(op.label, errors, rec, update=self.upsert is not None and op is self.upsert.update)
+
+    def _applied(self, rec: Rec, op: Operation) -> None:
+        if self.upsert is None:
+            self._count("applied")
+        else:
+            self._count("updated" if op is self.upsert.update else "created")
+        self.run.outcomes.accepted_count(1, rec.batch.chunk.item)
+
+    def _reject(self, rec: Rec, reason: str, response: Any) -> None:
+        self._count("rejected")
+        self.run.outcomes.rejected(rec.batch, rec.index, reason, response=response)
+
+
+def _describe(error: dict[str, Any]) -> str:
+    message = str(error.get("message") or "no message")
+    code = code_of(error)
+    return message if code is None or code in message else f"{code}: {message}"
+
+
+def _reason(label: str, errors: list[dict[str, Any]], rec: Rec, *, update: bool) -> str:
+    text = f"{label} failed: {'; '.join(_describe(e) for e in errors)}"
+    if update and ("unknown field" in text or "is not defined by type" in text):
+        text += " (list the fields the update does not take under upsert.update_omit)"
+    if rec.pending and any(code_of(e) in DUPLICATE for e in errors):
+        text += f" (an earlier attempt ended with {rec.pending!r} and may have applied it)"
+    return text

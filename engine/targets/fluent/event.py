@@ -1,0 +1,222 @@
+"""Records as Fluent events (``POST /api/v4.1/event/{async|sync}``), one event per record.
+
+```yaml
+connections:
+  fluent: {type: fluent, base_url: embedded}
+target:
+  type: fluent.event
+  connection: fluent
+  mode: sync
+  event:
+    name: OrderCancel
+    entityType: ORDER
+    entityRef: "{ref}"
+    rootEntityType: ORDER
+    rootEntityRef: "{ref}"
+```
+
+``event`` holds the event's fixed fields; any value may contain ``{path}``
+placeholders read from the mapped record or ``$context``
+(``"PC:MASTER:{$context.retailer_id}"``). The value at ``attributes`` (a path
+in the mapped record, default ``attributes``; ``$record`` sends the whole
+record) becomes the event's attributes. ``retailerId`` defaults to the
+connection's retailer.
+
+Up to ``concurrency`` events are in flight. In ``sync`` mode Fluent runs the
+workflow before answering: ``FAILED``, ``NO_MATCH`` and 404 make the record a
+reject with its source file, row, event and Fluent's answer; a 400 (invalid
+event) is a reject in both modes. An event POST whose outcome is unknown (a
+timeout or 5xx after sending) is looked up in the event log before it is
+sent again (see ``_eventlog``); sync events and events found there are
+exactly-once, async events are at-least-once when the log lags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.contracts import Batch, Item, RunContext, Target
+from engine.errors import ConfigError, DataError
+from engine.fluent.client import FluentHTTPError
+from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
+from engine.targets.fluent._eventlog import FINAL, EventLog
+from engine.targets.fluent._pool import SendPool
+from engine.targets.fluent._templates import FieldTemplate
+from engine.units import seconds
+
+EVENT_FIELDS = ("name", "type", "entityType", "entitySubtype", "entityRef", "entityId", "rootEntityType",
+                "rootEntityRef", "rootEntityId", "retailerId", "source")
+_TEXT = {"type": ["string", "integer"]}
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["connection", "event"],
+    "properties": {
+        "connection": {"type": "string", "x-connection": "fluent"},
+        "event": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["name", "entityType"],
+            "description": "the event's fields; values may hold {path} placeholders over the mapped record",
+            "properties": {field: {**_TEXT} for field in EVENT_FIELDS},
+        },
+        "attributes": {"type": "string", "default": "attributes",
+                       "description": "path in the mapped record of the event attributes ($record: the whole "
+                                      "record)"},
+        "mode": {"enum": ["async", "sync"], "default": "async",
+                 "description": "sync waits for the workflow and rejects records whose event failed"},
+        "concurrency": {"type": "integer", "minimum": 1, "maximum": 64, "default": 4,
+                        "description": "events in flight at once (1 keeps the file's order)"},
+        "reconcile": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "how an event with an unknown outcome is looked up in the event log",
+            "properties": {
+                "window": {"type": ["number", "string"], "default": "10m",
+                           "description": "search the log this far before the first attempt (clock skew)"},
+                "settle": {"type": ["number", "string"], "default": "2s",
+                           "description": "search again after this pause before resending"},
+            },
+            "default": {"window": "10m", "settle": "2s"},
+        },
+    },
+}
+
+
+@dataclasses.dataclass
+class EventOptions:
+    connection: str
+    event: dict
+    attributes: str
+    mode: str
+    concurrency: int
+    reconcile: dict
+
+
+class EventTarget(Target):
+    name = "fluent.event"
+    summary = "one Fluent event per record (async or sync), with per-event results"
+    schema = SCHEMA
+    Options = EventOptions
+
+    def __init__(self, options: EventOptions, *, path: str = "") -> None:
+        super().__init__(options, path=path)
+        self.fields = {k: FieldTemplate(v, f"{path}.event.{k}") for k, v in options.event.items()}
+        try:
+            self.attributes = compile_getter(parse_path(options.attributes))
+        except PathSyntaxError as exc:
+            raise ConfigError(f"{path}.attributes: {exc.message}") from None
+        self.window = seconds(options.reconcile.get("window", "10m")) or 0.0
+        self.settle = seconds(options.reconcile.get("settle", "2s")) or 0.0
+        self.pool: SendPool | None = None
+        self.counts = {"events": 0, "accepted": 0, "rejected": 0, "reconciled": 0}
+        self.lock = threading.Lock()
+
+    def open(self, run: RunContext) -> None:
+        self.run = run
+        conn = run.connection(self.options.connection)
+        self.client = conn.client
+        if "retailerId" not in self.fields and conn.retailer_id is None:
+            self.client.auth.token()  # the token response may name the retailer
+        self.retailer_id = conn.retailer_id
+        if "retailerId" not in self.fields and self.retailer_id is None:
+            raise ConfigError(f"{self.path}: no retailer id: set event.retailerId or the connection's retailer_id")
+        self.eventlog = EventLog(self.client, window=self.window, settle=self.settle, log=run.log)
+        self.pool = SendPool(self.options.concurrency, name="fluent-event")
+
+    def build(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The event for one mapped record (a DataError when a placeholder has no value)."""
+        context = self.run.context
+        event: dict[str, Any] = {k: t.render(record, context) for k, t in self.fields.items()}
+        if "retailerId" not in event:
+            event["retailerId"] = self.retailer_id
+        attributes = self.attributes(record, Scope(root=record, context=context))
+        if attributes is not None:
+            if not isinstance(attributes, dict | list):
+                raise DataError(f"{self.path}.attributes: expected an object at {self.options.attributes!r}, "
+                                f"got {type(attributes).__name__}", field="attributes")
+            event["attributes"] = attributes
+        return event
+
+    def write(self, batch: Batch) -> None:
+        assert self.pool is not None
+        for i in range(len(batch.records)):
+            try:
+                event = self.build(batch.records[i])
+            except DataError as exc:
+                self._count("rejected")
+                self.run.outcomes.rejected(batch, i, exc.message, field=exc.field)
+                continue
+            self.pool.submit(batch.chunk.item, lambda b=batch, n=i, e=event: self._send(b, n, e))
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self.lock:
+            self.counts[key] += n
+
+    def _send(self, batch: Batch, i: int, event: dict[str, Any]) -> None:
+        sent_at = datetime.now(UTC)
+        mode = self.options.mode
+        self._count("events")
+        try:
+            answer = self.client.write(f"api/v4.1/event/{mode}", event,
+                                       reconcile=lambda: self._reconcile(event, sent_at))
+        except FluentHTTPError as exc:
+            what = "no workflow rule matched the event" if exc.status == 404 else "Fluent refused the event"
+            self._reject(batch, i, f"{what} ({exc.status}): {exc.body[:300]}",
+                         {"status": exc.status, "body": exc.body, "event": event})
+            return
+        if not isinstance(answer, dict):
+            answer = {}
+        self.eventlog.claim(answer.get("eventId") or answer.get("id"))
+        status = str(answer.get("eventStatus") or answer.get("status") or "").upper()
+        if mode == "sync" and status in ("FAILED", "NO_MATCH"):
+            message = answer.get("message") or ("no workflow rule matched the event" if status == "NO_MATCH"
+                                                else "the workflow failed")
+            self._reject(batch, i, f"event {status}: {message}", {**answer, "event": event})
+            return
+        self._count("accepted")
+        self.run.outcomes.accepted_count(1, batch.chunk.item)
+
+    def _reject(self, batch: Batch, i: int, reason: str, response: dict[str, Any]) -> None:
+        self._count("rejected")
+        self.run.outcomes.rejected(batch, i, reason, response=response)
+
+    def _reconcile(self, event: dict[str, Any], sent_at: datetime) -> dict[str, Any] | None:
+        entry = self.eventlog.find(event, sent_at)
+        if entry is None:
+            return None
+        self._count("reconciled")
+        status = str(entry.get("eventStatus") or "").upper()
+        if status not in FINAL:
+            self.run.log.info("event found in the log, outcome still pending", event=event["name"],
+                              id=entry.get("id"), status=status)
+        answer: dict[str, Any] = {"eventId": entry.get("id"), "eventStatus": status or None, "reconciled": True}
+        if status == "FAILED":
+            answer["message"] = "the workflow failed (from the event log)"
+        return answer
+
+    def finish_item(self, item: Item) -> None:
+        if self.pool is not None:
+            self.pool.wait_item(item)
+
+    def finish_run(self) -> None:
+        if self.pool is not None:
+            self.pool.wait_all()
+
+    def stats(self) -> dict[str, Any]:
+        out: dict[str, Any] = dict(self.counts)
+        client = getattr(self, "client", None)
+        if client is not None:
+            out.update(requests=client.stats["requests"], retries=client.stats["retries"])
+        return out
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
+        super().close()
+

@@ -1,0 +1,225 @@
+"""Records as Fluent GraphQL mutations, many per request (alias batching), with optional upsert.
+
+```yaml
+connections:
+  fluent: {type: fluent, base_url: embedded}
+target:
+  type: fluent.graphql
+  connection: fluent
+  mutation: createLocation
+  returning: "id ref"
+  aliases_per_request: 10
+  upsert: {lookup: location, key: ref, update: updateLocation, update_omit: [ref, retailer]}
+```
+
+With ``mutation`` the mapped record is the mutation's ``input`` (of type
+``input_type``, default ``<Mutation>Input``: ``CreateLocationInput``). With
+``document`` you write the whole mutation and the mapped record's keys are
+its variables (``{input: {...}}`` for ``$input``). Either way
+``aliases_per_request`` records travel in one request as aliased copies, and
+each record gets its own outcome: applied, or rejected with Fluent's code and
+message and the record's source file and row. Throttling and server codes
+are retried, never rejected.
+
+``upsert`` looks every record up by ``key`` first (aliased too: one query
+per request), creates the missing and updates the found, passing the found
+``id`` and leaving out ``update_omit`` fields the update input does not take.
+A mutation whose outcome is unknown (timeout, 5xx) is settled by that lookup;
+without ``upsert`` it is rejected as "may or may not have been applied"
+rather than resent, unless the mutation is declared ``idempotent``.
+``rate_limit`` caps requests per second; ``concurrency`` requests run at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import Any
+
+from engine.contracts import Batch, Item, RunContext, Target
+from engine.errors import ConfigError
+from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
+from engine.retry import RateLimiter
+from engine.targets.fluent._graphql import mutation_text, operation
+from engine.targets.fluent._mutations import MutationSender, Rec, Upsert
+from engine.targets.fluent._pool import SendPool
+
+NAME = {"type": "string", "pattern": "^[_A-Za-z][_0-9A-Za-z]*$"}
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["connection"],
+    "properties": {
+        "connection": {"type": "string", "x-connection": "fluent"},
+        "mutation": {**NAME, "description": "mutation name; the mapped record is its input"},
+        "input_type": {**NAME, "description": "GraphQL type of the input (default: <Mutation>Input)"},
+        "returning": {"type": "string", "default": "id", "description": "fields selected from the result"},
+        "document": {"type": "string", "description": "a whole mutation; the mapped record's keys are its "
+                                                      "variables (instead of mutation)"},
+        "aliases_per_request": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10,
+                                "description": "records sent as aliased mutations in one request"},
+        "concurrency": {"type": "integer", "minimum": 1, "maximum": 16, "default": 2,
+                        "description": "requests in flight at once"},
+        "rate_limit": {"type": "number", "exclusiveMinimum": 0, "description": "at most this many requests/s"},
+        "idempotent": {"type": "boolean", "default": False,
+                       "description": "the mutation may be resent safely (an update setting fixed values)"},
+        "upsert": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["lookup", "update"],
+            "description": "create or update, decided by looking each record up by its key",
+            "properties": {
+                "lookup": {**NAME, "description": "query field that finds one entity, e.g. location"},
+                "key": {"type": "string", "default": "ref", "description": "path of the key in the mapped record"},
+                "argument": {**NAME, "description": "lookup argument taking the key (default: the key's name)"},
+                "arguments": {"type": "object", "default": {},
+                              "description": "further literal lookup arguments, e.g. {catalogue: {ref: PC:1}}"},
+                "update": {**NAME, "description": "mutation for records that exist, e.g. updateLocation"},
+                "update_input_type": {**NAME, "description": "default: <Update>Input"},
+                "update_omit": {"type": "array", "items": {"type": "string"}, "default": [],
+                                "description": "input fields the update does not take (e.g. ref, retailer)"},
+            },
+        },
+    },
+}
+
+
+@dataclasses.dataclass
+class GraphqlOptions:
+    connection: str
+    mutation: str | None
+    input_type: str | None
+    returning: str
+    document: str | None
+    aliases_per_request: int
+    concurrency: int
+    rate_limit: float | None
+    idempotent: bool
+    upsert: dict | None
+
+
+def _type_of(mutation: str) -> str:
+    return mutation[:1].upper() + mutation[1:] + "Input"
+
+
+class GraphqlTarget(Target):
+    name = "fluent.graphql"
+    summary = "GraphQL mutations per record, alias-batched, with upsert by lookup"
+    schema = SCHEMA
+    Options = GraphqlOptions
+
+    def __init__(self, options: GraphqlOptions, *, path: str = "") -> None:
+        super().__init__(options, path=path)
+        o = options
+        self.create = self.upsert = self.key = None
+        self.pool: SendPool | None = None
+        self.sender: MutationSender | None = None
+        if bool(o.mutation) == bool(o.document):
+            self._problem = "give either mutation (the record is its input) or document (a whole mutation)"
+            return
+        self._problem = None
+        if o.document:
+            if o.upsert:
+                self._problem = "upsert works with mutation, not with a document"
+                return
+            self.create = operation(o.document, f"{path}.document")
+            return
+        self.create = operation(mutation_text(o.mutation, o.input_type or _type_of(o.mutation), o.returning),
+                                f"{path}.returning")
+        if o.upsert:
+            u = o.upsert
+            update = operation(mutation_text(u["update"], u.get("update_input_type") or _type_of(u["update"]),
+                                             o.returning), f"{path}.upsert")
+            try:
+                self.key = compile_getter(parse_path(u.get("key", "ref")))
+            except PathSyntaxError as exc:
+                raise ConfigError(f"{path}.upsert.key: {exc.message}") from None
+            argument = u.get("argument") or str(u.get("key", "ref")).rsplit(".", 1)[-1]
+            self.upsert = Upsert(u["lookup"], argument, dict(u.get("arguments") or {}), update,
+                                 tuple(u.get("update_omit") or ()))
+
+    def problems(self) -> list[tuple[tuple, str]]:
+        return [((), self._problem)] if self._problem else []
+
+    def open(self, run: RunContext) -> None:
+        self.run = run
+        client = run.connection(self.options.connection).client
+        assert self.create is not None
+        self.sender = MutationSender(client, run, create=self.create, upsert=self.upsert,
+                                     variables="record" if self.options.document else "input",
+                                     idempotent=self.options.idempotent, limiter=RateLimiter(self.options.rate_limit),
+                                     policy=client.policy)
+        self.pool = SendPool(self.options.concurrency, name="fluent-graphql")
+        self.busy: set[Any] = set()
+        self.cond = threading.Condition()
+
+    def write(self, batch: Batch) -> None:
+        group: list[Rec] = []
+        keys: set[Any] = set()
+        size = self.options.aliases_per_request
+        for i, record in enumerate(batch.records):
+            rec = Rec(batch, i, record)
+            if self.key is not None:
+                rec.key = self.key(record, Scope(root=record))
+                if rec.key is None or rec.key == "" or isinstance(rec.key, dict | list):
+                    self.run.outcomes.rejected(batch, i, f"the upsert key {self.options.upsert['key']!r} has no "
+                                                         "value in the mapped record", field=self.options.upsert['key'])
+                    continue
+                if rec.key in keys:  # the same entity twice: the second must see the first applied
+                    self._submit(batch.chunk.item, group, keys)
+                    group, keys = [], set()
+                keys.add(rec.key)
+            group.append(rec)
+            if len(group) >= size:
+                self._submit(batch.chunk.item, group, keys)
+                group, keys = [], set()
+        if group:
+            self._submit(batch.chunk.item, group, keys)
+
+    def _submit(self, item: Item, group: list[Rec], keys: set[Any]) -> None:
+        assert self.pool is not None and self.sender is not None
+        sender, pool = self.sender, self.pool
+        if not keys or pool.workers == 1:
+            pool.submit(item, lambda: sender.send(group))
+            return
+        with self.cond:  # concurrent requests never touch the same entity
+            while keys & self.busy:
+                self.cond.wait(0.2)
+                pool.check()
+            self.busy |= keys
+
+        def task() -> None:
+            try:
+                sender.send(group)
+            finally:
+                with self.cond:
+                    self.busy -= keys
+                    self.cond.notify_all()
+
+        pool.submit(item, task)
+
+    def finish_item(self, item: Item) -> None:
+        if self.pool is not None:
+            self.pool.wait_item(item)
+
+    def finish_run(self) -> None:
+        if self.pool is not None:
+            self.pool.wait_all()
+
+    def stats(self) -> dict[str, Any]:
+        if self.sender is None:
+            return {}
+        counts = dict(self.sender.counts)
+        if self.upsert is None:
+            counts.pop("created")
+            counts.pop("updated")
+            counts.pop("lookups")
+        counts["retries"] = self.sender.client.stats["retries"]
+        return counts
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
+        super().close()
