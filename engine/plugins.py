@@ -25,6 +25,8 @@ BUILTINS: dict[str, dict[str, str]] = {
         "null": "engine.targets.null:NullTarget",
         "file": "engine.targets.file:FileTarget",
         "fluent.batch": "engine.targets.fluent.batch:BatchTarget",
+        "fluent.event": "engine.targets.fluent.event:EventTarget",
+        "fluent.graphql": "engine.targets.fluent.graphql:GraphqlTarget",
     },
     "writers": {
         "csv": "engine.writers.csv:CsvWriter",

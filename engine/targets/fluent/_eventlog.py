@@ -39,7 +39,7 @@ def _attributes(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
     if isinstance(value, list):
-        return {a.get("name"): a.get("value") for a in value if isinstance(a, dict)}
+        return {str(a.get("name")): a.get("value") for a in value if isinstance(a, dict)}
     return {}
 
 

@@ -140,7 +140,11 @@ class Merger:
             hit = self.cache.get(key)
         if hit is not None:
             return hit
-        selections, definitions, aliases, renames, owner = [], [], [], [], {}
+        selections: list[FieldNode] = []
+        definitions: list[Any] = []
+        aliases: list[list[tuple[str, str]]] = []
+        renames: list[dict[str, str]] = []
+        owner: dict[str, int] = {}
         fragments: dict[str, FragmentDefinitionNode] = {}
         for k, op in enumerate(ops, start=1):
             renamed = visit(op.node, _Rename(f"_{k}"))

@@ -34,6 +34,7 @@ exactly-once, async events are at-least-once when the log lags.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -151,7 +152,7 @@ class EventTarget(Target):
                 self._count("rejected")
                 self.run.outcomes.rejected(batch, i, exc.message, field=exc.field)
                 continue
-            self.pool.submit(batch.chunk.item, lambda b=batch, n=i, e=event: self._send(b, n, e))
+            self.pool.submit(batch.chunk.item, functools.partial(self._send, batch, i, event))
 
     def _count(self, key: str, n: int = 1) -> None:
         with self.lock:

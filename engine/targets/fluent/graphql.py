@@ -40,7 +40,7 @@ from engine.contracts import Batch, Item, RunContext, Target
 from engine.errors import ConfigError
 from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
 from engine.retry import RateLimiter
-from engine.targets.fluent._graphql import mutation_text, operation
+from engine.targets.fluent._graphql import Operation, mutation_text, operation
 from engine.targets.fluent._mutations import MutationSender, Rec, Upsert
 from engine.targets.fluent._pool import SendPool
 
@@ -112,20 +112,23 @@ class GraphqlTarget(Target):
     def __init__(self, options: GraphqlOptions, *, path: str = "") -> None:
         super().__init__(options, path=path)
         o = options
-        self.create = self.upsert = self.key = None
+        self.create: Operation | None = None
+        self.upsert: Upsert | None = None
+        self.key: Any = None
         self.pool: SendPool | None = None
         self.sender: MutationSender | None = None
+        self._problem: str | None = None
         if bool(o.mutation) == bool(o.document):
             self._problem = "give either mutation (the record is its input) or document (a whole mutation)"
             return
-        self._problem = None
         if o.document:
             if o.upsert:
                 self._problem = "upsert works with mutation, not with a document"
                 return
             self.create = operation(o.document, f"{path}.document")
             return
-        self.create = operation(mutation_text(o.mutation, o.input_type or _type_of(o.mutation), o.returning),
+        mutation = str(o.mutation)
+        self.create = operation(mutation_text(mutation, o.input_type or _type_of(mutation), o.returning),
                                 f"{path}.returning")
         if o.upsert:
             u = o.upsert
