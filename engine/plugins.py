@@ -12,6 +12,7 @@ BUILTINS: dict[str, dict[str, str]] = {
     },
     "sources": {
         "local": "engine.sources.local:LocalSource",
+        "fluent.graphql": "engine.sources.fluent.graphql:GraphqlSource",
     },
     "parsers": {
         "csv": "engine.parsers.csv:CsvParser",

@@ -1,0 +1,1 @@
+"""Sources that read from Fluent Commerce (paginated GraphQL queries)."""

@@ -1,0 +1,256 @@
+"""Records from a paginated Fluent GraphQL query, optionally incremental on a watermark.
+
+```yaml
+connections:
+  fluent: {type: fluent, base_url: embedded}
+source:
+  type: fluent.graphql
+  connection: fluent
+  query: |
+    query Positions($first: Int, $after: String, $from: DateTime) {
+      inventoryPositions(first: $first, after: $after, updatedOn: {from: $from}) {
+        edges { cursor node { id ref productRef locationRef onHand updatedOn } }
+        pageInfo { hasNextPage }
+      }
+    }
+  records: inventoryPositions.edges[*].node
+  page_size: 500
+  watermark: {field: updatedOn, variable: from, overlap: 60s, initial: "2026-01-01T00:00:00Z"}
+```
+
+Every page is requested with ``page_size`` in ``page_size_variable`` and the
+previous page's last edge cursor (or ``pageInfo.endCursor`` with
+``cursor_from: page_info``) in ``cursor_variable``; each page becomes one
+chunk of records. ``max_records`` is exact: the last page is asked for only
+what is still needed and sliced, never exceeded. Records are deduplicated by
+``id_field`` across pages. A page with errors, a missing cursor while
+``hasNextPage`` is true, or a cursor the server already gave stops the run
+with an error instead of delivering partial data or looping.
+
+With ``watermark`` the query gets ``variable`` = the last run's watermark
+minus ``overlap`` (``initial`` on the first run); records already delivered
+in that overlap are dropped. The new watermark is stored only after the
+target acknowledged every record (a file published), and not at all when
+``max_records`` cut the crawl short. ``engine run --since/--until`` backfills
+a window without reading or moving the stored watermark (``--until`` needs
+``until_variable``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from graphql import GraphQLError, parse
+from graphql.language import OperationDefinitionNode
+
+from engine.contracts import Chunk, Item, RunContext, Source
+from engine.errors import ConfigError
+from engine.mapping.paths import Scope
+from engine.secrets import reveal
+from engine.sources.fluent._pages import Cursors, Shape, read_page
+from engine.sources.fluent._watermark import STATE_KEY, Tracker, Watermark, parse_instant, render
+from engine.units import seconds
+
+VARIABLE = {"type": "string", "pattern": "^[_A-Za-z][_0-9A-Za-z]*$"}
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["connection", "query", "records"],
+    "properties": {
+        "connection": {"type": "string", "x-connection": "fluent"},
+        "query": {"type": "string", "description": "one GraphQL query declaring the paging variables"},
+        "variables": {"type": "object", "default": {}, "description": "further variables of the query"},
+        "records": {"type": "string", "description": "path to the records in an answer, through the "
+                                                     "connection's edges: inventoryPositions.edges[*].node"},
+        "page_size": {"type": "integer", "minimum": 1, "maximum": 5000, "default": 500},
+        "page_size_variable": {**VARIABLE, "default": "first"},
+        "cursor_variable": {**VARIABLE, "default": "after"},
+        "cursor_from": {"enum": ["edge", "page_info"], "default": "edge",
+                        "description": "the last edge's cursor, or pageInfo.endCursor"},
+        "max_records": {"type": "integer", "minimum": 1, "description": "deliver exactly this many at most"},
+        "id_field": {"type": ["string", "null"], "default": "id",
+                     "description": "path of each record's id, for deduplication (null: no deduplication)"},
+        "watermark": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["field", "variable"],
+            "properties": {
+                "field": {"type": "string", "description": "path of the record's update time, e.g. updatedOn"},
+                "variable": {**VARIABLE, "description": "query variable receiving the lower bound"},
+                "overlap": {"type": ["number", "string"], "default": "60s",
+                            "description": "re-read this far behind the watermark (late writes, clock skew)"},
+                "initial": {"type": "string", "description": "lower bound of the first run (ISO-8601)"},
+                "until_variable": {**VARIABLE, "description": "query variable receiving --until"},
+            },
+        },
+    },
+}
+
+
+@dataclasses.dataclass
+class GraphqlSourceOptions:
+    connection: str
+    query: str
+    variables: dict
+    records: str
+    page_size: int
+    page_size_variable: str
+    cursor_variable: str
+    cursor_from: str
+    max_records: int | None
+    id_field: str | None
+    watermark: dict | None
+
+
+class GraphqlSource(Source):
+    name = "fluent.graphql"
+    summary = "records from a paginated Fluent GraphQL query, incremental on a watermark"
+    schema = SCHEMA
+    Options = GraphqlSourceOptions
+    produces = "records"
+
+    def __init__(self, options: GraphqlSourceOptions, *, path: str = "") -> None:
+        super().__init__(options, path=path)
+        o = options
+        wm = o.watermark or {}
+        self.shape = Shape.of(o.records, o.id_field, wm.get("field"), path)
+        self.overlap = seconds(wm.get("overlap", "60s")) or 0.0
+        if wm.get("initial"):
+            parse_instant(wm["initial"], f"{path}.watermark.initial")
+        self.declared, self.root, self._problems = _declared(o.query)
+        needed = [o.page_size_variable, o.cursor_variable, wm.get("variable"), wm.get("until_variable")]
+        for name in filter(None, needed):
+            if self.declared is not None and name not in self.declared:
+                self._problems.append(((), f"the query does not declare ${name}; declare it (e.g. "
+                                           f"query (${name}: ...)) or name the variable the query uses"))
+        self.counts: dict[str, Any] = {}
+        self.pending: dict[str, Watermark] = {}
+
+    def problems(self) -> list[tuple[tuple, str]]:
+        return self._problems
+
+    def items(self, run: RunContext) -> Iterator[Item]:
+        # one item per run: the ledger must never judge a query done, nor hold a failed one back;
+        # what was delivered is the watermark's business
+        yield Item(uri=f"fluent-graphql://{self.options.connection}/{self.root}?run={run.run_id}",
+                   name=self.root, etag=run.run_id, mtime=run.started)
+
+    def read(self, item: Item) -> IO[bytes]:
+        raise ConfigError(f"{self.path}: this source yields records, not bytes (state.dedupe: checksum does "
+                          "not apply; use the watermark)")
+
+    def read_records(self, item: Item, run: RunContext) -> Iterator[Chunk]:
+        o = self.options
+        wm = o.watermark
+        client = run.connection(o.connection).client
+        variables = {k: reveal(v) for k, v in (o.variables or {}).items()}
+        backfill = bool(run.since or run.until)
+        if backfill and not wm:
+            raise ConfigError(f"{self.path}: --since/--until need a watermark block in the source")
+        if run.until and not (wm or {}).get("until_variable"):
+            raise ConfigError(f"{self.path}: --until needs watermark.until_variable (the query's upper bound)")
+        tracker = None
+        if wm:
+            previous = Watermark(None, {}) if backfill else Watermark.load(run.state.kv_get(run.connector, STATE_KEY))
+            tracker = Tracker(previous, self.overlap, datetime.now(UTC))
+            lower = parse_instant(run.since, "--since") if run.since else tracker.lower_bound(wm.get("initial"))
+            if lower is not None:
+                variables[wm["variable"]] = render(lower)
+            if run.until:
+                variables[wm["until_variable"]] = render(parse_instant(run.until, "--until"))
+        counts = self.counts = {"pages": 0, "records": 0, "duplicates_dropped": 0, "overlap_dropped": 0,
+                                "truncated": False}
+        if wm:
+            counts["watermark_from"] = variables.get(wm["variable"])
+        cursors, cursor = Cursors(o.cursor_from), None
+        seen_ids: set[str] = set()
+        limit = o.max_records
+        while True:
+            size = o.page_size if limit is None else min(o.page_size, limit - counts["records"])
+            variables[o.page_size_variable] = size
+            if cursor is None:
+                variables.pop(o.cursor_variable, None)
+            else:
+                variables[o.cursor_variable] = cursor
+            page = read_page(client.graphql(o.query, variables), self.shape, counts["pages"] + 1, o.cursor_from)
+            counts["pages"] += 1
+            out, cut = self._keep(page.records, seen_ids, tracker, counts, limit)
+            if out:
+                first = counts["records"] + 1
+                counts["records"] += len(out)
+                yield Chunk(item, out, list(range(first, first + len(out))), locators=[f"page {page.number}"] * len(out))
+            if limit is not None and counts["records"] >= limit:
+                counts["truncated"] = cut or page.has_next
+                break
+            if not page.has_next:
+                break
+            cursor = cursors.next(page)
+        run.log.info("query read", query=self.root, pages=counts["pages"], records=counts["records"],
+                     duplicates=counts["duplicates_dropped"] or None, overlap=counts["overlap_dropped"] or None)
+        if tracker is None or backfill:
+            return
+        if counts["truncated"]:
+            counts["watermark_to"] = counts.get("watermark_from")
+            run.log.warning("max_records cut the crawl short; the watermark stays where it was",
+                            query=self.root, max_records=limit)
+            return
+        if tracker.unstamped:
+            run.log.warning("records without the watermark field", field=wm["field"], count=tracker.unstamped)
+        nxt = tracker.next()
+        counts["watermark_to"] = render(nxt.value) if nxt.value else None
+        self.pending[item.uri] = nxt
+
+    def _keep(self, nodes: list[dict[str, Any]], seen_ids: set[str], tracker: Tracker | None,
+              counts: dict[str, Any], limit: int | None) -> tuple[list[dict[str, Any]], bool]:
+        """The page's records to deliver, and whether ``max_records`` left some behind."""
+        out: list[dict[str, Any]] = []
+        shape = self.shape
+        for node in nodes:
+            scope = Scope(root=node)
+            raw = shape.node_id(node, scope) if shape.node_id else None
+            node_id = str(raw) if raw is not None else None
+            if node_id is not None:
+                if node_id in seen_ids:
+                    counts["duplicates_dropped"] += 1
+                    continue
+                seen_ids.add(node_id)
+            stamp = shape.stamp(node, scope) if tracker is not None and shape.stamp else None
+            if tracker is not None and tracker.delivered_before(node_id, stamp):
+                counts["overlap_dropped"] += 1
+                tracker.observe(node_id, stamp)
+                continue
+            if limit is not None and counts["records"] + len(out) >= limit:
+                return out, True
+            if tracker is not None:
+                tracker.observe(node_id, stamp)
+            out.append(node)
+        return out, False
+
+    def complete(self, item: Item, ok: bool, run: RunContext) -> str | None:
+        nxt = self.pending.pop(item.uri, None)
+        if ok and nxt is not None and nxt.value is not None:
+            run.state.kv_set(run.connector, STATE_KEY, nxt.dump())
+            run.log.info("watermark stored", value=render(nxt.value), remembered=len(nxt.seen))
+        return None
+
+    def stats(self) -> dict[str, Any]:
+        return dict(self.counts)
+
+
+def _declared(query: str) -> tuple[set[str] | None, str, list[tuple[tuple, str]]]:
+    """Variables the query declares, its first root field, and problems with it."""
+    try:
+        document = parse(query)
+    except GraphQLError as exc:
+        return None, "query", [(("query",), f"not a valid GraphQL document: {exc.message}")]
+    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(ops) != 1 or ops[0].operation.value != "query":
+        return None, "query", [(("query",), "expected exactly one query operation")]
+    op = ops[0]
+    roots = [getattr(s, "name", None) for s in op.selection_set.selections]
+    root = roots[0].value if roots and roots[0] is not None else "query"
+    return {v.variable.name.value for v in op.variable_definitions or ()}, root, []
