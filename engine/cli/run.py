@@ -28,16 +28,18 @@ from engine.runtime.runner import RunOptions, Runner
 @click.option("--allow-custom-code", is_flag=True, help="Load the Python modules the spec lists under plugins.")
 @click.option("--since", help="Backfill from this time (ISO-8601); the stored watermark does not move.")
 @click.option("--until", help="Backfill up to this time (ISO-8601).")
+@click.option("--replay", type=click.Path(dir_okay=False, exists=True),
+              help="Send the (corrected) records of a rejects file through the mapping and target again.")
 def run_cmd(spec: str, dry_run: bool, limit: int | None, overrides: tuple[str, ...], fail_if_locked: bool,
             report_path: str | None, fmt: str, quiet: bool, log_level: str | None, log_format: str,
-            allow_custom_code: bool, since: str | None, until: str | None) -> None:
+            allow_custom_code: bool, since: str | None, until: str | None, replay: str | None) -> None:
     """Run the connector described by SPEC."""
     interactive = sys.stderr.isatty() and not quiet
     logs.configure(log_level or ("warning" if interactive or dry_run else "info"), log_format)
     plan = load_plan(spec, overrides=list(overrides), allow_custom_code=allow_custom_code)
     options = RunOptions(dry_run=dry_run, limit=limit, progress=interactive and not dry_run,
                          fail_if_locked=fail_if_locked, report_path=Path(report_path) if report_path else None,
-                         since=since, until=until)
+                         since=since, until=until, replay=Path(replay) if replay else None)
     report = Runner(plan, options).run()
     if fmt == "json":
         click.echo(dumps_pretty(report.as_dict()))

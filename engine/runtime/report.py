@@ -44,6 +44,7 @@ class RunReport:
     target: dict[str, Any] = dataclasses.field(default_factory=dict)
     source: dict[str, Any] = dataclasses.field(default_factory=dict)
     notes: list[str] = dataclasses.field(default_factory=list)
+    replayed: dict[str, Any] | None = None
 
     @property
     def seconds(self) -> float:
@@ -75,6 +76,7 @@ class RunReport:
             "target": self.target,
             "error": self.error,
             "notes": self.notes,
+            "replayed": self.replayed,
             "items": [dataclasses.asdict(i) for i in self.items],
         }
         return redactor.scrub_obj(to_jsonable(data))

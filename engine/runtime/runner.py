@@ -63,6 +63,8 @@ class RunOptions:
     #: a backfill window for sources with watermarks (the stored watermark does not move)
     since: str | None = None
     until: str | None = None
+    #: a rejects file whose (corrected) records are sent again instead of reading the source
+    replay: Path | None = None
 
 
 class _LimitReached(Exception):
@@ -80,6 +82,14 @@ class Runner:
         self._lock_stop = threading.Event()
         self._lock_thread: threading.Thread | None = None
         self.skip_upto = 0
+        self.replaying = self.opts.replay is not None
+        if self.replaying:
+            from engine.runtime.replay import ReplaySource
+
+            self.source: Any = ReplaySource(Path(self.opts.replay))
+            self.parser: Any = None
+        else:
+            self.source, self.parser = plan.source, plan.parser
         lock = plan.state.get("lock")
         #: a claim outlives a crashed worker by this long (then another may take the file)
         self.claim_ttl = (seconds(lock.get("ttl", "15m")) if isinstance(lock, dict) else None) or 900.0
@@ -172,7 +182,7 @@ class Runner:
             if not self.opts.dry_run:
                 store.run_started(run.connector, run.run_id, run.started)
             run.log.info("run started", spec=plan.doc.file, dry_run=self.opts.dry_run or None)
-            for plugin in (plan.source, plan.parser, plan.target):
+            for plugin in (self.source, self.parser, plan.target):
                 if plugin is None or (plugin is plan.target and self.opts.dry_run):
                     continue
                 if getattr(plugin, "connection_name", None):
@@ -186,6 +196,9 @@ class Runner:
                 for item, item_report in self.deferred:
                     self._commit(run, item, item_report)
             report.status = "ok"
+            if self.replaying:
+                report.notes.append(f"replayed {self.source.count} record(s) from {self.opts.replay}")
+                report.replayed = {"from": str(self.opts.replay), "records": self.source.count}
         except LockedError as exc:
             report.status = "locked"
             report.error = exc.message
@@ -279,8 +292,8 @@ class Runner:
     # -- items ----------------------------------------------------------------------------
 
     def _items(self, run: Run) -> None:
-        dedupe = self.plan.state.get("dedupe", "fingerprint")
-        for item in self.plan.source.items(run):
+        dedupe = "none" if self.replaying else self.plan.state.get("dedupe", "fingerprint")
+        for item in self.source.items(run):
             self.progress.item(item.name)
             skip = self._already_done(run, item, dedupe)
             if skip:
@@ -316,7 +329,7 @@ class Runner:
 
     def _checksum(self, item: Item) -> str:
         digest = hashlib.sha256()
-        stream = self.plan.source.read(item)
+        stream = self.source.read(item)
         try:
             while True:
                 block = stream.read(1 << 20)
@@ -333,7 +346,7 @@ class Runner:
         self.report.items.append(item_report)
         log = run.log.bind(file=item.name)
         self.skip_upto = 0
-        if not self.opts.dry_run:
+        if not self.opts.dry_run and not self.replaying:
             holder = run.state.ledger_claim(run.connector, item, run.run_id, run.owner, self.claim_ttl)
             if holder is not None:
                 item_report.status = "skipped"
@@ -350,13 +363,13 @@ class Runner:
                                              f"(delivered by run {saved.get('run_id', '?')})")
                     log.info("resuming after the last acknowledged record", after=self.skip_upto)
         try:
-            if plan.source.produces == "records":
-                for chunk in plan.source.read_records(item, run):
+            if self.source.produces == "records":
+                for chunk in self.source.read_records(item, run):
                     self._chunk(run, chunk)
             else:
-                stream = plan.source.read(item)
+                stream = self.source.read(item)
                 try:
-                    for chunk in plan.parser.parse(stream, item, run):
+                    for chunk in self.parser.parse(stream, item, run):
                         self._chunk(run, chunk)
                 finally:
                     stream.close()
@@ -386,8 +399,11 @@ class Runner:
 
     def _commit(self, run: Run, item: Item, item_report: ItemReport) -> None:
         counts = run.outcomes.counts(item)
+        if self.replaying:
+            item_report.counts = counts.as_dict()
+            return
         failpoint("item.before_move")
-        moved = self.plan.source.complete(item, True, run)
+        moved = self.source.complete(item, True, run)
         failpoint("item.after_move")
         item_report.moved_to = moved
         item_report.counts = counts.as_dict()
@@ -402,11 +418,12 @@ class Runner:
         item_report.reason = redactor.scrub(str(exc))
         item_report.counts = run.outcomes.counts(item).as_dict()
         run.log.error("file failed", file=item.name, error=str(exc), kind="data" if data else exc.code)
-        if self.opts.dry_run:
+        if self.opts.dry_run or self.replaying:
             return
         retry = self.plan.state.get("retry") or {}
         attempts = (run.state.ledger_get(run.connector, item.uri) or {}).get("attempts", 1)
-        backoff = seconds(retry.get("backoff", "5m")) or 300.0
+        backoff = seconds(retry.get("backoff", "5m"))
+        backoff = 300.0 if backoff is None else backoff
         next_retry = datetime.now(UTC) + timedelta(seconds=backoff * (2 ** max(0, attempts - 1)))
         moved = None
         if not data and attempts >= int(retry.get("max_attempts", 5)):
@@ -414,7 +431,7 @@ class Runner:
             item_report.reason = f"{item_report.reason} (gave up after {attempts} attempts)"
         if data:
             try:
-                moved = self.plan.source.complete(item, False, run)
+                moved = self.source.complete(item, False, run)
             except EngineError as move_exc:
                 run.log.error("moving the failed file failed", file=item.name, error=str(move_exc))
         item_report.moved_to = moved
