@@ -284,7 +284,8 @@ class Generator:
             out.append("if sub is None:")
             out.append("    v = None")
             out.append("else:")
-            out.append("    if type(sub) is not dict: raise TypeError(f'expected an object, got {type(sub).__name__}')")
+            # like the SDK: paths relative to something that is not an object find nothing
+            out.append("    if type(sub) is not dict: sub = {}")
             out.append(f"    parents2 = parents + (recd,) if sub is not recd else parents")
             out.append(f"    v, issues = {fn}(sub, row, root, parents2, ctx, file)")
             out.append("    if issues: raise Nested([(None, issues)])")

@@ -182,6 +182,19 @@ class _Parser:
         c = self.peek()
         if c in ("'", '"'):
             name = self._quoted(c)
+            if self.peek() == "=":
+                self.i += 1
+                value_quote = self.peek()
+                if value_quote in ("'", '"'):
+                    value = self._quoted(value_quote)
+                else:
+                    end = self.text.find("]", self.i)
+                    if end < 0:
+                        raise self.error("expected ']'", len(self.text))
+                    value = self.text[self.i : end].strip()
+                    self.i = end
+                self._close(open_at)
+                return Filter(name.lstrip("@"), value)
             self._close(open_at)
             return Key(name)
         end = text.find("]", self.i)

@@ -1,0 +1,76 @@
+"""The command line as a user meets it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+QUICKSTART = Path(__file__).resolve().parent.parent.parent / "connectors" / "quickstart" / "quickstart.yaml"
+
+
+def test_plugins_lists_kinds_and_shows_one_plugin(cli) -> None:
+    out = cli("plugins").output
+    assert "sources:" in out and "local" in out and "fluent.batch" in out
+    one = cli("plugins", "parsers", "csv").output
+    assert "ragged_rows" in one and 'default' not in one or "= \"reject\"" in one
+    assert "example:" in one and "type: csv" in one
+    assert "int" in cli("plugins", "resolvers").output
+
+
+def test_schema_prints_the_composed_json_schema(cli) -> None:
+    schema = json.loads(cli("schema").output)
+    assert schema["$defs"]["parsers.csv"]["properties"]["delimiter"]["default"] == ","
+
+
+def test_explain_fills_defaults_and_never_prints_secrets(write_spec, cli, monkeypatch) -> None:
+    monkeypatch.setenv("ENGINE_TEST_SECRET", "s3cr3t-value-xyz")
+    path = write_spec("""
+    version: 1
+    name: explain-me
+    connections:
+      fluent: {type: fluent, base_url: embedded, client_id: DEMO, client_secret: "${env:ENGINE_TEST_SECRET}",
+               username: demo, password: plain-text-password}
+    source: {type: local, path: in}
+    parser: {type: csv}
+    target: {type: fluent.batch, connection: fluent}
+    """)
+    result = cli("explain", str(path))
+    assert result.exit_code == 0
+    out = result.output
+    assert "s3cr3t-value-xyz" not in out and "plain-text-password" not in out
+    assert "${env:ENGINE_TEST_SECRET}" in out and "'***'" in out
+    assert "delimiter: ','" in out and "batch_size: 1000" in out
+    assert "a secret is written in the spec" in out
+
+
+def test_test_command_shows_a_diff_and_junit(tmp_path, write_spec, cli) -> None:
+    path = write_spec("""
+    version: 1
+    name: t
+    source: {type: local, path: in}
+    parser: {type: json}
+    mapping: {fields: {a: {source: a, resolver: upper}}}
+    target: {type: stdout}
+    tests:
+      - {name: right, input: [{a: x}], expect: [{a: X}]}
+      - {name: wrong, input: [{a: y}], expect: [{a: y}]}
+    """)
+    result = cli("test", str(path))
+    assert result.exit_code == 1
+    assert "PASS" in result.output and "FAIL" in result.output and '-    "a": "y"' in result.output
+    junit = cli("test", "--format", "junit", str(path)).output
+    assert 'tests="2" failures="1"' in junit
+
+
+def test_dry_run_prints_records_and_the_report_goes_to_stderr(cli) -> None:
+    result = cli("run", str(QUICKSTART), "--dry-run", "--limit", "3")
+    assert result.exit_code == 0
+    lines = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
+    assert [r["skuRef"] for r in lines] == ["SKU-0001", "SKU-0002", "SKU-0003"]
+
+
+def test_set_overrides_a_spec_value(cli) -> None:
+    result = cli("validate", str(QUICKSTART))
+    assert result.exit_code == 0
+    bad = cli("run", str(QUICKSTART), "--set", "target.batch_size=9000", "--dry-run")
+    assert bad.exit_code == 2 and "batch_size must be between 1 and 5000" in bad.output
