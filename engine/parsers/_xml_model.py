@@ -40,40 +40,73 @@ class Namer:
         return got
 
 
-def element_value(el: Any, name_of: Callable[[str], str], force_list: frozenset[str]) -> Any:
-    """The value of an lxml element: a string, None, or a dict (see the module docstring)."""
-    attrib = el.attrib
-    out: dict[str, Any] | None = None
-    if attrib:
-        out = {"@" + name_of(k): v for k, v in attrib.items()}
-    if len(el):
+class TooDeep(Exception):
+    """An element nested deeper than allowed; ``depth`` is how deep it was."""
+
+
+def converter(namer: Namer, force_list: frozenset[str], max_depth: int) -> Callable[[Any, int], Any]:
+    """``value(el, depth)``: the value of an lxml element (see the module docstring).
+
+    Names are looked up in local caches (an attribute and an element may
+    share a name, so they have one each): this function runs for every
+    element of every record and its speed is the parser's.
+    """
+    tags: dict[Any, str] = {}
+    attributes: dict[str, str] = {}
+    name = namer.name
+
+    def value(el: Any, depth: int) -> Any:
+        if depth > max_depth:
+            raise TooDeep(depth)
+        pairs = el.items()
+        out: dict[str, Any] | None = None
+        if pairs:
+            out = {}
+            for k, v in pairs:
+                key = attributes.get(k)
+                if key is None:
+                    if len(attributes) > 10000:  # endless distinct names: keep the cache bounded
+                        attributes.clear()
+                    key = attributes[k] = "@" + name(k)
+                out[key] = v
+        text = el.text
+        if not len(el):
+            if out is None:
+                return text
+            if text:
+                out["#text"] = text
+            return out
         if out is None:
             out = {}
-        texts = [el.text] if el.text else []
+        texts = [text] if text else None
         for child in el:
             tag = child.tag
-            if type(tag) is not str:  # comments and processing instructions are removed; be safe
-                continue
-            key = name_of(tag)
-            value = element_value(child, name_of, force_list)
+            key = tags.get(tag)
+            if key is None:
+                if type(tag) is not str:  # comments and processing instructions are removed; be safe
+                    continue
+                if len(tags) > 10000:
+                    tags.clear()
+                key = tags[tag] = name(tag)
+            got = value(child, depth + 1)
             if key in out:
                 existing = out[key]
                 if type(existing) is list:
-                    existing.append(value)
+                    existing.append(got)
                 else:
-                    out[key] = [existing, value]
+                    out[key] = [existing, got]
             else:
-                out[key] = [value] if key in force_list else value
-            if child.tail:
-                texts.append(child.tail)
+                out[key] = [got] if key in force_list else got
+            tail = child.tail
+            if tail:
+                if texts is None:
+                    texts = [tail]
+                else:
+                    texts.append(tail)
         if texts:
-            text = "".join(texts).strip()
-            if text:
-                out["#text"] = text
+            joined = "".join(texts).strip()
+            if joined:
+                out["#text"] = joined
         return out
-    text = el.text
-    if out is None:
-        return text
-    if text:
-        out["#text"] = text
-    return out
+
+    return value

@@ -107,6 +107,12 @@ class CsvParser(Parser):
         columns, header_line = self._header(reader, item, line_base)
         if columns is None:
             return
+        in_header = [b for b in bad.found if line_base < b[0] <= line_base + header_line] if opts.header else []
+        if in_header:
+            line, offset, data = in_header[0]
+            raise ParseError(f"{item.name}:{line}: the header holds bytes {data.hex(' ')} at byte offset {offset}, "
+                             f"which are not valid {opts.encoding}",
+                             hint="set parser.encoding to the file's encoding (e.g. latin-1, cp1252)")
         yield from self._rows(reader, item, columns, header_line, line_base, bad)
 
     def _header(self, reader, item: Item, line_base: int) -> tuple[tuple[str, ...] | None, int]:

@@ -9,8 +9,10 @@ parser:
 Without ``records``, a top-level array yields one record per element and a
 top-level object is one record. With ``records: a.b`` the array at that path
 is streamed element by element (``a[*].b`` reaches arrays inside arrays), so
-memory stays flat however large the file. A syntax error stops the file with
-the byte position; records before it have already flowed.
+memory stays flat however large the file; a file without that key is an
+error, an empty array is not. A syntax error (a truncated file, bytes that
+are not UTF-8) stops the file naming the last good record, the byte range
+and the text around the error; records before it have already flowed.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from typing import IO, Any
 
 from engine.contracts import Chunk, Item, Parser, RunContext
 from engine.errors import ParseError
+from engine.jsonutil import dumps
 from engine.mapping.paths import Key, PathSyntaxError, Wildcard, parse_path
+from engine.parsers._json_guard import NestingGuard, TooDeep
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -29,6 +33,8 @@ SCHEMA: dict[str, Any] = {
     "properties": {
         "records": {"type": "string", "description": "path to the array of records, e.g. data.items"},
         "chunk_size": {"type": "integer", "minimum": 1, "maximum": 1000000, "default": 5000},
+        "max_depth": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 64,
+                      "description": "deeper nesting stops the file (protects memory against nesting bombs)"},
     },
 }
 
@@ -37,6 +43,10 @@ SCHEMA: dict[str, Any] = {
 class JsonOptions:
     records: str | None
     chunk_size: int
+    max_depth: int
+
+
+_BLOCK = 16 * 1024
 
 
 def ijson_prefix(path_text: str) -> str:
@@ -76,8 +86,11 @@ class JsonParser(Parser):
 
         size = self.options.chunk_size
         prefix = self.prefix
+        head, skipped = _peek(stream)
+        if head in (b"\xfe", b"\xff", b"\x00"):
+            raise ParseError(f"{item.name}: the file looks like UTF-16 or UTF-32 JSON; JSON files must be UTF-8",
+                             hint="convert it, e.g. iconv -f UTF-16 -t UTF-8")
         if prefix is None:
-            head = _peek(stream)
             if head == b"{":
                 prefix = ""
             elif head == b"[":
@@ -86,14 +99,15 @@ class JsonParser(Parser):
                 return
             else:
                 raise ParseError(f"{item.name}: not a JSON document (it starts with {head!r})")
-            stream = _Prepend(head, stream)
+        key = _last_key(self.options.records)
+        counted = _Counted(_Prepend(head, stream), key, skipped, NestingGuard(self.options.max_depth, _BLOCK))
         label = self.options.records or ""
         records: list[Any] = []
         positions: list[int] = []
         locators: list[str] = []
         n = 0
         try:
-            for value in ijson.items(stream, prefix, use_float=True):
+            for value in ijson.items(counted, prefix, use_float=True, buf_size=_BLOCK):
                 n += 1
                 records.append(value)
                 positions.append(n)
@@ -101,32 +115,90 @@ class JsonParser(Parser):
                 if len(records) >= size:
                     yield Chunk(item, records, positions, None, None, locators)
                     records, positions, locators = [], [], []
-        except ijson.common.IncompleteJSONError as exc:
+        except TooDeep as exc:
             if records:
                 yield Chunk(item, records, positions, None, None, locators)
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "unexpected end of data"
-            raise ParseError(f"{item.name}: invalid JSON after record {n}: {detail}") from None
-        except UnicodeDecodeError as exc:
+            raise ParseError(f"{item.name}: {exc} {counted.where()}, after record {n}", hint=exc.hint) from None
+        except (ijson.common.IncompleteJSONError, ijson.common.JSONError, UnicodeDecodeError) as exc:
             if records:
                 yield Chunk(item, records, positions, None, None, locators)
-            raise ParseError(f"{item.name}: bytes are not valid UTF-8 after record {n}: {exc.reason}") from None
+            last = f" (the last good one is {label}[{n - 1}])" if n and prefix else ""
+            raise ParseError(f"{item.name}: invalid JSON after record {n}{last}, {counted.where()}: "
+                             f"{_describe(exc)}") from None
         if records:
             yield Chunk(item, records, positions, None, None, locators)
-        if n == 0 and self.options.records:
-            raise ParseError(f"{item.name}: no array found at '{self.options.records}'",
+        if n == 0 and key is not None and not counted.found:
+            raise ParseError(f"{item.name}: no array found at '{self.options.records}' (the file has no key "
+                             f"'{key.decode(errors='replace')[1:-1]}')",
                              hint="check parser.records against the file's structure")
 
 
-def _peek(stream: IO[bytes]) -> bytes:
+def _last_key(records: str | None) -> bytes | None:
+    """The records path's last key as it appears in the file (``"items"``), to tell a wrong path from an empty array."""
+    if not records:
+        return None
+    keys = [s.name for s in parse_path(records).steps if isinstance(s, Key)]
+    return dumps(keys[-1]).encode("utf-8") if keys else None
+
+
+def _describe(exc: BaseException) -> str:
+    raw = exc.args[0] if exc.args else ""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return "unexpected end of data (the file looks truncated)"
+    detail = lines[0]
+    if "premature EOF" in detail:
+        return "unexpected end of data (the file looks truncated)"
+    if "invalid bytes in UTF8" in detail:
+        detail += " (JSON files must be UTF-8)"
+    if len(lines) >= 2 and "(right here)" in lines[-1]:
+        detail += f", near `{lines[1].strip()}`"
+    return detail
+
+
+class _Counted:
+    """The stream, counting bytes, watching for the records key and guarding nesting."""
+
+    def __init__(self, stream: Any, key: bytes | None, offset: int, guard: NestingGuard) -> None:
+        self.stream = stream
+        self.guard = guard
+        self.key = key
+        self.found = key is None
+        self.tail = b""
+        self.before = self.count = offset
+
+    def where(self) -> str:
+        if self.before == self.count:
+            return f"at byte {self.count} (the end of the file)"
+        return f"between bytes {self.before} and {self.count}"
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.stream.read(n)
+        self.before = self.count
+        self.count += len(data)
+        if data:
+            self.guard.feed(data)
+        if not self.found and data:
+            window = self.tail + data
+            self.found = self.key in window  # type: ignore[operator]
+            self.tail = window[-len(self.key):]  # type: ignore[arg-type]
+        return data
+
+
+def _peek(stream: IO[bytes]) -> tuple[bytes, int]:
+    """The first significant byte, and how many bytes (BOM, white space) came before it."""
+    skipped = 0
     while True:
         b = stream.read(1)
         if not b:
-            return b""
+            return b"", skipped
         if b == b"\xef":  # UTF-8 byte order mark
-            stream.read(2)
+            skipped += 1 + len(stream.read(2))
             continue
         if not b.isspace():
-            return b
+            return b, skipped
+        skipped += 1
 
 
 class _Prepend:

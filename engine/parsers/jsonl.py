@@ -5,8 +5,10 @@ parser:
   type: jsonl
 ```
 
-A line that is not valid JSON is rejected with its line number and the
-parser's message; the lines around it still flow. Blank lines are skipped.
+A line that is not valid JSON (or nested too deeply to read) is rejected
+with its line number and the parser's message; the lines around it still
+flow. Blank lines are skipped; a line longer than ``max_line_bytes`` is
+rejected without being held in memory.
 """
 
 from __future__ import annotations
@@ -82,6 +84,9 @@ class JsonlParser(Parser):
                 continue
             except ValueError as exc:
                 rejects.append(ParseReject(n, f"invalid JSON: {exc}", line_no, text[:1000]))
+                continue
+            except RecursionError:
+                rejects.append(ParseReject(n, "the value is nested too deeply to read", line_no, text[:1000]))
                 continue
             positions.append(n)
             lines.append(line_no)

@@ -38,7 +38,7 @@ from typing import IO, Any
 
 from engine.contracts import Chunk, Item, Parser, ParseReject, RunContext
 from engine.errors import ConfigError, ParseError
-from engine.parsers._xml_model import Namer, element_value
+from engine.parsers._xml_model import Namer, TooDeep, converter
 from engine.units import size_bytes
 
 SCHEMA: dict[str, Any] = {
@@ -185,7 +185,8 @@ class _Walk:
         self.parser = parser
         self.item = item
         self.namer = Namer(opts.namespaces)
-        self.force_list = frozenset(opts.force_list)
+        self.value = converter(self.namer, frozenset(opts.force_list), opts.max_depth)
+        self.locator = ""
         self.n = 0
         self.records: list[Any] = []
         self.positions: list[int] = []
@@ -204,74 +205,77 @@ class _Walk:
         parser, item, name_of = self.parser, self.item, self.namer.name
         max_depth, max_bytes, size = parser.options.max_depth, parser.max_bytes, parser.options.chunk_size
         is_record, is_parent = parser.is_record, parser.is_parent
-        paths = [""]  # element paths by depth, without indexes (for matching)
-        where = [""]  # element paths by depth, with indexes (for locators)
+        paths = [""]  # paths of the open elements outside records, without indexes (for matching)
+        where = [""]  # the same with indexes (for locators)
         siblings: list[dict[str, int]] = [{}]
-        depth = 0
-        record_depth = 0  # depth of the record being read, 0 outside records
+        record: Any = None  # the record element being read
         record_start = 0
         oversized = False
         for event, el in events:
-            if event == "start":
-                depth += 1
-                if depth > max_depth:
-                    at = f"inside record {self.n + 1} ({self.locator})" if record_depth else f"at {where[-1]}"
-                    raise ParseError(f"{item.name}:{el.sourceline}: elements are nested deeper than max_depth "
-                                     f"({max_depth}) {at}", hint="raise parser.max_depth if this is expected")
-                if record_depth:
-                    if not oversized and reader.count - record_start > max_bytes:
+            if record is not None:  # inside a record only its size is watched; the hot path
+                if el is not record:
+                    if oversized:
+                        if event == "end":
+                            _free(el)
+                    elif reader.count - record_start > max_bytes:
                         oversized = True
                     continue
-                name = name_of(el.tag)
-                if depth == 1:
-                    self._check_prolog(el)
-                    if parser.root is not None and name != parser.root:
-                        raise ParseError(f"{item.name}:{el.sourceline}: the root element is <{name}>, the records "
-                                         f"path {parser.options.records!r} starts at <{parser.root}>")
-                count = siblings[-1][name] = siblings[-1].get(name, 0) + 1
-                path = paths[-1] + "/" + name
-                if is_record(path):
-                    record_depth, record_start, oversized = depth, reader.count, False
-                    self.locator = f"{where[-1]}/{name}[{count}]"
-                    continue
-                paths.append(path)
-                where.append(where[-1] + "/" + (name if count == 1 else f"{name}[{count}]"))
-                siblings.append({})
-                if not self.parent_seen and is_parent(path):
-                    self.parent_seen = True
-                continue
-            # end of an element
-            if record_depth and depth > record_depth:
-                if oversized:
-                    _free(el)
-                depth -= 1
-                continue
-            if record_depth == depth:
-                record_depth = 0
-                self.n += 1
-                if oversized or reader.count - record_start > max_bytes:
-                    self.rejects.append(ParseReject(
-                        self.n, f"element is larger than max_element_bytes ({max_bytes} bytes)",
-                        el.sourceline, None, self.locator))
-                else:
-                    value = element_value(el, name_of, self.force_list)
-                    self.records.append(value if type(value) is dict else {"#text": value} if value else {})
-                    self.positions.append(self.n)
-                    self.lines.append(el.sourceline)
-                    self.locators.append(self.locator)
+                record = None
+                self._record(el, oversized or reader.count - record_start > max_bytes, len(paths))
                 _free(el)
                 if len(self.records) + len(self.rejects) >= size:
                     yield from self.flush()
-            else:
+                continue
+            if event == "end":
                 paths.pop()
                 where.pop()
                 siblings.pop()
                 _free(el)
-            depth -= 1
+                continue
+            depth = len(paths)
+            name = name_of(el.tag)
+            if depth == 1:
+                self._check_prolog(el)
+                if parser.root is not None and name != parser.root:
+                    raise ParseError(f"{item.name}:{el.sourceline}: the root element is <{name}>, the records "
+                                     f"path {parser.options.records!r} starts at <{parser.root}>")
+            if depth > max_depth:
+                raise ParseError(f"{item.name}:{el.sourceline}: elements are nested deeper than max_depth "
+                                 f"({max_depth}) at {where[-1]}/{name}",
+                                 hint="raise parser.max_depth if this is expected")
+            count = siblings[-1][name] = siblings[-1].get(name, 0) + 1
+            path = paths[-1] + "/" + name
+            if is_record(path):
+                record, record_start, oversized = el, reader.count, False
+                self.locator = f"{where[-1]}/{name}[{count}]"
+                continue
+            paths.append(path)
+            where.append(where[-1] + "/" + (name if count == 1 else f"{name}[{count}]"))
+            siblings.append({})
+            if not self.parent_seen and is_parent(path):
+                self.parent_seen = True
         yield from self.flush()
         if self.n == 0 and not self.parent_seen and parser.options.records:
             raise ParseError(f"{item.name}: no element matches the records path {parser.options.records!r}",
                              hint="check parser.records against the file's structure")
+
+    def _record(self, el: Any, oversized: bool, depth: int) -> None:
+        self.n += 1
+        if oversized:
+            self.rejects.append(ParseReject(
+                self.n, f"element is larger than max_element_bytes ({self.parser.max_bytes} bytes)",
+                el.sourceline, None, self.locator))
+            return
+        try:
+            value = self.value(el, depth)
+        except TooDeep:
+            raise ParseError(f"{self.item.name}:{el.sourceline}: elements are nested deeper than max_depth "
+                             f"({self.parser.options.max_depth}) inside record {self.n} ({self.locator})",
+                             hint="raise parser.max_depth if this is expected") from None
+        self.records.append(value if type(value) is dict else {"#text": value} if value else {})
+        self.positions.append(self.n)
+        self.lines.append(el.sourceline)
+        self.locators.append(self.locator)
 
     def _check_prolog(self, root: Any) -> None:
         """Refuse documents that declare entities: the doorway to expansion bombs and file reads."""

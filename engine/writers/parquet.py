@@ -34,7 +34,8 @@ from typing import IO, Any
 
 from engine.contracts import Writer
 from engine.errors import ConfigError, TargetError
-from engine.writers._arrow_types import Refused, TypeSyntaxError, converter, infer, parse_type, to_arrow, type_text
+from engine.writers._arrow_types import TypeSyntaxError, infer, parse_type, to_arrow, type_text
+from engine.writers._arrow_values import Refused, converter
 
 SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -17,7 +17,7 @@ def parse():
     def run(kind: str, data: bytes, **options: Any):
         cls = default_registries().parsers.get(kind)
         parser = cls(build_options(cls.Options, cls.schema, options, ("parser",), None), path="parser")
-        item = Item("file:///t/stock.csv", "stock.csv")
+        item = Item(f"file:///t/stock.{kind}", f"stock.{kind}")
         chunks = list(parser.parse(io.BytesIO(data), item, None))
         records, rejects = [], []
         for ch in chunks:
