@@ -43,7 +43,8 @@ def load_profile(name: str, *, retailer: str | None = None, directory: str | Non
     """Connection settings from a profile: base_url, client_id, client_secret, username, password, retailer_id."""
     base = profile_dir(directory) / name
     if not base.is_dir():
-        known = sorted(p.name for p in profile_dir(directory).glob("*/profile.json") if not p.parent.name.startswith("."))
+        known = sorted(p.parent.name for p in profile_dir(directory).glob("*/profile.json")
+                       if not p.parent.name.startswith("."))
         raise ConfigError(f"Fluent profile '{name}' not found in {base.parent}",
                           hint=f"profiles there: {', '.join(known) or 'none'}")
     profile = _read(base / "profile.json", ("baseUrl", "id", "clientSecret", "user"))
