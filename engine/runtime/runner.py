@@ -315,7 +315,8 @@ class Runner:
         entry = store.ledger_get(run.connector, item.uri)
         if entry and entry["status"] == "failed" and entry.get("next_retry"):
             if datetime.fromisoformat(entry["next_retry"]) > datetime.now(UTC):
-                return f"failed {entry['attempts']} time(s); next attempt after {entry['next_retry']}"
+                return (f"failed {entry['attempts']} time(s); next attempt after {entry['next_retry']} "
+                        f"(`engine state SPEC retry {item.name}` to retry now)")
         if not entry or entry["status"] != "done":
             return None
         if dedupe == "name":
@@ -424,7 +425,9 @@ class Runner:
         attempts = (run.state.ledger_get(run.connector, item.uri) or {}).get("attempts", 1)
         backoff = seconds(retry.get("backoff", "5m"))
         backoff = 300.0 if backoff is None else backoff
-        next_retry = datetime.now(UTC) + timedelta(seconds=backoff * (2 ** max(0, attempts - 1)))
+        # a first failure is retried by the next run (a blip); repeated failures back off exponentially
+        wait = 0.0 if attempts <= 1 else backoff * (2 ** (attempts - 2))
+        next_retry = datetime.now(UTC) + timedelta(seconds=wait)
         moved = None
         if not data and attempts >= int(retry.get("max_attempts", 5)):
             data = True  # out of attempts: quarantine it like a data failure

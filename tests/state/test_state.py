@@ -150,6 +150,7 @@ def test_a_failed_file_is_not_retried_before_its_backoff(tmp_path, spec, run_spe
     monkeypatch.setattr(file_target.FileTarget, "write",
                         lambda self, b: (_ for _ in ()).throw(TransientTargetError("down")))
     run_spec(path)
+    assert run_spec(path).items[0].status == "failed", "a first failure is retried by the next run"
     monkeypatch.setattr(file_target.FileTarget, "write", original)
     waiting = run_spec(path)
     assert waiting.items[0].status == "skipped" and "next attempt after" in waiting.items[0].reason
