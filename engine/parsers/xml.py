@@ -56,7 +56,7 @@ SCHEMA: dict[str, Any] = {
                                       "(ns:Item), all others lose their namespace"},
         "encoding": {"type": ["string", "null"], "default": None,
                      "description": "read the file in this encoding whatever its declaration says"},
-        "max_depth": {"type": "integer", "minimum": 2, "maximum": 256, "default": 100,
+        "max_depth": {"type": "integer", "minimum": 2, "maximum": 256, "default": 64,
                       "description": "deeper nesting stops the file (protects against nesting bombs)"},
         "max_element_bytes": {"type": ["integer", "string"], "default": "16MiB",
                               "description": "a larger record element is rejected (protects memory); "
@@ -127,16 +127,33 @@ def compile_record_path(text: str) -> tuple[Callable[[str], bool], Callable[[str
 
 
 class _Counter:
-    """The source stream, counting bytes read (for record sizes and empty files)."""
+    """The source stream, counting bytes read (for record sizes and empty files).
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    It also turns a lone CR into LF, as XML's end-of-line rule does anyway,
+    so libxml2 (which counts only LF) gives true line numbers for files with
+    mixed line endings. Not for UTF-16/32, where a 0x0D byte may belong to
+    another character.
+    """
+
+    def __init__(self, stream: IO[bytes], fix_cr: bool) -> None:
         self.stream = stream
         self.count = 0
+        self.fix_cr: bool | None = None if fix_cr else False
 
     def read(self, n: int = -1) -> bytes:
         data = self.stream.read(n)
         self.count += len(data)
-        return data
+        if self.fix_cr is None:
+            self.fix_cr = not data.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00", b"<\x00"))
+        if not self.fix_cr or b"\r" not in data:
+            return data
+        while data.endswith(b"\r"):  # an LF may start the next block: read on before deciding
+            more = self.stream.read(n)
+            self.count += len(more)
+            if not more:
+                break
+            data += more
+        return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
 class XmlParser(Parser):
@@ -162,7 +179,8 @@ class XmlParser(Parser):
     def parse(self, stream: IO[bytes], item: Item, run: RunContext | None = None) -> Iterator[Chunk]:
         from lxml import etree
 
-        reader = _Counter(stream)
+        wide = (self.options.encoding or "").lower().replace("-", "").startswith(("utf16", "utf32"))
+        reader = _Counter(stream, fix_cr=not wide)
         events = etree.iterparse(reader, events=("start", "end"), resolve_entities=False, no_network=True,
                                  load_dtd=False, dtd_validation=False, huge_tree=False, remove_comments=True,
                                  remove_pis=True, encoding=self.options.encoding)

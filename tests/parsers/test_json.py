@@ -61,3 +61,92 @@ def test_jsonl_rejects_undecodable_and_overlong_lines(parse) -> None:
     assert [r[2] for r in records] == [{"ok": 1}]
     assert [r.line for r in rejects] == [1, 2]
     assert "not valid utf-8" in rejects[0].reason and "longer than 1024 bytes" in rejects[1].reason
+
+
+def _true_depth(value) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_true_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_true_depth(v) for v in value), default=0)
+    return 0
+
+
+def test_the_nesting_guard_agrees_with_the_document_whatever_the_block_boundaries() -> None:
+    import json
+    import random
+
+    from engine.parsers._json_guard import NestingGuard
+
+    rng = random.Random(7)
+    alphabet = ['"', "\\", "[", "]", "{", "}", "a", " ", "\u00e9", "\n"]
+
+    def value(depth: int):
+        kind = rng.random()
+        if depth > 0 and kind < 0.3:
+            return [value(depth - 1) for _ in range(rng.randint(0, 3))]
+        if depth > 0 and kind < 0.6:
+            return {"".join(rng.choices(alphabet, k=rng.randint(0, 6))): value(depth - 1) for _ in range(3)}
+        return "".join(rng.choices(alphabet, k=rng.randint(0, 12)))
+
+    for _ in range(300):
+        doc = value(rng.randint(0, 8))
+        data = json.dumps(doc, ensure_ascii=rng.random() < 0.5).encode("utf-8")
+        guard = NestingGuard(max_depth=1000, block=1 << 20)
+        deepest = 0
+        at = 0
+        while at < len(data):
+            step = rng.randint(1, 9)
+            guard.feed(data[at : at + step])
+            deepest = max(deepest, guard.depth)
+            at += step
+        assert guard.depth == 0 and not guard.in_string, data
+        limited = NestingGuard(max_depth=max(_true_depth(doc) - 1, 0), block=1 << 20)
+        if _true_depth(doc) > 0:
+            with pytest.raises(Exception, match="nested deeper"):
+                for i in range(0, len(data), 5):
+                    limited.feed(data[i : i + 5])
+
+
+@pytest.mark.parametrize("step", [1, 5, 16])
+def test_long_keys_are_caught_wherever_blocks_end_and_long_values_pass(step: int) -> None:
+    from engine.parsers._json_guard import NestingGuard, TooDeep
+
+    def feed_all(data: bytes) -> None:
+        guard = NestingGuard(max_depth=64, block=16)
+        for i in range(0, len(data), step):
+            guard.feed(data[i : i + step])
+
+    feed_all(b'{"short": "' + b"v\\\"" * 40 + b'", "k": {"x": 1}}')
+    for spacing in (b"", b" ", b" \n  " * 9):
+        with pytest.raises(TooDeep, match="an object key is 40 bytes long"):
+            feed_all(b'{"a": {"' + b"k" * 40 + b'"' + spacing + b': 1}}')
+
+
+def test_a_deep_or_long_keyed_document_is_refused_before_it_eats_memory(parse) -> None:
+    with pytest.raises(ParseError, match=r"nested deeper than max_depth \(64\)"):
+        parse("json", b"[" * 100_000 + b"]" * 100_000)
+    records, _, _ = parse("json", b"[" * 10 + b"1" + b"]" * 10, max_depth=10)
+    assert [r[2] for r in records] == [[[[[[[[[[1]]]]]]]]]]
+    long_value = b'[{"note": "' + b"x" * 100_000 + b'"}]'
+    assert len(parse("json", long_value)[0][0][2]["note"]) == 100_000, "long values are fine, long keys are not"
+
+
+def test_empty_array_at_the_records_path_is_not_an_error_but_a_missing_key_is(parse) -> None:
+    assert parse("json", b'{"data": {"items": []}}', records="data.items")[0] == []
+    with pytest.raises(ParseError, match="the file has no key 'items'"):
+        parse("json", b'{"data": {"things": [1]}}', records="data.items")
+
+
+def test_a_byte_order_mark_before_a_records_path_and_utf16_files(parse) -> None:
+    records, _, _ = parse("json", b'\xef\xbb\xbf{"data": {"items": [1, 2]}}', records="data.items")
+    assert [r[2] for r in records] == [1, 2]
+    with pytest.raises(ParseError, match="UTF-16 or UTF-32 JSON; JSON files must be UTF-8"):
+        parse("json", '[{"a": "é"}]'.encode("utf-16"))
+
+
+def test_json_errors_name_the_last_good_record_and_the_bytes(parse) -> None:
+    with pytest.raises(ParseError) as info:
+        parse("json", b'[{"a": 1}, {"a" 2}]')
+    assert str(info.value) == ("stock.json: invalid JSON after record 1 (the last good one is [0]), between bytes 0 and "
+                               "19: parse error: object key and value must be separated by a colon (':'), near "
+                               '`[{"a": 1}, {"a" 2}]`')

@@ -165,7 +165,7 @@ def test_a_byte_order_mark_is_accepted(parse) -> None:
 def test_options_are_checked_when_the_spec_compiles() -> None:
     from engine.parsers.xml import XmlOptions, XmlParser
 
-    base = {"records": None, "force_list": [], "namespaces": {}, "encoding": None, "max_depth": 100,
+    base = {"records": None, "force_list": [], "namespaces": {}, "encoding": None, "max_depth": 64,
             "max_element_bytes": "16MiB", "chunk_size": 10}
     with pytest.raises(ConfigError, match="at least 64KiB"):
         XmlParser(XmlOptions(**{**base, "max_element_bytes": 100}))
@@ -173,3 +173,28 @@ def test_options_are_checked_when_the_spec_compiles() -> None:
         XmlParser(XmlOptions(**{**base, "encoding": "klingon"}))
     with pytest.raises(ConfigError, match="expected a size"):
         XmlParser(XmlOptions(**{**base, "max_element_bytes": "lots"}))
+
+
+class _Trickle:
+    """A stream returning a few bytes per read, so line ends fall across reads."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self.data, self.step, self.at = data, step, 0
+
+    def read(self, n: int = -1) -> bytes:
+        chunk = self.data[self.at : self.at + min(n, self.step) if n > 0 else None]
+        self.at += len(chunk)
+        return chunk
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 7, 1 << 16])
+def test_line_numbers_hold_for_lf_crlf_and_lone_cr_across_reads(step: int) -> None:
+    from engine.contracts import Item
+    from engine.parsers.xml import XmlOptions, XmlParser
+
+    data = b"<r>\r\n<i>a\rb</i>\n<i>c\r\nd</i>\r<i/>\r\n\r\n<i/></r>"
+    parser = XmlParser(XmlOptions(records=None, force_list=[], namespaces={}, encoding=None, max_depth=64,
+                                  max_element_bytes="16MiB", chunk_size=100))
+    [chunk] = list(parser.parse(_Trickle(data, step), Item("u", "x.xml")))
+    assert chunk.records == [{"#text": "a\nb"}, {"#text": "c\nd"}, {}, {}]
+    assert chunk.lines == [2, 4, 6, 8]
