@@ -99,7 +99,11 @@ class _Compiler:
         schema = cls.schema
         full = {**schema, "properties": {"type": {"const": name}, **schema.get("properties", {})}}
         full.setdefault("additionalProperties", False)
-        if not self._check(path, full, block):
+        references_ok = True
+        for prop, sub in schema.get("properties", {}).items():
+            if isinstance(sub, dict) and sub.get("x-connection") and prop in block:
+                references_ok = self._connection_ref(block[prop], sub["x-connection"], (*path, prop)) and references_ok
+        if not self._check(path, full, block) or not references_ok:
             return None
         nested: dict[str, Any] = {}
         ok = True
@@ -117,9 +121,6 @@ class _Compiler:
                 built = self.block(sub_kind, value, (*path, prop))
                 ok = ok and built is not None
                 nested[prop] = built
-            wanted = sub.get("x-connection")
-            if wanted and prop in block:
-                ok = self._connection_ref(block[prop], wanted, (*path, prop)) and ok
         self._secret_lint(schema, block, path)
         if not ok:
             return None
@@ -131,6 +132,8 @@ class _Compiler:
             return None
         for sub_path, message in getattr(plugin, "problems", lambda: [])():
             self.error((*path, *sub_path), message, code="plugin")
+        for sub_path, message in getattr(plugin, "warnings", lambda: [])():
+            self.warn((*path, *sub_path), message, code="plugin")
         if "connection" in block and hasattr(plugin, "connection_name"):
             plugin.connection_name = block["connection"]
         return plugin
@@ -141,9 +144,8 @@ class _Compiler:
         types = [wanted] if isinstance(wanted, str) else list(wanted)
         declared = self.doc.data.get("connections") or {}
         if not isinstance(name, str) or name not in declared:
-            known = ", ".join(sorted(declared)) or "none declared"
-            self.error(path, f"connection '{name}' is not defined under connections "
-                             f"(known: {known}){did_you_mean(str(name), declared)}", code="reference")
+            hint = did_you_mean(str(name), declared) or f" (known: {', '.join(sorted(declared)) or 'none declared'})"
+            self.error(path, f"connection '{name}' is not defined under connections{hint}", code="reference")
             return False
         actual = (declared.get(name) or {}).get("type")
         if actual not in types:

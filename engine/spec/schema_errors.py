@@ -95,7 +95,7 @@ def _diagnostics(doc: SpecDocument, base: SpecPath, error: ValidationError, what
             else:
                 yield doc.diagnostic(path, f"missing required {what} '{key}'", code="missing")
         return
-    if custom:
+    if custom and v != "type":
         yield doc.diagnostic(path, str(custom).format(value=inst), code=str(v))
         return
     if v == "type":
