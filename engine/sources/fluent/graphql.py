@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -166,29 +167,29 @@ class GraphqlSource(Source):
                                 "truncated": False}
         if wm:
             counts["watermark_from"] = variables.get(wm["variable"])
-        cursors, cursor = Cursors(o.cursor_from), None
-        seen_ids: set[str] = set()
-        limit = o.max_records
-        while True:
-            size = o.page_size if limit is None else min(o.page_size, limit - counts["records"])
-            variables[o.page_size_variable] = size
-            if cursor is None:
-                variables.pop(o.cursor_variable, None)
-            else:
-                variables[o.cursor_variable] = cursor
-            page = read_page(client.graphql(o.query, variables), self.shape, counts["pages"] + 1, o.cursor_from)
-            counts["pages"] += 1
-            out, cut = self._keep(page.records, seen_ids, tracker, counts, limit)
-            if out:
+        cursors, seen_ids, limit = Cursors(o.cursor_from), set[str](), o.max_records
+        # the next page is asked for while the runner maps and writes this one
+        ahead = ThreadPoolExecutor(1, thread_name_prefix="fluent-graphql-page")
+        try:
+            pending: Future | None = ahead.submit(client.graphql, o.query, self._page_variables(variables, None, limit))
+            while pending is not None:
+                page = read_page(pending.result(), self.shape, counts["pages"] + 1, o.cursor_from)
+                counts["pages"] += 1
+                out, cut = self._keep(page.records, seen_ids, tracker, counts, limit)
                 first = counts["records"] + 1
                 counts["records"] += len(out)
-                yield Chunk(item, out, list(range(first, first + len(out))), locators=[f"page {page.number}"] * len(out))
-            if limit is not None and counts["records"] >= limit:
-                counts["truncated"] = cut or page.has_next
-                break
-            if not page.has_next:
-                break
-            cursor = cursors.next(page)
+                pending = None
+                if limit is not None and counts["records"] >= limit:
+                    counts["truncated"] = cut or page.has_next
+                elif page.has_next:
+                    remaining = None if limit is None else limit - counts["records"]
+                    pending = ahead.submit(client.graphql, o.query,
+                                           self._page_variables(variables, cursors.next(page), remaining))
+                if out:
+                    yield Chunk(item, out, list(range(first, first + len(out))),
+                                locators=[f"page {page.number}"] * len(out))
+        finally:
+            ahead.shutdown(wait=False, cancel_futures=True)
         run.log.info("query read", query=self.root, pages=counts["pages"], records=counts["records"],
                      duplicates=counts["duplicates_dropped"] or None, overlap=counts["overlap_dropped"] or None)
         if tracker is None or backfill:
@@ -203,6 +204,14 @@ class GraphqlSource(Source):
         nxt = tracker.next()
         counts["watermark_to"] = render(nxt.value) if nxt.value else None
         self.pending[item.uri] = nxt
+
+    def _page_variables(self, base: dict[str, Any], cursor: str | None, remaining: int | None) -> dict[str, Any]:
+        o = self.options
+        out = {k: v for k, v in base.items() if k != o.cursor_variable}
+        out[o.page_size_variable] = o.page_size if remaining is None else min(o.page_size, remaining)
+        if cursor is not None:
+            out[o.cursor_variable] = cursor
+        return out
 
     def _keep(self, nodes: list[dict[str, Any]], seen_ids: set[str], tracker: Tracker | None,
               counts: dict[str, Any], limit: int | None) -> tuple[list[dict[str, Any]], bool]:
