@@ -39,7 +39,7 @@ class Plugin:
         self.path = path
         self._closed = False
 
-    def open(self, run: RunContext) -> None:  # noqa: B027 - optional hook
+    def open(self, run: RunContext) -> None:
         """Acquire resources. Called once per run, before use."""
 
     def close(self) -> None:
@@ -282,10 +282,10 @@ class Target(Plugin):
     def write(self, batch: Batch) -> None:
         raise NotImplementedError
 
-    def finish_item(self, item: Item) -> None:  # noqa: B027 - optional hook
+    def finish_item(self, item: Item) -> None:
         pass
 
-    def finish_run(self) -> None:  # noqa: B027 - optional hook
+    def finish_run(self) -> None:
         """Everything written in this run is acknowledged or reported."""
 
 

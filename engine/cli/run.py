@@ -10,7 +10,7 @@ import click
 from engine.cli.common import echo_err, load_plan
 from engine.jsonutil import dumps_pretty
 from engine.runtime import logs
-from engine.runtime.runner import RunOptions, Runner
+from engine.runtime.runner import Runner, RunOptions
 
 
 @click.command("run")

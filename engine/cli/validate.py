@@ -44,7 +44,7 @@ def _sarif(results: dict[str, list[Diagnostic]]) -> str:
 
 def _junit(results: dict[str, list[Diagnostic]]) -> str:
     failures = sum(1 for diags in results.values() if any(d.severity == "error" for d in diags))
-    out = [f'<?xml version="1.0" encoding="UTF-8"?>',
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
            f'<testsuite name="engine validate" tests="{len(results)}" failures="{failures}">']
     for spec, diags in results.items():
         out.append(f"  <testcase classname=\"engine.validate\" name={quoteattr(spec)}>")

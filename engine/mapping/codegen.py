@@ -265,10 +265,7 @@ class Generator:
         from engine.mapping.explain import EXPLAIN_NAME
 
         fn = self.block(f.fields, EXPLAIN_NAME)
-        if f.source is not None:
-            getter = self._get(f.source, hoisted)
-        else:
-            getter = "recd"
+        getter = self._get(f.source, hoisted) if f.source is not None else "recd"
         if each:
             out.append(f"items = _as_items({getter})")
             out.append("if items is None:")
@@ -286,7 +283,7 @@ class Generator:
             out.append("else:")
             # like the SDK: paths relative to something that is not an object find nothing
             out.append("    if type(sub) is not dict: sub = {}")
-            out.append(f"    parents2 = parents + (recd,) if sub is not recd else parents")
+            out.append("    parents2 = parents + (recd,) if sub is not recd else parents")
             out.append(f"    v, issues = {fn}(sub, row, root, parents2, ctx, file)")
             out.append("    if issues: raise Nested([(None, issues)])")
             out.append("    if not v: v = None")

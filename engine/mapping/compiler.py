@@ -48,7 +48,7 @@ class CompiledMapping:
             ns = gen.ns
             ns[EXPLAIN_NAME] = explain
             code = compile(src, f"<mapping {len(self.fields)} fields>", "exec")
-            exec(code, ns)  # noqa: S102 - code generated from a validated spec, not user text
+            exec(code, ns)
             fn = self._by_columns[key] = ns["_chunk"]
             self.source_text = src
         return fn

@@ -124,7 +124,7 @@ def explain_field(f: FieldSpec, exc: BaseException, rec: Any, row: int, root: An
         return out
     try:
         value = _read(f, rec, row, root, parents, ctx, file)
-    except Exception as read_exc:  # noqa: BLE001 - reported, not swallowed
+    except Exception as read_exc:
         return [MappingIssue(field, f"cannot read the value: {_message(read_exc)}", source)]
     if f.has_default and (value is None or value == ""):
         value = f.default
@@ -143,7 +143,7 @@ def explain_field(f: FieldSpec, exc: BaseException, rec: Any, row: int, root: An
                 value = step.fn(value, rec, ctx)
             else:
                 value = step.fn(value)
-        except Exception as step_exc:  # noqa: BLE001 - this is the reason for the reject
+        except Exception as step_exc:
             return [MappingIssue(field, _message(step_exc), source, value, step.name)]
     if f.required and (value is None or value == ""):
         return [MappingIssue(field, "required value is missing", source)]

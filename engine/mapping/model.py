@@ -128,9 +128,9 @@ def _check_target_clashes(ctx: ModelContext, fields: list[FieldSpec], path: Spec
     for f in fields:
         for other_target, other in seen.items():
             shorter, longer = sorted((f.target, other_target), key=len)
-            if longer[: len(shorter)] == shorter:
-                if len(shorter) == len(longer) or other.kind not in ("fields",) and f.kind not in ("fields",):
-                    ctx.error(f.spec_path, f"target '{f.label}' clashes with '{other.label}'", key=True)
+            same_branch = longer[: len(shorter)] == shorter
+            if same_branch and (len(shorter) == len(longer) or "fields" not in (other.kind, f.kind)):
+                ctx.error(f.spec_path, f"target '{f.label}' clashes with '{other.label}'", key=True)
         seen[f.target] = f
 
 

@@ -31,8 +31,8 @@ from engine.errors import (
     StateError,
     TransientError,
 )
-from engine.jsonutil import dumps
 from engine.failpoints import failpoint
+from engine.jsonutil import dumps
 from engine.runtime.checkpoints import Checkpoints
 from engine.runtime.context import Run
 from engine.runtime.logs import Log
@@ -223,18 +223,18 @@ class Runner:
             if callable(stats) and not self.opts.dry_run:
                 try:
                     report.target = stats()
-                except Exception as exc:  # noqa: BLE001 - statistics must not hide the run's outcome
+                except Exception as exc:
                     run.log.warning("target statistics unavailable", error=str(exc))
             source_stats = getattr(plan.source, "stats", None)
             if callable(source_stats):
                 try:
                     report.source = source_stats()
-                except Exception as exc:  # noqa: BLE001 - statistics must not hide the run's outcome
+                except Exception as exc:
                     run.log.warning("source statistics unavailable", error=str(exc))
             for plugin in reversed(opened):
                 try:
                     plugin.close()
-                except Exception as exc:  # noqa: BLE001 - closing must not hide the run's outcome
+                except Exception as exc:
                     run.log.warning("closing a plugin failed", plugin=plugin.name, error=str(exc))
             for conn in plan.connections.values():
                 conn.close()
@@ -313,10 +313,10 @@ class Runner:
                 return f"same content as {entry['name']} processed by run {entry['run_id']}"
             return None
         entry = store.ledger_get(run.connector, item.uri)
-        if entry and entry["status"] == "failed" and entry.get("next_retry"):
-            if datetime.fromisoformat(entry["next_retry"]) > datetime.now(UTC):
-                return (f"failed {entry['attempts']} time(s); next attempt after {entry['next_retry']} "
-                        f"(`engine state SPEC retry {item.name}` to retry now)")
+        waiting = entry and entry["status"] == "failed" and entry.get("next_retry")
+        if waiting and datetime.fromisoformat(entry["next_retry"]) > datetime.now(UTC):
+            return (f"failed {entry['attempts']} time(s); next attempt after {entry['next_retry']} "
+                    f"(`engine state SPEC retry {item.name}` to retry now)")
         if not entry or entry["status"] != "done":
             return None
         if dedupe == "name":
@@ -447,9 +447,8 @@ class Runner:
     def _chunk(self, run: Run, chunk: Chunk) -> None:
         outcomes = run.outcomes
         item = chunk.item
-        if self.skip_upto:
-            if not _after(chunk, self.skip_upto):
-                return
+        if self.skip_upto and not _after(chunk, self.skip_upto):
+            return
         limit = self.opts.limit
         if limit is not None:
             room = limit - outcomes.total.read

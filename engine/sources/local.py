@@ -135,7 +135,7 @@ class LocalSource(Source):
 
     def read(self, item: Item) -> IO[bytes]:
         try:
-            return open(item.meta["path"], "rb")  # noqa: SIM115 - the runner closes it
+            return open(item.meta["path"], "rb")
         except OSError as exc:
             raise SourceError(f"{item.meta['path']}: cannot read: {exc.strerror}") from None
 

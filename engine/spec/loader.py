@@ -86,7 +86,7 @@ class _Builder:
             return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
         try:
             return self.loader.construct_object(node, deep=True)
-        except yaml.constructor.ConstructorError as exc:
+        except yaml.constructor.ConstructorError:
             tag = node.tag
             self.problems.append(
                 self.doc.diagnostic(path, f"tag {tag} is not allowed (only plain YAML values)")

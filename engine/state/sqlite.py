@@ -364,5 +364,5 @@ class SqliteStateStore(Plugin):
         out = {}
         with self._tx(immediate=True) as db:
             for table in ("ledger", "checkpoints", "kv", "locks"):
-                out[table] = db.execute(f"DELETE FROM {table} WHERE connector=?", (connector,)).rowcount  # noqa: S608
+                out[table] = db.execute(f"DELETE FROM {table} WHERE connector=?", (connector,)).rowcount
         return out

@@ -42,7 +42,7 @@ def test_concurrent_callers_share_one_token_request(emulator):
     def call():
         try:
             fc.get("api/v4.1/event", {"count": 1})
-        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=call) for _ in range(12)]

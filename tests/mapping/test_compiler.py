@@ -92,7 +92,7 @@ def test_all_field_problems_of_a_record_are_reported_together(mapping) -> None:
     b: {source: b, required: true}
     lines: {each: lines, fields: {q: {source: q, resolver: int}}}
 """)
-    out, issues = m.map_record({"a": "x", "lines": [{"q": "1"}, {"q": "two"}]})
+    _out, issues = m.map_record({"a": "x", "lines": [{"q": "1"}, {"q": "two"}]})
     assert [i.field for i in issues] == ["a", "b", "lines[1].q"]
 
 

@@ -28,7 +28,7 @@ def test_records_path_streams_a_nested_array(parse) -> None:
 
 
 def test_records_path_that_matches_nothing_is_an_error(parse) -> None:
-    with pytest.raises(ParseError, match="no array found at 'data.items'"):
+    with pytest.raises(ParseError, match=r"no array found at 'data\.items'"):
         parse("json", b'{"data": {"other": []}}', records="data.items")
 
 

@@ -80,7 +80,7 @@ def test_messy_csv_good_rows_arrive_bad_rows_are_rejected_and_counts_add_up(conn
 def test_rejects_over_tolerance_exit_3_and_the_default_tolerance_is_zero(tmp_path, write_spec, run_spec):
     (tmp_path / "inbox").mkdir()
     (tmp_path / "inbox" / "stock_1.csv").write_bytes(MESSY)
-    spec = write_spec((SPEC % {"ratio": 0.1}))
+    spec = write_spec(SPEC % {"ratio": 0.1})
     report = run_spec(spec)
     assert report.exit_code == EXIT_REJECTS and report.status == "rejects_exceeded"
     (tmp_path / "inbox" / "stock_2.csv").write_bytes(MESSY)

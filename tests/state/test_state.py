@@ -53,7 +53,7 @@ def test_two_processes_started_together_exactly_one_runs(tmp_path: Path, spec, _
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
     results = []
     for p in procs:
-        out, err = p.communicate(timeout=120)
+        out, _err = p.communicate(timeout=120)
         results.append((p.returncode, json.loads(out)))
     statuses = sorted(r["status"] for _, r in results)
     assert statuses == ["locked", "ok"], results

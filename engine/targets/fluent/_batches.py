@@ -20,8 +20,8 @@ from typing import Any
 from engine.contracts import Batch, Item, RunContext
 from engine.errors import EngineError, TargetError
 from engine.failpoints import failpoint
-from engine.runtime.checkpoints import position_at, ranges
 from engine.fluent.client import FluentClient, FluentHTTPError
+from engine.runtime.checkpoints import position_at, ranges
 from engine.templates import NameTemplate
 
 DONE = {"COMPLETE", "COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "ERROR", "PARTIAL", "PARTIALLY_COMPLETED"}

@@ -3,5 +3,5 @@
 KNOWN = {"locationCode", "locationType", "status"}
 
 
-def extractLocationAttributes(value, record, context):  # noqa: N802 - the SDK config names it so
+def extractLocationAttributes(value, record, context):
     return [{"name": k, "type": "STRING", "value": v} for k, v in sorted(value.items()) if k not in KNOWN]
