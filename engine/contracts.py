@@ -183,9 +183,15 @@ class Batch:
 
 
 class Outcomes(Protocol):
-    """Where targets report what happened to each record."""
+    """Where targets report what happened to each record (callable from any thread)."""
 
     def accepted(self, batch: Batch, count: int | None = None) -> None: ...
+
+    def accepted_count(self, count: int, item: Item) -> None: ...
+
+    def rejected_at(self, item: Item, lineage: dict[str, Any], reason: str, *, response: Any = None) -> None: ...
+
+    def flush(self) -> None: ...
 
     def rejected(
         self,
@@ -218,6 +224,10 @@ class RunContext(Protocol):
     #: a backfill window from ``engine run --since/--until`` (ISO-8601), or None
     since: str | None
     until: str | None
+    #: per-file progress of acknowledged records (see engine.runtime.checkpoints)
+    checkpoints: Any
+    #: the mapping's target fields (dotted), for tabular writers
+    output_fields: list[str] | None
 
     def connection(self, name: str) -> Any: ...
 
@@ -298,7 +308,8 @@ class Writer(Plugin):
     def begin(self, stream: IO[bytes], meta: Mapping[str, Any]) -> None:
         raise NotImplementedError
 
-    def write(self, records: Sequence[Mapping[str, Any]]) -> None:
+    def write(self, records: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]] | None:
+        """Write records; returns ``(index, reason)`` for records it could not write."""
         raise NotImplementedError
 
     def end(self) -> None:
@@ -317,7 +328,19 @@ class Destination(Plugin):
 
 
 class StateStore(Protocol):
-    """Durable state of a connector. See :mod:`engine.state`."""
+    """Durable state of a connector. See :mod:`engine.state.sqlite` for the semantics."""
+
+    def kv_get(self, connector: str, key: str) -> Any: ...
+
+    def kv_set(self, connector: str, key: str, value: Any, *, expires: datetime | None = None) -> None: ...
+
+    def kv_delete(self, connector: str, key: str) -> None: ...
+
+    def checkpoint_get(self, connector: str, uri: str) -> dict[str, Any] | None: ...
+
+    def checkpoint_set(self, connector: str, uri: str, fingerprint: dict[str, Any], data: dict[str, Any]) -> None: ...
+
+    def checkpoint_clear(self, connector: str, uri: str | None = None) -> None: ...
 
     def close(self) -> None: ...
 

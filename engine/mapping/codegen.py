@@ -183,6 +183,7 @@ class Generator:
         elif f.kind == "expr":
             out.append(f"{v} = {self.name('X', f.expr)}.search({self._jdata()})")
         elif f.kind == "source":
+            assert f.source is not None
             out.append(f"{v} = {self._get(f.source, hoisted)}")
             if self.columns is None:
                 out.append(f"if type({v}) is dict: {v} = _unwrap({v})")
@@ -202,7 +203,7 @@ class Generator:
                 # text in, text out: chain the str methods under one guard
                 call = f"{self.name('M', method)}({v})"
                 while steps and getattr(steps[0].fn, "str_method", None) is not None:
-                    call = f"{self.name('M', steps.pop(0).fn.str_method)}({call})"
+                    call = f"{self.name('M', getattr(steps.pop(0).fn, 'str_method'))}({call})"
                 out.append(f"if {v} is not None: {v} = {call}")
                 continue
             if reads is not None:
@@ -233,7 +234,7 @@ class Generator:
     def _get(self, path: Path, hoisted: list[str]) -> str:
         """An expression reading ``path`` (by column index in row form)."""
         if path.variable is None:
-            if self.columns is not None:
+            if self.col_index is not None:
                 idx = self.col_index.get(path.text)
                 if idx is None and path.simple_key is not None:
                     idx = self.col_index.get(path.simple_key)

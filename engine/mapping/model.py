@@ -93,7 +93,9 @@ def split_target(key: str) -> tuple[str, ...]:
     """``attributes.batchNumber`` -> ("attributes", "batchNumber"); quotes keep dots."""
     if '"' not in key:
         return tuple(part for part in key.split("."))
-    parts, buf, quoted = [], [], False
+    parts: list[str] = []
+    buf: list[str] = []
+    quoted = False
     for ch in key:
         if ch == '"':
             quoted = not quoted

@@ -20,8 +20,10 @@ _local = threading.local()
 
 
 def _record_bad_bytes(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
     sink = getattr(_local, "sink", None)
-    if sink is not None and isinstance(exc, UnicodeDecodeError):
+    if sink is not None:
         sink.append((exc.start, exc.end, exc.object))
     return "\ufffd", exc.end
 

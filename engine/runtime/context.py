@@ -23,7 +23,7 @@ class Run:
     """Implements :class:`engine.contracts.RunContext`."""
 
     def __init__(self, *, connector: str, spec_dir: Path, dry_run: bool, connections: dict[str, Connection],
-                 context: dict[str, Any], outcomes: RunOutcomes | None, log: Log, state: Any,
+                 context: dict[str, Any], outcomes: RunOutcomes, log: Log, state: Any,
                  run_id: str | None = None, started: datetime | None = None) -> None:
         self.started = started or datetime.now(UTC)
         self.run_id = run_id or new_run_id(self.started)
@@ -58,7 +58,7 @@ class Run:
         if conn is None:
             raise ConfigError(f"connection '{name}' is not defined")
         if name not in self._opened:
-            conn.open(self)
+            conn.open(self)  # type: ignore[arg-type]  # Run is the RunContext
             self._opened.add(name)
             self.context.update(getattr(conn, "run_context", dict)())
             _aliases(self.context)

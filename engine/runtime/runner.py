@@ -34,7 +34,7 @@ from engine.errors import (
 from engine.failpoints import failpoint
 from engine.jsonutil import dumps
 from engine.runtime.checkpoints import Checkpoints
-from engine.runtime.context import Run
+from engine.runtime.context import Run, new_run_id
 from engine.runtime.logs import Log
 from engine.runtime.outcomes import RunOutcomes
 from engine.runtime.paths import state_dir
@@ -86,7 +86,7 @@ class Runner:
         if self.replaying:
             from engine.runtime.replay import ReplaySource
 
-            self.source: Any = ReplaySource(Path(self.opts.replay))
+            self.source: Any = ReplaySource(Path(str(self.opts.replay)))
             self.parser: Any = None
         else:
             self.source, self.parser = plan.source, plan.parser
@@ -99,26 +99,27 @@ class Runner:
     def _make_run(self) -> Run:
         plan = self.plan
         started = datetime.now(UTC)
-        run = Run(connector=plan.name, spec_dir=self.spec_dir, dry_run=self.opts.dry_run,
-                  connections=plan.connections, context=plan.context, outcomes=None,
-                  log=self.log.bind(connector=plan.name), state=plan.state_store, started=started)
+        run_id = new_run_id(started)
+        log = self.log.bind(connector=plan.name)
         rejects = None
         if not self.opts.dry_run and plan.on_error["invalid_record"] == "reject":
             cfg = plan.on_error.get("rejects") or {}
             fmt = cfg.get("format", "jsonl")
             if cfg.get("path"):
-                p = Path(cfg["path"].replace("{run_id}", run.run_id))
+                p = Path(cfg["path"].replace("{run_id}", run_id))
                 path = p if p.is_absolute() else self.spec_dir / p
             else:
-                path = self.state_dir / "rejects" / f"{plan.name}-{run.run_id}.{fmt}"
+                path = self.state_dir / "rejects" / f"{plan.name}-{run_id}.{fmt}"
             rejects = RejectsWriter(path, fmt)
-        run.outcomes = RunOutcomes(rejects, plan.on_error["invalid_record"], run.log, run.run_id)
+        outcomes = RunOutcomes(rejects, plan.on_error["invalid_record"], log, run_id)
+        run = Run(connector=plan.name, spec_dir=self.spec_dir, dry_run=self.opts.dry_run,
+                  connections=plan.connections, context=plan.context, outcomes=outcomes,
+                  log=log.bind(run_id=run_id), state=plan.state_store, started=started, run_id=run_id)
         run.since, run.until = self.opts.since, self.opts.until
         run.checkpoints = Checkpoints(plan.state_store, plan.name, log=run.log,
                                       enabled=bool(plan.state.get("checkpoint", True)) and not self.opts.dry_run)
         if plan.mapping is not None:
             run.output_fields = [".".join(t) for t in plan.mapping.leaf_targets()]
-        run.log = run.log.bind(run_id=run.run_id)
         return run
 
     def _lock(self, run: Run) -> None:

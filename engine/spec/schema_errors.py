@@ -51,7 +51,7 @@ def describe(value: Any) -> str:
 
 def _expected_types(t: Any) -> str:
     types = t if isinstance(t, list) else [t]
-    return " or ".join(_TYPE_NAMES.get(x, x) for x in types)
+    return " or ".join(_TYPE_NAMES.get(str(x), str(x)) for x in types)
 
 
 def _validator(schema: dict) -> Draft202012Validator:

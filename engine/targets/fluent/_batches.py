@@ -10,6 +10,7 @@ references to its source chunk (for lineage) only until it is settled.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import queue
 import threading
@@ -347,7 +348,7 @@ class BatchPipeline:
             failpoint("batch.before_post")
             try:
                 answer = self.client.write(f"api/v4.1/job/{job}/batch", body,
-                                           reconcile=lambda job=job: self._reconcile(job))
+                                           reconcile=functools.partial(self._reconcile, job))
                 break
             except FluentHTTPError as exc:
                 if is_job_expired(exc):
