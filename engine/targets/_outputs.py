@@ -44,16 +44,18 @@ class Output:
         return hint() if hint is not None else self.stream.tell()
 
     def room(self, max_bytes: int) -> int:
-        """How many more records should fit under ``max_bytes``, judging by those written.
+        """How many records to write next so the file approaches ``max_bytes`` without passing it by much.
 
-        The first record is written alone to learn the size of one; then
-        slices shrink as the file fills, down to one record at a time.
+        Each slice fills at most half the space left, judged by the average
+        record so far, and at most doubles the records written (the first
+        estimates rest on few records): near the limit records go one by
+        one, so a part ends less than one record past ``max_bytes``.
         """
         if not self.count:
             return 1
         size = self.size()
         per_record = max(1.0, (size - self.base) / self.count)
-        return max(1, int((max_bytes - size) / per_record))
+        return max(1, min(self.count, int((max_bytes - size) / per_record / 2)))
 
     def close(self) -> bool:
         """Finish the file; False when the writer has nothing to publish (it is removed)."""

@@ -160,7 +160,7 @@ class FileTarget(Target):
             if (limit and out.count >= limit) or (max_bytes and out.size() >= max_bytes):
                 self._finish(key)
 
-    def _output(self, key: str | None, item: Item) -> Output:
+    def _output(self, key: str | None, item: Item | None) -> Output:
         out = self.open_files.get(key)
         if out is not None:
             self.open_files.move_to_end(key)

@@ -26,7 +26,7 @@ CORPUS = Path(__file__).parent / "hostile"
 class _Recorder(http.server.BaseHTTPRequestHandler):
     requests: list[str] = []
 
-    def do_GET(self) -> None:  # noqa: N802 - the handler's name is fixed by http.server
+    def do_GET(self) -> None:
         type(self).requests.append(self.path)
         self.send_response(200)
         self.end_headers()
@@ -136,7 +136,7 @@ def test_no_hostile_file_reached_the_network(listener) -> None:
     ("parquet", "not_parquet.parquet", [], r"^not_parquet\.parquet: not a readable Parquet file: "),
 ])
 def test_a_broken_file_stops_with_its_name_and_position(kind, name, flowed, message) -> None:
-    values, rejects, error, _, _ = parse_all(kind, name, read(name))
+    values, _rejects, error, _, _ = parse_all(kind, name, read(name))
     assert isinstance(error, ParseError), f"{name} must not end quietly"
     assert re.search(message, str(error)), str(error)
     assert [v.get("Sku", v.get("sku")) for v in values] == flowed

@@ -23,7 +23,7 @@ def _values(records):
 
 
 def test_text_stays_text_and_attributes_are_kept(parse) -> None:
-    records, rejects, chunks = parse("xml", INVENTORY, records="InventoryUpdate/Items/Item")
+    records, rejects, _chunks = parse("xml", INVENTORY, records="InventoryUpdate/Items/Item")
     assert rejects == []
     assert _values(records) == [
         {"@sku": "A1", "@location": "L1", "GTIN": "01234567890128", "Qty": "0050", "Active": "true"},
