@@ -73,6 +73,8 @@ class MutationSender:
         self.policy = policy
         self.merger = Merger(f"engine_{create.label}")
         self.lock = threading.Lock()
+        #: called once per record when it is settled (applied or rejected)
+        self.on_settled: Any = None
         self.counts = {"requests": 0, "lookups": 0, "created": 0, "updated": 0, "applied": 0, "rejected": 0,
                        "retried": 0, "unknown_outcome": 0}
 
@@ -226,10 +228,19 @@ class MutationSender:
         else:
             self._count("updated" if op is self.upsert.update else "created")
         self.run.outcomes.accepted_count(1, rec.batch.chunk.item)
+        if self.on_settled is not None:
+            self.on_settled(rec)
+
+    def refuse(self, batch: Batch, i: int, reason: str) -> None:
+        """Reject a record that is not sent at all."""
+        self._count("rejected")
+        self.run.outcomes.rejected(batch, i, reason)
 
     def _reject(self, rec: Rec, reason: str, response: Any) -> None:
         self._count("rejected")
         self.run.outcomes.rejected(rec.batch, rec.index, reason, response=response)
+        if self.on_settled is not None:
+            self.on_settled(rec)
 
 
 def _describe(error: dict[str, Any]) -> str:

@@ -28,7 +28,9 @@ reject with its source file, row, event and Fluent's answer; a 400 (invalid
 event) is a reject in both modes. An event POST whose outcome is unknown (a
 timeout or 5xx after sending) is looked up in the event log before it is
 sent again (see ``_eventlog``); sync events and events found there are
-exactly-once, async events are at-least-once when the log lags.
+exactly-once, async events are at-least-once when the log lags. A run that
+was killed resumes after the file's settled prefix, and the events it may
+have sent are looked up the same way before they are sent (``_progress``).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from engine.fluent.client import FluentHTTPError
 from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
 from engine.targets.fluent._eventlog import FINAL, EventLog
 from engine.targets.fluent._pool import SendPool
+from engine.targets.fluent._progress import Progress
 from engine.targets.fluent._templates import FieldTemplate
 from engine.units import seconds
 
@@ -128,6 +131,11 @@ class EventTarget(Target):
             raise ConfigError(f"{self.path}: no retailer id: set event.retailerId or the connection's retailer_id")
         self.eventlog = EventLog(self.client, window=self.window, settle=self.settle, log=run.log)
         self.pool = SendPool(self.options.concurrency, name="fluent-event")
+        self.progress = Progress(run, window=4 * self.options.concurrency)
+
+    def resume(self, item: Item, saved: dict[str, Any]) -> int:
+        """Continue a file an interrupted run was sending: events it may have sent are looked up first."""
+        return self.progress.resume(item, saved)
 
     def build(self, record: dict[str, Any]) -> dict[str, Any]:
         """The event for one mapped record (a DataError when a placeholder has no value)."""
@@ -152,26 +160,38 @@ class EventTarget(Target):
                 self._count("rejected")
                 self.run.outcomes.rejected(batch, i, exc.message, field=exc.field)
                 continue
-            self.pool.submit(batch.chunk.item, functools.partial(self._send, batch, i, event))
+            doubt = self.progress.doubt(batch, i)
+            self.progress.sending(batch, i)
+            self.pool.submit(batch.chunk.item, functools.partial(self._send, batch, i, event, doubt))
 
     def _count(self, key: str, n: int = 1) -> None:
         with self.lock:
             self.counts[key] += n
 
-    def _send(self, batch: Batch, i: int, event: dict[str, Any]) -> None:
+    def _send(self, batch: Batch, i: int, event: dict[str, Any], doubt: datetime | None) -> None:
+        """Send one event and settle its record (a doubtful one is looked up in the log first)."""
+        answer = self._reconcile(event, doubt) if doubt is not None else None
+        if answer is None:
+            answer = self._post(batch, i, event)
+        if answer is not None:
+            self._judge(batch, i, event, answer)
+        self.progress.settled(batch, i)
+
+    def _post(self, batch: Batch, i: int, event: dict[str, Any]) -> dict[str, Any] | None:
         sent_at = datetime.now(UTC)
-        mode = self.options.mode
         self._count("events")
         try:
-            answer = self.client.write(f"api/v4.1/event/{mode}", event,
+            answer = self.client.write(f"api/v4.1/event/{self.options.mode}", event,
                                        reconcile=lambda: self._reconcile(event, sent_at))
         except FluentHTTPError as exc:
             what = "no workflow rule matched the event" if exc.status == 404 else "Fluent refused the event"
             self._reject(batch, i, f"{what} ({exc.status}): {exc.body[:300]}",
                          {"status": exc.status, "body": exc.body, "event": event})
-            return
-        if not isinstance(answer, dict):
-            answer = {}
+            return None
+        return answer if isinstance(answer, dict) else {}
+
+    def _judge(self, batch: Batch, i: int, event: dict[str, Any], answer: dict[str, Any]) -> None:
+        mode = self.options.mode
         self.eventlog.claim(answer.get("eventId") or answer.get("id"))
         status = str(answer.get("eventStatus") or answer.get("status") or "").upper()
         if mode == "sync" and status in ("FAILED", "NO_MATCH"):
@@ -203,6 +223,7 @@ class EventTarget(Target):
     def finish_item(self, item: Item) -> None:
         if self.pool is not None:
             self.pool.wait_item(item)
+            self.progress.finished(item)
 
     def finish_run(self) -> None:
         if self.pool is not None:

@@ -26,7 +26,9 @@ per request), creates the missing and updates the found, passing the found
 ``id`` and leaving out ``update_omit`` fields the update input does not take.
 A mutation whose outcome is unknown (timeout, 5xx) is settled by that lookup;
 without ``upsert`` it is rejected as "may or may not have been applied"
-rather than resent, unless the mutation is declared ``idempotent``.
+rather than resent, unless the mutation is declared ``idempotent``. The same
+rules settle the records a killed run may have sent, when the next run
+resumes the file after its settled prefix.
 ``rate_limit`` caps requests per second; ``concurrency`` requests run at once.
 """
 
@@ -43,6 +45,7 @@ from engine.retry import RateLimiter
 from engine.targets.fluent._graphql import Operation, mutation_text, operation
 from engine.targets.fluent._mutations import MutationSender, Rec, Upsert
 from engine.targets.fluent._pool import SendPool
+from engine.targets.fluent._progress import Progress
 
 NAME = {"type": "string", "pattern": "^[_A-Za-z][_0-9A-Za-z]*$"}
 
@@ -156,12 +159,29 @@ class GraphqlTarget(Target):
         self.pool = SendPool(self.options.concurrency, name="fluent-graphql")
         self.busy: set[Any] = set()
         self.cond = threading.Condition()
+        self.progress = Progress(run, window=2 * self.options.aliases_per_request * self.options.concurrency)
+        self.sender.on_settled = lambda rec: self.progress.settled(rec.batch, rec.index)
+
+    def resume(self, item: Item, saved: dict[str, Any]) -> int:
+        """Continue a file an interrupted run was sending (mutations it may have sent are settled first)."""
+        return self.progress.resume(item, saved)
+
+    def _doubtful(self, batch: Batch, i: int) -> bool:
+        """An interrupted run may have applied record ``i``: True when it must not be sent (rejected)."""
+        if self.progress.doubt(batch, i) is None or self.upsert is not None or self.options.idempotent:
+            return False  # the lookup settles it, or sending again is harmless
+        assert self.sender is not None
+        self.sender.refuse(batch, i, "an interrupted run was sending this mutation; it may or may not have "
+                                     "been applied, so it was not sent again")
+        return True
 
     def write(self, batch: Batch) -> None:
         group: list[Rec] = []
         keys: set[Any] = set()
         size = self.options.aliases_per_request
         for i, record in enumerate(batch.records):
+            if self._doubtful(batch, i):
+                continue
             rec = Rec(batch, i, record)
             if self.key is not None:
                 rec.key = self.key(record, Scope(root=record))
@@ -173,6 +193,7 @@ class GraphqlTarget(Target):
                     self._submit(batch.chunk.item, group, keys)
                     group, keys = [], set()
                 keys.add(rec.key)
+            self.progress.sending(batch, i)
             group.append(rec)
             if len(group) >= size:
                 self._submit(batch.chunk.item, group, keys)
@@ -205,6 +226,7 @@ class GraphqlTarget(Target):
     def finish_item(self, item: Item) -> None:
         if self.pool is not None:
             self.pool.wait_item(item)
+            self.progress.finished(item)
 
     def finish_run(self) -> None:
         if self.pool is not None:
