@@ -111,7 +111,7 @@ class CsvWriter(Writer):
                 problems.append((i, f"field(s) {', '.join(extra)} are not among the CSV columns "
                                     f"({', '.join(columns)}); declare writer.columns"))
                 continue
-            writerow([cell(flat.get(c)) for c in columns])
+            writerow([v if type(v) is str else cell(v) for v in map(flat.get, columns)])
         self.stream.write(self.buffer.getvalue().encode(self.options.encoding))
         self.buffer.seek(0)
         self.buffer.truncate()

@@ -99,6 +99,8 @@ class XmlWriter(Writer):
         except LookupError:
             raise ConfigError(f"unknown encoding {options.encoding!r}", hint="e.g. utf-8, iso-8859-1") from None
         self.names: set[str] = set()
+        #: values are checked for characters XML cannot hold (only when a record holds one)
+        self.checked = False
 
     def begin(self, stream: IO[bytes], meta: Mapping[str, Any]) -> None:
         opts = self.options
@@ -119,11 +121,18 @@ class XmlWriter(Writer):
         for i, record in enumerate(records):
             out: list[str] = []
             try:
+                self.checked = False
                 self._element(self.options.record, record, out, indent, "")
+                text = "".join(out)
+                if _INVALID.search(text):  # rare: serialise again, checking each value to name the field
+                    self.checked = True
+                    out = []
+                    self._element(self.options.record, record, out, indent, "")
+                    text = "".join(out)
             except _Bad as exc:
                 problems.append((i, str(exc)))
                 continue
-            parts.append(self.sep + "".join(out))
+            parts.append(self.sep + text)
         if parts:
             self._emit("".join(parts))
         return problems or None
@@ -143,7 +152,7 @@ class XmlWriter(Writer):
         return name
 
     def _text(self, value: Any, field: str, table: dict) -> str:
-        if isinstance(value, str):
+        if type(value) is str:
             text = value
         elif isinstance(value, bool):
             text = "true" if value else "false"
@@ -155,13 +164,15 @@ class XmlWriter(Writer):
             text = base64.b64encode(value).decode("ascii")
         else:
             raise _Bad(f"{field}: a {type(value).__name__} cannot be written as XML text")
-        if _INVALID.search(text):
+        if self.checked and _INVALID.search(text):
             if self.options.invalid_chars == "replace":
                 text = _INVALID.sub("\ufffd", text)
             else:
                 bad = _INVALID.search(text).group()  # type: ignore[union-attr]
                 raise _Bad(f"{field}: the value holds character U+{ord(bad):04X}, which XML 1.0 cannot "
                            "represent (set writer.invalid_chars: replace to write U+FFFD instead)")
+        if table is _TEXT:
+            return text.translate(table) if ("&" in text or "<" in text or ">" in text or "\r" in text) else text
         return text.translate(table)
 
     def _element(self, name: str, value: Any, out: list[str], indent: str | None, field: str) -> None:
@@ -169,7 +180,7 @@ class XmlWriter(Writer):
         if value is None:
             out.append(f"<{tag}/>")
             return
-        if not isinstance(value, Mapping):
+        if type(value) is not dict and not isinstance(value, Mapping):
             out.append(f"<{tag}>{self._text(value, field, _TEXT)}</{tag}>")
             return
         attrs: list[str] = []
@@ -180,8 +191,8 @@ class XmlWriter(Writer):
             if key == "#text":
                 if v is not None:
                     text = self._text(v, path, _TEXT)
-            elif isinstance(key, str) and key.startswith("@"):
-                if isinstance(v, Mapping | list | tuple):
+            elif isinstance(key, str) and key[:1] == "@":
+                if isinstance(v, dict | list | tuple | Mapping):
                     raise _Bad(f"{path}: an attribute needs a single value, not a {type(v).__name__}")
                 if v is not None:
                     attrs.append(f' {self._name(key[1:], path)}="{self._text(v, path, _ATTR)}"')
@@ -197,7 +208,7 @@ class XmlWriter(Writer):
         inner = indent + "  " if indent is not None and text is None else None
         wrote = False
         for key, v, path in children:
-            for one in v if isinstance(v, list | tuple) else (v,):
+            for one in v if type(v) is list or isinstance(v, tuple) else (v,):
                 if isinstance(one, list | tuple):
                     raise _Bad(f"{path}: a list inside a list cannot be written as XML elements")
                 if inner is not None:
