@@ -91,7 +91,7 @@ def start_output(prototype: Writer, destination: Destination, run: RunContext, p
 
 
 def discard(out: Output) -> None:
-    """Drop an unpublished output: close it quietly and remove its file."""
+    """Close an output quietly and remove its local file (never published, or copied by a remote destination)."""
     try:
         if not out.closed:
             out.stream.close()

@@ -194,6 +194,7 @@ class FileTarget(Target):
             except BaseException:
                 self.finished.extend(ready[n:])  # close() removes what was not published
                 raise
+            discard(out)  # a remote destination uploaded a copy; a local one moved the file already
             self.published.append(final)
             self.run.log.info("file published", file=final, records=out.count)
             for pending_item, count in out.pending:

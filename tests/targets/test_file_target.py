@@ -271,3 +271,26 @@ def test_target_mistakes_are_spec_errors(options, message) -> None:
             "max_open_files": 32, "write_empty": False}
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("{", r"\{").replace("}", r"\}")):
         FileTarget(FileOptions(**{**base, **options}))
+
+
+def test_destinations_that_copy_leave_no_local_temporary_files(tmp_path, inbox, write_spec, run_spec,
+                                                               monkeypatch) -> None:
+    import shutil
+
+    from engine.destinations.local import LocalDestination
+
+    def copy(self, local_path, name, run):  # like S3 or SFTP: upload a copy, leave the local file
+        dest = self.root / "copies" / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(local_path, dest)
+        return str(dest)
+
+    monkeypatch.setattr(LocalDestination, "publish", copy)
+    inbox("a.jsonl", RECORDS)
+    run(write_spec, run_spec, """
+  type: file
+  writer: jsonl
+  destination: {type: local, path: out}
+  partition_by: {field: status}
+""")
+    assert [f.split("/", 1)[0] for f in files(tmp_path / "out")] == ["copies"] * 3
