@@ -70,7 +70,7 @@ class ResumableReader(io.RawIOBase):
             except EngineError:
                 self._drop_raw()
                 raise
-            except Exception as exc:  # noqa: BLE001 - classified below, then translated
+            except Exception as exc:  # classified below, then translated
                 self._drop_raw()
                 if not (isinstance(exc, ShortRead) or self._is_drop(exc)) or self._failures >= self._retries:
                     raise self._give_up(exc, self._pos) from exc
@@ -94,7 +94,7 @@ class ResumableReader(io.RawIOBase):
         if raw is not None:
             try:
                 raw.close()
-            except Exception:  # noqa: BLE001 - the connection is already broken
+            except Exception:  # the connection is already broken
                 pass
 
     def close(self) -> None:

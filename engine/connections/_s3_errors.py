@@ -35,10 +35,12 @@ _THROTTLED = {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExce
 
 def is_drop(exc: BaseException) -> bool:
     """The connection went away or timed out: reopening may help."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError
     from botocore.exceptions import HTTPClientError, IncompleteReadError
     from urllib3.exceptions import HTTPError as Urllib3Error
 
-    return isinstance(exc, HTTPClientError | IncompleteReadError | Urllib3Error | ConnectionError | TimeoutError)
+    return isinstance(exc, HTTPClientError | BotoConnectionError | IncompleteReadError | Urllib3Error
+                      | ConnectionError | TimeoutError)
 
 
 def error_code(exc: BaseException) -> str | None:

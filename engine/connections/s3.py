@@ -1,0 +1,167 @@
+"""An S3 bucket (AWS or any S3-compatible store) shared by sources and destinations.
+
+```yaml
+connections:
+  wms:
+    type: s3
+    bucket: wms-out
+    region: eu-west-1
+    access_key_id: ${env:WMS_KEY_ID}
+    secret_access_key: ${env:WMS_SECRET}
+```
+
+Without credentials the default AWS chain applies (environment, profile,
+instance or task role). ``endpoint_url`` with ``path_style: true`` reaches
+MinIO, Ceph, moto and other S3-compatible stores. One client serves the whole
+run; botocore retries throttling, 5xx and dropped connections with backoff,
+and downloads resume where they stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from engine.connections import _s3_errors
+from engine.connections._common import connection_name
+from engine.contracts import Connection, RunContext
+from engine.errors import EngineError
+from engine.secrets import reveal
+from engine.units import seconds, size_bytes
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["bucket"],
+    "properties": {
+        "bucket": {"type": "string", "minLength": 3, "description": "bucket name"},
+        "region": {"type": "string", "description": "AWS region, e.g. eu-west-1 (default: from the AWS chain)"},
+        "endpoint_url": {"type": "string", "description": "S3-compatible endpoint, e.g. http://minio:9000"},
+        "path_style": {"type": "boolean", "default": False,
+                       "description": "address buckets as endpoint/bucket/key (most S3-compatible stores)"},
+        "access_key_id": {"type": "string", "writeOnly": True},
+        "secret_access_key": {"type": "string", "writeOnly": True},
+        "session_token": {"type": "string", "writeOnly": True},
+        "profile": {"type": "string", "description": "a named profile from ~/.aws/config"},
+        "connect_timeout": {"type": ["number", "string"], "default": "10s"},
+        "read_timeout": {"type": ["number", "string"], "default": "60s"},
+        "retries": {"type": "integer", "minimum": 0, "maximum": 20, "default": 4,
+                    "description": "retries of a failed request or a dropped download"},
+        "multipart_threshold": {"type": ["integer", "string"], "default": "64MiB",
+                                "description": "uploads and copies above this size go in parts"},
+        "part_size": {"type": ["integer", "string"], "default": "16MiB",
+                      "description": "size of each part of a multipart upload or copy (at least 5MiB)"},
+        "max_concurrency": {"type": "integer", "minimum": 1, "maximum": 64, "default": 4,
+                            "description": "parts transferred at once"},
+    },
+}
+
+
+@dataclasses.dataclass
+class S3Options:
+    bucket: str
+    region: str | None
+    endpoint_url: str | None
+    path_style: bool
+    access_key_id: Any
+    secret_access_key: Any
+    session_token: Any
+    profile: str | None
+    connect_timeout: Any
+    read_timeout: Any
+    retries: int
+    multipart_threshold: Any
+    part_size: Any
+    max_concurrency: int
+
+
+class S3Connection(Connection):
+    name = "s3"
+    summary = "an S3 bucket (AWS or S3-compatible)"
+    schema = SCHEMA
+    Options = S3Options
+
+    def __init__(self, options: S3Options, *, path: str = "") -> None:
+        super().__init__(options, path=path)
+        self.label = f"s3 connection '{connection_name(path)}'"
+        self.bucket = options.bucket
+        self.connect_timeout = seconds(options.connect_timeout) or 10.0
+        self.read_timeout = seconds(options.read_timeout) or 60.0
+        self.threshold = size_bytes(options.multipart_threshold) or 64 << 20
+        self.part_size = size_bytes(options.part_size) or 16 << 20
+        self._client: Any = None
+
+    def problems(self) -> list[tuple[tuple, str]]:
+        out: list[tuple[tuple, str]] = []
+        o = self.options
+        if bool(o.access_key_id) != bool(o.secret_access_key):
+            out.append(((), "access_key_id and secret_access_key go together: set both, or neither "
+                            "to use the default AWS credential chain"))
+        if o.session_token and not o.access_key_id:
+            out.append((("session_token",), "session_token needs access_key_id and secret_access_key"))
+        if self.part_size < 5 << 20:
+            out.append((("part_size",), "S3 parts must be at least 5MiB"))
+        return out
+
+    def open(self, run: RunContext | None = None) -> None:
+        if self._client is not None:
+            return
+        import boto3
+        from botocore.config import Config
+
+        o = self.options
+        try:
+            session = boto3.session.Session(
+                aws_access_key_id=reveal(o.access_key_id) or None,
+                aws_secret_access_key=reveal(o.secret_access_key) or None,
+                aws_session_token=reveal(o.session_token) or None,
+                region_name=o.region,
+                profile_name=o.profile,
+            )
+            config = Config(
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.read_timeout,
+                retries={"max_attempts": o.retries + 1, "mode": "standard"},
+                s3={"addressing_style": "path" if o.path_style else "auto"},
+                max_pool_connections=max(10, o.max_concurrency * 2),
+                user_agent_extra="engine",
+            )
+            self._client = session.client("s3", endpoint_url=o.endpoint_url or None, config=config)
+        except EngineError:
+            raise
+        except Exception as exc:  # botocore's configuration errors, translated
+            raise self.error(exc, "connect to", self.where(), phase="connection") from None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self.open()
+        return self._client
+
+    def transfer_config(self) -> Any:
+        from boto3.s3.transfer import TransferConfig
+
+        return TransferConfig(multipart_threshold=self.threshold, multipart_chunksize=self.part_size,
+                              max_concurrency=self.options.max_concurrency, use_threads=True)
+
+    def transfer_manager(self) -> Any:
+        """Managed multipart transfers whose errors are botocore's own, not wrapped."""
+        from boto3.s3.transfer import create_transfer_manager
+
+        return create_transfer_manager(self.client, self.transfer_config())
+
+    def where(self, key: str = "") -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def error(self, exc: BaseException, action: str, where: str, *, phase: str) -> EngineError:
+        return _s3_errors.translate(self.label, exc, action=action, where=where, phase=phase, bucket=self.bucket)
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.close()
+            except Exception:  # closing a pool must not hide the run's outcome
+                pass
+        super().close()
+

@@ -1,0 +1,308 @@
+"""An SFTP server shared by sources and destinations, with a pinned host key.
+
+```yaml
+connections:
+  partner:
+    type: sftp
+    host: sftp.partner.example
+    username: retail
+    private_key: ~/.ssh/partner_ed25519
+    host_key: "SHA256:uGEi9eJqKfXJ0xkQf6bO0n2Dk0pU2F6o8bqv1m3XyZ8"
+```
+
+The server's key is checked before any credential is sent: ``host_key``
+(a fingerprint or a line of ``ssh-keyscan`` output, or a list of them) or a
+``known_hosts`` file must vouch for it. One SSH connection serves the whole
+run; when it drops, it is re-established with backoff and the operation
+repeated (downloads resume at the byte where they stopped).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from engine.connections._common import connection_name
+from engine.connections._retry import backoff
+from engine.connections._ssh_keys import Pin, check_host_key, known_hosts_pins, load_private_key, parse_pin
+from engine.connections._ssh_keys import preferred_types as _preferred
+from engine.contracts import Connection, RunContext
+from engine.errors import (
+    ConfigError,
+    EngineError,
+    SourceError,
+    TargetError,
+    TransientError,
+    TransientSourceError,
+    TransientTargetError,
+)
+from engine.secrets import reveal
+from engine.units import seconds
+
+T = TypeVar("T")
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["host", "username"],
+    "properties": {
+        "host": {"type": "string"},
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 22},
+        "username": {"type": "string"},
+        "password": {"type": "string", "writeOnly": True},
+        "private_key": {"type": "string", "description": "a key file path, or the key itself (${file:..}/${env:..})"},
+        "passphrase": {"type": "string", "writeOnly": True, "description": "decrypts private_key"},
+        "host_key": {"description": "pinned server key: 'SHA256:...' or an ssh-keyscan line, or a list",
+                     "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
+        "known_hosts": {"type": "string", "description": "an OpenSSH known_hosts file vouching for the server"},
+        "insecure_accept_any_host_key": {"type": "boolean", "default": False,
+                                         "description": "do not check the server's identity (testing only)"},
+        "connect_timeout": {"type": ["number", "string"], "default": "15s"},
+        "timeout": {"type": ["number", "string"], "default": "60s",
+                    "description": "an operation waiting longer than this counts as a dropped connection"},
+        "keepalive": {"type": ["number", "string"], "default": "30s"},
+        "retries": {"type": "integer", "minimum": 0, "maximum": 20, "default": 3,
+                    "description": "reconnections tried when the connection drops"},
+        "retry_delay": {"type": ["number", "string"], "default": "1s", "description": "first backoff delay"},
+    },
+}
+
+PHASES = {"source": (SourceError, TransientSourceError), "target": (TargetError, TransientTargetError),
+          "connection": (ConfigError, TransientError)}
+
+
+@dataclasses.dataclass
+class SftpOptions:
+    host: str
+    port: int
+    username: str
+    password: Any
+    private_key: Any
+    passphrase: Any
+    host_key: Any
+    known_hosts: str | None
+    insecure_accept_any_host_key: bool
+    connect_timeout: Any
+    timeout: Any
+    keepalive: Any
+    retries: int
+    retry_delay: Any
+
+
+class SftpConnection(Connection):
+    name = "sftp"
+    summary = "an SFTP server (password or key, pinned host key)"
+    schema = SCHEMA
+    Options = SftpOptions
+
+    def __init__(self, options: SftpOptions, *, path: str = "") -> None:
+        super().__init__(options, path=path)
+        self.label = f"sftp connection '{connection_name(path)}'"
+        self.hostport = f"{options.host}:{options.port}"
+        self.connect_timeout = seconds(options.connect_timeout) or 15.0
+        self.timeout = seconds(options.timeout) or 60.0
+        self.keepalive = int(seconds(options.keepalive) or 0)
+        self.delay = seconds(options.retry_delay) or 0.0
+        pins = options.host_key if isinstance(options.host_key, list) else [options.host_key]
+        self.pins: list[Pin] = [parse_pin(str(p)) for p in pins if p]
+        self._transport: Any = None
+        self._sftp: Any = None
+        self._key: Any = None
+        self.base_dir = Path(".")
+        self.log: Any = None
+
+    def problems(self) -> list[tuple[tuple, str]]:
+        o = self.options
+        out: list[tuple[tuple, str]] = []
+        if not o.password and not o.private_key:
+            out.append(((), "set password or private_key (as ${env:...}/${file:...} references)"))
+        if o.insecure_accept_any_host_key and (o.host_key or o.known_hosts):
+            out.append((("insecure_accept_any_host_key",), "choose a pinned host_key/known_hosts or "
+                                                             "insecure_accept_any_host_key, not both"))
+        return out
+
+    def warnings(self) -> list[tuple[tuple, str]]:
+        out: list[tuple[tuple, str]] = []
+        if self.options.insecure_accept_any_host_key:
+            out.append((("insecure_accept_any_host_key",),
+                        "the server's identity is not checked: whoever intercepts the connection gets the "
+                        "credentials and the files; pin host_key instead (see `ssh-keyscan`)"))
+        key = self.options.private_key
+        if isinstance(key, str) and "-----BEGIN" in key:
+            out.append((("private_key",), "a private key is written in the spec; reference it instead, "
+                                          "e.g. ${file:PATH} or a path to the key file"))
+        return out
+
+    # -- connecting ----------------------------------------------------------------------
+
+    def open(self, run: RunContext | None = None) -> None:
+        if run is not None:
+            self.base_dir = Path(run.spec_dir)
+            self.log = run.log.bind(connection=connection_name(self.path))
+        if self._sftp is None:
+            self._connect_with_retries()
+
+    def _connect_with_retries(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                self._connect()
+                return
+            except TransientError as exc:
+                if attempt >= self.options.retries:
+                    raise
+                if self.log is not None:
+                    self.log.warning("cannot connect, retrying", error=str(exc), attempt=attempt + 1)
+                time.sleep(backoff(attempt, self.delay))
+                attempt += 1
+
+    def _connect(self) -> None:
+        import paramiko
+
+        o = self.options
+        if self._key is None and o.private_key:
+            self._key = load_private_key(self.label, str(reveal(o.private_key)), reveal(o.passphrase), self.base_dir)
+        try:
+            sock = socket.create_connection((o.host, o.port), timeout=self.connect_timeout)
+        except OSError as exc:
+            raise TransientError(f"{self.label}: cannot connect to {self.hostport}: {exc.strerror or exc}") from None
+        transport = paramiko.Transport(sock)
+        try:
+            transport.banner_timeout = transport.handshake_timeout = self.connect_timeout
+            transport.auth_timeout = self.connect_timeout
+            pins = self._pins()
+            options = transport.get_security_options()
+            preferred = _preferred(pins, tuple(options.key_types))
+            if preferred:
+                options.key_types = preferred
+            try:
+                transport.start_client(timeout=self.connect_timeout)
+            except (paramiko.SSHException, OSError, EOFError) as exc:
+                raise TransientError(f"{self.label}: SSH handshake with {self.hostport} failed: "
+                                     f"{exc or type(exc).__name__}") from None
+            offered = transport.get_remote_server_key()
+            if o.insecure_accept_any_host_key:
+                if self.log is not None:
+                    self.log.warning("host key not checked (insecure_accept_any_host_key)",
+                                     host_key=f"{offered.get_name()} {offered.fingerprint}")
+            else:
+                check_host_key(self.label, self.hostport, offered, pins)
+            self._authenticate(transport)
+            if self.keepalive:
+                transport.set_keepalive(self.keepalive)
+            client = paramiko.SFTPClient.from_transport(transport)
+            if client is None:
+                raise TransientError(f"{self.label}: the server at {self.hostport} did not start SFTP")
+            client.get_channel().settimeout(self.timeout)
+        except BaseException:
+            transport.close()
+            raise
+        self._transport, self._sftp = transport, client
+
+    def _pins(self) -> list[Pin]:
+        pins = list(self.pins)
+        if self.options.known_hosts:
+            path = Path(self.options.known_hosts).expanduser()
+            path = path if path.is_absolute() else self.base_dir / path
+            pins += known_hosts_pins(str(path), self.options.host, self.options.port)
+        return pins
+
+    def _authenticate(self, transport: Any) -> None:
+        import paramiko
+
+        o = self.options
+        user = o.username
+        password = reveal(o.password)
+        tried = []
+        try:
+            if self._key is not None:
+                tried.append("key")
+                try:
+                    transport.auth_publickey(user, self._key)
+                    return
+                except paramiko.AuthenticationException:
+                    if not password:
+                        raise
+            tried.append("password")
+            transport.auth_password(user, password)
+        except paramiko.BadAuthenticationType as exc:
+            raise ConfigError(f"{self.label}: the server does not accept {tried[-1]} authentication for user "
+                              f"'{user}' (it allows: {', '.join(exc.allowed_types)})") from None
+        except paramiko.AuthenticationException:
+            why: dict[tuple[str, ...], str] = {("key",): "the server did not accept the private key",
+                                               ("password",): "wrong password"}
+            raise ConfigError(f"{self.label}: authentication failed for user '{user}' "
+                              f"({why.get(tuple(tried), 'wrong password or key')})") from None
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise TransientError(f"{self.label}: connection lost during authentication: {exc}") from None
+
+    # -- using it ---------------------------------------------------------------------------
+
+    def client(self) -> Any:
+        """The SFTP client, reconnected if the previous connection died."""
+        if self._sftp is None or not self._transport.is_active():
+            self.reset()
+            self._connect_with_retries()
+        return self._sftp
+
+    def dropped(self, exc: BaseException) -> bool:
+        """``exc`` means the connection is gone (then it is reset for the next call)."""
+        import paramiko
+
+        dead = self._transport is None or not self._transport.is_active()
+        if dead or isinstance(exc, EOFError | TimeoutError | ConnectionError | paramiko.SSHException):
+            self.reset()
+            return True
+        return False
+
+    def call(self, action: str, where: str, fn: Callable[[Any], T], *, phase: str) -> T:
+        """``fn(sftp_client)``, repeated on a fresh connection when the connection drops."""
+        attempt = 0
+        while True:
+            client = self.client()
+            try:
+                return fn(client)
+            except EngineError:
+                raise
+            except Exception as exc:  # classified, then translated
+                if not self.dropped(exc) or attempt >= self.options.retries:
+                    raise self.error(exc, action, where, phase=phase) from None
+                if self.log is not None:
+                    self.log.warning("connection lost, reconnecting", action=action, path=where, attempt=attempt + 1)
+                time.sleep(backoff(attempt, self.delay))
+                attempt += 1
+
+    def error(self, exc: BaseException, action: str, where: str, *, phase: str) -> EngineError:
+        if isinstance(exc, EngineError):
+            return exc
+        fatal, transient = PHASES[phase]
+        prefix = f"{self.label}: cannot {action} {where}"
+        code = getattr(exc, "errno", None)
+        if code == errno.ENOENT:
+            return fatal(f"{prefix}: no such file or directory")
+        if code == errno.EACCES:
+            return fatal(f"{prefix}: permission denied")
+        if self._transport is None or isinstance(exc, EOFError | TimeoutError | ConnectionError):
+            return transient(f"{prefix}: the connection was lost ({type(exc).__name__}: {exc})",
+                             hint=f"retried {self.options.retries} times; the file was left in place")
+        return fatal(f"{prefix}: {exc or type(exc).__name__}")
+
+    def uri(self, path: str) -> str:
+        return f"sftp://{self.hostport}{path if path.startswith('/') else '/' + path}"
+
+    def reset(self) -> None:
+        transport, self._transport, self._sftp = self._transport, None, None
+        if transport is not None:
+            try:
+                transport.close()
+            except Exception:  # it is already broken
+                pass
+
+    def close(self) -> None:
+        self.reset()
+        super().close()
