@@ -9,10 +9,14 @@ never imports boto3 or pyarrow. Third-party plugins come through entry points
 BUILTINS: dict[str, dict[str, str]] = {
     "connections": {
         "fluent": "engine.connections.fluent:FluentConnection",
+        "s3": "engine.connections.s3:S3Connection",
+        "sftp": "engine.connections.sftp:SftpConnection",
     },
     "sources": {
         "local": "engine.sources.local:LocalSource",
         "fluent.graphql": "engine.sources.fluent.graphql:GraphqlSource",
+        "s3": "engine.sources.s3:S3Source",
+        "sftp": "engine.sources.sftp:SftpSource",
     },
     "parsers": {
         "csv": "engine.parsers.csv:CsvParser",
@@ -38,6 +42,8 @@ BUILTINS: dict[str, dict[str, str]] = {
     },
     "destinations": {
         "local": "engine.destinations.local:LocalDestination",
+        "s3": "engine.destinations.s3:S3Destination",
+        "sftp": "engine.destinations.sftp:SftpDestination",
     },
     "state_stores": {
         "sqlite": "engine.state.sqlite:SqliteStateStore",
