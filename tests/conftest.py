@@ -54,3 +54,45 @@ def cli():
         return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
 
     return invoke
+
+
+# --- real S3 and SFTP servers (tests/servers/) ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _sshd():
+    from tests.servers.sshd import Sshd
+
+    server = Sshd()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sftp_server(_sshd, monkeypatch: pytest.MonkeyPatch):
+    """The session's real OpenSSH sshd, its home emptied for this test (password in $SFTP_TEST_PASSWORD)."""
+    from tests.servers.sshd import PASSWORD
+
+    monkeypatch.setenv("SFTP_TEST_PASSWORD", PASSWORD)
+    _sshd.clear()
+    return _sshd
+
+
+@pytest.fixture(scope="session")
+def _moto():
+    from tests.servers.s3 import MotoS3
+
+    server = MotoS3()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_server(_moto, monkeypatch: pytest.MonkeyPatch):
+    """The session's real S3 HTTP server (moto), reset for this test (keys in $S3_TEST_KEY_ID/_SECRET)."""
+    from tests.servers.s3 import KEY_ID, SECRET
+
+    monkeypatch.setenv("S3_TEST_KEY_ID", KEY_ID)
+    monkeypatch.setenv("S3_TEST_SECRET", SECRET)
+    _moto.reset()
+    return _moto
