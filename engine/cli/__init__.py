@@ -8,6 +8,7 @@ import sys
 import click
 
 from engine import __version__
+from engine.cli.init import init_cmd
 from engine.cli.inspect import explain_cmd, plugins_cmd, schema_cmd
 from engine.cli.run import run_cmd
 from engine.cli.state import state_cmd
@@ -21,7 +22,7 @@ def main() -> None:
     """Declarative connectors: one YAML spec moves data between files and APIs."""
 
 
-for command in (run_cmd, validate_cmd, test_cmd, schema_cmd, plugins_cmd, explain_cmd, state_cmd):
+for command in (run_cmd, validate_cmd, test_cmd, schema_cmd, plugins_cmd, explain_cmd, state_cmd, init_cmd):
     main.add_command(command)
 
 
