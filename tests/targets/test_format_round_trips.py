@@ -194,3 +194,30 @@ target:
         by_day.setdefault(row["day"] if isinstance(row["day"], str) else str(row["day"]), []).append(row["sku"])
     assert sorted(by_day) == ["2024-01-01", "2024-01-02", "2024-01-03"]
     assert sorted(by_day["2024-01-02"]) == sorted(f"S{i}" for i in range(1, 30, 3))
+
+
+def test_mapped_at_keys_become_xml_attributes(tmp_path, write_spec, run_spec) -> None:
+    _inbox(tmp_path, "orders.csv", b"ref,sku,qty,cur,price\nO1,A,1,EUR,12.50\nO2,B,2,USD,3.00\n")
+    spec = write_spec("""
+version: 1
+name: orders-xml
+source: {type: local, path: inbox, pattern: "*.csv"}
+parser: {type: csv}
+mapping:
+  fields:
+    "@ref": {source: ref}
+    Line.sku: {source: sku}
+    Line.qty: {source: qty, resolver: int}
+    Price.@currency: {source: cur}
+    "Price.#text": {source: price}
+target:
+  type: file
+  writer: {type: xml, root: Orders, record: Order, declaration: false}
+  destination: {type: local, path: out}
+  name: orders.xml
+""")
+    assert run_spec(spec).exit_code == 0
+    assert (tmp_path / "out" / "orders.xml").read_text() == (
+        '<Orders><Order ref="O1"><Line><sku>A</sku><qty>1</qty></Line><Price currency="EUR">12.50</Price></Order>'
+        '<Order ref="O2"><Line><sku>B</sku><qty>2</qty></Line><Price currency="USD">3.00</Price></Order>'
+        "</Orders>\n")
