@@ -38,6 +38,7 @@ from typing import IO, Any
 
 from engine.contracts import Chunk, Item, Parser, ParseReject, RunContext
 from engine.errors import ConfigError, ParseError
+from engine.parsers._xml_input import XmlInput
 from engine.parsers._xml_model import Namer, TooDeep, converter
 from engine.units import size_bytes
 
@@ -126,36 +127,6 @@ def compile_record_path(text: str) -> tuple[Callable[[str], bool], Callable[[str
     return (lambda path: record.fullmatch(path) is not None), is_parent, root
 
 
-class _Counter:
-    """The source stream, counting bytes read (for record sizes and empty files).
-
-    It also turns a lone CR into LF, as XML's end-of-line rule does anyway,
-    so libxml2 (which counts only LF) gives true line numbers for files with
-    mixed line endings. Not for UTF-16/32, where a 0x0D byte may belong to
-    another character.
-    """
-
-    def __init__(self, stream: IO[bytes], fix_cr: bool) -> None:
-        self.stream = stream
-        self.count = 0
-        self.fix_cr: bool | None = None if fix_cr else False
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.stream.read(n)
-        self.count += len(data)
-        if self.fix_cr is None:
-            self.fix_cr = not data.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00", b"<\x00"))
-        if not self.fix_cr or b"\r" not in data:
-            return data
-        while data.endswith(b"\r"):  # an LF may start the next block: read on before deciding
-            more = self.stream.read(n)
-            self.count += len(more)
-            if not more:
-                break
-            data += more
-        return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-
-
 class XmlParser(Parser):
     name = "xml"
     summary = "XML with a record path; streamed, attributes kept, text never coerced"
@@ -179,14 +150,16 @@ class XmlParser(Parser):
     def parse(self, stream: IO[bytes], item: Item, run: RunContext | None = None) -> Iterator[Chunk]:
         from lxml import etree
 
-        wide = (self.options.encoding or "").lower().replace("-", "").startswith(("utf16", "utf32"))
-        reader = _Counter(stream, fix_cr=not wide)
+        reader = XmlInput(stream, item.name, self.options.encoding)
         events = etree.iterparse(reader, events=("start", "end"), resolve_entities=False, no_network=True,
                                  load_dtd=False, dtd_validation=False, huge_tree=False, remove_comments=True,
-                                 remove_pis=True, encoding=self.options.encoding)
+                                 remove_pis=True, encoding="utf-8" if self.options.encoding else None)
         walk = _Walk(self, item)
         try:
             yield from walk.run(events, reader)
+        except ParseError:
+            yield from walk.flush()  # the records before the problem flow; the file still fails
+            raise
         except etree.XMLSyntaxError as exc:
             yield from walk.flush()
             raise ParseError(_syntax_message(exc, events.error_log, item, walk.n, reader.count)) from None
@@ -219,7 +192,7 @@ class _Walk:
                         rejects=self.rejects or None)
             self.records, self.positions, self.lines, self.locators, self.rejects = [], [], [], [], []
 
-    def run(self, events: Any, reader: _Counter) -> Iterator[Chunk]:
+    def run(self, events: Any, reader: XmlInput) -> Iterator[Chunk]:
         parser, item, name_of = self.parser, self.item, self.namer.name
         max_depth, max_bytes, size = parser.options.max_depth, parser.max_bytes, parser.options.chunk_size
         is_record, is_parent = parser.is_record, parser.is_parent

@@ -198,3 +198,19 @@ def test_line_numbers_hold_for_lf_crlf_and_lone_cr_across_reads(step: int) -> No
     [chunk] = list(parser.parse(_Trickle(data, step), Item("u", "x.xml")))
     assert chunk.records == [{"#text": "a\nb"}, {"#text": "c\nd"}, {}, {}]
     assert chunk.lines == [2, 4, 6, 8]
+
+
+def test_any_python_codec_can_be_named_and_its_bad_bytes_are_located(parse) -> None:
+    mac = '<?xml version="1.0" encoding="UTF-8"?><r><i>café</i>\r<i>x</i></r>'.encode("mac-roman")
+    assert _values(parse("xml", mac, encoding="mac-roman")[0]) == [{"#text": "café"}, {"#text": "x"}]
+    with pytest.raises(ParseError, match=r"stock.xml: bytes 81 at about byte offset 15 are not valid shift_jis"):
+        parse("xml", b"<r><i>ok</i><i>\x81\x20</i></r>", encoding="shift_jis")
+
+
+def test_records_before_a_fatal_problem_flow_before_the_error() -> None:
+    from tests.parsers.test_hostile import parse_all
+
+    data = b"<r>" + b"<i>ok</i>" * 3 + b"<i>" + b"<a>" * 70 + b"</a>" * 70 + b"</i></r>"
+    values, _, error, _, _ = parse_all("xml", "deep.xml", data, chunk_size=100)
+    assert values == [{"#text": "ok"}] * 3
+    assert isinstance(error, ParseError) and "inside record 4 (/r/i[4])" in str(error)
