@@ -103,3 +103,17 @@ def test_chunks_are_bounded_and_positions_continue(parse) -> None:
     assert [len(c) for c in chunks] == [1000, 1000, 500]
     assert [r[0] for r in records] == list(range(1, 2501))
     assert chunks[2].lines[0] == 2002
+
+
+def test_bad_bytes_in_the_header_stop_the_file_but_not_in_skipped_lines(parse) -> None:
+    with pytest.raises(ParseError, match=r"stock.csv:1: the header holds bytes ff at byte offset 2, which are not "
+                                         r"valid utf-8 \(set parser.encoding"):
+        parse("csv", b"sk\xffu,qty\n1,2\n")
+    records, rejects, _ = parse("csv", b"caf\xe9 export\nsku,qty\n1,2\n", skip_rows=1)
+    assert records == [(1, 3, {"sku": "1", "qty": "2"})] and rejects == []
+
+
+def test_sniffing_tabs_and_pipes_and_falling_back_to_the_delimiter(parse) -> None:
+    assert parse("csv", b"a\tb\n1\t2\n", sniff=True)[0][0][2] == {"a": "1", "b": "2"}
+    assert parse("csv", b"a|b\n1|2\n3|4\n", sniff=True)[0][1][2] == {"a": "3", "b": "4"}
+    assert parse("csv", b"single\nvalue\n", sniff=True)[0][0][2] == {"single": "value"}
