@@ -83,9 +83,9 @@ class SftpDestination(Destination):
                 _sftp_io.makedirs(client, folder)
             client.put(local_path, temp, confirm=True)
 
-        conn.call("upload", conn.uri(final), upload, phase="target")
         chosen: list[str] = []
         try:
+            conn.call("upload", conn.uri(final), upload, phase="target")
             dest = conn.call("publish", conn.uri(final), lambda c: self._place(c, temp, final, chosen),
                              phase="target")
         except BaseException:

@@ -44,6 +44,7 @@ def lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_2500_objects_are_listed_across_pages_and_processed_in_key_order(s3_server, tmp_path, write_spec):
     s3_server.bucket(BUCKET)
     names = [f"in/stock-{i:05d}.jsonl" for i in range(2500)]
