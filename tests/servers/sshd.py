@@ -88,8 +88,21 @@ class Sshd:
         authorized.chmod(0o644)
         self.host_key_line = (self.base / "host_key.pub").read_text().strip()
         self.other_host_key_line = (self.base / "other_host_key.pub").read_text().strip()
-        self.port = free_port()
+        self.log = self.base / "sshd.log"
+        self._log_file = open(self.log, "w")  # noqa: SIM115 - closed in stop()
+        for attempt in range(3):  # another process may take the free port before sshd binds it
+            self.port = free_port()
+            self.proc = self._start()
+            try:
+                wait_port(self.port, self.proc, self.log)
+                break
+            except RuntimeError:
+                if attempt == 2:
+                    raise
+
+    def _start(self) -> subprocess.Popen:
         config = self.base / "sshd_config"
+        keys = self.base / "keys"
         config.write_text(f"""Port {self.port}
 ListenAddress 127.0.0.1
 HostKey {self.base}/host_key
@@ -113,10 +126,7 @@ Match User {USER}
   X11Forwarding no
   PermitTTY no
 """)
-        self.log = self.base / "sshd.log"
-        self._log_file = open(self.log, "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stderr=self._log_file)
-        wait_port(self.port, self.proc, self.log)
+        return subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stderr=self._log_file)
 
     @functools.cached_property
     def host_fingerprint(self) -> str:
