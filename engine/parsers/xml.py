@@ -135,17 +135,31 @@ class XmlParser(Parser):
 
     def __init__(self, options: XmlOptions, *, path: str = "") -> None:
         super().__init__(options, path=path)
-        self.is_record, self.is_parent, self.root = compile_record_path(options.records or "/*/*")
-        self.max_bytes = size_bytes(options.max_element_bytes) or 0
+        self._problems: list[tuple[tuple, str]] = []
+        try:
+            self.is_record, self.is_parent, self.root = compile_record_path(options.records or "/*/*")
+        except ConfigError as exc:
+            self._problems.append((("records",), str(exc)))
+            self.is_record, self.is_parent, self.root = compile_record_path("/*/*")
+        try:
+            self.max_bytes = size_bytes(options.max_element_bytes) or 0
+        except ConfigError as exc:
+            self._problems.append((("max_element_bytes",), str(exc)))
+            self.max_bytes = 16 << 20
         if self.max_bytes < 65536:
-            raise ConfigError("max_element_bytes must be at least 64KiB (it is measured to within 64 KiB)")
+            self._problems.append((("max_element_bytes",), "must be at least 64KiB (it is measured to within 64 KiB)"))
         if options.encoding:
             import codecs
 
             try:
                 codecs.lookup(options.encoding)
             except LookupError:
-                raise ConfigError(f"unknown encoding {options.encoding!r}", hint="e.g. utf-8, iso-8859-1") from None
+                self._problems.append((("encoding",), f"unknown encoding {options.encoding!r} (e.g. utf-8, "
+                                                      "iso-8859-1, cp1252)"))
+
+    def problems(self) -> list[tuple[tuple, str]]:
+        """Every mistake in the options, each at its own spec path (reported together by ``engine validate``)."""
+        return self._problems
 
     def parse(self, stream: IO[bytes], item: Item, run: RunContext | None = None) -> Iterator[Chunk]:
         from lxml import etree

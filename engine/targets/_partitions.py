@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from engine.errors import ConfigError
 from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
 
 NULL = "__HIVE_DEFAULT_PARTITION__"
@@ -72,21 +71,26 @@ def encode(value: str) -> str:
 
 class Partitioner:
     def __init__(self, spec: Mapping[str, Any] | list[Mapping[str, Any]]) -> None:
+        many = isinstance(spec, list)
         levels = spec if isinstance(spec, list) else [spec]
         self.levels: list[_Level] = []
+        #: (spec path below partition_by, message) for each mistake
+        self.problems: list[tuple[tuple, str]] = []
         for i, level in enumerate(levels):
+            at: tuple = (i,) if many else ()
             field = level["field"]
             try:
                 getter = compile_getter(parse_path(field))
             except PathSyntaxError as exc:
-                raise ConfigError(f"partition_by[{i}].field: {exc.message}") from None
+                self.problems.append(((*at, "field"), exc.message))
+                continue
             name = level.get("name") or re.split(r"[.\[\]@]", field.strip("]"))[-1] or field
             fmt = level.get("date")
             if fmt is not None:
                 try:
                     datetime(2024, 1, 31, 10, 5, 9).strftime(fmt)
                 except ValueError as exc:
-                    raise ConfigError(f"partition_by[{i}].date: {exc}") from None
+                    self.problems.append(((*at, "date"), f"{fmt!r} is not a strftime format: {exc}"))
             self.levels.append(_Level(field, encode(name), getter, fmt, level.get("style", "hive") == "hive"))
         self.scope = Scope()
 

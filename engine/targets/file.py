@@ -92,10 +92,17 @@ class FileTarget(Target):
 
     def __init__(self, options: FileOptions, *, path: str = "") -> None:
         super().__init__(options, path=path)
-        self.max_bytes = size_bytes(options.max_bytes)
+        self._problems: list[tuple[tuple, str]] = []
+        try:
+            self.max_bytes = size_bytes(options.max_bytes)
+        except ConfigError as exc:
+            self._problems.append((("max_bytes",), str(exc)))
+            self.max_bytes = None
         if self.max_bytes is not None and self.max_bytes < 1:
-            raise ConfigError("max_bytes must be at least 1 byte")
+            self._problems.append((("max_bytes",), "must be at least 1 byte"))
         self.partitioner = _partitions.Partitioner(options.partition_by) if options.partition_by else None
+        if self.partitioner:
+            self._problems.extend((("partition_by", *where), message) for where, message in self.partitioner.problems)
         split = bool(options.max_records or self.max_bytes or self.partitioner)
         default = "{connector}-{run_id}.{ext}" if options.per == "run" else "{source_stem}.{ext}"
         if split and not options.name:
@@ -106,14 +113,19 @@ class FileTarget(Target):
         self.template = NameTemplate(text, NAME_FIELDS)
         if split and "part" not in self.template.fields:
             why = "max_records" if options.max_records else "max_bytes" if self.max_bytes else "partition_by"
-            raise ConfigError(f"with {why}, the name needs a {{part}} placeholder (e.g. out-{{part:03d}}.csv)")
+            self._problems.append((("name",), f"with {why}, the name needs a {{part}} placeholder "
+                                              "(e.g. out-{part:03d}.csv)"))
         if "partition" in self.template.fields and not self.partitioner:
-            raise ConfigError("the name uses {partition} but partition_by is not set")
+            self._problems.append((("name",), "the name uses {partition} but partition_by is not set"))
         self.commit_scope = options.per
         self.open_files: collections.OrderedDict[str | None, Output] = collections.OrderedDict()
         self.finished: list[Output] = []
         self.parts: dict[str | None, int] = {}
         self.published: list[str] = []
+
+    def problems(self) -> list[tuple[tuple, str]]:
+        """Every mistake in the options, each at its own spec path."""
+        return self._problems
 
     def open(self, run: RunContext) -> None:
         self.run = run

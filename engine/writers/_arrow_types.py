@@ -134,7 +134,11 @@ class _TypeParser:
             return ("timestamp", args[0], _zone(tz) if tz else None)
         if name in _SIMPLE and nxt not in ("(", "[", "<"):
             return _SIMPLE[name]
-        raise self.error(f"unknown type {name!r}")
+        from engine.suggest import did_you_mean
+
+        known = [*_SIMPLE, "decimal", "list", "struct"]
+        hint = did_you_mean(name, known) or " (types: string, int64, float64, bool, decimal(p,s), date, timestamp[ms, UTC], ...)"
+        raise TypeSyntaxError(f"unknown type {name!r} in {self.text!r}{hint}")
 
 
 def _zone(name: str) -> str:
@@ -257,9 +261,11 @@ def _decide(kinds: set[str], big: int, digits: int, scale: int, dicts: list, ite
         if only == "list":
             return ("list", infer(items))
         if only == "int":
-            return ("int", 64, True) if big < 1 << 63 else ("decimal", digits, 0) if digits <= 38 else ("string",)
-        simple = {"str": ("string",), "bool": ("bool",), "float": ("float", 64), "aware": ("timestamp", "us", "UTC"),
-                  "naive": ("timestamp", "us", None), "date": ("date",), "time": ("time", "us"),
+            if big < 1 << 63:
+                return ("int", 64, True)
+            return ("decimal", digits, 0) if digits <= 38 else ("string",)
+        simple = {"str": ("string",), "bool": ("bool",), "float": ("float", 64), "date": ("date",),
+                  "aware": ("timestamp", "us", "UTC"), "naive": ("timestamp", "us", None), "time": ("time", "us"),
                   "bytes": ("binary",)}
         if only in simple:
             return simple[only]

@@ -112,7 +112,7 @@ def _int(t: Type, refuse: Callable) -> Callable[[Any], Any]:
     def conv(v: Any) -> int:
         if type(v) is int:
             n = v
-        elif (isinstance(v, str) and _INT_TEXT.fullmatch(v)) or (type(v) is float and math.isfinite(v) and v == int(v)) or (isinstance(v, Decimal) and v.is_finite() and v == v.to_integral_value()):
+        elif _integral(v):
             n = int(v)
         else:
             raise refuse(v)
@@ -121,6 +121,15 @@ def _int(t: Type, refuse: Callable) -> Callable[[Any], Any]:
         return n
 
     return conv
+
+
+def _integral(v: Any) -> bool:
+    """Integer text, or a float or decimal with nothing after the point."""
+    if isinstance(v, str):
+        return _INT_TEXT.fullmatch(v) is not None
+    if type(v) is float:
+        return math.isfinite(v) and v == int(v)
+    return isinstance(v, Decimal) and v.is_finite() and v == v.to_integral_value()
 
 
 def _float(t: Type, refuse: Callable) -> Callable[[Any], Any]:

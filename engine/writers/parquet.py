@@ -67,6 +67,7 @@ class ParquetWriter(Writer):
 
     def __init__(self, options: ParquetWriterOptions, *, path: str = "") -> None:
         super().__init__(options, path=path)
+        self._problems: list[tuple[tuple, str]] = []
         self.declared: list[tuple[str, tuple]] | None = None
         if options.schema:
             self.declared = []
@@ -74,7 +75,11 @@ class ParquetWriter(Writer):
                 try:
                     self.declared.append((column, parse_type(text)))
                 except TypeSyntaxError as exc:
-                    raise ConfigError(f"schema.{column}: {exc}") from None
+                    self._problems.append((("schema", column), str(exc)))
+
+    def problems(self) -> list[tuple[tuple, str]]:
+        """Each malformed column type, at its own line in the spec."""
+        return self._problems
 
     def begin(self, stream: IO[bytes], meta: Mapping[str, Any]) -> None:
         try:

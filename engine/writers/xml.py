@@ -33,7 +33,6 @@ from decimal import Decimal
 from typing import IO, Any
 
 from engine.contracts import Writer
-from engine.errors import ConfigError
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -88,19 +87,23 @@ class XmlWriter(Writer):
 
     def __init__(self, options: XmlWriterOptions, *, path: str = "") -> None:
         super().__init__(options, path=path)
-        for what, value in (("root", options.root), ("record", options.record),
-                            *(("namespaces", p) for p in options.namespaces if p)):
-            if _NAME.fullmatch(value) is None:
-                raise ConfigError(f"{what}: {value!r} is not a valid XML name")
+        self._problems: list[tuple[tuple, str]] = []
+        for where, value in ((("root",), options.root), (("record",), options.record),
+                             *((("namespaces", p), p) for p in options.namespaces if p)):
+            if _NAME.fullmatch(value) is None or (where[0] == "namespaces" and ":" in value):
+                self._problems.append((where, f"{value!r} is not a valid XML name"))
         import codecs
 
         try:
             codecs.lookup(options.encoding)
         except LookupError:
-            raise ConfigError(f"unknown encoding {options.encoding!r}", hint="e.g. utf-8, iso-8859-1") from None
+            self._problems.append((("encoding",), f"unknown encoding {options.encoding!r} (e.g. utf-8, iso-8859-1)"))
         self.names: set[str] = set()
         #: values are checked for characters XML cannot hold (only when a record holds one)
         self.checked = False
+
+    def problems(self) -> list[tuple[tuple, str]]:
+        return self._problems
 
     def begin(self, stream: IO[bytes], meta: Mapping[str, Any]) -> None:
         opts = self.options

@@ -167,12 +167,13 @@ def test_options_are_checked_when_the_spec_compiles() -> None:
 
     base = {"records": None, "force_list": [], "namespaces": {}, "encoding": None, "max_depth": 64,
             "max_element_bytes": "16MiB", "chunk_size": 10}
-    with pytest.raises(ConfigError, match="at least 64KiB"):
-        XmlParser(XmlOptions(**{**base, "max_element_bytes": 100}))
-    with pytest.raises(ConfigError, match="unknown encoding"):
-        XmlParser(XmlOptions(**{**base, "encoding": "klingon"}))
-    with pytest.raises(ConfigError, match="expected a size"):
-        XmlParser(XmlOptions(**{**base, "max_element_bytes": "lots"}))
+    assert XmlParser(XmlOptions(**base)).problems() == []
+    bad = XmlParser(XmlOptions(**{**base, "records": "a/b[1]", "max_element_bytes": 100, "encoding": "klingon"}))
+    assert [(path, text.split(":")[0]) for path, text in bad.problems()] == [
+        (("records",), "malformed records path 'a/b[1]'"), (("max_element_bytes",), "must be at least 64KiB (it is "
+                                                                                      "measured to within 64 KiB)"),
+        (("encoding",), "unknown encoding 'klingon' (e.g. utf-8, iso-8859-1, cp1252)")]
+    assert "expected a size" in XmlParser(XmlOptions(**{**base, "max_element_bytes": "lots"})).problems()[0][1]
 
 
 class _Trickle:

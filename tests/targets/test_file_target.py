@@ -10,7 +10,6 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from engine.errors import ConfigError
 from engine.runtime.report import EXIT_FAILED, EXIT_OK
 
 HEAD = """
@@ -254,14 +253,15 @@ def test_empty_results(tmp_path, write_spec, run_spec) -> None:
     assert report.exit_code == EXIT_OK and not (out / "empty.parquet").exists(), "no schema: no file"
 
 
-@pytest.mark.parametrize("options,message", [
-    ({"max_bytes": "1MB", "name": "fixed.csv"}, "with max_bytes, the name needs a {part} placeholder"),
-    ({"partition_by": {"field": "status"}, "name": "fixed.csv"}, "with partition_by, the name needs a {part}"),
-    ({"name": "{partition}-{part}.csv"}, "the name uses {partition} but partition_by is not set"),
-    ({"max_bytes": "lots"}, "expected a size such as 500000, 64MB or 1GiB"),
-    ({"partition_by": {"field": "a[0"}}, "partition_by[0].field: malformed path"),
+@pytest.mark.parametrize("options,where,message", [
+    ({"max_bytes": "1MB", "name": "fixed.csv"}, ("name",), "with max_bytes, the name needs a {part} placeholder"),
+    ({"partition_by": {"field": "status"}, "name": "fixed.csv"}, ("name",), "with partition_by, the name needs"),
+    ({"name": "{partition}-{part}.csv"}, ("name",), "the name uses {partition} but partition_by is not set"),
+    ({"max_bytes": "lots"}, ("max_bytes",), "expected a size such as 500000, 64MB or 1GiB"),
+    ({"partition_by": {"field": "a[0"}}, ("partition_by", "field"), "malformed path 'a[0'"),
+    ({"partition_by": [{"field": "a"}, {"field": "b[x"}]}, ("partition_by", 1, "field"), "malformed path 'b[x'"),
 ])
-def test_target_mistakes_are_spec_errors(options, message) -> None:
+def test_target_mistakes_are_reported_at_their_option(options, where, message) -> None:
     from engine.destinations.local import LocalDestination, LocalDestinationOptions
     from engine.targets.file import FileOptions, FileTarget
     from engine.writers.csv import CsvWriter
@@ -269,8 +269,33 @@ def test_target_mistakes_are_spec_errors(options, message) -> None:
     base = {"writer": CsvWriter(None), "destination": LocalDestination(LocalDestinationOptions("out", "fail")),
             "name": None, "per": "run", "max_records": None, "max_bytes": None, "partition_by": None,
             "max_open_files": 32, "write_empty": False}
-    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("{", r"\{").replace("}", r"\}")):
-        FileTarget(FileOptions(**{**base, **options}))
+    [(path, text)] = FileTarget(FileOptions(**{**base, **options})).problems()
+    assert path == where and text.startswith(message), text
+
+
+def test_validate_reports_every_format_mistake_at_once_with_its_line(tmp_path, cli, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.yaml").write_text("""version: 1
+name: bad
+source: {type: local, path: in}
+parser: {type: xml, records: "a/b[1]", max_element_bytes: 10}
+target:
+  type: file
+  writer: {type: parquet, schema: {qty: integer64, at: "timestamp[min]"}}
+  destination: {type: local, path: out}
+  name: fixed.parquet
+  partition_by: {field: status, date: "%Y"}
+""")
+    result = cli("validate", "bad.yaml")
+    assert result.exit_code == 2
+    assert result.output.splitlines()[:5] == [
+        "bad.yaml:4:30 parser.records: malformed records path 'a/b[1]': 'b[1]' is not an element name or *",
+        "bad.yaml:4:59 parser.max_element_bytes: must be at least 64KiB (it is measured to within 64 KiB)",
+        "bad.yaml:7:41 target.writer.schema.qty: unknown type 'integer64' in 'integer64' (did you mean 'integer'?)",
+        "bad.yaml:7:56 target.writer.schema.at: timestamp unit is one of s, ms, us, ns at character 15 of type "
+        "'timestamp[min]'",
+        "bad.yaml:9:9 target.name: with partition_by, the name needs a {part} placeholder (e.g. out-{part:03d}.csv)",
+    ]
 
 
 def test_destinations_that_copy_leave_no_local_temporary_files(tmp_path, inbox, write_spec, run_spec,
