@@ -11,23 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.errors import (
-    ConfigError,
-    EngineError,
-    RateLimitedError,
-    SourceError,
-    TargetError,
-    TransientError,
-    TransientSourceError,
-    TransientTargetError,
-)
-
-#: phase -> (fatal class, transient class)
-PHASES: dict[str, tuple[type[EngineError], type[TransientError]]] = {
-    "source": (SourceError, TransientSourceError),
-    "target": (TargetError, TransientTargetError),
-    "connection": (ConfigError, TransientError),
-}
+from engine.connections._common import PHASES
+from engine.errors import ConfigError, EngineError, RateLimitedError, TransientError
 
 _DENIED = {"AccessDenied", "AllAccessDisabled", "403", "Forbidden", "AccountProblem"}
 _THROTTLED = {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests", "503"}

@@ -27,20 +27,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from engine.connections._common import connection_name
+from engine.connections._common import PHASES, connection_name
 from engine.connections._retry import backoff
 from engine.connections._ssh_keys import Pin, check_host_key, known_hosts_pins, load_private_key, parse_pin
 from engine.connections._ssh_keys import preferred_types as _preferred
 from engine.contracts import Connection, RunContext
-from engine.errors import (
-    ConfigError,
-    EngineError,
-    SourceError,
-    TargetError,
-    TransientError,
-    TransientSourceError,
-    TransientTargetError,
-)
+from engine.errors import ConfigError, EngineError, TransientError
 from engine.secrets import reveal
 from engine.units import seconds
 
@@ -71,9 +63,6 @@ SCHEMA: dict[str, Any] = {
         "retry_delay": {"type": ["number", "string"], "default": "1s", "description": "first backoff delay"},
     },
 }
-
-PHASES = {"source": (SourceError, TransientSourceError), "target": (TargetError, TransientTargetError),
-          "connection": (ConfigError, TransientError)}
 
 
 @dataclasses.dataclass
