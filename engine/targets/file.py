@@ -110,7 +110,11 @@ class FileTarget(Target):
         text = options.name or default
         if self.partitioner and "{partition" not in text:
             text = "{partition}/" + text
-        self.template = NameTemplate(text, NAME_FIELDS)
+        try:
+            self.template = NameTemplate(text, NAME_FIELDS)
+        except ConfigError as exc:
+            self._problems.append((("name",), str(exc)))
+            self.template = NameTemplate("{connector}-{run_id}-{part:03d}.{ext}", NAME_FIELDS)
         if split and "part" not in self.template.fields:
             why = "max_records" if options.max_records else "max_bytes" if self.max_bytes else "partition_by"
             self._problems.append((("name",), f"with {why}, the name needs a {{part}} placeholder "

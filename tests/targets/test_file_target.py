@@ -258,6 +258,7 @@ def test_empty_results(tmp_path, write_spec, run_spec) -> None:
     ({"partition_by": {"field": "status"}, "name": "fixed.csv"}, ("name",), "with partition_by, the name needs"),
     ({"name": "{partition}-{part}.csv"}, ("name",), "the name uses {partition} but partition_by is not set"),
     ({"max_bytes": "lots"}, ("max_bytes",), "expected a size such as 500000, 64MB or 1GiB"),
+    ({"name": "out-{prat}.csv"}, ("name",), "unknown placeholder {prat} in 'out-{prat}.csv' (did you mean 'part'?)"),
     ({"partition_by": {"field": "a[0"}}, ("partition_by", "field"), "malformed path 'a[0'"),
     ({"partition_by": [{"field": "a"}, {"field": "b[x"}]}, ("partition_by", 1, "field"), "malformed path 'b[x'"),
 ])
