@@ -277,6 +277,6 @@ def _decide(kinds: set[str], big: int, digits: int, scale: int, dicts: list, ite
         return ("float", 64)
     if kinds <= {"aware", "naive"}:
         return ("timestamp", "us", "UTC")
-    if kinds & {"dict", "list", "other"}:
+    if kinds & {"dict", "list", "bytes", "other"}:
         return ("json",)
     return ("string",)

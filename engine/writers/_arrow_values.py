@@ -52,7 +52,7 @@ def converter(t: Type, field: str) -> Callable[[Any], Any]:
     if kind == "string":
         return lambda v: v if v is None or type(v) is str else _as_text(v, refuse)
     if kind == "json":
-        return lambda v: None if v is None else dumps(v)
+        return lambda v: None if v is None else _json(v, refuse)
     if kind == "struct":
         return _struct(t, field, refuse)
     if kind == "list":
@@ -84,8 +84,15 @@ def _as_text(v: Any, refuse: Callable) -> str:
     if isinstance(v, datetime | date | time):
         return v.isoformat()
     if isinstance(v, dict | list | tuple):
-        return dumps(v)
+        return _json(v, refuse)
     raise refuse(v)
+
+
+def _json(v: Any, refuse: Callable) -> str:
+    try:
+        return dumps(v)
+    except (TypeError, ValueError) as exc:
+        raise refuse(v, str(exc)) from None
 
 
 def _struct(t: Type, field: str, refuse: Callable) -> Callable[[Any], Any]:

@@ -163,3 +163,11 @@ def test_type_names_round_trip_through_their_text() -> None:
         assert type_text(parse_type(text)) == text
     assert type_text(parse_type("timestamp[ms, tz=UTC]")) == "timestamp[ms, UTC]"
     assert type_text(parse_type("timestamp")) == "timestamp[ms, UTC]" and type_text(parse_type("double")) == "float64"
+
+
+def test_mixes_inference_cannot_type_become_json_text_and_unwritable_values_are_refused(write) -> None:
+    data, problems, _ = write("parquet", [{"a": b"\x00x"}, {"a": "text"}, {"a": 5}, {"a": {"k": [1]}}])
+    assert problems == []
+    assert [r["a"] for r in read(data).read().to_pylist()] == ['"AHg="', '"text"', "5", '{"k":[1]}']
+    data, problems, _ = write("parquet", [{"a": object()}, {"a": [1]}], schema={"a": "json"})
+    assert [(i, reason.split(" (")[-1]) for _, i, reason in problems] == [(0, "object is not JSON serialisable)")]
