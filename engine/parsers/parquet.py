@@ -22,9 +22,9 @@ Python values that map and write back exactly:
 
 Each record's locator is ``row_group 3 row 120``: pyarrow's own indexes
 (0-based), so ``pq.ParquetFile(f).read_row_group(3).slice(120, 1)`` shows the
-record. Positions count records from 1 across the file. A stream that cannot
-seek (some network sources) is first copied to a temporary file, since the
-Parquet index lives at the end of the file.
+record. Positions count records from 1 across the file. A stream from a
+network source is first copied to a temporary file (bounded memory): the
+Parquet index lives at the end of the file and reading it means seeking.
 """
 
 from __future__ import annotations
