@@ -17,6 +17,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "fluent.graphql": "engine.sources.fluent.graphql:GraphqlSource",
         "s3": "engine.sources.s3:S3Source",
         "sftp": "engine.sources.sftp:SftpSource",
+        "payload": "engine.sources.payload:PayloadSource",
     },
     "parsers": {
         "csv": "engine.parsers.csv:CsvParser",

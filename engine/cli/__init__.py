@@ -11,6 +11,7 @@ from engine import __version__
 from engine.cli.init import init_cmd
 from engine.cli.inspect import explain_cmd, plugins_cmd, schema_cmd
 from engine.cli.run import run_cmd
+from engine.cli.serve import serve_cmd
 from engine.cli.state import state_cmd
 from engine.cli.test import test_cmd
 from engine.cli.validate import validate_cmd
@@ -24,6 +25,7 @@ def main() -> None:
 
 for command in (run_cmd, validate_cmd, test_cmd, schema_cmd, plugins_cmd, explain_cmd, state_cmd, init_cmd):
     main.add_command(command)
+main.add_command(serve_cmd)
 
 
 def _optional_commands() -> None:

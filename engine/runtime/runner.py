@@ -65,6 +65,8 @@ class RunOptions:
     until: str | None = None
     #: a rejects file whose (corrected) records are sent again instead of reading the source
     replay: Path | None = None
+    #: the run's id, when the caller must name it before the run starts (``engine serve`` answers 202 with it)
+    run_id: str | None = None
 
 
 class _LimitReached(Exception):
@@ -99,7 +101,7 @@ class Runner:
     def _make_run(self) -> Run:
         plan = self.plan
         started = datetime.now(UTC)
-        run_id = new_run_id(started)
+        run_id = self.opts.run_id or new_run_id(started)
         log = self.log.bind(connector=plan.name)
         rejects = None
         if not self.opts.dry_run and plan.on_error["invalid_record"] == "reject":

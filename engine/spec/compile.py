@@ -235,7 +235,29 @@ class _Compiler:
             if not croniter.is_valid(schedule):
                 self.error(("trigger", "schedule"), f"invalid cron expression {schedule!r} "
                                                     "(expected five fields: minute hour day month weekday)")
+        self._webhook_auth(section.get("webhook"))
         return fill_defaults(sections.TRIGGER, section)
+
+    def _webhook_auth(self, webhook: Any) -> None:
+        """What ``engine serve`` would refuse, and what it would serve unprotected."""
+        if not isinstance(webhook, dict):
+            return
+        path = ("trigger", "webhook")
+        auth = webhook.get("auth")
+        if auth is None:
+            self.error(path, "missing auth: say how senders prove who they are (fluent_signature or api_key), "
+                             "or auth: {type: none} to accept anyone", code="webhook-auth")
+            return
+        kind = auth.get("type")
+        needs = {"fluent_signature": "public_key", "api_key": "api_key"}.get(kind)
+        if needs and not auth.get(needs):
+            self.error((*path, "auth"), f"{kind} needs {needs}", code="webhook-auth")
+        if kind == "none":
+            self.warn((*path, "auth", "type"), "anyone who can reach this endpoint can trigger runs; "
+                                               "use fluent_signature or api_key", code="webhook-no-auth")
+        if isinstance(auth.get("api_key"), str) and not has_reference(auth["api_key"]):
+            self.warn((*path, "auth", "api_key"), "a secret is written in the spec; reference it instead, "
+                                                  "e.g. ${env:NAME} or ${file:PATH}", code="literal-secret")
 
     def section(self, name: str, data: dict, default: Any) -> Any:
         value = data.get(name, default)

@@ -1,0 +1,130 @@
+"""The HTTP side of ``engine serve``: one route per webhook, and ``/health``.
+
+A webhook request is read as raw bytes (never parsed before it is
+verified: a signature covers the exact body), limited in size while it
+streams in, authenticated, and then either queued (``response: async``: 202
+at once, the run follows) or run before answering (``response: sync``: 200
+with the run's counts, 422 when its rejects exceeded the spec's tolerance,
+500 when it failed, 503 when another process holds the spec's lock).
+Refusals are short JSON errors; nothing in an answer holds a secret.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from engine.runtime.report import EXIT_REJECTS
+from engine.serve.specs import ServedSpec, summary
+from engine.sources.payload import Payload, new_payload_id, safe_headers
+
+#: sync status → HTTP status
+SYNC_STATUS = {"ok": 200, "rejects_exceeded": 422, "failed": 500, "locked": 503, "stopped": 500}
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refused as soon as it passes ``limit`` bytes (declared or streamed)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _TooLarge()
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge()
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _error(status: int, message: str, *, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
+
+
+def webhook_endpoint(server: Any, spec: ServedSpec) -> Any:
+    webhook = spec.webhook or {}
+    mode = webhook.get("response", "async")
+    auth_header = (webhook.get("auth") or {}).get("header") or "x-api-key"
+    log = server.log.bind(connector=spec.name, path=webhook.get("path"))
+
+    async def endpoint(request: Request) -> Response:
+        if server.stopping:
+            return _error(503, "shutting down", headers={"Retry-After": "30"})
+        try:
+            body = await read_body(request, server.max_body)
+        except _TooLarge:
+            log.warning("webhook refused: body too large", limit=server.max_body)
+            return _error(413, f"body larger than {server.max_body} bytes")
+        client = request.client.host if request.client else None
+        assert spec.verifier is not None
+        reason = spec.verifier.check(body, request.headers)
+        if reason is not None:
+            log.warning("webhook refused", reason=reason, client=client, bytes=len(body))
+            return _error(401, "unauthorized", reason=reason)
+        run_id = new_payload_id()
+        payload = Payload(body, id=run_id, ext=spec.extension,
+                          headers=safe_headers(request.headers, also=(auth_header,)))
+        log.info("webhook accepted", run_id=run_id, client=client, bytes=len(body), response=mode)
+        if mode == "async":
+            worker = server.workers[spec.name]
+            # the spool syncs the body to disk before the 202: off the event loop
+            queued = await run_in_threadpool(worker.submit, payload) if spec.takes_payload else worker.trigger(run_id)
+            if not queued:
+                log.warning("webhook refused: queue full", run_id=run_id, queued=worker.queued)
+                return _error(503, "busy: too many runs waiting", headers={"Retry-After": "30"})
+            return JSONResponse({"accepted": True, "run_id": run_id}, status_code=202)
+        try:
+            report = await run_in_threadpool(spec.run, payload, run_id=run_id, trigger="webhook")
+        except Exception as exc:
+            log.error("webhook run crashed", run_id=run_id, error=f"{type(exc).__name__}: {exc}")
+            return _error(500, "internal error", run_id=run_id)
+        status = SYNC_STATUS.get(report.status, 500)
+        if report.exit_code == EXIT_REJECTS:
+            status = 422
+        headers = {"Retry-After": "30"} if status == 503 else None
+        return JSONResponse(summary(report), status_code=status, headers=headers)
+
+    return endpoint
+
+
+def health_endpoint(server: Any) -> Any:
+    async def health(request: Request) -> Response:
+        specs = []
+        for spec in server.specs:
+            schedule = server.schedules.get(spec.name)
+            worker = server.workers.get(spec.name)
+            entry: dict[str, Any] = {
+                "name": spec.name,
+                "spec": spec.path,
+                "webhook": (spec.webhook or {}).get("path"),
+                "response": (spec.webhook or {}).get("response"),
+                "schedule": spec.schedule,
+                "next_run": schedule.next_due.isoformat() if schedule and schedule.next_due else None,
+                "running": spec.running,
+                "queued": worker.queued if worker else 0,
+                "last_run": spec.last,
+            }
+            if worker is not None:
+                entry["payloads"] = worker.spool.counts()
+            specs.append(entry)
+        status = "stopping" if server.stopping else "ok"
+        return JSONResponse({"status": status, "specs": specs}, status_code=503 if server.stopping else 200)
+
+    return health
+
+
+def build_app(server: Any) -> Starlette:
+    routes = [Route("/health", health_endpoint(server), methods=["GET"])]
+    for spec in server.specs:
+        if spec.webhook is not None:
+            routes.append(Route(spec.webhook["path"], webhook_endpoint(server, spec), methods=["POST"]))
+    return Starlette(routes=routes)

@@ -1,0 +1,226 @@
+"""``engine serve``: webhooks and schedules that trigger specs, in one long-running process.
+
+Start-up loads and validates every spec and resolves every webhook secret;
+any problem stops it before a port is opened. uvicorn serves the HTTP side
+on a background thread (tests start it the same way) while the main thread
+waits for SIGTERM or Ctrl-C. Shutdown is graceful: new requests get 503,
+schedules stop, requests in flight and runs under way finish (up to
+``shutdown_timeout``), queued bodies stay in the spool for the next start.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+import socket
+import threading
+import time
+from typing import Any
+
+import uvicorn
+
+from engine.errors import ConfigError, EngineError, SpecError
+from engine.runtime.logs import Log
+from engine.serve.app import build_app
+from engine.serve.clock import Clock
+from engine.serve.scheduler import Schedule
+from engine.serve.specs import ServedSpec
+from engine.serve.spool import Spool
+from engine.serve.worker import Worker
+
+RESERVED_PATHS = ("/health",)
+
+
+@dataclasses.dataclass
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: larger request bodies are refused with 413
+    max_body: int = 10 * 1024 * 1024
+    #: async bodies waiting per spec before 503
+    queue_size: int = 100
+    #: how long shutdown waits for runs under way
+    shutdown_timeout: float = 60.0
+    allow_custom_code: bool = False
+    #: the schedules' clock (tests pass a ManualClock)
+    clock: Clock | None = None
+
+
+def load_specs(paths: list[str], *, allow_custom_code: bool = False, log: Log | None = None) -> list[ServedSpec]:
+    """Every spec loaded and checked for serving; all problems of all specs raised together."""
+    specs: list[ServedSpec] = []
+    problems: list[str] = []
+    diagnostics: list[Any] = []
+    for path in paths:
+        try:
+            specs.append(ServedSpec.load(path, allow_custom_code=allow_custom_code, log=log))
+        except SpecError as exc:
+            diagnostics.extend(exc.diagnostics)
+            problems.append(exc.message)
+        except EngineError as exc:
+            problems.append(str(exc) if str(exc).startswith(path) else f"{path}: {exc}")
+    seen_names: dict[str, str] = {}
+    seen_paths: dict[str, str] = {}
+    for spec in specs:
+        if spec.name in seen_names:
+            problems.append(f"{spec.path}: name '{spec.name}' is also the name of {seen_names[spec.name]} "
+                            "(served specs need distinct names: they share state by name)")
+        seen_names.setdefault(spec.name, spec.path)
+        route = (spec.webhook or {}).get("path")
+        if route in RESERVED_PATHS:
+            problems.append(f"{spec.path}: trigger.webhook.path {route} is reserved by engine serve")
+        elif route and route in seen_paths:
+            problems.append(f"{spec.path}: trigger.webhook.path {route} is also served for {seen_paths[route]}")
+        elif route:
+            seen_paths[route] = spec.path
+    if problems:
+        raise SpecError("\n".join(problems), diagnostics)
+    return specs
+
+
+class Server:
+    def __init__(self, specs: list[ServedSpec], options: ServeOptions | None = None, *, log: Log | None = None) -> None:
+        self.specs = specs
+        self.options = options or ServeOptions()
+        self.log = log or Log()
+        self.max_body = self.options.max_body
+        self.stopping = False
+        self.workers: dict[str, Worker] = {}
+        self.schedules: dict[str, Schedule] = {}
+        for spec in specs:
+            if spec.webhook is not None and spec.webhook.get("response", "async") == "async":
+                spool = Spool(spec.state_dir / "payloads" / spec.name)
+                self.workers[spec.name] = Worker(spec, spool, size=self.options.queue_size, log=self.log)
+            if spec.schedule:
+                self.schedules[spec.name] = Schedule(spec.name, spec.schedule, _scheduled(spec),
+                                                     clock=self.options.clock, log=self.log)
+        self._uvicorn: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+        self._signalled = threading.Event()
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.options.host}]" if ":" in self.options.host else self.options.host
+        return f"http://{host}:{self.options.port}"
+
+    # -- start ------------------------------------------------------------------------------
+
+    def _bind(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.options.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # uvicorn writes a response's head and body separately; with Nagle's algorithm on, the body
+        # waits for the client's delayed ACK (~40 ms). Accepted connections inherit this (Linux, BSD).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            sock.bind((self.options.host, self.options.port))
+        except OSError as exc:
+            sock.close()
+            raise ConfigError(f"cannot listen on {self.options.host}:{self.options.port}: {exc.strerror or exc}",
+                              hint="choose another --port, or stop what is using it") from None
+        sock.listen(2048)
+        self.options.port = sock.getsockname()[1]
+        return sock
+
+    def start(self) -> Server:
+        """Listen on a background thread; returns once requests are accepted."""
+        if self._thread is not None:
+            return self
+        for worker in self.workers.values():
+            worker.start()
+        self._socket = self._bind()
+        config = uvicorn.Config(build_app(self), log_level="warning", access_log=False, lifespan="off",
+                                loop="asyncio", server_header=False,
+                                timeout_graceful_shutdown=max(1, int(self.options.shutdown_timeout)))
+        self._uvicorn = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._uvicorn.run, kwargs={"sockets": [self._socket]},
+                                        name=f"engine-serve:{self.options.port}", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._uvicorn.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise ConfigError(f"the server failed to start on {self.url}")
+            time.sleep(0.005)
+        for schedule in self.schedules.values():
+            schedule.start()
+        self.log.info("serving", url=self.url, specs=",".join(s.name for s in self.specs),
+                      webhooks=",".join(s.webhook["path"] for s in self.specs if s.webhook) or None,
+                      schedules=",".join(f"{s.name}={s.schedule}" for s in self.specs if s.schedule) or None)
+        return self
+
+    # -- stop -------------------------------------------------------------------------------
+
+    def stop(self, timeout: float | None = None) -> bool:
+        """Graceful stop; True when every run finished within the timeout."""
+        timeout = self.options.shutdown_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        self.stopping = True
+        for schedule in self.schedules.values():
+            schedule.stop()
+        for worker in self.workers.values():
+            worker.stop()
+        if self._uvicorn is not None:
+            self._uvicorn.should_exit = True
+        if self._thread is not None:
+            self._thread.join(max(0.0, deadline - time.monotonic()) + 1)
+        finished = all(s.join(max(0.0, deadline - time.monotonic())) for s in self.schedules.values())
+        finished = all(w.join(max(0.0, deadline - time.monotonic())) for w in self.workers.values()) and finished
+        if self._socket is not None:
+            self._socket.close()
+        self._thread = self._uvicorn = self._socket = None
+        if not finished:
+            self.log.warning("stopped with runs still going", timeout=f"{timeout:g}s",
+                             running=",".join(s.name for s in self.specs if s.running) or None)
+        else:
+            self.log.info("stopped")
+        return finished
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # -- foreground -------------------------------------------------------------------------
+
+    def serve_forever(self) -> bool:
+        """Serve until SIGTERM or SIGINT, then stop gracefully (a second signal stops at once).
+
+        True after a stop asked for by a signal (runs cut off by the timeout are logged), False
+        when the HTTP server ended by itself.
+        """
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+        def handle(signum: int, frame: Any) -> None:
+            if self._signalled.is_set():
+                raise SystemExit(1)
+            self.log.info("stopping: finishing runs under way", signal=signal.Signals(signum).name,
+                          timeout=f"{self.options.shutdown_timeout:g}s")
+            self._signalled.set()
+
+        for sig in previous:
+            signal.signal(sig, handle)
+        try:
+            self.start()
+            while not self._signalled.wait(0.5):
+                if self._thread is not None and not self._thread.is_alive():
+                    self.log.error("the HTTP server stopped unexpectedly")
+                    break
+            self.stop()
+            return self._signalled.is_set()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _scheduled(spec: ServedSpec) -> Any:
+    def run() -> None:
+        report = spec.run(None, trigger="schedule")
+        level = spec.log.info if report.exit_code == 0 else spec.log.error
+        level("scheduled run finished", run_id=report.run_id, status=report.status,
+              records=report.counts.get("read"), written=report.counts.get("written"),
+              rejected=report.counts.get("rejected", {}).get("total"), error=report.error)
+
+    return run

@@ -1,0 +1,130 @@
+"""One served spec: its triggers, its verifier, and its runs, one at a time.
+
+The spec is loaded and validated once, at start-up; each run compiles a
+fresh plan from that same document (a few milliseconds), because plugins
+hold per-run state (open clients, output files, an embedded emulator) and
+are closed by the runner at the end of every run. Runs of one spec are
+serialised by a lock in this process; the state store's lock keeps out runs
+of the same spec in other processes.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ConfigError
+from engine.jsonutil import to_jsonable
+from engine.runtime.logs import Log
+from engine.runtime.paths import state_dir
+from engine.runtime.report import RunReport
+from engine.runtime.runner import Runner, RunOptions
+from engine.secrets import redactor
+from engine.serve.auth import Verifier, make_verifier
+from engine.sources.payload import Payload
+from engine.spec.compile import compile_document
+from engine.spec.loader import SpecDocument, load_file
+
+#: webhook ``format`` → the payload's file extension
+EXTENSIONS = {"json": "json", "xml": "xml", "csv": "csv", "raw": "bin"}
+#: reject reasons echoed in a sync response (the rejects file has them all)
+MAX_REJECTS_SHOWN = 20
+
+
+class ServedSpec:
+    def __init__(self, path: str, doc: SpecDocument, plan: Any, *, allow_custom_code: bool = False,
+                 log: Log | None = None) -> None:
+        self.path = path
+        self.doc = doc
+        self.name: str = plan.name
+        self.allow_custom_code = allow_custom_code
+        self.log = (log or Log()).bind(connector=self.name)
+        trigger = plan.trigger or {}
+        self.webhook: dict[str, Any] | None = trigger.get("webhook")
+        self.schedule: str | None = trigger.get("schedule")
+        #: the source takes the request body; otherwise a webhook only starts a run
+        self.takes_payload = bool(getattr(plan.source, "accepts_payload", False))
+        self.verifier: Verifier | None = None
+        if self.webhook is not None:
+            self.verifier = make_verifier(self.webhook.get("auth"), base_dir=doc.base_dir)
+        self.state_dir = state_dir(doc.base_dir)
+        self._lock = threading.Lock()
+        #: the run under way (its id), for /health
+        self.running: str | None = None
+        self.last: dict[str, Any] | None = None
+
+    @classmethod
+    def load(cls, path: str, *, allow_custom_code: bool = False, log: Log | None = None) -> ServedSpec:
+        """Load and validate; raises SpecError (diagnostics) or ConfigError (triggers, secrets)."""
+        doc = load_file(path)
+        plan = compile_document(doc, allow_custom_code=allow_custom_code)
+        plan.close()
+        if not plan.trigger.get("webhook") and not plan.trigger.get("schedule"):
+            raise ConfigError(f"{path}: no trigger to serve",
+                              hint="add trigger: {schedule: CRON} or trigger: {webhook: {path: /...}}")
+        if plan.trigger.get("schedule") and getattr(plan.source, "accepts_payload", False):
+            raise ConfigError(f"{path}: trigger.schedule: a payload source has no body to read on a schedule",
+                              hint="payload specs are triggered by trigger.webhook (or engine run --payload)")
+        return cls(path, doc, plan, allow_custom_code=allow_custom_code, log=log)
+
+    @property
+    def extension(self) -> str:
+        return EXTENSIONS.get((self.webhook or {}).get("format", "json"), "bin")
+
+    def run(self, payload: Payload | None = None, *, run_id: str | None = None, trigger: str = "webhook") -> RunReport:
+        """One run, after any run of this spec still going in this process."""
+        with self._lock:
+            self.running = run_id or "starting"
+            try:
+                plan = compile_document(self.doc, allow_custom_code=self.allow_custom_code)
+                if payload is not None and self.takes_payload:
+                    plan.source.deliver(payload)  # type: ignore[attr-defined]
+                try:
+                    report = Runner(plan, RunOptions(progress=False, run_id=run_id), log=self.log.bind(
+                        trigger=trigger)).run()
+                finally:
+                    plan.state_store.close()
+            finally:
+                self.running = None
+            self.last = {**summary(report, rejects=False), "trigger": trigger}
+            return report
+
+
+def summary(report: RunReport, *, rejects: bool = True) -> dict[str, Any]:
+    """What a sync response and /health tell about a run: outcome and counts, no secrets."""
+    out: dict[str, Any] = {
+        "run_id": report.run_id,
+        "status": report.status,
+        "exit_code": report.exit_code,
+        "started": report.started.isoformat(timespec="milliseconds"),
+        "ended": report.ended.isoformat(timespec="milliseconds") if report.ended else None,
+        "seconds": round(report.seconds, 3),
+        "records": report.counts,
+        "error": report.error,
+    }
+    failed = [{"name": i.name, "status": i.status, "reason": i.reason} for i in report.items
+              if i.status in ("failed", "skipped", "partial")]
+    if failed:
+        out["items"] = failed
+    if rejects and report.rejects_path:
+        out["rejects"] = _rejects_sample(Path(report.rejects_path))
+    return redactor.scrub_obj(to_jsonable(out))
+
+
+def _rejects_sample(path: Path) -> list[dict[str, Any]]:
+    """Where and why the first rejected records were refused (from a jsonl rejects file)."""
+    sample: list[dict[str, Any]] = []
+    try:
+        with open(path, encoding="utf-8") as lines:
+            for line in lines:
+                if len(sample) >= MAX_REJECTS_SHOWN:
+                    break
+                entry = json.loads(line)
+                lineage = entry.get("lineage") or {}
+                sample.append({"row": lineage.get("row"), "at": lineage.get("at"), "stage": entry.get("stage"),
+                               "reasons": entry.get("reasons")})
+    except (OSError, ValueError):
+        return sample  # a csv rejects file, or one being rotated: the path in the report still tells
+    return sample

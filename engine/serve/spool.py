@@ -1,0 +1,95 @@
+"""Accepted payloads on disk until their run settles them.
+
+``response: async`` answers 202 before the run, so the body must survive
+what can happen next: the process restarting, the target being down, the
+lock being held by another run. Each accepted body is written (and synced)
+to ``<state dir>/payloads/<connector>/`` before the 202 goes out, removed
+when its run succeeds, and moved to ``failed/`` when its run gives up. A
+restarted server runs what is still pending; a failed one is kept for a
+person to look at and send again with ``engine run SPEC --payload FILE``.
+
+Files: ``<id>.<ext>`` holds the exact bytes, ``<id>.meta.json`` the safe
+headers and when it arrived (written first; the body's rename commits).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from engine.sources.payload import Payload
+
+_META = ".meta.json"
+
+
+class Spool:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.failed_dir = root / "failed"
+
+    def _body(self, payload: Payload, base: Path | None = None) -> Path:
+        return (base or self.root) / f"{payload.id}.{payload.ext}"
+
+    def put(self, payload: Payload) -> Path:
+        self.root.mkdir(parents=True, exist_ok=True)
+        meta = {"id": payload.id, "ext": payload.ext, "headers": payload.headers,
+                "received": payload.received.isoformat(), "name": payload.name}
+        (self.root / f"{payload.id}{_META}").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        final = self._body(payload)
+        tmp = final.with_name(final.name + ".part")
+        with open(tmp, "wb") as out:
+            out.write(payload.body)
+            out.flush()
+            os.fsync(out.fileno())
+        tmp.replace(final)
+        return final
+
+    def done(self, payload: Payload) -> None:
+        self._body(payload).unlink(missing_ok=True)
+        (self.root / f"{payload.id}{_META}").unlink(missing_ok=True)
+
+    def fail(self, payload: Payload, reason: dict[str, Any]) -> Path:
+        """Keep the body in ``failed/`` with why its run gave up."""
+        self.failed_dir.mkdir(parents=True, exist_ok=True)
+        target = self._body(payload, self.failed_dir)
+        meta_path = self.root / f"{payload.id}{_META}"
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            meta = {"id": payload.id, "ext": payload.ext}
+        meta["failure"] = reason
+        (self.failed_dir / f"{payload.id}{_META}").write_text(json.dumps(meta, ensure_ascii=False, default=str),
+                                                              encoding="utf-8")
+        try:
+            self._body(payload).replace(target)
+        except FileNotFoundError:
+            target.write_bytes(payload.body)
+        meta_path.unlink(missing_ok=True)
+        return target
+
+    def pending(self) -> list[Payload]:
+        """Bodies accepted but not settled (a previous process stopped first), oldest first."""
+        if not self.root.is_dir():
+            return []
+        found = []
+        for meta_path in sorted(self.root.glob(f"*{_META}")):
+            try:
+                meta = json.loads(meta_path.read_text(encoding="utf-8"))
+                body = (self.root / f"{meta['id']}.{meta['ext']}").read_bytes()
+            except FileNotFoundError:
+                meta_path.unlink(missing_ok=True)  # a body never committed: its sender got no 202
+                continue
+            except (OSError, ValueError, KeyError):
+                continue
+            found.append(Payload(body, id=meta["id"], ext=meta["ext"], headers=meta.get("headers") or {},
+                                 received=datetime.fromisoformat(meta["received"]), name=meta.get("name")))
+        return found
+
+    def counts(self) -> dict[str, int]:
+        def count(d: Path) -> int:
+            return sum(1 for _ in d.glob(f"*{_META}")) if d.is_dir() else 0
+
+        return {"pending": count(self.root), "failed": count(self.failed_dir)}

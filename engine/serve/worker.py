@@ -1,0 +1,172 @@
+"""Background runs for ``response: async`` webhooks.
+
+One worker per spec: a bounded queue and one thread, so runs of a spec are
+serialised and a flood of webhooks is refused (503, retry later) instead of
+growing memory without bound. Every accepted body is in the
+:class:`~engine.serve.spool.Spool` before the 202 goes out and leaves it only
+when settled:
+
+* ``ok``: done, removed;
+* ``failed`` (the target or the network failed) and ``locked`` (another
+  process runs the spec): tried again later with the spec's own backoff
+  (``state.retry``), the same schedule the ledger enforces;
+* anything else (rejects over tolerance, attempts exhausted): moved to
+  ``failed/`` for a person, with the reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import queue
+import threading
+from typing import Any
+
+from engine.runtime.logs import Log
+from engine.serve.specs import ServedSpec, summary
+from engine.serve.spool import Spool
+from engine.sources.payload import Payload
+from engine.units import seconds
+
+#: a held lock is retried this often at first (doubling, at most LOCKED_MAX), up to LOCKED_ATTEMPTS times
+LOCKED_FIRST, LOCKED_MAX, LOCKED_ATTEMPTS = 5.0, 300.0, 20
+#: a failed run is never retried sooner than this
+MIN_RETRY = 5.0
+
+
+@dataclasses.dataclass
+class Job:
+    payload: Payload | None
+    run_id: str
+    failures: int = 0
+    locked: int = 0
+
+
+class Worker:
+    def __init__(self, spec: ServedSpec, spool: Spool, *, size: int = 100, log: Log | None = None) -> None:
+        self.spec = spec
+        self.spool = spool
+        self.log = (log or Log()).bind(connector=spec.name)
+        self.queue: queue.Queue[Job] = queue.Queue(maxsize=size)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._timers: set[threading.Timer] = set()
+        self._timers_lock = threading.Lock()
+        retry = (spec.doc.data.get("state") or {}).get("retry") or {}
+        self.max_attempts = int(retry.get("max_attempts", 5))
+        backoff = seconds(retry.get("backoff", "5m"))
+        self.backoff = 300.0 if backoff is None else backoff
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name=f"engine-worker:{self.spec.name}", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Take no more work: the run under way finishes, queued bodies stay in the spool."""
+        self._stop.set()
+        with self._timers_lock:
+            for timer in self._timers:
+                timer.cancel()
+            self._timers.clear()
+
+    def join(self, timeout: float | None = None) -> bool:
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    # -- intake --------------------------------------------------------------------------------
+
+    def submit(self, payload: Payload) -> bool:
+        """Spool and queue a body; False (nothing kept) when the queue is full or the worker stopping."""
+        if self._stop.is_set() or self.queue.full():
+            return False
+        self.spool.put(payload)
+        try:
+            self.queue.put_nowait(Job(payload, payload.id))
+        except queue.Full:
+            self.spool.done(payload)
+            return False
+        return True
+
+    def trigger(self, run_id: str) -> bool:
+        """Queue a run with no body (a webhook that only starts a spec reading its own source)."""
+        if self._stop.is_set():
+            return False
+        try:
+            self.queue.put_nowait(Job(None, run_id))
+        except queue.Full:
+            return False
+        return True
+
+    @property
+    def queued(self) -> int:
+        return self.queue.qsize()
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        recovered = self.spool.pending()
+        if recovered:
+            self.log.info("resuming payloads accepted before a restart", count=len(recovered))
+        for payload in recovered:
+            if self._stop.is_set():
+                return
+            self._process(Job(payload, payload.id))
+        while not self._stop.is_set():
+            try:
+                job = self.queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self._process(job)
+
+    def _process(self, job: Job) -> None:
+        attempt = job.failures + job.locked
+        run_id = job.run_id if attempt == 0 else f"{job.run_id}-{attempt + 1}"
+        try:
+            report = self.spec.run(job.payload, run_id=run_id, trigger="webhook")
+        except Exception as exc:  # a defect, not a run outcome: keep the body for a person
+            self.log.error("webhook run crashed", run_id=run_id, error=f"{type(exc).__name__}: {exc}")
+            self._give_up(job, {"status": "crashed", "error": f"{type(exc).__name__}: {exc}"})
+            return
+        outcome = summary(report, rejects=False)
+        if report.status == "ok":
+            if job.payload is not None:
+                self.spool.done(job.payload)
+        elif report.status == "locked" and job.locked + 1 < LOCKED_ATTEMPTS:
+            job.locked += 1
+            self._later(job, min(LOCKED_FIRST * 2 ** (job.locked - 1), LOCKED_MAX), outcome)
+        elif report.status == "failed" and job.failures + 1 < self.max_attempts:
+            job.failures += 1
+            # the runner's own schedule (engine/runtime/runner.py _failed): the ledger refuses earlier retries
+            wait = 0.0 if job.failures <= 1 else self.backoff * 2 ** (job.failures - 2)
+            self._later(job, max(MIN_RETRY, wait), outcome)
+        else:
+            self._give_up(job, outcome)
+
+    def _later(self, job: Job, delay: float, outcome: dict[str, Any]) -> None:
+        if self._stop.is_set():
+            return  # the body stays pending in the spool; the next start runs it
+        self.log.warning("webhook run will be tried again", run_id=outcome.get("run_id"), status=outcome["status"],
+                         error=outcome.get("error"), retry_in=f"{delay:g}s")
+
+        def requeue() -> None:
+            with self._timers_lock:
+                self._timers.discard(timer)
+            if not self._stop.is_set():
+                self.queue.put(job)
+
+        timer = threading.Timer(delay, requeue)
+        timer.daemon = True
+        with self._timers_lock:
+            self._timers.add(timer)
+        timer.start()
+
+    def _give_up(self, job: Job, outcome: dict[str, Any]) -> None:
+        if job.payload is None:
+            return
+        kept = self.spool.fail(job.payload, outcome)
+        self.log.error("webhook payload kept for a person to look at", run_id=job.run_id,
+                       status=outcome.get("status"), error=outcome.get("error"), kept=str(kept))
