@@ -17,6 +17,7 @@ file) also counts as "arrived": its effect is the same.
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -74,13 +75,21 @@ class EventLog:
         self.window = window
         self.settle = settle
         self.log = log
-        self.claimed: set[str] = set()
+        #: log entries already accounted for, oldest first (forgotten once older than the window)
+        self.claimed: collections.OrderedDict[str, float] = collections.OrderedDict()
         self.lock = threading.Lock()
 
     def claim(self, event_id: Any) -> None:
         if event_id:
             with self.lock:
-                self.claimed.add(str(event_id))
+                self._claim(str(event_id))
+
+    def _claim(self, event_id: str) -> None:
+        now = time.monotonic()
+        self.claimed[event_id] = now
+        self.claimed.move_to_end(event_id)
+        while self.claimed and now - next(iter(self.claimed.values())) > self.window + 60:
+            self.claimed.popitem(last=False)
 
     def find(self, event: dict[str, Any], sent_at: datetime) -> dict[str, Any] | None:
         """The log entry of ``event`` (sent first at ``sent_at``), or None when it is not there."""
@@ -88,7 +97,7 @@ class EventLog:
             with self.lock:
                 entry = self._search(event, sent_at)
                 if entry is not None:
-                    self.claimed.add(str(entry.get("id")))
+                    self._claim(str(entry.get("id")))
                     return entry
             if attempt == 0 and self.settle > 0:
                 time.sleep(self.settle)
