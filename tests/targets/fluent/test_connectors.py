@@ -13,7 +13,7 @@ import pytest
 from tests.targets.fluent._support import rejects
 
 CONNECTORS = Path(__file__).resolve().parents[3] / "connectors"
-SPECS = ["products-events", "locations-upsert", "order-cancel", "products-parquet-events"]
+SPECS = ["products-events", "locations-upsert", "order-cancel"]
 
 
 def copy(name: str, tmp_path: Path) -> Path:
@@ -73,10 +73,24 @@ def test_order_cancel_cancels_known_orders(emu, tmp_path, run_spec) -> None:
     assert reject["lineage"]["file"] == "cancel_ORD-9999.json" and "404" in reject["reasons"][0]
 
 
-def test_parquet_products_keep_their_gtin(emu, tmp_path, run_spec) -> None:
-    report = run_spec(copy("products-parquet-events", tmp_path), overrides=against(emu))
+def test_parquet_products_from_s3_keep_their_gtin(emu, tmp_path, run_spec, cli, s3_server, monkeypatch) -> None:
+    from tests.servers.s3 import KEY_ID, SECRET
+
+    monkeypatch.setenv("LAKE_KEY_ID", KEY_ID)
+    monkeypatch.setenv("LAKE_SECRET", SECRET)
+    spec = copy("products-s3-parquet-events", tmp_path)
+    assert cli("validate", str(spec)).exit_code == 0
+    assert "0 failed" in cli("test", str(spec)).output
+    client = s3_server.bucket("retail-lake")
+    data = (spec.parent / "data" / "products_2026-01-05.parquet").read_bytes()
+    client.put_object(Bucket="retail-lake", Key="products/incoming/products_2026-01-05.parquet", Body=data)
+    lake = [f"connections.lake.endpoint_url={s3_server.endpoint}", "connections.lake.path_style=true",
+            "connections.lake.region=us-east-1"]
+    report = run_spec(spec, overrides=against(emu) + lake)
     assert report.status == "ok" and report.counts["written"] == 3
     (grey,) = [p for p in emu.state("products") if p["ref"] == "SKU-0003"]
     assert grey["gtin"] == "01234567890128" and grey["name"] == "Classic Tee - Grey"
     (reject,) = rejects(report)
     assert reject["lineage"]["at"] == "row_group 1 row 1"
+    moved = [o["Key"] for o in client.list_objects_v2(Bucket="retail-lake")["Contents"]]
+    assert len(moved) == 1 and moved[0].startswith("products/processed/")
