@@ -11,7 +11,6 @@ import pyarrow.parquet as pq
 import pytest
 
 
-
 def read(data: bytes) -> pq.ParquetFile:
     return pq.ParquetFile(io.BytesIO(data))
 
