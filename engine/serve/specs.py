@@ -50,7 +50,8 @@ class ServedSpec:
         if self.webhook is not None:
             self.verifier = make_verifier(self.webhook.get("auth"), base_dir=doc.base_dir)
         self.state_dir = state_dir(doc.base_dir)
-        self._lock = threading.Lock()
+        #: held by the run under way in this process (schedules and webhooks alike)
+        self.lock = threading.Lock()
         #: the run under way (its id), for /health
         self.running: str | None = None
         self.last: dict[str, Any] | None = None
@@ -75,7 +76,7 @@ class ServedSpec:
 
     def run(self, payload: Payload | None = None, *, run_id: str | None = None, trigger: str = "webhook") -> RunReport:
         """One run, after any run of this spec still going in this process."""
-        with self._lock:
+        with self.lock:
             self.running = run_id or "starting"
             try:
                 plan = compile_document(self.doc, allow_custom_code=self.allow_custom_code)
@@ -86,6 +87,10 @@ class ServedSpec:
                         trigger=trigger)).run()
                 finally:
                     plan.state_store.close()
+            except Exception as exc:  # a defect below (engine errors end up in the report): tell /health
+                self.last = {"run_id": run_id, "status": "crashed", "trigger": trigger,
+                             "error": redactor.scrub(f"{type(exc).__name__}: {exc}")}
+                raise
             finally:
                 self.running = None
             self.last = {**summary(report, rejects=False), "trigger": trigger}

@@ -230,3 +230,23 @@ def test_headers_reach_the_item_without_credentials(serve, client, write_spec, t
     report = json.loads(next((tmp_path / "state" / "reports").glob(f"*{run_id}.json")).read_text())
     assert report["items"][0]["uri"] == f"payload://{run_id}"
     assert "k-0123456789abcdef" not in json.dumps(report)
+
+
+def test_a_crash_below_the_runner_answers_500_and_shows_in_health(serve, client, signed_spec, keys, monkeypatch):
+    import engine.serve.specs
+
+    class Broken:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def run(self):
+            raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(engine.serve.specs, "Runner", Broken)
+    server = serve(signed_spec)
+    body = body_of(EVENT)
+    answer = client.post(server.url + "/hooks/order-status", content=body, headers={"fluent-signature": keys.sign(body)})
+    assert answer.status_code == 500 and answer.json()["error"] == "internal error"
+    assert "disk on fire" not in answer.text
+    last = client.get(server.url + "/health").json()["specs"][0]["last_run"]
+    assert last["status"] == "crashed" and last["run_id"] == answer.json()["run_id"]
