@@ -250,3 +250,43 @@ def test_a_crash_below_the_runner_answers_500_and_shows_in_health(serve, client,
     assert "disk on fire" not in answer.text
     last = client.get(server.url + "/health").json()["specs"][0]["last_run"]
     assert last["status"] == "crashed" and last["run_id"] == answer.json()["run_id"]
+
+
+def test_a_sync_run_locked_by_another_process_answers_503(serve, client, signed_spec, keys, tmp_path):
+    from engine.runtime.paths import state_dir
+    from engine.state.sqlite import SqliteOptions, SqliteStateStore
+
+    store = SqliteStateStore(SqliteOptions(path=None))
+    store.open_at(state_dir(tmp_path) / "state.db")
+    assert store.lock_acquire("order-status", "other:1:x", 60, host="other", pid=1) is None
+    try:
+        server = serve(signed_spec)
+        body = body_of(EVENT)
+        answer = client.post(server.url + "/hooks/order-status", content=body,
+                             headers={"fluent-signature": keys.sign(body)})
+        assert answer.status_code == 503 and answer.headers["retry-after"] == "30"
+        assert answer.json()["status"] == "locked" and "another run" in answer.json()["error"]
+        assert outputs(tmp_path) == []
+    finally:
+        store.close()
+
+
+def test_a_webhook_on_a_file_spec_only_starts_a_run(serve, client, write_spec, tmp_path, monkeypatch):
+    """The body is a notification ("a file has landed"): the spec reads its own source."""
+    monkeypatch.setenv("ORDER_HOOK_KEY", "k-0123456789abcdef")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "orders.csv").write_text("ref\nF-1\nF-2\n")
+    spec = write_spec("""
+        version: 1
+        name: files-on-demand
+        source: {type: local, path: in}
+        parser: {type: csv}
+        target: {type: file, destination: {type: local, path: out}, name: "{run_id}.jsonl"}
+        trigger:
+          webhook: {path: /landed, response: async, auth: {type: api_key, api_key: "${env:ORDER_HOOK_KEY}"}}
+        """)
+    server = serve(spec)
+    answer = client.post(server.url + "/landed", content=b'{"bucket": "x"}', headers={"x-api-key": "k-0123456789abcdef"})
+    assert answer.status_code == 202
+    assert wait_for(lambda: [r["ref"] for r in outputs(tmp_path)] == ["F-1", "F-2"])
+    assert not (tmp_path / "state" / "payloads").exists()  # nothing to keep: the body was only a trigger
