@@ -195,7 +195,12 @@ class Runner:
             self.progress.start()
             self._items(run)
             if not self.opts.dry_run:
-                plan.target.finish_run()
+                try:
+                    plan.target.finish_run()
+                except EngineError as exc:
+                    for item, item_report in self.deferred:  # nothing of theirs was acknowledged
+                        self._failed(run, item, item_report, exc, data=False)
+                    raise
                 for item, item_report in self.deferred:
                     self._commit(run, item, item_report)
             report.status = "ok"
@@ -241,10 +246,23 @@ class Runner:
                     run.log.warning("closing a plugin failed", plugin=plugin.name, error=str(exc))
             for conn in plan.connections.values():
                 conn.close()
+            self._release_claims(run)
             self._prune(run)
             self._unlock(run)
             self._finish(run, report)
         return report
+
+    def _release_claims(self, run: Run) -> None:
+        """Files this run claimed but did not finish become eligible again (serve reuses the process)."""
+        if self.opts.dry_run or self.replaying:
+            return
+        try:
+            released = run.state.ledger_release(run.connector, run.owner)
+        except StateError as exc:
+            run.log.warning("releasing claims failed", error=str(exc))
+            return
+        if released:
+            run.log.info("unfinished files released for the next run", files=released)
 
     def _prune(self, run: Run) -> None:
         history = self.plan.state.get("history") or {}

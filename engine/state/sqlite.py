@@ -234,6 +234,15 @@ class SqliteStateStore(Plugin):
             )
         return None
 
+    def ledger_release(self, connector: str, owner: str) -> int:
+        """Claims of ``owner`` still open at the end of its run: the files were not finished."""
+        with self._tx(immediate=True) as db:
+            return db.execute(
+                """UPDATE ledger SET status='failed', error=COALESCE(error, 'the run ended before this file was '
+                   || 'finished'), owner=NULL, claim_expires=NULL, updated=?
+                   WHERE connector=? AND owner=? AND status='claimed'""",
+                (iso(now_utc()), connector, owner)).rowcount
+
     def ledger_list(self, connector: str, limit: int = 100) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM ledger WHERE connector=? ORDER BY updated DESC LIMIT ?", (connector, limit))
 

@@ -167,3 +167,20 @@ def test_state_runs_and_files_commands_show_history(tmp_path, spec, run_spec, cl
     assert "done" in cli("state", "files", str(path)).output
     show = cli("state", "show", str(path)).output
     assert "files:     1 done" in show and "lock:      free" in show
+
+
+def test_a_run_whose_output_cannot_be_published_leaves_its_files_for_the_next_run(tmp_path, spec, run_spec) -> None:
+    (tmp_path / "inbox" / "a.csv").write_text("sku,qty\nA,1\n")
+    (tmp_path / "out").mkdir()
+    path = spec()
+    text = path.read_text().replace("if_exists: suffix", "if_exists: fail").replace(
+        "destination: {type: local, path: out, if_exists: fail}",
+        'destination: {type: local, path: out, if_exists: fail}\n  name: "fixed.jsonl"')
+    path.write_text(text)
+    (tmp_path / "out" / "fixed.jsonl").write_text("taken\n")
+    failed = run_spec(path)
+    assert failed.exit_code == EXIT_FAILED and failed.items[0].status == "failed"
+    assert (tmp_path / "inbox" / "a.csv").exists()
+    (tmp_path / "out" / "fixed.jsonl").unlink()
+    again = run_spec(path)  # same process, like engine serve: no stale claim blocks it
+    assert again.exit_code == EXIT_OK and again.items[0].status == "done"
