@@ -11,7 +11,11 @@ from typing import Any
 
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return float(value) if value == value.to_integral_value() and abs(value) < 2**53 else str(value)
+        # a JSON number when that is exact (12, 12.5), else the exact text ("0.1000000000000000055")
+        if value == value.to_integral_value():
+            return int(value)
+        as_float = float(value)
+        return as_float if Decimal(repr(as_float)) == value else str(value)
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, bytes | bytearray):

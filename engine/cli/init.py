@@ -29,7 +29,7 @@ INT = re.compile(r"^\s*-?\d{1,18}\s*$")
 FLOAT = re.compile(r"^\s*-?\d+\.\d+\s*$")
 DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 BOOL = {"true", "false", "yes", "no"}
-TARGETS = {
+TARGETS: dict[str, dict[str, Any]] = {
     "stdout": {"type": "stdout"},
     "file": {"type": "file", "writer": {"type": "jsonl"}, "destination": {"type": "local", "path": "out"}},
     "fluent.batch": {"type": "fluent.batch", "connection": "fluent"},
@@ -199,7 +199,7 @@ def draft(sample: Path, target: str, name: str, spec_dir: Path) -> dict[str, Any
     spec["source"] = {"type": "local", "path": where, "pattern": "*" + sample.suffix}
     spec["parser"] = parser
     spec["mapping"] = {"fields": _fields(records)}
-    spec["target"] = dict(TARGETS.get(target, {"type": target}))
+    spec["target"] = dict(TARGETS[target]) if target in TARGETS else {"type": target}
     return spec
 
 
