@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install run test test-servers lint schemas bench bench-fluent clean
+.PHONY: install run test test-servers lint schemas bench bench-fluent bench-formats clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ bench: $(STAMP)
 
 bench-fluent: $(STAMP)
 	$(BIN)/python benchmarks/bench.py --mode fluent
+
+bench-formats: $(STAMP)
+	$(BIN)/python benchmarks/bench_formats.py
 
 clean:
 	rm -rf $(VENV) .engine .bench build *.egg-info
