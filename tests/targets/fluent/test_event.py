@@ -162,7 +162,7 @@ def test_a_hung_event_post_times_out_and_is_settled(emu, tmp_path, write_spec, r
                    "action": {"hang": 5}})
     emu.add_fault({"match": {"method": "POST", "path_regex": "^/api/v4.1/event/"}, "when": {"nth": 3},
                    "action": {"hang": 5, "after_commit": True}})
-    report = run_spec(write_spec(product_spec(emu, tmp_path, mode="sync", concurrency=1, read_timeout="500ms")))
+    report = run_spec(write_spec(product_spec(emu, tmp_path, mode="sync", concurrency=1, read_timeout="1500ms")))
     assert report.status == "ok", report.error
     assert report.counts["written"] == 3
     assert len(product_events(emu)) == 3

@@ -118,12 +118,12 @@ def test_an_update_refusing_a_field_says_to_omit_it(emu, tmp_path, write_spec, r
     assert "retailer" in reject["reasons"][0] and "upsert.update_omit" in reject["reasons"][0]
 
 
-@pytest.mark.parametrize("fault", [{"status": 503, "after_commit": True}, {"hang": 3, "after_commit": True},
+@pytest.mark.parametrize("fault", [{"status": 503, "after_commit": True}, {"hang": 5, "after_commit": True},
                                    {"status": 503}])
 def test_upsert_settles_an_unknown_outcome_without_duplicates(emu, tmp_path, write_spec, run_spec, fault) -> None:
     emu.add_fault({"match": {"method": "POST", "path_regex": "^/graphql$", "graphql_root_field": "createLocation"},
                    "when": {"nth": 1}, "action": fault})
-    spec = location_spec(emu, tmp_path, location_rows(12), upsert=True, read_timeout="500ms")
+    spec = location_spec(emu, tmp_path, location_rows(12), upsert=True, read_timeout="1500ms")
     report = run_spec(write_spec(spec))
     assert report.status == "ok", report.error
     assert report.counts["written"] == 12 and report.counts["rejected"]["total"] == 0
