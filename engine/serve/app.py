@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -77,11 +78,13 @@ def webhook_endpoint(server: Any, spec: ServedSpec) -> Any:
         if mode == "async":
             worker = server.workers[spec.name]
             # the spool syncs the body to disk before the 202: off the event loop
-            queued = await run_in_threadpool(worker.submit, payload) if spec.takes_payload else worker.trigger(run_id)
-            if not queued:
+            job = await run_in_threadpool(worker.submit, payload) if spec.takes_payload else worker.trigger(run_id)
+            if job is None:
                 log.warning("webhook refused: queue full", run_id=run_id, queued=worker.queued)
                 return _error(503, "busy: too many runs waiting", headers={"Retry-After": "30"})
-            return JSONResponse({"accepted": True, "run_id": run_id}, status_code=202)
+            # the run starts once the answer is sent (a background task runs after the response)
+            return JSONResponse({"accepted": True, "run_id": run_id}, status_code=202,
+                                background=BackgroundTask(job.answered.set))
         try:
             report = await run_in_threadpool(spec.run, payload, run_id=run_id, trigger="webhook")
         except Exception as exc:

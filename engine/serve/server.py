@@ -127,9 +127,9 @@ class Server:
         """Listen on a background thread; returns once requests are accepted."""
         if self._thread is not None:
             return self
+        self._socket = self._bind()
         for worker in self.workers.values():
             worker.start()
-        self._socket = self._bind()
         config = uvicorn.Config(build_app(self), log_level="warning", access_log=False, lifespan="off",
                                 loop="asyncio", server_header=False,
                                 timeout_graceful_shutdown=max(1, int(self.options.shutdown_timeout)))

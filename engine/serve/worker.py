@@ -39,6 +39,9 @@ class Job:
     run_id: str
     failures: int = 0
     locked: int = 0
+    #: set once the 202 is on its way: a run's first moments (compiling, the runner's full garbage
+    #: collection) hold the interpreter for tens of milliseconds and would delay the answer
+    answered: threading.Event = dataclasses.field(default_factory=threading.Event)
 
 
 class Worker:
@@ -79,27 +82,32 @@ class Worker:
 
     # -- intake --------------------------------------------------------------------------------
 
-    def submit(self, payload: Payload) -> bool:
-        """Spool and queue a body; False (nothing kept) when the queue is full or the worker stopping."""
+    def submit(self, payload: Payload) -> Job | None:
+        """Spool and queue a body; None (nothing kept) when the queue is full or the worker stopping.
+
+        The run waits for ``job.answered`` (at most a second): set it once the answer is sent.
+        """
         if self._stop.is_set() or self.queue.full():
-            return False
+            return None
         self.spool.put(payload)
+        job = Job(payload, payload.id)
         try:
-            self.queue.put_nowait(Job(payload, payload.id))
+            self.queue.put_nowait(job)
         except queue.Full:
             self.spool.done(payload)
-            return False
-        return True
+            return None
+        return job
 
-    def trigger(self, run_id: str) -> bool:
+    def trigger(self, run_id: str) -> Job | None:
         """Queue a run with no body (a webhook that only starts a spec reading its own source)."""
         if self._stop.is_set():
-            return False
+            return None
+        job = Job(None, run_id)
         try:
-            self.queue.put_nowait(Job(None, run_id))
+            self.queue.put_nowait(job)
         except queue.Full:
-            return False
-        return True
+            return None
+        return job
 
     @property
     def queued(self) -> int:
@@ -114,7 +122,11 @@ class Worker:
         for payload in recovered:
             if self._stop.is_set():
                 return
-            self._process(Job(payload, payload.id))
+            # a new run id (the one promised in the 202 may have started already); the same item uri,
+            # so a checkpoint of that first attempt still applies
+            job = Job(payload, f"{payload.id}-restart")
+            job.answered.set()
+            self._process(job)
         while not self._stop.is_set():
             try:
                 job = self.queue.get(timeout=0.2)
@@ -123,6 +135,7 @@ class Worker:
             self._process(job)
 
     def _process(self, job: Job) -> None:
+        job.answered.wait(1.0)
         attempt = job.failures + job.locked
         run_id = job.run_id if attempt == 0 else f"{job.run_id}-{attempt + 1}"
         try:

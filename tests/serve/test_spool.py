@@ -150,6 +150,7 @@ def test_the_worker_retries_on_the_runner_schedule(tmp_path):
     delays: list[float] = []
     worker._later = lambda job, delay, outcome: delays.append(delay)  # type: ignore[method-assign]
     job = worker_module.Job(Payload(b"{}"), "r")
+    job.answered.set()
     for _ in range(4):
         worker._process(job)
     assert delays == [worker_module.MIN_RETRY, 60.0, 120.0, 240.0]
