@@ -120,3 +120,19 @@ def test_secrets_are_resolved_at_start_up(tmp_path: Path, keys, monkeypatch):
 def test_start_up_refuses_unusable_auth(tmp_path, auth, error, message):
     with pytest.raises(error, match=message):
         make_verifier(auth, base_dir=tmp_path)
+
+
+def test_a_pem_certificate_gives_its_public_key(keys):
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509.oid import NameOID
+
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fluent webhooks")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(keys.private.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+            .sign(keys.private, hashes.SHA256()))
+    pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    assert FluentSignature(load_public_key(pem)).check(BODY, {"fluent-signature": keys.sign(BODY)}) is None

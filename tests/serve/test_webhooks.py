@@ -290,3 +290,9 @@ def test_a_webhook_on_a_file_spec_only_starts_a_run(serve, client, write_spec, t
     assert answer.status_code == 202
     assert wait_for(lambda: [r["ref"] for r in outputs(tmp_path)] == ["F-1", "F-2"])
     assert not (tmp_path / "state" / "payloads").exists()  # nothing to keep: the body was only a trigger
+
+
+def test_auth_none_accepts_anyone_as_written(serve, client, write_spec, tmp_path):
+    server = serve(write_spec(spec_text("{type: none}", "sync")))
+    answer = client.post(server.url + "/hooks/order-status", content=body_of(EVENT))
+    assert answer.status_code == 200 and [r["ref"] for r in outputs(tmp_path)] == ["ORD-1002"]
