@@ -11,13 +11,9 @@ file where it was, so the next run takes it again.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
-import hashlib
 import sys
-import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +30,10 @@ from engine.errors import (
 from engine.failpoints import failpoint
 from engine.jsonutil import dumps
 from engine.runtime.checkpoints import Checkpoints
+from engine.runtime.chunks import drop_delivered, quiet_gc, truncate
 from engine.runtime.context import Run, new_run_id
+from engine.runtime.ledger import already_done, next_retry, prune, release_claims
+from engine.runtime.locking import RunLock
 from engine.runtime.logs import Log
 from engine.runtime.outcomes import RunOutcomes
 from engine.runtime.paths import state_dir
@@ -81,8 +80,7 @@ class Runner:
         self.spec_dir = Path(plan.base_dir)
         self.state_dir = state_dir(self.spec_dir)
         self.deferred: list[tuple[Item, ItemReport]] = []
-        self._lock_stop = threading.Event()
-        self._lock_thread: threading.Thread | None = None
+        self.lock: RunLock | None = None
         self.skip_upto = 0
         self.replaying = self.opts.replay is not None
         if self.replaying:
@@ -124,49 +122,10 @@ class Runner:
             run.output_fields = [".".join(t) for t in plan.mapping.leaf_targets()]
         return run
 
-    def _lock(self, run: Run) -> None:
-        cfg = self.plan.state.get("lock")
-        if cfg is False or self.opts.dry_run:
-            return
-        ttl = seconds((cfg or {}).get("ttl", "15m") if isinstance(cfg, dict) else "15m") or 900.0
-        import os
-        import socket
-
-        holder = run.state.lock_acquire(run.connector, run.owner, ttl, host=socket.gethostname(), pid=os.getpid())
-        if holder is not None:
-            raise LockedError(
-                f"another run of '{run.connector}' is in progress (held by {holder['host']} pid {holder['pid']} "
-                f"since {holder['acquired']}, expires {holder['expires']})",
-                holder=holder,
-            )
-        self._locked = True
-
-        def renew() -> None:
-            while not self._lock_stop.wait(ttl / 3):
-                try:
-                    if not run.state.lock_renew(run.connector, run.owner, ttl):
-                        run.log.error("lost the run lock (taken over by another run)")
-                        return
-                except StateError as exc:
-                    run.log.warning("lock renewal failed", error=str(exc))
-
-        self._lock_thread = threading.Thread(target=renew, name="engine-lock-renewal", daemon=True)
-        self._lock_thread.start()
-
-    def _unlock(self, run: Run) -> None:
-        self._lock_stop.set()
-        if self._lock_thread is not None:
-            self._lock_thread.join(timeout=5)
-        if getattr(self, "_locked", False):
-            try:
-                run.state.lock_release(run.connector, run.owner)
-            except StateError as exc:
-                run.log.warning("lock release failed", error=str(exc))
-
     # -- the run --------------------------------------------------------------------------
 
     def run(self) -> RunReport:
-        with _quiet_gc():
+        with quiet_gc():
             return self._run()
 
     def _run(self) -> RunReport:
@@ -181,7 +140,8 @@ class Runner:
         opened: list[Any] = []
         try:
             store.open(run)
-            self._lock(run)
+            self.lock = RunLock(run, False if self.opts.dry_run else plan.state.get("lock"))
+            self.lock.acquire()
             if not self.opts.dry_run:
                 store.run_started(run.connector, run.run_id, run.started)
             run.log.info("run started", spec=plan.doc.file, dry_run=self.opts.dry_run or None)
@@ -246,33 +206,13 @@ class Runner:
                     run.log.warning("closing a plugin failed", plugin=plugin.name, error=str(exc))
             for conn in plan.connections.values():
                 conn.close()
-            self._release_claims(run)
-            self._prune(run)
-            self._unlock(run)
+            if not self.opts.dry_run and not self.replaying:
+                release_claims(run)
+                prune(run, self.plan.state.get("history") or {})
+            if self.lock is not None:
+                self.lock.release()
             self._finish(run, report)
         return report
-
-    def _release_claims(self, run: Run) -> None:
-        """Files this run claimed but did not finish become eligible again (serve reuses the process)."""
-        if self.opts.dry_run or self.replaying:
-            return
-        try:
-            released = run.state.ledger_release(run.connector, run.owner)
-        except StateError as exc:
-            run.log.warning("releasing claims failed", error=str(exc))
-            return
-        if released:
-            run.log.info("unfinished files released for the next run", files=released)
-
-    def _prune(self, run: Run) -> None:
-        history = self.plan.state.get("history") or {}
-        if self.opts.dry_run or run.state is None:
-            return
-        try:
-            run.state.ledger_prune(run.connector, int(history.get("keep", 100000)),
-                                   seconds(history.get("window", "90d")) or 90 * 86400.0)
-        except StateError as exc:
-            run.log.warning("pruning the ledger failed", error=str(exc))
 
     def _finish(self, run: Run, report: RunReport) -> None:
         outcomes = run.outcomes
@@ -316,51 +256,12 @@ class Runner:
         dedupe = "none" if self.replaying else self.plan.state.get("dedupe", "fingerprint")
         for item in self.source.items(run):
             self.progress.item(item.name)
-            skip = self._already_done(run, item, dedupe)
+            skip = already_done(run, self.source, item, dedupe)
             if skip:
                 self.report.items.append(ItemReport(item.uri, item.name, "skipped", reason=skip))
                 run.log.info("file skipped", file=item.name, reason=skip)
                 continue
             self._item(run, item)
-
-    def _already_done(self, run: Run, item: Item, dedupe: str) -> str | None:
-        if dedupe == "none":
-            return None
-        store = run.state
-        if dedupe == "checksum":
-            item.checksum = self._checksum(item)
-            entry = store.ledger_find_checksum(run.connector, item.checksum)
-            if entry:
-                return f"same content as {entry['name']} processed by run {entry['run_id']}"
-            return None
-        entry = store.ledger_get(run.connector, item.uri)
-        waiting = entry and entry["status"] == "failed" and entry.get("next_retry")
-        if waiting and datetime.fromisoformat(entry["next_retry"]) > datetime.now(UTC):
-            return (f"failed {entry['attempts']} time(s); next attempt after {entry['next_retry']} "
-                    f"(`engine state SPEC retry {item.name}` to retry now)")
-        if not entry or entry["status"] != "done":
-            return None
-        if dedupe == "name":
-            return f"processed by run {entry['run_id']}"
-        fp = item.fingerprint()
-        same = entry["size"] == fp["size"] and (
-            (fp["etag"] is not None and entry["etag"] == fp["etag"])
-            or (fp["etag"] is None and entry["mtime"] == fp["mtime"])
-        )
-        return f"unchanged since run {entry['run_id']}" if same else None
-
-    def _checksum(self, item: Item) -> str:
-        digest = hashlib.sha256()
-        stream = self.source.read(item)
-        try:
-            while True:
-                block = stream.read(1 << 20)
-                if not block:
-                    break
-                digest.update(block)
-        finally:
-            stream.close()
-        return digest.hexdigest()
 
     def _item(self, run: Run, item: Item) -> None:
         plan = self.plan
@@ -444,11 +345,7 @@ class Runner:
             return
         retry = self.plan.state.get("retry") or {}
         attempts = (run.state.ledger_get(run.connector, item.uri) or {}).get("attempts", 1)
-        backoff = seconds(retry.get("backoff", "5m"))
-        backoff = 300.0 if backoff is None else backoff
-        # a first failure is retried by the next run (a blip); repeated failures back off exponentially
-        wait = 0.0 if attempts <= 1 else backoff * (2 ** (attempts - 2))
-        next_retry = datetime.now(UTC) + timedelta(seconds=wait)
+        retry_at = next_retry(attempts, retry)
         moved = None
         if not data and attempts >= int(retry.get("max_attempts", 5)):
             data = True  # out of attempts: quarantine it like a data failure
@@ -461,14 +358,14 @@ class Runner:
         item_report.moved_to = moved
         status = "failed" if not data else ("quarantined" if moved else "failed")
         run.state.ledger_mark(run.connector, item, status, run.run_id, error=item_report.reason,
-                              moved_to=moved, next_retry=None if data else next_retry)
+                              moved_to=moved, next_retry=None if data else retry_at)
 
     # -- chunks ---------------------------------------------------------------------------
 
     def _chunk(self, run: Run, chunk: Chunk) -> None:
         outcomes = run.outcomes
         item = chunk.item
-        if self.skip_upto and not _after(chunk, self.skip_upto):
+        if self.skip_upto and not drop_delivered(chunk, self.skip_upto):
             return
         limit = self.opts.limit
         if limit is not None:
@@ -476,7 +373,7 @@ class Runner:
             if room <= 0:
                 raise _LimitReached()
             if len(chunk.records) > room:
-                _truncate(chunk, room)
+                truncate(chunk, room)
         outcomes.read(item, len(chunk.records) + len(chunk.rejects or ()))
         for reject in chunk.rejects or ():
             outcomes.parse_reject(chunk, reject)
@@ -504,55 +401,6 @@ class Runner:
         failpoint("chunk.done")
         if limit is not None and outcomes.total.read >= limit:
             raise _LimitReached()
-
-
-@contextlib.contextmanager
-def _quiet_gc():
-    """Fewer cyclic garbage collections while records stream.
-
-    Records are freed by reference counting; the collector's full passes
-    over every long-lived object (modules, schemas, compiled mappings) are
-    pure overhead in the hot loop. Objects alive at the start are frozen out
-    of collection and young-generation passes run less often.
-    """
-    old = gc.get_threshold()
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 50, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-        gc.unfreeze()
-
-
-def _after(chunk: Chunk, position: int) -> bool:
-    """Drop records at or before ``position`` (already delivered); False if nothing is left."""
-    import bisect
-
-    cut = bisect.bisect_right(chunk.positions, position)
-    if cut:
-        chunk.records = chunk.records[cut:]
-        chunk.positions = chunk.positions[cut:]
-        if chunk.lines is not None:
-            chunk.lines = chunk.lines[cut:]
-        if chunk.locators is not None:
-            chunk.locators = chunk.locators[cut:]
-    if chunk.rejects:
-        chunk.rejects = [r for r in chunk.rejects if r.position > position] or None
-    return bool(chunk.records or chunk.rejects)
-
-
-def _truncate(chunk: Chunk, n: int) -> None:
-    chunk.records = chunk.records[:n]
-    chunk.positions = chunk.positions[:n]
-    if chunk.lines is not None:
-        chunk.lines = chunk.lines[:n]
-    if chunk.locators is not None:
-        chunk.locators = chunk.locators[:n]
-    if chunk.rejects:
-        last = chunk.positions[-1] if chunk.positions else 0
-        chunk.rejects = [r for r in chunk.rejects if r.position <= last]
 
 
 def run_plan(plan: Any, options: RunOptions | None = None) -> RunReport:

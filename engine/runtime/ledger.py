@@ -1,0 +1,82 @@
+"""Ledger decisions: is a file already done, when may a failed one be retried,
+and the end-of-run housekeeping (released claims, bounded history)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from engine.contracts import Item, Source
+from engine.errors import StateError
+from engine.units import seconds
+
+
+def already_done(run: Any, source: Source, item: Item, dedupe: str) -> str | None:
+    """Why ``item`` is skipped, or None to process it."""
+    if dedupe == "none":
+        return None
+    store = run.state
+    if dedupe == "checksum":
+        item.checksum = checksum(source, item)
+        entry = store.ledger_find_checksum(run.connector, item.checksum)
+        if entry:
+            return f"same content as {entry['name']} processed by run {entry['run_id']}"
+        return None
+    entry = store.ledger_get(run.connector, item.uri)
+    waiting = entry and entry["status"] == "failed" and entry.get("next_retry")
+    if waiting and datetime.fromisoformat(entry["next_retry"]) > datetime.now(UTC):
+        return (f"failed {entry['attempts']} time(s); next attempt after {entry['next_retry']} "
+                f"(`engine state SPEC retry {item.name}` to retry now)")
+    if not entry or entry["status"] != "done":
+        return None
+    if dedupe == "name":
+        return f"processed by run {entry['run_id']}"
+    fp = item.fingerprint()
+    same = entry["size"] == fp["size"] and (
+        (fp["etag"] is not None and entry["etag"] == fp["etag"])
+        or (fp["etag"] is None and entry["mtime"] == fp["mtime"])
+    )
+    return f"unchanged since run {entry['run_id']}" if same else None
+
+
+def checksum(source: Source, item: Item) -> str:
+    """SHA-256 of the item's bytes (one extra read; what ``dedupe: checksum`` costs)."""
+    digest = hashlib.sha256()
+    stream = source.read(item)
+    try:
+        while True:
+            block = stream.read(1 << 20)
+            if not block:
+                break
+            digest.update(block)
+    finally:
+        stream.close()
+    return digest.hexdigest()
+
+
+def next_retry(attempts: int, retry: dict[str, Any]) -> datetime:
+    """A first failure is retried by the next run (a blip); repeated failures back off exponentially."""
+    backoff = seconds(retry.get("backoff", "5m"))
+    backoff = 300.0 if backoff is None else backoff
+    wait = 0.0 if attempts <= 1 else backoff * (2 ** (attempts - 2))
+    return datetime.now(UTC) + timedelta(seconds=wait)
+
+
+def release_claims(run: Any) -> None:
+    """Files this run claimed but did not finish become eligible again (serve reuses the process)."""
+    try:
+        released = run.state.ledger_release(run.connector, run.owner)
+    except StateError as exc:
+        run.log.warning("releasing claims failed", error=str(exc))
+        return
+    if released:
+        run.log.info("unfinished files released for the next run", files=released)
+
+
+def prune(run: Any, history: dict[str, Any]) -> None:
+    try:
+        run.state.ledger_prune(run.connector, int(history.get("keep", 100000)),
+                               seconds(history.get("window", "90d")) or 90 * 86400.0)
+    except StateError as exc:
+        run.log.warning("pruning the ledger failed", error=str(exc))

@@ -1,0 +1,59 @@
+"""The connector's run lock: taken atomically, renewed while the run works,
+released only by its owner (see the state store for takeover of stale locks)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from typing import Any
+
+from engine.errors import LockedError, StateError
+from engine.units import seconds
+
+
+class RunLock:
+    def __init__(self, run: Any, config: Any) -> None:
+        self.run = run
+        self.enabled = config is not False
+        self.ttl = (seconds(config.get("ttl", "15m")) if isinstance(config, dict) else None) or 900.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._held = False
+
+    def acquire(self) -> None:
+        if not self.enabled:
+            return
+        run = self.run
+        holder = run.state.lock_acquire(run.connector, run.owner, self.ttl, host=socket.gethostname(),
+                                        pid=os.getpid())
+        if holder is not None:
+            raise LockedError(
+                f"another run of '{run.connector}' is in progress (held by {holder['host']} pid {holder['pid']} "
+                f"since {holder['acquired']}, expires {holder['expires']})",
+                holder=holder,
+            )
+        self._held = True
+        self._thread = threading.Thread(target=self._renew, name="engine-lock-renewal", daemon=True)
+        self._thread.start()
+
+    def _renew(self) -> None:
+        run = self.run
+        while not self._stop.wait(self.ttl / 3):
+            try:
+                if not run.state.lock_renew(run.connector, run.owner, self.ttl):
+                    run.log.error("lost the run lock (taken over by another run)")
+                    return
+            except StateError as exc:
+                run.log.warning("lock renewal failed", error=str(exc))
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._held:
+            try:
+                self.run.state.lock_release(self.run.connector, self.run.owner)
+            except StateError as exc:
+                self.run.log.warning("lock release failed", error=str(exc))
+            self._held = False
