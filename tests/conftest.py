@@ -32,7 +32,7 @@ def write_spec(tmp_path: Path):
 @pytest.fixture
 def run_spec():
     """``run_spec(path, **RunOptions) -> RunReport``: compile and run in process."""
-    from engine.runtime.runner import RunOptions, Runner
+    from engine.runtime.runner import Runner, RunOptions
     from engine.spec.compile import compile_file
 
     def run(path: Path, *, overrides: list[str] | None = None, **options: Any):

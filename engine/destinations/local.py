@@ -50,12 +50,19 @@ class LocalDestination(Destination):
 
     def staging_dir(self) -> Path:
         """Temp files are written next to their final place so the rename is atomic."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        self._mkdir(self.root)
         return self.root
+
+    def _mkdir(self, directory: Path) -> None:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TargetError(f"{self.path}: cannot create the output directory {directory}: "
+                              f"{exc.strerror or exc}") from None
 
     def publish(self, local_path: str, name: str, run: RunContext) -> str:
         dest = self.root / safe_relative(name)
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        self._mkdir(dest.parent)
         if dest.exists():
             policy = self.options.if_exists
             if policy == "fail":
@@ -67,7 +74,10 @@ class LocalDestination(Destination):
             os.replace(local_path, dest)
         except OSError:  # staging on another filesystem: copy next to it, then rename
             tmp = dest.with_name(f".{dest.name}.partial")
-            shutil.copyfile(local_path, tmp)
+            try:
+                shutil.copyfile(local_path, tmp)
+            except OSError as exc:
+                raise TargetError(f"{self.path}: cannot write {tmp}: {exc.strerror or exc}") from None
             os.replace(tmp, dest)
             os.unlink(local_path)
         return str(dest)

@@ -203,7 +203,8 @@ class Generator:
                 # text in, text out: chain the str methods under one guard
                 call = f"{self.name('M', method)}({v})"
                 while steps and getattr(steps[0].fn, "str_method", None) is not None:
-                    call = f"{self.name('M', getattr(steps.pop(0).fn, 'str_method'))}({call})"
+                    following: Any = steps.pop(0).fn
+                    call = f"{self.name('M', following.str_method)}({call})"
                 out.append(f"if {v} is not None: {v} = {call}")
                 continue
             if reads is not None:

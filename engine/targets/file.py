@@ -268,6 +268,9 @@ class FileTarget(Target):
         self.finished = []
         for out in outputs:
             discard(out)
+        for plugin in (self.options.writer, self.options.destination):
+            if plugin is not None:
+                plugin.close()
         super().close()
 
 

@@ -223,3 +223,15 @@ def test_existing_output_is_never_overwritten_silently(tmp_path, write_spec, run
     assert (tmp_path / "out" / "fixed.jsonl").read_text() == "precious\n"
     assert (inbox / "stock_1.csv").exists(), "nothing acknowledged: the file stays for the next run"
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["fixed.jsonl"], "no partial file left behind"
+
+
+def test_an_output_directory_that_cannot_be_created_fails_the_run_cleanly(tmp_path, write_spec, run_spec):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "stock_1.csv").write_text("location_code,sku,quantity,lot\nL,S,1,\n")
+    (tmp_path / "blocker").write_text("a file where a directory should be")
+    spec = write_spec((SPEC % {"ratio": 0}).replace("destination: {type: local, path: out}",
+                                                     "destination: {type: local, path: blocker/out}"))
+    report = run_spec(spec)
+    assert report.exit_code == EXIT_FAILED and "cannot create the output directory" in report.error
+    assert (inbox / "stock_1.csv").exists()

@@ -39,7 +39,7 @@ def parse_template(template: str) -> list[Any]:
         text = template[i + 1 : end].strip()
         if text:
             parse_path(text)  # a malformed path is a compile-time error
-        pieces.append((text, _VALUE if not text else text))
+        pieces.append((text, text if text else _VALUE))
         i = end + 1
     if literal:
         pieces.append("".join(literal))
