@@ -421,7 +421,8 @@ class BatchPipeline:
             except EngineError as exc:
                 self._fail(exc)
                 return
-            delay = self.poll_interval if progressed else min(self.poll_max, delay * 1.6)
+            # batches finish in waves: after one finished, look again soon; back off while none do
+            delay = self.poll_interval / 4 if progressed else min(self.poll_max, max(delay, self.poll_interval) * 1.6)
 
     def _poll_round(self, waiting: list[Pending]) -> bool:
         failpoint("batch.poll")
