@@ -91,8 +91,9 @@ def run_once(mode: str, rows: int) -> dict:
 def _run(mode: str, rows: int, folder: Path, extra: list[str]) -> dict:
     with tempfile.TemporaryDirectory(prefix="engine-bench-") as state:
         report = Path(state) / "report.json"
-        cmd = [sys.executable, "-m", "engine", "run", str(SPECS[mode]), "--quiet", "--log-level", "warning",
-               "--set", f"source.path={folder}", "--report", str(report), *extra]
+        peak_file = Path(state) / "peak"
+        cmd = [sys.executable, str(ROOT / "benchmarks" / "_peak.py"), str(peak_file), "run", str(SPECS[mode]),
+               "--quiet", "--log-level", "warning", "--set", f"source.path={folder}", "--report", str(report), *extra]
         env = {**os.environ, "ENGINE_STATE_DIR": state}
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -104,6 +105,7 @@ def _run(mode: str, rows: int, folder: Path, extra: list[str]) -> dict:
         if code != 0 or not report.exists():
             raise SystemExit(f"bench run failed (exit {code}):\n{stderr}")
         data = json.loads(report.read_text())
+        peak_mb = int(peak_file.read_text()) / 1024
     seconds = data["seconds"]
     read = data["records"]["read"]
     return {
@@ -111,7 +113,7 @@ def _run(mode: str, rows: int, folder: Path, extra: list[str]) -> dict:
         "rows": read,
         "seconds": round(seconds, 3),
         "rows_per_s": round(read / seconds) if seconds else None,
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(peak_mb, 1),
         "wall_seconds": round(wall, 3),
         "cpu_seconds": round(cpu, 2),
         "written": data["records"]["written"],
