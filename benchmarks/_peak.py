@@ -15,5 +15,5 @@ sys.argv = ["engine", *sys.argv[2:]]
 try:
     main()
 finally:
-    peak = next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:"))
-    out.write_text(peak)
+    status = Path("/proc/self/status").read_text()
+    out.write_text(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))

@@ -91,7 +91,12 @@ def _parquet(path: Path, rows: int | None, size: int | None) -> int:
     return count
 
 
-PARSE = """
+PEAK = """
+def peak_kb():
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+"""
+
+PARSE = PEAK + """
 import sys, time, json
 from engine.contracts import Item
 from engine.registry import default_registries
@@ -104,10 +109,10 @@ t = time.perf_counter()
 with open(path, "rb") as f:
     for chunk in parser.parse(f, Item(path, path), None):
         n += len(chunk.records) + len(chunk.rejects or ())
-print(json.dumps({"records": n, "seconds": time.perf_counter() - t}))
+print(json.dumps({"records": n, "seconds": time.perf_counter() - t, "peak_kb": peak_kb()}))
 """
 
-WRITE = """
+WRITE = PEAK + """
 import io, sys, time, json, tempfile, os
 sys.path.insert(0, sys.argv[4])
 from bench_formats import record
@@ -129,7 +134,7 @@ with os.fdopen(fd, "wb", buffering=1 << 20) as stream:
 seconds = time.perf_counter() - t
 size = os.path.getsize(path)
 os.unlink(path)
-print(json.dumps({"records": done, "seconds": seconds, "bytes": size}))
+print(json.dumps({"records": done, "seconds": seconds, "bytes": size, "peak_kb": peak_kb()}))
 """
 
 WRITERS = {
@@ -147,13 +152,14 @@ def measure(code: str, *args: str) -> dict:
         proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=errors, env=env)
         assert proc.stdout is not None
         out = proc.stdout.read()
-        _, status, usage = os.wait4(proc.pid, 0)
+        _, status, _usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode:
             errors.seek(0)
             raise SystemExit(errors.read().decode())
     result = json.loads(out)
-    result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)
+    # the child's own VmHWM: its ru_maxrss would also count this parent's pages at fork time
+    result["peak_rss_mb"] = round(result.pop("peak_kb") / 1024, 1)
     return result
 
 
