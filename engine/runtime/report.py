@@ -102,8 +102,9 @@ class RunReport:
             f"{rej.get('total', 0)} rejected (parse {rej.get('parse', 0)}, mapping {rej.get('mapping', 0)}, "
             f"target {rej.get('target', 0)})" + (f", {c['skipped_invalid']} skipped as invalid"
                                                   if c.get("skipped_invalid") else ""),
-            f"  speed    {rate:,.0f} records/s",
         ]
+        if c.get("read", 0) >= 10_000:  # a rate over a handful of records measures start-up, not throughput
+            lines.append(f"  speed    {rate:,.0f} records/s")
         if self.source:
             lines.append("  source   " + ", ".join(f"{k} {v}" for k, v in self.source.items()))
         if self.target:
