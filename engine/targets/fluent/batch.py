@@ -28,7 +28,8 @@ from typing import Any
 
 from engine.contracts import Batch, Item, RunContext, Target
 from engine.errors import ConfigError
-from engine.targets.fluent._batches import BatchPipeline, JobKeeper
+from engine.targets.fluent._batches import BatchPipeline
+from engine.targets.fluent._jobs import JobKeeper
 from engine.templates import NameTemplate
 from engine.units import seconds
 
