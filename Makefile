@@ -36,8 +36,10 @@ lint: $(STAMP)
 schemas: $(STAMP)
 	$(BIN)/engine schema --export schemas
 
+# parse + map (CSV → null target) at 100k and 1M rows, then the same CSV through fluent.batch to an emulator process
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench.py --mode fluent
 
 bench-fluent: $(STAMP)
 	$(BIN)/python benchmarks/bench.py --mode fluent

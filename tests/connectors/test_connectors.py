@@ -37,3 +37,12 @@ def test_quickstart_runs_end_to_end_against_the_embedded_emulator(run_spec, tmp_
     rows = sorted(json.loads(x)["lineage"]["row"] for x in Path(report.rejects_path).read_text().splitlines())
     assert rows == [7, 9]
     assert report.target["jobs"] == 1 and report.target["batches"] == 2
+
+
+def test_rerunning_the_quickstart_skips_its_file_until_state_is_cleared(run_spec, cli) -> None:
+    spec = ROOT / "quickstart" / "quickstart.yaml"
+    assert run_spec(spec).items[0].status == "done"
+    again = run_spec(spec)
+    assert [i.status for i in again.items] == ["skipped"] and "unchanged since run" in again.items[0].reason
+    assert cli("state", "clear", str(spec)).exit_code == 0
+    assert run_spec(spec).items[0].status == "done"
