@@ -101,3 +101,20 @@ def test_s3_json_products_as_events(s3_server, emulator, tmp_path, run_spec, mon
     assert len(events) == 2 and {json.loads(e["body"])["name"] for e in events} == {"UPSERT_PRODUCT"}
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="pim-exports")["Contents"]]
     assert keys == ["products/processed/products_2026-01-05.json"]
+
+
+def test_sftp_xml_inventory_with_attributes_into_the_batch_api(sftp_server, emulator, tmp_path, run_spec):
+    spec = copy("inventory-sftp-xml-batch", tmp_path)
+    sftp_server.write("export/inventory/inventory_2026-01-05.xml",
+                      (spec.parent / "data" / "inventory_2026-01-05.xml").read_bytes())
+    report = run_spec(spec, overrides=[
+        "connections.warehouse.host=127.0.0.1", f"connections.warehouse.port={sftp_server.port}",
+        f"connections.warehouse.username={sftp_server.user}", f"connections.warehouse.private_key={sftp_server.key}",
+        f"connections.warehouse.host_key={sftp_server.host_fingerprint}",
+        "source.path=/upload/export/inventory", *fluent_overrides(emulator)])
+    assert report.exit_code == 0, report.error
+    assert report.counts["written"] == 3 and report.counts["rejected"]["mapping"] == 1
+    assert on_hand(emulator, "SKU-0022", "LOC-003") == 15 and on_hand(emulator, "SKU-0021", "LOC-002") == 0
+    rejects = [json.loads(x) for x in Path(report.rejects_path).read_text().splitlines()]
+    assert rejects[0]["lineage"]["at"] == "/InventoryUpdate/Items/Item[4]"
+    assert sftp_server.files() == ["export/inventory/processed/inventory_2026-01-05.xml"]
