@@ -49,7 +49,11 @@ BUILTINS: dict[str, dict[str, str]] = {
     "state_stores": {
         "sqlite": "engine.state.sqlite:SqliteStateStore",
     },
-    "executors": {},
+    "executors": {
+        "local": "engine.executors.local:LocalExecutor",
+        "processes": "engine.executors.processes:ProcessesExecutor",
+        "dask": "engine.executors.dask:DaskExecutor",
+    },
 }
 
 #: modules whose ``RESOLVERS`` lists hold the built-in resolvers

@@ -10,7 +10,8 @@ import click
 from engine.cli.common import EXIT_INVALID, echo_err, load_plan
 from engine.jsonutil import dumps_pretty
 from engine.runtime import logs
-from engine.runtime.runner import Runner, RunOptions
+from engine.runtime.coordinator import run_with_executor
+from engine.runtime.runner import RunOptions
 
 
 @click.command("run")
@@ -30,12 +31,14 @@ from engine.runtime.runner import Runner, RunOptions
 @click.option("--until", help="Backfill up to this time (ISO-8601).")
 @click.option("--replay", type=click.Path(dir_okay=False, exists=True),
               help="Send the (corrected) records of a rejects file through the mapping and target again.")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Share the files between N worker processes (same as executor: {type: processes, workers: N}).")
 @click.option("--payload", "payload_file", type=click.Path(dir_okay=False, exists=True, allow_dash=True),
               help="Run a payload spec (source: {type: payload}) once with this body ('-' reads stdin).")
 def run_cmd(spec: str, dry_run: bool, limit: int | None, overrides: tuple[str, ...], fail_if_locked: bool,
             report_path: str | None, fmt: str, quiet: bool, log_level: str | None, log_format: str,
             allow_custom_code: bool, since: str | None, until: str | None, replay: str | None,
-            payload_file: str | None) -> None:
+            workers: int | None, payload_file: str | None) -> None:
     """Run the connector described by SPEC."""
     interactive = sys.stderr.isatty() and not quiet
     logs.configure(log_level or ("warning" if interactive or dry_run else "info"), log_format)
@@ -45,7 +48,16 @@ def run_cmd(spec: str, dry_run: bool, limit: int | None, overrides: tuple[str, .
     options = RunOptions(dry_run=dry_run, limit=limit, progress=interactive and not dry_run,
                          fail_if_locked=fail_if_locked, report_path=Path(report_path) if report_path else None,
                          since=since, until=until, replay=Path(replay) if replay else None)
-    report = Runner(plan, options).run()
+    executor = plan.executor
+    if workers is not None:
+        from engine.registry import default_registries
+        from engine.spec.options import build_options
+
+        cls = default_registries().executors.get("processes")
+        executor = cls(build_options(cls.Options, cls.schema, {"workers": workers}, ("executor",), None),
+                       path="--workers")
+    report = run_with_executor(plan, options, executor, allow_custom_code=allow_custom_code,
+                               log_level=log_level or "info", log_format=log_format)
     if fmt == "json":
         click.echo(dumps_pretty(report.as_dict()))
     else:

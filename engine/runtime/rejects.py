@@ -58,6 +58,21 @@ class RejectsWriter:
         csv.writer(buf).writerow(row)
         self._stream.write(redactor.scrub(buf.getvalue()))
 
+    def append_csv_rows(self, lines: list[str]) -> None:
+        """Rows of another rejects CSV (its header skipped once this file has one)."""
+        if not lines:
+            return
+        fresh = self._stream is None
+        if fresh:
+            self._open()
+        stream: Any = self._stream
+        if fresh:
+            stream.write("\n".join(lines) + "\n")
+            self._columns = []
+        else:
+            stream.write("\n".join(lines[1:]) + ("\n" if len(lines) > 1 else ""))
+        self.count += len(lines) - 1
+
     def flush(self) -> None:
         """Make what is written durable before a checkpoint moves past it."""
         if self._stream is not None:

@@ -66,6 +66,10 @@ class RunOptions:
     replay: Path | None = None
     #: the run's id, when the caller must name it before the run starts (``engine serve`` answers 202 with it)
     run_id: str | None = None
+    #: items chosen by a coordinator (``--workers``): no listing, no dedupe here
+    items: Any = None
+    #: a worker of a coordinated run: the coordinator holds the lock and records the run
+    worker: bool = False
 
 
 class _LimitReached(Exception):
@@ -140,12 +144,12 @@ class Runner:
         opened: list[Any] = []
         try:
             store.open(run)
-            self.lock = RunLock(run, False if self.opts.dry_run else plan.state.get("lock"))
+            self.lock = RunLock(run, False if self.opts.dry_run or self.opts.worker else plan.state.get("lock"))
             self.lock.acquire()
-            if not self.opts.dry_run:
+            if not self.opts.dry_run and not self.opts.worker:
                 store.run_started(run.connector, run.run_id, run.started)
             run.log.info("run started", spec=plan.doc.file, dry_run=self.opts.dry_run or None)
-            for plugin in (self.source, self.parser, plan.target):
+            for plugin in self._plugins():
                 if plugin is None or (plugin is plan.target and self.opts.dry_run):
                     continue
                 if getattr(plugin, "connection_name", None):
@@ -155,14 +159,7 @@ class Runner:
             self.progress.start()
             self._items(run)
             if not self.opts.dry_run:
-                try:
-                    plan.target.finish_run()
-                except EngineError as exc:
-                    for item, item_report in self.deferred:  # nothing of theirs was acknowledged
-                        self._failed(run, item, item_report, exc, data=False)
-                    raise
-                for item, item_report in self.deferred:
-                    self._commit(run, item, item_report)
+                self._finish_target(run)
             report.status = "ok"
             if self.replaying:
                 report.notes.append(f"replayed {self.source.count} record(s) from {self.opts.replay}")
@@ -188,7 +185,7 @@ class Runner:
         finally:
             self.progress.stop()
             stats = getattr(plan.target, "stats", None)
-            if callable(stats) and not self.opts.dry_run:
+            if callable(stats) and not self.opts.dry_run and plan.target in opened:
                 try:
                     report.target = stats()
                 except Exception as exc:
@@ -208,7 +205,8 @@ class Runner:
                 conn.close()
             if not self.opts.dry_run and not self.replaying:
                 release_claims(run)
-                prune(run, self.plan.state.get("history") or {})
+                if not self.opts.worker:
+                    prune(run, self.plan.state.get("history") or {})
             if self.lock is not None:
                 self.lock.release()
             self._finish(run, report)
@@ -226,7 +224,7 @@ class Runner:
             report.exit_code = self._judge(report)
             if report.exit_code == EXIT_REJECTS:
                 report.status = "rejects_exceeded"
-        if not self.opts.dry_run and report.status != "locked":
+        if not self.opts.dry_run and report.status != "locked" and not self.opts.worker:
             path = self.opts.report_path or (self.state_dir / "reports" / f"{run.connector}-{run.run_id}.json")
             try:
                 report.write(path)
@@ -252,7 +250,27 @@ class Runner:
 
     # -- items ----------------------------------------------------------------------------
 
+    def _finish_target(self, run: Run) -> None:
+        """Everything written is acknowledged; then deferred items (per-run outputs) commit."""
+        try:
+            self.plan.target.finish_run()
+        except EngineError as exc:
+            for item, item_report in self.deferred:  # nothing of theirs was acknowledged
+                self._failed(run, item, item_report, exc, data=False)
+            raise
+        for item, item_report in self.deferred:
+            self._commit(run, item, item_report)
+
+    def _plugins(self) -> list[Any]:
+        """What this run opens (a coordinator opens only its source)."""
+        return [self.source, self.parser, self.plan.target]
+
     def _items(self, run: Run) -> None:
+        if self.opts.items is not None:
+            for item in self.opts.items:
+                self.progress.item(item.name)
+                self._item(run, item)
+            return
         dedupe = "none" if self.replaying else self.plan.state.get("dedupe", "fingerprint")
         for item in self.source.items(run):
             self.progress.item(item.name)

@@ -43,6 +43,8 @@ class Plan:
     context: dict[str, Any]
     warnings: list[Diagnostic]
     registries: Registries
+    #: where the run's files are processed (local by default; see engine/executors)
+    executor: Plugin | None = None
 
     @property
     def base_dir(self) -> Path:
@@ -299,6 +301,7 @@ class _Compiler:
         store_block = state.get("store") or {"type": "sqlite"}
         state_store = self.block("state_stores", store_block, ("state", "store"))
         on_error = self.section("on_error", data, {})
+        executor = self.block("executors", data.get("executor") or {"type": "local"}, ("executor",))
         trigger = self.trigger(data.get("trigger"))
         tests = self.section("tests", data, [])
         context = data.get("context") or {}
@@ -324,6 +327,7 @@ class _Compiler:
             context=dict(context),
             warnings=sort_diagnostics(self.diags),
             registries=self.regs,
+            executor=executor,
         )
 
 

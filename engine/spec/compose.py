@@ -13,7 +13,7 @@ from typing import Any
 from engine.registry import KINDS, Registries
 from engine.spec import sections
 
-SLOTS = {"source": "sources", "parser": "parsers", "target": "targets"}
+SLOTS = {"source": "sources", "parser": "parsers", "target": "targets", "executor": "executors"}
 
 
 def block_schema(cls: Any) -> dict[str, Any]:
@@ -61,7 +61,7 @@ def composed_schema(regs: Registries) -> dict[str, Any]:
     schema["$id"] = "https://engine.dev/schemas/engine.schema.json"
     defs: dict[str, Any] = {}
     for kind in KINDS:
-        if kind in ("resolvers", "executors"):
+        if kind == "resolvers":
             continue
         names = regs.kind(kind).names()
         if not names:
@@ -86,7 +86,7 @@ def plugin_schemas(regs: Registries) -> dict[str, dict[str, Any]]:
     """``{"targets/file.schema.json": schema, ...}`` for export."""
     out = {}
     for kind in KINDS:
-        if kind in ("resolvers", "executors"):
+        if kind == "resolvers":
             continue
         for name in regs.kind(kind).names():
             out[f"{kind}/{name}.schema.json"] = block_schema(regs.kind(kind).get(name))

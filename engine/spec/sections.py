@@ -65,6 +65,7 @@ SKELETON: dict[str, Any] = {
         "state": {"type": "object"},
         "on_error": {"type": "object"},
         "trigger": {"type": "object"},
+        "executor": PLUGIN_BLOCK,
         "tests": {"type": "array"},
     },
 }

@@ -1,0 +1,78 @@
+"""A Dask distributed cluster: for users who outgrow one machine.
+
+```yaml
+executor: {type: dask, workers: 4}
+```
+
+Without ``address`` a local cluster of ``workers`` processes is started for
+the run; with ``address: tcp://scheduler:8786`` an existing cluster is used.
+Workers must see the spec's files and the state store: on several machines
+use a shared file system for the spec directory (SQLite over a network file
+system is not safe for concurrent writers; keep multi-host runs to sources
+whose files are claimed rarely or point ``state.store`` at local state per
+host and partition the source). Secrets are resolved on the workers, so the
+same environment variables must be set there. Needs ``pip install 'engine[dask]'``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from engine.contracts import Plugin
+from engine.errors import ConfigError
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "address": {"type": "string", "description": "scheduler address; default: a local cluster"},
+        "workers": {"type": "integer", "minimum": 1, "maximum": 1024, "default": 2,
+                    "description": "worker processes of the local cluster (or tasks for a remote one)"},
+    },
+}
+
+
+@dataclasses.dataclass
+class DaskOptions:
+    address: str | None
+    workers: int
+
+
+class DaskExecutor(Plugin):
+    kind = "executors"
+    name = "dask"
+    summary = "a Dask distributed cluster (local or remote)"
+    schema = SCHEMA
+    Options = DaskOptions
+
+    @property
+    def workers(self) -> int:
+        return self.options.workers
+
+    def map(self, fn: Callable[[Any], Any], tasks: list[Any]) -> list[Any]:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise ConfigError("the dask executor needs dask.distributed: pip install 'engine[dask]'") from None
+        cluster = None
+        if self.options.address:
+            client = Client(self.options.address)
+        else:
+            cluster = LocalCluster(n_workers=min(self.workers, len(tasks)) or 1, threads_per_worker=1,
+                                   processes=True, dashboard_address=None, host="127.0.0.1")
+            client = Client(cluster)
+        try:
+            futures = client.map(fn, tasks, pure=False)
+            out: list[Any] = []
+            for f in futures:
+                try:
+                    out.append(f.result())
+                except Exception as exc:
+                    out.append(exc)
+            return out
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()

@@ -1,0 +1,59 @@
+"""A pool of worker processes on this machine, sharing the run's files.
+
+```yaml
+executor: {type: processes, workers: 4}
+```
+
+Each worker compiles the spec and processes its share of the files with its
+own target (so ``fluent.batch`` with ``job: per_run`` makes one job per
+worker, and a ``file`` target with ``per: run`` one output per worker). The
+state store is the SQLite file every worker shares; files are claimed
+atomically, so no file is taken twice. ``engine run --workers N`` is the same
+as this block with ``workers: N``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from engine.contracts import Plugin
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "workers": {"type": "integer", "minimum": 1, "maximum": 256,
+                    "description": "worker processes (default: the number of CPUs)"},
+        "start_method": {"enum": ["spawn", "forkserver"], "default": "spawn",
+                         "description": "how workers start (spawn is the safest with threads)"},
+    },
+}
+
+
+@dataclasses.dataclass
+class ProcessesOptions:
+    workers: int | None
+    start_method: str
+
+
+class ProcessesExecutor(Plugin):
+    kind = "executors"
+    name = "processes"
+    summary = "a pool of processes on this machine, files shared between them"
+    schema = SCHEMA
+    Options = ProcessesOptions
+
+    @property
+    def workers(self) -> int:
+        return self.options.workers or os.cpu_count() or 1
+
+    def map(self, fn: Callable[[Any], Any], tasks: list[Any]) -> list[Any]:
+        context = multiprocessing.get_context(self.options.start_method)
+        with ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)) or 1, mp_context=context) as pool:
+            futures = [pool.submit(fn, task) for task in tasks]
+            return [f.exception() or f.result() for f in futures]
