@@ -11,6 +11,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "fluent": "engine.connections.fluent:FluentConnection",
         "s3": "engine.connections.s3:S3Connection",
         "sftp": "engine.connections.sftp:SftpConnection",
+        "http": "engine.connections.http:HttpConnection",
     },
     "sources": {
         "local": "engine.sources.local:LocalSource",
@@ -18,6 +19,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "s3": "engine.sources.s3:S3Source",
         "sftp": "engine.sources.sftp:SftpSource",
         "payload": "engine.sources.payload:PayloadSource",
+        "http": "engine.sources.http:HttpSource",
     },
     "parsers": {
         "csv": "engine.parsers.csv:CsvParser",
@@ -33,6 +35,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "fluent.batch": "engine.targets.fluent.batch:BatchTarget",
         "fluent.event": "engine.targets.fluent.event:EventTarget",
         "fluent.graphql": "engine.targets.fluent.graphql:GraphqlTarget",
+        "http": "engine.targets.http:HttpTarget",
     },
     "writers": {
         "csv": "engine.writers.csv:CsvWriter",

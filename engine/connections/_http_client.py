@@ -1,0 +1,165 @@
+"""Requests of an ``http`` connection: credentials, timeouts, one retry policy.
+
+:meth:`HttpClient.exchange` sends one request and translates what httpx
+raises into the engine's classes, by what it means for a write: a failure
+to connect means nothing was sent (safe to send again); a timeout or a
+connection dropped after sending means the server may have applied the
+request (:class:`~engine.errors.AmbiguousWriteError` for writes). It
+returns every HTTP answer except a 401 that a fresh token did not cure, so
+each caller decides what a status means: the source fails on a 4xx, the
+target rejects the record. :meth:`HttpClient.read` is the retried read.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+
+from engine import __version__
+from engine.connections._common import PHASES
+from engine.errors import AmbiguousWriteError, AuthError, RateLimitedError
+from engine.retry import RateLimiter, RetryPolicy, parse_retry_after
+from engine.secrets import redactor
+
+
+def snippet(resp: httpx.Response, size: int = 300) -> str:
+    """The start of an answer's body for a message (secrets scrubbed, HTML not quoted)."""
+    text = resp.text.strip()
+    if not text:
+        return ""
+    if text.startswith("<"):
+        return " (an HTML page)"
+    return ": " + redactor.scrub(" ".join(text.split())[:size])
+
+
+def retry_after(resp: httpx.Response) -> float | None:
+    return parse_retry_after(resp.headers.get("Retry-After"))
+
+
+class HttpClient:
+    def __init__(self, name: str, base_url: str, *, auth: Any, headers: dict[str, str], log: Any,
+                 policy: RetryPolicy, connect_timeout: float, read_timeout: float, rate_limit: float | None,
+                 verify: Any = True, max_connections: int = 64) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/") + "/"
+        self.log = log
+        self.policy = policy
+        self.auth = auth
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self.http = httpx.Client(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+            limits=limits,
+            headers={"User-Agent": f"engine/{__version__}", "Accept": "application/json", **headers},
+            # headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm
+            # holds the body until the peer's delayed ACK (~40 ms per request)
+            transport=httpx.HTTPTransport(verify=verify, limits=limits,
+                                          socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]),
+        )
+        self.origin = httpx.URL(self.base_url).copy_with(path="/", query=None, fragment=None)
+        self.limiter = RateLimiter(rate_limit)
+        self._lock = threading.Lock()
+        self.stats = {"requests": 0, "retries": 0, "renewals": 0}
+
+    def close(self) -> None:
+        self.http.close()
+
+    def count(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self.stats[key] += n
+
+    def resolve(self, url: str, relative_to: str | None = None) -> str:
+        """An absolute next-page address, refused unless it is on the connection's server.
+
+        Credentials go with every request, so a ``Link`` header or a cursor URL
+        pointing elsewhere must not receive them.
+        """
+        absolute = httpx.URL(urljoin(relative_to or self.base_url, url))
+        if absolute.copy_with(path="/", query=None, fragment=None) != self.origin:
+            from engine.errors import SourceError
+
+            raise SourceError(f"http connection '{self.name}': the server pointed to {absolute.host}, another "
+                              f"server than {self.origin.host}; the credentials are not sent there")
+        return str(absolute)
+
+    def exchange(self, method: str, url: str, *, params: dict[str, Any] | None = None, content: bytes | None = None,
+                 headers: dict[str, str] | None = None, write: bool, phase: str,
+                 follow_redirects: bool = False) -> httpx.Response:
+        """One request (and one more after a 401 when the credential can be renewed)."""
+        _fatal, transient = PHASES[phase]
+        what = f"http connection '{self.name}': {method} {_path_of(url)}"
+        renewed = False
+        while True:
+            auth_headers, auth_params, token = self.auth.apply()
+            self.limiter.acquire()
+            self.count("requests")
+            try:
+                resp = self.http.request(method, url, params=_merge(params, auth_params), content=content,
+                                         headers={**(headers or {}), **auth_headers},
+                                         follow_redirects=follow_redirects)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # nothing reached the server: sending again is always safe
+                raise transient(f"{what}: cannot connect to {self.origin.host} ({type(exc).__name__})") from None
+            except httpx.TimeoutException as exc:
+                message = f"{what} timed out ({type(exc).__name__})"
+                raise (AmbiguousWriteError(message) if write else transient(message)) from None
+            except httpx.TransportError as exc:
+                message = f"{what} failed: {type(exc).__name__}"
+                raise (AmbiguousWriteError(message) if write else transient(message)) from None
+            if resp.status_code != 401:
+                return resp
+            if self.auth.renewable and not renewed:
+                renewed = True
+                self.count("renewals")
+                self.auth.invalidate(token)
+                continue
+            raise AuthError(f"{what} was refused with 401{' after a fresh token' if renewed else ''}"
+                            f"{snippet(resp, 200)}",
+                            hint="the credentials may be revoked or lack the permission this call needs")
+
+    def read(self, method: str, url: str, *, params: dict[str, Any] | None = None, content: bytes | None = None,
+             headers: dict[str, str] | None = None, phase: str = "source") -> httpx.Response:
+        """A request that changes nothing, retried on 408, 429, 5xx and transport failures."""
+        fatal, transient = PHASES[phase]
+        what = f"http connection '{self.name}': {method} {_path_of(url)}"
+
+        def once(_attempt: int) -> httpx.Response:
+            resp = self.exchange(method, url, params=params, content=content, headers=headers, write=False,
+                                 phase=phase, follow_redirects=True)
+            status = resp.status_code
+            if status == 429:
+                raise RateLimitedError(f"{what} was rate limited (429)", retry_after=retry_after(resp))
+            if status >= 500 or status == 408:
+                raise transient(f"{what} answered {status}{snippet(resp)}", retry_after=retry_after(resp))
+            if not 200 <= status < 300:
+                raise fatal(f"{what} answered {status}{snippet(resp)}",
+                            hint="check path, params and the connection's base_url" if status == 404 else None)
+            return resp
+
+        return self.retrying(once, what)
+
+    def retrying(self, fn: Callable[[int], Any], what: str) -> Any:
+        """``fn(attempt)`` under the connection's retry policy, counting retries."""
+        def counted(attempt: int) -> Any:
+            if attempt:
+                self.count("retries")
+            return fn(attempt)
+
+        return self.policy.call(counted, what=what, log=self.log)
+
+
+def _path_of(url: str) -> str:
+    """The path of a request for messages: never its query (it may hold an API key)."""
+    path = url.split("?", 1)[0]
+    return path if path.startswith(("http://", "https://", "/")) else "/" + path
+
+
+def _merge(params: dict[str, Any] | None, extra: dict[str, str]) -> dict[str, Any] | None:
+    if not extra:
+        return params
+    return {**(params or {}), **extra}

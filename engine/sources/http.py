@@ -1,0 +1,422 @@
+"""Records from a REST API: paginated, optionally incremental on a watermark.
+
+```yaml
+connections:
+  shop: {type: http, base_url: "https://api.shop.example/v2", auth: {bearer: "${env:SHOP_TOKEN}"}}
+source:
+  type: http
+  connection: shop
+  path: /orders
+  params: {status: cancelled}
+  records: data
+  pagination: {cursor: {path: meta.next_cursor, param: cursor, size_param: limit, size: 100}}
+  watermark: {field: updated_at, param: updated_since, initial: "2026-01-01T00:00:00Z", overlap: 60s}
+```
+
+Each page becomes one chunk of records (``records`` is the path to them in
+an answer; without it the answer must be the list). ``pagination`` names one
+kind (``page``, ``offset``, ``cursor``, ``next_url``, ``link``; see
+``_http_pages``); without it one request is made. ``max_records`` is exact:
+the last page is asked for only what is still needed where the API allows
+it, and sliced. Records are deduplicated by ``id_field`` across pages (rows
+shift between offset pages while an API is being written to). The next page
+is fetched while the runner maps and writes the current one.
+
+``path``, ``params``, ``body`` and ``headers`` may hold ``{$context.x}``
+placeholders; a parameter whose placeholder has no value is left out. With
+``watermark`` the lower bound (the last run's watermark minus ``overlap``,
+``initial`` on a first run) goes in ``watermark.param`` and is readable as
+``{$context.watermark}``; records already delivered in the overlap are
+dropped. The new watermark is stored only after the target acknowledged
+every record, and not at all when ``max_records`` cut the crawl short.
+``engine run --since/--until`` backfills a window without reading or moving
+the stored watermark (``--until`` goes in ``until_param`` or
+``{$context.until}``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from engine.connections._http_templates import Missing, Structure, Template
+from engine.contracts import Chunk, Item, RunContext, Source
+from engine.errors import ConfigError, SourceError
+from engine.jsonutil import dumps_bytes
+from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
+from engine.sources import _http_stamps as stamps
+from engine.sources._http_pages import Page, Request, make_pager
+from engine.sources.fluent._watermark import Tracker, Watermark, parse_instant
+from engine.units import seconds
+
+STATE_KEY = "http.watermark"
+
+
+_SIZE = {"type": "integer", "minimum": 1, "description": "records per page asked for"}
+_SIZE_PARAM = {"type": "string", "minLength": 1, "description": "parameter carrying the page size"}
+_HAS_MORE = {"type": "string", "description": "path of the answer's 'more pages' flag (it then decides the end)"}
+_IN = {"enum": ["query", "body"], "default": "query",
+       "description": "paging values go in the query string or in the JSON body (POST searches)"}
+
+
+def _kind(properties: dict[str, Any], required: tuple[str, ...] = (), description: str = "") -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": False, "required": list(required),
+            "description": description, "properties": properties}
+
+
+PAGINATION: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "maxProperties": 1,
+    "description": "one of page, offset, cursor, next_url, link (leave out for a single request)",
+    "x-error": "give exactly one kind of pagination: page, offset, cursor, next_url or link (or leave "
+               "pagination out: one request)",
+    "properties": {
+        "page": _kind({
+            "param": {"type": "string", "default": "page"},
+            "start": {"type": "integer", "default": 1, "description": "number of the first page"},
+            "size": {**_SIZE, "description": "page size (asked for with size_param); a shorter page is the last"},
+            "size_param": _SIZE_PARAM, "has_more": _HAS_MORE, "in": _IN,
+        }, description="page numbers: ?page=1, 2, 3 ... until an empty or short page"),
+        "offset": _kind({
+            "param": {"type": "string", "default": "offset"},
+            "limit_param": {"type": "string", "default": "limit"},
+            "start": {"type": "integer", "minimum": 0, "default": 0},
+            "size": {**_SIZE, "default": 100},
+            "has_more": _HAS_MORE, "in": _IN,
+        }, description="?offset=0&limit=100, moved by the records received, until an empty or short page"),
+        "cursor": _kind({
+            "path": {"type": "string", "description": "path of the next cursor in the answer (meta.next_cursor)"},
+            "param": {"type": "string", "default": "cursor", "description": "parameter the cursor is sent in"},
+            "size": _SIZE, "size_param": _SIZE_PARAM, "has_more": _HAS_MORE, "in": _IN,
+        }, ("path",), "an opaque cursor from each answer, sent back until there is none"),
+        "next_url": _kind({
+            "path": {"type": "string", "description": "path of the next page's address in the answer (links.next)"},
+            "size": _SIZE, "size_param": _SIZE_PARAM, "has_more": _HAS_MORE,
+        }, ("path",), "the next page's address from each answer, followed until there is none"),
+        "link": _kind({
+            "rel": {"type": "string", "default": "next"},
+            "size": _SIZE, "size_param": _SIZE_PARAM,
+        }, description="the Link: <...>; rel=\"next\" header (RFC 8288), followed until there is none"),
+    },
+}
+
+WATERMARK: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["field"],
+    "properties": {
+        "field": {"type": "string", "description": "path of each record's update time, e.g. updated_at"},
+        "param": {"type": "string", "description": "query parameter receiving the lower bound "
+                                                   "(or use {$context.watermark} in params or body)"},
+        "until_param": {"type": "string", "description": "query parameter receiving --until "
+                                                         "(or use {$context.until})"},
+        "initial": {"type": "string", "description": "lower bound of the first run (ISO-8601)"},
+        "overlap": {"type": ["number", "string"], "default": "60s",
+                    "description": "re-read this far behind the watermark (late writes, clock skew)"},
+        "format": {"type": "string", "default": "iso",
+                   "description": "how bounds are sent and record times read: iso, epoch, epoch_ms, or a "
+                                  "strftime pattern such as %Y-%m-%d %H:%M:%S"},
+    },
+}
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["connection", "path"],
+    "properties": {
+        "connection": {"type": "string", "x-connection": "http"},
+        "path": {"type": "string", "description": "relative to the connection's base_url; may hold "
+                                                  "{$context.x} placeholders"},
+        "method": {"enum": ["GET", "POST"], "default": "GET", "description": "POST for search endpoints"},
+        "params": {"type": "object", "default": {}, "description": "query parameters; values may hold "
+                                                                   "{$context.x} and {$context.watermark}"},
+        "body": {"type": ["object", "array"], "description": "JSON body of a POST, with placeholders like params"},
+        "headers": {"type": "object", "additionalProperties": {"type": "string"}, "default": {}},
+        "records": {"type": "string", "description": "path of the records in an answer (data.items); leave out "
+                                                     "when the answer is the list itself"},
+        "pagination": PAGINATION,
+        "max_records": {"type": "integer", "minimum": 1, "description": "deliver exactly this many at most"},
+        "id_field": {"type": ["string", "null"], "default": "id",
+                     "description": "path of each record's id, for deduplication (null: no deduplication)"},
+        "watermark": WATERMARK,
+    },
+}
+
+
+@dataclasses.dataclass
+class HttpSourceOptions:
+    connection: str
+    path: str
+    method: str
+    params: dict
+    body: Any
+    headers: dict
+    records: str | None
+    pagination: dict | None
+    max_records: int | None
+    id_field: str | None
+    watermark: dict | None
+
+
+class HttpSource(Source):
+    name = "http"
+    summary = "records from a REST API: page, offset, cursor or Link pagination, incremental on a watermark"
+    schema = SCHEMA
+    Options = HttpSourceOptions
+    produces = "records"
+
+    def __init__(self, options: HttpSourceOptions, *, path: str = "") -> None:
+        super().__init__(options, path=path)
+        o = options
+        self._problems: list[tuple[tuple, str]] = []
+        self.path_t = Template(o.path, f"{path}.path")
+        self.params = Structure(o.params or {}, f"{path}.params")
+        self.body = Structure(o.body, f"{path}.body") if o.body is not None else None
+        self.headers = Structure(o.headers or {}, f"{path}.headers")
+        self.records_of = self._getter(o.records, "records")
+        self.id_of = self._getter(o.id_field, "id_field")
+        wm = o.watermark or {}
+        self.stamp_of = self._getter(wm.get("field"), "watermark.field")
+        self.overlap = seconds(wm.get("overlap", "60s")) or 0.0
+        self.format = str(wm.get("format", "iso"))
+        self.paging, _ = make_pager(o.pagination)
+        self._check(o, wm)
+        self.counts: dict[str, Any] = {}
+        self.pending: dict[str, Watermark] = {}
+        self.client: Any = None
+
+    def _getter(self, text: str | None, key: str) -> Any:
+        if not text:
+            return None
+        try:
+            return compile_getter(parse_path(text))
+        except PathSyntaxError as exc:
+            self._problems.append(((*key.split("."),), exc.message))
+            return None
+
+    def _templated(self, name: str) -> bool:
+        parts = [self.path_t.uses(name), self.params.uses(name), self.headers.uses(name)]
+        return any(parts) or (self.body is not None and self.body.uses(name))
+
+    def _check(self, o: HttpSourceOptions, wm: dict[str, Any]) -> None:
+        if o.method == "GET" and o.body is not None:
+            self._problems.append((("body",), "a GET sends no body; use method: POST, or params"))
+        paging = next(iter((o.pagination or {}).values()), None) or {}
+        if paging.get("in") == "body" and o.method != "POST":
+            self._problems.append((("pagination",), "paging values in the body need method: POST"))
+        if "size_param" in paging and "size" not in paging:
+            self._problems.append((("pagination",), "size_param needs size (the page size to ask for)"))
+        if not wm:
+            return
+        if wm.get("initial"):
+            try:
+                parse_instant(wm["initial"], "initial")
+            except ConfigError as exc:
+                self._problems.append((("watermark", "initial"), exc.message))
+        if not stamps.valid_format(self.format):
+            self._problems.append((("watermark", "format"), f"unknown format {self.format!r}: use iso, epoch, "
+                                                            "epoch_ms or a strftime pattern such as %Y-%m-%d"))
+        if not wm.get("param") and not self._templated("$context.watermark"):
+            self._problems.append((("watermark",), "the lower bound is not sent: set watermark.param, or use "
+                                                   "{$context.watermark} in params or body"))
+
+    def problems(self) -> list[tuple[tuple, str]]:
+        return self._problems
+
+    def items(self, run: RunContext) -> Iterator[Item]:
+        # one item per run: the ledger must never judge an API done, nor hold a failed read back;
+        # what was delivered is the watermark's business
+        yield Item(uri=f"http-source://{self.options.connection}{self._where()}?run={run.run_id}",
+                   name=self._where(), etag=run.run_id, mtime=run.started)
+
+    def _where(self) -> str:
+        text = str(self.options.path)
+        return text if text.startswith("/") else "/" + text
+
+    def read(self, item: Item) -> IO[bytes]:
+        raise ConfigError(f"{self.path}: this source yields records, not bytes (state.dedupe: checksum does "
+                          "not apply; use the watermark)")
+
+    # -- the crawl -----------------------------------------------------------------------
+
+    def _bounds(self, run: RunContext) -> tuple[Tracker | None, dict[str, Any]]:
+        """The watermark tracker of this run and the values placeholders see."""
+        wm = self.options.watermark
+        backfill = bool(run.since or run.until)
+        if backfill and not wm:
+            raise ConfigError(f"{self.path}: --since/--until need a watermark block in the source")
+        if run.until and not (wm or {}).get("until_param") and not self._templated("$context.until"):
+            raise ConfigError(f"{self.path}: --until needs watermark.until_param or {{$context.until}} in params")
+        context: dict[str, Any] = dict(run.context)
+        if not wm:
+            return None, context
+        previous = Watermark(None, {}) if backfill else Watermark.load(run.state.kv_get(run.connector, STATE_KEY))
+        tracker = Tracker(previous, self.overlap, datetime.now(UTC))
+        lower = parse_instant(run.since, "--since") if run.since else tracker.lower_bound(wm.get("initial"))
+        if lower is not None:
+            context["watermark"] = stamps.send(lower, self.format)
+        if run.until:
+            context["until"] = stamps.send(parse_instant(run.until, "--until"), self.format)
+        return tracker, context
+
+    def _first(self, context: dict[str, Any]) -> Request:
+        wm = self.options.watermark or {}
+        try:
+            url = self.path_t.render({}, context, encode=True)
+        except Missing as exc:
+            raise ConfigError(f"{exc}: the path cannot be built") from None
+        params = self.params.render({}, context, omit_missing=True)
+        for key, name in (("param", "watermark"), ("until_param", "until")):
+            if wm.get(key) and name in context:
+                params[wm[key]] = context[name]
+        body = self.body.render({}, context, omit_missing=True) if self.body is not None else None
+        url = str(url)
+        if url.startswith(("http://", "https://")):
+            return Request(url, params, body, relative_to=url)  # checked: credentials stay on base_url's server
+        return Request(url.lstrip("/"), params, body)
+
+    def _fetch(self, request: Request, number: int, headers: dict[str, str]) -> Page:
+        client = self.client
+        url = client.resolve(request.url, request.relative_to) if request.relative_to else request.url
+        content = dumps_bytes(request.body) if request.body is not None else None
+        if content is not None:
+            headers = {**headers, "Content-Type": "application/json"}
+        resp = client.read(self.options.method, url, params=request.params or None, content=content, headers=headers)
+        try:
+            data = resp.json() if resp.content.strip() else None
+        except ValueError:
+            kind = "an HTML page" if resp.text.lstrip().startswith("<") else "not JSON"
+            raise SourceError(f"page {number}: the answer to {self.options.method} {url} is {kind}",
+                              hint="check the connection's base_url and the path") from None
+        return Page(number, self._records(data, number), data, str(resp.url), resp.links)
+
+    def _records(self, data: Any, number: int) -> list[dict[str, Any]]:
+        if self.records_of is None:
+            found = data
+            if not isinstance(found, list):
+                keys = ", ".join(sorted(data)[:10]) if isinstance(data, dict) else type(data).__name__
+                raise SourceError(f"page {number}: the answer is not a list; set records to the path of its "
+                                  f"records (the answer has: {keys})")
+        else:
+            found = self.records_of(data, Scope(root=data))
+            if found is None:
+                if number > 1:
+                    return []  # some APIs leave the list out of the last page
+                keys = ", ".join(sorted(data)[:10]) if isinstance(data, dict) else type(data).__name__
+                raise SourceError(f"page 1: nothing at records {self.options.records!r} (the answer has: {keys})")
+        found = found if isinstance(found, list) else [found]
+        for i, record in enumerate(found):
+            if not isinstance(record, dict):
+                raise SourceError(f"page {number}: record {i + 1} is a {type(record).__name__}, not an object; "
+                                  "point records at a list of objects")
+        return found
+
+    def read_records(self, item: Item, run: RunContext) -> Iterator[Chunk]:
+        o = self.options
+        self.client = run.connection(o.connection).client
+        tracker, context = self._bounds(run)
+        headers = {str(k): str(v) for k, v in self.headers.render({}, context, omit_missing=True).items()}
+        counts = self.counts = {"pages": 0, "records": 0, "duplicates_dropped": 0, "overlap_dropped": 0,
+                                "truncated": False}
+        if tracker is not None:
+            counts["watermark_from"] = context.get("watermark")
+        _, pager = make_pager(o.pagination)
+        limit, seen = o.max_records, set[str]()
+        request = pager.first(self._first(context), limit)
+        # the next page is asked for while the runner maps and writes this one
+        ahead = ThreadPoolExecutor(1, thread_name_prefix="http-page")
+        try:
+            pending: Future | None = ahead.submit(self._fetch, request, 1, headers)
+            while pending is not None:
+                page = pending.result()
+                counts["pages"] += 1
+                out, cut = self._keep(page, seen, tracker, counts, limit)
+                first = counts["records"] + 1
+                counts["records"] += len(out)
+                pending = None
+                if limit is not None and counts["records"] >= limit:
+                    counts["truncated"] = cut or _more(pager, page, request)
+                else:
+                    nxt = pager.next(page, request, None if limit is None else limit - counts["records"])
+                    if nxt is not None:
+                        request = nxt
+                        pending = ahead.submit(self._fetch, request, page.number + 1, headers)
+                if out:
+                    yield Chunk(item, out, list(range(first, first + len(out))),
+                                locators=[f"page {page.number}"] * len(out))
+        finally:
+            ahead.shutdown(wait=False, cancel_futures=True)
+        run.log.info("api read", path=self._where(), pages=counts["pages"], records=counts["records"],
+                     duplicates=counts["duplicates_dropped"] or None, overlap=counts["overlap_dropped"] or None)
+        self._settle(item, run, tracker)
+
+    def _settle(self, item: Item, run: RunContext, tracker: Tracker | None) -> None:
+        """The watermark to store once the target acknowledged everything (see :meth:`complete`)."""
+        counts = self.counts
+        if tracker is None or run.since or run.until:
+            return
+        if counts["truncated"]:
+            counts["watermark_to"] = counts.get("watermark_from")
+            run.log.warning("max_records cut the crawl short; the watermark stays where it was",
+                            path=self._where(), max_records=self.options.max_records)
+            return
+        if tracker.unstamped:
+            run.log.warning("records without the watermark field", field=self.options.watermark["field"],
+                            count=tracker.unstamped)
+        nxt = tracker.next()
+        counts["watermark_to"] = stamps.render(nxt.value) if nxt.value else None
+        self.pending[item.uri] = nxt
+
+    def _keep(self, page: Page, seen: set[str], tracker: Tracker | None, counts: dict[str, Any],
+              limit: int | None) -> tuple[list[dict[str, Any]], bool]:
+        """The page's records to deliver, and whether ``max_records`` left some behind."""
+        out: list[dict[str, Any]] = []
+        for record in page.records:
+            scope = Scope(root=record)
+            raw = self.id_of(record, scope) if self.id_of is not None else None
+            record_id = str(raw) if raw is not None and not isinstance(raw, dict | list) else None
+            if record_id is not None:
+                if record_id in seen:
+                    counts["duplicates_dropped"] += 1
+                    continue
+                seen.add(record_id)
+            stamp = None
+            if tracker is not None and self.stamp_of is not None:
+                where = f"page {page.number} record {record_id or len(out) + 1} {self.options.watermark['field']}"
+                stamp = stamps.read(self.stamp_of(record, scope), self.format, where)
+            if tracker is not None and tracker.delivered_before(record_id, stamp):
+                counts["overlap_dropped"] += 1
+                tracker.observe(record_id, stamp)
+                continue
+            if limit is not None and counts["records"] + len(out) >= limit:
+                return out, True
+            if tracker is not None:
+                tracker.observe(record_id, stamp)
+            out.append(record)
+        return out, False
+
+    def complete(self, item: Item, ok: bool, run: RunContext) -> str | None:
+        nxt = self.pending.pop(item.uri, None)
+        if ok and nxt is not None and nxt.value is not None:
+            run.state.kv_set(run.connector, STATE_KEY, nxt.dump())
+            run.log.info("watermark stored", value=stamps.render(nxt.value), remembered=len(nxt.seen))
+        return None
+
+    def stats(self) -> dict[str, Any]:
+        out = dict(self.counts)
+        if self.client is not None:
+            out.update(requests=self.client.stats["requests"], retries=self.client.stats["retries"])
+        return out
+
+
+def _more(pager: Any, page: Page, request: Request) -> bool:
+    """Whether the API had more pages when ``max_records`` was reached."""
+    try:
+        return pager.next(page, request, 1) is not None
+    except SourceError:
+        return True

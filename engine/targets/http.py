@@ -1,0 +1,307 @@
+"""Mapped records into a REST API: one request per record, or batches.
+
+```yaml
+connections:
+  erp: {type: http, base_url: "https://erp.example/api", auth: {bearer: "${env:ERP_TOKEN}"}}
+target:
+  type: http
+  connection: erp
+  method: POST
+  path: /stock/{sku}
+  idempotency_key: {header: Idempotency-Key}
+```
+
+``path``, ``params`` and ``headers`` may hold ``{path}`` placeholders read
+from the mapped record (``/items/{ref}``; values are percent-encoded) or
+``$context``. ``body: record`` sends each mapped record as the JSON body
+(``wrapper: item`` sends ``{"item": {...}}``); ``body: batch`` sends
+``batch_size`` records of one file as a JSON array (``wrapper: items``:
+``{"items": [...]}``), and ``results`` maps a per-item answer back to each
+record by position.
+
+Every record ends accepted or rejected: a status in ``success`` accepts, a
+4xx rejects with the status, the start of the answer and the record's
+lineage; 429 and 408 are sent again after ``Retry-After``; ``on_status``
+rules override these (``{status: [409], action: accept}``). A request whose
+outcome is unknown (5xx, timeout, dropped connection) is sent again only
+when that is safe: ``idempotency_key`` sends a key derived from the
+connector, the source file as it was, the records' positions and the body,
+the same on every attempt and every rerun, so the server can recognise a
+repeat; ``idempotent: true`` declares that repeats are harmless (PUT of a
+whole resource). Without either, such records are rejected as "may or may
+not have been applied". Up to ``concurrency`` requests are in flight;
+progress is checkpointed, so a killed run resumes after the last settled
+record and treats the ones in flight the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+from typing import Any
+
+from engine.connections._http_templates import Missing, Structure, Template
+from engine.contracts import Batch, Item, RunContext, Target
+from engine.errors import DataError
+from engine.jsonutil import dumps, dumps_bytes
+from engine.mapping.paths import PathSyntaxError, compile_getter, parse_path
+from engine.retry import RateLimiter
+from engine.targets._http_send import Outgoing, Results, Sender, parse_statuses
+from engine.targets.fluent._pool import SendPool
+from engine.targets.fluent._progress import Progress
+
+_STATUSES = {"type": "array", "minItems": 1, "items": {"type": ["integer", "string"]},
+             "description": "statuses: 201, '2xx' or '200-299'"}
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["connection", "path"],
+    "properties": {
+        "connection": {"type": "string", "x-connection": "http"},
+        "method": {"enum": ["POST", "PUT", "PATCH"], "default": "POST"},
+        "path": {"type": "string", "description": "relative to base_url, with {field} placeholders: /items/{ref}"},
+        "params": {"type": "object", "default": {}, "description": "query parameters, with placeholders"},
+        "headers": {"type": "object", "additionalProperties": {"type": "string"}, "default": {},
+                    "description": "headers of each request, with placeholders"},
+        "body": {"enum": ["record", "batch"], "default": "record",
+                 "description": "one request per record, or batch_size records per request"},
+        "batch_size": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 100},
+        "wrapper": {"type": "string", "minLength": 1,
+                    "description": "key the body is wrapped in: {WRAPPER: record} or {WRAPPER: [records]}"},
+        "success": {**_STATUSES, "default": ["200-299"], "description": "statuses meaning the request was applied"},
+        "on_status": {
+            "type": "array",
+            "description": "rules checked first: {status: [409], action: accept|reject|retry|fail}",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["status", "action"],
+                "properties": {
+                    "status": _STATUSES,
+                    "action": {"enum": ["accept", "reject", "retry", "fail"],
+                               "description": "retry: the server did not apply it (sent again); fail: stop the run"},
+                },
+            },
+        },
+        "results": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["path"],
+            "description": "per-record results of a batch answer, in the order of the records sent",
+            "properties": {
+                "path": {"type": "string", "description": "path of the results list in the answer"},
+                "status": {"type": "string", "description": "path of a result's status (true/false, an HTTP "
+                                                            "status, or a word from ok_values)"},
+                "error": {"type": "string", "description": "path of a result's error message"},
+                "ok_values": {"type": "array", "items": {"type": "string"},
+                              "default": ["ok", "success", "succeeded", "created", "updated", "accepted"]},
+            },
+        },
+        "idempotency_key": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "send a deterministic key per request, so a request with an unknown outcome can be "
+                           "sent again safely",
+            "properties": {"header": {"type": "string", "minLength": 1, "default": "Idempotency-Key"}},
+        },
+        "idempotent": {"type": "boolean", "default": False,
+                       "description": "repeating a request is harmless (resent after an unknown outcome)"},
+        "concurrency": {"type": "integer", "minimum": 1, "maximum": 64, "default": 4,
+                        "description": "requests in flight at once (1 keeps the file's order)"},
+        "rate_limit": {"type": "number", "exclusiveMinimum": 0, "description": "at most this many requests/s"},
+    },
+}
+
+
+@dataclasses.dataclass
+class HttpTargetOptions:
+    connection: str
+    method: str
+    path: str
+    params: dict
+    headers: dict
+    body: str
+    batch_size: int
+    wrapper: str | None
+    success: list
+    on_status: list | None
+    results: dict | None
+    idempotency_key: dict | None
+    idempotent: bool
+    concurrency: int
+    rate_limit: float | None
+
+
+class HttpTarget(Target):
+    name = "http"
+    summary = "records into a REST API, per record or in batches, with idempotency keys and per-record outcomes"
+    schema = SCHEMA
+    Options = HttpTargetOptions
+
+    def __init__(self, options: HttpTargetOptions, *, path: str = "") -> None:
+        super().__init__(options, path=path)
+        o = options
+        self._problems: list[tuple[tuple, str]] = []
+        self.path_t = Template(o.path, f"{path}.path")
+        self.params = Structure(o.params or {}, f"{path}.params")
+        self.headers = Structure(o.headers or {}, f"{path}.headers")
+        self.success = self._statuses(o.success, ("success",))
+        self.rules = [(self._statuses(r["status"], ("on_status", k, "status")), r["action"])
+                      for k, r in enumerate(o.on_status or [])]
+        self.results = self._results(o.results)
+        self.batched = o.body == "batch"
+        self.safe = bool(o.idempotency_key is not None or o.idempotent)
+        if self.batched:
+            templates = [self.path_t, *self.params.templates, *self.headers.templates]
+            per_record = sorted({p for t in templates for p in t.paths if not p.startswith("$context")})
+            if per_record:
+                self._problems.append(((), f"body: batch sends many records per request, so the path, params and "
+                                           f"headers cannot read a record's fields ({', '.join(per_record)}); use "
+                                           "$context values or body: record"))
+        elif o.results is not None:
+            self._problems.append((("results",), "results maps a batch answer to its records; use it with "
+                                                 "body: batch"))
+        self.pool: SendPool | None = None
+        self.sender: Sender | None = None
+        self.buffers: dict[str, list[tuple[Batch, int]]] = {}
+        self.batches = 0
+
+    def _statuses(self, values: list[Any], where: tuple) -> list[tuple[int, int]]:
+        try:
+            return parse_statuses(values)
+        except ValueError as exc:
+            self._problems.append((where, f"expected statuses such as 201, '2xx' or '200-299': {exc}"))
+            return []
+
+    def _results(self, r: dict[str, Any] | None) -> Results | None:
+        if r is None:
+            return None
+        if not r.get("status") and not r.get("error"):
+            self._problems.append((("results",), "say how a result reads: status (its outcome), error (its "
+                                                 "message), or both"))
+        try:
+            getters = [compile_getter(parse_path(r[k])) if r.get(k) else None for k in ("path", "status", "error")]
+        except PathSyntaxError as exc:
+            self._problems.append((("results",), exc.message))
+            return None
+        return Results(getters[0], getters[1], getters[2], frozenset(v.lower() for v in r.get("ok_values") or ()))
+
+    def problems(self) -> list[tuple[tuple, str]]:
+        return self._problems
+
+    def open(self, run: RunContext) -> None:
+        o = self.options
+        self.run = run
+        self.client = run.connection(o.connection).client
+        self.progress = Progress(run, window=4 * o.concurrency * (o.batch_size if self.batched else 1))
+        self.sender = Sender(self.client, run, method=o.method, success=self.success, rules=self.rules,
+                             safe=self.safe, results=self.results, limiter=RateLimiter(o.rate_limit),
+                             on_settled=self.progress.settled)
+        self.pool = SendPool(o.concurrency, name="http-target")
+
+    def resume(self, item: Item, saved: dict[str, Any]) -> int:
+        """Continue a file an interrupted run was sending (records it may have sent are settled first)."""
+        return self.progress.resume(item, saved)
+
+    # -- building requests -------------------------------------------------------------------
+
+    def _outgoing(self, record: Any, body: Any, members: list[tuple[Batch, int]]) -> Outgoing:
+        """The request for ``members`` (a DataError when a placeholder has no value)."""
+        context = self.run.context
+        try:
+            url = str(self.path_t.render(record, context, encode=True)).lstrip("/")
+            params = self.params.render(record, context) or None
+            headers = {k: str(v) for k, v in self.headers.render(record, context).items()}
+        except Missing as exc:
+            raise DataError(f"{exc.where}: {{{exc.path}}} has no value in the mapped record",
+                            field=exc.where) from None
+        if self.options.wrapper:
+            body = {self.options.wrapper: body}
+        content = dumps_bytes(body)
+        out = Outgoing(url, params, headers, content, members)
+        if self.options.idempotency_key is not None:
+            out.key = self._key(members, content)
+            out.headers[self.options.idempotency_key.get("header", "Idempotency-Key")] = out.key
+        return out
+
+    def _key(self, members: list[tuple[Batch, int]], content: bytes) -> str:
+        """The same for the same records of the same file version with the same body, whatever the run."""
+        item = members[0][0].chunk.item
+        version = item.fingerprint()
+        version.pop("mtime" if version.get("etag") else "etag", None)
+        positions = [Progress.position(b, i) for b, i in members]
+        identity = dumps([self.run.connector, self.options.method, self.options.path, version, positions])
+        return hashlib.sha256(identity.encode("utf-8") + b"\0" + content).hexdigest()
+
+    # -- the target contract --------------------------------------------------------------
+
+    def write(self, batch: Batch) -> None:
+        assert self.sender is not None
+        item = batch.chunk.item
+        for i, record in enumerate(batch.records):
+            if self.progress.doubt(batch, i) is not None and not self.safe:
+                self.sender.count("rejected")
+                self.run.outcomes.rejected(batch, i, "an interrupted run was sending this record; it may or may "
+                                                     "not have been applied, so it was not sent again")
+                continue
+            if self.batched:
+                members = self.buffers.setdefault(item.uri, [])
+                members.append((batch, i))
+                if len(members) >= self.options.batch_size:
+                    self._flush(item)
+                continue
+            try:
+                out = self._outgoing(record, record, [(batch, i)])
+            except DataError as exc:
+                self.sender.count("rejected")
+                self.run.outcomes.rejected(batch, i, exc.message, field=exc.field)
+                continue
+            self._submit(item, out)
+
+    def _flush(self, item: Item) -> None:
+        members = self.buffers.pop(item.uri, [])
+        if not members:
+            return
+        records = [b.records[i] for b, i in members]
+        try:
+            out = self._outgoing({}, records, members)
+        except DataError as exc:  # only $context placeholders: the same for every record
+            assert self.sender is not None
+            for b, i in members:
+                self.sender.count("rejected")
+                self.run.outcomes.rejected(b, i, exc.message, field=exc.field)
+            return
+        self.batches += 1
+        self._submit(item, out)
+
+    def _submit(self, item: Item, out: Outgoing) -> None:
+        assert self.pool is not None and self.sender is not None
+        for b, i in out.members:
+            self.progress.sending(b, i)
+        self.pool.submit(item, functools.partial(self.sender.send, out))
+
+    def finish_item(self, item: Item) -> None:
+        if self.pool is not None:
+            self._flush(item)
+            self.pool.wait_item(item)
+            self.progress.finished(item)
+
+    def finish_run(self) -> None:
+        if self.pool is not None:
+            self.pool.wait_all()
+
+    def stats(self) -> dict[str, Any]:
+        if self.sender is None:
+            return {}
+        out: dict[str, Any] = dict(self.sender.counts)
+        if self.batched:
+            out["batches"] = self.batches
+        return out
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
+        super().close()
