@@ -123,12 +123,21 @@ class HttpClient:
                             hint="the credentials may be revoked or lack the permission this call needs")
 
     def read(self, method: str, url: str, *, params: dict[str, Any] | None = None, content: bytes | None = None,
-             headers: dict[str, str] | None = None, phase: str = "source") -> httpx.Response:
-        """A request that changes nothing, retried on 408, 429, 5xx and transport failures."""
+             headers: dict[str, str] | None = None, phase: str = "source",
+             tally: dict[str, int] | None = None) -> httpx.Response:
+        """A request that changes nothing, retried on 408, 429, 5xx and transport failures.
+
+        ``tally`` counts this caller's own requests and retries (a source and a
+        target may share the connection, and each reports its own).
+        """
         fatal, transient = PHASES[phase]
         what = f"http connection '{self.name}': {method} {_path_of(url)}"
+        mine = tally if tally is not None else {}
 
-        def once(_attempt: int) -> httpx.Response:
+        def once(attempt: int) -> httpx.Response:
+            mine["requests"] = mine.get("requests", 0) + 1
+            if attempt:
+                mine["retries"] = mine.get("retries", 0) + 1
             resp = self.exchange(method, url, params=params, content=content, headers=headers, write=False,
                                  phase=phase, follow_redirects=True)
             status = resp.status_code

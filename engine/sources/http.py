@@ -45,10 +45,10 @@ from typing import IO, Any
 from engine.connections._http_templates import Missing, Structure, Template
 from engine.contracts import Chunk, Item, RunContext, Source
 from engine.errors import ConfigError, SourceError
-from engine.jsonutil import dumps_bytes
 from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
 from engine.sources import _http_stamps as stamps
 from engine.sources._http_pages import Page, Request, make_pager
+from engine.sources._http_read import fetch
 from engine.sources.fluent._watermark import Tracker, Watermark, parse_instant
 from engine.units import seconds
 
@@ -184,11 +184,11 @@ class HttpSource(Source):
         self.stamp_of = self._getter(wm.get("field"), "watermark.field")
         self.overlap = seconds(wm.get("overlap", "60s")) or 0.0
         self.format = str(wm.get("format", "iso"))
-        self.paging, _ = make_pager(o.pagination)
         self._check(o, wm)
         self.counts: dict[str, Any] = {}
         self.pending: dict[str, Watermark] = {}
         self.client: Any = None
+        self.tally: dict[str, int] = {}
 
     def _getter(self, text: str | None, key: str) -> Any:
         if not text:
@@ -281,40 +281,8 @@ class HttpSource(Source):
         return Request(url.lstrip("/"), params, body)
 
     def _fetch(self, request: Request, number: int, headers: dict[str, str]) -> Page:
-        client = self.client
-        url = client.resolve(request.url, request.relative_to) if request.relative_to else request.url
-        content = dumps_bytes(request.body) if request.body is not None else None
-        if content is not None:
-            headers = {**headers, "Content-Type": "application/json"}
-        resp = client.read(self.options.method, url, params=request.params or None, content=content, headers=headers)
-        try:
-            data = resp.json() if resp.content.strip() else None
-        except ValueError:
-            kind = "an HTML page" if resp.text.lstrip().startswith("<") else "not JSON"
-            raise SourceError(f"page {number}: the answer to {self.options.method} {url} is {kind}",
-                              hint="check the connection's base_url and the path") from None
-        return Page(number, self._records(data, number), data, str(resp.url), resp.links)
-
-    def _records(self, data: Any, number: int) -> list[dict[str, Any]]:
-        if self.records_of is None:
-            found = data
-            if not isinstance(found, list):
-                keys = ", ".join(sorted(data)[:10]) if isinstance(data, dict) else type(data).__name__
-                raise SourceError(f"page {number}: the answer is not a list; set records to the path of its "
-                                  f"records (the answer has: {keys})")
-        else:
-            found = self.records_of(data, Scope(root=data))
-            if found is None:
-                if number > 1:
-                    return []  # some APIs leave the list out of the last page
-                keys = ", ".join(sorted(data)[:10]) if isinstance(data, dict) else type(data).__name__
-                raise SourceError(f"page 1: nothing at records {self.options.records!r} (the answer has: {keys})")
-        found = found if isinstance(found, list) else [found]
-        for i, record in enumerate(found):
-            if not isinstance(record, dict):
-                raise SourceError(f"page {number}: record {i + 1} is a {type(record).__name__}, not an object; "
-                                  "point records at a list of objects")
-        return found
+        return fetch(self.client, self.options.method, request, number, headers, self.records_of,
+                     self.options.records, self.tally)
 
     def read_records(self, item: Item, run: RunContext) -> Iterator[Chunk]:
         o = self.options
@@ -323,6 +291,7 @@ class HttpSource(Source):
         headers = {str(k): str(v) for k, v in self.headers.render({}, context, omit_missing=True).items()}
         counts = self.counts = {"pages": 0, "records": 0, "duplicates_dropped": 0, "overlap_dropped": 0,
                                 "truncated": False}
+        self.tally = {"requests": 0, "retries": 0}
         if tracker is not None:
             counts["watermark_from"] = context.get("watermark")
         _, pager = make_pager(o.pagination)
@@ -408,10 +377,7 @@ class HttpSource(Source):
         return None
 
     def stats(self) -> dict[str, Any]:
-        out = dict(self.counts)
-        if self.client is not None:
-            out.update(requests=self.client.stats["requests"], retries=self.client.stats["retries"])
-        return out
+        return {**self.counts, **self.tally}
 
 
 def _more(pager: Any, page: Page, request: Request) -> bool:
