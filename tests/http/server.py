@@ -118,6 +118,7 @@ class ApiServer:
     def app(self) -> Starlette:
         return Starlette(routes=[
             Route("/oauth/token", self.token, methods=["POST"]),
+            Route("/orders", self.list_orders, methods=["GET"]),
             Route("/orders/{kind}", self.list_orders, methods=["GET", "POST"]),
             Route("/items", self.create_item, methods=["POST"]),
             Route("/items/batch", self.batch_items, methods=["POST"]),
@@ -215,7 +216,7 @@ class ApiServer:
             rows = [o for o in rows if o["updated_at"] < q["updated_before"]]
         if q.get("status"):
             rows = [o for o in rows if o["status"] == q["status"]]
-        kind = request.path_params["kind"]
+        kind = request.path_params.get("kind", "cursor")
         size = int(q.get("per_page") or q.get("limit") or 10)
         base = f"{self.url}/orders/{kind}"
         if kind in ("page", "link"):
