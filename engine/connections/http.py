@@ -203,11 +203,6 @@ class HttpConnection(Connection):
                 client_auth=c.get("client_auth", "basic"), log=log)
         return _http_auth.StaticAuth()
 
-    def stats(self) -> dict[str, Any]:
-        if self.client is None:
-            return {}
-        return {**self.client.stats, "token_requests": self.client.auth.grants}
-
     def close(self) -> None:
         if self.client is not None:
             self.client.close()

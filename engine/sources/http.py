@@ -271,6 +271,9 @@ class HttpSource(Source):
         except Missing as exc:
             raise ConfigError(f"{exc}: the path cannot be built") from None
         params = self.params.render({}, context, omit_missing=True)
+        for key, value in params.items():
+            if isinstance(value, dict):
+                raise ConfigError(f"{self.path}.params.{key}: an object cannot be a query parameter")
         for key, name in (("param", "watermark"), ("until_param", "until")):
             if wm.get(key) and name in context:
                 params[wm[key]] = context[name]

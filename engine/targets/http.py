@@ -217,6 +217,10 @@ class HttpTarget(Target):
         except Missing as exc:
             raise DataError(f"{exc.where}: {{{exc.path}}} has no value in the mapped record",
                             field=exc.where) from None
+        for key, value in (params or {}).items():
+            if isinstance(value, dict):
+                raise DataError(f"{self.path}.params.{key}: an object cannot be a query parameter",
+                                field=f"{self.path}.params.{key}")
         if self.options.wrapper:
             body = {self.options.wrapper: body}
         content = dumps_bytes(body)

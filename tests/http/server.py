@@ -61,6 +61,8 @@ class ApiServer:
         self.refuse_tokens = False
         self.repeat_cursor = False
         self.ignore_page = False
+        #: where Link headers point (another server, to see that credentials do not follow)
+        self.link_base: str | None = None
         #: tokens are revoked once this many items are stored (a key rotation mid-run)
         self.revoke_at: int | None = None
         self._ids = itertools.count(1)
@@ -218,7 +220,7 @@ class ApiServer:
             rows = [o for o in rows if o["status"] == q["status"]]
         kind = request.path_params.get("kind", "cursor")
         size = int(q.get("per_page") or q.get("limit") or 10)
-        base = f"{self.url}/orders/{kind}"
+        base = f"{self.link_base or self.url}/orders/{kind}"
         if kind in ("page", "link"):
             page = 1 if self.ignore_page else int(q.get("page", 1))
             chunk = rows[(page - 1) * size: page * size]

@@ -121,3 +121,17 @@ def test_placeholders_read_the_context(api, write_spec, run_spec) -> None:
     report = run_spec(write_spec(text + "context: {wanted: CANCELLED}\n"))
     assert report.status == "ok", report.error
     assert api.requests("/orders")[0]["query"] == {"status": "CANCELLED", "limit": "10"}  # no value: left out
+
+
+def test_credentials_never_follow_a_link_to_another_server(api, write_spec, run_spec) -> None:
+    api.orders, api.link_base = orders(25), "http://collector.example"
+    report = run_spec(write_spec(spec(api, PAGINGS["link"])))
+    assert report.status == "failed" and len(api.requests("/orders")) == 1
+    assert "pointed to collector.example, another server than 127.0.0.1" in report.error
+
+
+def test_an_object_where_a_parameter_goes_is_refused(api, write_spec, run_spec) -> None:
+    report = run_spec(write_spec(spec(api, {**PAGINGS["cursor"], "params": {"filter": "{$context.f}"}})
+                                 + "context: {f: {a: 1}}\n"))
+    assert report.status == "failed" and "source.params.filter: an object cannot be a query parameter" in report.error
+    assert not api.requests("/orders")
