@@ -144,6 +144,7 @@ class BatchTarget(Target):
         if retailer is None:
             raise ConfigError(f"{self.path}: no retailer id: set retailer_id on the target or the connection")
         self.retailer_id = str(retailer)
+        self.entity_retailer: Any = int(self.retailer_id) if self.retailer_id.isdigit() else self.retailer_id
         jobs = JobKeeper(client, run, self.strategy, self.job_name, self.job_ttl, self.retailer_id,
                          meta={"preprocessing": "skip"} if not self.options.preprocessing else None,
                          log=run.log)
@@ -151,9 +152,9 @@ class BatchTarget(Target):
         self.pipeline.start()
 
     def _entity(self, record: dict[str, Any]) -> dict[str, Any]:
+        # the mapped record is this target's to complete: a reject then shows what was sent
         if self.options.add_retailer_id and "retailerId" not in record:
-            rid = self.retailer_id
-            record = {**record, "retailerId": int(rid) if rid.isdigit() else rid}
+            record["retailerId"] = self.entity_retailer
         return record
 
     def write(self, batch: Batch) -> None:
