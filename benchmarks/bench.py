@@ -62,9 +62,24 @@ class EmulatorProcess:
     def __enter__(self) -> str:
         seed = ROOT / "benchmarks" / "emulator_seed.yaml"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine", "emulator", "--port", "0", "--seed", str(seed),
-             "--setting", "request_log_limit=1000", "--setting", "batch_complete_on_receipt=true"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            [
+                sys.executable,
+                "-m",
+                "engine",
+                "emulator",
+                "--port",
+                "0",
+                "--seed",
+                str(seed),
+                "--setting",
+                "request_log_limit=1000",
+                "--setting",
+                "batch_complete_on_receipt=true",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             if "listening on" in line:
@@ -97,8 +112,21 @@ def _run(mode: str, rows: int, folder: Path, extra: list[str]) -> dict:
     with tempfile.TemporaryDirectory(prefix="engine-bench-") as state:
         report = Path(state) / "report.json"
         peak_file = Path(state) / "peak"
-        cmd = [sys.executable, str(ROOT / "benchmarks" / "_peak.py"), str(peak_file), "run", str(SPECS[mode]),
-               "--quiet", "--log-level", "warning", "--set", f"source.path={folder}", "--report", str(report), *extra]
+        cmd = [
+            sys.executable,
+            str(ROOT / "benchmarks" / "_peak.py"),
+            str(peak_file),
+            "run",
+            str(SPECS[mode]),
+            "--quiet",
+            "--log-level",
+            "warning",
+            "--set",
+            f"source.path={folder}",
+            "--report",
+            str(report),
+            *extra,
+        ]
         env = {**os.environ, "ENGINE_STATE_DIR": state}
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -128,7 +156,9 @@ def _run(mode: str, rows: int, folder: Path, extra: list[str]) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--mode", choices=sorted(SPECS), default="csv")
     parser.add_argument("--rows", type=int, action="append", help="row counts (default: 100000 and 1000000)")
     args = parser.parse_args()
@@ -140,8 +170,17 @@ def main() -> None:
         print(json.dumps(result), flush=True)
     if len(results) >= 2:
         small, large = results[0], results[-1]
-        print(json.dumps({"mode": args.mode, "memory_growth": round(large["peak_rss_mb"] / small["peak_rss_mb"], 2),
-                          "from_rows": small["rows"], "to_rows": large["rows"]}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "mode": args.mode,
+                    "memory_growth": round(large["peak_rss_mb"] / small["peak_rss_mb"], 2),
+                    "from_rows": small["rows"],
+                    "to_rows": large["rows"],
+                }
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

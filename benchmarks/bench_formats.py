@@ -27,25 +27,50 @@ DESCRIPTION = "A sturdy everyday item with a long description that makes records
 
 
 def record(i: int) -> dict:
-    return {"sku": f"SKU-{i:06d}", "location": f"LOC-{i % 300:03d}", "gtin": f"0{i:013d}", "qty": i % 97,
-            "price": f"{i % 1000}.{i % 100:02d}", "status": "ACTIVE" if i % 3 else "INACTIVE",
-            "updatedOn": f"2024-01-{1 + i % 28:02d}T{i % 24:02d}:00:00.000Z", "description": DESCRIPTION}
+    return {
+        "sku": f"SKU-{i:06d}",
+        "location": f"LOC-{i % 300:03d}",
+        "gtin": f"0{i:013d}",
+        "qty": i % 97,
+        "price": f"{i % 1000}.{i % 100:02d}",
+        "status": "ACTIVE" if i % 3 else "INACTIVE",
+        "updatedOn": f"2024-01-{1 + i % 28:02d}T{i % 24:02d}:00:00.000Z",
+        "description": DESCRIPTION,
+    }
 
 
 def xml_record(i: int) -> str:
     r = record(i)
-    return (f'<Item sku="{r["sku"]}" location="{r["location"]}"><GTIN>{r["gtin"]}</GTIN><Qty>{r["qty"]}</Qty>'
-            f'<Price>{r["price"]}</Price><Status>{r["status"]}</Status><UpdatedOn>{r["updatedOn"]}</UpdatedOn>'
-            f"<Description>{DESCRIPTION}</Description></Item>\n")
+    return (
+        f'<Item sku="{r["sku"]}" location="{r["location"]}"><GTIN>{r["gtin"]}</GTIN><Qty>{r["qty"]}</Qty>'
+        f"<Price>{r['price']}</Price><Status>{r['status']}</Status><UpdatedOn>{r['updatedOn']}</UpdatedOn>"
+        f"<Description>{DESCRIPTION}</Description></Item>\n"
+    )
 
 
 FORMATS = {
-    "csv": (b"sku,location,gtin,qty,price,status,updatedOn,description\n", b"", b"",
-            lambda i: ",".join(str(v) for v in record(i).values()) + "\n", {}),
-    "json": (b'{"data": {"items": [\n', b",\n", b"\n]}}\n", lambda i: json.dumps(record(i)), {"records": "data.items"}),
+    "csv": (
+        b"sku,location,gtin,qty,price,status,updatedOn,description\n",
+        b"",
+        b"",
+        lambda i: ",".join(str(v) for v in record(i).values()) + "\n",
+        {},
+    ),
+    "json": (
+        b'{"data": {"items": [\n',
+        b",\n",
+        b"\n]}}\n",
+        lambda i: json.dumps(record(i)),
+        {"records": "data.items"},
+    ),
     "jsonl": (b"", b"", b"", lambda i: json.dumps(record(i)) + "\n", {}),
-    "xml": (b'<?xml version="1.0" encoding="UTF-8"?>\n<InventoryUpdate><Items>\n', b"", b"</Items></InventoryUpdate>\n",
-            xml_record, {"records": "InventoryUpdate/Items/Item"}),
+    "xml": (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<InventoryUpdate><Items>\n',
+        b"",
+        b"</Items></InventoryUpdate>\n",
+        xml_record,
+        {"records": "InventoryUpdate/Items/Item"},
+    ),
 }
 
 
@@ -96,7 +121,9 @@ def peak_kb():
     return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 """
 
-PARSE = PEAK + """
+PARSE = (
+    PEAK
+    + """
 import sys, time, json
 from engine.contracts import Item
 from engine.registry import default_registries
@@ -111,8 +138,11 @@ with open(path, "rb") as f:
         n += len(chunk.records) + len(chunk.rejects or ())
 print(json.dumps({"records": n, "seconds": time.perf_counter() - t, "peak_kb": peak_kb()}))
 """
+)
 
-WRITE = PEAK + """
+WRITE = (
+    PEAK
+    + """
 import io, sys, time, json, tempfile, os
 sys.path.insert(0, sys.argv[4])
 from bench_formats import record
@@ -136,12 +166,25 @@ size = os.path.getsize(path)
 os.unlink(path)
 print(json.dumps({"records": done, "seconds": seconds, "bytes": size, "peak_kb": peak_kb()}))
 """
+)
 
 WRITERS = {
-    "csv": {}, "json": {}, "jsonl": {}, "xml": {"root": "Items", "record": "Item"},
-    "parquet": {"schema": {"sku": "string", "location": "string", "gtin": "string", "qty": "int32",
-                           "price": "decimal(12,2)", "status": "string", "updatedOn": "timestamp[ms, UTC]",
-                           "description": "string"}},
+    "csv": {},
+    "json": {},
+    "jsonl": {},
+    "xml": {"root": "Items", "record": "Item"},
+    "parquet": {
+        "schema": {
+            "sku": "string",
+            "location": "string",
+            "gtin": "string",
+            "qty": "int32",
+            "price": "decimal(12,2)",
+            "status": "string",
+            "updatedOn": "timestamp[ms, UTC]",
+            "description": "string",
+        }
+    },
     "parquet-inferred": {},
 }
 
@@ -149,7 +192,9 @@ WRITERS = {
 def measure(code: str, *args: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=errors, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=errors, env=env
+        )
         assert proc.stdout is not None
         out = proc.stdout.read()
         _, status, _usage = os.wait4(proc.pid, 0)
@@ -181,20 +226,40 @@ def main() -> None:
         options = FORMATS[kind][4] if kind in FORMATS else {}
         result = measure(PARSE, kind, str(path), json.dumps(options))
         assert result["records"] == count, f"{kind}: {result['records']} records parsed, {count} written"
-        print(json.dumps({"bench": "parse", "format": kind, "records": count, "file_mb": round(path.stat().st_size / 1e6),
-                          "seconds": round(result["seconds"], 2),
-                          "records_per_s": round(count / result["seconds"]),
-                          "mb_per_s": round(path.stat().st_size / 1e6 / result["seconds"], 1),
-                          "peak_rss_mb": result["peak_rss_mb"]}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "bench": "parse",
+                    "format": kind,
+                    "records": count,
+                    "file_mb": round(path.stat().st_size / 1e6),
+                    "seconds": round(result["seconds"], 2),
+                    "records_per_s": round(count / result["seconds"]),
+                    "mb_per_s": round(path.stat().st_size / 1e6 / result["seconds"], 1),
+                    "peak_rss_mb": result["peak_rss_mb"],
+                }
+            ),
+            flush=True,
+        )
     for name, options in WRITERS.items():
         kind = name.split("-")[0]
         if only and kind not in only:
             continue
         result = measure(WRITE, kind, str(args.rows), json.dumps(options), str(ROOT / "benchmarks"))
-        print(json.dumps({"bench": "write", "format": name, "records": result["records"],
-                          "file_mb": round(result["bytes"] / 1e6), "seconds": round(result["seconds"], 2),
-                          "records_per_s": round(result["records"] / result["seconds"]),
-                          "peak_rss_mb": result["peak_rss_mb"]}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "bench": "write",
+                    "format": name,
+                    "records": result["records"],
+                    "file_mb": round(result["bytes"] / 1e6),
+                    "seconds": round(result["seconds"], 2),
+                    "records_per_s": round(result["records"] / result["seconds"]),
+                    "peak_rss_mb": result["peak_rss_mb"],
+                }
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

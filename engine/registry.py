@@ -188,8 +188,10 @@ def resolvers_of_module(module_name: str, *, prefix: str = "") -> list[Resolver]
         raise PluginError(f"cannot import resolver module '{module_name}': {exc}") from exc
     listed = getattr(module, "RESOLVERS", None)
     if listed is not None:
-        return [as_resolver(r, prefix + r.name if isinstance(r, Resolver) else prefix + r.__name__)
-                for r in listed]
+        return [
+            as_resolver(r, prefix + r.name if isinstance(r, Resolver) else prefix + r.__name__)
+            for r in listed
+        ]
     found = []
     for attr, obj in vars(module).items():
         if attr.startswith("_") or not inspect.isfunction(obj) or obj.__module__ != module.__name__:

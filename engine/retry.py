@@ -30,8 +30,11 @@ SCHEMA: dict[str, Any] = {
     "description": "retries of transient failures (exponential backoff with jitter)",
     "properties": {
         "max_attempts": {"type": "integer", "minimum": 1, "maximum": 100, "default": 6},
-        "max_elapsed": {"type": ["number", "string"], "default": "5m",
-                        "description": "give up once retrying has taken this long"},
+        "max_elapsed": {
+            "type": ["number", "string"],
+            "default": "5m",
+            "description": "give up once retrying has taken this long",
+        },
         "backoff": {"type": ["number", "string"], "default": "500ms", "description": "first delay"},
         "max_backoff": {"type": ["number", "string"], "default": "30s", "description": "longest delay"},
     },
@@ -87,8 +90,15 @@ class RetryPolicy:
             wait = max(wait, retry_after)
         return wait
 
-    def call(self, fn: Callable[[int], T], *, what: str, log: Any = None,
-             sleep: Callable[[float], None] = time.sleep, stop: threading.Event | None = None) -> T:
+    def call(
+        self,
+        fn: Callable[[int], T],
+        *,
+        what: str,
+        log: Any = None,
+        sleep: Callable[[float], None] = time.sleep,
+        stop: threading.Event | None = None,
+    ) -> T:
         """``fn(attempt)`` until it succeeds, retrying transient errors.
 
         An :class:`AmbiguousWriteError` is not retried here: the caller must
@@ -106,8 +116,10 @@ class RetryPolicy:
                 wait = self.delay(attempt - 1, exc.retry_after)
                 elapsed = time.monotonic() - started
                 if attempt >= self.max_attempts or elapsed + wait > self.max_elapsed:
-                    exc.message = f"{exc.message} (gave up after {attempt} attempt{'s' if attempt > 1 else ''}, " \
-                                  f"{elapsed:.1f}s)"
+                    exc.message = (
+                        f"{exc.message} (gave up after {attempt} attempt{'s' if attempt > 1 else ''}, "
+                        f"{elapsed:.1f}s)"
+                    )
                     raise
                 if log is not None:
                     log.warning("retrying", what=what, attempt=attempt, wait=round(wait, 2), error=str(exc))

@@ -6,9 +6,18 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "engine"
-PLUGIN_PACKAGES = ("engine.connections", "engine.sources", "engine.parsers", "engine.targets", "engine.writers",
-                   "engine.destinations", "engine.state", "engine.mapping.resolvers", "engine.emulator",
-                   "engine.executors")
+PLUGIN_PACKAGES = (
+    "engine.connections",
+    "engine.sources",
+    "engine.parsers",
+    "engine.targets",
+    "engine.writers",
+    "engine.destinations",
+    "engine.state",
+    "engine.mapping.resolvers",
+    "engine.emulator",
+    "engine.executors",
+)
 
 
 def imports_of(path: Path) -> list[str]:
@@ -37,4 +46,7 @@ def test_the_check_would_catch_an_offender(tmp_path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("from engine.parsers.csv import CsvParser\nimport engine.sources.local\n")
     assert [n for n in imports_of(bad) if n.startswith(PLUGIN_PACKAGES)] == [
-        "engine.parsers.csv", "engine.parsers.csv.CsvParser", "engine.sources.local"]
+        "engine.parsers.csv",
+        "engine.parsers.csv.CsvParser",
+        "engine.sources.local",
+    ]

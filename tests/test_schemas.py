@@ -25,8 +25,13 @@ def test_composed_schema_is_valid_and_accepts_a_connector(tmp_path) -> None:
     export_schemas(tmp_path)
     schema = json.loads((tmp_path / "engine.schema.json").read_text())
     Draft202012Validator.check_schema(schema)
-    spec = {"version": 1, "name": "x", "source": {"type": "local", "path": "in"}, "parser": {"type": "csv"},
-            "target": {"type": "file", "writer": "csv", "destination": {"type": "local", "path": "out"}}}
+    spec = {
+        "version": 1,
+        "name": "x",
+        "source": {"type": "local", "path": "in"},
+        "parser": {"type": "csv"},
+        "target": {"type": "file", "writer": "csv", "destination": {"type": "local", "path": "out"}},
+    }
     assert list(Draft202012Validator(schema).iter_errors(spec)) == []
     spec["parser"]["delimeter"] = ";"
     errors = list(Draft202012Validator(schema).iter_errors(spec))

@@ -24,8 +24,13 @@ def print_diagnostics(diags: list[Diagnostic]) -> None:
         echo_err(d.render())
 
 
-def load_plan(spec: str, *, overrides: list[str] | None = None, allow_custom_code: bool = False,
-              show_warnings: bool = True) -> Any:
+def load_plan(
+    spec: str,
+    *,
+    overrides: list[str] | None = None,
+    allow_custom_code: bool = False,
+    show_warnings: bool = True,
+) -> Any:
     """Compile a spec or exit 2 with every diagnostic."""
     try:
         plan = compile_file(spec, overrides=overrides, allow_custom_code=allow_custom_code)

@@ -22,8 +22,17 @@ from engine.contracts import Item
 from engine.registry import default_registries
 from engine.spec.options import build_options
 
-EXTENSIONS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".json": "json", ".jsonl": "jsonl",
-              ".ndjson": "jsonl", ".xml": "xml", ".parquet": "parquet", ".pq": "parquet"}
+EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".xml": "xml",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 SAMPLE = 200
 INT = re.compile(r"^\s*-?\d{1,18}\s*$")
 FLOAT = re.compile(r"^\s*-?\d+\.\d+\s*$")
@@ -45,7 +54,9 @@ def _xml_records_path(sample: Path) -> str:
 
     counts: Counter[str] = Counter()
     stack: list[str] = []
-    parser = etree.XMLPullParser(events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False)
+    parser = etree.XMLPullParser(
+        events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False
+    )
     with open(sample, "rb") as f:
         for block in iter(lambda: f.read(1 << 16), b""):
             parser.feed(block)
@@ -123,8 +134,13 @@ def _quote(key: str) -> str:
     return key if re.fullmatch(r"[A-Za-z0-9_@#$-]+", key) else '"' + key.replace('"', '\\"') + '"'
 
 
-def _walk(rec: dict[str, Any], prefix: str, scalars: dict[str, list[Any]],
-          lists: dict[str, list[Any]], objects: dict[str, list[Any]]) -> None:
+def _walk(
+    rec: dict[str, Any],
+    prefix: str,
+    scalars: dict[str, list[Any]],
+    lists: dict[str, list[Any]],
+    objects: dict[str, list[Any]],
+) -> None:
     for key, value in rec.items():
         path = f"{prefix}.{_quote(str(key))}" if prefix else _quote(str(key))
         if isinstance(value, dict):
@@ -184,13 +200,18 @@ def _unique(taken: dict[str, Any], name: str) -> str:
 def draft(sample: Path, target: str, name: str, spec_dir: Path) -> dict[str, Any]:
     kind = EXTENSIONS.get(sample.suffix.lower())
     if kind is None:
-        raise click.UsageError(f"cannot tell the format of {sample.name}; use .csv, .json, .jsonl, .xml or .parquet")
+        raise click.UsageError(
+            f"cannot tell the format of {sample.name}; use .csv, .json, .jsonl, .xml or .parquet"
+        )
     parser = _parser_block(kind, sample)
     records = _records(kind, parser, sample)
     if not records:
         raise click.ClickException(f"{sample}: no records found to learn from")
-    spec: dict[str, Any] = {"version": 1, "name": name,
-                            "description": f"Drafted from {sample.name} by engine init; review every field."}
+    spec: dict[str, Any] = {
+        "version": 1,
+        "name": name,
+        "description": f"Drafted from {sample.name} by engine init; review every field.",
+    }
     if target.startswith("fluent."):
         spec["connections"] = {"fluent": {"type": "fluent", "base_url": "embedded"}}
     import os
@@ -204,10 +225,19 @@ def draft(sample: Path, target: str, name: str, spec_dir: Path) -> dict[str, Any
 
 
 @click.command("init")
-@click.option("--from", "sample", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A sample input file (csv, json, jsonl, xml, parquet).")
-@click.option("--target", default="stdout", show_default=True,
-              help="Target type to start from (stdout, file, fluent.batch, fluent.event ...).")
+@click.option(
+    "--from",
+    "sample",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A sample input file (csv, json, jsonl, xml, parquet).",
+)
+@click.option(
+    "--target",
+    default="stdout",
+    show_default=True,
+    help="Target type to start from (stdout, file, fluent.batch, fluent.event ...).",
+)
 @click.option("--name", default=None, help="Connector name (default: from the sample's name).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the spec here.")
 def init_cmd(sample: Path, target: str, name: str | None, output: Path | None) -> None:
@@ -222,12 +252,20 @@ def init_cmd(sample: Path, target: str, name: str | None, output: Path | None) -
     plan = compile_document(doc)
     first = _records(spec["parser"]["type"], spec["parser"], sample)[:1]
     mapped, _issues = plan.mapping.map_record(first[0], {"connector": connector, "run_id": "test"})
-    spec["tests"] = [{"name": f"maps the first record of {sample.name}", "input": first,
-                      "expect": [mapped] if mapped is not None else []}]
+    spec["tests"] = [
+        {
+            "name": f"maps the first record of {sample.name}",
+            "input": first,
+            "expect": [mapped] if mapped is not None else [],
+        }
+    ]
     text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=110)
     if output:
         output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}: {len(spec['mapping']['fields'])} fields; "
-                   f"check it with: engine validate {output} && engine test {output}", err=True)
+        click.echo(
+            f"wrote {output}: {len(spec['mapping']['fields'])} fields; "
+            f"check it with: engine validate {output} && engine test {output}",
+            err=True,
+        )
     else:
         sys.stdout.write(text)

@@ -159,7 +159,9 @@ def explain_cmd(spec: str, overrides: tuple[str, ...], allow_custom_code: bool) 
     if data.get("context"):
         out["context"] = data["context"]
     if data.get("connections"):
-        out["connections"] = {n: _effective_block(regs, "connections", b) for n, b in data["connections"].items()}
+        out["connections"] = {
+            n: _effective_block(regs, "connections", b) for n, b in data["connections"].items()
+        }
     out["source"] = _effective_block(regs, "sources", data["source"])
     if data.get("parser"):
         out["parser"] = _effective_block(regs, "parsers", data["parser"])

@@ -21,43 +21,89 @@ from engine.runtime.runner import RunOptions
 @click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE", help="Override a spec value.")
 @click.option("--fail-if-locked", is_flag=True, help="Exit 1 (not 0) when another run holds the lock.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write the JSON report here.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              help="Print the final report as text or JSON (on stdout).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="Print the final report as text or JSON (on stdout).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None)
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text")
-@click.option("--allow-custom-code", is_flag=True, help="Load the Python modules the spec lists under plugins.")
+@click.option(
+    "--allow-custom-code", is_flag=True, help="Load the Python modules the spec lists under plugins."
+)
 @click.option("--since", help="Backfill from this time (ISO-8601); the stored watermark does not move.")
 @click.option("--until", help="Backfill up to this time (ISO-8601).")
-@click.option("--replay", type=click.Path(dir_okay=False, exists=True),
-              help="Send the (corrected) records of a rejects file through the mapping and target again.")
-@click.option("--workers", type=click.IntRange(min=1),
-              help="Share the files between N worker processes (same as executor: {type: processes, workers: N}).")
-@click.option("--payload", "payload_file", type=click.Path(dir_okay=False, exists=True, allow_dash=True),
-              help="Run a payload spec (source: {type: payload}) once with this body ('-' reads stdin).")
-def run_cmd(spec: str, dry_run: bool, limit: int | None, overrides: tuple[str, ...], fail_if_locked: bool,
-            report_path: str | None, fmt: str, quiet: bool, log_level: str | None, log_format: str,
-            allow_custom_code: bool, since: str | None, until: str | None, replay: str | None,
-            workers: int | None, payload_file: str | None) -> None:
+@click.option(
+    "--replay",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Send the (corrected) records of a rejects file through the mapping and target again.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Share the files between N worker processes (same as executor: {type: processes, workers: N}).",
+)
+@click.option(
+    "--payload",
+    "payload_file",
+    type=click.Path(dir_okay=False, exists=True, allow_dash=True),
+    help="Run a payload spec (source: {type: payload}) once with this body ('-' reads stdin).",
+)
+def run_cmd(
+    spec: str,
+    dry_run: bool,
+    limit: int | None,
+    overrides: tuple[str, ...],
+    fail_if_locked: bool,
+    report_path: str | None,
+    fmt: str,
+    quiet: bool,
+    log_level: str | None,
+    log_format: str,
+    allow_custom_code: bool,
+    since: str | None,
+    until: str | None,
+    replay: str | None,
+    workers: int | None,
+    payload_file: str | None,
+) -> None:
     """Run the connector described by SPEC."""
     interactive = sys.stderr.isatty() and not quiet
     logs.configure(log_level or ("warning" if interactive or dry_run else "info"), log_format)
     plan = load_plan(spec, overrides=list(overrides), allow_custom_code=allow_custom_code)
     if payload_file is not None:
         _deliver_payload(spec, plan, payload_file)
-    options = RunOptions(dry_run=dry_run, limit=limit, progress=interactive and not dry_run,
-                         fail_if_locked=fail_if_locked, report_path=Path(report_path) if report_path else None,
-                         since=since, until=until, replay=Path(replay) if replay else None)
+    options = RunOptions(
+        dry_run=dry_run,
+        limit=limit,
+        progress=interactive and not dry_run,
+        fail_if_locked=fail_if_locked,
+        report_path=Path(report_path) if report_path else None,
+        since=since,
+        until=until,
+        replay=Path(replay) if replay else None,
+    )
     executor = plan.executor
     if workers is not None:
         from engine.registry import default_registries
         from engine.spec.options import build_options
 
         cls = default_registries().executors.get("processes")
-        executor = cls(build_options(cls.Options, cls.schema, {"workers": workers}, ("executor",), None),
-                       path="--workers")
-    report = run_with_executor(plan, options, executor, allow_custom_code=allow_custom_code,
-                               log_level=log_level or "info", log_format=log_format)
+        executor = cls(
+            build_options(cls.Options, cls.schema, {"workers": workers}, ("executor",), None),
+            path="--workers",
+        )
+    report = run_with_executor(
+        plan,
+        options,
+        executor,
+        allow_custom_code=allow_custom_code,
+        log_level=log_level or "info",
+        log_format=log_format,
+    )
     if fmt == "json":
         click.echo(dumps_pretty(report.as_dict()))
     else:
@@ -71,8 +117,10 @@ def _deliver_payload(spec: str, plan: object, payload_file: str) -> None:
 
     source = getattr(plan, "source", None)
     if not getattr(source, "accepts_payload", False):
-        echo_err(f"{spec}: --payload needs a spec whose source is {{type: payload}} "
-                 f"(this one reads '{getattr(source, 'name', '?')}')")
+        echo_err(
+            f"{spec}: --payload needs a spec whose source is {{type: payload}} "
+            f"(this one reads '{getattr(source, 'name', '?')}')"
+        )
         sys.exit(EXIT_INVALID)
     if payload_file == "-":
         body, name = sys.stdin.buffer.read(), None

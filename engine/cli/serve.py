@@ -36,18 +36,45 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: all).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
-@click.option("--max-body", default="10MB", show_default=True, callback=_size,
-              help="Refuse larger webhook bodies with 413.")
-@click.option("--queue-size", type=click.IntRange(min=1), default=100, show_default=True,
-              help="Async webhook bodies waiting per spec before 503.")
-@click.option("--shutdown-timeout", default="60s", show_default=True, callback=_duration,
-              help="On SIGTERM/Ctrl-C, wait this long for runs under way.")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
-              show_default=True)
+@click.option(
+    "--max-body",
+    default="10MB",
+    show_default=True,
+    callback=_size,
+    help="Refuse larger webhook bodies with 413.",
+)
+@click.option(
+    "--queue-size",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Async webhook bodies waiting per spec before 503.",
+)
+@click.option(
+    "--shutdown-timeout",
+    default="60s",
+    show_default=True,
+    callback=_duration,
+    help="On SIGTERM/Ctrl-C, wait this long for runs under way.",
+)
+@click.option(
+    "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True
+)
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--allow-custom-code", is_flag=True, help="Load the Python modules the specs list under plugins.")
-def serve_cmd(specs: tuple[str, ...], host: str, port: int, max_body: int, queue_size: int,
-              shutdown_timeout: float, log_level: str, log_format: str, allow_custom_code: bool) -> None:
+@click.option(
+    "--allow-custom-code", is_flag=True, help="Load the Python modules the specs list under plugins."
+)
+def serve_cmd(
+    specs: tuple[str, ...],
+    host: str,
+    port: int,
+    max_body: int,
+    queue_size: int,
+    shutdown_timeout: float,
+    log_level: str,
+    log_format: str,
+    allow_custom_code: bool,
+) -> None:
     """Serve the webhooks and schedules (trigger:) of each SPEC until SIGTERM or Ctrl-C."""
     from engine.runtime.logs import Log
     from engine.serve import ServeOptions, Server, load_specs
@@ -64,8 +91,14 @@ def serve_cmd(specs: tuple[str, ...], host: str, port: int, max_body: int, queue
         webhook = spec.webhook or {}
         if (webhook.get("auth") or {}).get("type") == "none":
             echo_err(f"{spec.path}: warning: {webhook['path']} accepts requests from anyone (auth: none)")
-    options = ServeOptions(host=host, port=port, max_body=max_body, queue_size=queue_size,
-                           shutdown_timeout=shutdown_timeout, allow_custom_code=allow_custom_code)
+    options = ServeOptions(
+        host=host,
+        port=port,
+        max_body=max_body,
+        queue_size=queue_size,
+        shutdown_timeout=shutdown_timeout,
+        allow_custom_code=allow_custom_code,
+    )
     try:
         clean = Server(served, options).serve_forever()
     except EngineError as exc:

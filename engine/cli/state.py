@@ -34,7 +34,9 @@ def show(spec: str) -> None:
         click.echo(f"store:     {store.file}")
         click.echo(f"reports:   {state_dir(Path(plan.base_dir)) / 'reports'}")
         holder = store.lock_holder(plan.name)
-        click.echo(f"lock:      {'held by ' + holder['owner'] + ' until ' + holder['expires'] if holder else 'free'}")
+        click.echo(
+            f"lock:      {'held by ' + holder['owner'] + ' until ' + holder['expires'] if holder else 'free'}"
+        )
         files = store.ledger_list(plan.name, limit=1_000_000)
         by_status: dict[str, int] = {}
         for f in files:
@@ -76,8 +78,10 @@ def runs(spec: str, limit: int) -> None:
         for r in store.runs_list(plan.name, limit=limit):
             c = r.get("counts") or {}
             rej = (c.get("rejected") or {}).get("total", 0)
-            click.echo(f"{r['run_id']}  {r['status'] or '?':16} started {r['started']}  ended {r['ended'] or '-'}  "
-                       f"read={c.get('read', 0)} written={c.get('written', 0)} rejected={rej}")
+            click.echo(
+                f"{r['run_id']}  {r['status'] or '?':16} started {r['started']}  ended {r['ended'] or '-'}  "
+                f"read={c.get('read', 0)} written={c.get('written', 0)} rejected={rej}"
+            )
     finally:
         store.close()
 

@@ -34,12 +34,16 @@ def test_cmd(specs: tuple[str, ...], fmt: str, allow_custom_code: bool) -> None:
                     click.echo("\n".join("    " + line for line in p.splitlines()))
             junit.append((spec, r))
     if fmt == "junit":
-        out = ['<?xml version="1.0" encoding="UTF-8"?>',
-               f'<testsuite name="engine test" tests="{total}" failures="{failed}">']
+        out = [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            f'<testsuite name="engine test" tests="{total}" failures="{failed}">',
+        ]
         for spec, r in junit:
             out.append(f"  <testcase classname={quoteattr(spec)} name={quoteattr(r.name)}>")
             if not r.ok:
-                out.append(f"    <failure message=\"mapping test failed\">{escape(chr(10).join(r.problems))}</failure>")
+                out.append(
+                    f'    <failure message="mapping test failed">{escape(chr(10).join(r.problems))}</failure>'
+                )
             out.append("  </testcase>")
         out.append("</testsuite>")
         click.echo("\n".join(out))

@@ -27,31 +27,50 @@ def diagnostics_for(spec: str, allow_custom_code: bool) -> list[Diagnostic]:
 
 
 def _sarif(results: dict[str, list[Diagnostic]]) -> str:
-    runs = [{
-        "tool": {"driver": {"name": "engine", "version": __version__, "informationUri": "https://engine.dev"}},
-        "results": [{
-            "ruleId": d.code,
-            "level": "error" if d.severity == "error" else "warning",
-            "message": {"text": f"{d.path}: {d.message}"},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": d.file},
-                "region": {"startLine": d.line, "startColumn": d.col}}}],
-        } for diags in results.values() for d in diags],
-    }]
-    return json.dumps({"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
-                       "runs": runs}, indent=2)
+    runs = [
+        {
+            "tool": {
+                "driver": {"name": "engine", "version": __version__, "informationUri": "https://engine.dev"}
+            },
+            "results": [
+                {
+                    "ruleId": d.code,
+                    "level": "error" if d.severity == "error" else "warning",
+                    "message": {"text": f"{d.path}: {d.message}"},
+                    "locations": [
+                        {
+                            "physicalLocation": {
+                                "artifactLocation": {"uri": d.file},
+                                "region": {"startLine": d.line, "startColumn": d.col},
+                            }
+                        }
+                    ],
+                }
+                for diags in results.values()
+                for d in diags
+            ],
+        }
+    ]
+    return json.dumps(
+        {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0", "runs": runs},
+        indent=2,
+    )
 
 
 def _junit(results: dict[str, list[Diagnostic]]) -> str:
     failures = sum(1 for diags in results.values() if any(d.severity == "error" for d in diags))
-    out = ['<?xml version="1.0" encoding="UTF-8"?>',
-           f'<testsuite name="engine validate" tests="{len(results)}" failures="{failures}">']
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<testsuite name="engine validate" tests="{len(results)}" failures="{failures}">',
+    ]
     for spec, diags in results.items():
-        out.append(f"  <testcase classname=\"engine.validate\" name={quoteattr(spec)}>")
+        out.append(f'  <testcase classname="engine.validate" name={quoteattr(spec)}>')
         errs = [d for d in diags if d.severity == "error"]
         if errs:
             text = "\n".join(d.render() for d in errs)
-            out.append(f"    <failure message={quoteattr(f'{len(errs)} problem(s)')}>{escape(text)}</failure>")
+            out.append(
+                f"    <failure message={quoteattr(f'{len(errs)} problem(s)')}>{escape(text)}</failure>"
+            )
         warns = [d for d in diags if d.severity != "error"]
         if warns:
             out.append(f"    <system-out>{escape(chr(10).join(d.render() for d in warns))}</system-out>")
@@ -68,8 +87,12 @@ def _github(d: Diagnostic) -> str:
 
 @click.command("validate")
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit", "github"]), default="text")
-@click.option("--allow-custom-code", is_flag=True, help="Load the Python modules the specs list under plugins.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit", "github"]), default="text"
+)
+@click.option(
+    "--allow-custom-code", is_flag=True, help="Load the Python modules the specs list under plugins."
+)
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 def validate_cmd(specs: tuple[str, ...], fmt: str, allow_custom_code: bool, strict: bool) -> None:
     """Check SPECS: schema, plugins, connections, mappings, expressions. Exit 0 or 2."""

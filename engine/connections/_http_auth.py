@@ -63,8 +63,19 @@ class ClientCredentials:
 
     renewable = True
 
-    def __init__(self, http: httpx.Client, name: str, *, token_url: str, client_id: str, client_secret: str,
-                 scope: str | None, params: dict[str, str], client_auth: str, log: Any) -> None:
+    def __init__(
+        self,
+        http: httpx.Client,
+        name: str,
+        *,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        scope: str | None,
+        params: dict[str, str],
+        client_auth: str,
+        log: Any,
+    ) -> None:
         self.http = http
         self.name = name
         self.token_url = token_url
@@ -120,19 +131,23 @@ class ClientCredentials:
         except httpx.TransportError as exc:
             raise TransientError(f"{where} failed: {type(exc).__name__}") from None
         if resp.status_code >= 500 or resp.status_code == 429:
-            raise TransientError(f"{where} answered {resp.status_code}",
-                                 retry_after=parse_retry_after(resp.headers.get("Retry-After")))
+            raise TransientError(
+                f"{where} answered {resp.status_code}",
+                retry_after=parse_retry_after(resp.headers.get("Retry-After")),
+            )
         try:
             body = resp.json()
         except ValueError:
             body = None
         if resp.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
             detail = (body.get("error_description") or body.get("error")) if isinstance(body, dict) else None
-            raise AuthError(f"{where} was refused ({resp.status_code}"
-                            f"{': ' + redactor.scrub(str(detail)[:200]) if detail else ''})",
-                            hint="check token_url, client_id, client_secret and scope; some servers want the "
-                                 "client credentials in the body (client_auth: body) or in a Basic header "
-                                 "(client_auth: basic)")
+            raise AuthError(
+                f"{where} was refused ({resp.status_code}"
+                f"{': ' + redactor.scrub(str(detail)[:200]) if detail else ''})",
+                hint="check token_url, client_id, client_secret and scope; some servers want the "
+                "client credentials in the body (client_auth: body) or in a Basic header "
+                "(client_auth: basic)",
+            )
         token = str(body["access_token"])
         redactor.add(token)
         try:

@@ -42,9 +42,21 @@ def retry_after(resp: httpx.Response) -> float | None:
 
 
 class HttpClient:
-    def __init__(self, name: str, base_url: str, *, auth: Any, headers: dict[str, str], log: Any,
-                 policy: RetryPolicy, connect_timeout: float, read_timeout: float, rate_limit: float | None,
-                 verify: Any = True, max_connections: int = 64) -> None:
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        auth: Any,
+        headers: dict[str, str],
+        log: Any,
+        policy: RetryPolicy,
+        connect_timeout: float,
+        read_timeout: float,
+        rate_limit: float | None,
+        verify: Any = True,
+        max_connections: int = 64,
+    ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/") + "/"
         self.log = log
@@ -58,8 +70,9 @@ class HttpClient:
             headers={"User-Agent": f"engine/{__version__}", "Accept": "application/json", **headers},
             # headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm
             # holds the body until the peer's delayed ACK (~40 ms per request)
-            transport=httpx.HTTPTransport(verify=verify, limits=limits,
-                                          socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]),
+            transport=httpx.HTTPTransport(
+                verify=verify, limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+            ),
         )
         self.origin = httpx.URL(self.base_url).copy_with(path="/", query=None, fragment=None)
         self.limiter = RateLimiter(rate_limit)
@@ -83,13 +96,24 @@ class HttpClient:
         if absolute.copy_with(path="/", query=None, fragment=None) != self.origin:
             from engine.errors import SourceError
 
-            raise SourceError(f"http connection '{self.name}': the server pointed to {absolute.host}, another "
-                              f"server than {self.origin.host}; the credentials are not sent there")
+            raise SourceError(
+                f"http connection '{self.name}': the server pointed to {absolute.host}, another "
+                f"server than {self.origin.host}; the credentials are not sent there"
+            )
         return str(absolute)
 
-    def exchange(self, method: str, url: str, *, params: dict[str, Any] | None = None, content: bytes | None = None,
-                 headers: dict[str, str] | None = None, write: bool, phase: str,
-                 follow_redirects: bool = False) -> httpx.Response:
+    def exchange(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        write: bool,
+        phase: str,
+        follow_redirects: bool = False,
+    ) -> httpx.Response:
         """One request (and one more after a 401 when the credential can be renewed)."""
         _fatal, transient = PHASES[phase]
         what = f"http connection '{self.name}': {method} {_path_of(url)}"
@@ -99,12 +123,19 @@ class HttpClient:
             self.limiter.acquire()
             self.count("requests")
             try:
-                resp = self.http.request(method, url, params=_merge(params, auth_params), content=content,
-                                         headers={**(headers or {}), **auth_headers},
-                                         follow_redirects=follow_redirects)
+                resp = self.http.request(
+                    method,
+                    url,
+                    params=_merge(params, auth_params),
+                    content=content,
+                    headers={**(headers or {}), **auth_headers},
+                    follow_redirects=follow_redirects,
+                )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # nothing reached the server: sending again is always safe
-                raise transient(f"{what}: cannot connect to {self.origin.host} ({type(exc).__name__})") from None
+                raise transient(
+                    f"{what}: cannot connect to {self.origin.host} ({type(exc).__name__})"
+                ) from None
             except httpx.TimeoutException as exc:
                 message = f"{what} timed out ({type(exc).__name__})"
                 raise (AmbiguousWriteError(message) if write else transient(message)) from None
@@ -118,13 +149,22 @@ class HttpClient:
                 self.count("renewals")
                 self.auth.invalidate(token)
                 continue
-            raise AuthError(f"{what} was refused with 401{' after a fresh token' if renewed else ''}"
-                            f"{snippet(resp, 200)}",
-                            hint="the credentials may be revoked or lack the permission this call needs")
+            raise AuthError(
+                f"{what} was refused with 401{' after a fresh token' if renewed else ''}{snippet(resp, 200)}",
+                hint="the credentials may be revoked or lack the permission this call needs",
+            )
 
-    def read(self, method: str, url: str, *, params: dict[str, Any] | None = None, content: bytes | None = None,
-             headers: dict[str, str] | None = None, phase: str = "source",
-             tally: dict[str, int] | None = None) -> httpx.Response:
+    def read(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        phase: str = "source",
+        tally: dict[str, int] | None = None,
+    ) -> httpx.Response:
         """A request that changes nothing, retried on 408, 429, 5xx and transport failures.
 
         ``tally`` counts this caller's own requests and retries (a source and a
@@ -138,22 +178,33 @@ class HttpClient:
             mine["requests"] = mine.get("requests", 0) + 1
             if attempt:
                 mine["retries"] = mine.get("retries", 0) + 1
-            resp = self.exchange(method, url, params=params, content=content, headers=headers, write=False,
-                                 phase=phase, follow_redirects=True)
+            resp = self.exchange(
+                method,
+                url,
+                params=params,
+                content=content,
+                headers=headers,
+                write=False,
+                phase=phase,
+                follow_redirects=True,
+            )
             status = resp.status_code
             if status == 429:
                 raise RateLimitedError(f"{what} was rate limited (429)", retry_after=retry_after(resp))
             if status >= 500 or status == 408:
                 raise transient(f"{what} answered {status}{snippet(resp)}", retry_after=retry_after(resp))
             if not 200 <= status < 300:
-                raise fatal(f"{what} answered {status}{snippet(resp)}",
-                            hint="check path, params and the connection's base_url" if status == 404 else None)
+                raise fatal(
+                    f"{what} answered {status}{snippet(resp)}",
+                    hint="check path, params and the connection's base_url" if status == 404 else None,
+                )
             return resp
 
         return self.retrying(once, what)
 
     def retrying(self, fn: Callable[[int], Any], what: str) -> Any:
         """``fn(attempt)`` under the connection's retry policy, counting retries."""
+
         def counted(attempt: int) -> Any:
             if attempt:
                 self.count("retries")

@@ -20,7 +20,7 @@ from engine.errors import EngineError
 
 def backoff(attempt: int, base: float, cap: float = 30.0) -> float:
     """Seconds to wait before retry ``attempt`` (0-based): doubling, capped, with jitter."""
-    return min(cap, base * (2 ** attempt)) * random.uniform(0.5, 1.0)
+    return min(cap, base * (2**attempt)) * random.uniform(0.5, 1.0)
 
 
 class ShortRead(Exception):
@@ -38,9 +38,18 @@ class ResumableReader(io.RawIOBase):
     survive several separate drops.
     """
 
-    def __init__(self, open_at: Callable[[int], Any], *, size: int | None, retries: int, delay: float,
-                 is_drop: Callable[[BaseException], bool],
-                 give_up: Callable[[BaseException, int], EngineError], log: Any = None, name: str = "") -> None:
+    def __init__(
+        self,
+        open_at: Callable[[int], Any],
+        *,
+        size: int | None,
+        retries: int,
+        delay: float,
+        is_drop: Callable[[BaseException], bool],
+        give_up: Callable[[BaseException, int], EngineError],
+        log: Any = None,
+        name: str = "",
+    ) -> None:
         super().__init__()
         self._open_at = open_at
         self._size = size
@@ -78,8 +87,13 @@ class ResumableReader(io.RawIOBase):
                 self._failures += 1
                 self.reopened += 1
                 if self._log is not None:
-                    self._log.warning("connection lost while reading, resuming", file=self._name,
-                                      offset=self._pos, attempt=self._failures, error=str(exc) or type(exc).__name__)
+                    self._log.warning(
+                        "connection lost while reading, resuming",
+                        file=self._name,
+                        offset=self._pos,
+                        attempt=self._failures,
+                        error=str(exc) or type(exc).__name__,
+                    )
                 time.sleep(wait)
                 continue
             n = len(data)

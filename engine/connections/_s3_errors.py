@@ -15,7 +15,14 @@ from engine.connections._common import PHASES
 from engine.errors import ConfigError, EngineError, RateLimitedError, TransientError
 
 _DENIED = {"AccessDenied", "AllAccessDisabled", "403", "Forbidden", "AccountProblem"}
-_THROTTLED = {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests", "503"}
+_THROTTLED = {
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequests",
+    "503",
+}
 
 
 def is_drop(exc: BaseException) -> bool:
@@ -24,8 +31,15 @@ def is_drop(exc: BaseException) -> bool:
     from botocore.exceptions import HTTPClientError, IncompleteReadError
     from urllib3.exceptions import HTTPError as Urllib3Error
 
-    return isinstance(exc, HTTPClientError | BotoConnectionError | IncompleteReadError | Urllib3Error
-                      | ConnectionError | TimeoutError)
+    return isinstance(
+        exc,
+        HTTPClientError
+        | BotoConnectionError
+        | IncompleteReadError
+        | Urllib3Error
+        | ConnectionError
+        | TimeoutError,
+    )
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -35,8 +49,9 @@ def error_code(exc: BaseException) -> str | None:
     return None
 
 
-def translate(label: str, exc: BaseException, *, action: str, where: str, phase: str,
-              bucket: str) -> EngineError:
+def translate(
+    label: str, exc: BaseException, *, action: str, where: str, phase: str, bucket: str
+) -> EngineError:
     """``exc`` raised while doing ``action`` (``list``, ``read``, ``upload`` ...) on ``where``."""
     from boto3.exceptions import S3UploadFailedError
     from botocore.exceptions import (
@@ -54,37 +69,51 @@ def translate(label: str, exc: BaseException, *, action: str, where: str, phase:
     fatal, transient = PHASES[phase]
     prefix = f"{label}: cannot {action} {where}"
     if isinstance(exc, NoCredentialsError):
-        return ConfigError(f"{label}: no AWS credentials found",
-                           hint="set access_key_id and secret_access_key (as ${env:...} references), "
-                                "or configure the default credential chain (AWS_PROFILE, instance role)")
+        return ConfigError(
+            f"{label}: no AWS credentials found",
+            hint="set access_key_id and secret_access_key (as ${env:...} references), "
+            "or configure the default credential chain (AWS_PROFILE, instance role)",
+        )
     if isinstance(exc, PartialCredentialsError | ProfileNotFound | ParamValidationError):
         return ConfigError(f"{label}: {exc}")
     if isinstance(exc, ClientError):
         return _client_error(label, exc, prefix, fatal, transient, bucket)
     if is_drop(exc):
-        return transient(f"{prefix}: the connection failed ({type(exc).__name__}: {exc})",
-                         hint="the S3 endpoint did not answer; retried, giving up for this run")
+        return transient(
+            f"{prefix}: the connection failed ({type(exc).__name__}: {exc})",
+            hint="the S3 endpoint did not answer; retried, giving up for this run",
+        )
     return fatal(f"{prefix}: {type(exc).__name__}: {exc}")
 
 
-def _client_error(label: str, exc: Any, prefix: str, fatal: type[EngineError], transient: type[TransientError],
-                  bucket: str) -> EngineError:
+def _client_error(
+    label: str, exc: Any, prefix: str, fatal: type[EngineError], transient: type[TransientError], bucket: str
+) -> EngineError:
     code = error_code(exc) or ""
     status = (exc.response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0
     message = (exc.response.get("Error") or {}).get("Message") or code
     if code == "NoSuchBucket":
-        return fatal(f"{label}: bucket '{bucket}' does not exist",
-                     hint="check bucket, region and endpoint_url of the connection")
+        return fatal(
+            f"{label}: bucket '{bucket}' does not exist",
+            hint="check bucket, region and endpoint_url of the connection",
+        )
     if code == "InvalidAccessKeyId":
-        return fatal(f"{label}: the access key id is not known to the server",
-                     hint="check access_key_id (and that endpoint_url points at the right service)")
+        return fatal(
+            f"{label}: the access key id is not known to the server",
+            hint="check access_key_id (and that endpoint_url points at the right service)",
+        )
     if code == "SignatureDoesNotMatch":
-        return fatal(f"{label}: the secret access key does not match the access key id",
-                     hint="check secret_access_key")
+        return fatal(
+            f"{label}: the secret access key does not match the access key id", hint="check secret_access_key"
+        )
     if code in ("ExpiredToken", "TokenRefreshRequired", "RequestExpired"):
-        return fatal(f"{label}: the credentials have expired", hint="renew session_token or the role credentials")
+        return fatal(
+            f"{label}: the credentials have expired", hint="renew session_token or the role credentials"
+        )
     if code in _DENIED or status == 403:
-        return fatal(f"{prefix}: access denied", hint="the credentials lack the permission for this operation")
+        return fatal(
+            f"{prefix}: access denied", hint="the credentials lack the permission for this operation"
+        )
     if code in ("NoSuchKey", "404", "NotFound") or status == 404:
         return fatal(f"{prefix}: no such object")
     if code in _THROTTLED or status == 429:

@@ -42,7 +42,7 @@ def parse_pin(text: str) -> Pin:
     """``SHA256:...``, or a known_hosts / ``ssh-keyscan`` line (the host part is ignored)."""
     text = text.strip()
     if text.startswith("SHA256:"):
-        return Pin("SHA256:" + text[len("SHA256:"):].rstrip("="))
+        return Pin("SHA256:" + text[len("SHA256:") :].rstrip("="))
     fields = text.split()
     for i, field in enumerate(fields[:-1]):
         if field.startswith(("ssh-", "ecdsa-", "sk-")):
@@ -51,8 +51,10 @@ def parse_pin(text: str) -> Pin:
             except ValueError:
                 break
             return Pin(fingerprint_of(blob), field)
-    raise ConfigError(f"host_key {text[:60]!r} is neither a SHA256:... fingerprint nor a known_hosts line",
-                      hint="use the output of `ssh-keyscan -p PORT HOST`, or `ssh-keygen -lf` on the server's key")
+    raise ConfigError(
+        f"host_key {text[:60]!r} is neither a SHA256:... fingerprint nor a known_hosts line",
+        hint="use the output of `ssh-keyscan -p PORT HOST`, or `ssh-keygen -lf` on the server's key",
+    )
 
 
 def known_hosts_pins(path: str, host: str, port: int) -> list[Pin]:
@@ -87,14 +89,14 @@ def check_host_key(label: str, hostport: str, offered: Any, pins: list[Pin]) -> 
     if not pins:
         raise ConfigError(
             f"{label}: the host key of {hostport} is unknown; the server offered {shown}",
-            hint=f"confirm this fingerprint with the server's owner, then pin it with host_key: \"{fp}\" "
-                 f"(or a line from `ssh-keyscan -p {hostport.rsplit(':', 1)[-1]} {hostport.rsplit(':', 1)[0]}`)",
+            hint=f'confirm this fingerprint with the server\'s owner, then pin it with host_key: "{fp}" '
+            f"(or a line from `ssh-keyscan -p {hostport.rsplit(':', 1)[-1]} {hostport.rsplit(':', 1)[0]}`)",
         )
     pinned = ", ".join(p.fingerprint for p in pins)
     raise ConfigError(
         f"{label}: the host key of {hostport} has CHANGED: the server offered {shown}, but {pinned} is pinned",
         hint="the server was re-installed or someone is intercepting the connection; confirm the new "
-             "fingerprint with the server's owner before updating host_key",
+        "fingerprint with the server's owner before updating host_key",
     )
 
 
@@ -113,7 +115,9 @@ def load_private_key(label: str, value: str, passphrase: str | None, base_dir: P
         try:
             text = path.read_text(encoding="ascii")
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{label}: {where} cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
+            raise ConfigError(
+                f"{label}: {where} cannot be read: {getattr(exc, 'strerror', None) or exc}"
+            ) from None
     data = text.encode("ascii", "replace")
     secret = passphrase.encode() if passphrase else None
     loaded: Any
@@ -123,20 +127,30 @@ def load_private_key(label: str, value: str, passphrase: str | None, base_dir: P
         except ValueError:
             loaded = serialization.load_pem_private_key(data, password=secret)
     except TypeError:
-        raise ConfigError(f"{label}: {where} is encrypted", hint="set passphrase (as a ${env:...} reference)") from None
+        raise ConfigError(
+            f"{label}: {where} is encrypted", hint="set passphrase (as a ${env:...} reference)"
+        ) from None
     except ValueError:
-        why = "the passphrase is wrong, or it is not a private key" if passphrase else \
-            "it is not an OpenSSH or PEM private key"
+        why = (
+            "the passphrase is wrong, or it is not a private key"
+            if passphrase
+            else "it is not an OpenSSH or PEM private key"
+        )
         raise ConfigError(f"{label}: {where} cannot be loaded: {why}") from None
     except Exception as exc:  # cryptography's unsupported formats
         raise ConfigError(f"{label}: {where} cannot be loaded: {exc}") from None
-    classes = ((rsa.RSAPrivateKey, RSAKey), (ed25519.Ed25519PrivateKey, Ed25519Key),
-               (ec.EllipticCurvePrivateKey, ECDSAKey))
+    classes = (
+        (rsa.RSAPrivateKey, RSAKey),
+        (ed25519.Ed25519PrivateKey, Ed25519Key),
+        (ec.EllipticCurvePrivateKey, ECDSAKey),
+    )
     for kind, cls in classes:
         if isinstance(loaded, kind):
             try:
                 return cls.from_private_key(io.StringIO(text), password=passphrase or None)
             except Exception as exc:  # paramiko's own parsing errors
                 raise ConfigError(f"{label}: {where} cannot be loaded: {exc}") from None
-    raise ConfigError(f"{label}: {where} is a {type(loaded).__name__}, which SSH here does not support",
-                      hint="use an ed25519, RSA or ECDSA key")
+    raise ConfigError(
+        f"{label}: {where} is a {type(loaded).__name__}, which SSH here does not support",
+        hint="use an ed25519, RSA or ECDSA key",
+    )

@@ -42,14 +42,20 @@ SCHEMA: dict[str, Any] = {
         "username": {"type": "string"},
         "password": {"type": "string", "writeOnly": True},
         "profile": {"type": "string", "description": "a Fluent CLI profile name (~/.fluentcommerce/NAME)"},
-        "profile_dir": {"type": "string", "description": "where profiles live (default $FLUENT_PROFILE_DIR "
-                                                         "or ~/.fluentcommerce)"},
+        "profile_dir": {
+            "type": "string",
+            "description": "where profiles live (default $FLUENT_PROFILE_DIR or ~/.fluentcommerce)",
+        },
         "retailer": {"type": "string", "description": "retailer ref of the profile (retailer.REF.json)"},
         "retailer_id": {"type": ["string", "integer"], "description": "default retailer for jobs and events"},
         "scope": {"type": ["string", "null"], "default": "api"},
         "connect_timeout": {"type": ["number", "string"], "default": "10s"},
         "read_timeout": {"type": ["number", "string"], "default": "60s"},
-        "rate_limit": {"type": "number", "exclusiveMinimum": 0, "description": "at most this many requests/s"},
+        "rate_limit": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "description": "at most this many requests/s",
+        },
         "retry": RETRY_SCHEMA,
     },
 }
@@ -102,7 +108,9 @@ class FluentConnection(Connection):
             if missing:
                 return [((), f"missing {' and '.join(repr(m) for m in missing)} (or use a profile)")]
             if bool(o.username) != bool(o.password):
-                return [((), "give both username and password (password grant), or neither (client credentials)")]
+                return [
+                    ((), "give both username and password (password grant), or neither (client credentials)")
+                ]
         return []
 
     def static_context(self) -> dict[str, Any]:
@@ -133,8 +141,11 @@ class FluentConnection(Connection):
             creds = {k: profile[k] for k in ("client_id", "client_secret", "username", "password")}
             return profile["base_url"], creds
         base_url = str(reveal(o.base_url))
-        creds = {k: str(reveal(getattr(o, k))) for k in ("client_id", "client_secret", "username", "password")
-                 if getattr(o, k) is not None}
+        creds = {
+            k: str(reveal(getattr(o, k)))
+            for k in ("client_id", "client_secret", "username", "password")
+            if getattr(o, k) is not None
+        }
         if base_url == "embedded":
             from engine.emulator import Emulator
 
@@ -147,8 +158,10 @@ class FluentConnection(Connection):
             if o.retailer_id is None:
                 self._profile_retailer = str(demo["retailer_id"])
         if not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"fluent connection '{self.connection_label}': base_url must start with https:// "
-                              "(or be 'embedded')")
+            raise ConfigError(
+                f"fluent connection '{self.connection_label}': base_url must start with https:// "
+                "(or be 'embedded')"
+            )
         return base_url, creds
 
     def open(self, run: RunContext) -> None:
@@ -159,9 +172,15 @@ class FluentConnection(Connection):
         base_url, creds = self._settings()
         self.base_url = base_url
         self.client = FluentClient(
-            self.connection_label, base_url, creds, log=run.log.bind(connection=self.connection_label),
-            policy=self.policy, connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
-            rate_limit=self.options.rate_limit, scope=self.options.scope,
+            self.connection_label,
+            base_url,
+            creds,
+            log=run.log.bind(connection=self.connection_label),
+            policy=self.policy,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            rate_limit=self.options.rate_limit,
+            scope=self.options.scope,
         )
 
     def close(self) -> None:

@@ -62,8 +62,11 @@ AUTH: dict[str, Any] = {
             "additionalProperties": False,
             "required": ["value"],
             "description": "a key sent in a header (header: X-Api-Key) or a query parameter (param: api_key)",
-            "properties": {"header": {"type": "string", "minLength": 1}, "param": {"type": "string", "minLength": 1},
-                           "value": _SECRET},
+            "properties": {
+                "header": {"type": "string", "minLength": 1},
+                "param": {"type": "string", "minLength": 1},
+                "value": _SECRET,
+            },
         },
         "oauth2_client_credentials": {
             "type": "object",
@@ -74,10 +77,16 @@ AUTH: dict[str, Any] = {
                 "client_id": {"type": "string"},
                 "client_secret": _SECRET,
                 "scope": {"type": "string"},
-                "params": {"type": "object", "additionalProperties": {"type": "string"},
-                           "description": "more form fields of the token request (audience, resource ...)"},
-                "client_auth": {"enum": ["basic", "body"], "default": "basic",
-                                "description": "client credentials in a Basic header (RFC 6749) or in the form"},
+                "params": {
+                    "type": "object",
+                    "additionalProperties": {"type": "string"},
+                    "description": "more form fields of the token request (audience, resource ...)",
+                },
+                "client_auth": {
+                    "enum": ["basic", "body"],
+                    "default": "basic",
+                    "description": "client credentials in a Basic header (RFC 6749) or in the form",
+                },
             },
         },
     },
@@ -89,15 +98,26 @@ SCHEMA: dict[str, Any] = {
     "required": ["base_url"],
     "properties": {
         "base_url": {"type": "string", "description": "https://api.example.com/v1; paths are relative to it"},
-        "headers": {"type": "object", "additionalProperties": {"type": "string"}, "default": {},
-                    "description": "sent with every request; values may be secret references"},
+        "headers": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "default": {},
+            "description": "sent with every request; values may be secret references",
+        },
         "auth": AUTH,
         "connect_timeout": {"type": ["number", "string"], "default": "10s"},
         "read_timeout": {"type": ["number", "string"], "default": "60s"},
         "retry": RETRY_SCHEMA,
-        "rate_limit": {"type": "number", "exclusiveMinimum": 0, "description": "at most this many requests/s"},
-        "verify_tls": {"type": "boolean", "default": True,
-                       "description": "check the server's certificate (turn off only for a throwaway test server)"},
+        "rate_limit": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "description": "at most this many requests/s",
+        },
+        "verify_tls": {
+            "type": "boolean",
+            "default": True,
+            "description": "check the server's certificate (turn off only for a throwaway test server)",
+        },
         "ca_bundle": {"type": "string", "description": "PEM file of the authorities to trust (a private CA)"},
     },
 }
@@ -118,7 +138,9 @@ class HttpConnectionOptions:
 
 class HttpConnection(Connection):
     name = "http"
-    summary = "a REST/HTTP API: base URL, auth (bearer, basic, API key, OAuth2), timeouts, retries, rate limit"
+    summary = (
+        "a REST/HTTP API: base URL, auth (bearer, basic, API key, OAuth2), timeouts, retries, rate limit"
+    )
     schema = SCHEMA
     Options = HttpConnectionOptions
 
@@ -137,8 +159,12 @@ class HttpConnection(Connection):
             out.append((("base_url",), f"expected an http:// or https:// address, got {o.base_url!r}"))
         key = (o.auth or {}).get("api_key")
         if key is not None and bool(key.get("header")) == bool(key.get("param")):
-            out.append((("auth", "api_key"), "give header (the key goes in a header) or param (in the query), "
-                                             "not both or neither"))
+            out.append(
+                (
+                    ("auth", "api_key"),
+                    "give header (the key goes in a header) or param (in the query), not both or neither",
+                )
+            )
         if o.ca_bundle and not o.verify_tls:
             out.append((("ca_bundle",), "ca_bundle has no effect with verify_tls: false"))
         return out
@@ -147,8 +173,13 @@ class HttpConnection(Connection):
         o = self.options
         out: list[tuple[tuple, str]] = []
         if not o.verify_tls:
-            out.append((("verify_tls",), "the server's certificate is not checked: whoever intercepts the "
-                                         "connection gets the credentials and the data; use ca_bundle instead"))
+            out.append(
+                (
+                    ("verify_tls",),
+                    "the server's certificate is not checked: whoever intercepts the "
+                    "connection gets the credentials and the data; use ca_bundle instead",
+                )
+            )
         host = urlsplit(str(o.base_url)).hostname or ""
         if o.auth and str(o.base_url).startswith("http://") and host not in ("localhost", "127.0.0.1", "::1"):
             out.append((("base_url",), "credentials would travel unencrypted over http://; use https://"))
@@ -166,7 +197,9 @@ class HttpConnection(Connection):
         try:
             return ssl.create_default_context(cafile=str(path))
         except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"http connection '{self.label}': ca_bundle {path} cannot be loaded: {exc}") from None
+            raise ConfigError(
+                f"http connection '{self.label}': ca_bundle {path} cannot be loaded: {exc}"
+            ) from None
 
     def open(self, run: RunContext) -> None:
         if self.client is not None:
@@ -179,9 +212,18 @@ class HttpConnection(Connection):
             raise ConfigError(f"http connection '{self.label}': base_url must start with https:// or http://")
         headers = {str(k): str(reveal(v)) for k, v in (o.headers or {}).items()}
         log = run.log.bind(connection=self.label)
-        self.client = HttpClient(self.label, base_url, auth=_http_auth.StaticAuth(), headers=headers, log=log,
-                                 policy=self.policy, connect_timeout=self.connect_timeout,
-                                 read_timeout=self.read_timeout, rate_limit=o.rate_limit, verify=self._verify(run))
+        self.client = HttpClient(
+            self.label,
+            base_url,
+            auth=_http_auth.StaticAuth(),
+            headers=headers,
+            log=log,
+            policy=self.policy,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            rate_limit=o.rate_limit,
+            verify=self._verify(run),
+        )
         self.client.auth = self._auth(self.client, log)
 
     def _auth(self, client: Any, log: Any) -> Any:
@@ -197,10 +239,16 @@ class HttpConnection(Connection):
         if "oauth2_client_credentials" in auth:
             c = auth["oauth2_client_credentials"]
             return _http_auth.ClientCredentials(
-                client.http, self.label, token_url=str(reveal(c["token_url"])), client_id=str(reveal(c["client_id"])),
-                client_secret=str(reveal(c["client_secret"])), scope=c.get("scope"),
+                client.http,
+                self.label,
+                token_url=str(reveal(c["token_url"])),
+                client_id=str(reveal(c["client_id"])),
+                client_secret=str(reveal(c["client_secret"])),
+                scope=c.get("scope"),
                 params={str(k): str(reveal(v)) for k, v in (c.get("params") or {}).items()},
-                client_auth=c.get("client_auth", "basic"), log=log)
+                client_auth=c.get("client_auth", "basic"),
+                log=log,
+            )
         return _http_auth.StaticAuth()
 
     def close(self) -> None:

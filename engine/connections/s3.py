@@ -35,24 +35,46 @@ SCHEMA: dict[str, Any] = {
     "required": ["bucket"],
     "properties": {
         "bucket": {"type": "string", "minLength": 3, "description": "bucket name"},
-        "region": {"type": "string", "description": "AWS region, e.g. eu-west-1 (default: from the AWS chain)"},
+        "region": {
+            "type": "string",
+            "description": "AWS region, e.g. eu-west-1 (default: from the AWS chain)",
+        },
         "endpoint_url": {"type": "string", "description": "S3-compatible endpoint, e.g. http://minio:9000"},
-        "path_style": {"type": "boolean", "default": False,
-                       "description": "address buckets as endpoint/bucket/key (most S3-compatible stores)"},
+        "path_style": {
+            "type": "boolean",
+            "default": False,
+            "description": "address buckets as endpoint/bucket/key (most S3-compatible stores)",
+        },
         "access_key_id": {"type": "string", "writeOnly": True},
         "secret_access_key": {"type": "string", "writeOnly": True},
         "session_token": {"type": "string", "writeOnly": True},
         "profile": {"type": "string", "description": "a named profile from ~/.aws/config"},
         "connect_timeout": {"type": ["number", "string"], "default": "10s"},
         "read_timeout": {"type": ["number", "string"], "default": "60s"},
-        "retries": {"type": "integer", "minimum": 0, "maximum": 20, "default": 4,
-                    "description": "retries of a failed request or a dropped download"},
-        "multipart_threshold": {"type": ["integer", "string"], "default": "64MiB",
-                                "description": "uploads and copies above this size go in parts"},
-        "part_size": {"type": ["integer", "string"], "default": "16MiB",
-                      "description": "size of each part of a multipart upload or copy (at least 5MiB)"},
-        "max_concurrency": {"type": "integer", "minimum": 1, "maximum": 64, "default": 4,
-                            "description": "parts transferred at once"},
+        "retries": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 20,
+            "default": 4,
+            "description": "retries of a failed request or a dropped download",
+        },
+        "multipart_threshold": {
+            "type": ["integer", "string"],
+            "default": "64MiB",
+            "description": "uploads and copies above this size go in parts",
+        },
+        "part_size": {
+            "type": ["integer", "string"],
+            "default": "16MiB",
+            "description": "size of each part of a multipart upload or copy (at least 5MiB)",
+        },
+        "max_concurrency": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 64,
+            "default": 4,
+            "description": "parts transferred at once",
+        },
     },
 }
 
@@ -95,8 +117,13 @@ class S3Connection(Connection):
         out: list[tuple[tuple, str]] = []
         o = self.options
         if bool(o.access_key_id) != bool(o.secret_access_key):
-            out.append(((), "access_key_id and secret_access_key go together: set both, or neither "
-                            "to use the default AWS credential chain"))
+            out.append(
+                (
+                    (),
+                    "access_key_id and secret_access_key go together: set both, or neither "
+                    "to use the default AWS credential chain",
+                )
+            )
         if o.session_token and not o.access_key_id:
             out.append((("session_token",), "session_token needs access_key_id and secret_access_key"))
         if self.part_size < 5 << 20:
@@ -141,8 +168,12 @@ class S3Connection(Connection):
     def transfer_config(self) -> Any:
         from boto3.s3.transfer import TransferConfig
 
-        return TransferConfig(multipart_threshold=self.threshold, multipart_chunksize=self.part_size,
-                              max_concurrency=self.options.max_concurrency, use_threads=True)
+        return TransferConfig(
+            multipart_threshold=self.threshold,
+            multipart_chunksize=self.part_size,
+            max_concurrency=self.options.max_concurrency,
+            use_threads=True,
+        )
 
     def transfer_manager(self) -> Any:
         """Managed multipart transfers whose errors are botocore's own, not wrapped."""
@@ -154,7 +185,9 @@ class S3Connection(Connection):
         return f"s3://{self.bucket}/{key}"
 
     def error(self, exc: BaseException, action: str, where: str, *, phase: str) -> EngineError:
-        return _s3_errors.translate(self.label, exc, action=action, where=where, phase=phase, bucket=self.bucket)
+        return _s3_errors.translate(
+            self.label, exc, action=action, where=where, phase=phase, bucket=self.bucket
+        )
 
     def close(self) -> None:
         client, self._client = self._client, None
@@ -164,4 +197,3 @@ class S3Connection(Connection):
             except Exception:  # closing a pool must not hide the run's outcome
                 pass
         super().close()
-

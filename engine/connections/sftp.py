@@ -47,19 +47,38 @@ SCHEMA: dict[str, Any] = {
         "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 22},
         "username": {"type": "string"},
         "password": {"type": "string", "writeOnly": True},
-        "private_key": {"type": "string", "description": "a key file path, or the key itself (${file:..}/${env:..})"},
+        "private_key": {
+            "type": "string",
+            "description": "a key file path, or the key itself (${file:..}/${env:..})",
+        },
         "passphrase": {"type": "string", "writeOnly": True, "description": "decrypts private_key"},
-        "host_key": {"description": "pinned server key: 'SHA256:...' or an ssh-keyscan line, or a list",
-                     "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
-        "known_hosts": {"type": "string", "description": "an OpenSSH known_hosts file vouching for the server"},
-        "insecure_accept_any_host_key": {"type": "boolean", "default": False,
-                                         "description": "do not check the server's identity (testing only)"},
+        "host_key": {
+            "description": "pinned server key: 'SHA256:...' or an ssh-keyscan line, or a list",
+            "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+        },
+        "known_hosts": {
+            "type": "string",
+            "description": "an OpenSSH known_hosts file vouching for the server",
+        },
+        "insecure_accept_any_host_key": {
+            "type": "boolean",
+            "default": False,
+            "description": "do not check the server's identity (testing only)",
+        },
         "connect_timeout": {"type": ["number", "string"], "default": "15s"},
-        "timeout": {"type": ["number", "string"], "default": "60s",
-                    "description": "an operation waiting longer than this counts as a dropped connection"},
+        "timeout": {
+            "type": ["number", "string"],
+            "default": "60s",
+            "description": "an operation waiting longer than this counts as a dropped connection",
+        },
         "keepalive": {"type": ["number", "string"], "default": "30s"},
-        "retries": {"type": "integer", "minimum": 0, "maximum": 20, "default": 3,
-                    "description": "reconnections tried when the connection drops"},
+        "retries": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 20,
+            "default": 3,
+            "description": "reconnections tried when the connection drops",
+        },
         "retry_delay": {"type": ["number", "string"], "default": "1s", "description": "first backoff delay"},
     },
 }
@@ -111,20 +130,33 @@ class SftpConnection(Connection):
         if not o.password and not o.private_key:
             out.append(((), "set password or private_key (as ${env:...}/${file:...} references)"))
         if o.insecure_accept_any_host_key and (o.host_key or o.known_hosts):
-            out.append((("insecure_accept_any_host_key",), "choose a pinned host_key/known_hosts or "
-                                                             "insecure_accept_any_host_key, not both"))
+            out.append(
+                (
+                    ("insecure_accept_any_host_key",),
+                    "choose a pinned host_key/known_hosts or insecure_accept_any_host_key, not both",
+                )
+            )
         return out
 
     def warnings(self) -> list[tuple[tuple, str]]:
         out: list[tuple[tuple, str]] = []
         if self.options.insecure_accept_any_host_key:
-            out.append((("insecure_accept_any_host_key",),
-                        "the server's identity is not checked: whoever intercepts the connection gets the "
-                        "credentials and the files; pin host_key instead (see `ssh-keyscan`)"))
+            out.append(
+                (
+                    ("insecure_accept_any_host_key",),
+                    "the server's identity is not checked: whoever intercepts the connection gets the "
+                    "credentials and the files; pin host_key instead (see `ssh-keyscan`)",
+                )
+            )
         key = self.options.private_key
         if isinstance(key, str) and "-----BEGIN" in key:
-            out.append((("private_key",), "a private key is written in the spec; reference it instead, "
-                                          "e.g. ${file:PATH} or a path to the key file"))
+            out.append(
+                (
+                    ("private_key",),
+                    "a private key is written in the spec; reference it instead, "
+                    "e.g. ${file:PATH} or a path to the key file",
+                )
+            )
         return out
 
     # -- connecting ----------------------------------------------------------------------
@@ -155,11 +187,15 @@ class SftpConnection(Connection):
 
         o = self.options
         if self._key is None and o.private_key:
-            self._key = load_private_key(self.label, str(reveal(o.private_key)), reveal(o.passphrase), self.base_dir)
+            self._key = load_private_key(
+                self.label, str(reveal(o.private_key)), reveal(o.passphrase), self.base_dir
+            )
         try:
             sock = socket.create_connection((o.host, o.port), timeout=self.connect_timeout)
         except OSError as exc:
-            raise TransientError(f"{self.label}: cannot connect to {self.hostport}: {exc.strerror or exc}") from None
+            raise TransientError(
+                f"{self.label}: cannot connect to {self.hostport}: {exc.strerror or exc}"
+            ) from None
         transport = paramiko.Transport(sock)
         try:
             transport.banner_timeout = transport.handshake_timeout = self.connect_timeout
@@ -172,13 +208,16 @@ class SftpConnection(Connection):
             try:
                 transport.start_client(timeout=self.connect_timeout)
             except (paramiko.SSHException, OSError, EOFError) as exc:
-                raise TransientError(f"{self.label}: SSH handshake with {self.hostport} failed: "
-                                     f"{exc or type(exc).__name__}") from None
+                raise TransientError(
+                    f"{self.label}: SSH handshake with {self.hostport} failed: {exc or type(exc).__name__}"
+                ) from None
             offered = transport.get_remote_server_key()
             if o.insecure_accept_any_host_key:
                 if self.log is not None:
-                    self.log.warning("host key not checked (insecure_accept_any_host_key)",
-                                     host_key=f"{offered.get_name()} {offered.fingerprint}")
+                    self.log.warning(
+                        "host key not checked (insecure_accept_any_host_key)",
+                        host_key=f"{offered.get_name()} {offered.fingerprint}",
+                    )
             else:
                 check_host_key(self.label, self.hostport, offered, pins)
             self._authenticate(transport)
@@ -220,13 +259,19 @@ class SftpConnection(Connection):
             tried.append("password")
             transport.auth_password(user, password)
         except paramiko.BadAuthenticationType as exc:
-            raise ConfigError(f"{self.label}: the server does not accept {tried[-1]} authentication for user "
-                              f"'{user}' (it allows: {', '.join(exc.allowed_types)})") from None
+            raise ConfigError(
+                f"{self.label}: the server does not accept {tried[-1]} authentication for user "
+                f"'{user}' (it allows: {', '.join(exc.allowed_types)})"
+            ) from None
         except paramiko.AuthenticationException:
-            why: dict[tuple[str, ...], str] = {("key",): "the server did not accept the private key",
-                                               ("password",): "wrong password"}
-            raise ConfigError(f"{self.label}: authentication failed for user '{user}' "
-                              f"({why.get(tuple(tried), 'wrong password or key')})") from None
+            why: dict[tuple[str, ...], str] = {
+                ("key",): "the server did not accept the private key",
+                ("password",): "wrong password",
+            }
+            raise ConfigError(
+                f"{self.label}: authentication failed for user '{user}' "
+                f"({why.get(tuple(tried), 'wrong password or key')})"
+            ) from None
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise TransientError(f"{self.label}: connection lost during authentication: {exc}") from None
 
@@ -262,7 +307,9 @@ class SftpConnection(Connection):
                 if not self.dropped(exc) or attempt >= self.options.retries:
                     raise self.error(exc, action, where, phase=phase) from None
                 if self.log is not None:
-                    self.log.warning("connection lost, reconnecting", action=action, path=where, attempt=attempt + 1)
+                    self.log.warning(
+                        "connection lost, reconnecting", action=action, path=where, attempt=attempt + 1
+                    )
                 time.sleep(backoff(attempt, self.delay))
                 attempt += 1
 
@@ -277,8 +324,10 @@ class SftpConnection(Connection):
         if code == errno.EACCES:
             return fatal(f"{prefix}: permission denied")
         if self._transport is None or isinstance(exc, EOFError | TimeoutError | ConnectionError):
-            return transient(f"{prefix}: the connection was lost ({type(exc).__name__}: {exc})",
-                             hint=f"retried {self.options.retries} times; the file was left in place")
+            return transient(
+                f"{prefix}: the connection was lost ({type(exc).__name__}: {exc})",
+                hint=f"retried {self.options.retries} times; the file was left in place",
+            )
         return fatal(f"{prefix}: {exc or type(exc).__name__}")
 
     def uri(self, path: str) -> str:

@@ -26,8 +26,11 @@ SCHEMA: dict[str, Any] = {
     "required": ["path"],
     "properties": {
         "path": {"type": "string", "description": "output directory (relative to the spec)"},
-        "if_exists": {"enum": ["fail", "overwrite", "suffix"], "default": "fail",
-                      "description": "when a file of that name exists: stop, replace it, or add a suffix"},
+        "if_exists": {
+            "enum": ["fail", "overwrite", "suffix"],
+            "default": "fail",
+            "description": "when a file of that name exists: stop, replace it, or add a suffix",
+        },
     },
 }
 
@@ -57,8 +60,9 @@ class LocalDestination(Destination):
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise TargetError(f"{self.path}: cannot create the output directory {directory}: "
-                              f"{exc.strerror or exc}") from None
+            raise TargetError(
+                f"{self.path}: cannot create the output directory {directory}: {exc.strerror or exc}"
+            ) from None
 
     def publish(self, local_path: str, name: str, run: RunContext) -> str:
         dest = self.root / safe_relative(name)
@@ -67,7 +71,9 @@ class LocalDestination(Destination):
             policy = self.options.if_exists
             if policy == "fail":
                 os.unlink(local_path)
-                raise TargetError(f"{dest} already exists", hint="set destination.if_exists: overwrite or suffix")
+                raise TargetError(
+                    f"{dest} already exists", hint="set destination.if_exists: overwrite or suffix"
+                )
             if policy == "suffix":
                 dest = _suffixed(dest)
         try:

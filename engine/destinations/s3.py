@@ -38,8 +38,11 @@ SCHEMA: dict[str, Any] = {
     "properties": {
         "connection": {"type": "string", "x-connection": "s3", "description": "an s3 connection"},
         "prefix": {"type": "string", "default": "", "description": "key prefix, e.g. exports/orders/"},
-        "if_exists": {"enum": ["fail", "overwrite", "suffix"], "default": "fail",
-                      "description": "when the key exists: stop, replace it, or add a suffix"},
+        "if_exists": {
+            "enum": ["fail", "overwrite", "suffix"],
+            "default": "fail",
+            "description": "when the key exists: stop, replace it, or add a suffix",
+        },
         "content_type": {"type": "string", "description": "default: guessed from the file extension"},
         "storage_class": {"type": "string", "description": "e.g. STANDARD_IA, GLACIER_IR"},
         "server_side_encryption": {"enum": ["AES256", "aws:kms", "aws:kms:dsse"]},
@@ -81,8 +84,9 @@ class S3Destination(Destination):
 
     def _extra(self, key: str) -> dict[str, Any]:
         o = self.options
-        extra: dict[str, Any] = {"ContentType": o.content_type or mimetypes.guess_type(key)[0]
-                                 or "application/octet-stream"}
+        extra: dict[str, Any] = {
+            "ContentType": o.content_type or mimetypes.guess_type(key)[0] or "application/octet-stream"
+        }
         if o.storage_class:
             extra["StorageClass"] = o.storage_class
         if o.server_side_encryption:
@@ -133,5 +137,7 @@ class S3Destination(Destination):
             raise self.conn.error(exc, "check", self.conn.where(key), phase="target") from None
 
     def _taken(self, key: str) -> TargetError:
-        return TargetError(f"{self.conn.label}: {self.conn.where(key)} already exists",
-                           hint="set destination.if_exists: overwrite or suffix")
+        return TargetError(
+            f"{self.conn.label}: {self.conn.where(key)} already exists",
+            hint="set destination.if_exists: overwrite or suffix",
+        )

@@ -37,8 +37,11 @@ SCHEMA: dict[str, Any] = {
     "properties": {
         "connection": {"type": "string", "x-connection": "sftp", "description": "an sftp connection"},
         "path": {"type": "string", "default": ".", "description": "remote directory (relative to the login)"},
-        "if_exists": {"enum": ["fail", "overwrite", "suffix"], "default": "fail",
-                      "description": "when a file of that name exists: stop, replace it, or add a suffix"},
+        "if_exists": {
+            "enum": ["fail", "overwrite", "suffix"],
+            "default": "fail",
+            "description": "when a file of that name exists: stop, replace it, or add a suffix",
+        },
         "create_dirs": {"type": "boolean", "default": True, "description": "create missing directories"},
     },
 }
@@ -86,8 +89,9 @@ class SftpDestination(Destination):
         chosen: list[str] = []
         try:
             conn.call("upload", conn.uri(final), upload, phase="target")
-            dest = conn.call("publish", conn.uri(final), lambda c: self._place(c, temp, final, chosen),
-                             phase="target")
+            dest = conn.call(
+                "publish", conn.uri(final), lambda c: self._place(c, temp, final, chosen), phase="target"
+            )
         except BaseException:
             try:
                 conn.call("clean up", conn.uri(temp), lambda c: _remove(c, temp), phase="target")
@@ -122,8 +126,10 @@ class SftpDestination(Destination):
                     if not _sftp_io.exists(client, candidate):
                         raise
             if policy == "fail":
-                raise TargetError(f"{self.conn.label}: {self.conn.uri(candidate)} already exists",
-                                  hint="set destination.if_exists: overwrite or suffix")
+                raise TargetError(
+                    f"{self.conn.label}: {self.conn.uri(candidate)} already exists",
+                    hint="set destination.if_exists: overwrite or suffix",
+                )
         raise AssertionError("unreachable: suffixed names never run out")
 
 

@@ -23,8 +23,10 @@ from engine.emulator import auth, control, graphql_api, rest
 from engine.emulator.responses import dumps
 
 JOB_PATH = re.compile(r"^/api/v4\.1/job/([^/]+)")
-GATEWAY_PAGE = ("<html><head><title>{status} {reason}</title></head><body><center><h1>{status} {reason}"
-                "</h1></center><hr><center>awselb/2.0</center></body></html>")
+GATEWAY_PAGE = (
+    "<html><head><title>{status} {reason}</title></head><body><center><h1>{status} {reason}"
+    "</h1></center><hr><center>awselb/2.0</center></body></html>"
+)
 
 Message = dict[str, Any]
 
@@ -56,8 +58,14 @@ class EmulatorApp:
                 return
 
     async def _not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await _send(send, 404, [(b"content-type", b"application/json")],
-                    dumps({"errors": [{"code": "404", "message": f"No route for {scope['method']} {scope['path']}"}]}))
+        await _send(
+            send,
+            404,
+            [(b"content-type", b"application/json")],
+            dumps(
+                {"errors": [{"code": "404", "message": f"No route for {scope['method']} {scope['path']}"}]}
+            ),
+        )
 
     # --- the pipeline -----------------------------------------------------------------
 
@@ -67,18 +75,31 @@ class EmulatorApp:
         body, too_large = await _read_body(receive, core.settings.max_body_bytes)
         method, path = scope["method"], scope["path"]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        entry = core.log.record(method=method, path=path, query=scope["query_string"].decode("latin-1"),
-                                headers=headers, body=body, time=core.clock.now_iso())
+        entry = core.log.record(
+            method=method,
+            path=path,
+            query=scope["query_string"].decode("latin-1"),
+            headers=headers,
+            body=body,
+            time=core.clock.now_iso(),
+        )
         core.process_due()
         facts: dict[str, Any] = {}
 
         def lazy(name: str) -> Any:
             if name not in facts:
                 if name == "grant_type":
-                    facts[name] = auth.token_params(Request(scope), body).get("grant_type") if path == "/oauth/token" else None
+                    facts[name] = (
+                        auth.token_params(Request(scope), body).get("grant_type")
+                        if path == "/oauth/token"
+                        else None
+                    )
                 else:
-                    facts.update(graphql_api.request_facts(body) if path == "/graphql" else
-                                 {"graphql_operation": None, "graphql_root_fields": []})
+                    facts.update(
+                        graphql_api.request_facts(body)
+                        if path == "/graphql"
+                        else {"graphql_operation": None, "graphql_root_fields": []}
+                    )
             return facts[name]
 
         fault, entry["faults"] = core.faults.evaluate(method, path, lazy)
@@ -90,8 +111,17 @@ class EmulatorApp:
         out_headers: list[Any] = []
         out_body = b""
         if too_large:
-            status, out_headers, out_body = _json(413, {"errors": [{"code": "413", "message":
-                                                  f"Request body exceeds {core.settings.max_body_bytes} bytes"}]})
+            status, out_headers, out_body = _json(
+                413,
+                {
+                    "errors": [
+                        {
+                            "code": "413",
+                            "message": f"Request body exceeds {core.settings.max_body_bytes} bytes",
+                        }
+                    ]
+                },
+            )
         elif fault and not fault.get("after_commit") and await self._interrupt(fault, scope, send, entry):
             return
         elif fault.get("status") and not fault.get("after_commit"):
@@ -130,7 +160,11 @@ class EmulatorApp:
 
         await self.api(scope, receive, capture)
         start = messages[0]
-        return start["status"], list(start.get("headers", [])), b"".join(m.get("body", b"") for m in messages[1:])
+        return (
+            start["status"],
+            list(start.get("headers", [])),
+            b"".join(m.get("body", b"") for m in messages[1:]),
+        )
 
     def _side_effects(self, fault: dict[str, Any], method: str, path: str) -> None:
         core = self.core
@@ -153,8 +187,9 @@ class EmulatorApp:
             if job is not None:
                 job["_expired"] = True
 
-    async def _interrupt(self, fault: dict[str, Any], scope: dict[str, Any], send: Any,
-                         entry: dict[str, Any]) -> bool:
+    async def _interrupt(
+        self, fault: dict[str, Any], scope: dict[str, Any], send: Any, entry: dict[str, Any]
+    ) -> bool:
         """Hang or drop the connection; True when the request got no answer."""
         if fault.get("hang"):
             entry["status"] = "hang"
@@ -204,7 +239,10 @@ def _json(status: int, payload: Any) -> tuple[int, list[Any], bytes]:
 def _fault_response(fault: dict[str, Any]) -> tuple[int, list[Any], bytes]:
     status = int(fault["status"])
     reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
-    extra = [(str(k).lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in (fault.get("headers") or {}).items()]
+    extra = [
+        (str(k).lower().encode("latin-1"), str(v).encode("latin-1"))
+        for k, v in (fault.get("headers") or {}).items()
+    ]
     if "body" in fault:
         raw = fault["body"]
         if isinstance(raw, dict | list):
@@ -215,7 +253,10 @@ def _fault_response(fault: dict[str, Any]) -> tuple[int, list[Any], bytes]:
         page = GATEWAY_PAGE.format(status=status, reason=reason).encode("utf-8")
         return status, [(b"content-type", b"text/html"), *extra], page
     if status == 401:
-        denied = {"error": "invalid_token", "error_description": "Invalid access token: revoked by fault rule"}
+        denied = {
+            "error": "invalid_token",
+            "error_description": "Invalid access token: revoked by fault rule",
+        }
         return status, [(b"content-type", b"application/json"), *extra], dumps(denied)
     errors = {"errors": [{"code": str(status), "message": reason}]}
     return status, [(b"content-type", b"application/json"), *extra], dumps(errors)
@@ -227,7 +268,9 @@ def _damage(fault: dict[str, Any], headers: list[Any], body: bytes) -> tuple[lis
     elif fault.get("truncated_json"):
         body = body[: max(1, len(body) // 2)]
     if fault.get("wrong_content_type"):
-        headers = [(k, v) for k, v in headers if k.lower() != b"content-type"] + [(b"content-type", b"text/html")]
+        headers = [(k, v) for k, v in headers if k.lower() != b"content-type"] + [
+            (b"content-type", b"text/html")
+        ]
     return headers, body
 
 

@@ -59,7 +59,9 @@ def issue(core: Any, params: dict[str, str], fault: dict[str, Any]) -> dict[str,
     if not grant:
         raise AuthError(400, "invalid_request", "Missing grant type")
     account = store.accounts.get(params.get("client_id", ""))
-    if account is None or not secrets.compare_digest(account["clientSecret"], params.get("client_secret", "")):
+    if account is None or not secrets.compare_digest(
+        account["clientSecret"], params.get("client_secret", "")
+    ):
         raise AuthError(401, "invalid_client", "Bad client credentials")
     user: Row | None = None
     if grant == "password":
@@ -83,13 +85,22 @@ def issue(core: Any, params: dict[str, str], fault: dict[str, Any]) -> dict[str,
     ttl = settings.token_ttl_seconds
     lifetime = fault.get("expire_token_after", ttl)
     token = {
-        "accountId": account["id"], "username": user["username"] if user else None, "grant": grant,
-        "retailerIds": set(retailer_ids), "issuedOn": core.clock.now_iso(),
-        "expiresTs": core.clock.timestamp() + float(lifetime), "revoked": False,
+        "accountId": account["id"],
+        "username": user["username"] if user else None,
+        "grant": grant,
+        "retailerIds": set(retailer_ids),
+        "issuedOn": core.clock.now_iso(),
+        "expiresTs": core.clock.timestamp() + float(lifetime),
+        "revoked": False,
     }
     access = secrets.token_urlsafe(24)
     store.tokens[access] = token
-    answer: dict[str, Any] = {"access_token": access, "token_type": "bearer", "expires_in": ttl, "scope": "api"}
+    answer: dict[str, Any] = {
+        "access_token": access,
+        "token_type": "bearer",
+        "expires_in": ttl,
+        "scope": "api",
+    }
     if account["refreshTokens"]:
         refresh = params.get("refresh_token") if grant == "refresh_token" else secrets.token_urlsafe(24)
         store.refresh_tokens[refresh] = {"accountId": account["id"], "username": token["username"]}
@@ -115,8 +126,12 @@ def principal(core: Any, authorization: str | None) -> dict[str, Any]:
     if core.clock.timestamp() >= token["expiresTs"]:
         raise invalid_token(f"Access token expired: {value}")
     user = core.store.users.find(token["username"]) if token["username"] else None
-    return {"name": token["username"] or token["accountId"], "accountId": token["accountId"],
-            "retailerIds": token["retailerIds"], "user": user}
+    return {
+        "name": token["username"] or token["accountId"],
+        "accountId": token["accountId"],
+        "retailerIds": token["retailerIds"],
+        "user": user,
+    }
 
 
 def revoke_all(core: Any) -> None:

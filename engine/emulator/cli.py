@@ -15,11 +15,22 @@ from engine.emulator.settings import SettingsError, parse_pairs
 
 @click.command("emulator")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8787, show_default=True, type=int, help="Port to listen on (0 = any free port).")
-@click.option("--seed", "seed_file", type=click.Path(exists=True, dir_okay=False),
-              help="Seed file (YAML) with the starting data; default: the demo seed.")
-@click.option("--setting", "pairs", multiple=True, metavar="KEY=VALUE",
-              help="Change a behaviour switch, e.g. --setting job_shape=sdk_types (repeatable).")
+@click.option(
+    "--port", default=8787, show_default=True, type=int, help="Port to listen on (0 = any free port)."
+)
+@click.option(
+    "--seed",
+    "seed_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Seed file (YAML) with the starting data; default: the demo seed.",
+)
+@click.option(
+    "--setting",
+    "pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Change a behaviour switch, e.g. --setting job_shape=sdk_types (repeatable).",
+)
 def emulator(host: str, port: int, seed_file: str | None, pairs: tuple[str, ...]) -> None:
     """Run a local Fluent Commerce emulator (OAuth, GraphQL, Batch and Event APIs)."""
     try:
@@ -32,7 +43,9 @@ def emulator(host: str, port: int, seed_file: str | None, pairs: tuple[str, ...]
         creds = server.credentials
         click.echo(f"Fluent emulator listening on {server.url}")
         click.echo(f"  client_id={creds['client_id']} client_secret={creds['client_secret']}")
-        click.echo(f"  username={creds['username']} password={creds['password']} retailer_id={creds['retailer_id']}")
+        click.echo(
+            f"  username={creds['username']} password={creds['password']} retailer_id={creds['retailer_id']}"
+        )
         click.echo(f"  control API: {server.url}/_emulator/  (Ctrl-C to stop)", nl=True)
 
     try:

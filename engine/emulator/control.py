@@ -22,13 +22,19 @@ from engine.emulator.settings import SettingsError
 from engine.emulator.store import TABLES
 from engine.suggest import did_you_mean
 
-ALIASES = {"inventoryPositions": "inventory_positions", "inventoryQuantities": "inventory_quantities",
-           "virtualPositions": "virtual_positions", "orderItems": "order_items", "fulfilmentItems": "fulfilment_items",
-           "positions": "inventory_positions"}
+ALIASES = {
+    "inventoryPositions": "inventory_positions",
+    "inventoryQuantities": "inventory_quantities",
+    "virtualPositions": "virtual_positions",
+    "orderItems": "order_items",
+    "fulfilmentItems": "fulfilment_items",
+    "positions": "inventory_positions",
+}
 SPECIAL = ("accounts", "tokens", "events", "event_rules", "webhooks", "faults", "settings", "clock")
 
 
 # --- operations (shared with the Python API) -------------------------------------------
+
 
 def add_faults(core: Any, payload: Any) -> list[dict[str, Any]]:
     rules = payload.get("rules") if isinstance(payload, dict) and "rules" in payload else payload
@@ -63,7 +69,10 @@ def state(core: Any, entity: str, filters: dict[str, str] | None = None) -> list
     elif name == "accounts":
         rows = list(core.store.accounts.values())
     elif name == "tokens":
-        rows = [{"access_token": k, **v, "retailerIds": sorted(v["retailerIds"])} for k, v in core.store.tokens.items()]
+        rows = [
+            {"access_token": k, **v, "retailerIds": sorted(v["retailerIds"])}
+            for k, v in core.store.tokens.items()
+        ]
     elif name == "events":
         rows = list(core.store.events.values())
     elif name == "event_rules":
@@ -109,6 +118,7 @@ async def send_webhook(core: Any, payload: dict[str, Any]) -> list[dict[str, Any
 
 
 # --- HTTP routes ------------------------------------------------------------------------
+
 
 def _route(core: Any, path: str, method: str, handler: Callable[..., Any]) -> Route:
     async def endpoint(request: Request) -> Response:
@@ -176,7 +186,11 @@ def routes(core: Any) -> list[Route]:
         ("/_emulator/clock", "POST", lambda c, r, p: move_clock(c, p)),
         ("/_emulator/reset", "POST", reset),
         ("/_emulator/seed", "POST", seed_route),
-        ("/_emulator/state/{entity}", "GET", lambda c, r, p: state(c, r.path_params["entity"], dict(r.query_params))),
+        (
+            "/_emulator/state/{entity}",
+            "GET",
+            lambda c, r, p: state(c, r.path_params["entity"], dict(r.query_params)),
+        ),
         ("/_emulator/tick", "POST", lambda c, r, p: c.tick()),
         ("/_emulator/settings", "GET", lambda c, r, p: c.settings.as_dict()),
         ("/_emulator/settings", "POST", configure),

@@ -22,8 +22,9 @@ from engine.emulator.webhooks import Webhooks
 
 
 class Core:
-    def __init__(self, seed_source: str | Path | dict[str, Any] | None = None,
-                 overrides: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, seed_source: str | Path | dict[str, Any] | None = None, overrides: dict[str, Any] | None = None
+    ) -> None:
         self.seed = seed.read(seed_source)
         self.overrides = validate(overrides or {})
         self.settings = Settings(self.seed.get("settings"), self.overrides)
@@ -80,7 +81,7 @@ class Core:
         ids, rows = self.store.batches.ids, self.store.batches.rows
         while self._settled < len(ids) and rows[ids[self._settled]]["status"] == "COMPLETE":
             self._settled += 1
-        return [rows[i] for i in ids[self._settled:] if rows[i]["status"] != "COMPLETE"]
+        return [rows[i] for i in ids[self._settled :] if rows[i]["status"] != "COMPLETE"]
 
     def tick(self) -> dict[str, int]:
         """Finish all pending work now: every batch not held by a fault completes."""

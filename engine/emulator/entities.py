@@ -11,8 +11,19 @@ from typing import Any
 from engine.emulator.store import Row, Store
 
 ADDRESS_FIELDS = (
-    "ref", "name", "companyName", "street", "street2", "city", "state", "postcode", "region",
-    "country", "latitude", "longitude", "timeZone",
+    "ref",
+    "name",
+    "companyName",
+    "street",
+    "street2",
+    "city",
+    "state",
+    "postcode",
+    "region",
+    "country",
+    "latitude",
+    "longitude",
+    "timeZone",
 )
 
 
@@ -22,8 +33,10 @@ def attributes_list(value: Any) -> list[dict[str, Any]]:
         return []
     if isinstance(value, dict):
         return [{"name": k, "type": _attr_type(v), "value": v} for k, v in value.items()]
-    return [{"name": a.get("name"), "type": a.get("type") or _attr_type(a.get("value")), "value": a.get("value")}
-            for a in value]
+    return [
+        {"name": a.get("name"), "type": a.get("type") or _attr_type(a.get("value")), "value": a.get("value")}
+        for a in value
+    ]
 
 
 def _attr_type(value: Any) -> str:
@@ -54,11 +67,16 @@ def address(value: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def new_location(store: Store, fields: dict[str, Any], retailer_id: str, now: str) -> Row:
     row = {
-        "ref": fields["ref"], "name": fields.get("name") or fields["ref"],
-        "type": fields.get("type") or "STORE", "status": fields.get("status") or "ACTIVE",
-        "retailerId": retailer_id, "primaryAddress": address(fields.get("primaryAddress")),
+        "ref": fields["ref"],
+        "name": fields.get("name") or fields["ref"],
+        "type": fields.get("type") or "STORE",
+        "status": fields.get("status") or "ACTIVE",
+        "retailerId": retailer_id,
+        "primaryAddress": address(fields.get("primaryAddress")),
         "openingSchedule": fields.get("openingSchedule"),
-        "attributes": attributes_list(fields.get("attributes")), "createdOn": now, "updatedOn": now,
+        "attributes": attributes_list(fields.get("attributes")),
+        "createdOn": now,
+        "updatedOn": now,
     }
     return store.add_location(row)
 
@@ -67,22 +85,38 @@ def new_product(store: Store, fields: dict[str, Any], catalogue: Row, now: str) 
     kind = (fields.get("_kind") or fields.get("kind") or "VARIANT").upper()
     parent = fields.get("product")
     row = {
-        "ref": fields["ref"], "name": fields.get("name") or fields["ref"], "summary": fields.get("summary"),
-        "gtin": fields.get("gtin"), "type": fields.get("type") or kind, "status": fields.get("status") or "ACTIVE",
-        "catalogueRef": catalogue["ref"], "retailerId": catalogue["retailerId"],
+        "ref": fields["ref"],
+        "name": fields.get("name") or fields["ref"],
+        "summary": fields.get("summary"),
+        "gtin": fields.get("gtin"),
+        "type": fields.get("type") or kind,
+        "status": fields.get("status") or "ACTIVE",
+        "catalogueRef": catalogue["ref"],
+        "retailerId": catalogue["retailerId"],
         "parentRef": parent.get("ref") if isinstance(parent, dict) else parent,
-        "attributes": attributes_list(fields.get("attributes")), "prices": fields.get("prices") or [],
-        "_kind": "STANDARD" if kind == "STANDARD" else "VARIANT", "createdOn": now, "updatedOn": now,
+        "attributes": attributes_list(fields.get("attributes")),
+        "prices": fields.get("prices") or [],
+        "_kind": "STANDARD" if kind == "STANDARD" else "VARIANT",
+        "createdOn": now,
+        "updatedOn": now,
     }
     return store.add_product(row)
 
 
-def new_position(store: Store, catalogue_ref: str, retailer_id: str, sku: str, loc: str,
-                 on_hand: int, now: str) -> Row:
+def new_position(
+    store: Store, catalogue_ref: str, retailer_id: str, sku: str, loc: str, on_hand: int, now: str
+) -> Row:
     row = {
-        "ref": f"{sku}:{loc}", "productRef": sku, "locationRef": loc, "onHand": on_hand, "type": "DEFAULT",
-        "status": "ACTIVE", "catalogueRef": catalogue_ref, "retailerId": retailer_id,
-        "createdOn": now, "updatedOn": now,
+        "ref": f"{sku}:{loc}",
+        "productRef": sku,
+        "locationRef": loc,
+        "onHand": on_hand,
+        "type": "DEFAULT",
+        "status": "ACTIVE",
+        "catalogueRef": catalogue_ref,
+        "retailerId": retailer_id,
+        "createdOn": now,
+        "updatedOn": now,
     }
     store.inventory_positions.insert(row, key=(catalogue_ref, sku, loc))
     set_quantity(store, row, on_hand, now)
@@ -103,10 +137,18 @@ def set_quantity(store: Store, position: Row, qty: int, now: str, kind: str = "L
         row["updatedOn"] = now
         return row
     row = {
-        "ref": f"{position['ref']}:{kind}", "positionId": position["id"], "productRef": position["productRef"],
-        "locationRef": position["locationRef"], "qty": qty, "type": kind, "status": "ACTIVE",
-        "expectedOn": None, "catalogueRef": position["catalogueRef"], "retailerId": position["retailerId"],
-        "createdOn": now, "updatedOn": now,
+        "ref": f"{position['ref']}:{kind}",
+        "positionId": position["id"],
+        "productRef": position["productRef"],
+        "locationRef": position["locationRef"],
+        "qty": qty,
+        "type": kind,
+        "status": "ACTIVE",
+        "expectedOn": None,
+        "catalogueRef": position["catalogueRef"],
+        "retailerId": position["retailerId"],
+        "createdOn": now,
+        "updatedOn": now,
     }
     store.quantity_types.add(kind)
     return store.inventory_quantities.insert(row, key=key)
@@ -114,24 +156,41 @@ def set_quantity(store: Store, position: Row, qty: int, now: str, kind: str = "L
 
 def new_order(store: Store, fields: dict[str, Any], retailer_id: str, now: str) -> Row:
     row = {
-        "ref": fields["ref"], "type": fields.get("type") or "HD", "status": fields.get("status") or "CREATED",
-        "retailerId": retailer_id, "customer": fields.get("customer"),
-        "totalPrice": fields.get("totalPrice"), "totalTaxPrice": fields.get("totalTaxPrice"),
-        "currency": fields.get("currency"), "billingAddress": address(fields.get("billingAddress")),
+        "ref": fields["ref"],
+        "type": fields.get("type") or "HD",
+        "status": fields.get("status") or "CREATED",
+        "retailerId": retailer_id,
+        "customer": fields.get("customer"),
+        "totalPrice": fields.get("totalPrice"),
+        "totalTaxPrice": fields.get("totalTaxPrice"),
+        "currency": fields.get("currency"),
+        "billingAddress": address(fields.get("billingAddress")),
         "fulfilmentChoice": fields.get("fulfilmentChoice"),
         "financialTransactions": fields.get("financialTransactions") or [],
-        "attributes": attributes_list(fields.get("attributes")), "createdOn": now, "updatedOn": now,
-        "_items": [], "_fulfilments": [],
+        "attributes": attributes_list(fields.get("attributes")),
+        "createdOn": now,
+        "updatedOn": now,
+        "_items": [],
+        "_fulfilments": [],
     }
     store.orders.insert(row, key=(retailer_id, row["ref"]))
     for index, item in enumerate(fields.get("items") or [], start=1):
         item_row = {
-            "ref": item.get("ref") or f"{row['ref']}-{index}", "productRef": item["productRef"],
-            "productCatalogueRef": item.get("productCatalogueRef"), "quantity": item.get("quantity", 1),
-            "price": item.get("price"), "paidPrice": item.get("paidPrice"), "totalPrice": item.get("totalPrice"),
-            "taxPrice": item.get("taxPrice"), "currency": item.get("currency"), "status": "CREATED",
-            "orderId": row["id"], "retailerId": retailer_id,
-            "attributes": attributes_list(item.get("attributes")), "createdOn": now, "updatedOn": now,
+            "ref": item.get("ref") or f"{row['ref']}-{index}",
+            "productRef": item["productRef"],
+            "productCatalogueRef": item.get("productCatalogueRef"),
+            "quantity": item.get("quantity", 1),
+            "price": item.get("price"),
+            "paidPrice": item.get("paidPrice"),
+            "totalPrice": item.get("totalPrice"),
+            "taxPrice": item.get("taxPrice"),
+            "currency": item.get("currency"),
+            "status": "CREATED",
+            "orderId": row["id"],
+            "retailerId": retailer_id,
+            "attributes": attributes_list(item.get("attributes")),
+            "createdOn": now,
+            "updatedOn": now,
         }
         store.order_items.insert(item_row, key=(row["id"], item_row["ref"]))
         row["_items"].append(item_row["id"])
@@ -141,11 +200,18 @@ def new_order(store: Store, fields: dict[str, Any], retailer_id: str, now: str) 
 def new_fulfilment(store: Store, fields: dict[str, Any], order: Row, now: str) -> Row:
     row = {
         "ref": fields.get("ref") or f"{order['ref']}-F{len(order['_fulfilments']) + 1}",
-        "status": fields.get("status") or "CREATED", "type": fields.get("type") or "HD_WH",
-        "deliveryType": fields.get("deliveryType") or "STANDARD", "orderId": order["id"],
-        "retailerId": order["retailerId"], "fromLocationRef": fields.get("fromLocation"),
-        "toAddress": address(fields.get("toAddress")), "fromAddress": address(fields.get("fromAddress")),
-        "attributes": attributes_list(fields.get("attributes")), "createdOn": now, "updatedOn": now, "_items": [],
+        "status": fields.get("status") or "CREATED",
+        "type": fields.get("type") or "HD_WH",
+        "deliveryType": fields.get("deliveryType") or "STANDARD",
+        "orderId": order["id"],
+        "retailerId": order["retailerId"],
+        "fromLocationRef": fields.get("fromLocation"),
+        "toAddress": address(fields.get("toAddress")),
+        "fromAddress": address(fields.get("fromAddress")),
+        "attributes": attributes_list(fields.get("attributes")),
+        "createdOn": now,
+        "updatedOn": now,
+        "_items": [],
     }
     store.fulfilments.insert(row, key=row["ref"])
     order["_fulfilments"].append(row["id"])
@@ -160,10 +226,15 @@ def new_fulfilment(store: Store, fields: dict[str, Any], order: Row, now: str) -
             raise KeyError(f"order {order['ref']} has no item {item.get('orderItem')!r}")
         requested = item.get("requestedQuantity", order_item["quantity"])
         item_row = {
-            "ref": item.get("ref") or f"{row['ref']}-{index}", "requestedQuantity": requested,
-            "filledQuantity": item.get("filledQuantity", 0), "rejectedQuantity": item.get("rejectedQuantity", 0),
-            "status": item.get("status") or "CREATED", "orderItemId": order_item["id"], "fulfilmentId": row["id"],
-            "createdOn": now, "updatedOn": now,
+            "ref": item.get("ref") or f"{row['ref']}-{index}",
+            "requestedQuantity": requested,
+            "filledQuantity": item.get("filledQuantity", 0),
+            "rejectedQuantity": item.get("rejectedQuantity", 0),
+            "status": item.get("status") or "CREATED",
+            "orderItemId": order_item["id"],
+            "fulfilmentId": row["id"],
+            "createdOn": now,
+            "updatedOn": now,
         }
         store.fulfilment_items.insert(item_row)
         row["_items"].append(item_row["id"])

@@ -25,14 +25,32 @@ def log_time(stored: str) -> str:
     return stored[:-1] + "+00:00"
 
 
-def add(core: Any, *, name: str | None, event_type: str, retailer_id: str | None, context: dict[str, Any],
-        status: str, category: str | None = None, attributes: Any = None, source: Any = None,
-        generated_by: str = "Rubix User", event_id: str | None = None) -> Row:
+def add(
+    core: Any,
+    *,
+    name: str | None,
+    event_type: str,
+    retailer_id: str | None,
+    context: dict[str, Any],
+    status: str,
+    category: str | None = None,
+    attributes: Any = None,
+    source: Any = None,
+    generated_by: str = "Rubix User",
+    event_id: str | None = None,
+) -> Row:
     entry = {
-        "id": event_id or core.store.next_uuid(), "name": name, "type": event_type,
-        "accountId": core.account_id(retailer_id), "retailerId": retailer_id, "category": category,
-        "context": {"sourceEvents": context.pop("sourceEvents", []), **context}, "eventStatus": status,
-        "attributes": attributes_list(attributes) or None, "source": source, "generatedBy": generated_by,
+        "id": event_id or core.store.next_uuid(),
+        "name": name,
+        "type": event_type,
+        "accountId": core.account_id(retailer_id),
+        "retailerId": retailer_id,
+        "category": category,
+        "context": {"sourceEvents": context.pop("sourceEvents", []), **context},
+        "eventStatus": status,
+        "attributes": attributes_list(attributes) or None,
+        "source": source,
+        "generatedBy": generated_by,
         "generatedOn": log_time(core.clock.now_iso()),
     }
     core.store.events[entry["id"]] = entry
@@ -40,15 +58,36 @@ def add(core: Any, *, name: str | None, event_type: str, retailer_id: str | None
 
 
 def batch_audit(core: Any, job: Row, batch: Row) -> None:
-    context = {"entityType": "BATCH", "entityId": batch["id"], "entityRef": batch["id"],
-               "rootEntityType": "JOB", "rootEntityId": job["id"], "rootEntityRef": job["id"]}
+    context = {
+        "entityType": "BATCH",
+        "entityId": batch["id"],
+        "entityRef": batch["id"],
+        "rootEntityType": "JOB",
+        "rootEntityId": job["id"],
+        "rootEntityRef": job["id"],
+    }
     rid = job["retailerId"]
-    completed = add(core, name="BATCH_COMPLETE", event_type="ORCHESTRATION_AUDIT", retailer_id=rid,
-                    context=dict(context), status="COMPLETE", category="BATCH", attributes=batch["summary"])
+    completed = add(
+        core,
+        name="BATCH_COMPLETE",
+        event_type="ORCHESTRATION_AUDIT",
+        retailer_id=rid,
+        context=dict(context),
+        status="COMPLETE",
+        category="BATCH",
+        attributes=batch["summary"],
+    )
     for failure in batch["results"]:
-        add(core, name="BATCH_ENTITY_FAILED", event_type="ORCHESTRATION_AUDIT", retailer_id=rid,
-            context={**context, "sourceEvents": [completed["id"]]}, status="FAILED", category="BATCH",
-            attributes=failure)
+        add(
+            core,
+            name="BATCH_ENTITY_FAILED",
+            event_type="ORCHESTRATION_AUDIT",
+            retailer_id=rid,
+            context={**context, "sourceEvents": [completed["id"]]},
+            status="FAILED",
+            category="BATCH",
+            attributes=failure,
+        )
 
 
 def _int_param(params: dict[str, str], key: str, default: int) -> int:
@@ -108,12 +147,14 @@ def search(core: Any, principal: dict[str, Any], params: dict[str, str]) -> dict
             continue
         matched.append(entry)
     matched.sort(key=lambda e: e["generatedOn"], reverse=True)
-    page = matched[start:start + count]
+    page = matched[start : start + count]
     return {"start": start, "count": len(page), "hasMore": start + len(page) < len(matched), "results": page}
 
 
 def get(core: Any, principal: dict[str, Any], event_id: str) -> Row:
     entry = core.store.events.get(event_id)
-    if entry is None or (entry["retailerId"] is not None and entry["retailerId"] not in principal["retailerIds"]):
+    if entry is None or (
+        entry["retailerId"] is not None and entry["retailerId"] not in principal["retailerIds"]
+    ):
         raise ApiError(core.settings.event_not_found_status, f"Event {event_id} not found")
     return entry

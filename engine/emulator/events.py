@@ -44,21 +44,42 @@ def rule_for(core: Any, body: dict[str, Any]) -> Row | None:
     return rules.get((body["name"], body["entityType"])) or rules.get((body["name"], "*"))
 
 
-def receive(core: Any, principal: dict[str, Any], body: dict[str, Any], mode: str,
-            fault: dict[str, Any]) -> tuple[int, Any]:
+def receive(
+    core: Any, principal: dict[str, Any], body: dict[str, Any], mode: str, fault: dict[str, Any]
+) -> tuple[int, Any]:
     """Accept one event; answer (status, body) where body None means an empty response."""
     attrs = _validate(core, principal, body)
     rule = rule_for(core, body)
     if rule is None and mode == "async" and core.settings.strict_event_names:
         raise ApiError(400, "Bad Request")
-    context = {k: body.get(k) for k in ("entityType", "entityId", "entityRef", "entitySubtype",
-                                        "rootEntityType", "rootEntityId", "rootEntityRef")}
-    entry = eventlog.add(core, name=body["name"], event_type=body.get("type") or "NORMAL",
-                         retailer_id=str(body["retailerId"]), context=context, status="PENDING",
-                         attributes=body.get("attributes"), source=body.get("source"),
-                         generated_by=principal["name"])
-    entry["_event"] = {"body": body, "attrs": attrs, "fault": {k: fault[k] for k in
-                       ("event_no_match", "event_status") if k in fault}}
+    context = {
+        k: body.get(k)
+        for k in (
+            "entityType",
+            "entityId",
+            "entityRef",
+            "entitySubtype",
+            "rootEntityType",
+            "rootEntityId",
+            "rootEntityRef",
+        )
+    }
+    entry = eventlog.add(
+        core,
+        name=body["name"],
+        event_type=body.get("type") or "NORMAL",
+        retailer_id=str(body["retailerId"]),
+        context=context,
+        status="PENDING",
+        attributes=body.get("attributes"),
+        source=body.get("source"),
+        generated_by=principal["name"],
+    )
+    entry["_event"] = {
+        "body": body,
+        "attrs": attrs,
+        "fault": {k: fault[k] for k in ("event_no_match", "event_status") if k in fault},
+    }
     if mode == "async":
         delay = core.settings.event_delay_seconds
         if delay > 0:

@@ -59,7 +59,11 @@ def _check_keys(block: Any, allowed: Any, where: str) -> dict[str, Any]:
             hint = did_you_mean(str(key), allowed)
             if not hint:
                 prefixed = [name for name in allowed if name.startswith(str(key))]
-                hint = f" (did you mean '{prefixed[0]}'?)" if prefixed else f" (expected one of {', '.join(allowed)})"
+                hint = (
+                    f" (did you mean '{prefixed[0]}'?)"
+                    if prefixed
+                    else f" (expected one of {', '.join(allowed)})"
+                )
             raise FaultError(f"{where}.{key}: unknown key{hint}")
     return block
 
@@ -87,8 +91,16 @@ class FaultRules:
                 raise FaultError(f"match.path_regex: {exc}")
         if "refresh_grant_fails" in action:
             match.setdefault("grant_type", "refresh_token")
-        rule = {"id": str(self._next), "name": spec.get("name"), "match": match, "when": dict(when),
-                "action": dict(action), "matched": 0, "fired": 0, "created": self.clock.timestamp()}
+        rule = {
+            "id": str(self._next),
+            "name": spec.get("name"),
+            "match": match,
+            "when": dict(when),
+            "action": dict(action),
+            "matched": 0,
+            "fired": 0,
+            "created": self.clock.timestamp(),
+        }
         self._next += 1
         self.rules.append(rule)
         return rule
@@ -102,9 +114,13 @@ class FaultRules:
         return len(self.rules) != before
 
     def public(self) -> list[dict[str, Any]]:
-        return [{**r, "match": {k: v for k, v in r["match"].items() if not k.startswith("_")}} for r in self.rules]
+        return [
+            {**r, "match": {k: v for k, v in r["match"].items() if not k.startswith("_")}} for r in self.rules
+        ]
 
-    def evaluate(self, method: str, path: str, lazy: Callable[[str], Any]) -> tuple[dict[str, Any], list[str]]:
+    def evaluate(
+        self, method: str, path: str, lazy: Callable[[str], Any]
+    ) -> tuple[dict[str, Any], list[str]]:
         """The merged action of every rule firing on this request, and the ids that fired.
 
         ``lazy(name)`` supplies request facts that cost a parse (grant type, GraphQL operation
@@ -131,11 +147,15 @@ class FaultRules:
             return False
         if "graphql_operation" in match and lazy("graphql_operation") != match["graphql_operation"]:
             return False
-        return not ("graphql_root_field" in match and match["graphql_root_field"] not in lazy("graphql_root_fields"))
+        return not (
+            "graphql_root_field" in match and match["graphql_root_field"] not in lazy("graphql_root_fields")
+        )
 
     def _fires(self, rule: dict[str, Any]) -> bool:
         when = rule["when"]
-        if "after_seconds" in when and self.clock.timestamp() - rule["created"] < float(when["after_seconds"]):
+        if "after_seconds" in when and self.clock.timestamp() - rule["created"] < float(
+            when["after_seconds"]
+        ):
             return False
         rule["matched"] += 1
         n = rule["matched"]

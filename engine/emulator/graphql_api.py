@@ -54,7 +54,9 @@ def request_facts(body: bytes) -> dict[str, Any]:
         if isinstance(definition, OperationDefinitionNode):
             if name is None and definition.name:
                 name = definition.name.value
-            fields.extend(sel.name.value for sel in definition.selection_set.selections if hasattr(sel, "name"))
+            fields.extend(
+                sel.name.value for sel in definition.selection_set.selections if hasattr(sel, "name")
+            )
     return {"graphql_operation": name, "graphql_root_fields": fields}
 
 
@@ -64,10 +66,16 @@ def run(core: Any, principal: dict[str, Any], body: bytes, fault: dict[str, Any]
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, body={"errors": [{"message": "Malformed JSON: the body must be a JSON object"}]})
     if not isinstance(data, dict) or not isinstance(data.get("query"), str) or not data["query"].strip():
-        raise ApiError(400, body={"errors": [{"message": "The request must have a non-empty 'query' string"}]})
+        raise ApiError(
+            400, body={"errors": [{"message": "The request must have a non-empty 'query' string"}]}
+        )
     classification = core.settings.graphql_error_classification
     if fault.get("graphql_error"):
-        spec = fault["graphql_error"] if isinstance(fault["graphql_error"], dict) else {"code": fault["graphql_error"]}
+        spec = (
+            fault["graphql_error"]
+            if isinstance(fault["graphql_error"], dict)
+            else {"code": fault["graphql_error"]}
+        )
         code = spec.get("code", "C0011E")
         message = spec.get("message") or ("Rate limit exceeded" if code == "C0011E" else "Injected error")
         return {"data": None, "errors": [coded(code, message, classification=classification)]}
@@ -78,13 +86,20 @@ def run(core: Any, principal: dict[str, Any], body: bytes, fault: dict[str, Any]
     variables = data.get("variables")
     if variables is not None and not isinstance(variables, dict):
         raise ApiError(400, body={"errors": [{"message": "'variables' must be a JSON object"}]})
-    result = execute(schema, document, variable_values=variables, operation_name=data.get("operationName"),
-                     context_value={"core": core, "principal": principal})
+    result = execute(
+        schema,
+        document,
+        variable_values=variables,
+        operation_name=data.get("operationName"),
+        context_value={"core": core, "principal": principal},
+    )
     assert isinstance(result, ExecutionResult)  # every resolver is synchronous
     payload: dict[str, Any] = {}
     if result.errors and result.data is None:
-        payload["errors"] = [format_error(e, classification, default_code="C0140E", default_class="ValidationError")
-                             for e in result.errors]
+        payload["errors"] = [
+            format_error(e, classification, default_code="C0140E", default_class="ValidationError")
+            for e in result.errors
+        ]
         return payload
     payload["data"] = result.data
     if result.errors:
@@ -103,8 +118,10 @@ def _partial(payload: dict[str, Any], spec: Any, classification: bool) -> None:
     for raw in paths:
         if raw is None:
             continue
-        path = [int(p) if isinstance(p, str) and p.isdigit() else p
-                for p in (raw.split(".") if isinstance(raw, str) else raw)]
+        path = [
+            int(p) if isinstance(p, str) and p.isdigit() else p
+            for p in (raw.split(".") if isinstance(raw, str) else raw)
+        ]
         parent: Any = payload.get("data")
         try:
             for step in path[:-1]:
@@ -112,8 +129,9 @@ def _partial(payload: dict[str, Any], spec: Any, classification: bool) -> None:
             parent[path[-1]] = None
         except (KeyError, IndexError, TypeError):
             continue
-        payload.setdefault("errors", []).append(coded(code, "Injected partial failure", path,
-                                                      classification=classification))
+        payload.setdefault("errors", []).append(
+            coded(code, "Injected partial failure", path, classification=classification)
+        )
 
 
 def _find_connection(value: Any) -> dict[str, Any] | None:

@@ -19,8 +19,12 @@ class FluentError(Exception):
         self.extensions = {"code": code, "classification": classification}
 
 
-def format_error(error: GraphQLError, classification: bool, default_code: str | None = None,
-                 default_class: str = "DataFetchingException") -> dict[str, Any]:
+def format_error(
+    error: GraphQLError,
+    classification: bool,
+    default_code: str | None = None,
+    default_class: str = "DataFetchingException",
+) -> dict[str, Any]:
     """One error in the response envelope: message (code-prefixed), locations, path, extensions.
 
     Resolver errors keep their Fluent code; an unexpected exception in a resolver becomes
@@ -51,8 +55,13 @@ def format_error(error: GraphQLError, classification: bool, default_code: str | 
     return out
 
 
-def coded(code: str, message: str, path: list[Any] | None = None, classification: bool = True,
-          kind: str = "DataFetchingException") -> dict[str, Any]:
+def coded(
+    code: str,
+    message: str,
+    path: list[Any] | None = None,
+    classification: bool = True,
+    kind: str = "DataFetchingException",
+) -> dict[str, Any]:
     """A coded error built outside execution (faults, throttling)."""
     out: dict[str, Any] = {"message": f"{code}: {message}"}
     if path:

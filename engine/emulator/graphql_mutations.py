@@ -14,7 +14,16 @@ from engine.emulator import entities
 from engine.emulator.graphql_errors import FluentError
 from engine.emulator.store import Row
 
-NON_NEGATIVE = ("quantity", "price", "paidPrice", "totalPrice", "taxPrice", "totalTaxPrice", "amount", "value")
+NON_NEGATIVE = (
+    "quantity",
+    "price",
+    "paidPrice",
+    "totalPrice",
+    "taxPrice",
+    "totalTaxPrice",
+    "amount",
+    "value",
+)
 
 
 def _ctx(info: Any) -> tuple[Any, dict[str, Any], str]:
@@ -175,8 +184,13 @@ def update_fulfilment(_root: Any, info: Any, input: dict[str, Any]) -> Row:
 
 
 MUTATIONS = {
-    "createOrder": create_order, "updateOrder": update_order, "createLocation": create_location,
-    "updateLocation": update_location, "createVariantProduct": create_variant_product,
-    "createStandardProduct": create_standard_product, "createProduct": create_product,
-    "updateProduct": update_product, "updateFulfilment": update_fulfilment,
+    "createOrder": create_order,
+    "updateOrder": update_order,
+    "createLocation": create_location,
+    "updateLocation": update_location,
+    "createVariantProduct": create_variant_product,
+    "createStandardProduct": create_standard_product,
+    "createProduct": create_product,
+    "updateProduct": update_product,
+    "updateFulfilment": update_fulfilment,
 }

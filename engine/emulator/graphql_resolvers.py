@@ -15,19 +15,47 @@ from engine.emulator.store import Row
 
 # Connection argument -> row field, per query.
 LIST_FILTERS = {
-    "inventoryPositions": ("inventory_positions", "InventoryPosition",
-                           {"ref": "ref", "productRef": "productRef", "locationRef": "locationRef", "type": "type",
-                            "status": "status"}),
-    "inventoryQuantities": ("inventory_quantities", "InventoryQuantity",
-                            {"ref": "ref", "productRef": "productRef", "locationRef": "locationRef", "type": "type",
-                             "status": "status"}),
-    "virtualPositions": ("virtual_positions", "VirtualPosition",
-                         {"ref": "ref", "productRef": "productRef", "groupRef": "groupRef", "type": "type",
-                          "status": "status"}),
+    "inventoryPositions": (
+        "inventory_positions",
+        "InventoryPosition",
+        {
+            "ref": "ref",
+            "productRef": "productRef",
+            "locationRef": "locationRef",
+            "type": "type",
+            "status": "status",
+        },
+    ),
+    "inventoryQuantities": (
+        "inventory_quantities",
+        "InventoryQuantity",
+        {
+            "ref": "ref",
+            "productRef": "productRef",
+            "locationRef": "locationRef",
+            "type": "type",
+            "status": "status",
+        },
+    ),
+    "virtualPositions": (
+        "virtual_positions",
+        "VirtualPosition",
+        {
+            "ref": "ref",
+            "productRef": "productRef",
+            "groupRef": "groupRef",
+            "type": "type",
+            "status": "status",
+        },
+    ),
     "products": ("products", "Product", {"ref": "ref", "type": "type", "status": "status", "gtin": "gtin"}),
     "locations": ("locations", "Location", {"ref": "ref", "type": "type", "status": "status"}),
     "orders": ("orders", "Order", {"ref": "ref", "type": "type", "status": "status"}),
-    "fulfilments": ("fulfilments", "Fulfilment", {"ref": "ref", "status": "status", "deliveryType": "deliveryType"}),
+    "fulfilments": (
+        "fulfilments",
+        "Fulfilment",
+        {"ref": "ref", "status": "status", "deliveryType": "deliveryType"},
+    ),
 }
 
 
@@ -97,8 +125,13 @@ def _quantities(row: Row, info: Any, **args: Any) -> dict[str, Any]:
     found = [keys.get((row["id"], kind)) for kind in core.store.quantity_types]
     rows = ListRows(sorted((q for q in found if q is not None), key=lambda q: int(q["id"])))
     wanted = {f: set(args[f]) for f in ("type", "status") if args.get(f)}
-    return connection(core.settings, rows, "InventoryQuantity", args,
-                      lambda q: all(q.get(f) in values for f, values in wanted.items()))
+    return connection(
+        core.settings,
+        rows,
+        "InventoryQuantity",
+        args,
+        lambda q: all(q.get(f) in values for f, values in wanted.items()),
+    )
 
 
 def _visible(principal: dict[str, Any], row: Row | None) -> Row | None:
@@ -110,8 +143,15 @@ def resolve_me(_root: Any, info: Any) -> Row:
     user = principal["user"]
     if user is not None:
         return user
-    return {"id": "0", "ref": principal["accountId"], "username": principal["accountId"], "type": "API",
-            "status": "ACTIVE", "retailerIds": sorted(principal["retailerIds"]), "primaryLocationRef": None}
+    return {
+        "id": "0",
+        "ref": principal["accountId"],
+        "username": principal["accountId"],
+        "type": "API",
+        "status": "ACTIVE",
+        "retailerIds": sorted(principal["retailerIds"]),
+        "primaryLocationRef": None,
+    }
 
 
 def resolve_order(_root: Any, info: Any, id: str | None = None, ref: str | None = None) -> Row | None:
@@ -173,7 +213,9 @@ def _product_of(row: Row, info: Any) -> Row | None:
 
 
 def _location_of(ref_key: str) -> Callable[..., Any]:
-    return lambda row, info: info.context["core"].store.locations.find((row.get("retailerId"), row.get(ref_key)))
+    return lambda row, info: info.context["core"].store.locations.find(
+        (row.get("retailerId"), row.get(ref_key))
+    )
 
 
 def _parent_product(row: Row, info: Any) -> Row | None:
@@ -199,24 +241,39 @@ def _fulfilment_choice(row: Row, info: Any) -> dict[str, Any] | None:
 
 
 QUERY_RESOLVERS: dict[str, Callable[..., Any]] = {name: _list_resolver(name) for name in LIST_FILTERS}
-QUERY_RESOLVERS.update(me=resolve_me, order=resolve_order, location=resolve_location, product=resolve_product,
-                       fulfilment=resolve_fulfilment)
+QUERY_RESOLVERS.update(
+    me=resolve_me,
+    order=resolve_order,
+    location=resolve_location,
+    product=resolve_product,
+    fulfilment=resolve_fulfilment,
+)
 
 FIELD_RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
     "Query": QUERY_RESOLVERS,
     "User": {"primaryRetailer": _primary_retailer, "primaryLocation": _primary_location},
     "Location": {"retailer": _retailer},
-    "InventoryPosition": {"catalogue": _catalogue, "product": _product_of, "location": _location_of("locationRef"),
-                          "quantities": _quantities},
+    "InventoryPosition": {
+        "catalogue": _catalogue,
+        "product": _product_of,
+        "location": _location_of("locationRef"),
+        "quantities": _quantities,
+    },
     "InventoryQuantity": {"catalogue": _catalogue, "position": _by_id("inventory_positions", "positionId")},
     "VirtualPosition": {"catalogue": _catalogue},
     "VariantProduct": {"catalogue": _catalogue, "product": _parent_product},
     "StandardProduct": {"catalogue": _catalogue},
-    "Order": {"retailer": _retailer, "fulfilmentChoice": _fulfilment_choice,
-              "items": _nested("_items", "order_items", "OrderItem"),
-              "fulfilments": _nested("_fulfilments", "fulfilments", "Fulfilment")},
+    "Order": {
+        "retailer": _retailer,
+        "fulfilmentChoice": _fulfilment_choice,
+        "items": _nested("_items", "order_items", "OrderItem"),
+        "fulfilments": _nested("_fulfilments", "fulfilments", "Fulfilment"),
+    },
     "OrderItem": {"product": _product_of, "order": _by_id("orders", "orderId")},
-    "Fulfilment": {"order": _by_id("orders", "orderId"), "fromLocation": _location_of("fromLocationRef"),
-                   "items": _nested("_items", "fulfilment_items", "FulfilmentItem")},
+    "Fulfilment": {
+        "order": _by_id("orders", "orderId"),
+        "fromLocation": _location_of("fromLocationRef"),
+        "items": _nested("_items", "fulfilment_items", "FulfilmentItem"),
+    },
     "FulfilmentItem": {"orderItem": _by_id("order_items", "orderItemId")},
 }

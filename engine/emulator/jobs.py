@@ -40,10 +40,16 @@ def create_job(core: Any, principal: dict[str, Any], body: dict[str, Any]) -> di
         warnings.append("'metadata' was read as 'meta'")
     now = core.clock.now_iso()
     job = {
-        "name": name, "retailerId": rid, "meta": meta if isinstance(meta, dict) else {}, "status": "OPEN",
-        "createdOn": now, "expiresAt": core.clock.iso_in(core.settings.job_ttl_seconds),
-        "_expires_ts": core.clock.timestamp() + core.settings.job_ttl_seconds, "_expired": False,
-        "_batches": [], "warnings": warnings,
+        "name": name,
+        "retailerId": rid,
+        "meta": meta if isinstance(meta, dict) else {},
+        "status": "OPEN",
+        "createdOn": now,
+        "expiresAt": core.clock.iso_in(core.settings.job_ttl_seconds),
+        "_expires_ts": core.clock.timestamp() + core.settings.job_ttl_seconds,
+        "_expired": False,
+        "_batches": [],
+        "warnings": warnings,
     }
     core.store.jobs.insert(job)
     return job
@@ -63,8 +69,9 @@ def get_job(core: Any, principal: dict[str, Any], job_id: str) -> Row:
     return job
 
 
-def send_batch(core: Any, principal: dict[str, Any], job_id: str, body: dict[str, Any],
-               fault: dict[str, Any]) -> Row:
+def send_batch(
+    core: Any, principal: dict[str, Any], job_id: str, body: dict[str, Any], fault: dict[str, Any]
+) -> Row:
     settings = core.settings
     job = get_job(core, principal, job_id)
     if job_status_word(core, job) != "OPEN":
@@ -84,13 +91,28 @@ def send_batch(core: Any, principal: dict[str, Any], job_id: str, body: dict[str
     if problems:
         raise ApiError(400, *problems)
     now = core.clock.now_iso()
-    catalogue = body.get("catalogueRef") or settings.default_inventory_catalogue.format(retailerId=job["retailerId"])
+    catalogue = body.get("catalogueRef") or settings.default_inventory_catalogue.format(
+        retailerId=job["retailerId"]
+    )
     batch = {
-        "jobId": job["id"], "status": "PENDING", "entityType": "INVENTORY", "action": "UPSERT",
-        "source": body.get("source"), "event": body.get("event"), "catalogueRef": catalogue,
-        "count": len(items), "createdOn": now, "lastModifiedOn": now, "results": [], "summary": None,
-        "_entities": items, "_created_ts": core.clock.timestamp(), "_polls": 0, "_forced": 0,
-        "_stuck": fault.get("batch_stuck"), "_fail": fault.get("batch_fail_records"),
+        "jobId": job["id"],
+        "status": "PENDING",
+        "entityType": "INVENTORY",
+        "action": "UPSERT",
+        "source": body.get("source"),
+        "event": body.get("event"),
+        "catalogueRef": catalogue,
+        "count": len(items),
+        "createdOn": now,
+        "lastModifiedOn": now,
+        "results": [],
+        "summary": None,
+        "_entities": items,
+        "_created_ts": core.clock.timestamp(),
+        "_polls": 0,
+        "_forced": 0,
+        "_stuck": fault.get("batch_stuck"),
+        "_fail": fault.get("batch_fail_records"),
     }
     core.store.batches.insert(batch)
     job["_batches"].append(batch["id"])
@@ -172,8 +194,14 @@ def apply_entities(core: Any, job: Row, batch: Row) -> None:
     applied = skipped = 0
     for index, entity in enumerate(items):
         if type(entity) is not dict:
-            results.append({"entityIndex": index + base, "ref": None, "responseCode": "400",
-                            "message": "Entity must be a JSON object"})
+            results.append(
+                {
+                    "entityIndex": index + base,
+                    "ref": None,
+                    "responseCode": "400",
+                    "message": "Entity must be a JSON object",
+                }
+            )
             continue
         loc: Any = entity.get("locationRef")
         sku: Any = entity.get("skuRef")
@@ -188,7 +216,11 @@ def apply_entities(core: Any, job: Row, batch: Row) -> None:
             error = f"qty must be an integer, got {qty!r}"
         elif qty < 0 and kind != "DELTA":
             error = f"qty must not be negative, got {qty}"
-        elif "correctedQty" in entity and entity["correctedQty"] is not None and type(entity["correctedQty"]) is not int:
+        elif (
+            "correctedQty" in entity
+            and entity["correctedQty"] is not None
+            and type(entity["correctedQty"]) is not int
+        ):
             error = f"correctedQty must be an integer, got {entity['correctedQty']!r}"
         elif kind != "LAST_ON_HAND" and kind != "DELTA":
             error = f"type must be LAST_ON_HAND or DELTA, got {kind!r}"
@@ -244,12 +276,19 @@ def apply_entities(core: Any, job: Row, batch: Row) -> None:
             position["status"] = status
         applied += 1
     batch["results"] = results
-    batch["summary"] = {"received": len(items), "applied": applied, "skipped": skipped, "failed": len(results)}
+    batch["summary"] = {
+        "received": len(items),
+        "applied": applied,
+        "skipped": skipped,
+        "failed": len(results),
+    }
     eventlog.batch_audit(core, job, batch)
 
 
 def _create_product(core: Any, rid: str, sku: str, now: str) -> None:
-    catalogue = next((c for c in core.store.catalogues if c["type"] == "PRODUCT" and c["retailerId"] == rid), None)
+    catalogue = next(
+        (c for c in core.store.catalogues if c["type"] == "PRODUCT" and c["retailerId"] == rid), None
+    )
     if catalogue is None:
         raise ApiError(500, f"retailer {rid} has no product catalogue to create {sku} in")
     entities.new_product(core.store, {"ref": sku, "name": sku}, catalogue, now)
@@ -265,32 +304,64 @@ def job_body(core: Any, job: Row) -> dict[str, Any]:
     status = job_status_word(core, job)
     if core.settings.job_shape == "sdk_types":
         done = sum(1 for b in batches if b["status"] == "COMPLETE")
-        return {"id": job["id"], "name": job["name"], "status": status, "retailerId": job["retailerId"],
-                "progress": {"totalBatches": len(batches), "completedBatches": done}, "errors": [],
-                "batches": [{"id": b["id"], "status": SDK_STATUS.get(b["status"], b["status"])} for b in batches]}
-    return {"jobId": job["id"], "status": status, "name": job["name"], "retailerId": job["retailerId"],
-            "meta": job["meta"], "createdOn": job["createdOn"], "expiresAt": job["expiresAt"],
-            "batch": [{"batchId": b["id"], "status": b["status"], "createdOn": b["createdOn"]} for b in batches]}
+        return {
+            "id": job["id"],
+            "name": job["name"],
+            "status": status,
+            "retailerId": job["retailerId"],
+            "progress": {"totalBatches": len(batches), "completedBatches": done},
+            "errors": [],
+            "batches": [{"id": b["id"], "status": SDK_STATUS.get(b["status"], b["status"])} for b in batches],
+        }
+    return {
+        "jobId": job["id"],
+        "status": status,
+        "name": job["name"],
+        "retailerId": job["retailerId"],
+        "meta": job["meta"],
+        "createdOn": job["createdOn"],
+        "expiresAt": job["expiresAt"],
+        "batch": [{"batchId": b["id"], "status": b["status"], "createdOn": b["createdOn"]} for b in batches],
+    }
 
 
 def batch_body(core: Any, batch: Row) -> dict[str, Any]:
     summary = batch["summary"] or {"received": batch["count"], "applied": 0, "skipped": 0, "failed": 0}
     if core.settings.job_shape == "sdk_types":
-        return {"id": batch["id"], "jobId": batch["jobId"], "status": SDK_STATUS.get(batch["status"], batch["status"]),
-                "processedEntities": summary["applied"] + summary["skipped"] + summary["failed"]
-                if batch["status"] == "COMPLETE" else 0,
-                "totalEntities": batch["count"],
-                "errors": [{"code": r["responseCode"], "message": r["message"], "entityIndex": r["entityIndex"]}
-                           for r in batch["results"]]}
-    return {"batchId": batch["id"], "entityType": batch["entityType"], "status": batch["status"], "start": 1,
-            "count": batch["count"], "total": batch["count"], "createdOn": batch["createdOn"],
-            "lastModifiedOn": batch["lastModifiedOn"], "results": batch["results"], "summary": summary}
+        return {
+            "id": batch["id"],
+            "jobId": batch["jobId"],
+            "status": SDK_STATUS.get(batch["status"], batch["status"]),
+            "processedEntities": summary["applied"] + summary["skipped"] + summary["failed"]
+            if batch["status"] == "COMPLETE"
+            else 0,
+            "totalEntities": batch["count"],
+            "errors": [
+                {"code": r["responseCode"], "message": r["message"], "entityIndex": r["entityIndex"]}
+                for r in batch["results"]
+            ],
+        }
+    return {
+        "batchId": batch["id"],
+        "entityType": batch["entityType"],
+        "status": batch["status"],
+        "start": 1,
+        "count": batch["count"],
+        "total": batch["count"],
+        "createdOn": batch["createdOn"],
+        "lastModifiedOn": batch["lastModifiedOn"],
+        "results": batch["results"],
+        "summary": summary,
+    }
 
 
 def results_body(core: Any, job: Row) -> dict[str, Any]:
     batches = [core.store.batches.get(b) for b in job["_batches"]]
     complete_ = [b for b in batches if b["status"] == "COMPLETE"]
-    return {"jobId": job["id"], "totalBatches": len(batches),
-            "successfulBatches": sum(1 for b in complete_ if not b["results"]),
-            "failedBatches": sum(1 for b in complete_ if b["results"]),
-            "results": [batch_body(core, b) for b in batches]}
+    return {
+        "jobId": job["id"],
+        "totalBatches": len(batches),
+        "successfulBatches": sum(1 for b in complete_ if not b["results"]),
+        "failedBatches": sum(1 for b in complete_ if b["results"]),
+        "results": [batch_body(core, b) for b in batches],
+    }

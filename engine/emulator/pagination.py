@@ -60,13 +60,16 @@ def page_size(settings: Any, value: int | None, name: str) -> int | None:
     if value > settings.max_page_size:
         if settings.page_size_overflow == "clamp":
             return settings.max_page_size
-        raise FluentError("C0001E", f"Query complexity too high: '{name}' is {value}, "
-                                    f"at most {settings.max_page_size} per page")
+        raise FluentError(
+            "C0001E",
+            f"Query complexity too high: '{name}' is {value}, at most {settings.max_page_size} per page",
+        )
     return value
 
 
-def connection(settings: Any, rows: Table | ListRows, type_name: str, args: dict[str, Any],
-               keep: Predicate) -> dict[str, Any]:
+def connection(
+    settings: Any, rows: Table | ListRows, type_name: str, args: dict[str, Any], keep: Predicate
+) -> dict[str, Any]:
     first = page_size(settings, args.get("first"), "first")
     last = page_size(settings, args.get("last"), "last")
     if first is not None and last is not None:
@@ -103,8 +106,15 @@ def _take(source: Iterable[Row], keep: Predicate, limit: int, stop: Callable[[Ro
     return picked
 
 
-def _by_update_time(settings: Any, rows: Table | ListRows, type_name: str, args: dict[str, Any],
-                    keep: Predicate, first: int | None, last: int | None) -> dict[str, Any]:
+def _by_update_time(
+    settings: Any,
+    rows: Table | ListRows,
+    type_name: str,
+    args: dict[str, Any],
+    keep: Predicate,
+    first: int | None,
+    last: int | None,
+) -> dict[str, Any]:
     ordered = sorted((r for r in rows if keep(r)), key=lambda r: (r["updatedOn"], int(r["id"])), reverse=True)
 
     def position(cursor: str) -> tuple[str, int]:
@@ -113,9 +123,12 @@ def _by_update_time(settings: Any, rows: Table | ListRows, type_name: str, args:
 
     low = position(args["after"]) if args.get("after") else None
     high = position(args["before"]) if args.get("before") else None
-    window = [r for r in ordered
-              if (low is None or (r["updatedOn"], int(r["id"])) < low)
-              and (high is None or (r["updatedOn"], int(r["id"])) > high)]
+    window = [
+        r
+        for r in ordered
+        if (low is None or (r["updatedOn"], int(r["id"])) < low)
+        and (high is None or (r["updatedOn"], int(r["id"])) > high)
+    ]
     if last is None:
         size = settings.default_page_size if first is None else first
         picked, has_next = window[:size], len(window) > size
@@ -126,8 +139,9 @@ def _by_update_time(settings: Any, rows: Table | ListRows, type_name: str, args:
     return _shape(settings, type_name, picked, has_next, has_previous, with_time=True)
 
 
-def _shape(settings: Any, type_name: str, picked: list[Row], has_next: bool, has_previous: bool,
-           with_time: bool) -> dict[str, Any]:
+def _shape(
+    settings: Any, type_name: str, picked: list[Row], has_next: bool, has_previous: bool, with_time: bool
+) -> dict[str, Any]:
     edges = [{"node": row, "cursor": encode_cursor(type_name, row, with_time)} for row in picked]
     info: dict[str, Any] = {"hasNextPage": has_next, "hasPreviousPage": has_previous}
     if settings.pageinfo_end_cursor:

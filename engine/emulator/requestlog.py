@@ -23,8 +23,14 @@ class RequestLog:
 
     def record(self, **fields: Any) -> dict[str, Any]:
         self.sequence += 1
-        entry = {"seq": self.sequence, "direction": "in", "status": None, "latency_ms": None, "faults": [],
-                 **fields}
+        entry = {
+            "seq": self.sequence,
+            "direction": "in",
+            "status": None,
+            "latency_ms": None,
+            "faults": [],
+            **fields,
+        }
         self.entries.append(entry)
         return entry
 

@@ -43,8 +43,13 @@ def create_job(core: Any, request: Request) -> Response:
 
 
 def send_batch(core: Any, request: Request) -> Response:
-    batch = jobs.send_batch(core, request.state.principal, request.path_params["job_id"],
-                            json_object(request.state.body), request.state.fault)
+    batch = jobs.send_batch(
+        core,
+        request.state.principal,
+        request.path_params["job_id"],
+        json_object(request.state.body),
+        request.state.fault,
+    )
     return json_response({"id": batch["id"]})
 
 
@@ -54,8 +59,9 @@ def job_status(core: Any, request: Request) -> Response:
 
 
 def batch_status(core: Any, request: Request) -> Response:
-    batch = jobs.get_batch(core, request.state.principal, request.path_params["job_id"],
-                           request.path_params["batch_id"])
+    batch = jobs.get_batch(
+        core, request.state.principal, request.path_params["job_id"], request.path_params["batch_id"]
+    )
     if request.state.fault.get("batch_stuck"):
         batch["_stuck"] = request.state.fault["batch_stuck"]
     jobs.progress(core, batch, polled=True)
@@ -71,8 +77,9 @@ def job_results(core: Any, request: Request) -> Response:
 
 def _event(mode: str) -> Handler:
     def handle(core: Any, request: Request) -> Response:
-        status, body = events.receive(core, request.state.principal, json_object(request.state.body), mode,
-                                      request.state.fault)
+        status, body = events.receive(
+            core, request.state.principal, json_object(request.state.body), mode, request.state.fault
+        )
         return empty_response(status) if body is None else json_response(body, status)
 
     return handle
@@ -83,7 +90,9 @@ def event_search(core: Any, request: Request) -> Response:
 
 
 def event_get(core: Any, request: Request) -> Response:
-    return json_response(_public(eventlog.get(core, request.state.principal, request.path_params["event_id"])))
+    return json_response(
+        _public(eventlog.get(core, request.state.principal, request.path_params["event_id"]))
+    )
 
 
 def _endpoint(core: Any, handler: Handler) -> Callable[[Request], Awaitable[Response]]:

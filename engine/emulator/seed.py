@@ -22,8 +22,22 @@ from engine.suggest import did_you_mean
 DEFAULT_SEED = Path(__file__).with_name("seeds") / "default.yaml"
 
 SECTIONS = (
-    "version", "extends", "settings", "time", "accounts", "retailers", "users", "catalogues", "locations",
-    "products", "inventoryPositions", "virtualPositions", "orders", "fulfilments", "events", "eventRules",
+    "version",
+    "extends",
+    "settings",
+    "time",
+    "accounts",
+    "retailers",
+    "users",
+    "catalogues",
+    "locations",
+    "products",
+    "inventoryPositions",
+    "virtualPositions",
+    "orders",
+    "fulfilments",
+    "events",
+    "eventRules",
     "generate",
 )
 LIST_SECTIONS = SECTIONS[4:-1]
@@ -72,7 +86,9 @@ def _resolve(data: Any, base_dir: Path, label: str) -> dict[str, Any]:
         if key not in SECTIONS:
             raise SeedError(f"{label}.{key}: unknown seed section{did_you_mean(str(key), SECTIONS)}")
     if data.get("version", 1) != 1:
-        raise SeedError(f"{label}.version: {data['version']!r} is not supported (this emulator reads version 1)")
+        raise SeedError(
+            f"{label}.version: {data['version']!r} is not supported (this emulator reads version 1)"
+        )
     parent = data.get("extends")
     if not parent:
         return dict(data)
@@ -108,7 +124,11 @@ def apply(store: Store, seed: dict[str, Any], now: str) -> None:
                 raise SeedError(f"{path}: {exc.args[0]}")
             except (TypeError, ValueError) as exc:
                 raise SeedError(f"{path}: {exc}")
-        stage = {"locations": "locations", "products": "products", "inventoryPositions": "inventory_positions"}
+        stage = {
+            "locations": "locations",
+            "products": "products",
+            "inventoryPositions": "inventory_positions",
+        }
         if section in stage:
             # Generated data may refer to explicit entities, so generators run in entity order.
             try:
@@ -143,14 +163,20 @@ class _Loader:
     def accounts(self, item: dict[str, Any]) -> None:
         account_id = str(_need(item, "id"))
         self.store.accounts[account_id] = {
-            "id": account_id, "clientSecret": str(_need(item, "clientSecret")),
+            "id": account_id,
+            "clientSecret": str(_need(item, "clientSecret")),
             "refreshTokens": bool(item.get("refreshTokens", False)),
         }
 
     def retailers(self, item: dict[str, Any]) -> None:
         account = str(item.get("account") or next(iter(self.store.accounts), ""))
-        row = {"ref": _need(item, "ref"), "tradingName": item.get("tradingName") or item["ref"],
-               "status": item.get("status") or "ACTIVE", "accountId": account, "createdOn": self.now}
+        row = {
+            "ref": _need(item, "ref"),
+            "tradingName": item.get("tradingName") or item["ref"],
+            "status": item.get("status") or "ACTIVE",
+            "accountId": account,
+            "createdOn": self.now,
+        }
         self.store.retailers.insert(row, key=row["ref"], row_id=int(_need(item, "id")))
 
     def users(self, item: dict[str, Any]) -> None:
@@ -160,12 +186,21 @@ class _Loader:
             if self.store.retailers.get(rid) is None:
                 raise KeyError(f"retailer {rid!r} is not a seeded retailer")
         row = {
-            "ref": username, "username": username, "password": str(_need(item, "password")),
+            "ref": username,
+            "username": username,
+            "password": str(_need(item, "password")),
             "accountId": str(item.get("account") or next(iter(self.store.accounts), "")),
-            "retailerIds": retailer_ids, "primaryLocationRef": item.get("primaryLocation"),
-            "firstName": item.get("firstName"), "lastName": item.get("lastName"),
-            "primaryEmail": item.get("primaryEmail"), "title": item.get("title"), "type": item.get("type") or "ADMIN",
-            "status": "ACTIVE", "timezone": item.get("timezone"), "createdOn": self.now, "updatedOn": self.now,
+            "retailerIds": retailer_ids,
+            "primaryLocationRef": item.get("primaryLocation"),
+            "firstName": item.get("firstName"),
+            "lastName": item.get("lastName"),
+            "primaryEmail": item.get("primaryEmail"),
+            "title": item.get("title"),
+            "type": item.get("type") or "ADMIN",
+            "status": "ACTIVE",
+            "timezone": item.get("timezone"),
+            "createdOn": self.now,
+            "updatedOn": self.now,
         }
         self.store.users.insert(row, key=username)
 
@@ -173,9 +208,16 @@ class _Loader:
         kind = str(_need(item, "type")).upper()
         if kind not in ("INVENTORY", "PRODUCT", "VIRTUAL"):
             raise ValueError(f"type {kind!r} is not INVENTORY, PRODUCT or VIRTUAL")
-        row = {"ref": _need(item, "ref"), "type": kind, "name": item.get("name") or item["ref"],
-               "retailerId": self._retailer(item), "groupRefs": item.get("groupRefs") or [],
-               "status": "ACTIVE", "createdOn": self.now, "updatedOn": self.now}
+        row = {
+            "ref": _need(item, "ref"),
+            "type": kind,
+            "name": item.get("name") or item["ref"],
+            "retailerId": self._retailer(item),
+            "groupRefs": item.get("groupRefs") or [],
+            "status": "ACTIVE",
+            "createdOn": self.now,
+            "updatedOn": self.now,
+        }
         if self.store.catalogues.find(row["ref"]):
             raise ValueError(f"catalogue {row['ref']!r} is already seeded")
         self.store.catalogues.insert(row, key=row["ref"])
@@ -201,18 +243,32 @@ class _Loader:
         sku, loc = _need(item, "productRef"), _need(item, "locationRef")
         if self.store.inventory_positions.find((catalogue["ref"], sku, loc)):
             raise ValueError(f"position {sku}:{loc} is already seeded")
-        entities.new_position(self.store, catalogue["ref"], catalogue["retailerId"], sku, loc,
-                              int(item.get("onHand", 0)), item.get("updatedOn") or self.now)
+        entities.new_position(
+            self.store,
+            catalogue["ref"],
+            catalogue["retailerId"],
+            sku,
+            loc,
+            int(item.get("onHand", 0)),
+            item.get("updatedOn") or self.now,
+        )
 
     def virtualPositions(self, item: dict[str, Any]) -> None:
         catalogue = self.store.catalogue(_need(item, "catalogue"), "VIRTUAL")
         if catalogue is None:
             raise KeyError(f"catalogue {item['catalogue']!r} is not a seeded virtual catalogue")
-        row = {"ref": item.get("ref") or f"{item['groupRef']}:{_need(item, 'productRef')}",
-               "productRef": item["productRef"], "groupRef": _need(item, "groupRef"),
-               "quantity": int(item.get("quantity", 0)), "type": item.get("type") or "AVAILABLE_TO_SELL",
-               "status": item.get("status") or "ACTIVE", "catalogueRef": catalogue["ref"],
-               "retailerId": catalogue["retailerId"], "createdOn": self.now, "updatedOn": self.now}
+        row = {
+            "ref": item.get("ref") or f"{item['groupRef']}:{_need(item, 'productRef')}",
+            "productRef": item["productRef"],
+            "groupRef": _need(item, "groupRef"),
+            "quantity": int(item.get("quantity", 0)),
+            "type": item.get("type") or "AVAILABLE_TO_SELL",
+            "status": item.get("status") or "ACTIVE",
+            "catalogueRef": catalogue["ref"],
+            "retailerId": catalogue["retailerId"],
+            "createdOn": self.now,
+            "updatedOn": self.now,
+        }
         self.store.virtual_positions.insert(row, key=(catalogue["ref"], row["groupRef"], row["productRef"]))
 
     def orders(self, item: dict[str, Any]) -> None:
@@ -240,6 +296,10 @@ class _Loader:
         self.store.events[entry["id"]] = entry
 
     def eventRules(self, item: dict[str, Any]) -> None:
-        rule = {"name": _need(item, "name"), "entityType": _need(item, "entityType"),
-                "handler": _need(item, "handler"), "status": item.get("status")}
+        rule = {
+            "name": _need(item, "name"),
+            "entityType": _need(item, "entityType"),
+            "handler": _need(item, "handler"),
+            "status": item.get("status"),
+        }
         self.store.event_rules[(rule["name"], rule["entityType"])] = rule

@@ -17,11 +17,40 @@ from engine.emulator.store import Row, Store
 
 STAGES = ("locations", "products", "inventory_positions")
 
-_ADJECTIVES = ("Classic", "Everyday", "Organic", "Heritage", "Slim", "Relaxed", "Premium", "Essential",
-               "Vintage", "Active")
-_NOUNS = ("T-Shirt", "Hoodie", "Jeans", "Sneaker", "Backpack", "Jacket", "Cap", "Scarf", "Sock Pack",
-          "Water Bottle", "Belt", "Polo", "Sweater", "Chino", "Tote Bag", "Beanie", "Rain Shell",
-          "Trail Shoe", "Wallet", "Watch")
+_ADJECTIVES = (
+    "Classic",
+    "Everyday",
+    "Organic",
+    "Heritage",
+    "Slim",
+    "Relaxed",
+    "Premium",
+    "Essential",
+    "Vintage",
+    "Active",
+)
+_NOUNS = (
+    "T-Shirt",
+    "Hoodie",
+    "Jeans",
+    "Sneaker",
+    "Backpack",
+    "Jacket",
+    "Cap",
+    "Scarf",
+    "Sock Pack",
+    "Water Bottle",
+    "Belt",
+    "Polo",
+    "Sweater",
+    "Chino",
+    "Tote Bag",
+    "Beanie",
+    "Rain Shell",
+    "Trail Shoe",
+    "Wallet",
+    "Watch",
+)
 _COLOURS = ("Black", "White", "Navy", "Olive", "Red", "Grey", "Sand", "Teal")
 
 
@@ -42,7 +71,9 @@ def run(store: Store, generate: dict[str, Any], now: str, stage: str) -> None:
         spec = {"count": spec}
     if not isinstance(spec, dict):
         raise ValueError(f"seed.generate.{stage}: expected a count or a mapping")
-    {"locations": _locations, "products": _products, "inventory_positions": _positions}[stage](store, spec, now)
+    {"locations": _locations, "products": _products, "inventory_positions": _positions}[stage](
+        store, spec, now
+    )
 
 
 def expand_refs(value: Any) -> list[str]:
@@ -87,11 +118,23 @@ def _locations(store: Store, spec: dict[str, Any], now: str) -> None:
     for n in range(start, start + int(spec.get("count", 10))):
         if store.locations.find((rid, fmt.format(n=n))) is not None:
             raise ValueError(f"seed.generate.locations: location {fmt.format(n=n)!r} is already seeded")
-        entities.new_location(store, {
-            "ref": fmt.format(n=n), "name": f"Store {n:03d}", "type": spec.get("type", "STORE"),
-            "primaryAddress": {"street": f"{n} Market Street", "city": "Sydney", "state": "NSW",
-                               "postcode": f"{2000 + n % 100:04d}", "country": "AU"},
-        }, rid, now)
+        entities.new_location(
+            store,
+            {
+                "ref": fmt.format(n=n),
+                "name": f"Store {n:03d}",
+                "type": spec.get("type", "STORE"),
+                "primaryAddress": {
+                    "street": f"{n} Market Street",
+                    "city": "Sydney",
+                    "state": "NSW",
+                    "postcode": f"{2000 + n % 100:04d}",
+                    "country": "AU",
+                },
+            },
+            rid,
+            now,
+        )
 
 
 def _products(store: Store, spec: dict[str, Any], now: str) -> None:
@@ -105,12 +148,23 @@ def _products(store: Store, spec: dict[str, Any], now: str) -> None:
 def _product(store: Store, catalogue: Row, ref: str, n: int, spec: dict[str, Any], now: str) -> Row:
     if store.products.find((catalogue["ref"], ref)) is not None:
         raise ValueError(f"seed.generate.products: product {ref!r} is already in {catalogue['ref']}")
-    name = (f"{_ADJECTIVES[n % len(_ADJECTIVES)]} {_NOUNS[(n // len(_ADJECTIVES)) % len(_NOUNS)]}"
-            f" {_COLOURS[n % len(_COLOURS)]}")
-    return entities.new_product(store, {
-        "ref": ref, "name": name, "gtin": gtin14(n), "status": spec.get("status", "ACTIVE"),
-        "type": spec.get("type", "VARIANT"), "summary": f"{name} (generated product {n})",
-    }, catalogue, now)
+    name = (
+        f"{_ADJECTIVES[n % len(_ADJECTIVES)]} {_NOUNS[(n // len(_ADJECTIVES)) % len(_NOUNS)]}"
+        f" {_COLOURS[n % len(_COLOURS)]}"
+    )
+    return entities.new_product(
+        store,
+        {
+            "ref": ref,
+            "name": name,
+            "gtin": gtin14(n),
+            "status": spec.get("status", "ACTIVE"),
+            "type": spec.get("type", "VARIANT"),
+            "summary": f"{name} (generated product {n})",
+        },
+        catalogue,
+        now,
+    )
 
 
 def _positions(store: Store, spec: dict[str, Any], now: str) -> None:

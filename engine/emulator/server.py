@@ -59,8 +59,13 @@ async def _awaited(value: Any) -> Any:
 class Emulator:
     """A Fluent Commerce emulator. ``with Emulator() as emu: httpx.get(emu.url + ...)``."""
 
-    def __init__(self, seed: str | Path | dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        seed: str | Path | dict[str, Any] | None = None,
+        settings: dict[str, Any] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.core = Core(seed, settings)
         self.host = host
         self.port = port
@@ -72,9 +77,16 @@ class Emulator:
     # --- lifecycle --------------------------------------------------------------------
 
     def _config(self) -> uvicorn.Config:
-        return uvicorn.Config(EmulatorApp(self.core), log_level="warning", access_log=False, lifespan="on",
-                              http=_tracking_protocol(self.core.transports), loop="asyncio",
-                              timeout_graceful_shutdown=2, server_header=False)
+        return uvicorn.Config(
+            EmulatorApp(self.core),
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            http=_tracking_protocol(self.core.transports),
+            loop="asyncio",
+            timeout_graceful_shutdown=2,
+            server_header=False,
+        )
 
     def _bind(self) -> socket.socket:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
@@ -170,10 +182,16 @@ class Emulator:
         """The seed's first account and first user: the demo login of the default seed."""
         account = next(iter(self.core.store.accounts.values()))
         user = next(iter(self.core.store.users), None)
-        retailer = (user["retailerIds"][0] if user and user["retailerIds"] else self.core.store.retailers.ids[0])
-        return {"client_id": account["id"], "client_secret": account["clientSecret"],
-                "username": user["username"] if user else "", "password": user["password"] if user else "",
-                "retailer_id": str(retailer)}
+        retailer = (
+            user["retailerIds"][0] if user and user["retailerIds"] else self.core.store.retailers.ids[0]
+        )
+        return {
+            "client_id": account["id"],
+            "client_secret": account["clientSecret"],
+            "username": user["username"] if user else "",
+            "password": user["password"] if user else "",
+            "retailer_id": str(retailer),
+        }
 
     # --- Python mirror of the control API ---------------------------------------------
 
@@ -235,7 +253,9 @@ class Emulator:
     def register_webhook(self, url: str, **options: Any) -> dict[str, Any]:
         return self._call(self.core.webhooks.register, {"url": url, **options})
 
-    def send_webhook(self, event: dict[str, Any], url: str | None = None, fault: str | None = None) -> list[Any]:
+    def send_webhook(
+        self, event: dict[str, Any], url: str | None = None, fault: str | None = None
+    ) -> list[Any]:
         return self._call(control.send_webhook, self.core, {"event": event, "url": url, "fault": fault})
 
     def public_key(self) -> dict[str, str]:

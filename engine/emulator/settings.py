@@ -27,11 +27,15 @@ class Option:
 OPTIONS: dict[str, Option] = {
     # --- auth -----------------------------------------------------------------
     "token_ttl_seconds": Option(43199, int, "Access token lifetime on the emulator clock (expires_in)."),
-    "client_credentials_grant": Option(True, bool, "Accept grant_type=client_credentials (unconfirmed on real Fluent)."),
+    "client_credentials_grant": Option(
+        True, bool, "Accept grant_type=client_credentials (unconfirmed on real Fluent)."
+    ),
     "token_retailer_field": Option(True, bool, "Add Retailer_id to token responses."),
     # --- jobs and batches -------------------------------------------------------
     "job_ttl_seconds": Option(86400, int, "A job expires this long after creation."),
-    "job_expired_status": Option(400, int, "HTTP status for a batch sent to an expired job (400, 409 or 410)."),
+    "job_expired_status": Option(
+        400, int, "HTTP status for a batch sent to an expired job (400, 409 or 410)."
+    ),
     "job_shape": Option("inferred", ("inferred", "sdk_types"), "Job/batch status body shape."),
     "job_results_endpoint": Option(False, bool, "Serve GET /api/v4.1/job/{id}/results (SDK-only route)."),
     "max_batch_records": Option(5000, int, "Most entities accepted in one batch."),
@@ -39,17 +43,23 @@ OPTIONS: dict[str, Option] = {
     "strict_batch": Option(False, bool, "Require source and event on a batch."),
     "require_entity_retailer_id": Option(True, bool, "A batch entity without retailerId is rejected."),
     "auto_create_missing_products": Option(False, bool, "Create unknown skuRefs instead of rejecting them."),
-    "default_inventory_catalogue": Option("DEFAULT:{retailerId}", str, "catalogueRef used when a batch has none."),
+    "default_inventory_catalogue": Option(
+        "DEFAULT:{retailerId}", str, "catalogueRef used when a batch has none."
+    ),
     "delta_mode": Option("add", ("add", "set"), "DELTA entities add qty to onHand (add) or set it (set)."),
     "entity_index_base": Option(0, int, "entityIndex of the first entity in a batch (0 or 1)."),
     "batch_preprocessing": Option(True, bool, "Batch pre-processing: unchanged entities are skipped."),
-    "batch_polls_per_step": Option(1, int, "Status polls that move a batch one step (0 = polls never move it)."),
+    "batch_polls_per_step": Option(
+        1, int, "Status polls that move a batch one step (0 = polls never move it)."
+    ),
     "batch_seconds_per_step": Option(5, int, "Emulator seconds that move a batch one step (0 = never)."),
     "batch_complete_on_receipt": Option(False, bool, "Apply and complete a batch as soon as it is received."),
     # --- events -------------------------------------------------------------------
     "event_async_body": Option("empty", ("empty", "id"), "Body of an accepted async event."),
     "strict_event_names": Option(True, bool, "An async event with no workflow rule is a 400."),
-    "sync_no_match": Option("404", ("404", "200"), "Sync event with no rule or entity: 404, or 200 + NO_MATCH."),
+    "sync_no_match": Option(
+        "404", ("404", "200"), "Sync event with no rule or entity: 404, or 200 + NO_MATCH."
+    ),
     "event_delay_seconds": Option(0, int, "Emulator seconds before an async event is handled."),
     "event_window_days": Option(30, int, "Default event-log search window."),
     "event_max_past_days": Option(120, int, "Oldest allowed event-log 'from'."),
@@ -58,7 +68,9 @@ OPTIONS: dict[str, Option] = {
     # --- graphql ------------------------------------------------------------------
     "default_page_size": Option(100, int, "Connection size when neither first nor last is given."),
     "max_page_size": Option(5000, int, "Largest first/last accepted."),
-    "page_size_overflow": Option("error", ("error", "clamp"), "first/last above max_page_size: C0001E or clamp."),
+    "page_size_overflow": Option(
+        "error", ("error", "clamp"), "first/last above max_page_size: C0001E or clamp."
+    ),
     "pagination_order": Option("id", ("id", "updatedOn_desc"), "Order of connection results."),
     "pageinfo_end_cursor": Option(False, bool, "Add endCursor/startCursor to PageInfo."),
     "create_product_alias": Option(False, bool, "Offer a generic createProduct mutation."),

@@ -68,18 +68,38 @@ class Table:
 
 # Every table, by attribute name (state dumps and the control API list them).
 TABLES = (
-    "retailers", "users", "catalogues", "locations", "products", "inventory_positions",
-    "inventory_quantities", "virtual_positions", "orders", "order_items", "fulfilments",
-    "fulfilment_items", "jobs", "batches",
+    "retailers",
+    "users",
+    "catalogues",
+    "locations",
+    "products",
+    "inventory_positions",
+    "inventory_quantities",
+    "virtual_positions",
+    "orders",
+    "order_items",
+    "fulfilments",
+    "fulfilment_items",
+    "jobs",
+    "batches",
 )
 
 # GraphQL type name of each table's rows (used in cursors and state dumps).
 TYPE_NAMES = {
-    "retailers": "Retailer", "users": "User", "catalogues": "Catalogue", "locations": "Location",
-    "products": "Product", "inventory_positions": "InventoryPosition",
-    "inventory_quantities": "InventoryQuantity", "virtual_positions": "VirtualPosition",
-    "orders": "Order", "order_items": "OrderItem", "fulfilments": "Fulfilment",
-    "fulfilment_items": "FulfilmentItem", "jobs": "Job", "batches": "Batch",
+    "retailers": "Retailer",
+    "users": "User",
+    "catalogues": "Catalogue",
+    "locations": "Location",
+    "products": "Product",
+    "inventory_positions": "InventoryPosition",
+    "inventory_quantities": "InventoryQuantity",
+    "virtual_positions": "VirtualPosition",
+    "orders": "Order",
+    "order_items": "OrderItem",
+    "fulfilments": "Fulfilment",
+    "fulfilment_items": "FulfilmentItem",
+    "jobs": "Job",
+    "batches": "Batch",
 }
 
 
@@ -104,13 +124,13 @@ class Store:
         self.accounts: dict[str, Row] = {}
         self.tokens: dict[str, Row] = {}
         self.refresh_tokens: dict[str, Row] = {}
-        self.events: dict[str, Row] = {}          # id -> log entry, insertion (= time) order
+        self.events: dict[str, Row] = {}  # id -> log entry, insertion (= time) order
         self.event_rules: dict[tuple[str, str], Row] = {}
         self.webhooks: list[Row] = []
-        self.product_refs: dict[str, set[str]] = {}   # retailerId -> product refs (any catalogue)
+        self.product_refs: dict[str, set[str]] = {}  # retailerId -> product refs (any catalogue)
         self.location_refs: dict[str, set[str]] = {}  # retailerId -> location refs
         self.quantity_types: set[str] = {"LAST_ON_HAND"}  # types of InventoryQuantity rows present
-        self.sequence = 0                              # for deterministic uuids and tokens
+        self.sequence = 0  # for deterministic uuids and tokens
 
     # --- helpers shared by every writer ---------------------------------------------
 

@@ -50,12 +50,17 @@ class Webhooks:
         return self._key
 
     def public_key(self) -> dict[str, str]:
-        der = self.key.public_key().public_bytes(serialization.Encoding.DER,
-                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
-        pem = self.key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
-        return {"pem": pem.decode("ascii"), "base64": base64.b64encode(der).decode("ascii"),
-                "algorithm": "SHA512withRSA"}
+        der = self.key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        pem = self.key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return {
+            "pem": pem.decode("ascii"),
+            "base64": base64.b64encode(der).decode("ascii"),
+            "algorithm": "SHA512withRSA",
+        }
 
     def sign(self, body: bytes, key: rsa.RSAPrivateKey | None = None) -> str:
         signature = (key or self.key).sign(body, padding.PKCS1v15(), hashes.SHA512())
@@ -64,7 +69,9 @@ class Webhooks:
     def signed_request(self, event: dict[str, Any], fault: str | None = None) -> tuple[bytes, dict[str, str]]:
         """The exact bytes and headers one delivery sends (faults applied)."""
         if fault and fault not in DELIVERY_FAULTS:
-            raise ValueError(f"unknown webhook fault {fault!r} (expected one of {', '.join(DELIVERY_FAULTS)})")
+            raise ValueError(
+                f"unknown webhook fault {fault!r} (expected one of {', '.join(DELIVERY_FAULTS)})"
+            )
         body = dumps(event)
         signature = self.sign(body, _new_key() if fault == "wrong_key" else None)
         headers = {"Content-Type": "application/json"}
@@ -92,38 +99,77 @@ class Webhooks:
         fault = spec.get("fault")
         if fault and fault not in DELIVERY_FAULTS:
             raise ValueError(f"fault: unknown {fault!r} (expected one of {', '.join(DELIVERY_FAULTS)})")
-        row = {"id": str(len(self.core.store.webhooks) + 1), "url": url, "triggers": list(triggers),
-               "fault": fault, "name": spec.get("name")}
+        row = {
+            "id": str(len(self.core.store.webhooks) + 1),
+            "url": url,
+            "triggers": list(triggers),
+            "fault": fault,
+            "name": spec.get("name"),
+        }
         self.core.store.webhooks.append(row)
         return row
 
     def entity_status_changed(self, kind: str, row: Row) -> None:
         store = self.core.store
         root = store.orders.get(row["orderId"]) if kind == "FULFILMENT" else row
-        event = self.event(name=f"{kind}_STATUS_CHANGED", retailer_id=row["retailerId"], entity_type=kind,
-                           entity=row, subtype=row.get("type"), root_type="ORDER", root=root)
+        event = self.event(
+            name=f"{kind}_STATUS_CHANGED",
+            retailer_id=row["retailerId"],
+            entity_type=kind,
+            entity=row,
+            subtype=row.get("type"),
+            root_type="ORDER",
+            root=root,
+        )
         self._fan_out("order_status" if kind == "ORDER" else "fulfilment_status", event)
 
     def event_handled(self, entry: Row, body: dict[str, Any]) -> None:
         if not self.core.store.webhooks:
             return
         event = {
-            "id": entry["id"], "name": body.get("name"), "accountId": entry["accountId"],
-            "retailerId": entry["retailerId"], "entityId": body.get("entityId"), "entityRef": body.get("entityRef"),
-            "entityType": body.get("entityType"), "entitySubtype": body.get("entitySubtype"),
-            "entityStatus": entry["eventStatus"], "type": "NORMAL", "rootEntityId": body.get("rootEntityId"),
-            "rootEntityRef": body.get("rootEntityRef"), "rootEntityType": body.get("rootEntityType"),
+            "id": entry["id"],
+            "name": body.get("name"),
+            "accountId": entry["accountId"],
+            "retailerId": entry["retailerId"],
+            "entityId": body.get("entityId"),
+            "entityRef": body.get("entityRef"),
+            "entityType": body.get("entityType"),
+            "entitySubtype": body.get("entitySubtype"),
+            "entityStatus": entry["eventStatus"],
+            "type": "NORMAL",
+            "rootEntityId": body.get("rootEntityId"),
+            "rootEntityRef": body.get("rootEntityRef"),
+            "rootEntityType": body.get("rootEntityType"),
             "attributes": {"eventStatus": entry["eventStatus"]},
         }
         self._fan_out("event", event)
 
-    def event(self, *, name: str, retailer_id: str, entity_type: str, entity: Row, subtype: Any,
-              root_type: str, root: Row, attributes: dict[str, Any] | None = None) -> dict[str, Any]:
+    def event(
+        self,
+        *,
+        name: str,
+        retailer_id: str,
+        entity_type: str,
+        entity: Row,
+        subtype: Any,
+        root_type: str,
+        root: Row,
+        attributes: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         return {
-            "id": self.core.store.next_uuid(), "name": name, "accountId": self.core.account_id(retailer_id),
-            "retailerId": retailer_id, "entityId": entity["id"], "entityRef": entity["ref"],
-            "entityType": entity_type, "entitySubtype": subtype, "entityStatus": entity.get("status"),
-            "type": "NORMAL", "rootEntityId": root["id"], "rootEntityRef": root["ref"], "rootEntityType": root_type,
+            "id": self.core.store.next_uuid(),
+            "name": name,
+            "accountId": self.core.account_id(retailer_id),
+            "retailerId": retailer_id,
+            "entityId": entity["id"],
+            "entityRef": entity["ref"],
+            "entityType": entity_type,
+            "entitySubtype": subtype,
+            "entityStatus": entity.get("status"),
+            "type": "NORMAL",
+            "rootEntityId": root["id"],
+            "rootEntityRef": root["ref"],
+            "rootEntityType": root_type,
             "attributes": attributes or {},
         }
 
@@ -157,8 +203,15 @@ class Webhooks:
             if attempt:
                 await asyncio.sleep(settings.webhook_backoff_ms * 2 ** (attempt - 1) / 1000)
             started = time.perf_counter()
-            entry = self.core.log.record(direction="out", method="POST", path=url, query="",
-                                         headers=dict(headers), body=body, time=self.core.clock.now_iso())
+            entry = self.core.log.record(
+                direction="out",
+                method="POST",
+                path=url,
+                query="",
+                headers=dict(headers),
+                body=body,
+                time=self.core.clock.now_iso(),
+            )
             try:
                 response = await self._client.post(url, content=body, headers=headers)
                 status, error = response.status_code, None
@@ -171,8 +224,14 @@ class Webhooks:
             delivered = status is not None and 200 <= status < 300
             if delivered:
                 break
-        return {"url": url, "delivered": delivered,
-                "attempts": attempts, "event": event, "body": body.decode("utf-8"), "headers": headers}
+        return {
+            "url": url,
+            "delivered": delivered,
+            "attempts": attempts,
+            "event": event,
+            "body": body.decode("utf-8"),
+            "headers": headers,
+        }
 
     async def close(self) -> None:
         for task in list(self.tasks):

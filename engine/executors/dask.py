@@ -28,8 +28,13 @@ SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "address": {"type": "string", "description": "scheduler address; default: a local cluster"},
-        "workers": {"type": "integer", "minimum": 1, "maximum": 1024, "default": 2,
-                    "description": "worker processes of the local cluster (or tasks for a remote one)"},
+        "workers": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1024,
+            "default": 2,
+            "description": "worker processes of the local cluster (or tasks for a remote one)",
+        },
     },
 }
 
@@ -55,13 +60,20 @@ class DaskExecutor(Plugin):
         try:
             from distributed import Client, LocalCluster
         except ImportError:
-            raise ConfigError("the dask executor needs dask.distributed: pip install 'engine[dask]'") from None
+            raise ConfigError(
+                "the dask executor needs dask.distributed: pip install 'engine[dask]'"
+            ) from None
         cluster = None
         if self.options.address:
             client = Client(self.options.address)
         else:
-            cluster = LocalCluster(n_workers=min(self.workers, len(tasks)) or 1, threads_per_worker=1,
-                                   processes=True, dashboard_address=None, host="127.0.0.1")
+            cluster = LocalCluster(
+                n_workers=min(self.workers, len(tasks)) or 1,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                host="127.0.0.1",
+            )
             client = Client(cluster)
         try:
             futures = client.map(fn, tasks, pure=False)

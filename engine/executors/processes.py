@@ -27,10 +27,17 @@ SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "workers": {"type": "integer", "minimum": 1, "maximum": 256,
-                    "description": "worker processes (default: the number of CPUs)"},
-        "start_method": {"enum": ["spawn", "forkserver"], "default": "spawn",
-                         "description": "how workers start (spawn is the safest with threads)"},
+        "workers": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 256,
+            "description": "worker processes (default: the number of CPUs)",
+        },
+        "start_method": {
+            "enum": ["spawn", "forkserver"],
+            "default": "spawn",
+            "description": "how workers start (spawn is the safest with threads)",
+        },
     },
 }
 

@@ -20,8 +20,15 @@ from engine.secrets import redactor
 
 
 class TokenManager:
-    def __init__(self, http: httpx.Client, name: str, credentials: dict[str, str], *, log: Any,
-                 scope: str | None = "api") -> None:
+    def __init__(
+        self,
+        http: httpx.Client,
+        name: str,
+        credentials: dict[str, str],
+        *,
+        log: Any,
+        scope: str | None = "api",
+    ) -> None:
         self.http = http
         self.name = name
         self.credentials = credentials
@@ -61,14 +68,23 @@ class TokenManager:
     def _renew(self) -> None:
         if self._refresh:
             try:
-                self._grant({"grant_type": "refresh_token", "client_id": self.credentials["client_id"],
-                             "client_secret": self.credentials["client_secret"], "refresh_token": self._refresh})
+                self._grant(
+                    {
+                        "grant_type": "refresh_token",
+                        "client_id": self.credentials["client_id"],
+                        "client_secret": self.credentials["client_secret"],
+                        "refresh_token": self._refresh,
+                    }
+                )
                 return
             except AuthError:
                 self.log.info("refresh token refused; signing in again", connection=self.name)
                 self._refresh = None
-        form = {"grant_type": self.grant_type, "client_id": self.credentials["client_id"],
-                "client_secret": self.credentials["client_secret"]}
+        form = {
+            "grant_type": self.grant_type,
+            "client_id": self.credentials["client_id"],
+            "client_secret": self.credentials["client_secret"],
+        }
         if self.grant_type == "password":
             form["username"] = self.credentials["username"]
             form["password"] = self.credentials["password"]
@@ -81,15 +97,20 @@ class TokenManager:
         try:
             resp = self.http.post("/oauth/token", data=form, headers={"Accept": "application/json"})
         except httpx.TimeoutException as exc:
-            raise TransientTargetError(f"fluent connection '{self.name}': token request timed out ({exc})") from None
+            raise TransientTargetError(
+                f"fluent connection '{self.name}': token request timed out ({exc})"
+            ) from None
         except httpx.TransportError as exc:
-            raise TransientTargetError(f"fluent connection '{self.name}': token request failed: "
-                                       f"{type(exc).__name__}: {exc}") from None
+            raise TransientTargetError(
+                f"fluent connection '{self.name}': token request failed: {type(exc).__name__}: {exc}"
+            ) from None
         if resp.status_code >= 500 or resp.status_code == 429:
             from engine.retry import parse_retry_after
 
-            raise TransientTargetError(f"fluent connection '{self.name}': token endpoint answered "
-                                       f"{resp.status_code}", retry_after=parse_retry_after(resp.headers.get("Retry-After")))
+            raise TransientTargetError(
+                f"fluent connection '{self.name}': token endpoint answered {resp.status_code}",
+                retry_after=parse_retry_after(resp.headers.get("Retry-After")),
+            )
         try:
             body = resp.json()
         except ValueError:

@@ -43,9 +43,20 @@ class FluentHTTPError(TargetError):
 
 
 class FluentClient:
-    def __init__(self, name: str, base_url: str, credentials: dict[str, str], *, log: Any,
-                 policy: RetryPolicy | None = None, connect_timeout: float = 10.0, read_timeout: float = 60.0,
-                 rate_limit: float | None = None, scope: str | None = "api", max_connections: int = 16) -> None:
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        credentials: dict[str, str],
+        *,
+        log: Any,
+        policy: RetryPolicy | None = None,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        rate_limit: float | None = None,
+        scope: str | None = "api",
+        max_connections: int = 16,
+    ) -> None:
         self.name = name
         self.log = log
         self.policy = policy or RetryPolicy()
@@ -57,7 +68,9 @@ class FluentClient:
             headers={"User-Agent": f"engine/{__version__}"},
             # headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm
             # holds the body until the peer's delayed ACK (~40 ms per request)
-            transport=httpx.HTTPTransport(limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]),
+            transport=httpx.HTTPTransport(
+                limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+            ),
         )
         self.auth = TokenManager(self.http, name, credentials, log=log, scope=scope)
         self.limiter = RateLimiter(rate_limit)
@@ -73,27 +86,35 @@ class FluentClient:
 
     # -- one exchange ---------------------------------------------------------------
 
-    def _exchange(self, method: str, path: str, *, body: Any = None, params: dict | None = None,
-                  write: bool) -> httpx.Response:
+    def _exchange(
+        self, method: str, path: str, *, body: Any = None, params: dict | None = None, write: bool
+    ) -> httpx.Response:
         content = dumps_bytes(body) if body is not None else None
         reauthed = False
         while True:
             token = self.auth.token()
             self.limiter.acquire()
             self._count("requests")
-            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
-                       "Accept": "application/json"}
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+            }
             try:
                 resp = self.http.request(method, path, content=content, params=params, headers=headers)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                raise TransientTargetError(f"fluent connection '{self.name}': cannot connect to "
-                                           f"{self.http.base_url} ({type(exc).__name__})") from None
+                raise TransientTargetError(
+                    f"fluent connection '{self.name}': cannot connect to "
+                    f"{self.http.base_url} ({type(exc).__name__})"
+                ) from None
             except httpx.TimeoutException as exc:
                 message = f"fluent connection '{self.name}': {method} {path} timed out ({type(exc).__name__})"
                 raise (AmbiguousWriteError(message) if write else TransientTargetError(message)) from None
             except httpx.TransportError as exc:
-                message = (f"fluent connection '{self.name}': {method} {path} failed: "
-                           f"{type(exc).__name__}: {exc or 'connection lost'}")
+                message = (
+                    f"fluent connection '{self.name}': {method} {path} failed: "
+                    f"{type(exc).__name__}: {exc or 'connection lost'}"
+                )
                 raise (AmbiguousWriteError(message) if write else TransientTargetError(message)) from None
             status = resp.status_code
             if status == 401:
@@ -101,21 +122,30 @@ class FluentClient:
                 if not reauthed:
                     reauthed = True
                     continue
-                raise AuthError(f"fluent connection '{self.name}': {method} {path} refused with 401 after a "
-                                "fresh sign-in", hint="the user may lack the role this call needs, or the "
-                                                      "credentials were revoked")
+                raise AuthError(
+                    f"fluent connection '{self.name}': {method} {path} refused with 401 after a "
+                    "fresh sign-in",
+                    hint="the user may lack the role this call needs, or the credentials were revoked",
+                )
             if status == 429:
-                raise RateLimitedError(f"fluent connection '{self.name}': rate limited (429) on {method} {path}",
-                                       retry_after=parse_retry_after(resp.headers.get("Retry-After")))
+                raise RateLimitedError(
+                    f"fluent connection '{self.name}': rate limited (429) on {method} {path}",
+                    retry_after=parse_retry_after(resp.headers.get("Retry-After")),
+                )
             if status >= 500:
-                message = f"fluent connection '{self.name}': {method} {path} answered {status}{_snippet(resp)}"
+                message = (
+                    f"fluent connection '{self.name}': {method} {path} answered {status}{_snippet(resp)}"
+                )
                 retry_after = parse_retry_after(resp.headers.get("Retry-After"))
                 if write:
                     raise AmbiguousWriteError(message, retry_after=retry_after)
                 raise TransientTargetError(message, retry_after=retry_after)
             if status >= 400:
-                raise FluentHTTPError(f"fluent connection '{self.name}': {method} {path} answered {status}"
-                                      f"{_snippet(resp)}", status=status, body=redactor.scrub(resp.text[:2000]))
+                raise FluentHTTPError(
+                    f"fluent connection '{self.name}': {method} {path} answered {status}{_snippet(resp)}",
+                    status=status,
+                    body=redactor.scrub(resp.text[:2000]),
+                )
             return resp
 
     @staticmethod
@@ -162,13 +192,18 @@ class FluentClient:
         while True:
             try:
                 return self._retrying(
-                    lambda _a: self._json(self._exchange("POST", path, body=body, write=True), write=True, what=what),
-                    what)
+                    lambda _a: self._json(
+                        self._exchange("POST", path, body=body, write=True), write=True, what=what
+                    ),
+                    what,
+                )
             except AmbiguousWriteError as exc:
                 ambiguous += 1
                 if reconcile is None:
                     raise
-                self.log.warning("write outcome unknown; checking before resending", what=what, error=str(exc))
+                self.log.warning(
+                    "write outcome unknown; checking before resending", what=what, error=str(exc)
+                )
                 found = reconcile()
                 if found is not None:
                     self._count("reconciled")
@@ -189,8 +224,14 @@ class FluentClient:
 
         return self.policy.call(counted, what=what, log=self.log)
 
-    def graphql(self, query: str, variables: dict[str, Any] | None = None, *, mutation: bool = False,
-                reconcile: Callable[[], Any] | None = None) -> dict[str, Any]:
+    def graphql(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        mutation: bool = False,
+        reconcile: Callable[[], Any] | None = None,
+    ) -> dict[str, Any]:
         """The GraphQL envelope ``{data, errors}``; throttling codes are retried for queries."""
         body: dict[str, Any] = {"query": query}
         if variables:
@@ -199,16 +240,23 @@ class FluentClient:
             return self.write("graphql", body, reconcile=reconcile)
 
         def once(_attempt: int) -> Any:
-            env = self._json(self._exchange("POST", "graphql", body=body, write=False), write=False,
-                             what="POST /graphql")
+            env = self._json(
+                self._exchange("POST", "graphql", body=body, write=False), write=False, what="POST /graphql"
+            )
             errors = env.get("errors") if isinstance(env, dict) else None
             if errors and env.get("data") is None:
                 verdicts = [classify(e) for e in errors if isinstance(e, dict)]
                 if verdicts and all(v.retryable for v in verdicts):
                     # the policy's backoff paces the retries (the codes' suggested delays are minutes)
-                    cls = RateLimitedError if any(v.code == "C0011E" for v in verdicts) else TransientTargetError
-                    raise cls(f"fluent connection '{self.name}': GraphQL {verdicts[0].meaning} "
-                              f"({verdicts[0].code or 'no code'})")
+                    cls = (
+                        RateLimitedError
+                        if any(v.code == "C0011E" for v in verdicts)
+                        else TransientTargetError
+                    )
+                    raise cls(
+                        f"fluent connection '{self.name}': GraphQL {verdicts[0].meaning} "
+                        f"({verdicts[0].code or 'no code'})"
+                    )
             return env
 
         return self._retrying(lambda a: once(a), "POST /graphql")

@@ -53,8 +53,15 @@ def classify(error: dict[str, Any]) -> Classification:
         return Classification(code, True, 60.0, "virtual view still initialising")
     if number == 11:
         return Classification(code, True, 60.0, "rate limit exceeded")
-    meanings = {1: "query too complex", 20: "insufficient permissions", 120: "referenced entity not found",
-                121: "ref already exists", 122: "negative numeric value", 123: "unique constraint violated",
-                128: "several products share the ref", 140: "missing required variables",
-                141: "value too long"}
+    meanings = {
+        1: "query too complex",
+        20: "insufficient permissions",
+        120: "referenced entity not found",
+        121: "ref already exists",
+        122: "negative numeric value",
+        123: "unique constraint violated",
+        128: "several products share the ref",
+        140: "missing required variables",
+        141: "value too long",
+    }
     return Classification(code, False, None, meanings.get(number, "request refused"))

@@ -43,14 +43,22 @@ def load_profile(name: str, *, retailer: str | None = None, directory: str | Non
     """Connection settings from a profile: base_url, client_id, client_secret, username, password, retailer_id."""
     base = profile_dir(directory) / name
     if not base.is_dir():
-        known = sorted(p.parent.name for p in profile_dir(directory).glob("*/profile.json")
-                       if not p.parent.name.startswith("."))
-        raise ConfigError(f"Fluent profile '{name}' not found in {base.parent}",
-                          hint=f"profiles there: {', '.join(known) or 'none'}")
+        known = sorted(
+            p.parent.name
+            for p in profile_dir(directory).glob("*/profile.json")
+            if not p.parent.name.startswith(".")
+        )
+        raise ConfigError(
+            f"Fluent profile '{name}' not found in {base.parent}",
+            hint=f"profiles there: {', '.join(known) or 'none'}",
+        )
     profile = _read(base / "profile.json", ("baseUrl", "id", "clientSecret", "user"))
     user_name = profile["user"]
-    out: dict[str, Any] = {"base_url": profile["baseUrl"], "client_id": profile["id"],
-                           "client_secret": profile["clientSecret"]}
+    out: dict[str, Any] = {
+        "base_url": profile["baseUrl"],
+        "client_id": profile["id"],
+        "client_secret": profile["clientSecret"],
+    }
     if retailer:
         ret = _read(base / f"retailer.{retailer}.json", ("id",))
         out["retailer_id"] = str(ret["id"])

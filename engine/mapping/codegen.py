@@ -100,7 +100,9 @@ class Generator:
         field_vars = self._fields(fields, body, hoisted, indent="    ", top=True)
         body.append("    if E is not None:")
         view = f"dict(zip({cols}, rec))" if row_mode else "rec"
-        body.append(f"        rejects.append((i, {explain_name}({fspecs}, E, {view}, row, {view} if root is None else root, parents, ctx, file)))")
+        body.append(
+            f"        rejects.append((i, {explain_name}({fspecs}, E, {view}, row, {view} if root is None else root, parents, ctx, file)))"
+        )
         body.append("        continue")
         body.extend(self._assemble(fields, field_vars, "    "))
         body.append("    out.append(o)")
@@ -133,8 +135,9 @@ class Generator:
 
     # -- fields -----------------------------------------------------------------
 
-    def _fields(self, fields: list[FieldSpec], body: list[str], hoisted: list[str], indent: str,
-                top: bool) -> list[str]:
+    def _fields(
+        self, fields: list[FieldSpec], body: list[str], hoisted: list[str], indent: str, top: bool
+    ) -> list[str]:
         names = []
         for n, f in enumerate(fields):
             var = f"v_{n}"
@@ -167,8 +170,10 @@ class Generator:
             out.extend("    " + line for line in lines)
 
     def _jdata(self) -> str:
-        return ("{'record': recd, 'root': root, 'parent': parents[-1] if parents else None, "
-                "'context': ctx, 'file': file, 'row': row}")
+        return (
+            "{'record': recd, 'root': root, 'parent': parents[-1] if parents else None, "
+            "'context': ctx, 'file': file, 'row': row}"
+        )
 
     def _scalar(self, f: FieldSpec, var: str, out: list[str], hoisted: list[str]) -> None:
         v = var

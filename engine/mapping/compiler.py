@@ -53,8 +53,9 @@ class CompiledMapping:
             self.source_text = src
         return fn
 
-    def map_chunk(self, chunk: Chunk, context: Mapping[str, Any]
-                  ) -> tuple[list[dict], list[int], list[tuple[int, list[MappingIssue]]]]:
+    def map_chunk(
+        self, chunk: Chunk, context: Mapping[str, Any]
+    ) -> tuple[list[dict], list[int], list[tuple[int, list[MappingIssue]]]]:
         """Mapped records, the chunk index of each, and rejects ``(index, issues)``."""
         fn = self._function(chunk.columns, chunk.text)
         out: list[dict] = []
@@ -63,8 +64,14 @@ class CompiledMapping:
         fn(chunk.records, chunk.positions, context, chunk.item.file_vars(), out, idx, rejects)
         return out, idx, rejects
 
-    def map_record(self, record: Any, context: Mapping[str, Any] | None = None, *, row: int = 1,
-                   file: Mapping[str, Any] | None = None) -> tuple[dict | None, list[MappingIssue]]:
+    def map_record(
+        self,
+        record: Any,
+        context: Mapping[str, Any] | None = None,
+        *,
+        row: int = 1,
+        file: Mapping[str, Any] | None = None,
+    ) -> tuple[dict | None, list[MappingIssue]]:
         """Map one record (tests, ``engine test``); returns (result, issues)."""
         out: list[dict] = []
         idx: list[int] = []
@@ -75,8 +82,9 @@ class CompiledMapping:
         return out[0], []
 
 
-def compile_fields(doc: SpecDocument, fields: Any, path: SpecPath, resolvers: Any,
-                   options: ResolverOptions) -> tuple[CompiledMapping | None, list[Diagnostic]]:
+def compile_fields(
+    doc: SpecDocument, fields: Any, path: SpecPath, resolvers: Any, options: ResolverOptions
+) -> tuple[CompiledMapping | None, list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
     ctx = ModelContext(doc, resolvers, options, diagnostics)
     specs = parse_fields(ctx, fields, path)

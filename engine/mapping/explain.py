@@ -100,8 +100,14 @@ def _read(f: FieldSpec, rec: Any, row: int, root: Any, parents: tuple, ctx: Any,
     if f.kind == "value":
         return f.value
     if f.kind == "expr":
-        data = {"record": rec, "root": root, "parent": parents[-1] if parents else None,
-                "context": ctx, "file": file, "row": row}
+        data = {
+            "record": rec,
+            "root": root,
+            "parent": parents[-1] if parents else None,
+            "context": ctx,
+            "file": file,
+            "row": row,
+        }
         return f.expr.search(data)
     if f.source is None:
         return None
@@ -111,8 +117,17 @@ def _read(f: FieldSpec, rec: Any, row: int, root: Any, parents: tuple, ctx: Any,
     return unwrap_text(value) if f.kind == "source" else value
 
 
-def explain_field(f: FieldSpec, exc: BaseException, rec: Any, row: int, root: Any, parents: tuple,
-                  ctx: Any, file: Any, prefix: str = "") -> list[MappingIssue]:
+def explain_field(
+    f: FieldSpec,
+    exc: BaseException,
+    rec: Any,
+    row: int,
+    root: Any,
+    parents: tuple,
+    ctx: Any,
+    file: Any,
+    prefix: str = "",
+) -> list[MappingIssue]:
     field = prefix + f.label
     source = f.source.text if f.source is not None else None
     if isinstance(exc, Nested):
@@ -154,8 +169,16 @@ def explain_field(f: FieldSpec, exc: BaseException, rec: Any, row: int, root: An
     return [MappingIssue(field, _message(exc), source, value)]
 
 
-def explain(fields: list[FieldSpec], errors: list[tuple[int, BaseException]], rec: Any, row: int, root: Any,
-            parents: tuple, ctx: Any, file: Any) -> list[MappingIssue]:
+def explain(
+    fields: list[FieldSpec],
+    errors: list[tuple[int, BaseException]],
+    rec: Any,
+    row: int,
+    root: Any,
+    parents: tuple,
+    ctx: Any,
+    file: Any,
+) -> list[MappingIssue]:
     out: list[MappingIssue] = []
     for n, exc in errors:
         out.extend(explain_field(fields[n], exc, rec, row, root, parents, ctx, file))

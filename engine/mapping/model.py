@@ -86,7 +86,9 @@ class ModelContext:
         self.diagnostics.append(self.doc.diagnostic(path, message, key=key, code=code))
 
     def warn(self, path: SpecPath, message: str, *, key: bool = False) -> None:
-        self.diagnostics.append(self.doc.diagnostic(path, message, key=key, severity="warning", code="mapping"))
+        self.diagnostics.append(
+            self.doc.diagnostic(path, message, key=key, severity="warning", code="mapping")
+        )
 
 
 def split_target(key: str) -> tuple[str, ...]:
@@ -140,8 +142,11 @@ def parse_field(ctx: ModelContext, raw: Any, path: SpecPath, target: tuple[str, 
     if isinstance(raw, str):
         raw = {"source": raw}
     elif not isinstance(raw, dict):
-        ctx.error(path, "expected a field definition (a mapping with source, value, expr, fields or each), "
-                        "or a source path string")
+        ctx.error(
+            path,
+            "expected a field definition (a mapping with source, value, expr, fields or each), "
+            "or a source path string",
+        )
         return None
     for key in raw:
         if key not in FIELD_KEYS:
@@ -277,7 +282,9 @@ def _resolver(ctx: ModelContext, item: Any, path: SpecPath) -> ResolverStep | No
         name = item["name"]
         extra = set(item) - {"name", "args"}
         for key in extra:
-            ctx.error((*path, key), f"unknown resolver option '{key}' (a resolver is {{name, args}})", key=True)
+            ctx.error(
+                (*path, key), f"unknown resolver option '{key}' (a resolver is {{name, args}})", key=True
+            )
         if "args" in item:
             args, has_args = item["args"], True
     else:

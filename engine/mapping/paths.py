@@ -216,7 +216,9 @@ class _Parser:
         try:
             index = int(inner)
         except ValueError:
-            raise self.error(f"expected an index, '*' or key=value inside [], got {inner!r}", self.i) from None
+            raise self.error(
+                f"expected an index, '*' or key=value inside [], got {inner!r}", self.i
+            ) from None
         self.i = end + 1
         return Index(index)
 

@@ -20,11 +20,32 @@ from engine.spec.loader import SpecDocument, load_file
 
 SDK_FIELD_KEYS = {"source", "value", "defaultValue", "required", "resolver", "isArray", "fields"}
 #: keys the SDK's UniversalMapper does not honour; accepted, with a warning
-SDK_IGNORED_FIELD_KEYS = {"_type", "_array", "_autoWrap", "_resolver", "comment", "transform",
-                          "resolverConfig", "description", "validation", "mapping"}
+SDK_IGNORED_FIELD_KEYS = {
+    "_type",
+    "_array",
+    "_autoWrap",
+    "_resolver",
+    "comment",
+    "transform",
+    "resolverConfig",
+    "description",
+    "validation",
+    "mapping",
+}
 SDK_TOP_KEYS = {"name", "version", "description", "fields"}
-SDK_IGNORED_TOP_KEYS = {"mutation", "operationName", "sourceFormat", "returnFields", "arguments", "nodes",
-                        "aliasBatching", "schemaValidation", "customTransforms", "direction", "query"}
+SDK_IGNORED_TOP_KEYS = {
+    "mutation",
+    "operationName",
+    "sourceFormat",
+    "returnFields",
+    "arguments",
+    "nodes",
+    "aliasBatching",
+    "schemaValidation",
+    "customTransforms",
+    "direction",
+    "query",
+}
 
 
 @dataclasses.dataclass
@@ -58,11 +79,25 @@ def load_sdk_config(spec_doc: SpecDocument, ref: Any, ref_path: SpecPath) -> Loa
         return LoadedSdkConfig(doc, base, None, diags)
     for key in config:
         if key in SDK_IGNORED_TOP_KEYS:
-            diags.append(doc.diagnostic((*base, key), f"'{key}' is not used by a field mapping; ignored",
-                                        key=True, severity="warning", code="sdk-ignored"))
+            diags.append(
+                doc.diagnostic(
+                    (*base, key),
+                    f"'{key}' is not used by a field mapping; ignored",
+                    key=True,
+                    severity="warning",
+                    code="sdk-ignored",
+                )
+            )
         elif key not in SDK_TOP_KEYS:
-            diags.append(doc.diagnostic((*base, key), f"unknown SDK mapping key '{key}'; ignored",
-                                        key=True, severity="warning", code="sdk-ignored"))
+            diags.append(
+                doc.diagnostic(
+                    (*base, key),
+                    f"unknown SDK mapping key '{key}'; ignored",
+                    key=True,
+                    severity="warning",
+                    code="sdk-ignored",
+                )
+            )
     fields = {k: _field(doc, v, (*base, "fields", k), diags) for k, v in config["fields"].items()}
     return LoadedSdkConfig(doc, (*base, "fields"), fields, diags)
 
@@ -73,17 +108,38 @@ def _field(doc: SpecDocument, raw: Any, path: SpecPath, diags: list[Diagnostic])
     out: dict[str, Any] = {}
     for key in raw:
         if key in SDK_IGNORED_FIELD_KEYS:
-            diags.append(doc.diagnostic((*path, key), f"'{key}' is ignored (the SDK's mapper ignores it too)",
-                                        key=True, severity="warning", code="sdk-ignored"))
+            diags.append(
+                doc.diagnostic(
+                    (*path, key),
+                    f"'{key}' is ignored (the SDK's mapper ignores it too)",
+                    key=True,
+                    severity="warning",
+                    code="sdk-ignored",
+                )
+            )
         elif key not in SDK_FIELD_KEYS:
-            diags.append(doc.diagnostic((*path, key), f"unknown SDK field key '{key}'; ignored",
-                                        key=True, severity="warning", code="sdk-ignored"))
+            diags.append(
+                doc.diagnostic(
+                    (*path, key),
+                    f"unknown SDK field key '{key}'; ignored",
+                    key=True,
+                    severity="warning",
+                    code="sdk-ignored",
+                )
+            )
     has_fields = isinstance(raw.get("fields"), dict)
     if "value" in raw:
         out["value"] = raw["value"]
         if "source" in raw:
-            diags.append(doc.diagnostic((*path, "source"), "'value' takes precedence over 'source' (as in the SDK)",
-                                        key=True, severity="warning", code="sdk"))
+            diags.append(
+                doc.diagnostic(
+                    (*path, "source"),
+                    "'value' takes precedence over 'source' (as in the SDK)",
+                    key=True,
+                    severity="warning",
+                    code="sdk",
+                )
+            )
     elif has_fields:
         sub = {k: _field(doc, v, (*path, "fields", k), diags) for k, v in raw["fields"].items()}
         if raw.get("isArray") and "source" in raw:
@@ -94,16 +150,30 @@ def _field(doc: SpecDocument, raw: Any, path: SpecPath, diags: list[Diagnostic])
     elif "source" in raw:
         out["source"] = raw["source"]
         if raw.get("isArray"):
-            diags.append(doc.diagnostic((*path, "isArray"), "'isArray' without 'fields' copies the value as is "
-                                        "(as in the SDK)", key=True, severity="warning", code="sdk"))
+            diags.append(
+                doc.diagnostic(
+                    (*path, "isArray"),
+                    "'isArray' without 'fields' copies the value as is (as in the SDK)",
+                    key=True,
+                    severity="warning",
+                    code="sdk",
+                )
+            )
     if "defaultValue" in raw:
         out["default"] = raw["defaultValue"]
     if raw.get("required") is True:
         out["required"] = True
         if "defaultValue" in raw:
-            diags.append(doc.diagnostic((*path, "required"), "the SDK checks 'required' before 'defaultValue' and "
-                                        "always fails this field; the engine applies the default first",
-                                        key=True, severity="warning", code="sdk"))
+            diags.append(
+                doc.diagnostic(
+                    (*path, "required"),
+                    "the SDK checks 'required' before 'defaultValue' and "
+                    "always fails this field; the engine applies the default first",
+                    key=True,
+                    severity="warning",
+                    code="sdk",
+                )
+            )
     if "resolver" in raw and "fields" not in out:
         out["resolver"] = raw["resolver"]
     return out

@@ -73,8 +73,10 @@ class NestingGuard:
             running = list(itertools.accumulate(array("b", brackets), initial=self.depth))
             self.depth = running[-1]
             if max(running) > self.max_depth:
-                raise TooDeep(f"the document is nested deeper than max_depth ({self.max_depth})",
-                              "raise parser.max_depth if the nesting is genuine")
+                raise TooDeep(
+                    f"the document is nested deeper than max_depth ({self.max_depth})",
+                    "raise parser.max_depth if the nesting is genuine",
+                )
 
     def _after_long_string(self, rest: bytes) -> None:
         follows = rest.lstrip(_SPACE)[:1]
@@ -82,5 +84,7 @@ class NestingGuard:
             return  # only white space so far: decide with the next block
         length, self.key_check = self.key_check, 0
         if follows == b":":
-            raise TooDeep(f"an object key is {length} bytes long (keys of more than {self.max_key} bytes "
-                          "are refused)", "long keys nested in objects make JSON parsers use memory quadratically")
+            raise TooDeep(
+                f"an object key is {length} bytes long (keys of more than {self.max_key} bytes are refused)",
+                "long keys nested in objects make JSON parsers use memory quadratically",
+            )

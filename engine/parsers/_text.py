@@ -35,7 +35,9 @@ def normalise_encoding(encoding: str) -> str:
     try:
         name = codecs.lookup(encoding).name
     except LookupError:
-        raise ConfigError(f"unknown encoding {encoding!r}", hint="e.g. utf-8, latin-1, cp1252, utf-16") from None
+        raise ConfigError(
+            f"unknown encoding {encoding!r}", hint="e.g. utf-8, latin-1, cp1252, utf-16"
+        ) from None
     return "utf-8-sig" if name == "utf-8" else name
 
 
@@ -83,7 +85,9 @@ class _CheckingReader(io.RawIOBase):
         return n
 
 
-def open_text(stream: IO[bytes], encoding: str, bad: BadBytes, buffer_size: int = 1 << 20) -> io.TextIOWrapper:
+def open_text(
+    stream: IO[bytes], encoding: str, bad: BadBytes, buffer_size: int = 1 << 20
+) -> io.TextIOWrapper:
     """A text stream over ``stream`` that records undecodable bytes in ``bad``."""
     raw = _CheckingReader(stream, encoding, bad)
     buffered = io.BufferedReader(raw, buffer_size=buffer_size)

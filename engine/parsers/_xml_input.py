@@ -40,9 +40,11 @@ class XmlInput:
                 data = self.decoder.decode(raw, final=not raw).encode("utf-8")
             except UnicodeDecodeError as exc:
                 offset = self.count - len(raw) + max(exc.start, 0)
-                raise ParseError(f"{self.name}: bytes {exc.object[exc.start:exc.end].hex(' ')} at about byte offset "
-                                 f"{offset} are not valid {self.encoding}",
-                                 hint="check parser.encoding against the file") from None
+                raise ParseError(
+                    f"{self.name}: bytes {exc.object[exc.start : exc.end].hex(' ')} at about byte offset "
+                    f"{offset} are not valid {self.encoding}",
+                    hint="check parser.encoding against the file",
+                ) from None
             if data or not raw:  # a partial character yields nothing yet: read on
                 return data
 

@@ -35,24 +35,53 @@ SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "delimiter": {"type": "string", "minLength": 1, "maxLength": 1, "default": ",",
-                      "description": "cell separator; use \"\\t\" for tab"},
+        "delimiter": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 1,
+            "default": ",",
+            "description": 'cell separator; use "\\t" for tab',
+        },
         "quote": {"type": "string", "minLength": 1, "maxLength": 1, "default": '"'},
-        "escape": {"type": ["string", "null"], "minLength": 1, "maxLength": 1, "default": None,
-                   "description": "escape character inside quoted cells (default: doubled quotes)"},
+        "escape": {
+            "type": ["string", "null"],
+            "minLength": 1,
+            "maxLength": 1,
+            "default": None,
+            "description": "escape character inside quoted cells (default: doubled quotes)",
+        },
         "encoding": {"type": "string", "default": "utf-8"},
         "header": {"type": "boolean", "default": True, "description": "the first row names the columns"},
-        "columns": {"type": "array", "items": {"type": "string"}, "minItems": 1,
-                    "description": "column names; required when header is false, renames columns otherwise"},
-        "skip_rows": {"type": "integer", "minimum": 0, "default": 0,
-                      "description": "lines to skip before the header (or the first record)"},
-        "comment": {"type": ["string", "null"], "minLength": 1, "maxLength": 1, "default": None,
-                    "description": "lines starting with this character are skipped"},
-        "ragged_rows": {"enum": ["reject", "pad", "pad_and_truncate"], "default": "reject",
-                        "description": "rows with too few or too many cells: reject them, pad short "
-                                       "rows with missing values, or also drop extra cells"},
-        "sniff": {"type": "boolean", "default": False,
-                  "description": "detect the delimiter from the start of each file"},
+        "columns": {
+            "type": "array",
+            "items": {"type": "string"},
+            "minItems": 1,
+            "description": "column names; required when header is false, renames columns otherwise",
+        },
+        "skip_rows": {
+            "type": "integer",
+            "minimum": 0,
+            "default": 0,
+            "description": "lines to skip before the header (or the first record)",
+        },
+        "comment": {
+            "type": ["string", "null"],
+            "minLength": 1,
+            "maxLength": 1,
+            "default": None,
+            "description": "lines starting with this character are skipped",
+        },
+        "ragged_rows": {
+            "enum": ["reject", "pad", "pad_and_truncate"],
+            "default": "reject",
+            "description": "rows with too few or too many cells: reject them, pad short "
+            "rows with missing values, or also drop extra cells",
+        },
+        "sniff": {
+            "type": "boolean",
+            "default": False,
+            "description": "detect the delimiter from the start of each file",
+        },
         "chunk_size": {"type": "integer", "minimum": 1, "maximum": 1000000, "default": 5000},
     },
 }
@@ -102,17 +131,27 @@ class CsvParser(Parser):
         if opts.sniff:
             delimiter, sample = _sniff(text, delimiter)
             lines = itertools.chain(sample, text)
-        reader = csv.reader(lines, delimiter=delimiter, quotechar=opts.quote, escapechar=opts.escape,
-                            doublequote=opts.escape is None, strict=True)
+        reader = csv.reader(
+            lines,
+            delimiter=delimiter,
+            quotechar=opts.quote,
+            escapechar=opts.escape,
+            doublequote=opts.escape is None,
+            strict=True,
+        )
         columns, header_line = self._header(reader, item, line_base)
         if columns is None:
             return
-        in_header = [b for b in bad.found if line_base < b[0] <= line_base + header_line] if opts.header else []
+        in_header = (
+            [b for b in bad.found if line_base < b[0] <= line_base + header_line] if opts.header else []
+        )
         if in_header:
             line, offset, data = in_header[0]
-            raise ParseError(f"{item.name}:{line}: the header holds bytes {data.hex(' ')} at byte offset {offset}, "
-                             f"which are not valid {opts.encoding}",
-                             hint="set parser.encoding to the file's encoding (e.g. latin-1, cp1252)")
+            raise ParseError(
+                f"{item.name}:{line}: the header holds bytes {data.hex(' ')} at byte offset {offset}, "
+                f"which are not valid {opts.encoding}",
+                hint="set parser.encoding to the file's encoding (e.g. latin-1, cp1252)",
+            )
         yield from self._rows(reader, item, columns, header_line, line_base, bad)
 
     def _header(self, reader, item: Item, line_base: int) -> tuple[tuple[str, ...] | None, int]:
@@ -125,7 +164,9 @@ class CsvParser(Parser):
             except StopIteration:
                 return None, 0
             except csv.Error as exc:
-                raise ParseError(f"{item.name}:{line_base + reader.line_num}: cannot read the header: {exc}") from None
+                raise ParseError(
+                    f"{item.name}:{line_base + reader.line_num}: cannot read the header: {exc}"
+                ) from None
             if row and not (opts.comment and row[0].startswith(opts.comment)):
                 break
         if opts.columns:
@@ -140,8 +181,9 @@ class CsvParser(Parser):
             )
         return tuple(names), reader.line_num
 
-    def _rows(self, reader, item: Item, columns: tuple[str, ...], header_line: int, line_base: int,
-              bad: BadBytes) -> Iterator[Chunk]:
+    def _rows(
+        self, reader, item: Item, columns: tuple[str, ...], header_line: int, line_base: int, bad: BadBytes
+    ) -> Iterator[Chunk]:
         opts = self.options
         width = len(columns)
         size = opts.chunk_size
@@ -175,8 +217,17 @@ class CsvParser(Parser):
                         break
                 else:
                     if bad:
-                        bad_index = _reject_bad_bytes(bad, bad_index, rows, positions, lines, rejects,
-                                                      self.options.encoding, prev + line_base, final=True)
+                        bad_index = _reject_bad_bytes(
+                            bad,
+                            bad_index,
+                            rows,
+                            positions,
+                            lines,
+                            rejects,
+                            self.options.encoding,
+                            prev + line_base,
+                            final=True,
+                        )
                     if rows or rejects:
                         yield Chunk(item, rows, positions, columns, lines, rejects=rejects or None, text=True)
                     return
@@ -189,26 +240,54 @@ class CsvParser(Parser):
                 rejects.append(ParseReject(n, f"malformed CSV at {where}: {exc}", start))
                 continue
             if bad:
-                bad_index = _reject_bad_bytes(bad, bad_index, rows, positions, lines, rejects,
-                                              self.options.encoding, prev + line_base, final=False)
+                bad_index = _reject_bad_bytes(
+                    bad,
+                    bad_index,
+                    rows,
+                    positions,
+                    lines,
+                    rejects,
+                    self.options.encoding,
+                    prev + line_base,
+                    final=False,
+                )
             yield Chunk(item, rows, positions, columns, lines, rejects=rejects or None, text=True)
             rows, positions, lines, rejects = [], [], [], []
 
     @staticmethod
-    def _ragged(row: list[str], width: int, policy: str, n: int, line: int, columns: tuple[str, ...],
-                rejects: list[ParseReject]) -> list[str] | None:
+    def _ragged(
+        row: list[str],
+        width: int,
+        policy: str,
+        n: int,
+        line: int,
+        columns: tuple[str, ...],
+        rejects: list[ParseReject],
+    ) -> list[str] | None:
         if len(row) < width and policy in ("pad", "pad_and_truncate"):
             return row + [None] * (width - len(row))  # type: ignore[list-item]
         if len(row) > width and policy == "pad_and_truncate":
             return row[:width]
-        raw = dict(itertools.zip_longest(columns, row)) if len(row) < width else {
-            **dict(zip(columns, row, strict=False)), "_extra": row[width:]}
+        raw = (
+            dict(itertools.zip_longest(columns, row))
+            if len(row) < width
+            else {**dict(zip(columns, row, strict=False)), "_extra": row[width:]}
+        )
         rejects.append(ParseReject(n, f"row has {len(row)} cells, the header has {width}", line, raw))
         return None
 
 
-def _reject_bad_bytes(bad: BadBytes, start_index: int, rows: list, positions: list, lines: list,
-                      rejects: list, encoding: str, last_line: int, final: bool) -> int:
+def _reject_bad_bytes(
+    bad: BadBytes,
+    start_index: int,
+    rows: list,
+    positions: list,
+    lines: list,
+    rejects: list,
+    encoding: str,
+    last_line: int,
+    final: bool,
+) -> int:
     """Move rows holding undecodable bytes from ``rows`` to ``rejects``.
 
     Undecodable bytes were replaced by U+FFFD while decoding; the row that

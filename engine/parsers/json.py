@@ -33,8 +33,13 @@ SCHEMA: dict[str, Any] = {
     "properties": {
         "records": {"type": "string", "description": "path to the array of records, e.g. data.items"},
         "chunk_size": {"type": "integer", "minimum": 1, "maximum": 1000000, "default": 5000},
-        "max_depth": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 64,
-                      "description": "deeper nesting stops the file (protects memory against nesting bombs)"},
+        "max_depth": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1000,
+            "default": 64,
+            "description": "deeper nesting stops the file (protects memory against nesting bombs)",
+        },
     },
 }
 
@@ -88,8 +93,10 @@ class JsonParser(Parser):
         prefix = self.prefix
         head, skipped = _peek(stream)
         if head in (b"\xfe", b"\xff", b"\x00"):
-            raise ParseError(f"{item.name}: the file looks like UTF-16 or UTF-32 JSON; JSON files must be UTF-8",
-                             hint="convert it, e.g. iconv -f UTF-16 -t UTF-8")
+            raise ParseError(
+                f"{item.name}: the file looks like UTF-16 or UTF-32 JSON; JSON files must be UTF-8",
+                hint="convert it, e.g. iconv -f UTF-16 -t UTF-8",
+            )
         if prefix is None:
             if head == b"{":
                 prefix = ""
@@ -118,19 +125,24 @@ class JsonParser(Parser):
         except TooDeep as exc:
             if records:
                 yield Chunk(item, records, positions, None, None, locators)
-            raise ParseError(f"{item.name}: {exc} {counted.where()}, after record {n}", hint=exc.hint) from None
+            raise ParseError(
+                f"{item.name}: {exc} {counted.where()}, after record {n}", hint=exc.hint
+            ) from None
         except (ijson.common.IncompleteJSONError, ijson.common.JSONError, UnicodeDecodeError) as exc:
             if records:
                 yield Chunk(item, records, positions, None, None, locators)
             last = f" (the last good one is {label}[{n - 1}])" if n and prefix else ""
-            raise ParseError(f"{item.name}: invalid JSON after record {n}{last}, {counted.where()}: "
-                             f"{_describe(exc)}") from None
+            raise ParseError(
+                f"{item.name}: invalid JSON after record {n}{last}, {counted.where()}: {_describe(exc)}"
+            ) from None
         if records:
             yield Chunk(item, records, positions, None, None, locators)
         if n == 0 and key is not None and not counted.found:
-            raise ParseError(f"{item.name}: no array found at '{self.options.records}' (the file has no key "
-                             f"'{key.decode(errors='replace')[1:-1]}')",
-                             hint="check parser.records against the file's structure")
+            raise ParseError(
+                f"{item.name}: no array found at '{self.options.records}' (the file has no key "
+                f"'{key.decode(errors='replace')[1:-1]}')",
+                hint="check parser.records against the file's structure",
+            )
 
 
 def _last_key(records: str | None) -> bytes | None:
@@ -182,7 +194,7 @@ class _Counted:
         if not self.found and data:
             window = self.tail + data
             self.found = self.key in window  # type: ignore[operator]
-            self.tail = window[-len(self.key):]  # type: ignore[arg-type]
+            self.tail = window[-len(self.key) :]  # type: ignore[arg-type]
         return data
 
 

@@ -27,8 +27,12 @@ SCHEMA: dict[str, Any] = {
     "properties": {
         "encoding": {"type": "string", "default": "utf-8"},
         "chunk_size": {"type": "integer", "minimum": 1, "maximum": 1000000, "default": 5000},
-        "max_line_bytes": {"type": "integer", "minimum": 1024, "default": 64 * 1024 * 1024,
-                           "description": "a longer line is rejected (protects memory)"},
+        "max_line_bytes": {
+            "type": "integer",
+            "minimum": 1024,
+            "default": 64 * 1024 * 1024,
+            "description": "a longer line is rejected (protects memory)",
+        },
     },
 }
 
@@ -79,8 +83,14 @@ class JsonlParser(Parser):
                 text = raw.decode(encoding)
                 records.append(loads(text))
             except UnicodeDecodeError as exc:
-                rejects.append(ParseReject(n, f"bytes at column {exc.start + 1} are not valid {self.options.encoding}",
-                                           line_no, raw[:200].decode(encoding, "replace")))
+                rejects.append(
+                    ParseReject(
+                        n,
+                        f"bytes at column {exc.start + 1} are not valid {self.options.encoding}",
+                        line_no,
+                        raw[:200].decode(encoding, "replace"),
+                    )
+                )
                 continue
             except ValueError as exc:
                 rejects.append(ParseReject(n, f"invalid JSON: {exc}", line_no, text[:1000]))

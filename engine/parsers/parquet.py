@@ -41,10 +41,20 @@ SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "columns": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1,
-                    "uniqueItems": True, "description": "read only these columns (others are not read from disk)"},
-        "chunk_size": {"type": "integer", "minimum": 1, "maximum": 1000000, "default": 5000,
-                       "description": "rows per record batch; one batch is in memory at a time"},
+        "columns": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "minItems": 1,
+            "uniqueItems": True,
+            "description": "read only these columns (others are not read from disk)",
+        },
+        "chunk_size": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1000000,
+            "default": 5000,
+            "description": "rows per record batch; one batch is in memory at a time",
+        },
     },
 }
 
@@ -79,8 +89,12 @@ class ParquetParser(Parser):
             for group in range(pf.num_row_groups):
                 row = 0
                 try:
-                    batches = pf.iter_batches(batch_size=self.options.chunk_size, row_groups=[group],
-                                              columns=columns, use_threads=False)
+                    batches = pf.iter_batches(
+                        batch_size=self.options.chunk_size,
+                        row_groups=[group],
+                        columns=columns,
+                        use_threads=False,
+                    )
                     for batch in batches:
                         records = _records(pa, batch, item, group)
                         count = len(records)
@@ -90,8 +104,10 @@ class ParquetParser(Parser):
                         row += count
                         yield Chunk(item, records, positions, None, None, locators)
                 except (pa.ArrowException, OSError, ValueError) as exc:
-                    raise ParseError(f"{item.name} row_group {group} row {row}: cannot read the data: "
-                                     f"{_first_line(exc)}", hint="the file is damaged or truncated") from None
+                    raise ParseError(
+                        f"{item.name} row_group {group} row {row}: cannot read the data: {_first_line(exc)}",
+                        hint="the file is damaged or truncated",
+                    ) from None
 
     @staticmethod
     def _open(pa: Any, source: IO[bytes], item: Item) -> Any:
@@ -102,8 +118,10 @@ class ParquetParser(Parser):
         except (pa.ArrowException, OSError, ValueError) as exc:
             size = _size(source)
             what = "the file is empty" if size == 0 else f"{_first_line(exc)} ({size} bytes)"
-            raise ParseError(f"{item.name}: not a readable Parquet file: {what}",
-                             hint="a Parquet file ends with its footer; a truncated copy has none") from None
+            raise ParseError(
+                f"{item.name}: not a readable Parquet file: {what}",
+                hint="a Parquet file ends with its footer; a truncated copy has none",
+            ) from None
 
     def _columns(self, pf: Any, item: Item) -> list[str] | None:
         wanted = self.options.columns
@@ -112,8 +130,10 @@ class ParquetParser(Parser):
         names = pf.schema_arrow.names
         missing = [c for c in wanted if c not in names]
         if missing:
-            raise ParseError(f"{item.name}: no column(s) {', '.join(missing)} in the file",
-                             hint=f"its columns are: {', '.join(names)}")
+            raise ParseError(
+                f"{item.name}: no column(s) {', '.join(missing)} in the file",
+                hint=f"its columns are: {', '.join(names)}",
+            )
         return list(wanted)
 
 
@@ -125,7 +145,9 @@ def _records(pa: Any, batch: Any, item: Item, group: int) -> list[dict[str, Any]
     try:
         return batch.to_pylist(maps_as_pydicts="strict")
     except (pa.ArrowException, ValueError, KeyError) as exc:
-        raise ParseError(f"{item.name} row_group {group}: cannot convert a value: {_first_line(exc)}") from None
+        raise ParseError(
+            f"{item.name} row_group {group}: cannot convert a value: {_first_line(exc)}"
+        ) from None
 
 
 def _needs_prepare(pa: Any, t: Any) -> bool:

@@ -46,22 +46,42 @@ SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "records": {"type": "string", "minLength": 1,
-                    "description": "path of the record elements: Root/Items/Item, //Item (any depth), * (any "
-                                   "name); default: the children of the root element"},
-        "force_list": {"type": "array", "items": {"type": "string", "minLength": 1}, "default": [],
-                       "description": "element names whose values are always lists, even when they occur once"},
-        "namespaces": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1},
-                       "default": {},
-                       "description": "prefix: namespace URI; names in these namespaces keep the prefix "
-                                      "(ns:Item), all others lose their namespace"},
-        "encoding": {"type": ["string", "null"], "default": None,
-                     "description": "read the file in this encoding whatever its declaration says"},
-        "max_depth": {"type": "integer", "minimum": 2, "maximum": 256, "default": 64,
-                      "description": "deeper nesting stops the file (protects against nesting bombs)"},
-        "max_element_bytes": {"type": ["integer", "string"], "default": "16MiB",
-                              "description": "a larger record element is rejected (protects memory); "
-                                             "measured to within 64 KiB"},
+        "records": {
+            "type": "string",
+            "minLength": 1,
+            "description": "path of the record elements: Root/Items/Item, //Item (any depth), * (any "
+            "name); default: the children of the root element",
+        },
+        "force_list": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "default": [],
+            "description": "element names whose values are always lists, even when they occur once",
+        },
+        "namespaces": {
+            "type": "object",
+            "additionalProperties": {"type": "string", "minLength": 1},
+            "default": {},
+            "description": "prefix: namespace URI; names in these namespaces keep the prefix "
+            "(ns:Item), all others lose their namespace",
+        },
+        "encoding": {
+            "type": ["string", "null"],
+            "default": None,
+            "description": "read the file in this encoding whatever its declaration says",
+        },
+        "max_depth": {
+            "type": "integer",
+            "minimum": 2,
+            "maximum": 256,
+            "default": 64,
+            "description": "deeper nesting stops the file (protects against nesting bombs)",
+        },
+        "max_element_bytes": {
+            "type": ["integer", "string"],
+            "default": "16MiB",
+            "description": "a larger record element is rejected (protects memory); measured to within 64 KiB",
+        },
         "chunk_size": {"type": "integer", "minimum": 1, "maximum": 1000000, "default": 5000},
     },
 }
@@ -83,7 +103,7 @@ _HINTS = {
     "Premature end of data": "the file looks truncated",
     "EndTag: '</' not found": "the file looks truncated",
     "Invalid bytes in character encoding": "the bytes are not valid in the document's encoding; "
-                                           "set parser.encoding if its declaration is wrong",
+    "set parser.encoding if its declaration is wrong",
     "Input is not proper UTF-8": "the bytes are not valid UTF-8; set parser.encoding if the file uses another",
     "Excessive depth": "nesting deeper than 256 levels is refused",
     "not defined": "XML knows only &amp; &lt; &gt; &quot; &apos; and numeric references such as &#160;",
@@ -147,15 +167,18 @@ class XmlParser(Parser):
             self._problems.append((("max_element_bytes",), str(exc)))
             self.max_bytes = 16 << 20
         if self.max_bytes < 65536:
-            self._problems.append((("max_element_bytes",), "must be at least 64KiB (it is measured to within 64 KiB)"))
+            self._problems.append(
+                (("max_element_bytes",), "must be at least 64KiB (it is measured to within 64 KiB)")
+            )
         if options.encoding:
             import codecs
 
             try:
                 codecs.lookup(options.encoding)
             except LookupError:
-                self._problems.append((("encoding",), f"unknown encoding {options.encoding!r} (e.g. utf-8, "
-                                                      "iso-8859-1, cp1252)"))
+                self._problems.append(
+                    (("encoding",), f"unknown encoding {options.encoding!r} (e.g. utf-8, iso-8859-1, cp1252)")
+                )
 
     def problems(self) -> list[tuple[tuple, str]]:
         """Every mistake in the options, each at its own spec path (reported together by ``engine validate``)."""
@@ -165,9 +188,18 @@ class XmlParser(Parser):
         from lxml import etree
 
         reader = XmlInput(stream, item.name, self.options.encoding)
-        events = etree.iterparse(reader, events=("start", "end"), resolve_entities=False, no_network=True,
-                                 load_dtd=False, dtd_validation=False, huge_tree=False, remove_comments=True,
-                                 remove_pis=True, encoding="utf-8" if self.options.encoding else None)
+        events = etree.iterparse(
+            reader,
+            events=("start", "end"),
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            dtd_validation=False,
+            huge_tree=False,
+            remove_comments=True,
+            remove_pis=True,
+            encoding="utf-8" if self.options.encoding else None,
+        )
         walk = _Walk(self, item)
         try:
             yield from walk.run(events, reader)
@@ -202,8 +234,15 @@ class _Walk:
 
     def flush(self) -> Iterator[Chunk]:
         if self.records or self.rejects:
-            yield Chunk(self.item, self.records, self.positions, None, self.lines, self.locators,
-                        rejects=self.rejects or None)
+            yield Chunk(
+                self.item,
+                self.records,
+                self.positions,
+                None,
+                self.lines,
+                self.locators,
+                rejects=self.rejects or None,
+            )
             self.records, self.positions, self.lines, self.locators, self.rejects = [], [], [], [], []
 
     def run(self, events: Any, reader: XmlInput) -> Iterator[Chunk]:
@@ -242,12 +281,16 @@ class _Walk:
             if depth == 1:
                 self._check_prolog(el)
                 if parser.root is not None and name != parser.root:
-                    raise ParseError(f"{item.name}:{el.sourceline}: the root element is <{name}>, the records "
-                                     f"path {parser.options.records!r} starts at <{parser.root}>")
+                    raise ParseError(
+                        f"{item.name}:{el.sourceline}: the root element is <{name}>, the records "
+                        f"path {parser.options.records!r} starts at <{parser.root}>"
+                    )
             if depth > max_depth:
-                raise ParseError(f"{item.name}:{el.sourceline}: elements are nested deeper than max_depth "
-                                 f"({max_depth}) at {where[-1]}/{name}",
-                                 hint="raise parser.max_depth if this is expected")
+                raise ParseError(
+                    f"{item.name}:{el.sourceline}: elements are nested deeper than max_depth "
+                    f"({max_depth}) at {where[-1]}/{name}",
+                    hint="raise parser.max_depth if this is expected",
+                )
             count = siblings[-1][name] = siblings[-1].get(name, 0) + 1
             path = paths[-1] + "/" + name
             if is_record(path):
@@ -261,22 +304,32 @@ class _Walk:
                 self.parent_seen = True
         yield from self.flush()
         if self.n == 0 and not self.parent_seen and parser.options.records:
-            raise ParseError(f"{item.name}: no element matches the records path {parser.options.records!r}",
-                             hint="check parser.records against the file's structure")
+            raise ParseError(
+                f"{item.name}: no element matches the records path {parser.options.records!r}",
+                hint="check parser.records against the file's structure",
+            )
 
     def _record(self, el: Any, oversized: bool, depth: int) -> None:
         self.n += 1
         if oversized:
-            self.rejects.append(ParseReject(
-                self.n, f"element is larger than max_element_bytes ({self.parser.max_bytes} bytes)",
-                el.sourceline, None, self.locator))
+            self.rejects.append(
+                ParseReject(
+                    self.n,
+                    f"element is larger than max_element_bytes ({self.parser.max_bytes} bytes)",
+                    el.sourceline,
+                    None,
+                    self.locator,
+                )
+            )
             return
         try:
             value = self.value(el, depth)
         except TooDeep:
-            raise ParseError(f"{self.item.name}:{el.sourceline}: elements are nested deeper than max_depth "
-                             f"({self.parser.options.max_depth}) inside record {self.n} ({self.locator})",
-                             hint="raise parser.max_depth if this is expected") from None
+            raise ParseError(
+                f"{self.item.name}:{el.sourceline}: elements are nested deeper than max_depth "
+                f"({self.parser.options.max_depth}) inside record {self.n} ({self.locator})",
+                hint="raise parser.max_depth if this is expected",
+            ) from None
         self.records.append(value if type(value) is dict else {"#text": value} if value else {})
         self.positions.append(self.n)
         self.lines.append(el.sourceline)
@@ -290,10 +343,11 @@ class _Walk:
         declared = [e.name for e in dtd.iterentities()]
         if declared:
             shown = ", ".join(declared[:5]) + (" ..." if len(declared) > 5 else "")
-            raise ParseError(f"{self.item.name}:{root.sourceline}: the document declares entities ({shown}) in its "
-                             "DTD; documents with entity declarations are refused",
-                             hint="entities can expand to gigabytes or read local files; ask the sender for "
-                                  "plain XML")
+            raise ParseError(
+                f"{self.item.name}:{root.sourceline}: the document declares entities ({shown}) in its "
+                "DTD; documents with entity declarations are refused",
+                hint="entities can expand to gigabytes or read local files; ask the sender for plain XML",
+            )
 
 
 def _free(el: Any) -> None:

@@ -22,9 +22,20 @@ def new_run_id(now: datetime) -> str:
 class Run:
     """Implements :class:`engine.contracts.RunContext`."""
 
-    def __init__(self, *, connector: str, spec_dir: Path, dry_run: bool, connections: dict[str, Connection],
-                 context: dict[str, Any], outcomes: RunOutcomes, log: Log, state: Any,
-                 run_id: str | None = None, started: datetime | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        connector: str,
+        spec_dir: Path,
+        dry_run: bool,
+        connections: dict[str, Connection],
+        context: dict[str, Any],
+        outcomes: RunOutcomes,
+        log: Log,
+        state: Any,
+        run_id: str | None = None,
+        started: datetime | None = None,
+    ) -> None:
         self.started = started or datetime.now(UTC)
         self.run_id = run_id or new_run_id(self.started)
         self.connector = connector
@@ -46,7 +57,8 @@ class Run:
         self.context: dict[str, Any] = {
             "connector": connector,
             "run_id": self.run_id,
-            "run_started": self.started.strftime("%Y-%m-%dT%H:%M:%S.") + f"{self.started.microsecond // 1000:03d}Z",
+            "run_started": self.started.strftime("%Y-%m-%dT%H:%M:%S.")
+            + f"{self.started.microsecond // 1000:03d}Z",
         }
         for conn in connections.values():
             self.context.update(getattr(conn, "static_context", dict)())

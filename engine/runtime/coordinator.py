@@ -60,15 +60,25 @@ def work(task: Task) -> dict[str, Any]:
 
     logs.configure(task.log_level, task.log_format)
     plan = compile_document(task.doc, allow_custom_code=task.allow_custom_code)
-    options = RunOptions(items=task.items, worker=True, run_id=task.run_id, progress=False,
-                         since=task.since, until=task.until)
+    options = RunOptions(
+        items=task.items, worker=True, run_id=task.run_id, progress=False, since=task.since, until=task.until
+    )
     report = Runner(plan, options).run()
     return {"report": report.as_dict(), "rejects": report.rejects_path, "pid": os.getpid()}
 
 
 class Coordinator(Runner):
-    def __init__(self, plan: Any, options: RunOptions, executor: Any, *, allow_custom_code: bool = False,
-                 log_level: str = "info", log_format: str = "text", **kw: Any) -> None:
+    def __init__(
+        self,
+        plan: Any,
+        options: RunOptions,
+        executor: Any,
+        *,
+        allow_custom_code: bool = False,
+        log_level: str = "info",
+        log_format: str = "text",
+        **kw: Any,
+    ) -> None:
         super().__init__(plan, options, **kw)
         self.executor = executor
         self.allow_custom_code = allow_custom_code
@@ -94,8 +104,19 @@ class Coordinator(Runner):
                 work_items.append(item)
         groups = share(work_items, self.executor.workers)
         run.log.info("sharing files between workers", files=len(work_items), workers=len(groups))
-        tasks = [Task(self.plan.doc, group, f"{run.run_id}-w{k + 1}", self.allow_custom_code, run.since, run.until,
-                      self.log_level, self.log_format) for k, group in enumerate(groups)]
+        tasks = [
+            Task(
+                self.plan.doc,
+                group,
+                f"{run.run_id}-w{k + 1}",
+                self.allow_custom_code,
+                run.since,
+                run.until,
+                self.log_level,
+                self.log_format,
+            )
+            for k, group in enumerate(groups)
+        ]
         results = self.executor.map(work, tasks)
         failures = []
         self.report.target = self.worker_stats
@@ -154,8 +175,14 @@ class Coordinator(Runner):
 
 def run_with_executor(plan: Any, options: RunOptions, executor: Any, **kw: Any) -> Any:
     """``executor.workers > 1`` and a file source: coordinate workers; otherwise run in-process."""
-    if executor is None or executor.workers <= 1 or plan.source.produces == "records" or options.dry_run \
-            or options.replay is not None or options.limit is not None:
+    if (
+        executor is None
+        or executor.workers <= 1
+        or plan.source.produces == "records"
+        or options.dry_run
+        or options.replay is not None
+        or options.limit is not None
+    ):
         return Runner(plan, options).run()
     try:
         return Coordinator(plan, options, executor, **kw).run()

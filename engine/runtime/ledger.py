@@ -26,8 +26,10 @@ def already_done(run: Any, source: Source, item: Item, dedupe: str) -> str | Non
     entry = store.ledger_get(run.connector, item.uri)
     waiting = entry and entry["status"] == "failed" and entry.get("next_retry")
     if waiting and datetime.fromisoformat(entry["next_retry"]) > datetime.now(UTC):
-        return (f"failed {entry['attempts']} time(s); next attempt after {entry['next_retry']} "
-                f"(`engine state SPEC retry {item.name}` to retry now)")
+        return (
+            f"failed {entry['attempts']} time(s); next attempt after {entry['next_retry']} "
+            f"(`engine state SPEC retry {item.name}` to retry now)"
+        )
     if not entry or entry["status"] != "done":
         return None
     if dedupe == "name":
@@ -76,7 +78,10 @@ def release_claims(run: Any) -> None:
 
 def prune(run: Any, history: dict[str, Any]) -> None:
     try:
-        run.state.ledger_prune(run.connector, int(history.get("keep", 100000)),
-                               seconds(history.get("window", "90d")) or 90 * 86400.0)
+        run.state.ledger_prune(
+            run.connector,
+            int(history.get("keep", 100000)),
+            seconds(history.get("window", "90d")) or 90 * 86400.0,
+        )
     except StateError as exc:
         run.log.warning("pruning the ledger failed", error=str(exc))

@@ -25,8 +25,9 @@ class RunLock:
         if not self.enabled:
             return
         run = self.run
-        holder = run.state.lock_acquire(run.connector, run.owner, self.ttl, host=socket.gethostname(),
-                                        pid=os.getpid())
+        holder = run.state.lock_acquire(
+            run.connector, run.owner, self.ttl, host=socket.gethostname(), pid=os.getpid()
+        )
         if holder is not None:
             raise LockedError(
                 f"another run of '{run.connector}' is in progress (held by {holder['host']} pid {holder['pid']} "

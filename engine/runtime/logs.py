@@ -20,7 +20,7 @@ LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNI
 
 def _value(v: Any) -> str:
     text = str(v)
-    if not text or any(c in text for c in " \t\n\"="):
+    if not text or any(c in text for c in ' \t\n"='):
         return dumps(text)
     return text
 

@@ -40,8 +40,12 @@ class Counts:
             "read": self.read,
             "mapped": self.mapped,
             "written": self.written,
-            "rejected": {"parse": self.rejected_parse, "mapping": self.rejected_mapping,
-                         "target": self.rejected_target, "total": self.rejected},
+            "rejected": {
+                "parse": self.rejected_parse,
+                "mapping": self.rejected_mapping,
+                "target": self.rejected_target,
+                "total": self.rejected,
+            },
             "skipped_invalid": self.skipped,
         }
 
@@ -80,8 +84,15 @@ class RunOutcomes:
     def mapped(self, item: Item, n: int) -> None:
         self._bump(item, "mapped", n)
 
-    def invalid(self, item: Item, stage: str, lineage: dict[str, Any], reasons: list[str], original: Any,
-                errors: list[dict[str, Any]] | None = None) -> None:
+    def invalid(
+        self,
+        item: Item,
+        stage: str,
+        lineage: dict[str, Any],
+        reasons: list[str],
+        original: Any,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
         """A record refused by the parser or the mapping, handled by ``on_error.invalid_record``."""
         from engine.errors import DataError
 
@@ -113,13 +124,22 @@ class RunOutcomes:
     def accepted_count(self, count: int, item: Item) -> None:
         self._bump(item, "written", count)
 
-    def rejected(self, batch: Batch, i: int, reason: str, *, stage: str = "target", response: Any = None,
-                 field: str | None = None) -> None:
+    def rejected(
+        self,
+        batch: Batch,
+        i: int,
+        reason: str,
+        *,
+        stage: str = "target",
+        response: Any = None,
+        field: str | None = None,
+    ) -> None:
         item = batch.chunk.item
         self._bump(item, "rejected_target")
         reasons = [f"{field}: {reason}" if field else reason]
-        self._write("target", batch.lineage(i), reasons, batch.original(i), mapped=batch.records[i],
-                    response=response)
+        self._write(
+            "target", batch.lineage(i), reasons, batch.original(i), mapped=batch.records[i], response=response
+        )
 
     def rejected_at(self, item: Item, lineage: dict[str, Any], reason: str, *, response: Any = None) -> None:
         """A target reject known only by position (e.g. results collected after a resume)."""
@@ -131,13 +151,29 @@ class RunOutcomes:
             if self.rejects is not None:
                 self.rejects.flush()
 
-    def _write(self, stage: str, lineage: dict[str, Any], reasons: list[str], original: Any, *,
-               errors: list[dict[str, Any]] | None = None, mapped: Any = None, response: Any = None) -> None:
+    def _write(
+        self,
+        stage: str,
+        lineage: dict[str, Any],
+        reasons: list[str],
+        original: Any,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        mapped: Any = None,
+        response: Any = None,
+    ) -> None:
         if self.rejects is None:
             if self.total.rejected <= 20:
-                self.log.warning("record rejected", stage=stage, at=_where(lineage), reason="; ".join(reasons))
+                self.log.warning(
+                    "record rejected", stage=stage, at=_where(lineage), reason="; ".join(reasons)
+                )
             return
-        entry: dict[str, Any] = {"run_id": self.run_id, "stage": stage, "lineage": lineage, "reasons": reasons}
+        entry: dict[str, Any] = {
+            "run_id": self.run_id,
+            "stage": stage,
+            "lineage": lineage,
+            "reasons": reasons,
+        }
         if errors:
             entry["errors"] = errors
         entry["original"] = original

@@ -27,8 +27,13 @@ class TerminalProgress(NoProgress):
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         self.console = Console(stderr=True)
-        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                                 console=self.console, transient=True)
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
         self.task: Any = None
         self.started = time.monotonic()
         self.current = ""
@@ -47,8 +52,12 @@ class TerminalProgress(NoProgress):
             return
         self._last = now
         rate = read / max(now - self.started, 1e-6)
-        self.progress.update(self.task, description=(
-            f"{files_done} files done · {read:,} records · {rejected:,} rejected · {rate:,.0f}/s · {self.current}"))
+        self.progress.update(
+            self.task,
+            description=(
+                f"{files_done} files done · {read:,} records · {rejected:,} rejected · {rate:,.0f}/s · {self.current}"
+            ),
+        )
 
     def stop(self) -> None:
         self.progress.stop()

@@ -50,8 +50,13 @@ class RejectsWriter:
             self._csv.writerow(CSV_META + self._columns + ["_extra"])
         lineage = entry.get("lineage", {})
         extra = {k: v for k, v in original.items() if k not in self._columns}
-        row = [lineage.get("file"), lineage.get("row"), lineage.get("line"), entry.get("stage"),
-               "; ".join(entry.get("reasons", []))]
+        row = [
+            lineage.get("file"),
+            lineage.get("row"),
+            lineage.get("line"),
+            entry.get("stage"),
+            "; ".join(entry.get("reasons", [])),
+        ]
         row += [_cell(original.get(c)) for c in self._columns]
         row.append(dumps(extra) if extra else "")
         buf = io.StringIO()

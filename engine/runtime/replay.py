@@ -44,8 +44,12 @@ def _entries(path: Path) -> Iterator[dict[str, Any]]:
             lineage = {"file": row.get("_file"), "row": int(row["_row"]) if row.get("_row") else None}
             if row.get("_line"):
                 lineage["line"] = int(row["_line"])
-            yield {"stage": row.get("_stage"), "lineage": lineage, "original": original,
-                   "reasons": [row.get("_reason", "")]}
+            yield {
+                "stage": row.get("_stage"),
+                "lineage": lineage,
+                "original": original,
+                "reasons": [row.get("_reason", "")],
+            }
 
 
 class ReplaySource(Source):
@@ -72,7 +76,7 @@ class ReplaySource(Source):
             yield Item(uri=f"replay:{uri}", name=str(name), meta={"entries": len(entries), "replay": True})
 
     def read_records(self, item: Item, run: RunContext) -> Iterator[Chunk]:
-        entries = self.groups[item.uri[len("replay:"):]]
+        entries = self.groups[item.uri[len("replay:") :]]
         records, positions, lines, rejects = [], [], [], []
         for n, entry in enumerate(entries, 1):
             lineage = entry.get("lineage") or {}
@@ -84,9 +88,15 @@ class ReplaySource(Source):
                 except ValueError:
                     pass
             if not isinstance(original, dict):
-                rejects.append(ParseReject(row, "cannot replay: the entry's original is not a record "
-                                                "(edit it into an object of field values)", lineage.get("line"),
-                                           entry.get("original")))
+                rejects.append(
+                    ParseReject(
+                        row,
+                        "cannot replay: the entry's original is not a record "
+                        "(edit it into an object of field values)",
+                        lineage.get("line"),
+                        entry.get("original"),
+                    )
+                )
                 continue
             records.append(original)
             positions.append(row)

@@ -95,13 +95,14 @@ class RunReport:
         rate = c.get("read", 0) / self.seconds if self.seconds else 0.0
         lines = [
             f"run {self.run_id} of {self.connector}: {self.status.upper()}"
-            + (" (dry run)" if self.dry_run else "") + f" in {self.seconds:.2f}s",
+            + (" (dry run)" if self.dry_run else "")
+            + f" in {self.seconds:.2f}s",
             f"  files    {files['seen']} seen, {files['done']} done, {files['skipped']} skipped, "
             f"{files['failed']} failed" + (f", {files['partial']} partial" if files.get("partial") else ""),
             f"  records  {c.get('read', 0)} read, {c.get('mapped', 0)} mapped, {c.get('written', 0)} written, "
             f"{rej.get('total', 0)} rejected (parse {rej.get('parse', 0)}, mapping {rej.get('mapping', 0)}, "
-            f"target {rej.get('target', 0)})" + (f", {c['skipped_invalid']} skipped as invalid"
-                                                  if c.get("skipped_invalid") else ""),
+            f"target {rej.get('target', 0)})"
+            + (f", {c['skipped_invalid']} skipped as invalid" if c.get("skipped_invalid") else ""),
         ]
         if c.get("read", 0) >= 10_000:  # a rate over a handful of records measures start-up, not throughput
             lines.append(f"  speed    {rate:,.0f} records/s")

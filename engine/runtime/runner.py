@@ -116,12 +116,25 @@ class Runner:
                 path = self.state_dir / "rejects" / f"{plan.name}-{run_id}.{fmt}"
             rejects = RejectsWriter(path, fmt)
         outcomes = RunOutcomes(rejects, plan.on_error["invalid_record"], log, run_id)
-        run = Run(connector=plan.name, spec_dir=self.spec_dir, dry_run=self.opts.dry_run,
-                  connections=plan.connections, context=plan.context, outcomes=outcomes,
-                  log=log.bind(run_id=run_id), state=plan.state_store, started=started, run_id=run_id)
+        run = Run(
+            connector=plan.name,
+            spec_dir=self.spec_dir,
+            dry_run=self.opts.dry_run,
+            connections=plan.connections,
+            context=plan.context,
+            outcomes=outcomes,
+            log=log.bind(run_id=run_id),
+            state=plan.state_store,
+            started=started,
+            run_id=run_id,
+        )
         run.since, run.until = self.opts.since, self.opts.until
-        run.checkpoints = Checkpoints(plan.state_store, plan.name, log=run.log,
-                                      enabled=bool(plan.state.get("checkpoint", True)) and not self.opts.dry_run)
+        run.checkpoints = Checkpoints(
+            plan.state_store,
+            plan.name,
+            log=run.log,
+            enabled=bool(plan.state.get("checkpoint", True)) and not self.opts.dry_run,
+        )
         if plan.mapping is not None:
             run.output_fields = [".".join(t) for t in plan.mapping.leaf_targets()]
         return run
@@ -136,15 +149,22 @@ class Runner:
         plan = self.plan
         run = self._make_run()
         self.run_ctx = run
-        report = RunReport(connector=plan.name, spec=plan.doc.file, run_id=run.run_id, started=run.started,
-                           dry_run=self.opts.dry_run)
+        report = RunReport(
+            connector=plan.name,
+            spec=plan.doc.file,
+            run_id=run.run_id,
+            started=run.started,
+            dry_run=self.opts.dry_run,
+        )
         self.report = report
         self.progress = make_progress(self.opts.progress) if not self.opts.dry_run else NoProgress()
         store = plan.state_store
         opened: list[Any] = []
         try:
             store.open(run)
-            self.lock = RunLock(run, False if self.opts.dry_run or self.opts.worker else plan.state.get("lock"))
+            self.lock = RunLock(
+                run, False if self.opts.dry_run or self.opts.worker else plan.state.get("lock")
+            )
             self.lock.acquire()
             if not self.opts.dry_run and not self.opts.worker:
                 store.run_started(run.connector, run.run_id, run.started)
@@ -171,8 +191,10 @@ class Runner:
             run.log.warning("run skipped: locked", holder=exc.holder.get("owner"))
         except _LimitReached:
             report.status = "stopped"
-            report.notes.append(f"stopped after --limit {self.opts.limit} records; "
-                                "unfinished files were left for the next run")
+            report.notes.append(
+                f"stopped after --limit {self.opts.limit} records; "
+                "unfinished files were left for the next run"
+            )
         except EngineError as exc:
             report.status = "failed"
             report.error = str(exc)
@@ -225,15 +247,22 @@ class Runner:
             if report.exit_code == EXIT_REJECTS:
                 report.status = "rejects_exceeded"
         if not self.opts.dry_run and report.status != "locked" and not self.opts.worker:
-            path = self.opts.report_path or (self.state_dir / "reports" / f"{run.connector}-{run.run_id}.json")
+            path = self.opts.report_path or (
+                self.state_dir / "reports" / f"{run.connector}-{run.run_id}.json"
+            )
             try:
                 report.write(path)
                 run.state.run_ended(run.run_id, report.status, report.counts, report.report_path)
             except (OSError, StateError) as exc:
                 run.log.error("could not record the run", error=str(exc))
-        run.log.info("run finished", status=report.status, records=report.counts.get("read"),
-                     written=report.counts.get("written"),
-                     rejected=report.counts.get("rejected", {}).get("total"), seconds=round(report.seconds, 3))
+        run.log.info(
+            "run finished",
+            status=report.status,
+            records=report.counts.get("read"),
+            written=report.counts.get("written"),
+            rejected=report.counts.get("rejected", {}).get("total"),
+            seconds=round(report.seconds, 3),
+        )
 
     def _judge(self, report: RunReport) -> int:
         total = self.run_ctx.outcomes.total
@@ -300,8 +329,10 @@ class Runner:
                 self.skip_upto = resume(item, saved) if resume else int(saved.get("acked", 0))
                 if self.skip_upto:
                     item_report.resumed_after = self.skip_upto
-                    self.report.notes.append(f"{item.name}: resumed after record {self.skip_upto} "
-                                             f"(delivered by run {saved.get('run_id', '?')})")
+                    self.report.notes.append(
+                        f"{item.name}: resumed after record {self.skip_upto} "
+                        f"(delivered by run {saved.get('run_id', '?')})"
+                    )
                     log.info("resuming after the last acknowledged record", after=self.skip_upto)
         try:
             if self.source.produces == "records":
@@ -330,7 +361,9 @@ class Runner:
             self._failed(run, item, item_report, exc, data=False)
             raise
         item_report.counts = run.outcomes.counts(item).as_dict()
-        log.info("file read", records=item_report.counts["read"], rejected=item_report.counts["rejected"]["total"])
+        log.info(
+            "file read", records=item_report.counts["read"], rejected=item_report.counts["rejected"]["total"]
+        )
         if self.opts.dry_run:
             return
         if getattr(plan.target, "commit_scope", "item") == "run":
@@ -351,8 +384,11 @@ class Runner:
         run.state.ledger_mark(run.connector, item, "done", run.run_id, records=counts.read, moved_to=moved)
         run.checkpoints.clear(item)
         failpoint("item.done")
-        self.progress.update(run.outcomes.total.read, run.outcomes.total.rejected,
-                             sum(1 for i in self.report.items if i.status == "done"))
+        self.progress.update(
+            run.outcomes.total.read,
+            run.outcomes.total.rejected,
+            sum(1 for i in self.report.items if i.status == "done"),
+        )
 
     def _failed(self, run: Run, item: Item, item_report: ItemReport, exc: EngineError, *, data: bool) -> None:
         item_report.status = "failed"
@@ -375,8 +411,15 @@ class Runner:
                 run.log.error("moving the failed file failed", file=item.name, error=str(move_exc))
         item_report.moved_to = moved
         status = "failed" if not data else ("quarantined" if moved else "failed")
-        run.state.ledger_mark(run.connector, item, status, run.run_id, error=item_report.reason,
-                              moved_to=moved, next_retry=None if data else retry_at)
+        run.state.ledger_mark(
+            run.connector,
+            item,
+            status,
+            run.run_id,
+            error=item_report.reason,
+            moved_to=moved,
+            next_retry=None if data else retry_at,
+        )
 
     # -- chunks ---------------------------------------------------------------------------
 
@@ -400,8 +443,14 @@ class Runner:
             records, index, rejects = mapping.map_chunk(chunk, run.context)
             for i, issues in rejects:
                 lineage = chunk.lineage(i)
-                outcomes.invalid(item, "mapping", lineage, [x.render() for x in issues], chunk.original(i),
-                                 errors=[x.as_dict() for x in issues])
+                outcomes.invalid(
+                    item,
+                    "mapping",
+                    lineage,
+                    [x.render() for x in issues],
+                    chunk.original(i),
+                    errors=[x.as_dict() for x in issues],
+                )
         else:
             records = [chunk.original(i) for i in range(len(chunk.records))]
             index = list(range(len(records)))
@@ -414,8 +463,11 @@ class Runner:
                 out.flush()
             else:
                 self.plan.target.write(batch)
-        self.progress.update(outcomes.total.read, outcomes.total.rejected,
-                             sum(1 for i in self.report.items if i.status == "done"))
+        self.progress.update(
+            outcomes.total.read,
+            outcomes.total.rejected,
+            sum(1 for i in self.report.items if i.status == "done"),
+        )
         failpoint("chunk.done")
         if limit is not None and outcomes.total.read >= limit:
             raise _LimitReached()

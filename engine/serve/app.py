@@ -72,19 +72,27 @@ def webhook_endpoint(server: Any, spec: ServedSpec) -> Any:
             log.warning("webhook refused", reason=reason, client=client, bytes=len(body))
             return _error(401, "unauthorized", reason=reason)
         run_id = new_payload_id()
-        payload = Payload(body, id=run_id, ext=spec.extension,
-                          headers=safe_headers(request.headers, also=(auth_header,)))
+        payload = Payload(
+            body, id=run_id, ext=spec.extension, headers=safe_headers(request.headers, also=(auth_header,))
+        )
         log.info("webhook accepted", run_id=run_id, client=client, bytes=len(body), response=mode)
         if mode == "async":
             worker = server.workers[spec.name]
             # the spool syncs the body to disk before the 202: off the event loop
-            job = await run_in_threadpool(worker.submit, payload) if spec.takes_payload else worker.trigger(run_id)
+            job = (
+                await run_in_threadpool(worker.submit, payload)
+                if spec.takes_payload
+                else worker.trigger(run_id)
+            )
             if job is None:
                 log.warning("webhook refused: queue full", run_id=run_id, queued=worker.queued)
                 return _error(503, "busy: too many runs waiting", headers={"Retry-After": "30"})
             # the run starts once the answer is sent (a background task runs after the response)
-            return JSONResponse({"accepted": True, "run_id": run_id}, status_code=202,
-                                background=BackgroundTask(job.answered.set))
+            return JSONResponse(
+                {"accepted": True, "run_id": run_id},
+                status_code=202,
+                background=BackgroundTask(job.answered.set),
+            )
         try:
             report = await run_in_threadpool(spec.run, payload, run_id=run_id, trigger="webhook")
         except Exception as exc:

@@ -64,8 +64,10 @@ def load_public_key(text: str, where: str = "public_key") -> rsa.RSAPublicKey:
             der = base64.b64decode("".join(text.split()), validate=True)
             key = serialization.load_der_public_key(der)
     except (ValueError, TypeError, binascii.Error, UnicodeEncodeError) as exc:
-        raise ConfigError(f"{where}: not a public key ({exc})",
-                          hint="give the PEM (-----BEGIN PUBLIC KEY-----) or the bare base64 key Fluent provides") from None
+        raise ConfigError(
+            f"{where}: not a public key ({exc})",
+            hint="give the PEM (-----BEGIN PUBLIC KEY-----) or the bare base64 key Fluent provides",
+        ) from None
     if not isinstance(key, rsa.RSAPublicKey):
         raise ConfigError(f"{where}: Fluent signs with RSA, but this is a {type(key).__name__} key")
     return key
@@ -126,16 +128,22 @@ def _secret(value: Any, where: str, base_dir: Path) -> str:
     return str(reveal(value))
 
 
-def make_verifier(auth: Mapping[str, Any] | None, *, base_dir: Path, where: str = "trigger.webhook.auth") -> Verifier:
+def make_verifier(
+    auth: Mapping[str, Any] | None, *, base_dir: Path, where: str = "trigger.webhook.auth"
+) -> Verifier:
     """The verifier a spec's ``trigger.webhook.auth`` asks for, with its secrets resolved."""
     if not auth:
-        raise ConfigError(f"{where}: missing; say how senders authenticate "
-                          "(fluent_signature or api_key), or {type: none} to accept anyone")
+        raise ConfigError(
+            f"{where}: missing; say how senders authenticate "
+            "(fluent_signature or api_key), or {type: none} to accept anyone"
+        )
     kind = auth.get("type")
     if kind == "fluent_signature":
         if not auth.get("public_key"):
-            raise ConfigError(f"{where}.public_key: required for fluent_signature",
-                              hint="the account's webhook public key, e.g. ${file:fluent-webhook.pem}")
+            raise ConfigError(
+                f"{where}.public_key: required for fluent_signature",
+                hint="the account's webhook public key, e.g. ${file:fluent-webhook.pem}",
+            )
         text = _secret(auth["public_key"], f"{where}.public_key", base_dir)
         return FluentSignature(load_public_key(text, f"{where}.public_key"))
     if kind == "api_key":
@@ -143,8 +151,10 @@ def make_verifier(auth: Mapping[str, Any] | None, *, base_dir: Path, where: str 
             raise ConfigError(f"{where}.api_key: required for api_key", hint="e.g. ${env:WEBHOOK_API_KEY}")
         secret = _secret(auth["api_key"], f"{where}.api_key", base_dir)
         if len(secret) < 16:
-            raise ConfigError(f"{where}.api_key: {len(secret)} characters is too short to keep guessers out "
-                              "(use at least 16, e.g. `openssl rand -hex 32`)")
+            raise ConfigError(
+                f"{where}.api_key: {len(secret)} characters is too short to keep guessers out "
+                "(use at least 16, e.g. `openssl rand -hex 32`)"
+            )
         return ApiKey(secret, auth.get("header") or "x-api-key")
     if kind == "none":
         return Anyone()

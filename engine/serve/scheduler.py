@@ -28,8 +28,15 @@ _MAX_MISSED_SCAN = 100_000
 class Schedule:
     """One spec's cron schedule on its own thread."""
 
-    def __init__(self, name: str, cron: str, run: Callable[[], Any], *, clock: Clock | None = None,
-                 log: Log | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        cron: str,
+        run: Callable[[], Any],
+        *,
+        clock: Clock | None = None,
+        log: Log | None = None,
+    ) -> None:
         self.name = name
         self.cron = cron
         self._run = run
@@ -66,7 +73,9 @@ class Schedule:
             self.runs += 1
             try:
                 self._run()
-            except Exception as exc:  # a bug must not end the schedule; the run's own errors are in its report
+            except (
+                Exception
+            ) as exc:  # a bug must not end the schedule; the run's own errors are in its report
                 self.log.error("scheduled run crashed", error=f"{type(exc).__name__}: {exc}")
             due = self._next_after(due)
             self.next_due = due
@@ -86,6 +95,10 @@ class Schedule:
         if nxt <= now:
             nxt = croniter(self.cron, now).get_next(datetime)
         self.skipped += missed
-        self.log.warning("scheduled times skipped: the previous run was still going", missed=missed,
-                         first=first.isoformat(), next_run=nxt.isoformat())
+        self.log.warning(
+            "scheduled times skipped: the previous run was still going",
+            missed=missed,
+            first=first.isoformat(),
+            next_run=nxt.isoformat(),
+        )
         return nxt

@@ -46,7 +46,9 @@ class ServeOptions:
     clock: Clock | None = None
 
 
-def load_specs(paths: list[str], *, allow_custom_code: bool = False, log: Log | None = None) -> list[ServedSpec]:
+def load_specs(
+    paths: list[str], *, allow_custom_code: bool = False, log: Log | None = None
+) -> list[ServedSpec]:
     """Every spec loaded and checked for serving; all problems of all specs raised together."""
     specs: list[ServedSpec] = []
     problems: list[str] = []
@@ -63,14 +65,18 @@ def load_specs(paths: list[str], *, allow_custom_code: bool = False, log: Log | 
     seen_paths: dict[str, str] = {}
     for spec in specs:
         if spec.name in seen_names:
-            problems.append(f"{spec.path}: name '{spec.name}' is also the name of {seen_names[spec.name]} "
-                            "(served specs need distinct names: they share state by name)")
+            problems.append(
+                f"{spec.path}: name '{spec.name}' is also the name of {seen_names[spec.name]} "
+                "(served specs need distinct names: they share state by name)"
+            )
         seen_names.setdefault(spec.name, spec.path)
         route = (spec.webhook or {}).get("path")
         if route in RESERVED_PATHS:
             problems.append(f"{spec.path}: trigger.webhook.path {route} is reserved by engine serve")
         elif route and route in seen_paths:
-            problems.append(f"{spec.path}: trigger.webhook.path {route} is also served for {seen_paths[route]}")
+            problems.append(
+                f"{spec.path}: trigger.webhook.path {route} is also served for {seen_paths[route]}"
+            )
         elif route:
             seen_paths[route] = spec.path
     if problems:
@@ -79,7 +85,9 @@ def load_specs(paths: list[str], *, allow_custom_code: bool = False, log: Log | 
 
 
 class Server:
-    def __init__(self, specs: list[ServedSpec], options: ServeOptions | None = None, *, log: Log | None = None) -> None:
+    def __init__(
+        self, specs: list[ServedSpec], options: ServeOptions | None = None, *, log: Log | None = None
+    ) -> None:
         self.specs = specs
         self.options = options or ServeOptions()
         self.log = log or Log()
@@ -92,8 +100,9 @@ class Server:
                 spool = Spool(spec.state_dir / "payloads" / spec.name)
                 self.workers[spec.name] = Worker(spec, spool, size=self.options.queue_size, log=self.log)
             if spec.schedule:
-                self.schedules[spec.name] = Schedule(spec.name, spec.schedule, _scheduled(spec),
-                                                     clock=self.options.clock, log=self.log)
+                self.schedules[spec.name] = Schedule(
+                    spec.name, spec.schedule, _scheduled(spec), clock=self.options.clock, log=self.log
+                )
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -117,8 +126,10 @@ class Server:
             sock.bind((self.options.host, self.options.port))
         except OSError as exc:
             sock.close()
-            raise ConfigError(f"cannot listen on {self.options.host}:{self.options.port}: {exc.strerror or exc}",
-                              hint="choose another --port, or stop what is using it") from None
+            raise ConfigError(
+                f"cannot listen on {self.options.host}:{self.options.port}: {exc.strerror or exc}",
+                hint="choose another --port, or stop what is using it",
+            ) from None
         sock.listen(2048)
         self.options.port = sock.getsockname()[1]
         return sock
@@ -130,12 +141,22 @@ class Server:
         self._socket = self._bind()
         for worker in self.workers.values():
             worker.start()
-        config = uvicorn.Config(build_app(self), log_level="warning", access_log=False, lifespan="off",
-                                loop="asyncio", server_header=False,
-                                timeout_graceful_shutdown=max(1, int(self.options.shutdown_timeout)))
+        config = uvicorn.Config(
+            build_app(self),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            loop="asyncio",
+            server_header=False,
+            timeout_graceful_shutdown=max(1, int(self.options.shutdown_timeout)),
+        )
         self._uvicorn = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._uvicorn.run, kwargs={"sockets": [self._socket]},
-                                        name=f"engine-serve:{self.options.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._uvicorn.run,
+            kwargs={"sockets": [self._socket]},
+            name=f"engine-serve:{self.options.port}",
+            daemon=True,
+        )
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._uvicorn.started:
@@ -145,9 +166,13 @@ class Server:
             time.sleep(0.005)
         for schedule in self.schedules.values():
             schedule.start()
-        self.log.info("serving", url=self.url, specs=",".join(s.name for s in self.specs),
-                      webhooks=",".join(s.webhook["path"] for s in self.specs if s.webhook) or None,
-                      schedules=",".join(f"{s.name}={s.schedule}" for s in self.specs if s.schedule) or None)
+        self.log.info(
+            "serving",
+            url=self.url,
+            specs=",".join(s.name for s in self.specs),
+            webhooks=",".join(s.webhook["path"] for s in self.specs if s.webhook) or None,
+            schedules=",".join(f"{s.name}={s.schedule}" for s in self.specs if s.schedule) or None,
+        )
         return self
 
     # -- stop -------------------------------------------------------------------------------
@@ -166,13 +191,18 @@ class Server:
         if self._thread is not None:
             self._thread.join(max(0.0, deadline - time.monotonic()) + 1)
         finished = all(s.join(max(0.0, deadline - time.monotonic())) for s in self.schedules.values())
-        finished = all(w.join(max(0.0, deadline - time.monotonic())) for w in self.workers.values()) and finished
+        finished = (
+            all(w.join(max(0.0, deadline - time.monotonic())) for w in self.workers.values()) and finished
+        )
         if self._socket is not None:
             self._socket.close()
         self._thread = self._uvicorn = self._socket = None
         if not finished:
-            self.log.warning("stopped with runs still going", timeout=f"{timeout:g}s",
-                             running=",".join(s.name for s in self.specs if s.running) or None)
+            self.log.warning(
+                "stopped with runs still going",
+                timeout=f"{timeout:g}s",
+                running=",".join(s.name for s in self.specs if s.running) or None,
+            )
         else:
             self.log.info("stopped")
         return finished
@@ -196,8 +226,11 @@ class Server:
         def handle(signum: int, frame: Any) -> None:
             if self._signalled.is_set():
                 raise SystemExit(1)
-            self.log.info("stopping: finishing runs under way", signal=signal.Signals(signum).name,
-                          timeout=f"{self.options.shutdown_timeout:g}s")
+            self.log.info(
+                "stopping: finishing runs under way",
+                signal=signal.Signals(signum).name,
+                timeout=f"{self.options.shutdown_timeout:g}s",
+            )
             self._signalled.set()
 
         for sig in previous:
@@ -219,8 +252,14 @@ def _scheduled(spec: ServedSpec) -> Any:
     def run() -> None:
         report = spec.run(None, trigger="schedule")
         level = spec.log.info if report.exit_code == 0 else spec.log.error
-        level("scheduled run finished", run_id=report.run_id, status=report.status,
-              records=report.counts.get("read"), written=report.counts.get("written"),
-              rejected=report.counts.get("rejected", {}).get("total"), error=report.error)
+        level(
+            "scheduled run finished",
+            run_id=report.run_id,
+            status=report.status,
+            records=report.counts.get("read"),
+            written=report.counts.get("written"),
+            rejected=report.counts.get("rejected", {}).get("total"),
+            error=report.error,
+        )
 
     return run

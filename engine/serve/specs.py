@@ -34,8 +34,15 @@ MAX_REJECTS_SHOWN = 20
 
 
 class ServedSpec:
-    def __init__(self, path: str, doc: SpecDocument, plan: Any, *, allow_custom_code: bool = False,
-                 log: Log | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        doc: SpecDocument,
+        plan: Any,
+        *,
+        allow_custom_code: bool = False,
+        log: Log | None = None,
+    ) -> None:
         self.path = path
         self.doc = doc
         self.name: str = plan.name
@@ -63,18 +70,24 @@ class ServedSpec:
         plan = compile_document(doc, allow_custom_code=allow_custom_code)
         plan.close()
         if not plan.trigger.get("webhook") and not plan.trigger.get("schedule"):
-            raise ConfigError(f"{path}: no trigger to serve",
-                              hint="add trigger: {schedule: CRON} or trigger: {webhook: {path: /...}}")
+            raise ConfigError(
+                f"{path}: no trigger to serve",
+                hint="add trigger: {schedule: CRON} or trigger: {webhook: {path: /...}}",
+            )
         if plan.trigger.get("schedule") and getattr(plan.source, "accepts_payload", False):
-            raise ConfigError(f"{path}: trigger.schedule: a payload source has no body to read on a schedule",
-                              hint="payload specs are triggered by trigger.webhook (or engine run --payload)")
+            raise ConfigError(
+                f"{path}: trigger.schedule: a payload source has no body to read on a schedule",
+                hint="payload specs are triggered by trigger.webhook (or engine run --payload)",
+            )
         return cls(path, doc, plan, allow_custom_code=allow_custom_code, log=log)
 
     @property
     def extension(self) -> str:
         return EXTENSIONS.get((self.webhook or {}).get("format", "json"), "bin")
 
-    def run(self, payload: Payload | None = None, *, run_id: str | None = None, trigger: str = "webhook") -> RunReport:
+    def run(
+        self, payload: Payload | None = None, *, run_id: str | None = None, trigger: str = "webhook"
+    ) -> RunReport:
         """One run, after any run of this spec still going in this process."""
         with self.lock:
             self.running = run_id or "starting"
@@ -83,13 +96,18 @@ class ServedSpec:
                 if payload is not None and self.takes_payload:
                     plan.source.deliver(payload)  # type: ignore[attr-defined]
                 try:
-                    report = Runner(plan, RunOptions(progress=False, run_id=run_id), log=self.log.bind(
-                        trigger=trigger)).run()
+                    report = Runner(
+                        plan, RunOptions(progress=False, run_id=run_id), log=self.log.bind(trigger=trigger)
+                    ).run()
                 finally:
                     plan.state_store.close()
             except Exception as exc:  # a defect below (engine errors end up in the report): tell /health
-                self.last = {"run_id": run_id, "status": "crashed", "trigger": trigger,
-                             "error": redactor.scrub(f"{type(exc).__name__}: {exc}")}
+                self.last = {
+                    "run_id": run_id,
+                    "status": "crashed",
+                    "trigger": trigger,
+                    "error": redactor.scrub(f"{type(exc).__name__}: {exc}"),
+                }
                 raise
             finally:
                 self.running = None
@@ -109,8 +127,11 @@ def summary(report: RunReport, *, rejects: bool = True) -> dict[str, Any]:
         "records": report.counts,
         "error": report.error,
     }
-    failed = [{"name": i.name, "status": i.status, "reason": i.reason} for i in report.items
-              if i.status in ("failed", "skipped", "partial")]
+    failed = [
+        {"name": i.name, "status": i.status, "reason": i.reason}
+        for i in report.items
+        if i.status in ("failed", "skipped", "partial")
+    ]
     if failed:
         out["items"] = failed
     if rejects and report.rejects_path:
@@ -128,8 +149,14 @@ def _rejects_sample(path: Path) -> list[dict[str, Any]]:
                     break
                 entry = json.loads(line)
                 lineage = entry.get("lineage") or {}
-                sample.append({"row": lineage.get("row"), "at": lineage.get("at"), "stage": entry.get("stage"),
-                               "reasons": entry.get("reasons")})
+                sample.append(
+                    {
+                        "row": lineage.get("row"),
+                        "at": lineage.get("at"),
+                        "stage": entry.get("stage"),
+                        "reasons": entry.get("reasons"),
+                    }
+                )
     except (OSError, ValueError):
         return sample  # a csv rejects file, or one being rotated: the path in the report still tells
     return sample

@@ -35,9 +35,16 @@ class Spool:
 
     def put(self, payload: Payload) -> Path:
         self.root.mkdir(parents=True, exist_ok=True)
-        meta = {"id": payload.id, "ext": payload.ext, "headers": payload.headers,
-                "received": payload.received.isoformat(), "name": payload.name}
-        (self.root / f"{payload.id}{_META}").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        meta = {
+            "id": payload.id,
+            "ext": payload.ext,
+            "headers": payload.headers,
+            "received": payload.received.isoformat(),
+            "name": payload.name,
+        }
+        (self.root / f"{payload.id}{_META}").write_text(
+            json.dumps(meta, ensure_ascii=False), encoding="utf-8"
+        )
         final = self._body(payload)
         tmp = final.with_name(final.name + ".part")
         with open(tmp, "wb") as out:
@@ -61,8 +68,9 @@ class Spool:
         except (OSError, ValueError):
             meta = {"id": payload.id, "ext": payload.ext}
         meta["failure"] = reason
-        (self.failed_dir / f"{payload.id}{_META}").write_text(json.dumps(meta, ensure_ascii=False, default=str),
-                                                              encoding="utf-8")
+        (self.failed_dir / f"{payload.id}{_META}").write_text(
+            json.dumps(meta, ensure_ascii=False, default=str), encoding="utf-8"
+        )
         try:
             self._body(payload).replace(target)
         except FileNotFoundError:
@@ -84,8 +92,16 @@ class Spool:
                 continue
             except (OSError, ValueError, KeyError):
                 continue
-            found.append(Payload(body, id=meta["id"], ext=meta["ext"], headers=meta.get("headers") or {},
-                                 received=datetime.fromisoformat(meta["received"]), name=meta.get("name")))
+            found.append(
+                Payload(
+                    body,
+                    id=meta["id"],
+                    ext=meta["ext"],
+                    headers=meta.get("headers") or {},
+                    received=datetime.fromisoformat(meta["received"]),
+                    name=meta.get("name"),
+                )
+            )
         return found
 
     def counts(self) -> dict[str, int]:

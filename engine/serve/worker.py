@@ -63,7 +63,9 @@ class Worker:
 
     def start(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name=f"engine-worker:{self.spec.name}", daemon=True)
+            self._thread = threading.Thread(
+                target=self._loop, name=f"engine-worker:{self.spec.name}", daemon=True
+            )
             self._thread.start()
 
     def stop(self) -> None:
@@ -162,8 +164,13 @@ class Worker:
     def _later(self, job: Job, delay: float, outcome: dict[str, Any]) -> None:
         if self._stop.is_set():
             return  # the body stays pending in the spool; the next start runs it
-        self.log.warning("webhook run will be tried again", run_id=outcome.get("run_id"), status=outcome["status"],
-                         error=outcome.get("error"), retry_in=f"{delay:g}s")
+        self.log.warning(
+            "webhook run will be tried again",
+            run_id=outcome.get("run_id"),
+            status=outcome["status"],
+            error=outcome.get("error"),
+            retry_in=f"{delay:g}s",
+        )
 
         def requeue() -> None:
             with self._timers_lock:
@@ -181,5 +188,10 @@ class Worker:
         if job.payload is None:
             return
         kept = self.spool.fail(job.payload, outcome)
-        self.log.error("webhook payload kept for a person to look at", run_id=job.run_id,
-                       status=outcome.get("status"), error=outcome.get("error"), kept=str(kept))
+        self.log.error(
+            "webhook payload kept for a person to look at",
+            run_id=job.run_id,
+            status=outcome.get("status"),
+            error=outcome.get("error"),
+            kept=str(kept),
+        )

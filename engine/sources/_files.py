@@ -29,20 +29,27 @@ MOVE: dict[str, Any] = {
 }
 
 PATTERN: dict[str, Any] = {
-    "type": "string", "default": "*",
+    "type": "string",
+    "default": "*",
     "description": "glob on file names, or 'regex:...' for a regular expression",
 }
 SORT: dict[str, Any] = {"enum": ["name", "modified"], "default": "name"}
-MAX_FILES: dict[str, Any] = {"type": "integer", "minimum": 1, "description": "process at most this many per run"}
-MIN_AGE: dict[str, Any] = {"type": ["number", "string"],
-                           "description": "skip files modified more recently than this (still being written)"}
+MAX_FILES: dict[str, Any] = {
+    "type": "integer",
+    "minimum": 1,
+    "description": "process at most this many per run",
+}
+MIN_AGE: dict[str, Any] = {
+    "type": ["number", "string"],
+    "description": "skip files modified more recently than this (still being written)",
+}
 
 
 def compile_pattern(pattern: str) -> Callable[[str], bool]:
     """A predicate on file names: a glob (``*`` ``?`` ``[...]``, anchored), or ``regex:...`` (searched)."""
     if pattern.startswith("regex:"):
         try:
-            rx = re.compile(pattern[len("regex:"):])
+            rx = re.compile(pattern[len("regex:") :])
         except re.error as exc:
             raise ConfigError(f"invalid regular expression in pattern: {exc}") from None
         return lambda name: rx.search(name) is not None
@@ -84,7 +91,9 @@ def static_dir(template: NameTemplate) -> str:
 
 def safe_name(name: str) -> bool:
     """A directory entry name a server may return and we may join onto a path."""
-    return bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name and "\x00" not in name
+    return (
+        bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name and "\x00" not in name
+    )
 
 
 def free_name(path: str, run_id: str, exists: Callable[[str], bool]) -> str:
@@ -123,8 +132,9 @@ class Entry:
     extra: Any = None
 
 
-def select(entries: list[Entry], *, sort: str, max_files: int | None, min_age: float | None,
-           now: datetime, log: Any) -> list[Entry]:
+def select(
+    entries: list[Entry], *, sort: str, max_files: int | None, min_age: float | None, now: datetime, log: Any
+) -> list[Entry]:
     """Drop files too new to trust, order the rest, keep at most ``max_files``."""
     kept = []
     for entry in entries:

@@ -86,23 +86,29 @@ class Pager:
             return False
         value = self.has_more(page.data, Scope(root=page.data))
         if value is None:
-            raise SourceError(f"page {page.number}: has_more {self.o['has_more']!r} is not in the answer",
-                              hint="point has_more at the answer's 'more pages' flag, or leave it out")
+            raise SourceError(
+                f"page {page.number}: has_more {self.o['has_more']!r} is not in the answer",
+                hint="point has_more at the answer's 'more pages' flag, or leave it out",
+            )
         return value is False or value in (0, "false", "False")
 
     def _guard(self, page: Page) -> None:
         if not page.records:
             self.empty_run += 1
             if self.empty_run >= MAX_EMPTY_PAGES:
-                raise SourceError(f"page {page.number}: {MAX_EMPTY_PAGES} empty pages in a row that still point "
-                                  "to a next page; stopping instead of looping")
+                raise SourceError(
+                    f"page {page.number}: {MAX_EMPTY_PAGES} empty pages in a row that still point "
+                    "to a next page; stopping instead of looping"
+                )
             return
         self.empty_run = 0
         digest = hashlib.sha256(dumps_bytes(page.records)).digest()
         if digest == self.previous:
-            raise SourceError(f"page {page.number} holds the same records as page {page.number - 1}; the server "
-                              "seems to ignore the paging parameter, so the crawl would never end",
-                              hint="check the pagination parameter names against the API's documentation")
+            raise SourceError(
+                f"page {page.number} holds the same records as page {page.number - 1}; the server "
+                "seems to ignore the paging parameter, so the crawl would never end",
+                hint="check the pagination parameter names against the API's documentation",
+            )
         self.previous = digest
 
 
@@ -125,8 +131,9 @@ class Offsets(Pager):
     def first(self, base: Request, remaining: int | None) -> Request:
         self.offset = int(self.o.get("start", 0))
         self.asked = self._size(remaining)
-        return self._set(base, {self.o.get("param", "offset"): self.offset,
-                                self.o.get("limit_param", "limit"): self.asked})
+        return self._set(
+            base, {self.o.get("param", "offset"): self.offset, self.o.get("limit_param", "limit"): self.asked}
+        )
 
     def next(self, page: Page, request: Request, remaining: int | None) -> Request | None:
         if not page.records or self._flag_says_done(page):
@@ -137,8 +144,10 @@ class Offsets(Pager):
         # moved by what arrived, so a server capping the limit below ``size`` loses nothing
         self.offset += len(page.records)
         self.asked = self._size(remaining)
-        return self._set(request, {self.o.get("param", "offset"): self.offset,
-                                   self.o.get("limit_param", "limit"): self.asked})
+        return self._set(
+            request,
+            {self.o.get("param", "offset"): self.offset, self.o.get("limit_param", "limit"): self.asked},
+        )
 
 
 class Cursors(Pager):
@@ -160,19 +169,24 @@ class Cursors(Pager):
         if cursor is None or cursor == "" or cursor is False:
             return None
         if isinstance(cursor, dict | list):
-            raise SourceError(f"page {page.number}: {self.o['path']!r} holds a {type(cursor).__name__}, not a "
-                              "cursor; point pagination path at the cursor value itself")
+            raise SourceError(
+                f"page {page.number}: {self.o['path']!r} holds a {type(cursor).__name__}, not a "
+                "cursor; point pagination path at the cursor value itself"
+            )
         cursor = str(cursor)
         self._guard(page)
         if cursor in self.used:
             what = "next address" if self.follow else "cursor"
-            raise SourceError(f"page {page.number}: the server returned the {what} {cursor!r} again; stopping "
-                              "instead of reading the same pages forever")
+            raise SourceError(
+                f"page {page.number}: the server returned the {what} {cursor!r} again; stopping "
+                "instead of reading the same pages forever"
+            )
         self.used.add(cursor)
         if self.follow:
             return Request(cursor, {}, request.body, relative_to=page.url)
-        return self._set(request, {self.o.get("param", "cursor"): cursor,
-                                   self.o.get("size_param"): self._size(remaining)})
+        return self._set(
+            request, {self.o.get("param", "cursor"): cursor, self.o.get("size_param"): self._size(remaining)}
+        )
 
 
 class Links(Pager):
@@ -192,8 +206,10 @@ class Links(Pager):
             return None
         self._guard(page)
         if link in self.used:
-            raise SourceError(f"page {page.number}: the Link header points to {link!r} again; stopping instead "
-                              "of reading the same pages forever")
+            raise SourceError(
+                f"page {page.number}: the Link header points to {link!r} again; stopping instead "
+                "of reading the same pages forever"
+            )
         self.used.add(link)
         return Request(link, {}, request.body, relative_to=page.url)
 

@@ -17,20 +17,31 @@ from engine.mapping.paths import Scope
 from engine.sources._http_pages import Page, Request
 
 
-def fetch(client: Any, method: str, request: Request, number: int, headers: dict[str, str],
-          records_of: Any, records_path: str | None, tally: dict[str, int]) -> Page:
+def fetch(
+    client: Any,
+    method: str,
+    request: Request,
+    number: int,
+    headers: dict[str, str],
+    records_of: Any,
+    records_path: str | None,
+    tally: dict[str, int],
+) -> Page:
     url = client.resolve(request.url, request.relative_to) if request.relative_to else request.url
     content = dumps_bytes(request.body) if request.body is not None else None
     if content is not None:
         headers = {**headers, "Content-Type": "application/json"}
-    resp = client.read(method, url, params=request.params or None, content=content, headers=headers,
-                       tally=tally)
+    resp = client.read(
+        method, url, params=request.params or None, content=content, headers=headers, tally=tally
+    )
     try:
         data = resp.json() if resp.content.strip() else None
     except ValueError:
         kind = "an HTML page" if resp.text.lstrip().startswith("<") else "not JSON"
-        raise SourceError(f"page {number}: the answer to {method} {url.split('?', 1)[0]} is {kind}",
-                          hint="check the connection's base_url and the path") from None
+        raise SourceError(
+            f"page {number}: the answer to {method} {url.split('?', 1)[0]} is {kind}",
+            hint="check the connection's base_url and the path",
+        ) from None
     return Page(number, records(data, number, records_of, records_path), data, str(resp.url), resp.links)
 
 
@@ -38,8 +49,10 @@ def records(data: Any, number: int, records_of: Any, records_path: str | None) -
     if records_of is None:
         found = data
         if not isinstance(found, list):
-            raise SourceError(f"page {number}: the answer is not a list; set records to the path of its records "
-                              f"(the answer has: {_keys(data)})")
+            raise SourceError(
+                f"page {number}: the answer is not a list; set records to the path of its records "
+                f"(the answer has: {_keys(data)})"
+            )
     else:
         found = records_of(data, Scope(root=data))
         if found is None:
@@ -49,8 +62,10 @@ def records(data: Any, number: int, records_of: Any, records_path: str | None) -
     found = found if isinstance(found, list) else [found]
     for i, record in enumerate(found):
         if not isinstance(record, dict):
-            raise SourceError(f"page {number}: record {i + 1} is a {type(record).__name__}, not an object; "
-                              "point records at a list of objects")
+            raise SourceError(
+                f"page {number}: record {i + 1} is a {type(record).__name__}, not an object; "
+                "point records at a list of objects"
+            )
     return found
 
 

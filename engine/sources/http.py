@@ -57,14 +57,27 @@ STATE_KEY = "http.watermark"
 
 _SIZE = {"type": "integer", "minimum": 1, "description": "records per page asked for"}
 _SIZE_PARAM = {"type": "string", "minLength": 1, "description": "parameter carrying the page size"}
-_HAS_MORE = {"type": "string", "description": "path of the answer's 'more pages' flag (it then decides the end)"}
-_IN = {"enum": ["query", "body"], "default": "query",
-       "description": "paging values go in the query string or in the JSON body (POST searches)"}
+_HAS_MORE = {
+    "type": "string",
+    "description": "path of the answer's 'more pages' flag (it then decides the end)",
+}
+_IN = {
+    "enum": ["query", "body"],
+    "default": "query",
+    "description": "paging values go in the query string or in the JSON body (POST searches)",
+}
 
 
-def _kind(properties: dict[str, Any], required: tuple[str, ...] = (), description: str = "") -> dict[str, Any]:
-    return {"type": "object", "additionalProperties": False, "required": list(required),
-            "description": description, "properties": properties}
+def _kind(
+    properties: dict[str, Any], required: tuple[str, ...] = (), description: str = ""
+) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": list(required),
+        "description": description,
+        "properties": properties,
+    }
 
 
 PAGINATION: dict[str, Any] = {
@@ -74,34 +87,73 @@ PAGINATION: dict[str, Any] = {
     "maxProperties": 1,
     "description": "one of page, offset, cursor, next_url, link (leave out for a single request)",
     "x-error": "give exactly one kind of pagination: page, offset, cursor, next_url or link (or leave "
-               "pagination out: one request)",
+    "pagination out: one request)",
     "properties": {
-        "page": _kind({
-            "param": {"type": "string", "default": "page"},
-            "start": {"type": "integer", "default": 1, "description": "number of the first page"},
-            "size": {**_SIZE, "description": "page size (asked for with size_param); a shorter page is the last"},
-            "size_param": _SIZE_PARAM, "has_more": _HAS_MORE, "in": _IN,
-        }, description="page numbers: ?page=1, 2, 3 ... until an empty or short page"),
-        "offset": _kind({
-            "param": {"type": "string", "default": "offset"},
-            "limit_param": {"type": "string", "default": "limit"},
-            "start": {"type": "integer", "minimum": 0, "default": 0},
-            "size": {**_SIZE, "default": 100},
-            "has_more": _HAS_MORE, "in": _IN,
-        }, description="?offset=0&limit=100, moved by the records received, until an empty or short page"),
-        "cursor": _kind({
-            "path": {"type": "string", "description": "path of the next cursor in the answer (meta.next_cursor)"},
-            "param": {"type": "string", "default": "cursor", "description": "parameter the cursor is sent in"},
-            "size": _SIZE, "size_param": _SIZE_PARAM, "has_more": _HAS_MORE, "in": _IN,
-        }, ("path",), "an opaque cursor from each answer, sent back until there is none"),
-        "next_url": _kind({
-            "path": {"type": "string", "description": "path of the next page's address in the answer (links.next)"},
-            "size": _SIZE, "size_param": _SIZE_PARAM, "has_more": _HAS_MORE,
-        }, ("path",), "the next page's address from each answer, followed until there is none"),
-        "link": _kind({
-            "rel": {"type": "string", "default": "next"},
-            "size": _SIZE, "size_param": _SIZE_PARAM,
-        }, description="the Link: <...>; rel=\"next\" header (RFC 8288), followed until there is none"),
+        "page": _kind(
+            {
+                "param": {"type": "string", "default": "page"},
+                "start": {"type": "integer", "default": 1, "description": "number of the first page"},
+                "size": {
+                    **_SIZE,
+                    "description": "page size (asked for with size_param); a shorter page is the last",
+                },
+                "size_param": _SIZE_PARAM,
+                "has_more": _HAS_MORE,
+                "in": _IN,
+            },
+            description="page numbers: ?page=1, 2, 3 ... until an empty or short page",
+        ),
+        "offset": _kind(
+            {
+                "param": {"type": "string", "default": "offset"},
+                "limit_param": {"type": "string", "default": "limit"},
+                "start": {"type": "integer", "minimum": 0, "default": 0},
+                "size": {**_SIZE, "default": 100},
+                "has_more": _HAS_MORE,
+                "in": _IN,
+            },
+            description="?offset=0&limit=100, moved by the records received, until an empty or short page",
+        ),
+        "cursor": _kind(
+            {
+                "path": {
+                    "type": "string",
+                    "description": "path of the next cursor in the answer (meta.next_cursor)",
+                },
+                "param": {
+                    "type": "string",
+                    "default": "cursor",
+                    "description": "parameter the cursor is sent in",
+                },
+                "size": _SIZE,
+                "size_param": _SIZE_PARAM,
+                "has_more": _HAS_MORE,
+                "in": _IN,
+            },
+            ("path",),
+            "an opaque cursor from each answer, sent back until there is none",
+        ),
+        "next_url": _kind(
+            {
+                "path": {
+                    "type": "string",
+                    "description": "path of the next page's address in the answer (links.next)",
+                },
+                "size": _SIZE,
+                "size_param": _SIZE_PARAM,
+                "has_more": _HAS_MORE,
+            },
+            ("path",),
+            "the next page's address from each answer, followed until there is none",
+        ),
+        "link": _kind(
+            {
+                "rel": {"type": "string", "default": "next"},
+                "size": _SIZE,
+                "size_param": _SIZE_PARAM,
+            },
+            description='the Link: <...>; rel="next" header (RFC 8288), followed until there is none',
+        ),
     },
 }
 
@@ -111,16 +163,27 @@ WATERMARK: dict[str, Any] = {
     "required": ["field"],
     "properties": {
         "field": {"type": "string", "description": "path of each record's update time, e.g. updated_at"},
-        "param": {"type": "string", "description": "query parameter receiving the lower bound "
-                                                   "(or use {$context.watermark} in params or body)"},
-        "until_param": {"type": "string", "description": "query parameter receiving --until "
-                                                         "(or use {$context.until})"},
+        "param": {
+            "type": "string",
+            "description": "query parameter receiving the lower bound "
+            "(or use {$context.watermark} in params or body)",
+        },
+        "until_param": {
+            "type": "string",
+            "description": "query parameter receiving --until (or use {$context.until})",
+        },
         "initial": {"type": "string", "description": "lower bound of the first run (ISO-8601)"},
-        "overlap": {"type": ["number", "string"], "default": "60s",
-                    "description": "re-read this far behind the watermark (late writes, clock skew)"},
-        "format": {"type": "string", "default": "iso",
-                   "description": "how bounds are sent and record times read: iso, epoch, epoch_ms, or a "
-                                  "strftime pattern such as %Y-%m-%d %H:%M:%S"},
+        "overlap": {
+            "type": ["number", "string"],
+            "default": "60s",
+            "description": "re-read this far behind the watermark (late writes, clock skew)",
+        },
+        "format": {
+            "type": "string",
+            "default": "iso",
+            "description": "how bounds are sent and record times read: iso, epoch, epoch_ms, or a "
+            "strftime pattern such as %Y-%m-%d %H:%M:%S",
+        },
     },
 }
 
@@ -130,19 +193,33 @@ SCHEMA: dict[str, Any] = {
     "required": ["connection", "path"],
     "properties": {
         "connection": {"type": "string", "x-connection": "http"},
-        "path": {"type": "string", "description": "relative to the connection's base_url; may hold "
-                                                  "{$context.x} placeholders"},
+        "path": {
+            "type": "string",
+            "description": "relative to the connection's base_url; may hold {$context.x} placeholders",
+        },
         "method": {"enum": ["GET", "POST"], "default": "GET", "description": "POST for search endpoints"},
-        "params": {"type": "object", "default": {}, "description": "query parameters; values may hold "
-                                                                   "{$context.x} and {$context.watermark}"},
-        "body": {"type": ["object", "array"], "description": "JSON body of a POST, with placeholders like params"},
+        "params": {
+            "type": "object",
+            "default": {},
+            "description": "query parameters; values may hold {$context.x} and {$context.watermark}",
+        },
+        "body": {
+            "type": ["object", "array"],
+            "description": "JSON body of a POST, with placeholders like params",
+        },
         "headers": {"type": "object", "additionalProperties": {"type": "string"}, "default": {}},
-        "records": {"type": "string", "description": "path of the records in an answer (data.items); leave out "
-                                                     "when the answer is the list itself"},
+        "records": {
+            "type": "string",
+            "description": "path of the records in an answer (data.items); leave out "
+            "when the answer is the list itself",
+        },
         "pagination": PAGINATION,
         "max_records": {"type": "integer", "minimum": 1, "description": "deliver exactly this many at most"},
-        "id_field": {"type": ["string", "null"], "default": "id",
-                     "description": "path of each record's id, for deduplication (null: no deduplication)"},
+        "id_field": {
+            "type": ["string", "null"],
+            "default": "id",
+            "description": "path of each record's id, for deduplication (null: no deduplication)",
+        },
         "watermark": WATERMARK,
     },
 }
@@ -219,11 +296,21 @@ class HttpSource(Source):
             except ConfigError as exc:
                 self._problems.append((("watermark", "initial"), exc.message))
         if not stamps.valid_format(self.format):
-            self._problems.append((("watermark", "format"), f"unknown format {self.format!r}: use iso, epoch, "
-                                                            "epoch_ms or a strftime pattern such as %Y-%m-%d"))
+            self._problems.append(
+                (
+                    ("watermark", "format"),
+                    f"unknown format {self.format!r}: use iso, epoch, "
+                    "epoch_ms or a strftime pattern such as %Y-%m-%d",
+                )
+            )
         if not wm.get("param") and not self._templated("$context.watermark"):
-            self._problems.append((("watermark",), "the lower bound is not sent: set watermark.param, or use "
-                                                   "{$context.watermark} in params or body"))
+            self._problems.append(
+                (
+                    ("watermark",),
+                    "the lower bound is not sent: set watermark.param, or use "
+                    "{$context.watermark} in params or body",
+                )
+            )
 
     def problems(self) -> list[tuple[tuple, str]]:
         return self._problems
@@ -231,16 +318,22 @@ class HttpSource(Source):
     def items(self, run: RunContext) -> Iterator[Item]:
         # one item per run: the ledger must never judge an API done, nor hold a failed read back;
         # what was delivered is the watermark's business
-        yield Item(uri=f"http-source://{self.options.connection}{self._where()}?run={run.run_id}",
-                   name=self._where(), etag=run.run_id, mtime=run.started)
+        yield Item(
+            uri=f"http-source://{self.options.connection}{self._where()}?run={run.run_id}",
+            name=self._where(),
+            etag=run.run_id,
+            mtime=run.started,
+        )
 
     def _where(self) -> str:
         text = str(self.options.path)
         return text if text.startswith("/") else "/" + text
 
     def read(self, item: Item) -> IO[bytes]:
-        raise ConfigError(f"{self.path}: this source yields records, not bytes (state.dedupe: checksum does "
-                          "not apply; use the watermark)")
+        raise ConfigError(
+            f"{self.path}: this source yields records, not bytes (state.dedupe: checksum does "
+            "not apply; use the watermark)"
+        )
 
     # -- the crawl -----------------------------------------------------------------------
 
@@ -251,11 +344,15 @@ class HttpSource(Source):
         if backfill and not wm:
             raise ConfigError(f"{self.path}: --since/--until need a watermark block in the source")
         if run.until and not (wm or {}).get("until_param") and not self._templated("$context.until"):
-            raise ConfigError(f"{self.path}: --until needs watermark.until_param or {{$context.until}} in params")
+            raise ConfigError(
+                f"{self.path}: --until needs watermark.until_param or {{$context.until}} in params"
+            )
         context: dict[str, Any] = dict(run.context)
         if not wm:
             return None, context
-        previous = Watermark(None, {}) if backfill else Watermark.load(run.state.kv_get(run.connector, STATE_KEY))
+        previous = (
+            Watermark(None, {}) if backfill else Watermark.load(run.state.kv_get(run.connector, STATE_KEY))
+        )
         tracker = Tracker(previous, self.overlap, datetime.now(UTC))
         lower = parse_instant(run.since, "--since") if run.since else tracker.lower_bound(wm.get("initial"))
         if lower is not None:
@@ -280,20 +377,35 @@ class HttpSource(Source):
         body = self.body.render({}, context, omit_missing=True) if self.body is not None else None
         url = str(url)
         if url.startswith(("http://", "https://")):
-            return Request(url, params, body, relative_to=url)  # checked: credentials stay on base_url's server
+            return Request(
+                url, params, body, relative_to=url
+            )  # checked: credentials stay on base_url's server
         return Request(url.lstrip("/"), params, body)
 
     def _fetch(self, request: Request, number: int, headers: dict[str, str]) -> Page:
-        return fetch(self.client, self.options.method, request, number, headers, self.records_of,
-                     self.options.records, self.tally)
+        return fetch(
+            self.client,
+            self.options.method,
+            request,
+            number,
+            headers,
+            self.records_of,
+            self.options.records,
+            self.tally,
+        )
 
     def read_records(self, item: Item, run: RunContext) -> Iterator[Chunk]:
         o = self.options
         self.client = run.connection(o.connection).client
         tracker, context = self._bounds(run)
         headers = {str(k): str(v) for k, v in self.headers.render({}, context, omit_missing=True).items()}
-        counts = self.counts = {"pages": 0, "records": 0, "duplicates_dropped": 0, "overlap_dropped": 0,
-                                "truncated": False}
+        counts = self.counts = {
+            "pages": 0,
+            "records": 0,
+            "duplicates_dropped": 0,
+            "overlap_dropped": 0,
+            "truncated": False,
+        }
         self.tally = {"requests": 0, "retries": 0}
         if tracker is not None:
             counts["watermark_from"] = context.get("watermark")
@@ -319,12 +431,22 @@ class HttpSource(Source):
                         request = nxt
                         pending = ahead.submit(self._fetch, request, page.number + 1, headers)
                 if out:
-                    yield Chunk(item, out, list(range(first, first + len(out))),
-                                locators=[f"page {page.number}"] * len(out))
+                    yield Chunk(
+                        item,
+                        out,
+                        list(range(first, first + len(out))),
+                        locators=[f"page {page.number}"] * len(out),
+                    )
         finally:
             ahead.shutdown(wait=False, cancel_futures=True)
-        run.log.info("api read", path=self._where(), pages=counts["pages"], records=counts["records"],
-                     duplicates=counts["duplicates_dropped"] or None, overlap=counts["overlap_dropped"] or None)
+        run.log.info(
+            "api read",
+            path=self._where(),
+            pages=counts["pages"],
+            records=counts["records"],
+            duplicates=counts["duplicates_dropped"] or None,
+            overlap=counts["overlap_dropped"] or None,
+        )
         self._settle(item, run, tracker)
 
     def _settle(self, item: Item, run: RunContext, tracker: Tracker | None) -> None:
@@ -334,18 +456,25 @@ class HttpSource(Source):
             return
         if counts["truncated"]:
             counts["watermark_to"] = counts.get("watermark_from")
-            run.log.warning("max_records cut the crawl short; the watermark stays where it was",
-                            path=self._where(), max_records=self.options.max_records)
+            run.log.warning(
+                "max_records cut the crawl short; the watermark stays where it was",
+                path=self._where(),
+                max_records=self.options.max_records,
+            )
             return
         if tracker.unstamped:
-            run.log.warning("records without the watermark field", field=self.options.watermark["field"],
-                            count=tracker.unstamped)
+            run.log.warning(
+                "records without the watermark field",
+                field=self.options.watermark["field"],
+                count=tracker.unstamped,
+            )
         nxt = tracker.next()
         counts["watermark_to"] = stamps.render(nxt.value) if nxt.value else None
         self.pending[item.uri] = nxt
 
-    def _keep(self, page: Page, seen: set[str], tracker: Tracker | None, counts: dict[str, Any],
-              limit: int | None) -> tuple[list[dict[str, Any]], bool]:
+    def _keep(
+        self, page: Page, seen: set[str], tracker: Tracker | None, counts: dict[str, Any], limit: int | None
+    ) -> tuple[list[dict[str, Any]], bool]:
         """The page's records to deliver, and whether ``max_records`` left some behind."""
         out: list[dict[str, Any]] = []
         for record in page.records:
@@ -359,7 +488,9 @@ class HttpSource(Source):
                 seen.add(record_id)
             stamp = None
             if tracker is not None and self.stamp_of is not None:
-                where = f"page {page.number} record {record_id or len(out) + 1} {self.options.watermark['field']}"
+                where = (
+                    f"page {page.number} record {record_id or len(out) + 1} {self.options.watermark['field']}"
+                )
                 stamp = stamps.read(self.stamp_of(record, scope), self.format, where)
             if tracker is not None and tracker.delivered_before(record_id, stamp):
                 counts["overlap_dropped"] += 1

@@ -37,13 +37,18 @@ SCHEMA: dict[str, Any] = {
     "required": ["path"],
     "properties": {
         "path": {"type": "string", "description": "a directory, a file, or a glob (relative to the spec)"},
-        "pattern": {"type": "string", "default": "*",
-                    "description": "glob on file names, or 'regex:...' for a regular expression"},
+        "pattern": {
+            "type": "string",
+            "default": "*",
+            "description": "glob on file names, or 'regex:...' for a regular expression",
+        },
         "recursive": {"type": "boolean", "default": False},
         "sort": {"enum": ["name", "modified"], "default": "name"},
         "max_files": {"type": "integer", "minimum": 1},
-        "min_age": {"description": "skip files modified more recently than this (still being written)",
-                    "type": ["number", "string"]},
+        "min_age": {
+            "description": "skip files modified more recently than this (still being written)",
+            "type": ["number", "string"],
+        },
         "on_success": MOVE,
         "on_failure": MOVE,
     },
@@ -166,4 +171,3 @@ def _split_glob(path: Path) -> tuple[Path, str | None]:
         if any(c in part for c in "*?["):
             return Path(*parts[:i]), "/".join(parts[i:])
     return path, None
-

@@ -78,8 +78,13 @@ class Payload:
 
     def item(self) -> Item:
         name = self.name or f"payload-{self.id}.{self.ext}"
-        return Item(uri=f"payload://{self.id}", name=name, size=len(self.body), mtime=self.received,
-                    meta={"headers": safe_headers(self.headers), "payload_id": self.id})
+        return Item(
+            uri=f"payload://{self.id}",
+            name=name,
+            size=len(self.body),
+            mtime=self.received,
+            meta={"headers": safe_headers(self.headers), "payload_id": self.id},
+        )
 
 
 @dataclasses.dataclass
@@ -105,8 +110,10 @@ class PayloadSource(Source):
 
     def items(self, run: RunContext) -> Iterator[Item]:
         if self.payload is None:
-            raise SourceError(f"{self.path or 'source'}: a payload source has no body to read",
-                              hint="run it with `engine run SPEC --payload FILE`, or serve it with `engine serve`")
+            raise SourceError(
+                f"{self.path or 'source'}: a payload source has no body to read",
+                hint="run it with `engine run SPEC --payload FILE`, or serve it with `engine serve`",
+            )
         yield self.payload.item()
 
     def read(self, item: Item) -> IO[bytes]:

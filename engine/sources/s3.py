@@ -57,8 +57,11 @@ SCHEMA: dict[str, Any] = {
         "connection": {"type": "string", "x-connection": "s3", "description": "an s3 connection"},
         "prefix": {"type": "string", "default": "", "description": "key prefix, e.g. inventory/incoming/"},
         "pattern": PATTERN,
-        "recursive": {"type": "boolean", "default": False,
-                      "description": "also list keys in 'subfolders' below the prefix"},
+        "recursive": {
+            "type": "boolean",
+            "default": False,
+            "description": "also list keys in 'subfolders' below the prefix",
+        },
         "sort": SORT,
         "max_files": MAX_FILES,
         "min_age": MIN_AGE,
@@ -107,13 +110,25 @@ class S3Source(Source):
 
     def items(self, run: RunContext) -> Iterator[Item]:
         entries = self._list()
-        chosen = select(entries, sort=self.options.sort, max_files=self.options.max_files,
-                        min_age=self.min_age, now=datetime.now(UTC), log=run.log)
+        chosen = select(
+            entries,
+            sort=self.options.sort,
+            max_files=self.options.max_files,
+            min_age=self.min_age,
+            now=datetime.now(UTC),
+            log=run.log,
+        )
         bucket = self.conn.bucket
         for entry in chosen:
             obj = entry.extra
-            yield Item(uri=f"s3://{bucket}/{obj['Key']}", name=entry.name, size=entry.size, mtime=entry.mtime,
-                       etag=obj["ETag"].strip('"'), meta={"key": obj["Key"], "etag": obj["ETag"]})
+            yield Item(
+                uri=f"s3://{bucket}/{obj['Key']}",
+                name=entry.name,
+                size=entry.size,
+                mtime=entry.mtime,
+                etag=obj["ETag"].strip('"'),
+                meta={"key": obj["Key"], "etag": obj["ETag"]},
+            )
 
     def _list(self) -> list[Entry]:
         conn = self.conn
@@ -137,7 +152,7 @@ class S3Source(Source):
         key = obj["Key"]
         if key.endswith("/") or not key.startswith(self.base):
             return None  # a "folder" placeholder
-        rel = key[len(self.base):]
+        rel = key[len(self.base) :]
         parts = rel.split("/")
         if not all(safe_name(p) for p in parts):
             self.log.warning("unsafe key skipped", key=key)
@@ -164,8 +179,10 @@ class S3Source(Source):
                 return conn.client.get_object(**args)["Body"]
             except Exception as exc:
                 if error_code(exc) == "PreconditionFailed":
-                    raise SourceError(f"{conn.label}: {item.uri} was replaced after it was listed",
-                                      hint="the new version is read on the next run") from None
+                    raise SourceError(
+                        f"{conn.label}: {item.uri} was replaced after it was listed",
+                        hint="the new version is read on the next run",
+                    ) from None
                 raise
 
         def give_up(exc: BaseException, offset: int) -> EngineError:
@@ -173,8 +190,16 @@ class S3Source(Source):
             error.details["bytes_read"] = offset
             return error
 
-        reader = ResumableReader(open_at, size=item.size, retries=conn.options.retries, delay=0.5,
-                                 is_drop=is_drop, give_up=give_up, log=self.log, name=item.name)
+        reader = ResumableReader(
+            open_at,
+            size=item.size,
+            retries=conn.options.retries,
+            delay=0.5,
+            is_drop=is_drop,
+            give_up=give_up,
+            log=self.log,
+            name=item.name,
+        )
         return buffered(reader)
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -183,7 +208,9 @@ class S3Source(Source):
         key = "on_success" if ok else "on_failure"
         action = getattr(self.options, key) or {}
         if action.get("delete"):
-            self._call("delete", item.uri, lambda c: c.delete_object(Bucket=self.conn.bucket, Key=item.meta["key"]))
+            self._call(
+                "delete", item.uri, lambda c: c.delete_object(Bucket=self.conn.bucket, Key=item.meta["key"])
+            )
             return "deleted"
         template = self.templates.get(key)
         if template is None:
@@ -191,7 +218,9 @@ class S3Source(Source):
         target = render_move(template, item.name, run)
         dest = free_name(target, run.run_id, self._exists)
         self._copy(item, dest)
-        self._call("delete", item.uri, lambda c: c.delete_object(Bucket=self.conn.bucket, Key=item.meta["key"]))
+        self._call(
+            "delete", item.uri, lambda c: c.delete_object(Bucket=self.conn.bucket, Key=item.meta["key"])
+        )
         return self.conn.where(dest)
 
     def _copy(self, item: Item, dest: str) -> None:
@@ -200,12 +229,15 @@ class S3Source(Source):
             self._transfers = conn.transfer_manager()
         source = {"Bucket": conn.bucket, "Key": item.meta["key"]}
         try:
-            self._transfers.copy(source, conn.bucket, dest,
-                                 extra_args={"CopySourceIfMatch": item.meta["etag"]}).result()
+            self._transfers.copy(
+                source, conn.bucket, dest, extra_args={"CopySourceIfMatch": item.meta["etag"]}
+            ).result()
         except Exception as exc:  # translated with the connection's name
             if error_code(exc) in ("PreconditionFailed", "412"):
-                raise SourceError(f"{conn.label}: {item.uri} was replaced after it was read; not moved",
-                                  hint="the new version is read on the next run") from None
+                raise SourceError(
+                    f"{conn.label}: {item.uri} was replaced after it was read; not moved",
+                    hint="the new version is read on the next run",
+                ) from None
             raise conn.error(exc, "move", f"{item.uri} to {conn.where(dest)}", phase="source") from None
 
     def _exists(self, key: str) -> bool:

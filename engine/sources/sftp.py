@@ -64,8 +64,10 @@ SCHEMA: dict[str, Any] = {
         "sort": SORT,
         "max_files": MAX_FILES,
         "min_age": MIN_AGE,
-        "size_stable_for": {"type": ["number", "string"],
-                            "description": "list twice this far apart; files whose size changed are left"},
+        "size_stable_for": {
+            "type": ["number", "string"],
+            "description": "list twice this far apart; files whose size changed are left",
+        },
         "on_success": MOVE,
         "on_failure": MOVE,
     },
@@ -118,14 +120,25 @@ class SftpSource(Source):
 
     def items(self, run: RunContext) -> Iterator[Item]:
         entries = self._list()
-        chosen = select(entries, sort=self.options.sort, max_files=self.options.max_files,
-                        min_age=self.min_age, now=datetime.now(UTC), log=run.log)
+        chosen = select(
+            entries,
+            sort=self.options.sort,
+            max_files=self.options.max_files,
+            min_age=self.min_age,
+            now=datetime.now(UTC),
+            log=run.log,
+        )
         if self.stable_for and chosen:
             chosen = self._stable(chosen, run)
         for entry in chosen:
             full = posixpath.join(self.root, entry.rel)
-            yield Item(uri=self.conn.uri(full), name=entry.name, size=entry.size, mtime=entry.mtime,
-                       meta={"path": full, "relpath": entry.rel})
+            yield Item(
+                uri=self.conn.uri(full),
+                name=entry.name,
+                size=entry.size,
+                mtime=entry.mtime,
+                meta={"path": full, "relpath": entry.rel},
+            )
 
     def _list(self) -> list[Entry]:
         return self.conn.call("list", self.root, self._walk, phase="source")
@@ -138,7 +151,9 @@ class SftpSource(Source):
             for attr in client.listdir_attr(posixpath.join(self.root, rel_dir) if rel_dir else self.root):
                 name = attr.filename
                 if not safe_name(name):
-                    self.log.warning("unsafe name from the server skipped", name=repr(name), directory=rel_dir)
+                    self.log.warning(
+                        "unsafe name from the server skipped", name=repr(name), directory=rel_dir
+                    )
                     continue
                 rel = f"{rel_dir}/{name}" if rel_dir else name
                 if name.startswith("."):
@@ -200,10 +215,14 @@ class SftpSource(Source):
             handle = conn.client().open(path, "rb")
             if offset:
                 now = handle.stat()
-                if now.st_size != item.size or (item.mtime and int(now.st_mtime or 0) != int(item.mtime.timestamp())):
+                if now.st_size != item.size or (
+                    item.mtime and int(now.st_mtime or 0) != int(item.mtime.timestamp())
+                ):
                     handle.close()
-                    raise SourceError(f"{conn.label}: {item.uri} changed while it was being read",
-                                      hint="it is read again on the next run")
+                    raise SourceError(
+                        f"{conn.label}: {item.uri} changed while it was being read",
+                        hint="it is read again on the next run",
+                    )
             return _sftp_io.WindowedReader(handle, offset, size)
 
         def give_up(exc: BaseException, offset: int) -> EngineError:
@@ -211,8 +230,16 @@ class SftpSource(Source):
             error.details["bytes_read"] = offset
             return error
 
-        reader = ResumableReader(open_at, size=item.size, retries=conn.options.retries, delay=conn.delay,
-                                 is_drop=conn.dropped, give_up=give_up, log=self.log, name=item.name)
+        reader = ResumableReader(
+            open_at,
+            size=item.size,
+            retries=conn.options.retries,
+            delay=conn.delay,
+            is_drop=conn.dropped,
+            give_up=give_up,
+            log=self.log,
+            name=item.name,
+        )
         return buffered(reader)
 
     # -- lifecycle ----------------------------------------------------------------------------

@@ -95,7 +95,11 @@ class _Compiler:
         try:
             cls = registry.get(name)
         except PluginError as exc:
-            message = exc.message if "did you mean" in exc.message or not exc.hint else f"{exc.message} ({exc.hint})"
+            message = (
+                exc.message
+                if "did you mean" in exc.message or not exc.hint
+                else f"{exc.message} ({exc.hint})"
+            )
             self.error((*path, "type"), message, code="unknown-plugin")
             return None
         schema = cls.schema
@@ -104,7 +108,9 @@ class _Compiler:
         references_ok = True
         for prop, sub in schema.get("properties", {}).items():
             if isinstance(sub, dict) and sub.get("x-connection") and prop in block:
-                references_ok = self._connection_ref(block[prop], sub["x-connection"], (*path, prop)) and references_ok
+                references_ok = (
+                    self._connection_ref(block[prop], sub["x-connection"], (*path, prop)) and references_ok
+                )
         if not self._check(path, full, block) or not references_ok:
             return None
         nested: dict[str, Any] = {}
@@ -146,13 +152,19 @@ class _Compiler:
         types = [wanted] if isinstance(wanted, str) else list(wanted)
         declared = self.doc.data.get("connections") or {}
         if not isinstance(name, str) or name not in declared:
-            hint = did_you_mean(str(name), declared) or f" (known: {', '.join(sorted(declared)) or 'none declared'})"
+            hint = (
+                did_you_mean(str(name), declared)
+                or f" (known: {', '.join(sorted(declared)) or 'none declared'})"
+            )
             self.error(path, f"connection '{name}' is not defined under connections{hint}", code="reference")
             return False
         actual = (declared.get(name) or {}).get("type")
         if actual not in types:
-            self.error(path, f"connection '{name}' is of type '{actual}', expected {' or '.join(types)}",
-                       code="reference")
+            self.error(
+                path,
+                f"connection '{name}' is of type '{actual}', expected {' or '.join(types)}",
+                code="reference",
+            )
             return False
         return True
 
@@ -162,9 +174,11 @@ class _Compiler:
             for part in secret_path:
                 value = value.get(part) if isinstance(value, dict) else None
             if isinstance(value, str) and value and not has_reference(value):
-                self.warn((*path, *secret_path),
-                          "a secret is written in the spec; reference it instead, e.g. ${env:NAME} or ${file:PATH}",
-                          code="literal-secret")
+                self.warn(
+                    (*path, *secret_path),
+                    "a secret is written in the spec; reference it instead, e.g. ${env:NAME} or ${file:PATH}",
+                    code="literal-secret",
+                )
 
     # -- sections ----------------------------------------------------------------
 
@@ -173,8 +187,12 @@ class _Compiler:
         if not modules:
             return
         if not self.allow_custom_code:
-            self.error(("plugins",), "custom code is not loaded unless you pass --allow-custom-code "
-                                     "(it runs with your permissions)", code="custom-code")
+            self.error(
+                ("plugins",),
+                "custom code is not loaded unless you pass --allow-custom-code "
+                "(it runs with your permissions)",
+                code="custom-code",
+            )
             return
         overlay = self.regs.resolvers.copy()
         import sys
@@ -184,8 +202,15 @@ class _Compiler:
             for i, module in enumerate(modules):
                 try:
                     for resolver in resolvers_of_module(module, prefix="custom."):
-                        overlay.add(Entry("resolvers", resolver.name, f"spec plugin {module}",
-                                          f"spec plugin {module}", resolver))
+                        overlay.add(
+                            Entry(
+                                "resolvers",
+                                resolver.name,
+                                f"spec plugin {module}",
+                                f"spec plugin {module}",
+                                resolver,
+                            )
+                        )
                 except PluginError as exc:
                     self.error(("plugins", i), exc.message, code="custom-code")
         finally:
@@ -215,10 +240,13 @@ class _Compiler:
             self.diags.extend(loaded.diagnostics)
             if loaded.fields is None:
                 return None
-            compiled, diags = compile_fields(loaded.doc, loaded.fields, loaded.path, self.regs.resolvers, options)
+            compiled, diags = compile_fields(
+                loaded.doc, loaded.fields, loaded.path, self.regs.resolvers, options
+            )
         elif "fields" in section:
-            compiled, diags = compile_fields(self.doc, section["fields"], ("mapping", "fields"),
-                                             self.regs.resolvers, options)
+            compiled, diags = compile_fields(
+                self.doc, section["fields"], ("mapping", "fields"), self.regs.resolvers, options
+            )
         else:
             self.error(("mapping",), "a mapping needs fields (or sdk_config)")
             return None
@@ -235,8 +263,11 @@ class _Compiler:
             from croniter import croniter
 
             if not croniter.is_valid(schedule):
-                self.error(("trigger", "schedule"), f"invalid cron expression {schedule!r} "
-                                                    "(expected five fields: minute hour day month weekday)")
+                self.error(
+                    ("trigger", "schedule"),
+                    f"invalid cron expression {schedule!r} "
+                    "(expected five fields: minute hour day month weekday)",
+                )
         self._webhook_auth(section.get("webhook"))
         return fill_defaults(sections.TRIGGER, section)
 
@@ -247,19 +278,29 @@ class _Compiler:
         path = ("trigger", "webhook")
         auth = webhook.get("auth")
         if auth is None:
-            self.error(path, "missing auth: say how senders prove who they are (fluent_signature or api_key), "
-                             "or auth: {type: none} to accept anyone", code="webhook-auth")
+            self.error(
+                path,
+                "missing auth: say how senders prove who they are (fluent_signature or api_key), "
+                "or auth: {type: none} to accept anyone",
+                code="webhook-auth",
+            )
             return
         kind = auth.get("type")
         needs = {"fluent_signature": "public_key", "api_key": "api_key"}.get(kind)
         if needs and not auth.get(needs):
             self.error((*path, "auth"), f"{kind} needs {needs}", code="webhook-auth")
         if kind == "none":
-            self.warn((*path, "auth", "type"), "anyone who can reach this endpoint can trigger runs; "
-                                               "use fluent_signature or api_key", code="webhook-no-auth")
+            self.warn(
+                (*path, "auth", "type"),
+                "anyone who can reach this endpoint can trigger runs; use fluent_signature or api_key",
+                code="webhook-no-auth",
+            )
         if isinstance(auth.get("api_key"), str) and not has_reference(auth["api_key"]):
-            self.warn((*path, "auth", "api_key"), "a secret is written in the spec; reference it instead, "
-                                                  "e.g. ${env:NAME} or ${file:PATH}", code="literal-secret")
+            self.warn(
+                (*path, "auth", "api_key"),
+                "a secret is written in the spec; reference it instead, e.g. ${env:NAME} or ${file:PATH}",
+                code="literal-secret",
+            )
 
     def section(self, name: str, data: dict, default: Any) -> Any:
         value = data.get(name, default)
@@ -278,8 +319,11 @@ class _Compiler:
             return None
         version = data.get("version")
         if isinstance(version, int) and not isinstance(version, bool) and version > sections.SPEC_VERSION:
-            self.error(("version",), f"spec version {version} is newer than this engine reads "
-                                     f"(version {sections.SPEC_VERSION}); upgrade the engine")
+            self.error(
+                ("version",),
+                f"spec version {version} is newer than this engine reads "
+                f"(version {sections.SPEC_VERSION}); upgrade the engine",
+            )
             return None
         self._check((), sections.SKELETON, data, what="section")
         self.custom_resolvers(data)
@@ -294,7 +338,9 @@ class _Compiler:
             if source is not None and source.produces == "records":
                 self.error(("parser",), f"source '{source.name}' produces records itself; remove the parser")
         elif source is not None and source.produces == "bytes":
-            self.error(("source",), f"source '{source.name}' reads files: add a parser, e.g. 'parser: {{type: csv}}'")
+            self.error(
+                ("source",), f"source '{source.name}' reads files: add a parser, e.g. 'parser: {{type: csv}}'"
+            )
         mapping = self.mapping(data.get("mapping"))
         target = self.block("targets", data.get("target"), ("target",))
         state = self.section("state", data, {})
@@ -306,8 +352,11 @@ class _Compiler:
         tests = self.section("tests", data, [])
         context = data.get("context") or {}
         for path, name in _env_references(data):
-            self.warn(path, f"environment variable {name} is not set here (it must be when the connector runs)",
-                      code="unset-env")
+            self.warn(
+                path,
+                f"environment variable {name} is not set here (it must be when the connector runs)",
+                code="unset-env",
+            )
         if errors(self.diags) or source is None or target is None or state_store is None:
             return None
         return Plan(
@@ -366,8 +415,9 @@ def apply_overrides(doc: SpecDocument, overrides: list[str]) -> None:
         node[parts[-1]] = value
 
 
-def compile_document(doc: SpecDocument, *, registries: Registries | None = None,
-                     allow_custom_code: bool = False) -> Plan:
+def compile_document(
+    doc: SpecDocument, *, registries: Registries | None = None, allow_custom_code: bool = False
+) -> Plan:
     """Compile or raise :class:`SpecError` carrying every diagnostic, sorted by line."""
     compiler = _Compiler(doc, registries or default_registries(), allow_custom_code)
     try:
@@ -381,8 +431,13 @@ def compile_document(doc: SpecDocument, *, registries: Registries | None = None,
     return plan
 
 
-def compile_file(path: str | Path, *, overrides: list[str] | None = None, registries: Registries | None = None,
-                 allow_custom_code: bool = False) -> Plan:
+def compile_file(
+    path: str | Path,
+    *,
+    overrides: list[str] | None = None,
+    registries: Registries | None = None,
+    allow_custom_code: bool = False,
+) -> Plan:
     doc = load_file(path)
     if overrides:
         apply_overrides(doc, overrides)

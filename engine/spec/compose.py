@@ -48,8 +48,10 @@ def kind_union(regs: Registries, kind: str) -> dict[str, Any]:
         "required": ["type"],
         "properties": {"type": {"enum": names}},
         "allOf": [
-            {"if": {"properties": {"type": {"const": n}}, "required": ["type"]},
-             "then": {"$ref": f"#/$defs/{kind}.{n}"}}
+            {
+                "if": {"properties": {"type": {"const": n}}, "required": ["type"]},
+                "then": {"$ref": f"#/$defs/{kind}.{n}"},
+            }
             for n in names
         ],
     }

@@ -78,7 +78,9 @@ class _Builder:
             )
         self.doc.values.setdefault(path, self._mark(node))
         if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in (MAP_TAG, SEQ_TAG):
-            self.problems.append(self.doc.diagnostic(path, f"tag {node.tag} is not allowed (only plain YAML values)"))
+            self.problems.append(
+                self.doc.diagnostic(path, f"tag {node.tag} is not allowed (only plain YAML values)")
+            )
             return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
@@ -154,7 +156,11 @@ def load_text(text: str, file: str = "<spec>", base_dir: Path | None = None) -> 
         if node is None:
             raise SpecError(
                 f"{file}: the spec is empty",
-                [Diagnostic(file, 1, 1, "(spec)", "the spec is empty (expected 'version: 1' and a connector)")],
+                [
+                    Diagnostic(
+                        file, 1, 1, "(spec)", "the spec is empty (expected 'version: 1' and a connector)"
+                    )
+                ],
             )
         builder = _Builder(loader, doc)
         doc.data = builder.build(node, ())
@@ -164,8 +170,12 @@ def load_text(text: str, file: str = "<spec>", base_dir: Path | None = None) -> 
         problem = exc.problem or str(exc)
         if exc.context and "expected a single document" in exc.context:
             problem = "the spec must be one YAML document (found a second '---')"
-        elif exc.context and exc.context_mark is not None and exc.problem_mark is not None \
-                and exc.context_mark.line != exc.problem_mark.line:
+        elif (
+            exc.context
+            and exc.context_mark is not None
+            and exc.problem_mark is not None
+            and exc.context_mark.line != exc.problem_mark.line
+        ):
             problem += f" ({exc.context} at line {exc.context_mark.line + 1})"
         diag = Diagnostic(file, line, col, "(spec)", f"YAML syntax: {problem}")
         raise SpecError(f"{file}: invalid YAML", [diag]) from None

@@ -57,8 +57,15 @@ def wrap_secrets(value: Any, path: SpecPath, base_dir: Path | None) -> Any:
     return value
 
 
-def build_options(options_cls: type, schema: dict[str, Any], block: dict[str, Any], path: SpecPath,
-                  base_dir: Path | None, *, nested: dict[str, Any] | None = None) -> Any:
+def build_options(
+    options_cls: type,
+    schema: dict[str, Any],
+    block: dict[str, Any],
+    path: SpecPath,
+    base_dir: Path | None,
+    *,
+    nested: dict[str, Any] | None = None,
+) -> Any:
     """``options_cls`` built from ``block`` (already valid against ``schema``).
 
     ``nested`` holds values already built for some keys (nested plugins).

@@ -58,7 +58,9 @@ def _validator(schema: dict) -> Draft202012Validator:
     return Draft202012Validator(schema)
 
 
-def check(doc: SpecDocument, base: SpecPath, schema: dict, value: Any, *, what: str = "option") -> list[Diagnostic]:
+def check(
+    doc: SpecDocument, base: SpecPath, schema: dict, value: Any, *, what: str = "option"
+) -> list[Diagnostic]:
     """All problems of ``value`` against ``schema``, positioned in ``doc``."""
     out: list[Diagnostic] = []
     for error in _validator(schema).iter_errors(value):
@@ -66,7 +68,9 @@ def check(doc: SpecDocument, base: SpecPath, schema: dict, value: Any, *, what: 
     return out
 
 
-def _diagnostics(doc: SpecDocument, base: SpecPath, error: ValidationError, what: str) -> Iterator[Diagnostic]:
+def _diagnostics(
+    doc: SpecDocument, base: SpecPath, error: ValidationError, what: str
+) -> Iterator[Diagnostic]:
     path: SpecPath = (*base, *error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     if error.absolute_path:
@@ -84,7 +88,10 @@ def _diagnostics(doc: SpecDocument, base: SpecPath, error: ValidationError, what
             if key in schema.get("properties", {}) or any(re.search(p, key) for p in patterns):
                 continue
             yield doc.diagnostic(
-                (*path, key), f"unknown {what} '{key}'{did_you_mean(key, known)}", key=True, code="unknown-key"
+                (*path, key),
+                f"unknown {what} '{key}'{did_you_mean(key, known)}",
+                key=True,
+                code="unknown-key",
             )
         return
     if v == "required":
@@ -99,26 +106,38 @@ def _diagnostics(doc: SpecDocument, base: SpecPath, error: ValidationError, what
         yield doc.diagnostic(path, str(custom).format(value=inst), code=str(v))
         return
     if v == "type":
-        yield doc.diagnostic(path, f"expected {_expected_types(error.validator_value)}, got {describe(inst)}", code="type")
+        yield doc.diagnostic(
+            path, f"expected {_expected_types(error.validator_value)}, got {describe(inst)}", code="type"
+        )
         return
     if v == "enum":
         options = ", ".join(str(o) for o in error.validator_value)
-        hint = did_you_mean(str(inst), [str(o) for o in error.validator_value]) if isinstance(inst, str) else ""
+        hint = (
+            did_you_mean(str(inst), [str(o) for o in error.validator_value]) if isinstance(inst, str) else ""
+        )
         yield doc.diagnostic(path, f"{describe(inst)} is not one of: {options}{hint}", code="enum")
         return
     if v == "const":
-        yield doc.diagnostic(path, f"must be {json.dumps(error.validator_value)}, got {describe(inst)}", code="const")
+        yield doc.diagnostic(
+            path, f"must be {json.dumps(error.validator_value)}, got {describe(inst)}", code="const"
+        )
         return
     if v in ("minimum", "exclusiveMinimum"):
         word = "at least" if v == "minimum" else "greater than"
-        yield doc.diagnostic(path, f"{inst} is too small (must be {word} {error.validator_value})", code="range")
+        yield doc.diagnostic(
+            path, f"{inst} is too small (must be {word} {error.validator_value})", code="range"
+        )
         return
     if v in ("maximum", "exclusiveMaximum"):
         word = "at most" if v == "maximum" else "less than"
-        yield doc.diagnostic(path, f"{inst} is too large (must be {word} {error.validator_value})", code="range")
+        yield doc.diagnostic(
+            path, f"{inst} is too large (must be {word} {error.validator_value})", code="range"
+        )
         return
     if v == "pattern":
-        yield doc.diagnostic(path, f"{describe(inst)} does not match the pattern {error.validator_value}", code="pattern")
+        yield doc.diagnostic(
+            path, f"{describe(inst)} does not match the pattern {error.validator_value}", code="pattern"
+        )
         return
     if v == "minItems":
         yield doc.diagnostic(path, f"needs at least {error.validator_value} item(s)", code="size")
@@ -135,7 +154,9 @@ def _diagnostics(doc: SpecDocument, base: SpecPath, error: ValidationError, what
     yield doc.diagnostic(path, error.message, code=str(v))
 
 
-def _best_branch(doc: SpecDocument, base: SpecPath, error: ValidationError, what: str) -> Iterator[Diagnostic]:
+def _best_branch(
+    doc: SpecDocument, base: SpecPath, error: ValidationError, what: str
+) -> Iterator[Diagnostic]:
     """Report the alternative the user most likely meant.
 
     A branch whose type matches the value (e.g. the object form when the user
@@ -160,7 +181,9 @@ def _best_branch(doc: SpecDocument, base: SpecPath, error: ValidationError, what
             kinds.append(b.get("description") or _expected_types(b.get("type", "value")))
     if kinds and not matching:
         path = (*base, *error.absolute_path)
-        yield doc.diagnostic(path, f"expected {' or '.join(dict.fromkeys(kinds))}, got {describe(inst)}", code="type")
+        yield doc.diagnostic(
+            path, f"expected {' or '.join(dict.fromkeys(kinds))}, got {describe(inst)}", code="type"
+        )
         return
     best = best_match(error.context or [])
     if best is not None:

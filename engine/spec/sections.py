@@ -16,7 +16,11 @@ DURATION = {
     "description": "a duration: seconds as a number, or '30s', '15m', '2h', '1d'",
     "oneOf": [
         {"type": "number", "minimum": 0, "description": "seconds"},
-        {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$", "description": "a duration string"},
+        {
+            "type": "string",
+            "pattern": r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$",
+            "description": "a duration string",
+        },
     ],
     "x-error": "expected a duration such as 30s, 15m, 2h or 1d, got {value!r}",
 }
@@ -77,8 +81,10 @@ MAPPING: dict[str, Any] = {
         "fields": {"type": "object", "description": "target field -> field definition"},
         "sdk_config": {
             "description": "a Fluent SDK UniversalMapper config: a JSON file path, or the config inline",
-            "oneOf": [{"type": "string", "description": "a file path"},
-                      {"type": "object", "description": "an inline SDK config"}],
+            "oneOf": [
+                {"type": "string", "description": "a file path"},
+                {"type": "object", "description": "an inline SDK config"},
+            ],
         },
         "options": {
             "type": "object",
@@ -135,10 +141,17 @@ STATE: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "keep": {"type": "integer", "minimum": 1, "default": 100000,
-                         "description": "ledger entries kept per connector"},
-                "window": {**DURATION, "default": "90d",
-                           "description": "ledger entries older than this may be forgotten"},
+                "keep": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "default": 100000,
+                    "description": "ledger entries kept per connector",
+                },
+                "window": {
+                    **DURATION,
+                    "default": "90d",
+                    "description": "ledger entries older than this may be forgotten",
+                },
             },
             "default": {"keep": 100000, "window": "90d"},
         },
@@ -175,7 +188,10 @@ ON_ERROR: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "path": {"type": "string", "description": "rejects file; default .engine/rejects/NAME-RUN.jsonl"},
+                "path": {
+                    "type": "string",
+                    "description": "rejects file; default .engine/rejects/NAME-RUN.jsonl",
+                },
                 "format": {"enum": ["jsonl", "csv"], "default": "jsonl"},
             },
             "default": {"format": "jsonl"},
@@ -222,8 +238,13 @@ TEST_CASE: dict[str, Any] = {
             "description": "records (a list), or a fixture file parsed with the spec's parser",
             "oneOf": [
                 {"type": "array", "description": "a list of records"},
-                {"type": "object", "additionalProperties": False, "required": ["file"],
-                 "properties": {"file": {"type": "string"}}, "description": "{file: path}"},
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string"}},
+                    "description": "{file: path}",
+                },
             ],
         },
         "context": {"type": "object"},

@@ -188,9 +188,19 @@ class SqliteStateStore(Plugin):
         )
         return rows[0] if rows else None
 
-    def ledger_mark(self, connector: str, item: Item, status: str, run_id: str, *, records: int | None = None,
-                    error: str | None = None, moved_to: str | None = None, attempt: bool = False,
-                    next_retry: datetime | None = None) -> None:
+    def ledger_mark(
+        self,
+        connector: str,
+        item: Item,
+        status: str,
+        run_id: str,
+        *,
+        records: int | None = None,
+        error: str | None = None,
+        moved_to: str | None = None,
+        attempt: bool = False,
+        next_retry: datetime | None = None,
+    ) -> None:
         now = iso(now_utc())
         fp = item.fingerprint()
         with self._tx(immediate=True) as db:
@@ -205,18 +215,43 @@ class SqliteStateStore(Plugin):
                        next_retry=excluded.next_retry, run_id=excluded.run_id,
                        records=COALESCE(excluded.records, ledger.records), error=excluded.error,
                        moved_to=COALESCE(excluded.moved_to, ledger.moved_to)""",
-                (connector, item.uri, item.name, fp["size"], fp["mtime"], fp["etag"], fp["checksum"], status,
-                 1 if attempt else 0, now, now, iso(next_retry), run_id, records, error, moved_to),
+                (
+                    connector,
+                    item.uri,
+                    item.name,
+                    fp["size"],
+                    fp["mtime"],
+                    fp["etag"],
+                    fp["checksum"],
+                    status,
+                    1 if attempt else 0,
+                    now,
+                    now,
+                    iso(next_retry),
+                    run_id,
+                    records,
+                    error,
+                    moved_to,
+                ),
             )
 
     def ledger_claim(self, connector: str, item: Item, run_id: str, owner: str, ttl: float) -> str | None:
         """Claim ``item`` for this worker, or return the owner of a live claim on it."""
         now = now_utc()
         with self._tx(immediate=True) as db:
-            row = db.execute("SELECT status, owner, claim_expires FROM ledger WHERE connector=? AND uri=?",
-                             (connector, item.uri)).fetchone()
-            if row is not None and row[0] == "claimed" and row[1] and row[1] != owner and row[2] \
-                    and datetime.fromisoformat(row[2]) > now and not owner_is_dead(row[1]):
+            row = db.execute(
+                "SELECT status, owner, claim_expires FROM ledger WHERE connector=? AND uri=?",
+                (connector, item.uri),
+            ).fetchone()
+            if (
+                row is not None
+                and row[0] == "claimed"
+                and row[1]
+                and row[1] != owner
+                and row[2]
+                and datetime.fromisoformat(row[2]) > now
+                and not owner_is_dead(row[1])
+            ):
                 return row[1]
             fp = item.fingerprint()
             stamp = iso(now)
@@ -229,8 +264,20 @@ class SqliteStateStore(Plugin):
                        checksum=COALESCE(excluded.checksum, ledger.checksum), status='claimed',
                        attempts=ledger.attempts + 1, updated=excluded.updated, run_id=excluded.run_id,
                        owner=excluded.owner, claim_expires=excluded.claim_expires, error=NULL""",
-                (connector, item.uri, item.name, fp["size"], fp["mtime"], fp["etag"], fp["checksum"], stamp, stamp,
-                 run_id, owner, iso(now + timedelta(seconds=ttl))),
+                (
+                    connector,
+                    item.uri,
+                    item.name,
+                    fp["size"],
+                    fp["mtime"],
+                    fp["etag"],
+                    fp["checksum"],
+                    stamp,
+                    stamp,
+                    run_id,
+                    owner,
+                    iso(now + timedelta(seconds=ttl)),
+                ),
             )
         return None
 
@@ -241,10 +288,13 @@ class SqliteStateStore(Plugin):
                 """UPDATE ledger SET status='failed', error=COALESCE(error, 'the run ended before this file was '
                    || 'finished'), owner=NULL, claim_expires=NULL, updated=?
                    WHERE connector=? AND owner=? AND status='claimed'""",
-                (iso(now_utc()), connector, owner)).rowcount
+                (iso(now_utc()), connector, owner),
+            ).rowcount
 
     def ledger_list(self, connector: str, limit: int = 100) -> list[dict[str, Any]]:
-        return self._rows("SELECT * FROM ledger WHERE connector=? ORDER BY updated DESC LIMIT ?", (connector, limit))
+        return self._rows(
+            "SELECT * FROM ledger WHERE connector=? ORDER BY updated DESC LIMIT ?", (connector, limit)
+        )
 
     def ledger_forget(self, connector: str, uri: str | None = None) -> int:
         with self._tx(immediate=True) as db:
@@ -255,25 +305,33 @@ class SqliteStateStore(Plugin):
     def ledger_prune(self, connector: str, keep: int, window_seconds: float) -> int:
         cutoff = iso(now_utc() - timedelta(seconds=window_seconds))
         with self._tx(immediate=True) as db:
-            n = db.execute("DELETE FROM ledger WHERE connector=? AND updated < ? AND status='done'",
-                           (connector, cutoff)).rowcount
+            n = db.execute(
+                "DELETE FROM ledger WHERE connector=? AND updated < ? AND status='done'", (connector, cutoff)
+            ).rowcount
             n += db.execute(
                 """DELETE FROM ledger WHERE connector=? AND status='done' AND uri NOT IN (
                        SELECT uri FROM ledger WHERE connector=? ORDER BY updated DESC LIMIT ?)""",
-                (connector, connector, keep)).rowcount
+                (connector, connector, keep),
+            ).rowcount
             return n
 
     # -- locks -----------------------------------------------------------------------
 
-    def lock_acquire(self, connector: str, owner: str, ttl: float, *, host: str = "", pid: int = 0
-                     ) -> dict[str, Any] | None:
+    def lock_acquire(
+        self, connector: str, owner: str, ttl: float, *, host: str = "", pid: int = 0
+    ) -> dict[str, Any] | None:
         """Take the lock, or return the live holder. A lock past its expiry is taken over."""
         now = now_utc()
         with self._tx(immediate=True) as db:
-            row = db.execute("SELECT owner, host, pid, acquired, expires FROM locks WHERE connector=?",
-                             (connector,)).fetchone()
-            if row is not None and row[0] != owner and datetime.fromisoformat(row[4]) > now \
-                    and not owner_is_dead(row[0], row[1], row[2]):
+            row = db.execute(
+                "SELECT owner, host, pid, acquired, expires FROM locks WHERE connector=?", (connector,)
+            ).fetchone()
+            if (
+                row is not None
+                and row[0] != owner
+                and datetime.fromisoformat(row[4]) > now
+                and not owner_is_dead(row[0], row[1], row[2])
+            ):
                 return {"owner": row[0], "host": row[1], "pid": row[2], "acquired": row[3], "expires": row[4]}
             db.execute(
                 """INSERT INTO locks (connector, owner, host, pid, acquired, expires) VALUES (?,?,?,?,?,?)
@@ -285,8 +343,10 @@ class SqliteStateStore(Plugin):
 
     def lock_renew(self, connector: str, owner: str, ttl: float) -> bool:
         with self._tx(immediate=True) as db:
-            n = db.execute("UPDATE locks SET expires=? WHERE connector=? AND owner=?",
-                           (iso(now_utc() + timedelta(seconds=ttl)), connector, owner)).rowcount
+            n = db.execute(
+                "UPDATE locks SET expires=? WHERE connector=? AND owner=?",
+                (iso(now_utc() + timedelta(seconds=ttl)), connector, owner),
+            ).rowcount
         return n == 1
 
     def lock_release(self, connector: str, owner: str) -> bool:
@@ -301,12 +361,16 @@ class SqliteStateStore(Plugin):
     # -- checkpoints -------------------------------------------------------------------
 
     def checkpoint_get(self, connector: str, uri: str) -> dict[str, Any] | None:
-        rows = self._rows("SELECT fingerprint, data FROM checkpoints WHERE connector=? AND uri=?", (connector, uri))
+        rows = self._rows(
+            "SELECT fingerprint, data FROM checkpoints WHERE connector=? AND uri=?", (connector, uri)
+        )
         if not rows:
             return None
         return {"fingerprint": json.loads(rows[0]["fingerprint"]), **json.loads(rows[0]["data"])}
 
-    def checkpoint_set(self, connector: str, uri: str, fingerprint: dict[str, Any], data: dict[str, Any]) -> None:
+    def checkpoint_set(
+        self, connector: str, uri: str, fingerprint: dict[str, Any], data: dict[str, Any]
+    ) -> None:
         with self._tx(immediate=True) as db:
             db.execute(
                 """INSERT INTO checkpoints (connector, uri, fingerprint, data, updated) VALUES (?,?,?,?,?)
@@ -346,23 +410,31 @@ class SqliteStateStore(Plugin):
             db.execute("DELETE FROM kv WHERE connector=? AND key=?", (connector, key))
 
     def kv_list(self, connector: str) -> dict[str, Any]:
-        return {r["key"]: json.loads(r["value"]) for r in
-                self._rows("SELECT key, value FROM kv WHERE connector=? ORDER BY key", (connector,))}
+        return {
+            r["key"]: json.loads(r["value"])
+            for r in self._rows("SELECT key, value FROM kv WHERE connector=? ORDER BY key", (connector,))
+        }
 
     # -- run history -------------------------------------------------------------------
 
     def run_started(self, connector: str, run_id: str, started: datetime) -> None:
         with self._tx(immediate=True) as db:
-            db.execute("INSERT OR REPLACE INTO runs (run_id, connector, started, status) VALUES (?,?,?,?)",
-                       (run_id, connector, iso(started), "running"))
+            db.execute(
+                "INSERT OR REPLACE INTO runs (run_id, connector, started, status) VALUES (?,?,?,?)",
+                (run_id, connector, iso(started), "running"),
+            )
 
     def run_ended(self, run_id: str, status: str, counts: dict[str, Any], report: str | None) -> None:
         with self._tx(immediate=True) as db:
-            db.execute("UPDATE runs SET ended=?, status=?, counts=?, report=? WHERE run_id=?",
-                       (iso(now_utc()), status, json.dumps(counts), report, run_id))
+            db.execute(
+                "UPDATE runs SET ended=?, status=?, counts=?, report=? WHERE run_id=?",
+                (iso(now_utc()), status, json.dumps(counts), report, run_id),
+            )
 
     def runs_list(self, connector: str, limit: int = 20) -> list[dict[str, Any]]:
-        rows = self._rows("SELECT * FROM runs WHERE connector=? ORDER BY started DESC LIMIT ?", (connector, limit))
+        rows = self._rows(
+            "SELECT * FROM runs WHERE connector=? ORDER BY started DESC LIMIT ?", (connector, limit)
+        )
         for r in rows:
             r["counts"] = json.loads(r["counts"]) if r.get("counts") else {}
         return rows

@@ -76,8 +76,19 @@ class Results:
 
 
 class Sender:
-    def __init__(self, client: Any, run: Any, *, method: str, success: Ranges, rules: list[tuple[Ranges, str]],
-                 safe: bool, results: Results | None, limiter: RateLimiter, on_settled: Any) -> None:
+    def __init__(
+        self,
+        client: Any,
+        run: Any,
+        *,
+        method: str,
+        success: Ranges,
+        rules: list[tuple[Ranges, str]],
+        safe: bool,
+        results: Results | None,
+        limiter: RateLimiter,
+        on_settled: Any,
+    ) -> None:
         self.client = client
         self.run = run
         self.method = method
@@ -88,8 +99,14 @@ class Sender:
         self.limiter = limiter
         self.on_settled = on_settled
         self.lock = threading.Lock()
-        self.counts = {"requests": 0, "accepted": 0, "rejected": 0, "retries": 0, "resent": 0,
-                       "unknown_outcome": 0}
+        self.counts = {
+            "requests": 0,
+            "accepted": 0,
+            "rejected": 0,
+            "retries": 0,
+            "resent": 0,
+            "unknown_outcome": 0,
+        }
 
     def count(self, key: str, n: int = 1) -> None:
         with self.lock:
@@ -115,9 +132,14 @@ class Sender:
         except AmbiguousWriteError as exc:
             self.count("unknown_outcome")
             for batch, i in out.members:
-                self._reject(batch, i, f"{exc.message}; the request may or may not have been applied, so it was "
-                                       "not sent again (an idempotency_key, or idempotent: true when the API "
-                                       "allows it, makes resending safe)", {"error": exc.message})
+                self._reject(
+                    batch,
+                    i,
+                    f"{exc.message}; the request may or may not have been applied, so it was "
+                    "not sent again (an idempotency_key, or idempotent: true when the API "
+                    "allows it, makes resending safe)",
+                    {"error": exc.message},
+                )
             return
         if self.verdict(resp.status_code) == "accept":
             self._accepted(out, resp)
@@ -142,8 +164,15 @@ class Sender:
             self.limiter.acquire()
             self.count("requests")
             try:
-                resp = self.client.exchange(self.method, out.url, params=out.params, content=out.body,
-                                            headers=headers, write=True, phase="target")
+                resp = self.client.exchange(
+                    self.method,
+                    out.url,
+                    params=out.params,
+                    content=out.body,
+                    headers=headers,
+                    write=True,
+                    phase="target",
+                )
             except AmbiguousWriteError as exc:
                 unknown[0] = True
                 raise self._unknown(exc.message, exc.retry_after, out) from None
@@ -152,10 +181,14 @@ class Sender:
             if verdict == "rate_limited":
                 raise RateLimitedError(f"{what} was rate limited (429)", retry_after=retry_after(resp))
             if verdict == "retry":
-                raise TransientTargetError(f"{what} answered {status}{snippet(resp)}", retry_after=retry_after(resp))
+                raise TransientTargetError(
+                    f"{what} answered {status}{snippet(resp)}", retry_after=retry_after(resp)
+                )
             if verdict == "fail":
-                raise TargetError(f"{what} answered {status}{snippet(resp)}",
-                                  hint="on_status says this status stops the run")
+                raise TargetError(
+                    f"{what} answered {status}{snippet(resp)}",
+                    hint="on_status says this status stops the run",
+                )
             if verdict == "unknown":
                 unknown[0] = True
                 raise self._unknown(f"{what} answered {status}{snippet(resp)}", retry_after(resp), out)
@@ -187,9 +220,14 @@ class Sender:
         if not isinstance(items, list) or len(items) != len(out.members):
             got = f"{len(items)} results" if isinstance(items, list) else "no results list"
             for batch, i in out.members:
-                self._reject(batch, i, f"the server took the batch ({resp.status_code}) but answered {got} for "
-                                       f"{len(out.members)} records, so each record's outcome is unknown (it was "
-                                       "not sent again)", {"status": resp.status_code, "body": _body(resp)})
+                self._reject(
+                    batch,
+                    i,
+                    f"the server took the batch ({resp.status_code}) but answered {got} for "
+                    f"{len(out.members)} records, so each record's outcome is unknown (it was "
+                    "not sent again)",
+                    {"status": resp.status_code, "body": _body(resp)},
+                )
             return
         for (batch, i), result in zip(out.members, items, strict=True):
             problem = self._item_problem(result)

@@ -69,16 +69,27 @@ class Output:
         return True
 
 
-def start_output(prototype: Writer, destination: Destination, run: RunContext, part: int,
-                 partition: str | None, item: Item | None) -> Output:
+def start_output(
+    prototype: Writer,
+    destination: Destination,
+    run: RunContext,
+    part: int,
+    partition: str | None,
+    item: Item | None,
+) -> Output:
     writer = type(prototype)(prototype.options, path=prototype.path)
     writer.open(run)
     staging = getattr(destination, "staging_dir", None)
     directory = str(staging()) if staging else None
     fd, path = tempfile.mkstemp(prefix=".engine-", suffix=".partial", dir=directory)
     stream = os.fdopen(fd, "wb", buffering=1 << 20)
-    meta = {"connector": run.connector, "run_id": run.run_id, "part": part, "partition": partition,
-            "fields": getattr(run, "output_fields", None)}
+    meta = {
+        "connector": run.connector,
+        "run_id": run.run_id,
+        "part": part,
+        "partition": partition,
+        "fields": getattr(run, "output_fields", None),
+    }
     try:
         writer.begin(stream, meta)
     except BaseException:
@@ -105,4 +116,3 @@ def _remove(path: str) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
-

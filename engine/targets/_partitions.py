@@ -30,23 +30,40 @@ ITEM_SCHEMA: dict[str, Any] = {
     "required": ["field"],
     "properties": {
         "field": {"type": "string", "minLength": 1, "description": "path in the mapped record, e.g. status"},
-        "name": {"type": "string", "minLength": 1, "description": "key in the folder name (default: the field's "
-                                                                 "last part)"},
-        "date": {"type": "string", "minLength": 1,
-                 "description": "strftime format for a date/time value, in UTC, e.g. \"%Y/%m/%d\""},
-        "style": {"enum": ["hive", "value"], "default": "hive",
-                  "description": "hive: name=value folders; value: the value alone"},
+        "name": {
+            "type": "string",
+            "minLength": 1,
+            "description": "key in the folder name (default: the field's last part)",
+        },
+        "date": {
+            "type": "string",
+            "minLength": 1,
+            "description": 'strftime format for a date/time value, in UTC, e.g. "%Y/%m/%d"',
+        },
+        "style": {
+            "enum": ["hive", "value"],
+            "default": "hive",
+            "description": "hive: name=value folders; value: the value alone",
+        },
     },
 }
 
 #: one level, or a list of levels (without oneOf, so a mistake gets a precise message)
-SCHEMA: dict[str, Any] = {**ITEM_SCHEMA, "type": ["object", "array"], "items": ITEM_SCHEMA, "minItems": 1,
-                          "description": "split files into folders by field values or dates: {field: status}, "
-                                         "or a list of such levels"}
+SCHEMA: dict[str, Any] = {
+    **ITEM_SCHEMA,
+    "type": ["object", "array"],
+    "items": ITEM_SCHEMA,
+    "minItems": 1,
+    "description": "split files into folders by field values or dates: {field: status}, "
+    "or a list of such levels",
+}
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\%=:\"*?<>|#\[\]]")
-_ISO = re.compile(r"\s*([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]{1,9}))?)?"
-                  r"\s*(Z|[+-][0-9]{2}(?::?[0-9]{2})?)?)?\s*", re.ASCII)
+_ISO = re.compile(
+    r"\s*([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]{1,9}))?)?"
+    r"\s*(Z|[+-][0-9]{2}(?::?[0-9]{2})?)?)?\s*",
+    re.ASCII,
+)
 
 
 class BadPartitionValue(ValueError):
@@ -128,5 +145,7 @@ def _moment(value: Any, field: str) -> datetime | date:
             return datetime.fromisoformat(text).astimezone(UTC)
         except ValueError:
             pass
-    raise BadPartitionValue(f"{field}: {value!r} is not a date or time (partition_by expects ISO-8601 such as "
-                            "2024-01-31T10:00:00Z)")
+    raise BadPartitionValue(
+        f"{field}: {value!r} is not a date or time (partition_by expects ISO-8601 such as "
+        "2024-01-31T10:00:00Z)"
+    )

@@ -52,20 +52,40 @@ SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "writer": {"x-plugin": "writers", "default": {"type": "jsonl"},
-                   "description": "file format: a writer block, or its type name"},
+        "writer": {
+            "x-plugin": "writers",
+            "default": {"type": "jsonl"},
+            "description": "file format: a writer block, or its type name",
+        },
         "destination": {"x-plugin": "destinations", "description": "where files go: a destination block"},
         "name": {"type": "string", "description": "file name template"},
-        "per": {"enum": ["run", "item"], "default": "run",
-                "description": "one output per run, or one per input item"},
-        "max_records": {"type": "integer", "minimum": 1, "description": "start a new part after this many records"},
-        "max_bytes": {"type": ["integer", "string"], "description": "start a new part once a file reaches this "
-                                                                    "size: 500000, 64MB, 1GiB"},
+        "per": {
+            "enum": ["run", "item"],
+            "default": "run",
+            "description": "one output per run, or one per input item",
+        },
+        "max_records": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "start a new part after this many records",
+        },
+        "max_bytes": {
+            "type": ["integer", "string"],
+            "description": "start a new part once a file reaches this size: 500000, 64MB, 1GiB",
+        },
         "partition_by": _partitions.SCHEMA,
-        "max_open_files": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 32,
-                           "description": "partitioned output: files open at once (bounds memory)"},
-        "write_empty": {"type": "boolean", "default": False,
-                        "description": "publish a file (e.g. a header-only CSV) even when no record arrived"},
+        "max_open_files": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 10000,
+            "default": 32,
+            "description": "partitioned output: files open at once (bounds memory)",
+        },
+        "write_empty": {
+            "type": "boolean",
+            "default": False,
+            "description": "publish a file (e.g. a header-only CSV) even when no record arrived",
+        },
     },
     "required": ["destination"],
 }
@@ -102,7 +122,9 @@ class FileTarget(Target):
             self._problems.append((("max_bytes",), "must be at least 1 byte"))
         self.partitioner = _partitions.Partitioner(options.partition_by) if options.partition_by else None
         if self.partitioner:
-            self._problems.extend((("partition_by", *where), message) for where, message in self.partitioner.problems)
+            self._problems.extend(
+                (("partition_by", *where), message) for where, message in self.partitioner.problems
+            )
         split = bool(options.max_records or self.max_bytes or self.partitioner)
         default = "{connector}-{run_id}.{ext}" if options.per == "run" else "{source_stem}.{ext}"
         if split and not options.name:
@@ -117,8 +139,9 @@ class FileTarget(Target):
             self.template = NameTemplate("{connector}-{run_id}-{part:03d}.{ext}", NAME_FIELDS)
         if split and "part" not in self.template.fields:
             why = "max_records" if options.max_records else "max_bytes" if self.max_bytes else "partition_by"
-            self._problems.append((("name",), f"with {why}, the name needs a {{part}} placeholder "
-                                              "(e.g. out-{part:03d}.csv)"))
+            self._problems.append(
+                (("name",), f"with {why}, the name needs a {{part}} placeholder (e.g. out-{{part:03d}}.csv)")
+            )
         if "partition" in self.template.fields and not self.partitioner:
             self._problems.append((("name",), "the name uses {partition} but partition_by is not set"))
         self.commit_scope = options.per
@@ -184,8 +207,14 @@ class FileTarget(Target):
         if len(self.open_files) >= self.options.max_open_files:
             self._finish(next(iter(self.open_files)))
         self.parts[key] = number = self.parts.get(key, 0) + 1
-        out = start_output(self.options.writer, self.destination, self.run, number, key,
-                           item if self.options.per == "item" else None)
+        out = start_output(
+            self.options.writer,
+            self.destination,
+            self.run,
+            number,
+            key,
+            item if self.options.per == "item" else None,
+        )
         self.open_files[key] = out
         return out
 
@@ -195,8 +224,11 @@ class FileTarget(Target):
         if out.close():
             self.finished.append(out)
         else:
-            self.run.log.info("no file written", reason="no records and no schema to describe an empty file",
-                              writer=out.writer.name)
+            self.run.log.info(
+                "no file written",
+                reason="no records and no schema to describe an empty file",
+                writer=out.writer.name,
+            )
 
     def _publish(self, item: Item | None = None) -> None:
         for key in [k for k, o in self.open_files.items() if item is None or _same(o.item, item)]:
@@ -238,14 +270,19 @@ class FileTarget(Target):
             self.finished.remove(out)
             discard(out)
         if stale or stale_finished:
-            self.run.log.warning("output of an unfinished item discarded", files=len(stale) + len(stale_finished))
+            self.run.log.warning(
+                "output of an unfinished item discarded", files=len(stale) + len(stale_finished)
+            )
             self.parts.clear()
 
     def finish_item(self, item: Item) -> None:
         if self.options.per != "item":
             return
-        if self.options.write_empty and self.partitioner is None and not any(
-                _same(o.item, item) for o in [*self.open_files.values(), *self.finished]):
+        if (
+            self.options.write_empty
+            and self.partitioner is None
+            and not any(_same(o.item, item) for o in [*self.open_files.values(), *self.finished])
+        ):
             self._output(None, item)
         self._publish(item)
         self.parts.clear()
@@ -253,8 +290,13 @@ class FileTarget(Target):
     def finish_run(self) -> None:
         if self.options.per != "run":
             return
-        if self.options.write_empty and self.partitioner is None and not self.published \
-                and not self.open_files and not self.finished:
+        if (
+            self.options.write_empty
+            and self.partitioner is None
+            and not self.published
+            and not self.open_files
+            and not self.finished
+        ):
             self._output(None, None)
         self._publish()
 

@@ -51,8 +51,12 @@ from engine.targets._http_send import Outgoing, Results, Sender, parse_statuses
 from engine.targets.fluent._pool import SendPool
 from engine.targets.fluent._progress import Progress
 
-_STATUSES = {"type": "array", "minItems": 1, "items": {"type": ["integer", "string"]},
-             "description": "statuses: 201, '2xx' or '200-299'"}
+_STATUSES = {
+    "type": "array",
+    "minItems": 1,
+    "items": {"type": ["integer", "string"]},
+    "description": "statuses: 201, '2xx' or '200-299'",
+}
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -61,16 +65,33 @@ SCHEMA: dict[str, Any] = {
     "properties": {
         "connection": {"type": "string", "x-connection": "http"},
         "method": {"enum": ["POST", "PUT", "PATCH"], "default": "POST"},
-        "path": {"type": "string", "description": "relative to base_url, with {field} placeholders: /items/{ref}"},
+        "path": {
+            "type": "string",
+            "description": "relative to base_url, with {field} placeholders: /items/{ref}",
+        },
         "params": {"type": "object", "default": {}, "description": "query parameters, with placeholders"},
-        "headers": {"type": "object", "additionalProperties": {"type": "string"}, "default": {},
-                    "description": "headers of each request, with placeholders"},
-        "body": {"enum": ["record", "batch"], "default": "record",
-                 "description": "one request per record, or batch_size records per request"},
+        "headers": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "default": {},
+            "description": "headers of each request, with placeholders",
+        },
+        "body": {
+            "enum": ["record", "batch"],
+            "default": "record",
+            "description": "one request per record, or batch_size records per request",
+        },
         "batch_size": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 100},
-        "wrapper": {"type": "string", "minLength": 1,
-                    "description": "key the body is wrapped in: {WRAPPER: record} or {WRAPPER: [records]}"},
-        "success": {**_STATUSES, "default": ["200-299"], "description": "statuses meaning the request was applied"},
+        "wrapper": {
+            "type": "string",
+            "minLength": 1,
+            "description": "key the body is wrapped in: {WRAPPER: record} or {WRAPPER: [records]}",
+        },
+        "success": {
+            **_STATUSES,
+            "default": ["200-299"],
+            "description": "statuses meaning the request was applied",
+        },
         "on_status": {
             "type": "array",
             "description": "rules checked first: {status: [409], action: accept|reject|retry|fail}",
@@ -80,8 +101,10 @@ SCHEMA: dict[str, Any] = {
                 "required": ["status", "action"],
                 "properties": {
                     "status": _STATUSES,
-                    "action": {"enum": ["accept", "reject", "retry", "fail"],
-                               "description": "retry: the server did not apply it (sent again); fail: stop the run"},
+                    "action": {
+                        "enum": ["accept", "reject", "retry", "fail"],
+                        "description": "retry: the server did not apply it (sent again); fail: stop the run",
+                    },
                 },
             },
         },
@@ -92,25 +115,43 @@ SCHEMA: dict[str, Any] = {
             "description": "per-record results of a batch answer, in the order of the records sent",
             "properties": {
                 "path": {"type": "string", "description": "path of the results list in the answer"},
-                "status": {"type": "string", "description": "path of a result's status (true/false, an HTTP "
-                                                            "status, or a word from ok_values)"},
+                "status": {
+                    "type": "string",
+                    "description": "path of a result's status (true/false, an HTTP "
+                    "status, or a word from ok_values)",
+                },
                 "error": {"type": "string", "description": "path of a result's error message"},
-                "ok_values": {"type": "array", "items": {"type": "string"},
-                              "default": ["ok", "success", "succeeded", "created", "updated", "accepted"]},
+                "ok_values": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "default": ["ok", "success", "succeeded", "created", "updated", "accepted"],
+                },
             },
         },
         "idempotency_key": {
             "type": "object",
             "additionalProperties": False,
             "description": "send a deterministic key per request, so a request with an unknown outcome can be "
-                           "sent again safely",
+            "sent again safely",
             "properties": {"header": {"type": "string", "minLength": 1, "default": "Idempotency-Key"}},
         },
-        "idempotent": {"type": "boolean", "default": False,
-                       "description": "repeating a request is harmless (resent after an unknown outcome)"},
-        "concurrency": {"type": "integer", "minimum": 1, "maximum": 64, "default": 4,
-                        "description": "requests in flight at once (1 keeps the file's order)"},
-        "rate_limit": {"type": "number", "exclusiveMinimum": 0, "description": "at most this many requests/s"},
+        "idempotent": {
+            "type": "boolean",
+            "default": False,
+            "description": "repeating a request is harmless (resent after an unknown outcome)",
+        },
+        "concurrency": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 64,
+            "default": 4,
+            "description": "requests in flight at once (1 keeps the file's order)",
+        },
+        "rate_limit": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "description": "at most this many requests/s",
+        },
     },
 }
 
@@ -136,7 +177,9 @@ class HttpTargetOptions:
 
 class HttpTarget(Target):
     name = "http"
-    summary = "records into a REST API, per record or in batches, with idempotency keys and per-record outcomes"
+    summary = (
+        "records into a REST API, per record or in batches, with idempotency keys and per-record outcomes"
+    )
     schema = SCHEMA
     Options = HttpTargetOptions
 
@@ -148,8 +191,10 @@ class HttpTarget(Target):
         self.params = Structure(o.params or {}, f"{path}.params")
         self.headers = Structure(o.headers or {}, f"{path}.headers")
         self.success = self._statuses(o.success, ("success",))
-        self.rules = [(self._statuses(r["status"], ("on_status", k, "status")), r["action"])
-                      for k, r in enumerate(o.on_status or [])]
+        self.rules = [
+            (self._statuses(r["status"], ("on_status", k, "status")), r["action"])
+            for k, r in enumerate(o.on_status or [])
+        ]
         self.results = self._results(o.results)
         self.batched = o.body == "batch"
         self.safe = bool(o.idempotency_key is not None or o.idempotent)
@@ -157,12 +202,18 @@ class HttpTarget(Target):
             templates = [self.path_t, *self.params.templates, *self.headers.templates]
             per_record = sorted({p for t in templates for p in t.paths if not p.startswith("$context")})
             if per_record:
-                self._problems.append(((), f"body: batch sends many records per request, so the path, params and "
-                                           f"headers cannot read a record's fields ({', '.join(per_record)}); use "
-                                           "$context values or body: record"))
+                self._problems.append(
+                    (
+                        (),
+                        f"body: batch sends many records per request, so the path, params and "
+                        f"headers cannot read a record's fields ({', '.join(per_record)}); use "
+                        "$context values or body: record",
+                    )
+                )
         elif o.results is not None:
-            self._problems.append((("results",), "results maps a batch answer to its records; use it with "
-                                                 "body: batch"))
+            self._problems.append(
+                (("results",), "results maps a batch answer to its records; use it with body: batch")
+            )
         self.pool: SendPool | None = None
         self.sender: Sender | None = None
         self.buffers: dict[str, list[tuple[Batch, int]]] = {}
@@ -179,14 +230,19 @@ class HttpTarget(Target):
         if r is None:
             return None
         if not r.get("status") and not r.get("error"):
-            self._problems.append((("results",), "say how a result reads: status (its outcome), error (its "
-                                                 "message), or both"))
+            self._problems.append(
+                (("results",), "say how a result reads: status (its outcome), error (its message), or both")
+            )
         try:
-            getters = [compile_getter(parse_path(r[k])) if r.get(k) else None for k in ("path", "status", "error")]
+            getters = [
+                compile_getter(parse_path(r[k])) if r.get(k) else None for k in ("path", "status", "error")
+            ]
         except PathSyntaxError as exc:
             self._problems.append((("results",), exc.message))
             return None
-        return Results(getters[0], getters[1], getters[2], frozenset(v.lower() for v in r.get("ok_values") or ()))
+        return Results(
+            getters[0], getters[1], getters[2], frozenset(v.lower() for v in r.get("ok_values") or ())
+        )
 
     def problems(self) -> list[tuple[tuple, str]]:
         return self._problems
@@ -196,9 +252,17 @@ class HttpTarget(Target):
         self.run = run
         self.client = run.connection(o.connection).client
         self.progress = Progress(run, window=4 * o.concurrency * (o.batch_size if self.batched else 1))
-        self.sender = Sender(self.client, run, method=o.method, success=self.success, rules=self.rules,
-                             safe=self.safe, results=self.results, limiter=RateLimiter(o.rate_limit),
-                             on_settled=self.progress.settled)
+        self.sender = Sender(
+            self.client,
+            run,
+            method=o.method,
+            success=self.success,
+            rules=self.rules,
+            safe=self.safe,
+            results=self.results,
+            limiter=RateLimiter(o.rate_limit),
+            on_settled=self.progress.settled,
+        )
         self.pool = SendPool(o.concurrency, name="http-target")
 
     def resume(self, item: Item, saved: dict[str, Any]) -> int:
@@ -215,12 +279,15 @@ class HttpTarget(Target):
             params = self.params.render(record, context) or None
             headers = {k: str(v) for k, v in self.headers.render(record, context).items()}
         except Missing as exc:
-            raise DataError(f"{exc.where}: {{{exc.path}}} has no value in the mapped record",
-                            field=exc.where) from None
+            raise DataError(
+                f"{exc.where}: {{{exc.path}}} has no value in the mapped record", field=exc.where
+            ) from None
         for key, value in (params or {}).items():
             if isinstance(value, dict):
-                raise DataError(f"{self.path}.params.{key}: an object cannot be a query parameter",
-                                field=f"{self.path}.params.{key}")
+                raise DataError(
+                    f"{self.path}.params.{key}: an object cannot be a query parameter",
+                    field=f"{self.path}.params.{key}",
+                )
         if self.options.wrapper:
             body = {self.options.wrapper: body}
         content = dumps_bytes(body)
@@ -247,8 +314,12 @@ class HttpTarget(Target):
         for i, record in enumerate(batch.records):
             if self.progress.doubt(batch, i) is not None and not self.safe:
                 self.sender.count("rejected")
-                self.run.outcomes.rejected(batch, i, "an interrupted run was sending this record; it may or may "
-                                                     "not have been applied, so it was not sent again")
+                self.run.outcomes.rejected(
+                    batch,
+                    i,
+                    "an interrupted run was sending this record; it may or may "
+                    "not have been applied, so it was not sent again",
+                )
                 continue
             if self.batched:
                 members = self.buffers.setdefault(item.uri, [])

@@ -18,7 +18,11 @@ SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "pretty": {"type": "boolean", "default": False, "description": "indented JSON instead of one line each"},
+        "pretty": {
+            "type": "boolean",
+            "default": False,
+            "description": "indented JSON instead of one line each",
+        },
     },
 }
 

@@ -86,8 +86,10 @@ def run_case(plan: Any, case: dict[str, Any]) -> CaseResult:
             hit = next((r for r in unmatched if _matches(exp, r)), None)
             if hit is None:
                 result.ok = False
-                result.problems.append(f"expected a reject {json.dumps(exp)}; got: "
-                                       + (json.dumps(unmatched, indent=2) if unmatched else "none"))
+                result.problems.append(
+                    f"expected a reject {json.dumps(exp)}; got: "
+                    + (json.dumps(unmatched, indent=2) if unmatched else "none")
+                )
             else:
                 unmatched.remove(hit)
         if unmatched and len(expected_rejects) < len(rejects):

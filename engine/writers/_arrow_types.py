@@ -31,11 +31,24 @@ Type = tuple  # ("int", 64, True), ("decimal", 12, 2), ("list", T), ("struct", (
 
 _INTS = {f"{'u' if not s else ''}int{b}": ("int", b, s) for b in (8, 16, 32, 64) for s in (True, False)}
 _SIMPLE: dict[str, Type] = {
-    **_INTS, "int": ("int", 64, True), "integer": ("int", 64, True),
-    "string": ("string",), "str": ("string",), "utf8": ("string",), "json": ("json",),
-    "bool": ("bool",), "boolean": ("bool",), "binary": ("binary",),
-    "float32": ("float", 32), "float": ("float", 64), "float64": ("float", 64), "double": ("float", 64),
-    "date": ("date",), "date32": ("date",), "timestamp": ("timestamp", "ms", "UTC"), "time": ("time", "ms"),
+    **_INTS,
+    "int": ("int", 64, True),
+    "integer": ("int", 64, True),
+    "string": ("string",),
+    "str": ("string",),
+    "utf8": ("string",),
+    "json": ("json",),
+    "bool": ("bool",),
+    "boolean": ("bool",),
+    "binary": ("binary",),
+    "float32": ("float", 32),
+    "float": ("float", 64),
+    "float64": ("float", 64),
+    "double": ("float", 64),
+    "date": ("date",),
+    "date32": ("date",),
+    "timestamp": ("timestamp", "ms", "UTC"),
+    "time": ("time", "ms"),
 }
 UNITS = {"s": 1, "ms": 1000, "us": 1_000_000, "ns": 1_000_000_000}
 
@@ -137,7 +150,10 @@ class _TypeParser:
         from engine.suggest import did_you_mean
 
         known = [*_SIMPLE, "decimal", "list", "struct"]
-        hint = did_you_mean(name, known) or " (types: string, int64, float64, bool, decimal(p,s), date, timestamp[ms, UTC], ...)"
+        hint = (
+            did_you_mean(name, known)
+            or " (types: string, int64, float64, bool, decimal(p,s), date, timestamp[ms, UTC], ...)"
+        )
         raise TypeSyntaxError(f"unknown type {name!r} in {self.text!r}{hint}")
 
 
@@ -264,9 +280,16 @@ def _decide(kinds: set[str], big: int, digits: int, scale: int, dicts: list, ite
             if big < 1 << 63:
                 return ("int", 64, True)
             return ("decimal", digits, 0) if digits <= 38 else ("string",)
-        simple = {"str": ("string",), "bool": ("bool",), "float": ("float", 64), "date": ("date",),
-                  "aware": ("timestamp", "us", "UTC"), "naive": ("timestamp", "us", None), "time": ("time", "us"),
-                  "bytes": ("binary",)}
+        simple = {
+            "str": ("string",),
+            "bool": ("bool",),
+            "float": ("float", 64),
+            "date": ("date",),
+            "aware": ("timestamp", "us", "UTC"),
+            "naive": ("timestamp", "us", None),
+            "time": ("time", "us"),
+            "bytes": ("binary",),
+        }
         if only in simple:
             return simple[only]
     if kinds <= {"int", "float"}:

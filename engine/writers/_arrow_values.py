@@ -28,8 +28,11 @@ class Refused(ValueError):
 
 _INT_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
 _NUMBER_TEXT = re.compile(r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*", re.ASCII)
-_ISO = re.compile(r"\s*([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]{1,9}))?)?"
-                  r"\s*(Z|[+-][0-9]{2}(?::?[0-9]{2})?)?)?\s*", re.ASCII)
+_ISO = re.compile(
+    r"\s*([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]{1,9}))?)?"
+    r"\s*(Z|[+-][0-9]{2}(?::?[0-9]{2})?)?)?\s*",
+    re.ASCII,
+)
 _TIME = re.compile(r"\s*([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]{1,9}))?)?\s*", re.ASCII)
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
 _WIDE = Context(prec=120)
@@ -46,8 +49,10 @@ def converter(t: Type, field: str) -> Callable[[Any], Any]:
     name = type_text(t)
 
     def refuse(value: Any, why: str = "") -> Refused:
-        return Refused(f"{field}: {_show(value)} is not {'an' if name[0] in 'aeiou' else 'a'} {name}"
-                       + (f" ({why})" if why else ""))
+        return Refused(
+            f"{field}: {_show(value)} is not {'an' if name[0] in 'aeiou' else 'a'} {name}"
+            + (f" ({why})" if why else "")
+        )
 
     if kind == "string":
         return lambda v: v if v is None or type(v) is str else _as_text(v, refuse)
@@ -298,7 +303,13 @@ def _binary(t: Type, refuse: Callable) -> Callable[[Any], Any]:
     return conv
 
 
-_SCALARS: dict[str, Callable] = {"int": _int, "float": _float, "decimal": _decimal, "bool": _bool, "date": _date,
-                                 "timestamp": _timestamp, "time": _time, "binary": _binary}
-
-
+_SCALARS: dict[str, Callable] = {
+    "int": _int,
+    "float": _float,
+    "decimal": _decimal,
+    "bool": _bool,
+    "date": _date,
+    "timestamp": _timestamp,
+    "time": _time,
+    "binary": _binary,
+}

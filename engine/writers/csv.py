@@ -35,7 +35,11 @@ SCHEMA: dict[str, Any] = {
         "quote_all": {"type": "boolean", "default": False},
         "line_terminator": {"enum": ["\n", "\r\n"], "default": "\n"},
         "encoding": {"type": "string", "default": "utf-8"},
-        "bom": {"type": "boolean", "default": False, "description": "start with a UTF-8 byte order mark (Excel)"},
+        "bom": {
+            "type": "boolean",
+            "default": False,
+            "description": "start with a UTF-8 byte order mark (Excel)",
+        },
     },
 }
 
@@ -83,9 +87,12 @@ class CsvWriter(Writer):
         self.stream = stream
         self.columns: list[str] | None = list(self.options.columns or meta.get("fields") or []) or None
         self.buffer = io.StringIO()
-        self.writer = csv.writer(self.buffer, delimiter=self.options.delimiter,
-                                 quoting=csv.QUOTE_ALL if self.options.quote_all else csv.QUOTE_MINIMAL,
-                                 lineterminator=self.options.line_terminator)
+        self.writer = csv.writer(
+            self.buffer,
+            delimiter=self.options.delimiter,
+            quoting=csv.QUOTE_ALL if self.options.quote_all else csv.QUOTE_MINIMAL,
+            lineterminator=self.options.line_terminator,
+        )
         self.wrote_header = False
         if self.options.bom:
             stream.write("\ufeff".encode(self.options.encoding))
@@ -108,8 +115,13 @@ class CsvWriter(Writer):
             flat = flatten(record)
             extra = [k for k in flat if k not in known]
             if extra:
-                problems.append((i, f"field(s) {', '.join(extra)} are not among the CSV columns "
-                                    f"({', '.join(columns)}); declare writer.columns"))
+                problems.append(
+                    (
+                        i,
+                        f"field(s) {', '.join(extra)} are not among the CSV columns "
+                        f"({', '.join(columns)}); declare writer.columns",
+                    )
+                )
                 continue
             writerow([v if type(v) is str else cell(v) for v in map(flat.get, columns)])
         self.stream.write(self.buffer.getvalue().encode(self.options.encoding))

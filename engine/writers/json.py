@@ -26,10 +26,17 @@ SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "layout": {"enum": ["array", "object"], "default": "array",
-                   "description": "a bare array, or an object with the records and metadata"},
+        "layout": {
+            "enum": ["array", "object"],
+            "default": "array",
+            "description": "a bare array, or an object with the records and metadata",
+        },
         "records_key": {"type": "string", "minLength": 1, "default": "records"},
-        "metadata": {"type": "boolean", "default": True, "description": "add a metadata object (layout: object)"},
+        "metadata": {
+            "type": "boolean",
+            "default": True,
+            "description": "add a metadata object (layout: object)",
+        },
         "pretty": {"type": "boolean", "default": False},
     },
 }

@@ -41,12 +41,21 @@ SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "schema": {"type": "object", "minProperties": 1, "additionalProperties": {"type": "string"},
-                   "description": "column: type, in file order; e.g. {sku: string, qty: int64, "
-                                  "price: \"decimal(12,2)\", at: \"timestamp[ms, UTC]\"}; inferred when absent"},
+        "schema": {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": {"type": "string"},
+            "description": "column: type, in file order; e.g. {sku: string, qty: int64, "
+            'price: "decimal(12,2)", at: "timestamp[ms, UTC]"}; inferred when absent',
+        },
         "compression": {"enum": ["snappy", "zstd", "gzip", "brotli", "lz4", "none"], "default": "snappy"},
-        "row_group_size": {"type": "integer", "minimum": 1, "maximum": 10000000, "default": 50000,
-                           "description": "rows per row group; one row group per file is held in memory"},
+        "row_group_size": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 10000000,
+            "default": 50000,
+            "description": "rows per row group; one row group per file is held in memory",
+        },
     },
 }
 
@@ -86,7 +95,9 @@ class ParquetWriter(Writer):
             import pyarrow
             import pyarrow.parquet
         except ImportError:
-            raise ConfigError("the parquet writer needs pyarrow", hint="pip install 'engine[parquet]'") from None
+            raise ConfigError(
+                "the parquet writer needs pyarrow", hint="pip install 'engine[parquet]'"
+            ) from None
         self.pa, self.pq = pyarrow, pyarrow.parquet
         self.stream = stream
         self.file: Any = None
@@ -138,11 +149,19 @@ class ParquetWriter(Writer):
         for i, record in enumerate(records):
             extra = [k for k in record if k not in known]
             if extra:
-                problems.append((i, f"field(s) {', '.join(map(str, extra))} are not columns of the Parquet file "
-                                    f"({self.type_texts}); "
-                                    + ("add them to writer.schema" if self.declared else
-                                       "they were absent from the first row group, from which the schema was "
-                                       "inferred: declare writer.schema")))
+                problems.append(
+                    (
+                        i,
+                        f"field(s) {', '.join(map(str, extra))} are not columns of the Parquet file "
+                        f"({self.type_texts}); "
+                        + (
+                            "add them to writer.schema"
+                            if self.declared
+                            else "they were absent from the first row group, from which the schema was "
+                            "inferred: declare writer.schema"
+                        ),
+                    )
+                )
                 continue
             try:
                 row = [conv(record.get(name)) for name, conv in columns]
@@ -188,8 +207,9 @@ class ParquetWriter(Writer):
     def _file(self) -> Any:
         if self.file is None:
             compression = self.options.compression
-            self.file = self.pq.ParquetWriter(self.stream, self.arrow_schema,
-                                              compression="none" if compression == "none" else compression)
+            self.file = self.pq.ParquetWriter(
+                self.stream, self.arrow_schema, compression="none" if compression == "none" else compression
+            )
         return self.file
 
     def size_hint(self) -> int:

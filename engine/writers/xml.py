@@ -39,17 +39,32 @@ SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "root": {"type": "string", "minLength": 1, "default": "records", "description": "the root element"},
-        "record": {"type": "string", "minLength": 1, "default": "record", "description": "each record's element"},
-        "namespaces": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}, "default": {},
-                       "description": "prefix: URI declared on the root (\"\" for the default namespace), so "
-                                      "names such as ns:Item can be used"},
+        "record": {
+            "type": "string",
+            "minLength": 1,
+            "default": "record",
+            "description": "each record's element",
+        },
+        "namespaces": {
+            "type": "object",
+            "additionalProperties": {"type": "string", "minLength": 1},
+            "default": {},
+            "description": 'prefix: URI declared on the root ("" for the default namespace), so '
+            "names such as ns:Item can be used",
+        },
         "declaration": {"type": "boolean", "default": True, "description": "start with <?xml version=...?>"},
         "pretty": {"type": "boolean", "default": False, "description": "indent elements, one per line"},
-        "encoding": {"type": "string", "default": "utf-8",
-                     "description": "characters the encoding lacks are written as character references"},
-        "invalid_chars": {"enum": ["reject", "replace"], "default": "reject",
-                          "description": "characters XML cannot hold (control characters): reject the record, "
-                                         "or replace them with U+FFFD"},
+        "encoding": {
+            "type": "string",
+            "default": "utf-8",
+            "description": "characters the encoding lacks are written as character references",
+        },
+        "invalid_chars": {
+            "enum": ["reject", "replace"],
+            "default": "reject",
+            "description": "characters XML cannot hold (control characters): reject the record, "
+            "or replace them with U+FFFD",
+        },
     },
 }
 
@@ -65,13 +80,16 @@ class XmlWriterOptions:
     invalid_chars: str
 
 
-_START = (r":A-Z_a-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D"
-          r"\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\U00010000-\U000EFFFF")
+_START = (
+    r":A-Z_a-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D"
+    r"\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\U00010000-\U000EFFFF"
+)
 _NAME = re.compile(f"[{_START}][{_START}\\-.0-9\u00b7\u0300-\u036f\u203f-\u2040]*")
 _INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
-_ATTR = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;", "\n": "&#10;",
-                       "\t": "&#9;"})
+_ATTR = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#9;"}
+)
 
 
 class _Bad(Exception):
@@ -88,8 +106,11 @@ class XmlWriter(Writer):
     def __init__(self, options: XmlWriterOptions, *, path: str = "") -> None:
         super().__init__(options, path=path)
         self._problems: list[tuple[tuple, str]] = []
-        for where, value in ((("root",), options.root), (("record",), options.record),
-                             *((("namespaces", p), p) for p in options.namespaces if p)):
+        for where, value in (
+            (("root",), options.root),
+            (("record",), options.record),
+            *((("namespaces", p), p) for p in options.namespaces if p),
+        ):
             if _NAME.fullmatch(value) is None or (where[0] == "namespaces" and ":" in value):
                 self._problems.append((where, f"{value!r} is not a valid XML name"))
         import codecs
@@ -97,7 +118,9 @@ class XmlWriter(Writer):
         try:
             codecs.lookup(options.encoding)
         except LookupError:
-            self._problems.append((("encoding",), f"unknown encoding {options.encoding!r} (e.g. utf-8, iso-8859-1)"))
+            self._problems.append(
+                (("encoding",), f"unknown encoding {options.encoding!r} (e.g. utf-8, iso-8859-1)")
+            )
         self.names: set[str] = set()
         #: values are checked for characters XML cannot hold (only when a record holds one)
         self.checked = False
@@ -109,8 +132,9 @@ class XmlWriter(Writer):
         opts = self.options
         self.stream = stream
         head = f'<?xml version="1.0" encoding="{opts.encoding.upper()}"?>\n' if opts.declaration else ""
-        spaces = "".join(f' xmlns{":" + p if p else ""}="{uri.translate(_ATTR)}"'
-                         for p, uri in opts.namespaces.items())
+        spaces = "".join(
+            f' xmlns{":" + p if p else ""}="{uri.translate(_ATTR)}"' for p, uri in opts.namespaces.items()
+        )
         self._emit(f"{head}<{opts.root}{spaces}>")
         self.sep = "\n  " if opts.pretty else ""
 
@@ -172,10 +196,14 @@ class XmlWriter(Writer):
                 text = _INVALID.sub("\ufffd", text)
             else:
                 bad = _INVALID.search(text).group()  # type: ignore[union-attr]
-                raise _Bad(f"{field}: the value holds character U+{ord(bad):04X}, which XML 1.0 cannot "
-                           "represent (set writer.invalid_chars: replace to write U+FFFD instead)")
+                raise _Bad(
+                    f"{field}: the value holds character U+{ord(bad):04X}, which XML 1.0 cannot "
+                    "represent (set writer.invalid_chars: replace to write U+FFFD instead)"
+                )
         if table is _TEXT:
-            return text.translate(table) if ("&" in text or "<" in text or ">" in text or "\r" in text) else text
+            return (
+                text.translate(table) if ("&" in text or "<" in text or ">" in text or "\r" in text) else text
+            )
         return text.translate(table)
 
     def _element(self, name: str, value: Any, out: list[str], indent: str | None, field: str) -> None:

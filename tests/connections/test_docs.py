@@ -32,5 +32,6 @@ def test_every_option_has_a_row_showing_its_default(kind: str, name: str) -> Non
         found = rows(option)
         assert found, f"docs/s3-sftp.md has no table row for {kind} {name} option {option}"
         if "default" in schema:
-            assert any(f"`{shown(schema['default'])}`" in row for row in found), \
+            assert any(f"`{shown(schema['default'])}`" in row for row in found), (
                 f"docs/s3-sftp.md does not show the default of {kind} {name} {option} ({schema['default']!r})"
+            )

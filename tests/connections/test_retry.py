@@ -15,8 +15,9 @@ DATA = bytes(range(256)) * 4096  # 1 MiB
 class Flaky:
     """Serves DATA from an offset, failing after ``fail_after`` bytes (once per entry in ``plan``)."""
 
-    def __init__(self, plan: list[int | None], *, exc: type[BaseException] = ConnectionResetError,
-                 silent: bool = False) -> None:
+    def __init__(
+        self, plan: list[int | None], *, exc: type[BaseException] = ConnectionResetError, silent: bool = False
+    ) -> None:
         self.plan = list(plan)
         self.opened: list[int] = []
         self.exc = exc
@@ -49,8 +50,14 @@ def reader(flaky: Flaky, retries: int = 3, size: int | None = len(DATA)) -> io.B
     def give_up(exc: BaseException, offset: int):
         return TransientSourceError(f"gave up at {offset}: {exc}")
 
-    raw = ResumableReader(flaky.open_at, size=size, retries=retries, delay=0.0,
-                          is_drop=lambda e: isinstance(e, ConnectionError), give_up=give_up)
+    raw = ResumableReader(
+        flaky.open_at,
+        size=size,
+        retries=retries,
+        delay=0.0,
+        is_drop=lambda e: isinstance(e, ConnectionError),
+        give_up=give_up,
+    )
     return buffered(raw, 64 * 1024)
 
 

@@ -50,8 +50,10 @@ def test_the_default_credential_chain_is_used_without_keys(bucket, write_spec, r
 def test_a_missing_bucket_names_the_connection_and_the_bucket(bucket, write_spec, run_spec):
     report = run_spec(write_spec(spec(bucket, bucket="no-such-bucket")))
     assert report.exit_code == EXIT_FAILED
-    assert report.error == ("s3 connection 'wms': bucket 'no-such-bucket' does not exist "
-                            "(check bucket, region and endpoint_url of the connection)")
+    assert report.error == (
+        "s3 connection 'wms': bucket 'no-such-bucket' does not exist "
+        "(check bucket, region and endpoint_url of the connection)"
+    )
 
 
 def test_signature_and_permission_errors_are_told_apart(s3_server, write_spec, run_spec, monkeypatch):
@@ -68,14 +70,20 @@ def test_signature_and_permission_errors_are_told_apart(s3_server, write_spec, r
         good = run_as(users["admin"]["key_id"], users["admin"]["secret"], "admin.yaml")
         assert good.status == "ok", good.error
         denied = run_as(users["reader"]["key_id"], users["reader"]["secret"], "reader.yaml")
-        assert denied.error == (f"s3 connection 'wms': cannot list s3://{BUCKET}/in/: access denied "
-                                "(the credentials lack the permission for this operation)")
+        assert denied.error == (
+            f"s3 connection 'wms': cannot list s3://{BUCKET}/in/: access denied "
+            "(the credentials lack the permission for this operation)"
+        )
         unknown = run_as("AKIAUNKNOWNKEY000000", "whatever", "unknown.yaml")
-        assert unknown.error == ("s3 connection 'wms': the access key id is not known to the server "
-                                 "(check access_key_id (and that endpoint_url points at the right service))")
+        assert unknown.error == (
+            "s3 connection 'wms': the access key id is not known to the server "
+            "(check access_key_id (and that endpoint_url points at the right service))"
+        )
         wrong = run_as(users["admin"]["key_id"], "not-the-secret", "wrong.yaml")
-        assert wrong.error == ("s3 connection 'wms': the secret access key does not match the access key id "
-                               "(check secret_access_key)")
+        assert wrong.error == (
+            "s3 connection 'wms': the secret access key does not match the access key id "
+            "(check secret_access_key)"
+        )
     assert all(r.exit_code == EXIT_FAILED for r in (denied, unknown, wrong))
 
 
@@ -83,8 +91,9 @@ def test_an_unreachable_endpoint_is_a_transient_error_naming_the_connection(s3_s
     endpoint = f"http://127.0.0.1:{free_port()}"
     report = run_spec(write_spec(spec(s3_server, endpoint=endpoint, retries=0)))
     assert report.exit_code == EXIT_FAILED
-    assert report.error.startswith(f"s3 connection 'wms': cannot list s3://{BUCKET}/in/: the connection failed "
-                                   "(EndpointConnectionError")
+    assert report.error.startswith(
+        f"s3 connection 'wms': cannot list s3://{BUCKET}/in/: the connection failed (EndpointConnectionError"
+    )
 
 
 def test_an_unknown_profile_is_a_configuration_error(s3_server, write_spec, run_spec, tmp_path, monkeypatch):
@@ -99,15 +108,20 @@ def test_validation_catches_half_credentials_and_tiny_parts(s3_server, write_spe
         compile_file(path)
     found = sorted((d.path, d.message) for d in info.value.diagnostics if d.severity == "error")
     assert found == [
-        ("connections.wms", "access_key_id and secret_access_key go together: set both, or neither to use "
-                            "the default AWS credential chain"),
+        (
+            "connections.wms",
+            "access_key_id and secret_access_key go together: set both, or neither to use "
+            "the default AWS credential chain",
+        ),
         ("connections.wms.part_size", "S3 parts must be at least 5MiB"),
     ]
 
 
 def test_a_literal_secret_in_the_spec_is_warned_about(s3_server, write_spec):
     plan = compile_file(write_spec(spec(s3_server, secret_access_key="plain-text-secret")))
-    assert [d.path for d in plan.warnings if d.code == "literal-secret"] == ["connections.wms.secret_access_key"]
+    assert [d.path for d in plan.warnings if d.code == "literal-secret"] == [
+        "connections.wms.secret_access_key"
+    ]
     plan.close()
 
 
@@ -116,5 +130,7 @@ def test_the_source_requires_a_declared_s3_connection(s3_server, write_spec):
     data["source"]["connection"] = "elsewhere"
     with pytest.raises(SpecError) as info:
         compile_file(write_spec(yaml.safe_dump(data)))
-    assert any(d.path == "source.connection" and "connection 'elsewhere' is not defined" in d.message
-               for d in info.value.diagnostics)
+    assert any(
+        d.path == "source.connection" and "connection 'elsewhere' is not defined" in d.message
+        for d in info.value.diagnostics
+    )

@@ -19,8 +19,13 @@ def spec(server, port: int | None = None, **conn: object) -> str:
         "version": 1,
         "name": "sftp-conn",
         "connections": {"partner": server.connection(port=port, **conn)},
-        "source": {"type": "sftp", "connection": "partner", "path": "inbox", "pattern": "*.jsonl",
-                   "on_success": {"move_to": "processed/{name}"}},
+        "source": {
+            "type": "sftp",
+            "connection": "partner",
+            "path": "inbox",
+            "pattern": "*.jsonl",
+            "on_success": {"move_to": "processed/{name}"},
+        },
         "parser": {"type": "jsonl"},
         "target": {"type": "null"},
     }
@@ -48,8 +53,18 @@ def test_key_authentication(inbox, write_spec, run_spec):
 
 def test_an_encrypted_key_with_its_passphrase(inbox, write_spec, run_spec, monkeypatch):
     monkeypatch.setenv("KEY_PASSPHRASE", inbox.passphrase)
-    ok(run_spec(write_spec(spec(inbox, password=None, private_key=str(inbox.key_with_passphrase),
-                                passphrase="${env:KEY_PASSPHRASE}"))))
+    ok(
+        run_spec(
+            write_spec(
+                spec(
+                    inbox,
+                    password=None,
+                    private_key=str(inbox.key_with_passphrase),
+                    passphrase="${env:KEY_PASSPHRASE}",
+                )
+            )
+        )
+    )
 
 
 def test_an_inline_key_from_a_secret_reference(inbox, write_spec, run_spec):
@@ -60,40 +75,61 @@ def test_a_wrong_password_is_refused_naming_the_connection_and_user(inbox, write
     monkeypatch.setenv("SFTP_TEST_PASSWORD", "not-the-password")
     report = run_spec(write_spec(spec(inbox)))
     assert report.exit_code == EXIT_FAILED
-    assert report.error == "sftp connection 'partner': authentication failed for user 'sftptest' (wrong password)"
+    assert (
+        report.error
+        == "sftp connection 'partner': authentication failed for user 'sftptest' (wrong password)"
+    )
     assert inbox.files() == ["inbox/a.jsonl"]
 
 
 def test_a_key_the_server_does_not_know_is_refused(inbox, write_spec, run_spec):
     report = run_spec(write_spec(spec(inbox, password=None, private_key=str(inbox.unknown_key))))
-    assert report.error == ("sftp connection 'partner': authentication failed for user 'sftptest' "
-                            "(the server did not accept the private key)")
+    assert report.error == (
+        "sftp connection 'partner': authentication failed for user 'sftptest' "
+        "(the server did not accept the private key)"
+    )
 
 
 def test_wrong_key_and_wrong_password_together(inbox, write_spec, run_spec, monkeypatch):
     monkeypatch.setenv("SFTP_TEST_PASSWORD", "nope")
     report = run_spec(write_spec(spec(inbox, private_key=str(inbox.unknown_key))))
-    assert report.error == ("sftp connection 'partner': authentication failed for user 'sftptest' "
-                            "(wrong password or key)")
+    assert report.error == (
+        "sftp connection 'partner': authentication failed for user 'sftptest' (wrong password or key)"
+    )
 
 
 def test_an_encrypted_key_without_or_with_a_wrong_passphrase(inbox, write_spec, run_spec, monkeypatch):
     report = run_spec(write_spec(spec(inbox, password=None, private_key=str(inbox.key_with_passphrase))))
-    assert report.error == (f"sftp connection 'partner': private key {inbox.key_with_passphrase} is encrypted "
-                            "(set passphrase (as a ${env:...} reference))")
+    assert report.error == (
+        f"sftp connection 'partner': private key {inbox.key_with_passphrase} is encrypted "
+        "(set passphrase (as a ${env:...} reference))"
+    )
     monkeypatch.setenv("KEY_PASSPHRASE", "wrong")
-    report = run_spec(write_spec(spec(inbox, password=None, private_key=str(inbox.key_with_passphrase),
-                                      passphrase="${env:KEY_PASSPHRASE}"), name="again.yaml"))
-    assert report.error == (f"sftp connection 'partner': private key {inbox.key_with_passphrase} cannot be "
-                            "loaded: the passphrase is wrong, or it is not a private key")
+    report = run_spec(
+        write_spec(
+            spec(
+                inbox,
+                password=None,
+                private_key=str(inbox.key_with_passphrase),
+                passphrase="${env:KEY_PASSPHRASE}",
+            ),
+            name="again.yaml",
+        )
+    )
+    assert report.error == (
+        f"sftp connection 'partner': private key {inbox.key_with_passphrase} cannot be "
+        "loaded: the passphrase is wrong, or it is not a private key"
+    )
 
 
 def test_an_unpinned_host_key_is_refused_showing_the_offered_fingerprint(inbox, write_spec, run_spec):
     report = run_spec(write_spec(spec(inbox, host_key=None)))
     fingerprint = inbox.host_fingerprint
     assert report.exit_code == EXIT_FAILED
-    assert report.error.startswith(f"sftp connection 'partner': the host key of 127.0.0.1:{inbox.port} is unknown; "
-                                   f"the server offered ssh-ed25519 {fingerprint} (confirm this fingerprint")
+    assert report.error.startswith(
+        f"sftp connection 'partner': the host key of 127.0.0.1:{inbox.port} is unknown; "
+        f"the server offered ssh-ed25519 {fingerprint} (confirm this fingerprint"
+    )
     assert f'host_key: "{fingerprint}"' in report.error
     assert inbox.files() == ["inbox/a.jsonl"]
 
@@ -102,7 +138,8 @@ def test_a_changed_host_key_is_refused(inbox, write_spec, run_spec):
     report = run_spec(write_spec(spec(inbox, host_key=inbox.other_host_key_line)))
     assert report.error.startswith(
         f"sftp connection 'partner': the host key of 127.0.0.1:{inbox.port} has CHANGED: the server offered "
-        f"ssh-ed25519 {inbox.host_fingerprint}, but SHA256:")
+        f"ssh-ed25519 {inbox.host_fingerprint}, but SHA256:"
+    )
     assert "someone is intercepting the connection" in report.error
 
 
@@ -117,8 +154,12 @@ def test_the_password_is_never_sent_to_an_unverified_server(inbox, write_spec, r
 
 
 def test_pinning_with_ssh_keyscan_output(inbox, write_spec, run_spec):
-    scanned = subprocess.run(["ssh-keyscan", "-p", str(inbox.port), "-t", "ed25519", "127.0.0.1"],
-                             capture_output=True, text=True, check=True).stdout
+    scanned = subprocess.run(
+        ["ssh-keyscan", "-p", str(inbox.port), "-t", "ed25519", "127.0.0.1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     line = next(x for x in scanned.splitlines() if x and not x.startswith("#"))
     assert line.startswith(f"[127.0.0.1]:{inbox.port} ssh-ed25519 ")
     ok(run_spec(write_spec(spec(inbox, host_key=[inbox.other_host_key_line, line]))))
@@ -141,7 +182,9 @@ def test_accepting_any_host_key_works_but_validation_warns(inbox, write_spec, ru
 
 
 def test_validation_catches_configuration_mistakes(sftp_server, write_spec):
-    path = write_spec(spec(sftp_server, password=None, host_key="not a key", insecure_accept_any_host_key=True))
+    path = write_spec(
+        spec(sftp_server, password=None, host_key="not a key", insecure_accept_any_host_key=True)
+    )
     with pytest.raises(SpecError) as info:
         compile_file(path)
     messages = [d.message for d in info.value.diagnostics if d.severity == "error"]
@@ -152,7 +195,9 @@ def test_nothing_listening_is_a_transient_error_naming_the_connection(sftp_serve
     port = free_port()
     report = run_spec(write_spec(spec(sftp_server, port=port, retries=1)))
     assert report.exit_code == EXIT_FAILED
-    assert report.error == f"sftp connection 'partner': cannot connect to 127.0.0.1:{port}: Connection refused"
+    assert (
+        report.error == f"sftp connection 'partner': cannot connect to 127.0.0.1:{port}: Connection refused"
+    )
 
 
 def test_one_connection_serves_the_whole_run(sftp_server, write_spec, run_spec):

@@ -28,6 +28,10 @@ def test_anything_else_is_a_configuration_error(text: str) -> None:
 
 def test_pinned_key_types_are_offered_first() -> None:
     available = ("ecdsa-sha2-nistp256", "ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")
-    assert preferred_types([Pin("x", "ssh-rsa")], available)[:3] == ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")
+    assert preferred_types([Pin("x", "ssh-rsa")], available)[:3] == (
+        "rsa-sha2-512",
+        "rsa-sha2-256",
+        "ssh-rsa",
+    )
     assert preferred_types([Pin("x", "ssh-ed25519")], available)[0] == "ssh-ed25519"
     assert preferred_types([Pin("x")], available) is None  # a bare fingerprint says nothing about the type

@@ -23,9 +23,13 @@ def emulator():
 
 def fluent_overrides(emu: Emulator, *, batch: bool = True) -> list[str]:
     c = emu.credentials
-    out = [f"connections.fluent.base_url={emu.url}", f"connections.fluent.client_id={c['client_id']}",
-           f"connections.fluent.client_secret={c['client_secret']}", f"connections.fluent.username={c['username']}",
-           f"connections.fluent.password={c['password']}"]
+    out = [
+        f"connections.fluent.base_url={emu.url}",
+        f"connections.fluent.client_id={c['client_id']}",
+        f"connections.fluent.client_secret={c['client_secret']}",
+        f"connections.fluent.username={c['username']}",
+        f"connections.fluent.password={c['password']}",
+    ]
     return [*out, "target.poll={interval: 20ms}"] if batch else out
 
 
@@ -49,9 +53,15 @@ def test_s3_csv_inventory_into_the_batch_api(s3_server, emulator, tmp_path, run_
     sample = (spec.parent / "data" / "inventory_2026-01-05.csv").read_bytes()
     s3.put_object(Bucket="wms-exports", Key="inventory/incoming/inventory_2026-01-05.csv", Body=sample)
     s3.put_object(Bucket="wms-exports", Key="inventory/incoming/inventory_broken.csv", Body=b"sku,sku\n1,2\n")
-    report = run_spec(spec, overrides=[f"connections.wms.endpoint_url={s3_server.endpoint}",
-                                       "connections.wms.path_style=true", "source.min_age=0s",
-                                       *fluent_overrides(emulator)])
+    report = run_spec(
+        spec,
+        overrides=[
+            f"connections.wms.endpoint_url={s3_server.endpoint}",
+            "connections.wms.path_style=true",
+            "source.min_age=0s",
+            *fluent_overrides(emulator),
+        ],
+    )
     assert report.counts["written"] == 4 and report.counts["rejected"]["mapping"] == 1
     assert report.counts["rejected"]["target"] == 1, "LOC-404 is refused by Fluent"
     assert on_hand(emulator, "SKU-0003", "LOC-002") == 5 and on_hand(emulator, "SKU-0001", "LOC-001") == 12
@@ -59,27 +69,43 @@ def test_s3_csv_inventory_into_the_batch_api(s3_server, emulator, tmp_path, run_
     assert sorted(r["lineage"]["row"] for r in rejects) == [4, 6]
     day = f"{report.started:%Y/%m/%d}"
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="wms-exports")["Contents"])
-    assert keys == ["inventory/errors/inventory_broken.csv", f"inventory/processed/{day}/inventory_2026-01-05.csv"]
+    assert keys == [
+        "inventory/errors/inventory_broken.csv",
+        f"inventory/processed/{day}/inventory_2026-01-05.csv",
+    ]
 
 
-def test_sftp_csv_inventory_with_processed_and_errors_folders(sftp_server, emulator, tmp_path, run_spec,
-                                                              monkeypatch):
+def test_sftp_csv_inventory_with_processed_and_errors_folders(
+    sftp_server, emulator, tmp_path, run_spec, monkeypatch
+):
     monkeypatch.setenv("PARTNER_SFTP_PASSWORD", sftp_server.password)
     spec = copy("inventory-sftp-batch", tmp_path)
-    sftp_server.write("outbound/stock/stock_2026-01-05.csv",
-                      (spec.parent / "data" / "stock_2026-01-05.csv").read_bytes())
+    sftp_server.write(
+        "outbound/stock/stock_2026-01-05.csv", (spec.parent / "data" / "stock_2026-01-05.csv").read_bytes()
+    )
     sftp_server.write("outbound/stock/stock_2026-01-06.csv", b"store;store\nx;y\n")
-    report = run_spec(spec, overrides=[
-        "connections.partner.host=127.0.0.1", f"connections.partner.port={sftp_server.port}",
-        f"connections.partner.username={sftp_server.user}",
-        f"connections.partner.host_key={sftp_server.host_fingerprint}",
-        "source.path=/upload/outbound/stock", "source.size_stable_for=0.2s", *fluent_overrides(emulator)])
-    assert {i.name: i.status for i in report.items} == {"stock_2026-01-05.csv": "done",
-                                                        "stock_2026-01-06.csv": "failed"}
+    report = run_spec(
+        spec,
+        overrides=[
+            "connections.partner.host=127.0.0.1",
+            f"connections.partner.port={sftp_server.port}",
+            f"connections.partner.username={sftp_server.user}",
+            f"connections.partner.host_key={sftp_server.host_fingerprint}",
+            "source.path=/upload/outbound/stock",
+            "source.size_stable_for=0.2s",
+            *fluent_overrides(emulator),
+        ],
+    )
+    assert {i.name: i.status for i in report.items} == {
+        "stock_2026-01-05.csv": "done",
+        "stock_2026-01-06.csv": "failed",
+    }
     assert report.counts["written"] == 3 and on_hand(emulator, "SKU-0010", "LOC-001") == 14
     day = f"{report.started:%Y/%m/%d}"
-    assert sftp_server.files() == ["outbound/stock/errors/stock_2026-01-06.csv",
-                                   f"outbound/stock/processed/{day}/stock_2026-01-05.csv"]
+    assert sftp_server.files() == [
+        "outbound/stock/errors/stock_2026-01-06.csv",
+        f"outbound/stock/processed/{day}/stock_2026-01-05.csv",
+    ]
 
 
 def test_s3_json_products_as_events(s3_server, emulator, tmp_path, run_spec, monkeypatch):
@@ -89,10 +115,19 @@ def test_s3_json_products_as_events(s3_server, emulator, tmp_path, run_spec, mon
     monkeypatch.setenv("PIM_AWS_SECRET_ACCESS_KEY", SECRET)
     spec = copy("products-s3-events", tmp_path)
     s3 = s3_server.bucket("pim-exports")
-    s3.put_object(Bucket="pim-exports", Key="products/products_2026-01-05.json",
-                  Body=(spec.parent / "data" / "products_2026-01-05.json").read_bytes())
-    report = run_spec(spec, overrides=[f"connections.pim.endpoint_url={s3_server.endpoint}",
-                                       "connections.pim.path_style=true", *fluent_overrides(emulator, batch=False)])
+    s3.put_object(
+        Bucket="pim-exports",
+        Key="products/products_2026-01-05.json",
+        Body=(spec.parent / "data" / "products_2026-01-05.json").read_bytes(),
+    )
+    report = run_spec(
+        spec,
+        overrides=[
+            f"connections.pim.endpoint_url={s3_server.endpoint}",
+            "connections.pim.path_style=true",
+            *fluent_overrides(emulator, batch=False),
+        ],
+    )
     assert report.exit_code == 0, report.error
     assert report.counts["written"] == 2 and report.counts["rejected"]["mapping"] == 1
     [linen] = emulator.state("products", ref="NEW-100")
@@ -105,13 +140,22 @@ def test_s3_json_products_as_events(s3_server, emulator, tmp_path, run_spec, mon
 
 def test_sftp_xml_inventory_with_attributes_into_the_batch_api(sftp_server, emulator, tmp_path, run_spec):
     spec = copy("inventory-sftp-xml-batch", tmp_path)
-    sftp_server.write("export/inventory/inventory_2026-01-05.xml",
-                      (spec.parent / "data" / "inventory_2026-01-05.xml").read_bytes())
-    report = run_spec(spec, overrides=[
-        "connections.warehouse.host=127.0.0.1", f"connections.warehouse.port={sftp_server.port}",
-        f"connections.warehouse.username={sftp_server.user}", f"connections.warehouse.private_key={sftp_server.key}",
-        f"connections.warehouse.host_key={sftp_server.host_fingerprint}",
-        "source.path=/upload/export/inventory", *fluent_overrides(emulator)])
+    sftp_server.write(
+        "export/inventory/inventory_2026-01-05.xml",
+        (spec.parent / "data" / "inventory_2026-01-05.xml").read_bytes(),
+    )
+    report = run_spec(
+        spec,
+        overrides=[
+            "connections.warehouse.host=127.0.0.1",
+            f"connections.warehouse.port={sftp_server.port}",
+            f"connections.warehouse.username={sftp_server.user}",
+            f"connections.warehouse.private_key={sftp_server.key}",
+            f"connections.warehouse.host_key={sftp_server.host_fingerprint}",
+            "source.path=/upload/export/inventory",
+            *fluent_overrides(emulator),
+        ],
+    )
     assert report.exit_code == 0, report.error
     assert report.counts["written"] == 3 and report.counts["rejected"]["mapping"] == 1
     assert on_hand(emulator, "SKU-0022", "LOC-003") == 15 and on_hand(emulator, "SKU-0021", "LOC-002") == 0

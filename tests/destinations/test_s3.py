@@ -11,8 +11,15 @@ from engine.runtime.report import EXIT_FAILED
 BUCKET = "exports"
 
 
-def spec(server, tmp_path, *, dest: dict | None = None, name: str = "orders.jsonl", per: str = "run",
-         **conn: object) -> str:
+def spec(
+    server,
+    tmp_path,
+    *,
+    dest: dict | None = None,
+    name: str = "orders.jsonl",
+    per: str = "run",
+    **conn: object,
+) -> str:
     inbox = tmp_path / "inbox"
     inbox.mkdir(exist_ok=True)
     data = {
@@ -21,8 +28,13 @@ def spec(server, tmp_path, *, dest: dict | None = None, name: str = "orders.json
         "connections": {"out": server.connection(BUCKET, **conn)},
         "source": {"type": "local", "path": "inbox", "pattern": "*.jsonl"},
         "parser": {"type": "jsonl"},
-        "target": {"type": "file", "writer": "jsonl", "name": name, "per": per,
-                   "destination": {"type": "s3", "connection": "out", "prefix": "orders/", **(dest or {})}},
+        "target": {
+            "type": "file",
+            "writer": "jsonl",
+            "name": name,
+            "per": per,
+            "destination": {"type": "s3", "connection": "out", "prefix": "orders/", **(dest or {})},
+        },
         "state": {"retry": {"backoff": "1ms"}},  # a file whose output failed may be tried again at once
     }
     return yaml.safe_dump(data, sort_keys=False)
@@ -53,19 +65,23 @@ def test_if_exists_fail_overwrite_and_suffix(s3_server, tmp_path, write_spec, ru
 
     failed = run_spec(write_spec(spec(s3_server, tmp_path, per="item"), name="fail.yaml"))
     assert failed.exit_code == EXIT_FAILED
-    assert failed.error == (f"s3 connection 'out': s3://{BUCKET}/orders/orders.jsonl already exists "
-                            "(set destination.if_exists: overwrite or suffix)")
+    assert failed.error == (
+        f"s3 connection 'out': s3://{BUCKET}/orders/orders.jsonl already exists "
+        "(set destination.if_exists: overwrite or suffix)"
+    )
     assert body(s3, "orders/orders.jsonl") == b"earlier\n"
 
-    suffixed = run_spec(write_spec(spec(s3_server, tmp_path, dest={"if_exists": "suffix"}, per="item"),
-                                   name="sfx.yaml"))
+    suffixed = run_spec(
+        write_spec(spec(s3_server, tmp_path, dest={"if_exists": "suffix"}, per="item"), name="sfx.yaml")
+    )
     assert suffixed.status == "ok", suffixed.error
     assert body(s3, "orders/orders-1.jsonl") == b'{"id":1}\n'
     assert body(s3, "orders/orders.jsonl") == b"earlier\n"
 
     (tmp_path / "inbox" / "b.jsonl").write_text('{"id":2}\n')
-    replaced = run_spec(write_spec(spec(s3_server, tmp_path, dest={"if_exists": "overwrite"}, per="item"),
-                                   name="ovr.yaml"))
+    replaced = run_spec(
+        write_spec(spec(s3_server, tmp_path, dest={"if_exists": "overwrite"}, per="item"), name="ovr.yaml")
+    )
     assert replaced.status == "ok", replaced.error
     assert body(s3, "orders/orders.jsonl") == b'{"id":2}\n'
 
@@ -88,8 +104,10 @@ def test_a_missing_bucket_fails_the_run_naming_the_connection(s3_server, tmp_pat
     (tmp_path / "inbox" / "a.jsonl").write_text('{"id":1}\n')
     report = run_spec(write_spec(spec(s3_server, tmp_path)))
     assert report.exit_code == EXIT_FAILED
-    assert report.error == (f"s3 connection 'out': bucket '{BUCKET}' does not exist "
-                            "(check bucket, region and endpoint_url of the connection)")
+    assert report.error == (
+        f"s3 connection 'out': bucket '{BUCKET}' does not exist "
+        "(check bucket, region and endpoint_url of the connection)"
+    )
     assert (tmp_path / "inbox" / "a.jsonl").exists()
 
 
@@ -97,9 +115,16 @@ def test_storage_class_and_encryption_are_passed_on(s3_server, tmp_path, write_s
     s3 = s3_server.bucket(BUCKET)
     (tmp_path / "inbox").mkdir()
     (tmp_path / "inbox" / "a.jsonl").write_text('{"id":1}\n')
-    dest = {"storage_class": "STANDARD_IA", "server_side_encryption": "AES256", "content_type": "application/x-ndjson"}
+    dest = {
+        "storage_class": "STANDARD_IA",
+        "server_side_encryption": "AES256",
+        "content_type": "application/x-ndjson",
+    }
     report = run_spec(write_spec(spec(s3_server, tmp_path, dest=dest)))
     assert report.status == "ok", report.error
     head = s3.head_object(Bucket=BUCKET, Key="orders/orders.jsonl")
     assert (head["StorageClass"], head["ServerSideEncryption"], head["ContentType"]) == (
-        "STANDARD_IA", "AES256", "application/x-ndjson")
+        "STANDARD_IA",
+        "AES256",
+        "application/x-ndjson",
+    )

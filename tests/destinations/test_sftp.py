@@ -8,23 +8,35 @@ from engine.runtime.report import EXIT_FAILED
 from tests.servers.proxy import DropProxy
 
 
-def spec(server, *, dest: dict | None = None, name: str = "orders.jsonl", port: int | None = None,
-         **conn: object) -> str:
+def spec(
+    server, *, dest: dict | None = None, name: str = "orders.jsonl", port: int | None = None, **conn: object
+) -> str:
     data = {
         "version": 1,
         "name": "to-sftp",
         "connections": {"partner": server.connection(port=port, **conn)},
         "source": {"type": "local", "path": "inbox", "pattern": "*.jsonl"},
         "parser": {"type": "jsonl"},
-        "target": {"type": "file", "writer": "jsonl", "name": name, "per": "item",
-                   "destination": {"type": "sftp", "connection": "partner", "path": "outbound/orders",
-                                   **(dest or {})}},
+        "target": {
+            "type": "file",
+            "writer": "jsonl",
+            "name": name,
+            "per": "item",
+            "destination": {
+                "type": "sftp",
+                "connection": "partner",
+                "path": "outbound/orders",
+                **(dest or {}),
+            },
+        },
         "state": {"retry": {"backoff": "1ms"}},  # a file whose output failed may be tried again at once
     }
     return yaml.safe_dump(data, sort_keys=False)
 
 
-def test_files_are_published_into_new_directories_without_leftovers(sftp_server, tmp_path, write_spec, run_spec):
+def test_files_are_published_into_new_directories_without_leftovers(
+    sftp_server, tmp_path, write_spec, run_spec
+):
     (tmp_path / "inbox").mkdir()
     (tmp_path / "inbox" / "a.jsonl").write_text('{"id":1}\n{"id":2}\n')
     report = run_spec(write_spec(spec(sftp_server, name="{source_stem}-{run_id}.{ext}")))
@@ -42,8 +54,10 @@ def test_if_exists_fail_overwrite_and_suffix(sftp_server, tmp_path, write_spec, 
 
     failed = run_spec(write_spec(spec(sftp_server), name="fail.yaml"))
     assert failed.exit_code == EXIT_FAILED
-    assert failed.error == (f"sftp connection 'partner': sftp://127.0.0.1:{sftp_server.port}/upload/outbound/"
-                            "orders/orders.jsonl already exists (set destination.if_exists: overwrite or suffix)")
+    assert failed.error == (
+        f"sftp connection 'partner': sftp://127.0.0.1:{sftp_server.port}/upload/outbound/"
+        "orders/orders.jsonl already exists (set destination.if_exists: overwrite or suffix)"
+    )
     assert sftp_server.files() == ["outbound/orders/orders.jsonl"]  # the temporary upload was removed
     assert (sftp_server.home / "outbound/orders/orders.jsonl").read_text() == "earlier\n"
 
@@ -58,13 +72,17 @@ def test_if_exists_fail_overwrite_and_suffix(sftp_server, tmp_path, write_spec, 
     assert (sftp_server.home / "outbound/orders/orders.jsonl").read_text() == '{"id":2}\n'
 
 
-def test_without_create_dirs_a_missing_directory_is_a_clear_error(sftp_server, tmp_path, write_spec, run_spec):
+def test_without_create_dirs_a_missing_directory_is_a_clear_error(
+    sftp_server, tmp_path, write_spec, run_spec
+):
     (tmp_path / "inbox").mkdir()
     (tmp_path / "inbox" / "a.jsonl").write_text('{"id":1}\n')
     report = run_spec(write_spec(spec(sftp_server, dest={"create_dirs": False})))
     assert report.exit_code == EXIT_FAILED
-    assert report.error == (f"sftp connection 'partner': cannot upload sftp://127.0.0.1:{sftp_server.port}/upload/"
-                            "outbound/orders/orders.jsonl: no such file or directory")
+    assert report.error == (
+        f"sftp connection 'partner': cannot upload sftp://127.0.0.1:{sftp_server.port}/upload/"
+        "outbound/orders/orders.jsonl: no such file or directory"
+    )
 
 
 def test_an_upload_cut_off_is_sent_again_on_a_new_connection(sftp_server, tmp_path, write_spec, run_spec):

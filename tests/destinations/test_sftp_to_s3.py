@@ -17,13 +17,25 @@ def test_sftp_to_s3_round_trips_bytes_exactly(sftp_server, s3_server, write_spec
     data = {
         "version": 1,
         "name": "sftp-to-s3",
-        "connections": {"partner": sftp_server.connection(),
-                        "lake": s3_server.connection(BUCKET, multipart_threshold="5MiB", part_size="5MiB")},
-        "source": {"type": "sftp", "connection": "partner", "path": "outbound", "pattern": "*-orders.jsonl",
-                   "on_success": {"move_to": "sent/{name}"}},
+        "connections": {
+            "partner": sftp_server.connection(),
+            "lake": s3_server.connection(BUCKET, multipart_threshold="5MiB", part_size="5MiB"),
+        },
+        "source": {
+            "type": "sftp",
+            "connection": "partner",
+            "path": "outbound",
+            "pattern": "*-orders.jsonl",
+            "on_success": {"move_to": "sent/{name}"},
+        },
         "parser": {"type": "jsonl"},
-        "target": {"type": "file", "writer": "jsonl", "per": "item", "name": "{source}",
-                   "destination": {"type": "s3", "connection": "lake", "prefix": "orders/"}},
+        "target": {
+            "type": "file",
+            "writer": "jsonl",
+            "per": "item",
+            "name": "{source}",
+            "destination": {"type": "s3", "connection": "lake", "prefix": "orders/"},
+        },
     }
     report = run_spec(write_spec(yaml.safe_dump(data, sort_keys=False)))
     assert report.status == "ok", report.error

@@ -21,7 +21,9 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
-SEED = "extends: default\ngenerate:\n  products: {catalogue: 'PC:MASTER:1', count: 20000, ref: 'SKU-{n:04d}'}\n"
+SEED = (
+    "extends: default\ngenerate:\n  products: {catalogue: 'PC:MASTER:1', count: 20000, ref: 'SKU-{n:04d}'}\n"
+)
 
 
 def start(settings: list[str], seed_path: str) -> tuple[subprocess.Popen[str], str]:
@@ -45,22 +47,46 @@ def bodies(batches: int, size: int) -> list[bytes]:
         entities = []
         for i in range(size):
             n = (b * size + i) % (20000 * 5)
-            entities.append({"locationRef": f"LOC-{n % 5 + 1:03d}", "skuRef": f"SKU-{n // 5 + 1:04d}",
-                             "qty": (b + i) % 97, "correctedQty": 0, "type": "LAST_ON_HAND", "retailerId": 1})
-        payload = {"action": "UPSERT", "entityType": "INVENTORY", "source": "bench", "catalogueRef": "DEFAULT:1",
-                   "entities": entities}
+            entities.append(
+                {
+                    "locationRef": f"LOC-{n % 5 + 1:03d}",
+                    "skuRef": f"SKU-{n // 5 + 1:04d}",
+                    "qty": (b + i) % 97,
+                    "correctedQty": 0,
+                    "type": "LAST_ON_HAND",
+                    "retailerId": 1,
+                }
+            )
+        payload = {
+            "action": "UPSERT",
+            "entityType": "INVENTORY",
+            "source": "bench",
+            "catalogueRef": "DEFAULT:1",
+            "entities": entities,
+        }
         out.append(json.dumps(payload, separators=(",", ":")).encode())
     return out
 
 
 def run(url: str, payloads: list[bytes], poll: bool) -> float:
     with httpx.Client(base_url=url, timeout=60) as client:
-        token = client.post("/oauth/token", data={
-            "grant_type": "password", "client_id": "DEMO", "client_secret": "demo-secret",
-            "username": "demo", "password": "demo-password", "scope": "api"}).json()["access_token"]
+        token = client.post(
+            "/oauth/token",
+            data={
+                "grant_type": "password",
+                "client_id": "DEMO",
+                "client_secret": "demo-secret",
+                "username": "demo",
+                "password": "demo-password",
+                "scope": "api",
+            },
+        ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        job = client.post("/api/v4.1/job", json={"name": "bench", "retailerId": "1",
-                                                  "meta": {"preprocessing": "skip"}}, headers=headers).json()["id"]
+        job = client.post(
+            "/api/v4.1/job",
+            json={"name": "bench", "retailerId": "1", "meta": {"preprocessing": "skip"}},
+            headers=headers,
+        ).json()["id"]
         started = time.perf_counter()
         ids = []
         for body in payloads:
@@ -69,7 +95,10 @@ def run(url: str, payloads: list[bytes], poll: bool) -> float:
             ids.append(response.json()["id"])
         if poll:
             for batch in ids:
-                while client.get(f"/api/v4.1/job/{job}/batch/{batch}", headers=headers).json()["status"] != "COMPLETE":
+                while (
+                    client.get(f"/api/v4.1/job/{job}/batch/{batch}", headers=headers).json()["status"]
+                    != "COMPLETE"
+                ):
                     pass
         elapsed = time.perf_counter() - started
         applied = sum(b["summary"]["applied"] for b in httpx.get(f"{url}/_emulator/state/batches").json())
@@ -89,8 +118,10 @@ def main() -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as seed_file:
         seed_file.write(SEED)
     try:
-        for mode, settings, poll in (("on_receipt", ["batch_complete_on_receipt=true"], False),
-                                     ("after_polls", [], True)):
+        for mode, settings, poll in (
+            ("on_receipt", ["batch_complete_on_receipt=true"], False),
+            ("after_polls", [], True),
+        ):
             proc, url = start(settings, seed_file.name)
             try:
                 elapsed = run(url, payloads, poll)

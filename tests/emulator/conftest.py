@@ -23,8 +23,15 @@ class Api:
 
     def login(self, **overrides: str) -> str:
         c = self.emu.credentials
-        fields = {"grant_type": "password", "client_id": c["client_id"], "client_secret": c["client_secret"],
-                  "username": c["username"], "password": c["password"], "scope": "api", **overrides}
+        fields = {
+            "grant_type": "password",
+            "client_id": c["client_id"],
+            "client_secret": c["client_secret"],
+            "username": c["username"],
+            "password": c["password"],
+            "scope": "api",
+            **overrides,
+        }
         response = self.http.post("/oauth/token", data=fields)
         assert response.status_code == 200, response.text
         return response.json()["access_token"]
@@ -54,8 +61,10 @@ class Api:
         return response.json()["id"]
 
     def batch(self, job_id: str, entities: list[dict[str, Any]], **fields: Any) -> httpx.Response:
-        return self.post(f"/api/v4.1/job/{job_id}/batch",
-                         {"action": "UPSERT", "entityType": "INVENTORY", "entities": entities, **fields})
+        return self.post(
+            f"/api/v4.1/job/{job_id}/batch",
+            {"action": "UPSERT", "entityType": "INVENTORY", "entities": entities, **fields},
+        )
 
     def batch_status(self, job_id: str, batch_id: str) -> dict[str, Any]:
         response = self.get(f"/api/v4.1/job/{job_id}/batch/{batch_id}")

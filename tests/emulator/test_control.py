@@ -31,7 +31,9 @@ def test_control_routes_need_no_token_and_are_not_logged(emu):
 def test_state_inspection(emu, api):
     positions = api.control("GET", "state/inventory_positions?productRef=SKU-0001")
     assert [p["locationRef"] for p in positions] == ["LOC-001", "LOC-002", "LOC-003", "LOC-004", "LOC-005"]
-    assert api.control("GET", "state/inventoryPositions?limit=3") == api.control("GET", "state/positions?limit=3")
+    assert api.control("GET", "state/inventoryPositions?limit=3") == api.control(
+        "GET", "state/positions?limit=3"
+    )
     assert len(api.control("GET", "state/orders")) == 5
     assert api.control("GET", "state/tokens")[0]["username"] == "demo"
     assert api.control("GET", "state/clock")[0]["now"]
@@ -70,10 +72,17 @@ locations: [{ref: A1, retailerId: 7}]
 products: [{ref: P1, catalogue: "PC:7"}]
 inventoryPositions: [{catalogue: "DEFAULT:7", productRef: P1, locationRef: A1, onHand: 4}]
 """
-    response = httpx.post(f"{emu.url}/_emulator/seed", content=yaml_seed, headers={"Content-Type": "application/yaml"})
+    response = httpx.post(
+        f"{emu.url}/_emulator/seed", content=yaml_seed, headers={"Content-Type": "application/yaml"}
+    )
     assert response.status_code == 200 and response.json()["counts"]["inventory_positions"] == 1
-    assert emu.credentials == {"client_id": "ACME", "client_secret": "acme-secret-1", "username": "ann",
-                               "password": "pw-ann", "retailer_id": "7"}
+    assert emu.credentials == {
+        "client_id": "ACME",
+        "client_secret": "acme-secret-1",
+        "username": "ann",
+        "password": "pw-ann",
+        "retailer_id": "7",
+    }
     emu.reset()
     assert len(emu.state("locations")) == 1  # reset returns to the last loaded seed
     merged = api.control("POST", "seed?merge=true", {"locations": [{"ref": "A2", "retailerId": 7}]})

@@ -6,14 +6,27 @@ from typing import Any
 
 
 def product_event(ref: str = "NEW-1", **attrs: Any) -> dict[str, Any]:
-    return {"name": "UPSERT_PRODUCT", "entityType": "PRODUCT_CATALOGUE", "entitySubtype": "MASTER",
-            "entityRef": "PC:MASTER:1", "rootEntityType": "PRODUCT_CATALOGUE", "rootEntityRef": "PC:MASTER:1",
-            "retailerId": "1", "attributes": {"ref": ref, "type": "VARIANT", "status": "ACTIVE", "name": "New", **attrs}}
+    return {
+        "name": "UPSERT_PRODUCT",
+        "entityType": "PRODUCT_CATALOGUE",
+        "entitySubtype": "MASTER",
+        "entityRef": "PC:MASTER:1",
+        "rootEntityType": "PRODUCT_CATALOGUE",
+        "rootEntityRef": "PC:MASTER:1",
+        "retailerId": "1",
+        "attributes": {"ref": ref, "type": "VARIANT", "status": "ACTIVE", "name": "New", **attrs},
+    }
 
 
 def cancel(order_ref: str) -> dict[str, Any]:
-    return {"name": "OrderCancel", "entityType": "ORDER", "entityRef": order_ref, "rootEntityType": "ORDER",
-            "rootEntityRef": order_ref, "retailerId": "1"}
+    return {
+        "name": "OrderCancel",
+        "entityType": "ORDER",
+        "entityRef": order_ref,
+        "rootEntityType": "ORDER",
+        "rootEntityRef": order_ref,
+        "retailerId": "1",
+    }
 
 
 def test_validation_lists_missing_fields(api):
@@ -62,12 +75,24 @@ def test_sync_success_failure_and_no_match(emu, api):
 
 
 def test_location_upsert_and_generic_status_setter(emu, api):
-    upsert = {"name": "UPSERT_LOCATION", "entityType": "LOCATION", "entityRef": "LOC-NEW", "retailerId": "1",
-              "rootEntityType": "LOCATION", "attributes": [{"name": "name", "type": "STRING", "value": "New store"}]}
+    upsert = {
+        "name": "UPSERT_LOCATION",
+        "entityType": "LOCATION",
+        "entityRef": "LOC-NEW",
+        "retailerId": "1",
+        "rootEntityType": "LOCATION",
+        "attributes": [{"name": "name", "type": "STRING", "value": "New store"}],
+    }
     assert api.post("/api/v4.1/event/sync", upsert).json()["eventStatus"] == "COMPLETE"
     assert emu.state("locations", ref="LOC-NEW")[0]["name"] == "New store"
-    status = {"name": "SET_STATUS", "entityType": "FULFILMENT", "entityRef": "ORD-1001-F1", "retailerId": "1",
-              "rootEntityType": "ORDER", "attributes": {"status": "PICKED"}}
+    status = {
+        "name": "SET_STATUS",
+        "entityType": "FULFILMENT",
+        "entityRef": "ORD-1001-F1",
+        "retailerId": "1",
+        "rootEntityType": "ORDER",
+        "attributes": {"status": "PICKED"},
+    }
     assert api.post("/api/v4.1/event/sync", status).json()["eventStatus"] == "COMPLETE"
     assert emu.state("fulfilments", ref="ORD-1001-F1")[0]["status"] == "PICKED"
     no_status = {**status, "attributes": {}}
@@ -75,8 +100,14 @@ def test_location_upsert_and_generic_status_setter(emu, api):
 
 
 def test_seeded_rules_replace_the_built_ins(emu):
-    emu.load_seed({"extends": "default", "eventRules": [
-        {"name": "ShipIt", "entityType": "ORDER", "handler": "set_status", "status": "SHIPPED"}]})
+    emu.load_seed(
+        {
+            "extends": "default",
+            "eventRules": [
+                {"name": "ShipIt", "entityType": "ORDER", "handler": "set_status", "status": "SHIPPED"}
+            ],
+        }
+    )
     rules = {r["name"] for r in emu.state("event_rules")}
     assert "ShipIt" in rules and "OrderCancel" in rules
 
@@ -106,8 +137,15 @@ def test_event_log_filters_order_and_paging(emu, api):
         if not page["hasMore"]:
             break
     assert seen == ["ORD-1005", "ORD-1004", "ORD-1003", "ORD-1002", "ORD-1001"]
-    one = api.get("/api/v4.1/event", **{"context.entityRef": "ORD-1003", "eventStatus": "COMPLETE",
-                                         "eventType": "NORMAL", "retailerId": "1"}).json()
+    one = api.get(
+        "/api/v4.1/event",
+        **{
+            "context.entityRef": "ORD-1003",
+            "eventStatus": "COMPLETE",
+            "eventType": "NORMAL",
+            "retailerId": "1",
+        },
+    ).json()
     assert one["count"] == 1
     assert api.get("/api/v4.1/event", name="OrderCancel", eventStatus="FAILED").json()["results"] == []
     event_id = one["results"][0]["id"]

@@ -15,8 +15,10 @@ from engine.emulator import Emulator
 
 EVENTS = {"method": "GET", "path_regex": "^/api/v4.1/event$"}
 BATCH_POST = {"method": "POST", "path_regex": "^/api/v4.1/job/[^/]+/batch$"}
-PAGE = ("query Page($first: Int, $after: String) { inventoryPositions(first: $first, after: $after) "
-        "{ edges { node { id onHand } cursor } pageInfo { hasNextPage } } }")
+PAGE = (
+    "query Page($first: Int, $after: String) { inventoryPositions(first: $first, after: $after) "
+    "{ edges { node { id onHand } cursor } pageInfo { hasNextPage } } }"
+)
 
 
 def entity(sku: str = "SKU-0001", loc: str = "LOC-001", qty: int = 5) -> dict[str, Any]:
@@ -44,8 +46,10 @@ def test_revoke_tokens_forces_a_new_login(emu, api):
 
 def test_expire_token_after_on_the_token_request(emu, api):
     fault(emu, {"path_regex": "^/oauth/token$"}, {"expire_token_after": 5})
-    response = api.http.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": "DEMO",
-                                                   "client_secret": "demo-secret"})
+    response = api.http.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": "DEMO", "client_secret": "demo-secret"},
+    )
     assert response.json()["expires_in"] == 43199  # the lie a client must survive
     api.token = response.json()["access_token"]
     assert api.get("/api/v4.1/event").status_code == 200
@@ -61,13 +65,26 @@ def test_expire_token_after_on_an_api_request_expires_current_tokens(emu, api):
 
 
 def test_refresh_grant_fails_but_password_grant_works(emu, api):
-    first = api.http.post("/oauth/token", data={"grant_type": "password", "client_id": "DEMO",
-                                                "client_secret": "demo-secret", "username": "demo",
-                                                "password": "demo-password"}).json()
+    first = api.http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "password",
+            "client_id": "DEMO",
+            "client_secret": "demo-secret",
+            "username": "demo",
+            "password": "demo-password",
+        },
+    ).json()
     fault(emu, {}, {"refresh_grant_fails": True})
-    refresh = api.http.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": "DEMO",
-                                                  "client_secret": "demo-secret",
-                                                  "refresh_token": first["refresh_token"]})
+    refresh = api.http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "client_id": "DEMO",
+            "client_secret": "demo-secret",
+            "refresh_token": first["refresh_token"],
+        },
+    )
     assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
     assert api.login()
 
@@ -121,8 +138,10 @@ def test_delay_ms(emu, api):
 def test_hang_blocks_only_its_request_and_not_stop():
     with Emulator() as emu:
         emu.add_fault({"match": EVENTS, "action": {"hang": True}})
-        token = httpx.post(f"{emu.url}/oauth/token", data={"grant_type": "client_credentials", "client_id": "DEMO",
-                                                           "client_secret": "demo-secret"}).json()["access_token"]
+        token = httpx.post(
+            f"{emu.url}/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": "DEMO", "client_secret": "demo-secret"},
+        ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         outcome: dict[str, Any] = {}
 
@@ -136,7 +155,10 @@ def test_hang_blocks_only_its_request_and_not_stop():
         caller.start()
         with pytest.raises(httpx.ReadTimeout):
             httpx.get(f"{emu.url}/api/v4.1/event", headers=headers, timeout=0.3)
-        assert httpx.post(f"{emu.url}/graphql", json={"query": "{ me { ref } }"}, headers=headers).status_code == 200
+        assert (
+            httpx.post(f"{emu.url}/graphql", json={"query": "{ me { ref } }"}, headers=headers).status_code
+            == 200
+        )
         started = time.perf_counter()
     assert time.perf_counter() - started < 4  # stop() woke the hung request instead of waiting on it
     caller.join(timeout=5)
@@ -152,18 +174,27 @@ def test_drop_connection(emu, api):
 
 
 def test_graphql_partial(emu, api):
-    fault(emu, {"graphql_root_field": "inventoryPositions"},
-          {"graphql_partial": {"paths": ["inventoryPositions.edges.1.node.onHand"], "code": "S0002E"}}, nth=1)
+    fault(
+        emu,
+        {"graphql_root_field": "inventoryPositions"},
+        {"graphql_partial": {"paths": ["inventoryPositions.edges.1.node.onHand"], "code": "S0002E"}},
+        nth=1,
+    )
     result = api.gql(PAGE, {"first": 3})
     edges = result["data"]["inventoryPositions"]["edges"]
     assert edges[1]["node"]["onHand"] is None and edges[0]["node"]["onHand"] is not None
-    assert result["errors"] == [{"message": "S0002E: Injected partial failure",
-                                 "path": ["inventoryPositions", "edges", 1, "node", "onHand"],
-                                 "extensions": {"code": "S0002E", "classification": "DataFetchingException"}}]
+    assert result["errors"] == [
+        {
+            "message": "S0002E: Injected partial failure",
+            "path": ["inventoryPositions", "edges", 1, "node", "onHand"],
+            "extensions": {"code": "S0002E", "classification": "DataFetchingException"},
+        }
+    ]
 
 
-@pytest.mark.parametrize("anomaly", ["repeat_cursor", "missing_cursor", "empty_page_with_has_next",
-                                     "duplicate_node_ids"])
+@pytest.mark.parametrize(
+    "anomaly", ["repeat_cursor", "missing_cursor", "empty_page_with_has_next", "duplicate_node_ids"]
+)
 def test_pagination_anomalies(emu, api, anomaly):
     fault(emu, {"graphql_root_field": "inventoryPositions"}, {"pagination_anomaly": anomaly}, nth=2)
     first = api.gql(PAGE, {"first": 3})["data"]["inventoryPositions"]
@@ -222,8 +253,13 @@ def test_batch_fail_records(emu, api, spec, failed):
 
 
 def test_event_no_match_and_event_status(emu, api):
-    cancel = {"name": "OrderCancel", "entityType": "ORDER", "entityRef": "ORD-1001", "retailerId": "1",
-              "rootEntityType": "ORDER"}
+    cancel = {
+        "name": "OrderCancel",
+        "entityType": "ORDER",
+        "entityRef": "ORD-1001",
+        "retailerId": "1",
+        "rootEntityType": "ORDER",
+    }
     fault(emu, {"path_regex": "/event/sync$"}, {"event_no_match": True}, nth=1)
     assert api.post("/api/v4.1/event/sync", cancel).status_code == 404
     fault(emu, {"path_regex": "/event/sync$"}, {"event_status": "FAILED"}, nth=1)
@@ -272,8 +308,13 @@ def test_match_by_operation_and_grant_type(emu, api):
     fault(emu, {"grant_type": "client_credentials"}, {"status": 500})
     assert api.post("/graphql", {"query": PAGE, "variables": {"first": 1}}).status_code == 503
     assert api.post("/graphql", {"query": "query Other { me { ref } }"}).status_code == 200
-    assert api.http.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": "DEMO",
-                                               "client_secret": "demo-secret"}).status_code == 500
+    assert (
+        api.http.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": "DEMO", "client_secret": "demo-secret"},
+        ).status_code
+        == 500
+    )
     assert api.login()
     fired = [r["faults"] for r in emu.requests(path="/graphql")]
     assert fired[0] == ["1"] and fired[1] == []
@@ -283,8 +324,16 @@ def test_rule_management_over_http(emu, api):
     bad = api.http.post("/_emulator/faults", json={"match": {"path": "/x"}, "action": {"status": 500}})
     assert bad.status_code == 400 and "did you mean 'path_regex'" in bad.text
     assert api.http.post("/_emulator/faults", json={"action": {"stauts": 500}}).status_code == 400
-    added = api.control("POST", "faults", {"rules": [{"match": EVENTS, "action": {"status": 500}},
-                                                       {"match": EVENTS, "action": {"status": 418}}]})
+    added = api.control(
+        "POST",
+        "faults",
+        {
+            "rules": [
+                {"match": EVENTS, "action": {"status": 500}},
+                {"match": EVENTS, "action": {"status": 418}},
+            ]
+        },
+    )
     assert [r["id"] for r in added] == ["1", "2"]
     assert api.get("/api/v4.1/event").status_code == 500
     api.control("DELETE", "faults/1")

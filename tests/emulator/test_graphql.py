@@ -28,10 +28,15 @@ def error(result: dict[str, Any]) -> dict[str, Any]:
 
 def test_me_connection_check_and_full_profile(api):
     assert api.gql("query { me { ref } }") == {"data": {"me": {"ref": "demo"}}}
-    me = api.gql("{ me { id ref username primaryEmail primaryRetailer { id ref tradingName } "
-                 "primaryLocation { id ref name } } }")["data"]["me"]
-    assert me["username"] == "demo" and me["primaryRetailer"] == {"id": "1", "ref": "demo-retailer",
-                                                                  "tradingName": "Demo Retailer"}
+    me = api.gql(
+        "{ me { id ref username primaryEmail primaryRetailer { id ref tradingName } "
+        "primaryLocation { id ref name } } }"
+    )["data"]["me"]
+    assert me["username"] == "demo" and me["primaryRetailer"] == {
+        "id": "1",
+        "ref": "demo-retailer",
+        "tradingName": "Demo Retailer",
+    }
     assert me["primaryLocation"]["ref"] == "LOC-001"
 
 
@@ -89,7 +94,9 @@ def test_updated_on_desc_ordering_switch(emu, api):
     emu.configure(pagination_order="updatedOn_desc")
     job_id = api.job()
     emu.advance(1)
-    batch = api.batch(job_id, [{"locationRef": "LOC-003", "skuRef": "SKU-0007", "qty": 9999, "retailerId": 1}])
+    batch = api.batch(
+        job_id, [{"locationRef": "LOC-003", "skuRef": "SKU-0007", "qty": 9999, "retailerId": 1}]
+    )
     api.poll_until_complete(job_id, batch.json()["id"])
     first = page(api, first=3)
     assert first["edges"][0]["node"]["ref"] == "SKU-0007:LOC-003"
@@ -121,10 +128,17 @@ def test_aliased_create_location_with_one_duplicate(emu, api):
     inputs = {f"input{i}": {**LOCATION, "ref": f"POP-{i}"} for i in range(1, 6)}
     inputs["input3"]["ref"] = "LOC-001"
     declared = ", ".join(f"$input{i}: CreateLocationInput!" for i in range(1, 6))
-    fields = " ".join(f"createLocation{i}: createLocation(input: $input{i}) {{ id ref name type }}" for i in range(1, 6))
+    fields = " ".join(
+        f"createLocation{i}: createLocation(input: $input{i}) {{ id ref name type }}" for i in range(1, 6)
+    )
     result = api.gql(f"mutation BatchCreateLocations({declared}) {{ {fields} }}", inputs)
     assert result["data"]["createLocation3"] is None
-    assert [result["data"][f"createLocation{i}"]["ref"] for i in (1, 2, 4, 5)] == ["POP-1", "POP-2", "POP-4", "POP-5"]
+    assert [result["data"][f"createLocation{i}"]["ref"] for i in (1, 2, 4, 5)] == [
+        "POP-1",
+        "POP-2",
+        "POP-4",
+        "POP-5",
+    ]
     assert len(result["errors"]) == 1
     failure = result["errors"][0]
     assert failure["path"] == ["createLocation3"] and failure["extensions"]["code"] == "C0123E"
@@ -135,14 +149,21 @@ def test_aliased_create_location_with_one_duplicate(emu, api):
 
 def test_create_order_validation_codes(api):
     mutation = "mutation C($input: CreateOrderInput!) { createOrder(input: $input) { id ref status } }"
-    base = {"ref": "WEB-1", "type": "HD", "retailer": {"id": "1"},
-            "items": [{"ref": "L1", "productRef": "SKU-0001", "quantity": 2, "price": 10.0}]}
+    base = {
+        "ref": "WEB-1",
+        "type": "HD",
+        "retailer": {"id": "1"},
+        "items": [{"ref": "L1", "productRef": "SKU-0001", "quantity": 2, "price": 10.0}],
+    }
     created = api.gql(mutation, {"input": base})["data"]["createOrder"]
     assert created["ref"] == "WEB-1" and created["status"] == "CREATED"
     cases = [
         ({**base}, "C0121E"),
         ({**base, "ref": "WEB-2", "items": [{"ref": "L1", "productRef": "NOPE", "quantity": 1}]}, "C0120E"),
-        ({**base, "ref": "WEB-3", "items": [{"ref": "L1", "productRef": "SKU-0001", "quantity": -1}]}, "C0122E"),
+        (
+            {**base, "ref": "WEB-3", "items": [{"ref": "L1", "productRef": "SKU-0001", "quantity": -1}]},
+            "C0122E",
+        ),
         ({**base, "ref": "W" * 300}, "C0141E"),
         ({**base, "ref": "WEB-4", "retailer": {"id": "77"}}, "C0120E"),
         ({**base, "ref": "WEB-5", "retailer": {"id": "2"}}, "C0020E"),
@@ -156,47 +177,79 @@ def test_create_order_validation_codes(api):
 
 def test_update_order_upserts_attributes_by_name(emu, api):
     order = api.gql('{ order(ref: "ORD-1001") { id status } }')["data"]["order"]
-    mutation = ("mutation U($input: UpdateOrderInput!) { updateOrder(input: $input) "
-                "{ id status attributes { name type value } } }")
-    api.gql(mutation, {"input": {"id": order["id"], "attributes": [{"name": "a", "type": "STRING", "value": "1"}]}})
-    result = api.gql(mutation, {"input": {"id": order["id"], "status": "SHIPPED", "attributes": [
-        {"name": "a", "type": "STRING", "value": "2"}, {"name": "b", "type": "JSON", "value": {"x": 1}}]}})
+    mutation = (
+        "mutation U($input: UpdateOrderInput!) { updateOrder(input: $input) "
+        "{ id status attributes { name type value } } }"
+    )
+    api.gql(
+        mutation,
+        {"input": {"id": order["id"], "attributes": [{"name": "a", "type": "STRING", "value": "1"}]}},
+    )
+    result = api.gql(
+        mutation,
+        {
+            "input": {
+                "id": order["id"],
+                "status": "SHIPPED",
+                "attributes": [
+                    {"name": "a", "type": "STRING", "value": "2"},
+                    {"name": "b", "type": "JSON", "value": {"x": 1}},
+                ],
+            }
+        },
+    )
     updated = result["data"]["updateOrder"]
     assert updated["status"] == "SHIPPED"
-    assert updated["attributes"] == [{"name": "a", "type": "STRING", "value": "2"},
-                                     {"name": "b", "type": "JSON", "value": {"x": 1}}]
+    assert updated["attributes"] == [
+        {"name": "a", "type": "STRING", "value": "2"},
+        {"name": "b", "type": "JSON", "value": {"x": 1}},
+    ]
     unknown = api.gql(mutation, {"input": {"id": "999"}})
     assert error(unknown)["extensions"]["code"] == "C0120E"
 
 
 def test_products_interface_and_product_mutations(emu, api):
-    created = api.gql('mutation { p: createStandardProduct(input: {ref: "STD-1", name: "Std", '
-                      'catalogue: {ref: "PC:MASTER:1"}}) { ref } v: createVariantProduct(input: {ref: "VAR-1", '
-                      'name: "Var", gtin: "01234567890128", catalogue: {ref: "PC:MASTER:1"}, product: {ref: "STD-1"}}) '
-                      '{ ref product { ref } } }')
+    created = api.gql(
+        'mutation { p: createStandardProduct(input: {ref: "STD-1", name: "Std", '
+        'catalogue: {ref: "PC:MASTER:1"}}) { ref } v: createVariantProduct(input: {ref: "VAR-1", '
+        'name: "Var", gtin: "01234567890128", catalogue: {ref: "PC:MASTER:1"}, product: {ref: "STD-1"}}) '
+        "{ ref product { ref } } }"
+    )
     assert created["data"] == {"p": {"ref": "STD-1"}, "v": {"ref": "VAR-1", "product": {"ref": "STD-1"}}}
-    kinds = api.gql('{ products(ref: ["STD-1", "VAR-1", "SKU-0001"]) { edges { node { __typename ref '
-                    'catalogue { ref } ... on VariantProduct { gtin } } } } }')["data"]["products"]["edges"]
+    kinds = api.gql(
+        '{ products(ref: ["STD-1", "VAR-1", "SKU-0001"]) { edges { node { __typename ref '
+        "catalogue { ref } ... on VariantProduct { gtin } } } } }"
+    )["data"]["products"]["edges"]
     assert [e["node"]["__typename"] for e in kinds] == ["VariantProduct", "StandardProduct", "VariantProduct"]
     assert kinds[0]["node"]["gtin"] == "04000000000013"
-    duplicate = api.gql('mutation { createVariantProduct(input: {ref: "VAR-1", name: "x", '
-                        'catalogue: {ref: "PC:MASTER:1"}}) { ref } }')
+    duplicate = api.gql(
+        'mutation { createVariantProduct(input: {ref: "VAR-1", name: "x", '
+        'catalogue: {ref: "PC:MASTER:1"}}) { ref } }'
+    )
     assert error(duplicate)["extensions"]["code"] == "C0123E"
-    updated = api.gql('mutation { updateProduct(input: {ref: "VAR-1", catalogue: {ref: "PC:MASTER:1"}, '
-                      'status: "INACTIVE"}) { status } }')
+    updated = api.gql(
+        'mutation { updateProduct(input: {ref: "VAR-1", catalogue: {ref: "PC:MASTER:1"}, '
+        'status: "INACTIVE"}) { status } }'
+    )
     assert updated["data"]["updateProduct"]["status"] == "INACTIVE"
-    assert "createProduct" in error(api.gql('mutation { createProduct(input: {}) { ref } }'))["message"]
+    assert "createProduct" in error(api.gql("mutation { createProduct(input: {}) { ref } }"))["message"]
     emu.configure(create_product_alias=True)
-    alias = api.gql('mutation { createProduct(input: {ref: "GEN-1", name: "g", type: "STANDARD", '
-                    'catalogue: {ref: "PC:MASTER:1"}}) { __typename ref } }')
+    alias = api.gql(
+        'mutation { createProduct(input: {ref: "GEN-1", name: "g", type: "STANDARD", '
+        'catalogue: {ref: "PC:MASTER:1"}}) { __typename ref } }'
+    )
     assert alias["data"]["createProduct"] == {"__typename": "StandardProduct", "ref": "GEN-1"}
 
 
 def test_filters_and_date_ranges(emu, api):
-    result = api.gql('{ inventoryPositions(productRef: ["SKU-0002"], locationRef: ["LOC-003", "LOC-004"], '
-                     'catalogues: [{ref: "DEFAULT:1"}]) { edges { node { ref } } } }')
+    result = api.gql(
+        '{ inventoryPositions(productRef: ["SKU-0002"], locationRef: ["LOC-003", "LOC-004"], '
+        'catalogues: [{ref: "DEFAULT:1"}]) { edges { node { ref } } } }'
+    )
     assert [e["node"]["ref"] for e in result["data"]["inventoryPositions"]["edges"]] == [
-        "SKU-0002:LOC-003", "SKU-0002:LOC-004"]
+        "SKU-0002:LOC-003",
+        "SKU-0002:LOC-004",
+    ]
     warehouses = api.gql('{ locations(type: ["WAREHOUSE"]) { edges { node { ref } } } }')
     assert [e["node"]["ref"] for e in warehouses["data"]["locations"]["edges"]] == ["LOC-009", "LOC-010"]
     future = api.gql('{ orders(updatedOn: {from: "2999-01-01T00:00:00Z"}) { edges { node { ref } } } }')
@@ -210,20 +263,28 @@ def test_filters_and_date_ranges(emu, api):
 
 
 def test_nested_connections_and_singular_lookups(api):
-    order = api.gql('{ order(ref: "ORD-1003") { ref customer { firstName } retailer { ref } '
-                    'items(first: 2) { edges { node { ref productRef quantity product { name } } cursor } '
-                    'pageInfo { hasNextPage } } fulfilmentChoice { deliveryType } } }')["data"]["order"]
+    order = api.gql(
+        '{ order(ref: "ORD-1003") { ref customer { firstName } retailer { ref } '
+        "items(first: 2) { edges { node { ref productRef quantity product { name } } cursor } "
+        "pageInfo { hasNextPage } } fulfilmentChoice { deliveryType } } }"
+    )["data"]["order"]
     assert [e["node"]["productRef"] for e in order["items"]["edges"]] == ["SKU-0020", "SKU-0021"]
     assert order["items"]["pageInfo"]["hasNextPage"] is True and order["retailer"]["ref"] == "demo-retailer"
-    fulfilments = api.gql("{ fulfilments(first: 5) { edges { node { id ref } } } }")["data"]["fulfilments"]["edges"]
+    fulfilments = api.gql("{ fulfilments(first: 5) { edges { node { id ref } } } }")["data"]["fulfilments"][
+        "edges"
+    ]
     fulfilment_id = fulfilments[0]["node"]["id"]
-    detail = api.gql(f'{{ fulfilment(id: "{fulfilment_id}") {{ ref status order {{ ref }} fromLocation {{ ref }} '
-                     'toAddress { city } items(first: 10) { edges { node { requestedQuantity orderItem { ref } } } } } }')
+    detail = api.gql(
+        f'{{ fulfilment(id: "{fulfilment_id}") {{ ref status order {{ ref }} fromLocation {{ ref }} '
+        "toAddress { city } items(first: 10) { edges { node { requestedQuantity orderItem { ref } } } } } }"
+    )
     fulfilment = detail["data"]["fulfilment"]
     assert fulfilment["order"]["ref"] == "ORD-1001" and fulfilment["fromLocation"]["ref"] == "LOC-001"
     assert [e["node"]["requestedQuantity"] for e in fulfilment["items"]["edges"]] == [1, 2]
-    position = api.gql('{ inventoryPositions(first: 1) { edges { node { quantities { edges { node { qty type } } } '
-                       'product { ref } location { ref } } } } }')["data"]["inventoryPositions"]["edges"][0]["node"]
+    position = api.gql(
+        "{ inventoryPositions(first: 1) { edges { node { quantities { edges { node { qty type } } } "
+        "product { ref } location { ref } } } } }"
+    )["data"]["inventoryPositions"]["edges"][0]["node"]
     assert position["quantities"]["edges"][0]["node"]["type"] == "LAST_ON_HAND"
     assert api.gql('{ location(ref: "LOC-009") { type } }')["data"]["location"] == {"type": "WAREHOUSE"}
     assert api.gql('{ product(ref: "SKU-0200") { ref } }')["data"]["product"] == {"ref": "SKU-0200"}

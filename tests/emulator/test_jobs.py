@@ -44,7 +44,8 @@ def test_create_job_validation_lists_every_problem(api):
     messages = [e["message"] for e in response.json()["errors"]]
     assert any(m.startswith("name:") for m in messages) and any("retailer 99" in m for m in messages)
     assert api.http.post("/api/v4.1/job", content=b"{nope", headers=api.headers).json() == {
-        "errors": [{"code": "400", "message": "Malformed JSON"}]}
+        "errors": [{"code": "400", "message": "Malformed JSON"}]
+    }
 
 
 def test_metadata_is_read_as_meta_with_a_warning(emu, api):
@@ -90,7 +91,9 @@ def test_batch_can_complete_on_receipt(emu, api):
 
 def test_batch_request_validation(emu, api):
     job_id = api.job()
-    response = api.post(f"/api/v4.1/job/{job_id}/batch", {"action": "CREATE", "entityType": "ORDER", "entities": []})
+    response = api.post(
+        f"/api/v4.1/job/{job_id}/batch", {"action": "CREATE", "entityType": "ORDER", "entities": []}
+    )
     assert response.status_code == 400
     assert len(response.json()["errors"]) == 3
     emu.configure(max_batch_records=2)
@@ -115,7 +118,9 @@ def test_thousand_entities_with_three_invalid(emu, api):
     job_id = api.job(meta={"preprocessing": "skip"})
     emu.advance(1)
     since = emu.now()
-    entities = [entity(sku=f"SKU-{n // 5 + 1:04d}", loc=f"LOC-{n % 5 + 1:03d}", qty=1000 + n) for n in range(1000)]
+    entities = [
+        entity(sku=f"SKU-{n // 5 + 1:04d}", loc=f"LOC-{n % 5 + 1:03d}", qty=1000 + n) for n in range(1000)
+    ]
     entities[7]["locationRef"] = "LOC-999"
     entities[500]["qty"] = "ten"
     entities[998]["skuRef"] = "NOPE"
@@ -123,15 +128,27 @@ def test_thousand_entities_with_three_invalid(emu, api):
     status = api.poll_until_complete(job_id, batch_id)
     assert status["summary"] == {"received": 1000, "applied": 997, "skipped": 0, "failed": 3}
     assert status["results"] == [
-        {"entityIndex": 7, "ref": "SKU-0002:LOC-999", "responseCode": "400", "message": "Unknown location LOC-999"},
-        {"entityIndex": 500, "ref": "SKU-0101:LOC-001", "responseCode": "400", "message": "qty must be an integer, got 'ten'"},
+        {
+            "entityIndex": 7,
+            "ref": "SKU-0002:LOC-999",
+            "responseCode": "400",
+            "message": "Unknown location LOC-999",
+        },
+        {
+            "entityIndex": 500,
+            "ref": "SKU-0101:LOC-001",
+            "responseCode": "400",
+            "message": "qty must be an integer, got 'ten'",
+        },
         {"entityIndex": 998, "ref": "NOPE:LOC-004", "responseCode": "400", "message": "Unknown product NOPE"},
     ]
     failed = api.get("/api/v4.1/event", **{"context.rootEntityId": job_id, "eventStatus": "FAILED"}).json()
     assert failed["count"] == 3
     nodes = crawl(api, {"first": 150, "from": since})
     assert len(nodes) == 997 and len({n["id"] for n in nodes}) == 997
-    expected = {(e["skuRef"], e["locationRef"]): e["qty"] for i, e in enumerate(entities) if i not in (7, 500, 998)}
+    expected = {
+        (e["skuRef"], e["locationRef"]): e["qty"] for i, e in enumerate(entities) if i not in (7, 500, 998)
+    }
     assert {(n["productRef"], n["locationRef"]): n["onHand"] for n in nodes} == expected
 
 
@@ -151,8 +168,12 @@ def test_per_record_checks(emu, api):
     messages = [r["message"] for r in status["results"]]
     assert [r["entityIndex"] for r in status["results"]] == list(range(8))
     assert messages[0].startswith("locationRef is required") and "negative" in messages[1]
-    assert "integer" in messages[2] and "correctedQty" in messages[3] and "retailerId is required" in messages[4]
-    assert "does not match" in messages[5] and "catalogue DEFAULT:2" in messages[6] and "object" in messages[7]
+    assert (
+        "integer" in messages[2] and "correctedQty" in messages[3] and "retailerId is required" in messages[4]
+    )
+    assert (
+        "does not match" in messages[5] and "catalogue DEFAULT:2" in messages[6] and "object" in messages[7]
+    )
 
 
 def test_retailer_id_and_product_switches(emu, api):
@@ -167,11 +188,16 @@ def test_retailer_id_and_product_switches(emu, api):
 def test_last_on_hand_sets_and_delta_adds(emu, api):
     job_id = api.job(meta={"preprocessing": "skip"})
     before = position(emu, "SKU-0002", "LOC-002")["onHand"]
-    items = [entity(sku="SKU-0001", qty=40, type="LAST_ON_HAND"), entity(sku="SKU-0002", loc="LOC-002", qty=5, type="DELTA")]
+    items = [
+        entity(sku="SKU-0001", qty=40, type="LAST_ON_HAND"),
+        entity(sku="SKU-0002", loc="LOC-002", qty=5, type="DELTA"),
+    ]
     api.poll_until_complete(job_id, api.batch(job_id, items).json()["id"])
     assert position(emu, "SKU-0001", "LOC-001")["onHand"] == 40
     assert position(emu, "SKU-0002", "LOC-002")["onHand"] == before + 5
-    quantity = emu.store.inventory_quantities.find((position(emu, "SKU-0001", "LOC-001")["id"], "LAST_ON_HAND"))
+    quantity = emu.store.inventory_quantities.find(
+        (position(emu, "SKU-0001", "LOC-001")["id"], "LAST_ON_HAND")
+    )
     assert quantity["qty"] == 40
 
 
@@ -228,8 +254,16 @@ def test_batch_complete_audit_event(api):
     job_id = api.job()
     batch_id = api.batch(job_id, [entity()]).json()["id"]
     api.poll_until_complete(job_id, batch_id)
-    log = api.get("/api/v4.1/event", **{"context.rootEntityType": "JOB", "context.rootEntityId": job_id,
-                                         "eventType": "ORCHESTRATION_AUDIT", "count": 100, "start": 0}).json()
+    log = api.get(
+        "/api/v4.1/event",
+        **{
+            "context.rootEntityType": "JOB",
+            "context.rootEntityId": job_id,
+            "eventType": "ORCHESTRATION_AUDIT",
+            "count": 100,
+            "start": 0,
+        },
+    ).json()
     assert [e["name"] for e in log["results"]] == ["BATCH_COMPLETE"]
     entry = log["results"][0]
     assert entry["context"]["entityType"] == "BATCH" and entry["context"]["entityId"] == batch_id

@@ -15,7 +15,10 @@ def test_default_seed_contents():
     core = Core()
     store = core.store
     assert store.accounts["DEMO"] == {"id": "DEMO", "clientSecret": "demo-secret", "refreshTokens": True}
-    assert [(r["id"], r["ref"]) for r in store.retailers][:2] == [("1", "demo-retailer"), ("2", "other-retailer")]
+    assert [(r["id"], r["ref"]) for r in store.retailers][:2] == [
+        ("1", "demo-retailer"),
+        ("2", "other-retailer"),
+    ]
     user = store.users.find("demo")
     assert user["password"] == "demo-password" and user["retailerIds"] == ["1"]
     assert store.catalogue("DEFAULT:1", "INVENTORY") and store.catalogue("PC:MASTER:1", "PRODUCT")
@@ -25,7 +28,9 @@ def test_default_seed_contents():
     assert all(loc["name"] and loc["primaryAddress"]["city"] for loc in locations)
     products = [p for p in store.products if p["catalogueRef"] == "PC:MASTER:1"]
     assert [p["ref"] for p in products] == [f"SKU-{n:04d}" for n in range(1, 201)]
-    assert all(re.fullmatch(r"0\d{13}", p["gtin"]) and p["status"] == "ACTIVE" and p["name"] for p in products)
+    assert all(
+        re.fullmatch(r"0\d{13}", p["gtin"]) and p["status"] == "ACTIVE" and p["name"] for p in products
+    )
     assert len({p["gtin"] for p in products}) == 200
     positions = list(store.inventory_positions)
     assert len(positions) == 250
@@ -35,8 +40,13 @@ def test_default_seed_contents():
     assert [o["ref"] for o in orders] == [f"ORD-{n}" for n in range(1001, 1006)]
     assert all(o["status"] == "BOOKED" and 1 <= len(o["_items"]) <= 3 for o in orders)
     assert len(store.fulfilments) == 1
-    assert Emulator().credentials == {"client_id": "DEMO", "client_secret": "demo-secret", "username": "demo",
-                                      "password": "demo-password", "retailer_id": "1"}
+    assert Emulator().credentials == {
+        "client_id": "DEMO",
+        "client_secret": "demo-secret",
+        "username": "demo",
+        "password": "demo-password",
+        "retailer_id": "1",
+    }
 
 
 def test_seeds_are_deterministic():
@@ -58,24 +68,38 @@ def test_bulk_positions_for_extraction_tests():
 
 def test_seed_file_with_extends(tmp_path):
     seed_file = tmp_path / "seed.yaml"
-    seed_file.write_text("extends: default\nlocations:\n  - {ref: LOC-011, retailerId: 1, type: STORE}\n"
-                         "settings: {job_shape: sdk_types}\n")
+    seed_file.write_text(
+        "extends: default\nlocations:\n  - {ref: LOC-011, retailerId: 1, type: STORE}\n"
+        "settings: {job_shape: sdk_types}\n"
+    )
     core = Core(seed_file)
     assert core.store.locations.find(("1", "LOC-011")) and core.settings.job_shape == "sdk_types"
     assert Core(seed_file, {"job_shape": "inferred"}).settings.job_shape == "inferred"
 
 
-@pytest.mark.parametrize("seed, message", [
-    ({"locatons": []}, "seed.locatons: unknown seed section (did you mean 'locations'?)"),
-    ({"version": 2}, "seed.version: 2 is not supported"),
-    ({"extends": "default", "locations": [{"ref": "X", "retailerId": 9}]},
-     "seed.locations[11]: retailerId '9' is not a seeded retailer"),
-    ({"extends": "default", "products": [{"ref": "SKU-0001", "catalogue": "PC:MASTER:1"}]},
-     "seed.generate.products: product 'SKU-0001' is already in PC:MASTER:1"),
-    ({"extends": "default", "generate": {"positions": 5}}, "seed.generate.positions: unknown generator"),
-    ({"extends": "default", "orders": [{"ref": "O", "retailerId": 1, "items": [{"productRef": "NOPE"}]}]},
-     "seed.orders[5]: items[0].productRef 'NOPE' is not a seeded product"),
-])
+@pytest.mark.parametrize(
+    "seed, message",
+    [
+        ({"locatons": []}, "seed.locatons: unknown seed section (did you mean 'locations'?)"),
+        ({"version": 2}, "seed.version: 2 is not supported"),
+        (
+            {"extends": "default", "locations": [{"ref": "X", "retailerId": 9}]},
+            "seed.locations[11]: retailerId '9' is not a seeded retailer",
+        ),
+        (
+            {"extends": "default", "products": [{"ref": "SKU-0001", "catalogue": "PC:MASTER:1"}]},
+            "seed.generate.products: product 'SKU-0001' is already in PC:MASTER:1",
+        ),
+        ({"extends": "default", "generate": {"positions": 5}}, "seed.generate.positions: unknown generator"),
+        (
+            {
+                "extends": "default",
+                "orders": [{"ref": "O", "retailerId": 1, "items": [{"productRef": "NOPE"}]}],
+            },
+            "seed.orders[5]: items[0].productRef 'NOPE' is not a seeded product",
+        ),
+    ],
+)
 def test_seed_errors_name_the_problem(seed, message):
     with pytest.raises(SeedError) as caught:
         Core(seed)

@@ -47,8 +47,12 @@ def test_python_api_works_before_start():
 
 def test_command_serves_and_prints_url_and_credentials():
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-m", "engine.emulator.cli", "--port", "0",
-                             "--setting", "job_shape=sdk_types"], stdout=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.emulator.cli", "--port", "0", "--setting", "job_shape=sdk_types"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert proc.stdout is not None
         lines = [proc.stdout.readline() for _ in range(3)]

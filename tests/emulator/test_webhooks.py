@@ -15,9 +15,19 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
-EVENT = {"id": "evt-1", "name": "order_webhook_status", "accountId": "DEMO", "retailerId": "1", "entityId": "1",
-         "entityRef": "ORD-1001", "entityType": "ORDER", "entitySubtype": "HD", "entityStatus": "RECEIVED",
-         "type": "NORMAL", "attributes": {"note": "ünïcode"}}
+EVENT = {
+    "id": "evt-1",
+    "name": "order_webhook_status",
+    "accountId": "DEMO",
+    "retailerId": "1",
+    "entityId": "1",
+    "entityRef": "ORD-1001",
+    "entityType": "ORDER",
+    "entitySubtype": "HD",
+    "entityStatus": "RECEIVED",
+    "type": "NORMAL",
+    "attributes": {"note": "ünïcode"},
+}
 
 
 class Receiver:
@@ -98,8 +108,9 @@ def test_signed_delivery_verifies_and_breaks_after_reserialisation(emu, api, rec
     assert not verifies(bare, headers["fluent-signature"], reserialised)
 
 
-@pytest.mark.parametrize("fault", ["wrong_key", "tampered_body", "missing_signature", "uppercase_header",
-                                   "reserialised_body"])
+@pytest.mark.parametrize(
+    "fault", ["wrong_key", "tampered_body", "missing_signature", "uppercase_header", "reserialised_body"]
+)
 def test_delivery_faults(emu, receiver, fault):
     emu.send_webhook(EVENT, url=receiver.url, fault=fault)
     delivery = receiver.wait(1)[0]
@@ -121,7 +132,11 @@ def test_status_changes_trigger_registered_webhooks(emu, api, receiver):
     delivery = receiver.wait(1)[0]
     event = json.loads(delivery["body"])
     assert event["name"] == "ORDER_STATUS_CHANGED" and event["entityRef"] == "ORD-1002"
-    assert event["entityStatus"] == "SHIPPED" and event["type"] == "NORMAL" and event["rootEntityType"] == "ORDER"
+    assert (
+        event["entityStatus"] == "SHIPPED"
+        and event["type"] == "NORMAL"
+        and event["rootEntityType"] == "ORDER"
+    )
     key = serialization.load_der_public_key(base64.b64decode(emu.public_key()["base64"]))
     headers = {k.lower(): v for k, v in delivery["headers"].items()}
     assert verifies(key, headers["fluent-signature"], delivery["body"])
@@ -129,8 +144,16 @@ def test_status_changes_trigger_registered_webhooks(emu, api, receiver):
 
 def test_event_handled_trigger(emu, api, receiver):
     emu.register_webhook(receiver.url, triggers=["event"])
-    api.post("/api/v4.1/event/sync", {"name": "OrderCancel", "entityType": "ORDER", "entityRef": "ORD-1004",
-                                      "retailerId": "1", "rootEntityType": "ORDER"})
+    api.post(
+        "/api/v4.1/event/sync",
+        {
+            "name": "OrderCancel",
+            "entityType": "ORDER",
+            "entityRef": "ORD-1004",
+            "retailerId": "1",
+            "rootEntityType": "ORDER",
+        },
+    )
     event = json.loads(receiver.wait(1)[0]["body"])
     assert event["name"] == "OrderCancel" and event["attributes"] == {"eventStatus": "COMPLETE"}
 

@@ -20,10 +20,17 @@ def fluent_block(emulator):
 
     def block(**extra: object) -> str:
         c = emulator.credentials
-        options = {"type": "fluent", "base_url": emulator.url, "client_id": c["client_id"],
-                   "client_secret": c["client_secret"], "username": c["username"], "password": c["password"],
-                   "retailer_id": str(c["retailer_id"]), "retry": {"backoff": "50ms", "max_backoff": "1s"},
-                   **extra}
+        options = {
+            "type": "fluent",
+            "base_url": emulator.url,
+            "client_id": c["client_id"],
+            "client_secret": c["client_secret"],
+            "username": c["username"],
+            "password": c["password"],
+            "retailer_id": str(c["retailer_id"]),
+            "retry": {"backoff": "50ms", "max_backoff": "1s"},
+            **extra,
+        }
         import json
 
         return "connections:\n  fluent: " + json.dumps(options) + "\n"

@@ -42,14 +42,22 @@ def rows(n: int, start: int = 0, kind: str = "LAST_ON_HAND") -> str:
 
 @pytest.fixture
 def connector(tmp_path: Path, write_spec, fluent_block):
-    def make(n: int = 40, *, batch_size: int = 10, extra: str = "", conn: dict | None = None, files: int = 1,
-             kind: str = "LAST_ON_HAND") -> Path:
+    def make(
+        n: int = 40,
+        *,
+        batch_size: int = 10,
+        extra: str = "",
+        conn: dict | None = None,
+        files: int = 1,
+        kind: str = "LAST_ON_HAND",
+    ) -> Path:
         inbox = tmp_path / "inbox"
         inbox.mkdir(exist_ok=True)
         for f in range(files):
             (inbox / f"stock_{f}.csv").write_text(rows(n, start=f * n, kind=kind))
-        return write_spec(SPEC % {"connections": fluent_block(**(conn or {})), "batch_size": batch_size,
-                                  "extra": extra})
+        return write_spec(
+            SPEC % {"connections": fluent_block(**(conn or {})), "batch_size": batch_size, "extra": extra}
+        )
 
     return make
 
@@ -93,17 +101,28 @@ def test_per_record_failures_become_rejects_with_lineage(emulator, connector, ru
 
 
 def test_injected_per_record_failures(emulator, connector, run_spec):
-    emulator.add_fault({"match": {"method": "POST", "path_regex": "/batch$"}, "when": {"nth": 1},
-                        "action": {"batch_fail_records": [0, 9]}})
+    emulator.add_fault(
+        {
+            "match": {"method": "POST", "path_regex": "/batch$"},
+            "when": {"nth": 1},
+            "action": {"batch_fail_records": [0, 9]},
+        }
+    )
     report = run_spec(connector(20, batch_size=10))
     assert report.counts["rejected"]["target"] == 2 and report.counts["written"] == 18
 
 
 def test_token_expiry_mid_run_is_renewed_once(emulator, connector, run_spec):
-    emulator.add_fault({"match": {"grant_type": "password"}, "when": {"nth": 1},
-                        "action": {"expire_token_after": 1}})
-    emulator.add_fault({"match": {"method": "POST", "path_regex": "/batch$"}, "when": {"nth": 2},
-                        "action": {"delay_ms": 1500}})
+    emulator.add_fault(
+        {"match": {"grant_type": "password"}, "when": {"nth": 1}, "action": {"expire_token_after": 1}}
+    )
+    emulator.add_fault(
+        {
+            "match": {"method": "POST", "path_regex": "/batch$"},
+            "when": {"nth": 2},
+            "action": {"delay_ms": 1500},
+        }
+    )
     report = run_spec(connector(40, batch_size=10))
     assert report.exit_code == EXIT_OK and report.counts["written"] == 40
     grants = emulator.requests(path="/oauth/token")
@@ -129,28 +148,45 @@ def test_bad_credentials_fail_with_a_clear_message(emulator, connector, run_spec
 
 
 def test_429_with_retry_after_waits_then_completes(emulator, connector, run_spec):
-    emulator.add_fault({"match": {"method": "POST", "path_regex": "/batch$"}, "when": {"nth": 1},
-                        "action": {"status": 429, "headers": {"Retry-After": "2"}}})
+    emulator.add_fault(
+        {
+            "match": {"method": "POST", "path_regex": "/batch$"},
+            "when": {"nth": 1},
+            "action": {"status": 429, "headers": {"Retry-After": "2"}},
+        }
+    )
     report = run_spec(connector(10, batch_size=10))
     assert report.exit_code == EXIT_OK and report.counts["written"] == 10
     posts = batch_posts(emulator)
     assert [p["status"] for p in posts] == [429, 200]
-    gap = (datetime.fromisoformat(posts[1]["time"].replace("Z", "+00:00"))
-           - datetime.fromisoformat(posts[0]["time"].replace("Z", "+00:00"))).total_seconds()
+    gap = (
+        datetime.fromisoformat(posts[1]["time"].replace("Z", "+00:00"))
+        - datetime.fromisoformat(posts[0]["time"].replace("Z", "+00:00"))
+    ).total_seconds()
     assert gap >= 2.0
 
 
 def test_503_twice_then_success(emulator, connector, run_spec):
-    emulator.add_fault({"match": {"method": "GET", "path_regex": "/batch/"}, "when": {"times": 2},
-                        "action": {"status": 503, "html": True}})
+    emulator.add_fault(
+        {
+            "match": {"method": "GET", "path_regex": "/batch/"},
+            "when": {"times": 2},
+            "action": {"status": 503, "html": True},
+        }
+    )
     report = run_spec(connector(10, batch_size=10))
     assert report.exit_code == EXIT_OK and report.counts["written"] == 10
     assert report.target["retries"] >= 2
 
 
 def test_503_after_commit_on_a_batch_post_is_not_sent_twice(emulator, connector, run_spec):
-    emulator.add_fault({"match": {"method": "POST", "path_regex": "/batch$"}, "when": {"nth": 2},
-                        "action": {"status": 503, "after_commit": True}})
+    emulator.add_fault(
+        {
+            "match": {"method": "POST", "path_regex": "/batch$"},
+            "when": {"nth": 2},
+            "action": {"status": 503, "after_commit": True},
+        }
+    )
     report = run_spec(connector(30, batch_size=10))
     assert report.exit_code == EXIT_OK and report.counts["written"] == 30
     assert list(batches_by_job(emulator).values()) == [3], "the committed batch was adopted, not resent"
@@ -158,8 +194,9 @@ def test_503_after_commit_on_a_batch_post_is_not_sent_twice(emulator, connector,
 
 
 def test_a_write_that_did_not_commit_is_sent_again(emulator, connector, run_spec):
-    emulator.add_fault({"match": {"method": "POST", "path_regex": "/batch$"}, "when": {"nth": 1},
-                        "action": {"status": 503}})
+    emulator.add_fault(
+        {"match": {"method": "POST", "path_regex": "/batch$"}, "when": {"nth": 1}, "action": {"status": 503}}
+    )
     report = run_spec(connector(10, batch_size=10))
     assert report.exit_code == EXIT_OK
     assert list(batches_by_job(emulator).values()) == [1] and report.counts["written"] == 10
@@ -167,8 +204,13 @@ def test_a_write_that_did_not_commit_is_sent_again(emulator, connector, run_spec
 
 def test_job_expiry_mid_run_moves_to_a_new_job_without_loss_or_duplicates(emulator, connector, run_spec):
     before = positions(emulator)
-    emulator.add_fault({"match": {"method": "POST", "path_regex": "/batch$"}, "when": {"nth": 3},
-                        "action": {"expire_job": "next"}})
+    emulator.add_fault(
+        {
+            "match": {"method": "POST", "path_regex": "/batch$"},
+            "when": {"nth": 3},
+            "action": {"expire_job": "next"},
+        }
+    )
     report = run_spec(connector(50, batch_size=10, kind="DELTA"))
     assert report.exit_code == EXIT_OK and report.counts["written"] == 50
     assert len(emulator.state("jobs")) == 2 and report.target["expired_jobs"] == 1
@@ -182,8 +224,9 @@ def test_job_expiry_mid_run_moves_to_a_new_job_without_loss_or_duplicates(emulat
 
 
 def test_a_hung_response_times_out_and_the_run_completes(emulator, connector, run_spec):
-    emulator.add_fault({"match": {"method": "GET", "path_regex": "/batch/"}, "when": {"nth": 1},
-                        "action": {"hang": True}})
+    emulator.add_fault(
+        {"match": {"method": "GET", "path_regex": "/batch/"}, "when": {"nth": 1}, "action": {"hang": True}}
+    )
     report = run_spec(connector(10, batch_size=10, conn={"read_timeout": "1s"}))
     assert report.exit_code == EXIT_OK and report.counts["written"] == 10
 
@@ -207,10 +250,13 @@ def test_per_file_jobs(emulator, connector, run_spec):
     assert report.target["jobs"] == 3 and report.counts["written"] == 15
 
 
-@pytest.mark.parametrize("option,message", [
-    ("action: DELETE", "the Batch API only accepts UPSERT of INVENTORY, got 'DELETE'"),
-    ("entity_type: PRODUCT", "the Batch API only accepts INVENTORY, got 'PRODUCT'"),
-])
+@pytest.mark.parametrize(
+    "option,message",
+    [
+        ("action: DELETE", "the Batch API only accepts UPSERT of INVENTORY, got 'DELETE'"),
+        ("entity_type: PRODUCT", "the Batch API only accepts INVENTORY, got 'PRODUCT'"),
+    ],
+)
 def test_anything_but_inventory_upsert_is_a_validation_error(connector, option, message, cli):
     result = cli("validate", str(connector(extra=option)))
     assert result.exit_code == 2 and message in result.output

@@ -83,14 +83,21 @@ def test_wrong_client_secret_is_a_clear_auth_error(emulator):
 def test_profiles_are_read_from_the_fluent_cli_layout(tmp_path: Path, monkeypatch, emulator):
     base = tmp_path / "profiles" / "dev"
     base.mkdir(parents=True)
-    (base / "profile.json").write_text(json.dumps({"baseUrl": emulator.url, "id": "DEMO",
-                                                   "clientSecret": "demo-secret", "user": "demo"}))
+    (base / "profile.json").write_text(
+        json.dumps({"baseUrl": emulator.url, "id": "DEMO", "clientSecret": "demo-secret", "user": "demo"})
+    )
     (base / "user.demo.json").write_text(json.dumps({"username": "demo", "password": "demo-password"}))
     (base / "retailer.demo-retailer.json").write_text(json.dumps({"id": 1}))
     monkeypatch.setenv("FLUENT_PROFILE_DIR", str(tmp_path / "profiles"))
     loaded = load_profile("dev", retailer="demo-retailer")
-    assert loaded == {"base_url": emulator.url, "client_id": "DEMO", "client_secret": "demo-secret",
-                      "retailer_id": "1", "username": "demo", "password": "demo-password"}
+    assert loaded == {
+        "base_url": emulator.url,
+        "client_id": "DEMO",
+        "client_secret": "demo-secret",
+        "retailer_id": "1",
+        "username": "demo",
+        "password": "demo-password",
+    }
     with pytest.raises(ConfigError, match=r"Fluent profile .prod. not found .*\(profiles there: dev\)"):
         load_profile("prod")
 
@@ -98,8 +105,9 @@ def test_profiles_are_read_from_the_fluent_cli_layout(tmp_path: Path, monkeypatc
 def test_a_spec_using_a_profile_runs(tmp_path: Path, monkeypatch, emulator, write_spec, run_spec):
     base = tmp_path / "profiles" / "dev"
     base.mkdir(parents=True)
-    (base / "profile.json").write_text(json.dumps({"baseUrl": emulator.url, "id": "DEMO",
-                                                   "clientSecret": "demo-secret", "user": "demo"}))
+    (base / "profile.json").write_text(
+        json.dumps({"baseUrl": emulator.url, "id": "DEMO", "clientSecret": "demo-secret", "user": "demo"})
+    )
     (base / "user.demo.json").write_text(json.dumps({"username": "demo", "password": "demo-password"}))
     monkeypatch.setenv("FLUENT_PROFILE_DIR", str(tmp_path / "profiles"))
     (tmp_path / "inbox").mkdir()

@@ -25,8 +25,13 @@ def api() -> Iterator[ApiServer]:
 
 def connection(api: ApiServer, auth: dict[str, Any] | None = None, **options: Any) -> str:
     """A ``connections:`` block (JSON flow style) named ``api``."""
-    block: dict[str, Any] = {"type": "http", "base_url": api.url, "retry": FAST_RETRY, "read_timeout": "5s",
-                             **options}
+    block: dict[str, Any] = {
+        "type": "http",
+        "base_url": api.url,
+        "retry": FAST_RETRY,
+        "read_timeout": "5s",
+        **options,
+    }
     if auth is not None:
         block["auth"] = auth
     return "connections:\n  api: " + json.dumps(block) + "\n"

@@ -79,8 +79,15 @@ class ApiServer:
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         self._sock = sock
-        config = uvicorn.Config(self.app(), log_level="warning", access_log=False, lifespan="off", loop="asyncio",
-                                timeout_graceful_shutdown=1, **(ssl or {}))
+        config = uvicorn.Config(
+            self.app(),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            loop="asyncio",
+            timeout_graceful_shutdown=1,
+            **(ssl or {}),
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=lambda: self._server.run(sockets=[sock]), daemon=True)  # type: ignore[union-attr]
         self._thread.start()
@@ -109,8 +116,11 @@ class ApiServer:
         self.faults.append(Fault(path, status, **options))
 
     def requests(self, path: str | None = None, method: str | None = None) -> list[dict[str, Any]]:
-        return [r for r in self.log if (path is None or r["path"].startswith(path))
-                and (method is None or r["method"] == method)]
+        return [
+            r
+            for r in self.log
+            if (path is None or r["path"].startswith(path)) and (method is None or r["method"] == method)
+        ]
 
     def revoke_tokens(self) -> None:
         self.tokens.clear()
@@ -118,14 +128,16 @@ class ApiServer:
     # -- the app -------------------------------------------------------------------------
 
     def app(self) -> Starlette:
-        return Starlette(routes=[
-            Route("/oauth/token", self.token, methods=["POST"]),
-            Route("/orders", self.list_orders, methods=["GET"]),
-            Route("/orders/{kind}", self.list_orders, methods=["GET", "POST"]),
-            Route("/items", self.create_item, methods=["POST"]),
-            Route("/items/batch", self.batch_items, methods=["POST"]),
-            Route("/items/{ref}", self.put_item, methods=["PUT", "PATCH"]),
-        ])
+        return Starlette(
+            routes=[
+                Route("/oauth/token", self.token, methods=["POST"]),
+                Route("/orders", self.list_orders, methods=["GET"]),
+                Route("/orders/{kind}", self.list_orders, methods=["GET", "POST"]),
+                Route("/items", self.create_item, methods=["POST"]),
+                Route("/items/batch", self.batch_items, methods=["POST"]),
+                Route("/items/{ref}", self.put_item, methods=["PUT", "PATCH"]),
+            ]
+        )
 
     async def _record(self, request: Request) -> dict[str, Any]:
         raw = await request.body()
@@ -133,9 +145,14 @@ class ApiServer:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = raw.decode("utf-8", "replace")
-        entry = {"method": request.method, "path": request.url.path, "query": dict(request.query_params),
-                 "raw_path": request.scope.get("raw_path", b"").decode("ascii"),
-                 "headers": {k.lower(): v for k, v in request.headers.items()}, "body": body}
+        entry = {
+            "method": request.method,
+            "path": request.url.path,
+            "query": dict(request.query_params),
+            "raw_path": request.scope.get("raw_path", b"").decode("ascii"),
+            "headers": {k.lower(): v for k, v in request.headers.items()},
+            "body": body,
+        }
         with self._lock:
             self.log.append(entry)
         return entry
@@ -147,7 +164,9 @@ class ApiServer:
         if self.auth == "bearer":
             return h.get("authorization") == f"Bearer {TOKEN}"
         if self.auth == "basic":
-            return h.get("authorization") == "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+            return (
+                h.get("authorization") == "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+            )
         if self.auth == "api_key_header":
             return h.get("x-api-key") == API_KEY
         if self.auth == "api_key_param":
@@ -158,7 +177,11 @@ class ApiServer:
     def _fault(self, entry: dict[str, Any]) -> Fault | None:
         with self._lock:
             for fault in self.faults:
-                if entry["path"].startswith(fault.path) and fault.method in (None, entry["method"]) and fault.times:
+                if (
+                    entry["path"].startswith(fault.path)
+                    and fault.method in (None, entry["method"])
+                    and fault.times
+                ):
                     fault.times -= 1
                     return fault
         return None
@@ -173,8 +196,11 @@ class ApiServer:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             headers = {"Retry-After": fault.retry_after} if fault.retry_after else None
-            return entry, JSONResponse(fault.body or {"error": "injected"}, status_code=fault.status,
-                                       headers=headers), None
+            return (
+                entry,
+                JSONResponse(fault.body or {"error": "injected"}, status_code=fault.status, headers=headers),
+                None,
+            )
         return entry, None, fault
 
     async def _after(self, fault: Fault | None, answer: JSONResponse) -> Response:
@@ -193,16 +219,33 @@ class ApiServer:
         else:
             client_id, secret = str(form.get("client_id")), str(form.get("client_secret"))
         with self._lock:
-            self.log.append({"method": "POST", "path": "/oauth/token", "query": {}, "body": dict(form),
-                             "headers": {k.lower(): v for k, v in request.headers.items()}})
+            self.log.append(
+                {
+                    "method": "POST",
+                    "path": "/oauth/token",
+                    "query": {},
+                    "body": dict(form),
+                    "headers": {k.lower(): v for k, v in request.headers.items()},
+                }
+            )
             self.grants += 1
-        if form.get("grant_type") != "client_credentials" or (client_id, secret) != (CLIENT_ID, CLIENT_SECRET):
-            return JSONResponse({"error": "invalid_client", "error_description": "bad client credentials"},
-                                status_code=401)
+        if form.get("grant_type") != "client_credentials" or (client_id, secret) != (
+            CLIENT_ID,
+            CLIENT_SECRET,
+        ):
+            return JSONResponse(
+                {"error": "invalid_client", "error_description": "bad client credentials"}, status_code=401
+            )
         token = f"tok-{self.grants}-{CLIENT_SECRET[:3]}"
         self.tokens.add(token)
-        return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": self.token_ttl,
-                             "scope": form.get("scope")})
+        return JSONResponse(
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": self.token_ttl,
+                "scope": form.get("scope"),
+            }
+        )
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -223,7 +266,7 @@ class ApiServer:
         base = f"{self.link_base or self.url}/orders/{kind}"
         if kind in ("page", "link"):
             page = 1 if self.ignore_page else int(q.get("page", 1))
-            chunk = rows[(page - 1) * size: page * size]
+            chunk = rows[(page - 1) * size : page * size]
             if kind == "page":
                 return JSONResponse({"data": chunk, "page": page})
             more = page * size < len(rows)
@@ -231,9 +274,9 @@ class ApiServer:
             return JSONResponse(chunk, headers=headers)
         if kind == "offset":
             offset = int(q.get("offset", 0))
-            return JSONResponse({"items": rows[offset: offset + size], "total": len(rows)})
+            return JSONResponse({"items": rows[offset : offset + size], "total": len(rows)})
         start = int(str(q.get("cursor") or "c0")[1:])
-        chunk = rows[start: start + size]
+        chunk = rows[start : start + size]
         after = start + len(chunk)
         following = None if after >= len(rows) else ("c1" if self.repeat_cursor else f"c{after}")
         if kind == "cursor":
@@ -314,6 +357,13 @@ def orders(count: int, *, start: str = "2026-03-01T10:00:00.000Z", status: str =
     out = []
     for n in range(1, count + 1):
         moment = first + timedelta(minutes=n - 1)
-        out.append({"id": n, "ref": f"ORD-{n:04d}", "status": status, "total": 10 * n,
-                    "updated_at": moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")})
+        out.append(
+            {
+                "id": n,
+                "ref": f"ORD-{n:04d}",
+                "status": status,
+                "total": 10 * n,
+                "updated_at": moment.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            }
+        )
     return out

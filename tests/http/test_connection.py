@@ -12,8 +12,12 @@ from tests.http.conftest import connection, rejects
 from tests.http.test_source import PAGINGS, spec
 
 ITEMS = "target: {type: http, connection: api, path: /items, concurrency: 4, idempotency_key: {}}\n"
-OAUTH = {"token_url": "/oauth/token", "client_id": "engine-client", "client_secret": "${env:API_CLIENT_SECRET}",
-         "scope": "orders:read"}
+OAUTH = {
+    "token_url": "/oauth/token",
+    "client_id": "engine-client",
+    "client_secret": "${env:API_CLIENT_SECRET}",
+    "scope": "orders:read",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +51,9 @@ def test_every_kind_of_credential_is_accepted(kind, api, write_spec, run_spec) -
 
 
 @pytest.mark.parametrize("kind", AUTHS)
-def test_wrong_credentials_fail_at_once_without_hammering(kind, api, write_spec, run_spec, monkeypatch) -> None:
+def test_wrong_credentials_fail_at_once_without_hammering(
+    kind, api, write_spec, run_spec, monkeypatch
+) -> None:
     api.orders, api.auth = srv.orders(5), kind
     for name in ("API_TOKEN", "API_KEY", "API_PASSWORD", "API_CLIENT_SECRET"):
         monkeypatch.setenv(name, "not-the-right-one")
@@ -67,21 +73,33 @@ def test_oauth_client_credentials_basic_by_default_or_in_the_body(api, write_spe
     grant = api.requests("/oauth/token")[0]
     assert grant["headers"]["authorization"].startswith("Basic ") and "client_secret" not in grant["body"]
     assert grant["body"] == {"grant_type": "client_credentials", "scope": "orders:read"}
-    in_body = {"oauth2_client_credentials": {**OAUTH, "client_auth": "body", "params": {"audience": "orders"}}}
+    in_body = {
+        "oauth2_client_credentials": {**OAUTH, "client_auth": "body", "params": {"audience": "orders"}}
+    }
     assert run_spec(write_spec(with_auth(api, in_body), name="body.yaml")).status == "ok"
     grant = api.requests("/oauth/token")[1]
     assert "authorization" not in grant["headers"]
-    assert grant["body"] == {"grant_type": "client_credentials", "client_id": "engine-client",
-                             "client_secret": srv.CLIENT_SECRET, "scope": "orders:read", "audience": "orders"}
+    assert grant["body"] == {
+        "grant_type": "client_credentials",
+        "client_id": "engine-client",
+        "client_secret": srv.CLIENT_SECRET,
+        "scope": "orders:read",
+        "audience": "orders",
+    }
 
 
-def test_one_token_serves_every_request_and_is_renewed_once_when_revoked(api, write_spec, run_spec,
-                                                                          tmp_path) -> None:
+def test_one_token_serves_every_request_and_is_renewed_once_when_revoked(
+    api, write_spec, run_spec, tmp_path
+) -> None:
     api.auth, api.revoke_at = "oauth", 20  # the server rotates its keys while the run is sending
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "items.csv").write_text("sku\n" + "".join(f"S{n}\n" for n in range(40)))
-    report = run_spec(write_spec(connection(api, AUTHS["oauth"]) + ITEMS + "version: 1\nname: items\n"
-                                 "source: {type: local, path: in}\nparser: {type: csv}\n"))
+    report = run_spec(
+        write_spec(
+            connection(api, AUTHS["oauth"]) + ITEMS + "version: 1\nname: items\n"
+            "source: {type: local, path: in}\nparser: {type: csv}\n"
+        )
+    )
     assert report.status == "ok", report.error
     assert report.counts["written"] == 40 and len(api.items) == 40
     assert api.grants == 2  # the first token, and one renewal shared by the requests it failed
@@ -102,8 +120,11 @@ def test_secrets_never_reach_logs_reports_or_rejects(api, write_spec, run_spec, 
     api.fail("/items", 422, times=2, body={"error": f"echoing your token {srv.CLIENT_SECRET}"})
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "items.csv").write_text("sku\nS1\nS2\nS3\n")
-    text = (connection(api, AUTHS["oauth"], headers={"X-Api-Key": "${env:API_KEY}"}) + ITEMS
-            + "version: 1\nname: items\nsource: {type: local, path: in}\nparser: {type: csv}\n")
+    text = (
+        connection(api, AUTHS["oauth"], headers={"X-Api-Key": "${env:API_KEY}"})
+        + ITEMS
+        + "version: 1\nname: items\nsource: {type: local, path: in}\nparser: {type: csv}\n"
+    )
     path = write_spec(text)
     report = run_spec(path)
     assert report.status == "rejects_exceeded" and report.counts["written"] == 1
@@ -122,8 +143,13 @@ def test_tls_with_a_private_authority(write_spec, run_spec, tmp_path) -> None:
     ca, cert, key = make_certificates(tmp_path)
     api = srv.ApiServer(srv.orders(3)).start(ssl={"ssl_certfile": str(cert), "ssl_keyfile": str(key)})
     try:
-        trusted = run_spec(write_spec(spec(api, PAGINGS["cursor"]).replace(
-            '"read_timeout"', f'"ca_bundle": "{ca.name}", "read_timeout"')))
+        trusted = run_spec(
+            write_spec(
+                spec(api, PAGINGS["cursor"]).replace(
+                    '"read_timeout"', f'"ca_bundle": "{ca.name}", "read_timeout"'
+                )
+            )
+        )
         assert trusted.status == "ok" and trusted.counts["read"] == 3
         unknown = run_spec(write_spec(spec(api, PAGINGS["cursor"]), name="plain.yaml"))
         assert unknown.status == "failed" and "cannot connect" in unknown.error
@@ -154,7 +180,11 @@ def test_validation_catches_what_it_can_without_a_network(write_spec, cli) -> No
     assert "source.body: a GET sends no body; use method: POST, or params" in out
     assert "target.connection: connection 'nope' is not defined" in out
     assert "connections.api.verify_tls: warning: the server's certificate is not checked" in out
-    paging = cli("validate", str(write_spec(text.replace("body: {a: 1}", "pagination: {page: {}, link: {}}"),
-                                            name="paging.yaml")))
-    assert "source.pagination: give exactly one kind of pagination: page, offset, cursor, next_url or link" \
+    paging = cli(
+        "validate",
+        str(write_spec(text.replace("body: {a: 1}", "pagination: {page: {}, link: {}}"), name="paging.yaml")),
+    )
+    assert (
+        "source.pagination: give exactly one kind of pagination: page, offset, cursor, next_url or link"
         in paging.output
+    )

@@ -35,9 +35,13 @@ def emu(_emulator: Emulator) -> Emulator:
 
 def fluent(emu: Emulator) -> list[str]:
     c = emu.credentials
-    return [f"connections.fluent.base_url={emu.url}", f"connections.fluent.client_id={c['client_id']}",
-            f"connections.fluent.client_secret={c['client_secret']}", f"connections.fluent.username={c['username']}",
-            f"connections.fluent.password={c['password']}"]
+    return [
+        f"connections.fluent.base_url={emu.url}",
+        f"connections.fluent.client_id={c['client_id']}",
+        f"connections.fluent.client_secret={c['client_secret']}",
+        f"connections.fluent.username={c['username']}",
+        f"connections.fluent.password={c['password']}",
+    ]
 
 
 def test_rest_orders_cancel_fluent_orders_incrementally(api, emu, tmp_path, run_spec, monkeypatch) -> None:
@@ -54,11 +58,21 @@ def test_rest_orders_cancel_fluent_orders_incrementally(api, emu, tmp_path, run_
     assert statuses["ORD-1002"] == statuses["ORD-1004"] == "CANCELLED" and statuses["ORD-1001"] == "BOOKED"
     (reject,) = rejects(report)
     assert reject["mapped"]["ref"] == "ORD-9999" and reject["lineage"]["at"] == "page 1"
-    assert api.requests("/orders")[0]["query"] == {"status": "CANCELLED", "updated_since": "2026-01-01T00:00:00.000Z",
-                                                   "limit": "100"}
+    assert api.requests("/orders")[0]["query"] == {
+        "status": "CANCELLED",
+        "updated_since": "2026-01-01T00:00:00.000Z",
+        "limit": "100",
+    }
     # the storefront cancels one more order; the next run sends only that one
-    api.orders.append({"id": 505, "ref": "ORD-1005", "status": "CANCELLED", "channel": "web",
-                       "updated_at": "2026-03-02T11:42:00.000Z"})
+    api.orders.append(
+        {
+            "id": 505,
+            "ref": "ORD-1005",
+            "status": "CANCELLED",
+            "channel": "web",
+            "updated_at": "2026-03-02T11:42:00.000Z",
+        }
+    )
     again = run_spec(spec, overrides=fluent(emu))
     assert again.status == "ok" and again.counts["read"] == 1 and again.counts["written"] == 1
     assert again.source["overlap_dropped"] == 1

@@ -50,21 +50,30 @@ def test_every_option_has_a_row_showing_its_default(kind: str, name: str) -> Non
         for paging, sub in schema["properties"]["pagination"]["properties"].items():
             for option, spec in sub["properties"].items():
                 found = rows(option)
-                if not found or ("default" in spec and not any(f"`{shown(spec['default'])}`" in r for r in found)):
+                if not found or (
+                    "default" in spec and not any(f"`{shown(spec['default'])}`" in r for r in found)
+                ):
                     missing.append(f"pagination.{paging}.{option}")
     assert missing == []
 
 
-CONNECTIONS = {"shop": {"type": "http", "base_url": "https://api.shop.example/v2"},
-               "erp": {"type": "http", "base_url": "https://erp.example/api"}}
+CONNECTIONS = {
+    "shop": {"type": "http", "base_url": "https://api.shop.example/v2"},
+    "erp": {"type": "http", "base_url": "https://erp.example/api"},
+}
 
 
 @pytest.mark.parametrize("n", range(len(re.findall(r"```yaml\n", DOC))))
 def test_every_yaml_example_compiles(n: int, tmp_path) -> None:
     block = yaml.safe_load(re.findall(r"```yaml\n(.*?)```", DOC, re.S)[n])
-    spec: dict[str, Any] = {"version": 1, "name": "doc", "connections": dict(CONNECTIONS),
-                            "source": {"type": "http", "connection": "shop", "path": "/x"},
-                            "target": {"type": "null"}, **block}
+    spec: dict[str, Any] = {
+        "version": 1,
+        "name": "doc",
+        "connections": dict(CONNECTIONS),
+        "source": {"type": "http", "connection": "shop", "path": "/x"},
+        "target": {"type": "null"},
+        **block,
+    }
     spec["connections"] = {**CONNECTIONS, **(block.get("connections") or {})}
     doc = load_text(yaml.safe_dump(spec), str(tmp_path / "doc.yaml"), base_dir=tmp_path)
     plan = compile_document(doc)

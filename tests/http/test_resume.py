@@ -29,7 +29,9 @@ def kill_when_items(api, proc: subprocess.Popen, count: int) -> None:
 
 
 @pytest.mark.parametrize("keyed", [True, False], ids=["with-key", "without-key"])
-def test_killed_run_resumes_without_applying_anything_twice(keyed, api, tmp_path, run_spec, monkeypatch) -> None:
+def test_killed_run_resumes_without_applying_anything_twice(
+    keyed, api, tmp_path, run_spec, monkeypatch
+) -> None:
     write_rows(tmp_path, [(f"S{n:02d}", str(n), f"A-{n}") for n in range(ROWS)])
     target = {"path": "/items", "concurrency": 3, **({"idempotency_key": {}} if keyed else {})}
     path = tmp_path / "spec.yaml"
@@ -37,8 +39,12 @@ def test_killed_run_resumes_without_applying_anything_twice(keyed, api, tmp_path
     # every write is applied, then its answer is slow: the writes in flight at the kill were all applied
     api.fail("/items", 201, after_commit=True, delay=0.2, times=10_000)
     state = tmp_path / "state"
-    proc = subprocess.Popen([sys.executable, "-m", "engine", "run", str(path)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env={**os.environ, "ENGINE_STATE_DIR": str(state)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine", "run", str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "ENGINE_STATE_DIR": str(state)},
+    )
     kill_when_items(api, proc, 12)
     api.faults.clear()
     monkeypatch.setenv("ENGINE_STATE_DIR", str(state))

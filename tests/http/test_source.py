@@ -13,9 +13,12 @@ from tests.http.server import ApiServer, orders
 
 
 def spec(api: ApiServer, source: dict[str, Any], *, target: str = "") -> str:
-    return ("version: 1\nname: orders\n" + connection(api)
-            + block("source", {"type": "http", "connection": "api", **source})
-            + (target or "target: {type: file, writer: jsonl, destination: {type: local, path: out}}\n"))
+    return (
+        "version: 1\nname: orders\n"
+        + connection(api)
+        + block("source", {"type": "http", "connection": "api", **source})
+        + (target or "target: {type: file, writer: jsonl, destination: {type: local, path: out}}\n")
+    )
 
 
 def output(directory: Path) -> list[dict[str, Any]]:
@@ -26,13 +29,22 @@ def output(directory: Path) -> list[dict[str, Any]]:
 
 
 PAGINGS = {
-    "page": {"path": "/orders/page", "records": "data",
-             "pagination": {"page": {"size": 10, "size_param": "per_page"}}},
+    "page": {
+        "path": "/orders/page",
+        "records": "data",
+        "pagination": {"page": {"size": 10, "size_param": "per_page"}},
+    },
     "offset": {"path": "/orders/offset", "records": "items", "pagination": {"offset": {"size": 10}}},
-    "cursor": {"path": "/orders/cursor", "records": "data",
-               "pagination": {"cursor": {"path": "meta.next_cursor", "size": 10, "size_param": "limit"}}},
-    "next_url": {"path": "/orders/next", "records": "data",
-                 "pagination": {"next_url": {"path": "links.next", "size": 10, "size_param": "limit"}}},
+    "cursor": {
+        "path": "/orders/cursor",
+        "records": "data",
+        "pagination": {"cursor": {"path": "meta.next_cursor", "size": 10, "size_param": "limit"}},
+    },
+    "next_url": {
+        "path": "/orders/next",
+        "records": "data",
+        "pagination": {"next_url": {"path": "links.next", "size": 10, "size_param": "limit"}},
+    },
     "link": {"path": "/orders/link", "pagination": {"link": {"size": 10, "size_param": "per_page"}}},
 }
 
@@ -84,10 +96,17 @@ def test_a_wrong_records_path_names_what_the_answer_has(api, write_spec, run_spe
 
 
 def test_params_and_a_post_body_carry_paging_and_filters(api, write_spec, run_spec, tmp_path) -> None:
-    api.orders = [*orders(12), {"id": 99, "ref": "ORD-0099", "status": "BOOKED",
-                                "updated_at": "2026-03-01T10:30:00.000Z"}]
-    source = {"path": "/orders/page", "method": "POST", "records": "data", "body": {"status": "CANCELLED"},
-              "pagination": {"page": {"size": 5, "size_param": "per_page", "in": "body"}}}
+    api.orders = [
+        *orders(12),
+        {"id": 99, "ref": "ORD-0099", "status": "BOOKED", "updated_at": "2026-03-01T10:30:00.000Z"},
+    ]
+    source = {
+        "path": "/orders/page",
+        "method": "POST",
+        "records": "data",
+        "body": {"status": "CANCELLED"},
+        "pagination": {"page": {"size": 5, "size_param": "per_page", "in": "body"}},
+    }
     report = run_spec(write_spec(spec(api, source)))
     assert report.status == "ok", report.error
     assert len(output(tmp_path / "out")) == 12
@@ -117,7 +136,9 @@ def test_a_4xx_fails_the_run_naming_the_status_and_answer(api, write_spec, run_s
 
 def test_placeholders_read_the_context(api, write_spec, run_spec) -> None:
     api.orders = orders(2)
-    text = spec(api, {**PAGINGS["cursor"], "params": {"status": "{$context.wanted}", "note": "{$context.none}"}})
+    text = spec(
+        api, {**PAGINGS["cursor"], "params": {"status": "{$context.wanted}", "note": "{$context.none}"}}
+    )
     report = run_spec(write_spec(text + "context: {wanted: CANCELLED}\n"))
     assert report.status == "ok", report.error
     assert api.requests("/orders")[0]["query"] == {"status": "CANCELLED", "limit": "10"}  # no value: left out
@@ -131,7 +152,13 @@ def test_credentials_never_follow_a_link_to_another_server(api, write_spec, run_
 
 
 def test_an_object_where_a_parameter_goes_is_refused(api, write_spec, run_spec) -> None:
-    report = run_spec(write_spec(spec(api, {**PAGINGS["cursor"], "params": {"filter": "{$context.f}"}})
-                                 + "context: {f: {a: 1}}\n"))
-    assert report.status == "failed" and "source.params.filter: an object cannot be a query parameter" in report.error
+    report = run_spec(
+        write_spec(
+            spec(api, {**PAGINGS["cursor"], "params": {"filter": "{$context.f}"}}) + "context: {f: {a: 1}}\n"
+        )
+    )
+    assert (
+        report.status == "failed"
+        and "source.params.filter: an object cannot be a query parameter" in report.error
+    )
     assert not api.requests("/orders")

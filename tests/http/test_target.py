@@ -20,11 +20,14 @@ def write_rows(tmp_path: Path, rows: list[tuple[str, str, str]] = ROWS, name: st
 
 
 def spec(api: ApiServer, target: dict[str, Any], **conn: Any) -> str:
-    return ("version: 1\nname: items\n" + connection(api, **conn)
-            + "source: {type: local, path: in}\nparser: {type: csv}\n"
-            + "mapping: {fields: {sku: {source: sku}, qty: {source: qty, resolver: int}, ref: {source: ref}}}\n"
-            + block("target", {"type": "http", "connection": "api", **target})
-            + "on_error: {max_reject_ratio: 1}\n")
+    return (
+        "version: 1\nname: items\n"
+        + connection(api, **conn)
+        + "source: {type: local, path: in}\nparser: {type: csv}\n"
+        + "mapping: {fields: {sku: {source: sku}, qty: {source: qty, resolver: int}, ref: {source: ref}}}\n"
+        + block("target", {"type": "http", "connection": "api", **target})
+        + "on_error: {max_reject_ratio: 1}\n"
+    )
 
 
 def keys(api: ApiServer) -> list[str | None]:
@@ -37,17 +40,30 @@ def test_one_request_per_record_and_4xx_rejects_with_lineage(api, tmp_path, writ
     assert report.status == "ok", report.error
     assert report.counts["written"] == 4 and report.counts["rejected"]["target"] == 1
     assert sorted(i["sku"] for i in api.items.values()) == ["S1", "S2", "S4", "S5"]
-    assert [r["body"] for r in api.requests("/items")][:2] == [{"sku": "S1", "qty": 1, "ref": "A-1"},
-                                                               {"sku": "S2", "qty": 2, "ref": "A-2"}]
+    assert [r["body"] for r in api.requests("/items")][:2] == [
+        {"sku": "S1", "qty": 1, "ref": "A-1"},
+        {"sku": "S2", "qty": 2, "ref": "A-2"},
+    ]
     (reject,) = rejects(report)
-    assert reject["lineage"] == {"uri": (tmp_path / "in" / "items.csv").as_uri(), "file": "items.csv", "row": 3,
-                                 "line": 4}
-    assert reject["reasons"] == ['POST /items answered 422: {"error":"sku is required","got":{"sku":"","qty":3,'
-                                 '"ref":"A-3"}}']
+    assert reject["lineage"] == {
+        "uri": (tmp_path / "in" / "items.csv").as_uri(),
+        "file": "items.csv",
+        "row": 3,
+        "line": 4,
+    }
+    assert reject["reasons"] == [
+        'POST /items answered 422: {"error":"sku is required","got":{"sku":"","qty":3,"ref":"A-3"}}'
+    ]
     assert reject["response"]["status"] == 422 and reject["response"]["body"]["error"] == "sku is required"
     assert reject["mapped"] == {"sku": "", "qty": 3, "ref": "A-3"}
-    assert report.target == {"requests": 5, "accepted": 4, "rejected": 1, "retries": 0, "resent": 0,
-                             "unknown_outcome": 0}
+    assert report.target == {
+        "requests": 5,
+        "accepted": 4,
+        "rejected": 1,
+        "retries": 0,
+        "resent": 0,
+        "unknown_outcome": 0,
+    }
 
 
 def test_path_placeholders_are_encoded_and_missing_values_reject(api, tmp_path, write_spec, run_spec) -> None:
@@ -66,8 +82,13 @@ def test_path_placeholders_are_encoded_and_missing_values_reject(api, tmp_path, 
 
 def test_batches_map_per_item_results_back_to_their_rows(api, tmp_path, write_spec, run_spec) -> None:
     write_rows(tmp_path, [(f"S{n}" if n % 3 else "", str(n), f"A-{n}") for n in range(1, 8)])
-    target = {"path": "/items/batch", "body": "batch", "batch_size": 3, "wrapper": "items",
-              "results": {"path": "results", "status": "status", "error": "error"}}
+    target = {
+        "path": "/items/batch",
+        "body": "batch",
+        "batch_size": 3,
+        "wrapper": "items",
+        "results": {"path": "results", "status": "status", "error": "error"},
+    }
     report = run_spec(write_spec(spec(api, target)))
     assert report.status == "ok", report.error
     bodies = [r["body"] for r in api.requests("/items/batch")]
@@ -83,8 +104,9 @@ def test_batches_map_per_item_results_back_to_their_rows(api, tmp_path, write_sp
 def test_a_refused_batch_rejects_each_of_its_records(api, tmp_path, write_spec, run_spec) -> None:
     write_rows(tmp_path, [(f"S{n}", str(n), f"A-{n}") for n in range(1, 6)])
     api.fail("/items/batch", 400, body={"error": "batch too large"})
-    report = run_spec(write_spec(spec(api, {"path": "/items/batch", "body": "batch", "batch_size": 2,
-                                            "concurrency": 1})))
+    report = run_spec(
+        write_spec(spec(api, {"path": "/items/batch", "body": "batch", "batch_size": 2, "concurrency": 1}))
+    )
     assert report.counts["written"] == 3 and [r["lineage"]["row"] for r in rejects(report)] == [1, 2]
     assert all("answered 400" in r["reasons"][0] for r in rejects(report))
 
@@ -124,7 +146,9 @@ def test_5xx_without_a_key_rejects_instead_of_resending(api, tmp_path, write_spe
     report = run_spec(write_spec(spec(api, {"path": "/items"})))
     assert report.counts["written"] == 0 and len(api.requests("/items")) == 1
     (reject,) = rejects(report)
-    assert "answered 503" in reject["reasons"][0] and "may or may not have been applied" in reject["reasons"][0]
+    assert (
+        "answered 503" in reject["reasons"][0] and "may or may not have been applied" in reject["reasons"][0]
+    )
     assert report.target["unknown_outcome"] == 1
 
 
@@ -178,8 +202,10 @@ def test_on_status_rules_come_first(api, tmp_path, write_spec, run_spec) -> None
     assert [i["sku"] for i in api.items.values()] == ["S2"]  # S1 "existed"; S2 was retried, then stored
     api.fail("/items", 403)
     stop = [{"status": ["4xx"], "action": "fail"}]
-    failed = run_spec(write_spec(spec(api, {"path": "/items", "on_status": stop}), name="stop.yaml"),
-                      overrides=["name=stop"])
+    failed = run_spec(
+        write_spec(spec(api, {"path": "/items", "on_status": stop}), name="stop.yaml"),
+        overrides=["name=stop"],
+    )
     assert failed.status == "failed" and "answered 403" in failed.error
 
 

@@ -13,9 +13,16 @@ from tests.http.server import orders
 from tests.http.test_source import PAGINGS, spec
 
 INITIAL = "2020-01-01T00:00:00Z"
-SOURCE = {**PAGINGS["cursor"], "watermark": {"field": "updated_at", "param": "updated_since",
-                                             "until_param": "updated_before", "initial": INITIAL,
-                                             "overlap": "5m"}}
+SOURCE = {
+    **PAGINGS["cursor"],
+    "watermark": {
+        "field": "updated_at",
+        "param": "updated_since",
+        "until_param": "updated_before",
+        "initial": INITIAL,
+        "overlap": "5m",
+    },
+}
 
 
 def yesterday() -> str:
@@ -39,7 +46,9 @@ def test_a_second_run_reads_only_what_changed(api, write_spec, run_spec, tmp_pat
 
     changed = dict(api.orders[4], status="CANCELLED", updated_at=_plus(last, minutes=3), total=1)
     api.orders[4] = changed
-    api.orders.append({"id": 13, "ref": "ORD-0013", "status": "CANCELLED", "updated_at": _plus(last, minutes=4)})
+    api.orders.append(
+        {"id": 13, "ref": "ORD-0013", "status": "CANCELLED", "updated_at": _plus(last, minutes=4)}
+    )
     second = run_spec(path)
     assert second.status == "ok", second.error
     assert since_params(api)[-1] == _plus(last, minutes=-5)  # the watermark minus the overlap
@@ -53,7 +62,7 @@ def test_a_second_run_reads_only_what_changed(api, write_spec, run_spec, tmp_pat
 def test_the_watermark_stays_when_the_target_fails(api, write_spec, run_spec) -> None:
     api.orders = orders(5, start=yesterday())
     api.fail("/items", 503, times=100)
-    target = ('target: {type: http, connection: api, path: /items, idempotency_key: {}}\n')
+    target = "target: {type: http, connection: api, path: /items, idempotency_key: {}}\n"
     failed = run_spec(write_spec(spec(api, SOURCE, target=target)))
     assert failed.status == "failed"
     ok = run_spec(write_spec(spec(api, SOURCE), name="again.yaml"))
@@ -75,16 +84,21 @@ def test_a_backfill_window_does_not_move_the_watermark(api, write_spec, run_spec
     report = run_spec(path, since="2026-02-01T00:10:00Z", until="2026-02-01T00:20:00Z")
     assert report.status == "ok" and report.counts["read"] == 10
     query = api.requests("/orders")[0]["query"]
-    assert (query["updated_since"], query["updated_before"]) == ("2026-02-01T00:10:00.000Z",
-                                                                 "2026-02-01T00:20:00.000Z")
+    assert (query["updated_since"], query["updated_before"]) == (
+        "2026-02-01T00:10:00.000Z",
+        "2026-02-01T00:20:00.000Z",
+    )
     assert "watermark_to" not in report.source
     assert run_spec(path).source["watermark_from"] == "2020-01-01T00:00:00.000Z"
 
 
 def test_the_bound_can_go_in_a_placeholder_and_until_needs_somewhere_to_go(api, write_spec, run_spec) -> None:
     api.orders = orders(3, start=yesterday())
-    source = {**PAGINGS["cursor"], "params": {"updated_since": "{$context.watermark}"},
-              "watermark": {"field": "updated_at", "initial": "2021-05-01T00:00:00Z"}}
+    source = {
+        **PAGINGS["cursor"],
+        "params": {"updated_since": "{$context.watermark}"},
+        "watermark": {"field": "updated_at", "initial": "2021-05-01T00:00:00Z"},
+    }
     path = write_spec(spec(api, source))
     assert run_spec(path).counts["read"] == 3
     assert since_params(api) == ["2021-05-01T00:00:00.000Z"]
@@ -98,14 +112,17 @@ def test_a_watermark_that_is_never_sent_is_a_validation_error(api, write_spec, c
     assert result.exit_code == 2 and "the lower bound is not sent" in result.output
 
 
-@pytest.mark.parametrize("value,fmt,expected", [
-    ("2026-03-01T10:00:00Z", "iso", "2026-03-01T10:00:00.000Z"),
-    ("2026-03-01T12:00:00+02:00", "iso", "2026-03-01T10:00:00.000Z"),
-    (1772359200, "epoch", "2026-03-01T10:00:00.000Z"),
-    (1772359200500, "epoch_ms", "2026-03-01T10:00:00.500Z"),
-    ("01/03/2026 10:00", "%d/%m/%Y %H:%M", "2026-03-01T10:00:00.000Z"),
-    (None, "iso", None),
-])
+@pytest.mark.parametrize(
+    "value,fmt,expected",
+    [
+        ("2026-03-01T10:00:00Z", "iso", "2026-03-01T10:00:00.000Z"),
+        ("2026-03-01T12:00:00+02:00", "iso", "2026-03-01T10:00:00.000Z"),
+        (1772359200, "epoch", "2026-03-01T10:00:00.000Z"),
+        (1772359200500, "epoch_ms", "2026-03-01T10:00:00.500Z"),
+        ("01/03/2026 10:00", "%d/%m/%Y %H:%M", "2026-03-01T10:00:00.000Z"),
+        (None, "iso", None),
+    ],
+)
 def test_record_times_are_read_in_their_format(value, fmt, expected) -> None:
     assert stamps.read(value, fmt, "updated_at") == expected
 
@@ -119,7 +136,11 @@ def test_a_record_time_that_does_not_parse_names_the_value(value, fmt) -> None:
 def test_bounds_are_sent_in_the_format_asked_for() -> None:
     moment = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
     assert [stamps.send(moment, f) for f in ("iso", "epoch", "epoch_ms", "%Y-%m-%d")] == [
-        "2026-03-01T10:00:00.000Z", 1772359200, 1772359200000, "2026-03-01"]
+        "2026-03-01T10:00:00.000Z",
+        1772359200,
+        1772359200000,
+        "2026-03-01",
+    ]
 
 
 def _plus(text: str, *, minutes: int) -> str:

@@ -12,8 +12,10 @@ from engine.spec.compile import compile_file
 def mapping(write_spec):
     def build(fields: str, *, lenient: bool = False):
         options = "\n  options: {lenient: true}" if lenient else ""
-        path = write_spec(f"version: 1\nname: m\nsource: {{type: local, path: in}}\nparser: {{type: json}}\n"
-                          f"mapping:{options}\n  fields:\n{fields}\ntarget: {{type: stdout}}\n")
+        path = write_spec(
+            f"version: 1\nname: m\nsource: {{type: local, path: in}}\nparser: {{type: json}}\n"
+            f"mapping:{options}\n  fields:\n{fields}\ntarget: {{type: stdout}}\n"
+        )
         return compile_file(path).mapping
 
     return build
@@ -34,14 +36,27 @@ def test_every_field_kind(mapping) -> None:
         rootRef: {source: $root.order.ref}
         row: {source: $row}
 """)
-    record = {"order": {"ref": "O1", "city": "Perth", "customer": {"name": "Ann", "mail": "a@x"},
-                        "lines": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": 3}]}}
+    record = {
+        "order": {
+            "ref": "O1",
+            "city": "Perth",
+            "customer": {"name": "Ann", "mail": "a@x"},
+            "lines": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": 3}],
+        }
+    }
     out, issues = m.map_record(record, row=9)
     assert issues == []
-    assert out == {"ref": "O1", "kind": "HD", "lines_total": 5, "customer": {"name": "Ann", "email": "a@x"},
-                   "shipping": {"city": "Perth"},
-                   "items": [{"sku": "A", "orderRef": "O1", "rootRef": "O1", "row": 9},
-                             {"sku": "B", "orderRef": "O1", "rootRef": "O1", "row": 9}]}
+    assert out == {
+        "ref": "O1",
+        "kind": "HD",
+        "lines_total": 5,
+        "customer": {"name": "Ann", "email": "a@x"},
+        "shipping": {"city": "Perth"},
+        "items": [
+            {"sku": "A", "orderRef": "O1", "rootRef": "O1", "row": 9},
+            {"sku": "B", "orderRef": "O1", "rootRef": "O1", "row": 9},
+        ],
+    }
 
 
 def test_default_is_applied_before_required_and_resolvers(mapping) -> None:
@@ -72,15 +87,26 @@ def test_when_omits_the_field(mapping) -> None:
     assert m.map_record({"total": 50})[0] == {"total": 50}
 
 
-@pytest.mark.parametrize("fields,record,message", [
-    ("sku: {source: sku, pattern: '[A-Z]+-\\\\d+'}", {"sku": "abc"}, "sku: 'abc' does not match the pattern"),
-    ("kind: {source: k, enum: [HD, CC]}", {"k": "XX"}, "kind: 'XX' is not one of: HD, CC"),
-    ("qty: {source: q, resolver: int, min: 1}", {"q": "0"}, "qty: 0 is below the minimum 1"),
-    ("qty: {source: q, resolver: int, max: 10}", {"q": "11"}, "qty: 11 is above the maximum 10"),
-    ("ref: {source: r, max_length: 3}", {"r": "ABCD"}, "ref: 'ABCD' is longer than 3 characters"),
-    ("qty: {source: q, resolver: int}", {"q": "ten"}, "qty: 'ten' is not an integer (resolver int, source q)"),
-    ("ref: {source: r, required: true}", {}, "ref: required value is missing (source r)"),
-])
+@pytest.mark.parametrize(
+    "fields,record,message",
+    [
+        (
+            "sku: {source: sku, pattern: '[A-Z]+-\\\\d+'}",
+            {"sku": "abc"},
+            "sku: 'abc' does not match the pattern",
+        ),
+        ("kind: {source: k, enum: [HD, CC]}", {"k": "XX"}, "kind: 'XX' is not one of: HD, CC"),
+        ("qty: {source: q, resolver: int, min: 1}", {"q": "0"}, "qty: 0 is below the minimum 1"),
+        ("qty: {source: q, resolver: int, max: 10}", {"q": "11"}, "qty: 11 is above the maximum 10"),
+        ("ref: {source: r, max_length: 3}", {"r": "ABCD"}, "ref: 'ABCD' is longer than 3 characters"),
+        (
+            "qty: {source: q, resolver: int}",
+            {"q": "ten"},
+            "qty: 'ten' is not an integer (resolver int, source q)",
+        ),
+        ("ref: {source: r, required: true}", {}, "ref: required value is missing (source r)"),
+    ],
+)
 def test_validation_rejects_with_a_clear_reason(mapping, fields, record, message) -> None:
     out, issues = mapping("    " + fields).map_record(record)
     assert out is None and message in issues[0].render()
@@ -118,11 +144,20 @@ def test_row_form_and_dict_form_map_identically(mapping) -> None:
     dict_chunk = Chunk(item, [dict(zip(("sku", "qty", "loc"), r, strict=True)) for r in rows], [1, 2, 3])
     a = m.map_chunk(row_chunk, {"rid": "7"})
     b = m.map_chunk(dict_chunk, {"rid": "7"})
-    assert a[0] == b[0] == [{"sku": "A", "qty": 1, "ref": "a:L1", "retailer": "7", "file": "in.csv"},
-                            {"sku": "C", "ref": "c", "retailer": "7", "file": "in.csv"}]
+    assert (
+        a[0]
+        == b[0]
+        == [
+            {"sku": "A", "qty": 1, "ref": "a:L1", "retailer": "7", "file": "in.csv"},
+            {"sku": "C", "ref": "c", "retailer": "7", "file": "in.csv"},
+        ]
+    )
     assert a[1] == b[1] == [0, 2]
-    assert [i.render() for i in a[2][0][1]] == [i.render() for i in b[2][0][1]] == [
-        "qty: 'x' is not an integer (resolver int, source qty)"]
+    assert (
+        [i.render() for i in a[2][0][1]]
+        == [i.render() for i in b[2][0][1]]
+        == ["qty: 'x' is not an integer (resolver int, source qty)"]
+    )
 
 
 def test_a_column_missing_from_the_header_reads_as_missing(mapping) -> None:

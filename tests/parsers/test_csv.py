@@ -46,13 +46,19 @@ def test_ragged_rows_can_be_padded_or_truncated(parse) -> None:
 def test_a_misplaced_quote_rejects_only_that_row(parse) -> None:
     records, rejects, _ = parse("csv", b'a,b\n1,"x"y\n2,ok\n')
     assert [r[2]["a"] for r in records] == ["2"]
-    assert rejects[0].position == 1 and rejects[0].line == 2 and "malformed CSV at line 2" in rejects[0].reason
+    assert (
+        rejects[0].position == 1 and rejects[0].line == 2 and "malformed CSV at line 2" in rejects[0].reason
+    )
 
 
 def test_an_unterminated_quote_is_reported_not_swallowed(parse) -> None:
     records, rejects, _ = parse("csv", b'a,b\n1,ok\n2,"never closed\n3,x\n')
     assert [r[2]["a"] for r in records] == ["1"]
-    assert len(rejects) == 1 and "unexpected end of data" in rejects[0].reason and "lines 3-4" in rejects[0].reason
+    assert (
+        len(rejects) == 1
+        and "unexpected end of data" in rejects[0].reason
+        and "lines 3-4" in rejects[0].reason
+    )
 
 
 def test_undecodable_bytes_reject_their_row_with_offset(parse) -> None:
@@ -73,7 +79,9 @@ def test_other_encodings(parse) -> None:
 
 def test_header_false_with_columns_skip_rows_and_comments(parse) -> None:
     data = b"exported by WMS\n# a comment\n1;2\n# another\n3;4\n"
-    records, _, _ = parse("csv", data, header=False, columns=["x", "y"], skip_rows=1, comment="#", delimiter=";")
+    records, _, _ = parse(
+        "csv", data, header=False, columns=["x", "y"], skip_rows=1, comment="#", delimiter=";"
+    )
     assert records == [(1, 3, {"x": "1", "y": "2"}), (2, 5, {"x": "3", "y": "4"})]
 
 
@@ -106,8 +114,11 @@ def test_chunks_are_bounded_and_positions_continue(parse) -> None:
 
 
 def test_bad_bytes_in_the_header_stop_the_file_but_not_in_skipped_lines(parse) -> None:
-    with pytest.raises(ParseError, match=r"stock.csv:1: the header holds bytes ff at byte offset 2, which are not "
-                                         r"valid utf-8 \(set parser.encoding"):
+    with pytest.raises(
+        ParseError,
+        match=r"stock.csv:1: the header holds bytes ff at byte offset 2, which are not "
+        r"valid utf-8 \(set parser.encoding",
+    ):
         parse("csv", b"sk\xffu,qty\n1,2\n")
     records, rejects, _ = parse("csv", b"caf\xe9 export\nsku,qty\n1,2\n", skip_rows=1)
     assert records == [(1, 3, {"sku": "1", "qty": "2"})] and rejects == []

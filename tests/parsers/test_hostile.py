@@ -70,26 +70,36 @@ def parse_all(kind: str, name: str, data: bytes, **options):
 # --- XML: entities, DTDs, the network ---------------------------------------------------
 
 
-@pytest.mark.parametrize("name,declared,line", [
-    ("billion_laughs.xml", "lol, lol1, lol2, lol3, lol4 ...", 14),
-    ("quadratic_blowup.xml", "a", 3),
-    ("external_entity_file.xml", "secret", 3),
-    ("external_entity_http.xml", "remote", 3),
-    ("parameter_entity_http.xml", "remote", 3),
-])
-def test_documents_declaring_entities_are_refused_before_anything_expands(listener, name, declared, line) -> None:
+@pytest.mark.parametrize(
+    "name,declared,line",
+    [
+        ("billion_laughs.xml", "lol, lol1, lol2, lol3, lol4 ...", 14),
+        ("quadratic_blowup.xml", "a", 3),
+        ("external_entity_file.xml", "secret", 3),
+        ("external_entity_http.xml", "remote", 3),
+        ("parameter_entity_http.xml", "remote", 3),
+    ],
+)
+def test_documents_declaring_entities_are_refused_before_anything_expands(
+    listener, name, declared, line
+) -> None:
     values, rejects, error, _, _ = parse_all("xml", name, read(name, listener.server_port))
     assert values == [] and rejects == []
     assert isinstance(error, ParseError)
-    assert str(error).startswith(f"{name}:{line}: the document declares entities ({declared}) in its DTD; "
-                                 "documents with entity declarations are refused")
+    assert str(error).startswith(
+        f"{name}:{line}: the document declares entities ({declared}) in its DTD; "
+        "documents with entity declarations are refused"
+    )
     assert "root:" not in str(error) and "FETCHED" not in str(error)
 
 
-@pytest.mark.parametrize("name,skus", [
-    ("dtd_url.xml", ["A1", "B2"]),
-    ("xinclude_url.xml", ["A1"]),
-])
+@pytest.mark.parametrize(
+    "name,skus",
+    [
+        ("dtd_url.xml", ["A1", "B2"]),
+        ("xinclude_url.xml", ["A1"]),
+    ],
+)
 def test_dtds_and_includes_are_never_fetched(listener, name, skus) -> None:
     _Recorder.requests.clear()
     values, rejects, error, _, _ = parse_all("xml", name, read(name, listener.server_port))
@@ -110,31 +120,66 @@ def test_no_hostile_file_reached_the_network(listener) -> None:
 # --- errors that stop a file: named, positioned, never silent ------------------------------
 
 
-@pytest.mark.parametrize("kind,name,flowed,message", [
-    ("xml", "undefined_entity.xml", ["A1"],
-     r"^undefined_entity\.xml:4:21: invalid XML after record 1: Entity 'nbsp' not defined \(XML knows only"),
-    ("xml", "deep_nesting.xml", [],
-     r"^deep_nesting\.xml:1:\d+: invalid XML after record 0: Excessive depth in document: 256.*"
-     r"\(nesting deeper than 256 levels is refused\)"),
-    ("xml", "invalid_utf8.xml", ["A1"],
-     r"^invalid_utf8\.xml:4:17: invalid XML after record 1: Invalid bytes in character encoding"),
-    ("xml", "truncated.xml", ["A1", "B2"],
-     r"^truncated\.xml:5:\d+: invalid XML after record 2: Premature end of data in tag Sku line 5.*"
-     r"\(the file looks truncated\)"),
-    ("json", "deep_nesting.json", [],
-     r"^deep_nesting\.json: the document is nested deeper than max_depth \(64\) between bytes 0 and 16384, "
-     r"after record 0 \(raise parser.max_depth"),
-    ("json", "invalid_utf8.json", ["A1"],
-     r"^invalid_utf8\.json: invalid JSON after record 1 \(the last good one is \[0\]\), between bytes 0 and 50: "
-     r"lexical error: invalid bytes in UTF8 string\. \(JSON files must be UTF-8\)"),
-    ("json", "truncated.json", ["A1", "B2"],
-     r"^truncated\.json: invalid JSON after record 2 \(the last good one is \[1\]\), at byte 43 \(the end of the "
-     r"file\): unexpected end of data \(the file looks truncated\)"),
-    ("parquet", "truncated.parquet", [],
-     r"^truncated\.parquet: not a readable Parquet file: .*\(\d+ bytes\) \(a Parquet file ends with its footer; "
-     r"a truncated copy has none\)"),
-    ("parquet", "not_parquet.parquet", [], r"^not_parquet\.parquet: not a readable Parquet file: "),
-])
+@pytest.mark.parametrize(
+    "kind,name,flowed,message",
+    [
+        (
+            "xml",
+            "undefined_entity.xml",
+            ["A1"],
+            r"^undefined_entity\.xml:4:21: invalid XML after record 1: Entity 'nbsp' not defined \(XML knows only",
+        ),
+        (
+            "xml",
+            "deep_nesting.xml",
+            [],
+            r"^deep_nesting\.xml:1:\d+: invalid XML after record 0: Excessive depth in document: 256.*"
+            r"\(nesting deeper than 256 levels is refused\)",
+        ),
+        (
+            "xml",
+            "invalid_utf8.xml",
+            ["A1"],
+            r"^invalid_utf8\.xml:4:17: invalid XML after record 1: Invalid bytes in character encoding",
+        ),
+        (
+            "xml",
+            "truncated.xml",
+            ["A1", "B2"],
+            r"^truncated\.xml:5:\d+: invalid XML after record 2: Premature end of data in tag Sku line 5.*"
+            r"\(the file looks truncated\)",
+        ),
+        (
+            "json",
+            "deep_nesting.json",
+            [],
+            r"^deep_nesting\.json: the document is nested deeper than max_depth \(64\) between bytes 0 and 16384, "
+            r"after record 0 \(raise parser.max_depth",
+        ),
+        (
+            "json",
+            "invalid_utf8.json",
+            ["A1"],
+            r"^invalid_utf8\.json: invalid JSON after record 1 \(the last good one is \[0\]\), between bytes 0 and 50: "
+            r"lexical error: invalid bytes in UTF8 string\. \(JSON files must be UTF-8\)",
+        ),
+        (
+            "json",
+            "truncated.json",
+            ["A1", "B2"],
+            r"^truncated\.json: invalid JSON after record 2 \(the last good one is \[1\]\), at byte 43 \(the end of the "
+            r"file\): unexpected end of data \(the file looks truncated\)",
+        ),
+        (
+            "parquet",
+            "truncated.parquet",
+            [],
+            r"^truncated\.parquet: not a readable Parquet file: .*\(\d+ bytes\) \(a Parquet file ends with its footer; "
+            r"a truncated copy has none\)",
+        ),
+        ("parquet", "not_parquet.parquet", [], r"^not_parquet\.parquet: not a readable Parquet file: "),
+    ],
+)
 def test_a_broken_file_stops_with_its_name_and_position(kind, name, flowed, message) -> None:
     values, _rejects, error, _, _ = parse_all(kind, name, read(name))
     assert isinstance(error, ParseError), f"{name} must not end quietly"
@@ -153,8 +198,9 @@ def test_json_keys_long_enough_to_blow_up_memory_are_refused() -> None:
 def test_xml_deeper_than_max_depth_but_within_libxml2_limits_is_refused_with_the_record() -> None:
     data = b"<Items><Item>" + b"<a>" * 80 + b"x" + b"</a>" * 80 + b"</Item></Items>"
     _, _, error, _, _ = parse_all("xml", "deep.xml", data)
-    assert str(error).startswith("deep.xml:1: elements are nested deeper than max_depth (64) inside record 1 "
-                                 "(/Items/Item[1])")
+    assert str(error).startswith(
+        "deep.xml:1: elements are nested deeper than max_depth (64) inside record 1 (/Items/Item[1])"
+    )
     values, _, error, _, _ = parse_all("xml", "deep.xml", data, max_depth=100)
     assert error is None and len(values) == 1
 
@@ -162,14 +208,21 @@ def test_xml_deeper_than_max_depth_but_within_libxml2_limits_is_refused_with_the
 # --- per-record problems: rejected with row or element, the rest flows ---------------------------
 
 
-@pytest.mark.parametrize("kind,name,flowed,rejected", [
-    ("csv", "invalid_utf8.csv", ["A1", "C3"],
-     [(2, 3, "bytes e9 at byte offset 24 (line 3) are not valid utf-8")]),
-    ("jsonl", "invalid_utf8.jsonl", ["A1", "C3"], [(2, 2, "bytes at column 13 are not valid utf-8")]),
-    ("csv", "truncated.csv", ["A1"], [(2, 3, "malformed CSV at line 3: unexpected end of data")]),
-    ("jsonl", "truncated.jsonl", ["A1", "B2"], [(3, 3, "invalid JSON: Unterminated string")]),
-    ("jsonl", "deep_nesting.jsonl", [None, None], [(2, 2, "the value is nested too deeply to read")]),
-])
+@pytest.mark.parametrize(
+    "kind,name,flowed,rejected",
+    [
+        (
+            "csv",
+            "invalid_utf8.csv",
+            ["A1", "C3"],
+            [(2, 3, "bytes e9 at byte offset 24 (line 3) are not valid utf-8")],
+        ),
+        ("jsonl", "invalid_utf8.jsonl", ["A1", "C3"], [(2, 2, "bytes at column 13 are not valid utf-8")]),
+        ("csv", "truncated.csv", ["A1"], [(2, 3, "malformed CSV at line 3: unexpected end of data")]),
+        ("jsonl", "truncated.jsonl", ["A1", "B2"], [(3, 3, "invalid JSON: Unterminated string")]),
+        ("jsonl", "deep_nesting.jsonl", [None, None], [(2, 2, "the value is nested too deeply to read")]),
+    ],
+)
 def test_a_bad_record_is_rejected_with_its_row_and_the_others_flow(kind, name, flowed, rejected) -> None:
     values, rejects, error, _, _ = parse_all(kind, name, read(name))
     assert error is None
@@ -180,11 +233,14 @@ def test_a_bad_record_is_rejected_with_its_row_and_the_others_flow(kind, name, f
     assert len(values) + len(rejects) == len(flowed) + len(rejected), "every record is accounted for"
 
 
-@pytest.mark.parametrize("kind,name,lines", [
-    ("csv", "mixed_line_endings.csv", [2, 3, 4, 5]),
-    ("xml", "mixed_line_endings.xml", [2, 3, 4]),
-    ("jsonl", "mixed_line_endings.jsonl", [1, 2, 3]),
-])
+@pytest.mark.parametrize(
+    "kind,name,lines",
+    [
+        ("csv", "mixed_line_endings.csv", [2, 3, 4, 5]),
+        ("xml", "mixed_line_endings.xml", [2, 3, 4]),
+        ("jsonl", "mixed_line_endings.jsonl", [1, 2, 3]),
+    ],
+)
 def test_mixed_line_endings_keep_every_record_and_its_line(kind, name, lines) -> None:
     values, rejects, error, got_lines, _ = parse_all(kind, name, read(name))
     assert error is None and rejects == []
@@ -195,8 +251,9 @@ def test_mixed_line_endings_keep_every_record_and_its_line(kind, name, lines) ->
 # --- end to end: a run over the corpus ------------------------------------------------------------
 
 
-def test_a_run_over_hostile_xml_reports_each_file_and_publishes_only_good_output(tmp_path, write_spec,
-                                                                                run_spec) -> None:
+def test_a_run_over_hostile_xml_reports_each_file_and_publishes_only_good_output(
+    tmp_path, write_spec, run_spec
+) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     for path in CORPUS.glob("*.xml"):

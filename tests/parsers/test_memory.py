@@ -46,7 +46,9 @@ print(records, rejects, seconds, peak_kb, repr(last))
 """
 
 
-def _write_blocks(path: Path, head: bytes, block: bytes, per_block: int, tail: bytes, sep: bytes = b"") -> int:
+def _write_blocks(
+    path: Path, head: bytes, block: bytes, per_block: int, tail: bytes, sep: bytes = b""
+) -> int:
     """Repeat ``block`` until the file passes 1 GiB; returns the number of records written."""
     count = 0
     with open(path, "wb") as f:
@@ -66,8 +68,12 @@ def _peak(kind: str, path: Path, options: dict) -> tuple[int, int, float, float,
     """(records, rejects, seconds, peak RSS in MB, last record) of parsing ``path`` in a fresh process."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen([sys.executable, "-c", PARSE, kind, str(path), repr(options)],
-                                stdout=subprocess.PIPE, stderr=errors, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", PARSE, kind, str(path), repr(options)],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            env=env,
+        )
         assert proc.stdout is not None
         out = proc.stdout.read()
         proc.stdout.close()
@@ -86,19 +92,28 @@ def test_a_1gb_xml_file_parses_with_flat_memory(tmp_path: Path) -> None:
         records.append(
             f'<Item sku="SKU-{i:06d}" location="LOC-{i % 300:03d}"><GTIN>0{i:013d}</GTIN><Qty>{i % 97:04d}</Qty>'
             f"<Status>ACTIVE</Status><Description>{DESCRIPTION}</Description>"
-            f'<Lines><Line n="1">a</Line><Line n="2">b</Line></Lines></Item>\n')
+            f'<Lines><Line n="1">a</Line><Line n="2">b</Line></Lines></Item>\n'
+        )
     block = "".join(records).encode()
     path = tmp_path / "inventory.xml"
     started = time.perf_counter()
-    expected = _write_blocks(path, b'<?xml version="1.0" encoding="UTF-8"?>\n<InventoryUpdate><Items>\n', block,
-                             2000, b"</Items></InventoryUpdate>\n")
+    expected = _write_blocks(
+        path,
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<InventoryUpdate><Items>\n',
+        block,
+        2000,
+        b"</Items></InventoryUpdate>\n",
+    )
     generated = time.perf_counter() - started
     size = path.stat().st_size
-    got, rejects, seconds, peak_mb, last = _peak("xml", path, {"records": "InventoryUpdate/Items/Item",
-                                                               "force_list": ["Line"]})
+    got, rejects, seconds, peak_mb, last = _peak(
+        "xml", path, {"records": "InventoryUpdate/Items/Item", "force_list": ["Line"]}
+    )
     path.unlink()
-    print(f"\nxml: {size / GIB:.2f} GiB, {got} records in {seconds:.1f} s ({got / seconds:,.0f} records/s, "
-          f"{size / seconds / 1e6:.0f} MB/s), peak RSS {peak_mb:.0f} MB (generated in {generated:.1f} s)")
+    print(
+        f"\nxml: {size / GIB:.2f} GiB, {got} records in {seconds:.1f} s ({got / seconds:,.0f} records/s, "
+        f"{size / seconds / 1e6:.0f} MB/s), peak RSS {peak_mb:.0f} MB (generated in {generated:.1f} s)"
+    )
     assert (got, rejects) == (expected, 0), "every record arrives"
     assert "'@sku': 'SKU-001999'" in last and "'GTIN': '00000000001999'" in last
     assert peak_mb < LIMIT_MB
@@ -106,20 +121,35 @@ def test_a_1gb_xml_file_parses_with_flat_memory(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_1gb_json_array_parses_with_flat_memory(tmp_path: Path) -> None:
-    records = [json.dumps({"sku": f"SKU-{i:06d}", "location": f"LOC-{i % 300:03d}", "gtin": f"0{i:013d}",
-                           "qty": i % 97, "price": 12.5, "status": "ACTIVE", "description": DESCRIPTION,
-                           "lines": [{"n": 1, "v": "a"}, {"n": 2, "v": "b"}]}) for i in range(2000)]
+    records = [
+        json.dumps(
+            {
+                "sku": f"SKU-{i:06d}",
+                "location": f"LOC-{i % 300:03d}",
+                "gtin": f"0{i:013d}",
+                "qty": i % 97,
+                "price": 12.5,
+                "status": "ACTIVE",
+                "description": DESCRIPTION,
+                "lines": [{"n": 1, "v": "a"}, {"n": 2, "v": "b"}],
+            }
+        )
+        for i in range(2000)
+    ]
     block = ",\n".join(records).encode()
     path = tmp_path / "inventory.json"
     started = time.perf_counter()
-    expected = _write_blocks(path, b'{"exported": "2024-01-31", "data": {"items": [\n', block, 2000, b"\n]}}\n",
-                             sep=b",\n")
+    expected = _write_blocks(
+        path, b'{"exported": "2024-01-31", "data": {"items": [\n', block, 2000, b"\n]}}\n", sep=b",\n"
+    )
     generated = time.perf_counter() - started
     size = path.stat().st_size
     got, rejects, seconds, peak_mb, last = _peak("json", path, {"records": "data.items"})
     path.unlink()
-    print(f"\njson: {size / GIB:.2f} GiB, {got} records in {seconds:.1f} s ({got / seconds:,.0f} records/s, "
-          f"{size / seconds / 1e6:.0f} MB/s), peak RSS {peak_mb:.0f} MB (generated in {generated:.1f} s)")
+    print(
+        f"\njson: {size / GIB:.2f} GiB, {got} records in {seconds:.1f} s ({got / seconds:,.0f} records/s, "
+        f"{size / seconds / 1e6:.0f} MB/s), peak RSS {peak_mb:.0f} MB (generated in {generated:.1f} s)"
+    )
     assert (got, rejects) == (expected, 0), "every record arrives"
     assert "'sku': 'SKU-001999'" in last and "'gtin': '00000000001999'" in last
     assert peak_mb < LIMIT_MB

@@ -39,31 +39,44 @@ def test_the_locator_finds_the_record_with_pyarrow() -> None:
 
 
 def test_values_map_exactly(parse) -> None:
-    table = pa.table({
-        "gtin": pa.array(["01234567890128", None]),
-        "qty": pa.array([5, None], pa.int32()),
-        "big": pa.array([2**63 - 1, -1], pa.int64()),
-        "ratio": pa.array([0.5, float("inf")]),
-        "ok": pa.array([True, False]),
-        "price": pa.array([Decimal("12.50"), Decimal("-0.01")], pa.decimal128(12, 2)),
-        "at_ms": pa.array([1706695205120, 0], pa.timestamp("ms", "UTC")),
-        "at_s": pa.array([1706695205, None], pa.timestamp("s", "UTC")),
-        "at_ns": pa.array([1706695205123456789, 1], pa.timestamp("ns", "UTC")),
-        "local": pa.array([1706695205000000, 0], pa.timestamp("us")),
-        "berlin": pa.array([1706695205000, 0], pa.timestamp("ms", "Europe/Berlin")),
-        "day": pa.array([dt.date(2024, 1, 31), dt.date(1999, 12, 31)]),
-        "clock": pa.array([36005120, 0], pa.time32("ms")),
-        "wait": pa.array([1500, None], pa.duration("ms")),
-        "blob": pa.array([b"\x00\x01", None]),
-        "kind": pa.array(["x", "y"]).dictionary_encode(),
-    })
+    table = pa.table(
+        {
+            "gtin": pa.array(["01234567890128", None]),
+            "qty": pa.array([5, None], pa.int32()),
+            "big": pa.array([2**63 - 1, -1], pa.int64()),
+            "ratio": pa.array([0.5, float("inf")]),
+            "ok": pa.array([True, False]),
+            "price": pa.array([Decimal("12.50"), Decimal("-0.01")], pa.decimal128(12, 2)),
+            "at_ms": pa.array([1706695205120, 0], pa.timestamp("ms", "UTC")),
+            "at_s": pa.array([1706695205, None], pa.timestamp("s", "UTC")),
+            "at_ns": pa.array([1706695205123456789, 1], pa.timestamp("ns", "UTC")),
+            "local": pa.array([1706695205000000, 0], pa.timestamp("us")),
+            "berlin": pa.array([1706695205000, 0], pa.timestamp("ms", "Europe/Berlin")),
+            "day": pa.array([dt.date(2024, 1, 31), dt.date(1999, 12, 31)]),
+            "clock": pa.array([36005120, 0], pa.time32("ms")),
+            "wait": pa.array([1500, None], pa.duration("ms")),
+            "blob": pa.array([b"\x00\x01", None]),
+            "kind": pa.array(["x", "y"]).dictionary_encode(),
+        }
+    )
     records, _, _ = parse("parquet", parquet_bytes(table))
     assert records[0][2] == {
-        "gtin": "01234567890128", "qty": 5, "big": 2**63 - 1, "ratio": 0.5, "ok": True,
-        "price": Decimal("12.50"), "at_ms": "2024-01-31T10:00:05.120Z", "at_s": "2024-01-31T10:00:05.000Z",  # Parquet stores seconds as ms
-        "at_ns": "2024-01-31T10:00:05.123456789Z", "local": "2024-01-31T10:00:05.000000",
-        "berlin": "2024-01-31T10:00:05.000Z", "day": "2024-01-31", "clock": "10:00:05.120", "wait": 1500,
-        "blob": b"\x00\x01", "kind": "x",
+        "gtin": "01234567890128",
+        "qty": 5,
+        "big": 2**63 - 1,
+        "ratio": 0.5,
+        "ok": True,
+        "price": Decimal("12.50"),
+        "at_ms": "2024-01-31T10:00:05.120Z",
+        "at_s": "2024-01-31T10:00:05.000Z",  # Parquet stores seconds as ms
+        "at_ns": "2024-01-31T10:00:05.123456789Z",
+        "local": "2024-01-31T10:00:05.000000",
+        "berlin": "2024-01-31T10:00:05.000Z",
+        "day": "2024-01-31",
+        "clock": "10:00:05.120",
+        "wait": 1500,
+        "blob": b"\x00\x01",
+        "kind": "x",
     }
     assert records[1][2]["gtin"] is None and records[1][2]["qty"] is None and records[1][2]["at_s"] is None
     assert records[1][2]["price"] == Decimal("-0.01") and str(records[1][2]["price"]) == "-0.01"
@@ -71,18 +84,33 @@ def test_values_map_exactly(parse) -> None:
 
 
 def test_nested_structs_lists_and_maps_become_dicts_and_lists(parse) -> None:
-    table = pa.table({
-        "order": pa.array([{"ref": "O1", "placed": 1706695205000, "lines": [{"sku": "A", "qty": 1}]}, None],
-                          pa.struct([("ref", pa.string()), ("placed", pa.timestamp("ms", "UTC")),
-                                     ("lines", pa.list_(pa.struct([("sku", pa.string()), ("qty", pa.int64())])))])),
-        "tags": pa.array([["a", "b"], []], pa.list_(pa.string())),
-        "days": pa.array([[dt.date(2024, 1, 1)], None], pa.list_(pa.date32())),
-        "attrs": pa.array([[("colour", "red")], [("size", "L"), ("fit", "slim")]], pa.map_(pa.string(), pa.string())),
-    })
+    table = pa.table(
+        {
+            "order": pa.array(
+                [{"ref": "O1", "placed": 1706695205000, "lines": [{"sku": "A", "qty": 1}]}, None],
+                pa.struct(
+                    [
+                        ("ref", pa.string()),
+                        ("placed", pa.timestamp("ms", "UTC")),
+                        ("lines", pa.list_(pa.struct([("sku", pa.string()), ("qty", pa.int64())]))),
+                    ]
+                ),
+            ),
+            "tags": pa.array([["a", "b"], []], pa.list_(pa.string())),
+            "days": pa.array([[dt.date(2024, 1, 1)], None], pa.list_(pa.date32())),
+            "attrs": pa.array(
+                [[("colour", "red")], [("size", "L"), ("fit", "slim")]], pa.map_(pa.string(), pa.string())
+            ),
+        }
+    )
     records, _, _ = parse("parquet", parquet_bytes(table))
     assert [r[2] for r in records] == [
-        {"order": {"ref": "O1", "placed": "2024-01-31T10:00:05.000Z", "lines": [{"sku": "A", "qty": 1}]},
-         "tags": ["a", "b"], "days": ["2024-01-01"], "attrs": {"colour": "red"}},
+        {
+            "order": {"ref": "O1", "placed": "2024-01-31T10:00:05.000Z", "lines": [{"sku": "A", "qty": 1}]},
+            "tags": ["a", "b"],
+            "days": ["2024-01-01"],
+            "attrs": {"colour": "red"},
+        },
         {"order": None, "tags": [], "days": None, "attrs": {"size": "L", "fit": "slim"}},
     ]
 
@@ -128,11 +156,14 @@ def test_an_empty_table_yields_no_records(parse) -> None:
     assert parse("parquet", data)[0] == []
 
 
-@pytest.mark.parametrize("data,message", [
-    (b"", "stock.parquet: not a readable Parquet file: the file is empty"),
-    (b"sku,qty\nA,1\n", "stock.parquet: not a readable Parquet file: "),
-    (b"PAR1" + b"\x00" * 100, "stock.parquet: not a readable Parquet file: "),
-])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (b"", "stock.parquet: not a readable Parquet file: the file is empty"),
+        (b"sku,qty\nA,1\n", "stock.parquet: not a readable Parquet file: "),
+        (b"PAR1" + b"\x00" * 100, "stock.parquet: not a readable Parquet file: "),
+    ],
+)
 def test_not_parquet_is_a_clear_error(parse, data: bytes, message: str) -> None:
     with pytest.raises(ParseError) as info:
         parse("parquet", data)

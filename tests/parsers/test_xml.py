@@ -35,34 +35,42 @@ def test_text_stays_text_and_attributes_are_kept(parse) -> None:
 def test_records_carry_position_source_line_and_element_locator(parse) -> None:
     records, _, chunks = parse("xml", INVENTORY, records="InventoryUpdate/Items/Item")
     assert [(r[0], r[1]) for r in records] == [(1, 5), (2, 6), (3, 7)]
-    assert chunks[0].locators == ["/InventoryUpdate/Items/Item[1]", "/InventoryUpdate/Items/Item[2]",
-                                  "/InventoryUpdate/Items/Item[3]"]
+    assert chunks[0].locators == [
+        "/InventoryUpdate/Items/Item[1]",
+        "/InventoryUpdate/Items/Item[2]",
+        "/InventoryUpdate/Items/Item[3]",
+    ]
     assert chunks[0].where(1) == "stock.xml /InventoryUpdate/Items/Item[2]"
 
 
 def test_cardinality_never_depends_on_the_data_with_force_list(parse) -> None:
-    data = b"<Orders><Order><Line>a</Line></Order><Order><Line>a</Line><Line>b</Line></Order><Order/></Orders>"
+    data = (
+        b"<Orders><Order><Line>a</Line></Order><Order><Line>a</Line><Line>b</Line></Order><Order/></Orders>"
+    )
     records, _, _ = parse("xml", data)
     assert _values(records) == [{"Line": "a"}, {"Line": ["a", "b"]}, {}]
     records, _, _ = parse("xml", data, force_list=["Line"])
     assert _values(records) == [{"Line": ["a"]}, {"Line": ["a", "b"]}, {}]
 
 
-@pytest.mark.parametrize("element,value", [
-    (b"<v>text</v>", "text"),
-    (b"<v>  padded  </v>", "  padded  "),
-    (b"<v/>", None),
-    (b"<v></v>", None),
-    (b'<v unit="kg">5</v>', {"@unit": "kg", "#text": "5"}),
-    (b'<v unit="kg"/>', {"@unit": "kg"}),
-    (b"<v><a>1</a><b>2</b></v>", {"a": "1", "b": "2"}),
-    (b"<v>\n  <a>1</a>\n</v>", {"a": "1"}),
-    (b"<v>Hello <b>big</b> world</v>", {"b": "big", "#text": "Hello  world"}),
-    (b"<v><a>1</a><b/><a>2</a></v>", {"a": ["1", "2"], "b": None}),
-    (b"<v>caf\xc3\xa9 &amp; &#x2603; <![CDATA[<raw>]]></v>", "caf\u00e9 & \u2603 <raw>"),
-    (b"<v>a<!-- comment --><?pi x?>b</v>", "ab"),
-    (b"<v>line1\r\nline2</v>", "line1\nline2"),
-])
+@pytest.mark.parametrize(
+    "element,value",
+    [
+        (b"<v>text</v>", "text"),
+        (b"<v>  padded  </v>", "  padded  "),
+        (b"<v/>", None),
+        (b"<v></v>", None),
+        (b'<v unit="kg">5</v>', {"@unit": "kg", "#text": "5"}),
+        (b'<v unit="kg"/>', {"@unit": "kg"}),
+        (b"<v><a>1</a><b>2</b></v>", {"a": "1", "b": "2"}),
+        (b"<v>\n  <a>1</a>\n</v>", {"a": "1"}),
+        (b"<v>Hello <b>big</b> world</v>", {"b": "big", "#text": "Hello  world"}),
+        (b"<v><a>1</a><b/><a>2</a></v>", {"a": ["1", "2"], "b": None}),
+        (b"<v>caf\xc3\xa9 &amp; &#x2603; <![CDATA[<raw>]]></v>", "caf\u00e9 & \u2603 <raw>"),
+        (b"<v>a<!-- comment --><?pi x?>b</v>", "ab"),
+        (b"<v>line1\r\nline2</v>", "line1\nline2"),
+    ],
+)
 def test_element_model(parse, element: bytes, value) -> None:
     records, _, _ = parse("xml", b"<root><rec>" + element + b"</rec></root>")
     assert _values(records) == [{"v": value}]
@@ -74,8 +82,10 @@ def test_a_text_only_record_is_still_a_record(parse) -> None:
 
 
 def test_namespaces_are_stripped_or_mapped_to_prefixes(parse) -> None:
-    data = (b'<ns:Feed xmlns:ns="urn:feed" xmlns:x="urn:ext"><ns:Item x:code="1"><ns:Sku>A</ns:Sku>'
-            b"<x:Sku>B</x:Sku></ns:Item></ns:Feed>")
+    data = (
+        b'<ns:Feed xmlns:ns="urn:feed" xmlns:x="urn:ext"><ns:Item x:code="1"><ns:Sku>A</ns:Sku>'
+        b"<x:Sku>B</x:Sku></ns:Item></ns:Feed>"
+    )
     records, _, _ = parse("xml", data, records="Feed/Item")
     assert _values(records) == [{"@code": "1", "Sku": ["A", "B"]}]
     records, _, _ = parse("xml", data, records="Feed/Item", namespaces={"x": "urn:ext"})
@@ -84,14 +94,17 @@ def test_namespaces_are_stripped_or_mapped_to_prefixes(parse) -> None:
     assert _values(records) == [{"@code": "1", "f:Sku": "A", "Sku": "B"}]
 
 
-@pytest.mark.parametrize("path,expected", [
-    ("InventoryUpdate/Items/Item", ["A1", "B2", "C3"]),
-    ("/InventoryUpdate/Items/Item", ["A1", "B2", "C3"]),
-    ("//Item", ["A1", "B2", "C3"]),
-    ("InventoryUpdate//Item", ["A1", "B2", "C3"]),
-    ("*/Items/*", ["A1", "B2", "C3"]),
-    ("InventoryUpdate/*", [None, None]),
-])
+@pytest.mark.parametrize(
+    "path,expected",
+    [
+        ("InventoryUpdate/Items/Item", ["A1", "B2", "C3"]),
+        ("/InventoryUpdate/Items/Item", ["A1", "B2", "C3"]),
+        ("//Item", ["A1", "B2", "C3"]),
+        ("InventoryUpdate//Item", ["A1", "B2", "C3"]),
+        ("*/Items/*", ["A1", "B2", "C3"]),
+        ("InventoryUpdate/*", [None, None]),
+    ],
+)
 def test_record_paths(parse, path: str, expected: list) -> None:
     records, _, _ = parse("xml", INVENTORY, records=path)
     assert [r[2].get("@sku") for r in records] == expected
@@ -111,12 +124,17 @@ def test_repeated_containers_are_indexed_in_locators(parse) -> None:
 
 
 def test_wrong_root_or_missing_path_is_an_error_but_an_empty_list_is_not(parse) -> None:
-    with pytest.raises(ParseError, match=r"stock.xml:2: the root element is <InventoryUpdate>, the records path "
-                                         r"'Inventory/Items/Item' starts at <Inventory>"):
+    with pytest.raises(
+        ParseError,
+        match=r"stock.xml:2: the root element is <InventoryUpdate>, the records path "
+        r"'Inventory/Items/Item' starts at <Inventory>",
+    ):
         parse("xml", INVENTORY, records="Inventory/Items/Item")
     with pytest.raises(ParseError, match="no element matches the records path 'InventoryUpdate/Lines/Line'"):
         parse("xml", INVENTORY, records="InventoryUpdate/Lines/Line")
-    records, _, _ = parse("xml", b"<InventoryUpdate><Items/></InventoryUpdate>", records="InventoryUpdate/Items/Item")
+    records, _, _ = parse(
+        "xml", b"<InventoryUpdate><Items/></InventoryUpdate>", records="InventoryUpdate/Items/Item"
+    )
     assert records == []
 
 
@@ -165,15 +183,27 @@ def test_a_byte_order_mark_is_accepted(parse) -> None:
 def test_options_are_checked_when_the_spec_compiles() -> None:
     from engine.parsers.xml import XmlOptions, XmlParser
 
-    base = {"records": None, "force_list": [], "namespaces": {}, "encoding": None, "max_depth": 64,
-            "max_element_bytes": "16MiB", "chunk_size": 10}
+    base = {
+        "records": None,
+        "force_list": [],
+        "namespaces": {},
+        "encoding": None,
+        "max_depth": 64,
+        "max_element_bytes": "16MiB",
+        "chunk_size": 10,
+    }
     assert XmlParser(XmlOptions(**base)).problems() == []
-    bad = XmlParser(XmlOptions(**{**base, "records": "a/b[1]", "max_element_bytes": 100, "encoding": "klingon"}))
+    bad = XmlParser(
+        XmlOptions(**{**base, "records": "a/b[1]", "max_element_bytes": 100, "encoding": "klingon"})
+    )
     assert [(path, text.split(":")[0]) for path, text in bad.problems()] == [
-        (("records",), "malformed records path 'a/b[1]'"), (("max_element_bytes",), "must be at least 64KiB (it is "
-                                                                                      "measured to within 64 KiB)"),
-        (("encoding",), "unknown encoding 'klingon' (e.g. utf-8, iso-8859-1, cp1252)")]
-    assert "expected a size" in XmlParser(XmlOptions(**{**base, "max_element_bytes": "lots"})).problems()[0][1]
+        (("records",), "malformed records path 'a/b[1]'"),
+        (("max_element_bytes",), "must be at least 64KiB (it is measured to within 64 KiB)"),
+        (("encoding",), "unknown encoding 'klingon' (e.g. utf-8, iso-8859-1, cp1252)"),
+    ]
+    assert (
+        "expected a size" in XmlParser(XmlOptions(**{**base, "max_element_bytes": "lots"})).problems()[0][1]
+    )
 
 
 class _Trickle:
@@ -194,8 +224,17 @@ def test_line_numbers_hold_for_lf_crlf_and_lone_cr_across_reads(step: int) -> No
     from engine.parsers.xml import XmlOptions, XmlParser
 
     data = b"<r>\r\n<i>a\rb</i>\n<i>c\r\nd</i>\r<i/>\r\n\r\n<i/></r>"
-    parser = XmlParser(XmlOptions(records=None, force_list=[], namespaces={}, encoding=None, max_depth=64,
-                                  max_element_bytes="16MiB", chunk_size=100))
+    parser = XmlParser(
+        XmlOptions(
+            records=None,
+            force_list=[],
+            namespaces={},
+            encoding=None,
+            max_depth=64,
+            max_element_bytes="16MiB",
+            chunk_size=100,
+        )
+    )
     [chunk] = list(parser.parse(_Trickle(data, step), Item("u", "x.xml")))
     assert chunk.records == [{"#text": "a\nb"}, {"#text": "c\nd"}, {}, {}]
     assert chunk.lines == [2, 4, 6, 8]
@@ -204,7 +243,9 @@ def test_line_numbers_hold_for_lf_crlf_and_lone_cr_across_reads(step: int) -> No
 def test_any_python_codec_can_be_named_and_its_bad_bytes_are_located(parse) -> None:
     mac = '<?xml version="1.0" encoding="UTF-8"?><r><i>café</i>\r<i>x</i></r>'.encode("mac-roman")
     assert _values(parse("xml", mac, encoding="mac-roman")[0]) == [{"#text": "café"}, {"#text": "x"}]
-    with pytest.raises(ParseError, match=r"stock.xml: bytes 81 at about byte offset 15 are not valid shift_jis"):
+    with pytest.raises(
+        ParseError, match=r"stock.xml: bytes 81 at about byte offset 15 are not valid shift_jis"
+    ):
         parse("xml", b"<r><i>ok</i><i>\x81\x20</i></r>", encoding="shift_jis")
 
 

@@ -19,8 +19,13 @@ from engine.spec.options import build_options
 
 REGS = default_registries()
 PLUGINS = [(kind, name) for kind in KINDS if kind not in ("resolvers",) for name in REGS.kind(kind).names()]
-BASE = {"version": 1, "name": "example", "source": {"type": "local", "path": "in"},
-        "parser": {"type": "csv"}, "target": {"type": "null"}}
+BASE = {
+    "version": 1,
+    "name": "example",
+    "source": {"type": "local", "path": "in"},
+    "parser": {"type": "csv"},
+    "target": {"type": "null"},
+}
 
 
 def _spec_with(example: dict) -> dict:
@@ -54,7 +59,7 @@ PARSERS = REGS.parsers.names()
 
 
 @pytest.mark.parametrize("name", PARSERS)
-@pytest.mark.parametrize("payload", [b"", b"\x00\xff\xfe garbage \xc3(", b"{\"a\": [1, 2", b"a,b\n1,2,3\n\"x\n"])
+@pytest.mark.parametrize("payload", [b"", b"\x00\xff\xfe garbage \xc3(", b'{"a": [1, 2', b'a,b\n1,2,3\n"x\n'])
 def test_parsers_raise_only_engine_errors_on_hostile_input(name: str, payload: bytes) -> None:
     cls = REGS.parsers.get(name)
     options = build_options(cls.Options, cls.schema, {}, ("parser",), None)

@@ -34,12 +34,14 @@ target:
 on_error: {max_reject_ratio: %(ratio)s}
 """
 
-MESSY = (b"\xef\xbb\xbflocation_code,sku,quantity,lot\r\n"
-         b" loc1 ,S1,5,L9\r\n"
-         b'loc2,"S,2",7,"multi\r\nline"\r\n'
-         b"loc3,S3,ten,\r\n"
-         b"loc4,S4\r\n"
-         b"loc5,S5,9,x\r\n")
+MESSY = (
+    b"\xef\xbb\xbflocation_code,sku,quantity,lot\r\n"
+    b" loc1 ,S1,5,L9\r\n"
+    b'loc2,"S,2",7,"multi\r\nline"\r\n'
+    b"loc3,S3,ten,\r\n"
+    b"loc4,S4\r\n"
+    b"loc5,S5,9,x\r\n"
+)
 
 
 @pytest.fixture
@@ -58,10 +60,27 @@ def test_messy_csv_good_rows_arrive_bad_rows_are_rejected_and_counts_add_up(conn
     assert report.status == "ok" and report.exit_code == EXIT_OK
     out = _jsonl(next((tmp_path / "out").glob("*.jsonl")))
     assert out == [
-        {"locationRef": "LOC1", "skuRef": "S1", "qty": 5, "type": "LAST_ON_HAND", "attributes": {"batchNumber": "L9"}},
-        {"locationRef": "LOC2", "skuRef": "S,2", "qty": 7, "type": "LAST_ON_HAND",
-         "attributes": {"batchNumber": "multi\r\nline"}},
-        {"locationRef": "LOC5", "skuRef": "S5", "qty": 9, "type": "LAST_ON_HAND", "attributes": {"batchNumber": "x"}},
+        {
+            "locationRef": "LOC1",
+            "skuRef": "S1",
+            "qty": 5,
+            "type": "LAST_ON_HAND",
+            "attributes": {"batchNumber": "L9"},
+        },
+        {
+            "locationRef": "LOC2",
+            "skuRef": "S,2",
+            "qty": 7,
+            "type": "LAST_ON_HAND",
+            "attributes": {"batchNumber": "multi\r\nline"},
+        },
+        {
+            "locationRef": "LOC5",
+            "skuRef": "S5",
+            "qty": 9,
+            "type": "LAST_ON_HAND",
+            "attributes": {"batchNumber": "x"},
+        },
     ]
     c = report.counts
     assert c["read"] == 5 and c["written"] == 3 and c["rejected"]["total"] == 2
@@ -141,15 +160,23 @@ def test_an_unreadable_file_is_moved_to_errors_and_others_go_on(tmp_path, write_
 
 
 def test_invalid_record_policies_skip_and_fail(tmp_path, write_spec, run_spec, connector):
-    skip = write_spec((SPEC % {"ratio": 0}).replace("on_error: {max_reject_ratio: 0}",
-                                                     "on_error: {invalid_record: skip}"), "skip.yaml")
+    skip = write_spec(
+        (SPEC % {"ratio": 0}).replace("on_error: {max_reject_ratio: 0}", "on_error: {invalid_record: skip}"),
+        "skip.yaml",
+    )
     report = run_spec(skip)
-    assert report.exit_code == EXIT_OK and report.counts["skipped_invalid"] == 2 and report.rejects_path is None
+    assert (
+        report.exit_code == EXIT_OK and report.counts["skipped_invalid"] == 2 and report.rejects_path is None
+    )
     (tmp_path / "inbox" / "stock_9.csv").write_bytes(MESSY)
-    fail = write_spec((SPEC % {"ratio": 0}).replace("on_error: {max_reject_ratio: 0}",
-                                                     "on_error: {invalid_record: fail}"), "fail.yaml")
+    fail = write_spec(
+        (SPEC % {"ratio": 0}).replace("on_error: {max_reject_ratio: 0}", "on_error: {invalid_record: fail}"),
+        "fail.yaml",
+    )
     report = run_spec(fail)
-    assert report.items[-1].status == "failed" and "on_error.invalid_record is 'fail'" in report.items[-1].reason
+    assert (
+        report.items[-1].status == "failed" and "on_error.invalid_record is 'fail'" in report.items[-1].reason
+    )
 
 
 def test_dry_run_prints_mapped_records_and_changes_nothing(connector, run_spec, tmp_path, _state_dir):
@@ -188,9 +215,12 @@ def test_a_second_run_while_locked_stops_immediately(connector, run_spec):
 
 
 def test_rejects_as_csv_put_original_columns_first(connector, run_spec, write_spec, tmp_path):
-    spec = write_spec((SPEC % {"ratio": 0.5}).replace("on_error: {max_reject_ratio: 0.5}",
-                                                       "on_error: {max_reject_ratio: 0.5, rejects: {format: csv}}"),
-                      "csvrej.yaml")
+    spec = write_spec(
+        (SPEC % {"ratio": 0.5}).replace(
+            "on_error: {max_reject_ratio: 0.5}", "on_error: {max_reject_ratio: 0.5, rejects: {format: csv}}"
+        ),
+        "csvrej.yaml",
+    )
     report = run_spec(spec)
     text = Path(report.rejects_path).read_text().splitlines()
     assert text[0] == "_file,_row,_line,_stage,_reason,location_code,sku,quantity,lot,_extra"
@@ -202,8 +232,11 @@ def test_file_target_splits_by_max_records_and_publishes_atomically(tmp_path, wr
     inbox.mkdir()
     rows = "".join(f"L,S{i},{i},\n" for i in range(25))
     (inbox / "stock_1.csv").write_text("location_code,sku,quantity,lot\n" + rows)
-    spec = write_spec((SPEC % {"ratio": 0}).replace('name: "stock-{run_id}.jsonl"',
-                                                     'name: "part-{part:02d}.{ext}"\n  max_records: 10'))
+    spec = write_spec(
+        (SPEC % {"ratio": 0}).replace(
+            'name: "stock-{run_id}.jsonl"', 'name: "part-{part:02d}.{ext}"\n  max_records: 10'
+        )
+    )
     report = run_spec(spec)
     parts = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert parts == ["part-01.jsonl", "part-02.jsonl", "part-03.jsonl"]
@@ -230,8 +263,11 @@ def test_an_output_directory_that_cannot_be_created_fails_the_run_cleanly(tmp_pa
     inbox.mkdir()
     (inbox / "stock_1.csv").write_text("location_code,sku,quantity,lot\nL,S,1,\n")
     (tmp_path / "blocker").write_text("a file where a directory should be")
-    spec = write_spec((SPEC % {"ratio": 0}).replace("destination: {type: local, path: out}",
-                                                     "destination: {type: local, path: blocker/out}"))
+    spec = write_spec(
+        (SPEC % {"ratio": 0}).replace(
+            "destination: {type: local, path: out}", "destination: {type: local, path: blocker/out}"
+        )
+    )
     report = run_spec(spec)
     assert report.exit_code == EXIT_FAILED and "cannot create the output directory" in report.error
     assert (inbox / "stock_1.csv").exists()

@@ -50,11 +50,15 @@ def test_files_are_shared_and_processed_exactly_once(tmp_path, write_spec, cli, 
     assert result.exit_code == 0, report
     assert report["records"]["read"] == 1000 and report["records"]["written"] == 995
     assert report["records"]["rejected"]["mapping"] == 5 and report["target"]["workers"] == 2
-    assert sorted(p.name for p in (tmp_path / "inbox" / "processed").iterdir()) == [f"f{f}.csv" for f in range(5)]
+    assert sorted(p.name for p in (tmp_path / "inbox" / "processed").iterdir()) == [
+        f"f{f}.csv" for f in range(5)
+    ]
     out = [json.loads(x) for p in (tmp_path / "out").iterdir() for x in p.read_text().splitlines()]
     assert len(out) == 995 and len({r["sku"] for r in out}) == 995, "no record written twice"
     rejects = Path(report["rejects_path"]).read_text().splitlines()
-    assert len(rejects) == 5 and len(list(Path(report["rejects_path"]).parent.iterdir())) == 1, "one rejects file"
+    assert len(rejects) == 5 and len(list(Path(report["rejects_path"]).parent.iterdir())) == 1, (
+        "one rejects file"
+    )
     again = json.loads(cli(*args).stdout)
     assert again["files"]["seen"] == 0 or all(i["status"] == "skipped" for i in again["items"])
 
@@ -77,9 +81,17 @@ def test_workers_deliver_delta_inventory_exactly_once(tmp_path, write_spec, cli)
                 expected[(sku, loc)] += qty
             (inbox / f"d{f}.csv").write_text("\n".join(lines) + "\n")
         c = emu.credentials
-        conn = json.dumps({"type": "fluent", "base_url": emu.url, "client_id": c["client_id"],
-                           "client_secret": c["client_secret"], "username": c["username"],
-                           "password": c["password"], "retailer_id": "1"})
+        conn = json.dumps(
+            {
+                "type": "fluent",
+                "base_url": emu.url,
+                "client_id": c["client_id"],
+                "client_secret": c["client_secret"],
+                "username": c["username"],
+                "password": c["password"],
+                "retailer_id": "1",
+            }
+        )
         spec = write_spec(f"""
         version: 1
         name: workers-delta

@@ -31,8 +31,11 @@ KEY = "cli-hook-key-0123456789"
 
 def refs(tmp_path: Path) -> list[str]:
     out = tmp_path / "out"
-    return [json.loads(x)["ref"] for f in sorted(out.glob("*.jsonl")) for x in f.read_text().splitlines()] \
-        if out.is_dir() else []
+    return (
+        [json.loads(x)["ref"] for f in sorted(out.glob("*.jsonl")) for x in f.read_text().splitlines()]
+        if out.is_dir()
+        else []
+    )
 
 
 def test_run_with_a_payload_file(cli, write_spec, tmp_path):
@@ -75,21 +78,28 @@ def test_a_payload_spec_run_without_a_body_says_how(cli, write_spec):
 
 
 def test_validate_warns_about_an_open_webhook_and_refuses_one_without_auth(cli, write_spec):
-    open_hook = write_spec(HOOK.replace('{type: api_key, api_key: "${env:CLI_HOOK_KEY}"}', "{type: none}"), "open.yaml")
+    open_hook = write_spec(
+        HOOK.replace('{type: api_key, api_key: "${env:CLI_HOOK_KEY}"}', "{type: none}"), "open.yaml"
+    )
     result = cli("validate", str(open_hook))
     assert result.exit_code == 0 and "anyone who can reach this endpoint can trigger runs" in result.output
-    no_auth = write_spec(HOOK.replace(', auth: {type: api_key, api_key: "${env:CLI_HOOK_KEY}"}', ""), "noauth.yaml")
+    no_auth = write_spec(
+        HOOK.replace(', auth: {type: api_key, api_key: "${env:CLI_HOOK_KEY}"}', ""), "noauth.yaml"
+    )
     result = cli("validate", str(no_auth))
     assert result.exit_code == 2 and "trigger.webhook: missing auth" in result.output
 
 
-@pytest.mark.parametrize("case,message", [
-    ("no trigger", "no trigger to serve"),
-    ("unset secret", "environment variable CLI_UNSET_KEY is not set"),
-    ("same path twice", "trigger.webhook.path /in is also served for"),
-    ("reserved path", "/health is reserved"),
-    ("payload on a schedule", "a payload source has no body to read on a schedule"),
-])
+@pytest.mark.parametrize(
+    "case,message",
+    [
+        ("no trigger", "no trigger to serve"),
+        ("unset secret", "environment variable CLI_UNSET_KEY is not set"),
+        ("same path twice", "trigger.webhook.path /in is also served for"),
+        ("reserved path", "/health is reserved"),
+        ("payload on a schedule", "a payload source has no body to read on a schedule"),
+    ],
+)
 def test_serve_refuses_to_start_with_unservable_specs(cli, write_spec, monkeypatch, case, message):
     monkeypatch.setenv("CLI_HOOK_KEY", KEY)
     specs = [write_spec(HOOK)]
@@ -102,7 +112,11 @@ def test_serve_refuses_to_start_with_unservable_specs(cli, write_spec, monkeypat
     elif case == "reserved path":
         specs = [write_spec(HOOK.replace("path: /in", "path: /health"))]
     elif case == "payload on a schedule":
-        specs = [write_spec(HOOK.replace("webhook: {path: /in", 'schedule: "* * * * *"\n      webhook: {path: /in'))]
+        specs = [
+            write_spec(
+                HOOK.replace("webhook: {path: /in", 'schedule: "* * * * *"\n      webhook: {path: /in')
+            )
+        ]
     result = cli("serve", *map(str, specs), "--port", "0")
     assert result.exit_code == 2
     assert message in result.output and "nothing is served" in result.output
@@ -110,8 +124,12 @@ def test_serve_refuses_to_start_with_unservable_specs(cli, write_spec, monkeypat
 
 def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, str]:
     env = {**os.environ, "CLI_HOOK_KEY": KEY, "ENGINE_STATE_DIR": str(tmp_path / "state")}
-    proc = subprocess.Popen([sys.executable, "-m", "engine", "serve", *args, "--port", "0"], env=env,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine", "serve", *args, "--port", "0"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stderr is not None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -31,7 +31,9 @@ def test_order_cancel_requests_become_events_and_a_repeat_cancels_once(serve, cl
     server = serve(spec)
     url = server.url + "/webhooks/order-cancel"
     body = (spec.parent / "data" / "cancel-request.json").read_bytes()
-    assert client.post(url, content=body, headers={"x-api-key": "wrong-key-0123456789abcd"}).status_code == 401
+    assert (
+        client.post(url, content=body, headers={"x-api-key": "wrong-key-0123456789abcd"}).status_code == 401
+    )
     answer = client.post(url, content=body, headers={"x-api-key": "cancel-key-0123456789abcdef"})
     assert answer.status_code == 200, answer.text
     assert answer.json()["records"]["written"] == 1
@@ -52,7 +54,9 @@ def test_fluent_order_status_webhooks_are_appended_once(emu, serve, connector, m
     event = json.loads((spec.parent / "data" / "order-status-changed.json").read_text())
     assert [d["attempts"][0]["status"] for d in emu.send_webhook(event, url=url)] == [202]
     assert [d["attempts"][0]["status"] for d in emu.send_webhook(event, url=url)] == [202]  # a redelivery
-    assert [d["attempts"][0]["status"] for d in emu.send_webhook(event, url=url, fault="tampered_body")] == [401]
+    assert [d["attempts"][0]["status"] for d in emu.send_webhook(event, url=url, fault="tampered_body")] == [
+        401
+    ]
     out = spec.parent / "out" / "order-status"
 
     def lines() -> list[dict]:
@@ -63,7 +67,10 @@ def test_fluent_order_status_webhooks_are_appended_once(emu, serve, connector, m
     got = lines()
     assert len(got) == 1
     assert {k: got[0][k] for k in ("orderRef", "status", "retailerId")} == {
-        "orderRef": "HD_1002", "status": "SHIPPED", "retailerId": "1"}
+        "orderRef": "HD_1002",
+        "status": "SHIPPED",
+        "retailerId": "1",
+    }
 
 
 def test_marketplace_xml_orders_become_json(serve, client, connector, monkeypatch):
@@ -71,8 +78,11 @@ def test_marketplace_xml_orders_become_json(serve, client, connector, monkeypatc
     spec = connector("webhook-xml-orders")
     server = serve(spec)
     body = (spec.parent / "data" / "order.xml").read_bytes()
-    answer = client.post(server.url + "/webhooks/marketplace/orders", content=body,
-                         headers={"content-type": "application/xml", "x-marketplace-key": "marketplace-key-0123456789"})
+    answer = client.post(
+        server.url + "/webhooks/marketplace/orders",
+        content=body,
+        headers={"content-type": "application/xml", "x-marketplace-key": "marketplace-key-0123456789"},
+    )
     assert answer.status_code == 200, answer.text
     [written] = list((spec.parent / "out" / "orders").glob("*.json"))
     assert written.stem == answer.json()["run_id"]

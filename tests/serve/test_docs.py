@@ -12,12 +12,16 @@ from engine.spec.compile import compile_document
 from engine.spec.loader import load_text
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "serve.md").read_text(encoding="utf-8")
-OPTIONS = sorted(opt for param in serve_cmd.params for opt in param.opts if opt.startswith("--") and opt != "--help")
+OPTIONS = sorted(
+    opt for param in serve_cmd.params for opt in param.opts if opt.startswith("--") and opt != "--help"
+)
 
 
 @pytest.mark.parametrize("option", OPTIONS)
 def test_every_option_is_in_the_table(option):
-    assert re.search(rf"^\| [^|]*`{re.escape(option)}`", DOC, re.MULTILINE), f"docs/serve.md: no row for {option}"
+    assert re.search(rf"^\| [^|]*`{re.escape(option)}`", DOC, re.MULTILINE), (
+        f"docs/serve.md: no row for {option}"
+    )
 
 
 def test_the_webhook_example_is_a_valid_spec(tmp_path):

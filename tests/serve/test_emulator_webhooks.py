@@ -9,9 +9,21 @@ import pytest
 
 from tests.serve.conftest import wait_for
 
-EVENT = {"id": "8a1f", "name": "ORDER_STATUS_CHANGED", "accountId": "DEMO", "retailerId": "1", "entityId": "2",
-         "entityRef": "ORD-1002", "entityType": "ORDER", "entitySubtype": "HD", "entityStatus": "SHIPPED",
-         "type": "NORMAL", "rootEntityRef": "ORD-1002", "rootEntityType": "ORDER", "attributes": {}}
+EVENT = {
+    "id": "8a1f",
+    "name": "ORDER_STATUS_CHANGED",
+    "accountId": "DEMO",
+    "retailerId": "1",
+    "entityId": "2",
+    "entityRef": "ORD-1002",
+    "entityType": "ORDER",
+    "entitySubtype": "HD",
+    "entityStatus": "SHIPPED",
+    "type": "NORMAL",
+    "rootEntityRef": "ORD-1002",
+    "rootEntityType": "ORDER",
+    "attributes": {},
+}
 
 SPEC = """
     version: 1
@@ -33,8 +45,11 @@ SPEC = """
 
 def rows(tmp_path):
     out = tmp_path / "out"
-    return [json.loads(line) for f in sorted(out.glob("*.jsonl")) for line in f.read_text().splitlines()] \
-        if out.is_dir() else []
+    return (
+        [json.loads(line) for f in sorted(out.glob("*.jsonl")) for line in f.read_text().splitlines()]
+        if out.is_dir()
+        else []
+    )
 
 
 def statuses(deliveries):
@@ -42,8 +57,9 @@ def statuses(deliveries):
 
 
 @pytest.mark.parametrize("form", ["pem", "base64"])
-def test_a_webhook_the_emulator_signs_is_accepted_with_either_key_form(emu, serve, write_spec, tmp_path,
-                                                                       monkeypatch, form):
+def test_a_webhook_the_emulator_signs_is_accepted_with_either_key_form(
+    emu, serve, write_spec, tmp_path, monkeypatch, form
+):
     monkeypatch.setenv("FLUENT_WEBHOOK_KEY", emu.public_key()[form])
     server = serve(write_spec(SPEC))
     deliveries = emu.send_webhook(EVENT, url=server.url + "/fluent/orders")
@@ -51,13 +67,16 @@ def test_a_webhook_the_emulator_signs_is_accepted_with_either_key_form(emu, serv
     assert rows(tmp_path) == [{"ref": "ORD-1002", "status": "SHIPPED"}]
 
 
-@pytest.mark.parametrize("fault,status", [
-    ("tampered_body", 401),
-    ("missing_signature", 401),
-    ("wrong_key", 401),
-    ("reserialised_body", 401),
-    ("uppercase_header", 200),
-])
+@pytest.mark.parametrize(
+    "fault,status",
+    [
+        ("tampered_body", 401),
+        ("missing_signature", 401),
+        ("wrong_key", 401),
+        ("reserialised_body", 401),
+        ("uppercase_header", 200),
+    ],
+)
 def test_emulator_delivery_faults(emu, serve, write_spec, tmp_path, monkeypatch, fault, status):
     monkeypatch.setenv("FLUENT_WEBHOOK_KEY", emu.public_key()["base64"])
     server = serve(write_spec(SPEC))
@@ -73,15 +92,28 @@ def test_status_changes_in_fluent_reach_a_registered_endpoint(emu, serve, write_
     emu.register_webhook(server.url + "/fluent/orders", triggers=["order_status"])
     c = emu.credentials
     with httpx.Client(base_url=emu.url, timeout=10) as fluent:
-        token = fluent.post("/oauth/token", data={"grant_type": "password", "scope": "api", **{
-            k: c[k] for k in ("client_id", "client_secret", "username", "password")}}).json()["access_token"]
+        token = fluent.post(
+            "/oauth/token",
+            data={
+                "grant_type": "password",
+                "scope": "api",
+                **{k: c[k] for k in ("client_id", "client_secret", "username", "password")},
+            },
+        ).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
         order = fluent.post("/graphql", headers=auth, json={"query": '{ order(ref: "ORD-1001") { id } }'})
         order_id = order.json()["data"]["order"]["id"]
-        changed = fluent.post("/graphql", headers=auth, json={
-            "query": f'mutation {{ updateOrder(input: {{id: "{order_id}", status: "PICKED"}}) {{ status }} }}'})
+        changed = fluent.post(
+            "/graphql",
+            headers=auth,
+            json={
+                "query": f'mutation {{ updateOrder(input: {{id: "{order_id}", status: "PICKED"}}) {{ status }} }}'
+            },
+        )
         assert changed.json()["data"]["updateOrder"]["status"] == "PICKED"
     got = wait_for(lambda: rows(tmp_path))
     assert got == [{"ref": "ORD-1001", "status": "PICKED"}]
-    answered = wait_for(lambda: [r.get("status") for r in emu.requests() if r.get("direction") == "out"] == [202])
+    answered = wait_for(
+        lambda: [r.get("status") for r in emu.requests() if r.get("direction") == "out"] == [202]
+    )
     assert answered, emu.requests()

@@ -8,19 +8,34 @@ from engine.errors import SourceError
 from engine.sources.payload import Payload, PayloadOptions, PayloadSource, safe_headers
 
 
-@pytest.mark.parametrize("name,kept", [
-    ("Content-Type", True), ("X-Request-Id", True), ("User-Agent", True),
-    ("Authorization", False), ("Proxy-Authorization", False), ("Cookie", False),
-    ("fluent-signature", False), ("X-Fluent-Signature", False), ("flex.signature", False),
-    ("x-api-key", False), ("X-Api_Key", False), ("apikey", False), ("x-auth-token", False),
-    ("x-webhook-secret", False), ("x-hub-signature-256", False),
-])
+@pytest.mark.parametrize(
+    "name,kept",
+    [
+        ("Content-Type", True),
+        ("X-Request-Id", True),
+        ("User-Agent", True),
+        ("Authorization", False),
+        ("Proxy-Authorization", False),
+        ("Cookie", False),
+        ("fluent-signature", False),
+        ("X-Fluent-Signature", False),
+        ("flex.signature", False),
+        ("x-api-key", False),
+        ("X-Api_Key", False),
+        ("apikey", False),
+        ("x-auth-token", False),
+        ("x-webhook-secret", False),
+        ("x-hub-signature-256", False),
+    ],
+)
 def test_credentials_never_reach_the_item(name, kept):
     assert (name.lower() in safe_headers({name: "value"})) is kept
 
 
 def test_a_configured_auth_header_is_dropped_too():
-    assert safe_headers({"X-Marketplace-Key": "s", "x-other": "o"}, also=("x-marketplace-key",)) == {"x-other": "o"}
+    assert safe_headers({"X-Marketplace-Key": "s", "x-other": "o"}, also=("x-marketplace-key",)) == {
+        "x-other": "o"
+    }
 
 
 def test_one_item_with_the_exact_bytes():

@@ -117,8 +117,10 @@ def test_a_scheduled_spec_runs_in_the_server_and_health_shows_it(serve, client, 
     clock.advance(30)
     out = tmp_path / "out"
     files = wait_for(lambda: out.is_dir() and list(out.glob("*.jsonl")))
-    assert [json.loads(x) for x in files[0].read_text().splitlines()] == [{"sku": "A", "qty": 1},
-                                                                          {"sku": "B", "qty": 2}]
+    assert [json.loads(x) for x in files[0].read_text().splitlines()] == [
+        {"sku": "A", "qty": 1},
+        {"sku": "B", "qty": 2},
+    ]
     last = wait_for(lambda: client.get(server.url + "/health").json()["specs"][0]["last_run"])
     assert last["status"] == "ok" and last["trigger"] == "schedule" and last["records"]["written"] == 2
     assert (tmp_path / "in" / "done" / "stock.csv").exists()
@@ -130,7 +132,9 @@ def test_runs_of_one_spec_never_overlap(write_spec, tmp_path):
 
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "rows.csv").write_text("a\n" + "".join(f"{i}\n" for i in range(2000)))
-    spec = ServedSpec.load(str(write_spec("""
+    spec = ServedSpec.load(
+        str(
+            write_spec("""
         version: 1
         name: overlap
         source: {type: local, path: in}
@@ -138,9 +142,13 @@ def test_runs_of_one_spec_never_overlap(write_spec, tmp_path):
         target: {type: "null"}
         state: {dedupe: none}
         trigger: {schedule: "* * * * *"}
-        """)))
+        """)
+        )
+    )
     reports = []
-    threads = [threading.Thread(target=lambda: reports.append(spec.run(trigger="schedule"))) for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: reports.append(spec.run(trigger="schedule"))) for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:

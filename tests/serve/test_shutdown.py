@@ -19,8 +19,15 @@ def spec(write_spec, emu, monkeypatch):
     """Cancellation bodies → OrderCancel events to the emulator, whose event API answers slowly."""
     monkeypatch.setenv("SHUTDOWN_KEY", KEY["x-api-key"])
     c = emu.credentials
-    fluent = {"type": "fluent", "base_url": emu.url, "client_id": c["client_id"], "client_secret": c["client_secret"],
-              "username": c["username"], "password": c["password"], "retailer_id": c["retailer_id"]}
+    fluent = {
+        "type": "fluent",
+        "base_url": emu.url,
+        "client_id": c["client_id"],
+        "client_secret": c["client_secret"],
+        "username": c["username"],
+        "password": c["password"],
+        "retailer_id": c["retailer_id"],
+    }
     emu.add_fault({"match": {"path_regex": "/api/v4.1/event"}, "action": {"delay_ms": 700}})
 
     def write(response: str):
@@ -54,8 +61,11 @@ def cancels(emu) -> list[str]:
 def test_a_sync_run_under_way_finishes_before_the_server_stops(serve, spec, emu):
     server = serve(spec("sync"))
     answers: list[httpx.Response] = []
-    sender = threading.Thread(target=lambda: answers.append(
-        httpx.post(server.url + "/cancel", content=b'{"ref": "ORD-1002"}', headers=KEY, timeout=30)))
+    sender = threading.Thread(
+        target=lambda: answers.append(
+            httpx.post(server.url + "/cancel", content=b'{"ref": "ORD-1002"}', headers=KEY, timeout=30)
+        )
+    )
     sender.start()
     assert wait_for(lambda: server.specs[0].running)
     assert server.stop(timeout=20) is True
@@ -70,7 +80,10 @@ def test_queued_bodies_wait_in_the_spool_for_the_next_start(serve, spec, emu, tm
     path = spec("async")
     server = serve(path)
     for ref in ("ORD-1002", "ORD-1004"):
-        assert httpx.post(server.url + "/cancel", content=json.dumps({"ref": ref}), headers=KEY).status_code == 202
+        assert (
+            httpx.post(server.url + "/cancel", content=json.dumps({"ref": ref}), headers=KEY).status_code
+            == 202
+        )
     assert wait_for(lambda: server.specs[0].running)
     assert server.stop(timeout=20) is True
     assert cancels(emu) == ["ORD-1002"]  # the run under way finished; the queued one did not start

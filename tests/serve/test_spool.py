@@ -26,13 +26,17 @@ SPEC = """
     """
 KEY = {"x-api-key": "orders-key-0123456789"}
 #: the same connector sending events to a Fluent that cannot be reached, giving up after one attempt
-UNREACHABLE = SPEC.replace("version: 1", """version: 1
+UNREACHABLE = SPEC.replace(
+    "version: 1",
+    """version: 1
     state: {retry: {max_attempts: 1}}
     connections:
       fluent: {type: fluent, base_url: "http://127.0.0.1:9", client_id: c, client_secret: "${env:ORDERS_KEY}",
-               retry: {max_attempts: 1}, connect_timeout: 1s}""").replace(
+               retry: {max_attempts: 1}, connect_timeout: 1s}""",
+).replace(
     '{type: file, destination: {type: local, path: out}, name: "{run_id}.jsonl"}',
-    "{type: fluent.event, connection: fluent, event: {name: OrderNew, entityType: ORDER, entityRef: '{ref}'}}")
+    "{type: fluent.event, connection: fluent, event: {name: OrderNew, entityType: ORDER, entityRef: '{ref}'}}",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -42,8 +46,11 @@ def _key(monkeypatch):
 
 def refs(tmp_path: Path) -> list[str]:
     out = tmp_path / "out"
-    return sorted(json.loads(line)["ref"] for f in out.glob("*.jsonl") for line in f.read_text().splitlines()) \
-        if out.is_dir() else []
+    return (
+        sorted(json.loads(line)["ref"] for f in out.glob("*.jsonl") for line in f.read_text().splitlines())
+        if out.is_dir()
+        else []
+    )
 
 
 def spool_of(tmp_path: Path, name: str = "orders-in") -> Spool:
@@ -111,8 +118,12 @@ def test_a_run_locked_by_another_process_is_tried_again(serve, client, write_spe
     assert store.lock_acquire("orders-in", "other-host:1:x", 60, host="other-host", pid=1) is None
     server = serve(spec)
     assert client.post(server.url + "/orders", content=b'{"ref": "L-1"}', headers=KEY).status_code == 202
-    assert wait_for(lambda: (client.get(server.url + "/health").json()["specs"][0]["last_run"] or {})
-                    .get("status") == "locked")
+    assert wait_for(
+        lambda: (
+            (client.get(server.url + "/health").json()["specs"][0]["last_run"] or {}).get("status")
+            == "locked"
+        )
+    )
     assert refs(tmp_path) == [] and spool_of(tmp_path).counts()["pending"] == 1
     store.lock_release("orders-in", "other-host:1:x")
     store.close()
@@ -142,10 +153,14 @@ def test_the_worker_retries_on_the_runner_schedule(tmp_path):
 
     from engine.runtime.report import RunReport
 
-    report = RunReport(connector="x", spec="x.yaml", run_id="r", started=datetime.now(UTC), status="failed",
-                       exit_code=1)
-    spec = SimpleNamespace(name="x", doc=SimpleNamespace(data={"state": {"retry": {"backoff": "1m"}}}),
-                           run=lambda *args, **kwargs: report)
+    report = RunReport(
+        connector="x", spec="x.yaml", run_id="r", started=datetime.now(UTC), status="failed", exit_code=1
+    )
+    spec = SimpleNamespace(
+        name="x",
+        doc=SimpleNamespace(data={"state": {"retry": {"backoff": "1m"}}}),
+        run=lambda *args, **kwargs: report,
+    )
     worker = worker_module.Worker(spec, Spool(tmp_path / "spool"))  # type: ignore[arg-type]
     delays: list[float] = []
     worker._later = lambda job, delay, outcome: delays.append(delay)  # type: ignore[method-assign]

@@ -10,9 +10,17 @@ import pytest
 
 from tests.serve.conftest import wait_for
 
-EVENT = {"id": "3f1c", "name": "ORDER_STATUS_CHANGED", "retailerId": "1", "entityId": "6469",
-         "entityRef": "ORD-1002", "entityType": "ORDER", "entityStatus": "CANCELLED", "type": "NORMAL",
-         "attributes": {"note": "ünïcode"}}
+EVENT = {
+    "id": "3f1c",
+    "name": "ORDER_STATUS_CHANGED",
+    "retailerId": "1",
+    "entityId": "6469",
+    "entityRef": "ORD-1002",
+    "entityType": "ORDER",
+    "entityStatus": "CANCELLED",
+    "type": "NORMAL",
+    "attributes": {"note": "ünïcode"},
+}
 
 
 def body_of(event: dict) -> bytes:
@@ -52,14 +60,17 @@ def outputs(tmp_path: Path) -> list[dict]:
 @pytest.fixture
 def signed_spec(write_spec, keys, tmp_path):
     (tmp_path / "fluent.pem").write_text(keys.pem)
-    return write_spec(spec_text("{type: fluent_signature, public_key: \"${file:fluent.pem}\"}", "sync"))
+    return write_spec(spec_text('{type: fluent_signature, public_key: "${file:fluent.pem}"}', "sync"))
 
 
 def test_a_signed_webhook_is_run_and_answered_with_its_counts(serve, client, signed_spec, keys, tmp_path):
     server = serve(signed_spec)
     body = body_of(EVENT)
-    answer = client.post(server.url + "/hooks/order-status", content=body,
-                         headers={"content-type": "application/json", "fluent-signature": keys.sign(body)})
+    answer = client.post(
+        server.url + "/hooks/order-status",
+        content=body,
+        headers={"content-type": "application/json", "fluent-signature": keys.sign(body)},
+    )
     assert answer.status_code == 200, answer.text
     report = answer.json()
     assert report["status"] == "ok" and report["run_id"]
@@ -68,8 +79,9 @@ def test_a_signed_webhook_is_run_and_answered_with_its_counts(serve, client, sig
 
 
 @pytest.mark.parametrize("case", ["missing", "wrong key", "tampered", "reserialised", "garbage"])
-def test_unverified_webhooks_are_refused_and_never_processed(serve, client, signed_spec, keys, other_keys, tmp_path,
-                                                             case):
+def test_unverified_webhooks_are_refused_and_never_processed(
+    serve, client, signed_spec, keys, other_keys, tmp_path, case
+):
     server = serve(signed_spec)
     body = body_of(EVENT)
     headers = {"content-type": "application/json"}
@@ -94,21 +106,31 @@ def test_unverified_webhooks_are_refused_and_never_processed(serve, client, sign
 
 def test_api_key_webhooks(serve, client, write_spec, tmp_path, monkeypatch):
     monkeypatch.setenv("ORDER_HOOK_KEY", "k-0123456789abcdef")
-    spec = write_spec(spec_text("{type: api_key, api_key: \"${env:ORDER_HOOK_KEY}\", header: x-order-key}", "sync"))
+    spec = write_spec(
+        spec_text('{type: api_key, api_key: "${env:ORDER_HOOK_KEY}", header: x-order-key}', "sync")
+    )
     server = serve(spec)
     url = server.url + "/hooks/order-status"
     assert client.post(url, content=body_of(EVENT)).status_code == 401
-    assert client.post(url, content=body_of(EVENT), headers={"x-order-key": "k-0123456789abcdeX"}).status_code == 401
-    assert client.post(url, content=body_of(EVENT), headers={"x-api-key": "k-0123456789abcdef"}).status_code == 401
+    assert (
+        client.post(url, content=body_of(EVENT), headers={"x-order-key": "k-0123456789abcdeX"}).status_code
+        == 401
+    )
+    assert (
+        client.post(url, content=body_of(EVENT), headers={"x-api-key": "k-0123456789abcdef"}).status_code
+        == 401
+    )
     assert outputs(tmp_path) == []
     answer = client.post(url, content=body_of(EVENT), headers={"X-Order-Key": "k-0123456789abcdef"})
     assert answer.status_code == 200 and answer.json()["records"]["written"] == 1
     assert [r["ref"] for r in outputs(tmp_path)] == ["ORD-1002"]
 
 
-def test_async_answers_202_at_once_and_the_run_follows(serve, client, signed_spec, keys, tmp_path, write_spec):
+def test_async_answers_202_at_once_and_the_run_follows(
+    serve, client, signed_spec, keys, tmp_path, write_spec
+):
     (tmp_path / "fluent.pem").write_text(keys.pem)
-    spec = write_spec(spec_text("{type: fluent_signature, public_key: \"${file:fluent.pem}\"}", "async"))
+    spec = write_spec(spec_text('{type: fluent_signature, public_key: "${file:fluent.pem}"}', "async"))
     server = serve(spec)
     url = server.url + "/hooks/order-status"
     client.get(server.url + "/health")  # connection warmed: the timing below is the endpoint's
@@ -127,8 +149,12 @@ def test_async_answers_202_at_once_and_the_run_follows(serve, client, signed_spe
     rows = wait_for(lambda: len(outputs(tmp_path)) == 3 and outputs(tmp_path))
     assert sorted(r["ref"] for r in rows) == ["ORD-1", "ORD-2", "ORD-3"]
     assert sorted(p.stem for p in (tmp_path / "out").glob("*.jsonl")) == sorted(run_ids)
-    last = wait_for(lambda: (client.get(server.url + "/health").json()["specs"][0]["last_run"] or {}).get("run_id")
-                    == run_ids[-1])
+    last = wait_for(
+        lambda: (
+            (client.get(server.url + "/health").json()["specs"][0]["last_run"] or {}).get("run_id")
+            == run_ids[-1]
+        )
+    )
     assert last
     spooled = tmp_path / "state" / "payloads" / "order-status"
     assert not list(spooled.glob("*.json"))  # settled bodies leave the spool
@@ -137,7 +163,9 @@ def test_async_answers_202_at_once_and_the_run_follows(serve, client, signed_spe
 def test_sync_rejects_over_tolerance_answer_422_with_where_and_why(serve, client, signed_spec, keys):
     server = serve(signed_spec)
     body = body_of({k: v for k, v in EVENT.items() if k != "entityStatus"})
-    answer = client.post(server.url + "/hooks/order-status", content=body, headers={"fluent-signature": keys.sign(body)})
+    answer = client.post(
+        server.url + "/hooks/order-status", content=body, headers={"fluent-signature": keys.sign(body)}
+    )
     assert answer.status_code == 422
     report = answer.json()
     assert report["status"] == "rejects_exceeded" and report["records"]["rejected"]["mapping"] == 1
@@ -147,7 +175,9 @@ def test_sync_rejects_over_tolerance_answer_422_with_where_and_why(serve, client
 def test_a_body_that_is_not_json_fails_its_item_and_answers_422(serve, client, signed_spec, keys):
     server = serve(signed_spec)
     body = b"<order/>"
-    answer = client.post(server.url + "/hooks/order-status", content=body, headers={"fluent-signature": keys.sign(body)})
+    answer = client.post(
+        server.url + "/hooks/order-status", content=body, headers={"fluent-signature": keys.sign(body)}
+    )
     assert answer.status_code == 422
     assert answer.json()["items"][0]["status"] == "failed"
 
@@ -174,7 +204,9 @@ def test_a_failed_run_answers_500_without_secrets(serve, client, write_spec, tmp
           webhook: {path: /cancel, response: sync, auth: {type: api_key, api_key: "${env:ORDER_HOOK_KEY}"}}
         """)
     server = serve(spec)
-    answer = client.post(server.url + "/cancel", content=body_of(EVENT), headers={"x-api-key": "k-0123456789abcdef"})
+    answer = client.post(
+        server.url + "/cancel", content=body_of(EVENT), headers={"x-api-key": "k-0123456789abcdef"}
+    )
     assert answer.status_code == 500
     assert answer.json()["status"] == "failed" and answer.json()["error"]
     assert "super-secret-value-42" not in answer.text and "k-0123456789abcdef" not in answer.text
@@ -183,19 +215,24 @@ def test_a_failed_run_answers_500_without_secrets(serve, client, write_spec, tmp
 def test_a_body_over_the_limit_is_refused_with_413(serve, client, signed_spec, keys, tmp_path):
     server = serve(signed_spec, max_body=1000)
     body = body_of({**EVENT, "attributes": {"note": "x" * 2000}})
-    answer = client.post(server.url + "/hooks/order-status", content=body, headers={"fluent-signature": keys.sign(body)})
+    answer = client.post(
+        server.url + "/hooks/order-status", content=body, headers={"fluent-signature": keys.sign(body)}
+    )
     assert answer.status_code == 413 and "1000 bytes" in answer.json()["error"]
 
     def chunks():  # no Content-Length: the limit holds while the body streams in
         yield body[:900]
         yield body[900:]
 
-    answer = client.post(server.url + "/hooks/order-status", content=chunks(),
-                         headers={"fluent-signature": keys.sign(body)})
+    answer = client.post(
+        server.url + "/hooks/order-status", content=chunks(), headers={"fluent-signature": keys.sign(body)}
+    )
     assert answer.status_code == 413
     assert outputs(tmp_path) == []
     small = body_of(EVENT)
-    answer = client.post(server.url + "/hooks/order-status", content=small, headers={"fluent-signature": keys.sign(small)})
+    answer = client.post(
+        server.url + "/hooks/order-status", content=small, headers={"fluent-signature": keys.sign(small)}
+    )
     assert answer.status_code == 200
 
 
@@ -221,9 +258,11 @@ def test_headers_reach_the_item_without_credentials(serve, client, write_spec, t
           webhook: {path: /h, format: json, response: sync, auth: {type: api_key, api_key: "${env:ORDER_HOOK_KEY}"}}
         """)
     server = serve(spec)
-    answer = client.post(server.url + "/h", content=body_of(EVENT),
-                         headers={"x-api-key": "k-0123456789abcdef", "authorization": "Bearer abc",
-                                  "x-request-id": "req-7"})
+    answer = client.post(
+        server.url + "/h",
+        content=body_of(EVENT),
+        headers={"x-api-key": "k-0123456789abcdef", "authorization": "Bearer abc", "x-request-id": "req-7"},
+    )
     assert answer.status_code == 200
     run_id = answer.json()["run_id"]
     assert outputs(tmp_path) == [{"ref": "ORD-1002", "file": f"payload-{run_id}.json"}]
@@ -232,7 +271,9 @@ def test_headers_reach_the_item_without_credentials(serve, client, write_spec, t
     assert "k-0123456789abcdef" not in json.dumps(report)
 
 
-def test_a_crash_below_the_runner_answers_500_and_shows_in_health(serve, client, signed_spec, keys, monkeypatch):
+def test_a_crash_below_the_runner_answers_500_and_shows_in_health(
+    serve, client, signed_spec, keys, monkeypatch
+):
     import engine.serve.specs
 
     class Broken:
@@ -245,7 +286,9 @@ def test_a_crash_below_the_runner_answers_500_and_shows_in_health(serve, client,
     monkeypatch.setattr(engine.serve.specs, "Runner", Broken)
     server = serve(signed_spec)
     body = body_of(EVENT)
-    answer = client.post(server.url + "/hooks/order-status", content=body, headers={"fluent-signature": keys.sign(body)})
+    answer = client.post(
+        server.url + "/hooks/order-status", content=body, headers={"fluent-signature": keys.sign(body)}
+    )
     assert answer.status_code == 500 and answer.json()["error"] == "internal error"
     assert "disk on fire" not in answer.text
     last = client.get(server.url + "/health").json()["specs"][0]["last_run"]
@@ -262,8 +305,9 @@ def test_a_sync_run_locked_by_another_process_answers_503(serve, client, signed_
     try:
         server = serve(signed_spec)
         body = body_of(EVENT)
-        answer = client.post(server.url + "/hooks/order-status", content=body,
-                             headers={"fluent-signature": keys.sign(body)})
+        answer = client.post(
+            server.url + "/hooks/order-status", content=body, headers={"fluent-signature": keys.sign(body)}
+        )
         assert answer.status_code == 503 and answer.headers["retry-after"] == "30"
         assert answer.json()["status"] == "locked" and "another run" in answer.json()["error"]
         assert outputs(tmp_path) == []
@@ -286,7 +330,9 @@ def test_a_webhook_on_a_file_spec_only_starts_a_run(serve, client, write_spec, t
           webhook: {path: /landed, response: async, auth: {type: api_key, api_key: "${env:ORDER_HOOK_KEY}"}}
         """)
     server = serve(spec)
-    answer = client.post(server.url + "/landed", content=b'{"bucket": "x"}', headers={"x-api-key": "k-0123456789abcdef"})
+    answer = client.post(
+        server.url + "/landed", content=b'{"bucket": "x"}', headers={"x-api-key": "k-0123456789abcdef"}
+    )
     assert answer.status_code == 202
     assert wait_for(lambda: [r["ref"] for r in outputs(tmp_path)] == ["F-1", "F-2"])
     assert not (tmp_path / "state" / "payloads").exists()  # nothing to keep: the body was only a trigger

@@ -32,7 +32,9 @@ class DropProxy:
         self._stop = False
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def cut_after(self, n_bytes: int, times: int = 1, *, upload: bool = False, then_refuse: bool = False) -> None:
+    def cut_after(
+        self, n_bytes: int, times: int = 1, *, upload: bool = False, then_refuse: bool = False
+    ) -> None:
         """Reset a connection once it has relayed ``n_bytes`` to the client, ``times`` times over.
 
         Only connections that get that far count (a listing on its own

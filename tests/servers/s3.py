@@ -30,8 +30,9 @@ class MotoS3:
         self.endpoint = f"http://{host}:{port}"
 
     def _post(self, path: str, data: bytes = b"") -> bytes:
-        request = urllib.request.Request(f"{self.endpoint}{path}", data=data, method="POST",
-                                         headers={"Content-Type": "text/plain"})
+        request = urllib.request.Request(
+            f"{self.endpoint}{path}", data=data, method="POST", headers={"Content-Type": "text/plain"}
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.read()
 
@@ -43,16 +44,30 @@ class MotoS3:
         import boto3
         from botocore.config import Config
 
-        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id=key_id, aws_secret_access_key=secret,
-                            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}), **kw)
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}),
+            **kw,
+        )
 
     def connection(self, bucket: str, endpoint: str | None = None, **options: object) -> dict:
         """A spec's ``type: s3`` block for this server (credentials from $S3_TEST_KEY_ID/$S3_TEST_SECRET)."""
-        block: dict = {"type": "s3", "bucket": bucket, "region": "us-east-1",
-                       "endpoint_url": endpoint or self.endpoint, "path_style": True,
-                       "access_key_id": "${env:S3_TEST_KEY_ID}", "secret_access_key": "${env:S3_TEST_SECRET}",
-                       "connect_timeout": "5s", "read_timeout": "10s", "retries": 2}
+        block: dict = {
+            "type": "s3",
+            "bucket": bucket,
+            "region": "us-east-1",
+            "endpoint_url": endpoint or self.endpoint,
+            "path_style": True,
+            "access_key_id": "${env:S3_TEST_KEY_ID}",
+            "secret_access_key": "${env:S3_TEST_SECRET}",
+            "connect_timeout": "5s",
+            "read_timeout": "10s",
+            "retries": 2,
+        }
         block.update(options)
         return {k: v for k, v in block.items() if v is not None}
 
@@ -82,8 +97,10 @@ class MotoS3:
         iam = self.client("iam")
         iam.create_user(UserName="admin")
         key = iam.create_access_key(UserName="admin")["AccessKey"]
-        policy = {"Version": "2012-10-17",
-                  "Statement": [{"Effect": "Allow", "Action": ["s3:*", "iam:*"], "Resource": "*"}]}
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": ["s3:*", "iam:*"], "Resource": "*"}],
+        }
         iam.put_user_policy(UserName="admin", PolicyName="all", PolicyDocument=json.dumps(policy))
         admin = {"key_id": key["AccessKeyId"], "secret": key["SecretAccessKey"]}
         iam = self.client("iam", admin["key_id"], admin["secret"])

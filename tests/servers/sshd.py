@@ -45,8 +45,10 @@ def wait_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 10.
 
 
 def _keygen(path: Path, kind: str = "ed25519", passphrase: str = "", fmt: list[str] | None = None) -> None:
-    subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", passphrase, "-C", path.name, *(fmt or []),
-                    "-f", str(path)], check=True)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", kind, "-N", passphrase, "-C", path.name, *(fmt or []), "-f", str(path)],
+        check=True,
+    )
 
 
 class Sshd:
@@ -63,7 +65,9 @@ class Sshd:
         try:
             self.uid = pwd.getpwnam(USER).pw_uid
         except KeyError:
-            raise RuntimeError(f"user {USER} is missing: run `make test-servers` (tests/servers/setup.sh)") from None
+            raise RuntimeError(
+                f"user {USER} is missing: run `make test-servers` (tests/servers/setup.sh)"
+            ) from None
         os.makedirs("/run/sshd", exist_ok=True)
         self.base = Path(tempfile.mkdtemp(prefix="engine-sftp-", dir="/srv"))
         self.chroot = self.base / "root"
@@ -83,8 +87,9 @@ class Sshd:
         self.unknown_key = self.base / "stranger_ed25519"
         _keygen(self.unknown_key)
         authorized = keys / USER
-        authorized.write_text((self.base / "client_ed25519.pub").read_text()
-                              + (self.base / "client_rsa.pub").read_text())
+        authorized.write_text(
+            (self.base / "client_ed25519.pub").read_text() + (self.base / "client_rsa.pub").read_text()
+        )
         authorized.chmod(0o644)
         self.host_key_line = (self.base / "host_key.pub").read_text().strip()
         self.other_host_key_line = (self.base / "other_host_key.pub").read_text().strip()
@@ -131,15 +136,24 @@ Match User {USER}
     @functools.cached_property
     def host_fingerprint(self) -> str:
         """``SHA256:...`` as ``ssh-keygen -lf`` prints it (what a server's owner would publish)."""
-        out = subprocess.run(["ssh-keygen", "-lf", str(self.base / "host_key.pub")], check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            ["ssh-keygen", "-lf", str(self.base / "host_key.pub")], check=True, capture_output=True, text=True
+        ).stdout
         return out.split()[1]
 
     def connection(self, port: int | None = None, **options: object) -> dict:
         """A spec's ``type: sftp`` block for this server (password from $SFTP_TEST_PASSWORD)."""
-        block: dict = {"type": "sftp", "host": self.host, "port": port or self.port, "username": self.user,
-                       "password": "${env:SFTP_TEST_PASSWORD}", "host_key": self.host_fingerprint,
-                       "retry_delay": "0.05s", "connect_timeout": "5s", "timeout": "10s"}
+        block: dict = {
+            "type": "sftp",
+            "host": self.host,
+            "port": port or self.port,
+            "username": self.user,
+            "password": "${env:SFTP_TEST_PASSWORD}",
+            "host_key": self.host_fingerprint,
+            "retry_delay": "0.05s",
+            "connect_timeout": "5s",
+            "timeout": "10s",
+        }
         block.update(options)
         return {k: v for k, v in block.items() if v is not None}
 

@@ -24,18 +24,21 @@ from engine.templates import NameTemplate
 RUN = SimpleNamespace(run_id="R1", connector="c", started=datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC))
 
 
-@pytest.mark.parametrize("pattern,name,expected", [
-    ("*.xml", "orders.xml", True),
-    ("*.xml", "orders.xml.bak", False),
-    (".xml", "orders.xml", False),            # a glob is anchored: the SDK's '.xml' matched everything or nothing
-    ("stock_?.csv", "stock_1.csv", True),
-    ("stock_?.csv", "stock_12.csv", False),
-    ("[ab]*.csv", "a.csv", True),
-    ("file(1).csv", "file(1).csv", True),     # regex metacharacters are literal in globs
-    ("regex:^stock_\\d+\\.csv$", "stock_42.csv", True),
-    ("regex:\\.xml$", "x.XML", False),
-    ("regex:xml", "my-xml-file.txt", True),   # regex: searches
-])
+@pytest.mark.parametrize(
+    "pattern,name,expected",
+    [
+        ("*.xml", "orders.xml", True),
+        ("*.xml", "orders.xml.bak", False),
+        (".xml", "orders.xml", False),  # a glob is anchored: the SDK's '.xml' matched everything or nothing
+        ("stock_?.csv", "stock_1.csv", True),
+        ("stock_?.csv", "stock_12.csv", False),
+        ("[ab]*.csv", "a.csv", True),
+        ("file(1).csv", "file(1).csv", True),  # regex metacharacters are literal in globs
+        ("regex:^stock_\\d+\\.csv$", "stock_42.csv", True),
+        ("regex:\\.xml$", "x.XML", False),
+        ("regex:xml", "my-xml-file.txt", True),  # regex: searches
+    ],
+)
 def test_patterns(pattern: str, name: str, expected: bool) -> None:
     assert compile_pattern(pattern)(name) is expected
 
@@ -50,21 +53,27 @@ def test_move_and_delete_together_is_refused() -> None:
         move_templates(None, {"move_to": "errors/{name}", "delete": True})
 
 
-@pytest.mark.parametrize("template,absolute_ok,expected", [
-    ("processed/{date:%Y/%m/%d}/{name}", False, "processed/2026/03/04/a.csv"),
-    ("{stem}-{run_id}.{ext}", False, "a-R1.csv"),
-    ("/archive/{name}", True, "/archive/a.csv"),
-    ("archive//./{name}", False, "archive/a.csv"),
-])
+@pytest.mark.parametrize(
+    "template,absolute_ok,expected",
+    [
+        ("processed/{date:%Y/%m/%d}/{name}", False, "processed/2026/03/04/a.csv"),
+        ("{stem}-{run_id}.{ext}", False, "a-R1.csv"),
+        ("/archive/{name}", True, "/archive/a.csv"),
+        ("archive//./{name}", False, "archive/a.csv"),
+    ],
+)
 def test_render_move(template: str, absolute_ok: bool, expected: str) -> None:
     assert render_move(NameTemplate(template), "a.csv", RUN, absolute_ok=absolute_ok) == expected
 
 
-@pytest.mark.parametrize("template,absolute_ok", [
-    ("../outside/{name}", False),
-    ("/archive/../../etc/{name}", True),
-    ("/archive/{name}", False),
-])
+@pytest.mark.parametrize(
+    "template,absolute_ok",
+    [
+        ("../outside/{name}", False),
+        ("/archive/../../etc/{name}", True),
+        ("/archive/{name}", False),
+    ],
+)
 def test_render_move_never_climbs_out(template: str, absolute_ok: bool) -> None:
     with pytest.raises(DataError, match="unsafe file name"):
         render_move(NameTemplate(template), "a.csv", RUN, absolute_ok=absolute_ok)
@@ -76,10 +85,20 @@ def test_static_dir() -> None:
     assert static_dir(NameTemplate("/archive/{name}")) == "/archive/"
 
 
-@pytest.mark.parametrize("name,ok", [
-    ("a.csv", True), (".hidden", True), ("..", False), (".", False), ("", False),
-    ("../x", False), ("/etc/passwd", False), ("a\\..\\b", False), ("nul\x00byte", False),
-])
+@pytest.mark.parametrize(
+    "name,ok",
+    [
+        ("a.csv", True),
+        (".hidden", True),
+        ("..", False),
+        (".", False),
+        ("", False),
+        ("../x", False),
+        ("/etc/passwd", False),
+        ("a\\..\\b", False),
+        ("nul\x00byte", False),
+    ],
+)
 def test_safe_name(name: str, ok: bool) -> None:
     assert safe_name(name) is ok
 
@@ -92,14 +111,21 @@ def test_free_name_never_returns_a_taken_name() -> None:
 
 def test_suffixed_names() -> None:
     names = suffixed_names("out/orders.jsonl")
-    assert [next(names) for _ in range(3)] == ["out/orders-1.jsonl", "out/orders-2.jsonl", "out/orders-3.jsonl"]
+    assert [next(names) for _ in range(3)] == [
+        "out/orders-1.jsonl",
+        "out/orders-2.jsonl",
+        "out/orders-3.jsonl",
+    ]
 
 
 def test_select_orders_filters_and_limits() -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     log = SimpleNamespace(info=lambda *a, **k: None)
-    entries = [Entry("c", "c", 1, now - timedelta(hours=3)), Entry("a", "a", 1, now - timedelta(hours=1)),
-               Entry("b", "b", 1, now - timedelta(seconds=5))]
+    entries = [
+        Entry("c", "c", 1, now - timedelta(hours=3)),
+        Entry("a", "a", 1, now - timedelta(hours=1)),
+        Entry("b", "b", 1, now - timedelta(seconds=5)),
+    ]
     by_name = select(entries, sort="name", max_files=None, min_age=60, now=now, log=log)
     assert [e.rel for e in by_name] == ["a", "c"]
     by_time = select(entries, sort="modified", max_files=2, min_age=None, now=now, log=log)

@@ -30,16 +30,26 @@ def test_s3_csv_to_jsonl(s3_server, tmp_path, run_spec, monkeypatch):
     s3 = s3_server.bucket("wms-exports")
     sample = (spec.parent / "data" / "inventory_2026-01-05.csv").read_bytes()
     s3.put_object(Bucket="wms-exports", Key="inventory/incoming/inventory_2026-01-05.csv", Body=sample)
-    s3.put_object(Bucket="wms-exports", Key="inventory/incoming/inventory_2026-01-06.csv", Body=b"sku,sku\n1,2\n")
-    report = run_spec(spec, overrides=[f"connections.wms.endpoint_url={s3_server.endpoint}",
-                                       "connections.wms.path_style=true", "source.min_age=0s"])
+    s3.put_object(
+        Bucket="wms-exports", Key="inventory/incoming/inventory_2026-01-06.csv", Body=b"sku,sku\n1,2\n"
+    )
+    report = run_spec(
+        spec,
+        overrides=[
+            f"connections.wms.endpoint_url={s3_server.endpoint}",
+            "connections.wms.path_style=true",
+            "source.min_age=0s",
+        ],
+    )
     assert report.exit_code == EXIT_REJECTS, report.error  # finished, but one object went to errors/
     out = (spec.parent / "out" / "inventory_2026-01-05.jsonl").read_text().splitlines()
     assert len(out) == 3 and report.counts["rejected"]["mapping"] == 1
     day = f"{report.started:%Y/%m/%d}"
     listed = s3.list_objects_v2(Bucket="wms-exports")["Contents"]
-    assert sorted(o["Key"] for o in listed) == ["inventory/errors/inventory_2026-01-06.csv",
-                                                f"inventory/processed/{day}/inventory_2026-01-05.csv"]
+    assert sorted(o["Key"] for o in listed) == [
+        "inventory/errors/inventory_2026-01-06.csv",
+        f"inventory/processed/{day}/inventory_2026-01-05.csv",
+    ]
 
 
 def test_sftp_csv_processed_errors(sftp_server, tmp_path, run_spec, monkeypatch):
@@ -47,17 +57,27 @@ def test_sftp_csv_processed_errors(sftp_server, tmp_path, run_spec, monkeypatch)
     spec = copy_example("sftp-csv-processed-errors", tmp_path)
     for name in ("stock_2026-01-05.csv", "stock_2026-01-06.csv"):
         sftp_server.write(f"outbound/stock/{name}", (spec.parent / "data" / name).read_bytes())
-    report = run_spec(spec, overrides=[
-        "connections.partner.host=127.0.0.1", f"connections.partner.port={sftp_server.port}",
-        f"connections.partner.username={sftp_server.user}",
-        f"connections.partner.host_key={sftp_server.host_fingerprint}",
-        "source.path=/upload/outbound/stock", "source.size_stable_for=0.2s"])
-    assert {i.name: i.status for i in report.items} == {"stock_2026-01-05.csv": "done",
-                                                        "stock_2026-01-06.csv": "failed"}
+    report = run_spec(
+        spec,
+        overrides=[
+            "connections.partner.host=127.0.0.1",
+            f"connections.partner.port={sftp_server.port}",
+            f"connections.partner.username={sftp_server.user}",
+            f"connections.partner.host_key={sftp_server.host_fingerprint}",
+            "source.path=/upload/outbound/stock",
+            "source.size_stable_for=0.2s",
+        ],
+    )
+    assert {i.name: i.status for i in report.items} == {
+        "stock_2026-01-05.csv": "done",
+        "stock_2026-01-06.csv": "failed",
+    }
     assert "duplicate column names in the header: 'sku'" in report.items[1].reason
     day = f"{report.started:%Y/%m/%d}"
-    assert sftp_server.files() == ["outbound/stock/errors/stock_2026-01-06.csv",
-                                   f"outbound/stock/processed/{day}/stock_2026-01-05.csv"]
+    assert sftp_server.files() == [
+        "outbound/stock/errors/stock_2026-01-06.csv",
+        f"outbound/stock/processed/{day}/stock_2026-01-05.csv",
+    ]
     assert len((spec.parent / "out" / "stock_2026-01-05.jsonl").read_text().splitlines()) == 3
 
 
@@ -74,13 +94,19 @@ def test_sftp_to_s3_round_trips_the_sample_exactly(sftp_server, s3_server, tmp_p
     sample = (spec.parent / "data" / "orders_2026-01-05.jsonl").read_bytes()
     sftp_server.write("outbound/orders/orders_2026-01-05.jsonl", sample)
     s3 = s3_server.bucket("retail-data-lake")
-    report = run_spec(spec, overrides=[
-        "connections.partner.host=127.0.0.1", f"connections.partner.port={sftp_server.port}",
-        f"connections.partner.username={sftp_server.user}",
-        f"connections.partner.private_key={sftp_server.key_with_passphrase}",  # encrypted: needs the passphrase
-        f"connections.partner.known_hosts={known_hosts}",
-        "source.path=/upload/outbound/orders",
-        f"connections.lake.endpoint_url={s3_server.endpoint}", "connections.lake.path_style=true"])
+    report = run_spec(
+        spec,
+        overrides=[
+            "connections.partner.host=127.0.0.1",
+            f"connections.partner.port={sftp_server.port}",
+            f"connections.partner.username={sftp_server.user}",
+            f"connections.partner.private_key={sftp_server.key_with_passphrase}",  # encrypted: needs the passphrase
+            f"connections.partner.known_hosts={known_hosts}",
+            "source.path=/upload/outbound/orders",
+            f"connections.lake.endpoint_url={s3_server.endpoint}",
+            "connections.lake.path_style=true",
+        ],
+    )
     assert report.status == "ok", report.error
     body = s3.get_object(Bucket="retail-data-lake", Key="raw/partner/orders/orders_2026-01-05.jsonl")["Body"]
     assert body.read() == sample

@@ -17,18 +17,38 @@ from tests.servers.proxy import DropProxy
 BUCKET = "wms-out"
 
 
-def spec(server, *, source: dict | None = None, parser: dict | None = None, target: dict | None = None,
-         endpoint: str | None = None, state: dict | None = None, **conn: object) -> str:
-    src = {"type": "s3", "connection": "wms", "prefix": "in/", "pattern": "*.jsonl",
-           "on_success": {"move_to": "done/{name}"}, "on_failure": {"move_to": "errors/{name}"}, **(source or {})}
+def spec(
+    server,
+    *,
+    source: dict | None = None,
+    parser: dict | None = None,
+    target: dict | None = None,
+    endpoint: str | None = None,
+    state: dict | None = None,
+    **conn: object,
+) -> str:
+    src = {
+        "type": "s3",
+        "connection": "wms",
+        "prefix": "in/",
+        "pattern": "*.jsonl",
+        "on_success": {"move_to": "done/{name}"},
+        "on_failure": {"move_to": "errors/{name}"},
+        **(source or {}),
+    }
     data = {
         "version": 1,
         "name": "s3-in",
         "connections": {"wms": server.connection(BUCKET, endpoint, **conn)},
         "source": {k: v for k, v in src.items() if v is not None},
         "parser": parser or {"type": "jsonl"},
-        "target": target or {"type": "file", "writer": "jsonl", "destination": {"type": "local", "path": "out"},
-                             "name": "out.jsonl"},
+        "target": target
+        or {
+            "type": "file",
+            "writer": "jsonl",
+            "destination": {"type": "local", "path": "out"},
+            "name": "out.jsonl",
+        },
     }
     if state:
         data["state"] = state
@@ -51,8 +71,9 @@ def test_2500_objects_are_listed_across_pages_and_processed_in_key_order(s3_serv
     s3_server.seed(BUCKET, {k: json.dumps({"key": k}).encode() + b"\n" for k in reversed(names)})
     path = write_spec(spec(s3_server, source={"on_success": None}))
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "engine", "run", str(path)], capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "run", str(path)], capture_output=True, text=True, timeout=600
+    )
     print(f"2,500 objects through `engine run`: {time.monotonic() - started:.1f} s")
     assert done.returncode == 0, done.stderr[-3000:]
     assert [r["key"] for r in lines(tmp_path / "out" / "out.jsonl")] == names
@@ -64,11 +85,22 @@ def test_prefix_pattern_and_subfolders(s3_server, tmp_path, write_spec, run_spec
         s3.put_object(Bucket=BUCKET, Key=key, Body=b'{"k": "%s"}\n' % key.encode())
     flat = run_spec(write_spec(spec(s3_server, source={"on_success": None})))
     assert [i.name for i in flat.items] == ["a.jsonl"]
-    deep = run_spec(write_spec(spec(s3_server, source={"on_success": None, "recursive": True,
-                                                       "pattern": "regex:^[a-c]\\.(jsonl|csv)$"},
-                                    parser={"type": "jsonl"}), name="deep.yaml"), overrides=["name=deep"])
-    assert [i.uri for i in deep.items] == [f"s3://{BUCKET}/in/a.jsonl", f"s3://{BUCKET}/in/b.csv",
-                                           f"s3://{BUCKET}/in/sub/c.jsonl"]
+    deep = run_spec(
+        write_spec(
+            spec(
+                s3_server,
+                source={"on_success": None, "recursive": True, "pattern": "regex:^[a-c]\\.(jsonl|csv)$"},
+                parser={"type": "jsonl"},
+            ),
+            name="deep.yaml",
+        ),
+        overrides=["name=deep"],
+    )
+    assert [i.uri for i in deep.items] == [
+        f"s3://{BUCKET}/in/a.jsonl",
+        f"s3://{BUCKET}/in/b.csv",
+        f"s3://{BUCKET}/in/sub/c.jsonl",
+    ]
 
 
 def test_sort_by_modified_and_max_files(s3_server, tmp_path, write_spec, run_spec):
@@ -101,7 +133,12 @@ def test_a_file_failing_mid_way_is_not_moved_to_processed(s3_server, tmp_path, w
     s3.put_object(Bucket=BUCKET, Key="in/b.jsonl", Body=b'{"n": 2}\n')
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "b.jsonl").write_text("taken\n")
-    target = {"type": "file", "writer": "jsonl", "per": "item", "destination": {"type": "local", "path": "out"}}
+    target = {
+        "type": "file",
+        "writer": "jsonl",
+        "per": "item",
+        "destination": {"type": "local", "path": "out"},
+    }
     retry_soon = {"retry": {"backoff": "1ms"}}  # the failed file may be tried again at once
     path = write_spec(spec(s3_server, target=target, state=retry_soon))
     report = run_spec(path)
@@ -121,8 +158,9 @@ def test_moves_never_overwrite_and_delete_removes(s3_server, write_spec, run_spe
     assert s3.get_object(Bucket=BUCKET, Key="done/a.jsonl")["Body"].read() == b"earlier\n"
     s3.put_object(Bucket=BUCKET, Key="in/b.jsonl", Body=b'{"n": 2}\n')
     target = {"type": "file", "destination": {"type": "local", "path": "out"}, "name": "second.jsonl"}
-    gone = run_spec(write_spec(spec(s3_server, source={"on_success": {"delete": True}}, target=target),
-                               name="del.yaml"))
+    gone = run_spec(
+        write_spec(spec(s3_server, source={"on_success": {"delete": True}}, target=target), name="del.yaml")
+    )
     assert gone.status == "ok", gone.error
     assert [i.moved_to for i in gone.items] == ["deleted"]
     assert keys(s3, "in/") == []
@@ -176,7 +214,12 @@ def test_an_object_replaced_after_listing_is_not_read_half_old_half_new(s3_serve
     from engine.runtime.runner import Runner, RunOptions
     from engine.spec.compile import compile_file
 
-    per_item = {"type": "file", "writer": "jsonl", "per": "item", "destination": {"type": "local", "path": "out"}}
+    per_item = {
+        "type": "file",
+        "writer": "jsonl",
+        "per": "item",
+        "destination": {"type": "local", "path": "out"},
+    }
     plan = compile_file(write_spec(spec(s3_server, target=per_item)))
     write = plan.target.write
 
@@ -187,8 +230,10 @@ def test_an_object_replaced_after_listing_is_not_read_half_old_half_new(s3_serve
     plan.target.write = write_and_replace
     report = Runner(plan, RunOptions(progress=False)).run()
     assert report.exit_code == EXIT_FAILED
-    assert report.error == (f"s3 connection 'wms': s3://{BUCKET}/in/b.jsonl was replaced after it was listed "
-                            "(the new version is read on the next run)")
+    assert report.error == (
+        f"s3 connection 'wms': s3://{BUCKET}/in/b.jsonl was replaced after it was listed "
+        "(the new version is read on the next run)"
+    )
     assert keys(s3) == ["done/a.jsonl", "in/b.jsonl"]
 
 
@@ -197,7 +242,8 @@ def _big(n: int) -> bytes:
 
 
 def test_a_dropped_connection_mid_download_resumes_with_a_range_request(
-        s3_server, tmp_path, write_spec, run_spec):
+    s3_server, tmp_path, write_spec, run_spec
+):
     data = _big(50_000)  # ~11 MB
     s3_server.bucket(BUCKET).put_object(Bucket=BUCKET, Key="in/big.jsonl", Body=data)
     proxy = DropProxy(s3_server.port)
@@ -212,7 +258,8 @@ def test_a_dropped_connection_mid_download_resumes_with_a_range_request(
 
 
 def test_a_connection_that_keeps_dropping_fails_cleanly_and_leaves_the_object(
-        s3_server, tmp_path, write_spec, run_spec):
+    s3_server, tmp_path, write_spec, run_spec
+):
     data = _big(50_000)
     s3 = s3_server.bucket(BUCKET)
     s3.put_object(Bucket=BUCKET, Key="in/big.jsonl", Body=data)
@@ -223,8 +270,9 @@ def test_a_connection_that_keeps_dropping_fails_cleanly_and_leaves_the_object(
     finally:
         proxy.stop()
     assert report.exit_code == EXIT_FAILED
-    assert report.error.startswith(f"s3 connection 'wms': cannot read s3://{BUCKET}/in/big.jsonl: "
-                                   "the connection failed"), report.error
+    assert report.error.startswith(
+        f"s3 connection 'wms': cannot read s3://{BUCKET}/in/big.jsonl: the connection failed"
+    ), report.error
     assert report.items[0].status == "failed"
     assert keys(s3) == ["in/big.jsonl"]
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
@@ -261,7 +309,9 @@ def test_a_200_mb_object_streams_with_flat_memory(s3_server, tmp_path, write_spe
     s3.upload_file(str(big), BUCKET, "in/big.jsonl")
     big.unlink()
     path = write_spec(spec(s3_server, source={"on_success": None}, target={"type": "null"}))
-    child = subprocess.run([sys.executable, "-c", PEAK, str(path)], capture_output=True, text=True, timeout=600)
+    child = subprocess.run(
+        [sys.executable, "-c", PEAK, str(path)], capture_output=True, text=True, timeout=600
+    )
     assert child.returncode == 0, child.stderr[-3000:]
     result = json.loads(child.stdout.strip().splitlines()[-1])
     growth = (result["peak"] - result["base"]) / 1e6
@@ -271,7 +321,9 @@ def test_a_200_mb_object_streams_with_flat_memory(s3_server, tmp_path, write_spe
     assert growth < 100, f"peak RSS grew by {growth:.0f} MB while streaming 200 MB"
 
 
-def test_keys_with_dot_segments_or_empty_segments_are_skipped(s3_server, tmp_path, write_spec, run_spec, caplog):
+def test_keys_with_dot_segments_or_empty_segments_are_skipped(
+    s3_server, tmp_path, write_spec, run_spec, caplog
+):
     s3 = s3_server.bucket(BUCKET)
     for key in ("in/ok.jsonl", "in/sub/../../evil.jsonl", "in//x.jsonl", "in/./y.jsonl"):
         s3.put_object(Bucket=BUCKET, Key=key, Body=b'{"k": "%s"}\n' % key.encode())

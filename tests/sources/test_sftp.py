@@ -14,20 +14,39 @@ from engine.runtime.report import EXIT_FAILED
 from tests.servers.proxy import DropProxy
 
 
-def spec(server, tmp_path: Path, *, source: dict | None = None, parser: dict | None = None,
-         target: dict | None = None, port: int | None = None, state: dict | None = None,
-         **conn: object) -> str:
-    src = {"type": "sftp", "connection": "partner", "path": "inbox", "pattern": "*.jsonl",
-           "on_success": {"move_to": "processed/{name}"}, "on_failure": {"move_to": "errors/{name}"},
-           **(source or {})}
+def spec(
+    server,
+    tmp_path: Path,
+    *,
+    source: dict | None = None,
+    parser: dict | None = None,
+    target: dict | None = None,
+    port: int | None = None,
+    state: dict | None = None,
+    **conn: object,
+) -> str:
+    src = {
+        "type": "sftp",
+        "connection": "partner",
+        "path": "inbox",
+        "pattern": "*.jsonl",
+        "on_success": {"move_to": "processed/{name}"},
+        "on_failure": {"move_to": "errors/{name}"},
+        **(source or {}),
+    }
     data = {
         "version": 1,
         "name": "sftp-in",
         "connections": {"partner": server.connection(port=port, **conn)},
         "source": {k: v for k, v in src.items() if v is not None},
         "parser": parser or {"type": "jsonl"},
-        "target": target or {"type": "file", "writer": "jsonl", "destination": {"type": "local", "path": "out"},
-                             "name": "out.jsonl"},
+        "target": target
+        or {
+            "type": "file",
+            "writer": "jsonl",
+            "destination": {"type": "local", "path": "out"},
+            "name": "out.jsonl",
+        },
     }
     if state:
         data["state"] = state
@@ -39,7 +58,8 @@ def lines(path: Path) -> list[dict]:
 
 
 def test_files_are_listed_by_pattern_processed_in_name_order_and_moved_to_processed(
-        sftp_server, tmp_path, write_spec, run_spec):
+    sftp_server, tmp_path, write_spec, run_spec
+):
     for name in ("b.jsonl", "a.jsonl", "c.jsonl"):
         sftp_server.write(f"inbox/{name}", json.dumps({"file": name}) + "\n")
     sftp_server.write("inbox/notes.csv", "x\n")
@@ -47,23 +67,34 @@ def test_files_are_listed_by_pattern_processed_in_name_order_and_moved_to_proces
     report = run_spec(write_spec(spec(sftp_server, tmp_path)))
     assert report.status == "ok", report.error
     assert [r["file"] for r in lines(tmp_path / "out" / "out.jsonl")] == ["a.jsonl", "b.jsonl", "c.jsonl"]
-    assert sftp_server.files() == ["inbox/deeper/d.jsonl", "inbox/notes.csv", "inbox/processed/a.jsonl",
-                                   "inbox/processed/b.jsonl", "inbox/processed/c.jsonl"]
+    assert sftp_server.files() == [
+        "inbox/deeper/d.jsonl",
+        "inbox/notes.csv",
+        "inbox/processed/a.jsonl",
+        "inbox/processed/b.jsonl",
+        "inbox/processed/c.jsonl",
+    ]
     port = sftp_server.port
     assert [i.moved_to for i in report.items] == [
-        f"sftp://127.0.0.1:{port}/upload/inbox/processed/{n}.jsonl" for n in "abc"]
+        f"sftp://127.0.0.1:{port}/upload/inbox/processed/{n}.jsonl" for n in "abc"
+    ]
     assert report.items[0].uri == f"sftp://127.0.0.1:{port}/upload/inbox/a.jsonl"
 
 
 def test_recursive_listing_takes_subfolders_but_not_the_folders_files_were_moved_to(
-        sftp_server, tmp_path, write_spec, run_spec):
+    sftp_server, tmp_path, write_spec, run_spec
+):
     sftp_server.write("inbox/x/2.jsonl", '{"n": 2}\n')
     sftp_server.write("inbox/1.jsonl", '{"n": 1}\n')
     sftp_server.write("inbox/processed/old.jsonl", '{"n": 0}\n')
     report = run_spec(write_spec(spec(sftp_server, tmp_path, source={"recursive": True})))
     assert report.status == "ok", report.error
     assert [r["n"] for r in lines(tmp_path / "out" / "out.jsonl")] == [1, 2]
-    assert sftp_server.files() == ["inbox/processed/1.jsonl", "inbox/processed/2.jsonl", "inbox/processed/old.jsonl"]
+    assert sftp_server.files() == [
+        "inbox/processed/1.jsonl",
+        "inbox/processed/2.jsonl",
+        "inbox/processed/old.jsonl",
+    ]
 
 
 def test_sort_by_modified_and_max_files(sftp_server, tmp_path, write_spec, run_spec):
@@ -77,7 +108,9 @@ def test_sort_by_modified_and_max_files(sftp_server, tmp_path, write_spec, run_s
     assert len(report.items) == 2
 
 
-def test_a_failed_file_goes_to_errors_and_good_files_to_processed(sftp_server, tmp_path, write_spec, run_spec):
+def test_a_failed_file_goes_to_errors_and_good_files_to_processed(
+    sftp_server, tmp_path, write_spec, run_spec
+):
     sftp_server.write("inbox/good.json", '[{"ok": 1}]')
     sftp_server.write("inbox/bad.json", '[{"ok": 1}, {"broken": ')
     text = spec(sftp_server, tmp_path, source={"pattern": "*.json"}, parser={"type": "json"})
@@ -88,13 +121,18 @@ def test_a_failed_file_goes_to_errors_and_good_files_to_processed(sftp_server, t
 
 
 def test_a_file_failing_mid_way_is_not_moved_and_is_taken_again_by_the_next_run(
-        sftp_server, tmp_path, write_spec, run_spec):
+    sftp_server, tmp_path, write_spec, run_spec
+):
     sftp_server.write("inbox/a.jsonl", '{"n": 1}\n')
     sftp_server.write("inbox/b.jsonl", '{"n": 2}\n')
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "b.jsonl").write_text("someone else's file\n")  # publishing b's output fails
-    target = {"type": "file", "writer": "jsonl", "per": "item",
-              "destination": {"type": "local", "path": "out", "if_exists": "fail"}}
+    target = {
+        "type": "file",
+        "writer": "jsonl",
+        "per": "item",
+        "destination": {"type": "local", "path": "out", "if_exists": "fail"},
+    }
     retry_soon = {"retry": {"backoff": "1ms"}}  # the failed file may be tried again at once
     path = write_spec(spec(sftp_server, tmp_path, target=target, state=retry_soon))
     report = run_spec(path)
@@ -134,7 +172,9 @@ def test_delete_after_success(sftp_server, tmp_path, write_spec, run_spec):
     assert sftp_server.files() == []
 
 
-def test_min_age_leaves_files_still_being_written_for_the_next_run(sftp_server, tmp_path, write_spec, run_spec):
+def test_min_age_leaves_files_still_being_written_for_the_next_run(
+    sftp_server, tmp_path, write_spec, run_spec
+):
     sftp_server.write("inbox/old.jsonl", '{"f": "old"}\n', mtime=time.time() - 3600)
     sftp_server.write("inbox/new.jsonl", '{"f": "new"}\n')
     report = run_spec(write_spec(spec(sftp_server, tmp_path, source={"min_age": "5m"})))
@@ -187,7 +227,9 @@ def _big_jsonl(n: int) -> bytes:
     return b"".join(b'{"i":%d,"pad":"%s"}\n' % (i, b"x" * 200) for i in range(n))
 
 
-def test_a_dropped_connection_mid_download_resumes_where_it_stopped(sftp_server, tmp_path, write_spec, run_spec):
+def test_a_dropped_connection_mid_download_resumes_where_it_stopped(
+    sftp_server, tmp_path, write_spec, run_spec
+):
     data = _big_jsonl(60_000)  # ~13 MB, well past the first cut
     sftp_server.write("inbox/big.jsonl", data)
     proxy = DropProxy(sftp_server.port)
@@ -203,7 +245,8 @@ def test_a_dropped_connection_mid_download_resumes_where_it_stopped(sftp_server,
 
 
 def test_a_connection_that_keeps_dropping_fails_the_run_and_leaves_the_file(
-        sftp_server, tmp_path, write_spec, run_spec):
+    sftp_server, tmp_path, write_spec, run_spec
+):
     data = _big_jsonl(30_000)
     sftp_server.write("inbox/big.jsonl", data)
     proxy = DropProxy(sftp_server.port)
@@ -214,8 +257,9 @@ def test_a_connection_that_keeps_dropping_fails_the_run_and_leaves_the_file(
     finally:
         proxy.stop()
     assert report.exit_code == EXIT_FAILED
-    assert re.match(r"sftp connection 'partner': (cannot connect to|SSH handshake with) 127\.0\.0\.1:\d+",
-                    report.error), report.error
+    assert re.match(
+        r"sftp connection 'partner': (cannot connect to|SSH handshake with) 127\.0\.0\.1:\d+", report.error
+    ), report.error
     assert sftp_server.files() == ["inbox/big.jsonl"]
     assert report.items[0].status == "failed"
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
@@ -233,8 +277,15 @@ def test_names_a_server_should_never_return_cannot_escape_the_directory() -> Non
         return SimpleNamespace(filename=name, st_mode=mode, st_size=1, st_mtime=1_700_000_000)
 
     listings = {
-        "/in": [attr("ok.jsonl"), attr("../../etc/passwd.jsonl"), attr("/etc/shadow.jsonl"), attr(".."),
-                attr("sub/../../x.jsonl"), attr("sub", st.S_IFDIR | 0o755), attr("..\\win.jsonl")],
+        "/in": [
+            attr("ok.jsonl"),
+            attr("../../etc/passwd.jsonl"),
+            attr("/etc/shadow.jsonl"),
+            attr(".."),
+            attr("sub/../../x.jsonl"),
+            attr("sub", st.S_IFDIR | 0o755),
+            attr("..\\win.jsonl"),
+        ],
         "/in/sub": [attr("deep.jsonl"), attr("..", st.S_IFDIR | 0o755)],
     }
     client = SimpleNamespace(listdir_attr=lambda path: listings[path])

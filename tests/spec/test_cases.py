@@ -41,8 +41,11 @@ def test_validate_command_reports_all_problems_sorted_with_exit_2(cli, monkeypat
     monkeypatch.chdir(HERE / "invalid")
     result = cli("validate", "mapping-errors.yaml")
     assert result.exit_code == 2
-    lines = [line for line in result.output.splitlines() if line.startswith("mapping-errors.yaml:")
-             and "problems" not in line]
+    lines = [
+        line
+        for line in result.output.splitlines()
+        if line.startswith("mapping-errors.yaml:") and "problems" not in line
+    ]
     positions = [tuple(int(x) for x in line.split(" ")[0].split(":")[1:3]) for line in lines]
     assert len(lines) == 9
     assert positions == sorted(positions)
@@ -53,8 +56,11 @@ def test_validate_json_format_has_the_same_diagnostics_as_objects(cli, monkeypat
     result = cli("validate", "--format", "json", "unknown-keys.yaml")
     assert result.exit_code == 2
     data = json.loads(result.output)
-    assert [(d["line"], d["col"], d["path"]) for d in data] == [(3, 1, "sourse"), (4, 33, "source.patern"),
-                                                                 (5, 21, "parser.delimeter")]
+    assert [(d["line"], d["col"], d["path"]) for d in data] == [
+        (3, 1, "sourse"),
+        (4, 33, "source.patern"),
+        (5, 21, "parser.delimeter"),
+    ]
     assert data[1]["message"] == "unknown option 'patern' (did you mean 'pattern'?)"
     assert all(d["severity"] == "error" and d["file"] == "unknown-keys.yaml" for d in data)
 

@@ -30,12 +30,15 @@ def test_duplicate_keys_are_refused_with_both_lines() -> None:
     assert "first defined at line 1" in diag.message
 
 
-@pytest.mark.parametrize("text", [
-    "a: !!python/object/apply:os.system ['true']\n",
-    "a: !!python/name:os.system\n",
-    "a: !custom {x: 1}\n",
-    "a: !!python/object:object {}\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: !!python/object/apply:os.system ['true']\n",
+        "a: !!python/name:os.system\n",
+        "a: !custom {x: 1}\n",
+        "a: !!python/object:object {}\n",
+    ],
+)
 def test_python_and_custom_tags_are_refused(text: str) -> None:
     with pytest.raises(SpecError) as info:
         load_text(text)

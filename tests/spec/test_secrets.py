@@ -15,7 +15,9 @@ from engine.secrets import Secret, redactor
 def test_env_and_file_references_resolve_when_revealed(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("ENGINE_TEST_TOKEN", "tok-123456")
     (tmp_path / "pw.txt").write_text("s3cr3t-pass\n")
-    s = Secret("Bearer ${env:ENGINE_TEST_TOKEN} ${file:pw.txt}", where="connections.x.token", base_dir=tmp_path)
+    s = Secret(
+        "Bearer ${env:ENGINE_TEST_TOKEN} ${file:pw.txt}", where="connections.x.token", base_dir=tmp_path
+    )
     assert str(s) == "Bearer ${env:ENGINE_TEST_TOKEN} ${file:pw.txt}"
     assert s.reveal() == "Bearer tok-123456 s3cr3t-pass"
 

@@ -52,16 +52,34 @@ target:
 """
 
 POINTS = [
-    "chunk.done=1", "chunk.done=5", "batch.before_post=1", "batch.before_post=6", "batch.after_post=1",
-    "batch.after_post=4", "batch.after_post=11", "batch.after_checkpoint=3", "batch.after_checkpoint=9",
-    "batch.poll=2", "batch.poll=8", "batch.settled=1", "batch.settled=7", "batch.settled=14",
-    "item.before_move=1", "item.before_move=3", "item.after_move=1", "item.after_move=2", "item.done=2",
+    "chunk.done=1",
+    "chunk.done=5",
+    "batch.before_post=1",
+    "batch.before_post=6",
+    "batch.after_post=1",
+    "batch.after_post=4",
+    "batch.after_post=11",
+    "batch.after_checkpoint=3",
+    "batch.after_checkpoint=9",
+    "batch.poll=2",
+    "batch.poll=8",
+    "batch.settled=1",
+    "batch.settled=7",
+    "batch.settled=14",
+    "item.before_move=1",
+    "item.before_move=3",
+    "item.after_move=1",
+    "item.after_move=2",
+    "item.done=2",
     "random",
 ]
 
 
 def _rows(f: int) -> list[tuple[str, str, int]]:
-    return [(f"LOC-00{1 + (i + f) % 5}", f"SKU-{1 + (i * 3 + f) % 40:04d}", 1 + (i * 7 + f) % 9) for i in range(ROWS)]
+    return [
+        (f"LOC-00{1 + (i + f) % 5}", f"SKU-{1 + (i * 3 + f) % 40:04d}", 1 + (i * 7 + f) % 9)
+        for i in range(ROWS)
+    ]
 
 
 def _positions(emu: Emulator) -> dict[tuple[str, str], int]:
@@ -97,10 +115,18 @@ def test_killed_run_resumes_without_loss_or_duplicates(point: str, tmp_path: Pat
             for loc, sku, qty in _rows(f):
                 expected[(sku, loc)] += qty
         c = emu.credentials
-        conn = json.dumps({"type": "fluent", "base_url": emu.url, "client_id": c["client_id"],
-                           "client_secret": c["client_secret"], "username": c["username"],
-                           "password": c["password"], "retailer_id": str(c["retailer_id"]),
-                           "retry": {"backoff": "50ms", "max_backoff": "500ms"}})
+        conn = json.dumps(
+            {
+                "type": "fluent",
+                "base_url": emu.url,
+                "client_id": c["client_id"],
+                "client_secret": c["client_secret"],
+                "username": c["username"],
+                "password": c["password"],
+                "retailer_id": str(c["retailer_id"]),
+                "retry": {"backoff": "50ms", "max_backoff": "500ms"},
+            }
+        )
         spec = tmp_path / "spec.yaml"
         spec.write_text(SPEC % {"conn": conn, "batch": BATCH})
         state = tmp_path / "state"
@@ -116,9 +142,12 @@ def test_killed_run_resumes_without_loss_or_duplicates(point: str, tmp_path: Pat
 
         after = _positions(emu)
         for key, delta in expected.items():
-            assert after[key] == before.get(key, 0) + delta, f"{point}: {key} off by {after[key] - before.get(key, 0) - delta}"
+            assert after[key] == before.get(key, 0) + delta, (
+                f"{point}: {key} off by {after[key] - before.get(key, 0) - delta}"
+            )
         assert sorted(p.name for p in (tmp_path / "inbox" / "processed").iterdir()) == [
-            f"delta_{f}.csv" for f in range(FILES)]
+            f"delta_{f}.csv" for f in range(FILES)
+        ]
         assert not list(inbox.glob("delta_*.csv"))
     finally:
         emu.stop()

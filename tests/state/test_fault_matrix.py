@@ -18,40 +18,93 @@ BATCH = r"^/api/v4\.1/job/[^/]+/batch$"
 POLL = r"^/api/v4\.1/job/[^/]+(/batch/[^/]+)?$"
 
 FAULTS = {
-    "401 on a batch post": {"match": {"method": "POST", "path_regex": BATCH}, "when": {"nth": 2},
-                            "action": {"status": 401}},
-    "revoked tokens": {"match": {"method": "POST", "path_regex": BATCH}, "when": {"nth": 2},
-                       "action": {"revoke_tokens": True}},
-    "token expiring mid-run": {"match": {"grant_type": "password"}, "when": {"nth": 1},
-                               "action": {"expire_token_after": 0.5}},
+    "401 on a batch post": {
+        "match": {"method": "POST", "path_regex": BATCH},
+        "when": {"nth": 2},
+        "action": {"status": 401},
+    },
+    "revoked tokens": {
+        "match": {"method": "POST", "path_regex": BATCH},
+        "when": {"nth": 2},
+        "action": {"revoke_tokens": True},
+    },
+    "token expiring mid-run": {
+        "match": {"grant_type": "password"},
+        "when": {"nth": 1},
+        "action": {"expire_token_after": 0.5},
+    },
     "refresh refused": {"match": {"grant_type": "refresh_token"}, "action": {"refresh_grant_fails": True}},
-    "429 with Retry-After": {"match": {"path_regex": BATCH}, "when": {"nth": 2},
-                             "action": {"status": 429, "headers": {"Retry-After": "1"}}},
-    "503 html page": {"match": {"path_regex": POLL}, "when": {"times": 3}, "action": {"status": 503, "html": True}},
-    "500 after commit": {"match": {"method": "POST", "path_regex": BATCH}, "when": {"nth": 3},
-                         "action": {"status": 500, "after_commit": True}},
-    "502 on job creation after commit": {"match": {"method": "POST", "path_regex": r"^/api/v4\.1/job$"},
-                                         "when": {"nth": 1}, "action": {"status": 502, "after_commit": True}},
+    "429 with Retry-After": {
+        "match": {"path_regex": BATCH},
+        "when": {"nth": 2},
+        "action": {"status": 429, "headers": {"Retry-After": "1"}},
+    },
+    "503 html page": {
+        "match": {"path_regex": POLL},
+        "when": {"times": 3},
+        "action": {"status": 503, "html": True},
+    },
+    "500 after commit": {
+        "match": {"method": "POST", "path_regex": BATCH},
+        "when": {"nth": 3},
+        "action": {"status": 500, "after_commit": True},
+    },
+    "502 on job creation after commit": {
+        "match": {"method": "POST", "path_regex": r"^/api/v4\.1/job$"},
+        "when": {"nth": 1},
+        "action": {"status": 502, "after_commit": True},
+    },
     "slow answers": {"match": {"path_regex": "^/api/"}, "when": {"every": 3}, "action": {"delay_ms": 300}},
-    "hung batch post": {"match": {"method": "POST", "path_regex": BATCH}, "when": {"nth": 2},
-                        "action": {"hang": True}},
-    "dropped connection on a post": {"match": {"method": "POST", "path_regex": BATCH}, "when": {"nth": 2},
-                                     "action": {"drop_connection": True}},
-    "dropped connection after commit": {"match": {"method": "POST", "path_regex": BATCH}, "when": {"nth": 2},
-                                        "action": {"drop_connection": True, "after_commit": True}},
-    "job expiry": {"match": {"method": "POST", "path_regex": BATCH}, "when": {"nth": 4},
-                   "action": {"expire_job": "next"}},
-    "stuck batch": {"match": {"method": "POST", "path_regex": BATCH}, "when": {"nth": 1},
-                    "action": {"batch_stuck": "RUNNING"}},
-    "per-record failures": {"match": {"method": "POST", "path_regex": BATCH}, "when": {"nth": 1},
-                            "action": {"batch_fail_records": [0, 3]}},
-    "empty body after commit": {"match": {"method": "POST", "path_regex": BATCH}, "when": {"nth": 2},
-                                "action": {"empty_body": True}},
-    "truncated json after commit": {"match": {"method": "POST", "path_regex": BATCH}, "when": {"nth": 2},
-                                    "action": {"truncated_json": True}},
-    "wrong content type": {"match": {"path_regex": POLL}, "when": {"nth": 2},
-                           "action": {"wrong_content_type": True}},
-    "truncated poll answer": {"match": {"path_regex": POLL}, "when": {"nth": 2}, "action": {"truncated_json": True}},
+    "hung batch post": {
+        "match": {"method": "POST", "path_regex": BATCH},
+        "when": {"nth": 2},
+        "action": {"hang": True},
+    },
+    "dropped connection on a post": {
+        "match": {"method": "POST", "path_regex": BATCH},
+        "when": {"nth": 2},
+        "action": {"drop_connection": True},
+    },
+    "dropped connection after commit": {
+        "match": {"method": "POST", "path_regex": BATCH},
+        "when": {"nth": 2},
+        "action": {"drop_connection": True, "after_commit": True},
+    },
+    "job expiry": {
+        "match": {"method": "POST", "path_regex": BATCH},
+        "when": {"nth": 4},
+        "action": {"expire_job": "next"},
+    },
+    "stuck batch": {
+        "match": {"method": "POST", "path_regex": BATCH},
+        "when": {"nth": 1},
+        "action": {"batch_stuck": "RUNNING"},
+    },
+    "per-record failures": {
+        "match": {"method": "POST", "path_regex": BATCH},
+        "when": {"nth": 1},
+        "action": {"batch_fail_records": [0, 3]},
+    },
+    "empty body after commit": {
+        "match": {"method": "POST", "path_regex": BATCH},
+        "when": {"nth": 2},
+        "action": {"empty_body": True},
+    },
+    "truncated json after commit": {
+        "match": {"method": "POST", "path_regex": BATCH},
+        "when": {"nth": 2},
+        "action": {"truncated_json": True},
+    },
+    "wrong content type": {
+        "match": {"path_regex": POLL},
+        "when": {"nth": 2},
+        "action": {"wrong_content_type": True},
+    },
+    "truncated poll answer": {
+        "match": {"path_regex": POLL},
+        "when": {"nth": 2},
+        "action": {"truncated_json": True},
+    },
 }
 
 SPEC = """
@@ -90,9 +143,17 @@ def test_fault(name: str, tmp_path: Path, run_spec) -> None:
         (tmp_path / "inbox").mkdir()
         (tmp_path / "inbox" / "d.csv").write_text("\n".join(rows) + "\n")
         c = emu.credentials
-        conn = {"type": "fluent", "base_url": emu.url, "client_id": c["client_id"], "client_secret": c["client_secret"],
-                "username": c["username"], "password": c["password"], "retailer_id": "1", "read_timeout": "2s",
-                "retry": {"backoff": "50ms", "max_backoff": "500ms", "max_attempts": 4}}
+        conn = {
+            "type": "fluent",
+            "base_url": emu.url,
+            "client_id": c["client_id"],
+            "client_secret": c["client_secret"],
+            "username": c["username"],
+            "password": c["password"],
+            "retailer_id": "1",
+            "read_timeout": "2s",
+            "retry": {"backoff": "50ms", "max_backoff": "500ms", "max_attempts": 4},
+        }
         spec = tmp_path / "spec.yaml"
         spec.write_text(SPEC % {"conn": json.dumps(conn)})
         emu.add_fault(FAULTS[name])

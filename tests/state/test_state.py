@@ -84,9 +84,13 @@ def test_a_crashed_runs_lock_is_taken_over_at_once(tmp_path, spec, run_spec) -> 
     plan = compile_file(path)
     store = plan.state_store
     store.open_at(store.locate(Path(plan.base_dir)))
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     pid = int(dead.stdout)
-    store.lock_acquire("state-test", f"{socket.gethostname()}:{pid}:old", 600, host=socket.gethostname(), pid=pid)
+    store.lock_acquire(
+        "state-test", f"{socket.gethostname()}:{pid}:old", 600, host=socket.gethostname(), pid=pid
+    )
     store.close()
     assert run_spec(path).status == "ok"
 
@@ -113,16 +117,25 @@ def test_replay_sends_corrected_rejects_through_mapping_and_target(tmp_path, spe
 def test_replay_of_still_bad_records_rejects_them_again_with_the_same_row(tmp_path, spec, run_spec) -> None:
     (tmp_path / "inbox" / "a.csv").write_text("sku,qty\nA,1\nB,ten\n")
     report = run_spec(spec("on_error: {max_reject_ratio: 0.5, rejects: {format: csv}}"))
-    again = run_spec(spec("on_error: {max_reject_ratio: 0.5, rejects: {format: csv}}"),
-                     replay=Path(report.rejects_path))
+    again = run_spec(
+        spec("on_error: {max_reject_ratio: 0.5, rejects: {format: csv}}"), replay=Path(report.rejects_path)
+    )
     assert again.exit_code == EXIT_REJECTS and again.counts["rejected"]["mapping"] == 1
     import csv
 
     rows = list(csv.reader(Path(again.rejects_path).read_text().splitlines()))
-    assert rows[1][:5] == ["a.csv", "2", "3", "mapping", "qty: 'ten' is not an integer (resolver int, source qty)"]
+    assert rows[1][:5] == [
+        "a.csv",
+        "2",
+        "3",
+        "mapping",
+        "qty: 'ten' is not an integer (resolver int, source qty)",
+    ]
 
 
-def test_failed_files_wait_for_their_retry_then_get_quarantined(tmp_path, spec, run_spec, monkeypatch) -> None:
+def test_failed_files_wait_for_their_retry_then_get_quarantined(
+    tmp_path, spec, run_spec, monkeypatch
+) -> None:
     from engine.errors import TransientTargetError
     from engine.targets import file as file_target
 
@@ -147,8 +160,9 @@ def test_a_failed_file_is_not_retried_before_its_backoff(tmp_path, spec, run_spe
     (tmp_path / "inbox" / "a.csv").write_text("sku,qty\nA,1\n")
     path = spec("state: {retry: {max_attempts: 5, backoff: 1h}}")
     original = file_target.FileTarget.write
-    monkeypatch.setattr(file_target.FileTarget, "write",
-                        lambda self, b: (_ for _ in ()).throw(TransientTargetError("down")))
+    monkeypatch.setattr(
+        file_target.FileTarget, "write", lambda self, b: (_ for _ in ()).throw(TransientTargetError("down"))
+    )
     run_spec(path)
     assert run_spec(path).items[0].status == "failed", "a first failure is retried by the next run"
     monkeypatch.setattr(file_target.FileTarget, "write", original)
@@ -169,13 +183,20 @@ def test_state_runs_and_files_commands_show_history(tmp_path, spec, run_spec, cl
     assert "files:     1 done" in show and "lock:      free" in show
 
 
-def test_a_run_whose_output_cannot_be_published_leaves_its_files_for_the_next_run(tmp_path, spec, run_spec) -> None:
+def test_a_run_whose_output_cannot_be_published_leaves_its_files_for_the_next_run(
+    tmp_path, spec, run_spec
+) -> None:
     (tmp_path / "inbox" / "a.csv").write_text("sku,qty\nA,1\n")
     (tmp_path / "out").mkdir()
     path = spec()
-    text = path.read_text().replace("if_exists: suffix", "if_exists: fail").replace(
-        "destination: {type: local, path: out, if_exists: fail}",
-        'destination: {type: local, path: out, if_exists: fail}\n  name: "fixed.jsonl"')
+    text = (
+        path.read_text()
+        .replace("if_exists: suffix", "if_exists: fail")
+        .replace(
+            "destination: {type: local, path: out, if_exists: fail}",
+            'destination: {type: local, path: out, if_exists: fail}\n  name: "fixed.jsonl"',
+        )
+    )
     path.write_text(text)
     (tmp_path / "out" / "fixed.jsonl").write_text("taken\n")
     failed = run_spec(path)

@@ -46,19 +46,30 @@ def run(write_spec, run_spec, target: str, extra: str = ""):
     return run_spec(write_spec(HEAD + extra + "target:\n" + target))
 
 
-RECORDS = [{"sku": f"S{i:03d}", "status": ["ACTIVE", "INACTIVE", "DRAFT"][i % 3],
-            "updatedOn": f"2024-01-{1 + i % 3:02d}T{i % 24:02d}:00:00Z", "qty": i} for i in range(30)]
+RECORDS = [
+    {
+        "sku": f"S{i:03d}",
+        "status": ["ACTIVE", "INACTIVE", "DRAFT"][i % 3],
+        "updatedOn": f"2024-01-{1 + i % 3:02d}T{i % 24:02d}:00:00Z",
+        "qty": i,
+    }
+    for i in range(30)
+]
 
 
 def test_max_records_splits_into_numbered_parts(tmp_path, inbox, write_spec, run_spec) -> None:
     inbox("a.jsonl", RECORDS)
-    report = run(write_spec, run_spec, """
+    report = run(
+        write_spec,
+        run_spec,
+        """
   type: file
   writer: jsonl
   destination: {type: local, path: out}
   name: "stock-{part:02d}.{ext}"
   max_records: 12
-""")
+""",
+    )
     out = tmp_path / "out"
     assert files(out) == ["stock-01.jsonl", "stock-02.jsonl", "stock-03.jsonl"]
     assert [len(rows(out / f)) for f in files(out)] == [12, 12, 6]
@@ -66,17 +77,22 @@ def test_max_records_splits_into_numbered_parts(tmp_path, inbox, write_spec, run
 
 
 @pytest.mark.parametrize("writer", ["csv", "jsonl", "json", "xml", "parquet"])
-def test_max_bytes_keeps_parts_near_the_limit_and_loses_nothing(tmp_path, inbox, write_spec, run_spec,
-                                                                writer) -> None:
+def test_max_bytes_keeps_parts_near_the_limit_and_loses_nothing(
+    tmp_path, inbox, write_spec, run_spec, writer
+) -> None:
     records = [{"sku": f"S{i:05d}", "note": "x" * (i % 50), "qty": i} for i in range(2000)]
     inbox("a.jsonl", records)
     limit = 20_000
-    report = run(write_spec, run_spec, f"""
+    report = run(
+        write_spec,
+        run_spec,
+        f"""
   type: file
   writer: {{type: {writer}{", row_group_size: 100" if writer == "parquet" else ""}}}
   destination: {{type: local, path: out}}
   max_bytes: 20KB
-""")
+""",
+    )
     assert report.exit_code == EXIT_OK
     out = tmp_path / "out"
     names = files(out)
@@ -98,22 +114,37 @@ def test_max_bytes_keeps_parts_near_the_limit_and_loses_nothing(tmp_path, inbox,
 
 def test_partitions_by_field_into_key_value_folders(tmp_path, inbox, write_spec, run_spec) -> None:
     inbox("a.jsonl", RECORDS)
-    report = run(write_spec, run_spec, """
+    report = run(
+        write_spec,
+        run_spec,
+        """
   type: file
   writer: {type: csv}
   destination: {type: local, path: out}
   name: "stock-{part}.{ext}"
   partition_by: {field: status}
-""")
+""",
+    )
     out = tmp_path / "out"
-    assert files(out) == ["status=ACTIVE/stock-1.csv", "status=DRAFT/stock-1.csv", "status=INACTIVE/stock-1.csv"]
-    assert [r["sku"] for r in rows(out / "status=ACTIVE/stock-1.csv")] == [f"S{i:03d}" for i in range(0, 30, 3)]
+    assert files(out) == [
+        "status=ACTIVE/stock-1.csv",
+        "status=DRAFT/stock-1.csv",
+        "status=INACTIVE/stock-1.csv",
+    ]
+    assert [r["sku"] for r in rows(out / "status=ACTIVE/stock-1.csv")] == [
+        f"S{i:03d}" for i in range(0, 30, 3)
+    ]
     assert report.counts["written"] == 30
 
 
-def test_partitions_by_date_levels_and_the_partition_placeholder(tmp_path, inbox, write_spec, run_spec) -> None:
+def test_partitions_by_date_levels_and_the_partition_placeholder(
+    tmp_path, inbox, write_spec, run_spec
+) -> None:
     inbox("a.jsonl", RECORDS[:6])
-    run(write_spec, run_spec, """
+    run(
+        write_spec,
+        run_spec,
+        """
   type: file
   writer: jsonl
   destination: {type: local, path: out}
@@ -121,34 +152,61 @@ def test_partitions_by_date_levels_and_the_partition_placeholder(tmp_path, inbox
   partition_by:
     - {field: updatedOn, date: "%Y/%m/%d", style: value}
     - {field: status, name: state}
-""")
+""",
+    )
     assert files(tmp_path / "out") == [
-        "positions/2024/01/01/state=ACTIVE/part-001.jsonl", "positions/2024/01/02/state=INACTIVE/part-001.jsonl",
-        "positions/2024/01/03/state=DRAFT/part-001.jsonl"]
+        "positions/2024/01/01/state=ACTIVE/part-001.jsonl",
+        "positions/2024/01/02/state=INACTIVE/part-001.jsonl",
+        "positions/2024/01/03/state=DRAFT/part-001.jsonl",
+    ]
 
 
-def test_partition_values_are_made_safe_and_bad_dates_reject_their_record(tmp_path, inbox, write_spec,
-                                                                          run_spec) -> None:
-    inbox("a.jsonl", [{"k": "a/b"}, {"k": ".."}, {"k": None}, {"k": "x=y:z%"}, {"k": "ok"}, {},
-                      {"k": "2024-01-01", "d": "yesterday"}, {"k": "n", "d": "2024-01-31T23:30:00-05:00"}])
-    report = run(write_spec, run_spec, """
+def test_partition_values_are_made_safe_and_bad_dates_reject_their_record(
+    tmp_path, inbox, write_spec, run_spec
+) -> None:
+    inbox(
+        "a.jsonl",
+        [
+            {"k": "a/b"},
+            {"k": ".."},
+            {"k": None},
+            {"k": "x=y:z%"},
+            {"k": "ok"},
+            {},
+            {"k": "2024-01-01", "d": "yesterday"},
+            {"k": "n", "d": "2024-01-31T23:30:00-05:00"},
+        ],
+    )
+    report = run(
+        write_spec,
+        run_spec,
+        """
   type: file
   writer: jsonl
   destination: {type: local, path: out}
   partition_by: [{field: k}, {field: d, name: day, date: "%Y-%m-%d"}]
-""", "on_error: {max_rejects: 1}\n")
+""",
+        "on_error: {max_rejects: 1}\n",
+    )
     folders = sorted({f.rsplit("/", 1)[0] for f in files(tmp_path / "out")})
-    assert folders == ["k=%2E%2E/day=__HIVE_DEFAULT_PARTITION__", "k=__HIVE_DEFAULT_PARTITION__/day=__HIVE_DEFAULT_PARTITION__",
-                       "k=a%2Fb/day=__HIVE_DEFAULT_PARTITION__", "k=n/day=2024-02-01",
-                       "k=ok/day=__HIVE_DEFAULT_PARTITION__", "k=x%3Dy%3Az%25/day=__HIVE_DEFAULT_PARTITION__"]
+    assert folders == [
+        "k=%2E%2E/day=__HIVE_DEFAULT_PARTITION__",
+        "k=__HIVE_DEFAULT_PARTITION__/day=__HIVE_DEFAULT_PARTITION__",
+        "k=a%2Fb/day=__HIVE_DEFAULT_PARTITION__",
+        "k=n/day=2024-02-01",
+        "k=ok/day=__HIVE_DEFAULT_PARTITION__",
+        "k=x%3Dy%3Az%25/day=__HIVE_DEFAULT_PARTITION__",
+    ]
     rejects = [json.loads(line) for line in Path(report.rejects_path).read_text().splitlines()]
-    assert [r["reasons"] for r in rejects] == [["d: 'yesterday' is not a date or time (partition_by expects ISO-8601 "
-                                                "such as 2024-01-31T10:00:00Z)"]]
+    assert [r["reasons"] for r in rejects] == [
+        ["d: 'yesterday' is not a date or time (partition_by expects ISO-8601 such as 2024-01-31T10:00:00Z)"]
+    ]
     assert report.counts["written"] == 7 and report.counts["rejected"]["target"] == 1
 
 
-def test_open_files_are_bounded_and_partitions_continue_in_new_parts(tmp_path, inbox, write_spec, run_spec,
-                                                                    monkeypatch) -> None:
+def test_open_files_are_bounded_and_partitions_continue_in_new_parts(
+    tmp_path, inbox, write_spec, run_spec, monkeypatch
+) -> None:
     from engine.targets import file as file_target
 
     peak = {"open": 0}
@@ -161,13 +219,18 @@ def test_open_files_are_bounded_and_partitions_continue_in_new_parts(tmp_path, i
 
     monkeypatch.setattr(file_target.FileTarget, "_output", spy)
     inbox("a.jsonl", RECORDS)  # statuses cycle ACTIVE, INACTIVE, DRAFT; one record per chunk
-    report = run_spec(write_spec(HEAD.replace("{type: jsonl}", "{type: jsonl, chunk_size: 1}") + """target:
+    report = run_spec(
+        write_spec(
+            HEAD.replace("{type: jsonl}", "{type: jsonl, chunk_size: 1}")
+            + """target:
   type: file
   writer: {type: parquet, schema: {sku: string, status: string, updatedOn: "timestamp[s, UTC]", qty: int64}}
   destination: {type: local, path: out}
   partition_by: {field: status}
   max_open_files: 2
-"""))
+"""
+        )
+    )
     assert peak["open"] == 2
     out = tmp_path / "out"
     names = files(out)
@@ -177,8 +240,9 @@ def test_open_files_are_bounded_and_partitions_continue_in_new_parts(tmp_path, i
     assert report.counts["written"] == 30
 
 
-def test_a_failing_run_publishes_nothing_and_leaves_no_temporary_files(tmp_path, inbox, write_spec, run_spec,
-                                                                      monkeypatch) -> None:
+def test_a_failing_run_publishes_nothing_and_leaves_no_temporary_files(
+    tmp_path, inbox, write_spec, run_spec, monkeypatch
+) -> None:
     from engine.errors import SourceError
     from engine.sources.local import LocalSource
 
@@ -204,7 +268,9 @@ def test_a_failing_run_publishes_nothing_and_leaves_no_temporary_files(tmp_path,
     assert report.counts["written"] == 0
     monkeypatch.setattr(LocalSource, "read", original)
     report = run_spec(write_spec(HEAD + "target:\n" + target), limit=7)
-    assert report.status == "stopped" and files(tmp_path / "out") == [], "a stopped run publishes nothing either"
+    assert report.status == "stopped" and files(tmp_path / "out") == [], (
+        "a stopped run publishes nothing either"
+    )
 
 
 def test_per_item_output_of_a_file_that_failed_is_discarded(tmp_path, inbox, write_spec, run_spec) -> None:
@@ -239,8 +305,12 @@ def test_empty_results(tmp_path, write_spec, run_spec) -> None:
   name: "empty.{ext}"
   write_empty: true
 """
-    for writer in ("{type: csv, columns: [sku, qty]}", "{type: parquet, schema: {sku: string, qty: int64}}",
-                   "{type: json, layout: object}", "xml"):
+    for writer in (
+        "{type: csv, columns: [sku, qty]}",
+        "{type: parquet, schema: {sku: string, qty: int64}}",
+        "{type: json, layout: object}",
+        "xml",
+    ):
         report = run_spec(write_spec(HEAD + "target:\n" + spec % writer))
         assert report.exit_code == EXIT_OK
     out = tmp_path / "out"
@@ -253,23 +323,54 @@ def test_empty_results(tmp_path, write_spec, run_spec) -> None:
     assert report.exit_code == EXIT_OK and not (out / "empty.parquet").exists(), "no schema: no file"
 
 
-@pytest.mark.parametrize("options,where,message", [
-    ({"max_bytes": "1MB", "name": "fixed.csv"}, ("name",), "with max_bytes, the name needs a {part} placeholder"),
-    ({"partition_by": {"field": "status"}, "name": "fixed.csv"}, ("name",), "with partition_by, the name needs"),
-    ({"name": "{partition}-{part}.csv"}, ("name",), "the name uses {partition} but partition_by is not set"),
-    ({"max_bytes": "lots"}, ("max_bytes",), "expected a size such as 500000, 64MB or 1GiB"),
-    ({"name": "out-{prat}.csv"}, ("name",), "unknown placeholder {prat} in 'out-{prat}.csv' (did you mean 'part'?)"),
-    ({"partition_by": {"field": "a[0"}}, ("partition_by", "field"), "malformed path 'a[0'"),
-    ({"partition_by": [{"field": "a"}, {"field": "b[x"}]}, ("partition_by", 1, "field"), "malformed path 'b[x'"),
-])
+@pytest.mark.parametrize(
+    "options,where,message",
+    [
+        (
+            {"max_bytes": "1MB", "name": "fixed.csv"},
+            ("name",),
+            "with max_bytes, the name needs a {part} placeholder",
+        ),
+        (
+            {"partition_by": {"field": "status"}, "name": "fixed.csv"},
+            ("name",),
+            "with partition_by, the name needs",
+        ),
+        (
+            {"name": "{partition}-{part}.csv"},
+            ("name",),
+            "the name uses {partition} but partition_by is not set",
+        ),
+        ({"max_bytes": "lots"}, ("max_bytes",), "expected a size such as 500000, 64MB or 1GiB"),
+        (
+            {"name": "out-{prat}.csv"},
+            ("name",),
+            "unknown placeholder {prat} in 'out-{prat}.csv' (did you mean 'part'?)",
+        ),
+        ({"partition_by": {"field": "a[0"}}, ("partition_by", "field"), "malformed path 'a[0'"),
+        (
+            {"partition_by": [{"field": "a"}, {"field": "b[x"}]},
+            ("partition_by", 1, "field"),
+            "malformed path 'b[x'",
+        ),
+    ],
+)
 def test_target_mistakes_are_reported_at_their_option(options, where, message) -> None:
     from engine.destinations.local import LocalDestination, LocalDestinationOptions
     from engine.targets.file import FileOptions, FileTarget
     from engine.writers.csv import CsvWriter
 
-    base = {"writer": CsvWriter(None), "destination": LocalDestination(LocalDestinationOptions("out", "fail")),
-            "name": None, "per": "run", "max_records": None, "max_bytes": None, "partition_by": None,
-            "max_open_files": 32, "write_empty": False}
+    base = {
+        "writer": CsvWriter(None),
+        "destination": LocalDestination(LocalDestinationOptions("out", "fail")),
+        "name": None,
+        "per": "run",
+        "max_records": None,
+        "max_bytes": None,
+        "partition_by": None,
+        "max_open_files": 32,
+        "write_empty": False,
+    }
     [(path, text)] = FileTarget(FileOptions(**{**base, **options})).problems()
     assert path == where and text.startswith(message), text
 
@@ -299,8 +400,9 @@ target:
     ]
 
 
-def test_destinations_that_copy_leave_no_local_temporary_files(tmp_path, inbox, write_spec, run_spec,
-                                                               monkeypatch) -> None:
+def test_destinations_that_copy_leave_no_local_temporary_files(
+    tmp_path, inbox, write_spec, run_spec, monkeypatch
+) -> None:
     import shutil
 
     from engine.destinations.local import LocalDestination
@@ -313,10 +415,14 @@ def test_destinations_that_copy_leave_no_local_temporary_files(tmp_path, inbox, 
 
     monkeypatch.setattr(LocalDestination, "publish", copy)
     inbox("a.jsonl", RECORDS)
-    run(write_spec, run_spec, """
+    run(
+        write_spec,
+        run_spec,
+        """
   type: file
   writer: jsonl
   destination: {type: local, path: out}
   partition_by: {field: status}
-""")
+""",
+    )
     assert [f.split("/", 1)[0] for f in files(tmp_path / "out")] == ["copies"] * 3

@@ -52,14 +52,20 @@ def test_a_gtin_survives_xml_to_csv(tmp_path, write_spec, run_spec) -> None:
         "gtin,location,qty,status\n"
         "01234567890128,LOC-001,50,ACTIVE\n"
         "00000000000017,LOC-002,7,INACTIVE\n"
-        "00012345000018,LOC-003,0,ACTIVE\n")
+        "00012345000018,LOC-003,0,ACTIVE\n"
+    )
 
 
 def test_a_gtin_survives_xml_to_parquet_declared_or_inferred(tmp_path, write_spec, run_spec) -> None:
     _inbox(tmp_path, "stock.xml", INVENTORY_XML)
-    for n, writer in enumerate(("{type: parquet, schema: {gtin: string, location: string, qty: int32, status: string}}",
-                                "parquet")):
-        spec = (GTIN_SPEC % writer).replace("name: gtin", f"name: gtin-{n}").replace("inventory.{ext}", f"{n}.{{ext}}")
+    for n, writer in enumerate(
+        ("{type: parquet, schema: {gtin: string, location: string, qty: int32, status: string}}", "parquet")
+    ):
+        spec = (
+            (GTIN_SPEC % writer)
+            .replace("name: gtin", f"name: gtin-{n}")
+            .replace("inventory.{ext}", f"{n}.{{ext}}")
+        )
         report = run_spec(write_spec(spec, f"gtin-{n}.yaml"))
         assert report.exit_code == 0
         table = pq.read_table(tmp_path / "out" / f"{n}.parquet")
@@ -67,15 +73,18 @@ def test_a_gtin_survives_xml_to_parquet_declared_or_inferred(tmp_path, write_spe
         assert str(table.schema.field("gtin").type) == "string"
 
 
-CSV_IN = ("sku,qty,price,updatedOn,active,note\n"
-          "00123,5,12.50,2024-01-31T10:00:05.120Z,true,\"comma, and \"\"quotes\"\"\"\n"
-          "00456,,0.05,1999-12-31T23:59:59.999Z,false,\n"
-          "00789,-3,-100000.00,2024-02-29T00:00:00.000Z,,\"multi\nline\"\n")
+CSV_IN = (
+    "sku,qty,price,updatedOn,active,note\n"
+    '00123,5,12.50,2024-01-31T10:00:05.120Z,true,"comma, and ""quotes"""\n'
+    "00456,,0.05,1999-12-31T23:59:59.999Z,false,\n"
+    '00789,-3,-100000.00,2024-02-29T00:00:00.000Z,,"multi\nline"\n'
+)
 
 
 def test_csv_to_parquet_to_csv_is_exact(tmp_path, write_spec, run_spec) -> None:
     _inbox(tmp_path, "stock.csv", CSV_IN.encode())
-    to_parquet = write_spec("""
+    to_parquet = write_spec(
+        """
 version: 1
 name: to-parquet
 source: {type: local, path: inbox, pattern: "*.csv"}
@@ -88,11 +97,14 @@ target:
              note: string}
   destination: {type: local, path: middle}
   name: "stock.parquet"
-""", "to_parquet.yaml")
+""",
+        "to_parquet.yaml",
+    )
     assert run_spec(to_parquet).exit_code == 0
     table = pq.read_table(tmp_path / "middle" / "stock.parquet")
     assert table.column("qty").to_pylist() == [5, None, -3]
-    back = write_spec("""
+    back = write_spec(
+        """
 version: 1
 name: to-csv
 source: {type: local, path: middle, pattern: "*.parquet"}
@@ -102,7 +114,9 @@ target:
   writer: {type: csv}
   destination: {type: local, path: out}
   name: "stock.csv"
-""", "to_csv.yaml")
+""",
+        "to_csv.yaml",
+    )
     assert run_spec(back).exit_code == 0
     assert (tmp_path / "out" / "stock.csv").read_text() == CSV_IN
 
@@ -143,15 +157,24 @@ target:
     assert run_spec(spec).exit_code == 0
     written = json.loads((tmp_path / "out" / "orders.json").read_text(encoding="utf-8"))
     assert written == [
-        {"@ref": "O-1", "@channel": "web", "Customer": {"@id": "C9", "#text": "Ada & Co <ltd>"},
-         "Line": [{"@n": "1", "Sku": "0001", "Qty": "2", "Price": {"@currency": "EUR", "#text": "12.50"}}],
-         "Note": "  keep  my  spaces  ", "Empty": None},
-        {"@ref": "O-2", "Line": [{"@n": "1", "Sku": "0002", "Qty": "1"}, {"@n": "2", "Sku": "0003", "Qty": "4"}],
-         "Note": "caf\u00e9 \u2603 \U0001f600"},
+        {
+            "@ref": "O-1",
+            "@channel": "web",
+            "Customer": {"@id": "C9", "#text": "Ada & Co <ltd>"},
+            "Line": [{"@n": "1", "Sku": "0001", "Qty": "2", "Price": {"@currency": "EUR", "#text": "12.50"}}],
+            "Note": "  keep  my  spaces  ",
+            "Empty": None,
+        },
+        {
+            "@ref": "O-2",
+            "Line": [{"@n": "1", "Sku": "0002", "Qty": "1"}, {"@n": "2", "Sku": "0003", "Qty": "4"}],
+            "Note": "caf\u00e9 \u2603 \U0001f600",
+        },
     ]
     (tmp_path / "inbox" / "orders.xml").unlink()
     (tmp_path / "inbox" / "orders.json").write_bytes((tmp_path / "out" / "orders.json").read_bytes())
-    back = write_spec("""
+    back = write_spec(
+        """
 version: 1
 name: json-xml
 source: {type: local, path: inbox, pattern: "*.json"}
@@ -161,10 +184,21 @@ target:
   writer: {type: xml, root: Orders, record: Order}
   destination: {type: local, path: again}
   name: "orders.xml"
-""", "back.yaml")
+""",
+        "back.yaml",
+    )
     assert run_spec(back).exit_code == 0
-    parser = XmlParser(XmlOptions(records="Orders/Order", force_list=["Line"], namespaces={}, encoding=None,
-                                  max_depth=64, max_element_bytes="16MiB", chunk_size=100))
+    parser = XmlParser(
+        XmlOptions(
+            records="Orders/Order",
+            force_list=["Line"],
+            namespaces={},
+            encoding=None,
+            max_depth=64,
+            max_element_bytes="16MiB",
+            chunk_size=100,
+        )
+    )
     data = (tmp_path / "again" / "orders.xml").read_bytes()
     assert [r for c in parser.parse(io.BytesIO(data), Item("u", "orders.xml")) for r in c.records] == written
 
@@ -191,7 +225,9 @@ target:
     assert table.num_rows == 30
     by_day = {}
     for row in table.to_pylist():
-        by_day.setdefault(row["day"] if isinstance(row["day"], str) else str(row["day"]), []).append(row["sku"])
+        by_day.setdefault(row["day"] if isinstance(row["day"], str) else str(row["day"]), []).append(
+            row["sku"]
+        )
     assert sorted(by_day) == ["2024-01-01", "2024-01-02", "2024-01-03"]
     assert sorted(by_day["2024-01-02"]) == sorted(f"S{i}" for i in range(1, 30, 3))
 
@@ -220,4 +256,5 @@ target:
     assert (tmp_path / "out" / "orders.xml").read_text() == (
         '<Orders><Order ref="O1"><Line><sku>A</sku><qty>1</qty></Line><Price currency="EUR">12.50</Price></Order>'
         '<Order ref="O2"><Line><sku>B</sku><qty>2</qty></Line><Price currency="USD">3.00</Price></Order>'
-        "</Orders>\n")
+        "</Orders>\n"
+    )

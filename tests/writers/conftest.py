@@ -11,7 +11,9 @@ from engine.spec.options import build_options
 
 def make_writer(kind: str, **options: Any):
     cls = default_registries().writers.get(kind)
-    return cls(build_options(cls.Options, cls.schema, options, ("target", "writer"), None), path="target.writer")
+    return cls(
+        build_options(cls.Options, cls.schema, options, ("target", "writer"), None), path="target.writer"
+    )
 
 
 @pytest.fixture

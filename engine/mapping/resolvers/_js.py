@@ -99,8 +99,12 @@ def parse_float(text: str) -> float | None:
 
 # --- dates ------------------------------------------------------------------------
 
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
 _ISO = re.compile(
     r"([+-]\d{6}|\d{4})(?:-(\d\d)(?:-(\d\d))?)?"
     r"(?:[Tt](\d\d):(\d\d)(?::(\d\d)(?:\.(\d+))?)?([Zz]|[+-]\d\d:?\d\d)?)?",
@@ -112,9 +116,15 @@ _LEGACY = [
     ("ymd", re.compile(r"-?(\d{4})[-/](\d\d?)[-/](\d\d?)" + _TIME, re.ASCII)),
     ("mdy", re.compile(r"(\d\d?)/(\d\d?)/(\d{4})" + _TIME, re.ASCII)),
     # Sun, 05 Jan 2025 10:00:00 GMT ; 5 Jan 2025
-    ("dmy", re.compile(r"(?:[A-Za-z]+,?\s+)?(\d\d?)\s+([A-Za-z]{3})[A-Za-z]*\.?,?\s+(\d{4})" + _TIME, re.ASCII)),
+    (
+        "dmy",
+        re.compile(r"(?:[A-Za-z]+,?\s+)?(\d\d?)\s+([A-Za-z]{3})[A-Za-z]*\.?,?\s+(\d{4})" + _TIME, re.ASCII),
+    ),
     # Jan 5, 2025 10:00:00 ; January 5 2025
-    ("mdy-name", re.compile(r"(?:[A-Za-z]+,?\s+)?([A-Za-z]{3})[A-Za-z]*\.?\s+(\d\d?),?\s+(\d{4})" + _TIME, re.ASCII)),
+    (
+        "mdy-name",
+        re.compile(r"(?:[A-Za-z]+,?\s+)?([A-Za-z]{3})[A-Za-z]*\.?\s+(\d\d?),?\s+(\d{4})" + _TIME, re.ASCII),
+    ),
 ]
 
 
@@ -175,8 +185,9 @@ def _local_offset_ms(wall_ms: int, zone: Any) -> int:
     return int(offset.total_seconds() * 1000) if offset else 0
 
 
-def _compose(y: int, mo: int, d: int, hh: int, mi: int, ss: int, frac: str | None,
-             zone_text: str | None, zone: Any) -> tuple[int, bool] | None:
+def _compose(
+    y: int, mo: int, d: int, hh: int, mi: int, ss: int, frac: str | None, zone_text: str | None, zone: Any
+) -> tuple[int, bool] | None:
     """Milliseconds and whether the day is real (V8 rolls Feb 30 over to March)."""
     if not (1 <= mo <= 12 and 1 <= d <= 31 and mi <= 59 and ss <= 59):
         return None
@@ -218,8 +229,9 @@ def parse_date(text: str, zone: Any) -> tuple[int, bool] | None:
             local_zone = zone
         else:
             local_zone, off = None, off if off is not None else "Z"
-        return _compose(int(y), int(mo or 1), int(d or 1), int(hh or 0), int(mi or 0), int(ss or 0),
-                        frac, off, local_zone)
+        return _compose(
+            int(y), int(mo or 1), int(d or 1), int(hh or 0), int(mi or 0), int(ss or 0), frac, off, local_zone
+        )
     stripped = text.strip()
     for order, pattern in _LEGACY:
         m = pattern.fullmatch(stripped)

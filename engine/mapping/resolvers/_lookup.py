@@ -36,8 +36,10 @@ def load_csv(path: str, key: str | None, value: str | None) -> dict[str, str]:
                     continue
                 name, result = row[k], row[v]
                 if name in table and table[name] != result:
-                    raise bad_args(f"lookup file {path}: key {name!r} has two values "
-                                   f"(rows {first_row[name]} and {row_number})")
+                    raise bad_args(
+                        f"lookup file {path}: key {name!r} has two values "
+                        f"(rows {first_row[name]} and {row_number})"
+                    )
                 table[name] = result
                 first_row.setdefault(name, row_number)
             return table
@@ -55,9 +57,16 @@ def _column(path: str, columns: dict[str, int], name: str | None, fallback: int)
     return columns[name]
 
 
-def make_map(*, table: dict | None = None, file: str | None = None, key: str | None = None,
-             value: str | None = None, default: Any = _ABSENT, ignore_case: bool = False,
-             options: ResolverOptions = _DEFAULT_OPTIONS):
+def make_map(
+    *,
+    table: dict | None = None,
+    file: str | None = None,
+    key: str | None = None,
+    value: str | None = None,
+    default: Any = _ABSENT,
+    ignore_case: bool = False,
+    options: ResolverOptions = _DEFAULT_OPTIONS,
+):
     if (table is None) == (file is None):
         raise bad_args("map needs exactly one of 'table' or 'file'")
     if table is not None and (key or value):

@@ -25,7 +25,9 @@ def parse_template(template: str) -> list[Any]:
             i += 2
             continue
         if c == "}":
-            raise bad_args(f"single '}}' at character {i + 1} of template {template!r} (write '}}}}' for a brace)")
+            raise bad_args(
+                f"single '}}' at character {i + 1} of template {template!r} (write '}}}}' for a brace)"
+            )
         if c != "{":
             literal.append(c)
             i += 1
@@ -75,8 +77,11 @@ def compile_template(template: str, *, empty_when_missing: bool):
             if is_blank(got):
                 if empty_when_missing:
                     continue
-                raise DataError(f"template field {'{' + path + '}'} is missing" if path
-                                else "template field {} (the value itself) is missing")
+                raise DataError(
+                    f"template field {'{' + path + '}'} is missing"
+                    if path
+                    else "template field {} (the value itself) is missing"
+                )
             out.append(got if type(got) is str else as_text(got))
         return "".join(out)
 

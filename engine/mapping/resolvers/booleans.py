@@ -73,10 +73,16 @@ _WORDS = {"type": "array", "minItems": 1, "items": {"type": ["string", "integer"
 
 RESOLVERS = [
     Resolver(
-        "bool", make_bool, summary="true/false from configurable words; unknown words are errors.",
-        args={"type": "object", "additionalProperties": False, "properties": {
-            "true_values": {**_WORDS, "default": TRUE_VALUES},
-            "false_values": {**_WORDS, "default": FALSE_VALUES},
-        }},
+        "bool",
+        make_bool,
+        summary="true/false from configurable words; unknown words are errors.",
+        args={
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "true_values": {**_WORDS, "default": TRUE_VALUES},
+                "false_values": {**_WORDS, "default": FALSE_VALUES},
+            },
+        },
     ),
 ]

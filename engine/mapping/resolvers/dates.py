@@ -117,7 +117,9 @@ def make_reader(*, formats: list[str] | None, zone: Any, epoch: str | None):
     def localise(naive: _dt.datetime, original: Any) -> _dt.datetime:
         aware = naive.replace(tzinfo=zone)
         if zone is not UTC and aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
-            raise invalid(original, "a date", f"that local time does not exist in {zone.key}: the clocks change")
+            raise invalid(
+                original, "a date", f"that local time does not exist in {zone.key}: the clocks change"
+            )
         return aware
 
     def parse_text(text: str) -> tuple[_dt.datetime, bool]:
@@ -156,8 +158,10 @@ def make_reader(*, formats: list[str] | None, zone: Any, epoch: str | None):
             raise invalid(value, "a date")
         if isinstance(value, int | float):
             if scale is None:
-                raise DataError(f"expected a date, found the number {show(value)} "
-                                "(set epoch: seconds or millis to read epoch numbers)")
+                raise DataError(
+                    f"expected a date, found the number {show(value)} "
+                    "(set epoch: seconds or millis to read epoch numbers)"
+                )
             if value != value or value in (float("inf"), float("-inf")):
                 raise invalid(value, "a date")
             return from_epoch(value, value)
@@ -171,9 +175,15 @@ def make_reader(*, formats: list[str] | None, zone: Any, epoch: str | None):
 
 
 def _maker(kind: str):
-    def make(*, formats: list[str] | None = None, format: str = "iso", timezone: str | None = None,
-             to_timezone: str | None = None, epoch: str | None = None,
-             options: ResolverOptions = _DEFAULT_OPTIONS):
+    def make(
+        *,
+        formats: list[str] | None = None,
+        format: str = "iso",
+        timezone: str | None = None,
+        to_timezone: str | None = None,
+        epoch: str | None = None,
+        options: ResolverOptions = _DEFAULT_OPTIONS,
+    ):
         read = make_reader(formats=formats, zone=zone_of(timezone or options.timezone), epoch=epoch)
         target = zone_of(to_timezone) if to_timezone else None
         write = output_writer(kind, format)
@@ -201,22 +211,51 @@ def _maker(kind: str):
 
 def _args(output_example: str) -> dict[str, Any]:
     zone = {"type": ["string", "null"], "minLength": 1, "default": None}
-    return {"type": "object", "additionalProperties": False, "properties": {
-        "formats": {"type": ["array", "null"], "minItems": 1, "items": {"type": "string", "minLength": 1},
-                    "default": None, "description": "strptime formats tried in order; null means ISO 8601"},
-        "format": {"type": "string", "minLength": 1, "default": "iso",
-                   "description": f"iso ({output_example}), epoch_seconds, epoch_millis or a strftime format"},
-        "timezone": {**zone, "description": "IANA zone of values without an offset; "
-                                            "null means the mapping's timezone, else UTC"},
-        "to_timezone": {**zone, "description": "IANA zone to convert values with a time into"},
-        "epoch": {"enum": ["seconds", "millis", None], "default": None,
-                  "description": "read numbers as epoch time in this unit"},
-    }}
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "formats": {
+                "type": ["array", "null"],
+                "minItems": 1,
+                "items": {"type": "string", "minLength": 1},
+                "default": None,
+                "description": "strptime formats tried in order; null means ISO 8601",
+            },
+            "format": {
+                "type": "string",
+                "minLength": 1,
+                "default": "iso",
+                "description": f"iso ({output_example}), epoch_seconds, epoch_millis or a strftime format",
+            },
+            "timezone": {
+                **zone,
+                "description": "IANA zone of values without an offset; "
+                "null means the mapping's timezone, else UTC",
+            },
+            "to_timezone": {**zone, "description": "IANA zone to convert values with a time into"},
+            "epoch": {
+                "enum": ["seconds", "millis", None],
+                "default": None,
+                "description": "read numbers as epoch time in this unit",
+            },
+        },
+    }
 
 
 RESOLVERS = [
-    Resolver("date", _maker("date"), args=_args("2025-01-05"), shorthand="format",
-             summary="A calendar date, YYYY-MM-DD unless format says otherwise."),
-    Resolver("datetime", _maker("datetime"), args=_args("2025-01-05T10:00:00Z"), shorthand="format",
-             summary="A moment in time, ISO 8601 with offset unless format says otherwise."),
+    Resolver(
+        "date",
+        _maker("date"),
+        args=_args("2025-01-05"),
+        shorthand="format",
+        summary="A calendar date, YYYY-MM-DD unless format says otherwise.",
+    ),
+    Resolver(
+        "datetime",
+        _maker("datetime"),
+        args=_args("2025-01-05T10:00:00Z"),
+        shorthand="format",
+        summary="A moment in time, ISO 8601 with offset unless format says otherwise.",
+    ),
 ]

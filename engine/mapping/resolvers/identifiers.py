@@ -51,7 +51,9 @@ def make_uuid5(*, namespace: str):
         try:
             space = uuid.UUID(namespace)
         except ValueError:
-            raise bad_args(f"namespace {namespace!r} is neither a UUID nor one of dns, url, oid, x500") from None
+            raise bad_args(
+                f"namespace {namespace!r} is neither a UUID nor one of dns, url, oid, x500"
+            ) from None
     uuid5 = uuid.uuid5
 
     def fn(value: Any) -> str:
@@ -66,8 +68,9 @@ def _run_start(text: str) -> _dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=_dt.UTC)
 
 
-def make_now(*, format: str = "iso", timezone: str | None = None,
-             options: ResolverOptions = _DEFAULT_OPTIONS):
+def make_now(
+    *, format: str = "iso", timezone: str | None = None, options: ResolverOptions = _DEFAULT_OPTIONS
+):
     zone = zone_of(timezone or options.timezone)
     write = output_writer("datetime", format)
 
@@ -94,26 +97,60 @@ def make_now(*, format: str = "iso", timezone: str | None = None,
 
 RESOLVERS = [
     Resolver(
-        "hash", make_hash, shorthand="algorithm", summary="Hex digest of the value's text.",
-        args={"type": "object", "additionalProperties": False, "properties": {
-            "algorithm": {"enum": ["sha256", "sha1", "md5", "sha512"], "default": "sha256"},
-        }},
+        "hash",
+        make_hash,
+        shorthand="algorithm",
+        summary="Hex digest of the value's text.",
+        args={
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "algorithm": {"enum": ["sha256", "sha1", "md5", "sha512"], "default": "sha256"},
+            },
+        },
     ),
     Resolver(
-        "uuid5", make_uuid5, shorthand="namespace", summary="A name-based UUID (version 5) of the value's text.",
-        args={"type": "object", "additionalProperties": False, "required": ["namespace"], "properties": {
-            "namespace": {"type": "string", "minLength": 1,
-                          "description": "a UUID, or dns, url, oid or x500"},
-        }},
+        "uuid5",
+        make_uuid5,
+        shorthand="namespace",
+        summary="A name-based UUID (version 5) of the value's text.",
+        args={
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["namespace"],
+            "properties": {
+                "namespace": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "a UUID, or dns, url, oid or x500",
+                },
+            },
+        },
     ),
     Resolver(
-        "now", make_now, needs_record=True, accepts_missing=True, shorthand="format",
+        "now",
+        make_now,
+        needs_record=True,
+        accepts_missing=True,
+        shorthand="format",
         summary="The run's start time (the same for every record of a run).",
-        args={"type": "object", "additionalProperties": False, "properties": {
-            "format": {"type": "string", "minLength": 1, "default": "iso",
-                       "description": "iso, epoch_seconds, epoch_millis or a strftime format"},
-            "timezone": {"type": ["string", "null"], "minLength": 1, "default": None,
-                         "description": "IANA zone to show the time in; null means the mapping's, else UTC"},
-        }},
+        args={
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "format": {
+                    "type": "string",
+                    "minLength": 1,
+                    "default": "iso",
+                    "description": "iso, epoch_seconds, epoch_millis or a strftime format",
+                },
+                "timezone": {
+                    "type": ["string", "null"],
+                    "minLength": 1,
+                    "default": None,
+                    "description": "IANA zone to show the time in; null means the mapping's, else UTC",
+                },
+            },
+        },
     ),
 ]

@@ -170,8 +170,9 @@ def to_decimal(value: Any) -> decimal.Decimal | None:
 
 def _quantizer(places: int | None, rounding: str):
     """``d -> d`` rounded to ``places`` decimals (None: unchanged), never ``-0``."""
-    context = decimal.Context(prec=_CONTEXT.prec, Emax=_CONTEXT.Emax, Emin=_CONTEXT.Emin,
-                              rounding=ROUNDING[rounding])
+    context = decimal.Context(
+        prec=_CONTEXT.prec, Emax=_CONTEXT.Emax, Emin=_CONTEXT.Emin, rounding=ROUNDING[rounding]
+    )
     exponent = None if places is None else decimal.Decimal(1).scaleb(-places)
     fit = context.quantize
 
@@ -232,29 +233,54 @@ def make_round(*, digits: int = 0, rounding: str = "half_up"):
     return fn
 
 
-_ROUNDING = {"enum": sorted(ROUNDING), "default": "half_up",
-             "description": "how ties and cut digits are rounded"}
+_ROUNDING = {
+    "enum": sorted(ROUNDING),
+    "default": "half_up",
+    "description": "how ties and cut digits are rounded",
+}
 
 RESOLVERS = [
     Resolver("int", make_int, summary="A whole number; '5.0' is 5, '5.5' and 'ten' are errors."),
     Resolver("float", make_float, summary="A finite floating-point number."),
     Resolver(
-        "decimal", make_decimal, shorthand="scale",
+        "decimal",
+        make_decimal,
+        shorthand="scale",
         summary="An exact decimal, optionally rounded to a scale; a string unless as: number.",
-        args={"type": "object", "additionalProperties": False, "properties": {
-            "scale": {"type": ["integer", "null"], "minimum": -100, "maximum": 100, "default": None,
-                      "description": "decimal places to round to; null keeps them all"},
-            "rounding": _ROUNDING,
-            "as": {"enum": ["string", "number", "decimal"], "default": "string"},
-        }},
+        args={
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "scale": {
+                    "type": ["integer", "null"],
+                    "minimum": -100,
+                    "maximum": 100,
+                    "default": None,
+                    "description": "decimal places to round to; null keeps them all",
+                },
+                "rounding": _ROUNDING,
+                "as": {"enum": ["string", "number", "decimal"], "default": "string"},
+            },
+        },
     ),
     Resolver(
-        "round", make_round, shorthand="digits",
+        "round",
+        make_round,
+        shorthand="digits",
         summary="Round a number to digits decimal places (half up by default).",
-        args={"type": "object", "additionalProperties": False, "properties": {
-            "digits": {"type": "integer", "minimum": -100, "maximum": 100, "default": 0,
-                       "description": "decimal places; negative rounds to tens, hundreds ..."},
-            "rounding": _ROUNDING,
-        }},
+        args={
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "digits": {
+                    "type": "integer",
+                    "minimum": -100,
+                    "maximum": 100,
+                    "default": 0,
+                    "description": "decimal places; negative rounds to tens, hundreds ...",
+                },
+                "rounding": _ROUNDING,
+            },
+        },
     ),
 ]

@@ -44,8 +44,7 @@ def _compile(pattern: str) -> re.Pattern:
         raise bad_args(f"invalid regular expression {pattern!r}: {exc}") from None
 
 
-def make_replace(*, old: str | None = None, pattern: str | None = None, new: str = "",
-                 count: int = 0):
+def make_replace(*, old: str | None = None, pattern: str | None = None, new: str = "", count: int = 0):
     if (old is None) == (pattern is None):
         raise bad_args("replace needs exactly one of 'old' (plain text) or 'pattern' (a regular expression)")
     if pattern is None:
@@ -100,48 +99,96 @@ RESOLVERS = [
     Resolver("upper", make_upper, summary="Upper-case text."),
     Resolver("lower", make_lower, summary="Lower-case text."),
     Resolver(
-        "trim", make_trim, shorthand="chars", summary="Strip whitespace (or the given characters) at both ends.",
-        args={"type": "object", "additionalProperties": False, "properties": {
-            "chars": {"type": ["string", "null"], "minLength": 1, "default": None,
-                      "description": "characters to strip; null means whitespace"},
-        }},
+        "trim",
+        make_trim,
+        shorthand="chars",
+        summary="Strip whitespace (or the given characters) at both ends.",
+        args={
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "chars": {
+                    "type": ["string", "null"],
+                    "minLength": 1,
+                    "default": None,
+                    "description": "characters to strip; null means whitespace",
+                },
+            },
+        },
     ),
     Resolver(
-        "replace", make_replace, summary="Replace plain text (old) or a regular expression (pattern).",
-        args={"type": "object", "additionalProperties": False,
-              "oneOf": [{"required": ["old"]}, {"required": ["pattern"]}],
-              "properties": {
-                  "old": {"type": "string", "minLength": 1},
-                  "pattern": _REGEX,
-                  "new": {"type": "string", "default": "",
-                          "description": "replacement; with pattern, \\1 or \\g<name> insert groups"},
-                  "count": {"type": "integer", "minimum": 0, "default": 0,
-                            "description": "at most this many replacements; 0 means all"},
-              }},
+        "replace",
+        make_replace,
+        summary="Replace plain text (old) or a regular expression (pattern).",
+        args={
+            "type": "object",
+            "additionalProperties": False,
+            "oneOf": [{"required": ["old"]}, {"required": ["pattern"]}],
+            "properties": {
+                "old": {"type": "string", "minLength": 1},
+                "pattern": _REGEX,
+                "new": {
+                    "type": "string",
+                    "default": "",
+                    "description": "replacement; with pattern, \\1 or \\g<name> insert groups",
+                },
+                "count": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "default": 0,
+                    "description": "at most this many replacements; 0 means all",
+                },
+            },
+        },
     ),
     Resolver(
-        "regex_extract", make_regex_extract, shorthand="pattern",
+        "regex_extract",
+        make_regex_extract,
+        shorthand="pattern",
         summary="The first match of a regular expression (a group of it).",
-        args={"type": "object", "additionalProperties": False, "required": ["pattern"], "properties": {
-            "pattern": _REGEX,
-            "group": {"type": ["integer", "string"], "minimum": 0, "default": 1,
-                      "description": "group number or name; 0 is the whole match"},
-            "on_no_match": {"enum": ["missing", "error"], "default": "missing"},
-        }},
+        args={
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["pattern"],
+            "properties": {
+                "pattern": _REGEX,
+                "group": {
+                    "type": ["integer", "string"],
+                    "minimum": 0,
+                    "default": 1,
+                    "description": "group number or name; 0 is the whole match",
+                },
+                "on_no_match": {"enum": ["missing", "error"], "default": "missing"},
+            },
+        },
     ),
     Resolver(
-        "substring", make_substring, summary="Characters from start up to (not including) end.",
-        args={"type": "object", "additionalProperties": False, "properties": {
-            "start": {"type": "integer", "default": 0, "description": "negative counts from the end"},
-            "end": {"type": ["integer", "null"], "default": None, "description": "null means the end"},
-        }},
+        "substring",
+        make_substring,
+        summary="Characters from start up to (not including) end.",
+        args={
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "start": {"type": "integer", "default": 0, "description": "negative counts from the end"},
+                "end": {"type": ["integer", "null"], "default": None, "description": "null means the end"},
+            },
+        },
     ),
     Resolver(
-        "pad", make_pad, shorthand="width", summary="Pad text to a width (longer text is kept whole).",
-        args={"type": "object", "additionalProperties": False, "required": ["width"], "properties": {
-            "width": {"type": "integer", "minimum": 0, "maximum": 10000},
-            "char": {"type": "string", "minLength": 1, "maxLength": 1, "default": " "},
-            "side": {"enum": ["left", "right"], "default": "left"},
-        }},
+        "pad",
+        make_pad,
+        shorthand="width",
+        summary="Pad text to a width (longer text is kept whole).",
+        args={
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["width"],
+            "properties": {
+                "width": {"type": "integer", "minimum": 0, "maximum": 10000},
+                "char": {"type": "string", "minLength": 1, "maxLength": 1, "default": " "},
+                "side": {"enum": ["left", "right"], "default": "left"},
+            },
+        },
     ),
 ]

@@ -62,8 +62,14 @@ def _json_default(value: Any) -> Any:
 def make_to_json(*, sort_keys: bool = False):
     def fn(value: Any) -> str:
         try:
-            return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-                              sort_keys=sort_keys, default=_json_default)
+            return json.dumps(
+                value,
+                separators=(",", ":"),
+                ensure_ascii=False,
+                allow_nan=False,
+                sort_keys=sort_keys,
+                default=_json_default,
+            )
         except ValueError:
             raise DataError("cannot be written as JSON: NaN and infinities have no JSON form") from None
         except TypeError as exc:
@@ -126,8 +132,14 @@ def make_concat(*, paths: list[str], sep: str = "", skip_missing: bool = True):
 
         def fn1(value: Any, got: Any) -> str | None:
             # the common case, kept cheap: "SKU" + ":" + "LOC"
-            if type(value) is str and value and type(got) is str and got and not value.isspace() \
-                    and not got.isspace():
+            if (
+                type(value) is str
+                and value
+                and type(got) is str
+                and got
+                and not value.isspace()
+                and not got.isspace()
+            ):
                 return value + sep + got
             head = None if is_blank(value) else (value if type(value) is str else as_text(value))
             tail = text(got, only)
@@ -178,78 +190,158 @@ def make_default(*, value: Any):
     return fn
 
 
-_PATHS = {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1},
-          "description": "paths in the mapping's path language"}
+_PATHS = {
+    "type": "array",
+    "minItems": 1,
+    "items": {"type": "string", "minLength": 1},
+    "description": "paths in the mapping's path language",
+}
 
 RESOLVERS = [
     Resolver("json", make_json, summary="Parse JSON text; invalid JSON is an error."),
     Resolver(
-        "to_json", make_to_json, summary="Compact JSON text of a value.",
-        args={"type": "object", "additionalProperties": False, "properties": {
-            "sort_keys": {"type": "boolean", "default": False},
-        }},
+        "to_json",
+        make_to_json,
+        summary="Compact JSON text of a value.",
+        args={
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "sort_keys": {"type": "boolean", "default": False},
+            },
+        },
     ),
     Resolver(
-        "split", make_split, shorthand="sep", summary="Split text into a list (or pick one item).",
-        args={"type": "object", "additionalProperties": False, "properties": {
-            "sep": {"type": "string", "minLength": 1, "default": ","},
-            "index": {"type": ["integer", "null"], "default": None,
-                      "description": "pick this item (negative counts from the end); missing if absent"},
-            "trim": {"type": "boolean", "default": True},
-            "skip_empty": {"type": "boolean", "default": False},
-        }},
+        "split",
+        make_split,
+        shorthand="sep",
+        summary="Split text into a list (or pick one item).",
+        args={
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "sep": {"type": "string", "minLength": 1, "default": ","},
+                "index": {
+                    "type": ["integer", "null"],
+                    "default": None,
+                    "description": "pick this item (negative counts from the end); missing if absent",
+                },
+                "trim": {"type": "boolean", "default": True},
+                "skip_empty": {"type": "boolean", "default": False},
+            },
+        },
     ),
     Resolver(
-        "join", make_join, shorthand="sep", summary="Join a list (nested lists flattened) into text.",
-        args={"type": "object", "additionalProperties": False, "properties": {
-            "sep": {"type": "string", "default": ","},
-        }},
+        "join",
+        make_join,
+        shorthand="sep",
+        summary="Join a list (nested lists flattened) into text.",
+        args={
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "sep": {"type": "string", "default": ","},
+            },
+        },
     ),
     Resolver(
-        "concat", make_concat, needs_record=True, accepts_missing=True, shorthand="paths",
+        "concat",
+        make_concat,
+        needs_record=True,
+        accepts_missing=True,
+        shorthand="paths",
         summary="The value followed by the values at paths, joined by sep.",
-        args={"type": "object", "additionalProperties": False, "required": ["paths"], "properties": {
-            "paths": _PATHS,
-            "sep": {"type": "string", "default": ""},
-            "skip_missing": {"type": "boolean", "default": True,
-                             "description": "leave out missing parts; false makes them an error"},
-        }},
+        args={
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["paths"],
+            "properties": {
+                "paths": _PATHS,
+                "sep": {"type": "string", "default": ""},
+                "skip_missing": {
+                    "type": "boolean",
+                    "default": True,
+                    "description": "leave out missing parts; false makes them an error",
+                },
+            },
+        },
     ),
     Resolver(
-        "template", make_template, needs_record=True, accepts_missing=True, shorthand="template",
+        "template",
+        make_template,
+        needs_record=True,
+        accepts_missing=True,
+        shorthand="template",
         summary="Text from a template such as '{sku}:{location}'; {} is the value itself.",
-        args={"type": "object", "additionalProperties": False, "required": ["template"], "properties": {
-            "template": {"type": "string"},
-            "missing": {"enum": ["error", "empty"], "default": "error",
-                        "description": "what a missing path gives: an error, or empty text"},
-        }},
+        args={
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["template"],
+            "properties": {
+                "template": {"type": "string"},
+                "missing": {
+                    "enum": ["error", "empty"],
+                    "default": "error",
+                    "description": "what a missing path gives: an error, or empty text",
+                },
+            },
+        },
     ),
     Resolver(
-        "coalesce", make_coalesce, needs_record=True, accepts_missing=True, shorthand="paths",
+        "coalesce",
+        make_coalesce,
+        needs_record=True,
+        accepts_missing=True,
+        shorthand="paths",
         summary="The value, or the first non-empty value at paths.",
-        args={"type": "object", "additionalProperties": False, "required": ["paths"],
-              "properties": {"paths": _PATHS}},
+        args={
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["paths"],
+            "properties": {"paths": _PATHS},
+        },
     ),
     Resolver(
-        "default", make_default, accepts_missing=True, shorthand="value",
+        "default",
+        make_default,
+        accepts_missing=True,
+        shorthand="value",
         summary="The value, or this one when it is missing or empty.",
-        args={"type": "object", "additionalProperties": False, "required": ["value"],
-              "properties": {"value": {"description": "any value"}}},
+        args={
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["value"],
+            "properties": {"value": {"description": "any value"}},
+        },
     ),
     Resolver(
-        "map", make_map, summary="Look the value up in a table or a CSV file.",
-        args={"type": "object", "additionalProperties": False,
-              "oneOf": [{"required": ["table"]}, {"required": ["file"]}],
-              "properties": {
-                  "table": {"type": "object", "description": "from -> to"},
-                  "file": {"type": "string", "minLength": 1,
-                           "description": "a CSV file with a header, relative to the spec"},
-                  "key": {"type": ["string", "null"], "default": None,
-                          "description": "column of the keys; null means the first"},
-                  "value": {"type": ["string", "null"], "default": None,
-                            "description": "column of the values; null means the second"},
-                  "default": {"description": "result for unknown keys; without it they are errors"},
-                  "ignore_case": {"type": "boolean", "default": False},
-              }},
+        "map",
+        make_map,
+        summary="Look the value up in a table or a CSV file.",
+        args={
+            "type": "object",
+            "additionalProperties": False,
+            "oneOf": [{"required": ["table"]}, {"required": ["file"]}],
+            "properties": {
+                "table": {"type": "object", "description": "from -> to"},
+                "file": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "a CSV file with a header, relative to the spec",
+                },
+                "key": {
+                    "type": ["string", "null"],
+                    "default": None,
+                    "description": "column of the keys; null means the first",
+                },
+                "value": {
+                    "type": ["string", "null"],
+                    "default": None,
+                    "description": "column of the values; null means the second",
+                },
+                "default": {"description": "result for unknown keys; without it they are errors"},
+                "ignore_case": {"type": "boolean", "default": False},
+            },
+        },
     ),
 ]

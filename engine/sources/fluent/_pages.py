@@ -38,8 +38,10 @@ class Shape:
         except PathSyntaxError as exc:
             raise ConfigError(f"{where}: {exc.message}") from None
         if conn is None:
-            raise ConfigError(f"{where}.records: {records!r} does not go through a connection's edges "
-                              "(expected e.g. inventoryPositions.edges[*].node)")
+            raise ConfigError(
+                f"{where}.records: {records!r} does not go through a connection's edges "
+                "(expected e.g. inventoryPositions.edges[*].node)"
+            )
         return cls(compile_getter(path), conn, node_id, stamp_of)
 
 
@@ -68,13 +70,19 @@ def read_page(envelope: Any, shape: Shape, number: int, cursor_from: str) -> Pag
     if errors:
         first = errors[0]
         code = code_of(first)
-        detail = f"{first.get('message')}" + (f" at {'.'.join(map(str, first['path']))}" if first.get("path") else "")
+        detail = f"{first.get('message')}" + (
+            f" at {'.'.join(map(str, first['path']))}" if first.get("path") else ""
+        )
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         if data is None:
-            raise SourceError(f"page {number}: the query failed: {detail}{more}",
-                              hint="C0001E means the page is too large: lower page_size" if code == "C0001E" else None)
-        raise SourceError(f"page {number}: Fluent answered with partial data: {detail}{more}",
-                          hint="records would be incomplete; nothing of this page was delivered")
+            raise SourceError(
+                f"page {number}: the query failed: {detail}{more}",
+                hint="C0001E means the page is too large: lower page_size" if code == "C0001E" else None,
+            )
+        raise SourceError(
+            f"page {number}: Fluent answered with partial data: {detail}{more}",
+            hint="records would be incomplete; nothing of this page was delivered",
+        )
     scope = Scope(root=data)
     conn = shape.connection(data, scope)
     if not isinstance(conn, dict):
@@ -87,8 +95,9 @@ def read_page(envelope: Any, shape: Shape, number: int, cursor_from: str) -> Pag
     info = conn.get("pageInfo") or {}
     has_next = info.get("hasNextPage")
     if not isinstance(has_next, bool):
-        raise SourceError(f"page {number}: pageInfo.hasNextPage is missing; select pageInfo {{ hasNextPage }} "
-                          "in the query")
+        raise SourceError(
+            f"page {number}: pageInfo.hasNextPage is missing; select pageInfo {{ hasNextPage }} in the query"
+        )
     if cursor_from == "page_info":
         cursor = info.get("endCursor")
     else:
@@ -110,17 +119,24 @@ class Cursors:
         if not page.records:
             self.empty_run += 1
             if self.empty_run >= MAX_EMPTY_PAGES or page.cursor is None:
-                raise SourceError(f"page {page.number} is empty but says hasNextPage; stopping instead of "
-                                  "looping", hint="the server's pagination is inconsistent; retry later")
+                raise SourceError(
+                    f"page {page.number} is empty but says hasNextPage; stopping instead of looping",
+                    hint="the server's pagination is inconsistent; retry later",
+                )
         else:
             self.empty_run = 0
         if not page.cursor:
-            raise SourceError(f"page {page.number}: hasNextPage is true but {where} is missing, so the next page "
-                              "cannot be asked for",
-                              hint="select edges { cursor } in the query" if self.cursor_from == "edge" else
-                              "select pageInfo { endCursor }, or use cursor_from: edge")
+            raise SourceError(
+                f"page {page.number}: hasNextPage is true but {where} is missing, so the next page "
+                "cannot be asked for",
+                hint="select edges { cursor } in the query"
+                if self.cursor_from == "edge"
+                else "select pageInfo { endCursor }, or use cursor_from: edge",
+            )
         if page.cursor in self.used:
-            raise SourceError(f"page {page.number}: the server returned cursor {page.cursor!r} again; stopping "
-                              "instead of reading the same pages forever")
+            raise SourceError(
+                f"page {page.number}: the server returned cursor {page.cursor!r} again; stopping "
+                "instead of reading the same pages forever"
+            )
         self.used.add(page.cursor)
         return page.cursor

@@ -32,7 +32,9 @@ def parse_instant(text: Any, what: str = "timestamp") -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise ConfigError(f"{what}: {text!r} is not an ISO-8601 date-time (e.g. 2026-01-01T00:00:00Z)") from None
+        raise ConfigError(
+            f"{what}: {text!r} is not an ISO-8601 date-time (e.g. 2026-01-01T00:00:00Z)"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)

@@ -65,25 +65,40 @@ SCHEMA: dict[str, Any] = {
         "connection": {"type": "string", "x-connection": "fluent"},
         "query": {"type": "string", "description": "one GraphQL query declaring the paging variables"},
         "variables": {"type": "object", "default": {}, "description": "further variables of the query"},
-        "records": {"type": "string", "description": "path to the records in an answer, through the "
-                                                     "connection's edges: inventoryPositions.edges[*].node"},
+        "records": {
+            "type": "string",
+            "description": "path to the records in an answer, through the "
+            "connection's edges: inventoryPositions.edges[*].node",
+        },
         "page_size": {"type": "integer", "minimum": 1, "maximum": 5000, "default": 500},
         "page_size_variable": {**VARIABLE, "default": "first"},
         "cursor_variable": {**VARIABLE, "default": "after"},
-        "cursor_from": {"enum": ["edge", "page_info"], "default": "edge",
-                        "description": "the last edge's cursor, or pageInfo.endCursor"},
+        "cursor_from": {
+            "enum": ["edge", "page_info"],
+            "default": "edge",
+            "description": "the last edge's cursor, or pageInfo.endCursor",
+        },
         "max_records": {"type": "integer", "minimum": 1, "description": "deliver exactly this many at most"},
-        "id_field": {"type": ["string", "null"], "default": "id",
-                     "description": "path of each record's id, for deduplication (null: no deduplication)"},
+        "id_field": {
+            "type": ["string", "null"],
+            "default": "id",
+            "description": "path of each record's id, for deduplication (null: no deduplication)",
+        },
         "watermark": {
             "type": "object",
             "additionalProperties": False,
             "required": ["field", "variable"],
             "properties": {
-                "field": {"type": "string", "description": "path of the record's update time, e.g. updatedOn"},
+                "field": {
+                    "type": "string",
+                    "description": "path of the record's update time, e.g. updatedOn",
+                },
                 "variable": {**VARIABLE, "description": "query variable receiving the lower bound"},
-                "overlap": {"type": ["number", "string"], "default": "60s",
-                            "description": "re-read this far behind the watermark (late writes, clock skew)"},
+                "overlap": {
+                    "type": ["number", "string"],
+                    "default": "60s",
+                    "description": "re-read this far behind the watermark (late writes, clock skew)",
+                },
                 "initial": {"type": "string", "description": "lower bound of the first run (ISO-8601)"},
                 "until_variable": {**VARIABLE, "description": "query variable receiving --until"},
             },
@@ -126,8 +141,13 @@ class GraphqlSource(Source):
         needed = [o.page_size_variable, o.cursor_variable, wm.get("variable"), wm.get("until_variable")]
         for name in filter(None, needed):
             if self.declared is not None and name not in self.declared:
-                self._problems.append(((), f"the query does not declare ${name}; declare it (e.g. "
-                                           f"query (${name}: ...)) or name the variable the query uses"))
+                self._problems.append(
+                    (
+                        (),
+                        f"the query does not declare ${name}; declare it (e.g. "
+                        f"query (${name}: ...)) or name the variable the query uses",
+                    )
+                )
         self.counts: dict[str, Any] = {}
         self.pending: dict[str, Watermark] = {}
 
@@ -137,12 +157,18 @@ class GraphqlSource(Source):
     def items(self, run: RunContext) -> Iterator[Item]:
         # one item per run: the ledger must never judge a query done, nor hold a failed one back;
         # what was delivered is the watermark's business
-        yield Item(uri=f"fluent-graphql://{self.options.connection}/{self.root}?run={run.run_id}",
-                   name=self.root, etag=run.run_id, mtime=run.started)
+        yield Item(
+            uri=f"fluent-graphql://{self.options.connection}/{self.root}?run={run.run_id}",
+            name=self.root,
+            etag=run.run_id,
+            mtime=run.started,
+        )
 
     def read(self, item: Item) -> IO[bytes]:
-        raise ConfigError(f"{self.path}: this source yields records, not bytes (state.dedupe: checksum does "
-                          "not apply; use the watermark)")
+        raise ConfigError(
+            f"{self.path}: this source yields records, not bytes (state.dedupe: checksum does "
+            "not apply; use the watermark)"
+        )
 
     def read_records(self, item: Item, run: RunContext) -> Iterator[Chunk]:
         o = self.options
@@ -153,25 +179,40 @@ class GraphqlSource(Source):
         if backfill and not wm:
             raise ConfigError(f"{self.path}: --since/--until need a watermark block in the source")
         if run.until and not (wm or {}).get("until_variable"):
-            raise ConfigError(f"{self.path}: --until needs watermark.until_variable (the query's upper bound)")
+            raise ConfigError(
+                f"{self.path}: --until needs watermark.until_variable (the query's upper bound)"
+            )
         tracker = None
         if wm:
-            previous = Watermark(None, {}) if backfill else Watermark.load(run.state.kv_get(run.connector, STATE_KEY))
+            previous = (
+                Watermark(None, {})
+                if backfill
+                else Watermark.load(run.state.kv_get(run.connector, STATE_KEY))
+            )
             tracker = Tracker(previous, self.overlap, datetime.now(UTC))
-            lower = parse_instant(run.since, "--since") if run.since else tracker.lower_bound(wm.get("initial"))
+            lower = (
+                parse_instant(run.since, "--since") if run.since else tracker.lower_bound(wm.get("initial"))
+            )
             if lower is not None:
                 variables[wm["variable"]] = render(lower)
             if run.until:
                 variables[wm["until_variable"]] = render(parse_instant(run.until, "--until"))
-        counts = self.counts = {"pages": 0, "records": 0, "duplicates_dropped": 0, "overlap_dropped": 0,
-                                "truncated": False}
+        counts = self.counts = {
+            "pages": 0,
+            "records": 0,
+            "duplicates_dropped": 0,
+            "overlap_dropped": 0,
+            "truncated": False,
+        }
         if wm:
             counts["watermark_from"] = variables.get(wm["variable"])
         cursors, seen_ids, limit = Cursors(o.cursor_from), set[str](), o.max_records
         # the next page is asked for while the runner maps and writes this one
         ahead = ThreadPoolExecutor(1, thread_name_prefix="fluent-graphql-page")
         try:
-            pending: Future | None = ahead.submit(client.graphql, o.query, self._page_variables(variables, None, limit))
+            pending: Future | None = ahead.submit(
+                client.graphql, o.query, self._page_variables(variables, None, limit)
+            )
             while pending is not None:
                 page = read_page(pending.result(), self.shape, counts["pages"] + 1, o.cursor_from)
                 counts["pages"] += 1
@@ -183,21 +224,37 @@ class GraphqlSource(Source):
                     counts["truncated"] = cut or page.has_next
                 elif page.has_next:
                     remaining = None if limit is None else limit - counts["records"]
-                    pending = ahead.submit(client.graphql, o.query,
-                                           self._page_variables(variables, cursors.next(page), remaining))
+                    pending = ahead.submit(
+                        client.graphql,
+                        o.query,
+                        self._page_variables(variables, cursors.next(page), remaining),
+                    )
                 if out:
-                    yield Chunk(item, out, list(range(first, first + len(out))),
-                                locators=[f"page {page.number}"] * len(out))
+                    yield Chunk(
+                        item,
+                        out,
+                        list(range(first, first + len(out))),
+                        locators=[f"page {page.number}"] * len(out),
+                    )
         finally:
             ahead.shutdown(wait=False, cancel_futures=True)
-        run.log.info("query read", query=self.root, pages=counts["pages"], records=counts["records"],
-                     duplicates=counts["duplicates_dropped"] or None, overlap=counts["overlap_dropped"] or None)
+        run.log.info(
+            "query read",
+            query=self.root,
+            pages=counts["pages"],
+            records=counts["records"],
+            duplicates=counts["duplicates_dropped"] or None,
+            overlap=counts["overlap_dropped"] or None,
+        )
         if tracker is None or backfill:
             return
         if counts["truncated"]:
             counts["watermark_to"] = counts.get("watermark_from")
-            run.log.warning("max_records cut the crawl short; the watermark stays where it was",
-                            query=self.root, max_records=limit)
+            run.log.warning(
+                "max_records cut the crawl short; the watermark stays where it was",
+                query=self.root,
+                max_records=limit,
+            )
             return
         if tracker.unstamped:
             run.log.warning("records without the watermark field", field=wm["field"], count=tracker.unstamped)
@@ -205,7 +262,9 @@ class GraphqlSource(Source):
         counts["watermark_to"] = render(nxt.value) if nxt.value else None
         self.pending[item.uri] = nxt
 
-    def _page_variables(self, base: dict[str, Any], cursor: str | None, remaining: int | None) -> dict[str, Any]:
+    def _page_variables(
+        self, base: dict[str, Any], cursor: str | None, remaining: int | None
+    ) -> dict[str, Any]:
         o = self.options
         out = {k: v for k, v in base.items() if k != o.cursor_variable}
         out[o.page_size_variable] = o.page_size if remaining is None else min(o.page_size, remaining)
@@ -213,8 +272,14 @@ class GraphqlSource(Source):
             out[o.cursor_variable] = cursor
         return out
 
-    def _keep(self, nodes: list[dict[str, Any]], seen_ids: set[str], tracker: Tracker | None,
-              counts: dict[str, Any], limit: int | None) -> tuple[list[dict[str, Any]], bool]:
+    def _keep(
+        self,
+        nodes: list[dict[str, Any]],
+        seen_ids: set[str],
+        tracker: Tracker | None,
+        counts: dict[str, Any],
+        limit: int | None,
+    ) -> tuple[list[dict[str, Any]], bool]:
         """The page's records to deliver, and whether ``max_records`` left some behind."""
         out: list[dict[str, Any]] = []
         shape = self.shape

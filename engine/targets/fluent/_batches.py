@@ -59,13 +59,24 @@ class Progress:
     inflight: dict[str, Any] | None = None
 
     def data(self, run_id: str) -> dict[str, Any]:
-        return {"run_id": run_id, "acked": self.acked,
-                "target": {"pending": self.pending, "inflight": self.inflight}}
+        return {
+            "run_id": run_id,
+            "acked": self.acked,
+            "target": {"pending": self.pending, "inflight": self.inflight},
+        }
 
 
 class BatchPipeline:
-    def __init__(self, client: FluentClient, run: RunContext, jobs: JobKeeper, options: Any,
-                 poll: dict[str, float | None], *, log: Any) -> None:
+    def __init__(
+        self,
+        client: FluentClient,
+        run: RunContext,
+        jobs: JobKeeper,
+        options: Any,
+        poll: dict[str, float | None],
+        *,
+        log: Any,
+    ) -> None:
         self.client = client
         self.run = run
         self.jobs = jobs
@@ -94,7 +105,9 @@ class BatchPipeline:
     def start(self) -> None:
         self.threads.append(threading.Thread(target=self._sender, name="fluent-batch-sender", daemon=True))
         if self.options.wait:
-            self.threads.append(threading.Thread(target=self._poller, name="fluent-batch-poller", daemon=True))
+            self.threads.append(
+                threading.Thread(target=self._poller, name="fluent-batch-poller", daemon=True)
+            )
         for t in self.threads:
             t.start()
 
@@ -112,9 +125,16 @@ class BatchPipeline:
 
     def stats(self) -> dict[str, Any]:
         c = self.client.stats
-        return {"jobs": self.jobs.created, "batches": self.counts["batches"], "polls": self.counts["polls"],
-                "expired_jobs": self.counts["expired_jobs"], "requests": c["requests"], "retries": c["retries"],
-                "reconciled": c["reconciled"], "token_requests": self.client.auth.grants}
+        return {
+            "jobs": self.jobs.created,
+            "batches": self.counts["batches"],
+            "polls": self.counts["polls"],
+            "expired_jobs": self.counts["expired_jobs"],
+            "requests": c["requests"],
+            "retries": c["retries"],
+            "reconciled": c["reconciled"],
+            "token_requests": self.client.auth.grants,
+        }
 
     # -- producer side ---------------------------------------------------------------
 
@@ -156,20 +176,38 @@ class BatchPipeline:
                 arrived = set()
             if len(arrived) == 1:
                 batch_id = arrived.pop()
-                self.log.info("the batch in flight at the interruption had arrived; not resending",
-                              file=item.name, job=inflight["job"], batch=batch_id)
+                self.log.info(
+                    "the batch in flight at the interruption had arrived; not resending",
+                    file=item.name,
+                    job=inflight["job"],
+                    batch=batch_id,
+                )
                 state.acked = max(state.acked, int(inflight["last"]))
-                state.pending[batch_id] = {"job": inflight["job"], "spans": inflight["spans"],
-                                           "size": inflight["size"]}
+                state.pending[batch_id] = {
+                    "job": inflight["job"],
+                    "spans": inflight["spans"],
+                    "size": inflight["size"],
+                }
             elif arrived:
-                raise TargetError(f"job {inflight['job']} holds batches the interrupted run did not record "
-                                  f"({', '.join(sorted(arrived))}); cannot tell which one was in flight")
+                raise TargetError(
+                    f"job {inflight['job']} holds batches the interrupted run did not record "
+                    f"({', '.join(sorted(arrived))}); cannot tell which one was in flight"
+                )
         with self.progress_lock:
             self.progress[item.uri] = state
         self._save(item)
         for batch_id, info in state.pending.items():
-            p = Pending(next(self.seq), item, None, None, int(info["size"]), info["spans"],
-                        job_id=str(info["job"]), batch_id=batch_id, sent_at=time.monotonic())
+            p = Pending(
+                next(self.seq),
+                item,
+                None,
+                None,
+                int(info["size"]),
+                info["spans"],
+                job_id=str(info["job"]),
+                batch_id=batch_id,
+                sent_at=time.monotonic(),
+            )
             self.counts["resumed_batches"] += 1
             while not self.slots.acquire(timeout=0.2):
                 self.check()
@@ -233,12 +271,18 @@ class BatchPipeline:
         while True:
             with self.progress_lock:
                 self.progress.setdefault(p.item.uri, Progress()).inflight = {
-                    "job": job, "known": sorted(known), "spans": p.spans, "size": p.size, "last": p.last}
+                    "job": job,
+                    "known": sorted(known),
+                    "spans": p.spans,
+                    "size": p.size,
+                    "last": p.last,
+                }
             self._save(p.item)
             failpoint("batch.before_post")
             try:
-                answer = self.client.write(f"api/v4.1/job/{job}/batch", body,
-                                           reconcile=functools.partial(self._reconcile, job))
+                answer = self.client.write(
+                    f"api/v4.1/job/{job}/batch", body, reconcile=functools.partial(self._reconcile, job)
+                )
                 break
             except FluentHTTPError as exc:
                 if is_job_expired(exc):
@@ -246,8 +290,10 @@ class BatchPipeline:
                     job = self.jobs.replace(job, p.item)
                     known = self.known.setdefault(job, set())
                     continue
-                raise TargetError(f"a batch of {p.size} records from {p.item.name} was refused: {exc.message}",
-                                  hint="see the body above; nothing of this batch was applied") from None
+                raise TargetError(
+                    f"a batch of {p.size} records from {p.item.name} was refused: {exc.message}",
+                    hint="see the body above; nothing of this batch was applied",
+                ) from None
         batch_id = str(answer.get("id") or answer.get("batchId") or "")
         if not batch_id:
             raise TargetError(f"sending a batch did not return an id (answer: {str(answer)[:200]})")
@@ -281,9 +327,11 @@ class BatchPipeline:
             return {"id": unknown.pop()}
         if not unknown:
             return None
-        raise TargetError(f"job {job} holds batches this run did not send ({', '.join(sorted(unknown))}); "
-                          "cannot tell whether the last batch arrived",
-                          hint="is another process writing to the same job?")
+        raise TargetError(
+            f"job {job} holds batches this run did not send ({', '.join(sorted(unknown))}); "
+            "cannot tell whether the last batch arrived",
+            hint="is another process writing to the same job?",
+        )
 
     # -- polling ---------------------------------------------------------------------
 
@@ -312,7 +360,11 @@ class BatchPipeline:
                 self._fail(exc)
                 return
             # batches finish in waves: after one finished, look again soon; back off while none do
-            delay = self.poll_interval / 4 if progressed else min(self.poll_max, max(delay, self.poll_interval) * 1.6)
+            delay = (
+                self.poll_interval / 4
+                if progressed
+                else min(self.poll_max, max(delay, self.poll_interval) * 1.6)
+            )
 
     def _poll_round(self, waiting: list[Pending]) -> bool:
         failpoint("batch.poll")
@@ -346,8 +398,11 @@ class BatchPipeline:
 
     def _check_timeout(self, p: Pending, status: str) -> None:
         if time.monotonic() - p.sent_at > self.poll_timeout:
-            raise TargetError(f"batch {p.batch_id} of job {p.job_id} is still {status or 'unfinished'} after "
-                              f"{self.poll_timeout:.0f}s", hint="raise target.poll.timeout, or check the job in Fluent")
+            raise TargetError(
+                f"batch {p.batch_id} of job {p.job_id} is still {status or 'unfinished'} after "
+                f"{self.poll_timeout:.0f}s",
+                hint="raise target.poll.timeout, or check the job in Fluent",
+            )
 
     def _settle(self, p: Pending, failures: list[tuple[int, str, Any]]) -> None:
         outcomes = self.run.outcomes
@@ -369,8 +424,13 @@ class BatchPipeline:
                     state.pending.pop(str(p.batch_id), None)
             self._save(p.item)
         if failures:
-            self.log.info("batch complete with refused entities", job=p.job_id, batch=p.batch_id,
-                          refused=len(failures), records=p.size)
+            self.log.info(
+                "batch complete with refused entities",
+                job=p.job_id,
+                batch=p.batch_id,
+                refused=len(failures),
+                records=p.size,
+            )
         p.refs = None
         self.slots.release()
         with self.cond:

@@ -104,8 +104,12 @@ class EventLog:
         return None
 
     def _search(self, event: dict[str, Any], sent_at: datetime) -> dict[str, Any] | None:
-        params: dict[str, Any] = {"name": event["name"], "from": log_time(sent_at - timedelta(seconds=self.window)),
-                                  "count": 1000, "start": 0}
+        params: dict[str, Any] = {
+            "name": event["name"],
+            "from": log_time(sent_at - timedelta(seconds=self.window)),
+            "count": 1000,
+            "start": 0,
+        }
         for key in ("entityType", "entityRef", "rootEntityRef"):
             if event.get(key) not in (None, ""):
                 params[f"context.{key}"] = str(event[key])
@@ -115,11 +119,18 @@ class EventLog:
             page = self.client.get("api/v4.1/event", params)
             results = page.get("results") or [] if isinstance(page, dict) else []
             for entry in results:
-                if isinstance(entry, dict) and str(entry.get("id")) not in self.claimed and same_event(entry, event):
+                if (
+                    isinstance(entry, dict)
+                    and str(entry.get("id")) not in self.claimed
+                    and same_event(entry, event)
+                ):
                     return entry
             if not results or not page.get("hasMore"):
                 return None
             params["start"] += len(results)
-        self.log.warning("event log search stopped after many pages; treating the event as not arrived",
-                         event=event.get("name"), entity=event.get("entityRef"))
+        self.log.warning(
+            "event log search stopped after many pages; treating the event as not arrived",
+            event=event.get("name"),
+            entity=event.get("entityRef"),
+        )
         return None

@@ -56,7 +56,9 @@ def operation(text: str, where: str, *, kind: str = "mutation") -> Operation:
         raise ConfigError(f"{where}: not a valid GraphQL document: {exc.message}") from None
     ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if len(ops) != 1:
-        raise ConfigError(f"{where}: expected exactly one {kind} in the document, found {len(ops)} operations")
+        raise ConfigError(
+            f"{where}: expected exactly one {kind} in the document, found {len(ops)} operations"
+        )
     node = ops[0]
     if node.operation.value != kind:
         raise ConfigError(f"{where}: expected a {kind}, found a {node.operation.value}")
@@ -159,10 +161,16 @@ class Merger:
             owner.update({f"{v}_{k}": k - 1 for v in op.variables})
             for fragment in op.fragments:
                 fragments.setdefault(fragment.name.value, fragment)
-        node = OperationDefinitionNode(operation=ops[0].node.operation, name=NameNode(value=self.name),
-                                       variable_definitions=tuple(definitions), directives=(),
-                                       selection_set=SelectionSetNode(selections=tuple(selections)))
-        merged = Merged(print_ast(DocumentNode(definitions=(node, *fragments.values()))), aliases, renames, owner)
+        node = OperationDefinitionNode(
+            operation=ops[0].node.operation,
+            name=NameNode(value=self.name),
+            variable_definitions=tuple(definitions),
+            directives=(),
+            selection_set=SelectionSetNode(selections=tuple(selections)),
+        )
+        merged = Merged(
+            print_ast(DocumentNode(definitions=(node, *fragments.values()))), aliases, renames, owner
+        )
         with self.lock:
             if len(self.cache) > 256:
                 self.cache.clear()
@@ -203,7 +211,9 @@ def attribute(errors: list[dict[str, Any]], merged: Merged) -> dict[int, list[di
     """Request-level errors (nothing executed) by the copy whose variables they name; None if any names none."""
     out: dict[int, list[dict[str, Any]]] = {}
     for error in errors:
-        owners = {merged.owner[m] for m in _VARIABLE.findall(str(error.get("message", ""))) if m in merged.owner}
+        owners = {
+            merged.owner[m] for m in _VARIABLE.findall(str(error.get("message", ""))) if m in merged.owner
+        }
         if not owners:
             return None
         for k in owners:

@@ -27,8 +27,18 @@ def is_job_expired(exc: FluentHTTPError) -> bool:
 class JobKeeper:
     """Which job a batch goes to, by strategy; replaces expired jobs."""
 
-    def __init__(self, client: FluentClient, run: RunContext, strategy: str, name: NameTemplate, ttl: float,
-                 retailer_id: str, *, meta: dict | None, log: Any) -> None:
+    def __init__(
+        self,
+        client: FluentClient,
+        run: RunContext,
+        strategy: str,
+        name: NameTemplate,
+        ttl: float,
+        retailer_id: str,
+        *,
+        meta: dict | None,
+        log: Any,
+    ) -> None:
         self.client = client
         self.run = run
         self.strategy = strategy
@@ -71,9 +81,16 @@ class JobKeeper:
         return self._create(key, item)
 
     def _create(self, key: str, item: Item) -> str:
-        values = {"connector": self.run.connector, "run_id": self.run.run_id, "source": item.name,
-                  "retailer_id": self.retailer_id}
-        body: dict[str, Any] = {"name": self.name.render(values, self.run.started), "retailerId": self.retailer_id}
+        values = {
+            "connector": self.run.connector,
+            "run_id": self.run.run_id,
+            "source": item.name,
+            "retailer_id": self.retailer_id,
+        }
+        body: dict[str, Any] = {
+            "name": self.name.render(values, self.run.started),
+            "retailerId": self.retailer_id,
+        }
         if self.meta:
             body["meta"] = self.meta
         # an ambiguous job creation may leave an empty job behind; that is harmless, so resend
@@ -84,8 +101,9 @@ class JobKeeper:
         self.created += 1
         self.jobs[key] = job
         if self.strategy == "daily":
-            self.run.state.kv_set(self.run.connector, key, job,
-                                  expires=datetime.now(UTC) + timedelta(seconds=self.ttl))
+            self.run.state.kv_set(
+                self.run.connector, key, job, expires=datetime.now(UTC) + timedelta(seconds=self.ttl)
+            )
         self.log.info("job created", job=job, name=body["name"])
         return job
 
@@ -124,8 +142,13 @@ def failures_of(body: dict[str, Any], count: int, base: int) -> list[tuple[int, 
         if 0 <= i < count and i not in out:
             code = entry.get("responseCode") or entry.get("code")
             message = entry.get("message") or entry.get("responseMessage") or "refused"
-            out[i] = (i, f"Fluent refused the entity ({code}): {message}" if code else f"Fluent refused the entity: "
-                                                                                       f"{message}", entry)
+            out[i] = (
+                i,
+                f"Fluent refused the entity ({code}): {message}"
+                if code
+                else f"Fluent refused the entity: {message}",
+                entry,
+            )
     status = str(body.get("status", "")).upper()
     if status in ("FAILED", "ERROR") and not out:
         message = body.get("message") or "the batch failed"

@@ -60,8 +60,18 @@ class Upsert:
 
 
 class MutationSender:
-    def __init__(self, client: FluentClient, run: RunContext, *, create: Operation, upsert: Upsert | None,
-                 variables: str, idempotent: bool, limiter: RateLimiter, policy: RetryPolicy) -> None:
+    def __init__(
+        self,
+        client: FluentClient,
+        run: RunContext,
+        *,
+        create: Operation,
+        upsert: Upsert | None,
+        variables: str,
+        idempotent: bool,
+        limiter: RateLimiter,
+        policy: RetryPolicy,
+    ) -> None:
         self.client = client
         self.run = run
         self.create = create
@@ -75,8 +85,16 @@ class MutationSender:
         self.lock = threading.Lock()
         #: called once per record when it is settled (applied or rejected)
         self.on_settled: Any = None
-        self.counts = {"requests": 0, "lookups": 0, "created": 0, "updated": 0, "applied": 0, "rejected": 0,
-                       "retried": 0, "unknown_outcome": 0}
+        self.counts = {
+            "requests": 0,
+            "lookups": 0,
+            "created": 0,
+            "updated": 0,
+            "applied": 0,
+            "rejected": 0,
+            "retried": 0,
+            "unknown_outcome": 0,
+        }
 
     def _count(self, key: str, n: int = 1) -> None:
         with self.lock:
@@ -115,15 +133,18 @@ class MutationSender:
             if envelope.get("data") is not None:
                 break
             errors = [e for e in envelope.get("errors") or [] if isinstance(e, dict)] or [
-                {"message": "the answer holds neither data nor errors"}]
+                {"message": "the answer holds neither data nor errors"}
+            ]
             if all(classify(e).retryable for e in errors):
                 for rec in recs:
                     rec.pending = _describe(errors[0])
                 return recs, 0.0
             blamed = attribute(errors, merged)
             if blamed is None:
-                raise TargetError(f"Fluent refused the {self.create.label} request: {_describe(errors[0])}",
-                                  hint="check the mutation, input_type and returning options against the schema")
+                raise TargetError(
+                    f"Fluent refused the {self.create.label} request: {_describe(errors[0])}",
+                    hint="check the mutation, input_type and returning options against the schema",
+                )
             keep = []
             for k, (rec, op) in enumerate(zip(recs, ops, strict=True)):
                 if k in blamed:
@@ -144,26 +165,39 @@ class MutationSender:
                 rec.pending = _describe(result.errors[0])
                 again.append(rec)
                 wait = 0.0
-            elif self.upsert is not None and op is self.create and code_of(result.errors[0]) in DUPLICATE \
-                    and not rec.relooked:
+            elif (
+                self.upsert is not None
+                and op is self.create
+                and code_of(result.errors[0]) in DUPLICATE
+                and not rec.relooked
+            ):
                 rec.relooked = True
                 again.append(rec)
             else:
-                self._reject(rec, self._reason(op, result.errors, rec), {"errors": result.errors,
-                                                                         "data": result.data})
+                self._reject(
+                    rec, self._reason(op, result.errors, rec), {"errors": result.errors, "data": result.data}
+                )
         return again, wait
 
     def _unknown(self, recs: list[Rec], exc: AmbiguousWriteError) -> tuple[list[Rec], float | None]:
         self._count("unknown_outcome")
         if self.upsert is not None or self.idempotent:
-            self.run.log.warning("mutation outcome unknown; settling before sending again",
-                                 mutation=self.create.label, records=len(recs), error=str(exc))
+            self.run.log.warning(
+                "mutation outcome unknown; settling before sending again",
+                mutation=self.create.label,
+                records=len(recs),
+                error=str(exc),
+            )
             for rec in recs:
                 rec.pending = f"outcome unknown ({exc.message})"
             return recs, exc.retry_after or 0.0
         for rec in recs:
-            self._reject(rec, f"the request failed after it was sent ({exc.message}); the mutation may or may "
-                              "not have been applied, so it was not sent again", {"error": exc.message})
+            self._reject(
+                rec,
+                f"the request failed after it was sent ({exc.message}); the mutation may or may "
+                "not have been applied, so it was not sent again",
+                {"error": exc.message},
+            )
         return [], None
 
     # -- pieces ----------------------------------------------------------------------
@@ -188,8 +222,10 @@ class MutationSender:
         try:
             answer = self.client.write("graphql", body)
         except FluentHTTPError as exc:
-            raise TargetError(f"Fluent refused the GraphQL request ({exc.status}): {exc.body[:300]}",
-                              hint="a 413 means the request is too large: lower aliases_per_request") from None
+            raise TargetError(
+                f"Fluent refused the GraphQL request ({exc.status}): {exc.body[:300]}",
+                hint="a 413 means the request is too large: lower aliases_per_request",
+            ) from None
         return answer if isinstance(answer, dict) else {}
 
     def _lookup(self, recs: list[Rec]) -> list[Rec]:
@@ -197,22 +233,27 @@ class MutationSender:
         u = self.upsert
         assert u is not None
         extra = "".join(f", {k}: {literal(v)}" for k, v in u.arguments.items())
-        fields = " ".join(f"l{k}: {u.lookup}({u.argument}: {literal(rec.key)}{extra}) {{ id }}"
-                          for k, rec in enumerate(recs))
+        fields = " ".join(
+            f"l{k}: {u.lookup}({u.argument}: {literal(rec.key)}{extra}) {{ id }}"
+            for k, rec in enumerate(recs)
+        )
         self.limiter.acquire()
         self._count("lookups")
         envelope = self.client.graphql(f"query engine_lookup {{ {fields} }}")
         data = envelope.get("data")
         errors = [e for e in envelope.get("errors") or [] if isinstance(e, dict)]
         if data is None:
-            raise TargetError(f"the upsert lookup failed: {_describe(errors[0]) if errors else 'no data'}",
-                              hint=f"check upsert.lookup ({u.lookup}) and upsert.argument ({u.argument})")
+            raise TargetError(
+                f"the upsert lookup failed: {_describe(errors[0]) if errors else 'no data'}",
+                hint=f"check upsert.lookup ({u.lookup}) and upsert.argument ({u.argument})",
+            )
         keep = []
         for k, rec in enumerate(recs):
             mine = [e for e in errors if isinstance(e.get("path"), list) and e["path"][:1] == [f"l{k}"]]
             if mine and not all(classify(e).retryable for e in mine):
-                self._reject(rec, f"looking up {u.argument} {rec.key!r} failed: {_describe(mine[0])}",
-                             {"errors": mine})
+                self._reject(
+                    rec, f"looking up {u.argument} {rec.key!r} failed: {_describe(mine[0])}", {"errors": mine}
+                )
                 continue
             found = data.get(f"l{k}")
             rec.found = str(found["id"]) if isinstance(found, dict) and found.get("id") is not None else None

@@ -24,7 +24,9 @@ from engine.errors import EngineError, TargetError
 class SendPool:
     def __init__(self, workers: int, *, name: str) -> None:
         self.workers = max(1, workers)
-        self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix=name) if self.workers > 1 else None
+        self.executor = (
+            ThreadPoolExecutor(self.workers, thread_name_prefix=name) if self.workers > 1 else None
+        )
         self.slots = threading.Semaphore(self.workers * 2)
         self.cond = threading.Condition()
         self.open: dict[str, int] = {}

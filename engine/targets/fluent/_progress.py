@@ -54,8 +54,12 @@ class Progress:
         if reserved > acked:
             at = datetime.fromisoformat(target["at"]) if target.get("at") else datetime.now(UTC)
             self.doubtful[item.uri] = (acked, reserved, at)
-            self.run.log.info("records may have been sent by the interrupted run; settling them before sending",
-                              file=item.name, after=acked, up_to=reserved)
+            self.run.log.info(
+                "records may have been sent by the interrupted run; settling them before sending",
+                file=item.name,
+                after=acked,
+                up_to=reserved,
+            )
         with self.lock:
             self.files[item.uri] = _File(acked, acked)
         return acked
@@ -97,8 +101,11 @@ class Progress:
 
     def _data(self, state: _File) -> dict[str, Any]:
         since = state.open[0][1] if state.open else datetime.now(UTC)
-        return {"run_id": self.run.run_id, "acked": state.acked,
-                "target": {"reserved": state.reserved, "at": since.isoformat()}}
+        return {
+            "run_id": self.run.run_id,
+            "acked": state.acked,
+            "target": {"reserved": state.reserved, "at": since.isoformat()},
+        }
 
     def finished(self, item: Item) -> None:
         with self.lock:

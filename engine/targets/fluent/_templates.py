@@ -28,12 +28,14 @@ class FieldTemplate:
         pos = 0
         for match in _PART.finditer(self.text):
             if match.start() > pos:
-                self.parts.append(self.text[pos:match.start()])
+                self.parts.append(self.text[pos : match.start()])
             token = match.group(0)
             if token in ("{{", "}}"):
                 self.parts.append(token[0])
             elif match.group(1) is None:
-                raise ConfigError(f"{where}: unbalanced {token!r} in {self.text!r} (write {token * 2} for a brace)")
+                raise ConfigError(
+                    f"{where}: unbalanced {token!r} in {self.text!r} (write {token * 2} for a brace)"
+                )
             else:
                 path = match.group(1).strip()
                 try:
@@ -59,7 +61,9 @@ class FieldTemplate:
             path, getter = part
             value = getter(record, scope)
             if value is None or value == "":
-                raise DataError(f"{self.where}: {{{path}}} has no value in the mapped record", field=self.where)
+                raise DataError(
+                    f"{self.where}: {{{path}}} has no value in the mapped record", field=self.where
+                )
             values.append(value)
         if len(values) == 1:
             return values[0]

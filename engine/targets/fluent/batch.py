@@ -39,52 +39,94 @@ SCHEMA: dict[str, Any] = {
     "required": ["connection"],
     "properties": {
         "connection": {"type": "string", "x-connection": "fluent"},
-        "action": {"enum": ["UPSERT"], "default": "UPSERT",
-                   "x-error": "the Batch API only accepts UPSERT of INVENTORY, got {value!r}; for other changes "
-                              "use fluent.event or fluent.graphql"},
-        "entity_type": {"enum": ["INVENTORY"], "default": "INVENTORY",
-                        "x-error": "the Batch API only accepts INVENTORY, got {value!r}; for products, locations "
-                                   "or orders use fluent.event or fluent.graphql"},
-        "batch_size": {"type": "integer", "minimum": 1, "maximum": 5000, "default": 1000,
-                       "x-error": "batch_size must be between 1 and 5000 (Fluent's per-batch limit), got {value!r}"},
+        "action": {
+            "enum": ["UPSERT"],
+            "default": "UPSERT",
+            "x-error": "the Batch API only accepts UPSERT of INVENTORY, got {value!r}; for other changes "
+            "use fluent.event or fluent.graphql",
+        },
+        "entity_type": {
+            "enum": ["INVENTORY"],
+            "default": "INVENTORY",
+            "x-error": "the Batch API only accepts INVENTORY, got {value!r}; for products, locations "
+            "or orders use fluent.event or fluent.graphql",
+        },
+        "batch_size": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 5000,
+            "default": 1000,
+            "x-error": "batch_size must be between 1 and 5000 (Fluent's per-batch limit), got {value!r}",
+        },
         "job": {
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "strategy": {"enum": ["per_run", "per_file", "daily"], "default": "per_run",
-                             "description": "one job per run, per input file, or one per day reused by runs"},
-                "name": {"type": "string", "description": "job name template ({connector} {run_id} {date} "
-                                                          "{source})"},
-                "ttl": {"type": ["number", "string"], "default": "23h",
-                        "description": "how long a daily job is reused before a new one is made"},
+                "strategy": {
+                    "enum": ["per_run", "per_file", "daily"],
+                    "default": "per_run",
+                    "description": "one job per run, per input file, or one per day reused by runs",
+                },
+                "name": {
+                    "type": "string",
+                    "description": "job name template ({connector} {run_id} {date} {source})",
+                },
+                "ttl": {
+                    "type": ["number", "string"],
+                    "default": "23h",
+                    "description": "how long a daily job is reused before a new one is made",
+                },
             },
             "default": {"strategy": "per_run", "ttl": "23h"},
         },
-        "preprocessing": {"type": "boolean", "default": True,
-                          "description": "false sets meta.preprocessing: skip (no batch pre-processing; for deltas)"},
+        "preprocessing": {
+            "type": "boolean",
+            "default": True,
+            "description": "false sets meta.preprocessing: skip (no batch pre-processing; for deltas)",
+        },
         "source": {"type": "string", "description": "batch 'source' tag"},
         "event": {"type": "string", "description": "batch 'event' name (Fluent's default: InventoryChanged)"},
-        "catalogue_ref": {"type": "string", "description": "inventory catalogue (Fluent's default: DEFAULT:<retailer>)"},
+        "catalogue_ref": {
+            "type": "string",
+            "description": "inventory catalogue (Fluent's default: DEFAULT:<retailer>)",
+        },
         "retailer_id": {"type": ["string", "integer"], "description": "default: the connection's retailer"},
-        "add_retailer_id": {"type": "boolean", "default": True,
-                            "description": "put the job's retailerId on entities that lack one"},
-        "max_in_flight": {"type": "integer", "minimum": 1, "maximum": 256, "default": 8,
-                          "description": "batches sent but not yet complete"},
-        "wait": {"type": "boolean", "default": True,
-                 "description": "poll every batch to completion and reject the entities Fluent refused"},
+        "add_retailer_id": {
+            "type": "boolean",
+            "default": True,
+            "description": "put the job's retailerId on entities that lack one",
+        },
+        "max_in_flight": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 256,
+            "default": 8,
+            "description": "batches sent but not yet complete",
+        },
+        "wait": {
+            "type": "boolean",
+            "default": True,
+            "description": "poll every batch to completion and reject the entities Fluent refused",
+        },
         "poll": {
             "type": "object",
             "additionalProperties": False,
             "properties": {
                 "interval": {"type": ["number", "string"], "default": "500ms"},
                 "max_interval": {"type": ["number", "string"], "default": "15s"},
-                "timeout": {"type": ["number", "string"], "default": "30m",
-                            "description": "a batch not complete by then fails the run"},
+                "timeout": {
+                    "type": ["number", "string"],
+                    "default": "30m",
+                    "description": "a batch not complete by then fails the run",
+                },
             },
             "default": {"interval": "500ms", "max_interval": "15s", "timeout": "30m"},
         },
-        "entity_index_base": {"enum": [0, 1], "default": 0,
-                              "description": "entityIndex of the first entity in batch results"},
+        "entity_index_base": {
+            "enum": [0, 1],
+            "default": 0,
+            "description": "entityIndex of the first entity in batch results",
+        },
     },
 }
 
@@ -145,9 +187,16 @@ class BatchTarget(Target):
             raise ConfigError(f"{self.path}: no retailer id: set retailer_id on the target or the connection")
         self.retailer_id = str(retailer)
         self.entity_retailer: Any = int(self.retailer_id) if self.retailer_id.isdigit() else self.retailer_id
-        jobs = JobKeeper(client, run, self.strategy, self.job_name, self.job_ttl, self.retailer_id,
-                         meta={"preprocessing": "skip"} if not self.options.preprocessing else None,
-                         log=run.log)
+        jobs = JobKeeper(
+            client,
+            run,
+            self.strategy,
+            self.job_name,
+            self.job_ttl,
+            self.retailer_id,
+            meta={"preprocessing": "skip"} if not self.options.preprocessing else None,
+            log=run.log,
+        )
         self.pipeline = BatchPipeline(client, run, jobs, self.options, self.poll, log=run.log)
         self.pipeline.start()
 

@@ -51,8 +51,19 @@ from engine.targets.fluent._progress import Progress
 from engine.targets.fluent._templates import FieldTemplate
 from engine.units import seconds
 
-EVENT_FIELDS = ("name", "type", "entityType", "entitySubtype", "entityRef", "entityId", "rootEntityType",
-                "rootEntityRef", "rootEntityId", "retailerId", "source")
+EVENT_FIELDS = (
+    "name",
+    "type",
+    "entityType",
+    "entitySubtype",
+    "entityRef",
+    "entityId",
+    "rootEntityType",
+    "rootEntityRef",
+    "rootEntityId",
+    "retailerId",
+    "source",
+)
 _TEXT = {"type": ["string", "integer"]}
 
 SCHEMA: dict[str, Any] = {
@@ -68,22 +79,38 @@ SCHEMA: dict[str, Any] = {
             "description": "the event's fields; values may hold {path} placeholders over the mapped record",
             "properties": {field: {**_TEXT} for field in EVENT_FIELDS},
         },
-        "attributes": {"type": "string", "default": "attributes",
-                       "description": "path in the mapped record of the event attributes ($record: the whole "
-                                      "record)"},
-        "mode": {"enum": ["async", "sync"], "default": "async",
-                 "description": "sync waits for the workflow and rejects records whose event failed"},
-        "concurrency": {"type": "integer", "minimum": 1, "maximum": 64, "default": 4,
-                        "description": "events in flight at once (1 keeps the file's order)"},
+        "attributes": {
+            "type": "string",
+            "default": "attributes",
+            "description": "path in the mapped record of the event attributes ($record: the whole record)",
+        },
+        "mode": {
+            "enum": ["async", "sync"],
+            "default": "async",
+            "description": "sync waits for the workflow and rejects records whose event failed",
+        },
+        "concurrency": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 64,
+            "default": 4,
+            "description": "events in flight at once (1 keeps the file's order)",
+        },
         "reconcile": {
             "type": "object",
             "additionalProperties": False,
             "description": "how an event with an unknown outcome is looked up in the event log",
             "properties": {
-                "window": {"type": ["number", "string"], "default": "10m",
-                           "description": "search the log this far before the first attempt (clock skew)"},
-                "settle": {"type": ["number", "string"], "default": "2s",
-                           "description": "search again after this pause before resending"},
+                "window": {
+                    "type": ["number", "string"],
+                    "default": "10m",
+                    "description": "search the log this far before the first attempt (clock skew)",
+                },
+                "settle": {
+                    "type": ["number", "string"],
+                    "default": "2s",
+                    "description": "search again after this pause before resending",
+                },
             },
             "default": {"window": "10m", "settle": "2s"},
         },
@@ -128,7 +155,9 @@ class EventTarget(Target):
             self.client.auth.token()  # the token response may name the retailer
         self.retailer_id = conn.retailer_id
         if "retailerId" not in self.fields and self.retailer_id is None:
-            raise ConfigError(f"{self.path}: no retailer id: set event.retailerId or the connection's retailer_id")
+            raise ConfigError(
+                f"{self.path}: no retailer id: set event.retailerId or the connection's retailer_id"
+            )
         self.eventlog = EventLog(self.client, window=self.window, settle=self.settle, log=run.log)
         self.pool = SendPool(self.options.concurrency, name="fluent-event")
         self.progress = Progress(run, window=4 * self.options.concurrency)
@@ -146,8 +175,11 @@ class EventTarget(Target):
         attributes = self.attributes(record, Scope(root=record, context=context))
         if attributes is not None:
             if not isinstance(attributes, dict | list):
-                raise DataError(f"{self.path}.attributes: expected an object at {self.options.attributes!r}, "
-                                f"got {type(attributes).__name__}", field="attributes")
+                raise DataError(
+                    f"{self.path}.attributes: expected an object at {self.options.attributes!r}, "
+                    f"got {type(attributes).__name__}",
+                    field="attributes",
+                )
             event["attributes"] = attributes
         return event
 
@@ -181,12 +213,19 @@ class EventTarget(Target):
         sent_at = datetime.now(UTC)
         self._count("events")
         try:
-            answer = self.client.write(f"api/v4.1/event/{self.options.mode}", event,
-                                       reconcile=lambda: self._reconcile(event, sent_at))
+            answer = self.client.write(
+                f"api/v4.1/event/{self.options.mode}",
+                event,
+                reconcile=lambda: self._reconcile(event, sent_at),
+            )
         except FluentHTTPError as exc:
             what = "no workflow rule matched the event" if exc.status == 404 else "Fluent refused the event"
-            self._reject(batch, i, f"{what} ({exc.status}): {exc.body[:300]}",
-                         {"status": exc.status, "body": exc.body, "event": event})
+            self._reject(
+                batch,
+                i,
+                f"{what} ({exc.status}): {exc.body[:300]}",
+                {"status": exc.status, "body": exc.body, "event": event},
+            )
             return None
         return answer if isinstance(answer, dict) else {}
 
@@ -195,8 +234,9 @@ class EventTarget(Target):
         self.eventlog.claim(answer.get("eventId") or answer.get("id"))
         status = str(answer.get("eventStatus") or answer.get("status") or "").upper()
         if mode == "sync" and status in ("FAILED", "NO_MATCH"):
-            message = answer.get("message") or ("no workflow rule matched the event" if status == "NO_MATCH"
-                                                else "the workflow failed")
+            message = answer.get("message") or (
+                "no workflow rule matched the event" if status == "NO_MATCH" else "the workflow failed"
+            )
             self._reject(batch, i, f"event {status}: {message}", {**answer, "event": event})
             return
         self._count("accepted")
@@ -213,9 +253,17 @@ class EventTarget(Target):
         self._count("reconciled")
         status = str(entry.get("eventStatus") or "").upper()
         if status not in FINAL:
-            self.run.log.info("event found in the log, outcome still pending", event=event["name"],
-                              id=entry.get("id"), status=status)
-        answer: dict[str, Any] = {"eventId": entry.get("id"), "eventStatus": status or None, "reconciled": True}
+            self.run.log.info(
+                "event found in the log, outcome still pending",
+                event=event["name"],
+                id=entry.get("id"),
+                status=status,
+            )
+        answer: dict[str, Any] = {
+            "eventId": entry.get("id"),
+            "eventStatus": status or None,
+            "reconciled": True,
+        }
         if status == "FAILED":
             answer["message"] = "the workflow failed (from the event log)"
         return answer
@@ -241,4 +289,3 @@ class EventTarget(Target):
             self.pool.close()
             self.pool = None
         super().close()
-

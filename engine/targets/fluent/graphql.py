@@ -58,15 +58,35 @@ SCHEMA: dict[str, Any] = {
         "mutation": {**NAME, "description": "mutation name; the mapped record is its input"},
         "input_type": {**NAME, "description": "GraphQL type of the input (default: <Mutation>Input)"},
         "returning": {"type": "string", "default": "id", "description": "fields selected from the result"},
-        "document": {"type": "string", "description": "a whole mutation; the mapped record's keys are its "
-                                                      "variables (instead of mutation)"},
-        "aliases_per_request": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10,
-                                "description": "records sent as aliased mutations in one request"},
-        "concurrency": {"type": "integer", "minimum": 1, "maximum": 16, "default": 2,
-                        "description": "requests in flight at once"},
-        "rate_limit": {"type": "number", "exclusiveMinimum": 0, "description": "at most this many requests/s"},
-        "idempotent": {"type": "boolean", "default": False,
-                       "description": "the mutation may be resent safely (an update setting fixed values)"},
+        "document": {
+            "type": "string",
+            "description": "a whole mutation; the mapped record's keys are its "
+            "variables (instead of mutation)",
+        },
+        "aliases_per_request": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100,
+            "default": 10,
+            "description": "records sent as aliased mutations in one request",
+        },
+        "concurrency": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 16,
+            "default": 2,
+            "description": "requests in flight at once",
+        },
+        "rate_limit": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "description": "at most this many requests/s",
+        },
+        "idempotent": {
+            "type": "boolean",
+            "default": False,
+            "description": "the mutation may be resent safely (an update setting fixed values)",
+        },
         "upsert": {
             "type": "object",
             "additionalProperties": False,
@@ -74,14 +94,28 @@ SCHEMA: dict[str, Any] = {
             "description": "create or update, decided by looking each record up by its key",
             "properties": {
                 "lookup": {**NAME, "description": "query field that finds one entity, e.g. location"},
-                "key": {"type": "string", "default": "ref", "description": "path of the key in the mapped record"},
-                "argument": {**NAME, "description": "lookup argument taking the key (default: the key's name)"},
-                "arguments": {"type": "object", "default": {},
-                              "description": "further literal lookup arguments, e.g. {catalogue: {ref: PC:1}}"},
+                "key": {
+                    "type": "string",
+                    "default": "ref",
+                    "description": "path of the key in the mapped record",
+                },
+                "argument": {
+                    **NAME,
+                    "description": "lookup argument taking the key (default: the key's name)",
+                },
+                "arguments": {
+                    "type": "object",
+                    "default": {},
+                    "description": "further literal lookup arguments, e.g. {catalogue: {ref: PC:1}}",
+                },
                 "update": {**NAME, "description": "mutation for records that exist, e.g. updateLocation"},
                 "update_input_type": {**NAME, "description": "default: <Update>Input"},
-                "update_omit": {"type": "array", "items": {"type": "string"}, "default": [],
-                                "description": "input fields the update does not take (e.g. ref, retailer)"},
+                "update_omit": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "default": [],
+                    "description": "input fields the update does not take (e.g. ref, retailer)",
+                },
             },
         },
     },
@@ -131,19 +165,27 @@ class GraphqlTarget(Target):
             self.create = operation(o.document, f"{path}.document")
             return
         mutation = str(o.mutation)
-        self.create = operation(mutation_text(mutation, o.input_type or _type_of(mutation), o.returning),
-                                f"{path}.returning")
+        self.create = operation(
+            mutation_text(mutation, o.input_type or _type_of(mutation), o.returning), f"{path}.returning"
+        )
         if o.upsert:
             u = o.upsert
-            update = operation(mutation_text(u["update"], u.get("update_input_type") or _type_of(u["update"]),
-                                             o.returning), f"{path}.upsert")
+            update = operation(
+                mutation_text(u["update"], u.get("update_input_type") or _type_of(u["update"]), o.returning),
+                f"{path}.upsert",
+            )
             try:
                 self.key = compile_getter(parse_path(u.get("key", "ref")))
             except PathSyntaxError as exc:
                 raise ConfigError(f"{path}.upsert.key: {exc.message}") from None
             argument = u.get("argument") or str(u.get("key", "ref")).rsplit(".", 1)[-1]
-            self.upsert = Upsert(u["lookup"], argument, dict(u.get("arguments") or {}), update,
-                                 tuple(u.get("update_omit") or ()))
+            self.upsert = Upsert(
+                u["lookup"],
+                argument,
+                dict(u.get("arguments") or {}),
+                update,
+                tuple(u.get("update_omit") or ()),
+            )
 
     def problems(self) -> list[tuple[tuple, str]]:
         return [((), self._problem)] if self._problem else []
@@ -152,10 +194,16 @@ class GraphqlTarget(Target):
         self.run = run
         client = run.connection(self.options.connection).client
         assert self.create is not None
-        self.sender = MutationSender(client, run, create=self.create, upsert=self.upsert,
-                                     variables="record" if self.options.document else "input",
-                                     idempotent=self.options.idempotent, limiter=RateLimiter(self.options.rate_limit),
-                                     policy=client.policy)
+        self.sender = MutationSender(
+            client,
+            run,
+            create=self.create,
+            upsert=self.upsert,
+            variables="record" if self.options.document else "input",
+            idempotent=self.options.idempotent,
+            limiter=RateLimiter(self.options.rate_limit),
+            policy=client.policy,
+        )
         self.pool = SendPool(self.options.concurrency, name="fluent-graphql")
         self.busy: set[Any] = set()
         self.cond = threading.Condition()
@@ -171,8 +219,12 @@ class GraphqlTarget(Target):
         if self.progress.doubt(batch, i) is None or self.upsert is not None or self.options.idempotent:
             return False  # the lookup settles it, or sending again is harmless
         assert self.sender is not None
-        self.sender.refuse(batch, i, "an interrupted run was sending this mutation; it may or may not have "
-                                     "been applied, so it was not sent again")
+        self.sender.refuse(
+            batch,
+            i,
+            "an interrupted run was sending this mutation; it may or may not have "
+            "been applied, so it was not sent again",
+        )
         return True
 
     def write(self, batch: Batch) -> None:
@@ -186,8 +238,12 @@ class GraphqlTarget(Target):
             if self.key is not None:
                 rec.key = self.key(record, Scope(root=record))
                 if rec.key is None or rec.key == "" or isinstance(rec.key, dict | list):
-                    self.run.outcomes.rejected(batch, i, f"the upsert key {self.options.upsert['key']!r} has no "
-                                                         "value in the mapped record", field=self.options.upsert['key'])
+                    self.run.outcomes.rejected(
+                        batch,
+                        i,
+                        f"the upsert key {self.options.upsert['key']!r} has no value in the mapped record",
+                        field=self.options.upsert["key"],
+                    )
                     continue
                 if rec.key in keys:  # the same entity twice: the second must see the first applied
                     self._submit(batch.chunk.item, group, keys)

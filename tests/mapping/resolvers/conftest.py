@@ -95,8 +95,9 @@ def resolve():
 def run(resolve):
     """``run(name, args, value, expected, options=..., record=...)`` for one table row."""
 
-    def go(name: str, args: Any, value: Any, expected: Any, *, options: ResolverOptions | None = None,
-           **kw: Any) -> None:
+    def go(
+        name: str, args: Any, value: Any, expected: Any, *, options: ResolverOptions | None = None, **kw: Any
+    ) -> None:
         check(resolve(name, args, options), value, expected, **kw)
 
     return go

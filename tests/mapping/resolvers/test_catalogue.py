@@ -11,18 +11,56 @@ from jsonschema import Draft202012Validator
 from engine.contracts import Resolver
 
 MODULES = ["sdk", "strings", "numbers", "dates", "booleans", "structured", "identifiers"]
-RESOLVERS = [(m, r) for m in MODULES for r in importlib.import_module(f"engine.mapping.resolvers.{m}").RESOLVERS]
+RESOLVERS = [
+    (m, r) for m in MODULES for r in importlib.import_module(f"engine.mapping.resolvers.{m}").RESOLVERS
+]
 IDS = [r.name for _, r in RESOLVERS]
 
 SDK_NAMES = {
-    "sdk.uppercase", "sdk.lowercase", "sdk.trim", "sdk.toString", "sdk.parseInt", "sdk.parseFloat",
-    "sdk.number", "sdk.formatDate", "sdk.formatDateShort", "sdk.parseDate", "sdk.boolean",
-    "sdk.parseJson", "sdk.toJson", "sdk.identity", "sdk.coalesce", "sdk.default",
+    "sdk.uppercase",
+    "sdk.lowercase",
+    "sdk.trim",
+    "sdk.toString",
+    "sdk.parseInt",
+    "sdk.parseFloat",
+    "sdk.number",
+    "sdk.formatDate",
+    "sdk.formatDateShort",
+    "sdk.parseDate",
+    "sdk.boolean",
+    "sdk.parseJson",
+    "sdk.toJson",
+    "sdk.identity",
+    "sdk.coalesce",
+    "sdk.default",
 }
 OUR_NAMES = {
-    "upper", "lower", "trim", "int", "float", "decimal", "bool", "date", "datetime", "json", "to_json",
-    "coalesce", "default", "map", "template", "replace", "regex_extract", "split", "join", "concat",
-    "substring", "pad", "round", "hash", "uuid5", "now",
+    "upper",
+    "lower",
+    "trim",
+    "int",
+    "float",
+    "decimal",
+    "bool",
+    "date",
+    "datetime",
+    "json",
+    "to_json",
+    "coalesce",
+    "default",
+    "map",
+    "template",
+    "replace",
+    "regex_extract",
+    "split",
+    "join",
+    "concat",
+    "substring",
+    "pad",
+    "round",
+    "hash",
+    "uuid5",
+    "now",
 }
 
 

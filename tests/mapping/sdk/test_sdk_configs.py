@@ -25,7 +25,8 @@ def compile_with(tmp_path: Path, config: str, *, plugins: bool = False):
     extra = "plugins: [location_resolvers]\n" if plugins else ""
     (tmp_path / "spec.yaml").write_text(
         f"version: 1\nname: sdk\n{extra}source: {{type: local, path: in}}\nparser: {{type: json}}\n"
-        f"mapping: {{sdk_config: {config}}}\ntarget: {{type: stdout}}\n")
+        f"mapping: {{sdk_config: {config}}}\ntarget: {{type: stdout}}\n"
+    )
     return compile_file(tmp_path / "spec.yaml", allow_custom_code=plugins)
 
 
@@ -36,13 +37,25 @@ def warnings_of(plan) -> list[str]:
 def test_csv_location_ingestion(tmp_path: Path) -> None:
     plan = compile_with(tmp_path, "csv-location-ingestion.json", plugins=True)
     assert "fields.ref.comment: 'comment' is ignored (the SDK's mapper ignores it too)" in warnings_of(plan)
-    record = {"locationCode": " LOC-7 ", "locationType": "STORE ", "status": "ACTIVE", "region": "North",
-              "manager": "Kim"}
+    record = {
+        "locationCode": " LOC-7 ",
+        "locationType": "STORE ",
+        "status": "ACTIVE",
+        "region": "North",
+        "manager": "Kim",
+    }
     out, issues = plan.mapping.map_record(record, {"retailerId": "12"})
     assert issues == []
-    assert out == {"retailerId": 12, "ref": "LOC-7", "type": "STORE", "status": "ACTIVE",
-                   "attributes": [{"name": "manager", "type": "STRING", "value": "Kim"},
-                                  {"name": "region", "type": "STRING", "value": "North"}]}
+    assert out == {
+        "retailerId": 12,
+        "ref": "LOC-7",
+        "type": "STORE",
+        "status": "ACTIVE",
+        "attributes": [
+            {"name": "manager", "type": "STRING", "value": "Kim"},
+            {"name": "region", "type": "STRING", "value": "North"},
+        ],
+    }
 
 
 def test_csv_location_needs_its_custom_resolver(tmp_path: Path) -> None:
@@ -50,17 +63,31 @@ def test_csv_location_needs_its_custom_resolver(tmp_path: Path) -> None:
 
     with pytest.raises(SpecError) as info:
         compile_with(tmp_path, "csv-location-ingestion.json", plugins=False)
-    assert any("unknown resolver 'custom.extractLocationAttributes'" in d.message for d in info.value.diagnostics)
+    assert any(
+        "unknown resolver 'custom.extractLocationAttributes'" in d.message for d in info.value.diagnostics
+    )
 
 
 def test_graphql_to_parquet_extraction(tmp_path: Path) -> None:
     plan = compile_with(tmp_path, "graphql-to-parquet-extraction.json")
-    edge = {"node": {"location": {"ref": " LOC-1 "}, "product": {"ref": "SKU-1"}, "quantity": "42",
-                     "updatedOn": "2026-01-05T10:00:00Z", "attributes": [{"name": "a", "value": 1}]}}
+    edge = {
+        "node": {
+            "location": {"ref": " LOC-1 "},
+            "product": {"ref": "SKU-1"},
+            "quantity": "42",
+            "updatedOn": "2026-01-05T10:00:00Z",
+            "attributes": [{"name": "a", "value": 1}],
+        }
+    }
     out, issues = plan.mapping.map_record(edge)
     assert issues == []
-    assert out == {"locationRef": "LOC-1", "productRef": "SKU-1", "quantity": 42,
-                   "lastUpdated": "2026-01-05T10:00:00.000Z", "attributes": [{"name": "a", "value": 1}]}
+    assert out == {
+        "locationRef": "LOC-1",
+        "productRef": "SKU-1",
+        "quantity": 42,
+        "lastUpdated": "2026-01-05T10:00:00.000Z",
+        "attributes": [{"name": "a", "value": 1}],
+    }
 
 
 def test_graphql_extraction_rejects_what_the_sdk_would_zero(tmp_path: Path) -> None:
@@ -73,21 +100,45 @@ def test_graphql_extraction_rejects_what_the_sdk_would_zero(tmp_path: Path) -> N
 def test_json_product_to_mutation(tmp_path: Path) -> None:
     plan = compile_with(tmp_path, "json-product-to-mutation.json")
     assert "mutation: 'mutation' is not used by a field mapping; ignored" in warnings_of(plan)
-    assert "fields.attributes._array: '_array' is ignored (the SDK's mapper ignores it too)" in warnings_of(plan)
-    record = {"product": {"sku": "TEE-1", "product_type": "VARIANT", "status": "ACTIVE",
-                          "key": "colour", "value": "red", "type": "STRING"}}
+    assert "fields.attributes._array: '_array' is ignored (the SDK's mapper ignores it too)" in warnings_of(
+        plan
+    )
+    record = {
+        "product": {
+            "sku": "TEE-1",
+            "product_type": "VARIANT",
+            "status": "ACTIVE",
+            "key": "colour",
+            "value": "red",
+            "type": "STRING",
+        }
+    }
     out, issues = plan.mapping.map_record(record, {"retailerId": "1"})
     assert issues == []
     # _array and _resolver are ignored: attributes is the nested object relative to 'product'
-    assert out == {"retailerId": "1", "ref": "TEE-1", "type": "VARIANT", "status": "ACTIVE",
-                   "attributes": {"name": "colour", "value": "red", "type": "STRING"}}
+    assert out == {
+        "retailerId": "1",
+        "ref": "TEE-1",
+        "type": "VARIANT",
+        "status": "ACTIVE",
+        "attributes": {"name": "colour", "value": "red", "type": "STRING"},
+    }
 
 
 def test_xml_order_to_mutation(tmp_path: Path) -> None:
     plan = compile_with(tmp_path, "xml-order-to-mutation.json")
-    record = {"order": {"@orderNo": "O-1", "orderType": "HD", "items": {"item": [
-        {"@productId": "P1", "quantity": "2", "unitPrice": "9.5"},
-        {"@productId": "P2", "quantity": "1", "unitPrice": "3"}]}}}
+    record = {
+        "order": {
+            "@orderNo": "O-1",
+            "orderType": "HD",
+            "items": {
+                "item": [
+                    {"@productId": "P1", "quantity": "2", "unitPrice": "9.5"},
+                    {"@productId": "P2", "quantity": "1", "unitPrice": "3"},
+                ]
+            },
+        }
+    }
     out, issues = plan.mapping.map_record(record, {"retailerId": "1"})
     assert issues == []
     # as in the SDK: '_array' is ignored, so 'items' is a nested object relative to the item list,
@@ -101,17 +152,37 @@ def test_the_same_order_with_is_array_maps_every_item_and_sees_the_order(tmp_pat
     config = json.loads((HERE / "xml-order-to-mutation.json").read_text())
     items = config["fields"]["items"]
     items["isArray"] = True
-    items["fields"] = {"productRef": {"source": "@productId"}, "quantity": {"source": "quantity", "resolver": "sdk.parseInt"},
-                       "orderRef": {"source": "$parent.order.@orderNo"}}
+    items["fields"] = {
+        "productRef": {"source": "@productId"},
+        "quantity": {"source": "quantity", "resolver": "sdk.parseInt"},
+        "orderRef": {"source": "$parent.order.@orderNo"},
+    }
     (tmp_path / "fixed.json").write_text(json.dumps(config))
-    (tmp_path / "spec.yaml").write_text("version: 1\nname: sdk\nsource: {type: local, path: in}\nparser: {type: json}\n"
-                                        "mapping: {sdk_config: fixed.json}\ntarget: {type: stdout}\n")
+    (tmp_path / "spec.yaml").write_text(
+        "version: 1\nname: sdk\nsource: {type: local, path: in}\nparser: {type: json}\n"
+        "mapping: {sdk_config: fixed.json}\ntarget: {type: stdout}\n"
+    )
     plan = compile_file(tmp_path / "spec.yaml")
-    record = {"order": {"@orderNo": "O-1", "orderType": "HD", "items": {"item": [
-        {"@productId": "P1", "quantity": "2"}, {"@productId": "P2", "quantity": "1"}]}}}
+    record = {
+        "order": {
+            "@orderNo": "O-1",
+            "orderType": "HD",
+            "items": {"item": [{"@productId": "P1", "quantity": "2"}, {"@productId": "P2", "quantity": "1"}]},
+        }
+    }
     out, _ = plan.mapping.map_record(record, {"retailerId": "1"})
-    assert out["items"] == [{"productRef": "P1", "quantity": 2, "orderRef": "O-1"},
-                            {"productRef": "P2", "quantity": 1, "orderRef": "O-1"}]
-    single = {"order": {"@orderNo": "O-2", "orderType": "CC", "items": {"item": {"@productId": "P9", "quantity": "5"}}}}
+    assert out["items"] == [
+        {"productRef": "P1", "quantity": 2, "orderRef": "O-1"},
+        {"productRef": "P2", "quantity": 1, "orderRef": "O-1"},
+    ]
+    single = {
+        "order": {
+            "@orderNo": "O-2",
+            "orderType": "CC",
+            "items": {"item": {"@productId": "P9", "quantity": "5"}},
+        }
+    }
     out, _ = plan.mapping.map_record(single, {"retailerId": "1"})
-    assert out["items"] == [{"productRef": "P9", "quantity": 5, "orderRef": "O-2"}], "one item is still a list"
+    assert out["items"] == [{"productRef": "P9", "quantity": 5, "orderRef": "O-2"}], (
+        "one item is still a list"
+    )

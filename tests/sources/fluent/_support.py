@@ -21,8 +21,15 @@ query Positions($first: Int, $after: String, $from: DateTime, $to: DateTime) {
 """
 
 
-def extraction_spec(emu: Emulator, *, source: str = "", query: str = POSITIONS, page_size: int = 1000,
-                    out: str = "out", target: str = "") -> str:
+def extraction_spec(
+    emu: Emulator,
+    *,
+    source: str = "",
+    query: str = POSITIONS,
+    page_size: int = 1000,
+    out: str = "out",
+    target: str = "",
+) -> str:
     indented = "\n".join("    " + line for line in query.strip().splitlines())
     return f"""
 version: 1
@@ -37,9 +44,12 @@ source:
 {indented}
 {source}
 target:
-{target or f'''  type: file
+{
+        target
+        or f'''  type: file
   writer: jsonl
-  destination: {{type: local, path: {out}}}'''}
+  destination: {{type: local, path: {out}}}'''
+    }
 """
 
 
@@ -55,12 +65,24 @@ def update_positions(emu: Emulator, refs: list[tuple[str, str]], qty: int) -> No
     emu.configure(batch_complete_on_receipt=True)
     c = emu.credentials
     with httpx.Client(base_url=emu.url, timeout=10) as http:
-        token = http.post("/oauth/token", data={"grant_type": "password", "client_id": c["client_id"],
-                                                "client_secret": c["client_secret"], "username": c["username"],
-                                                "password": c["password"]}).json()["access_token"]
+        token = http.post(
+            "/oauth/token",
+            data={
+                "grant_type": "password",
+                "client_id": c["client_id"],
+                "client_secret": c["client_secret"],
+                "username": c["username"],
+                "password": c["password"],
+            },
+        ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
-        job = http.post("/api/v4.1/job", json={"name": "wms", "retailerId": "1"}, headers=headers).json()["id"]
+        job = http.post("/api/v4.1/job", json={"name": "wms", "retailerId": "1"}, headers=headers).json()[
+            "id"
+        ]
         entities = [{"skuRef": sku, "locationRef": loc, "qty": qty, "retailerId": 1} for sku, loc in refs]
-        answer = http.post(f"/api/v4.1/job/{job}/batch", headers=headers,
-                           json={"action": "UPSERT", "entityType": "INVENTORY", "entities": entities})
+        answer = http.post(
+            f"/api/v4.1/job/{job}/batch",
+            headers=headers,
+            json={"action": "UPSERT", "entityType": "INVENTORY", "entities": entities},
+        )
         assert answer.status_code == 200, answer.text

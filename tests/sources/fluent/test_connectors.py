@@ -25,7 +25,7 @@ def run(cli, name: str, tmp_path: Path, overrides: list[str]) -> dict:
     args = [a for o in overrides for a in ("--set", o)]
     ran = cli("run", str(spec), "--format", "json", *args)
     assert ran.exit_code == 0, ran.output
-    return json.loads(ran.output[ran.output.index("{"):])
+    return json.loads(ran.output[ran.output.index("{") :])
 
 
 def lake(s3_server, monkeypatch) -> tuple[list[str], object]:
@@ -34,8 +34,11 @@ def lake(s3_server, monkeypatch) -> tuple[list[str], object]:
     monkeypatch.setenv("LAKE_KEY_ID", KEY_ID)
     monkeypatch.setenv("LAKE_SECRET", SECRET)
     client = s3_server.bucket("retail-lake")
-    return [f"connections.lake.endpoint_url={s3_server.endpoint}", "connections.lake.path_style=true",
-            "connections.lake.region=us-east-1"], client
+    return [
+        f"connections.lake.endpoint_url={s3_server.endpoint}",
+        "connections.lake.path_style=true",
+        "connections.lake.region=us-east-1",
+    ], client
 
 
 def keys(client, prefix: str) -> list[str]:
@@ -71,9 +74,12 @@ def test_orders_with_items_to_xml_on_sftp(cli, tmp_path, sftp_server, monkeypatc
 
     monkeypatch.setenv("ERP_SFTP_PASSWORD", PASSWORD)
     sftp_server.write("inbound/orders/.keep", "")
-    overrides = [f"connections.erp.host={sftp_server.host}", f"connections.erp.port={sftp_server.port}",
-                 f"connections.erp.username={sftp_server.user}",
-                 f"connections.erp.host_key={sftp_server.host_fingerprint}"]
+    overrides = [
+        f"connections.erp.host={sftp_server.host}",
+        f"connections.erp.port={sftp_server.port}",
+        f"connections.erp.username={sftp_server.user}",
+        f"connections.erp.host_key={sftp_server.host_fingerprint}",
+    ]
     report = run(cli, "orders-sftp-xml", tmp_path, overrides)
     (name,) = [f for f in sftp_server.files() if f.endswith(".xml")]
     assert name.startswith("inbound/orders/orders-")

@@ -44,8 +44,10 @@ def test_every_position_exactly_once_with_truthful_counts(emu, tmp_path, write_s
     assert all(r["json"]["variables"]["first"] == 1000 for r in graphql_posts(emu))
 
 
-@pytest.mark.parametrize("max_records,page_size,sizes", [(2500, 1000, [1000, 1000, 500]), (1, 500, [1]),
-                                                         (1234, 500, [500, 500, 234])])
+@pytest.mark.parametrize(
+    "max_records,page_size,sizes",
+    [(2500, 1000, [1000, 1000, 500]), (1, 500, [1]), (1234, 500, [500, 500, 234])],
+)
 def test_max_records_is_exact(emu, tmp_path, write_spec, run_spec, max_records, page_size, sizes) -> None:
     spec = extraction_spec(emu, page_size=page_size, source=f"  max_records: {max_records}\n")
     report = run_spec(write_spec(spec))

@@ -10,7 +10,9 @@ import pytest
 from engine.emulator import Emulator
 from tests.sources.fluent._support import extraction_spec, output
 
-WATERMARK = "  watermark: {field: updatedOn, variable: from, until_variable: to, initial: '2020-01-01T00:00:00Z'}\n"
+WATERMARK = (
+    "  watermark: {field: updatedOn, variable: from, until_variable: to, initial: '2020-01-01T00:00:00Z'}\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +28,9 @@ def emu(_server: Emulator) -> Emulator:
 
 
 def anomaly(emu: Emulator, kind: str, nth: int = 2) -> None:
-    emu.add_fault({"match": {"path_regex": "^/graphql$"}, "when": {"nth": nth},
-                   "action": {"pagination_anomaly": kind}})
+    emu.add_fault(
+        {"match": {"path_regex": "^/graphql$"}, "when": {"nth": nth}, "action": {"pagination_anomaly": kind}}
+    )
 
 
 def test_pages_of_demo_data(emu, tmp_path, write_spec, run_spec, cli) -> None:
@@ -38,18 +41,23 @@ def test_pages_of_demo_data(emu, tmp_path, write_spec, run_spec, cli) -> None:
     assert len(output(tmp_path / "out")) == 250
 
 
-@pytest.mark.parametrize("kind,message", [
-    ("repeat_cursor", "returned cursor"),
-    ("missing_cursor", "hasNextPage is true but the last edge's cursor is missing"),
-    ("empty_page_with_has_next", "is empty but says hasNextPage"),
-])
+@pytest.mark.parametrize(
+    "kind,message",
+    [
+        ("repeat_cursor", "returned cursor"),
+        ("missing_cursor", "hasNextPage is true but the last edge's cursor is missing"),
+        ("empty_page_with_has_next", "is empty but says hasNextPage"),
+    ],
+)
 def test_a_broken_cursor_stops_the_run_cleanly(emu, tmp_path, write_spec, run_spec, kind, message) -> None:
     anomaly(emu, kind)
     spec = write_spec(extraction_spec(emu, page_size=50, source=WATERMARK))
     report = run_spec(spec)
     assert report.status == "failed" and message in report.error
     assert report.error.startswith("page 2")
-    assert not list((tmp_path / "out").glob("*")) if (tmp_path / "out").exists() else True  # nothing published
+    assert (
+        not list((tmp_path / "out").glob("*")) if (tmp_path / "out").exists() else True
+    )  # nothing published
     assert len([r for r in emu.requests(path="/graphql") if r["method"] == "POST"]) <= 3  # no loop
     assert report.exit_code == 1
 
@@ -64,19 +72,33 @@ def test_duplicate_nodes_across_pages_are_dropped_and_counted(emu, tmp_path, wri
 
 
 def test_throttled_pages_are_retried(emu, tmp_path, write_spec, run_spec) -> None:
-    emu.add_fault({"match": {"path_regex": "^/graphql$"}, "when": {"times": 2},
-                   "action": {"graphql_error": {"code": "C0011E"}}})
-    emu.add_fault({"match": {"path_regex": "^/graphql$"}, "when": {"nth": 5},
-                   "action": {"status": 503, "html": True}})
+    emu.add_fault(
+        {
+            "match": {"path_regex": "^/graphql$"},
+            "when": {"times": 2},
+            "action": {"graphql_error": {"code": "C0011E"}},
+        }
+    )
+    emu.add_fault(
+        {"match": {"path_regex": "^/graphql$"}, "when": {"nth": 5}, "action": {"status": 503, "html": True}}
+    )
     report = run_spec(write_spec(extraction_spec(emu, page_size=100)))
     assert report.status == "ok", report.error
     assert report.source["pages"] == 3 and len(output(tmp_path / "out")) == 250
 
 
-def test_partial_data_fails_instead_of_delivering_incomplete_records(emu, tmp_path, write_spec, run_spec) -> None:
-    emu.add_fault({"match": {"path_regex": "^/graphql$"}, "when": {"nth": 1},
-                   "action": {"graphql_partial": {"paths": ["inventoryPositions.edges.3.node.onHand"],
-                                                  "code": "C0120E"}}})
+def test_partial_data_fails_instead_of_delivering_incomplete_records(
+    emu, tmp_path, write_spec, run_spec
+) -> None:
+    emu.add_fault(
+        {
+            "match": {"path_regex": "^/graphql$"},
+            "when": {"nth": 1},
+            "action": {
+                "graphql_partial": {"paths": ["inventoryPositions.edges.3.node.onHand"], "code": "C0120E"}
+            },
+        }
+    )
     report = run_spec(write_spec(extraction_spec(emu, page_size=100)))
     assert report.status == "failed" and "partial data" in report.error
     assert "inventoryPositions.edges.3.node.onHand" in report.error
@@ -96,7 +118,9 @@ query Positions($first: Int, $after: String) {
     assert report.source["pages"] == 3 and len({r["id"] for r in output(tmp_path / "out")}) == 250
 
 
-def test_the_watermark_moves_only_after_the_file_is_published(emu, tmp_path, write_spec, run_spec, cli) -> None:
+def test_the_watermark_moves_only_after_the_file_is_published(
+    emu, tmp_path, write_spec, run_spec, cli
+) -> None:
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "positions.jsonl").write_text("in the way\n")
     target = """  type: file
@@ -136,11 +160,14 @@ def test_until_needs_a_variable_for_it(emu, tmp_path, write_spec, run_spec) -> N
     assert report.status == "failed" and "until_variable" in report.error
 
 
-@pytest.mark.parametrize("source,message", [
-    ("  page_size_variable: size\n", "the query does not declare $size"),
-    ("  watermark: {field: updatedOn, variable: since}\n", "the query does not declare $since"),
-    ("  records: inventoryPositions.nodes\n", "does not go through a connection's edges"),
-])
+@pytest.mark.parametrize(
+    "source,message",
+    [
+        ("  page_size_variable: size\n", "the query does not declare $size"),
+        ("  watermark: {field: updatedOn, variable: since}\n", "the query does not declare $since"),
+        ("  records: inventoryPositions.nodes\n", "does not go through a connection's edges"),
+    ],
+)
 def test_spec_problems_are_validation_errors(emu, write_spec, cli, source, message) -> None:
     text = extraction_spec(emu, source=source)
     if "records:" in source:

@@ -15,9 +15,17 @@ FAST_RETRY = {"max_attempts": 6, "backoff": "20ms", "max_backoff": "200ms", "max
 def connection(emu: Emulator, *, read_timeout: str = "10s", retry: dict[str, Any] | None = None) -> str:
     """A ``connections:`` block (YAML flow style) for the emulator's demo account."""
     c = emu.credentials
-    block = {"type": "fluent", "base_url": emu.url, "client_id": c["client_id"],
-             "client_secret": c["client_secret"], "username": c["username"], "password": c["password"],
-             "retailer_id": str(c["retailer_id"]), "read_timeout": read_timeout, "retry": retry or FAST_RETRY}
+    block = {
+        "type": "fluent",
+        "base_url": emu.url,
+        "client_id": c["client_id"],
+        "client_secret": c["client_secret"],
+        "username": c["username"],
+        "password": c["password"],
+        "retailer_id": str(c["retailer_id"]),
+        "read_timeout": read_timeout,
+        "retry": retry or FAST_RETRY,
+    }
     return "connections:\n  fluent: " + json.dumps(block) + "\n"
 
 

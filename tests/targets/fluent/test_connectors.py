@@ -23,9 +23,13 @@ def copy(name: str, tmp_path: Path) -> Path:
 
 def against(emu) -> list[str]:
     c = emu.credentials
-    return [f"connections.fluent.base_url={emu.url}", f"connections.fluent.client_id={c['client_id']}",
-            f"connections.fluent.client_secret={c['client_secret']}", f"connections.fluent.username={c['username']}",
-            f"connections.fluent.password={c['password']}"]
+    return [
+        f"connections.fluent.base_url={emu.url}",
+        f"connections.fluent.client_id={c['client_id']}",
+        f"connections.fluent.client_secret={c['client_secret']}",
+        f"connections.fluent.username={c['username']}",
+        f"connections.fluent.password={c['password']}",
+    ]
 
 
 @pytest.mark.parametrize("name", SPECS)
@@ -36,7 +40,7 @@ def test_connector_validates_passes_its_tests_and_runs_embedded(name, tmp_path, 
     assert tested.exit_code == 0 and "0 failed" in tested.output, tested.output
     ran = cli("run", str(spec), "--format", "json")
     assert ran.exit_code == 0, ran.output
-    report = json.loads(ran.output[ran.output.index("{"):])
+    report = json.loads(ran.output[ran.output.index("{") :])
     assert report["status"] == "ok" and report["records"]["written"] > 0
 
 
@@ -44,7 +48,9 @@ def test_products_events_leave_the_catalogue_updated(emu, tmp_path, run_spec) ->
     report = run_spec(copy("products-events", tmp_path), overrides=against(emu))
     assert report.status == "ok" and report.counts["written"] == 4
     assert [r["lineage"]["line"] for r in rejects(report)] == [6, 7]
-    products = {p["ref"]: p for p in emu.state("products") if p["ref"] in ("SKU-0001", "NEW-1001", "NEW-1002")}
+    products = {
+        p["ref"]: p for p in emu.state("products") if p["ref"] in ("SKU-0001", "NEW-1001", "NEW-1002")
+    }
     assert products["SKU-0001"]["name"] == "Classic Tee - White"
     assert products["NEW-1002"]["status"] == "INACTIVE" and products["NEW-1001"]["gtin"] == "09312345100016"
     assert len([e for e in emu.state("events") if e["name"] == "UPSERT_PRODUCT"]) == 4
@@ -73,7 +79,9 @@ def test_order_cancel_cancels_known_orders(emu, tmp_path, run_spec) -> None:
     assert reject["lineage"]["file"] == "cancel_ORD-9999.json" and "404" in reject["reasons"][0]
 
 
-def test_parquet_products_from_s3_keep_their_gtin(emu, tmp_path, run_spec, cli, s3_server, monkeypatch) -> None:
+def test_parquet_products_from_s3_keep_their_gtin(
+    emu, tmp_path, run_spec, cli, s3_server, monkeypatch
+) -> None:
     from tests.servers.s3 import KEY_ID, SECRET
 
     monkeypatch.setenv("LAKE_KEY_ID", KEY_ID)
@@ -84,8 +92,11 @@ def test_parquet_products_from_s3_keep_their_gtin(emu, tmp_path, run_spec, cli, 
     client = s3_server.bucket("retail-lake")
     data = (spec.parent / "data" / "products_2026-01-05.parquet").read_bytes()
     client.put_object(Bucket="retail-lake", Key="products/incoming/products_2026-01-05.parquet", Body=data)
-    lake = [f"connections.lake.endpoint_url={s3_server.endpoint}", "connections.lake.path_style=true",
-            "connections.lake.region=us-east-1"]
+    lake = [
+        f"connections.lake.endpoint_url={s3_server.endpoint}",
+        "connections.lake.path_style=true",
+        "connections.lake.region=us-east-1",
+    ]
     report = run_spec(spec, overrides=against(emu) + lake)
     assert report.status == "ok" and report.counts["written"] == 3
     (grey,) = [p for p in emu.state("products") if p["ref"] == "SKU-0003"]

@@ -14,11 +14,22 @@ def location_rows(n: int, start: int = 1) -> list[list[str]]:
     return [[f"NEW-{i:03d}", f"Store {i}", "STORE", "Perth"] for i in range(start, start + n)]
 
 
-def location_spec(emu, tmp_path: Path, rows: list[list[str]], *, upsert: bool = False, extra: str = "",
-                  read_timeout: str = "10s", concurrency: int = 1) -> str:
+def location_spec(
+    emu,
+    tmp_path: Path,
+    rows: list[list[str]],
+    *,
+    upsert: bool = False,
+    extra: str = "",
+    read_timeout: str = "10s",
+    concurrency: int = 1,
+) -> str:
     write_csv(tmp_path / "in" / "locations.csv", ["ref", "name", "type", "city"], rows)
-    upsert_block = ("  upsert: {lookup: location, key: ref, update: updateLocation, update_omit: [ref, retailer]}\n"
-                    if upsert else "")
+    upsert_block = (
+        "  upsert: {lookup: location, key: ref, update: updateLocation, update_omit: [ref, retailer]}\n"
+        if upsert
+        else ""
+    )
     return f"""
 version: 1
 name: locations
@@ -47,16 +58,19 @@ def locations(emu, prefix: str = "NEW-") -> list[dict]:
     return [loc for loc in emu.state("locations") if loc["ref"].startswith(prefix)]
 
 
-def test_alias_batches_apply_every_record_and_reject_exactly_the_failed(emu, tmp_path, write_spec,
-                                                                         run_spec) -> None:
+def test_alias_batches_apply_every_record_and_reject_exactly_the_failed(
+    emu, tmp_path, write_spec, run_spec
+) -> None:
     rows = location_rows(25)
-    rows[3] = ["LOC-001", "Clash", "STORE", "Perth"]             # exists: C0123E
-    rows[12] = ["NEW-013", "x" * 300, "STORE", "Perth"]          # too long: C0141E
-    rows[20] = ["NEW-021", "", "STORE", "Perth"]                 # name missing: a variable error
+    rows[3] = ["LOC-001", "Clash", "STORE", "Perth"]  # exists: C0123E
+    rows[12] = ["NEW-013", "x" * 300, "STORE", "Perth"]  # too long: C0141E
+    rows[20] = ["NEW-021", "", "STORE", "Perth"]  # name missing: a variable error
     report = run_spec(write_spec(location_spec(emu, tmp_path, rows)))
     assert report.status == "ok", report.error
     assert report.counts["written"] == 22 and report.counts["rejected"]["target"] == 3
-    assert len(posts(emu, "^/graphql$")) == 4  # 3 aliased requests + 1 resend of the batch the bad variable held
+    assert (
+        len(posts(emu, "^/graphql$")) == 4
+    )  # 3 aliased requests + 1 resend of the batch the bad variable held
     assert report.target["applied"] == 22 and report.target["rejected"] == 3
     created = {loc["ref"] for loc in locations(emu)}
     assert len(created) == 22 and {"NEW-004", "NEW-013", "NEW-021"}.isdisjoint(created)
@@ -68,14 +82,23 @@ def test_alias_batches_apply_every_record_and_reject_exactly_the_failed(emu, tmp
     assert "required field 'name'" in by_line[22]["reasons"][0]
     assert by_line[5]["mapped"]["ref"] == "LOC-001" and by_line[5]["original"]["name"] == "Clash"
     first = posts(emu, "^/graphql$")[0]["json"]
-    assert first["query"].count(": createLocation(") == 10 and "createLocation_10: createLocation" in first["query"]
+    assert (
+        first["query"].count(": createLocation(") == 10
+        and "createLocation_10: createLocation" in first["query"]
+    )
     assert first["variables"]["input_1"]["retailer"] == {"id": "1"}
 
 
 def test_injected_partial_failure_rejects_only_that_alias(emu, tmp_path, write_spec, run_spec) -> None:
-    emu.add_fault({"match": {"path_regex": "^/graphql$"}, "when": {"nth": 1},
-                   "action": {"graphql_partial": {"paths": ["createLocation_3", "createLocation_7"],
-                                                  "code": "C0120E"}}})
+    emu.add_fault(
+        {
+            "match": {"path_regex": "^/graphql$"},
+            "when": {"nth": 1},
+            "action": {
+                "graphql_partial": {"paths": ["createLocation_3", "createLocation_7"], "code": "C0120E"}
+            },
+        }
+    )
     report = run_spec(write_spec(location_spec(emu, tmp_path, location_rows(10))))
     assert report.counts["written"] == 8 and report.counts["rejected"]["target"] == 2
     assert sorted(r["mapped"]["ref"] for r in rejects(report)) == ["NEW-003", "NEW-007"]
@@ -85,8 +108,13 @@ def test_injected_partial_failure_rejects_only_that_alias(emu, tmp_path, write_s
 def test_throttling_and_server_codes_are_retried_not_rejected(emu, tmp_path, write_spec, run_spec) -> None:
     create = {"path_regex": "^/graphql$", "graphql_root_field": "createLocation"}
     emu.add_fault({"match": create, "when": {"nth": 1}, "action": {"graphql_error": {"code": "C0011E"}}})
-    emu.add_fault({"match": create, "when": {"nth": 2},
-                   "action": {"graphql_partial": {"paths": ["createLocation_2"], "code": "S0002E"}}})
+    emu.add_fault(
+        {
+            "match": create,
+            "when": {"nth": 2},
+            "action": {"graphql_partial": {"paths": ["createLocation_2"], "code": "S0002E"}},
+        }
+    )
     report = run_spec(write_spec(location_spec(emu, tmp_path, location_rows(20), upsert=True)))
     assert report.status == "ok", report.error
     assert report.counts["written"] == 20 and report.counts["rejected"]["total"] == 0
@@ -97,8 +125,12 @@ def test_throttling_and_server_codes_are_retried_not_rejected(emu, tmp_path, wri
 
 
 def test_upsert_creates_the_missing_and_updates_the_found(emu, tmp_path, write_spec, run_spec) -> None:
-    rows = [["LOC-001", "Sydney renamed", "STORE", "Sydney"], ["NEW-001", "One", "STORE", "Perth"],
-            ["NEW-002", "Two", "STORE", "Perth"], ["NEW-001", "One again", "STORE", "Darwin"]]
+    rows = [
+        ["LOC-001", "Sydney renamed", "STORE", "Sydney"],
+        ["NEW-001", "One", "STORE", "Perth"],
+        ["NEW-002", "Two", "STORE", "Perth"],
+        ["NEW-001", "One again", "STORE", "Darwin"],
+    ]
     report = run_spec(write_spec(location_spec(emu, tmp_path, rows, upsert=True)))
     assert report.status == "ok", report.error
     assert report.counts["written"] == 4
@@ -118,11 +150,19 @@ def test_an_update_refusing_a_field_says_to_omit_it(emu, tmp_path, write_spec, r
     assert "retailer" in reject["reasons"][0] and "upsert.update_omit" in reject["reasons"][0]
 
 
-@pytest.mark.parametrize("fault", [{"status": 503, "after_commit": True}, {"hang": 5, "after_commit": True},
-                                   {"status": 503}])
-def test_upsert_settles_an_unknown_outcome_without_duplicates(emu, tmp_path, write_spec, run_spec, fault) -> None:
-    emu.add_fault({"match": {"method": "POST", "path_regex": "^/graphql$", "graphql_root_field": "createLocation"},
-                   "when": {"nth": 1}, "action": fault})
+@pytest.mark.parametrize(
+    "fault", [{"status": 503, "after_commit": True}, {"hang": 5, "after_commit": True}, {"status": 503}]
+)
+def test_upsert_settles_an_unknown_outcome_without_duplicates(
+    emu, tmp_path, write_spec, run_spec, fault
+) -> None:
+    emu.add_fault(
+        {
+            "match": {"method": "POST", "path_regex": "^/graphql$", "graphql_root_field": "createLocation"},
+            "when": {"nth": 1},
+            "action": fault,
+        }
+    )
     spec = location_spec(emu, tmp_path, location_rows(12), upsert=True, read_timeout="1500ms")
     report = run_spec(write_spec(spec))
     assert report.status == "ok", report.error
@@ -135,9 +175,16 @@ def test_upsert_settles_an_unknown_outcome_without_duplicates(emu, tmp_path, wri
     assert report.target["created"] == (2 if applied_first else 12)
 
 
-def test_without_upsert_an_unknown_outcome_is_rejected_not_resent(emu, tmp_path, write_spec, run_spec) -> None:
-    emu.add_fault({"match": {"method": "POST", "path_regex": "^/graphql$"}, "when": {"nth": 2},
-                   "action": {"status": 503, "after_commit": True}})
+def test_without_upsert_an_unknown_outcome_is_rejected_not_resent(
+    emu, tmp_path, write_spec, run_spec
+) -> None:
+    emu.add_fault(
+        {
+            "match": {"method": "POST", "path_regex": "^/graphql$"},
+            "when": {"nth": 2},
+            "action": {"status": 503, "after_commit": True},
+        }
+    )
     report = run_spec(write_spec(location_spec(emu, tmp_path, location_rows(15))))
     assert report.counts["written"] == 10 and report.counts["rejected"]["target"] == 5
     assert len(posts(emu, "^/graphql$")) == 2
@@ -146,8 +193,13 @@ def test_without_upsert_an_unknown_outcome_is_rejected_not_resent(emu, tmp_path,
 
 
 def test_429_with_retry_after_is_honoured(emu, tmp_path, write_spec, run_spec) -> None:
-    emu.add_fault({"match": {"path_regex": "^/graphql$"}, "when": {"nth": 1},
-                   "action": {"status": 429, "headers": {"Retry-After": "1"}}})
+    emu.add_fault(
+        {
+            "match": {"path_regex": "^/graphql$"},
+            "when": {"nth": 1},
+            "action": {"status": 429, "headers": {"Retry-After": "1"}},
+        }
+    )
     report = run_spec(write_spec(location_spec(emu, tmp_path, location_rows(10))))
     assert report.status == "ok" and report.counts["written"] == 10
     times = [_seconds(r["time"]) for r in posts(emu, "^/graphql$")]
@@ -176,8 +228,11 @@ def test_concurrent_upserts_of_one_entity_do_not_race(emu, tmp_path, write_spec,
 
 def test_a_document_with_variables_from_the_mapping(emu, tmp_path, write_spec, run_spec) -> None:
     orders = {o["ref"]: o["id"] for o in emu.state("orders")}
-    write_csv(tmp_path / "in" / "status.csv", ["id", "status"],
-              [[orders["ORD-1001"], "ON_HOLD"], [orders["ORD-1002"], "ON_HOLD"], ["99999", "ON_HOLD"]])
+    write_csv(
+        tmp_path / "in" / "status.csv",
+        ["id", "status"],
+        [[orders["ORD-1001"], "ON_HOLD"], [orders["ORD-1002"], "ON_HOLD"], ["99999", "ON_HOLD"]],
+    )
     spec = f"""
 version: 1
 name: statuses
@@ -204,14 +259,24 @@ on_error: {{max_reject_ratio: 1}}
     assert "updateOrder_3: updateOrder" in posts(emu, "^/graphql$")[0]["json"]["query"]
 
 
-@pytest.mark.parametrize("target,message", [
-    ("{type: fluent.graphql, connection: fluent}", "give either mutation"),
-    ("{type: fluent.graphql, connection: fluent, mutation: createLocation, returning: 'id {'}",
-     "target.returning: not a valid GraphQL document"),
-    ("{type: fluent.graphql, connection: fluent, document: 'query { me { id } }'}", "expected a mutation"),
-    ("{type: fluent.graphql, connection: fluent, document: 'mutation { a }', upsert: {lookup: x, update: y}}",
-     "upsert works with mutation"),
-])
+@pytest.mark.parametrize(
+    "target,message",
+    [
+        ("{type: fluent.graphql, connection: fluent}", "give either mutation"),
+        (
+            "{type: fluent.graphql, connection: fluent, mutation: createLocation, returning: 'id {'}",
+            "target.returning: not a valid GraphQL document",
+        ),
+        (
+            "{type: fluent.graphql, connection: fluent, document: 'query { me { id } }'}",
+            "expected a mutation",
+        ),
+        (
+            "{type: fluent.graphql, connection: fluent, document: 'mutation { a }', upsert: {lookup: x, update: y}}",
+            "upsert works with mutation",
+        ),
+    ],
+)
 def test_spec_problems_are_validation_errors(write_spec, cli, target, message) -> None:
     path = write_spec(f"""
 version: 1

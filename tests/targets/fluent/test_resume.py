@@ -17,8 +17,12 @@ ROWS = 40
 
 def start(spec: Path, state: Path) -> subprocess.Popen:
     env = {**os.environ, "ENGINE_STATE_DIR": str(state)}
-    return subprocess.Popen([sys.executable, "-m", "engine", "run", str(spec)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "engine", "run", str(spec)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def kill_when(proc: subprocess.Popen, done, what: str) -> None:
@@ -59,14 +63,25 @@ target:
 
 
 def product_events(emu) -> list[str]:
-    return [a["value"] for e in emu.state("events") if e["name"] == "UPSERT_PRODUCT"
-            for a in e["attributes"] or [] if a["name"] == "ref"]
+    return [
+        a["value"]
+        for e in emu.state("events")
+        if e["name"] == "UPSERT_PRODUCT"
+        for a in e["attributes"] or []
+        if a["name"] == "ref"
+    ]
 
 
-def test_killed_event_run_resumes_without_sending_anything_twice(emu, tmp_path, run_spec, monkeypatch) -> None:
+def test_killed_event_run_resumes_without_sending_anything_twice(
+    emu, tmp_path, run_spec, monkeypatch
+) -> None:
     # every event is applied, then its answer is lost: in-flight events at the kill have all been applied
-    emu.add_fault({"match": {"method": "POST", "path_regex": "^/api/v4.1/event/"},
-                   "action": {"hang": 0.2, "after_commit": True}})
+    emu.add_fault(
+        {
+            "match": {"method": "POST", "path_regex": "^/api/v4.1/event/"},
+            "action": {"hang": 0.2, "after_commit": True},
+        }
+    )
     spec, state = event_spec(emu, tmp_path), tmp_path / "state"
     kill_when(start(spec, state), lambda: len(product_events(emu)) >= 12, "12 events")
     emu.clear_faults()
@@ -110,8 +125,12 @@ def created(emu) -> list[str]:
 
 
 def test_killed_upsert_run_resumes_and_settles_by_lookup(emu, tmp_path, run_spec, monkeypatch) -> None:
-    emu.add_fault({"match": {"path_regex": "^/graphql$", "graphql_root_field": "createLocation"},
-                   "action": {"hang": 0.2, "after_commit": True}})
+    emu.add_fault(
+        {
+            "match": {"path_regex": "^/graphql$", "graphql_root_field": "createLocation"},
+            "action": {"hang": 0.2, "after_commit": True},
+        }
+    )
     spec, state = location_spec(emu, tmp_path, upsert=True), tmp_path / "state"
     kill_when(start(spec, state), lambda: len(created(emu)) >= 10, "10 locations")
     emu.clear_faults()
@@ -122,7 +141,9 @@ def test_killed_upsert_run_resumes_and_settles_by_lookup(emu, tmp_path, run_spec
     assert report.counts["rejected"]["total"] == 0
 
 
-def test_killed_create_run_never_resends_what_may_have_been_applied(emu, tmp_path, run_spec, monkeypatch) -> None:
+def test_killed_create_run_never_resends_what_may_have_been_applied(
+    emu, tmp_path, run_spec, monkeypatch
+) -> None:
     emu.add_fault({"match": {"path_regex": "^/graphql$"}, "action": {"delay_ms": 100}})
     spec, state = location_spec(emu, tmp_path, upsert=False), tmp_path / "state"
     kill_when(start(spec, state), lambda: len(created(emu)) >= 10, "10 locations")
@@ -131,6 +152,8 @@ def test_killed_create_run_never_resends_what_may_have_been_applied(emu, tmp_pat
     report = run_spec(spec)
     assert report.status == "ok", report.error
     refused = [r for r in rejects(report)]
-    assert refused and all("interrupted run" in r["reasons"][0] for r in refused)  # never a duplicate (C0123E)
+    assert refused and all(
+        "interrupted run" in r["reasons"][0] for r in refused
+    )  # never a duplicate (C0123E)
     settled = set(created(emu)) | {r["mapped"]["ref"] for r in refused}
     assert settled == {f"K-{n:03d}" for n in range(ROWS)}
