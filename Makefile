@@ -4,13 +4,24 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?= -n 2
+# the oldest release of every direct dependency that pyproject.toml allows (make test-compat)
+OLDEST := .venv-oldest
+# what `make lock` resolves for: this machine's Python and platform
+LOCK_TARGET := --python-version 3.11 --python-platform x86_64-unknown-linux-gnu
+UV_VERSION  := 0.13.9
+# the total line coverage `make test` must reach (measured in-process; see README)
+COVERAGE_FLOOR := 84
 
-.PHONY: install run test test-servers lint schemas bench bench-fluent bench-formats clean
+.PHONY: install run test test-servers test-compat check-format lint typecheck schemas lock bench bench-fluent \
+	bench-formats clean
 
-$(STAMP): pyproject.toml
+# Everything comes from the committed lock (exact versions and hashes), the
+# project itself last, so what a fresh clone installs is what passed in CI.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -22,16 +33,51 @@ run: $(STAMP)
 	rm -rf .engine/quickstart-demo
 	ENGINE_STATE_DIR=.engine/quickstart-demo $(BIN)/engine run connectors/quickstart/quickstart.yaml
 
-# Installs what the real-server tests need (OpenSSH sshd, a test user), then runs everything.
-test: $(STAMP) test-servers
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# One gate, in this order: format, lint, types, the whole suite with its
+# coverage floor, then the parser tests on the oldest allowed releases.
+test: check-format lint typecheck test-servers
+	$(BIN)/python -m pytest $(PYTEST_ARGS) --cov=engine --cov-report=term:skip-covered \
+		--cov-fail-under=$(COVERAGE_FLOOR)
+	$(MAKE) --no-print-directory test-compat
 
-test-servers:
-	@bash tests/servers/setup.sh
+check-format: $(STAMP)
+	$(BIN)/ruff format --check engine tests benchmarks
 
 lint: $(STAMP)
 	$(BIN)/ruff check engine tests benchmarks
+
+typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# Installs what the real-server tests need (OpenSSH sshd, a test user).
+test-servers:
+	@bash tests/servers/setup.sh
+
+# The parsers', writers', mapping and spec tests with every direct
+# dependency at the oldest release pyproject.toml allows (hostile XML, JSON
+# nesting and Parquet limits must not depend on which release is installed).
+$(OLDEST)/.installed: pyproject.toml requirements-oldest.lock
+	test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		-r requirements-oldest.lock
+	$(OLDEST)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+test-compat: $(OLDEST)/.installed
+	$(OLDEST)/bin/python -m pytest -n 2 -q -p no:cacheprovider tests/parsers tests/writers tests/mapping tests/spec
+
+# Refreshes both locks from pyproject.toml. Pins already in the lock are kept
+# unless they no longer satisfy it; `make lock LOCK_ARGS=--upgrade` takes the
+# newest releases, `LOCK_ARGS="--upgrade-package lxml"` just one.
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --target $(VENV)/lock-tool uv==$(UV_VERSION)
+	$(VENV)/lock-tool/bin/uv pip compile pyproject.toml --extra dev --group pyproject.toml:bootstrap \
+		$(LOCK_TARGET) --generate-hashes --custom-compile-command "make lock" -q -o requirements.lock $(LOCK_ARGS)
+	grep -E '^(pip|setuptools|pytest|pytest-xdist|pytest-timeout|hypothesis)==' requirements.lock \
+		| sed 's/ \\$$//' > $(VENV)/lock-tools.in
+	$(VENV)/lock-tool/bin/uv pip compile pyproject.toml $(VENV)/lock-tools.in --extra all \
+		--resolution lowest-direct $(LOCK_TARGET) --generate-hashes --custom-compile-command "make lock" \
+		-q -o requirements-oldest.lock
 
 schemas: $(STAMP)
 	$(BIN)/engine schema --export schemas
@@ -48,4 +94,4 @@ bench-formats: $(STAMP)
 	$(BIN)/python benchmarks/bench_formats.py
 
 clean:
-	rm -rf $(VENV) .engine .bench build *.egg-info
+	rm -rf $(VENV) $(OLDEST) .engine .bench build *.egg-info
