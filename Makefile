@@ -10,7 +10,7 @@ OLDEST := .venv-oldest
 LOCK_TARGET := --python-version 3.11 --python-platform x86_64-unknown-linux-gnu
 UV_VERSION  := 0.13.9
 # the total line coverage `make test` must reach (measured in-process; see README)
-COVERAGE_FLOOR := 84
+COVERAGE_FLOOR := 89
 
 .PHONY: install run test test-servers test-compat check-format lint typecheck schemas lock bench bench-fluent \
 	bench-formats clean

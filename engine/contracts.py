@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import IO, Any, ClassVar, Protocol
+from typing import IO, Any, ClassVar, Protocol, Self
 
 # --- plugin base ------------------------------------------------------------
 
@@ -46,7 +46,7 @@ class Plugin:
         """Release resources. Must be harmless when called twice."""
         self._closed = True
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -71,6 +71,7 @@ class Item:
     checksum: str | None = None
 
     def fingerprint(self) -> dict[str, Any]:
+        """What the ledger compares to tell a new or changed item from one already processed."""
         return {
             "uri": self.uri,
             "size": self.size,
@@ -115,7 +116,7 @@ class Chunk:
     """
 
     item: Item
-    records: list
+    records: list[Any]
     positions: list[int]
     columns: tuple[str, ...] | None = None
     lines: list[int] | None = None
@@ -136,6 +137,7 @@ class Chunk:
         return rec
 
     def lineage(self, i: int) -> dict[str, Any]:
+        """Where record ``i`` came from, as the rejects file and reports show it."""
         out: dict[str, Any] = {"uri": self.item.uri, "file": self.item.name, "row": self.positions[i]}
         if self.lines is not None:
             out["line"] = self.lines[i]
@@ -170,12 +172,15 @@ class Batch:
         return len(self.records)
 
     def lineage(self, i: int) -> dict[str, Any]:
+        """Lineage of mapped record ``i`` (see :meth:`Chunk.lineage`)."""
         return self.chunk.lineage(self.index[i])
 
     def original(self, i: int) -> Any:
+        """The source record behind mapped record ``i``, as a dict."""
         return self.chunk.original(self.index[i])
 
     def where(self, i: int) -> str:
+        """``stock.csv:1042`` style location of mapped record ``i``."""
         return self.chunk.where(self.index[i])
 
 
@@ -185,15 +190,17 @@ class Batch:
 class Outcomes(Protocol):
     """Where targets report what happened to each record (callable from any thread)."""
 
-    def accepted(self, batch: Batch, count: int | None = None) -> None: ...
+    def accepted(self, batch: Batch, count: int | None = None) -> None:
+        """Records of ``batch`` the other side acknowledged (all of them when ``count`` is None)."""
 
-    def accepted_count(self, count: int, item: Item) -> None: ...
+    def accepted_count(self, count: int, item: Item) -> None:
+        """``count`` records of ``item`` acknowledged without a batch at hand (replays, resumed jobs)."""
 
-    def rejected_at(
-        self, item: Item, lineage: dict[str, Any], reason: str, *, response: Any = None
-    ) -> None: ...
+    def rejected_at(self, item: Item, lineage: dict[str, Any], reason: str, *, response: Any = None) -> None:
+        """A record refused after its batch is gone, known only by its lineage (a batch job's late answer)."""
 
-    def flush(self) -> None: ...
+    def flush(self) -> None:
+        """Write buffered rejects out, so a crash after this loses none of them."""
 
     def rejected(
         self,
@@ -204,7 +211,8 @@ class Outcomes(Protocol):
         stage: str = "target",
         response: Any = None,
         field: str | None = None,
-    ) -> None: ...
+    ) -> None:
+        """Record ``i`` of ``batch`` was refused: ``reason`` and the target's ``response`` go to the rejects file."""
 
 
 # --- run context ------------------------------------------------------------
@@ -231,9 +239,11 @@ class RunContext(Protocol):
     #: the mapping's target fields (dotted), for tabular writers
     output_fields: list[str] | None
 
-    def connection(self, name: str) -> Any: ...
+    def connection(self, name: str) -> Any:
+        """The opened connection named ``name`` under the spec's ``connections:``."""
 
-    def progress(self, **counts: int) -> None: ...
+    def progress(self, **counts: int) -> None:
+        """Report progress counters (shown on a terminal while the run goes on)."""
 
 
 # --- kinds --------------------------------------------------------------------
@@ -259,12 +269,15 @@ class Source(Plugin):
     connection_name: str | None = None
 
     def items(self, run: RunContext) -> Iterator[Item]:
+        """The items to process this run, in order (listing only: nothing is read yet)."""
         raise NotImplementedError
 
     def read(self, item: Item) -> IO[bytes]:
+        """A binary stream of ``item``'s bytes for the parser; the caller closes it."""
         raise NotImplementedError
 
     def read_records(self, item: Item, run: RunContext) -> Iterator[Chunk]:
+        """Chunks of records read straight from ``item`` (record sources: no parser)."""
         raise NotImplementedError
 
     def complete(self, item: Item, ok: bool, run: RunContext) -> str | None:
@@ -278,6 +291,7 @@ class Parser(Plugin):
     kind = "parsers"
 
     def parse(self, stream: IO[bytes], item: Item, run: RunContext) -> Iterator[Chunk]:
+        """Chunks of records read from ``stream``, each record with its position in ``item``."""
         raise NotImplementedError
 
 
@@ -292,9 +306,11 @@ class Target(Plugin):
     kind = "targets"
 
     def write(self, batch: Batch) -> None:
+        """Send (or buffer) a batch; per-record outcomes go to ``run.outcomes``."""
         raise NotImplementedError
 
     def finish_item(self, item: Item) -> None:
+        """Return once everything written for ``item`` is acknowledged; only then is its state committed."""
         pass
 
     def finish_run(self) -> None:
@@ -308,6 +324,7 @@ class Writer(Plugin):
     extension: ClassVar[str] = ""
 
     def begin(self, stream: IO[bytes], meta: Mapping[str, Any]) -> None:
+        """Start an output file on ``stream``; ``meta`` holds the run's values for headers and templates."""
         raise NotImplementedError
 
     def write(self, records: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]] | None:
@@ -315,6 +332,7 @@ class Writer(Plugin):
         raise NotImplementedError
 
     def end(self) -> None:
+        """Finish the output file (footers, closing tags); the caller closes the stream."""
         raise NotImplementedError
 
 
@@ -332,21 +350,28 @@ class Destination(Plugin):
 class StateStore(Protocol):
     """Durable state of a connector. See :mod:`engine.state.sqlite` for the semantics."""
 
-    def kv_get(self, connector: str, key: str) -> Any: ...
+    def kv_get(self, connector: str, key: str) -> Any:
+        """The value stored under ``key`` for ``connector``, or None when absent or expired."""
 
-    def kv_set(self, connector: str, key: str, value: Any, *, expires: datetime | None = None) -> None: ...
+    def kv_set(self, connector: str, key: str, value: Any, *, expires: datetime | None = None) -> None:
+        """Store ``value`` (JSON-compatible) under ``key``, until ``expires`` when given."""
 
-    def kv_delete(self, connector: str, key: str) -> None: ...
+    def kv_delete(self, connector: str, key: str) -> None:
+        """Forget ``key``."""
 
-    def checkpoint_get(self, connector: str, uri: str) -> dict[str, Any] | None: ...
+    def checkpoint_get(self, connector: str, uri: str) -> dict[str, Any] | None:
+        """The saved progress of ``uri``, or None."""
 
     def checkpoint_set(
         self, connector: str, uri: str, fingerprint: dict[str, Any], data: dict[str, Any]
-    ) -> None: ...
+    ) -> None:
+        """Save the progress of ``uri`` with the fingerprint of the item it belongs to."""
 
-    def checkpoint_clear(self, connector: str, uri: str | None = None) -> None: ...
+    def checkpoint_clear(self, connector: str, uri: str | None = None) -> None:
+        """Forget the progress of ``uri`` (of every item when None)."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the store's resources; harmless when called twice."""
 
 
 # --- resolvers ------------------------------------------------------------------

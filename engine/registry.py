@@ -1,5 +1,6 @@
-"""Plugin registries: values built explicitly from one list of built-ins plus
-entry points. No directory scanning and no registration by import side effect.
+"""Plugin registries: values built from one list of built-ins plus entry points.
+
+No directory scanning and no registration by import side effect.
 
 Built-ins are named in :mod:`engine.plugins` with their import path, so a
 plugin module (and its heavy library) is imported only when a spec uses it or
@@ -40,6 +41,8 @@ RESOLVER_GROUP = "engine.resolvers"
 
 @dataclasses.dataclass
 class Entry:
+    """One registered plugin, loaded on first use so unused plugins cost no import."""
+
     kind: str
     name: str
     ref: str  # "module:attr" (or a loaded object for resolvers)
@@ -48,9 +51,16 @@ class Entry:
 
     @property
     def module(self) -> str:
+        """The module a plugin comes from, for messages naming both sides of a duplicate."""
         return self.ref.partition(":")[0] if isinstance(self.ref, str) else self.origin
 
     def load(self) -> Any:
+        """The plugin class (or resolver), imported now.
+
+        Raises:
+            PluginError: the module cannot be imported (usually a missing extra), or the class calls itself by
+                another name than it is listed under.
+        """
         if self.obj is None:
             module_name, _, attr = self.ref.partition(":")
             try:
@@ -76,6 +86,7 @@ class Registry:
         self._entries: dict[str, Entry] = {}
 
     def add(self, entry: Entry) -> None:
+        """Register ``entry``; a second plugin of the same name fails naming both origins."""
         old = self._entries.get(entry.name)
         if old is not None:
             raise PluginError(
@@ -91,14 +102,17 @@ class Registry:
         return iter(sorted(self._entries))
 
     def names(self) -> list[str]:
+        """Every name, sorted (for listings and did-you-mean)."""
         return sorted(self._entries)
 
     def copy(self) -> Registry:
+        """An independent copy, so a spec can add its own resolvers without touching the shared registry."""
         out = Registry(self.kind)
         out._entries = dict(self._entries)
         return out
 
     def entry(self, name: str) -> Entry:
+        """The entry named ``name``; an unknown name fails with a did-you-mean and the known names."""
         try:
             return self._entries[name]
         except KeyError:
@@ -109,6 +123,7 @@ class Registry:
             ) from None
 
     def get(self, name: str) -> Any:
+        """The plugin named ``name``, loaded (see :meth:`Entry.load`)."""
         return self.entry(name).load()
 
 
@@ -120,11 +135,13 @@ class Registries:
 
     def __getattr__(self, kind: str) -> Registry:
         try:
-            return self.__dict__["_by_kind"][kind]
+            registry: Registry = self.__dict__["_by_kind"][kind]
+            return registry
         except KeyError:
             raise AttributeError(kind) from None
 
     def kind(self, kind: str) -> Registry:
+        """The registry of ``kind`` (``"sources"``, ``"targets"`` ...)."""
         return self._by_kind[kind]
 
     def replacing(self, kind: str, registry: Registry) -> Registries:
@@ -134,6 +151,7 @@ class Registries:
         return out
 
     def add_plugin(self, cls: Any, origin: str, ref: str | None = None) -> None:
+        """Register a plugin class under its own ``kind`` and ``name``."""
         kind = getattr(cls, "kind", None)
         name = getattr(cls, "name", None)
         if kind not in self._by_kind or not name:
@@ -142,9 +160,11 @@ class Registries:
         self._by_kind[kind].add(Entry(kind, name, ref, origin, cls))
 
     def add_resolver(self, resolver: Resolver, origin: str) -> None:
+        """Register one resolver."""
         self.resolvers.add(Entry("resolvers", resolver.name, origin, origin, resolver))
 
     def add_resolver_module(self, module_name: str, origin: str, *, prefix: str = "") -> None:
+        """Register every resolver in ``module_name``'s ``RESOLVERS`` list."""
         for resolver in resolvers_of_module(module_name, prefix=prefix):
             self.add_resolver(resolver, origin if origin != "builtin" else "builtin")
 
@@ -167,7 +187,7 @@ def as_resolver(obj: Any, name: str) -> Resolver:
         fn = obj
         if needs_record and len(params) == 2:
 
-            def fn(value, record, context, _f=obj):
+            def fn(value: Any, record: Any, context: Any, _f: Any = obj) -> Any:
                 return _f(value, record)
 
         return Resolver(
@@ -215,6 +235,7 @@ def default_registries() -> Registries:
 
 
 def build_registries(*, with_entry_points: bool = True) -> Registries:
+    """Every built-in plugin and resolver, then the installed entry points."""
     from engine import plugins
 
     regs = Registries()

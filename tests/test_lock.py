@@ -75,7 +75,9 @@ def test_the_oldest_lock_holds_each_direct_dependency_at_its_lower_bound() -> No
             continue
         got = oldest.get(canonicalize_name(req.name))
         if got is None or Version(got) != Version(floors[0]):
-            problems.append(f"{req.name}: requirements-oldest.lock has {got}, pyproject.toml's floor is {floors[0]}")
+            problems.append(
+                f"{req.name}: requirements-oldest.lock has {got}, pyproject.toml's floor is {floors[0]}"
+            )
     assert not problems, "run `make lock`:\n" + "\n".join(problems)
 
 

@@ -1,5 +1,8 @@
-"""The ``engine`` command line. Exit codes: 0 ok, 1 run failed, 2 spec invalid,
-3 run finished but rejects exceeded the spec's tolerance."""
+"""The ``engine`` command line.
+
+Exit codes: 0 ok, 1 run failed, 2 spec invalid, 3 run finished but rejects
+exceeded the spec's tolerance.
+"""
 
 from __future__ import annotations
 

@@ -16,10 +16,12 @@ EXIT_INVALID = 2
 
 
 def echo_err(message: str) -> None:
+    """Print to stderr with secrets masked; every command's messages go through here."""
     click.echo(redactor.scrub(message), err=True)
 
 
 def print_diagnostics(diags: list[Diagnostic]) -> None:
+    """Print each diagnostic on stderr, one rendered line (``file:line:col``) per problem."""
     for d in diags:
         echo_err(d.render())
 

@@ -198,6 +198,13 @@ def _unique(taken: dict[str, Any], name: str) -> str:
 
 
 def draft(sample: Path, target: str, name: str, spec_dir: Path) -> dict[str, Any]:
+    """Build the spec document (without ``tests:``) for a sample file.
+
+    The source path is written relative to ``spec_dir``, where the spec will
+    live, so the draft runs from there. Raises :class:`click.UsageError` for
+    an extension with no known parser and :class:`click.ClickException` when
+    the sample holds no records.
+    """
     kind = EXTENSIONS.get(sample.suffix.lower())
     if kind is None:
         raise click.UsageError(

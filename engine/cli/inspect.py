@@ -23,6 +23,11 @@ def _dump(data: Any) -> str:
 
 
 def export_schemas(directory: Path) -> list[Path]:
+    """Write the skeleton, composed, per-section and per-plugin schemas under ``directory``.
+
+    Subdirectories are created as needed and existing files overwritten;
+    returns the paths written.
+    """
     regs = default_registries()
     files = {
         "connector.schema.json": sections.SKELETON,

@@ -16,6 +16,11 @@ from engine.spec.diagnostics import Diagnostic, sort_diagnostics
 
 
 def diagnostics_for(spec: str, allow_custom_code: bool) -> list[Diagnostic]:
+    """Compile one spec and return its problems (errors and warnings) instead of raising.
+
+    An engine error without diagnostics (an unreadable file, say) becomes a
+    single diagnostic at line 1, so every spec reports in the same shape.
+    """
     try:
         plan = compile_file(spec, allow_custom_code=allow_custom_code)
     except SpecError as exc:

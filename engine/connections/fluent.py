@@ -1,5 +1,6 @@
-"""A Fluent Commerce account: OAuth, timeouts and retries shared by every
-Fluent source and target of a spec.
+"""A Fluent Commerce account: OAuth, timeouts and retries shared by every Fluent block.
+
+Every Fluent source and target of a spec borrows this one connection.
 
 ```yaml
 connections:
@@ -24,6 +25,8 @@ from __future__ import annotations
 
 import dataclasses
 from typing import Any
+
+from typing_extensions import override
 
 from engine.contracts import Connection, RunContext
 from engine.errors import ConfigError
@@ -63,6 +66,8 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class FluentOptions:
+    """The validated ``fluent`` connection block; secrets may still be unrevealed references."""
+
     base_url: Any
     client_id: Any
     client_secret: Any
@@ -80,6 +85,12 @@ class FluentOptions:
 
 
 class FluentConnection(Connection):
+    """One authenticated Fluent client per spec, opened lazily on first borrow.
+
+    Closing it also stops the embedded emulator when ``base_url: embedded``
+    started one.
+    """
+
     name = "fluent"
     summary = "a Fluent Commerce account (OAuth, retries, timeouts)"
     schema = SCHEMA
@@ -95,6 +106,11 @@ class FluentConnection(Connection):
         self.read_timeout = seconds(options.read_timeout) or 60.0
 
     def problems(self) -> list[tuple[tuple, str]]:
+        """Credential combinations the compiler reports before anything runs.
+
+        Returns:
+            ``(sub_path, message)`` pairs; empty when the block is usable.
+        """
         o = self.options
         if o.profile:
             clash = [k for k in ("client_id", "client_secret", "username", "password") if getattr(o, k)]
@@ -114,15 +130,18 @@ class FluentConnection(Connection):
         return []
 
     def static_context(self) -> dict[str, Any]:
+        """``$context`` values known without opening: the spec's retailer id unless it is a secret."""
         rid = self.options.retailer_id
         return {"retailer_id": str(rid)} if rid is not None and not hasattr(rid, "reveal") else {}
 
     def run_context(self) -> dict[str, Any]:
+        """``$context`` values once opened: the retailer id from the spec, profile or token."""
         rid = self.retailer_id
         return {"retailer_id": rid} if rid else {}
 
     @property
     def retailer_id(self) -> str | None:
+        """The spec's retailer id, else the profile's (or demo account's), else the token's; or None."""
         if self.options.retailer_id is not None:
             return str(reveal(self.options.retailer_id))
         if getattr(self, "_profile_retailer", None):
@@ -164,6 +183,7 @@ class FluentConnection(Connection):
             )
         return base_url, creds
 
+    @override
     def open(self, run: RunContext) -> None:
         if self.client is not None:
             return
@@ -183,6 +203,7 @@ class FluentConnection(Connection):
             scope=self.options.scope,
         )
 
+    @override
     def close(self) -> None:
         if self.client is not None:
             self.client.close()

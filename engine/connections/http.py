@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from typing_extensions import override
+
 from engine.connections import _http_auth
 from engine.connections._common import connection_name
 from engine.contracts import Connection, RunContext
@@ -125,6 +127,8 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class HttpConnectionOptions:
+    """The validated ``http`` connection block; ``auth`` holds exactly one kind."""
+
     base_url: Any
     headers: dict
     auth: dict | None
@@ -137,6 +141,12 @@ class HttpConnectionOptions:
 
 
 class HttpConnection(Connection):
+    """One authenticated HTTP client shared by the ``http`` source and target of a spec.
+
+    Opening is idempotent: the first borrower builds the client, later ones
+    reuse it, so the rate limit and the OAuth token are shared.
+    """
+
     name = "http"
     summary = (
         "a REST/HTTP API: base URL, auth (bearer, basic, API key, OAuth2), timeouts, retries, rate limit"
@@ -153,6 +163,11 @@ class HttpConnection(Connection):
         self.client: Any = None
 
     def problems(self) -> list[tuple[tuple, str]]:
+        """Mistakes the compiler reports: a non-HTTP base URL, an ambiguous API key, a useless CA bundle.
+
+        Returns:
+            ``(sub_path, message)`` pairs; empty when the block is usable.
+        """
         o = self.options
         out: list[tuple[tuple, str]] = []
         if not isinstance(o.base_url, Secret) and not str(o.base_url).startswith(("http://", "https://")):
@@ -170,6 +185,11 @@ class HttpConnection(Connection):
         return out
 
     def warnings(self) -> list[tuple[tuple, str]]:
+        """Insecure but legal settings the compiler warns about: no TLS check, credentials over plain http.
+
+        Returns:
+            ``(sub_path, message)`` pairs; empty when nothing is risky.
+        """
         o = self.options
         out: list[tuple[tuple, str]] = []
         if not o.verify_tls:
@@ -201,6 +221,7 @@ class HttpConnection(Connection):
                 f"http connection '{self.label}': ca_bundle {path} cannot be loaded: {exc}"
             ) from None
 
+    @override
     def open(self, run: RunContext) -> None:
         if self.client is not None:
             return
@@ -251,6 +272,7 @@ class HttpConnection(Connection):
             )
         return _http_auth.StaticAuth()
 
+    @override
     def close(self) -> None:
         if self.client is not None:
             self.client.close()

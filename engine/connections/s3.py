@@ -22,6 +22,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from typing_extensions import override
+
 from engine.connections import _s3_errors
 from engine.connections._common import connection_name
 from engine.contracts import Connection, RunContext
@@ -81,6 +83,8 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class S3Options:
+    """The validated ``s3`` connection block; sizes and timeouts still in the user's units."""
+
     bucket: str
     region: str | None
     endpoint_url: str | None
@@ -98,6 +102,12 @@ class S3Options:
 
 
 class S3Connection(Connection):
+    """One boto3 client for one bucket, shared by the spec's S3 sources and destinations.
+
+    The client is built on first use (``open`` or :attr:`client`), so a
+    plugin that borrows the connection need not open it first.
+    """
+
     name = "s3"
     summary = "an S3 bucket (AWS or S3-compatible)"
     schema = SCHEMA
@@ -114,6 +124,11 @@ class S3Connection(Connection):
         self._client: Any = None
 
     def problems(self) -> list[tuple[tuple, str]]:
+        """Credential and part-size mistakes the compiler reports before anything runs.
+
+        Returns:
+            ``(sub_path, message)`` pairs; empty when the block is usable.
+        """
         out: list[tuple[tuple, str]] = []
         o = self.options
         if bool(o.access_key_id) != bool(o.secret_access_key):
@@ -130,6 +145,7 @@ class S3Connection(Connection):
             out.append((("part_size",), "S3 parts must be at least 5MiB"))
         return out
 
+    @override
     def open(self, run: RunContext | None = None) -> None:
         if self._client is not None:
             return
@@ -161,11 +177,13 @@ class S3Connection(Connection):
 
     @property
     def client(self) -> Any:
+        """The boto3 S3 client, created on first access; raises the translated error if it cannot be."""
         if self._client is None:
             self.open()
         return self._client
 
     def transfer_config(self) -> Any:
+        """boto3's ``TransferConfig`` from the block's multipart threshold, part size and concurrency."""
         from boto3.s3.transfer import TransferConfig
 
         return TransferConfig(
@@ -182,13 +200,29 @@ class S3Connection(Connection):
         return create_transfer_manager(self.client, self.transfer_config())
 
     def where(self, key: str = "") -> str:
+        """``s3://bucket/key`` for messages; the bucket itself when ``key`` is empty."""
         return f"s3://{self.bucket}/{key}"
 
     def error(self, exc: BaseException, action: str, where: str, *, phase: str) -> EngineError:
+        """Translate a botocore/boto3 exception into an engine error naming this connection.
+
+        The caller raises what is returned; engine errors come back unchanged.
+
+        Args:
+            exc: what boto3 or botocore raised.
+            action: the verb for the message (``list``, ``read``, ``upload`` ...).
+            where: the object or prefix it concerned, usually from :meth:`where`.
+            phase: ``source``, ``target`` or ``connection``: picks the fatal and
+                transient error classes.
+
+        Returns:
+            The engine error to raise, fatal or transient according to the cause.
+        """
         return _s3_errors.translate(
             self.label, exc, action=action, where=where, phase=phase, bucket=self.bucket
         )
 
+    @override
     def close(self) -> None:
         client, self._client = self._client, None
         if client is not None:

@@ -27,6 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from typing_extensions import override
+
 from engine.connections._common import PHASES, connection_name
 from engine.connections._retry import backoff
 from engine.connections._ssh_keys import Pin, check_host_key, known_hosts_pins, load_private_key, parse_pin
@@ -86,6 +88,8 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class SftpOptions:
+    """The validated ``sftp`` connection block; credentials may still be unrevealed references."""
+
     host: str
     port: int
     username: str
@@ -103,6 +107,12 @@ class SftpOptions:
 
 
 class SftpConnection(Connection):
+    """One SSH/SFTP session per spec, checked against pinned host keys and reconnected when it drops.
+
+    Borrowers run their operations through :meth:`call`, which retries on a
+    fresh connection and translates paramiko's errors into engine errors.
+    """
+
     name = "sftp"
     summary = "an SFTP server (password or key, pinned host key)"
     schema = SCHEMA
@@ -125,6 +135,11 @@ class SftpConnection(Connection):
         self.log: Any = None
 
     def problems(self) -> list[tuple[tuple, str]]:
+        """Missing credentials or contradictory host-key settings, reported by the compiler.
+
+        Returns:
+            ``(sub_path, message)`` pairs; empty when the block is usable.
+        """
         o = self.options
         out: list[tuple[tuple, str]] = []
         if not o.password and not o.private_key:
@@ -139,6 +154,11 @@ class SftpConnection(Connection):
         return out
 
     def warnings(self) -> list[tuple[tuple, str]]:
+        """Legal but unsafe settings: an unchecked host key, a private key written into the spec.
+
+        Returns:
+            ``(sub_path, message)`` pairs; empty when nothing is risky.
+        """
         out: list[tuple[tuple, str]] = []
         if self.options.insecure_accept_any_host_key:
             out.append(
@@ -161,6 +181,7 @@ class SftpConnection(Connection):
 
     # -- connecting ----------------------------------------------------------------------
 
+    @override
     def open(self, run: RunContext | None = None) -> None:
         if run is not None:
             self.base_dir = Path(run.spec_dir)
@@ -314,6 +335,22 @@ class SftpConnection(Connection):
                 attempt += 1
 
     def error(self, exc: BaseException, action: str, where: str, *, phase: str) -> EngineError:
+        """Translate an SFTP failure into an engine error naming this connection.
+
+        The caller raises what is returned; engine errors come back unchanged.
+        A missing file or a denied permission is fatal, a lost connection
+        transient.
+
+        Args:
+            exc: what paramiko or the socket raised.
+            action: the verb for the message (``list``, ``read``, ``rename`` ...).
+            where: the remote path it concerned.
+            phase: ``source``, ``target`` or ``connection``: picks the fatal and
+                transient error classes.
+
+        Returns:
+            The engine error to raise.
+        """
         if isinstance(exc, EngineError):
             return exc
         fatal, transient = PHASES[phase]
@@ -331,9 +368,11 @@ class SftpConnection(Connection):
         return fatal(f"{prefix}: {exc or type(exc).__name__}")
 
     def uri(self, path: str) -> str:
+        """``sftp://host:port/path`` for a remote path, absolute or not, as items and messages show it."""
         return f"sftp://{self.hostport}{path if path.startswith('/') else '/' + path}"
 
     def reset(self) -> None:
+        """Forget the current session, closing it quietly; the next :meth:`client` call reconnects."""
         transport, self._transport, self._sftp = self._transport, None, None
         if transport is not None:
             try:
@@ -341,6 +380,7 @@ class SftpConnection(Connection):
             except Exception:  # it is already broken
                 pass
 
+    @override
     def close(self) -> None:
         self.reset()
         super().close()

@@ -16,6 +16,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from typing_extensions import override
+
 from engine.contracts import Destination, RunContext
 from engine.errors import TargetError
 from engine.templates import safe_relative
@@ -37,16 +39,25 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class LocalDestinationOptions:
+    """The validated ``local`` destination block."""
+
     path: str
     if_exists: str
 
 
 class LocalDestination(Destination):
+    """Publishes finished files into a directory, relative paths taken from the spec's directory.
+
+    Files are staged in the output directory itself, so publishing is one
+    atomic rename; ``if_exists`` decides what a name clash does.
+    """
+
     name = "local"
     summary = "a local directory"
     schema = SCHEMA
     Options = LocalDestinationOptions
 
+    @override
     def open(self, run: RunContext) -> None:
         raw = Path(os.path.expanduser(self.options.path))
         self.root = raw if raw.is_absolute() else Path(run.spec_dir) / raw
@@ -64,6 +75,7 @@ class LocalDestination(Destination):
                 f"{self.path}: cannot create the output directory {directory}: {exc.strerror or exc}"
             ) from None
 
+    @override
     def publish(self, local_path: str, name: str, run: RunContext) -> str:
         dest = self.root / safe_relative(name)
         self._mkdir(dest.parent)

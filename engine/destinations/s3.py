@@ -25,6 +25,8 @@ import mimetypes
 import os
 from typing import Any
 
+from typing_extensions import override
+
 from engine.connections._s3_errors import error_code
 from engine.contracts import Destination, RunContext
 from engine.errors import TargetError
@@ -55,6 +57,8 @@ _TAKEN = ("PreconditionFailed", "412", "ConditionalRequestConflict")
 
 @dataclasses.dataclass
 class S3DestinationOptions:
+    """The validated ``s3`` destination block; ``connection`` names an ``s3`` connection."""
+
     connection: str
     prefix: str
     if_exists: str
@@ -65,6 +69,13 @@ class S3DestinationOptions:
 
 
 class S3Destination(Destination):
+    """Uploads finished files as objects under a key prefix of a borrowed S3 connection.
+
+    Unless ``if_exists: overwrite``, the key is checked first and, for
+    single-part uploads, claimed with ``If-None-Match`` so two runs cannot
+    both write it.
+    """
+
     name = "s3"
     summary = "an S3 bucket (multipart for large files)"
     schema = SCHEMA
@@ -75,10 +86,16 @@ class S3Destination(Destination):
         self.connection_name = options.connection
 
     def problems(self) -> list[tuple[tuple, str]]:
+        """A KMS key without KMS encryption, which S3 would reject only at upload time.
+
+        Returns:
+            ``(sub_path, message)`` pairs; empty when the block is usable.
+        """
         if self.options.kms_key_id and self.options.server_side_encryption not in ("aws:kms", "aws:kms:dsse"):
             return [(("kms_key_id",), "kms_key_id needs server_side_encryption: aws:kms")]
         return []
 
+    @override
     def open(self, run: RunContext) -> None:
         self.conn = run.connection(self.options.connection)
 
@@ -95,6 +112,7 @@ class S3Destination(Destination):
             extra["SSEKMSKeyId"] = o.kms_key_id
         return extra
 
+    @override
     def publish(self, local_path: str, name: str, run: RunContext) -> str:
         key = self.options.prefix.lstrip("/") + safe_relative(name)
         policy = self.options.if_exists

@@ -24,6 +24,8 @@ import itertools
 import posixpath
 from typing import Any
 
+from typing_extensions import override
+
 from engine.connections import _sftp_io
 from engine.contracts import Destination, RunContext
 from engine.errors import TargetError
@@ -49,6 +51,8 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class SftpDestinationOptions:
+    """The validated ``sftp`` destination block; ``connection`` names an ``sftp`` connection."""
+
     connection: str
     path: str
     if_exists: str
@@ -56,6 +60,13 @@ class SftpDestinationOptions:
 
 
 class SftpDestination(Destination):
+    """Uploads finished files to a remote directory of a borrowed SFTP connection.
+
+    Each file goes up under a hidden ``.NAME.RUN_ID.partial`` name and is
+    renamed into place, so pollers never see half a file; a failed publish
+    removes the temporary file when it can.
+    """
+
     name = "sftp"
     summary = "a directory on an SFTP server (temp name, then rename)"
     schema = SCHEMA
@@ -65,6 +76,7 @@ class SftpDestination(Destination):
         super().__init__(options, path=path)
         self.connection_name = options.connection
 
+    @override
     def open(self, run: RunContext) -> None:
         self.conn = run.connection(self.options.connection)
         where = self.options.path
@@ -75,6 +87,7 @@ class SftpDestination(Destination):
 
         self.root = self.conn.call("open directory", where, resolve, phase="target")
 
+    @override
     def publish(self, local_path: str, name: str, run: RunContext) -> str:
         conn = self.conn
         final = posixpath.join(self.root, safe_relative(name))

@@ -1,5 +1,7 @@
-"""A local Fluent Commerce emulator: OAuth, GraphQL, Job/Batch and Event APIs, signed webhooks,
-seed data and fault injection, served over real HTTP.
+"""A local Fluent Commerce emulator, served over real HTTP.
+
+It has OAuth, GraphQL, the Job/Batch and Event APIs, signed webhooks, seed
+data and fault injection.
 
     from engine.emulator import Emulator
     with Emulator() as emu:          # default seed, free port on 127.0.0.1

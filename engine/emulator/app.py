@@ -32,12 +32,15 @@ Message = dict[str, Any]
 
 
 class EmulatorApp:
+    """The emulator as one ASGI callable: control routes, and API routes through the pipeline."""
+
     def __init__(self, core: Any) -> None:
         self.core = core
         self.api = Router(routes=rest.routes(core), default=self._not_found)
         self.control = Router(routes=control.routes(core))
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """ASGI entry point: lifespan events, then ``/_emulator/`` directly and the rest via the pipeline."""
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         elif scope["type"] == "http":

@@ -21,21 +21,30 @@ from engine.emulator.store import Row
 
 
 class AuthError(Exception):
+    """An OAuth or bearer-token refusal, carrying the HTTP status and the Spring-style error body."""
+
     def __init__(self, status: int, error: str, description: str | None = None) -> None:
         super().__init__(description or error)
         self.status = status
         self.body = {"error": error, **({"error_description": description} if description else {})}
 
     def response(self) -> Response:
+        """The JSON error response; a 401 also gets a ``WWW-Authenticate: Bearer`` challenge."""
         headers = {"WWW-Authenticate": f'Bearer error="{self.body["error"]}"'} if self.status == 401 else None
         return json_response(self.body, self.status, headers)
 
 
 def invalid_token(description: str) -> AuthError:
+    """The 401 ``invalid_token`` error a missing, unknown, revoked or expired token gets."""
     return AuthError(401, "invalid_token", description)
 
 
 def token_params(request: Request, body: bytes) -> dict[str, str]:
+    """The token request's parameters: query string, overridden by a JSON or form body.
+
+    Raises AuthError(400, ``invalid_request``) for a body that looks like JSON
+    but does not parse.
+    """
     params = dict(request.query_params)
     text = body.decode("utf-8", "replace").strip()
     if not text:
@@ -44,7 +53,7 @@ def token_params(request: Request, body: bytes) -> dict[str, str]:
         try:
             data = json.loads(text)
         except ValueError:
-            raise AuthError(400, "invalid_request", "Malformed request body")
+            raise AuthError(400, "invalid_request", "Malformed request body") from None
         if isinstance(data, dict):
             params.update({k: str(v) for k, v in data.items() if v is not None})
         return params
@@ -135,11 +144,13 @@ def principal(core: Any, authorization: str | None) -> dict[str, Any]:
 
 
 def revoke_all(core: Any) -> None:
+    """Revoke every access token issued so far (the ``revoke_tokens`` fault); refresh tokens stay valid."""
     for token in core.store.tokens.values():
         token["revoked"] = True
 
 
 def expire_all_after(core: Any, seconds: float) -> None:
+    """Make every current access token expire within ``seconds`` on the emulator clock (never later)."""
     deadline = core.clock.timestamp() + float(seconds)
     for token in core.store.tokens.values():
         token["expiresTs"] = min(token["expiresTs"], deadline)

@@ -37,7 +37,7 @@ def emulator(host: str, port: int, seed_file: str | None, pairs: tuple[str, ...]
         settings = parse_pairs(list(pairs))
         emu = Emulator(seed=seed_file, settings=settings, host=host, port=port)
     except (SettingsError, SeedError) as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
 
     def announce(server: Emulator) -> None:
         creds = server.credentials
@@ -51,7 +51,7 @@ def emulator(host: str, port: int, seed_file: str | None, pairs: tuple[str, ...]
     try:
         emu.serve_forever(announce)
     except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 if __name__ == "__main__":

@@ -41,16 +41,20 @@ class Clock:
         self.offset = 0.0
 
     def timestamp(self) -> float:
+        """Seconds since the epoch on the emulator clock (offset included)."""
         base = self._frozen if self._frozen is not None else time.time()
         return base + self.offset
 
     def now(self) -> datetime:
+        """The emulator's current time, UTC."""
         return datetime.fromtimestamp(self.timestamp(), UTC)
 
     def now_iso(self) -> str:
+        """The emulator's current time in the stored fixed-width form (see :func:`iso`)."""
         return iso(self.now())
 
     def advance(self, seconds: float) -> None:
+        """Jump ``seconds`` ahead (negative goes back); tokens and jobs judged on this clock follow."""
         self.offset += float(seconds)
 
     def set(self, instant: str) -> None:
@@ -59,4 +63,5 @@ class Clock:
         self.offset = parse_instant(instant).timestamp() - base
 
     def iso_in(self, seconds: float) -> str:
+        """The stored form of the instant ``seconds`` from now, e.g. an expiry time."""
         return iso(self.now() + timedelta(seconds=seconds))

@@ -1,4 +1,6 @@
-"""The control API under ``/_emulator/``: faults, request log, clock, reset, seed, state, tick,
+"""The control API under ``/_emulator/``.
+
+It covers faults, the request log, the clock, reset, seed, state, tick,
 settings and webhooks.
 
 Each operation is a plain function on the core, so the HTTP routes and the Python ``Emulator``
@@ -37,6 +39,10 @@ SPECIAL = ("accounts", "tokens", "events", "event_rules", "webhooks", "faults", 
 
 
 def add_faults(core: Any, payload: Any) -> list[dict[str, Any]]:
+    """Add one rule, a list of rules, or ``{rules: [...]}``; returns the rules as stored (with ids).
+
+    Raises FaultError on the first malformed rule; the rules before it stay added.
+    """
     rules = payload.get("rules") if isinstance(payload, dict) and "rules" in payload else payload
     rules = rules if isinstance(rules, list) else [rules]
     added = []
@@ -47,10 +53,15 @@ def add_faults(core: Any, payload: Any) -> list[dict[str, Any]]:
 
 
 def clock(core: Any) -> dict[str, Any]:
+    """The emulator's time and how far (in seconds) it is from the wall clock."""
     return {"now": core.clock.now_iso(), "offset_seconds": core.clock.offset}
 
 
 def move_clock(core: Any, payload: dict[str, Any]) -> dict[str, Any]:
+    """Set or advance the clock, run the work that became due, and return the new :func:`clock`.
+
+    Raises ValueError when ``payload`` has neither ``set`` nor ``advance_seconds``.
+    """
     if payload.get("set"):
         core.clock.set(str(payload["set"]))
         core.process_due()
@@ -62,6 +73,13 @@ def move_clock(core: Any, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def state(core: Any, entity: str, filters: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The rows of one table (or of tokens, events, faults, settings ...), for tests to inspect.
+
+    Due work is processed first, so the answer reflects the current emulator time.
+    ``filters`` keep rows whose field equals the value as a string; ``limit``
+    among them caps the count. Internal fields (``_``-prefixed) are left out.
+    Raises KeyError for an unknown entity, with a suggestion.
+    """
     core.process_due()
     name = ALIASES.get(entity, entity)
     if name in TABLES:
@@ -98,16 +116,26 @@ def state(core: Any, entity: str, filters: dict[str, str] | None = None) -> list
 
 
 def load_seed(core: Any, payload: Any, merge: bool = False) -> dict[str, Any]:
+    """Load a seed given as YAML text or parsed data, replacing the state unless ``merge``.
+
+    Returns the new table counts; raises SeedError for an invalid seed.
+    """
     data = seed.parse_text(payload) if isinstance(payload, str) else seed.read(payload)
     core.load_seed(data, merge=merge)
     return {"loaded": True, "merge": merge, "counts": counts(core)}
 
 
 def counts(core: Any) -> dict[str, int]:
+    """Rows per table, and the number of events."""
     return {name: len(core.store.table(name)) for name in TABLES} | {"events": len(core.store.events)}
 
 
 async def send_webhook(core: Any, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """Deliver ``payload["event"]`` now, to ``payload["url"]`` or else every registered webhook.
+
+    ``payload["fault"]`` names a delivery fault to apply. Returns one delivery
+    result per URL; raises ValueError without an event or anywhere to send it.
+    """
     event = payload.get("event")
     if not isinstance(event, dict):
         raise ValueError("event: required, the JSON object to deliver")
@@ -147,6 +175,8 @@ async def _payload(request: Request) -> Any:
 
 
 def routes(core: Any) -> list[Route]:
+    """The Starlette routes of the control API, each answering JSON (errors as 400/404 bodies)."""
+
     def reset(c: Any, r: Request, p: Any) -> dict[str, Any]:
         c.reset()
         return {"reset": True, "counts": counts(c)}

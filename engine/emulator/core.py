@@ -22,6 +22,11 @@ from engine.emulator.webhooks import Webhooks
 
 
 class Core:
+    """The state and behaviour switches of one emulator; see the module docstring.
+
+    Raises SeedError or SettingsError when the seed or the overrides are invalid.
+    """
+
     def __init__(
         self, seed_source: str | Path | dict[str, Any] | None = None, overrides: dict[str, Any] | None = None
     ) -> None:
@@ -93,6 +98,7 @@ class Core:
         return {"batches_completed": completed, "events_handled": events.run_all(self)}
 
     def advance(self, seconds: float) -> None:
+        """Move the emulator clock ``seconds`` ahead and run the work that became due."""
         self.clock.advance(seconds)
         self.process_due()
 
@@ -108,9 +114,11 @@ class Core:
     # --- tenancy ----------------------------------------------------------------------
 
     def account_id(self, retailer_id: str | None) -> str | None:
+        """The account owning a retailer; without a known retailer, the first account (None if none)."""
         retailer = self.store.retailers.get(retailer_id) if retailer_id else None
         return retailer["accountId"] if retailer else next(iter(self.store.accounts), None)
 
     def require_retailer(self, principal: dict[str, Any], retailer_id: str) -> None:
+        """Raise ApiError(403) unless the caller's token covers ``retailer_id``."""
         if retailer_id not in principal["retailerIds"]:
             raise ApiError(403, f"Access denied: the caller may not use retailer {retailer_id}")

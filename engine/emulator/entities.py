@@ -60,12 +60,18 @@ def upsert_attributes(current: list[dict[str, Any]], changes: Any) -> list[dict[
 
 
 def address(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The known address fields of ``value`` (others dropped); None for an empty address."""
     if not value:
         return None
     return {k: value.get(k) for k in ADDRESS_FIELDS if k in value}
 
 
 def new_location(store: Store, fields: dict[str, Any], retailer_id: str, now: str) -> Row:
+    """Insert a location for ``retailer_id`` from input ``fields``.
+
+    ``ref`` is required (KeyError without it); name, type and status default
+    to the ref, ``STORE`` and ``ACTIVE``.
+    """
     row = {
         "ref": fields["ref"],
         "name": fields.get("name") or fields["ref"],
@@ -82,6 +88,12 @@ def new_location(store: Store, fields: dict[str, Any], retailer_id: str, now: st
 
 
 def new_product(store: Store, fields: dict[str, Any], catalogue: Row, now: str) -> Row:
+    """Insert a product into ``catalogue`` from input ``fields``.
+
+    ``ref`` is required (KeyError without it). ``kind`` (or the internal
+    ``_kind``) says STANDARD or VARIANT (the default); ``product`` names a
+    variant's parent, as a ref or ``{ref}``.
+    """
     kind = (fields.get("_kind") or fields.get("kind") or "VARIANT").upper()
     parent = fields.get("product")
     row = {
@@ -106,6 +118,11 @@ def new_product(store: Store, fields: dict[str, Any], catalogue: Row, now: str) 
 def new_position(
     store: Store, catalogue_ref: str, retailer_id: str, sku: str, loc: str, on_hand: int, now: str
 ) -> Row:
+    """Insert the inventory position of ``sku`` at location ``loc``, with its LAST_ON_HAND quantity.
+
+    The position's ref is ``SKU:LOC`` and its key ``(catalogue_ref, sku, loc)``;
+    the caller checks that no such position exists yet.
+    """
     row = {
         "ref": f"{sku}:{loc}",
         "productRef": sku,
@@ -155,6 +172,11 @@ def set_quantity(store: Store, position: Row, qty: int, now: str, kind: str = "L
 
 
 def new_order(store: Store, fields: dict[str, Any], retailer_id: str, now: str) -> Row:
+    """Insert an order and its items (``fields["items"]``).
+
+    Unnamed items get refs ``ORDER-1``, ``ORDER-2`` ... Raises KeyError when
+    the order has no ``ref`` or an item no ``productRef``.
+    """
     row = {
         "ref": fields["ref"],
         "type": fields.get("type") or "HD",
@@ -198,6 +220,12 @@ def new_order(store: Store, fields: dict[str, Any], retailer_id: str, now: str) 
 
 
 def new_fulfilment(store: Store, fields: dict[str, Any], order: Row, now: str) -> Row:
+    """Insert a fulfilment of ``order`` and its items.
+
+    Without ``fields["items"]`` the fulfilment requests every order item in
+    full. Raises KeyError when an item names an ``orderItem`` ref the order
+    does not have.
+    """
     row = {
         "ref": fields.get("ref") or f"{order['ref']}-F{len(order['_fulfilments']) + 1}",
         "status": fields.get("status") or "CREATED",

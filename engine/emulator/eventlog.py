@@ -39,6 +39,12 @@ def add(
     generated_by: str = "Rubix User",
     event_id: str | None = None,
 ) -> Row:
+    """Append an entry to the log, stamped with the emulator time, and return it.
+
+    ``context`` names the entity and root entity; its ``sourceEvents`` (if
+    any) is moved to the front, as the live log orders it. A fresh
+    deterministic uuid is used unless ``event_id`` is given.
+    """
     entry = {
         "id": event_id or core.store.next_uuid(),
         "name": name,
@@ -58,6 +64,10 @@ def add(
 
 
 def batch_audit(core: Any, job: Row, batch: Row) -> None:
+    """Log a completed batch: one BATCH_COMPLETE entry, and a BATCH_ENTITY_FAILED entry per failed record.
+
+    The failures point at the BATCH_COMPLETE entry through ``context.sourceEvents``.
+    """
     context = {
         "entityType": "BATCH",
         "entityId": batch["id"],
@@ -96,7 +106,7 @@ def _int_param(params: dict[str, str], key: str, default: int) -> int:
     try:
         return int(params[key])
     except ValueError:
-        raise ApiError(400, f"{key}: expected an integer, got {params[key]!r}")
+        raise ApiError(400, f"{key}: expected an integer, got {params[key]!r}") from None
 
 
 def _instant_param(params: dict[str, str], key: str) -> Any:
@@ -105,10 +115,16 @@ def _instant_param(params: dict[str, str], key: str) -> Any:
     try:
         return parse_instant(params[key])
     except ValueError:
-        raise ApiError(400, f"{key}: expected an ISO-8601 date-time, got {params[key]!r}")
+        raise ApiError(400, f"{key}: expected an ISO-8601 date-time, got {params[key]!r}") from None
 
 
 def search(core: Any, principal: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
+    """Answer ``GET /api/v4.1/event``: the caller's entries matching the query, newest first.
+
+    Without ``from`` the window is the last ``event_window_days``; entries of
+    retailers the caller's token does not cover are never shown. Paged by
+    ``start``/``count`` (1..5000); bad parameters raise ApiError(400).
+    """
     settings = core.settings
     start = _int_param(params, "start", 0)
     count = _int_param(params, "count", 100)
@@ -152,6 +168,10 @@ def search(core: Any, principal: dict[str, Any], params: dict[str, str]) -> dict
 
 
 def get(core: Any, principal: dict[str, Any], event_id: str) -> Row:
+    """One entry by id; another retailer's entry is reported missing, like an unknown id.
+
+    Raises ApiError with the ``event_not_found_status`` setting's status.
+    """
     entry = core.store.events.get(event_id)
     if entry is None or (
         entry["retailerId"] is not None and entry["retailerId"] not in principal["retailerIds"]

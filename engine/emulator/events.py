@@ -40,6 +40,7 @@ def _validate(core: Any, principal: dict[str, Any], body: dict[str, Any]) -> dic
 
 
 def rule_for(core: Any, body: dict[str, Any]) -> Row | None:
+    """The workflow rule for the event's name and entity type, else its name's ``*`` rule, else None."""
     rules = core.store.event_rules
     return rules.get((body["name"], body["entityType"])) or rules.get((body["name"], "*"))
 

@@ -69,6 +69,11 @@ def _check_keys(block: Any, allowed: Any, where: str) -> dict[str, Any]:
 
 
 class FaultRules:
+    """The fault rules in force, in the order added, with how often each matched and fired.
+
+    ``random_seed`` makes ``probability`` rules repeatable from run to run.
+    """
+
     def __init__(self, clock: Any, random_seed: int = 0) -> None:
         self.clock = clock
         self.rules: list[dict[str, Any]] = []
@@ -76,6 +81,10 @@ class FaultRules:
         self._next = 1
 
     def add(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Validate a rule and append it with a new id; returns the stored rule.
+
+        Raises FaultError, naming the key and suggesting a spelling, when the rule is malformed.
+        """
         if not isinstance(spec, dict):
             raise FaultError("rule: expected a mapping with match, when and action")
         _check_keys(spec, ("match", "when", "action", "name"), "rule")
@@ -88,7 +97,7 @@ class FaultRules:
             try:
                 match["_regex"] = re.compile(match["path_regex"])
             except re.error as exc:
-                raise FaultError(f"match.path_regex: {exc}")
+                raise FaultError(f"match.path_regex: {exc}") from None
         if "refresh_grant_fails" in action:
             match.setdefault("grant_type", "refresh_token")
         rule = {
@@ -106,14 +115,17 @@ class FaultRules:
         return rule
 
     def clear(self) -> None:
+        """Remove every rule."""
         self.rules.clear()
 
     def remove(self, rule_id: str) -> bool:
+        """Remove the rule with this id; False when there was none."""
         before = len(self.rules)
         self.rules = [r for r in self.rules if r["id"] != rule_id]
         return len(self.rules) != before
 
     def public(self) -> list[dict[str, Any]]:
+        """The rules as the control API shows them, without internal ``_`` keys (the compiled regex)."""
         return [
             {**r, "match": {k: v for k, v in r["match"].items() if not k.startswith("_")}} for r in self.rules
         ]

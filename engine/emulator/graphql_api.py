@@ -61,10 +61,18 @@ def request_facts(body: bytes) -> dict[str, Any]:
 
 
 def run(core: Any, principal: dict[str, Any], body: bytes, fault: dict[str, Any]) -> dict[str, Any]:
+    """Execute one GraphQL request body and return the response envelope (always sent with 200).
+
+    The request's GraphQL faults (``graphql_error``, ``graphql_partial``,
+    ``pagination_anomaly``) are applied to the result. A body that is not a
+    JSON object with a non-empty ``query`` raises ApiError(400).
+    """
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, body={"errors": [{"message": "Malformed JSON: the body must be a JSON object"}]})
+        raise ApiError(
+            400, body={"errors": [{"message": "Malformed JSON: the body must be a JSON object"}]}
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("query"), str) or not data["query"].strip():
         raise ApiError(
             400, body={"errors": [{"message": "The request must have a non-empty 'query' string"}]}

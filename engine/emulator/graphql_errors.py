@@ -13,6 +13,8 @@ from graphql import GraphQLError
 
 
 class FluentError(Exception):
+    """A resolver's failure with a Fluent code; its message and ``extensions`` carry the code."""
+
     def __init__(self, code: str, message: str, classification: str = "DataFetchingException") -> None:
         super().__init__(f"{code}: {message}")
         self.code = code

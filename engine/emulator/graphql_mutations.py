@@ -65,6 +65,12 @@ def _visible(principal: dict[str, Any], row: Row | None, what: str, key: Any) ->
 
 
 def create_order(_root: Any, info: Any, input: dict[str, Any]) -> Row:
+    """``createOrder``: a new order in status CREATED, with its items.
+
+    The ref must be new for the retailer (C0121E); every item's product and any
+    pickup location must exist (C0120E). The first fulfilment choice becomes
+    the order's ``fulfilmentChoice``.
+    """
     core, principal, now = _ctx(info)
     _check_input(input, "input", core.settings.max_string_length)
     rid = _retailer(core, principal, input.get("retailer"))
@@ -85,6 +91,7 @@ def create_order(_root: Any, info: Any, input: dict[str, Any]) -> Row:
 
 
 def update_order(_root: Any, info: Any, input: dict[str, Any]) -> Row:
+    """``updateOrder``: merge attributes and change the status (a change fires the status webhook)."""
     core, principal, now = _ctx(info)
     _check_input(input, "input", core.settings.max_string_length)
     order = _visible(principal, core.store.orders.get(input["id"]), "Order", input["id"])
@@ -98,6 +105,7 @@ def update_order(_root: Any, info: Any, input: dict[str, Any]) -> Row:
 
 
 def create_location(_root: Any, info: Any, input: dict[str, Any]) -> Row:
+    """``createLocation``: a new location; its ref must be new for the retailer (C0123E)."""
     core, principal, now = _ctx(info)
     _check_input(input, "input", core.settings.max_string_length)
     rid = _retailer(core, principal, input.get("retailer"))
@@ -107,6 +115,7 @@ def create_location(_root: Any, info: Any, input: dict[str, Any]) -> Row:
 
 
 def update_location(_root: Any, info: Any, input: dict[str, Any]) -> Row:
+    """``updateLocation``: replace the fields given (address whole), merge attributes by name."""
     core, principal, now = _ctx(info)
     _check_input(input, "input", core.settings.max_string_length)
     location = _visible(principal, core.store.locations.get(input["id"]), "Location", input["id"])
@@ -137,19 +146,26 @@ def _create_product(info: Any, input: dict[str, Any], kind: str) -> Row:
 
 
 def create_variant_product(_root: Any, info: Any, input: dict[str, Any]) -> Row:
+    """``createVariantProduct``: a variant in a product catalogue, optionally under a parent product."""
     return _create_product(info, input, "VARIANT")
 
 
 def create_standard_product(_root: Any, info: Any, input: dict[str, Any]) -> Row:
+    """``createStandardProduct``: a standard product in a product catalogue."""
     return _create_product(info, input, "STANDARD")
 
 
 def create_product(_root: Any, info: Any, input: dict[str, Any]) -> Row:
+    """``createProduct`` (``create_product_alias`` setting): standard if ``type`` says so, else variant."""
     kind = "STANDARD" if str(input.get("type") or "").upper() == "STANDARD" else "VARIANT"
     return _create_product(info, input, kind)
 
 
 def update_product(_root: Any, info: Any, input: dict[str, Any]) -> Row:
+    """``updateProduct``: found by ``id``, or by ``ref`` and ``catalogue`` (C0140E with neither).
+
+    Replaces the scalar fields and prices given and merges attributes by name.
+    """
     core, principal, now = _ctx(info)
     _check_input(input, "input", core.settings.max_string_length)
     if input.get("id") is not None:
@@ -171,6 +187,7 @@ def update_product(_root: Any, info: Any, input: dict[str, Any]) -> Row:
 
 
 def update_fulfilment(_root: Any, info: Any, input: dict[str, Any]) -> Row:
+    """``updateFulfilment``: merge attributes and change the status (a change fires the status webhook)."""
     core, principal, now = _ctx(info)
     _check_input(input, "input", core.settings.max_string_length)
     fulfilment = _visible(principal, core.store.fulfilments.get(input["id"]), "Fulfilment", input["id"])

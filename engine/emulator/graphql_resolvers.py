@@ -139,6 +139,7 @@ def _visible(principal: dict[str, Any], row: Row | None) -> Row | None:
 
 
 def resolve_me(_root: Any, info: Any) -> Row:
+    """``me``: the token's user, or a synthetic API user for a client-credentials token."""
     principal = info.context["principal"]
     user = principal["user"]
     if user is not None:
@@ -155,6 +156,7 @@ def resolve_me(_root: Any, info: Any) -> Row:
 
 
 def resolve_order(_root: Any, info: Any, id: str | None = None, ref: str | None = None) -> Row | None:
+    """``order(id | ref)``: by ref, the first match among the caller's retailers; null when not visible."""
     core, principal = _ctx(info)
     if id is not None:
         return _visible(principal, core.store.orders.get(id))
@@ -166,6 +168,7 @@ def resolve_order(_root: Any, info: Any, id: str | None = None, ref: str | None 
 
 
 def resolve_location(_root: Any, info: Any, id: str | None = None, ref: str | None = None) -> Row | None:
+    """``location(id | ref)``: by ref, the first match among the caller's retailers; null when not visible."""
     core, principal = _ctx(info)
     if id is not None:
         return _visible(principal, core.store.locations.get(id))
@@ -177,6 +180,7 @@ def resolve_location(_root: Any, info: Any, id: str | None = None, ref: str | No
 
 
 def resolve_product(_root: Any, info: Any, ref: str, catalogue: dict[str, str] | None = None) -> Row | None:
+    """``product(ref, catalogue)``: in the named catalogue, else in any of the caller's product catalogues."""
     core, principal = _ctx(info)
     for rid in sorted(principal["retailerIds"]):
         row = core.store.find_product(rid, ref, catalogue["ref"] if catalogue else None)
@@ -186,11 +190,13 @@ def resolve_product(_root: Any, info: Any, ref: str, catalogue: dict[str, str] |
 
 
 def resolve_fulfilment(_root: Any, info: Any, id: str) -> Row | None:
+    """``fulfilment(id)``: null when unknown or another retailer's."""
     core, principal = _ctx(info)
     return _visible(principal, core.store.fulfilments.get(id))
 
 
 def product_type(row: Row, *_: Any) -> str:
+    """Which concrete type a ``Product`` interface value is (graphql-core's ``resolve_type``)."""
     return "StandardProduct" if row.get("_kind") == "STANDARD" else "VariantProduct"
 
 

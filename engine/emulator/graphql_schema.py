@@ -22,6 +22,7 @@ SWITCHES = ("pageinfo_end_cursor", "daterange_after_alias", "create_product_alia
 
 
 def schema_for(settings: Any) -> GraphQLSchema:
+    """The executable schema for the current settings' switches (built once per combination)."""
     return _build(tuple(bool(getattr(settings, name)) for name in SWITCHES))
 
 
@@ -42,7 +43,7 @@ def _parse_datetime(value: Any) -> str:
     try:
         return normalise(value)
     except ValueError:
-        raise GraphQLError(f"DateTime must be an ISO-8601 string, got {value!r}")
+        raise GraphQLError(f"DateTime must be an ISO-8601 string, got {value!r}") from None
 
 
 def _parse_datetime_literal(node: Any, _variables: Any = None) -> str:

@@ -20,6 +20,12 @@ SDK_STATUS = {"PENDING": "PENDING", "RUNNING": "PROCESSING", "COMPLETE": "COMPLE
 
 
 def create_job(core: Any, principal: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """``POST /api/v4.1/job``: an open job for one retailer, expiring after ``job_ttl_seconds``.
+
+    Raises ApiError(400) listing every problem with ``name`` and ``retailerId``,
+    and ApiError(403) when the caller may not use the retailer. A ``metadata``
+    key is read as ``meta``, with a warning on the job.
+    """
     problems = []
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -56,12 +62,14 @@ def create_job(core: Any, principal: dict[str, Any], body: dict[str, Any]) -> di
 
 
 def job_status_word(core: Any, job: Row) -> str:
+    """``EXPIRED`` once the job's time is up on the emulator clock (or a fault expired it), else ``OPEN``."""
     if job["_expired"] or core.clock.timestamp() >= job["_expires_ts"]:
         return "EXPIRED"
     return "OPEN"
 
 
 def get_job(core: Any, principal: dict[str, Any], job_id: str) -> Row:
+    """The job with this id, or ApiError 404 (unknown) or 403 (another retailer's)."""
     job = core.store.jobs.get(job_id)
     if job is None:
         raise ApiError(404, f"Job {job_id} not found")
@@ -72,6 +80,13 @@ def get_job(core: Any, principal: dict[str, Any], job_id: str) -> Row:
 def send_batch(
     core: Any, principal: dict[str, Any], job_id: str, body: dict[str, Any], fault: dict[str, Any]
 ) -> Row:
+    """``POST /api/v4.1/job/{id}/batch``: accept an inventory batch as PENDING; entities are checked later.
+
+    Only the envelope is checked now (ApiError 400 listing every problem;
+    ``job_expired_status`` for an expired job). The request's ``batch_stuck``
+    and ``batch_fail_records`` faults stay with the batch. With
+    ``batch_complete_on_receipt`` the batch is applied before this returns.
+    """
     settings = core.settings
     job = get_job(core, principal, job_id)
     if job_status_word(core, job) != "OPEN":
@@ -122,6 +137,7 @@ def send_batch(
 
 
 def get_batch(core: Any, principal: dict[str, Any], job_id: str, batch_id: str) -> Row:
+    """A batch of a job the caller may see; ApiError(404) when the batch is not in that job."""
     job = get_job(core, principal, job_id)
     batch = core.store.batches.get(batch_id)
     if batch is None or batch["jobId"] != job["id"]:
@@ -156,6 +172,7 @@ def progress(core: Any, batch: Row, polled: bool = False) -> None:
 
 
 def complete(core: Any, batch: Row) -> None:
+    """Apply the batch's entities and mark it COMPLETE."""
     job = core.store.jobs.get(batch["jobId"])
     apply_entities(core, job, batch)
     batch["status"] = "COMPLETE"
@@ -175,6 +192,17 @@ def _injected_failures(spec: Any, total: int) -> set[int]:
 
 
 def apply_entities(core: Any, job: Row, batch: Row) -> None:
+    """Check every entity of a completing batch and apply the valid ones to inventory.
+
+    Each entity is checked in turn (its fields, then whether it belongs to
+    the job's retailer and names a known location, product and inventory
+    catalogue, then any ``batch_fail_records`` fault); a failure becomes a
+    400 result and the batch goes on. A valid entity creates or updates its
+    position's on-hand (DELTA adds under ``delta_mode: add``); with batch
+    pre-processing an unchanged position is skipped. Fills the batch's
+    ``results`` and ``summary``, drops its entities, and writes the audit
+    entries to the event log.
+    """
     store, settings = core.store, core.settings
     rid = job["retailerId"]
     now = core.clock.now_iso()
@@ -207,42 +235,14 @@ def apply_entities(core: Any, job: Row, batch: Row) -> None:
         sku: Any = entity.get("skuRef")
         qty: Any = entity.get("qty")
         kind = entity.get("type") or "LAST_ON_HAND"
-        error = None
-        if type(loc) is not str or not loc:
-            error = "locationRef is required (a non-empty string)"
-        elif type(sku) is not str or not sku:
-            error = "skuRef is required (a non-empty string)"
-        elif type(qty) is not int:
-            error = f"qty must be an integer, got {qty!r}"
-        elif qty < 0 and kind != "DELTA":
-            error = f"qty must not be negative, got {qty}"
-        elif (
-            "correctedQty" in entity
-            and entity["correctedQty"] is not None
-            and type(entity["correctedQty"]) is not int
-        ):
-            error = f"correctedQty must be an integer, got {entity['correctedQty']!r}"
-        elif kind != "LAST_ON_HAND" and kind != "DELTA":
-            error = f"type must be LAST_ON_HAND or DELTA, got {kind!r}"
-        else:
-            erid = entity.get("retailerId")
-            if erid is None:
-                if require_rid:
-                    error = "retailerId is required on every entity"
-            elif str(erid) != rid:
-                error = f"retailerId {erid} does not match the job's retailer {rid}"
-            if error is None:
-                if loc not in locations:
-                    error = f"Unknown location {loc}"
-                elif sku not in products and not auto_create:
-                    error = f"Unknown product {sku}"
+        error = _field_error(entity, loc, sku, qty, kind)
+        if error is None:
+            error = _retailer_error(entity.get("retailerId"), rid, require_rid)
+        if error is None:
+            error = _reference_error(loc, sku, locations, products, auto_create)
         catalogue: Any = entity.get("catalogueRef") or batch["catalogueRef"] if error is None else None
         if error is None:
-            known = catalogues.get(catalogue)
-            if known is None:
-                row = store.catalogue(catalogue, "INVENTORY")
-                known = catalogues[catalogue] = row is not None and row["retailerId"] == rid
-            if not known:
+            if not _inventory_catalogue_known(store, catalogues, catalogue, rid):
                 error = f"Unknown inventory catalogue {catalogue}"
             elif index in injected:
                 error = "Injected failure (batch_fail_records fault)"
@@ -263,14 +263,7 @@ def apply_entities(core: Any, job: Row, batch: Row) -> None:
             skipped += 1
             continue
         else:
-            position["onHand"] = target
-            position["updatedOn"] = now
-            quantity = quantities.get((position["id"], "LAST_ON_HAND"))
-            if quantity is None:
-                entities.set_quantity(store, position, target, now)
-            else:
-                quantity["qty"] = target
-                quantity["updatedOn"] = now
+            _set_on_hand(store, quantities, position, target, now)
         status = entity.get("status")
         if status:
             position["status"] = status
@@ -283,6 +276,68 @@ def apply_entities(core: Any, job: Row, batch: Row) -> None:
         "failed": len(results),
     }
     eventlog.batch_audit(core, job, batch)
+
+
+def _field_error(entity: Row, loc: Any, sku: Any, qty: Any, kind: Any) -> str | None:
+    """Why an entity's own fields are invalid (the first problem found), or None."""
+    if type(loc) is not str or not loc:
+        return "locationRef is required (a non-empty string)"
+    if type(sku) is not str or not sku:
+        return "skuRef is required (a non-empty string)"
+    if type(qty) is not int:
+        return f"qty must be an integer, got {qty!r}"
+    if qty < 0 and kind != "DELTA":
+        return f"qty must not be negative, got {qty}"
+    corrected = entity.get("correctedQty")
+    if corrected is not None and type(corrected) is not int:
+        return f"correctedQty must be an integer, got {corrected!r}"
+    if kind != "LAST_ON_HAND" and kind != "DELTA":
+        return f"type must be LAST_ON_HAND or DELTA, got {kind!r}"
+    return None
+
+
+def _retailer_error(entity_rid: Any, job_rid: str, required: bool) -> str | None:
+    """Why an entity's ``retailerId`` does not fit the job (missing when ``required``, or another one)."""
+    if entity_rid is None:
+        return "retailerId is required on every entity" if required else None
+    if str(entity_rid) != job_rid:
+        return f"retailerId {entity_rid} does not match the job's retailer {job_rid}"
+    return None
+
+
+def _reference_error(
+    loc: str, sku: str, locations: set[str], products: set[str], auto_create: bool
+) -> str | None:
+    """Why an entity names a location or product its retailer lacks, or None.
+
+    Unknown products pass when ``auto_create`` (they are created as the entity is applied).
+    """
+    if loc not in locations:
+        return f"Unknown location {loc}"
+    if sku not in products and not auto_create:
+        return f"Unknown product {sku}"
+    return None
+
+
+def _inventory_catalogue_known(store: Any, known: dict[Any, bool], ref: Any, rid: str) -> bool:
+    """Whether ``ref`` is an inventory catalogue of retailer ``rid``; answers are cached in ``known``."""
+    answer = known.get(ref)
+    if answer is None:
+        row = store.catalogue(ref, "INVENTORY")
+        answer = known[ref] = row is not None and row["retailerId"] == rid
+    return answer
+
+
+def _set_on_hand(store: Any, quantities: dict[Any, Row], position: Row, target: int, now: str) -> None:
+    """Set an existing position's on-hand and its LAST_ON_HAND quantity (created if missing)."""
+    position["onHand"] = target
+    position["updatedOn"] = now
+    quantity = quantities.get((position["id"], "LAST_ON_HAND"))
+    if quantity is None:
+        entities.set_quantity(store, position, target, now)
+    else:
+        quantity["qty"] = target
+        quantity["updatedOn"] = now
 
 
 def _create_product(core: Any, rid: str, sku: str, now: str) -> None:
@@ -298,6 +353,10 @@ def _create_product(core: Any, rid: str, sku: str, now: str) -> None:
 
 
 def job_body(core: Any, job: Row) -> dict[str, Any]:
+    """The job status answer, in the ``job_shape`` setting's shape.
+
+    Counts as a poll of each of the job's batches, so it may move them on.
+    """
     batches = [core.store.batches.get(b) for b in job["_batches"]]
     for batch in batches:
         progress(core, batch, polled=True)
@@ -326,6 +385,7 @@ def job_body(core: Any, job: Row) -> dict[str, Any]:
 
 
 def batch_body(core: Any, batch: Row) -> dict[str, Any]:
+    """The batch status answer, in the ``job_shape`` setting's shape (results once complete)."""
     summary = batch["summary"] or {"received": batch["count"], "applied": 0, "skipped": 0, "failed": 0}
     if core.settings.job_shape == "sdk_types":
         return {
@@ -356,6 +416,7 @@ def batch_body(core: Any, batch: Row) -> dict[str, Any]:
 
 
 def results_body(core: Any, job: Row) -> dict[str, Any]:
+    """``GET /api/v4.1/job/{id}/results`` (SDK-only route): every batch, and how many completed cleanly."""
     batches = [core.store.batches.get(b) for b in job["_batches"]]
     complete_ = [b for b in batches if b["status"] == "COMPLETE"]
     return {

@@ -20,11 +20,16 @@ Predicate = Callable[[Row], bool]
 
 
 def encode_cursor(type_name: str, row: Row, with_time: bool = False) -> str:
+    """The opaque cursor of ``row``; ``with_time`` adds its ``updatedOn`` (for ``updatedOn_desc`` order)."""
     text = f"{type_name}:{row['id']}" + (f":{row['updatedOn']}" if with_time else "")
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
 def decode_cursor(cursor: str, type_name: str) -> tuple[int, str | None]:
+    """The row id and ``updatedOn`` (None if absent) a cursor holds.
+
+    Raises FluentError C0142E for a malformed cursor or one of another type's connection.
+    """
     try:
         text = base64.b64decode(cursor.encode("ascii"), validate=True).decode("utf-8")
         kind, _, rest = text.partition(":")
@@ -33,7 +38,7 @@ def decode_cursor(cursor: str, type_name: str) -> tuple[int, str | None]:
             raise ValueError(kind)
         return int(row_id), updated or None
     except (ValueError, UnicodeError, binascii.Error):
-        raise FluentError("C0142E", f"Invalid cursor '{cursor}' for {type_name} connection")
+        raise FluentError("C0142E", f"Invalid cursor '{cursor}' for {type_name} connection") from None
 
 
 class ListRows:
@@ -46,13 +51,21 @@ class ListRows:
         return iter(self.rows)
 
     def after(self, row_id: int) -> Iterator[Row]:
+        """Rows with id > row_id, ascending (as ``Table.after``)."""
         return (r for r in self.rows if int(r["id"]) > row_id)
 
     def before(self, row_id: int) -> Iterator[Row]:
+        """Rows with id < row_id, descending (as ``Table.before``)."""
         return (r for r in reversed(self.rows) if int(r["id"]) < row_id)
 
 
 def page_size(settings: Any, value: int | None, name: str) -> int | None:
+    """Check a ``first``/``last`` argument (``name``) against ``max_page_size``.
+
+    Returns the size to use (clamped under ``page_size_overflow: clamp``) or
+    None when not given; raises FluentError C0142E when negative and C0001E
+    when too large.
+    """
     if value is None:
         return None
     if value < 0:
@@ -70,6 +83,12 @@ def page_size(settings: Any, value: int | None, name: str) -> int | None:
 def connection(
     settings: Any, rows: Table | ListRows, type_name: str, args: dict[str, Any], keep: Predicate
 ) -> dict[str, Any]:
+    """One page of a Relay connection (``edges`` and ``pageInfo``) over the rows ``keep`` accepts.
+
+    ``args`` are the connection's ``first``/``after``/``last``/``before``;
+    ``type_name`` scopes the cursors. Raises FluentError for bad arguments
+    (both ``first`` and ``last``, a bad cursor, a bad page size).
+    """
     first = page_size(settings, args.get("first"), "first")
     last = page_size(settings, args.get("last"), "last")
     if first is not None and last is not None:

@@ -14,14 +14,22 @@ from typing import Any
 
 
 class RequestLog:
+    """The last ``limit`` entries, each numbered by a sequence that is never reset by clearing."""
+
     def __init__(self, limit: int) -> None:
         self.entries: deque[dict[str, Any]] = deque(maxlen=max(1, limit))
         self.sequence = 0
 
     def resize(self, limit: int) -> None:
+        """Keep at most ``limit`` entries from now on (the oldest go first if there are more)."""
         self.entries = deque(self.entries, maxlen=max(1, limit))
 
     def record(self, **fields: Any) -> dict[str, Any]:
+        """Append an entry (an incoming request unless ``direction`` says otherwise) and return it.
+
+        The caller fills in the status, latency and response body on the
+        returned dict once the answer is known.
+        """
         self.sequence += 1
         entry = {
             "seq": self.sequence,
@@ -35,6 +43,7 @@ class RequestLog:
         return entry
 
     def clear(self) -> None:
+        """Drop every entry; sequence numbers keep counting up."""
         self.entries.clear()
 
     def query(self, params: dict[str, str]) -> list[dict[str, Any]]:
@@ -60,6 +69,7 @@ class RequestLog:
 
 
 def render(entry: dict[str, Any], with_body: bool = True) -> dict[str, Any]:
+    """An entry as JSON-ready data: bodies as text, and the request body parsed as ``json`` too."""
     view = {k: v for k, v in entry.items() if k not in ("body", "response_body")}
     if with_body:
         view["body"] = _text(entry.get("body"))

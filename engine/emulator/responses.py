@@ -14,14 +14,17 @@ from starlette.responses import Response
 
 
 def dumps(payload: Any) -> bytes:
+    """Compact UTF-8 JSON, as Fluent sends it."""
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A compact JSON response with ``application/json`` content type."""
     return Response(dumps(payload), status_code=status, headers=headers, media_type="application/json")
 
 
 def empty_response(status: int = 200) -> Response:
+    """A response with no body and no content type (e.g. an accepted async event)."""
     return Response(b"", status_code=status)
 
 
@@ -35,6 +38,7 @@ class ApiError(Exception):
         self.body = body
 
     def response(self) -> Response:
+        """The error as a JSON response: ``body`` when given, else the documented ``errors`` envelope."""
         if self.body is not None:
             return json_response(self.body, self.status)
         errors = [{"code": str(self.status), "message": m} for m in self.messages]
@@ -46,10 +50,11 @@ def parse_json(body: bytes) -> Any:
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "Malformed JSON")
+        raise ApiError(400, "Malformed JSON") from None
 
 
 def json_object(body: bytes) -> dict[str, Any]:
+    """Request JSON that must be an object; ApiError(400) otherwise."""
     data = parse_json(body)
     if not isinstance(data, dict):
         raise ApiError(400, "Malformed JSON: expected an object")

@@ -25,6 +25,7 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def token(core: Any, request: Request) -> Response:
+    """``POST /oauth/token``: run the grant; refusals answer in the OAuth error shape, not ``errors``."""
     try:
         params = auth.token_params(request, request.state.body)
         return json_response(auth.issue(core, params, request.state.fault))
@@ -33,16 +34,19 @@ def token(core: Any, request: Request) -> Response:
 
 
 def graphql(core: Any, request: Request) -> Response:
+    """``POST /graphql``: execute the query (GraphQL errors still answer 200)."""
     payload = graphql_api.run(core, request.state.principal, request.state.body, request.state.fault)
     return json_response(payload)
 
 
 def create_job(core: Any, request: Request) -> Response:
+    """``POST /api/v4.1/job``: create a job and answer its id."""
     job = jobs.create_job(core, request.state.principal, json_object(request.state.body))
     return json_response({"id": job["id"]})
 
 
 def send_batch(core: Any, request: Request) -> Response:
+    """``POST /api/v4.1/job/{job_id}/batch``: accept a batch and answer its id."""
     batch = jobs.send_batch(
         core,
         request.state.principal,
@@ -54,11 +58,16 @@ def send_batch(core: Any, request: Request) -> Response:
 
 
 def job_status(core: Any, request: Request) -> Response:
+    """``GET /api/v4.1/job/{job_id}``: the job and its batches (a poll: it may move them on)."""
     job = jobs.get_job(core, request.state.principal, request.path_params["job_id"])
     return json_response(jobs.job_body(core, job))
 
 
 def batch_status(core: Any, request: Request) -> Response:
+    """``GET /api/v4.1/job/{job_id}/batch/{batch_id}``: a poll that may move the batch on.
+
+    A ``batch_stuck`` fault on the poll holds the batch in that status from now on.
+    """
     batch = jobs.get_batch(
         core, request.state.principal, request.path_params["job_id"], request.path_params["batch_id"]
     )
@@ -69,6 +78,7 @@ def batch_status(core: Any, request: Request) -> Response:
 
 
 def job_results(core: Any, request: Request) -> Response:
+    """``GET /api/v4.1/job/{job_id}/results``: 404 unless the ``job_results_endpoint`` setting is on."""
     if not core.settings.job_results_endpoint:
         raise ApiError(404, "Not Found")
     job = jobs.get_job(core, request.state.principal, request.path_params["job_id"])
@@ -86,10 +96,12 @@ def _event(mode: str) -> Handler:
 
 
 def event_search(core: Any, request: Request) -> Response:
+    """``GET /api/v4.1/event``: search the event log with the query parameters."""
     return json_response(eventlog.search(core, request.state.principal, dict(request.query_params)))
 
 
 def event_get(core: Any, request: Request) -> Response:
+    """``GET /api/v4.1/event/{event_id}``: one event-log entry, without internal fields."""
     return json_response(
         _public(eventlog.get(core, request.state.principal, request.path_params["event_id"]))
     )
@@ -106,6 +118,7 @@ def _endpoint(core: Any, handler: Handler) -> Callable[[Request], Awaitable[Resp
 
 
 def routes(core: Any) -> list[Route]:
+    """The Starlette routes of the Fluent API, each turning an ApiError into its error response."""
     table: list[tuple[str, str, Handler]] = [
         ("/oauth/token", "POST", token),
         ("/graphql", "POST", graphql),

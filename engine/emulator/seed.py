@@ -64,9 +64,9 @@ def read(source: str | Path | dict[str, Any] | None) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
-        raise SeedError(f"{path}: cannot read seed ({exc.strerror})")
+        raise SeedError(f"{path}: cannot read seed ({exc.strerror})") from None
     except yaml.YAMLError as exc:
-        raise SeedError(f"{path}: not valid YAML ({exc})")
+        raise SeedError(f"{path}: not valid YAML ({exc})") from None
     return _resolve(data, path.parent, str(path))
 
 
@@ -75,7 +75,7 @@ def parse_text(text: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise SeedError(f"seed: not valid YAML or JSON ({exc})")
+        raise SeedError(f"seed: not valid YAML or JSON ({exc})") from None
     return _resolve(data, Path.cwd(), "seed")
 
 
@@ -121,9 +121,9 @@ def apply(store: Store, seed: dict[str, Any], now: str) -> None:
             try:
                 getattr(loader, section)(item)
             except KeyError as exc:
-                raise SeedError(f"{path}: {exc.args[0]}")
+                raise SeedError(f"{path}: {exc.args[0]}") from exc
             except (TypeError, ValueError) as exc:
-                raise SeedError(f"{path}: {exc}")
+                raise SeedError(f"{path}: {exc}") from exc
         stage = {
             "locations": "locations",
             "products": "products",
@@ -134,7 +134,7 @@ def apply(store: Store, seed: dict[str, Any], now: str) -> None:
             try:
                 seedgen.run(store, seed.get("generate") or {}, stamp, stage=stage[section])
             except (KeyError, TypeError, ValueError) as exc:
-                raise SeedError(str(exc))
+                raise SeedError(str(exc)) from exc
     if "eventRules" not in seed and not store.event_rules:
         for rule in BUILTIN_RULES:
             loader.eventRules(dict(rule))

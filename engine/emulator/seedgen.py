@@ -55,6 +55,7 @@ _COLOURS = ("Black", "White", "Navy", "Olive", "Red", "Grey", "Sand", "Teal")
 
 
 def check(generate: Any) -> None:
+    """Raise ValueError unless ``generate`` maps known generator names (see :data:`STAGES`)."""
     if not isinstance(generate, dict):
         raise ValueError("seed.generate: expected a mapping of generator name to options")
     for key in generate:
@@ -63,6 +64,13 @@ def check(generate: Any) -> None:
 
 
 def run(store: Store, generate: dict[str, Any], now: str, stage: str) -> None:
+    """Run the one generator named ``stage``, if the seed's ``generate`` block has it.
+
+    The seed loader calls this once per stage, right after that stage's explicit
+    entities, so generated rows can refer to them. A bare number is taken as
+    ``{count: N}``. Raises ValueError for bad options, rows that already
+    exist, or references to rows that are not seeded.
+    """
     check(generate)
     spec = generate.get(stage)
     if spec is None:

@@ -26,8 +26,10 @@ from engine.emulator.core import Core
 
 
 def _tracking_protocol(registry: dict[tuple[str, int], Any]) -> type:
-    """uvicorn's HTTP protocol, remembering each connection's transport so that the
-    ``drop_connection`` fault can abort it (ASGI itself offers no way to reset a connection).
+    """Uvicorn's HTTP protocol, remembering each connection's transport in ``registry``.
+
+    The ``drop_connection`` fault aborts a transport found there (ASGI itself offers no way to
+    reset a connection).
 
     It also turns Nagle's algorithm off: uvicorn writes a response's head and body separately,
     and on a socket with Nagle on, the second write waits for the client's delayed ACK (~40 ms
@@ -97,6 +99,11 @@ class Emulator:
         return sock
 
     def start(self) -> Emulator:
+        """Listen on a background thread and return once requests are accepted; idempotent.
+
+        Raises RuntimeError when the server does not come up within 10 seconds,
+        and OSError when the port cannot be bound.
+        """
         if self._thread is not None:
             return self
         self._socket = self._bind()
@@ -141,6 +148,7 @@ class Emulator:
             self._server = self._loop = self._socket = None
 
     def stop(self) -> None:
+        """Wake hung requests, shut the server down and join its thread; harmless when not started."""
         thread, server, loop = self._thread, self._server, self._loop
         if thread is None or server is None:
             return
@@ -166,15 +174,18 @@ class Emulator:
 
     @property
     def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:54321`` (the bound port once started)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
     @property
     def store(self) -> Any:
+        """The live :class:`~engine.emulator.store.Store`; read it only while no request is running."""
         return self.core.store
 
     @property
     def settings(self) -> Any:
+        """The live settings object; change settings with :meth:`configure`, not through this."""
         return self.core.settings
 
     @property
@@ -211,52 +222,68 @@ class Emulator:
         return asyncio.run_coroutine_threadsafe(invoke(), loop).result(timeout=60)
 
     def add_fault(self, rule: dict[str, Any]) -> dict[str, Any]:
+        """Add one fault rule (FaultError if malformed); returns it as stored, with its id."""
         return self._call(control.add_faults, self.core, rule)[0]
 
     def clear_faults(self) -> None:
+        """Remove every fault rule."""
         self._call(self.core.faults.clear)
 
     def faults(self) -> list[dict[str, Any]]:
+        """The fault rules in force, with how often each matched and fired."""
         return self._call(self.core.faults.public)
 
     def requests(self, **filters: Any) -> list[dict[str, Any]]:
+        """Request-log entries, filtered as ``GET /_emulator/requests`` filters them (values as strings)."""
         return self._call(self.core.log.query, {k: str(v) for k, v in filters.items()})
 
     def clear_requests(self) -> None:
+        """Empty the request log."""
         self._call(self.core.log.clear)
 
     def advance(self, seconds: float) -> dict[str, Any]:
+        """Move the emulator clock ahead, run what became due, and return the new clock."""
         return self._call(control.move_clock, self.core, {"advance_seconds": seconds})
 
     def set_clock(self, instant: str) -> dict[str, Any]:
+        """Move the emulator clock to an ISO instant, run what became due, and return the new clock."""
         return self._call(control.move_clock, self.core, {"set": instant})
 
     def now(self) -> str:
+        """The emulator's time, in the stored fixed-width ISO form."""
         return self._call(self.core.clock.now_iso)
 
     def tick(self) -> dict[str, int]:
+        """Finish pending batches and events now; returns how many of each."""
         return self._call(self.core.tick)
 
     def reset(self) -> None:
+        """Back to the last loaded seed and the start-up settings (state, clock, faults, log)."""
         self._call(self.core.reset)
 
     def load_seed(self, seed: Any, merge: bool = False) -> dict[str, Any]:
+        """Replace the state with a seed (YAML text or data), or merge it in; returns the table counts."""
         return self._call(control.load_seed, self.core, seed, merge)
 
     def state(self, entity: str, **filters: Any) -> list[dict[str, Any]]:
+        """Rows of one entity whose fields equal ``filters`` (compared as strings); KeyError if unknown."""
         return self._call(control.state, self.core, entity, {k: str(v) for k, v in filters.items()})
 
     def configure(self, **changes: Any) -> dict[str, Any]:
+        """Change settings until the next reset (SettingsError if invalid); returns them all."""
         self._call(self.core.configure, changes)
         return self.core.settings.as_dict()
 
     def register_webhook(self, url: str, **options: Any) -> dict[str, Any]:
+        """Subscribe ``url`` to webhooks (options: ``triggers``, ``fault``, ``name``); returns the row."""
         return self._call(self.core.webhooks.register, {"url": url, **options})
 
     def send_webhook(
         self, event: dict[str, Any], url: str | None = None, fault: str | None = None
     ) -> list[Any]:
+        """Deliver ``event`` now, signed, to ``url`` or every subscription; returns one result per URL."""
         return self._call(control.send_webhook, self.core, {"event": event, "url": url, "fault": fault})
 
     def public_key(self) -> dict[str, str]:
+        """The webhook signing key's public half, as PEM and as bare base64."""
         return self._call(self.core.webhooks.public_key)

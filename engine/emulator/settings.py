@@ -19,6 +19,8 @@ from engine.suggest import did_you_mean
 
 @dataclass(frozen=True)
 class Option:
+    """One switch: its default, its type (or the allowed strings), and the line that documents it."""
+
     default: Any
     kind: type | tuple[str, ...]
     doc: str
@@ -141,10 +143,12 @@ class Settings:
             self.update(layer or {})
 
     def update(self, overrides: dict[str, Any]) -> None:
+        """Validate ``overrides`` and apply them; nothing changes when one is invalid (SettingsError)."""
         for name, value in validate(overrides).items():
             setattr(self, name, value)
 
     def as_dict(self) -> dict[str, Any]:
+        """Every setting's current value, in :data:`OPTIONS` order (what the control API shows)."""
         return {name: getattr(self, name) for name in OPTIONS}
 
     def __getattr__(self, name: str) -> Any:  # only reached for unknown names

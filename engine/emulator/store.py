@@ -40,12 +40,14 @@ class Table:
         return row
 
     def get(self, row_id: Any) -> Row | None:
+        """The row with this id (an int or its string form); None when absent or not an id at all."""
         try:
             return self.rows.get(int(row_id))
         except (TypeError, ValueError):
             return None
 
     def find(self, key: Any) -> Row | None:
+        """The row inserted with this unique key (e.g. ``(retailerId, ref)``), or None."""
         return self.keys.get(key)
 
     def __len__(self) -> int:
@@ -141,23 +143,27 @@ class Store:
         return f"{n:08x}-0000-4000-8000-{n:012x}"
 
     def table(self, name: str) -> Table:
+        """A table by attribute name (one of :data:`TABLES`); KeyError for anything else."""
         table = getattr(self, name, None)
         if not isinstance(table, Table):
             raise KeyError(name)
         return table
 
     def add_location(self, row: Row) -> Row:
+        """Insert a location keyed by ``(retailerId, ref)`` and index its ref under the retailer."""
         rid = row["retailerId"]
         self.locations.insert(row, key=(rid, row["ref"]))
         self.location_refs.setdefault(rid, set()).add(row["ref"])
         return row
 
     def add_product(self, row: Row) -> Row:
+        """Insert a product keyed by ``(catalogueRef, ref)`` and index its ref under the retailer."""
         self.products.insert(row, key=(row["catalogueRef"], row["ref"]))
         self.product_refs.setdefault(row["retailerId"], set()).add(row["ref"])
         return row
 
     def catalogue(self, ref: str | None, kind: str | None = None) -> Row | None:
+        """The catalogue with this ref, or None (also when ``kind`` is given and its type differs)."""
         row = self.catalogues.find(ref)
         if row is not None and kind is not None and row["type"] != kind:
             return None

@@ -34,6 +34,8 @@ def _new_key() -> rsa.RSAPrivateKey:
 
 
 class Webhooks:
+    """Webhook subscriptions, the signing key, and delivery of the events state changes raise."""
+
     def __init__(self, core: Any) -> None:
         self.core = core
         self._key: rsa.RSAPrivateKey | None = None
@@ -45,11 +47,13 @@ class Webhooks:
 
     @property
     def key(self) -> rsa.RSAPrivateKey:
+        """The signing key, generated on first use (that costs more than starting the server)."""
         if self._key is None:
             self._key = _new_key()
         return self._key
 
     def public_key(self) -> dict[str, str]:
+        """The public half of the signing key: ``pem``, ``base64`` (DER, the SDK's form) and ``algorithm``."""
         der = self.key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
@@ -63,6 +67,7 @@ class Webhooks:
         }
 
     def sign(self, body: bytes, key: rsa.RSAPrivateKey | None = None) -> str:
+        """Base64 RSASSA-PKCS1-v1_5 / SHA-512 signature of ``body``, with ``key`` or the emulator's key."""
         signature = (key or self.key).sign(body, padding.PKCS1v15(), hashes.SHA512())
         return base64.b64encode(signature).decode("ascii")
 
@@ -89,6 +94,10 @@ class Webhooks:
     # --- subscriptions ---------------------------------------------------------------
 
     def register(self, spec: dict[str, Any]) -> Row:
+        """Add a subscription: ``url`` (http/https), ``triggers`` (default: all), ``fault``, ``name``.
+
+        Raises ValueError for a bad URL or an unknown trigger or fault.
+        """
         url = spec.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ValueError("url: required, an http(s) URL")
@@ -110,6 +119,7 @@ class Webhooks:
         return row
 
     def entity_status_changed(self, kind: str, row: Row) -> None:
+        """Send ``<kind>_STATUS_CHANGED`` for an ORDER or FULFILMENT row to the matching subscriptions."""
         store = self.core.store
         root = store.orders.get(row["orderId"]) if kind == "FULFILMENT" else row
         event = self.event(
@@ -124,6 +134,7 @@ class Webhooks:
         self._fan_out("order_status" if kind == "ORDER" else "fulfilment_status", event)
 
     def event_handled(self, entry: Row, body: dict[str, Any]) -> None:
+        """Send a handled API event, with its outcome as ``entityStatus``, to ``event`` subscriptions."""
         if not self.core.store.webhooks:
             return
         event = {
@@ -156,6 +167,7 @@ class Webhooks:
         root: Row,
         attributes: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """A Fluent-style webhook event about ``entity``, under ``root``, with a fresh deterministic id."""
         return {
             "id": self.core.store.next_uuid(),
             "name": name,
@@ -189,6 +201,12 @@ class Webhooks:
     # --- delivery --------------------------------------------------------------------
 
     async def deliver(self, url: str, event: dict[str, Any], fault: str | None = None) -> dict[str, Any]:
+        """POST one signed event to ``url``, retrying non-2xx answers with doubling backoff.
+
+        Each attempt goes into the request log (direction ``out``). Returns
+        whether it was delivered, every attempt's status or error, and the
+        exact body and headers sent. Raises ValueError for an unknown ``fault``.
+        """
         settings = self.core.settings
         body, headers = self.signed_request(event, fault)
         loop = asyncio.get_running_loop()
@@ -234,6 +252,7 @@ class Webhooks:
         }
 
     async def close(self) -> None:
+        """Cancel deliveries still under way and close the HTTP client (at server shutdown)."""
         for task in list(self.tasks):
             task.cancel()
         if self.tasks:

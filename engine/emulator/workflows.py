@@ -23,6 +23,11 @@ class HandlerFailed(Exception):
 
 
 def upsert_product(core: Any, event: dict[str, Any], attrs: dict[str, Any], rule: Row) -> None:
+    """Create or update the product ``attrs["ref"]`` in the product catalogue the event names.
+
+    An update changes only the fields present and merges attributes by name.
+    NoMatch when the catalogue is not the retailer's; HandlerFailed without a ref.
+    """
     store, now = core.store, core.clock.now_iso()
     rid = str(event["retailerId"])
     catalogue = store.catalogue(event.get("entityRef") or event.get("rootEntityRef"), "PRODUCT")
@@ -44,6 +49,11 @@ def upsert_product(core: Any, event: dict[str, Any], attrs: dict[str, Any], rule
 
 
 def upsert_location(core: Any, event: dict[str, Any], attrs: dict[str, Any], rule: Row) -> None:
+    """Create or update the retailer's location named by ``entityRef`` (or ``attrs["ref"]``).
+
+    An update changes only the name, type, status and address present.
+    HandlerFailed when no ref is given.
+    """
     store, now = core.store, core.clock.now_iso()
     rid = str(event["retailerId"])
     ref = event.get("entityRef") or attrs.get("ref")
@@ -90,6 +100,7 @@ def _set_status(core: Any, kind: str, row: Row, status: str) -> None:
 
 
 def cancel_order(core: Any, event: dict[str, Any], attrs: dict[str, Any], rule: Row) -> None:
+    """Set the order to CANCELLED; HandlerFailed when it is already CANCELLED or COMPLETE."""
     kind, order = _find(core, {**event, "entityType": "ORDER"})
     if order["status"] in ("CANCELLED", "COMPLETE"):
         raise HandlerFailed(f"Order {order['ref']} is {order['status']} and cannot be cancelled")
@@ -97,6 +108,11 @@ def cancel_order(core: Any, event: dict[str, Any], attrs: dict[str, Any], rule: 
 
 
 def set_status(core: Any, event: dict[str, Any], attrs: dict[str, Any], rule: Row) -> None:
+    """Set the event's entity to the rule's ``status``, else the event's ``status`` attribute.
+
+    Works on orders, fulfilments, locations and products; an order or
+    fulfilment whose status changes fires the status webhook.
+    """
     status = rule.get("status") or attrs.get("status")
     if not status:
         raise HandlerFailed("attributes.status is required")

@@ -41,11 +41,15 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class DaskOptions:
+    """The validated ``dask`` executor block; no ``address`` means a local cluster for the run."""
+
     address: str | None
     workers: int
 
 
 class DaskExecutor(Plugin):
+    """Runs the workers' tasks on a Dask cluster, started for the run or reached at ``address``."""
+
     kind = "executors"
     name = "dask"
     summary = "a Dask distributed cluster (local or remote)"
@@ -54,9 +58,21 @@ class DaskExecutor(Plugin):
 
     @property
     def workers(self) -> int:
+        """How many shares the coordinator splits the files into."""
         return self.options.workers
 
     def map(self, fn: Callable[[Any], Any], tasks: list[Any]) -> list[Any]:
+        """Run ``fn(task)`` for every task on the cluster and wait for all of them.
+
+        ``fn`` and the tasks must be picklable. A local cluster started here is
+        shut down before returning.
+
+        Returns:
+            One entry per task, in order: its result, or the exception it raised.
+
+        Raises:
+            ConfigError: dask.distributed is not installed.
+        """
         try:
             from distributed import Client, LocalCluster
         except ImportError:

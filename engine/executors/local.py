@@ -18,10 +18,12 @@ SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": False, "prop
 
 @dataclasses.dataclass
 class LocalOptions:
-    pass
+    """The ``local`` executor takes no options."""
 
 
 class LocalExecutor(Plugin):
+    """Runs tasks one after another in this process; with one worker the run is never shared out."""
+
     kind = "executors"
     name = "local"
     summary = "in this process (the default)"
@@ -30,6 +32,11 @@ class LocalExecutor(Plugin):
     workers = 1
 
     def map(self, fn: Callable[[Any], Any], tasks: list[Any]) -> list[Any]:
+        """Run ``fn(task)`` for each task in turn.
+
+        Returns:
+            One entry per task, in order: its result, or the exception it raised.
+        """
         out: list[Any] = []
         for task in tasks:
             try:

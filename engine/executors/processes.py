@@ -44,11 +44,15 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class ProcessesOptions:
+    """The validated ``processes`` executor block; no ``workers`` means one per CPU."""
+
     workers: int | None
     start_method: str
 
 
 class ProcessesExecutor(Plugin):
+    """Runs the workers' tasks in a fresh process pool on this machine, one pool per run."""
+
     kind = "executors"
     name = "processes"
     summary = "a pool of processes on this machine, files shared between them"
@@ -57,9 +61,18 @@ class ProcessesExecutor(Plugin):
 
     @property
     def workers(self) -> int:
+        """How many shares the coordinator splits the files into: the option, else the CPU count."""
         return self.options.workers or os.cpu_count() or 1
 
     def map(self, fn: Callable[[Any], Any], tasks: list[Any]) -> list[Any]:
+        """Run ``fn(task)`` for every task in the pool and wait for all of them.
+
+        ``fn`` and the tasks must be picklable; the pool is no larger than the
+        number of tasks.
+
+        Returns:
+            One entry per task, in order: its result, or the exception it raised.
+        """
         context = multiprocessing.get_context(self.options.start_method)
         with ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)) or 1, mp_context=context) as pool:
             futures = [pool.submit(fn, task) for task in tasks]

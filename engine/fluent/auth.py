@@ -20,6 +20,13 @@ from engine.secrets import redactor
 
 
 class TokenManager:
+    """The OAuth token of one Fluent connection, shared by all its threads.
+
+    Uses the password grant when credentials hold a username and password,
+    client credentials otherwise. Remembers the retailer id the token
+    response names, and counts the token requests it makes in ``grants``.
+    """
+
     def __init__(
         self,
         http: httpx.Client,
@@ -43,10 +50,18 @@ class TokenManager:
 
     @property
     def grant_type(self) -> str:
+        """``password`` when a username and password are set, else ``client_credentials``."""
         c = self.credentials
         return "password" if c.get("username") and c.get("password") else "client_credentials"
 
     def token(self) -> str:
+        """A valid access token, fetched or renewed first when needed (by one thread, the others wait).
+
+        Raises:
+            AuthError: the token endpoint refused the credentials.
+            TransientTargetError: the token endpoint could not be reached, or
+                answered 429 or 5xx.
+        """
         now = time.monotonic()
         token = self._token
         if token is not None and now < self._expires:

@@ -43,6 +43,13 @@ class FluentHTTPError(TargetError):
 
 
 class FluentClient:
+    """HTTP access to one Fluent account, shared by every source and target using the connection.
+
+    Thread-safe: calls may come from several workers at once; they share the
+    token, the connection pool and the rate limiter. ``stats`` counts
+    requests, retries and reconciled writes for the run report.
+    """
+
     def __init__(
         self,
         name: str,
@@ -78,6 +85,7 @@ class FluentClient:
         self.stats = {"requests": 0, "retries": 0, "reconciled": 0}
 
     def close(self) -> None:
+        """Close the connection pool; the client cannot be used afterwards."""
         self.http.close()
 
     def _count(self, key: str) -> None:
@@ -162,6 +170,7 @@ class FluentClient:
     # -- public calls ----------------------------------------------------------------
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """GET ``path`` (relative to the base URL), retried as a read; the decoded JSON, ``{}`` if empty."""
         what = f"GET {path}"
 
         def once(_attempt: int) -> Any:

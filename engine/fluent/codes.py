@@ -1,6 +1,6 @@
-"""Fluent error codes (``C0121E``, ``S0002E`` ...) and what to do about them.
+r"""Fluent error codes (``C0121E``, ``S0002E`` ...) and what to do about them.
 
-Code format ``^[CST]\\d{4}[EW]$``: C client, S server, T third party. Read from
+Code format ``^[CST]\d{4}[EW]$``: C client, S server, T third party. Read from
 ``extensions.code`` or, failing that, the first code in the message. The
 table follows the classification the Fluent SDK ships (reference §4.4).
 """
@@ -16,6 +16,13 @@ CODE = re.compile(r"\b([CST]\d{4}[EW])\b")
 
 @dataclasses.dataclass(frozen=True)
 class Classification:
+    """What a Fluent error means for the caller: retry it (after ``delay`` seconds) or give up.
+
+    ``code`` is None when the error carried no code; ``delay`` is the wait the
+    SDK suggests for retryable errors, None otherwise; ``meaning`` is a short
+    phrase for messages.
+    """
+
     code: str | None
     retryable: bool
     delay: float | None
@@ -23,6 +30,7 @@ class Classification:
 
 
 def code_of(error: dict[str, Any]) -> str | None:
+    """A GraphQL error's Fluent code: ``extensions.code``, else the first code in its message, else None."""
     ext = error.get("extensions") or {}
     code = ext.get("code") if isinstance(ext, dict) else None
     if isinstance(code, str) and CODE.fullmatch(code):
@@ -32,6 +40,11 @@ def code_of(error: dict[str, Any]) -> str | None:
 
 
 def classify(error: dict[str, Any]) -> Classification:
+    """Whether a GraphQL error is worth retrying, from its code or, without one, its message.
+
+    Errors without a code count as retryable only when the message speaks of
+    timeouts, connections or server errors; unknown client codes are refusals.
+    """
     code = code_of(error)
     if code is None:
         msg = str(error.get("message", "")).lower()

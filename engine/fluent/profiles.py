@@ -18,6 +18,7 @@ from engine.secrets import redactor
 
 
 def profile_dir(explicit: str | None = None) -> Path:
+    """Where profiles live: ``explicit``, else ``$FLUENT_PROFILE_DIR``, else ``~/.fluentcommerce``."""
     if explicit:
         return Path(os.path.expanduser(explicit))
     env = os.environ.get("FLUENT_PROFILE_DIR")

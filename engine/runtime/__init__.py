@@ -1,2 +1,4 @@
 """Running a compiled plan: the streaming loop, outcomes, rejects, reports.
-Never imports a concrete plugin."""
+
+Never imports a concrete plugin.
+"""

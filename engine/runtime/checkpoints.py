@@ -24,6 +24,8 @@ def _fingerprint(item: Item) -> dict[str, Any]:
 
 
 class Checkpoints:
+    """Per-item progress of acknowledged records, kept only while the item's fingerprint is unchanged."""
+
     def __init__(self, store: Any, connector: str, *, enabled: bool, log: Any) -> None:
         self.store = store
         self.connector = connector
@@ -31,6 +33,7 @@ class Checkpoints:
         self.log = log
 
     def load(self, item: Item) -> dict[str, Any] | None:
+        """The saved progress of ``item``, or None (also when the file changed since it was saved)."""
         if not self.enabled:
             return None
         saved = self.store.checkpoint_get(self.connector, item.uri)
@@ -40,13 +43,15 @@ class Checkpoints:
             self.log.info("file changed since its checkpoint; starting it over", file=item.name)
             self.store.checkpoint_clear(self.connector, item.uri)
             return None
-        return saved
+        return dict(saved)
 
     def save(self, item: Item, data: dict[str, Any]) -> None:
+        """Save ``item``'s progress (called by targets once records are acknowledged)."""
         if self.enabled:
             self.store.checkpoint_set(self.connector, item.uri, _fingerprint(item), data)
 
     def clear(self, item: Item) -> None:
+        """Forget ``item``'s progress (once the item is committed)."""
         if self.enabled:
             self.store.checkpoint_clear(self.connector, item.uri)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import bisect
 import contextlib
 import gc
+from collections.abc import Iterator
 
 from engine.contracts import Chunk
 
 
 @contextlib.contextmanager
-def quiet_gc():
+def quiet_gc() -> Iterator[None]:
     """Fewer cyclic garbage collections while records stream.
 
     Records are freed by reference counting; the collector's full passes
@@ -45,6 +46,7 @@ def drop_delivered(chunk: Chunk, position: int) -> bool:
 
 
 def truncate(chunk: Chunk, n: int) -> None:
+    """Keep only the first ``n`` records of ``chunk`` (``--limit``), in place."""
     chunk.records = chunk.records[:n]
     chunk.positions = chunk.positions[:n]
     if chunk.lines is not None:

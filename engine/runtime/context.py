@@ -16,6 +16,7 @@ from engine.runtime.outcomes import RunOutcomes
 
 
 def new_run_id(now: datetime) -> str:
+    """A sortable, unique run id: the start time in UTC and a random suffix."""
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
@@ -66,6 +67,7 @@ class Run:
         _aliases(self.context)
 
     def connection(self, name: str) -> Any:
+        """The connection named ``name``, opened on first use and closed with the run."""
         conn = self._connections.get(name)
         if conn is None:
             raise ConfigError(f"connection '{name}' is not defined")
@@ -77,6 +79,7 @@ class Run:
         return conn
 
     def progress(self, **counts: int) -> None:
+        """Progress counters from plugins (ignored outside a terminal run)."""
         pass
 
 

@@ -68,6 +68,12 @@ def work(task: Task) -> dict[str, Any]:
 
 
 class Coordinator(Runner):
+    """A run whose items are shared between worker processes (``--workers``, ``executor:``).
+
+    The coordinator holds the lock, lists and claims nothing itself, hands items to the executor and merges
+    the workers' reports into one.
+    """
+
     def __init__(
         self,
         plan: Any,

@@ -1,5 +1,7 @@
-"""Ledger decisions: is a file already done, when may a failed one be retried,
-and the end-of-run housekeeping (released claims, bounded history)."""
+"""Ledger decisions: is a file already done, when may a failed one be retried.
+
+Also the end-of-run housekeeping (released claims, bounded history).
+"""
 
 from __future__ import annotations
 
@@ -77,6 +79,7 @@ def release_claims(run: Any) -> None:
 
 
 def prune(run: Any, history: dict[str, Any]) -> None:
+    """Keep the ledger bounded (``state.history``: at most ``keep`` entries, none older than ``window``)."""
     try:
         run.state.ledger_prune(
             run.connector,

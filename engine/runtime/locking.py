@@ -1,5 +1,7 @@
-"""The connector's run lock: taken atomically, renewed while the run works,
-released only by its owner (see the state store for takeover of stale locks)."""
+"""The connector's run lock: taken atomically, renewed while the run works.
+
+It is released only by its owner (see the state store for takeover of stale locks).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from engine.units import seconds
 
 
 class RunLock:
+    """The connector's lock for one run; a background thread renews it at a third of its TTL."""
+
     def __init__(self, run: Any, config: Any) -> None:
         self.run = run
         self.enabled = config is not False
@@ -22,6 +26,7 @@ class RunLock:
         self._held = False
 
     def acquire(self) -> None:
+        """Take the lock or raise :class:`~engine.errors.LockedError` naming its holder."""
         if not self.enabled:
             return
         run = self.run
@@ -49,6 +54,7 @@ class RunLock:
                 run.log.warning("lock renewal failed", error=str(exc))
 
     def release(self) -> None:
+        """Stop renewing and release the lock, only if this run still owns it."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -12,6 +12,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from typing_extensions import override
+
 from engine.jsonutil import dumps
 from engine.secrets import redactor
 
@@ -33,6 +35,7 @@ class Log:
         self._bound = bound
 
     def bind(self, **fields: Any) -> Log:
+        """A logger that adds ``fields`` to every line it writes."""
         return Log(self._logger.name, **{**self._bound, **fields})
 
     def _emit(self, level: int, message: str, fields: dict[str, Any]) -> None:
@@ -40,19 +43,26 @@ class Log:
             self._logger.log(level, message, extra={"fields": {**self._bound, **fields}})
 
     def debug(self, message: str, **fields: Any) -> None:
+        """Log at debug level with structured fields."""
         self._emit(logging.DEBUG, message, fields)
 
     def info(self, message: str, **fields: Any) -> None:
+        """Log at info level with structured fields."""
         self._emit(logging.INFO, message, fields)
 
     def warning(self, message: str, **fields: Any) -> None:
+        """Log at warning level with structured fields."""
         self._emit(logging.WARNING, message, fields)
 
     def error(self, message: str, **fields: Any) -> None:
+        """Log at error level with structured fields."""
         self._emit(logging.ERROR, message, fields)
 
 
 class TextFormatter(logging.Formatter):
+    """``TIMESTAMP level message key=value ...``, for people reading a terminal."""
+
+    @override
     def format(self, record: logging.LogRecord) -> str:
         ts = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         fields = getattr(record, "fields", {}) or {}
@@ -62,6 +72,9 @@ class TextFormatter(logging.Formatter):
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log collectors."""
+
+    @override
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, "fields", {}) or {}
         data = {
@@ -74,6 +87,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(level: str = "info", fmt: str = "text", stream: TextIO | None = None) -> logging.Handler:
+    """Send the engine's log lines to ``stream`` (stderr) in ``fmt`` (text or json); returns the handler."""
     logger = logging.getLogger("engine")
     for h in list(logger.handlers):
         logger.removeHandler(h)

@@ -19,6 +19,8 @@ from engine.runtime.rejects import RejectsWriter
 
 @dataclasses.dataclass
 class Counts:
+    """Record counts at each stage, for one item or the whole run."""
+
     read: int = 0
     mapped: int = 0
     written: int = 0
@@ -29,13 +31,16 @@ class Counts:
 
     @property
     def rejected(self) -> int:
+        """Records rejected at any stage."""
         return self.rejected_parse + self.rejected_mapping + self.rejected_target
 
     def add(self, other: Counts) -> None:
+        """Add ``other``'s counts to these (a worker's report into the run's)."""
         for f in dataclasses.fields(self):
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
     def as_dict(self) -> dict[str, Any]:
+        """The counts as the run report shows them."""
         return {
             "read": self.read,
             "mapped": self.mapped,
@@ -65,6 +70,7 @@ class RunOutcomes:
         self._lock = threading.RLock()
 
     def counts(self, item: Item) -> Counts:
+        """The counts of ``item`` (created on first use)."""
         c = self.by_item.get(item.uri)
         if c is None:
             c = self.by_item[item.uri] = Counts()
@@ -79,9 +85,11 @@ class RunOutcomes:
     # -- reading and mapping ----------------------------------------------------------
 
     def read(self, item: Item, n: int) -> None:
+        """``n`` records of ``item`` were read."""
         self._bump(item, "read", n)
 
     def mapped(self, item: Item, n: int) -> None:
+        """``n`` records of ``item`` were mapped and go on to the target."""
         self._bump(item, "mapped", n)
 
     def invalid(
@@ -109,6 +117,7 @@ class RunOutcomes:
         self._write(stage, lineage, reasons, original, errors=errors)
 
     def parse_reject(self, chunk: Chunk, reject: ParseReject) -> None:
+        """A record the parser could not read goes to the rejects file with its position."""
         lineage = {"uri": chunk.item.uri, "file": chunk.item.name, "row": reject.position}
         if reject.line is not None:
             lineage["line"] = reject.line
@@ -119,9 +128,11 @@ class RunOutcomes:
     # -- target ----------------------------------------------------------------------------
 
     def accepted(self, batch: Batch, count: int | None = None) -> None:
+        """Records of ``batch`` the target acknowledged."""
         self._bump(batch.chunk.item, "written", len(batch.records) if count is None else count)
 
     def accepted_count(self, count: int, item: Item) -> None:
+        """``count`` records of ``item`` acknowledged without their batch."""
         self._bump(item, "written", count)
 
     def rejected(
@@ -134,6 +145,7 @@ class RunOutcomes:
         response: Any = None,
         field: str | None = None,
     ) -> None:
+        """Record ``i`` of ``batch`` refused by the target: counted, logged and written to the rejects file."""
         item = batch.chunk.item
         self._bump(item, "rejected_target")
         reasons = [f"{field}: {reason}" if field else reason]
@@ -147,6 +159,7 @@ class RunOutcomes:
         self._write("target", lineage, [reason], None, response=response)
 
     def flush(self) -> None:
+        """Write buffered rejects to disk."""
         with self._lock:
             if self.rejects is not None:
                 self.rejects.flush()

@@ -10,18 +10,28 @@ import sys
 import time
 from typing import Any
 
+from typing_extensions import override
+
 
 class NoProgress:
-    def start(self) -> None: ...
+    """Progress for runs without a terminal: every call does nothing."""
 
-    def item(self, name: str) -> None: ...
+    def start(self) -> None:
+        """Begin showing progress."""
 
-    def update(self, read: int, rejected: int, files_done: int) -> None: ...
+    def item(self, name: str) -> None:
+        """The run moved on to the item ``name``."""
 
-    def stop(self) -> None: ...
+    def update(self, read: int, rejected: int, files_done: int) -> None:
+        """New totals: records read and rejected, files finished."""
+
+    def stop(self) -> None:
+        """Stop showing progress."""
 
 
 class TerminalProgress(NoProgress):
+    """A one-line rich progress display on standard error, refreshed at most ten times a second."""
+
     def __init__(self) -> None:
         from rich.console import Console
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -39,13 +49,16 @@ class TerminalProgress(NoProgress):
         self.current = ""
         self._last = 0.0
 
+    @override
     def start(self) -> None:
         self.progress.start()
         self.task = self.progress.add_task("starting")
 
+    @override
     def item(self, name: str) -> None:
         self.current = name
 
+    @override
     def update(self, read: int, rejected: int, files_done: int) -> None:
         now = time.monotonic()
         if now - self._last < 0.1:
@@ -59,11 +72,13 @@ class TerminalProgress(NoProgress):
             ),
         )
 
+    @override
     def stop(self) -> None:
         self.progress.stop()
 
 
 def make_progress(enabled: bool | None) -> NoProgress:
+    """Terminal progress when asked for, or by default when standard error is a terminal."""
     if enabled is None:
         enabled = sys.stderr.isatty()
     return TerminalProgress() if enabled else NoProgress()

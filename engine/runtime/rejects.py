@@ -23,6 +23,8 @@ CSV_META = ["_file", "_row", "_line", "_stage", "_reason"]
 
 
 class RejectsWriter:
+    """The run's rejects file (JSON Lines or CSV), opened when the first reject arrives."""
+
     def __init__(self, path: Path, fmt: str = "jsonl") -> None:
         self.path = path
         self.format = fmt
@@ -36,6 +38,7 @@ class RejectsWriter:
         self._stream = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
 
     def write(self, entry: dict[str, Any]) -> None:
+        """Append one reject entry (lineage, reason, original record, mapped payload, answer)."""
         if self._stream is None:
             self._open()
         self.count += 1
@@ -85,6 +88,7 @@ class RejectsWriter:
             os.fsync(self._stream.fileno())
 
     def close(self) -> None:
+        """Close the file; harmless when nothing was written."""
         if self._stream is not None:
             self._stream.close()
             self._stream = None

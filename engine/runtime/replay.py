@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from typing_extensions import override
+
 from engine.contracts import Chunk, Item, ParseReject, RunContext, Source
 from engine.errors import ConfigError
 
@@ -64,6 +66,7 @@ class ReplaySource(Source):
         self.file = path
         self.count = 0
 
+    @override
     def items(self, run: RunContext) -> Iterator[Item]:
         groups: dict[str, list[dict[str, Any]]] = {}
         for entry in _entries(self.file):
@@ -75,6 +78,7 @@ class ReplaySource(Source):
             # the original name, so anything rejected again points at the same file and row
             yield Item(uri=f"replay:{uri}", name=str(name), meta={"entries": len(entries), "replay": True})
 
+    @override
     def read_records(self, item: Item, run: RunContext) -> Iterator[Chunk]:
         entries = self.groups[item.uri[len("replay:") :]]
         records, positions, lines, rejects = [], [], [], []
@@ -104,5 +108,6 @@ class ReplaySource(Source):
         self.count += len(records) + len(rejects)
         yield Chunk(item, records, positions, None, lines, rejects=rejects or None)
 
+    @override
     def read(self, item: Item) -> IO[bytes]:  # pragma: no cover - records source
         raise NotImplementedError

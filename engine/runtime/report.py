@@ -16,6 +16,8 @@ EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_REJECTS = 0, 1, 2, 3
 
 @dataclasses.dataclass
 class ItemReport:
+    """What happened to one item: status, counts, where it was moved, why it failed."""
+
     uri: str
     name: str
     status: str  # done | failed | skipped | partial
@@ -28,6 +30,8 @@ class ItemReport:
 
 @dataclasses.dataclass
 class RunReport:
+    """What happened in one run, written as JSON and rendered for the terminal."""
+
     connector: str
     spec: str
     run_id: str
@@ -48,16 +52,19 @@ class RunReport:
 
     @property
     def seconds(self) -> float:
+        """Wall-clock length of the run (so far, while it runs)."""
         end = self.ended or datetime.now(UTC)
         return max(0.0, (end - self.started).total_seconds())
 
     def files_summary(self) -> dict[str, int]:
+        """Items by status (seen, done, failed, skipped, partial)."""
         out = {"seen": len(self.items), "done": 0, "failed": 0, "skipped": 0, "partial": 0}
         for it in self.items:
             out[it.status] = out.get(it.status, 0) + 1
         return out
 
     def as_dict(self) -> dict[str, Any]:
+        """The report as JSON-compatible data, with secrets scrubbed."""
         data = {
             "connector": self.connector,
             "spec": self.spec,
@@ -79,9 +86,11 @@ class RunReport:
             "replayed": self.replayed,
             "items": [dataclasses.asdict(i) for i in self.items],
         }
-        return redactor.scrub_obj(to_jsonable(data))
+        scrubbed: dict[str, Any] = redactor.scrub_obj(to_jsonable(data))
+        return scrubbed
 
     def write(self, path: Path) -> None:
+        """Write the report atomically to ``path`` (a temporary file, then a rename)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self.report_path = str(path)
         tmp = path.with_suffix(".tmp")
@@ -89,6 +98,7 @@ class RunReport:
         tmp.replace(path)
 
     def render_text(self) -> str:
+        """The report for a terminal: status, files, records, rejects and where to find them."""
         c = self.counts
         rej = c.get("rejected", {})
         files = self.files_summary()

@@ -52,6 +52,8 @@ from engine.units import seconds
 
 @dataclasses.dataclass
 class RunOptions:
+    """How a run is asked for (``engine run`` flags, ``engine serve`` and coordinators)."""
+
     dry_run: bool = False
     limit: int | None = None
     progress: bool | None = None  # None: on a terminal only
@@ -77,6 +79,8 @@ class _LimitReached(Exception):
 
 
 class Runner:
+    """Runs a compiled plan once: lock, items, chunks, state commits and the report."""
+
     def __init__(self, plan: Any, options: RunOptions | None = None, *, log: Log | None = None) -> None:
         self.plan = plan
         self.opts = options or RunOptions()
@@ -142,6 +146,7 @@ class Runner:
     # -- the run --------------------------------------------------------------------------
 
     def run(self) -> RunReport:
+        """Run the plan; returns the report (also on failure: its status and exit code say how it ended)."""
         with quiet_gc():
             return self._run()
 
@@ -169,13 +174,7 @@ class Runner:
             if not self.opts.dry_run and not self.opts.worker:
                 store.run_started(run.connector, run.run_id, run.started)
             run.log.info("run started", spec=plan.doc.file, dry_run=self.opts.dry_run or None)
-            for plugin in self._plugins():
-                if plugin is None or (plugin is plan.target and self.opts.dry_run):
-                    continue
-                if getattr(plugin, "connection_name", None):
-                    run.connection(plugin.connection_name)
-                plugin.open(run)
-                opened.append(plugin)
+            self._open_plugins(run, opened)
             self.progress.start()
             self._items(run)
             if not self.opts.dry_run:
@@ -206,33 +205,52 @@ class Runner:
             report.exit_code = EXIT_FAILED
         finally:
             self.progress.stop()
-            stats = getattr(plan.target, "stats", None)
-            if callable(stats) and not self.opts.dry_run and plan.target in opened:
-                try:
-                    report.target = stats()
-                except Exception as exc:
-                    run.log.warning("target statistics unavailable", error=str(exc))
-            source_stats = getattr(plan.source, "stats", None)
-            if callable(source_stats):
-                try:
-                    report.source = source_stats()
-                except Exception as exc:
-                    run.log.warning("source statistics unavailable", error=str(exc))
-            for plugin in reversed(opened):
-                try:
-                    plugin.close()
-                except Exception as exc:
-                    run.log.warning("closing a plugin failed", plugin=plugin.name, error=str(exc))
-            for conn in plan.connections.values():
-                conn.close()
-            if not self.opts.dry_run and not self.replaying:
-                release_claims(run)
-                if not self.opts.worker:
-                    prune(run, self.plan.state.get("history") or {})
-            if self.lock is not None:
-                self.lock.release()
+            self._statistics(run, report, opened)
+            self._teardown(run, opened)
             self._finish(run, report)
         return report
+
+    def _open_plugins(self, run: Run, opened: list[Any]) -> None:
+        """Open the run's plugins (and the connections they borrow), noting each in ``opened``."""
+        for plugin in self._plugins():
+            if plugin is None or (plugin is self.plan.target and self.opts.dry_run):
+                continue
+            if getattr(plugin, "connection_name", None):
+                run.connection(plugin.connection_name)
+            plugin.open(run)
+            opened.append(plugin)
+
+    def _statistics(self, run: Run, report: RunReport, opened: list[Any]) -> None:
+        """The source's and target's own counters for the report; their failure never fails the run."""
+        plan = self.plan
+        stats = getattr(plan.target, "stats", None)
+        if callable(stats) and not self.opts.dry_run and plan.target in opened:
+            try:
+                report.target = stats()
+            except Exception as exc:
+                run.log.warning("target statistics unavailable", error=str(exc))
+        source_stats = getattr(plan.source, "stats", None)
+        if callable(source_stats):
+            try:
+                report.source = source_stats()
+            except Exception as exc:
+                run.log.warning("source statistics unavailable", error=str(exc))
+
+    def _teardown(self, run: Run, opened: list[Any]) -> None:
+        """Close plugins and connections, release claims, prune history, release the lock."""
+        for plugin in reversed(opened):
+            try:
+                plugin.close()
+            except Exception as exc:
+                run.log.warning("closing a plugin failed", plugin=plugin.name, error=str(exc))
+        for conn in self.plan.connections.values():
+            conn.close()
+        if not self.opts.dry_run and not self.replaying:
+            release_claims(run)
+            if not self.opts.worker:
+                prune(run, self.plan.state.get("history") or {})
+        if self.lock is not None:
+            self.lock.release()
 
     def _finish(self, run: Run, report: RunReport) -> None:
         outcomes = run.outcomes
@@ -474,6 +492,7 @@ class Runner:
 
 
 def run_plan(plan: Any, options: RunOptions | None = None) -> RunReport:
+    """Run ``plan`` once with ``options`` (the entry point of ``engine run``)."""
     if plan.target is None:
         raise ConfigError("the spec has no target")
     return Runner(plan, options).run()

@@ -52,6 +52,13 @@ def _error(status: int, message: str, *, headers: dict[str, str] | None = None, 
 
 
 def webhook_endpoint(server: Any, spec: ServedSpec) -> Any:
+    """The Starlette endpoint for one spec's webhook: read, verify, then queue or run.
+
+    ``server`` is the :class:`~engine.serve.server.Server` (its workers, body
+    limit and stopping flag are read per request). The answers are the ones
+    listed in this module's docstring; a crash in a sync run is logged and
+    answered 500 without its message.
+    """
     webhook = spec.webhook or {}
     mode = webhook.get("response", "async")
     auth_header = (webhook.get("auth") or {}).get("header") or "x-api-key"
@@ -108,6 +115,12 @@ def webhook_endpoint(server: Any, spec: ServedSpec) -> Any:
 
 
 def health_endpoint(server: Any) -> Any:
+    """The ``GET /health`` endpoint: each spec's trigger, queue, next run and last result.
+
+    Answers 200, or 503 once the server is stopping so a load balancer stops
+    sending requests.
+    """
+
     async def health(request: Request) -> Response:
         specs = []
         for spec in server.specs:
@@ -134,6 +147,7 @@ def health_endpoint(server: Any) -> Any:
 
 
 def build_app(server: Any) -> Starlette:
+    """The ASGI app for ``server``: ``/health`` plus a POST route per spec with a webhook."""
     routes = [Route("/health", health_endpoint(server), methods=["GET"])]
     for spec in server.specs:
         if spec.webhook is not None:

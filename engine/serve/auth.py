@@ -37,9 +37,13 @@ LEGACY_HEADERS = ("flex.signature", "flex-signature", "flex_signature")
 
 
 class Verifier(Protocol):
+    """What the webhook endpoint asks of an authentication scheme."""
+
     kind: str
 
-    def check(self, body: bytes, headers: Mapping[str, str]) -> str | None: ...
+    def check(self, body: bytes, headers: Mapping[str, str]) -> str | None:
+        """``None`` when the request may pass, else a short reason that is safe to send back."""
+        ...
 
 
 def header(headers: Mapping[str, str], *names: str) -> str | None:
@@ -74,12 +78,15 @@ def load_public_key(text: str, where: str = "public_key") -> rsa.RSAPublicKey:
 
 
 class FluentSignature:
+    """Fluent's RSA/SHA-512 webhook signature over the raw body (``auth: fluent_signature``)."""
+
     kind = "fluent_signature"
 
     def __init__(self, key: rsa.RSAPublicKey) -> None:
         self.key = key
 
     def check(self, body: bytes, headers: Mapping[str, str]) -> str | None:
+        """Refuse a missing, legacy-only, non-base64 or non-matching signature; see :class:`Verifier`."""
         signature = header(headers, *SIGNATURE_HEADERS)
         if signature is None:
             if header(headers, *LEGACY_HEADERS):
@@ -97,6 +104,11 @@ class FluentSignature:
 
 
 class ApiKey:
+    """A shared secret in a header (``auth: api_key``), compared in constant time.
+
+    With ``header: authorization`` a ``Bearer`` prefix is accepted and dropped.
+    """
+
     kind = "api_key"
 
     def __init__(self, secret: str, header_name: str) -> None:
@@ -104,6 +116,7 @@ class ApiKey:
         self.header = header_name
 
     def check(self, body: bytes, headers: Mapping[str, str]) -> str | None:
+        """Refuse a missing or wrong key; the body is not looked at. See :class:`Verifier`."""
         given = header(headers, self.header)
         if given is None:
             return f"missing {self.header} header"
@@ -115,9 +128,12 @@ class ApiKey:
 
 
 class Anyone:
+    """No authentication (``auth: {type: none}``); ``engine serve`` warns about it at start-up."""
+
     kind = "none"
 
     def check(self, body: bytes, headers: Mapping[str, str]) -> str | None:
+        """Let every request pass."""
         return None
 
 

@@ -14,7 +14,11 @@ from typing import Protocol
 
 
 class Clock(Protocol):
-    def now(self) -> datetime: ...
+    """The two things the scheduler asks of time."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware."""
+        ...
 
     def wait_until(self, when: datetime, stop: threading.Event) -> bool:
         """Block until ``when``; False when ``stop`` was set first."""
@@ -28,9 +32,11 @@ class SystemClock:
     max_nap = 30.0
 
     def now(self) -> datetime:
+        """The wall-clock time in the local zone, timezone-aware."""
         return datetime.now().astimezone()
 
     def wait_until(self, when: datetime, stop: threading.Event) -> bool:
+        """Sleep in naps of at most :attr:`max_nap` seconds until ``when``; False when ``stop`` is set."""
         while True:
             remaining = (when - self.now()).total_seconds()
             if remaining <= 0:
@@ -49,21 +55,28 @@ class ManualClock:
         self.waiters = 0
 
     def now(self) -> datetime:
+        """The time the clock was last set or advanced to."""
         with self._changed:
             return self._now
 
     def set(self, when: datetime) -> None:
+        """Jump to ``when`` (backwards too) and wake every waiter to look again."""
         with self._changed:
             self._now = when
             self._changed.notify_all()
 
     def advance(self, seconds: float) -> datetime:
+        """Move forward by ``seconds``, wake every waiter, and return the new time."""
         with self._changed:
             self._now = self._now + timedelta(seconds=seconds)
             self._changed.notify_all()
             return self._now
 
     def wait_until(self, when: datetime, stop: threading.Event) -> bool:
+        """Block until the clock is moved to ``when`` or later; False when ``stop`` is set first.
+
+        The caller is counted in :attr:`waiters` while it blocks.
+        """
         with self._changed:
             self.waiters += 1
             try:

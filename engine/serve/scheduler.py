@@ -50,6 +50,7 @@ class Schedule:
         self.skipped = 0
 
     def start(self) -> None:
+        """Start the schedule's thread; the first run is at the next due time, not now. Idempotent."""
         if self._thread is not None:
             return
         self._thread = threading.Thread(target=self._loop, name=f"engine-schedule:{self.name}", daemon=True)
@@ -60,6 +61,7 @@ class Schedule:
         self._stop.set()
 
     def join(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds for the thread to end; True when it has (or never started)."""
         if self._thread is not None:
             self._thread.join(timeout)
             return not self._thread.is_alive()

@@ -33,6 +33,8 @@ RESERVED_PATHS = ("/health",)
 
 @dataclasses.dataclass
 class ServeOptions:
+    """How ``engine serve`` listens and how much it accepts; ``port=0`` picks a free port."""
+
     host: str = "127.0.0.1"
     port: int = 8080
     #: larger request bodies are refused with 413
@@ -85,6 +87,12 @@ def load_specs(
 
 
 class Server:
+    """The HTTP app, async workers and schedules of a set of loaded specs, started and stopped together.
+
+    Constructing one does no I/O; :meth:`start` binds the port (``options.port``
+    then holds the one bound) and :meth:`stop` shuts down gracefully.
+    """
+
     def __init__(
         self, specs: list[ServedSpec], options: ServeOptions | None = None, *, log: Log | None = None
     ) -> None:
@@ -110,6 +118,7 @@ class Server:
 
     @property
     def url(self) -> str:
+        """The base URL clients use, e.g. ``http://127.0.0.1:8080`` (IPv6 hosts bracketed)."""
         host = f"[{self.options.host}]" if ":" in self.options.host else self.options.host
         return f"http://{host}:{self.options.port}"
 

@@ -34,6 +34,11 @@ MAX_REJECTS_SHOWN = 20
 
 
 class ServedSpec:
+    """A spec loaded once for serving: its webhook and schedule, verifier, lock and last result.
+
+    Build it with :meth:`load`, which checks that it has something to serve.
+    """
+
     def __init__(
         self,
         path: str,
@@ -83,6 +88,7 @@ class ServedSpec:
 
     @property
     def extension(self) -> str:
+        """The file extension a webhook body is given, from the webhook's ``format`` (``bin`` if unknown)."""
         return EXTENSIONS.get((self.webhook or {}).get("format", "json"), "bin")
 
     def run(

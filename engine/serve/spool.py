@@ -26,6 +26,8 @@ _META = ".meta.json"
 
 
 class Spool:
+    """One connector's directory of accepted payloads (see the module docstring for the layout)."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.failed_dir = root / "failed"
@@ -34,6 +36,10 @@ class Spool:
         return (base or self.root) / f"{payload.id}.{payload.ext}"
 
     def put(self, payload: Payload) -> Path:
+        """Write the metadata, then the body (synced, renamed into place); returns the body's path.
+
+        Once this returns the payload survives a crash, so the 202 may be sent.
+        """
         self.root.mkdir(parents=True, exist_ok=True)
         meta = {
             "id": payload.id,
@@ -55,6 +61,7 @@ class Spool:
         return final
 
     def done(self, payload: Payload) -> None:
+        """Forget a payload whose run succeeded (body and metadata); harmless if already gone."""
         self._body(payload).unlink(missing_ok=True)
         (self.root / f"{payload.id}{_META}").unlink(missing_ok=True)
 
@@ -105,6 +112,8 @@ class Spool:
         return found
 
     def counts(self) -> dict[str, int]:
+        """How many payloads are ``pending`` and ``failed``, for ``/health``."""
+
         def count(d: Path) -> int:
             return sum(1 for _ in d.glob(f"*{_META}")) if d.is_dir() else 0
 

@@ -35,6 +35,8 @@ MIN_RETRY = 5.0
 
 @dataclasses.dataclass
 class Job:
+    """One queued run of a spec, and how often it has been retried so far."""
+
     payload: Payload | None
     run_id: str
     failures: int = 0
@@ -45,6 +47,11 @@ class Job:
 
 
 class Worker:
+    """One spec's queue and background thread for ``response: async`` webhooks.
+
+    Retries follow the spec's ``state.retry`` (``max_attempts``, ``backoff``).
+    """
+
     def __init__(self, spec: ServedSpec, spool: Spool, *, size: int = 100, log: Log | None = None) -> None:
         self.spec = spec
         self.spool = spool
@@ -62,6 +69,7 @@ class Worker:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Start the thread, which first runs payloads left pending by a previous process. Idempotent."""
         if self._thread is None:
             self._thread = threading.Thread(
                 target=self._loop, name=f"engine-worker:{self.spec.name}", daemon=True
@@ -77,6 +85,7 @@ class Worker:
             self._timers.clear()
 
     def join(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds for the thread to end; True when it has (or never started)."""
         if self._thread is not None:
             self._thread.join(timeout)
             return not self._thread.is_alive()
@@ -113,6 +122,7 @@ class Worker:
 
     @property
     def queued(self) -> int:
+        """Runs waiting in the queue (approximate, as any queue size read from another thread)."""
         return self.queue.qsize()
 
     # -- the loop ------------------------------------------------------------------------------

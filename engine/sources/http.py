@@ -42,6 +42,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from typing_extensions import override
+
 from engine.connections._http_templates import Missing, Structure, Template
 from engine.contracts import Chunk, Item, RunContext, Source
 from engine.errors import ConfigError, SourceError
@@ -227,6 +229,8 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class HttpSourceOptions:
+    """The validated ``http`` source block; ``connection`` names an ``http`` connection."""
+
     connection: str
     path: str
     method: str
@@ -241,6 +245,13 @@ class HttpSourceOptions:
 
 
 class HttpSource(Source):
+    """Pages through one API endpoint and yields each page as a chunk of records.
+
+    A run is one item. Templates and record paths are compiled at construction
+    (mistakes become :meth:`problems`); the watermark reached is held until
+    :meth:`complete` confirms the item succeeded.
+    """
+
     name = "http"
     summary = "records from a REST API: page, offset, cursor or Link pagination, incremental on a watermark"
     schema = SCHEMA
@@ -313,8 +324,10 @@ class HttpSource(Source):
             )
 
     def problems(self) -> list[tuple[tuple, str]]:
+        """Mistakes found at construction: bad paths, a GET body, unworkable paging or watermark settings."""
         return self._problems
 
+    @override
     def items(self, run: RunContext) -> Iterator[Item]:
         # one item per run: the ledger must never judge an API done, nor hold a failed read back;
         # what was delivered is the watermark's business
@@ -329,6 +342,7 @@ class HttpSource(Source):
         text = str(self.options.path)
         return text if text.startswith("/") else "/" + text
 
+    @override
     def read(self, item: Item) -> IO[bytes]:
         raise ConfigError(
             f"{self.path}: this source yields records, not bytes (state.dedupe: checksum does "
@@ -394,6 +408,7 @@ class HttpSource(Source):
             self.tally,
         )
 
+    @override
     def read_records(self, item: Item, run: RunContext) -> Iterator[Chunk]:
         o = self.options
         self.client = run.connection(o.connection).client
@@ -503,6 +518,7 @@ class HttpSource(Source):
             out.append(record)
         return out, False
 
+    @override
     def complete(self, item: Item, ok: bool, run: RunContext) -> str | None:
         nxt = self.pending.pop(item.uri, None)
         if ok and nxt is not None and nxt.value is not None:
@@ -511,6 +527,7 @@ class HttpSource(Source):
         return None
 
     def stats(self) -> dict[str, Any]:
+        """The last read's counters for the run report: pages, records, drops, watermarks, requests."""
         return {**self.counts, **self.tally}
 
 

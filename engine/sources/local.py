@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from typing_extensions import override
+
 from engine.contracts import Item, RunContext, Source
 from engine.errors import SourceError
 from engine.sources._files import MOVE, compile_pattern, free_name, move_templates, render_move
@@ -57,6 +59,8 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class LocalOptions:
+    """The validated ``local`` source block; ``min_age`` still in the user's units."""
+
     path: str
     pattern: str
     recursive: bool
@@ -68,6 +72,12 @@ class LocalOptions:
 
 
 class LocalSource(Source):
+    """Lists matching files under a local path, reads them, and moves or deletes them when done.
+
+    Hidden files and the directories processed files are moved to are never
+    listed, so a recursive source does not pick its own output up again.
+    """
+
     name = "local"
     summary = "files in a local directory"
     schema = SCHEMA
@@ -80,6 +90,7 @@ class LocalSource(Source):
         self.templates = move_templates(options.on_success, options.on_failure)
         self.base: Path | None = None
 
+    @override
     def open(self, run: RunContext) -> None:
         raw = Path(os.path.expanduser(self.options.path))
         base_dir = Path(run.spec_dir)
@@ -98,6 +109,7 @@ class LocalSource(Source):
         walker = base.rglob("*") if self.options.recursive else base.iterdir()
         return base, [p for p in walker if p.is_file()]
 
+    @override
     def items(self, run: RunContext) -> Iterator[Item]:
         base, paths = self._listing()
         self.base = base
@@ -138,12 +150,14 @@ class LocalSource(Source):
         static = self.templates[key].text.split("{", 1)[0]
         return static.split("/", 1)[0] if "/" in static else ""
 
+    @override
     def read(self, item: Item) -> IO[bytes]:
         try:
             return open(item.meta["path"], "rb")
         except OSError as exc:
             raise SourceError(f"{item.meta['path']}: cannot read: {exc.strerror}") from None
 
+    @override
     def complete(self, item: Item, ok: bool, run: RunContext) -> str | None:
         key = "on_success" if ok else "on_failure"
         action = getattr(self.options, key) or {}

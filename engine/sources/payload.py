@@ -30,6 +30,8 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from typing_extensions import override
+
 from engine.contracts import Item, RunContext, Source
 from engine.errors import SourceError
 
@@ -59,6 +61,7 @@ def safe_headers(headers: Mapping[str, str] | Any, *, also: tuple[str, ...] = ()
 
 
 def new_payload_id() -> str:
+    """A fresh payload id, UTC time then random hex (``20260102T030405Z-a1b2c3``): sortable and unique."""
     now = datetime.now(UTC)
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
@@ -77,6 +80,7 @@ class Payload:
     name: str | None = None
 
     def item(self) -> Item:
+        """The run's one item for this body; its ``meta`` holds the safe headers and the payload id."""
         name = self.name or f"payload-{self.id}.{self.ext}"
         return Item(
             uri=f"payload://{self.id}",
@@ -89,10 +93,12 @@ class Payload:
 
 @dataclasses.dataclass
 class PayloadOptions:
-    pass
+    """The ``payload`` source takes no options."""
 
 
 class PayloadSource(Source):
+    """Serves one body handed over with :meth:`deliver` as the single item of a run."""
+
     name = "payload"
     summary = "one request body handed over by engine serve or engine run --payload"
     schema = SCHEMA
@@ -108,6 +114,7 @@ class PayloadSource(Source):
         """Set the body the next run reads (before the run starts)."""
         self.payload = payload
 
+    @override
     def items(self, run: RunContext) -> Iterator[Item]:
         if self.payload is None:
             raise SourceError(
@@ -116,10 +123,12 @@ class PayloadSource(Source):
             )
         yield self.payload.item()
 
+    @override
     def read(self, item: Item) -> IO[bytes]:
         if self.payload is None or item.uri != f"payload://{self.payload.id}":
             raise SourceError(f"{self.path or 'source'}: unknown payload {item.uri}")
         return io.BytesIO(self.payload.body)
 
     def stats(self) -> dict[str, Any]:
+        """The body's size for the run report; empty before a body was delivered."""
         return {"payload_bytes": len(self.payload.body)} if self.payload is not None else {}

@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from typing_extensions import override
+
 from engine.connections._retry import ResumableReader, buffered
 from engine.connections._s3_errors import error_code, is_drop
 from engine.contracts import Item, RunContext, Source
@@ -73,6 +75,8 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class S3SourceOptions:
+    """The validated ``s3`` source block; ``connection`` names an ``s3`` connection."""
+
     connection: str
     prefix: str
     pattern: str
@@ -85,6 +89,12 @@ class S3SourceOptions:
 
 
 class S3Source(Source):
+    """Lists matching objects under a prefix of a borrowed S3 connection, reads and moves them.
+
+    Items carry the listed etag; reads and moves insist on it, so an object
+    replaced during the run fails instead of mixing versions.
+    """
+
     name = "s3"
     summary = "objects in an S3 bucket"
     schema = SCHEMA
@@ -102,12 +112,14 @@ class S3Source(Source):
         self.base = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
         self._transfers: Any = None
 
+    @override
     def open(self, run: RunContext) -> None:
         self.conn = run.connection(self.options.connection)
         self.log = run.log
 
     # -- listing ------------------------------------------------------------------------------
 
+    @override
     def items(self, run: RunContext) -> Iterator[Item]:
         entries = self._list()
         chosen = select(
@@ -167,6 +179,7 @@ class S3Source(Source):
 
     # -- reading ------------------------------------------------------------------------------
 
+    @override
     def read(self, item: Item) -> IO[bytes]:
         conn = self.conn
         key, etag = item.meta["key"], item.meta["etag"]
@@ -204,6 +217,7 @@ class S3Source(Source):
 
     # -- lifecycle ----------------------------------------------------------------------------
 
+    @override
     def complete(self, item: Item, ok: bool, run: RunContext) -> str | None:
         key = "on_success" if ok else "on_failure"
         action = getattr(self.options, key) or {}
@@ -255,6 +269,7 @@ class S3Source(Source):
         except Exception as exc:  # translated with the connection's name
             raise self.conn.error(exc, action, where, phase="source") from None
 
+    @override
     def close(self) -> None:
         transfers, self._transfers = self._transfers, None
         if transfers is not None:

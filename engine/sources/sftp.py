@@ -31,6 +31,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from typing_extensions import override
+
 from engine.connections import _sftp_io
 from engine.connections._retry import ResumableReader, buffered
 from engine.contracts import Item, RunContext, Source
@@ -76,6 +78,8 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class SftpSourceOptions:
+    """The validated ``sftp`` source block; ``connection`` names an ``sftp`` connection."""
+
     connection: str
     path: str
     pattern: str
@@ -89,6 +93,12 @@ class SftpSourceOptions:
 
 
 class SftpSource(Source):
+    """Lists matching files under a remote directory of a borrowed SFTP connection, reads and moves them.
+
+    Links are followed only to regular files inside the directory; with
+    ``size_stable_for`` files still growing are left for the next run.
+    """
+
     name = "sftp"
     summary = "files on an SFTP server"
     schema = SCHEMA
@@ -103,6 +113,7 @@ class SftpSource(Source):
         self.templates = move_templates(options.on_success, options.on_failure)
         self.skip_dirs = [d for d in (static_dir(t) for t in self.templates.values()) if d and d[0] != "/"]
 
+    @override
     def open(self, run: RunContext) -> None:
         self.conn = run.connection(self.options.connection)
         self.log = run.log
@@ -118,6 +129,7 @@ class SftpSource(Source):
 
     # -- listing ------------------------------------------------------------------------------
 
+    @override
     def items(self, run: RunContext) -> Iterator[Item]:
         entries = self._list()
         chosen = select(
@@ -206,6 +218,7 @@ class SftpSource(Source):
 
     # -- reading ------------------------------------------------------------------------------
 
+    @override
     def read(self, item: Item) -> IO[bytes]:
         path = item.meta["path"]
         size = item.size or 0
@@ -244,6 +257,7 @@ class SftpSource(Source):
 
     # -- lifecycle ----------------------------------------------------------------------------
 
+    @override
     def complete(self, item: Item, ok: bool, run: RunContext) -> str | None:
         key = "on_success" if ok else "on_failure"
         action = getattr(self.options, key) or {}

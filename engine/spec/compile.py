@@ -48,9 +48,11 @@ class Plan:
 
     @property
     def base_dir(self) -> Path:
+        """The spec's directory: relative paths in the spec are relative to it."""
         return self.doc.base_dir
 
     def plugins(self) -> list[Plugin]:
+        """Every plugin of the plan, connections first (the order they are opened in)."""
         out: list[Plugin] = [*self.connections.values(), self.source]
         if self.parser is not None:
             out.append(self.parser)
@@ -58,6 +60,7 @@ class Plan:
         return out
 
     def close(self) -> None:
+        """Close every plugin, last opened first."""
         for plugin in reversed(self.plugins()):
             plugin.close()
 
@@ -79,7 +82,7 @@ class _Compiler:
     def warn(self, path: SpecPath, message: str, *, key: bool = False, code: str = "spec") -> None:
         self.diags.append(self.doc.diagnostic(path, message, key=key, severity="warning", code=code))
 
-    def _check(self, path: SpecPath, schema: dict, value: Any, what: str = "option") -> bool:
+    def _check(self, path: SpecPath, schema: dict[str, Any], value: Any, what: str = "option") -> bool:
         found = check(self.doc, path, schema, value, what=what)
         self.diags.extend(found)
         return not errors(found)
@@ -105,30 +108,10 @@ class _Compiler:
         schema = cls.schema
         full = {**schema, "properties": {"type": {"const": name}, **schema.get("properties", {})}}
         full.setdefault("additionalProperties", False)
-        references_ok = True
-        for prop, sub in schema.get("properties", {}).items():
-            if isinstance(sub, dict) and sub.get("x-connection") and prop in block:
-                references_ok = (
-                    self._connection_ref(block[prop], sub["x-connection"], (*path, prop)) and references_ok
-                )
+        references_ok = self._connection_refs(schema, block, path)
         if not self._check(path, full, block) or not references_ok:
             return None
-        nested: dict[str, Any] = {}
-        ok = True
-        for prop, sub in schema.get("properties", {}).items():
-            if not isinstance(sub, dict):
-                continue
-            sub_kind = sub.get("x-plugin")
-            if sub_kind:
-                value = block.get(prop, sub.get("default"))
-                if isinstance(value, str):
-                    value = {"type": value}
-                if value is None:
-                    nested[prop] = None
-                    continue
-                built = self.block(sub_kind, value, (*path, prop))
-                ok = ok and built is not None
-                nested[prop] = built
+        nested, ok = self._nested_plugins(schema, block, path)
         self._secret_lint(schema, block, path)
         if not ok:
             return None
@@ -145,6 +128,34 @@ class _Compiler:
         if "connection" in block and hasattr(plugin, "connection_name"):
             plugin.connection_name = block["connection"]
         return plugin
+
+    def _connection_refs(self, schema: dict[str, Any], block: dict[str, Any], path: SpecPath) -> bool:
+        """Check every option that names a connection (``x-connection``); all are reported."""
+        ok = True
+        for prop, sub in schema.get("properties", {}).items():
+            if isinstance(sub, dict) and sub.get("x-connection") and prop in block:
+                ok = self._connection_ref(block[prop], sub["x-connection"], (*path, prop)) and ok
+        return ok
+
+    def _nested_plugins(
+        self, schema: dict[str, Any], block: dict[str, Any], path: SpecPath
+    ) -> tuple[dict[str, Any], bool]:
+        """Build the plugins named inside a block (``x-plugin`` options, e.g. a file target's writer)."""
+        nested: dict[str, Any] = {}
+        ok = True
+        for prop, sub in schema.get("properties", {}).items():
+            if not isinstance(sub, dict) or not sub.get("x-plugin"):
+                continue
+            value = block.get(prop, sub.get("default"))
+            if isinstance(value, str):
+                value = {"type": value}
+            if value is None:
+                nested[prop] = None
+                continue
+            built = self.block(sub["x-plugin"], value, (*path, prop))
+            ok = ok and built is not None
+            nested[prop] = built
+        return nested, ok
 
     def _connection_ref(self, name: Any, wanted: Any, path: SpecPath) -> bool:
         from engine.suggest import did_you_mean
@@ -168,7 +179,7 @@ class _Compiler:
             return False
         return True
 
-    def _secret_lint(self, schema: dict, block: dict, path: SpecPath) -> None:
+    def _secret_lint(self, schema: dict[str, Any], block: dict[str, Any], path: SpecPath) -> None:
         for secret_path in secret_properties(schema):
             value: Any = block
             for part in secret_path:
@@ -182,7 +193,7 @@ class _Compiler:
 
     # -- sections ----------------------------------------------------------------
 
-    def custom_resolvers(self, data: dict) -> None:
+    def custom_resolvers(self, data: dict[str, Any]) -> None:
         modules = data.get("plugins") or []
         if not modules:
             return
@@ -253,7 +264,7 @@ class _Compiler:
         self.diags.extend(diags)
         return compiled
 
-    def trigger(self, section: Any) -> dict:
+    def trigger(self, section: Any) -> dict[str, Any]:
         if section is None:
             return {}
         if not self._check(("trigger",), sections.TRIGGER, section, what="trigger option"):
@@ -269,7 +280,8 @@ class _Compiler:
                     "(expected five fields: minute hour day month weekday)",
                 )
         self._webhook_auth(section.get("webhook"))
-        return fill_defaults(sections.TRIGGER, section)
+        filled: dict[str, Any] = fill_defaults(sections.TRIGGER, section)
+        return filled
 
     def _webhook_auth(self, webhook: Any) -> None:
         """What ``engine serve`` would refuse, and what it would serve unprotected."""
@@ -302,7 +314,7 @@ class _Compiler:
                 code="literal-secret",
             )
 
-    def section(self, name: str, data: dict, default: Any) -> Any:
+    def section(self, name: str, data: dict[str, Any], default: Any) -> Any:
         value = data.get(name, default)
         if value is None:
             value = default
@@ -438,6 +450,11 @@ def compile_file(
     registries: Registries | None = None,
     allow_custom_code: bool = False,
 ) -> Plan:
+    """Load, validate and compile the spec at ``path``.
+
+    ``overrides`` are ``--set path=value`` strings applied before validation. Raises
+    :class:`~engine.errors.SpecError` carrying every diagnostic when the spec is invalid.
+    """
     doc = load_file(path)
     if overrides:
         apply_overrides(doc, overrides)

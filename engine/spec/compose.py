@@ -25,7 +25,8 @@ def block_schema(cls: Any) -> dict[str, Any]:
     schema["required"] = ["type", *[r for r in required if r != "type"]]
     if cls.summary:
         schema.setdefault("description", cls.summary)
-    return _link_nested(schema)
+    linked: dict[str, Any] = _link_nested(schema)
+    return linked
 
 
 def _link_nested(schema: Any) -> Any:
@@ -42,6 +43,7 @@ def _link_nested(schema: Any) -> Any:
 
 
 def kind_union(regs: Registries, kind: str) -> dict[str, Any]:
+    """A schema accepting any plugin of ``kind``, checked against the chosen plugin's own schema."""
     names = regs.kind(kind).names()
     return {
         "type": "object",
@@ -58,6 +60,7 @@ def kind_union(regs: Registries, kind: str) -> dict[str, Any]:
 
 
 def composed_schema(regs: Registries) -> dict[str, Any]:
+    """The whole connector schema (skeleton plus every plugin), for editors and ``engine schema``."""
     schema = copy.deepcopy(sections.SKELETON)
     schema["title"] = "engine connector spec"
     schema["$id"] = "https://engine.dev/schemas/engine.schema.json"

@@ -32,6 +32,8 @@ def render_path(path: Sequence[str | int]) -> str:
 
 @dataclasses.dataclass(frozen=True, order=True)
 class Diagnostic:
+    """One problem in a spec, located by file, line, column and spec path."""
+
     file: str
     line: int
     col: int
@@ -41,15 +43,18 @@ class Diagnostic:
     code: str = "spec"
 
     def render(self) -> str:
+        """``FILE:LINE:COL path: message``, the form editors and CI annotate."""
         label = "" if self.severity == "error" else f"{self.severity}: "
         return f"{self.file}:{self.line}:{self.col} {self.path}: {label}{self.message}"
 
     def as_dict(self) -> dict[str, Any]:
+        """The diagnostic as JSON-compatible data (``--format json``)."""
         return dataclasses.asdict(self)
 
 
 def sort_diagnostics(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
-    seen: set[tuple] = set()
+    """Diagnostics without duplicates, sorted by file, line and column."""
+    seen: set[tuple[Any, ...]] = set()
     unique = []
     for d in diags:
         key = (d.file, d.line, d.col, d.path, d.message)
@@ -60,4 +65,5 @@ def sort_diagnostics(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
 
 
 def errors(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Only the errors (warnings do not make a spec invalid)."""
     return [d for d in diags if d.severity == "error"]

@@ -27,6 +27,8 @@ SEQ_TAG = "tag:yaml.org,2002:seq"
 
 @dataclasses.dataclass(frozen=True)
 class Mark:
+    """A position in the spec file."""
+
     line: int  # 1-based
     col: int  # 1-based
 
@@ -55,6 +57,7 @@ class SpecDocument:
         return self.values.get((), Mark(1, 1))
 
     def diagnostic(self, path: SpecPath, message: str, *, key: bool = False, **kw: Any) -> Diagnostic:
+        """A :class:`Diagnostic` located at the node for ``path`` (at its key with ``key=True``)."""
         m = self.mark(path, key=key)
         return Diagnostic(self.file, m.line, m.col, render_path(path), message, **kw)
 
@@ -98,7 +101,7 @@ class _Builder:
             self.problems.append(self.doc.diagnostic(path, f"invalid value: {exc}"))
             return None
 
-    def _mapping(self, node: yaml.MappingNode, path: SpecPath) -> dict:
+    def _mapping(self, node: yaml.MappingNode, path: SpecPath) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         merged: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -133,7 +136,7 @@ class _Builder:
             out.setdefault(k, v)
         return out
 
-    def _merge_sources(self, node: yaml.Node, path: SpecPath) -> list[dict]:
+    def _merge_sources(self, node: yaml.Node, path: SpecPath) -> list[dict[Any, Any]]:
         nodes = node.value if isinstance(node, yaml.SequenceNode) else [node]
         sources = []
         for n in nodes:
@@ -189,6 +192,7 @@ def load_text(text: str, file: str = "<spec>", base_dir: Path | None = None) -> 
 
 
 def load_file(path: str | Path) -> SpecDocument:
+    """Read and parse the spec at ``path`` safely, with a line and column for every node."""
     p = Path(path)
     try:
         raw = p.read_bytes()

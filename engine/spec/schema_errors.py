@@ -9,6 +9,7 @@ valid under any of the given schemas".
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,6 +32,7 @@ _TYPE_NAMES = {
 
 
 def describe(value: Any) -> str:
+    """A value as messages show it: its JSON type and a short rendering (``string "abc"``)."""
     if isinstance(value, bool):
         return f"boolean {str(value).lower()}"
     if value is None:
@@ -54,12 +56,12 @@ def _expected_types(t: Any) -> str:
     return " or ".join(_TYPE_NAMES.get(str(x), str(x)) for x in types)
 
 
-def _validator(schema: dict) -> Draft202012Validator:
+def _validator(schema: dict[str, Any]) -> Draft202012Validator:
     return Draft202012Validator(schema)
 
 
 def check(
-    doc: SpecDocument, base: SpecPath, schema: dict, value: Any, *, what: str = "option"
+    doc: SpecDocument, base: SpecPath, schema: dict[str, Any], value: Any, *, what: str = "option"
 ) -> list[Diagnostic]:
     """All problems of ``value`` against ``schema``, positioned in ``doc``."""
     out: list[Diagnostic] = []
@@ -75,83 +77,78 @@ def _diagnostics(
     schema = error.schema if isinstance(error.schema, dict) else {}
     if error.absolute_path:
         what = "option"  # the caller's word ("section", "mapping option") names the top level only
-    custom = schema.get("x-error")
     v = error.validator
-    inst = error.instance
-
-    if v == "additionalProperties" and isinstance(inst, dict):
-        known = list(schema.get("properties", {}))
-        patterns = schema.get("patternProperties", {})
-        import re
-
-        for key in inst:
-            if key in schema.get("properties", {}) or any(re.search(p, key) for p in patterns):
-                continue
-            yield doc.diagnostic(
-                (*path, key),
-                f"unknown {what} '{key}'{did_you_mean(key, known)}",
-                key=True,
-                code="unknown-key",
-            )
-        return
-    if v == "required":
-        missing = [k for k in error.validator_value if isinstance(inst, dict) and k not in inst]
-        for key in missing:
-            if key == "type":
-                yield doc.diagnostic(path, "missing 'type' (which plugin to use)", code="missing")
-            else:
-                yield doc.diagnostic(path, f"missing required {what} '{key}'", code="missing")
-        return
-    if custom and v != "type":
-        yield doc.diagnostic(path, str(custom).format(value=inst), code=str(v))
-        return
-    if v == "type":
-        yield doc.diagnostic(
-            path, f"expected {_expected_types(error.validator_value)}, got {describe(inst)}", code="type"
-        )
-        return
-    if v == "enum":
-        options = ", ".join(str(o) for o in error.validator_value)
-        hint = (
-            did_you_mean(str(inst), [str(o) for o in error.validator_value]) if isinstance(inst, str) else ""
-        )
-        yield doc.diagnostic(path, f"{describe(inst)} is not one of: {options}{hint}", code="enum")
-        return
-    if v == "const":
-        yield doc.diagnostic(
-            path, f"must be {json.dumps(error.validator_value)}, got {describe(inst)}", code="const"
-        )
-        return
-    if v in ("minimum", "exclusiveMinimum"):
-        word = "at least" if v == "minimum" else "greater than"
-        yield doc.diagnostic(
-            path, f"{inst} is too small (must be {word} {error.validator_value})", code="range"
-        )
-        return
-    if v in ("maximum", "exclusiveMaximum"):
-        word = "at most" if v == "maximum" else "less than"
-        yield doc.diagnostic(
-            path, f"{inst} is too large (must be {word} {error.validator_value})", code="range"
-        )
-        return
-    if v == "pattern":
-        yield doc.diagnostic(
-            path, f"{describe(inst)} does not match the pattern {error.validator_value}", code="pattern"
-        )
-        return
-    if v == "minItems":
-        yield doc.diagnostic(path, f"needs at least {error.validator_value} item(s)", code="size")
-        return
-    if v == "minLength" and error.validator_value == 1:
-        yield doc.diagnostic(path, "must not be empty", code="size")
-        return
-    if v in ("oneOf", "anyOf") and error.context:
+    if v == "additionalProperties" and isinstance(error.instance, dict):
+        yield from _unknown_keys(doc, path, schema, error.instance, what)
+    elif v == "required":
+        yield from _missing_keys(doc, path, error, what)
+    elif v in ("oneOf", "anyOf") and error.context:
         yield from _best_branch(doc, base, error, what)
-        return
+    else:
+        message, code = _message(error, schema)
+        yield doc.diagnostic(path, message, code=code)
+
+
+def _unknown_keys(
+    doc: SpecDocument, path: SpecPath, schema: dict[str, Any], inst: dict[str, Any], what: str
+) -> Iterator[Diagnostic]:
+    known = list(schema.get("properties", {}))
+    patterns = schema.get("patternProperties", {})
+    for key in inst:
+        if key in known or any(re.search(p, key) for p in patterns):
+            continue
+        yield doc.diagnostic(
+            (*path, key), f"unknown {what} '{key}'{did_you_mean(key, known)}", key=True, code="unknown-key"
+        )
+
+
+def _missing_keys(
+    doc: SpecDocument, path: SpecPath, error: ValidationError, what: str
+) -> Iterator[Diagnostic]:
+    inst = error.instance
+    for key in error.validator_value:
+        if not isinstance(inst, dict) or key in inst:
+            continue
+        if key == "type":
+            yield doc.diagnostic(path, "missing 'type' (which plugin to use)", code="missing")
+        else:
+            yield doc.diagnostic(path, f"missing required {what} '{key}'", code="missing")
+
+
+_BOUNDS = {
+    "minimum": ("too small", "at least"),
+    "exclusiveMinimum": ("too small", "greater than"),
+    "maximum": ("too large", "at most"),
+    "exclusiveMaximum": ("too large", "less than"),
+}
+
+
+def _message(error: ValidationError, schema: dict[str, Any]) -> tuple[str, str]:
+    """``(message, code)`` for a failed keyword that concerns the value itself."""
+    v, inst, expected = str(error.validator), error.instance, error.validator_value
+    custom = schema.get("x-error")
+    if custom and v != "type":
+        return str(custom).format(value=inst), v
+    if v == "type":
+        return f"expected {_expected_types(expected)}, got {describe(inst)}", "type"
+    if v == "enum":
+        options = [str(o) for o in expected]
+        hint = did_you_mean(str(inst), options) if isinstance(inst, str) else ""
+        return f"{describe(inst)} is not one of: {', '.join(options)}{hint}", "enum"
+    if v == "const":
+        return f"must be {json.dumps(expected)}, got {describe(inst)}", "const"
+    if v in _BOUNDS:
+        size, word = _BOUNDS[v]
+        return f"{inst} is {size} (must be {word} {expected})", "range"
+    if v == "pattern":
+        return f"{describe(inst)} does not match the pattern {expected}", "pattern"
+    if v == "minItems":
+        return f"needs at least {expected} item(s)", "size"
+    if v == "minLength" and expected == 1:
+        return "must not be empty", "size"
     if v == "not":
-        yield doc.diagnostic(path, schema.get("x-error", f"{describe(inst)} is not allowed here"), code="not")
-        return
-    yield doc.diagnostic(path, error.message, code=str(v))
+        return f"{describe(inst)} is not allowed here", "not"
+    return error.message, v
 
 
 def _best_branch(

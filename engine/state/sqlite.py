@@ -24,6 +24,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from typing_extensions import override
+
 from engine.contracts import Item, Plugin, RunContext
 from engine.errors import StateError
 from engine.runtime.paths import state_dir
@@ -91,19 +93,32 @@ def _is_zombie(pid: int) -> bool:
 
 
 def now_utc() -> datetime:
+    """The current time, timezone-aware in UTC: every timestamp the store writes starts here."""
     return datetime.now(UTC)
 
 
 def iso(dt: datetime | None) -> str | None:
+    """``dt`` as stored: ISO-8601 in UTC with milliseconds, so text order is time order; None stays None."""
     return dt.astimezone(UTC).isoformat(timespec="milliseconds") if dt else None
 
 
 @dataclasses.dataclass
 class SqliteOptions:
+    """The validated ``sqlite`` store block; no ``path`` means ``state.db`` in the state directory."""
+
     path: str | None
 
 
 class SqliteStateStore(Plugin):
+    """The default state store: one SQLite file shared by every run and worker of a connector.
+
+    Implements :class:`engine.contracts.StateStore` plus the ledger, locks and
+    run history the runner and ``engine state`` use. Every method is one
+    transaction; writes take the database lock up front (``BEGIN IMMEDIATE``)
+    so read-then-write decisions such as claims are atomic across processes.
+    SQLite failures surface as :class:`engine.errors.StateError`.
+    """
+
     kind = "state_stores"
     name = "sqlite"
     summary = "state in a local SQLite file (the default)"
@@ -119,12 +134,20 @@ class SqliteStateStore(Plugin):
     # -- lifecycle ------------------------------------------------------------------
 
     def locate(self, spec_dir: Path) -> Path:
+        """The database file: ``path`` (relative to ``spec_dir``), else ``state.db`` in the state dir."""
         if self.options.path:
             p = Path(os.path.expanduser(self.options.path))
             return p if p.is_absolute() else spec_dir / p
         return state_dir(spec_dir) / "state.db"
 
     def open_at(self, file: Path) -> None:
+        """Open (creating or upgrading) the database in ``file``; does nothing when already open.
+
+        ``engine state`` uses it directly, without a run.
+
+        Raises:
+            StateError: the file or its directory cannot be created or opened.
+        """
         if self._db is not None:
             return
         try:
@@ -143,9 +166,11 @@ class SqliteStateStore(Plugin):
         self._db = db
         self.file = file
 
+    @override
     def open(self, run: RunContext) -> None:
         self.open_at(self.locate(Path(run.spec_dir)))
 
+    @override
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
@@ -178,10 +203,12 @@ class SqliteStateStore(Plugin):
     # -- ledger ----------------------------------------------------------------------
 
     def ledger_get(self, connector: str, uri: str) -> dict[str, Any] | None:
+        """One item's ledger row (status, attempts, fingerprint, next retry ...), or None if never seen."""
         rows = self._rows("SELECT * FROM ledger WHERE connector=? AND uri=?", (connector, uri))
         return rows[0] if rows else None
 
     def ledger_find_checksum(self, connector: str, checksum: str) -> dict[str, Any] | None:
+        """The latest item done with these exact bytes (``dedupe: checksum``), or None."""
         rows = self._rows(
             "SELECT * FROM ledger WHERE connector=? AND checksum=? AND status='done' ORDER BY updated DESC LIMIT 1",
             (connector, checksum),
@@ -201,6 +228,13 @@ class SqliteStateStore(Plugin):
         attempt: bool = False,
         next_retry: datetime | None = None,
     ) -> None:
+        """Record an item's outcome (``done``, ``failed``, ``partial`` ...) and its fingerprint.
+
+        The row is created or updated. ``records``, ``moved_to`` and a known
+        checksum are kept from earlier when not given now; ``attempt`` adds one
+        to the attempt count; ``next_retry`` (None: no wait) tells later runs
+        when a failed item may be tried again.
+        """
         now = iso(now_utc())
         fp = item.fingerprint()
         with self._tx(immediate=True) as db:
@@ -292,17 +326,25 @@ class SqliteStateStore(Plugin):
             ).rowcount
 
     def ledger_list(self, connector: str, limit: int = 100) -> list[dict[str, Any]]:
+        """The connector's ledger rows, most recently updated first, at most ``limit``."""
         return self._rows(
             "SELECT * FROM ledger WHERE connector=? ORDER BY updated DESC LIMIT ?", (connector, limit)
         )
 
     def ledger_forget(self, connector: str, uri: str | None = None) -> int:
+        """Forget one item (all when ``uri`` is None) so it is processed again; returns rows deleted."""
         with self._tx(immediate=True) as db:
             if uri is None:
                 return db.execute("DELETE FROM ledger WHERE connector=?", (connector,)).rowcount
             return db.execute("DELETE FROM ledger WHERE connector=? AND uri=?", (connector, uri)).rowcount
 
     def ledger_prune(self, connector: str, keep: int, window_seconds: float) -> int:
+        """Bound the ledger's history; returns how many rows were deleted.
+
+        Only ``done`` rows go: those last updated more than ``window_seconds``
+        ago, and those outside the ``keep`` most recently updated rows.
+        Failed and claimed items are never forgotten here.
+        """
         cutoff = iso(now_utc() - timedelta(seconds=window_seconds))
         with self._tx(immediate=True) as db:
             n = db.execute(
@@ -342,6 +384,7 @@ class SqliteStateStore(Plugin):
         return None
 
     def lock_renew(self, connector: str, owner: str, ttl: float) -> bool:
+        """Push the lock's expiry ``ttl`` seconds ahead; False when ``owner`` no longer holds it."""
         with self._tx(immediate=True) as db:
             n = db.execute(
                 "UPDATE locks SET expires=? WHERE connector=? AND owner=?",
@@ -350,17 +393,20 @@ class SqliteStateStore(Plugin):
         return n == 1
 
     def lock_release(self, connector: str, owner: str) -> bool:
+        """Give the lock up; False when ``owner`` did not hold it (taken over, or already released)."""
         with self._tx(immediate=True) as db:
             n = db.execute("DELETE FROM locks WHERE connector=? AND owner=?", (connector, owner)).rowcount
         return n == 1
 
     def lock_holder(self, connector: str) -> dict[str, Any] | None:
+        """The lock row as stored, expired or not (for ``engine state``), or None when nobody holds it."""
         rows = self._rows("SELECT * FROM locks WHERE connector=?", (connector,))
         return rows[0] if rows else None
 
     # -- checkpoints -------------------------------------------------------------------
 
     def checkpoint_get(self, connector: str, uri: str) -> dict[str, Any] | None:
+        """The saved progress inside a file: its data plus the ``fingerprint`` it was saved for, or None."""
         rows = self._rows(
             "SELECT fingerprint, data FROM checkpoints WHERE connector=? AND uri=?", (connector, uri)
         )
@@ -371,6 +417,7 @@ class SqliteStateStore(Plugin):
     def checkpoint_set(
         self, connector: str, uri: str, fingerprint: dict[str, Any], data: dict[str, Any]
     ) -> None:
+        """Save progress inside a file, replacing the previous one; both dicts must be JSON-serialisable."""
         with self._tx(immediate=True) as db:
             db.execute(
                 """INSERT INTO checkpoints (connector, uri, fingerprint, data, updated) VALUES (?,?,?,?,?)
@@ -380,6 +427,7 @@ class SqliteStateStore(Plugin):
             )
 
     def checkpoint_clear(self, connector: str, uri: str | None = None) -> None:
+        """Drop one file's checkpoint, or all of the connector's when ``uri`` is None."""
         with self._tx(immediate=True) as db:
             if uri is None:
                 db.execute("DELETE FROM checkpoints WHERE connector=?", (connector,))
@@ -389,6 +437,7 @@ class SqliteStateStore(Plugin):
     # -- key-values (job ids, watermarks) -----------------------------------------------
 
     def kv_get(self, connector: str, key: str) -> Any:
+        """The JSON value stored under ``key``, or None when absent or expired."""
         rows = self._rows("SELECT value, expires FROM kv WHERE connector=? AND key=?", (connector, key))
         if not rows:
             return None
@@ -398,6 +447,7 @@ class SqliteStateStore(Plugin):
         return json.loads(rows[0]["value"])
 
     def kv_set(self, connector: str, key: str, value: Any, *, expires: datetime | None = None) -> None:
+        """Store a JSON-serialisable ``value`` under ``key``; it reads as None after ``expires``."""
         with self._tx(immediate=True) as db:
             db.execute(
                 """INSERT INTO kv (connector, key, value, expires) VALUES (?,?,?,?)
@@ -406,10 +456,12 @@ class SqliteStateStore(Plugin):
             )
 
     def kv_delete(self, connector: str, key: str) -> None:
+        """Remove ``key``; harmless when it is absent."""
         with self._tx(immediate=True) as db:
             db.execute("DELETE FROM kv WHERE connector=? AND key=?", (connector, key))
 
     def kv_list(self, connector: str) -> dict[str, Any]:
+        """Every key-value of the connector, expired ones included (for ``engine state``)."""
         return {
             r["key"]: json.loads(r["value"])
             for r in self._rows("SELECT key, value FROM kv WHERE connector=? ORDER BY key", (connector,))
@@ -418,6 +470,7 @@ class SqliteStateStore(Plugin):
     # -- run history -------------------------------------------------------------------
 
     def run_started(self, connector: str, run_id: str, started: datetime) -> None:
+        """Add a run to the history as ``running``; :meth:`run_ended` completes the row."""
         with self._tx(immediate=True) as db:
             db.execute(
                 "INSERT OR REPLACE INTO runs (run_id, connector, started, status) VALUES (?,?,?,?)",
@@ -425,6 +478,7 @@ class SqliteStateStore(Plugin):
             )
 
     def run_ended(self, run_id: str, status: str, counts: dict[str, Any], report: str | None) -> None:
+        """Close a run's history row with its status, record counts and the path of its report (if any)."""
         with self._tx(immediate=True) as db:
             db.execute(
                 "UPDATE runs SET ended=?, status=?, counts=?, report=? WHERE run_id=?",
@@ -432,6 +486,7 @@ class SqliteStateStore(Plugin):
             )
 
     def runs_list(self, connector: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The connector's latest runs, newest first, ``counts`` decoded (``{}`` for runs still going)."""
         rows = self._rows(
             "SELECT * FROM runs WHERE connector=? ORDER BY started DESC LIMIT ?", (connector, limit)
         )
@@ -442,6 +497,7 @@ class SqliteStateStore(Plugin):
     # -- everything ----------------------------------------------------------------------
 
     def clear(self, connector: str) -> dict[str, int]:
+        """Forget everything about a connector but its run history; returns the rows deleted per table."""
         out = {}
         with self._tx(immediate=True) as db:
             for table in ("ledger", "checkpoints", "kv", "locks"):

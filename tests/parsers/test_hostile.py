@@ -212,10 +212,12 @@ def test_an_entity_named_only_in_a_comment_or_a_dtd_without_entities_is_read() -
 
 
 def test_a_prolog_longer_than_one_mebibyte_is_refused() -> None:
-    data = b"<?xml version=\"1.0\"?>\n<!-- " + b"x" * (2 << 20) + b" -->\n<r><i>A1</i></r>"
+    data = b'<?xml version="1.0"?>\n<!-- ' + b"x" * (2 << 20) + b" -->\n<r><i>A1</i></r>"
     _, _, error, _, _ = parse_all("xml", "long.xml", data)
-    assert str(error).startswith("long.xml: the prolog (declarations, comments and document type before the root "
-                                 "element) is longer than 1 MiB")
+    assert str(error).startswith(
+        "long.xml: the prolog (declarations, comments and document type before the root "
+        "element) is longer than 1 MiB"
+    )
 
 
 def test_bad_utf8_far_into_a_file_stops_it_after_every_record_before() -> None:
@@ -223,7 +225,9 @@ def test_bad_utf8_far_into_a_file_stops_it_after_every_record_before() -> None:
     data = b"<r>\n" + good + b"<i>caf\xc3\xa9 \xff</i>\n</r>"
     values, _, error, _, _ = parse_all("xml", "far.xml", data)
     assert len(values) == 20_000
-    assert str(error).startswith("far.xml:20002:9: invalid XML after record 20000: bytes ff are not valid UTF-8")
+    assert str(error).startswith(
+        "far.xml:20002:9: invalid XML after record 20000: bytes ff are not valid UTF-8"
+    )
 
 
 def test_documents_in_other_declared_encodings_are_not_checked_as_utf8() -> None:

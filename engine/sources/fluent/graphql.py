@@ -46,6 +46,7 @@ from typing import IO, Any
 
 from graphql import GraphQLError, parse
 from graphql.language import OperationDefinitionNode
+from typing_extensions import override
 
 from engine.contracts import Chunk, Item, RunContext, Source
 from engine.errors import ConfigError
@@ -109,6 +110,8 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class GraphqlSourceOptions:
+    """The validated ``fluent.graphql`` source block; ``connection`` names a ``fluent`` connection."""
+
     connection: str
     query: str
     variables: dict
@@ -123,6 +126,12 @@ class GraphqlSourceOptions:
 
 
 class GraphqlSource(Source):
+    """Pages through one Fluent GraphQL query and yields each page as a chunk of records.
+
+    A run is one item. The watermark it reached is held until :meth:`complete`
+    confirms the item succeeded, and only then stored in the state store.
+    """
+
     name = "fluent.graphql"
     summary = "records from a paginated Fluent GraphQL query, incremental on a watermark"
     schema = SCHEMA
@@ -152,8 +161,10 @@ class GraphqlSource(Source):
         self.pending: dict[str, Watermark] = {}
 
     def problems(self) -> list[tuple[tuple, str]]:
+        """Query mistakes found at construction: unparseable, not one query, an undeclared variable."""
         return self._problems
 
+    @override
     def items(self, run: RunContext) -> Iterator[Item]:
         # one item per run: the ledger must never judge a query done, nor hold a failed one back;
         # what was delivered is the watermark's business
@@ -164,12 +175,14 @@ class GraphqlSource(Source):
             mtime=run.started,
         )
 
+    @override
     def read(self, item: Item) -> IO[bytes]:
         raise ConfigError(
             f"{self.path}: this source yields records, not bytes (state.dedupe: checksum does "
             "not apply; use the watermark)"
         )
 
+    @override
     def read_records(self, item: Item, run: RunContext) -> Iterator[Chunk]:
         o = self.options
         wm = o.watermark
@@ -304,6 +317,7 @@ class GraphqlSource(Source):
             out.append(node)
         return out, False
 
+    @override
     def complete(self, item: Item, ok: bool, run: RunContext) -> str | None:
         nxt = self.pending.pop(item.uri, None)
         if ok and nxt is not None and nxt.value is not None:
@@ -312,6 +326,7 @@ class GraphqlSource(Source):
         return None
 
     def stats(self) -> dict[str, Any]:
+        """The last read's counters for the run report: pages, records, drops, truncation, watermark range."""
         return dict(self.counts)
 
 
