@@ -114,6 +114,8 @@ class SourceError(FatalError):
 
 
 class TransientSourceError(TransientError):
+    """A source failed in a way worth retrying (connection reset, timeout, 5xx)."""
+
     code = "engine.source.transient"
 
 
@@ -136,6 +138,8 @@ class TargetError(FatalError):
 
 
 class TransientTargetError(TransientError):
+    """A target failed in a way worth retrying; ``retry_after`` carries the server's hint."""
+
     code = "engine.target.transient"
 
 
@@ -162,4 +166,5 @@ class LockedError(StateError):
 
 
 def is_transient(exc: BaseException) -> bool:
+    """Whether retrying ``exc`` may succeed; decided by class, never by message."""
     return isinstance(exc, TransientError)

@@ -30,6 +30,10 @@ _load()
 
 
 def failpoint(name: str) -> None:
+    """Kill the process with SIGKILL if ``name`` is armed and this is its nth pass.
+
+    Does nothing when ``ENGINE_FAILPOINTS`` does not name it; never returns when it fires.
+    """
     if not _armed or name not in _armed:
         return
     with _lock:

@@ -37,6 +37,11 @@ try:  # orjson is ~15x faster on the hot path (API payloads, JSON writers); same
     _OPTS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
 
     def dumps_bytes(value: Any) -> bytes:
+        """Compact UTF-8 JSON of ``value``, for request bodies and JSON writers.
+
+        Raises:
+            TypeError: a value has no JSON form.
+        """
         try:
             return orjson.dumps(value, default=_default, option=_OPTS)
         except orjson.JSONEncodeError:
@@ -46,16 +51,20 @@ try:  # orjson is ~15x faster on the hot path (API payloads, JSON writers); same
 except ImportError:  # pragma: no cover - orjson is a declared dependency
 
     def dumps_bytes(value: Any) -> bytes:
+        """Compact UTF-8 JSON of ``value`` (stdlib fallback when orjson is missing)."""
         return _compact.encode(value).encode("utf-8")
 
 
 def dumps(value: Any) -> str:
+    """Compact JSON text; decimals stay exact, dates are ISO-8601, bytes base64, NaN refused."""
     return _compact.encode(value)
 
 
 def dumps_pretty(value: Any) -> str:
+    """Indented JSON text for people (reports, ``engine explain``), same value rules as :func:`dumps`."""
     return json.dumps(value, ensure_ascii=False, indent=2, default=_default, allow_nan=False)
 
 
 def to_jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data (dicts, lists, str, numbers), by a round trip through :func:`dumps`."""
     return json.loads(dumps(value))

@@ -69,6 +69,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 @dataclasses.dataclass(frozen=True)
 class RetryPolicy:
+    """How long a remote call keeps trying: attempts, total time and delay bounds, all in seconds."""
+
     max_attempts: int = 6
     max_elapsed: float = 300.0
     base_delay: float = 0.5
@@ -76,6 +78,7 @@ class RetryPolicy:
 
     @classmethod
     def from_options(cls, options: dict[str, Any] | None) -> RetryPolicy:
+        """The policy of a spec's ``retry:`` block (durations such as ``"5m"``); None gives the defaults."""
         o = options or {}
         return cls(
             max_attempts=int(o.get("max_attempts", 6)),
@@ -85,6 +88,7 @@ class RetryPolicy:
         )
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before retry ``attempt`` (0-based), never less than the server's ``retry_after``."""
         wait = backoff(attempt, self.base_delay, self.max_delay)
         if retry_after is not None:
             wait = max(wait, retry_after)
@@ -141,6 +145,7 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def acquire(self) -> None:
+        """Block until a call may go out; returns at once when no rate is set."""
         if not self.rate:
             return
         while True:

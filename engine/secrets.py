@@ -34,6 +34,7 @@ class Redactor:
         self._pattern: re.Pattern[str] | None = None
 
     def add(self, value: str) -> None:
+        """Remember a revealed value so it is scrubbed from now on; values under 3 characters are ignored."""
         if not value or len(value) < 3:  # masking "a" everywhere would ruin every message
             return
         with self._lock:
@@ -42,6 +43,7 @@ class Redactor:
                 self._pattern = None
 
     def scrub(self, text: str) -> str:
+        """``text`` with every remembered value (longest first) replaced by ``***``."""
         if not self._values or not text:
             return text
         pattern = self._pattern
@@ -94,9 +96,16 @@ class Secret:
         return hash(self.template)
 
     def references(self) -> list[tuple[str, str]]:
+        """The ``(scheme, name)`` pairs the template refers to, e.g. ``("env", "TOKEN")``."""
         return REFERENCE.findall(self.template)
 
     def reveal(self) -> str:
+        """Resolve every reference now and return the value; each resolved part is added to the redactor.
+
+        Raises:
+            SecretError: a variable is unset, a file unreadable or a reference empty.
+        """
+
         def resolve(match: re.Match[str]) -> str:
             scheme, name = match.group(1), match.group(2).strip()
             value = _resolve_one(scheme, name, self.where, self.base_dir)
@@ -128,6 +137,7 @@ def _resolve_one(scheme: str, name: str, where: str, base_dir: Path | None) -> s
 
 
 def has_reference(value: Any) -> bool:
+    """Whether ``value`` is a string holding a ``${env:...}`` or ``${file:...}`` reference."""
     return isinstance(value, str) and REFERENCE.search(value) is not None
 
 

@@ -7,6 +7,10 @@ from collections.abc import Iterable
 
 
 def closest(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The candidate ``word`` most likely meant (fuzzy match, then case-insensitive), or None.
+
+    Non-string candidates are ignored; ``cutoff`` is difflib's similarity ratio (0 to 1).
+    """
     options = [c for c in candidates if isinstance(c, str)]
     matches = difflib.get_close_matches(word, options, n=1, cutoff=cutoff)
     if matches:

@@ -27,6 +27,12 @@ BASE_FIELDS = ("name", "stem", "ext", "run_id", "connector", "date", "time")
 
 
 class NameTemplate:
+    """A parsed name template: placeholders are checked once, at compile time.
+
+    Raises :class:`ConfigError` for malformed text or a placeholder outside
+    ``allowed``; :attr:`fields` lists the placeholders used, in order.
+    """
+
     def __init__(self, text: str, allowed: Iterable[str] = BASE_FIELDS) -> None:
         self.text = text
         self.allowed = tuple(allowed)
@@ -48,6 +54,13 @@ class NameTemplate:
             self.fields.append(field)
 
     def render(self, values: Mapping[str, Any], when: datetime) -> str:
+        """The name for ``values``, with ``{date}``/``{time}`` taken from ``when``.
+
+        The result is not made safe here: pass it through :func:`safe_relative`.
+
+        Raises:
+            DataError: a placeholder has no value (None or absent).
+        """
         out = []
         for literal, field, spec, _conv in string.Formatter().parse(self.text):
             out.append(literal)
@@ -74,6 +87,7 @@ def safe_relative(name: str) -> str:
 
 
 def file_values(name: str) -> dict[str, str]:
+    """The ``{name}``, ``{stem}`` and ``{ext}`` values of a path (its last segment only)."""
     base = name.rsplit("/", 1)[-1]
     stem, dot, ext = base.rpartition(".")
     return {"name": base, "stem": stem if dot else base, "ext": ext if dot else ""}

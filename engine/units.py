@@ -27,6 +27,11 @@ def seconds(value: float | int | str | None) -> float | None:
 
 
 def size_bytes(value: int | str | None) -> int | None:
+    """Bytes in a size: an integer, or ``'64MB'`` (decimal units) / ``'1GiB'`` (binary), case-insensitive.
+
+    Raises:
+        ConfigError: the text is not a size.
+    """
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):

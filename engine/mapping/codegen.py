@@ -28,7 +28,7 @@ class Nested(Exception):
 
 
 class Required(Exception):
-    pass
+    """Raised by generated code when a ``required`` field came out missing or empty."""
 
 
 def _truthy(value: Any) -> bool:
@@ -71,6 +71,7 @@ class Generator:
         self.blocks: list[str] = []
 
     def name(self, prefix: str, obj: Any) -> str:
+        """Put ``obj`` in the generated code's namespace under a fresh name (``prefix`` + a number) and return it."""
         n = f"{prefix}{next(self.counter)}"
         self.ns[n] = obj
         return n
@@ -176,8 +177,25 @@ class Generator:
         )
 
     def _scalar(self, f: FieldSpec, var: str, out: list[str], hoisted: list[str]) -> None:
+        """Lines computing a value field into ``var``: its start, default, resolvers, then checks."""
         v = var
         #: the value is known to be a str or None (text rows, after text methods)
+        text = self._start(f, v, out, hoisted)
+        if f.has_default:
+            out.append(f"if {v} is None or {v} == '': {v} = {self._const(f.default)}")
+            text = text and isinstance(f.default, str)
+        self._steps(f, v, text, out, hoisted)
+        if f.required:
+            out.append(f"if {v} is None or {v} == '': raise Required()")
+        if f.checks:
+            check = self.name("CHK", _make_checker(f.checks))
+            out.append(f"if {v} is not None: {check}({v})")
+
+    def _start(self, f: FieldSpec, v: str, out: list[str], hoisted: list[str]) -> bool:
+        """Lines giving ``v`` its first value (constant, expression, source or None).
+
+        Returns whether that value is known to be a str or None (a column of text rows).
+        """
         text = False
         if f.kind == "value":
             value = f.value
@@ -195,9 +213,13 @@ class Generator:
             text = self.text_rows and f.source.variable is None
         else:
             out.append(f"{v} = None")
-        if f.has_default:
-            out.append(f"if {v} is None or {v} == '': {v} = {self._const(f.default)}")
-            text = text and isinstance(f.default, str)
+        return text
+
+    def _steps(self, f: FieldSpec, v: str, text: bool, out: list[str], hoisted: list[str]) -> None:
+        """Lines applying the field's resolvers to ``v`` in order; a missing value skips those that do not accept it.
+
+        While ``text`` holds (the value is a str or None), consecutive str methods are chained under one guard.
+        """
         steps = list(f.resolvers)
         while steps:
             step = steps.pop(0)
@@ -226,11 +248,6 @@ class Generator:
                 out.append(f"{v} = {call}")
             else:
                 out.append(f"if {v} is not None: {v} = {call}")
-        if f.required:
-            out.append(f"if {v} is None or {v} == '': raise Required()")
-        if f.checks:
-            check = self.name("CHK", _make_checker(f.checks))
-            out.append(f"if {v} is not None: {check}({v})")
 
     def _const(self, value: Any) -> str:
         if isinstance(value, dict | list):

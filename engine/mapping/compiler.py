@@ -37,6 +37,7 @@ class CompiledMapping:
         return list(seen)
 
     def leaf_targets(self) -> list[tuple[str, ...]]:
+        """Target paths (tuples of keys) of the fields that hold values, nested blocks left out."""
         return [f.target for f in self.fields if f.kind not in ("fields", "each")]
 
     def _function(self, columns: tuple[str, ...] | None, text_rows: bool = False):
@@ -85,6 +86,11 @@ class CompiledMapping:
 def compile_fields(
     doc: SpecDocument, fields: Any, path: SpecPath, resolvers: Any, options: ResolverOptions
 ) -> tuple[CompiledMapping | None, list[Diagnostic]]:
+    """Compile a mapping's ``fields`` block; the mapping is None when any diagnostic is an error.
+
+    The dict-form function is generated at once, so a generator bug surfaces
+    at validate time rather than on the first record.
+    """
     diagnostics: list[Diagnostic] = []
     ctx = ModelContext(doc, resolvers, options, diagnostics)
     specs = parse_fields(ctx, fields, path)

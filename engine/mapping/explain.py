@@ -29,6 +29,7 @@ class MappingIssue:
     resolver: str | None = None
 
     def render(self) -> str:
+        """The issue for people: ``qty: 'ten' is not an integer (resolver int, source quantity)``."""
         extras = []
         if self.resolver:
             extras.append(f"resolver {self.resolver}")
@@ -38,6 +39,7 @@ class MappingIssue:
         return f"{self.field}: {self.message}{suffix}"
 
     def as_dict(self) -> dict[str, Any]:
+        """The issue as JSON-ready data for reject reports; parts that are unknown are left out."""
         out = {"field": self.field, "message": self.message}
         if self.source:
             out["source"] = self.source
@@ -49,6 +51,7 @@ class MappingIssue:
 
 
 def show(value: Any) -> str:
+    """A value as issue messages quote it: text cut to 80 characters, objects and lists by their kind."""
     if isinstance(value, str):
         return repr(value) if len(value) <= 80 else repr(value[:77] + "...")
     if isinstance(value, dict):
@@ -128,6 +131,12 @@ def explain_field(
     file: Any,
     prefix: str = "",
 ) -> list[MappingIssue]:
+    """Why field ``f`` raised ``exc`` for this record, found by replaying the field step by step.
+
+    Issues of a nested block come back with this field's path in front. The
+    replay names the first step that fails (read, resolver, required, checks);
+    when it finds none, the issue carries ``exc``'s own message.
+    """
     field = prefix + f.label
     source = f.source.text if f.source is not None else None
     if isinstance(exc, Nested):
@@ -179,6 +188,7 @@ def explain(
     ctx: Any,
     file: Any,
 ) -> list[MappingIssue]:
+    """The generated code's slow path (``_explain``): issues for the ``(field index, exception)`` pairs it noted."""
     out: list[MappingIssue] = []
     for n, exc in errors:
         out.extend(explain_field(fields[n], exc, rec, row, root, parents, ctx, file))

@@ -32,6 +32,8 @@ FIELD_KEYS = (*KINDS, *MODIFIERS)
 
 @dataclasses.dataclass
 class ResolverStep:
+    """A resolver as one field applies it: the function its factory built, and how to call it."""
+
     name: str
     fn: Callable[..., Any]
     needs_record: bool
@@ -62,10 +64,12 @@ class FieldSpec:
 
     @property
     def label(self) -> str:
+        """The target as messages name it: ``attributes.batchNumber``."""
         return ".".join(self.target)
 
     @property
     def needs_record_dict(self) -> bool:
+        """Whether the field reads the whole record (not just columns), so row-form code must build a dict."""
         if self.kind in ("expr", "fields", "each") or self.when is not None:
             return True
         if self.source is not None and self.source.variable in ("$root", "$record", "$parent"):
@@ -77,15 +81,19 @@ class FieldSpec:
 
 @dataclasses.dataclass
 class ModelContext:
+    """What parsing a mapping needs: the document (for positions), the resolvers, and where problems go."""
+
     doc: SpecDocument
     resolvers: Any  # Registry of resolvers
     options: ResolverOptions
     diagnostics: list[Diagnostic]
 
     def error(self, path: SpecPath, message: str, *, key: bool = False, code: str = "mapping") -> None:
+        """Record an error at ``path`` (at its key rather than its value when ``key``); parsing goes on."""
         self.diagnostics.append(self.doc.diagnostic(path, message, key=key, code=code))
 
     def warn(self, path: SpecPath, message: str, *, key: bool = False) -> None:
+        """Record a warning at ``path``; it does not stop the mapping from compiling."""
         self.diagnostics.append(
             self.doc.diagnostic(path, message, key=key, severity="warning", code="mapping")
         )
@@ -111,6 +119,7 @@ def split_target(key: str) -> tuple[str, ...]:
 
 
 def parse_fields(ctx: ModelContext, fields: Any, path: SpecPath) -> list[FieldSpec]:
+    """The fields of a ``fields`` block, in spec order; problems go to ``ctx`` and bad fields are left out."""
     if not isinstance(fields, dict):
         ctx.error(path, "expected a mapping of target field names to field definitions")
         return []
@@ -139,6 +148,12 @@ def _check_target_clashes(ctx: ModelContext, fields: list[FieldSpec], path: Spec
 
 
 def parse_field(ctx: ModelContext, raw: Any, path: SpecPath, target: tuple[str, ...]) -> FieldSpec | None:
+    """One field definition (or a bare source path string) as a :class:`FieldSpec`.
+
+    Returns None only when ``raw`` is not a definition at all; otherwise every
+    problem found goes to ``ctx`` and a spec is returned, so sibling fields are
+    still checked.
+    """
     if isinstance(raw, str):
         raw = {"source": raw}
     elif not isinstance(raw, dict):
@@ -148,6 +163,22 @@ def parse_field(ctx: ModelContext, raw: Any, path: SpecPath, target: tuple[str, 
             "or a source path string",
         )
         return None
+    _check_field_keys(ctx, raw, path)
+    spec = FieldSpec(target=target, spec_path=path, kind="computed")
+    _read_kind(ctx, spec, raw, path)
+    _read_modifiers(ctx, spec, raw, path)
+    if spec.kind == "computed" and not spec.resolvers and not spec.has_default:
+        ctx.error(path, "a field needs source, value, expr, fields (or each + fields), or a resolver")
+    for name in CHECKS:
+        if name in raw:
+            spec.checks[name] = _check_option(ctx, name, raw[name], (*path, name))
+    if spec.kind in ("fields", "each") and (spec.resolvers or spec.checks):
+        ctx.error(path, "resolvers and checks apply to single values, not to 'fields' or 'each'")
+    return spec
+
+
+def _check_field_keys(ctx: ModelContext, raw: dict[str, Any], path: SpecPath) -> None:
+    """Report unknown options and contradictory kinds (source and value, each without fields)."""
     for key in raw:
         if key not in FIELD_KEYS:
             from engine.suggest import did_you_mean
@@ -158,7 +189,13 @@ def parse_field(ctx: ModelContext, raw: Any, path: SpecPath, target: tuple[str, 
         ctx.error(path, "'each' needs 'fields' describing each item")
     if len(kinds) > 1:
         ctx.error(path, f"a field takes one of source, value or expr, not {' and '.join(kinds)}")
-    spec = FieldSpec(target=target, spec_path=path, kind="computed")
+
+
+def _read_kind(ctx: ModelContext, spec: FieldSpec, raw: dict[str, Any], path: SpecPath) -> None:
+    """Set the field's kind and what it reads, by precedence: each, fields, source, value, expr.
+
+    A field with none of them stays ``computed`` (its value comes from resolvers or a default).
+    """
     if "each" in raw:
         spec.kind = "each"
         spec.source = _path(ctx, raw["each"], (*path, "each"))
@@ -178,6 +215,10 @@ def parse_field(ctx: ModelContext, raw: Any, path: SpecPath, target: tuple[str, 
         spec.kind = "expr"
         spec.expr_text = raw["expr"]
         spec.expr = _jmespath(ctx, raw["expr"], (*path, "expr"))
+
+
+def _read_modifiers(ctx: ModelContext, spec: FieldSpec, raw: dict[str, Any], path: SpecPath) -> None:
+    """Set what applies to the value once read: default, required, when and resolvers."""
     if "default" in raw:
         spec.has_default = True
         spec.default = raw["default"]
@@ -190,14 +231,6 @@ def parse_field(ctx: ModelContext, raw: Any, path: SpecPath, target: tuple[str, 
         spec.when = _jmespath(ctx, raw["when"], (*path, "when"))
     if "resolver" in raw:
         spec.resolvers = parse_resolvers(ctx, raw["resolver"], (*path, "resolver"))
-    if spec.kind == "computed" and not spec.resolvers and not spec.has_default:
-        ctx.error(path, "a field needs source, value, expr, fields (or each + fields), or a resolver")
-    for name in CHECKS:
-        if name in raw:
-            spec.checks[name] = _check_option(ctx, name, raw[name], (*path, name))
-    if spec.kind in ("fields", "each") and (spec.resolvers or spec.checks):
-        ctx.error(path, "resolvers and checks apply to single values, not to 'fields' or 'each'")
-    return spec
 
 
 def _path(ctx: ModelContext, text: Any, path: SpecPath) -> Path | None:
@@ -263,6 +296,7 @@ def _check_option(ctx: ModelContext, name: str, value: Any, path: SpecPath) -> A
 
 
 def parse_resolvers(ctx: ModelContext, raw: Any, path: SpecPath) -> list[ResolverStep]:
+    """A field's ``resolver`` (one, or a list applied in order) as steps; bad entries are reported and left out."""
     items = raw if isinstance(raw, list) else [raw]
     out = []
     for i, item in enumerate(items):

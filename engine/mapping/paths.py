@@ -40,21 +40,27 @@ class PathSyntaxError(EngineError):
 
 @dataclasses.dataclass(frozen=True)
 class Key:
+    """``.name``: a key of an object (also ``#text`` of a scalar XML element)."""
+
     name: str
 
 
 @dataclasses.dataclass(frozen=True)
 class Index:
+    """``[n]``: an item of a list (negative counts from the end); ``[0]`` of one XML element is that element."""
+
     index: int
 
 
 @dataclasses.dataclass(frozen=True)
 class Wildcard:
-    pass
+    """``[*]``: every item of a list; the path then gives a list (it *projects*)."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Filter:
+    """``[key=value]``: the first object whose ``key`` (or attribute ``@key``) reads as the text ``value``."""
+
     key: str
     value: str
 
@@ -64,6 +70,8 @@ Step = Key | Index | Wildcard | Filter
 
 @dataclasses.dataclass(frozen=True)
 class Path:
+    """A parsed path: a starting point (the record or a variable) and the steps taken from it."""
+
     text: str
     #: None (the current record) or one of VARIABLES; ``$parent`` repeats in ``parent_depth``
     variable: str | None
@@ -79,6 +87,7 @@ class Path:
 
     @property
     def projects(self) -> bool:
+        """Whether the path has a ``[*]``, so it gives a list of values rather than one."""
         return any(isinstance(s, Wildcard) for s in self.steps)
 
     def __str__(self) -> str:
@@ -229,6 +238,11 @@ class _Parser:
 
 
 def parse_path(text: str) -> Path:
+    """Parse a path once, for evaluation with :func:`compile_getter`.
+
+    Raises:
+        PathSyntaxError: the text is not a path (or not text); the error points at the character.
+    """
     if not isinstance(text, str):
         raise PathSyntaxError(str(text), 0, "a path must be a string")
     return _Parser(text).parse()

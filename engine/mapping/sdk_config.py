@@ -50,6 +50,8 @@ SDK_IGNORED_TOP_KEYS = {
 
 @dataclasses.dataclass
 class LoadedSdkConfig:
+    """An SDK config translated: its document and path (for positions), fields (None when unusable), diagnostics."""
+
     doc: SpecDocument
     path: SpecPath
     fields: dict[str, Any] | None
@@ -57,6 +59,11 @@ class LoadedSdkConfig:
 
 
 def load_sdk_config(spec_doc: SpecDocument, ref: Any, ref_path: SpecPath) -> LoadedSdkConfig:
+    """Translate the SDK config ``ref`` names: a file path (relative to the spec) or a config written inline.
+
+    Never raises for a bad config: an unreadable file or one without a
+    ``fields`` object gives ``fields=None`` and says why in the diagnostics.
+    """
     diags: list[Diagnostic] = []
     if isinstance(ref, str):
         file = Path(ref)
@@ -103,30 +110,11 @@ def load_sdk_config(spec_doc: SpecDocument, ref: Any, ref_path: SpecPath) -> Loa
 
 
 def _field(doc: SpecDocument, raw: Any, path: SpecPath, diags: list[Diagnostic]) -> Any:
+    """One SDK field as an engine field definition (anything but an object is passed on as it is)."""
     if not isinstance(raw, dict):
         return raw
+    _warn_field_keys(doc, raw, path, diags)
     out: dict[str, Any] = {}
-    for key in raw:
-        if key in SDK_IGNORED_FIELD_KEYS:
-            diags.append(
-                doc.diagnostic(
-                    (*path, key),
-                    f"'{key}' is ignored (the SDK's mapper ignores it too)",
-                    key=True,
-                    severity="warning",
-                    code="sdk-ignored",
-                )
-            )
-        elif key not in SDK_FIELD_KEYS:
-            diags.append(
-                doc.diagnostic(
-                    (*path, key),
-                    f"unknown SDK field key '{key}'; ignored",
-                    key=True,
-                    severity="warning",
-                    code="sdk-ignored",
-                )
-            )
     has_fields = isinstance(raw.get("fields"), dict)
     if "value" in raw:
         out["value"] = raw["value"]
@@ -177,3 +165,28 @@ def _field(doc: SpecDocument, raw: Any, path: SpecPath, diags: list[Diagnostic])
     if "resolver" in raw and "fields" not in out:
         out["resolver"] = raw["resolver"]
     return out
+
+
+def _warn_field_keys(doc: SpecDocument, raw: dict[str, Any], path: SpecPath, diags: list[Diagnostic]) -> None:
+    """Warn about keys of an SDK field that are not translated: ignored by the SDK too, or unknown."""
+    for key in raw:
+        if key in SDK_IGNORED_FIELD_KEYS:
+            diags.append(
+                doc.diagnostic(
+                    (*path, key),
+                    f"'{key}' is ignored (the SDK's mapper ignores it too)",
+                    key=True,
+                    severity="warning",
+                    code="sdk-ignored",
+                )
+            )
+        elif key not in SDK_FIELD_KEYS:
+            diags.append(
+                doc.diagnostic(
+                    (*path, key),
+                    f"unknown SDK field key '{key}'; ignored",
+                    key=True,
+                    severity="warning",
+                    code="sdk-ignored",
+                )
+            )

@@ -141,7 +141,9 @@ class XmlInput:
         prolog = text[:end] if end is not None else text
         _refuse_entities(self.name, prolog)
         declared = _DECLARED.search(prolog[:1024])
-        if codec is not None or (declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8")):
+        if codec is not None or (
+            declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8")
+        ):
             self._validate = False  # libxml2 reads other encodings itself
         return data
 

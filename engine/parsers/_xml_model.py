@@ -44,12 +44,32 @@ class TooDeep(Exception):
     """An element nested deeper than allowed; ``depth`` is how deep it was."""
 
 
+def _attribute_name(cache: dict[str, str], raw: str, name: Callable[[str], str]) -> str:
+    """``@name`` of an attribute not in ``cache`` yet, now cached (emptied past 10,000 names)."""
+    if len(cache) > 10000:  # endless distinct names: keep the cache bounded
+        cache.clear()
+    got = cache[raw] = "@" + name(raw)
+    return got
+
+
+def _element_name(cache: dict[Any, str], tag: Any, name: Callable[[str], str]) -> str | None:
+    """Name of an element tag not in ``cache`` yet, now cached; None for comments and PIs."""
+    if type(tag) is not str:  # comments and processing instructions are removed; be safe
+        return None
+    if len(cache) > 10000:
+        cache.clear()
+    got = cache[tag] = name(tag)
+    return got
+
+
 def converter(namer: Namer, force_list: frozenset[str], max_depth: int) -> Callable[[Any, int], Any]:
     """``value(el, depth)``: the value of an lxml element (see the module docstring).
 
     Names are looked up in local caches (an attribute and an element may
     share a name, so they have one each): this function runs for every
-    element of every record and its speed is the parser's.
+    element of every record and its speed is the parser's. Hence one flat
+    function where a cached name costs one lookup; only a cache miss calls
+    out (once per distinct name).
     """
     tags: dict[Any, str] = {}
     attributes: dict[str, str] = {}
@@ -59,35 +79,23 @@ def converter(namer: Namer, force_list: frozenset[str], max_depth: int) -> Calla
         if depth > max_depth:
             raise TooDeep(depth)
         pairs = el.items()
-        out: dict[str, Any] | None = None
-        if pairs:
-            out = {}
-            for k, v in pairs:
-                key = attributes.get(k)
-                if key is None:
-                    if len(attributes) > 10000:  # endless distinct names: keep the cache bounded
-                        attributes.clear()
-                    key = attributes[k] = "@" + name(k)
-                out[key] = v
         text = el.text
-        if not len(el):
-            if out is None:
-                return text
+        children = len(el)
+        if not children and not pairs:
+            return text
+        out: dict[str, Any] = {}
+        for k, v in pairs:
+            out[attributes.get(k) or _attribute_name(attributes, k, name)] = v
+        if not children:
             if text:
                 out["#text"] = text
             return out
-        if out is None:
-            out = {}
         texts = [text] if text else None
         for child in el:
             tag = child.tag
-            key = tags.get(tag)
+            key = tags.get(tag) or _element_name(tags, tag, name)
             if key is None:
-                if type(tag) is not str:  # comments and processing instructions are removed; be safe
-                    continue
-                if len(tags) > 10000:
-                    tags.clear()
-                key = tags[tag] = name(tag)
+                continue
             got = value(child, depth + 1)
             if key in out:
                 existing = out[key]

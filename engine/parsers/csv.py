@@ -25,6 +25,8 @@ import itertools
 from collections.abc import Iterator
 from typing import IO, Any
 
+from typing_extensions import override
+
 from engine.contracts import Chunk, Item, Parser, ParseReject, RunContext
 from engine.errors import ParseError
 from engine.parsers._text import BadBytes, normalise_encoding, open_text
@@ -89,6 +91,8 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class CsvOptions:
+    """A validated ``parser: {type: csv}`` block; defaults and meanings are in :data:`SCHEMA`."""
+
     delimiter: str
     quote: str
     escape: str | None
@@ -103,6 +107,8 @@ class CsvOptions:
 
 
 class CsvParser(Parser):
+    """Streams CSV rows in row form (cells plus the header), rejecting malformed rows one by one."""
+
     name = "csv"
     summary = "comma (or other) separated values, streamed"
     schema = SCHEMA
@@ -113,10 +119,12 @@ class CsvParser(Parser):
         self.encoding = normalise_encoding(options.encoding)
 
     def problems(self) -> list[tuple[tuple, str]]:
+        """Option combinations the schema cannot refuse, as ``(spec sub-path, message)`` for ``engine validate``."""
         if not self.options.header and not self.options.columns:
             return [(("columns",), "with header: false, list the column names in 'columns'")]
         return []
 
+    @override
     def parse(self, stream: IO[bytes], item: Item, run: RunContext | None = None) -> Iterator[Chunk]:
         opts = self.options
         bad = BadBytes()

@@ -21,6 +21,8 @@ import dataclasses
 from collections.abc import Iterator
 from typing import IO, Any
 
+from typing_extensions import override
+
 from engine.contracts import Chunk, Item, Parser, RunContext
 from engine.errors import ParseError
 from engine.jsonutil import dumps
@@ -46,6 +48,8 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class JsonOptions:
+    """A validated ``parser: {type: json}`` block; defaults and meanings are in :data:`SCHEMA`."""
+
     records: str | None
     chunk_size: int
     max_depth: int
@@ -74,6 +78,8 @@ def ijson_prefix(path_text: str) -> str:
 
 
 class JsonParser(Parser):
+    """Streams the records of one JSON document; ``records`` is turned into an ijson prefix once."""
+
     name = "json"
     summary = "JSON documents; arrays streamed element by element"
     schema = SCHEMA
@@ -84,8 +90,10 @@ class JsonParser(Parser):
         self.prefix = ijson_prefix(options.records) if options.records else None
 
     def problems(self) -> list[tuple[tuple, str]]:
+        """None: a bad ``records`` path already fails in the constructor, with its position."""
         return []
 
+    @override
     def parse(self, stream: IO[bytes], item: Item, run: RunContext | None = None) -> Iterator[Chunk]:
         import ijson
 

@@ -18,6 +18,8 @@ import json
 from collections.abc import Iterator
 from typing import IO, Any
 
+from typing_extensions import override
+
 from engine.contracts import Chunk, Item, Parser, ParseReject, RunContext
 from engine.parsers._text import normalise_encoding
 
@@ -39,12 +41,16 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class JsonlOptions:
+    """A validated ``parser: {type: jsonl}`` block; defaults and meanings are in :data:`SCHEMA`."""
+
     encoding: str
     chunk_size: int
     max_line_bytes: int
 
 
 class JsonlParser(Parser):
+    """Streams JSON Lines, one record per non-blank line; a bad line is rejected, not fatal."""
+
     name = "jsonl"
     summary = "JSON Lines: one JSON value per line"
     schema = SCHEMA
@@ -54,6 +60,7 @@ class JsonlParser(Parser):
         super().__init__(options, path=path)
         self.encoding = normalise_encoding(options.encoding)
 
+    @override
     def parse(self, stream: IO[bytes], item: Item, run: RunContext | None = None) -> Iterator[Chunk]:
         size = self.options.chunk_size
         limit = self.options.max_line_bytes

@@ -33,6 +33,8 @@ import dataclasses
 from collections.abc import Iterator
 from typing import IO, Any
 
+from typing_extensions import override
+
 from engine.contracts import Chunk, Item, Parser, RunContext
 from engine.errors import ConfigError, ParseError
 from engine.parsers._spool import seekable
@@ -61,6 +63,8 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class ParquetOptions:
+    """A validated ``parser: {type: parquet}`` block; defaults and meanings are in :data:`SCHEMA`."""
+
     columns: list[str] | None
     chunk_size: int
 
@@ -75,11 +79,14 @@ def _pyarrow() -> Any:
 
 
 class ParquetParser(Parser):
+    """Streams Parquet record batches as plain Python records (needs the ``parquet`` extra)."""
+
     name = "parquet"
     summary = "Apache Parquet, streamed by row group and record batch"
     schema = SCHEMA
     Options = ParquetOptions
 
+    @override
     def parse(self, stream: IO[bytes], item: Item, run: RunContext | None = None) -> Iterator[Chunk]:
         pa = _pyarrow()
         with seekable(stream) as source:

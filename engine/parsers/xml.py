@@ -36,6 +36,8 @@ import re
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
+from typing_extensions import override
+
 from engine.contracts import Chunk, Item, Parser, ParseReject, RunContext
 from engine.errors import ConfigError, ParseError
 from engine.parsers._xml_input import BadBytes, XmlInput
@@ -89,6 +91,8 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class XmlOptions:
+    """A validated ``parser: {type: xml}`` block; defaults and meanings are in :data:`SCHEMA`."""
+
     records: str | None
     force_list: list[str]
     namespaces: dict[str, str]
@@ -147,6 +151,12 @@ def compile_record_path(text: str) -> tuple[Callable[[str], bool], Callable[[str
 
 
 class XmlParser(Parser):
+    """Streams XML record elements as dicts with lxml, hardened against hostile input.
+
+    Option mistakes are collected in the constructor (see :meth:`problems`);
+    the plugin still builds, with safe defaults, so validation reports them all.
+    """
+
     name = "xml"
     summary = "XML with a record path; streamed, attributes kept, text never coerced"
     schema = SCHEMA
@@ -183,6 +193,7 @@ class XmlParser(Parser):
         """Every mistake in the options, each at its own spec path (reported together by ``engine validate``)."""
         return self._problems
 
+    @override
     def parse(self, stream: IO[bytes], item: Item, run: RunContext | None = None) -> Iterator[Chunk]:
         from lxml import etree
 
@@ -286,12 +297,11 @@ class _Walk:
                 continue
             depth = len(paths)
             name = name_of(el.tag)
-            if depth == 1:
-                if parser.root is not None and name != parser.root:
-                    raise ParseError(
-                        f"{item.name}:{el.sourceline}: the root element is <{name}>, the records "
-                        f"path {parser.options.records!r} starts at <{parser.root}>"
-                    )
+            if depth == 1 and parser.root is not None and name != parser.root:
+                raise ParseError(
+                    f"{item.name}:{el.sourceline}: the root element is <{name}>, the records "
+                    f"path {parser.options.records!r} starts at <{parser.root}>"
+                )
             if depth > max_depth:
                 raise ParseError(
                     f"{item.name}:{el.sourceline}: elements are nested deeper than max_depth "

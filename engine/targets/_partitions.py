@@ -1,4 +1,4 @@
-"""Partitioning for the ``file`` target: which folder a record's file goes to.
+r"""Partitioning for the ``file`` target: which folder a record's file goes to.
 
 ``partition_by: {field: status}`` puts each record under ``status=ACTIVE/``
 (Hive style, which Spark, Athena, DuckDB and pyarrow datasets read as a
@@ -7,7 +7,7 @@ column); ``{field: updatedOn, date: "%Y/%m/%d", style: value}`` under
 the *mapped* record (dotted paths reach nested fields); a date format reads
 ISO-8601 text, dates and datetimes and formats them in UTC.
 
-Folder names are made safe and reversible: ``/ \\ % = :`` and control
+Folder names are made safe and reversible: ``/ \ % = :`` and control
 characters are percent-encoded (as Hive does), ``.`` and ``..`` cannot
 climb out, and a missing or null value is ``__HIVE_DEFAULT_PARTITION__``.
 """

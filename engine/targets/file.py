@@ -39,6 +39,8 @@ import collections
 import dataclasses
 from typing import Any
 
+from typing_extensions import override
+
 from engine.contracts import Batch, Destination, Item, RunContext, Target, Writer
 from engine.errors import ConfigError
 from engine.targets import _partitions
@@ -93,6 +95,8 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class FileOptions:
+    """A validated ``target: {type: file}`` block, its writer and destination already built as plugins."""
+
     writer: Writer
     destination: Destination
     name: str | None
@@ -105,6 +109,12 @@ class FileOptions:
 
 
 class FileTarget(Target):
+    """Writes batches into files and publishes them when their scope (run or item) commits.
+
+    Records are reported accepted only when their file is published; until
+    then they live in temporary files that :meth:`close` removes.
+    """
+
     name = "file"
     summary = "write files (csv, json, jsonl, xml, parquet) to a destination, atomically"
     schema = SCHEMA
@@ -154,6 +164,7 @@ class FileTarget(Target):
         """Every mistake in the options, each at its own spec path."""
         return self._problems
 
+    @override
     def open(self, run: RunContext) -> None:
         self.run = run
         self.destination: Destination = self.options.destination
@@ -162,6 +173,7 @@ class FileTarget(Target):
 
     # -- target ----------------------------------------------------------------------------
 
+    @override
     def write(self, batch: Batch) -> None:
         item = batch.chunk.item
         if self.options.per == "item":
@@ -275,6 +287,7 @@ class FileTarget(Target):
             )
             self.parts.clear()
 
+    @override
     def finish_item(self, item: Item) -> None:
         if self.options.per != "item":
             return
@@ -287,6 +300,7 @@ class FileTarget(Target):
         self._publish(item)
         self.parts.clear()
 
+    @override
     def finish_run(self) -> None:
         if self.options.per != "run":
             return
@@ -301,6 +315,7 @@ class FileTarget(Target):
         self._publish()
 
     def stats(self) -> dict[str, Any]:
+        """The target's counters for the run report: files published."""
         return {"files": len(self.published)}
 
     def close(self) -> None:

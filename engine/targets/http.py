@@ -41,6 +41,8 @@ import functools
 import hashlib
 from typing import Any
 
+from typing_extensions import override
+
 from engine.connections._http_templates import Missing, Structure, Template
 from engine.contracts import Batch, Item, RunContext, Target
 from engine.errors import DataError
@@ -158,6 +160,8 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class HttpTargetOptions:
+    """A validated ``target: {type: http}`` block; defaults and meanings are in :data:`SCHEMA`."""
+
     connection: str
     method: str
     path: str
@@ -176,6 +180,12 @@ class HttpTargetOptions:
 
 
 class HttpTarget(Target):
+    """Sends mapped records to a REST API through a connection, one request per record or per batch.
+
+    Requests run on a pool of ``concurrency`` threads; :meth:`finish_item`
+    returns once every record of the item is accepted or rejected.
+    """
+
     name = "http"
     summary = (
         "records into a REST API, per record or in batches, with idempotency keys and per-record outcomes"
@@ -245,8 +255,10 @@ class HttpTarget(Target):
         )
 
     def problems(self) -> list[tuple[tuple, str]]:
+        """Bad statuses, result paths and option combinations, each at its own spec path."""
         return self._problems
 
+    @override
     def open(self, run: RunContext) -> None:
         o = self.options
         self.run = run
@@ -308,6 +320,7 @@ class HttpTarget(Target):
 
     # -- the target contract --------------------------------------------------------------
 
+    @override
     def write(self, batch: Batch) -> None:
         assert self.sender is not None
         item = batch.chunk.item
@@ -357,17 +370,20 @@ class HttpTarget(Target):
             self.progress.sending(b, i)
         self.pool.submit(item, functools.partial(self.sender.send, out))
 
+    @override
     def finish_item(self, item: Item) -> None:
         if self.pool is not None:
             self._flush(item)
             self.pool.wait_item(item)
             self.progress.finished(item)
 
+    @override
     def finish_run(self) -> None:
         if self.pool is not None:
             self.pool.wait_all()
 
     def stats(self) -> dict[str, Any]:
+        """Counters for the run report: requests, accepted, rejected, retries, resent, unknown outcomes (and batches)."""
         if self.sender is None:
             return {}
         out: dict[str, Any] = dict(self.sender.counts)
@@ -375,6 +391,7 @@ class HttpTarget(Target):
             out["batches"] = self.batches
         return out
 
+    @override
     def close(self) -> None:
         if self.pool is not None:
             self.pool.close()

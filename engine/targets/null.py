@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from typing_extensions import override
+
 from engine.contracts import Batch, RunContext, Target
 
 SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
@@ -17,17 +19,21 @@ SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": False, "prop
 
 @dataclasses.dataclass
 class NullOptions:
-    pass
+    """A ``target: {type: "null"}`` block, which takes no options."""
 
 
 class NullTarget(Target):
+    """Reports every record accepted and keeps none of them."""
+
     name = "null"
     summary = "accept and discard every record"
     schema = SCHEMA
     Options = NullOptions
 
+    @override
     def open(self, run: RunContext) -> None:
         self.run = run
 
+    @override
     def write(self, batch: Batch) -> None:
         self.run.outcomes.accepted(batch)

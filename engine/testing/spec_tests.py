@@ -22,6 +22,8 @@ TEST_RUN_STARTED = "2026-01-01T00:00:00.000Z"
 
 @dataclasses.dataclass
 class CaseResult:
+    """The verdict on one test case; ``problems`` says, for people, why it failed."""
+
     name: str
     ok: bool
     problems: list[str] = dataclasses.field(default_factory=list)
@@ -54,6 +56,13 @@ def _chunks(plan: Any, case: dict[str, Any]) -> list[Chunk]:
 
 
 def run_case(plan: Any, case: dict[str, Any]) -> CaseResult:
+    """Map one case's input through the compiled ``plan`` and compare with its expectations.
+
+    Never raises for a failing case: an unreadable input, differing records and
+    missing or unexpected rejects all come back as ``problems``. Expected
+    rejects match by ``row``, ``field`` and a ``message`` substring, whichever
+    the case gives.
+    """
     result = CaseResult(case["name"], True)
     try:
         chunks = _chunks(plan, case)
@@ -116,4 +125,5 @@ def _diff(want: Any, got: Any) -> str:
 
 
 def run_tests(plan: Any) -> list[CaseResult]:
+    """Run every case of the spec's ``tests:``, in order, one result each."""
     return [run_case(plan, case) for case in plan.tests]

@@ -1,5 +1,4 @@
-"""Column types for the Parquet writer: the spec's type names and their
-inference from many records.
+"""Column types for the Parquet writer: the spec's type names, and their inference from many records.
 
 Types are written as users read them in Arrow's own output::
 

@@ -22,6 +22,8 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
+from typing_extensions import override
+
 from engine.contracts import Writer
 from engine.jsonutil import dumps
 
@@ -46,6 +48,8 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class CsvWriterOptions:
+    """A validated ``writer: {type: csv}`` block; defaults and meanings are in :data:`SCHEMA`."""
+
     columns: list[str] | None
     delimiter: str
     header: bool
@@ -56,6 +60,10 @@ class CsvWriterOptions:
 
 
 def flatten(record: Mapping[str, Any], prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Nested dicts as dotted column names (``{"a": {"b": 1}}`` is ``{"a.b": 1}``).
+
+    An empty dict stays one value (written as ``{}``); pass ``out`` to collect into an existing dict.
+    """
     out = {} if out is None else out
     for key, value in record.items():
         name = f"{prefix}{key}"
@@ -67,6 +75,7 @@ def flatten(record: Mapping[str, Any], prefix: str = "", out: dict[str, Any] | N
 
 
 def cell(value: Any) -> Any:
+    """A value as the csv module should write it: None is empty, booleans ``true``/``false``, lists and dicts JSON."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -77,12 +86,18 @@ def cell(value: Any) -> Any:
 
 
 class CsvWriter(Writer):
+    """Writes one CSV file; a record with a value outside the columns is rejected, never cut.
+
+    The columns are fixed by the first :meth:`write` at the latest, and so is the header.
+    """
+
     name = "csv"
     summary = "comma (or other) separated values"
     extension = "csv"
     schema = SCHEMA
     Options = CsvWriterOptions
 
+    @override
     def begin(self, stream: IO[bytes], meta: Mapping[str, Any]) -> None:
         self.stream = stream
         self.columns: list[str] | None = list(self.options.columns or meta.get("fields") or []) or None
@@ -102,6 +117,7 @@ class CsvWriter(Writer):
             self.writer.writerow(self.columns)
         self.wrote_header = True
 
+    @override
     def write(self, records: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]] | None:
         problems: list[tuple[int, str]] = []
         if self.columns is None and records:
@@ -129,6 +145,7 @@ class CsvWriter(Writer):
         self.buffer.truncate()
         return problems or None
 
+    @override
     def end(self) -> None:
         if not self.wrote_header:
             self._header()

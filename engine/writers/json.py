@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from typing_extensions import override
+
 from engine.contracts import Writer
 from engine.jsonutil import dumps, dumps_pretty
 
@@ -44,6 +46,8 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class JsonWriterOptions:
+    """A validated ``writer: {type: json}`` block; defaults and meanings are in :data:`SCHEMA`."""
+
     layout: str
     records_key: str
     metadata: bool
@@ -51,12 +55,15 @@ class JsonWriterOptions:
 
 
 class JsonWriter(Writer):
+    """Writes one JSON document, streamed: records are appended as they come, closed by :meth:`end`."""
+
     name = "json"
     summary = "a JSON array, or an object with records and metadata"
     extension = "json"
     schema = SCHEMA
     Options = JsonWriterOptions
 
+    @override
     def begin(self, stream: IO[bytes], meta: Mapping[str, Any]) -> None:
         self.stream = stream
         self.meta = dict(meta)
@@ -67,6 +74,7 @@ class JsonWriter(Writer):
         else:
             stream.write(b"[")
 
+    @override
     def write(self, records: Sequence[Mapping[str, Any]]) -> None:
         if not records:
             return
@@ -76,6 +84,7 @@ class JsonWriter(Writer):
         self.stream.write((prefix + body).encode("utf-8"))
         self.count += len(records)
 
+    @override
     def end(self) -> None:
         tail = "\n]" if self.options.pretty and self.count else "]"
         if self.options.layout == "object" and self.options.metadata:

@@ -14,6 +14,8 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
+from typing_extensions import override
+
 from engine.contracts import Writer
 from engine.jsonutil import dumps
 
@@ -22,21 +24,26 @@ SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": False, "prop
 
 @dataclasses.dataclass
 class JsonlWriterOptions:
-    pass
+    """A ``writer: {type: jsonl}`` block, which takes no options."""
 
 
 class JsonlWriter(Writer):
+    """Writes one JSON Lines file; it keeps no state between batches."""
+
     name = "jsonl"
     summary = "one JSON object per line"
     extension = "jsonl"
     schema = SCHEMA
     Options = JsonlWriterOptions
 
+    @override
     def begin(self, stream: IO[bytes], meta: Mapping[str, Any]) -> None:
         self.stream = stream
 
+    @override
     def write(self, records: Sequence[Mapping[str, Any]]) -> None:
         self.stream.write("".join(dumps(r) + "\n" for r in records).encode("utf-8"))
 
+    @override
     def end(self) -> None:
         pass

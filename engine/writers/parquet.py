@@ -1,5 +1,6 @@
-"""Parquet writer: typed columns from a declared schema, or inferred from
-whole row groups (never from one record).
+"""Parquet writer: typed columns from a declared schema, or inferred from whole row groups.
+
+The types are never guessed from one record.
 
 ```yaml
 target:
@@ -32,6 +33,8 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
+from typing_extensions import override
+
 from engine.contracts import Writer
 from engine.errors import ConfigError, TargetError
 from engine.writers._arrow_types import TypeSyntaxError, infer, parse_type, to_arrow, type_text
@@ -62,12 +65,20 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class ParquetWriterOptions:
+    """A validated ``writer: {type: parquet}`` block; defaults and meanings are in :data:`SCHEMA`."""
+
     schema: dict[str, str] | None
     compression: str
     row_group_size: int
 
 
 class ParquetWriter(Writer):
+    """Writes one Parquet file a row group at a time (needs the ``parquet`` extra).
+
+    Column types are parsed when the spec compiles (see :meth:`problems`);
+    pyarrow is imported only by :meth:`begin`.
+    """
+
     name = "parquet"
     summary = "Apache Parquet with a declared or inferred schema"
     extension = "parquet"
@@ -90,6 +101,7 @@ class ParquetWriter(Writer):
         """Each malformed column type, at its own line in the spec."""
         return self._problems
 
+    @override
     def begin(self, stream: IO[bytes], meta: Mapping[str, Any]) -> None:
         try:
             import pyarrow
@@ -119,6 +131,7 @@ class ParquetWriter(Writer):
 
     # -- records in ------------------------------------------------------------------------
 
+    @override
     def write(self, records: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]] | None:
         if self.columns is None:
             self.raw.extend(records)
@@ -220,6 +233,7 @@ class ParquetWriter(Writer):
         """False when no schema is known: there is no valid Parquet file to write."""
         return self.columns is not None
 
+    @override
     def end(self) -> None:
         if self.columns is None and self.raw:
             self._infer()

@@ -32,6 +32,8 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import IO, Any
 
+from typing_extensions import override
+
 from engine.contracts import Writer
 
 SCHEMA: dict[str, Any] = {
@@ -71,6 +73,8 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class XmlWriterOptions:
+    """A validated ``writer: {type: xml}`` block; defaults and meanings are in :data:`SCHEMA`."""
+
     root: str
     record: str
     namespaces: dict[str, str]
@@ -97,6 +101,12 @@ class _Bad(Exception):
 
 
 class XmlWriter(Writer):
+    """Writes one XML document, a record element at a time, with the XML parser's model in reverse.
+
+    Names in the options are checked when the spec compiles (see :meth:`problems`);
+    names in records as they are written, a bad one rejecting its record.
+    """
+
     name = "xml"
     summary = "XML: a root element holding one element per record"
     extension = "xml"
@@ -126,8 +136,10 @@ class XmlWriter(Writer):
         self.checked = False
 
     def problems(self) -> list[tuple[tuple, str]]:
+        """Invalid element or prefix names and an unknown encoding, each at its own spec path."""
         return self._problems
 
+    @override
     def begin(self, stream: IO[bytes], meta: Mapping[str, Any]) -> None:
         opts = self.options
         self.stream = stream
@@ -141,6 +153,7 @@ class XmlWriter(Writer):
     def _emit(self, text: str) -> None:
         self.stream.write(text.encode(self.options.encoding, "xmlcharrefreplace"))
 
+    @override
     def write(self, records: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]] | None:
         problems: list[tuple[int, str]] = []
         parts: list[str] = []
@@ -164,6 +177,7 @@ class XmlWriter(Writer):
             self._emit("".join(parts))
         return problems or None
 
+    @override
     def end(self) -> None:
         self._emit(("\n" if self.options.pretty else "") + f"</{self.options.root}>\n")
 
@@ -214,21 +228,7 @@ class XmlWriter(Writer):
         if type(value) is not dict and not isinstance(value, Mapping):
             out.append(f"<{tag}>{self._text(value, field, _TEXT)}</{tag}>")
             return
-        attrs: list[str] = []
-        children: list[tuple[str, Any, str]] = []
-        text = None
-        for key, v in value.items():
-            path = f"{field}.{key}" if field else str(key)
-            if key == "#text":
-                if v is not None:
-                    text = self._text(v, path, _TEXT)
-            elif isinstance(key, str) and key[:1] == "@":
-                if isinstance(v, dict | list | tuple | Mapping):
-                    raise _Bad(f"{path}: an attribute needs a single value, not a {type(v).__name__}")
-                if v is not None:
-                    attrs.append(f' {self._name(key[1:], path)}="{self._text(v, path, _ATTR)}"')
-            else:
-                children.append((key, v, path))
+        attrs, children, text = self._members(value, field)
         out.append(f"<{tag}{''.join(attrs)}")
         if not children and text is None:
             out.append("/>")
@@ -249,3 +249,27 @@ class XmlWriter(Writer):
         if inner is not None and wrote:
             out.append("\n" + indent)  # type: ignore[operator]
         out.append(f"</{tag}>")
+
+    def _members(
+        self, value: Mapping[Any, Any], field: str
+    ) -> tuple[list[str], list[tuple[str, Any, str]], str | None]:
+        """Sort an object's keys into rendered attributes, child elements and escaped ``#text``.
+
+        Children come back as ``(key, value, field path)`` in their order, to be written by the caller.
+        """
+        attrs: list[str] = []
+        children: list[tuple[str, Any, str]] = []
+        text = None
+        for key, v in value.items():
+            path = f"{field}.{key}" if field else str(key)
+            if key == "#text":
+                if v is not None:
+                    text = self._text(v, path, _TEXT)
+            elif isinstance(key, str) and key[:1] == "@":
+                if isinstance(v, dict | list | tuple | Mapping):
+                    raise _Bad(f"{path}: an attribute needs a single value, not a {type(v).__name__}")
+                if v is not None:
+                    attrs.append(f' {self._name(key[1:], path)}="{self._text(v, path, _ATTR)}"')
+            else:
+                children.append((key, v, path))
+        return attrs, children, text

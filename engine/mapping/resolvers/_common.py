@@ -1,5 +1,7 @@
-"""Helpers every resolver family shares, so that messages and the meaning of
-"empty" are the same everywhere."""
+"""Helpers every resolver family shares.
+
+They keep messages, and the meaning of "empty", the same everywhere.
+"""
 
 from __future__ import annotations
 

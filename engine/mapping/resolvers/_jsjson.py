@@ -58,6 +58,7 @@ def stringify(value: Any, *, strict: bool) -> str:
 
 
 def _write(value: Any, out: list[str], strict: bool) -> None:
+    """Append ``value``'s JSON to ``out``: JSON's own types here, anything else in :func:`_write_other`."""
     if type(value) is str:
         out.append(_encode_str(value))
     elif value is None:
@@ -93,7 +94,17 @@ def _write(value: Any, out: list[str], strict: bool) -> None:
                 out.append(",")
             _write(item, out, strict)
         out.append("]")
-    elif isinstance(value, decimal.Decimal):
+    else:
+        _write_other(value, out, strict)
+
+
+def _write_other(value: Any, out: list[str], strict: bool) -> None:
+    """Values outside JSON's types: exact decimals, dates as toISOString, subclasses of int, float and str.
+
+    Raises:
+        ValueError: a non-finite decimal, or a value with no JSON form.
+    """
+    if isinstance(value, decimal.Decimal):
         if not value.is_finite():
             raise ValueError(f"{value} has no JSON form")
         out.append(format(value, "f"))

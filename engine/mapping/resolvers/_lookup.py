@@ -1,6 +1,8 @@
-"""``map``: a lookup table, written inline or loaded from a CSV file once,
-when the mapping is compiled (so a missing file fails ``engine validate``,
-not record 1,042)."""
+"""``map``: a lookup table, written inline or loaded once from a CSV file.
+
+The file is loaded when the mapping is compiled, so a missing file fails
+``engine validate``, not record 1,042.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""``template``: text with ``{path}`` holes, compiled once into literal
-pieces and path getters so each record costs one join."""
+"""``template``: text with ``{path}`` holes, compiled once into literal pieces and path getters.
+
+Each record then costs one join.
+"""
 
 from __future__ import annotations
 

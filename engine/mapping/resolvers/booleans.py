@@ -37,6 +37,11 @@ def _words(items: list) -> list[str]:
 
 
 def make_bool(*, true_values: list = TRUE_VALUES, false_values: list = FALSE_VALUES):
+    """Build ``bool``: a known word (or 0/1 when listed) to True/False, blank text to None.
+
+    A word in both lists is a :class:`ConfigError` now; at run time an unknown
+    word, another number or another kind of value is a :class:`DataError`.
+    """
     true_words, false_words = _words(true_values), _words(false_values)
     both = sorted(set(true_words) & set(false_words))
     if both:

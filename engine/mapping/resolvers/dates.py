@@ -1,5 +1,4 @@
-"""``date`` and ``datetime``: read what a feed writes, in its time zone, and
-write what a target wants.
+"""``date`` and ``datetime``: read what a feed writes, in its time zone; write what a target wants.
 
 Feeds repeat the same timestamps thousands of times, so each resolver keeps
 the results for the last 4,096 distinct input strings, and ISO output is
@@ -48,6 +47,11 @@ _DEFAULT_OPTIONS = ResolverOptions()
 
 
 def zone_of(name: str | None) -> Any:
+    """The tzinfo for an IANA zone name; empty, None or ``UTC`` give :data:`datetime.UTC`.
+
+    Raises:
+        ConfigError: the name is not a zone this machine knows.
+    """
     if not name or name.upper() == "UTC":
         return UTC
     try:
@@ -78,6 +82,7 @@ def _offset(delta: _dt.timedelta | None) -> str:
 
 
 def iso_datetime(d: _dt.datetime) -> str:
+    """ISO 8601 as targets expect it: milliseconds or microseconds only when present, ``Z`` for offset zero."""
     text = "%04d-%02d-%02dT%02d:%02d:%02d" % (d.year, d.month, d.day, d.hour, d.minute, d.second)  # noqa: UP031 - measured faster than f-strings
     micro = d.microsecond
     if micro:
@@ -86,6 +91,11 @@ def iso_datetime(d: _dt.datetime) -> str:
 
 
 def output_writer(kind: str, fmt: str):
+    """``datetime -> value`` for a ``format``: ISO text, epoch integers, or strftime text.
+
+    ``kind`` (``date`` or ``datetime``) decides what ``iso`` writes. An
+    invalid strftime format is a :class:`ConfigError` now, not per record.
+    """
     if fmt == "epoch_seconds":
         return lambda d: (d - _EPOCH) // _dt.timedelta(seconds=1)
     if fmt == "epoch_millis":
@@ -101,18 +111,45 @@ def output_writer(kind: str, fmt: str):
     return lambda d: d.strftime(fmt)
 
 
+def _from_epoch(number: float | int, per_second: int, original: Any) -> tuple[_dt.datetime, bool]:
+    """The UTC moment ``number`` units after the epoch (``per_second`` units a second); integers stay exact."""
+    try:
+        if isinstance(number, int):
+            return _EPOCH + _dt.timedelta(milliseconds=number * 1000 // per_second), True
+        return _EPOCH + _dt.timedelta(seconds=number / per_second), True
+    except (OverflowError, ValueError):
+        raise invalid(original, "a date", "out of range") from None
+
+
+def _parse_iso(stripped: str, text: str) -> tuple[_dt.datetime, bool]:
+    """ISO 8601 text, possibly naive; it has a time when it is longer than a calendar date."""
+    try:
+        parsed = _dt.datetime.fromisoformat(stripped)
+    except ValueError as exc:
+        raise invalid(text, "a date", _reason(exc, None)) from None
+    return parsed, len(stripped) > 10
+
+
+def _parse_formats(formats: list[str], stripped: str, text: str) -> tuple[_dt.datetime, bool]:
+    """Text read by the first of ``formats`` that fits; it has a time when that format reads one."""
+    reasons = []
+    for fmt in formats:
+        try:
+            parsed = _dt.datetime.strptime(stripped, fmt)
+            break
+        except ValueError as exc:
+            reasons.append(_reason(exc, fmt))
+    else:
+        why = reasons[0] if len(reasons) == 1 else "expected one of the formats " + ", ".join(formats)
+        raise invalid(text, "a date", why)
+    return parsed, any(code in fmt for code in ("%H", "%I", "%M", "%S", "%z", "%f", "%c", "%X", "%s"))
+
+
 def make_reader(*, formats: list[str] | None, zone: Any, epoch: str | None):
     """``text -> (aware datetime, has_time)``: the parsing half, shared with ``now``."""
     scale = {"seconds": 1, "millis": 1000, None: None}[epoch]
     per_second = scale or 1
-
-    def from_epoch(number: float | int, original: Any) -> tuple[_dt.datetime, bool]:
-        try:
-            if isinstance(number, int):
-                return _EPOCH + _dt.timedelta(milliseconds=number * 1000 // per_second), True
-            return _EPOCH + _dt.timedelta(seconds=number / per_second), True
-        except (OverflowError, ValueError):
-            raise invalid(original, "a date", "out of range") from None
+    parse = _parse_iso if formats is None else functools.partial(_parse_formats, formats)
 
     def localise(naive: _dt.datetime, original: Any) -> _dt.datetime:
         aware = naive.replace(tzinfo=zone)
@@ -128,25 +165,8 @@ def make_reader(*, formats: list[str] | None, zone: Any, epoch: str | None):
         stripped = text.strip()
         if scale and _NUMBER.fullmatch(stripped):
             number = float(stripped) if "." in stripped else int(stripped)
-            return from_epoch(number, text)
-        if formats is None:
-            try:
-                parsed = _dt.datetime.fromisoformat(stripped)
-            except ValueError as exc:
-                raise invalid(text, "a date", _reason(exc, None)) from None
-            has_time = len(stripped) > 10
-        else:
-            reasons = []
-            for fmt in formats:
-                try:
-                    parsed = _dt.datetime.strptime(stripped, fmt)
-                    break
-                except ValueError as exc:
-                    reasons.append(_reason(exc, fmt))
-            else:
-                why = reasons[0] if len(reasons) == 1 else "expected one of the formats " + ", ".join(formats)
-                raise invalid(text, "a date", why)
-            has_time = any(code in fmt for code in ("%H", "%I", "%M", "%S", "%z", "%f", "%c", "%X", "%s"))
+            return _from_epoch(number, per_second, text)
+        parsed, has_time = parse(stripped, text)
         if parsed.tzinfo is None:
             parsed = localise(parsed, text)
         return parsed, has_time
@@ -164,7 +184,7 @@ def make_reader(*, formats: list[str] | None, zone: Any, epoch: str | None):
                 )
             if value != value or value in (float("inf"), float("-inf")):
                 raise invalid(value, "a date")
-            return from_epoch(value, value)
+            return _from_epoch(value, per_second, value)
         if isinstance(value, _dt.datetime):
             return (value if value.tzinfo else localise(value, value)), True
         if isinstance(value, _dt.date):

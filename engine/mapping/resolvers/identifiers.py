@@ -36,6 +36,7 @@ _DEFAULT_OPTIONS = ResolverOptions()
 
 
 def make_hash(*, algorithm: str = "sha256"):
+    """Build ``hash``: the lowercase hex digest of the value's UTF-8 text (numbers as JSON writes them)."""
     new = getattr(hashlib, algorithm)
 
     def fn(value: Any) -> str:
@@ -46,6 +47,11 @@ def make_hash(*, algorithm: str = "sha256"):
 
 
 def make_uuid5(*, namespace: str):
+    """Build ``uuid5``: a name-based UUID of the value's text, in a named namespace or one given as a UUID.
+
+    Raises:
+        ConfigError: ``namespace`` is neither.
+    """
     space = _NAMESPACES.get(namespace.lower())
     if space is None:
         try:
@@ -71,6 +77,11 @@ def _run_start(text: str) -> _dt.datetime:
 def make_now(
     *, format: str = "iso", timezone: str | None = None, options: ResolverOptions = _DEFAULT_OPTIONS
 ):
+    """Build ``now``: the run's start time (``$context.run_started``), never the wall clock.
+
+    It is written in ``timezone`` (default: the mapping's) with ``format`` as
+    in ``datetime``; a context without a readable start time is a :class:`DataError`.
+    """
     zone = zone_of(timezone or options.timezone)
     write = output_writer("datetime", format)
 

@@ -77,6 +77,8 @@ def _int_from_other(value: Any) -> int:
 
 
 def make_int():
+    """Build ``int``: whole numbers from text or numbers; blank text is None, a fraction a :class:`DataError`."""
+
     def fn(value: Any) -> int | None:
         if type(value) is str:
             if value.isascii() and "_" not in value:
@@ -122,6 +124,8 @@ def _float_from_other(value: Any) -> float:
 
 
 def make_float():
+    """Build ``float``: finite floats only (NaN and infinities are errors), ``-0`` written as ``0.0``."""
+
     def fn(value: Any) -> float | None:
         if type(value) is str and value.isascii() and "_" not in value:
             try:
@@ -194,6 +198,12 @@ def _fixed(d: decimal.Decimal) -> str:
 
 
 def make_decimal(*, scale: int | None = None, rounding: str = "half_up", **kw: Any):
+    """Build ``decimal``: the exact number, rounded to ``scale`` places when given.
+
+    ``as`` (a keyword, hence ``**kw``) picks the output: ``"string"`` (plain
+    notation, the default), ``"decimal"`` or ``"number"`` (an int when whole,
+    else a float). Blank text gives None.
+    """
     output = kw.pop("as", "string")
     quantize = _quantizer(scale, rounding)
     # str() is four times faster than format(d, "f") and writes the same for these scales
@@ -214,6 +224,12 @@ def make_decimal(*, scale: int | None = None, rounding: str = "half_up", **kw: A
 
 
 def make_round(*, digits: int = 0, rounding: str = "half_up"):
+    """Build ``round``: a number rounded to ``digits`` places, decimally (``2.675`` is ``2.68``).
+
+    The result keeps the input's kind: a Decimal stays a Decimal, otherwise an
+    int when ``digits <= 0`` and a float above; an int with ``digits >= 0`` is
+    returned as it is.
+    """
     quantize = _quantizer(digits, rounding)
 
     def fn(value: Any) -> Any:

@@ -64,10 +64,12 @@ def _identity(value: Any) -> Any:
 
 
 def make_identity():
+    """Build ``sdk.identity`` (also ``sdk.coalesce`` and ``sdk.default``, which do nothing to one value)."""
     return _identity
 
 
 def make_to_string(options: ResolverOptions = _DEFAULT_OPTIONS):
+    """Build ``sdk.toString``: JavaScript's ``String(value)``, ``""`` for missing; an object is an error unless lenient."""
     lenient = options.lenient
 
     def fn(value: Any) -> str:
@@ -83,6 +85,11 @@ def make_to_string(options: ResolverOptions = _DEFAULT_OPTIONS):
 
 
 def make_parse_int(options: ResolverOptions = _DEFAULT_OPTIONS):
+    """Build ``sdk.parseInt``: lenient, ``parseInt(String(value), 10)`` with 0 for NaN; strict, whole numbers only.
+
+    Strict mode keeps a missing or blank value missing and rejects text with
+    anything but a whole number (``"12abc"``, ``"1.5"``).
+    """
     if options.lenient:
 
         def lenient(value: Any) -> int:
@@ -115,6 +122,11 @@ def make_parse_int(options: ResolverOptions = _DEFAULT_OPTIONS):
 
 
 def make_parse_float(options: ResolverOptions = _DEFAULT_OPTIONS):
+    """Build ``sdk.parseFloat`` and ``sdk.number``: lenient, JavaScript's ``parseFloat`` with 0 for NaN; strict, whole-text numbers.
+
+    Whole floats come back as ints, as JavaScript prints them; infinities are
+    missing (lenient) or rejected (strict).
+    """
     if options.lenient:
 
         def lenient(value: Any) -> int | float | None:
@@ -147,6 +159,11 @@ def make_parse_float(options: ResolverOptions = _DEFAULT_OPTIONS):
 
 
 def make_boolean(options: ResolverOptions = _DEFAULT_OPTIONS):
+    """Build ``sdk.boolean``: lenient, true for true, 1 and the true words, false for anything else.
+
+    Strict mode also requires a false word (false, 0, no, n) for false, keeps
+    missing and blank values missing, and rejects the rest.
+    """
     if options.lenient:
 
         def lenient(value: Any) -> bool:
@@ -268,6 +285,11 @@ def make_parse_date(options: ResolverOptions = _DEFAULT_OPTIONS):
 
 
 def make_parse_json(options: ResolverOptions = _DEFAULT_OPTIONS):
+    """Build ``sdk.parseJson``: ``JSON.parse`` of text, other values unchanged.
+
+    Invalid JSON is returned as it is when lenient, else rejected with the
+    parser's reason (blank text is missing).
+    """
     lenient = options.lenient
 
     def fn(value: Any) -> Any:
@@ -286,6 +308,7 @@ def make_parse_json(options: ResolverOptions = _DEFAULT_OPTIONS):
 
 
 def make_to_json(options: ResolverOptions = _DEFAULT_OPTIONS):
+    """Build ``sdk.toJson``: ``JSON.stringify(value)``; unless lenient, NaN and infinities (JavaScript's ``null``) are errors."""
     lenient = options.lenient
 
     def fn(value: Any) -> str:

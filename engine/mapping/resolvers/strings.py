@@ -1,4 +1,4 @@
-"""Text resolvers: case, trimming, replacing, extracting, cutting and padding.
+r"""Text resolvers: case, trimming, replacing, extracting, cutting and padding.
 
 Numbers and booleans from JSON or Parquet sources are turned into text the
 way JSON writes them (``5``, ``1.5``, ``true``), so ``pad`` can zero-fill a
@@ -10,7 +10,7 @@ Example::
     fields:
       sku:      {source: SKU, resolver: [trim, upper]}
       store:    {source: store_no, resolver: {name: pad, args: {width: 5, char: "0"}}}
-      batch:    {source: lot, resolver: {name: regex_extract, args: {pattern: "LOT-(\\\\d+)"}}}
+      batch:    {source: lot, resolver: {name: regex_extract, args: {pattern: "LOT-(\\d+)"}}}
 """
 
 from __future__ import annotations
@@ -24,14 +24,17 @@ from engine.mapping.resolvers._common import as_text, bad_args, show, text_resol
 
 
 def make_upper():
+    """Build ``upper``: upper-cased text (numbers and booleans as JSON writes them)."""
     return text_resolver(str.upper)
 
 
 def make_lower():
+    """Build ``lower``: lower-cased text (numbers and booleans as JSON writes them)."""
     return text_resolver(str.lower)
 
 
 def make_trim(*, chars: str | None = None):
+    """Build ``trim``: text stripped of whitespace, or of any of ``chars``, at both ends."""
     if chars is None:
         return text_resolver(str.strip)
     return text_resolver(lambda text: text.strip(chars))
@@ -45,6 +48,11 @@ def _compile(pattern: str) -> re.Pattern:
 
 
 def make_replace(*, old: str | None = None, pattern: str | None = None, new: str = "", count: int = 0):
+    """Build ``replace``: ``old`` (plain text) or ``pattern`` (a regex) replaced by ``new``, at most ``count`` times (0: all).
+
+    Raises:
+        ConfigError: both or neither of ``old`` and ``pattern`` given, or a bad pattern or replacement.
+    """
     if (old is None) == (pattern is None):
         raise bad_args("replace needs exactly one of 'old' (plain text) or 'pattern' (a regular expression)")
     if pattern is None:
@@ -60,6 +68,11 @@ def make_replace(*, old: str | None = None, pattern: str | None = None, new: str
 
 
 def make_regex_extract(*, pattern: str, group: int | str = 1, on_no_match: str = "missing"):
+    """Build ``regex_extract``: ``group`` of the first match of ``pattern``.
+
+    No match gives None, or a :class:`DataError` with ``on_no_match: error``.
+    A bad pattern or a group it lacks is a :class:`ConfigError` now.
+    """
     regex = _compile(pattern)
     if isinstance(group, int) and group > regex.groups:
         raise bad_args(
@@ -84,10 +97,12 @@ def make_regex_extract(*, pattern: str, group: int | str = 1, on_no_match: str =
 
 
 def make_substring(*, start: int = 0, end: int | None = None):
+    """Build ``substring``: ``text[start:end]``, Python slicing (negative counts from the end)."""
     return text_resolver(lambda text: text[start:end])
 
 
 def make_pad(*, width: int, char: str = " ", side: str = "left"):
+    """Build ``pad``: text padded with ``char`` on ``side`` to ``width``; longer text is kept whole."""
     if side == "left":
         return text_resolver(lambda text: text.rjust(width, char))
     return text_resolver(lambda text: text.ljust(width, char))

@@ -1,5 +1,4 @@
-"""Resolvers that build, pick or look up values: JSON, lists, fallbacks,
-templates and lookup tables.
+"""Resolvers that build, pick or look up values: JSON, lists, fallbacks, templates and lookup tables.
 
 The ones that read other fields (``coalesce``, ``concat``, ``template``)
 take paths in the mapping's one path language, parsed when the mapping is
@@ -38,6 +37,8 @@ _decode = json.JSONDecoder(parse_constant=_no_constants).decode
 
 
 def make_json():
+    """Build ``json``: text parsed as strict JSON (no NaN), other values unchanged; blank text is missing."""
+
     def fn(value: Any) -> Any:
         if type(value) is not str:
             return value
@@ -60,6 +61,8 @@ def _json_default(value: Any) -> Any:
 
 
 def make_to_json(*, sort_keys: bool = False):
+    """Build ``to_json``: compact JSON text; dates as ISO 8601, decimals exact, NaN and infinities errors."""
+
     def fn(value: Any) -> str:
         try:
             return json.dumps(
@@ -79,6 +82,11 @@ def make_to_json(*, sort_keys: bool = False):
 
 
 def make_split(*, sep: str = ",", index: int | None = None, trim: bool = True, skip_empty: bool = False):
+    """Build ``split``: the list of parts of the value's text, or the part at ``index`` (None past the end).
+
+    Blank text is missing.
+    """
+
     def fn(value: Any) -> Any:
         text = value if type(value) is str else as_text(value)
         if not text or text.isspace():
@@ -108,6 +116,8 @@ def _flatten(items: list | tuple, out: list[str]) -> list[str]:
 
 
 def make_join(*, sep: str = ","):
+    """Build ``join``: a list's items (nested lists flattened, None skipped) as text joined by ``sep``."""
+
     def fn(value: Any) -> str:
         if isinstance(value, list | tuple):
             return sep.join(_flatten(value, []))
@@ -117,6 +127,12 @@ def make_join(*, sep: str = ","):
 
 
 def make_concat(*, paths: list[str], sep: str = "", skip_missing: bool = True):
+    """Build ``concat``: the value and the values at ``paths``, as text joined by ``sep``.
+
+    The function's ``reads`` tells the compiler which paths to pass in. A
+    missing value is skipped, or a :class:`DataError` with ``skip_missing:
+    false`` (the field's own value is always skipped when missing).
+    """
     for p in paths:
         parse_path(p)  # a malformed path is a compile-time error
 
@@ -162,10 +178,12 @@ def make_concat(*, paths: list[str], sep: str = "", skip_missing: bool = True):
 
 
 def make_template(*, template: str, missing: str = "error"):
+    """Build ``template``: text with ``{path}`` holes filled; a blank hole is a DataError, or left empty with ``missing: empty``."""
     return compile_template(template, empty_when_missing=missing == "empty")
 
 
 def make_coalesce(*, paths: list[str]):
+    """Build ``coalesce``: the value, else the first non-blank value at ``paths`` (read in order), else None."""
     for p in paths:
         parse_path(p)
 
@@ -182,6 +200,7 @@ def make_coalesce(*, paths: list[str]):
 
 
 def make_default(*, value: Any):
+    """Build ``default``: ``value`` in place of a missing or blank value."""
     fallback = value
 
     def fn(value: Any) -> Any:

@@ -1,5 +1,4 @@
-"""GraphQL documents for ``fluent.graphql``: many mutations as one aliased request, and its answer
-split back per record.
+"""GraphQL documents for ``fluent.graphql``: many mutations as one aliased request, answers split per record.
 
 A record's mutation is an *operation*: one GraphQL document with its own
 variables (``$input``). N operations become one request by renaming each

@@ -1,5 +1,7 @@
-"""Jobs and batch answers for ``fluent.batch``: which job a batch goes to, whether
-a job expired, what a job's status lists, and which entities a batch refused.
+"""Jobs and batch answers for ``fluent.batch``: job choice and expiry, job status, refused entities.
+
+Which job a batch goes to, whether a job expired, what a job's status lists,
+and which entities a batch refused.
 
 Job/batch status vocabularies vary between Fluent documents (COMPLETE vs
 COMPLETED, batch lists under ``batch`` or ``batches``): everything here reads

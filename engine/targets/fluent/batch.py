@@ -26,6 +26,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from typing_extensions import override
+
 from engine.contracts import Batch, Item, RunContext, Target
 from engine.errors import ConfigError
 from engine.targets.fluent._batches import BatchPipeline
@@ -140,6 +142,8 @@ DEFAULT_JOB_NAMES = {
 
 @dataclasses.dataclass
 class BatchOptions:
+    """A validated ``target: {type: fluent.batch}`` block; defaults and meanings are in :data:`SCHEMA`."""
+
     connection: str
     action: str
     entity_type: str
@@ -158,6 +162,13 @@ class BatchOptions:
 
 
 class BatchTarget(Target):
+    """Buffers mapped records per file into batches and hands them to a background :class:`BatchPipeline`.
+
+    :meth:`open` resolves the retailer id (from the options, the connection or
+    its token) and raises :class:`ConfigError` when there is none; the
+    pipeline's failures surface on the next :meth:`write`.
+    """
+
     name = "fluent.batch"
     summary = "inventory upserts through Fluent's Job/Batch API"
     schema = SCHEMA
@@ -173,6 +184,7 @@ class BatchTarget(Target):
         self.pipeline: BatchPipeline | None = None
         self.buffers: dict[str, list[tuple[Batch, int]]] = {}
 
+    @override
     def open(self, run: RunContext) -> None:
         self.run = run
         conn = run.connection(self.options.connection)
@@ -206,6 +218,7 @@ class BatchTarget(Target):
             record["retailerId"] = self.entity_retailer
         return record
 
+    @override
     def write(self, batch: Batch) -> None:
         assert self.pipeline is not None
         self.pipeline.check()
@@ -228,6 +241,7 @@ class BatchTarget(Target):
         assert self.pipeline is not None
         return self.pipeline.restore(item, saved)
 
+    @override
     def finish_item(self, item: Item) -> None:
         refs = self.buffers.pop(item.uri, None)
         if refs:
@@ -235,13 +249,16 @@ class BatchTarget(Target):
         assert self.pipeline is not None
         self.pipeline.wait_item(item)
 
+    @override
     def finish_run(self) -> None:
         if self.pipeline is not None:
             self.pipeline.wait_all()
 
     def stats(self) -> dict[str, Any]:
+        """Counters for the run report: jobs, batches, polls, expired jobs, requests, retries, tokens."""
         return self.pipeline.stats() if self.pipeline is not None else {}
 
+    @override
     def close(self) -> None:
         if self.pipeline is not None:
             self.pipeline.stop()

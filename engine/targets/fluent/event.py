@@ -41,6 +41,8 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
+from typing_extensions import override
+
 from engine.contracts import Batch, Item, RunContext, Target
 from engine.errors import ConfigError, DataError
 from engine.fluent.client import FluentHTTPError
@@ -120,6 +122,8 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class EventOptions:
+    """A validated ``target: {type: fluent.event}`` block; defaults and meanings are in :data:`SCHEMA`."""
+
     connection: str
     event: dict
     attributes: str
@@ -129,6 +133,13 @@ class EventOptions:
 
 
 class EventTarget(Target):
+    """Posts one Fluent event per mapped record from a thread pool and judges each answer.
+
+    An answer lost in transit is looked up in Fluent's event log rather than
+    the event being posted twice. :meth:`open` raises :class:`ConfigError`
+    when no retailer id can be found.
+    """
+
     name = "fluent.event"
     summary = "one Fluent event per record (async or sync), with per-event results"
     schema = SCHEMA
@@ -147,6 +158,7 @@ class EventTarget(Target):
         self.counts = {"events": 0, "accepted": 0, "rejected": 0, "reconciled": 0}
         self.lock = threading.Lock()
 
+    @override
     def open(self, run: RunContext) -> None:
         self.run = run
         conn = run.connection(self.options.connection)
@@ -183,6 +195,7 @@ class EventTarget(Target):
             event["attributes"] = attributes
         return event
 
+    @override
     def write(self, batch: Batch) -> None:
         assert self.pool is not None
         for i in range(len(batch.records)):
@@ -268,22 +281,26 @@ class EventTarget(Target):
             answer["message"] = "the workflow failed (from the event log)"
         return answer
 
+    @override
     def finish_item(self, item: Item) -> None:
         if self.pool is not None:
             self.pool.wait_item(item)
             self.progress.finished(item)
 
+    @override
     def finish_run(self) -> None:
         if self.pool is not None:
             self.pool.wait_all()
 
     def stats(self) -> dict[str, Any]:
+        """Counters for the run report: events, accepted, rejected, reconciled, and the client's requests and retries."""
         out: dict[str, Any] = dict(self.counts)
         client = getattr(self, "client", None)
         if client is not None:
             out.update(requests=client.stats["requests"], retries=client.stats["retries"])
         return out
 
+    @override
     def close(self) -> None:
         if self.pool is not None:
             self.pool.close()

@@ -38,6 +38,8 @@ import dataclasses
 import threading
 from typing import Any
 
+from typing_extensions import override
+
 from engine.contracts import Batch, Item, RunContext, Target
 from engine.errors import ConfigError
 from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
@@ -124,6 +126,8 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class GraphqlOptions:
+    """A validated ``target: {type: fluent.graphql}`` block; defaults and meanings are in :data:`SCHEMA`."""
+
     connection: str
     mutation: str | None
     input_type: str | None
@@ -141,6 +145,13 @@ def _type_of(mutation: str) -> str:
 
 
 class GraphqlTarget(Target):
+    """Sends one mutation per mapped record, up to ``aliases_per_request`` aliased in one request.
+
+    With ``upsert``, records are looked up by key first, and two requests in
+    flight never touch the same entity: a group waits until no other group
+    holds any of its keys.
+    """
+
     name = "fluent.graphql"
     summary = "GraphQL mutations per record, alias-batched, with upsert by lookup"
     schema = SCHEMA
@@ -188,8 +199,10 @@ class GraphqlTarget(Target):
             )
 
     def problems(self) -> list[tuple[tuple, str]]:
+        """The options' one contradiction (mutation vs document, upsert with a document), at the block's path."""
         return [((), self._problem)] if self._problem else []
 
+    @override
     def open(self, run: RunContext) -> None:
         self.run = run
         client = run.connection(self.options.connection).client
@@ -227,6 +240,7 @@ class GraphqlTarget(Target):
         )
         return True
 
+    @override
     def write(self, batch: Batch) -> None:
         group: list[Rec] = []
         keys: set[Any] = set()
@@ -279,16 +293,19 @@ class GraphqlTarget(Target):
 
         pool.submit(item, task)
 
+    @override
     def finish_item(self, item: Item) -> None:
         if self.pool is not None:
             self.pool.wait_item(item)
             self.progress.finished(item)
 
+    @override
     def finish_run(self) -> None:
         if self.pool is not None:
             self.pool.wait_all()
 
     def stats(self) -> dict[str, Any]:
+        """The sender's counters for the run report, plus retries; lookup counters only with ``upsert``."""
         if self.sender is None:
             return {}
         counts = dict(self.sender.counts)
@@ -299,6 +316,7 @@ class GraphqlTarget(Target):
         counts["retries"] = self.sender.client.stats["retries"]
         return counts
 
+    @override
     def close(self) -> None:
         if self.pool is not None:
             self.pool.close()
