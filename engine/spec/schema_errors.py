@@ -82,7 +82,7 @@ def _diagnostics(
         yield from _unknown_keys(doc, path, schema, error.instance, what)
     elif v == "required":
         yield from _missing_keys(doc, path, error, what)
-    elif v in ("oneOf", "anyOf") and error.context:
+    elif v in ("oneOf", "anyOf") and error.context and not schema.get("x-error"):
         yield from _best_branch(doc, base, error, what)
     else:
         message, code = _message(error, schema)
