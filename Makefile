@@ -17,9 +17,16 @@ COVERAGE_FLOOR := 89
 
 # Everything comes from the committed lock (exact versions and hashes), the
 # project itself last, so what a fresh clone installs is what passed in CI.
+# pip is brought to its locked release on its own first: a pip that replaces
+# itself in the middle of a larger install can fail on its own lazy imports.
+PIP_ONLY = awk '/^pip==/{p=1;print;next} p&&/^ /{print;next} {p=0}'
+PIP_INSTALL = -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps
+
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	$(PIP_ONLY) requirements.lock > $(VENV)/pip.lock
+	$(BIN)/python $(PIP_INSTALL) -r $(VENV)/pip.lock
+	$(BIN)/python $(PIP_INSTALL) -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/python -m pip check
 	touch $(STAMP)
@@ -58,8 +65,9 @@ test-servers:
 # nesting and Parquet limits must not depend on which release is installed).
 $(OLDEST)/.installed: pyproject.toml requirements-oldest.lock
 	test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
-	$(OLDEST)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
-		-r requirements-oldest.lock
+	$(PIP_ONLY) requirements-oldest.lock > $(OLDEST)/pip.lock
+	$(OLDEST)/bin/python $(PIP_INSTALL) -r $(OLDEST)/pip.lock
+	$(OLDEST)/bin/python $(PIP_INSTALL) -r requirements-oldest.lock
 	$(OLDEST)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
