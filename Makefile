@@ -12,7 +12,7 @@ UV_VERSION  := 0.13.9
 # the total line coverage `make test` must reach (measured in-process; see README)
 COVERAGE_FLOOR := 89
 
-.PHONY: install run test test-servers test-compat check-format lint typecheck schemas lock bench bench-fluent \
+.PHONY: install run test test-servers test-sdk-setup test-compat check-format lint typecheck schemas lock bench bench-fluent \
 	bench-formats clean
 
 # Everything comes from the committed lock (exact versions and hashes), the
@@ -42,7 +42,7 @@ run: $(STAMP)
 
 # One gate, in this order: format, lint, types, the whole suite with its
 # coverage floor, then the parser tests on the oldest allowed releases.
-test: check-format lint typecheck test-servers
+test: check-format lint typecheck test-servers test-sdk-setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS) --cov=engine --cov-report=term:skip-covered \
 		--cov-fail-under=$(COVERAGE_FLOOR)
 	$(MAKE) --no-print-directory test-compat
@@ -59,6 +59,14 @@ typecheck: $(STAMP)
 # Installs what the real-server tests need (OpenSSH sshd, a test user).
 test-servers:
 	@bash tests/servers/setup.sh
+
+# Installs the public Fluent SDK (exact version and hashes from its committed
+# package-lock.json) for the emulator's SDK tests, when it is missing.
+SDK_DIR := tests/emulator/sdk
+test-sdk-setup: $(SDK_DIR)/node_modules/.package-lock.json
+
+$(SDK_DIR)/node_modules/.package-lock.json: $(SDK_DIR)/package.json $(SDK_DIR)/package-lock.json
+	cd $(SDK_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 
 # The parsers', writers', mapping and spec tests with every direct
 # dependency at the oldest release pyproject.toml allows (hostile XML, JSON
