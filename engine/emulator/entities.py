@@ -81,6 +81,9 @@ def new_location(store: Store, fields: dict[str, Any], retailer_id: str, now: st
         "primaryAddress": address(fields.get("primaryAddress")),
         "openingSchedule": fields.get("openingSchedule"),
         "attributes": attributes_list(fields.get("attributes")),
+        "supportPhoneNumber": fields.get("supportPhoneNumber"),
+        "defaultCarrier": fields.get("defaultCarrier"),
+        "defaultCarrierName": fields.get("defaultCarrierName"),
         "createdOn": now,
         "updatedOn": now,
     }
@@ -196,6 +199,10 @@ def new_order(store: Store, fields: dict[str, Any], retailer_id: str, now: str) 
         "_fulfilments": [],
     }
     store.orders.insert(row, key=(retailer_id, row["ref"]))
+    customer = row["customer"]
+    known = isinstance(customer, dict) and customer.get("ref")
+    if known and store.customers.find((retailer_id, customer["ref"])) is None:
+        new_customer(store, customer, retailer_id, now)
     for index, item in enumerate(fields.get("items") or [], start=1):
         item_row = {
             "ref": item.get("ref") or f"{row['ref']}-{index}",
@@ -237,11 +244,16 @@ def new_fulfilment(store: Store, fields: dict[str, Any], order: Row, now: str) -
         "toAddress": address(fields.get("toAddress")),
         "fromAddress": address(fields.get("fromAddress")),
         "attributes": attributes_list(fields.get("attributes")),
+        "eta": fields.get("eta"),
+        "expiryTime": fields.get("expiryTime"),
         "createdOn": now,
         "updatedOn": now,
         "_items": [],
+        "_articles": [],
     }
     store.fulfilments.insert(row, key=row["ref"])
+    for index, article in enumerate(fields.get("articles") or [], start=1):
+        row["_articles"].append(new_article(store, article, row, index, now)["id"])
     order["_fulfilments"].append(row["id"])
     wanted = fields.get("items")
     order_items = [item for item in (store.order_items.get(i) for i in order["_items"]) if item is not None]
@@ -267,3 +279,94 @@ def new_fulfilment(store: Store, fields: dict[str, Any], order: Row, now: str) -
         store.fulfilment_items.insert(item_row)
         row["_items"].append(item_row["id"])
     return row
+
+
+def new_article(store: Store, fields: dict[str, Any], fulfilment: Row, index: int, now: str) -> Row:
+    """Insert a parcel of ``fulfilment`` and, when ``fields["consignment"]`` names one, its consignment."""
+    row = {
+        "ref": fields.get("ref") or f"{fulfilment['ref']}-A{index}",
+        "type": fields.get("type") or "DEFAULT",
+        "status": fields.get("status") or "CREATED",
+        "name": fields.get("name"),
+        "description": fields.get("description"),
+        "quantity": fields.get("quantity", 1),
+        "height": fields.get("height"),
+        "length": fields.get("length"),
+        "weight": fields.get("weight"),
+        "width": fields.get("width"),
+        "attributes": attributes_list(fields.get("attributes")),
+        "retailerId": fulfilment["retailerId"],
+        "_consignments": [],
+        "createdOn": now,
+        "updatedOn": now,
+    }
+    store.articles.insert(row, key=(fulfilment["retailerId"], row["ref"]))
+    consignment = fields.get("consignment")
+    if consignment:
+        found = store.consignments.find((fulfilment["retailerId"], consignment.get("ref")))
+        if found is None:
+            found = store.consignments.insert(
+                {
+                    "ref": consignment.get("ref") or f"{row['ref']}-C",
+                    "status": consignment.get("status") or "CREATED",
+                    "consignmentReference": consignment.get("consignmentReference"),
+                    "trackingLabel": consignment.get("trackingLabel"),
+                    "labelUrl": consignment.get("labelUrl"),
+                    "orderSummaryUrl": consignment.get("orderSummaryUrl"),
+                    "retailerId": fulfilment["retailerId"],
+                    "createdOn": now,
+                    "updatedOn": now,
+                },
+                key=(fulfilment["retailerId"], consignment.get("ref")),
+            )
+        row["_consignments"].append(found["id"])
+    return row
+
+
+def new_customer(store: Store, fields: dict[str, Any], retailer_id: str, now: str) -> Row:
+    """Insert a customer of ``retailer_id`` keyed by ``(retailerId, ref)``; ref defaults to the username."""
+    ref = fields.get("ref") or fields.get("username") or fields.get("primaryEmail")
+    row = {
+        "ref": ref,
+        "username": fields.get("username") or ref,
+        "status": fields.get("status") or "ACTIVE",
+        "retailerId": retailer_id,
+        "attributes": attributes_list(fields.get("attributes")),
+        "createdOn": now,
+        "updatedOn": now,
+    }
+    for key in CUSTOMER_FIELDS:
+        row[key] = fields.get(key)
+    return store.customers.insert(row, key=(retailer_id, ref))
+
+
+CUSTOMER_FIELDS = (
+    "title",
+    "firstName",
+    "lastName",
+    "primaryEmail",
+    "primaryPhone",
+    "department",
+    "country",
+    "timezone",
+    "promotionOptIn",
+)
+
+
+def new_control(store: Store, fields: dict[str, Any], group: Row, now: str) -> Row:
+    """Insert a control of ``group`` keyed by ``(group ref, ref)``."""
+    row = {
+        "ref": fields["ref"],
+        "type": fields.get("type") or "DEFAULT",
+        "status": fields.get("status") or "ACTIVE",
+        "name": fields.get("name") or fields["ref"],
+        "description": fields.get("description"),
+        "values": attributes_list(fields.get("values")),
+        "attributes": attributes_list(fields.get("attributes")),
+        "executionOrder": fields.get("executionOrder"),
+        "controlGroupId": group["id"],
+        "retailerId": group["retailerId"],
+        "createdOn": now,
+        "updatedOn": now,
+    }
+    return store.controls.insert(row, key=(group["ref"], row["ref"]))

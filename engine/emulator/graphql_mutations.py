@@ -26,26 +26,31 @@ NON_NEGATIVE = (
 )
 
 
-def _ctx(info: Any) -> tuple[Any, dict[str, Any], str]:
+LOCATION_DETAILS = ("supportPhoneNumber", "defaultCarrier", "defaultCarrierName")
+
+
+def context(info: Any) -> tuple[Any, dict[str, Any], str]:
+    """The emulator core, the caller's principal and the emulator time of one resolver call."""
     core = info.context["core"]
     return core, info.context["principal"], core.clock.now_iso()
 
 
-def _check_input(value: Any, path: str, max_length: int) -> None:
+def check_input(value: Any, path: str, max_length: int) -> None:
     """Over-long strings (C0141E) and negative amounts (C0122E), anywhere in the input."""
     if isinstance(value, dict):
         for key, item in value.items():
             if key in NON_NEGATIVE and isinstance(item, int | float) and item < 0:
                 raise FluentError("C0122E", f"Field '{path}.{key}' must not be negative, got {item}")
-            _check_input(item, f"{path}.{key}", max_length)
+            check_input(item, f"{path}.{key}", max_length)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _check_input(item, f"{path}[{index}]", max_length)
+            check_input(item, f"{path}[{index}]", max_length)
     elif isinstance(value, str) and len(value) > max_length:
         raise FluentError("C0141E", f"Field '{path}' exceeds the maximum length of {max_length}")
 
 
-def _retailer(core: Any, principal: dict[str, Any], given: dict[str, Any] | None) -> str:
+def retailer_of(core: Any, principal: dict[str, Any], given: dict[str, Any] | None) -> str:
+    """The retailer an input names (C0120E unknown, C0020E not the caller's), else the caller's first."""
     if given and given.get("id") is not None:
         rid = str(given["id"])
         if core.store.retailers.get(rid) is None:
@@ -71,9 +76,9 @@ def create_order(_root: Any, info: Any, input: dict[str, Any]) -> Row:
     pickup location must exist (C0120E). The first fulfilment choice becomes
     the order's ``fulfilmentChoice``.
     """
-    core, principal, now = _ctx(info)
-    _check_input(input, "input", core.settings.max_string_length)
-    rid = _retailer(core, principal, input.get("retailer"))
+    core, principal, now = context(info)
+    check_input(input, "input", core.settings.max_string_length)
+    rid = retailer_of(core, principal, input.get("retailer"))
     if core.store.orders.find((rid, input["ref"])) is not None:
         raise FluentError("C0121E", f"Order with ref '{input['ref']}' already exists")
     for index, item in enumerate(input.get("items") or []):
@@ -92,8 +97,8 @@ def create_order(_root: Any, info: Any, input: dict[str, Any]) -> Row:
 
 def update_order(_root: Any, info: Any, input: dict[str, Any]) -> Row:
     """``updateOrder``: merge attributes and change the status (a change fires the status webhook)."""
-    core, principal, now = _ctx(info)
-    _check_input(input, "input", core.settings.max_string_length)
+    core, principal, now = context(info)
+    check_input(input, "input", core.settings.max_string_length)
     order = _visible(principal, core.store.orders.get(input["id"]), "Order", input["id"])
     if input.get("attributes") is not None:
         order["attributes"] = entities.upsert_attributes(order["attributes"], input["attributes"])
@@ -106,9 +111,9 @@ def update_order(_root: Any, info: Any, input: dict[str, Any]) -> Row:
 
 def create_location(_root: Any, info: Any, input: dict[str, Any]) -> Row:
     """``createLocation``: a new location; its ref must be new for the retailer (C0123E)."""
-    core, principal, now = _ctx(info)
-    _check_input(input, "input", core.settings.max_string_length)
-    rid = _retailer(core, principal, input.get("retailer"))
+    core, principal, now = context(info)
+    check_input(input, "input", core.settings.max_string_length)
+    rid = retailer_of(core, principal, input.get("retailer"))
     if core.store.locations.find((rid, input["ref"])) is not None:
         raise FluentError("C0123E", f"Location with ref '{input['ref']}' already exists")
     return entities.new_location(core.store, input, rid, now)
@@ -116,10 +121,10 @@ def create_location(_root: Any, info: Any, input: dict[str, Any]) -> Row:
 
 def update_location(_root: Any, info: Any, input: dict[str, Any]) -> Row:
     """``updateLocation``: replace the fields given (address whole), merge attributes by name."""
-    core, principal, now = _ctx(info)
-    _check_input(input, "input", core.settings.max_string_length)
+    core, principal, now = context(info)
+    check_input(input, "input", core.settings.max_string_length)
     location = _visible(principal, core.store.locations.get(input["id"]), "Location", input["id"])
-    for key in ("name", "type", "status", "openingSchedule"):
+    for key in ("name", "type", "status", "openingSchedule", *LOCATION_DETAILS):
         if input.get(key) is not None:
             location[key] = input[key]
     if input.get("primaryAddress") is not None:
@@ -131,8 +136,8 @@ def update_location(_root: Any, info: Any, input: dict[str, Any]) -> Row:
 
 
 def _create_product(info: Any, input: dict[str, Any], kind: str) -> Row:
-    core, principal, now = _ctx(info)
-    _check_input(input, "input", core.settings.max_string_length)
+    core, principal, now = context(info)
+    check_input(input, "input", core.settings.max_string_length)
     ref = input["catalogue"]["ref"]
     catalogue = core.store.catalogue(ref, "PRODUCT")
     if catalogue is None or catalogue["retailerId"] not in principal["retailerIds"]:
@@ -166,8 +171,8 @@ def update_product(_root: Any, info: Any, input: dict[str, Any]) -> Row:
 
     Replaces the scalar fields and prices given and merges attributes by name.
     """
-    core, principal, now = _ctx(info)
-    _check_input(input, "input", core.settings.max_string_length)
+    core, principal, now = context(info)
+    check_input(input, "input", core.settings.max_string_length)
     if input.get("id") is not None:
         product = core.store.products.get(input["id"])
         key = input["id"]
@@ -188,8 +193,8 @@ def update_product(_root: Any, info: Any, input: dict[str, Any]) -> Row:
 
 def update_fulfilment(_root: Any, info: Any, input: dict[str, Any]) -> Row:
     """``updateFulfilment``: merge attributes and change the status (a change fires the status webhook)."""
-    core, principal, now = _ctx(info)
-    _check_input(input, "input", core.settings.max_string_length)
+    core, principal, now = context(info)
+    check_input(input, "input", core.settings.max_string_length)
     fulfilment = _visible(principal, core.store.fulfilments.get(input["id"]), "Fulfilment", input["id"])
     if input.get("attributes") is not None:
         fulfilment["attributes"] = entities.upsert_attributes(fulfilment["attributes"], input["attributes"])

@@ -281,5 +281,8 @@ FIELD_RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
         "fromLocation": _location_of("fromLocationRef"),
         "items": _nested("_items", "fulfilment_items", "FulfilmentItem"),
     },
-    "FulfilmentItem": {"orderItem": _by_id("order_items", "orderItemId")},
+    "FulfilmentItem": {
+        "orderItem": _by_id("order_items", "orderItemId"),
+        "fulfilment": _by_id("fulfilments", "fulfilmentId"),
+    },
 }

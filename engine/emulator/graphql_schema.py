@@ -14,7 +14,7 @@ from typing import Any
 from graphql import GraphQLError, GraphQLObjectType, GraphQLScalarType, GraphQLSchema, build_schema
 from graphql.language import ast
 
-from engine.emulator import graphql_mutations, graphql_resolvers
+from engine.emulator import graphql_extras, graphql_mutations, graphql_mutations_extra, graphql_resolvers
 from engine.emulator.clock import normalise
 
 SDL = Path(__file__).with_name("schema.graphql")
@@ -26,12 +26,27 @@ def schema_for(settings: Any) -> GraphQLSchema:
     return _build(tuple(bool(getattr(settings, name)) for name in SWITCHES))
 
 
+def _on(condition: str, enabled: set[str]) -> bool:
+    """``NAME`` holds when that switch is on, ``!NAME`` when it is off."""
+    name = condition.strip()
+    return name[1:] not in enabled if name.startswith("!") else name in enabled
+
+
 def _sdl(flags: tuple[bool, ...]) -> str:
     enabled = {name for name, on in zip(SWITCHES, flags, strict=True) if on}
     lines = []
+    block: str | None = None
     for line in SDL.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#switch-begin:"):
+            block = line.partition(":")[2]
+            continue
+        if line.startswith("#switch-end:"):
+            block = None
+            continue
+        if block is not None and not _on(block, enabled):
+            continue
         text, marker, switch = line.partition("#switch:")
-        if marker and switch.strip() not in enabled:
+        if marker and not _on(switch, enabled):
             continue
         lines.append(text if marker else line)
     return "\n".join(lines)
@@ -61,13 +76,19 @@ def _build(flags: tuple[bool, ...]) -> GraphQLSchema:
     datetime.parse_literal = _parse_datetime_literal  # type: ignore[method-assign,assignment]
     product = schema.type_map["Product"]
     product.resolve_type = graphql_resolvers.product_type  # type: ignore[attr-defined]
-    for type_name, fields in graphql_resolvers.FIELD_RESOLVERS.items():
-        type_ = schema.type_map[type_name]
-        assert isinstance(type_, GraphQLObjectType)
-        for field_name, resolver in fields.items():
-            type_.fields[field_name].resolve = resolver
+    for resolvers in (
+        graphql_resolvers.FIELD_RESOLVERS,
+        graphql_extras.FIELD_RESOLVERS,
+        {"Query": graphql_extras.QUERY_RESOLVERS},
+    ):
+        for type_name, fields in resolvers.items():
+            type_ = schema.type_map[type_name]
+            assert isinstance(type_, GraphQLObjectType)
+            for field_name, resolver in fields.items():
+                type_.fields[field_name].resolve = resolver
+    mutations = {**graphql_mutations.MUTATIONS, **graphql_mutations_extra.MUTATIONS}
     mutation = schema.mutation_type
     assert mutation is not None
     for field_name, field in mutation.fields.items():
-        field.resolve = graphql_mutations.MUTATIONS[field_name]
+        field.resolve = mutations[field_name]
     return schema

@@ -34,6 +34,8 @@ SECTIONS = (
     "products",
     "inventoryPositions",
     "virtualPositions",
+    "customers",
+    "controlGroups",
     "orders",
     "fulfilments",
     "events",
@@ -48,6 +50,19 @@ BUILTIN_RULES = [
     {"name": "OrderCancel", "entityType": "ORDER", "handler": "cancel_order"},
     {"name": "SET_STATUS", "entityType": "*", "handler": "set_status"},
 ]
+
+
+# Optional seed fields copied onto retailers and users as they are (null when absent).
+RETAILER_CONTACT = (
+    "summary",
+    "websiteUrl",
+    "websiteUrlName",
+    "primaryEmail",
+    "supportContactName",
+    "supportEmail",
+    "supportPhone",
+)
+USER_DETAILS = ("primaryPhone", "department", "country", "language", "promotionOptIn")
 
 
 class SeedError(ValueError):
@@ -176,7 +191,10 @@ class _Loader:
             "status": item.get("status") or "ACTIVE",
             "accountId": account,
             "createdOn": self.now,
+            "updatedOn": self.now,
         }
+        for key in RETAILER_CONTACT:
+            row[key] = item.get(key)
         self.store.retailers.insert(row, key=row["ref"], row_id=int(_need(item, "id")))
 
     def users(self, item: dict[str, Any]) -> None:
@@ -199,9 +217,12 @@ class _Loader:
             "type": item.get("type") or "ADMIN",
             "status": "ACTIVE",
             "timezone": item.get("timezone"),
+            "roles": item.get("roles"),
             "createdOn": self.now,
             "updatedOn": self.now,
         }
+        for key in USER_DETAILS:
+            row[key] = item.get(key)
         self.store.users.insert(row, key=username)
 
     def catalogues(self, item: dict[str, Any]) -> None:
@@ -270,6 +291,35 @@ class _Loader:
             "updatedOn": self.now,
         }
         self.store.virtual_positions.insert(row, key=(catalogue["ref"], row["groupRef"], row["productRef"]))
+
+    def customers(self, item: dict[str, Any]) -> None:
+        rid = self._retailer(item)
+        if self.store.customers.find((rid, _need(item, "ref"))):
+            raise ValueError(f"customer {item['ref']!r} is already seeded for retailer {rid}")
+        entities.new_customer(self.store, item, rid, self.now)
+
+    def controlGroups(self, item: dict[str, Any]) -> None:
+        rid = self._retailer(item)
+        ref = _need(item, "ref")
+        if self.store.control_groups.find(ref):
+            raise ValueError(f"control group {ref!r} is already seeded")
+        group = {
+            "ref": ref,
+            "type": item.get("type") or "DEFAULT",
+            "status": item.get("status") or "ACTIVE",
+            "name": item.get("name") or ref,
+            "description": item.get("description"),
+            "retailerRefs": [self.store.retailers.get(rid)["ref"]],
+            "attributes": entities.attributes_list(item.get("attributes")),
+            "retailerId": rid,
+            "createdOn": self.now,
+            "updatedOn": self.now,
+        }
+        self.store.control_groups.insert(group, key=ref)
+        for index, control in enumerate(item.get("controls") or []):
+            if not isinstance(control, dict) or not control.get("ref"):
+                raise KeyError(f"controls[{index}]: missing required field 'ref'")
+            entities.new_control(self.store, control, group, self.now)
 
     def orders(self, item: dict[str, Any]) -> None:
         rid = self._retailer(item)

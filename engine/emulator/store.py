@@ -82,6 +82,11 @@ TABLES = (
     "order_items",
     "fulfilments",
     "fulfilment_items",
+    "articles",
+    "consignments",
+    "customers",
+    "control_groups",
+    "controls",
     "jobs",
     "batches",
 )
@@ -100,6 +105,11 @@ TYPE_NAMES = {
     "order_items": "OrderItem",
     "fulfilments": "Fulfilment",
     "fulfilment_items": "FulfilmentItem",
+    "articles": "Article",
+    "consignments": "Consignment",
+    "customers": "Customer",
+    "control_groups": "ControlGroup",
+    "controls": "Control",
     "jobs": "Job",
     "batches": "Batch",
 }
@@ -121,6 +131,11 @@ class Store:
         self.order_items = Table("OrderItem")
         self.fulfilments = Table("Fulfilment")
         self.fulfilment_items = Table("FulfilmentItem")
+        self.articles = Table("Article")
+        self.consignments = Table("Consignment")
+        self.customers = Table("Customer")
+        self.control_groups = Table("ControlGroup")
+        self.controls = Table("Control")
         self.jobs = Table("Job")
         self.batches = Table("Batch")
         self.accounts: dict[str, Row] = {}
