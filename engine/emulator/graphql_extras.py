@@ -80,7 +80,7 @@ def user_language(row: Row, _info: GraphQLResolveInfo) -> dict[str, str] | None:
     if value is None:
         return None
     if isinstance(value, dict):
-        return {"value": value.get("value"), "label": value.get("label")}
+        return {"value": str(value.get("value")), "label": str(value.get("label"))}
     return {"value": str(value), "label": str(value)}
 
 

@@ -309,7 +309,7 @@ class _Loader:
             "status": item.get("status") or "ACTIVE",
             "name": item.get("name") or ref,
             "description": item.get("description"),
-            "retailerRefs": [self.store.retailers.get(rid)["ref"]],
+            "retailerRefs": [row["ref"] for row in self.store.retailers if row["id"] == rid],
             "attributes": entities.attributes_list(item.get("attributes")),
             "retailerId": rid,
             "createdOn": self.now,

@@ -14,7 +14,7 @@ operation (with the fragments it uses); documents are de-duplicated by their pri
 ``dist/esm`` and ``dist/cjs`` copies and docs that repeat a query count once. Not documents, and
 only counted: string templates whose GraphQL is assembled by ``${...}`` interpolation (the SDK's
 mutation builder, which ``test_sdk_services`` exercises for real), elided or broken snippets
-(``{ ... }``) and type-system (SDL) excerpts.
+(``{ ... }``), type-system (SDL) excerpts and bare field lists (``{ id ref name }``).
 
     .venv/bin/python tests/emulator/sdk_corpus.py refresh   # re-extract from the installed SDK
     .venv/bin/python tests/emulator/sdk_corpus.py report    # coverage of the committed corpus
@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 from graphql import GraphQLError, GraphQLSchema, parse, print_ast, validate
-from graphql.language import DocumentNode, FragmentDefinitionNode, OperationDefinitionNode, visit
+from graphql.language import DocumentNode, FieldNode, FragmentDefinitionNode, OperationDefinitionNode, visit
 from graphql.language.visitor import Visitor
 
 HERE = Path(__file__).resolve().parent
@@ -69,6 +69,7 @@ class Extraction:
     templates: Counter[str] = field(default_factory=Counter)  # path -> interpolated strings
     unparsed: Counter[str] = field(default_factory=Counter)  # path -> elided or broken snippets
     type_system: Counter[str] = field(default_factory=Counter)  # path -> SDL excerpts
+    field_lists: Counter[str] = field(default_factory=Counter)  # path -> "{ id ref name }" lists
 
 
 # --- finding text -----------------------------------------------------------------------------
@@ -306,9 +307,26 @@ def extract(package: Path = PACKAGE) -> Extraction:
     return result
 
 
+def is_field_list(document: DocumentNode) -> bool:
+    """``{ id ref name }``: a list of leaf field names the docs show, not a query anyone sends."""
+    operation = document.definitions[0]
+    if not isinstance(operation, OperationDefinitionNode) or operation.name or operation.variable_definitions:
+        return False
+    return all(
+        isinstance(s, FieldNode)
+        and s.selection_set is None
+        and not s.arguments
+        and not s.name.value.startswith("__")
+        for s in operation.selection_set.selections
+    )
+
+
 def _add(result: Extraction, documents: list[DocumentNode], found: Found) -> None:
     marked = any(marker in found.context for marker in WRONG_MARKERS)
     for document in documents:
+        if is_field_list(document):
+            result.field_lists[found.path] += 1
+            continue
         text = print_ast(document)
         entry = result.documents.setdefault(text, {"text": text, "sources": [], "marked_wrong_in": []})
         if found.path not in entry["sources"]:
@@ -341,6 +359,7 @@ def as_corpus(extraction: Extraction, version: str) -> dict[str, Any]:
             "templates": dict(sorted(extraction.templates.items())),
             "unparsed_snippets": dict(sorted(extraction.unparsed.items())),
             "type_system_excerpts": dict(sorted(extraction.type_system.items())),
+            "field_lists": dict(sorted(extraction.field_lists.items())),
         },
         "documents": documents,
     }
