@@ -13,7 +13,7 @@ import asyncio
 import re
 import time
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.routing import Router
@@ -21,6 +21,9 @@ from starlette.types import Receive, Scope, Send
 
 from engine.emulator import auth, control, graphql_api, rest
 from engine.emulator.responses import dumps
+
+if TYPE_CHECKING:
+    from engine.emulator.core import Core
 
 JOB_PATH = re.compile(r"^/api/v4\.1/job/([^/]+)")
 GATEWAY_PAGE = (
@@ -34,7 +37,7 @@ Message = dict[str, Any]
 class EmulatorApp:
     """The emulator as one ASGI callable: control routes, and API routes through the pipeline."""
 
-    def __init__(self, core: Any) -> None:
+    def __init__(self, core: Core) -> None:
         self.core = core
         self.api = Router(routes=rest.routes(core), default=self._not_found)
         self.control = Router(routes=control.routes(core))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -18,6 +18,9 @@ from starlette.responses import Response
 
 from engine.emulator.responses import json_response
 from engine.emulator.store import Row
+
+if TYPE_CHECKING:
+    from engine.emulator.core import Core
 
 
 class AuthError(Exception):
@@ -61,7 +64,7 @@ def token_params(request: Request, body: bytes) -> dict[str, str]:
     return params
 
 
-def issue(core: Any, params: dict[str, str], fault: dict[str, Any]) -> dict[str, Any]:
+def issue(core: Core, params: dict[str, str], fault: dict[str, Any]) -> dict[str, Any]:
     """Run one grant and return the token response body (raises AuthError)."""
     store, settings = core.store, core.settings
     grant = params.get("grant_type")
@@ -111,7 +114,7 @@ def issue(core: Any, params: dict[str, str], fault: dict[str, Any]) -> dict[str,
         "scope": "api",
     }
     if account["refreshTokens"]:
-        refresh = params.get("refresh_token") if grant == "refresh_token" else secrets.token_urlsafe(24)
+        refresh = str(params.get("refresh_token")) if grant == "refresh_token" else secrets.token_urlsafe(24)
         store.refresh_tokens[refresh] = {"accountId": account["id"], "username": token["username"]}
         answer["refresh_token"] = refresh
     if settings.token_retailer_field and retailer_ids:
@@ -121,7 +124,7 @@ def issue(core: Any, params: dict[str, str], fault: dict[str, Any]) -> dict[str,
     return answer
 
 
-def principal(core: Any, authorization: str | None) -> dict[str, Any]:
+def principal(core: Core, authorization: str | None) -> dict[str, Any]:
     """The caller behind a bearer token, or AuthError(401)."""
     if not authorization:
         raise invalid_token("Full authentication is required to access this resource")
@@ -143,13 +146,13 @@ def principal(core: Any, authorization: str | None) -> dict[str, Any]:
     }
 
 
-def revoke_all(core: Any) -> None:
+def revoke_all(core: Core) -> None:
     """Revoke every access token issued so far (the ``revoke_tokens`` fault); refresh tokens stay valid."""
     for token in core.store.tokens.values():
         token["revoked"] = True
 
 
-def expire_all_after(core: Any, seconds: float) -> None:
+def expire_all_after(core: Core, seconds: float) -> None:
     """Make every current access token expire within ``seconds`` on the emulator clock (never later)."""
     deadline = core.clock.timestamp() + float(seconds)
     for token in core.store.tokens.values():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,6 +23,9 @@ from engine.emulator.responses import ApiError, json_response, parse_json
 from engine.emulator.settings import SettingsError
 from engine.emulator.store import TABLES
 from engine.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from engine.emulator.core import Core
 
 ALIASES = {
     "inventoryPositions": "inventory_positions",
@@ -38,7 +41,7 @@ SPECIAL = ("accounts", "tokens", "events", "event_rules", "webhooks", "faults", 
 # --- operations (shared with the Python API) -------------------------------------------
 
 
-def add_faults(core: Any, payload: Any) -> list[dict[str, Any]]:
+def add_faults(core: Core, payload: Any) -> list[dict[str, Any]]:
     """Add one rule, a list of rules, or ``{rules: [...]}``; returns the rules as stored (with ids).
 
     Raises FaultError on the first malformed rule; the rules before it stay added.
@@ -52,12 +55,12 @@ def add_faults(core: Any, payload: Any) -> list[dict[str, Any]]:
     return added
 
 
-def clock(core: Any) -> dict[str, Any]:
+def clock(core: Core) -> dict[str, Any]:
     """The emulator's time and how far (in seconds) it is from the wall clock."""
     return {"now": core.clock.now_iso(), "offset_seconds": core.clock.offset}
 
 
-def move_clock(core: Any, payload: dict[str, Any]) -> dict[str, Any]:
+def move_clock(core: Core, payload: dict[str, Any]) -> dict[str, Any]:
     """Set or advance the clock, run the work that became due, and return the new :func:`clock`.
 
     Raises ValueError when ``payload`` has neither ``set`` nor ``advance_seconds``.
@@ -72,7 +75,7 @@ def move_clock(core: Any, payload: dict[str, Any]) -> dict[str, Any]:
     return clock(core)
 
 
-def state(core: Any, entity: str, filters: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def state(core: Core, entity: str, filters: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """The rows of one table (or of tokens, events, faults, settings ...), for tests to inspect.
 
     Due work is processed first, so the answer reflects the current emulator time.
@@ -115,7 +118,7 @@ def state(core: Any, entity: str, filters: dict[str, str] | None = None) -> list
     return out[:limit] if limit else out
 
 
-def load_seed(core: Any, payload: Any, merge: bool = False) -> dict[str, Any]:
+def load_seed(core: Core, payload: Any, merge: bool = False) -> dict[str, Any]:
     """Load a seed given as YAML text or parsed data, replacing the state unless ``merge``.
 
     Returns the new table counts; raises SeedError for an invalid seed.
@@ -125,12 +128,12 @@ def load_seed(core: Any, payload: Any, merge: bool = False) -> dict[str, Any]:
     return {"loaded": True, "merge": merge, "counts": counts(core)}
 
 
-def counts(core: Any) -> dict[str, int]:
+def counts(core: Core) -> dict[str, int]:
     """Rows per table, and the number of events."""
     return {name: len(core.store.table(name)) for name in TABLES} | {"events": len(core.store.events)}
 
 
-async def send_webhook(core: Any, payload: dict[str, Any]) -> list[dict[str, Any]]:
+async def send_webhook(core: Core, payload: dict[str, Any]) -> list[dict[str, Any]]:
     """Deliver ``payload["event"]`` now, to ``payload["url"]`` or else every registered webhook.
 
     ``payload["fault"]`` names a delivery fault to apply. Returns one delivery
@@ -148,7 +151,7 @@ async def send_webhook(core: Any, payload: dict[str, Any]) -> list[dict[str, Any
 # --- HTTP routes ------------------------------------------------------------------------
 
 
-def _route(core: Any, path: str, method: str, handler: Callable[..., Any]) -> Route:
+def _route(core: Core, path: str, method: str, handler: Callable[..., Any]) -> Route:
     async def endpoint(request: Request) -> Response:
         try:
             result = handler(core, request, await _payload(request))
@@ -174,7 +177,7 @@ async def _payload(request: Request) -> Any:
     return parse_json(body)
 
 
-def routes(core: Any) -> list[Route]:
+def routes(core: Core) -> list[Route]:
     """The Starlette routes of the control API, each answering JSON (errors as 400/404 bodies)."""
 
     def reset(c: Any, r: Request, p: Any) -> dict[str, Any]:

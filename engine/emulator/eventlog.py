@@ -9,12 +9,15 @@ connectors can reconcile batches through the log as the SDK's docs suggest.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.emulator.clock import iso, parse_instant
 from engine.emulator.entities import attributes_list
 from engine.emulator.responses import ApiError
 from engine.emulator.store import Row
+
+if TYPE_CHECKING:
+    from engine.emulator.core import Core
 
 FILTERS = ("name", "category", "retailerId", "eventStatus")
 CONTEXT_FILTERS = ("rootEntityType", "rootEntityId", "rootEntityRef", "entityType", "entityId", "entityRef")
@@ -26,7 +29,7 @@ def log_time(stored: str) -> str:
 
 
 def add(
-    core: Any,
+    core: Core,
     *,
     name: str | None,
     event_type: str,
@@ -63,7 +66,7 @@ def add(
     return entry
 
 
-def batch_audit(core: Any, job: Row, batch: Row) -> None:
+def batch_audit(core: Core, job: Row, batch: Row) -> None:
     """Log a completed batch: one BATCH_COMPLETE entry, and a BATCH_ENTITY_FAILED entry per failed record.
 
     The failures point at the BATCH_COMPLETE entry through ``context.sourceEvents``.
@@ -118,7 +121,7 @@ def _instant_param(params: dict[str, str], key: str) -> Any:
         raise ApiError(400, f"{key}: expected an ISO-8601 date-time, got {params[key]!r}") from None
 
 
-def search(core: Any, principal: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
+def search(core: Core, principal: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
     """Answer ``GET /api/v4.1/event``: the caller's entries matching the query, newest first.
 
     Without ``from`` the window is the last ``event_window_days``; entries of
@@ -167,7 +170,7 @@ def search(core: Any, principal: dict[str, Any], params: dict[str, str]) -> dict
     return {"start": start, "count": len(page), "hasMore": start + len(page) < len(matched), "results": page}
 
 
-def get(core: Any, principal: dict[str, Any], event_id: str) -> Row:
+def get(core: Core, principal: dict[str, Any], event_id: str) -> Row:
     """One entry by id; another retailer's entry is reported missing, like an unknown id.
 
     Raises ApiError with the ``event_not_found_status`` setting's status.

@@ -9,17 +9,20 @@ an outcome without touching state.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.emulator import eventlog
 from engine.emulator.responses import ApiError
 from engine.emulator.store import Row
 from engine.emulator.workflows import HANDLERS, HandlerFailed, NoMatch
 
+if TYPE_CHECKING:
+    from engine.emulator.core import Core
+
 NO_MATCH_MESSAGE = "No workflow rule matched this event"
 
 
-def _validate(core: Any, principal: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+def _validate(core: Core, principal: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     missing = [k for k in ("name", "entityType", "retailerId") if body.get(k) in (None, "")]
     if missing:
         raise ApiError(400, *(f"{k}: required" for k in missing))
@@ -39,14 +42,14 @@ def _validate(core: Any, principal: dict[str, Any], body: dict[str, Any]) -> dic
     return attrs
 
 
-def rule_for(core: Any, body: dict[str, Any]) -> Row | None:
+def rule_for(core: Core, body: dict[str, Any]) -> Row | None:
     """The workflow rule for the event's name and entity type, else its name's ``*`` rule, else None."""
     rules = core.store.event_rules
     return rules.get((body["name"], body["entityType"])) or rules.get((body["name"], "*"))
 
 
 def receive(
-    core: Any, principal: dict[str, Any], body: dict[str, Any], mode: str, fault: dict[str, Any]
+    core: Core, principal: dict[str, Any], body: dict[str, Any], mode: str, fault: dict[str, Any]
 ) -> tuple[int, Any]:
     """Accept one event; answer (status, body) where body None means an empty response."""
     attrs = _validate(core, principal, body)
@@ -101,7 +104,7 @@ def receive(
     return 200, answer
 
 
-def handle(core: Any, entry: Row) -> None:
+def handle(core: Core, entry: Row) -> None:
     """Run the workflow for a received event and record its outcome on the log entry."""
     work = entry.pop("_event")
     body, attrs, fault = work["body"], work["attrs"], work["fault"]
@@ -124,7 +127,7 @@ def handle(core: Any, entry: Row) -> None:
     core.webhooks.event_handled(entry, body)
 
 
-def process_due(core: Any) -> None:
+def process_due(core: Core) -> None:
     """Handle async events whose ``event_delay_seconds`` has passed on the emulator clock."""
     if not core.pending_events:
         return
@@ -141,7 +144,7 @@ def process_due(core: Any) -> None:
     core.pending_events = waiting
 
 
-def run_all(core: Any) -> int:
+def run_all(core: Core) -> int:
     """Handle every pending async event now (a tick)."""
     count = 0
     for event_id in core.pending_events:

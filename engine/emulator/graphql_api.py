@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphql import ExecutionResult, GraphQLError, execute, parse, validate
 from graphql.language import OperationDefinitionNode
@@ -19,6 +19,9 @@ from graphql.language import OperationDefinitionNode
 from engine.emulator.graphql_errors import coded, format_error
 from engine.emulator.graphql_schema import schema_for
 from engine.emulator.responses import ApiError
+
+if TYPE_CHECKING:
+    from engine.emulator.core import Core
 
 _CACHE: OrderedDict[tuple[int, str], Any] = OrderedDict()
 _CACHE_SIZE = 256
@@ -60,7 +63,7 @@ def request_facts(body: bytes) -> dict[str, Any]:
     return {"graphql_operation": name, "graphql_root_fields": fields}
 
 
-def run(core: Any, principal: dict[str, Any], body: bytes, fault: dict[str, Any]) -> dict[str, Any]:
+def run(core: Core, principal: dict[str, Any], body: bytes, fault: dict[str, Any]) -> dict[str, Any]:
     """Execute one GraphQL request body and return the response envelope (always sent with 200).
 
     The request's GraphQL faults (``graphql_error``, ``graphql_partial``,

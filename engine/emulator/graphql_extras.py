@@ -80,7 +80,7 @@ def user_language(row: Row, _info: GraphQLResolveInfo) -> dict[str, str] | None:
     if value is None:
         return None
     if isinstance(value, dict):
-        return {"value": str(value.get("value")), "label": str(value.get("label"))}
+        return {key: str(value[key]) for key in ("value", "label") if value.get(key) is not None}
     return {"value": str(value), "label": str(value)}
 
 

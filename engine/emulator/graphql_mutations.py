@@ -8,11 +8,14 @@ Aliased mutations in one request therefore succeed or fail independently, as on 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.emulator import entities
 from engine.emulator.graphql_errors import FluentError
 from engine.emulator.store import Row
+
+if TYPE_CHECKING:
+    from engine.emulator.core import Core
 
 NON_NEGATIVE = (
     "quantity",
@@ -29,7 +32,7 @@ NON_NEGATIVE = (
 LOCATION_DETAILS = ("supportPhoneNumber", "defaultCarrier", "defaultCarrierName")
 
 
-def context(info: Any) -> tuple[Any, dict[str, Any], str]:
+def context(info: Any) -> tuple[Core, dict[str, Any], str]:
     """The emulator core, the caller's principal and the emulator time of one resolver call."""
     core = info.context["core"]
     return core, info.context["principal"], core.clock.now_iso()
@@ -49,7 +52,7 @@ def check_input(value: Any, path: str, max_length: int) -> None:
         raise FluentError("C0141E", f"Field '{path}' exceeds the maximum length of {max_length}")
 
 
-def retailer_of(core: Any, principal: dict[str, Any], given: dict[str, Any] | None) -> str:
+def retailer_of(core: Core, principal: dict[str, Any], given: dict[str, Any] | None) -> str:
     """The retailer an input names (C0120E unknown, C0020E not the caller's), else the caller's first."""
     if given and given.get("id") is not None:
         rid = str(given["id"])

@@ -8,7 +8,7 @@ duplicates C0123E.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLResolveInfo
 
@@ -17,15 +17,18 @@ from engine.emulator.graphql_errors import FluentError
 from engine.emulator.graphql_mutations import check_input, context, retailer_of
 from engine.emulator.store import Row
 
+if TYPE_CHECKING:
+    from engine.emulator.core import Core
 
-def _catalogue(core: Any, principal: dict[str, Any], ref: str) -> Row:
+
+def _catalogue(core: Core, principal: dict[str, Any], ref: str) -> Row:
     catalogue: Row | None = core.store.catalogue(ref, "INVENTORY")
     if catalogue is None or catalogue["retailerId"] not in principal["retailerIds"]:
         raise FluentError("C0120E", f"Inventory catalogue with ref '{ref}' not found")
     return catalogue
 
 
-def _position(core: Any, catalogue_ref: str, ref: str) -> Row | None:
+def _position(core: Core, catalogue_ref: str, ref: str) -> Row | None:
     sku, _, loc = ref.partition(":")
     found: Row | None = core.store.inventory_positions.find((catalogue_ref, sku, loc))
     if found is None:
@@ -40,7 +43,7 @@ def _position(core: Any, catalogue_ref: str, ref: str) -> Row | None:
     return found
 
 
-def _quantity(core: Any, catalogue_ref: str, ref: str) -> Row | None:
+def _quantity(core: Core, catalogue_ref: str, ref: str) -> Row | None:
     return next(
         (
             q
@@ -131,7 +134,7 @@ def create_customer(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any])
     return entities.new_customer(core.store, {**input, "ref": input["username"]}, rid, now)
 
 
-def _group(core: Any, principal: dict[str, Any], ref: str) -> Row:
+def _group(core: Core, principal: dict[str, Any], ref: str) -> Row:
     group: Row | None = core.store.control_groups.find(ref)
     if group is None or group["retailerId"] not in principal["retailerIds"]:
         raise FluentError("C0120E", f"Control group with ref '{ref}' not found")

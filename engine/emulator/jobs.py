@@ -9,17 +9,20 @@ on plain dicts with no per-entity objects.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.emulator import entities, eventlog
 from engine.emulator.responses import ApiError
 from engine.emulator.store import Row
 
+if TYPE_CHECKING:
+    from engine.emulator.core import Core
+
 STAGES = ("PENDING", "RUNNING", "COMPLETE")
 SDK_STATUS = {"PENDING": "PENDING", "RUNNING": "PROCESSING", "COMPLETE": "COMPLETED"}
 
 
-def create_job(core: Any, principal: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+def create_job(core: Core, principal: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     """``POST /api/v4.1/job``: an open job for one retailer, expiring after ``job_ttl_seconds``.
 
     Raises ApiError(400) listing every problem with ``name`` and ``retailerId``,
@@ -61,14 +64,14 @@ def create_job(core: Any, principal: dict[str, Any], body: dict[str, Any]) -> di
     return job
 
 
-def job_status_word(core: Any, job: Row) -> str:
+def job_status_word(core: Core, job: Row) -> str:
     """``EXPIRED`` once the job's time is up on the emulator clock (or a fault expired it), else ``OPEN``."""
     if job["_expired"] or core.clock.timestamp() >= job["_expires_ts"]:
         return "EXPIRED"
     return "OPEN"
 
 
-def get_job(core: Any, principal: dict[str, Any], job_id: str) -> Row:
+def get_job(core: Core, principal: dict[str, Any], job_id: str) -> Row:
     """The job with this id, or ApiError 404 (unknown) or 403 (another retailer's)."""
     job = core.store.jobs.get(job_id)
     if job is None:
@@ -78,7 +81,7 @@ def get_job(core: Any, principal: dict[str, Any], job_id: str) -> Row:
 
 
 def send_batch(
-    core: Any, principal: dict[str, Any], job_id: str, body: dict[str, Any], fault: dict[str, Any]
+    core: Core, principal: dict[str, Any], job_id: str, body: dict[str, Any], fault: dict[str, Any]
 ) -> Row:
     """``POST /api/v4.1/job/{id}/batch``: accept an inventory batch as PENDING; entities are checked later.
 
@@ -136,7 +139,7 @@ def send_batch(
     return batch
 
 
-def get_batch(core: Any, principal: dict[str, Any], job_id: str, batch_id: str) -> Row:
+def get_batch(core: Core, principal: dict[str, Any], job_id: str, batch_id: str) -> Row:
     """A batch of a job the caller may see; ApiError(404) when the batch is not in that job."""
     job = get_job(core, principal, job_id)
     batch = core.store.batches.get(batch_id)
@@ -145,7 +148,7 @@ def get_batch(core: Any, principal: dict[str, Any], job_id: str, batch_id: str) 
     return batch
 
 
-def progress(core: Any, batch: Row, polled: bool = False) -> None:
+def progress(core: Core, batch: Row, polled: bool = False) -> None:
     """Move a batch as far as polls, elapsed emulator time and ticks allow."""
     if batch["status"] == "COMPLETE":
         return
@@ -171,9 +174,9 @@ def progress(core: Any, batch: Row, polled: bool = False) -> None:
         batch["lastModifiedOn"] = core.clock.now_iso()
 
 
-def complete(core: Any, batch: Row) -> None:
+def complete(core: Core, batch: Row) -> None:
     """Apply the batch's entities and mark it COMPLETE."""
-    job = core.store.jobs.get(batch["jobId"])
+    job = core.store.jobs.row(batch["jobId"])
     apply_entities(core, job, batch)
     batch["status"] = "COMPLETE"
     batch["lastModifiedOn"] = core.clock.now_iso()
@@ -191,7 +194,7 @@ def _injected_failures(spec: Any, total: int) -> set[int]:
     return {i for i in range(total) if int((i + 1) * ratio) > int(i * ratio)}
 
 
-def apply_entities(core: Any, job: Row, batch: Row) -> None:
+def apply_entities(core: Core, job: Row, batch: Row) -> None:
     """Check every entity of a completing batch and apply the valid ones to inventory.
 
     Each entity is checked in turn (its fields, then whether it belongs to
@@ -340,7 +343,7 @@ def _set_on_hand(store: Any, quantities: dict[Any, Row], position: Row, target: 
         quantity["updatedOn"] = now
 
 
-def _create_product(core: Any, rid: str, sku: str, now: str) -> None:
+def _create_product(core: Core, rid: str, sku: str, now: str) -> None:
     catalogue = next(
         (c for c in core.store.catalogues if c["type"] == "PRODUCT" and c["retailerId"] == rid), None
     )
@@ -352,17 +355,17 @@ def _create_product(core: Any, rid: str, sku: str, now: str) -> None:
 # --- response shapes -----------------------------------------------------------------
 
 
-def job_body(core: Any, job: Row) -> dict[str, Any]:
+def job_body(core: Core, job: Row) -> dict[str, Any]:
     """The job status answer, in the ``job_shape`` setting's shape.
 
     Counts as a poll of each of the job's batches, so it may move them on.
     """
-    batches = [core.store.batches.get(b) for b in job["_batches"]]
+    batches = [core.store.batches.row(b) for b in job["_batches"]]
     for batch in batches:
         progress(core, batch, polled=True)
     status = job_status_word(core, job)
     if core.settings.job_shape == "sdk_types":
-        done = sum(1 for b in batches if b["status"] == "COMPLETE")
+        done = len([b for b in batches if b["status"] == "COMPLETE"])
         return {
             "id": job["id"],
             "name": job["name"],
@@ -384,7 +387,7 @@ def job_body(core: Any, job: Row) -> dict[str, Any]:
     }
 
 
-def batch_body(core: Any, batch: Row) -> dict[str, Any]:
+def batch_body(core: Core, batch: Row) -> dict[str, Any]:
     """The batch status answer, in the ``job_shape`` setting's shape (results once complete)."""
     summary = batch["summary"] or {"received": batch["count"], "applied": 0, "skipped": 0, "failed": 0}
     if core.settings.job_shape == "sdk_types":
@@ -415,14 +418,14 @@ def batch_body(core: Any, batch: Row) -> dict[str, Any]:
     }
 
 
-def results_body(core: Any, job: Row) -> dict[str, Any]:
+def results_body(core: Core, job: Row) -> dict[str, Any]:
     """``GET /api/v4.1/job/{id}/results`` (SDK-only route): every batch, and how many completed cleanly."""
-    batches = [core.store.batches.get(b) for b in job["_batches"]]
+    batches = [core.store.batches.row(b) for b in job["_batches"]]
     complete_ = [b for b in batches if b["status"] == "COMPLETE"]
     return {
         "jobId": job["id"],
         "totalBatches": len(batches),
-        "successfulBatches": sum(1 for b in complete_ if not b["results"]),
-        "failedBatches": sum(1 for b in complete_ if b["results"]),
+        "successfulBatches": len([b for b in complete_ if not b["results"]]),
+        "failedBatches": len([b for b in complete_ if b["results"]]),
         "results": [batch_body(core, b) for b in batches],
     }

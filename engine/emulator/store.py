@@ -46,6 +46,16 @@ class Table:
         except (TypeError, ValueError):
             return None
 
+    def row(self, row_id: Any) -> Row:
+        """The row with an id the emulator itself stored (a batch's job, a job's batches).
+
+        Raises KeyError when there is none: that is a bug in the emulator, not bad input.
+        """
+        found = self.get(row_id)
+        if found is None:
+            raise KeyError(f"{self.type_name} {row_id!r} does not exist")
+        return found
+
     def find(self, key: Any) -> Row | None:
         """The row inserted with this unique key (e.g. ``(retailerId, ref)``), or None."""
         return self.keys.get(key)

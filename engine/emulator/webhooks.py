@@ -16,7 +16,7 @@ import asyncio
 import base64
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from cryptography.hazmat.primitives import hashes, serialization
@@ -24,6 +24,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from engine.emulator.responses import dumps
 from engine.emulator.store import Row
+
+if TYPE_CHECKING:
+    from engine.emulator.core import Core
 
 DELIVERY_FAULTS = ("wrong_key", "tampered_body", "missing_signature", "uppercase_header", "reserialised_body")
 TRIGGERS = ("order_status", "fulfilment_status", "event")
@@ -36,7 +39,7 @@ def _new_key() -> rsa.RSAPrivateKey:
 class Webhooks:
     """Webhook subscriptions, the signing key, and delivery of the events state changes raise."""
 
-    def __init__(self, core: Any) -> None:
+    def __init__(self, core: Core) -> None:
         self.core = core
         self._key: rsa.RSAPrivateKey | None = None
         self._client: httpx.AsyncClient | None = None
@@ -121,7 +124,7 @@ class Webhooks:
     def entity_status_changed(self, kind: str, row: Row) -> None:
         """Send ``<kind>_STATUS_CHANGED`` for an ORDER or FULFILMENT row to the matching subscriptions."""
         store = self.core.store
-        root = store.orders.get(row["orderId"]) if kind == "FULFILMENT" else row
+        root = store.orders.row(row["orderId"]) if kind == "FULFILMENT" else row
         event = self.event(
             name=f"{kind}_STATUS_CHANGED",
             retailer_id=row["retailerId"],

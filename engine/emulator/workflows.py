@@ -8,10 +8,13 @@ answers "No workflow rule matched") or raises ``HandlerFailed`` (the workflow ra
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.emulator import entities
 from engine.emulator.store import Row
+
+if TYPE_CHECKING:
+    from engine.emulator.core import Core
 
 
 class NoMatch(Exception):
@@ -22,7 +25,7 @@ class HandlerFailed(Exception):
     """The workflow ran and rejected the event."""
 
 
-def upsert_product(core: Any, event: dict[str, Any], attrs: dict[str, Any], rule: Row) -> None:
+def upsert_product(core: Core, event: dict[str, Any], attrs: dict[str, Any], rule: Row) -> None:
     """Create or update the product ``attrs["ref"]`` in the product catalogue the event names.
 
     An update changes only the fields present and merges attributes by name.
@@ -48,7 +51,7 @@ def upsert_product(core: Any, event: dict[str, Any], attrs: dict[str, Any], rule
     product["updatedOn"] = now
 
 
-def upsert_location(core: Any, event: dict[str, Any], attrs: dict[str, Any], rule: Row) -> None:
+def upsert_location(core: Core, event: dict[str, Any], attrs: dict[str, Any], rule: Row) -> None:
     """Create or update the retailer's location named by ``entityRef`` (or ``attrs["ref"]``).
 
     An update changes only the name, type, status and address present.
@@ -71,7 +74,7 @@ def upsert_location(core: Any, event: dict[str, Any], attrs: dict[str, Any], rul
     location["updatedOn"] = now
 
 
-def _find(core: Any, event: dict[str, Any]) -> tuple[str, Row]:
+def _find(core: Core, event: dict[str, Any]) -> tuple[str, Row]:
     store = core.store
     rid = str(event["retailerId"])
     kind = str(event.get("entityType") or "").upper()
@@ -85,13 +88,15 @@ def _find(core: Any, event: dict[str, Any]) -> tuple[str, Row]:
         row = store.locations.get(entity_id) if entity_id else store.locations.find((rid, ref))
     elif kind == "PRODUCT":
         catalogue = event.get("rootEntityRef") if event.get("rootEntityType") == "PRODUCT_CATALOGUE" else None
-        row = store.products.get(entity_id) if entity_id else store.find_product(rid, ref, catalogue)
+        row = (
+            store.products.get(entity_id) if entity_id else store.find_product(rid, str(ref or ""), catalogue)
+        )
     if row is None or row.get("retailerId") != rid:
         raise NoMatch(f"{kind or 'entity'} {ref or entity_id} not found")
     return kind, row
 
 
-def _set_status(core: Any, kind: str, row: Row, status: str) -> None:
+def _set_status(core: Core, kind: str, row: Row, status: str) -> None:
     old = row.get("status")
     row["status"] = status
     row["updatedOn"] = core.clock.now_iso()
@@ -99,7 +104,7 @@ def _set_status(core: Any, kind: str, row: Row, status: str) -> None:
         core.webhooks.entity_status_changed(kind, row)
 
 
-def cancel_order(core: Any, event: dict[str, Any], attrs: dict[str, Any], rule: Row) -> None:
+def cancel_order(core: Core, event: dict[str, Any], attrs: dict[str, Any], rule: Row) -> None:
     """Set the order to CANCELLED; HandlerFailed when it is already CANCELLED or COMPLETE."""
     kind, order = _find(core, {**event, "entityType": "ORDER"})
     if order["status"] in ("CANCELLED", "COMPLETE"):
@@ -107,7 +112,7 @@ def cancel_order(core: Any, event: dict[str, Any], attrs: dict[str, Any], rule: 
     _set_status(core, kind, order, "CANCELLED")
 
 
-def set_status(core: Any, event: dict[str, Any], attrs: dict[str, Any], rule: Row) -> None:
+def set_status(core: Core, event: dict[str, Any], attrs: dict[str, Any], rule: Row) -> None:
     """Set the event's entity to the rule's ``status``, else the event's ``status`` attribute.
 
     Works on orders, fulfilments, locations and products; an order or
