@@ -1,4 +1,10 @@
-"""The interpreter (engine/spec, engine/runtime) never imports a concrete plugin."""
+"""Architecture held by tests.
+
+The interpreter (engine/spec, engine/runtime) never imports a concrete plugin, and the Fluent
+emulator stays apart: it imports nothing from the rest of ``engine`` but ``engine.suggest`` (a
+stdlib-only did-you-mean helper, shared rather than copied), and within ``engine`` only the Fluent
+connection's ``embedded`` mode and the CLI import it.
+"""
 
 from __future__ import annotations
 
@@ -49,4 +55,52 @@ def test_the_check_would_catch_an_offender(tmp_path) -> None:
         "engine.parsers.csv",
         "engine.parsers.csv.CsvParser",
         "engine.sources.local",
+    ]
+
+
+EMULATOR = "engine.emulator"
+# What the emulator may import from the rest of the package, and who in the package may import it.
+EMULATOR_MAY_IMPORT = ("engine.suggest",)
+MAY_IMPORT_EMULATOR = ("engine/connections/fluent.py", "engine/cli/__init__.py")
+
+
+def _inside(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
+def emulator_offenders(root: Path) -> list[str]:
+    """Emulator modules importing other engine modules, and engine modules importing the emulator."""
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root.parent).as_posix()
+        in_emulator = rel.startswith("engine/emulator/")
+        for name in imports_of(path):
+            if in_emulator and _inside(name, "engine") and not _inside(name, EMULATOR):
+                if not any(_inside(name, allowed) for allowed in EMULATOR_MAY_IMPORT):
+                    offenders.append(f"{rel} imports {name}")
+            elif not in_emulator and _inside(name, EMULATOR) and rel not in MAY_IMPORT_EMULATOR:
+                offenders.append(f"{rel} imports {name}")
+    return offenders
+
+
+def test_the_emulator_stays_apart_from_the_engine() -> None:
+    assert emulator_offenders(ROOT) == []
+
+
+def test_the_emulator_check_would_catch_offenders(tmp_path) -> None:
+    root = tmp_path / "engine"
+    (root / "emulator").mkdir(parents=True)
+    (root / "sources").mkdir()
+    (root / "connections").mkdir()
+    (root / "emulator" / "app.py").write_text(
+        "from engine.suggest import did_you_mean\nfrom engine.errors import EngineError\n"
+        "from engine.emulator.core import Core\n"
+    )
+    (root / "sources" / "local.py").write_text("from engine.emulator import Emulator\n")
+    (root / "connections" / "fluent.py").write_text("from engine.emulator import Emulator\n")
+    assert emulator_offenders(root) == [
+        "engine/emulator/app.py imports engine.errors",
+        "engine/emulator/app.py imports engine.errors.EngineError",
+        "engine/sources/local.py imports engine.emulator",
+        "engine/sources/local.py imports engine.emulator.Emulator",
     ]
