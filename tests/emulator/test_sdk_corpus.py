@@ -81,3 +81,14 @@ def test_extraction_finds_fenced_quoted_and_template_documents(tmp_path):
     assert names == ["", "query A", "query B", "query C($f: Int)", "query D"]
     assert sum(extraction.templates.values()) == 1
     assert sum(extraction.field_lists.values()) == 1
+
+
+def test_every_schema_type_states_its_provenance():
+    unmarked = [
+        name
+        for name, type_ in SCHEMA.type_map.items()
+        if not name.startswith("__")
+        and name not in ("String", "Int", "Float", "Boolean", "ID", "DateTime", "Json")
+        and not (type_.description or "").startswith(("[Fluent]", "[inferred]"))
+    ]
+    assert unmarked == []
