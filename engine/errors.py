@@ -1,15 +1,24 @@
 """One exception root for everything the engine raises on purpose.
 
-Recovery is decided by class, never by message text:
+Every error has a *phase* (where it happened: spec, plugin, source, parse,
+mapping, target, state) and an *intent* (what to do about it). Callers that
+own a phase catch the phase class (``except SourceError``); recovery loops
+catch the intent (``except TransientError``). Recovery is decided by class,
+never by message text.
 
-* ``TransientError`` (and ``RateLimitedError``): worth retrying with backoff.
+Intents:
+
+* ``TransientError`` (``RateLimitedError``, ``AmbiguousWriteError``): worth
+  retrying with backoff; an ambiguous write is reconciled before a resend.
 * ``DataError``: one record is bad; reject it and keep going.
-* ``ConfigError``: the spec or environment is wrong; the run cannot start.
-* ``FatalError``: the run cannot continue.
+* ``BadItemError``: one item (a file, a payload) cannot be used as a whole;
+  it is quarantined and the run goes on with the others.
+* ``FatalError`` (``ConfigError``): the run cannot continue.
 
-Sub-roots by phase (spec, plugin, source, parse, mapping, target, state) let
-callers catch what belongs to them. Third-party exceptions are translated into
-these classes where a plugin calls the library, so the runtime never sees them.
+A phase error with no intent of its own (a plain ``SourceError`` or
+``TargetError``) stops the run, as a fatal one does: see :func:`intent`.
+Third-party exceptions are translated into these classes where a plugin
+calls the library, so the runtime never sees them.
 """
 
 from __future__ import annotations
@@ -82,6 +91,12 @@ class DataError(EngineError):
         self.field = field
 
 
+class BadItemError(EngineError):
+    """One item (a file, a payload) cannot be used as a whole: it is quarantined, the others go on."""
+
+    code = "engine.bad_item"
+
+
 # --- phases ---------------------------------------------------------------
 
 
@@ -90,7 +105,7 @@ class SpecError(ConfigError):
 
     code = "engine.spec"
 
-    def __init__(self, message: str, diagnostics: list | None = None, **kw: Any) -> None:
+    def __init__(self, message: str, diagnostics: list[Any] | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.diagnostics = list(diagnostics or [])
 
@@ -107,20 +122,20 @@ class SecretError(ConfigError):
     code = "engine.secret"
 
 
-class SourceError(FatalError):
-    """Listing, reading or moving source items failed."""
+class SourceError(EngineError):
+    """Listing, reading or moving source items failed (the source phase; stops the run unless transient)."""
 
     code = "engine.source"
 
 
-class TransientSourceError(TransientError):
+class TransientSourceError(SourceError, TransientError):
     """A source failed in a way worth retrying (connection reset, timeout, 5xx)."""
 
     code = "engine.source.transient"
 
 
-class ParseError(FatalError):
-    """A whole item cannot be parsed (not one bad record: that is a DataError)."""
+class ParseError(BadItemError):
+    """A whole item cannot be parsed (not one bad record: that is a DataError); the item is quarantined."""
 
     code = "engine.parse"
 
@@ -131,19 +146,19 @@ class MappingError(DataError):
     code = "engine.mapping"
 
 
-class TargetError(FatalError):
-    """The target refused the work as a whole."""
+class TargetError(EngineError):
+    """The target refused the work as a whole (the target phase; stops the run unless transient)."""
 
     code = "engine.target"
 
 
-class TransientTargetError(TransientError):
+class TransientTargetError(TargetError, TransientError):
     """A target failed in a way worth retrying; ``retry_after`` carries the server's hint."""
 
     code = "engine.target.transient"
 
 
-class AuthError(TargetError):
+class AuthError(TargetError, FatalError):
     """Credentials were refused after a renewal attempt."""
 
     code = "engine.auth"
@@ -160,7 +175,7 @@ class LockedError(StateError):
 
     code = "engine.locked"
 
-    def __init__(self, message: str, *, holder: dict | None = None, **kw: Any) -> None:
+    def __init__(self, message: str, *, holder: dict[str, Any] | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.holder = holder or {}
 
@@ -168,3 +183,18 @@ class LockedError(StateError):
 def is_transient(exc: BaseException) -> bool:
     """Whether retrying ``exc`` may succeed; decided by class, never by message."""
     return isinstance(exc, TransientError)
+
+
+def intent(exc: BaseException) -> str:
+    """What an error asks for: ``transient``, ``data`` (one record), ``bad_item`` or ``fatal``.
+
+    Errors of no declared intent (a plain phase error, or an exception the
+    engine did not raise on purpose) are fatal.
+    """
+    if isinstance(exc, TransientError):
+        return "transient"
+    if isinstance(exc, DataError):
+        return "data"
+    if isinstance(exc, BadItemError):
+        return "bad_item"
+    return "fatal"

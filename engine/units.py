@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 from engine.errors import ConfigError
 
@@ -40,3 +42,44 @@ def size_bytes(value: int | str | None) -> int | None:
     if not match:
         raise ConfigError(f"expected a size such as 500000, 64MB or 1GiB, got {value!r}")
     return int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
+
+
+DURATION_PATTERN = r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$"
+SIZE_PATTERN = r"^\s*\d+(\.\d+)?\s*([Bb]|[KkMmGg][Bb]|[KkMmGg]i[Bb])?\s*$"
+
+
+def duration(description: str = "", **extra: Any) -> dict[str, Any]:
+    """The schema of a duration option (``30s``, ``15m``, ``2h``, ``1d``, ``500ms`` or seconds).
+
+    The value is checked as written when the spec is validated, so a mistake
+    is reported at the option's own line and column, and the option builder
+    hands the plugin seconds (a float). ``extra`` adds keywords such as
+    ``default``.
+    """
+    return {
+        "description": description or "a duration: seconds, or '30s', '15m', '2h', '1d', '500ms'",
+        "oneOf": [
+            {"type": "number", "minimum": 0, "description": "seconds"},
+            {"type": "string", "pattern": DURATION_PATTERN, "description": "a duration string"},
+        ],
+        "x-error": "expected a duration such as 30s, 15m, 2h or 1d, got {value!r}",
+        "x-convert": "duration",
+        **extra,
+    }
+
+
+def size(description: str = "", **extra: Any) -> dict[str, Any]:
+    """The schema of a size option (bytes, ``64MB``, ``1GiB``); the plugin receives bytes (an int)."""
+    return {
+        "description": description or "a size: bytes, or '64MB', '1GiB' (B, KB, MB, GB, KiB, MiB, GiB)",
+        "oneOf": [
+            {"type": "integer", "minimum": 0, "description": "bytes"},
+            {"type": "string", "pattern": SIZE_PATTERN, "description": "a size string"},
+        ],
+        "x-error": "expected a size such as 500000, 64MB or 1GiB, got {value!r}",
+        "x-convert": "size",
+        **extra,
+    }
+
+
+CONVERTERS: dict[str, Callable[[Any], Any]] = {"duration": seconds, "size": size_bytes}

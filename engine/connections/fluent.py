@@ -33,7 +33,7 @@ from engine.errors import ConfigError
 from engine.retry import SCHEMA as RETRY_SCHEMA
 from engine.retry import RetryPolicy
 from engine.secrets import reveal
-from engine.units import seconds
+from engine.units import duration
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -52,8 +52,8 @@ SCHEMA: dict[str, Any] = {
         "retailer": {"type": "string", "description": "retailer ref of the profile (retailer.REF.json)"},
         "retailer_id": {"type": ["string", "integer"], "description": "default retailer for jobs and events"},
         "scope": {"type": ["string", "null"], "default": "api"},
-        "connect_timeout": {"type": ["number", "string"], "default": "10s"},
-        "read_timeout": {"type": ["number", "string"], "default": "60s"},
+        "connect_timeout": duration("time allowed to connect", default="10s"),
+        "read_timeout": duration("time allowed between bytes of an answer", default="60s"),
         "rate_limit": {
             "type": "number",
             "exclusiveMinimum": 0,
@@ -78,8 +78,8 @@ class FluentOptions:
     retailer: str | None
     retailer_id: Any
     scope: str | None
-    connect_timeout: Any
-    read_timeout: Any
+    connect_timeout: float
+    read_timeout: float
     rate_limit: float | None
     retry: dict
 
@@ -102,8 +102,8 @@ class FluentConnection(Connection):
         self.emulator: Any = None
         self.connection_label = path.rsplit(".", 1)[-1] if path else "fluent"
         self.policy = RetryPolicy.from_options(options.retry)
-        self.connect_timeout = seconds(options.connect_timeout) or 10.0
-        self.read_timeout = seconds(options.read_timeout) or 60.0
+        self.connect_timeout: float = options.connect_timeout
+        self.read_timeout: float = options.read_timeout
 
     def problems(self) -> list[tuple[tuple, str]]:
         """Credential combinations the compiler reports before anything runs.

@@ -40,7 +40,7 @@ from engine.errors import ConfigError
 from engine.retry import SCHEMA as RETRY_SCHEMA
 from engine.retry import RetryPolicy
 from engine.secrets import Secret, reveal
-from engine.units import seconds
+from engine.units import duration
 
 _SECRET = {"type": "string", "writeOnly": True}
 
@@ -107,8 +107,8 @@ SCHEMA: dict[str, Any] = {
             "description": "sent with every request; values may be secret references",
         },
         "auth": AUTH,
-        "connect_timeout": {"type": ["number", "string"], "default": "10s"},
-        "read_timeout": {"type": ["number", "string"], "default": "60s"},
+        "connect_timeout": duration("time allowed to connect", default="10s"),
+        "read_timeout": duration("time allowed between bytes of an answer", default="60s"),
         "retry": RETRY_SCHEMA,
         "rate_limit": {
             "type": "number",
@@ -132,8 +132,8 @@ class HttpConnectionOptions:
     base_url: Any
     headers: dict
     auth: dict | None
-    connect_timeout: Any
-    read_timeout: Any
+    connect_timeout: float
+    read_timeout: float
     retry: dict
     rate_limit: float | None
     verify_tls: bool
@@ -158,8 +158,8 @@ class HttpConnection(Connection):
         super().__init__(options, path=path)
         self.label = connection_name(path) if path else "http"
         self.policy = RetryPolicy.from_options(options.retry)
-        self.connect_timeout = seconds(options.connect_timeout) or 10.0
-        self.read_timeout = seconds(options.read_timeout) or 60.0
+        self.connect_timeout: float = options.connect_timeout
+        self.read_timeout: float = options.read_timeout
         self.client: Any = None
 
     def problems(self) -> list[tuple[tuple, str]]:

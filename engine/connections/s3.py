@@ -29,7 +29,7 @@ from engine.connections._common import connection_name
 from engine.contracts import Connection, RunContext
 from engine.errors import EngineError
 from engine.secrets import reveal
-from engine.units import seconds, size_bytes
+from engine.units import duration, size
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -51,8 +51,8 @@ SCHEMA: dict[str, Any] = {
         "secret_access_key": {"type": "string", "writeOnly": True},
         "session_token": {"type": "string", "writeOnly": True},
         "profile": {"type": "string", "description": "a named profile from ~/.aws/config"},
-        "connect_timeout": {"type": ["number", "string"], "default": "10s"},
-        "read_timeout": {"type": ["number", "string"], "default": "60s"},
+        "connect_timeout": duration("time allowed to connect", default="10s"),
+        "read_timeout": duration("time allowed between bytes of an answer", default="60s"),
         "retries": {
             "type": "integer",
             "minimum": 0,
@@ -60,16 +60,8 @@ SCHEMA: dict[str, Any] = {
             "default": 4,
             "description": "retries of a failed request or a dropped download",
         },
-        "multipart_threshold": {
-            "type": ["integer", "string"],
-            "default": "64MiB",
-            "description": "uploads and copies above this size go in parts",
-        },
-        "part_size": {
-            "type": ["integer", "string"],
-            "default": "16MiB",
-            "description": "size of each part of a multipart upload or copy (at least 5MiB)",
-        },
+        "multipart_threshold": size("uploads and copies above this size go in parts", default="64MiB"),
+        "part_size": size("size of each part of a multipart upload or copy (at least 5MiB)", default="16MiB"),
         "max_concurrency": {
             "type": "integer",
             "minimum": 1,
@@ -83,7 +75,7 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class S3Options:
-    """The validated ``s3`` connection block; sizes and timeouts still in the user's units."""
+    """The validated ``s3`` connection block; sizes in bytes and timeouts in seconds."""
 
     bucket: str
     region: str | None
@@ -93,11 +85,11 @@ class S3Options:
     secret_access_key: Any
     session_token: Any
     profile: str | None
-    connect_timeout: Any
-    read_timeout: Any
+    connect_timeout: float
+    read_timeout: float
     retries: int
-    multipart_threshold: Any
-    part_size: Any
+    multipart_threshold: int
+    part_size: int
     max_concurrency: int
 
 
@@ -117,10 +109,10 @@ class S3Connection(Connection):
         super().__init__(options, path=path)
         self.label = f"s3 connection '{connection_name(path)}'"
         self.bucket = options.bucket
-        self.connect_timeout = seconds(options.connect_timeout) or 10.0
-        self.read_timeout = seconds(options.read_timeout) or 60.0
-        self.threshold = size_bytes(options.multipart_threshold) or 64 << 20
-        self.part_size = size_bytes(options.part_size) or 16 << 20
+        self.connect_timeout: float = options.connect_timeout
+        self.read_timeout: float = options.read_timeout
+        self.threshold: int = options.multipart_threshold
+        self.part_size: int = options.part_size
         self._client: Any = None
 
     def problems(self) -> list[tuple[tuple, str]]:

@@ -36,7 +36,7 @@ from engine.connections._ssh_keys import preferred_types as _preferred
 from engine.contracts import Connection, RunContext
 from engine.errors import ConfigError, EngineError, TransientError
 from engine.secrets import reveal
-from engine.units import seconds
+from engine.units import duration
 
 T = TypeVar("T")
 
@@ -67,13 +67,11 @@ SCHEMA: dict[str, Any] = {
             "default": False,
             "description": "do not check the server's identity (testing only)",
         },
-        "connect_timeout": {"type": ["number", "string"], "default": "15s"},
-        "timeout": {
-            "type": ["number", "string"],
-            "default": "60s",
-            "description": "an operation waiting longer than this counts as a dropped connection",
-        },
-        "keepalive": {"type": ["number", "string"], "default": "30s"},
+        "connect_timeout": duration("time allowed to connect and authenticate", default="15s"),
+        "timeout": duration(
+            "an operation waiting longer than this counts as a dropped connection", default="60s"
+        ),
+        "keepalive": duration("interval of SSH keepalive messages (0: none)", default="30s"),
         "retries": {
             "type": "integer",
             "minimum": 0,
@@ -81,7 +79,7 @@ SCHEMA: dict[str, Any] = {
             "default": 3,
             "description": "reconnections tried when the connection drops",
         },
-        "retry_delay": {"type": ["number", "string"], "default": "1s", "description": "first backoff delay"},
+        "retry_delay": duration("first backoff delay", default="1s"),
     },
 }
 
@@ -99,11 +97,11 @@ class SftpOptions:
     host_key: Any
     known_hosts: str | None
     insecure_accept_any_host_key: bool
-    connect_timeout: Any
-    timeout: Any
-    keepalive: Any
+    connect_timeout: float
+    timeout: float
+    keepalive: float
     retries: int
-    retry_delay: Any
+    retry_delay: float
 
 
 class SftpConnection(Connection):
@@ -122,10 +120,10 @@ class SftpConnection(Connection):
         super().__init__(options, path=path)
         self.label = f"sftp connection '{connection_name(path)}'"
         self.hostport = f"{options.host}:{options.port}"
-        self.connect_timeout = seconds(options.connect_timeout) or 15.0
-        self.timeout = seconds(options.timeout) or 60.0
-        self.keepalive = int(seconds(options.keepalive) or 0)
-        self.delay = seconds(options.retry_delay) or 0.0
+        self.connect_timeout: float = options.connect_timeout
+        self.timeout: float = options.timeout
+        self.keepalive = int(options.keepalive)
+        self.delay: float = options.retry_delay
         pins = options.host_key if isinstance(options.host_key, list) else [options.host_key]
         self.pins: list[Pin] = [parse_pin(str(p)) for p in pins if p]
         self._transport: Any = None

@@ -42,7 +42,7 @@ from engine.contracts import Chunk, Item, Parser, ParseReject, RunContext
 from engine.errors import ConfigError, ParseError
 from engine.parsers._xml_input import BadBytes, XmlInput
 from engine.parsers._xml_model import Namer, TooDeep, converter
-from engine.units import size_bytes
+from engine.units import size
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -79,11 +79,10 @@ SCHEMA: dict[str, Any] = {
             "default": 64,
             "description": "deeper nesting stops the file (protects against nesting bombs)",
         },
-        "max_element_bytes": {
-            "type": ["integer", "string"],
-            "default": "16MiB",
-            "description": "a larger record element is rejected (protects memory); measured to within 64 KiB",
-        },
+        "max_element_bytes": size(
+            "a larger record element is rejected (protects memory); measured to within 64 KiB",
+            default="16MiB",
+        ),
         "chunk_size": {"type": "integer", "minimum": 1, "maximum": 1000000, "default": 5000},
     },
 }
@@ -98,7 +97,7 @@ class XmlOptions:
     namespaces: dict[str, str]
     encoding: str | None
     max_depth: int
-    max_element_bytes: int | str
+    max_element_bytes: int
     chunk_size: int
 
 
@@ -170,11 +169,7 @@ class XmlParser(Parser):
         except ConfigError as exc:
             self._problems.append((("records",), str(exc)))
             self.is_record, self.is_parent, self.root = compile_record_path("/*/*")
-        try:
-            self.max_bytes = size_bytes(options.max_element_bytes) or 0
-        except ConfigError as exc:
-            self._problems.append((("max_element_bytes",), str(exc)))
-            self.max_bytes = 16 << 20
+        self.max_bytes: int = options.max_element_bytes
         if self.max_bytes < 65536:
             self._problems.append(
                 (("max_element_bytes",), "must be at least 64KiB (it is measured to within 64 KiB)")

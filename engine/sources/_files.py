@@ -18,6 +18,7 @@ from typing import Any
 
 from engine.errors import ConfigError
 from engine.templates import NameTemplate, file_values, safe_relative
+from engine.units import duration
 
 MOVE: dict[str, Any] = {
     "type": "object",
@@ -39,10 +40,7 @@ MAX_FILES: dict[str, Any] = {
     "minimum": 1,
     "description": "process at most this many per run",
 }
-MIN_AGE: dict[str, Any] = {
-    "type": ["number", "string"],
-    "description": "skip files modified more recently than this (still being written)",
-}
+MIN_AGE: dict[str, Any] = duration("skip files modified more recently than this (still being written)")
 
 
 def compile_pattern(pattern: str) -> Callable[[str], bool]:

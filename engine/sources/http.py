@@ -52,7 +52,7 @@ from engine.sources import _http_stamps as stamps
 from engine.sources._http_pages import Page, Request, make_pager
 from engine.sources._http_read import fetch
 from engine.sources.fluent._watermark import Tracker, Watermark, parse_instant
-from engine.units import seconds
+from engine.units import duration
 
 STATE_KEY = "http.watermark"
 
@@ -175,11 +175,7 @@ WATERMARK: dict[str, Any] = {
             "description": "query parameter receiving --until (or use {$context.until})",
         },
         "initial": {"type": "string", "description": "lower bound of the first run (ISO-8601)"},
-        "overlap": {
-            "type": ["number", "string"],
-            "default": "60s",
-            "description": "re-read this far behind the watermark (late writes, clock skew)",
-        },
+        "overlap": duration("re-read this far behind the watermark (late writes, clock skew)", default="60s"),
         "format": {
             "type": "string",
             "default": "iso",
@@ -270,7 +266,7 @@ class HttpSource(Source):
         self.id_of = self._getter(o.id_field, "id_field")
         wm = o.watermark or {}
         self.stamp_of = self._getter(wm.get("field"), "watermark.field")
-        self.overlap = seconds(wm.get("overlap", "60s")) or 0.0
+        self.overlap: float = wm.get("overlap", 0.0)
         self.format = str(wm.get("format", "iso"))
         self._check(o, wm)
         self.counts: dict[str, Any] = {}

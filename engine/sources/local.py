@@ -30,8 +30,7 @@ from typing_extensions import override
 
 from engine.contracts import Item, RunContext, Source
 from engine.errors import SourceError
-from engine.sources._files import MOVE, compile_pattern, free_name, move_templates, render_move
-from engine.units import seconds
+from engine.sources._files import MIN_AGE, MOVE, compile_pattern, free_name, move_templates, render_move
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -47,10 +46,7 @@ SCHEMA: dict[str, Any] = {
         "recursive": {"type": "boolean", "default": False},
         "sort": {"enum": ["name", "modified"], "default": "name"},
         "max_files": {"type": "integer", "minimum": 1},
-        "min_age": {
-            "description": "skip files modified more recently than this (still being written)",
-            "type": ["number", "string"],
-        },
+        "min_age": MIN_AGE,
         "on_success": MOVE,
         "on_failure": MOVE,
     },
@@ -59,14 +55,14 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class LocalOptions:
-    """The validated ``local`` source block; ``min_age`` still in the user's units."""
+    """The validated ``local`` source block; ``min_age`` in seconds."""
 
     path: str
     pattern: str
     recursive: bool
     sort: str
     max_files: int | None
-    min_age: Any
+    min_age: float | None
     on_success: dict | None
     on_failure: dict | None
 
@@ -86,7 +82,7 @@ class LocalSource(Source):
     def __init__(self, options: LocalOptions, *, path: str = "") -> None:
         super().__init__(options, path=path)
         self.matches = compile_pattern(options.pattern)
-        self.min_age = seconds(options.min_age)
+        self.min_age: float | None = options.min_age
         self.templates = move_templates(options.on_success, options.on_failure)
         self.base: Path | None = None
 

@@ -49,7 +49,6 @@ from engine.sources._files import (
     select,
     static_dir,
 )
-from engine.units import seconds
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -83,7 +82,7 @@ class S3SourceOptions:
     recursive: bool
     sort: str
     max_files: int | None
-    min_age: Any
+    min_age: float | None
     on_success: dict | None
     on_failure: dict | None
 
@@ -104,7 +103,7 @@ class S3Source(Source):
         super().__init__(options, path=path)
         self.connection_name = options.connection
         self.matches = compile_pattern(options.pattern)
-        self.min_age = seconds(options.min_age)
+        self.min_age: float | None = options.min_age
         self.templates = move_templates(options.on_success, options.on_failure)
         self.skip = [d for d in (static_dir(t) for t in self.templates.values()) if d]
         prefix = options.prefix.lstrip("/")

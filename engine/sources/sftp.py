@@ -52,7 +52,7 @@ from engine.sources._files import (
     select,
     static_dir,
 )
-from engine.units import seconds
+from engine.units import duration
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -66,10 +66,7 @@ SCHEMA: dict[str, Any] = {
         "sort": SORT,
         "max_files": MAX_FILES,
         "min_age": MIN_AGE,
-        "size_stable_for": {
-            "type": ["number", "string"],
-            "description": "list twice this far apart; files whose size changed are left",
-        },
+        "size_stable_for": duration("list twice this far apart; files whose size changed are left"),
         "on_success": MOVE,
         "on_failure": MOVE,
     },
@@ -86,8 +83,8 @@ class SftpSourceOptions:
     recursive: bool
     sort: str
     max_files: int | None
-    min_age: Any
-    size_stable_for: Any
+    min_age: float | None
+    size_stable_for: float | None
     on_success: dict | None
     on_failure: dict | None
 
@@ -108,8 +105,8 @@ class SftpSource(Source):
         super().__init__(options, path=path)
         self.connection_name = options.connection
         self.matches = compile_pattern(options.pattern)
-        self.min_age = seconds(options.min_age)
-        self.stable_for = seconds(options.size_stable_for)
+        self.min_age: float | None = options.min_age
+        self.stable_for: float | None = options.size_stable_for
         self.templates = move_templates(options.on_success, options.on_failure)
         self.skip_dirs = [d for d in (static_dir(t) for t in self.templates.values()) if d and d[0] != "/"]
 

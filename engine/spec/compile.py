@@ -19,7 +19,7 @@ from engine.secrets import Secret, has_reference, unset_references
 from engine.spec import sections
 from engine.spec.diagnostics import Diagnostic, SpecPath, errors, render_path, sort_diagnostics
 from engine.spec.loader import SpecDocument, load_file
-from engine.spec.options import build_options, fill_defaults, secret_properties
+from engine.spec.options import OptionError, build_options, fill_defaults, secret_properties
 from engine.spec.schema_errors import check
 
 
@@ -118,6 +118,9 @@ class _Compiler:
         try:
             options = build_options(cls.Options, schema, block, path, self.doc.base_dir, nested=nested)
             plugin = cls(options, path=render_path(path))
+        except OptionError as exc:
+            self.error(exc.path, exc.message, code="option")
+            return None
         except EngineError as exc:
             self.error(path, exc.message, code="plugin")
             return None

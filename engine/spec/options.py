@@ -1,20 +1,36 @@
-"""The generic builder that turns a validated block into a plugin's options.
+"""The generic builder that turns a validated block into typed options.
 
-Plugins never see raw dicts: defaults come from the plugin's schema (the only
-place they live), strings holding ``${env:..}``/``${file:..}`` references
-become :class:`~engine.secrets.Secret` values resolved at run time, and the
-result is the plugin's ``Options`` dataclass.
+Plugins (and the engine's own sections: state, on_error, trigger) never see
+raw dicts: defaults come from the schema (the only place they live), values
+the schema marks with ``x-convert`` become what they mean (a duration in
+seconds, a size in bytes, see :mod:`engine.units`), strings holding
+``${env:..}``/``${file:..}`` references become
+:class:`~engine.secrets.Secret` values resolved at run time, and the result
+is the ``Options`` dataclass, with nested dataclasses for nested objects.
+A value that cannot be converted raises :class:`OptionError` carrying the
+value's own spec path, so it is reported at its line and column.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import typing
 from pathlib import Path
 from typing import Any
 
+from engine.errors import ConfigError, EngineError
 from engine.secrets import Secret, has_reference
 from engine.spec.diagnostics import SpecPath, render_path
+from engine.units import CONVERTERS
+
+
+class OptionError(ConfigError):
+    """An option's value is wrong; ``path`` is the value's own spec path."""
+
+    def __init__(self, message: str, path: SpecPath, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.path = path
 
 
 def fill_defaults(schema: dict[str, Any], value: Any) -> Any:
@@ -41,6 +57,29 @@ def fill_defaults(schema: dict[str, Any], value: Any) -> Any:
         return out
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
         return [fill_defaults(schema["items"], v) for v in value]
+    return value
+
+
+def convert_units(schema: Any, value: Any, path: SpecPath) -> Any:
+    """``value`` with every ``x-convert`` value (durations, sizes) converted, recursively."""
+    if not isinstance(schema, dict) or value is None:
+        return value
+    kind = schema.get("x-convert")
+    if kind is not None and not isinstance(value, Secret):
+        try:
+            return CONVERTERS[kind](value)
+        except EngineError as exc:
+            raise OptionError(exc.message, path, hint=exc.hint) from None
+    if isinstance(value, dict):
+        props = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        out = {}
+        for key, sub_value in value.items():
+            sub = props.get(key, extra if isinstance(extra, dict) else None)
+            out[key] = convert_units(sub, sub_value, (*path, key))
+        return out
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [convert_units(schema["items"], v, (*path, i)) for i, v in enumerate(value)]
     return value
 
 
@@ -72,15 +111,40 @@ def build_options(
     """
     values = fill_defaults(schema, {k: v for k, v in block.items() if k != "type"})
     values = wrap_secrets(values, path, base_dir)
+    values = convert_units(schema, values, path)
     if nested:
         values.update(nested)
-    if options_cls is dict:
+    return _instance(options_cls, values)
+
+
+def _instance(options_cls: Any, values: Any) -> Any:
+    """``options_cls(**values)``, nested dataclass fields built from their dicts."""
+    if options_cls is dict or not isinstance(values, dict):
         return values
+    try:
+        hints = typing.get_type_hints(options_cls)
+    except (NameError, TypeError):  # annotations naming what only type checkers import
+        hints = {}
     names = {f.name for f in dataclasses.fields(options_cls)}
     unknown = set(values) - names
     if unknown:
         raise TypeError(f"{options_cls.__qualname__} lacks fields for schema properties {sorted(unknown)}")
-    return options_cls(**{name: values.get(name) for name in names})
+    kwargs = {}
+    for name in names:
+        value = values.get(name)
+        nested_cls = _dataclass_of(hints.get(name))
+        kwargs[name] = _instance(nested_cls, value) if nested_cls is not None else value
+    return options_cls(**kwargs)
+
+
+def _dataclass_of(hint: Any) -> type | None:
+    """The dataclass a field is typed with (``Lock`` in ``Lock | None``), or None."""
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        return hint
+    for arg in typing.get_args(hint):
+        if dataclasses.is_dataclass(arg) and isinstance(arg, type):
+            return arg
+    return None
 
 
 def secret_properties(schema: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

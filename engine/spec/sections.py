@@ -10,20 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.units import duration
+
 SPEC_VERSION = 1
 
-DURATION = {
-    "description": "a duration: seconds as a number, or '30s', '15m', '2h', '1d'",
-    "oneOf": [
-        {"type": "number", "minimum": 0, "description": "seconds"},
-        {
-            "type": "string",
-            "pattern": r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$",
-            "description": "a duration string",
-        },
-    ],
-    "x-error": "expected a duration such as 30s, 15m, 2h or 1d, got {value!r}",
-}
+DURATION = duration()
 
 PLUGIN_BLOCK = {
     "type": "object",

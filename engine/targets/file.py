@@ -46,7 +46,7 @@ from engine.errors import ConfigError
 from engine.targets import _partitions
 from engine.targets._outputs import Output, discard, start_output
 from engine.templates import NameTemplate
-from engine.units import size_bytes
+from engine.units import size
 
 NAME_FIELDS = ("run_id", "connector", "date", "time", "part", "partition", "source", "source_stem", "ext")
 
@@ -71,10 +71,7 @@ SCHEMA: dict[str, Any] = {
             "minimum": 1,
             "description": "start a new part after this many records",
         },
-        "max_bytes": {
-            "type": ["integer", "string"],
-            "description": "start a new part once a file reaches this size: 500000, 64MB, 1GiB",
-        },
+        "max_bytes": size("start a new part once a file reaches this size: 500000, 64MB, 1GiB"),
         "partition_by": _partitions.SCHEMA,
         "max_open_files": {
             "type": "integer",
@@ -102,7 +99,7 @@ class FileOptions:
     name: str | None
     per: str
     max_records: int | None
-    max_bytes: int | str | None
+    max_bytes: int | None
     partition_by: Any
     max_open_files: int
     write_empty: bool
@@ -123,11 +120,7 @@ class FileTarget(Target):
     def __init__(self, options: FileOptions, *, path: str = "") -> None:
         super().__init__(options, path=path)
         self._problems: list[tuple[tuple, str]] = []
-        try:
-            self.max_bytes = size_bytes(options.max_bytes)
-        except ConfigError as exc:
-            self._problems.append((("max_bytes",), str(exc)))
-            self.max_bytes = None
+        self.max_bytes = options.max_bytes
         if self.max_bytes is not None and self.max_bytes < 1:
             self._problems.append((("max_bytes",), "must be at least 1 byte"))
         self.partitioner = _partitions.Partitioner(options.partition_by) if options.partition_by else None

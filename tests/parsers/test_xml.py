@@ -180,8 +180,10 @@ def test_a_byte_order_mark_is_accepted(parse) -> None:
     assert _values(parse("xml", b"\xef\xbb\xbf<r><i>1</i></r>")[0]) == [{"#text": "1"}]
 
 
-def test_options_are_checked_when_the_spec_compiles() -> None:
+def test_options_are_checked_when_the_spec_compiles(tmp_path) -> None:
+    from engine.errors import SpecError
     from engine.parsers.xml import XmlOptions, XmlParser
+    from engine.spec.compile import compile_file
 
     base = {
         "records": None,
@@ -189,7 +191,7 @@ def test_options_are_checked_when_the_spec_compiles() -> None:
         "namespaces": {},
         "encoding": None,
         "max_depth": 64,
-        "max_element_bytes": "16MiB",
+        "max_element_bytes": 16 << 20,
         "chunk_size": 10,
     }
     assert XmlParser(XmlOptions(**base)).problems() == []
@@ -201,9 +203,16 @@ def test_options_are_checked_when_the_spec_compiles() -> None:
         (("max_element_bytes",), "must be at least 64KiB (it is measured to within 64 KiB)"),
         (("encoding",), "unknown encoding 'klingon' (e.g. utf-8, iso-8859-1, cp1252)"),
     ]
-    assert (
-        "expected a size" in XmlParser(XmlOptions(**{**base, "max_element_bytes": "lots"})).problems()[0][1]
+    spec = tmp_path / "x.yaml"
+    spec.write_text(
+        "version: 1\nname: x\nsource: {type: local, path: in}\n"
+        'parser:\n  type: xml\n  max_element_bytes: lots\ntarget: {type: "null"}\n'
     )
+    with pytest.raises(SpecError) as caught:
+        compile_file(spec)
+    assert [d.render() for d in caught.value.diagnostics] == [
+        f"{spec}:6:22 parser.max_element_bytes: expected a size such as 500000, 64MB or 1GiB, got 'lots'"
+    ]
 
 
 class _Trickle:
@@ -231,7 +240,7 @@ def test_line_numbers_hold_for_lf_crlf_and_lone_cr_across_reads(step: int) -> No
             namespaces={},
             encoding=None,
             max_depth=64,
-            max_element_bytes="16MiB",
+            max_element_bytes=16 << 20,
             chunk_size=100,
         )
     )

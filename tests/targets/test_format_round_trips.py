@@ -195,7 +195,7 @@ target:
             namespaces={},
             encoding=None,
             max_depth=64,
-            max_element_bytes="16MiB",
+            max_element_bytes=16 << 20,
             chunk_size=100,
         )
     )

@@ -139,7 +139,7 @@ def test_written_records_read_back_identically_through_the_xml_parser(write) -> 
             namespaces={},
             encoding=None,
             max_depth=64,
-            max_element_bytes="16MiB",
+            max_element_bytes=16 << 20,
             chunk_size=1000,
         )
     )

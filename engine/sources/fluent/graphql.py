@@ -54,7 +54,7 @@ from engine.mapping.paths import Scope
 from engine.secrets import reveal
 from engine.sources.fluent._pages import Cursors, Shape, read_page
 from engine.sources.fluent._watermark import STATE_KEY, Tracker, Watermark, parse_instant, render
-from engine.units import seconds
+from engine.units import duration
 
 VARIABLE = {"type": "string", "pattern": "^[_A-Za-z][_0-9A-Za-z]*$"}
 
@@ -95,11 +95,9 @@ SCHEMA: dict[str, Any] = {
                     "description": "path of the record's update time, e.g. updatedOn",
                 },
                 "variable": {**VARIABLE, "description": "query variable receiving the lower bound"},
-                "overlap": {
-                    "type": ["number", "string"],
-                    "default": "60s",
-                    "description": "re-read this far behind the watermark (late writes, clock skew)",
-                },
+                "overlap": duration(
+                    "re-read this far behind the watermark (late writes, clock skew)", default="60s"
+                ),
                 "initial": {"type": "string", "description": "lower bound of the first run (ISO-8601)"},
                 "until_variable": {**VARIABLE, "description": "query variable receiving --until"},
             },
@@ -143,7 +141,7 @@ class GraphqlSource(Source):
         o = options
         wm = o.watermark or {}
         self.shape = Shape.of(o.records, o.id_field, wm.get("field"), path)
-        self.overlap = seconds(wm.get("overlap", "60s")) or 0.0
+        self.overlap: float = wm.get("overlap", 0.0)
         if wm.get("initial"):
             parse_instant(wm["initial"], f"{path}.watermark.initial")
         self.declared, self.root, self._problems = _declared(o.query)

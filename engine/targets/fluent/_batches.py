@@ -73,7 +73,7 @@ class BatchPipeline:
         run: RunContext,
         jobs: JobKeeper,
         options: Any,
-        poll: dict[str, float | None],
+        poll: dict[str, float],
         *,
         log: Any,
     ) -> None:

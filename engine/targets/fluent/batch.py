@@ -33,7 +33,7 @@ from engine.errors import ConfigError
 from engine.targets.fluent._batches import BatchPipeline
 from engine.targets.fluent._jobs import JobKeeper
 from engine.templates import NameTemplate
-from engine.units import seconds
+from engine.units import duration
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -73,11 +73,7 @@ SCHEMA: dict[str, Any] = {
                     "type": "string",
                     "description": "job name template ({connector} {run_id} {date} {source})",
                 },
-                "ttl": {
-                    "type": ["number", "string"],
-                    "default": "23h",
-                    "description": "how long a daily job is reused before a new one is made",
-                },
+                "ttl": duration("how long a daily job is reused before a new one is made", default="23h"),
             },
             "default": {"strategy": "per_run", "ttl": "23h"},
         },
@@ -114,13 +110,9 @@ SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "interval": {"type": ["number", "string"], "default": "500ms"},
-                "max_interval": {"type": ["number", "string"], "default": "15s"},
-                "timeout": {
-                    "type": ["number", "string"],
-                    "default": "30m",
-                    "description": "a batch not complete by then fails the run",
-                },
+                "interval": duration("first pause between status polls", default="500ms"),
+                "max_interval": duration("longest pause between status polls", default="15s"),
+                "timeout": duration("a batch not complete by then fails the run", default="30m"),
             },
             "default": {"interval": "500ms", "max_interval": "15s", "timeout": "30m"},
         },
@@ -179,8 +171,8 @@ class BatchTarget(Target):
         strategy = options.job.get("strategy", "per_run")
         self.strategy = strategy
         self.job_name = NameTemplate(options.job.get("name") or DEFAULT_JOB_NAMES[strategy], JOB_FIELDS)
-        self.job_ttl = seconds(options.job.get("ttl", "23h")) or 82800.0
-        self.poll = {k: seconds(options.poll.get(k)) for k in ("interval", "max_interval", "timeout")}
+        self.job_ttl: float = options.job["ttl"]
+        self.poll: dict[str, float] = dict(options.poll)
         self.pipeline: BatchPipeline | None = None
         self.buffers: dict[str, list[tuple[Batch, int]]] = {}
 

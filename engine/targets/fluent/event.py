@@ -51,7 +51,7 @@ from engine.targets.fluent._eventlog import FINAL, EventLog
 from engine.targets.fluent._pool import SendPool
 from engine.targets.fluent._progress import Progress
 from engine.targets.fluent._templates import FieldTemplate
-from engine.units import seconds
+from engine.units import duration
 
 EVENT_FIELDS = (
     "name",
@@ -103,16 +103,10 @@ SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "description": "how an event with an unknown outcome is looked up in the event log",
             "properties": {
-                "window": {
-                    "type": ["number", "string"],
-                    "default": "10m",
-                    "description": "search the log this far before the first attempt (clock skew)",
-                },
-                "settle": {
-                    "type": ["number", "string"],
-                    "default": "2s",
-                    "description": "search again after this pause before resending",
-                },
+                "window": duration(
+                    "search the log this far before the first attempt (clock skew)", default="10m"
+                ),
+                "settle": duration("search again after this pause before resending", default="2s"),
             },
             "default": {"window": "10m", "settle": "2s"},
         },
@@ -152,8 +146,8 @@ class EventTarget(Target):
             self.attributes = compile_getter(parse_path(options.attributes))
         except PathSyntaxError as exc:
             raise ConfigError(f"{path}.attributes: {exc.message}") from None
-        self.window = seconds(options.reconcile.get("window", "10m")) or 0.0
-        self.settle = seconds(options.reconcile.get("settle", "2s")) or 0.0
+        self.window: float = options.reconcile["window"]
+        self.settle: float = options.reconcile["settle"]
         self.pool: SendPool | None = None
         self.counts = {"events": 0, "accepted": 0, "rejected": 0, "reconciled": 0}
         self.lock = threading.Lock()
