@@ -12,8 +12,11 @@ position), so lineage costs one integer per record until somebody needs it.
 from __future__ import annotations
 
 import dataclasses
+import re
+import secrets
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import IO, Any, ClassVar, Protocol, Self
 
 # --- plugin base ------------------------------------------------------------
@@ -32,12 +35,26 @@ class Plugin:
     Options: ClassVar[type] = dict
     #: one-line summary shown by ``engine plugins``
     summary: ClassVar[str] = ""
+    #: the spec's ``connection:`` for plugins that borrow one (set by the compiler)
+    connection_name: str | None = None
 
     def __init__(self, options: Any, *, path: str = "") -> None:
         self.options = options
         #: spec path of the block, e.g. ``"target"``, for messages
         self.path = path
         self._closed = False
+
+    def problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Mistakes in the options no schema can express, each at its path inside the block.
+
+        Reported by ``engine validate`` at that option's line and column; a
+        plugin with problems is not used.
+        """
+        return []
+
+    def warnings(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Doubtful but valid options (``engine validate`` shows them; the spec still runs)."""
+        return []
 
     def open(self, run: RunContext) -> None:
         """Acquire resources. Called once per run, before use."""
@@ -184,6 +201,59 @@ class Batch:
         return self.chunk.where(self.index[i])
 
 
+# --- payloads ---------------------------------------------------------------
+
+
+#: header names that carry credentials; they never reach an item, a log line or a report
+_SECRET_HEADER = re.compile(
+    r"^(authorization|proxy-authorization|cookie|set-cookie)$|signature|api[-_.]?key|token|secret|password",
+    re.IGNORECASE,
+)
+
+
+def safe_headers(headers: Mapping[str, str] | Any, *, also: tuple[str, ...] = ()) -> dict[str, str]:
+    """Request headers minus credentials, names lower-cased (HTTP names are case-insensitive)."""
+    drop = {h.lower() for h in also}
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        key = str(name).lower()
+        if key in drop or _SECRET_HEADER.search(key):
+            continue
+        out[key] = str(value)
+    return out
+
+
+def new_payload_id() -> str:
+    """A fresh payload id, UTC time then random hex (``20260102T030405Z-a1b2c3``): sortable and unique."""
+    now = datetime.now(UTC)
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+@dataclasses.dataclass
+class Payload:
+    """One body to process: the exact bytes received, an id, and safe headers."""
+
+    body: bytes
+    id: str = dataclasses.field(default_factory=new_payload_id)
+    #: file extension for the item name (json, xml, csv ...)
+    ext: str = "json"
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    received: datetime = dataclasses.field(default_factory=lambda: datetime.now(UTC))
+    #: the item's name; ``payload-<id>.<ext>`` unless given (``--payload FILE`` keeps the file's name)
+    name: str | None = None
+
+    def item(self) -> Item:
+        """The run's one item for this body; its ``meta`` holds the safe headers and the payload id."""
+        name = self.name or f"payload-{self.id}.{self.ext}"
+        return Item(
+            uri=f"payload://{self.id}",
+            name=name,
+            size=len(self.body),
+            mtime=self.received,
+            meta={"headers": safe_headers(self.headers), "payload_id": self.id},
+        )
+
+
 # --- outcomes ---------------------------------------------------------------
 
 
@@ -215,29 +285,150 @@ class Outcomes(Protocol):
         """Record ``i`` of ``batch`` was refused: ``reason`` and the target's ``response`` go to the rejects file."""
 
 
+# --- mappings ----------------------------------------------------------------
+
+
+class MappingIssue(Protocol):
+    """Why one field of one record could not be mapped."""
+
+    def render(self) -> str:
+        """``qty: 'ten' is not an integer`` for people."""
+        ...
+
+    def as_dict(self) -> dict[str, Any]:
+        """The issue as data (field, message, value) for the rejects file."""
+        ...
+
+
+class RecordMapping(Protocol):
+    """A compiled mapping as the runtime uses it (see :mod:`engine.mapping.compiler`)."""
+
+    def map_chunk(
+        self, chunk: Chunk, context: Mapping[str, Any]
+    ) -> tuple[list[dict[str, Any]], list[int], list[tuple[int, list[MappingIssue]]]]:
+        """Mapped records, the chunk index of each, and the rejected ``(index, issues)``."""
+        ...
+
+    def map_record(
+        self,
+        record: Any,
+        context: Mapping[str, Any] | None = None,
+        *,
+        row: int = 1,
+        file: Mapping[str, Any] | None = None,
+    ) -> tuple[dict[str, Any] | None, list[MappingIssue]]:
+        """Map one record (``engine test``, ``engine init``); returns the result or its issues."""
+        ...
+
+    def leaf_targets(self) -> list[tuple[str, ...]]:
+        """Target paths of the fields that hold values (column order for tabular writers)."""
+        ...
+
+
 # --- run context ------------------------------------------------------------
 
 
-class RunContext(Protocol):
-    """What a plugin may use while a run is under way."""
+class Logger(Protocol):
+    """Structured logging: a short message, fields beside it (``log.info("file read", records=10)``)."""
 
-    run_id: str
-    started: datetime
-    dry_run: bool
-    #: values mappings see as ``$context.*`` (retailer id, spec name, run id ...)
-    context: Mapping[str, Any]
-    outcomes: Outcomes
-    log: Any
-    state: StateStore
-    connector: str
-    spec_dir: Any
-    #: a backfill window from ``engine run --since/--until`` (ISO-8601), or None
-    since: str | None
-    until: str | None
-    #: per-file progress of acknowledged records (see engine.runtime.checkpoints)
-    checkpoints: Any
-    #: the mapping's target fields (dotted), for tabular writers
-    output_fields: list[str] | None
+    def bind(self, **fields: Any) -> Logger:
+        """A logger adding ``fields`` to every line."""
+        ...
+
+    def debug(self, message: str, **fields: Any) -> None:
+        """Log at debug level."""
+
+    def info(self, message: str, **fields: Any) -> None:
+        """Log at info level."""
+
+    def warning(self, message: str, **fields: Any) -> None:
+        """Log at warning level."""
+
+    def error(self, message: str, **fields: Any) -> None:
+        """Log at error level."""
+
+
+class Checkpoints(Protocol):
+    """Where targets save how far they got inside an item (see :class:`Checkpoint`)."""
+
+    def load(self, item: Item) -> Checkpoint | None:
+        """The checkpoint of ``item`` as it is now, or None (also when the file changed since)."""
+        ...
+
+    def save(self, item: Item, checkpoint: Checkpoint) -> None:
+        """Save ``item``'s progress (targets call it as records are acknowledged)."""
+
+    def clear(self, item: Item) -> None:
+        """Forget ``item``'s progress (once the item is committed)."""
+
+
+class RunContext(Protocol):
+    """What a plugin may use while a run is under way (read-only; the runtime's ``Run`` provides it)."""
+
+    @property
+    def run_id(self) -> str:
+        """The run's id (sortable: start time, then a random suffix)."""
+        ...
+
+    @property
+    def started(self) -> datetime:
+        """When the run started (UTC)."""
+        ...
+
+    @property
+    def dry_run(self) -> bool:
+        """Whether nothing may be written, moved or sent."""
+        ...
+
+    @property
+    def context(self) -> Mapping[str, Any]:
+        """Values mappings see as ``$context.*`` (retailer id, connector, run id ...)."""
+        ...
+
+    @property
+    def outcomes(self) -> Outcomes:
+        """Where targets report each record's outcome."""
+        ...
+
+    @property
+    def log(self) -> Logger:
+        """The run's logger (bound to the connector and run id)."""
+        ...
+
+    @property
+    def state(self) -> StateStore:
+        """The connector's state store, open for the run."""
+        ...
+
+    @property
+    def connector(self) -> str:
+        """The connector's name (keys its state)."""
+        ...
+
+    @property
+    def spec_dir(self) -> Path:
+        """The spec's directory: relative paths in the spec are relative to it."""
+        ...
+
+    @property
+    def since(self) -> str | None:
+        """The start of a backfill window (``engine run --since``, ISO-8601), or None."""
+        ...
+
+    @property
+    def until(self) -> str | None:
+        """The end of a backfill window (``engine run --until``), or None."""
+        ...
+
+    @property
+    def checkpoints(self) -> Checkpoints:
+        """Per-item progress of acknowledged records."""
+        ...
+
+    @property
+    def output_fields(self) -> list[str] | None:
+        """The mapping's target fields (dotted), for tabular writers; None without a mapping."""
+        ...
 
     def connection(self, name: str) -> Any:
         """The opened connection named ``name`` under the spec's ``connections:``."""
@@ -254,6 +445,14 @@ class Connection(Plugin):
 
     kind = "connections"
 
+    def static_context(self) -> dict[str, Any]:
+        """Values mappings see as ``$context.*`` known without I/O (e.g. a retailer id in the spec)."""
+        return {}
+
+    def run_context(self) -> dict[str, Any]:
+        """Values for ``$context.*`` learnt once opened (e.g. the retailer of a profile's account)."""
+        return {}
+
 
 class Source(Plugin):
     """Lists items and reads them.
@@ -265,8 +464,8 @@ class Source(Plugin):
 
     kind = "sources"
     produces: ClassVar[str] = "bytes"
-    #: set by the compiler from the spec's ``connection:``
-    connection_name: str | None = None
+    #: the source reads a request body handed to it (``engine serve`` webhooks, ``engine run --payload``)
+    accepts_payload: ClassVar[bool] = False
 
     def items(self, run: RunContext) -> Iterator[Item]:
         """The items to process this run, in order (listing only: nothing is read yet)."""
@@ -283,6 +482,14 @@ class Source(Plugin):
     def complete(self, item: Item, ok: bool, run: RunContext) -> str | None:
         """Lifecycle after an item is done (move/delete). Returns where it went."""
         return None
+
+    def stats(self) -> dict[str, Any] | None:
+        """The source's own counters for the run report (pages, requests, watermarks), or None."""
+        return None
+
+    def deliver(self, payload: Payload) -> None:
+        """Hand the source the body its next run reads (sources with :attr:`accepts_payload`)."""
+        raise NotImplementedError(f"source '{self.name}' does not read request bodies")
 
 
 class Parser(Plugin):
@@ -304,6 +511,9 @@ class Target(Plugin):
     """
 
     kind = "targets"
+    #: ``"item"``: an item commits once :meth:`finish_item` returns; ``"run"``: its output is
+    #: published only at :meth:`finish_run` (one file per run), so items commit then
+    commit_scope: str = "item"
 
     def write(self, batch: Batch) -> None:
         """Send (or buffer) a batch; per-record outcomes go to ``run.outcomes``."""
@@ -311,10 +521,22 @@ class Target(Plugin):
 
     def finish_item(self, item: Item) -> None:
         """Return once everything written for ``item`` is acknowledged; only then is its state committed."""
-        pass
 
     def finish_run(self) -> None:
         """Everything written in this run is acknowledged or reported."""
+
+    def resume(self, item: Item, checkpoint: Checkpoint) -> int:
+        """Take up ``item`` after an interrupted run; returns how many records to skip.
+
+        The default trusts the checkpoint's settled prefix. Targets whose
+        writes may have been in flight when the run died reconcile them here
+        (or when those records come again) instead of sending them blindly.
+        """
+        return checkpoint.acked
+
+    def stats(self) -> dict[str, Any] | None:
+        """The target's own counters for the run report (jobs, batches, requests, retries), or None."""
+        return None
 
 
 class Writer(Plugin):
@@ -335,43 +557,204 @@ class Writer(Plugin):
         """Finish the output file (footers, closing tags); the caller closes the stream."""
         raise NotImplementedError
 
+    def size_hint(self) -> int | None:
+        """Bytes the file will hold so far, for writers that buffer (None: the stream's position is right)."""
+        return None
+
+    def publishable(self) -> bool:
+        """Whether the finished file is worth publishing (a Parquet file without a schema is not)."""
+        return True
+
 
 class Destination(Plugin):
     """Publishes finished files atomically (temp name, then rename)."""
 
     kind = "destinations"
-    connection_name: str | None = None
 
     def publish(self, local_path: str, name: str, run: RunContext) -> str:
         """Publish a finished local file as ``name``; returns the final uri."""
         raise NotImplementedError
 
+    def staging_dir(self) -> Path | None:
+        """Where files are written before publishing (the same file system allows a rename), or None."""
+        return None
 
-class StateStore(Protocol):
-    """Durable state of a connector. See :mod:`engine.state.sqlite` for the semantics."""
 
-    def kv_get(self, connector: str, key: str) -> Any:
-        """The value stored under ``key`` for ``connector``, or None when absent or expired."""
+@dataclasses.dataclass(frozen=True)
+class Checkpoint:
+    """How far a run got inside one item, saved as records are acknowledged.
 
-    def kv_set(self, connector: str, key: str, value: Any, *, expires: datetime | None = None) -> None:
-        """Store ``value`` (JSON-compatible) under ``key``, until ``expires`` when given."""
+    ``acked``: every record up to this position (1-based) is settled (applied
+    or rejected), so a resumed run skips them. ``target`` is the target's
+    own part (job and batch ids, records possibly in flight): opaque to the
+    runtime, JSON-compatible, handed back to :meth:`Target.resume`.
+    """
 
-    def kv_delete(self, connector: str, key: str) -> None:
-        """Forget ``key``."""
+    run_id: str
+    acked: int = 0
+    target: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The stored form."""
+        return {"run_id": self.run_id, "acked": self.acked, "target": dict(self.target)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Checkpoint:
+        """A checkpoint read back from a store (missing parts take their defaults)."""
+        return cls(
+            str(data.get("run_id") or "?"), int(data.get("acked") or 0), dict(data.get("target") or {})
+        )
+
+
+class StateStore(Plugin):
+    """Durable state of connectors: the ledger, locks, checkpoints, stored values and run history.
+
+    Every method is atomic (one transaction). A store is shared by every run
+    and worker of a connector, possibly in several processes at once, so
+    read-then-write decisions (claims, locks) must be made atomically in the
+    store. Store failures raise :class:`engine.errors.StateError`.
+    Timestamps are timezone-aware UTC. ``tests/state/test_contract.py`` runs
+    the same contract suite against every registered store.
+    """
+
+    kind = "state_stores"
+
+    def open_for(self, spec_dir: Path) -> None:
+        """Open the store for a spec without a run (``engine state``); harmless when already open."""
+        raise NotImplementedError
+
+    # -- ledger: one row per item ever seen ----------------------------------------------
+    # Rows hold connector, uri, name, size, mtime, etag, checksum, status (claimed, done,
+    # failed, quarantined, partial), attempts, first_seen, updated, next_retry, run_id,
+    # records, error, moved_to, owner, claim_expires.
+
+    def ledger_get(self, connector: str, uri: str) -> dict[str, Any] | None:
+        """One item's ledger row, or None if never seen."""
+        raise NotImplementedError
+
+    def ledger_find_checksum(self, connector: str, checksum: str) -> dict[str, Any] | None:
+        """The latest ``done`` item with these exact bytes (``dedupe: checksum``), or None."""
+        raise NotImplementedError
+
+    def ledger_mark(
+        self,
+        connector: str,
+        item: Item,
+        status: str,
+        run_id: str,
+        *,
+        records: int | None = None,
+        error: str | None = None,
+        moved_to: str | None = None,
+        attempt: bool = False,
+        next_retry: datetime | None = None,
+    ) -> None:
+        """Record an item's outcome and fingerprint, creating or updating its row.
+
+        ``records``, ``moved_to`` and a known checksum are kept from earlier
+        when not given now; ``attempt`` adds one to the attempt count;
+        ``next_retry`` (None: no wait) says when a failed item may be tried again.
+        """
+        raise NotImplementedError
+
+    def ledger_claim(self, connector: str, item: Item, run_id: str, owner: str, ttl: float) -> str | None:
+        """Claim ``item`` for ``owner`` for ``ttl`` seconds; returns the owner of a live claim instead.
+
+        A claim whose owner is known dead, or whose time ran out, is taken over.
+        """
+        raise NotImplementedError
+
+    def ledger_release(self, connector: str, owner: str) -> int:
+        """Mark ``owner``'s claims still open at the end of its run as failed; returns how many."""
+        raise NotImplementedError
+
+    def ledger_list(self, connector: str, limit: int = 100) -> list[dict[str, Any]]:
+        """The connector's ledger rows, most recently updated first, at most ``limit``."""
+        raise NotImplementedError
+
+    def ledger_forget(self, connector: str, uri: str | None = None) -> int:
+        """Forget one item (all when ``uri`` is None) so it is processed again; returns rows deleted."""
+        raise NotImplementedError
+
+    def ledger_prune(self, connector: str, keep: int, window_seconds: float) -> int:
+        """Forget ``done`` rows older than the window or beyond the ``keep`` newest; returns how many."""
+        raise NotImplementedError
+
+    # -- the run lock ------------------------------------------------------------------
+
+    def lock_acquire(
+        self, connector: str, owner: str, ttl: float, *, host: str = "", pid: int = 0
+    ) -> dict[str, Any] | None:
+        """Take the connector's lock for ``ttl`` seconds, or return the live holder.
+
+        The holder is a dict with owner, host, pid, acquired and expires. A
+        lock past its expiry, or whose owner is known dead, is taken over.
+        """
+        raise NotImplementedError
+
+    def lock_renew(self, connector: str, owner: str, ttl: float) -> bool:
+        """Push the lock's expiry ``ttl`` seconds ahead; False when ``owner`` no longer holds it."""
+        raise NotImplementedError
+
+    def lock_release(self, connector: str, owner: str) -> bool:
+        """Give the lock up; False when ``owner`` did not hold it (taken over, or already released)."""
+        raise NotImplementedError
+
+    def lock_holder(self, connector: str) -> dict[str, Any] | None:
+        """The lock as stored, expired or not (for ``engine state``), or None when nobody holds it."""
+        raise NotImplementedError
+
+    # -- checkpoints: progress inside one item -------------------------------------------
 
     def checkpoint_get(self, connector: str, uri: str) -> dict[str, Any] | None:
-        """The saved progress of ``uri``, or None."""
+        """The saved progress of ``uri``: its data plus the ``fingerprint`` it was saved for, or None."""
+        raise NotImplementedError
 
     def checkpoint_set(
         self, connector: str, uri: str, fingerprint: dict[str, Any], data: dict[str, Any]
     ) -> None:
-        """Save the progress of ``uri`` with the fingerprint of the item it belongs to."""
+        """Save the progress of ``uri`` (JSON-compatible), replacing the previous one."""
+        raise NotImplementedError
 
     def checkpoint_clear(self, connector: str, uri: str | None = None) -> None:
         """Forget the progress of ``uri`` (of every item when None)."""
+        raise NotImplementedError
 
-    def close(self) -> None:
-        """Release the store's resources; harmless when called twice."""
+    # -- stored values: job ids, watermarks -------------------------------------------------
+
+    def kv_get(self, connector: str, key: str) -> Any:
+        """The value stored under ``key`` for ``connector``, or None when absent or expired."""
+        raise NotImplementedError
+
+    def kv_set(self, connector: str, key: str, value: Any, *, expires: datetime | None = None) -> None:
+        """Store ``value`` (JSON-compatible) under ``key``; it reads as None after ``expires``."""
+        raise NotImplementedError
+
+    def kv_delete(self, connector: str, key: str) -> None:
+        """Forget ``key``; harmless when absent."""
+        raise NotImplementedError
+
+    def kv_list(self, connector: str) -> dict[str, Any]:
+        """Every stored value of the connector, expired ones included (for ``engine state``)."""
+        raise NotImplementedError
+
+    # -- run history ------------------------------------------------------------------------
+
+    def run_started(self, connector: str, run_id: str, started: datetime) -> None:
+        """Add a run to the history as ``running``."""
+        raise NotImplementedError
+
+    def run_ended(self, run_id: str, status: str, counts: dict[str, Any], report: str | None) -> None:
+        """Close a run's history row with its status, counts and report path."""
+        raise NotImplementedError
+
+    def runs_list(self, connector: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The connector's latest runs, newest first, ``counts`` decoded (``{}`` while running)."""
+        raise NotImplementedError
+
+    def clear(self, connector: str) -> dict[str, int]:
+        """Forget everything about a connector but its run history; returns rows deleted per table."""
+        raise NotImplementedError
 
 
 # --- resolvers ------------------------------------------------------------------

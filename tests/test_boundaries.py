@@ -104,3 +104,78 @@ def test_the_emulator_check_would_catch_offenders(tmp_path) -> None:
         "engine/sources/local.py imports engine.emulator",
         "engine/sources/local.py imports engine.emulator.Emulator",
     ]
+
+
+# --- hooks are declared, never looked up ----------------------------------------------------------
+
+
+def _hook_names() -> set[str]:
+    """Every method and attribute the plugin contracts declare (the hooks a plugin may offer)."""
+    from engine import contracts
+
+    names: set[str] = set()
+    for cls in (
+        contracts.Plugin,
+        contracts.Connection,
+        contracts.Source,
+        contracts.Parser,
+        contracts.Target,
+        contracts.Writer,
+        contracts.Destination,
+        contracts.StateStore,
+    ):
+        names.update(n for n in vars(cls) if not n.startswith("_"))
+    return names - {"kind", "name", "schema", "Options", "summary"}
+
+
+def _looked_up(path: Path, names: set[str]) -> list[str]:
+    """``getattr``/``hasattr`` calls in ``path`` whose attribute is a literal in ``names``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("getattr", "hasattr")
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+            and node.args[1].value in names
+        ):
+            where = path.relative_to(ROOT.parent) if path.is_relative_to(ROOT.parent) else path.name
+            found.append(f"{where}:{node.lineno} {node.func.id}(..., {node.args[1].value!r})")
+    return found
+
+
+def test_plugin_hooks_are_declared_on_the_contracts_not_looked_up() -> None:
+    names = _hook_names()
+    assert {"stats", "resume", "commit_scope", "problems", "static_context", "staging_dir"} <= names
+    offenders = [hit for path in ROOT.rglob("*.py") for hit in _looked_up(path, names)]
+    assert offenders == [], "declare the hook on engine/contracts.py and call it"
+
+
+def test_the_hook_check_would_catch_a_lookup(tmp_path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("stats = getattr(target, 'stats', None)\nok = hasattr(source, 'accepts_payload')\n")
+    hits = _looked_up(bad, _hook_names())
+    assert [h.split(" ", 1)[1] for h in hits] == [
+        "getattr(..., 'stats')",
+        "hasattr(..., 'accepts_payload')",
+    ]
+
+
+def test_the_interpreter_looks_up_no_attribute_by_name() -> None:
+    allowed = {"engine/runtime/logs.py"}  # logging's LogRecord carries our fields as an `extra` attribute
+    offenders = []
+    for package in ("spec", "runtime"):
+        for path in (ROOT / package).rglob("*.py"):
+            rel = str(path.relative_to(ROOT.parent))
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id in ("getattr", "hasattr")
+                    and len(node.args) >= 2
+                    and isinstance(node.args[1], ast.Constant)
+                    and rel not in allowed
+                ):
+                    offenders.append(f"{rel}:{node.lineno}")
+    assert offenders == []

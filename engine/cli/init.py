@@ -258,6 +258,7 @@ def init_cmd(sample: Path, target: str, name: str | None, output: Path | None) -
     doc = load_text(yaml.safe_dump(spec, sort_keys=False), str(output or "spec.yaml"), base_dir=base)
     plan = compile_document(doc)
     first = _records(spec["parser"]["type"], spec["parser"], sample)[:1]
+    assert plan.mapping is not None  # a draft always maps
     mapped, _issues = plan.mapping.map_record(first[0], {"connector": connector, "run_id": "test"})
     spec["tests"] = [
         {

@@ -173,12 +173,12 @@ def explain_cmd(spec: str, overrides: tuple[str, ...], allow_custom_code: bool) 
     if data.get("mapping"):
         out["mapping"] = fill_defaults(sections.MAPPING, data["mapping"])
     out["target"] = _effective_block(regs, "targets", data["target"])
-    state = dict(plan.state)
+    state = fill_defaults(sections.STATE, data.get("state") or {})
     state["store"] = _effective_block(regs, "state_stores", state.get("store") or {"type": "sqlite"})
     out["state"] = state
-    out["on_error"] = plan.on_error
-    if plan.trigger:
-        out["trigger"] = plan.trigger
+    out["on_error"] = fill_defaults(sections.ON_ERROR, data.get("on_error") or {})
+    if data.get("trigger"):
+        out["trigger"] = fill_defaults(sections.TRIGGER, data["trigger"])
     if plan.tests:
         out["tests"] = f"{len(plan.tests)} case(s)"
     click.echo(yaml.safe_dump(out, sort_keys=False, allow_unicode=True, default_flow_style=False), nl=False)

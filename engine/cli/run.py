@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 
 from engine.cli.common import EXIT_INVALID, echo_err, load_plan
+from engine.contracts import Payload
 from engine.jsonutil import dumps_pretty
+from engine.plan import Plan
 from engine.runtime import logs
 from engine.runtime.coordinator import run_with_executor
 from engine.runtime.runner import RunOptions
@@ -111,15 +113,12 @@ def run_cmd(
     sys.exit(report.exit_code)
 
 
-def _deliver_payload(spec: str, plan: object, payload_file: str) -> None:
+def _deliver_payload(spec: str, plan: Plan, payload_file: str) -> None:
     """Hand the file's exact bytes to the spec's payload source (as ``engine serve`` does with a body)."""
-    from engine.sources.payload import Payload
-
-    source = getattr(plan, "source", None)
-    if not getattr(source, "accepts_payload", False):
+    source = plan.source
+    if not source.accepts_payload:
         echo_err(
-            f"{spec}: --payload needs a spec whose source is {{type: payload}} "
-            f"(this one reads '{getattr(source, 'name', '?')}')"
+            f"{spec}: --payload needs a spec whose source is {{type: payload}} (this one reads '{source.name}')"
         )
         sys.exit(EXIT_INVALID)
     if payload_file == "-":
@@ -128,4 +127,4 @@ def _deliver_payload(spec: str, plan: object, payload_file: str) -> None:
         path = Path(payload_file)
         body, name = path.read_bytes(), path.name
     ext = Path(name).suffix.lstrip(".") if name else "json"
-    source.deliver(Payload(body, ext=ext or "bin", name=name))  # type: ignore[union-attr]
+    source.deliver(Payload(body, ext=ext or "bin", name=name))

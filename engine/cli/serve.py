@@ -88,9 +88,9 @@ def serve_cmd(
         echo_err("nothing is served")
         sys.exit(EXIT_INVALID)
     for spec in served:
-        webhook = spec.webhook or {}
-        if (webhook.get("auth") or {}).get("type") == "none":
-            echo_err(f"{spec.path}: warning: {webhook['path']} accepts requests from anyone (auth: none)")
+        webhook = spec.webhook
+        if webhook is not None and webhook.auth is not None and webhook.auth.type == "none":
+            echo_err(f"{spec.path}: warning: {webhook.path} accepts requests from anyone (auth: none)")
     options = ServeOptions(
         host=host,
         port=port,

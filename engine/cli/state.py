@@ -15,7 +15,7 @@ from engine.runtime.paths import state_dir
 def _open_store(spec: str) -> tuple[Any, Any]:
     plan = load_plan(spec, show_warnings=False)
     store = plan.state_store
-    store.open_at(store.locate(Path(plan.base_dir)))
+    store.open_for(Path(plan.base_dir))
     return plan, store
 
 

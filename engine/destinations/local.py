@@ -62,6 +62,7 @@ class LocalDestination(Destination):
         raw = Path(os.path.expanduser(self.options.path))
         self.root = raw if raw.is_absolute() else Path(run.spec_dir) / raw
 
+    @override
     def staging_dir(self) -> Path:
         """Temp files are written next to their final place so the rename is atomic."""
         self._mkdir(self.root)

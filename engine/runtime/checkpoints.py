@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.contracts import Item
+from engine.contracts import Checkpoint, Item, Logger, StateStore
 
 
 def _fingerprint(item: Item) -> dict[str, Any]:
@@ -24,15 +24,20 @@ def _fingerprint(item: Item) -> dict[str, Any]:
 
 
 class Checkpoints:
-    """Per-item progress of acknowledged records, kept only while the item's fingerprint is unchanged."""
+    """Checkpoints of one connector's items in its state store (:class:`engine.contracts.Checkpoints`).
 
-    def __init__(self, store: Any, connector: str, *, enabled: bool, log: Any) -> None:
+    A checkpoint is kept only while its item's fingerprint is unchanged, and
+    nothing is read or written when checkpoints are off (``state.checkpoint:
+    false``, dry runs).
+    """
+
+    def __init__(self, store: StateStore, connector: str, *, enabled: bool, log: Logger) -> None:
         self.store = store
         self.connector = connector
         self.enabled = enabled
         self.log = log
 
-    def load(self, item: Item) -> dict[str, Any] | None:
+    def load(self, item: Item) -> Checkpoint | None:
         """The saved progress of ``item``, or None (also when the file changed since it was saved)."""
         if not self.enabled:
             return None
@@ -43,12 +48,12 @@ class Checkpoints:
             self.log.info("file changed since its checkpoint; starting it over", file=item.name)
             self.store.checkpoint_clear(self.connector, item.uri)
             return None
-        return dict(saved)
+        return Checkpoint.from_dict(saved)
 
-    def save(self, item: Item, data: dict[str, Any]) -> None:
+    def save(self, item: Item, checkpoint: Checkpoint) -> None:
         """Save ``item``'s progress (called by targets once records are acknowledged)."""
         if self.enabled:
-            self.store.checkpoint_set(self.connector, item.uri, _fingerprint(item), data)
+            self.store.checkpoint_set(self.connector, item.uri, _fingerprint(item), checkpoint.as_dict())
 
     def clear(self, item: Item) -> None:
         """Forget ``item``'s progress (once the item is committed)."""

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.contracts import Connection
+from engine.contracts import Checkpoint, Checkpoints, Connection, Item, StateStore
 from engine.errors import ConfigError
 from engine.runtime.logs import Log
 from engine.runtime.outcomes import RunOutcomes
@@ -33,7 +33,7 @@ class Run:
         context: dict[str, Any],
         outcomes: RunOutcomes,
         log: Log,
-        state: Any,
+        state: StateStore,
         run_id: str | None = None,
         started: datetime | None = None,
     ) -> None:
@@ -54,7 +54,7 @@ class Run:
         self.since: str | None = None
         self.until: str | None = None
         #: where targets save acknowledged progress inside a file (see runtime/checkpoints.py)
-        self.checkpoints: Any = None
+        self.checkpoints: Checkpoints = _NoCheckpoints()
         self.context: dict[str, Any] = {
             "connector": connector,
             "run_id": self.run_id,
@@ -62,7 +62,7 @@ class Run:
             + f"{self.started.microsecond // 1000:03d}Z",
         }
         for conn in connections.values():
-            self.context.update(getattr(conn, "static_context", dict)())
+            self.context.update(conn.static_context())
         self.context.update(context)
         _aliases(self.context)
 
@@ -72,14 +72,27 @@ class Run:
         if conn is None:
             raise ConfigError(f"connection '{name}' is not defined")
         if name not in self._opened:
-            conn.open(self)  # type: ignore[arg-type]  # Run is the RunContext
+            conn.open(self)
             self._opened.add(name)
-            self.context.update(getattr(conn, "run_context", dict)())
+            self.context.update(conn.run_context())
             _aliases(self.context)
         return conn
 
     def progress(self, **counts: int) -> None:
         """Progress counters from plugins (ignored outside a terminal run)."""
+        pass
+
+
+class _NoCheckpoints:
+    """Checkpoints before the run set its own: nothing is loaded or saved."""
+
+    def load(self, item: Item) -> Checkpoint | None:
+        return None
+
+    def save(self, item: Item, checkpoint: Checkpoint) -> None:
+        pass
+
+    def clear(self, item: Item) -> None:
         pass
 
 

@@ -16,16 +16,19 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from engine.contracts import Item
-from engine.errors import EngineError, FatalError
+from engine.errors import FatalError
+from engine.plan import Plan
 from engine.runtime.context import Run
 from engine.runtime.ledger import already_done
-from engine.runtime.outcomes import Counts
-from engine.runtime.report import ItemReport
-from engine.runtime.runner import Runner, RunOptions
+from engine.runtime.logs import Log
+from engine.runtime.report import ItemReport, RunReport
+from engine.runtime.runner import Runner
+from engine.runtime.session import RunOptions, RunSession
 
 
 def share(items: list[Item], workers: int) -> list[list[Item]]:
@@ -53,7 +56,15 @@ class Task:
     log_format: str
 
 
-def work(task: Task) -> dict[str, Any]:
+@dataclasses.dataclass
+class WorkerResult:
+    """A worker's report, returned to the coordinator as a value (picklable across processes and hosts)."""
+
+    report: RunReport
+    pid: int
+
+
+def work(task: Task) -> WorkerResult:
     """A worker's run (module level so processes and Dask can pickle it)."""
     from engine.runtime import logs
     from engine.spec.compile import compile_document
@@ -63,53 +74,68 @@ def work(task: Task) -> dict[str, Any]:
     options = RunOptions(
         items=task.items, worker=True, run_id=task.run_id, progress=False, since=task.since, until=task.until
     )
-    report = Runner(plan, options).run()
-    return {"report": report.as_dict(), "rejects": report.rejects_path, "pid": os.getpid()}
+    return WorkerResult(Runner(plan, options).run(), os.getpid())
 
 
-class Coordinator(Runner):
-    """A run whose items are shared between worker processes (``--workers``, ``executor:``).
+class Coordinator:
+    """A run whose items are shared between workers (``--workers``, ``executor:``).
 
-    The coordinator holds the lock, lists and claims nothing itself, hands items to the executor and merges
-    the workers' reports into one.
+    It holds the run's frame (lock, history, report) and lists the source;
+    workers claim, read, deliver and commit their share with their own
+    target, and their reports are folded into this run's.
     """
 
     def __init__(
         self,
-        plan: Any,
+        plan: Plan,
         options: RunOptions,
-        executor: Any,
+        executor: Executor,
         *,
         allow_custom_code: bool = False,
         log_level: str = "info",
         log_format: str = "text",
-        **kw: Any,
+        log: Log | None = None,
     ) -> None:
-        super().__init__(plan, options, **kw)
+        self.plan = plan
+        self.opts = options
         self.executor = executor
         self.allow_custom_code = allow_custom_code
         self.log_level, self.log_format = log_level, log_format
-        self.extra_counts = Counts()
-        self.worker_stats: dict[str, Any] = {}
+        self.log = log or Log()
 
-    def _plugins(self) -> list[Any]:
-        return [self.source]
+    def run(self) -> RunReport:
+        """List, share, run the workers, fold their reports in; returns the run's report."""
+        with RunSession(self.plan, self.opts, self.log) as session:
+            run, report = session.run, session.report
 
-    def _finish_target(self, run: Run) -> None:
-        """Workers finished and acknowledged their own targets."""
+            def body() -> None:
+                source = self.plan.source
+                if source.connection_name:
+                    run.connection(source.connection_name)
+                source.open(run)
+                try:
+                    items = self._new_items(run, report)
+                finally:
+                    source.close()
+                self._delegate(run, report, items)
 
-    def _items(self, run: Run) -> None:
-        dedupe = self.plan.state.get("dedupe", "fingerprint")
-        work_items: list[Item] = []
-        for item in self.source.items(run):
-            skip = already_done(run, self.source, item, dedupe)
+            session.execute(body)
+        return report
+
+    def _new_items(self, run: Run, report: RunReport) -> list[Item]:
+        out: list[Item] = []
+        for item in self.plan.source.items(run):
+            skip = already_done(run, self.plan.source, item, self.plan.state.dedupe)
             if skip:
-                self.report.items.append(ItemReport(item.uri, item.name, "skipped", reason=skip))
+                report.items.append(ItemReport(item.uri, item.name, "skipped", reason=skip))
                 run.log.info("file skipped", file=item.name, reason=skip)
             else:
-                work_items.append(item)
-        groups = share(work_items, self.executor.workers)
-        run.log.info("sharing files between workers", files=len(work_items), workers=len(groups))
+                out.append(item)
+        return out
+
+    def _delegate(self, run: Run, report: RunReport, items: list[Item]) -> None:
+        groups = share(items, self.executor.workers)
+        run.log.info("sharing files between workers", files=len(items), workers=len(groups))
         tasks = [
             Task(
                 self.plan.doc,
@@ -123,63 +149,64 @@ class Coordinator(Runner):
             )
             for k, group in enumerate(groups)
         ]
-        results = self.executor.map(work, tasks)
         failures = []
-        self.report.target = self.worker_stats
-        for task, result in zip(tasks, results, strict=True):
+        for task, result in zip(tasks, self.executor.map(work, tasks), strict=True):
             if isinstance(result, BaseException):
                 failures.append(f"worker {task.run_id}: {result}")
                 for item in task.items:
-                    self.report.items.append(ItemReport(item.uri, item.name, "failed", reason=str(result)))
+                    report.items.append(ItemReport(item.uri, item.name, "failed", reason=str(result)))
                 continue
-            self._merge(run, result)
-            if result["report"]["status"] == "failed":
-                failures.append(f"worker {task.run_id}: {result['report']['error']}")
+            if not isinstance(result, WorkerResult):
+                failures.append(f"worker {task.run_id} returned {type(result).__name__}, not a report")
+                continue
+            self._fold(run, report, result.report)
+            if result.report.status == "failed":
+                failures.append(f"worker {task.run_id}: {result.report.error}")
         if failures:
             raise FatalError("; ".join(failures))
 
-    def _merge(self, run: Run, result: dict[str, Any]) -> None:
-        data = result["report"]
-        for entry in data["items"]:
-            self.report.items.append(ItemReport(**entry))
-        records = data["records"]
-        rejected = records.get("rejected", {})
-        total = run.outcomes.total
-        total.read += records.get("read", 0)
-        total.mapped += records.get("mapped", 0)
-        total.written += records.get("written", 0)
-        total.rejected_parse += rejected.get("parse", 0)
-        total.rejected_mapping += rejected.get("mapping", 0)
-        total.rejected_target += rejected.get("target", 0)
-        total.skipped += records.get("skipped_invalid", 0)
-        for key, value in (data.get("target") or {}).items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                self.worker_stats[key] = self.worker_stats.get(key, 0) + value
-        self.worker_stats["workers"] = self.worker_stats.get("workers", 0) + 1
-        self.report.notes.extend(data.get("notes") or [])
-        if result.get("rejects"):
-            self._absorb_rejects(run, Path(result["rejects"]))
-
-    def _absorb_rejects(self, run: Run, path: Path) -> None:
-        """One rejects file per run: the workers' entries move into the coordinator's."""
-        writer = run.outcomes.rejects
-        if writer is None or not path.exists():
-            return
-        with open(path, encoding="utf-8") as f:
-            lines = f.read().splitlines()
-        if writer.format == "jsonl":
-            import json
-
-            for line in lines:
-                if line.strip():
-                    writer.write(json.loads(line))
-        else:
-            writer.append_csv_rows(lines)
-        with contextlib.suppress(OSError):
-            path.unlink()
+    def _fold(self, run: Run, report: RunReport, worker: RunReport) -> None:
+        report.add(worker)
+        if worker.rejects_path:
+            _absorb_rejects(run, Path(worker.rejects_path))
 
 
-def run_with_executor(plan: Any, options: RunOptions, executor: Any, **kw: Any) -> Any:
+def _absorb_rejects(run: Run, path: Path) -> None:
+    """One rejects file per run: a worker's entries move into the coordinator's."""
+    writer = run.outcomes.rejects
+    if writer is None or not path.exists():
+        return
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    if writer.format == "jsonl":
+        import json
+
+        for line in lines:
+            if line.strip():
+                writer.write(json.loads(line))
+    else:
+        writer.append_csv_rows(lines)
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+class Executor(Protocol):
+    """Where a coordinated run's workers run (``executor:`` plugins): processes here, or a Dask cluster."""
+
+    @property
+    def workers(self) -> int:
+        """How many shares the files are split into."""
+        ...
+
+    def map(self, fn: Callable[[Task], WorkerResult], tasks: list[Task]) -> list[Any]:
+        """``fn(task)`` for every task; one result (or the exception raised) per task, in order."""
+        ...
+
+    def close(self) -> None:
+        """Release the executor's resources."""
+
+
+def run_with_executor(plan: Plan, options: RunOptions, executor: Any, **kw: Any) -> RunReport:
     """``executor.workers > 1`` and a file source: coordinate workers; otherwise run in-process."""
     if (
         executor is None
@@ -196,4 +223,4 @@ def run_with_executor(plan: Any, options: RunOptions, executor: Any, **kw: Any) 
         executor.close()
 
 
-__all__ = ["Coordinator", "EngineError", "run_with_executor", "share", "work"]
+__all__ = ["Coordinator", "WorkerResult", "run_with_executor", "share", "work"]

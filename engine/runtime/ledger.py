@@ -11,7 +11,7 @@ from typing import Any
 
 from engine.contracts import Item, Source
 from engine.errors import StateError
-from engine.units import seconds
+from engine.plan import HistoryPolicy, RetryPolicy
 
 
 def already_done(run: Any, source: Source, item: Item, dedupe: str) -> str | None:
@@ -59,11 +59,9 @@ def checksum(source: Source, item: Item) -> str:
     return digest.hexdigest()
 
 
-def next_retry(attempts: int, retry: dict[str, Any]) -> datetime:
+def next_retry(attempts: int, retry: RetryPolicy) -> datetime:
     """A first failure is retried by the next run (a blip); repeated failures back off exponentially."""
-    backoff = seconds(retry.get("backoff", "5m"))
-    backoff = 300.0 if backoff is None else backoff
-    wait = 0.0 if attempts <= 1 else backoff * (2 ** (attempts - 2))
+    wait = 0.0 if attempts <= 1 else retry.backoff * (2 ** (attempts - 2))
     return datetime.now(UTC) + timedelta(seconds=wait)
 
 
@@ -78,13 +76,9 @@ def release_claims(run: Any) -> None:
         run.log.info("unfinished files released for the next run", files=released)
 
 
-def prune(run: Any, history: dict[str, Any]) -> None:
+def prune(run: Any, history: HistoryPolicy) -> None:
     """Keep the ledger bounded (``state.history``: at most ``keep`` entries, none older than ``window``)."""
     try:
-        run.state.ledger_prune(
-            run.connector,
-            int(history.get("keep", 100000)),
-            seconds(history.get("window", "90d")) or 90 * 86400.0,
-        )
+        run.state.ledger_prune(run.connector, history.keep, history.window)
     except StateError as exc:
         run.log.warning("pruning the ledger failed", error=str(exc))

@@ -11,16 +11,16 @@ import threading
 from typing import Any
 
 from engine.errors import LockedError, StateError
-from engine.units import seconds
+from engine.plan import LockPolicy
 
 
 class RunLock:
     """The connector's lock for one run; a background thread renews it at a third of its TTL."""
 
-    def __init__(self, run: Any, config: Any) -> None:
+    def __init__(self, run: Any, policy: LockPolicy | None) -> None:
         self.run = run
-        self.enabled = config is not False
-        self.ttl = (seconds(config.get("ttl", "15m")) if isinstance(config, dict) else None) or 900.0
+        self.enabled = policy is not None
+        self.ttl = policy.ttl if policy is not None else 900.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._held = False

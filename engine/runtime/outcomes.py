@@ -39,6 +39,20 @@ class Counts:
         for f in dataclasses.fields(self):
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Counts:
+        """Counts read back from :meth:`as_dict` (a worker's report)."""
+        rejected = data.get("rejected") or {}
+        return cls(
+            read=data.get("read", 0),
+            mapped=data.get("mapped", 0),
+            written=data.get("written", 0),
+            rejected_parse=rejected.get("parse", 0),
+            rejected_mapping=rejected.get("mapping", 0),
+            rejected_target=rejected.get("target", 0),
+            skipped=data.get("skipped_invalid", 0),
+        )
+
     def as_dict(self) -> dict[str, Any]:
         """The counts as the run report shows them."""
         return {

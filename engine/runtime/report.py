@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.jsonutil import to_jsonable
+from engine.plan import ErrorPolicy
+from engine.runtime.outcomes import Counts
 from engine.secrets import redactor
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_REJECTS = 0, 1, 2, 3
@@ -89,6 +91,22 @@ class RunReport:
         scrubbed: dict[str, Any] = redactor.scrub_obj(to_jsonable(data))
         return scrubbed
 
+    def add(self, other: RunReport) -> None:
+        """Fold another report of the same run into this one (a worker's share of a coordinated run).
+
+        Items and notes are appended, record counts and numeric target
+        counters added up; ``workers`` counts the reports folded in.
+        """
+        self.items.extend(other.items)
+        total = Counts.from_dict(self.counts)
+        total.add(Counts.from_dict(other.counts))
+        self.counts = total.as_dict()
+        for key, value in other.target.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                self.target[key] = self.target.get(key, 0) + value
+        self.target["workers"] = self.target.get("workers", 0) + 1
+        self.notes.extend(other.notes)
+
     def write(self, path: Path) -> None:
         """Write the report atomically to ``path`` (a temporary file, then a rename)."""
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -132,3 +150,20 @@ class RunReport:
         if self.error:
             lines.append(f"  error    {self.error}")
         return redactor.scrub("\n".join(lines))
+
+
+def judge(total: Counts, items: list[ItemReport], policy: ErrorPolicy) -> int:
+    """The exit code of a run that got to the end: rejects within ``on_error``'s tolerance, or not.
+
+    A file that could not be read at all also exits 3 (its records are not
+    counted, so no ratio would show it).
+    """
+    if any(i.status == "failed" for i in items):
+        return EXIT_REJECTS
+    rejected = total.rejected
+    if not rejected:
+        return EXIT_OK
+    if policy.max_rejects is not None:
+        return EXIT_OK if rejected <= policy.max_rejects else EXIT_REJECTS
+    ratio = rejected / max(total.read, 1)
+    return EXIT_OK if ratio <= policy.max_reject_ratio else EXIT_REJECTS

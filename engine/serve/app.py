@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from engine.contracts import Payload, new_payload_id, safe_headers
 from engine.runtime.report import EXIT_REJECTS
 from engine.serve.specs import ServedSpec, summary
-from engine.sources.payload import Payload, new_payload_id, safe_headers
 
 #: sync status → HTTP status
 SYNC_STATUS = {"ok": 200, "rejects_exceeded": 422, "failed": 500, "locked": 503, "stopped": 500}
@@ -59,10 +59,11 @@ def webhook_endpoint(server: Any, spec: ServedSpec) -> Any:
     listed in this module's docstring; a crash in a sync run is logged and
     answered 500 without its message.
     """
-    webhook = spec.webhook or {}
-    mode = webhook.get("response", "async")
-    auth_header = (webhook.get("auth") or {}).get("header") or "x-api-key"
-    log = server.log.bind(connector=spec.name, path=webhook.get("path"))
+    webhook = spec.webhook
+    assert webhook is not None
+    mode = webhook.response
+    auth_header = webhook.auth.header if webhook.auth else "x-api-key"
+    log = server.log.bind(connector=spec.name, path=webhook.path)
 
     async def endpoint(request: Request) -> Response:
         if server.stopping:
@@ -129,8 +130,8 @@ def health_endpoint(server: Any) -> Any:
             entry: dict[str, Any] = {
                 "name": spec.name,
                 "spec": spec.path,
-                "webhook": (spec.webhook or {}).get("path"),
-                "response": (spec.webhook or {}).get("response"),
+                "webhook": spec.webhook.path if spec.webhook else None,
+                "response": spec.webhook.response if spec.webhook else None,
                 "schedule": spec.schedule,
                 "next_run": schedule.next_due.isoformat() if schedule and schedule.next_due else None,
                 "running": spec.running,
@@ -151,5 +152,5 @@ def build_app(server: Any) -> Starlette:
     routes = [Route("/health", health_endpoint(server), methods=["GET"])]
     for spec in server.specs:
         if spec.webhook is not None:
-            routes.append(Route(spec.webhook["path"], webhook_endpoint(server, spec), methods=["POST"]))
+            routes.append(Route(spec.webhook.path, webhook_endpoint(server, spec), methods=["POST"]))
     return Starlette(routes=routes)

@@ -72,7 +72,7 @@ def load_specs(
                 "(served specs need distinct names: they share state by name)"
             )
         seen_names.setdefault(spec.name, spec.path)
-        route = (spec.webhook or {}).get("path")
+        route = spec.webhook.path if spec.webhook else None
         if route in RESERVED_PATHS:
             problems.append(f"{spec.path}: trigger.webhook.path {route} is reserved by engine serve")
         elif route and route in seen_paths:
@@ -104,7 +104,7 @@ class Server:
         self.workers: dict[str, Worker] = {}
         self.schedules: dict[str, Schedule] = {}
         for spec in specs:
-            if spec.webhook is not None and spec.webhook.get("response", "async") == "async":
+            if spec.webhook is not None and spec.webhook.response == "async":
                 spool = Spool(spec.state_dir / "payloads" / spec.name)
                 self.workers[spec.name] = Worker(spec, spool, size=self.options.queue_size, log=self.log)
             if spec.schedule:
@@ -179,7 +179,7 @@ class Server:
             "serving",
             url=self.url,
             specs=",".join(s.name for s in self.specs),
-            webhooks=",".join(s.webhook["path"] for s in self.specs if s.webhook) or None,
+            webhooks=",".join(s.webhook.path for s in self.specs if s.webhook) or None,
             schedules=",".join(f"{s.name}={s.schedule}" for s in self.specs if s.schedule) or None,
         )
         return self

@@ -10,20 +10,22 @@ of the same spec in other processes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from pathlib import Path
 from typing import Any
 
+from engine.contracts import Payload
 from engine.errors import ConfigError
 from engine.jsonutil import to_jsonable
+from engine.plan import RetryPolicy, WebhookPolicy
 from engine.runtime.logs import Log
 from engine.runtime.paths import state_dir
 from engine.runtime.report import RunReport
 from engine.runtime.runner import Runner, RunOptions
 from engine.secrets import redactor
 from engine.serve.auth import Verifier, make_verifier
-from engine.sources.payload import Payload
 from engine.spec.compile import compile_document
 from engine.spec.loader import SpecDocument, load_file
 
@@ -53,14 +55,16 @@ class ServedSpec:
         self.name: str = plan.name
         self.allow_custom_code = allow_custom_code
         self.log = (log or Log()).bind(connector=self.name)
-        trigger = plan.trigger or {}
-        self.webhook: dict[str, Any] | None = trigger.get("webhook")
-        self.schedule: str | None = trigger.get("schedule")
+        self.webhook: WebhookPolicy | None = plan.trigger.webhook
+        self.schedule: str | None = plan.trigger.schedule
+        #: ``state.retry``: failed webhook bodies are retried on the ledger's schedule
+        self.retry: RetryPolicy = plan.state.retry
         #: the source takes the request body; otherwise a webhook only starts a run
-        self.takes_payload = bool(getattr(plan.source, "accepts_payload", False))
+        self.takes_payload = plan.source.accepts_payload
         self.verifier: Verifier | None = None
         if self.webhook is not None:
-            self.verifier = make_verifier(self.webhook.get("auth"), base_dir=doc.base_dir)
+            auth = dataclasses.asdict(self.webhook.auth) if self.webhook.auth else None
+            self.verifier = make_verifier(auth, base_dir=doc.base_dir)
         self.state_dir = state_dir(doc.base_dir)
         #: held by the run under way in this process (schedules and webhooks alike)
         self.lock = threading.Lock()
@@ -74,12 +78,12 @@ class ServedSpec:
         doc = load_file(path)
         plan = compile_document(doc, allow_custom_code=allow_custom_code)
         plan.close()
-        if not plan.trigger.get("webhook") and not plan.trigger.get("schedule"):
+        if not plan.trigger.webhook and not plan.trigger.schedule:
             raise ConfigError(
                 f"{path}: no trigger to serve",
                 hint="add trigger: {schedule: CRON} or trigger: {webhook: {path: /...}}",
             )
-        if plan.trigger.get("schedule") and getattr(plan.source, "accepts_payload", False):
+        if plan.trigger.schedule and plan.source.accepts_payload:
             raise ConfigError(
                 f"{path}: trigger.schedule: a payload source has no body to read on a schedule",
                 hint="payload specs are triggered by trigger.webhook (or engine run --payload)",
@@ -89,7 +93,7 @@ class ServedSpec:
     @property
     def extension(self) -> str:
         """The file extension a webhook body is given, from the webhook's ``format`` (``bin`` if unknown)."""
-        return EXTENSIONS.get((self.webhook or {}).get("format", "json"), "bin")
+        return EXTENSIONS.get(self.webhook.format if self.webhook else "json", "bin")
 
     def run(
         self, payload: Payload | None = None, *, run_id: str | None = None, trigger: str = "webhook"
@@ -100,7 +104,7 @@ class ServedSpec:
             try:
                 plan = compile_document(self.doc, allow_custom_code=self.allow_custom_code)
                 if payload is not None and self.takes_payload:
-                    plan.source.deliver(payload)  # type: ignore[attr-defined]
+                    plan.source.deliver(payload)
                 try:
                     report = Runner(
                         plan, RunOptions(progress=False, run_id=run_id), log=self.log.bind(trigger=trigger)

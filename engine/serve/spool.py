@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from engine.sources.payload import Payload
+from engine.contracts import Payload
 
 _META = ".meta.json"
 

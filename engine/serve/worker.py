@@ -21,11 +21,10 @@ import queue
 import threading
 from typing import Any
 
+from engine.contracts import Payload
 from engine.runtime.logs import Log
 from engine.serve.specs import ServedSpec, summary
 from engine.serve.spool import Spool
-from engine.sources.payload import Payload
-from engine.units import seconds
 
 #: a held lock is retried this often at first (doubling, at most LOCKED_MAX), up to LOCKED_ATTEMPTS times
 LOCKED_FIRST, LOCKED_MAX, LOCKED_ATTEMPTS = 5.0, 300.0, 20
@@ -61,10 +60,8 @@ class Worker:
         self._thread: threading.Thread | None = None
         self._timers: set[threading.Timer] = set()
         self._timers_lock = threading.Lock()
-        retry = (spec.doc.data.get("state") or {}).get("retry") or {}
-        self.max_attempts = int(retry.get("max_attempts", 5))
-        backoff = seconds(retry.get("backoff", "5m"))
-        self.backoff = 300.0 if backoff is None else backoff
+        self.max_attempts = spec.retry.max_attempts
+        self.backoff = spec.retry.backoff
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -24,15 +24,12 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import re
-import secrets
-from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from typing import IO, Any
 
 from typing_extensions import override
 
-from engine.contracts import Item, RunContext, Source
+from engine.contracts import Item, Payload, RunContext, Source, new_payload_id, safe_headers
 from engine.errors import SourceError
 
 SCHEMA: dict[str, Any] = {
@@ -40,55 +37,6 @@ SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {},
 }
-
-#: header names that carry credentials; they never reach an item, a log line or a report
-_SECRET_HEADER = re.compile(
-    r"^(authorization|proxy-authorization|cookie|set-cookie)$|signature|api[-_.]?key|token|secret|password",
-    re.IGNORECASE,
-)
-
-
-def safe_headers(headers: Mapping[str, str] | Any, *, also: tuple[str, ...] = ()) -> dict[str, str]:
-    """Request headers minus credentials, names lower-cased (HTTP names are case-insensitive)."""
-    drop = {h.lower() for h in also}
-    out: dict[str, str] = {}
-    for name, value in headers.items():
-        key = str(name).lower()
-        if key in drop or _SECRET_HEADER.search(key):
-            continue
-        out[key] = str(value)
-    return out
-
-
-def new_payload_id() -> str:
-    """A fresh payload id, UTC time then random hex (``20260102T030405Z-a1b2c3``): sortable and unique."""
-    now = datetime.now(UTC)
-    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
-
-
-@dataclasses.dataclass
-class Payload:
-    """One body to process: the exact bytes received, an id, and safe headers."""
-
-    body: bytes
-    id: str = dataclasses.field(default_factory=new_payload_id)
-    #: file extension for the item name (json, xml, csv ...)
-    ext: str = "json"
-    headers: dict[str, str] = dataclasses.field(default_factory=dict)
-    received: datetime = dataclasses.field(default_factory=lambda: datetime.now(UTC))
-    #: the item's name; ``payload-<id>.<ext>`` unless given (``--payload FILE`` keeps the file's name)
-    name: str | None = None
-
-    def item(self) -> Item:
-        """The run's one item for this body; its ``meta`` holds the safe headers and the payload id."""
-        name = self.name or f"payload-{self.id}.{self.ext}"
-        return Item(
-            uri=f"payload://{self.id}",
-            name=name,
-            size=len(self.body),
-            mtime=self.received,
-            meta={"headers": safe_headers(self.headers), "payload_id": self.id},
-        )
 
 
 @dataclasses.dataclass
@@ -110,6 +58,7 @@ class PayloadSource(Source):
         super().__init__(options, path=path)
         self.payload: Payload | None = None
 
+    @override
     def deliver(self, payload: Payload) -> None:
         """Set the body the next run reads (before the run starts)."""
         self.payload = payload
@@ -132,3 +81,6 @@ class PayloadSource(Source):
     def stats(self) -> dict[str, Any]:
         """The body's size for the run report; empty before a body was delivered."""
         return {"payload_bytes": len(self.payload.body)} if self.payload is not None else {}
+
+
+__all__ = ["Payload", "PayloadOptions", "PayloadSource", "new_payload_id", "safe_headers"]

@@ -12,8 +12,9 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from engine.contracts import Connection, Parser, Plugin, ResolverOptions, Source, Target
+from engine.contracts import Connection, ResolverOptions
 from engine.errors import EngineError, PluginError, SpecError
+from engine.plan import ErrorPolicy, Plan, StatePolicy, TriggerPolicy
 from engine.registry import Entry, Registries, Registry, default_registries, resolvers_of_module
 from engine.secrets import Secret, has_reference, unset_references
 from engine.spec import sections
@@ -21,48 +22,6 @@ from engine.spec.diagnostics import Diagnostic, SpecPath, errors, render_path, s
 from engine.spec.loader import SpecDocument, load_file
 from engine.spec.options import OptionError, build_options, fill_defaults, secret_properties
 from engine.spec.schema_errors import check
-
-
-@dataclasses.dataclass
-class Plan:
-    """A compiled connector: plugin objects and settings, ready to open."""
-
-    doc: SpecDocument
-    name: str
-    spec: dict[str, Any]
-    connections: dict[str, Connection]
-    source: Source
-    parser: Parser | None
-    mapping: Any  # CompiledMapping | None
-    target: Target
-    state: dict[str, Any]
-    state_store: Plugin
-    on_error: dict[str, Any]
-    trigger: dict[str, Any]
-    tests: list[dict[str, Any]]
-    context: dict[str, Any]
-    warnings: list[Diagnostic]
-    registries: Registries
-    #: where the run's files are processed (local by default; see engine/executors)
-    executor: Plugin | None = None
-
-    @property
-    def base_dir(self) -> Path:
-        """The spec's directory: relative paths in the spec are relative to it."""
-        return self.doc.base_dir
-
-    def plugins(self) -> list[Plugin]:
-        """Every plugin of the plan, connections first (the order they are opened in)."""
-        out: list[Plugin] = [*self.connections.values(), self.source]
-        if self.parser is not None:
-            out.append(self.parser)
-        out.append(self.target)
-        return out
-
-    def close(self) -> None:
-        """Close every plugin, last opened first."""
-        for plugin in reversed(self.plugins()):
-            plugin.close()
 
 
 class _Compiler:
@@ -124,11 +83,11 @@ class _Compiler:
         except EngineError as exc:
             self.error(path, exc.message, code="plugin")
             return None
-        for sub_path, message in getattr(plugin, "problems", lambda: [])():
+        for sub_path, message in plugin.problems():
             self.error((*path, *sub_path), message, code="plugin")
-        for sub_path, message in getattr(plugin, "warnings", lambda: [])():
+        for sub_path, message in plugin.warnings():
             self.warn((*path, *sub_path), message, code="plugin")
-        if "connection" in block and hasattr(plugin, "connection_name"):
+        if isinstance(block.get("connection"), str):
             plugin.connection_name = block["connection"]
         return plugin
 
@@ -267,11 +226,12 @@ class _Compiler:
         self.diags.extend(diags)
         return compiled
 
-    def trigger(self, section: Any) -> dict[str, Any]:
+    def trigger(self, section: Any) -> TriggerPolicy:
+        """``trigger:`` checked (cron syntax, webhook auth) and built; empty when absent or wrong."""
         if section is None:
-            return {}
+            return TriggerPolicy(None, None)
         if not self._check(("trigger",), sections.TRIGGER, section, what="trigger option"):
-            return {}
+            return TriggerPolicy(None, None)
         schedule = section.get("schedule")
         if schedule is not None:
             from croniter import croniter
@@ -283,8 +243,8 @@ class _Compiler:
                     "(expected five fields: minute hour day month weekday)",
                 )
         self._webhook_auth(section.get("webhook"))
-        filled: dict[str, Any] = fill_defaults(sections.TRIGGER, section)
-        return filled
+        policy: TriggerPolicy = self._policy(TriggerPolicy, sections.TRIGGER, section, ("trigger",))
+        return policy
 
     def _webhook_auth(self, webhook: Any) -> None:
         """What ``engine serve`` would refuse, and what it would serve unprotected."""
@@ -318,12 +278,30 @@ class _Compiler:
             )
 
     def section(self, name: str, data: dict[str, Any], default: Any) -> Any:
+        """A section checked against its schema, defaults filled (its default when absent or wrong)."""
         value = data.get(name, default)
         if value is None:
             value = default
         if not self._check((name,), sections.SECTIONS[name], value, what=f"{name.replace('_', ' ')} option"):
             return fill_defaults(sections.SECTIONS[name], default)
         return fill_defaults(sections.SECTIONS[name], value)
+
+    def _policy(self, cls: type[Any], schema: dict[str, Any], value: Any, path: SpecPath) -> Any:
+        """A section's typed policy, built like plugin options (defaults from the schema, units converted)."""
+        try:
+            return build_options(cls, schema, value, path, self.doc.base_dir)
+        except OptionError as exc:
+            self.error(exc.path, exc.message, code="option")
+            return build_options(cls, schema, {}, path, self.doc.base_dir)
+
+    def state(self, data: dict[str, Any]) -> StatePolicy:
+        """``state:`` as a :class:`StatePolicy` (``lock: false`` is None, ``lock: true`` the default lock)."""
+        value = dict(self.section("state", data, {}))
+        unlocked = value.get("lock") is False
+        if isinstance(value.get("lock"), bool):
+            value["lock"] = {}
+        policy: StatePolicy = self._policy(StatePolicy, sections.STATE, value, ("state",))
+        return dataclasses.replace(policy, lock=None) if unlocked else policy
 
     # -- everything ----------------------------------------------------------------
 
@@ -358,10 +336,11 @@ class _Compiler:
             )
         mapping = self.mapping(data.get("mapping"))
         target = self.block("targets", data.get("target"), ("target",))
-        state = self.section("state", data, {})
-        store_block = state.get("store") or {"type": "sqlite"}
-        state_store = self.block("state_stores", store_block, ("state", "store"))
-        on_error = self.section("on_error", data, {})
+        state = self.state(data)
+        state_store = self.block("state_stores", state.store or {"type": "sqlite"}, ("state", "store"))
+        on_error: ErrorPolicy = self._policy(
+            ErrorPolicy, sections.ON_ERROR, self.section("on_error", data, {}), ("on_error",)
+        )
         executor = self.block("executors", data.get("executor") or {"type": "local"}, ("executor",))
         trigger = self.trigger(data.get("trigger"))
         tests = self.section("tests", data, [])

@@ -70,6 +70,10 @@ def convert_units(schema: Any, value: Any, path: SpecPath) -> Any:
             return CONVERTERS[kind](value)
         except EngineError as exc:
             raise OptionError(exc.message, path, hint=exc.hint) from None
+    if isinstance(value, dict) and "properties" not in schema:
+        for branch in schema.get("oneOf") or schema.get("anyOf") or ():
+            if isinstance(branch, dict) and (branch.get("type") == "object" or "properties" in branch):
+                return convert_units(branch, value, path)
     if isinstance(value, dict):
         props = schema.get("properties") or {}
         extra = schema.get("additionalProperties")

@@ -26,7 +26,7 @@ from typing import Any
 
 from typing_extensions import override
 
-from engine.contracts import Item, Plugin, RunContext
+from engine.contracts import Item, RunContext, StateStore
 from engine.errors import StateError
 from engine.runtime.paths import state_dir
 
@@ -109,17 +109,15 @@ class SqliteOptions:
     path: str | None
 
 
-class SqliteStateStore(Plugin):
+class SqliteStateStore(StateStore):
     """The default state store: one SQLite file shared by every run and worker of a connector.
 
-    Implements :class:`engine.contracts.StateStore` plus the ledger, locks and
-    run history the runner and ``engine state`` use. Every method is one
+    Implements :class:`engine.contracts.StateStore`. Every method is one
     transaction; writes take the database lock up front (``BEGIN IMMEDIATE``)
     so read-then-write decisions such as claims are atomic across processes.
     SQLite failures surface as :class:`engine.errors.StateError`.
     """
 
-    kind = "state_stores"
     name = "sqlite"
     summary = "state in a local SQLite file (the default)"
     schema = SCHEMA
@@ -171,6 +169,10 @@ class SqliteStateStore(Plugin):
         self.open_at(self.locate(Path(run.spec_dir)))
 
     @override
+    def open_for(self, spec_dir: Path) -> None:
+        self.open_at(self.locate(spec_dir))
+
+    @override
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
@@ -202,11 +204,13 @@ class SqliteStateStore(Plugin):
 
     # -- ledger ----------------------------------------------------------------------
 
+    @override
     def ledger_get(self, connector: str, uri: str) -> dict[str, Any] | None:
         """One item's ledger row (status, attempts, fingerprint, next retry ...), or None if never seen."""
         rows = self._rows("SELECT * FROM ledger WHERE connector=? AND uri=?", (connector, uri))
         return rows[0] if rows else None
 
+    @override
     def ledger_find_checksum(self, connector: str, checksum: str) -> dict[str, Any] | None:
         """The latest item done with these exact bytes (``dedupe: checksum``), or None."""
         rows = self._rows(
@@ -215,6 +219,7 @@ class SqliteStateStore(Plugin):
         )
         return rows[0] if rows else None
 
+    @override
     def ledger_mark(
         self,
         connector: str,
@@ -269,6 +274,7 @@ class SqliteStateStore(Plugin):
                 ),
             )
 
+    @override
     def ledger_claim(self, connector: str, item: Item, run_id: str, owner: str, ttl: float) -> str | None:
         """Claim ``item`` for this worker, or return the owner of a live claim on it."""
         now = now_utc()
@@ -315,6 +321,7 @@ class SqliteStateStore(Plugin):
             )
         return None
 
+    @override
     def ledger_release(self, connector: str, owner: str) -> int:
         """Claims of ``owner`` still open at the end of its run: the files were not finished."""
         with self._tx(immediate=True) as db:
@@ -325,12 +332,14 @@ class SqliteStateStore(Plugin):
                 (iso(now_utc()), connector, owner),
             ).rowcount
 
+    @override
     def ledger_list(self, connector: str, limit: int = 100) -> list[dict[str, Any]]:
         """The connector's ledger rows, most recently updated first, at most ``limit``."""
         return self._rows(
             "SELECT * FROM ledger WHERE connector=? ORDER BY updated DESC LIMIT ?", (connector, limit)
         )
 
+    @override
     def ledger_forget(self, connector: str, uri: str | None = None) -> int:
         """Forget one item (all when ``uri`` is None) so it is processed again; returns rows deleted."""
         with self._tx(immediate=True) as db:
@@ -338,6 +347,7 @@ class SqliteStateStore(Plugin):
                 return db.execute("DELETE FROM ledger WHERE connector=?", (connector,)).rowcount
             return db.execute("DELETE FROM ledger WHERE connector=? AND uri=?", (connector, uri)).rowcount
 
+    @override
     def ledger_prune(self, connector: str, keep: int, window_seconds: float) -> int:
         """Bound the ledger's history; returns how many rows were deleted.
 
@@ -359,6 +369,7 @@ class SqliteStateStore(Plugin):
 
     # -- locks -----------------------------------------------------------------------
 
+    @override
     def lock_acquire(
         self, connector: str, owner: str, ttl: float, *, host: str = "", pid: int = 0
     ) -> dict[str, Any] | None:
@@ -383,6 +394,7 @@ class SqliteStateStore(Plugin):
             )
         return None
 
+    @override
     def lock_renew(self, connector: str, owner: str, ttl: float) -> bool:
         """Push the lock's expiry ``ttl`` seconds ahead; False when ``owner`` no longer holds it."""
         with self._tx(immediate=True) as db:
@@ -392,12 +404,14 @@ class SqliteStateStore(Plugin):
             ).rowcount
         return n == 1
 
+    @override
     def lock_release(self, connector: str, owner: str) -> bool:
         """Give the lock up; False when ``owner`` did not hold it (taken over, or already released)."""
         with self._tx(immediate=True) as db:
             n = db.execute("DELETE FROM locks WHERE connector=? AND owner=?", (connector, owner)).rowcount
         return n == 1
 
+    @override
     def lock_holder(self, connector: str) -> dict[str, Any] | None:
         """The lock row as stored, expired or not (for ``engine state``), or None when nobody holds it."""
         rows = self._rows("SELECT * FROM locks WHERE connector=?", (connector,))
@@ -405,6 +419,7 @@ class SqliteStateStore(Plugin):
 
     # -- checkpoints -------------------------------------------------------------------
 
+    @override
     def checkpoint_get(self, connector: str, uri: str) -> dict[str, Any] | None:
         """The saved progress inside a file: its data plus the ``fingerprint`` it was saved for, or None."""
         rows = self._rows(
@@ -414,6 +429,7 @@ class SqliteStateStore(Plugin):
             return None
         return {"fingerprint": json.loads(rows[0]["fingerprint"]), **json.loads(rows[0]["data"])}
 
+    @override
     def checkpoint_set(
         self, connector: str, uri: str, fingerprint: dict[str, Any], data: dict[str, Any]
     ) -> None:
@@ -426,6 +442,7 @@ class SqliteStateStore(Plugin):
                 (connector, uri, json.dumps(fingerprint, sort_keys=True), json.dumps(data), iso(now_utc())),
             )
 
+    @override
     def checkpoint_clear(self, connector: str, uri: str | None = None) -> None:
         """Drop one file's checkpoint, or all of the connector's when ``uri`` is None."""
         with self._tx(immediate=True) as db:
@@ -436,6 +453,7 @@ class SqliteStateStore(Plugin):
 
     # -- key-values (job ids, watermarks) -----------------------------------------------
 
+    @override
     def kv_get(self, connector: str, key: str) -> Any:
         """The JSON value stored under ``key``, or None when absent or expired."""
         rows = self._rows("SELECT value, expires FROM kv WHERE connector=? AND key=?", (connector, key))
@@ -446,6 +464,7 @@ class SqliteStateStore(Plugin):
             return None
         return json.loads(rows[0]["value"])
 
+    @override
     def kv_set(self, connector: str, key: str, value: Any, *, expires: datetime | None = None) -> None:
         """Store a JSON-serialisable ``value`` under ``key``; it reads as None after ``expires``."""
         with self._tx(immediate=True) as db:
@@ -455,11 +474,13 @@ class SqliteStateStore(Plugin):
                 (connector, key, json.dumps(value), iso(expires)),
             )
 
+    @override
     def kv_delete(self, connector: str, key: str) -> None:
         """Remove ``key``; harmless when it is absent."""
         with self._tx(immediate=True) as db:
             db.execute("DELETE FROM kv WHERE connector=? AND key=?", (connector, key))
 
+    @override
     def kv_list(self, connector: str) -> dict[str, Any]:
         """Every key-value of the connector, expired ones included (for ``engine state``)."""
         return {
@@ -469,6 +490,7 @@ class SqliteStateStore(Plugin):
 
     # -- run history -------------------------------------------------------------------
 
+    @override
     def run_started(self, connector: str, run_id: str, started: datetime) -> None:
         """Add a run to the history as ``running``; :meth:`run_ended` completes the row."""
         with self._tx(immediate=True) as db:
@@ -477,6 +499,7 @@ class SqliteStateStore(Plugin):
                 (run_id, connector, iso(started), "running"),
             )
 
+    @override
     def run_ended(self, run_id: str, status: str, counts: dict[str, Any], report: str | None) -> None:
         """Close a run's history row with its status, record counts and the path of its report (if any)."""
         with self._tx(immediate=True) as db:
@@ -485,6 +508,7 @@ class SqliteStateStore(Plugin):
                 (iso(now_utc()), status, json.dumps(counts), report, run_id),
             )
 
+    @override
     def runs_list(self, connector: str, limit: int = 20) -> list[dict[str, Any]]:
         """The connector's latest runs, newest first, ``counts`` decoded (``{}`` for runs still going)."""
         rows = self._rows(
@@ -496,6 +520,7 @@ class SqliteStateStore(Plugin):
 
     # -- everything ----------------------------------------------------------------------
 
+    @override
     def clear(self, connector: str) -> dict[str, int]:
         """Forget everything about a connector but its run history; returns the rows deleted per table."""
         out = {}

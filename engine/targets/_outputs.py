@@ -40,8 +40,8 @@ class Output:
                 self.pending.append((item, written))
 
     def size(self) -> int:
-        hint = getattr(self.writer, "size_hint", None)
-        return hint() if hint is not None else self.stream.tell()
+        hint = self.writer.size_hint()
+        return hint if hint is not None else self.stream.tell()
 
     def room(self, max_bytes: int) -> int:
         """How many records to write next so the file approaches ``max_bytes`` without passing it by much.
@@ -62,8 +62,7 @@ class Output:
         self.writer.end()
         self.stream.close()
         self.closed = True
-        publishable = getattr(self.writer, "publishable", None)
-        if publishable is not None and not publishable():
+        if not self.writer.publishable():
             _remove(self.path)
             return False
         return True
@@ -79,8 +78,8 @@ def start_output(
 ) -> Output:
     writer = type(prototype)(prototype.options, path=prototype.path)
     writer.open(run)
-    staging = getattr(destination, "staging_dir", None)
-    directory = str(staging()) if staging else None
+    staging = destination.staging_dir()
+    directory = str(staging) if staging is not None else None
     fd, path = tempfile.mkstemp(prefix=".engine-", suffix=".partial", dir=directory)
     stream = os.fdopen(fd, "wb", buffering=1 << 20)
     meta = {
@@ -88,7 +87,7 @@ def start_output(
         "run_id": run.run_id,
         "part": part,
         "partition": partition,
-        "fields": getattr(run, "output_fields", None),
+        "fields": run.output_fields,
     }
     try:
         writer.begin(stream, meta)

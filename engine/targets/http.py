@@ -44,7 +44,7 @@ from typing import Any
 from typing_extensions import override
 
 from engine.connections._http_templates import Missing, Structure, Template
-from engine.contracts import Batch, Item, RunContext, Target
+from engine.contracts import Batch, Checkpoint, Item, RunContext, Target
 from engine.errors import DataError
 from engine.jsonutil import dumps, dumps_bytes
 from engine.mapping.paths import PathSyntaxError, compile_getter, parse_path
@@ -277,7 +277,8 @@ class HttpTarget(Target):
         )
         self.pool = SendPool(o.concurrency, name="http-target")
 
-    def resume(self, item: Item, saved: dict[str, Any]) -> int:
+    @override
+    def resume(self, item: Item, saved: Checkpoint) -> int:
         """Continue a file an interrupted run was sending (records it may have sent are settled first)."""
         return self.progress.resume(item, saved)
 

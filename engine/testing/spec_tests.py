@@ -32,7 +32,7 @@ class CaseResult:
 def _context(plan: Any, case: dict[str, Any]) -> dict[str, Any]:
     ctx: dict[str, Any] = {"connector": plan.name, "run_id": "test", "run_started": TEST_RUN_STARTED}
     for conn in plan.connections.values():
-        ctx.update(getattr(conn, "static_context", dict)())
+        ctx.update(conn.static_context())
     ctx.update(plan.context)
     ctx.update(case.get("context") or {})
     if "retailer_id" in ctx:

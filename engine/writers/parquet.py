@@ -225,10 +225,12 @@ class ParquetWriter(Writer):
             )
         return self.file
 
+    @override
     def size_hint(self) -> int:
         """Bytes the file would hold if closed now (buffered rows at their uncompressed size)."""
         return self.stream.tell() + self.buffered_bytes
 
+    @override
     def publishable(self) -> bool:
         """False when no schema is known: there is no valid Parquet file to write."""
         return self.columns is not None

@@ -27,4 +27,4 @@ def test_every_option_is_in_the_table(option):
 def test_the_webhook_example_is_a_valid_spec(tmp_path):
     block = next(b for b in re.findall(r"```yaml\n(.*?)```", DOC, re.DOTALL) if b.startswith("version: 1"))
     plan = compile_document(load_text(block, str(tmp_path / "example.yaml"), base_dir=tmp_path))
-    assert plan.source.name == "payload" and plan.trigger["webhook"]["auth"]["type"] == "fluent_signature"
+    assert plan.source.name == "payload" and plan.trigger.webhook.auth.type == "fluent_signature"

@@ -151,6 +151,7 @@ def test_the_worker_retries_on_the_runner_schedule(tmp_path):
     from datetime import UTC, datetime
     from types import SimpleNamespace
 
+    from engine.plan import RetryPolicy
     from engine.runtime.report import RunReport
 
     report = RunReport(
@@ -158,7 +159,7 @@ def test_the_worker_retries_on_the_runner_schedule(tmp_path):
     )
     spec = SimpleNamespace(
         name="x",
-        doc=SimpleNamespace(data={"state": {"retry": {"backoff": "1m"}}}),
+        retry=RetryPolicy(max_attempts=5, backoff=60.0),
         run=lambda *args, **kwargs: report,
     )
     worker = worker_module.Worker(spec, Spool(tmp_path / "spool"))  # type: ignore[arg-type]

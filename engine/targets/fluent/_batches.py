@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Any
 
-from engine.contracts import Batch, Item, RunContext
+from engine.contracts import Batch, Checkpoint, Item, RunContext
 from engine.errors import EngineError, TargetError
 from engine.failpoints import failpoint
 from engine.fluent.client import FluentClient, FluentHTTPError
@@ -58,12 +58,9 @@ class Progress:
     pending: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     inflight: dict[str, Any] | None = None
 
-    def data(self, run_id: str) -> dict[str, Any]:
-        return {
-            "run_id": run_id,
-            "acked": self.acked,
-            "target": {"pending": self.pending, "inflight": self.inflight},
-        }
+    def data(self, run_id: str) -> Checkpoint:
+        """The checkpoint to save: the settled prefix, batches awaiting results, the batch in flight."""
+        return Checkpoint(run_id, self.acked, {"pending": self.pending, "inflight": self.inflight})
 
 
 class BatchPipeline:
@@ -155,7 +152,7 @@ class BatchPipeline:
             data = state.data(self.run.run_id)
         self.run.checkpoints.save(item, data)
 
-    def restore(self, item: Item, saved: dict[str, Any]) -> int:
+    def restore(self, item: Item, saved: Checkpoint) -> int:
         """Resume a file an interrupted run was sending; returns the delivered prefix.
 
         A batch that was in flight is looked up in its job: if it arrived it is
@@ -163,8 +160,8 @@ class BatchPipeline:
         whose results were never collected are polled and their refusals
         reported by source row.
         """
-        target = saved.get("target") or {}
-        state = Progress(acked=int(saved.get("acked", 0)), pending=dict(target.get("pending") or {}))
+        target = saved.target
+        state = Progress(acked=saved.acked, pending=dict(target.get("pending") or {}))
         inflight = target.get("inflight")
         if inflight:
             try:

@@ -17,9 +17,8 @@ import collections
 import threading
 import time
 from datetime import UTC, datetime
-from typing import Any
 
-from engine.contracts import Batch, Item, RunContext
+from engine.contracts import Batch, Checkpoint, Item, RunContext
 
 SAVE_EVERY = 1.0  # seconds between checkpoint writes while records settle
 
@@ -47,9 +46,9 @@ class Progress:
     def position(batch: Batch, i: int) -> int:
         return batch.chunk.positions[batch.index[i]]
 
-    def resume(self, item: Item, saved: dict[str, Any]) -> int:
-        acked = int(saved.get("acked", 0))
-        target = saved.get("target") or {}
+    def resume(self, item: Item, saved: Checkpoint) -> int:
+        acked = saved.acked
+        target = saved.target
         reserved = int(target.get("reserved", acked))
         if reserved > acked:
             at = datetime.fromisoformat(target["at"]) if target.get("at") else datetime.now(UTC)
@@ -99,13 +98,9 @@ class Progress:
             state.saved_at = now
             self.run.checkpoints.save(item, self._data(state))
 
-    def _data(self, state: _File) -> dict[str, Any]:
+    def _data(self, state: _File) -> Checkpoint:
         since = state.open[0][1] if state.open else datetime.now(UTC)
-        return {
-            "run_id": self.run.run_id,
-            "acked": state.acked,
-            "target": {"reserved": state.reserved, "at": since.isoformat()},
-        }
+        return Checkpoint(self.run.run_id, state.acked, {"reserved": state.reserved, "at": since.isoformat()})
 
     def finished(self, item: Item) -> None:
         with self.lock:

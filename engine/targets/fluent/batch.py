@@ -28,7 +28,7 @@ from typing import Any
 
 from typing_extensions import override
 
-from engine.contracts import Batch, Item, RunContext, Target
+from engine.contracts import Batch, Checkpoint, Item, RunContext, Target
 from engine.errors import ConfigError
 from engine.targets.fluent._batches import BatchPipeline
 from engine.targets.fluent._jobs import JobKeeper
@@ -228,7 +228,8 @@ class BatchTarget(Target):
         assert self.pipeline is not None
         self.pipeline.submit(item, refs, entities)
 
-    def resume(self, item: Item, saved: dict[str, Any]) -> int:
+    @override
+    def resume(self, item: Item, saved: Checkpoint) -> int:
         """Continue a file an interrupted run was sending (see BatchPipeline.restore)."""
         assert self.pipeline is not None
         return self.pipeline.restore(item, saved)

@@ -43,7 +43,7 @@ from typing import Any
 
 from typing_extensions import override
 
-from engine.contracts import Batch, Item, RunContext, Target
+from engine.contracts import Batch, Checkpoint, Item, RunContext, Target
 from engine.errors import ConfigError, DataError
 from engine.fluent.client import FluentHTTPError
 from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
@@ -168,7 +168,8 @@ class EventTarget(Target):
         self.pool = SendPool(self.options.concurrency, name="fluent-event")
         self.progress = Progress(run, window=4 * self.options.concurrency)
 
-    def resume(self, item: Item, saved: dict[str, Any]) -> int:
+    @override
+    def resume(self, item: Item, saved: Checkpoint) -> int:
         """Continue a file an interrupted run was sending: events it may have sent are looked up first."""
         return self.progress.resume(item, saved)
 

@@ -40,7 +40,7 @@ from typing import Any
 
 from typing_extensions import override
 
-from engine.contracts import Batch, Item, RunContext, Target
+from engine.contracts import Batch, Checkpoint, Item, RunContext, Target
 from engine.errors import ConfigError
 from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
 from engine.retry import RateLimiter
@@ -223,7 +223,8 @@ class GraphqlTarget(Target):
         self.progress = Progress(run, window=2 * self.options.aliases_per_request * self.options.concurrency)
         self.sender.on_settled = lambda rec: self.progress.settled(rec.batch, rec.index)
 
-    def resume(self, item: Item, saved: dict[str, Any]) -> int:
+    @override
+    def resume(self, item: Item, saved: Checkpoint) -> int:
         """Continue a file an interrupted run was sending (mutations it may have sent are settled first)."""
         return self.progress.resume(item, saved)
 

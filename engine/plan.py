@@ -1,0 +1,145 @@
+"""A compiled connector in the runtime's own vocabulary.
+
+:func:`engine.spec.compile.compile_document` builds a :class:`Plan` from a
+validated spec; the runtime, ``engine serve`` and the CLI read it. The
+policies are frozen values built by the same option builder as plugin
+options, from the section schemas in :mod:`engine.spec.sections`, so every
+default is written once, in the schema, and durations arrive in seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.contracts import Connection, Parser, Plugin, RecordMapping, Source, StateStore, Target
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from engine.registry import Registries
+    from engine.spec.diagnostics import Diagnostic
+    from engine.spec.loader import SpecDocument
+
+
+@dataclasses.dataclass(frozen=True)
+class LockPolicy:
+    """``state.lock``: one run at a time; the lock expires ``ttl`` seconds after its last renewal."""
+
+    ttl: float
+
+
+@dataclasses.dataclass(frozen=True)
+class RetryPolicy:
+    """``state.retry``: a failed file is retried by later runs, backing off, up to ``max_attempts``."""
+
+    max_attempts: int
+    backoff: float
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryPolicy:
+    """``state.history``: at most ``keep`` ledger entries per connector, none older than ``window`` seconds."""
+
+    keep: int
+    window: float
+
+
+@dataclasses.dataclass(frozen=True)
+class StatePolicy:
+    """``state:`` as the runtime reads it (the store itself is built into :attr:`Plan.state_store`)."""
+
+    store: dict[str, Any] | None
+    dedupe: str
+    #: None when the spec says ``lock: false``
+    lock: LockPolicy | None
+    retry: RetryPolicy
+    history: HistoryPolicy
+    checkpoint: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class RejectsPolicy:
+    """``on_error.rejects``: where rejected records go (default: under ``.engine/rejects/``)."""
+
+    path: str | None
+    format: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ErrorPolicy:
+    """``on_error:``: what a bad record does, and how many the run tolerates before exiting 3."""
+
+    invalid_record: str
+    max_reject_ratio: float
+    max_rejects: int | None
+    rejects: RejectsPolicy
+
+
+@dataclasses.dataclass(frozen=True)
+class WebhookAuth:
+    """How webhook senders prove who they are (``fluent_signature``, ``api_key`` or ``none``)."""
+
+    type: str
+    public_key: Any
+    api_key: Any
+    header: str
+
+
+@dataclasses.dataclass(frozen=True)
+class WebhookPolicy:
+    """``trigger.webhook``: the path ``engine serve`` answers on, its auth and its answer."""
+
+    path: str
+    auth: WebhookAuth | None
+    response: str
+    format: str
+
+
+@dataclasses.dataclass(frozen=True)
+class TriggerPolicy:
+    """``trigger:`` for ``engine serve``: a cron schedule, a webhook, both or neither."""
+
+    schedule: str | None
+    webhook: WebhookPolicy | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """A compiled connector: plugin objects and policies, ready to open. Built without I/O."""
+
+    doc: SpecDocument
+    name: str
+    spec: dict[str, Any]
+    connections: dict[str, Connection]
+    source: Source
+    parser: Parser | None
+    mapping: RecordMapping | None
+    target: Target
+    state: StatePolicy
+    state_store: StateStore
+    on_error: ErrorPolicy
+    trigger: TriggerPolicy
+    tests: list[dict[str, Any]]
+    context: dict[str, Any]
+    warnings: list[Diagnostic]
+    registries: Registries
+    #: where the run's files are processed (local by default; see engine/executors)
+    executor: Plugin | None = None
+
+    @property
+    def base_dir(self) -> Path:
+        """The spec's directory: relative paths in the spec are relative to it."""
+        return self.doc.base_dir
+
+    def plugins(self) -> list[Plugin]:
+        """Every plugin of the plan, connections first (the order they are opened in)."""
+        out: list[Plugin] = [*self.connections.values(), self.source]
+        if self.parser is not None:
+            out.append(self.parser)
+        out.append(self.target)
+        return out
+
+    def close(self) -> None:
+        """Close every plugin, last opened first."""
+        for plugin in reversed(self.plugins()):
+            plugin.close()

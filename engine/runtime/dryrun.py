@@ -1,0 +1,31 @@
+"""The target of a dry run: mapped records printed as JSON Lines, nothing sent.
+
+``engine run --dry-run`` reads and maps like a real run; this target stands
+in for the spec's own, so the loop has no dry-run branches. The spec's
+target is never opened.
+"""
+
+from __future__ import annotations
+
+from typing import IO
+
+from typing_extensions import override
+
+from engine.contracts import Batch, Target
+from engine.jsonutil import dumps
+
+
+class DryRunTarget(Target):
+    """Prints every mapped record as one JSON line on ``out`` (nothing counts as written)."""
+
+    name = "dry-run"
+    summary = "mapped records printed, nothing sent (engine run --dry-run)"
+
+    def __init__(self, out: IO[str]) -> None:
+        super().__init__(None, path="--dry-run")
+        self.out = out
+
+    @override
+    def write(self, batch: Batch) -> None:
+        self.out.write("".join(dumps(r) + "\n" for r in batch.records))
+        self.out.flush()

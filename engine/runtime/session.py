@@ -1,0 +1,212 @@
+"""One run's frame, shared by in-process runs and coordinated ones.
+
+A :class:`RunSession` owns what every run has whatever processes its items:
+the run context (outcomes, rejects file, checkpoints), the state store (opened
+and closed by the run), the connector's lock, the run's row in the history,
+claims left open, ledger housekeeping and the report (how the run ended,
+its verdict, the JSON file). :mod:`engine.runtime.runner` processes items in
+this process; :mod:`engine.runtime.coordinator` hands them to workers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from engine.errors import EngineError, LockedError, StateError
+from engine.plan import Plan
+from engine.runtime.checkpoints import Checkpoints
+from engine.runtime.context import Run, new_run_id
+from engine.runtime.ledger import prune, release_claims
+from engine.runtime.locking import RunLock
+from engine.runtime.logs import Log
+from engine.runtime.outcomes import Counts, RunOutcomes
+from engine.runtime.paths import state_dir
+from engine.runtime.rejects import RejectsWriter
+from engine.runtime.report import EXIT_FAILED, EXIT_OK, EXIT_REJECTS, RunReport, judge
+
+
+@dataclasses.dataclass
+class RunOptions:
+    """How a run is asked for (``engine run`` flags, ``engine serve`` and coordinators)."""
+
+    dry_run: bool = False
+    limit: int | None = None
+    progress: bool | None = None  # None: on a terminal only
+    fail_if_locked: bool = False
+    report_path: Path | None = None
+    #: where dry-run records are printed
+    out: IO[str] | None = None
+    #: a backfill window for sources with watermarks (the stored watermark does not move)
+    since: str | None = None
+    until: str | None = None
+    #: a rejects file whose (corrected) records are sent again instead of reading the source
+    replay: Path | None = None
+    #: the run's id, when the caller must name it before the run starts (``engine serve`` answers 202 with it)
+    run_id: str | None = None
+    #: items chosen by a coordinator (``--workers``): no listing, no dedupe here
+    items: list[Any] | None = None
+    #: a worker of a coordinated run: the coordinator holds the lock and records the run
+    worker: bool = False
+
+    @property
+    def records_state(self) -> bool:
+        """Whether this run writes the ledger, claims and checkpoints (not dry runs, not replays)."""
+        return not self.dry_run and self.replay is None
+
+    @property
+    def owns_run(self) -> bool:
+        """Whether this run holds the lock, keeps its history row and writes the report (not workers)."""
+        return not self.dry_run and not self.worker
+
+
+class RunSession:
+    """The frame of one run; use as a context manager around the work, then read :attr:`report`."""
+
+    def __init__(self, plan: Plan, opts: RunOptions, log: Log) -> None:
+        self.plan = plan
+        self.opts = opts
+        self.spec_dir = Path(plan.base_dir)
+        self.state_dir = state_dir(self.spec_dir)
+        started = datetime.now(UTC)
+        run_id = opts.run_id or new_run_id(started)
+        base_log = log.bind(connector=plan.name)
+        outcomes = RunOutcomes(self._rejects_writer(run_id), plan.on_error.invalid_record, base_log, run_id)
+        self.run = Run(
+            connector=plan.name,
+            spec_dir=self.spec_dir,
+            dry_run=opts.dry_run,
+            connections=plan.connections,
+            context=plan.context,
+            outcomes=outcomes,
+            log=base_log.bind(run_id=run_id),
+            state=plan.state_store,
+            started=started,
+            run_id=run_id,
+        )
+        self.run.since, self.run.until = opts.since, opts.until
+        self.run.checkpoints = Checkpoints(
+            plan.state_store,
+            plan.name,
+            log=self.run.log,
+            enabled=plan.state.checkpoint and opts.records_state,
+        )
+        if plan.mapping is not None:
+            self.run.output_fields = [".".join(t) for t in plan.mapping.leaf_targets()]
+        self.report = RunReport(
+            connector=plan.name, spec=plan.doc.file, run_id=run_id, started=started, dry_run=opts.dry_run
+        )
+        self.lock: RunLock | None = None
+        self._store_open = False
+
+    def _rejects_writer(self, run_id: str) -> RejectsWriter | None:
+        """The run's rejects file, when rejects are written at all (not in dry runs)."""
+        policy = self.plan.on_error
+        if self.opts.dry_run or policy.invalid_record != "reject":
+            return None
+        fmt = policy.rejects.format
+        if policy.rejects.path:
+            p = Path(policy.rejects.path.replace("{run_id}", run_id))
+            path = p if p.is_absolute() else self.spec_dir / p
+        else:
+            path = self.state_dir / "rejects" / f"{self.plan.name}-{run_id}.{fmt}"
+        return RejectsWriter(path, fmt)
+
+    # -- the frame ------------------------------------------------------------------------
+
+    def __enter__(self) -> RunSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def execute(self, body: Callable[[], None]) -> None:
+        """Open the store, take the lock, record the run, run ``body``; how it ends decides the status.
+
+        Engine errors, a held lock and Ctrl-C end the run with a status
+        instead of an exception; anything else propagates.
+        """
+        run, report = self.run, self.report
+        try:
+            self.plan.state_store.open(run)
+            self._store_open = True
+            self.lock = RunLock(run, self.plan.state.lock if self.opts.owns_run else None)
+            self.lock.acquire()
+            if self.opts.owns_run:
+                self.plan.state_store.run_started(run.connector, run.run_id, run.started)
+            run.log.info("run started", spec=self.plan.doc.file, dry_run=self.opts.dry_run or None)
+            body()
+            report.status = "ok"
+        except LockedError as exc:
+            report.status = "locked"
+            report.error = exc.message
+            report.exit_code = EXIT_FAILED if self.opts.fail_if_locked else EXIT_OK
+            run.log.warning("run skipped: locked", holder=exc.holder.get("owner"))
+        except EngineError as exc:
+            report.status = "failed"
+            report.error = str(exc)
+            report.exit_code = EXIT_FAILED
+            run.log.error("run failed", error=str(exc), kind=exc.code)
+        except KeyboardInterrupt:
+            report.status = "failed"
+            report.error = "interrupted"
+            report.exit_code = EXIT_FAILED
+
+    def close(self) -> None:
+        """Release what the run held, then conclude: the verdict, the report file, the history row."""
+        run = self.run
+        for conn in self.plan.connections.values():
+            conn.close()
+        if self._store_open and self.opts.records_state and self.report.status != "locked":
+            release_claims(run)
+            if self.opts.owns_run:
+                prune(run, self.plan.state.history)
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+        self._conclude()
+        if self._store_open:
+            self.plan.state_store.close()
+            self._store_open = False
+
+    def _conclude(self) -> None:
+        run, report = self.run, self.report
+        outcomes = run.outcomes
+        report.ended = datetime.now(UTC)
+        total = Counts.from_dict(report.counts)  # what workers' reports folded in, if any
+        total.add(outcomes.total)
+        report.counts = total.as_dict()
+        if outcomes.rejects is not None:
+            outcomes.rejects.close()
+            if outcomes.rejects.count:
+                report.rejects_path = str(outcomes.rejects.path)
+        if report.status == "ok":
+            report.exit_code = judge(total, report.items, self.plan.on_error)
+            if report.exit_code == EXIT_REJECTS:
+                report.status = "rejects_exceeded"
+        if self.opts.owns_run and report.status != "locked" and self._store_open:
+            path = self.opts.report_path or (
+                self.state_dir / "reports" / f"{run.connector}-{run.run_id}.json"
+            )
+            try:
+                report.write(path)
+                run.state.run_ended(run.run_id, report.status, report.counts, report.report_path)
+            except (OSError, StateError) as exc:
+                run.log.error("could not record the run", error=str(exc))
+        run.log.info(
+            "run finished",
+            status=report.status,
+            records=report.counts.get("read"),
+            written=report.counts.get("written"),
+            rejected=report.counts.get("rejected", {}).get("total"),
+            seconds=round(report.seconds, 3),
+        )
+
+
+def dry_run_out(opts: RunOptions) -> IO[str]:
+    """Where a dry run prints its records."""
+    return opts.out or sys.stdout
