@@ -117,9 +117,10 @@ class Registry:
             return self._entries[name]
         except KeyError:
             singular = self.kind[:-1].replace("_", " ")
+            suggestion = did_you_mean(name, self._entries)
             raise PluginError(
-                f"unknown {singular} '{name}'{did_you_mean(name, self._entries)}",
-                hint=f"known: {', '.join(self.names()) or 'none'}",
+                f"unknown {singular} '{name}'{suggestion}",
+                hint=None if suggestion else f"known: {', '.join(self.names()) or 'none'}",
             ) from None
 
     def get(self, name: str) -> Any:

@@ -62,7 +62,7 @@ def load_specs(
             diagnostics.extend(exc.diagnostics)
             problems.append(exc.message)
         except EngineError as exc:
-            problems.append(str(exc) if str(exc).startswith(path) else f"{path}: {exc}")
+            problems.append(f"{path}: {exc}")
     seen_names: dict[str, str] = {}
     seen_paths: dict[str, str] = {}
     for spec in specs:

@@ -80,12 +80,12 @@ class ServedSpec:
         plan.close()
         if not plan.trigger.webhook and not plan.trigger.schedule:
             raise ConfigError(
-                f"{path}: no trigger to serve",
+                "no trigger to serve",
                 hint="add trigger: {schedule: CRON} or trigger: {webhook: {path: /...}}",
             )
         if plan.trigger.schedule and plan.source.accepts_payload:
             raise ConfigError(
-                f"{path}: trigger.schedule: a payload source has no body to read on a schedule",
+                "trigger.schedule: a payload source has no body to read on a schedule",
                 hint="payload specs are triggered by trigger.webhook (or engine run --payload)",
             )
         return cls(path, doc, plan, allow_custom_code=allow_custom_code, log=log)

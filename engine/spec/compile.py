@@ -57,12 +57,7 @@ class _Compiler:
         try:
             cls = registry.get(name)
         except PluginError as exc:
-            message = (
-                exc.message
-                if "did you mean" in exc.message or not exc.hint
-                else f"{exc.message} ({exc.hint})"
-            )
-            self.error((*path, "type"), message, code="unknown-plugin")
+            self.error((*path, "type"), str(exc), code="unknown-plugin")
             return None
         schema = cls.schema
         full = {**schema, "properties": {"type": {"const": name}, **schema.get("properties", {})}}
