@@ -1,20 +1,35 @@
-"""Secret references: ``${env:NAME}`` and ``${file:PATH}``.
+"""Secret references: ``${env:NAME}`` and ``${file:PATH}``, and the one redactor.
 
 A spec never holds a credential, only a reference to one. References are kept
 as :class:`Secret` values through validation and compilation and resolved at
-run time, when a plugin calls :func:`reveal`. Every value revealed is
-remembered by the process-wide :data:`redactor`, which scrubs it from log
-lines, error messages and reports; ``engine explain`` prints the reference,
-never the value.
+run time, when a plugin calls :func:`reveal`. Every value revealed, every
+secret written literally in a spec and every credential a plugin obtains at
+run time (an OAuth access token) is remembered by the process-wide
+:data:`redactor`, the one place that knows how a secret can be written:
+raw, JSON-escaped (also twice), as Python ``repr``, CSV-quoted, HTML-escaped,
+URL-encoded, base64 and with its whitespace collapsed. Every output (log
+lines, error messages, reports, rejects, the state store, ``engine explain``)
+is scrubbed with it, before the text is cut or encoded: :func:`excerpt` is
+how an answer's start is put into a message.
+
+A secret option's value is also masked when only its start appears (any
+:data:`PREFIX_LENGTH` characters or more of it, e.g. an echo cut by a
+server). Values shorter than :data:`MIN_LENGTH` are not remembered.
 """
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import html
+import json
 import os
 import re
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from engine.errors import SecretError
 
@@ -23,50 +38,179 @@ REFERENCE = re.compile(r"\$\{(env|file):([^}]*)\}")
 ESCAPED = "$${"
 
 MASK = "***"
+#: values shorter than this are not remembered: masking "ab" everywhere would ruin every message
+MIN_LENGTH = 3
+#: this many leading characters of a secret, or more, are masked wherever they appear
+PREFIX_LENGTH = 8
+
+
+def forms(value: str) -> set[str]:
+    r"""Every way ``value`` may be written in an output or echoed back by a server.
+
+    The value and its whitespace-collapsed text, each raw, JSON-escaped (with
+    and without ``\uXXXX``, once and twice: JSON quoted in JSON), as Python
+    ``repr``, CSV-quoted, HTML-escaped and URL-encoded; and the value in
+    base64 at each of the three alignments it can have inside a longer encoded
+    text (``user:password`` in a Basic header).
+    """
+    out: set[str] = set()
+    for text in {value, " ".join(value.split())}:
+        in_json = {json.dumps(text, ensure_ascii=a)[1:-1] for a in (False, True)}
+        out |= in_json | {json.dumps(j, ensure_ascii=a)[1:-1] for j in in_json for a in (False, True)}
+        out |= {
+            text,
+            repr(text)[1:-1],
+            text.replace('"', '""'),  # a CSV cell
+            html.escape(text),
+            quote(text, safe=""),
+            quote_plus(text, safe=""),
+        }
+    out |= _base64(value.encode("utf-8"))
+    return {f for f in out if len(f) >= MIN_LENGTH}
+
+
+def _base64(raw: bytes) -> set[str]:
+    """``raw`` in base64 (standard and URL-safe) after 0, 1 or 2 other bytes: the characters it alone decides."""
+    out = set()
+    for shift in range(3):
+        padded = bytes(shift) + raw
+        whole = len(padded) // 3 * 4  # characters not touched by what follows
+        first = (shift * 8 + 5) // 6  # characters touched by what precedes
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            text = encode(padded).decode("ascii")
+            out.add(text if shift == 0 else text[first:whole])
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class _Table:
+    """One compiled pattern for a set of secrets, and the whole forms each match may continue into."""
+
+    pattern: re.Pattern[str]
+    #: a matched key (a whole form, or the start of a secret option's form) -> the forms it starts
+    continues: dict[str, tuple[str, ...]]
+
+    def reach(self, text: str, start: int, key: str) -> int:
+        """Where the secret matched at ``start`` ends: the longest form it continues into."""
+        end = start + len(key)
+        for form in self.continues[key]:
+            end = max(end, start + _shared(text, start, form))
+        return end
+
+
+def _shared(text: str, start: int, form: str) -> int:
+    """How many leading characters of ``form`` ``text`` repeats from ``start``."""
+    hi = min(len(form), len(text) - start)
+    if text.startswith(form[:hi], start):
+        return hi
+    lo = 0
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if text.startswith(form[:mid], start):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 class Redactor:
-    """Remembers secret values and removes them from text."""
+    """Remembers secret values and removes every form of them from text and data."""
 
     def __init__(self) -> None:
-        self._values: set[str] = set()
+        #: value -> whether its start alone is masked too (secret options: yes; other references: whole only)
+        self._values: dict[str, bool] = {}
         self._lock = threading.Lock()
-        self._pattern: re.Pattern[str] | None = None
+        self._table: _Table | None = None
 
-    def add(self, value: str) -> None:
-        """Remember a revealed value so it is scrubbed from now on; values under 3 characters are ignored."""
-        if not value or len(value) < 3:  # masking "a" everywhere would ruin every message
+    def add(self, value: str, *, prefixes: bool = True) -> None:
+        """Remember a value so it is scrubbed from now on; values under :data:`MIN_LENGTH` are ignored.
+
+        ``prefixes=False`` masks the value only whole (in every form): for
+        references in options that are not secrets (a ``base_url`` from the
+        environment), whose start is common text such as ``https://``.
+        """
+        if not value or len(value) < MIN_LENGTH:
             return
         with self._lock:
-            if value not in self._values:
-                self._values.add(value)
-                self._pattern = None
+            known = self._values.get(value)
+            if known is None or (prefixes and not known):
+                self._values[value] = prefixes
+                self._table = None
 
     def scrub(self, text: str) -> str:
-        """``text`` with every remembered value (longest first) replaced by ``***``."""
-        if not self._values or not text:
+        """``text`` with every form of every remembered value replaced by ``***``."""
+        if not text or not self._values:
             return text
-        pattern = self._pattern
-        if pattern is None:
-            with self._lock:
-                ordered = sorted(self._values, key=len, reverse=True)
-                pattern = self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
-        return pattern.sub(MASK, text)
+        table = self._table or self._compile()
+        match = table.pattern.search(text)
+        if match is None:
+            return text
+        parts: list[str] = []
+        pos = 0
+        while match is not None:
+            start = match.start()
+            parts += (text[pos:start], MASK)
+            pos = table.reach(text, start, match.group())
+            match = table.pattern.search(text, pos)
+        parts.append(text[pos:])
+        return "".join(parts)
 
     def scrub_obj(self, obj: Any) -> Any:
-        """Scrub strings anywhere inside JSON-like data."""
+        """Scrub strings (values and keys) anywhere inside JSON-like data, before it is encoded."""
         if isinstance(obj, str):
             return self.scrub(obj)
         if isinstance(obj, dict):
-            return {k: self.scrub_obj(v) for k, v in obj.items()}
+            return {self.scrub(k) if isinstance(k, str) else k: self.scrub_obj(v) for k, v in obj.items()}
         if isinstance(obj, list | tuple):
             return [self.scrub_obj(v) for v in obj]
         if isinstance(obj, Secret):
             return str(obj)
         return obj
 
+    def _compile(self) -> _Table:
+        with self._lock:
+            if self._table is not None:
+                return self._table
+            continues: dict[str, set[str]] = {}
+            for value, prefixes in self._values.items():
+                for form in forms(value):
+                    key = form[:PREFIX_LENGTH] if prefixes else form
+                    continues.setdefault(key, set()).add(form)
+            keys = sorted(continues, key=len, reverse=True)  # at one position the longest key wins
+            self._table = _Table(
+                re.compile("|".join(map(re.escape, keys))),
+                {k: tuple(sorted(v, key=len, reverse=True)) for k, v in continues.items()},
+            )
+            return self._table
+
 
 redactor = Redactor()
+
+
+def excerpt(text: str, size: int, *, collapse: bool = True) -> str:
+    """The start of ``text`` for a message: secrets scrubbed first, then whitespace collapsed and cut.
+
+    Every place that shows part of an answer goes through here, so a secret
+    is masked before a cut or a collapse could hide it from the scrubber.
+    """
+    clean = redactor.scrub(text)
+    if collapse:
+        clean = " ".join(clean.split())
+    return clean[:size]
+
+
+def basic_credentials(username: str, password: str) -> str:
+    """The HTTP Basic value of ``username:password`` (base64), remembered as a secret."""
+    encoded = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    redactor.add(encoded)
+    return encoded
+
+
+def remember(values: Iterable[Any]) -> None:
+    """Remember secret values found at compile time (written literally in a spec)."""
+    for value in values:
+        if isinstance(value, str):
+            redactor.add(value)
 
 
 class Secret:
@@ -74,14 +218,25 @@ class Secret:
 
     ``str(secret)`` is the template as written (``${env:TOKEN}``), never the
     value, so a secret printed by accident shows where it comes from.
+    ``sensitive`` (a secret option: a password, a token, a credential header)
+    masks the value's start too; a reference in another option (a
+    ``base_url`` from the environment) is masked only whole.
     """
 
-    __slots__ = ("base_dir", "template", "where")
+    __slots__ = ("base_dir", "sensitive", "template", "where")
 
-    def __init__(self, template: str, *, where: str = "", base_dir: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        template: str,
+        *,
+        where: str = "",
+        base_dir: str | Path | None = None,
+        sensitive: bool = True,
+    ) -> None:
         self.template = template
         self.where = where
         self.base_dir = Path(base_dir) if base_dir else None
+        self.sensitive = sensitive
 
     def __repr__(self) -> str:
         return f"Secret({self.template!r})"
@@ -109,7 +264,7 @@ class Secret:
         def resolve(match: re.Match[str]) -> str:
             scheme, name = match.group(1), match.group(2).strip()
             value = _resolve_one(scheme, name, self.where, self.base_dir)
-            redactor.add(value)
+            redactor.add(value, prefixes=self.sensitive)
             return value
 
         return REFERENCE.sub(resolve, self.template).replace(ESCAPED, "${")
@@ -134,6 +289,24 @@ def _resolve_one(scheme: str, name: str, where: str, base_dir: Path | None) -> s
         return path.read_text(encoding="utf-8").rstrip("\r\n")
     except OSError as exc:
         raise SecretError(f"secret file {path} cannot be read: {exc.strerror or exc}{at}") from None
+
+
+#: names of headers and form fields that carry credentials (``Authorization``, ``X-Api-Key``, ``client_assertion``)
+CREDENTIAL_NAME = re.compile(
+    r"auth|token|secret|passw|pwd|cookie|session|signature|assertion|credential|"
+    r"(api|access|private|subscription|account)[-_]?key|^key$",
+    re.IGNORECASE,
+)
+
+
+def is_credential_name(name: str) -> bool:
+    """Whether a header or form field called ``name`` carries a credential (its value is a secret)."""
+    return CREDENTIAL_NAME.search(name) is not None
+
+
+def looks_like_key_material(value: str) -> bool:
+    """Whether an option that takes a key or a path to one holds the key itself (PEM/OpenSSH text)."""
+    return "-----BEGIN" in value or "\n" in value
 
 
 def has_reference(value: Any) -> bool:

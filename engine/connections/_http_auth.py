@@ -12,7 +12,6 @@ never turns into a storm of token requests.
 
 from __future__ import annotations
 
-import base64
 import threading
 import time
 from typing import Any
@@ -21,7 +20,7 @@ import httpx
 
 from engine.errors import AuthError, TransientError
 from engine.retry import parse_retry_after
-from engine.secrets import redactor
+from engine.secrets import basic_credentials, excerpt, redactor
 
 
 class StaticAuth:
@@ -47,9 +46,7 @@ def bearer(token: str) -> StaticAuth:
 
 
 def basic(username: str, password: str) -> StaticAuth:
-    encoded = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-    redactor.add(encoded)  # the header value is as secret as the password
-    return StaticAuth({"Authorization": f"Basic {encoded}"})
+    return StaticAuth({"Authorization": f"Basic {basic_credentials(username, password)}"})
 
 
 def api_key(value: str, *, header: str | None, param: str | None) -> StaticAuth:
@@ -116,9 +113,7 @@ class ClientCredentials:
         form = {"grant_type": "client_credentials", **self.extra}
         headers = {"Accept": "application/json"}
         if self.client_auth == "basic":
-            pair = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode("ascii")
-            redactor.add(pair)
-            headers["Authorization"] = f"Basic {pair}"
+            headers["Authorization"] = f"Basic {basic_credentials(self.client_id, self.client_secret)}"
         else:
             form.update(client_id=self.client_id, client_secret=self.client_secret)
         if self.scope:
@@ -143,7 +138,7 @@ class ClientCredentials:
             detail = (body.get("error_description") or body.get("error")) if isinstance(body, dict) else None
             raise AuthError(
                 f"{where} was refused ({resp.status_code}"
-                f"{': ' + redactor.scrub(str(detail)[:200]) if detail else ''})",
+                f"{': ' + excerpt(str(detail), 200) if detail else ''})",
                 hint="check token_url, client_id, client_secret and scope; some servers want the "
                 "client credentials in the body (client_auth: body) or in a Basic header "
                 "(client_auth: basic)",

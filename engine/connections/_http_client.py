@@ -24,7 +24,7 @@ from engine import __version__
 from engine.connections._common import PHASES
 from engine.errors import AmbiguousWriteError, AuthError, RateLimitedError
 from engine.retry import RateLimiter, RetryPolicy, parse_retry_after
-from engine.secrets import redactor
+from engine.secrets import excerpt
 
 
 def snippet(resp: httpx.Response, size: int = 300) -> str:
@@ -34,7 +34,7 @@ def snippet(resp: httpx.Response, size: int = 300) -> str:
         return ""
     if text.startswith("<"):
         return " (an HTML page)"
-    return ": " + redactor.scrub(" ".join(text.split())[:size])
+    return ": " + excerpt(text, size)
 
 
 def retry_after(resp: httpx.Response) -> float | None:

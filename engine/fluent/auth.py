@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from engine.errors import AuthError, TransientTargetError
-from engine.secrets import redactor
+from engine.secrets import excerpt, redactor
 
 
 class TokenManager:
@@ -135,7 +135,7 @@ class TokenManager:
             what = "refresh token" if form["grant_type"] == "refresh_token" else "credentials"
             raise AuthError(
                 f"fluent connection '{self.name}': {what} refused by {self.http.base_url}oauth/token "
-                f"({resp.status_code}{': ' + str(detail) if detail else ''})",
+                f"({resp.status_code}{': ' + excerpt(str(detail), 300) if detail else ''})",
                 hint="check client_id, client_secret, username and password (or the profile)",
             )
         token = str(body["access_token"])

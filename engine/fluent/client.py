@@ -30,7 +30,7 @@ from engine.fluent.auth import TokenManager
 from engine.fluent.codes import classify
 from engine.jsonutil import dumps_bytes
 from engine.retry import RateLimiter, RetryPolicy, parse_retry_after
-from engine.secrets import redactor
+from engine.secrets import excerpt
 
 
 class FluentHTTPError(TargetError):
@@ -152,7 +152,7 @@ class FluentClient:
                 raise FluentHTTPError(
                     f"fluent connection '{self.name}': {method} {path} answered {status}{_snippet(resp)}",
                     status=status,
-                    body=redactor.scrub(resp.text[:2000]),
+                    body=excerpt(resp.text, 2000, collapse=False),
                 )
             return resp
 
@@ -277,5 +277,4 @@ def _snippet(resp: httpx.Response) -> str:
         return ""
     if text.lstrip().startswith("<"):
         return " (an HTML page)"
-    text = " ".join(text.split())
-    return f": {redactor.scrub(text[:300])}"
+    return f": {excerpt(text, 300)}"

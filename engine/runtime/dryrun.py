@@ -13,6 +13,7 @@ from typing_extensions import override
 
 from engine.contracts import Batch, Target
 from engine.jsonutil import dumps
+from engine.secrets import redactor
 
 
 class DryRunTarget(Target):
@@ -27,5 +28,6 @@ class DryRunTarget(Target):
 
     @override
     def write(self, batch: Batch) -> None:
-        self.out.write("".join(dumps(r) + "\n" for r in batch.records))
+        text = "".join(dumps(redactor.scrub_obj(r)) + "\n" for r in batch.records)
+        self.out.write(redactor.scrub(text))
         self.out.flush()

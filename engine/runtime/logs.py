@@ -1,5 +1,9 @@
 """Structured logs: a short message with fields beside it, secrets scrubbed.
 
+Field values and the message are scrubbed before the line is formatted
+(quoting or JSON would escape a secret's quotes, backslashes and newlines),
+and the finished line once more.
+
 Text lines on a terminal or in files (``2026-11-29T03:15:00Z info file published
 file=out.csv records=1200``), or one JSON object per line with
 ``--log-format json`` for log collectors.
@@ -21,7 +25,8 @@ LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNI
 
 
 def _value(v: Any) -> str:
-    text = str(v)
+    """A field's value for a text line: secrets scrubbed before it is quoted (quoting escapes them)."""
+    text = redactor.scrub(str(v))
     if not text or any(c in text for c in ' \t\n"='):
         return dumps(text)
     return text
@@ -67,7 +72,8 @@ class TextFormatter(logging.Formatter):
         ts = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         fields = getattr(record, "fields", {}) or {}
         extra = " ".join(f"{k}={_value(v)}" for k, v in fields.items() if v is not None)
-        line = f"{ts} {record.levelname.lower():7} {record.getMessage()}" + (f" {extra}" if extra else "")
+        message = redactor.scrub(record.getMessage())
+        line = f"{ts} {record.levelname.lower():7} {message}" + (f" {extra}" if extra else "")
         return redactor.scrub(line)
 
 
@@ -83,7 +89,8 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
             **{k: v for k, v in fields.items() if v is not None},
         }
-        return redactor.scrub(dumps(data))
+        # scrubbed before encoding (JSON escapes a secret's quotes and newlines), and the line once more
+        return redactor.scrub(dumps(redactor.scrub_obj(data)))
 
 
 def configure(level: str = "info", fmt: str = "text", stream: TextIO | None = None) -> logging.Handler:

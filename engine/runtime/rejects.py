@@ -5,7 +5,8 @@ the record's lineage (file, row, line, element), the stage that refused it
 (parse, mapping, target), the reasons, the original values, the mapped
 payload and the target's answer, so it can be fixed and sent again with
 ``engine run SPEC --replay FILE``. ``jsonl`` keeps everything; ``csv`` puts
-the original columns first for people fixing data in a spreadsheet.
+the original columns first for people fixing data in a spreadsheet. Secrets
+are scrubbed from every entry before it is encoded.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class RejectsWriter:
         if self._stream is None:
             self._open()
         self.count += 1
+        # scrubbed before encoding (JSON and CSV escape a secret's quotes), and the encoded text once more
+        entry = redactor.scrub_obj(entry)
         if self.format == "jsonl":
             self._stream.write(redactor.scrub(dumps(entry)) + "\n")
             return
@@ -74,6 +77,7 @@ class RejectsWriter:
         if fresh:
             self._open()
         stream: Any = self._stream
+        lines = [redactor.scrub(line) for line in lines]
         if fresh:
             stream.write("\n".join(lines) + "\n")
             self._columns = []

@@ -7,7 +7,9 @@ state:
 
 By default the database lives in ``.engine/state.db`` next to the spec (or
 in ``$ENGINE_STATE_DIR``). WAL mode and ``BEGIN IMMEDIATE`` transactions make
-lock acquisition and claims atomic across processes on one machine.
+lock acquisition and claims atomic across processes on one machine. Text
+and JSON written here (errors, checkpoints, key-values, run history) are
+scrubbed of secrets first.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing_extensions import override
 from engine.contracts import Item, RunContext, StateStore
 from engine.errors import StateError
 from engine.runtime.paths import state_dir
+from engine.secrets import redactor
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -269,7 +272,7 @@ class SqliteStateStore(StateStore):
                     iso(next_retry),
                     run_id,
                     records,
-                    error,
+                    redactor.scrub(error) if error else error,
                     moved_to,
                 ),
             )
@@ -439,7 +442,13 @@ class SqliteStateStore(StateStore):
                 """INSERT INTO checkpoints (connector, uri, fingerprint, data, updated) VALUES (?,?,?,?,?)
                    ON CONFLICT (connector, uri) DO UPDATE SET fingerprint=excluded.fingerprint,
                    data=excluded.data, updated=excluded.updated""",
-                (connector, uri, json.dumps(fingerprint, sort_keys=True), json.dumps(data), iso(now_utc())),
+                (
+                    connector,
+                    uri,
+                    json.dumps(fingerprint, sort_keys=True),
+                    json.dumps(redactor.scrub_obj(data)),
+                    iso(now_utc()),
+                ),
             )
 
     @override
@@ -471,7 +480,7 @@ class SqliteStateStore(StateStore):
             db.execute(
                 """INSERT INTO kv (connector, key, value, expires) VALUES (?,?,?,?)
                    ON CONFLICT (connector, key) DO UPDATE SET value=excluded.value, expires=excluded.expires""",
-                (connector, key, json.dumps(value), iso(expires)),
+                (connector, key, json.dumps(redactor.scrub_obj(value)), iso(expires)),
             )
 
     @override
@@ -505,7 +514,7 @@ class SqliteStateStore(StateStore):
         with self._tx(immediate=True) as db:
             db.execute(
                 "UPDATE runs SET ended=?, status=?, counts=?, report=? WHERE run_id=?",
-                (iso(now_utc()), status, json.dumps(counts), report, run_id),
+                (iso(now_utc()), status, json.dumps(redactor.scrub_obj(counts)), report, run_id),
             )
 
     @override

@@ -26,7 +26,7 @@ from engine.contracts import Batch
 from engine.errors import AmbiguousWriteError, RateLimitedError, TargetError, TransientTargetError
 from engine.mapping.paths import Scope
 from engine.retry import RateLimiter
-from engine.secrets import redactor
+from engine.secrets import excerpt, redactor
 
 Ranges = list[tuple[int, int]]
 
@@ -251,7 +251,7 @@ class Sender:
             return None
         detail = error if error not in (None, "", [], {}) else result
         text = detail if isinstance(detail, str) else _json(detail)
-        return f"the server refused this record: {redactor.scrub(text[:300])}"
+        return f"the server refused this record: {excerpt(text, 300, collapse=False)}"
 
     def _accept(self, batch: Batch, i: int) -> None:
         self.count("accepted")
@@ -287,4 +287,4 @@ def _body(resp: httpx.Response) -> Any:
     try:
         return redactor.scrub_obj(resp.json())
     except ValueError:
-        return redactor.scrub(resp.text[:2000])
+        return excerpt(resp.text, 2000, collapse=False)

@@ -22,6 +22,7 @@ from engine.errors import EngineError, TargetError
 from engine.failpoints import failpoint
 from engine.fluent.client import FluentClient, FluentHTTPError
 from engine.runtime.checkpoints import position_at, ranges
+from engine.secrets import excerpt
 from engine.targets.fluent._jobs import (
     DONE,
     JobKeeper,
@@ -293,7 +294,7 @@ class BatchPipeline:
                 ) from None
         batch_id = str(answer.get("id") or answer.get("batchId") or "")
         if not batch_id:
-            raise TargetError(f"sending a batch did not return an id (answer: {str(answer)[:200]})")
+            raise TargetError(f"sending a batch did not return an id (answer: {excerpt(str(answer), 200)})")
         failpoint("batch.after_post")
         known.add(batch_id)
         self.counts["batches"] += 1

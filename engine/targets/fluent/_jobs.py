@@ -16,6 +16,7 @@ from typing import Any
 from engine.contracts import Item, RunContext
 from engine.errors import TargetError
 from engine.fluent.client import FluentClient, FluentHTTPError
+from engine.secrets import excerpt
 from engine.templates import NameTemplate
 
 DONE = {"COMPLETE", "COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "ERROR", "PARTIAL", "PARTIALLY_COMPLETED"}
@@ -99,7 +100,7 @@ class JobKeeper:
         answer = self.client.write("api/v4.1/job", body, reconcile=lambda: None)
         job = str(answer.get("id") or answer.get("jobId") or "")
         if not job:
-            raise TargetError(f"creating a job did not return an id (answer: {str(answer)[:200]})")
+            raise TargetError(f"creating a job did not return an id (answer: {excerpt(str(answer), 200)})")
         self.created += 1
         self.jobs[key] = job
         if self.strategy == "daily":

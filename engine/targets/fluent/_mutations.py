@@ -33,6 +33,7 @@ from engine.errors import AmbiguousWriteError, TargetError
 from engine.fluent.client import FluentClient, FluentHTTPError
 from engine.fluent.codes import classify, code_of
 from engine.retry import RateLimiter, RetryPolicy
+from engine.secrets import excerpt
 from engine.targets.fluent._graphql import Merger, Operation, attribute, literal, split
 
 DUPLICATE = ("C0121E", "C0123E")
@@ -223,7 +224,7 @@ class MutationSender:
             answer = self.client.write("graphql", body)
         except FluentHTTPError as exc:
             raise TargetError(
-                f"Fluent refused the GraphQL request ({exc.status}): {exc.body[:300]}",
+                f"Fluent refused the GraphQL request ({exc.status}): {excerpt(exc.body, 300)}",
                 hint="a 413 means the request is too large: lower aliases_per_request",
             ) from None
         return answer if isinstance(answer, dict) else {}

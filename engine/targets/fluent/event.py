@@ -47,6 +47,7 @@ from engine.contracts import Batch, Checkpoint, Item, RunContext, Target
 from engine.errors import ConfigError, DataError
 from engine.fluent.client import FluentHTTPError
 from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
+from engine.secrets import excerpt
 from engine.targets.fluent._eventlog import FINAL, EventLog
 from engine.targets.fluent._pool import SendPool
 from engine.targets.fluent._progress import Progress
@@ -231,7 +232,7 @@ class EventTarget(Target):
             self._reject(
                 batch,
                 i,
-                f"{what} ({exc.status}): {exc.body[:300]}",
+                f"{what} ({exc.status}): {excerpt(exc.body, 300)}",
                 {"status": exc.status, "body": exc.body, "event": event},
             )
             return None
