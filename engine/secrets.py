@@ -20,13 +20,14 @@ server). Values shorter than :data:`MIN_LENGTH` are not remembered.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import html
 import json
 import os
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -166,6 +167,18 @@ class Redactor:
         if isinstance(obj, Secret):
             return str(obj)
         return obj
+
+    @contextlib.contextmanager
+    def isolated(self) -> Iterator[None]:
+        """Forget, when the block ends, what was remembered inside it (each test starts from the same set)."""
+        with self._lock:
+            before = dict(self._values)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._values = before
+                self._table = None
 
     def _compile(self) -> _Table:
         with self._lock:

@@ -17,6 +17,15 @@ def _state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return state
 
 
+@pytest.fixture(autouse=True)
+def _forget_secrets():
+    """Secrets a test teaches the process's redactor are forgotten after it (a secret's start is masked too)."""
+    from engine.secrets import redactor
+
+    with redactor.isolated():
+        yield
+
+
 @pytest.fixture
 def write_spec(tmp_path: Path):
     """``write_spec(yaml_text, name="spec.yaml") -> Path`` in the test's directory."""
