@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from pathlib import Path
@@ -12,10 +13,10 @@ import yaml
 
 from engine.cli.common import load_plan
 from engine.registry import KINDS, default_registries, example_of
-from engine.secrets import MASK, Secret, has_reference
+from engine.secrets import MASK, Secret, has_reference, redactor
 from engine.spec import sections
 from engine.spec.compose import composed_schema, plugin_schemas
-from engine.spec.options import fill_defaults
+from engine.spec.options import fill_defaults, secret_options
 
 
 def _dump(data: Any) -> str:
@@ -68,7 +69,10 @@ def _describe_options(schema: dict[str, Any]) -> list[str]:
             kind = " | ".join(kind)
         default = f" = {json.dumps(sub['default'])}" if "default" in sub else ""
         flag = " (required)" if name in required else ""
-        secret = " (secret)" if sub.get("writeOnly") else ""
+        secret = {
+            "credential-names": " (entries named like credentials are secret)",
+            "key-or-path": " (secret unless a path)",
+        }.get(str(sub.get("x-secret")), " (secret)" if sub.get("writeOnly") else "")
         desc = sub.get("description", "")
         rows.append(f"  {name}{flag}{secret}: {kind}{default}" + (f"\n      {desc}" if desc else ""))
     return rows
@@ -118,22 +122,20 @@ def plugins_cmd(kind: str | None, name: str | None) -> None:
         click.echo("\n".join("  " + line for line in example.splitlines()))
 
 
-def _redact(value: Any, schema: dict[str, Any] | None) -> Any:
-    if isinstance(value, Secret):
-        return str(value)
-    if isinstance(value, dict):
-        props = (schema or {}).get("properties", {})
-        out = {}
-        for k, v in value.items():
-            sub = props.get(k) if isinstance(props.get(k), dict) else None
-            if sub and sub.get("writeOnly") and isinstance(v, str) and not has_reference(v):
-                out[k] = MASK
-            else:
-                out[k] = _redact(v, sub)
-        return out
-    if isinstance(value, list):
-        return [_redact(v, None) for v in value]
-    return value
+def _redact(value: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """``value`` with every secret written in it masked: the options ``engine validate`` warns about.
+
+    References (``${env:NAME}``) are shown as written; they say where the value comes from.
+    """
+    out = copy.deepcopy(value)
+    for path, secret in secret_options(schema, value):
+        if isinstance(secret, Secret) or has_reference(secret):
+            continue
+        node = out
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = MASK
+    return out
 
 
 def _effective_block(regs: Any, kind: str, block: Any) -> Any:
@@ -178,8 +180,9 @@ def explain_cmd(spec: str, overrides: tuple[str, ...], allow_custom_code: bool) 
     out["state"] = state
     out["on_error"] = fill_defaults(sections.ON_ERROR, data.get("on_error") or {})
     if data.get("trigger"):
-        out["trigger"] = fill_defaults(sections.TRIGGER, data["trigger"])
+        out["trigger"] = _redact(fill_defaults(sections.TRIGGER, data["trigger"]), sections.TRIGGER)
     if plan.tests:
         out["tests"] = f"{len(plan.tests)} case(s)"
-    click.echo(yaml.safe_dump(out, sort_keys=False, allow_unicode=True, default_flow_style=False), nl=False)
+    text = yaml.safe_dump(out, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    click.echo(redactor.scrub(text), nl=False)
     sys.exit(0)

@@ -82,6 +82,7 @@ AUTH: dict[str, Any] = {
                 "params": {
                     "type": "object",
                     "additionalProperties": {"type": "string"},
+                    "x-secret": "credential-names",
                     "description": "more form fields of the token request (audience, resource ...)",
                 },
                 "client_auth": {
@@ -104,6 +105,7 @@ SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": {"type": "string"},
             "default": {},
+            "x-secret": "credential-names",
             "description": "sent with every request; values may be secret references",
         },
         "auth": AUTH,

@@ -51,6 +51,7 @@ SCHEMA: dict[str, Any] = {
         "password": {"type": "string", "writeOnly": True},
         "private_key": {
             "type": "string",
+            "x-secret": "key-or-path",
             "description": "a key file path, or the key itself (${file:..}/${env:..})",
         },
         "passphrase": {"type": "string", "writeOnly": True, "description": "decrypts private_key"},
@@ -152,7 +153,7 @@ class SftpConnection(Connection):
         return out
 
     def warnings(self) -> list[tuple[tuple, str]]:
-        """Legal but unsafe settings: an unchecked host key, a private key written into the spec.
+        """Legal but unsafe settings: an unchecked host key (a key written in the spec: ``x-secret``).
 
         Returns:
             ``(sub_path, message)`` pairs; empty when nothing is risky.
@@ -164,15 +165,6 @@ class SftpConnection(Connection):
                     ("insecure_accept_any_host_key",),
                     "the server's identity is not checked: whoever intercepts the connection gets the "
                     "credentials and the files; pin host_key instead (see `ssh-keyscan`)",
-                )
-            )
-        key = self.options.private_key
-        if isinstance(key, str) and "-----BEGIN" in key:
-            out.append(
-                (
-                    ("private_key",),
-                    "a private key is written in the spec; reference it instead, "
-                    "e.g. ${file:PATH} or a path to the key file",
                 )
             )
         return out

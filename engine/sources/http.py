@@ -199,13 +199,19 @@ SCHEMA: dict[str, Any] = {
         "params": {
             "type": "object",
             "default": {},
+            "x-secret": "credential-names",
             "description": "query parameters; values may hold {$context.x} and {$context.watermark}",
         },
         "body": {
             "type": ["object", "array"],
             "description": "JSON body of a POST, with placeholders like params",
         },
-        "headers": {"type": "object", "additionalProperties": {"type": "string"}, "default": {}},
+        "headers": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "default": {},
+            "x-secret": "credential-names",
+        },
         "records": {
             "type": "string",
             "description": "path of the records in an answer (data.items); leave out "

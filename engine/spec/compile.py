@@ -16,11 +16,11 @@ from engine.contracts import Connection, ResolverOptions
 from engine.errors import EngineError, PluginError, SpecError
 from engine.plan import ErrorPolicy, Plan, StatePolicy, TriggerPolicy
 from engine.registry import Entry, Registries, Registry, default_registries, resolvers_of_module
-from engine.secrets import Secret, has_reference, unset_references
+from engine.secrets import Secret, has_reference, redactor, unset_references
 from engine.spec import sections
 from engine.spec.diagnostics import Diagnostic, SpecPath, errors, render_path, sort_diagnostics
 from engine.spec.loader import SpecDocument, load_file
-from engine.spec.options import OptionError, build_options, fill_defaults, secret_properties
+from engine.spec.options import OptionError, build_options, fill_defaults, secret_options
 from engine.spec.schema_errors import check
 
 
@@ -137,11 +137,10 @@ class _Compiler:
         return True
 
     def _secret_lint(self, schema: dict[str, Any], block: dict[str, Any], path: SpecPath) -> None:
-        for secret_path in secret_properties(schema):
-            value: Any = block
-            for part in secret_path:
-                value = value.get(part) if isinstance(value, dict) else None
+        """Warn about secrets written in the spec, and remember them so no output shows them."""
+        for secret_path, value in secret_options(schema, block):
             if isinstance(value, str) and value and not has_reference(value):
+                redactor.add(value)
                 self.warn(
                     (*path, *secret_path),
                     "a secret is written in the spec; reference it instead, e.g. ${env:NAME} or ${file:PATH}",
@@ -238,6 +237,7 @@ class _Compiler:
                     "(expected five fields: minute hour day month weekday)",
                 )
         self._webhook_auth(section.get("webhook"))
+        self._secret_lint(sections.TRIGGER, section, ("trigger",))
         policy: TriggerPolicy = self._policy(TriggerPolicy, sections.TRIGGER, section, ("trigger",))
         return policy
 
@@ -264,12 +264,6 @@ class _Compiler:
                 (*path, "auth", "type"),
                 "anyone who can reach this endpoint can trigger runs; use fluent_signature or api_key",
                 code="webhook-no-auth",
-            )
-        if isinstance(auth.get("api_key"), str) and not has_reference(auth["api_key"]):
-            self.warn(
-                (*path, "auth", "api_key"),
-                "a secret is written in the spec; reference it instead, e.g. ${env:NAME} or ${file:PATH}",
-                code="literal-secret",
             )
 
     def section(self, name: str, data: dict[str, Any], default: Any) -> Any:

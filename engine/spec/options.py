@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ConfigError, EngineError
-from engine.secrets import Secret, has_reference
+from engine.secrets import Secret, has_reference, is_credential_name, looks_like_key_material
 from engine.spec.diagnostics import SpecPath, render_path
 from engine.units import CONVERTERS
 
@@ -87,16 +87,22 @@ def convert_units(schema: Any, value: Any, path: SpecPath) -> Any:
     return value
 
 
-def wrap_secrets(value: Any, path: SpecPath, base_dir: Path | None) -> Any:
-    """Replace strings that reference secrets with :class:`Secret` values."""
+def wrap_secrets(
+    value: Any, path: SpecPath, base_dir: Path | None, secret_paths: frozenset[SpecPath] = frozenset()
+) -> Any:
+    """Replace strings that reference secrets with :class:`Secret` values.
+
+    Those at ``secret_paths`` (secret options, see :func:`secret_options`) are
+    sensitive: their values' starts are masked too.
+    """
     if isinstance(value, str):
         if has_reference(value):
-            return Secret(value, where=render_path(path), base_dir=base_dir)
+            return Secret(value, where=render_path(path), base_dir=base_dir, sensitive=path in secret_paths)
         return value
     if isinstance(value, dict):
-        return {k: wrap_secrets(v, (*path, k), base_dir) for k, v in value.items()}
+        return {k: wrap_secrets(v, (*path, k), base_dir, secret_paths) for k, v in value.items()}
     if isinstance(value, list):
-        return [wrap_secrets(v, (*path, i), base_dir) for i, v in enumerate(value)]
+        return [wrap_secrets(v, (*path, i), base_dir, secret_paths) for i, v in enumerate(value)]
     return value
 
 
@@ -114,7 +120,8 @@ def build_options(
     ``nested`` holds values already built for some keys (nested plugins).
     """
     values = fill_defaults(schema, {k: v for k, v in block.items() if k != "type"})
-    values = wrap_secrets(values, path, base_dir)
+    secret_paths = frozenset((*path, *where) for where, _ in secret_options(schema, values))
+    values = wrap_secrets(values, tuple(path), base_dir, secret_paths)
     values = convert_units(schema, values, path)
     if nested:
         values.update(nested)
@@ -151,14 +158,34 @@ def _dataclass_of(hint: Any) -> type | None:
     return None
 
 
-def secret_properties(schema: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    """Paths of properties marked ``writeOnly`` (secrets) in a schema."""
-    out = []
+def secret_options(
+    schema: dict[str, Any], value: Any, prefix: tuple[Any, ...] = ()
+) -> list[tuple[tuple[Any, ...], Any]]:
+    """``(path, value)`` of every secret held in ``value``, a block valid against ``schema``.
+
+    Secrets are: options marked ``writeOnly``; in a map marked
+    ``x-secret: credential-names`` (headers, form fields) the entries whose
+    name carries a credential (``Authorization``, ``X-Api-Key``,
+    ``client_assertion``); an option marked ``x-secret: key-or-path`` when it
+    holds a reference or the key itself rather than a path. ``engine validate``
+    warns about those written literally, ``engine explain`` masks them, the
+    redactor remembers them and references in them mask their values' starts too.
+    """
+    if not isinstance(value, dict):
+        return []
+    out: list[tuple[tuple[Any, ...], Any]] = []
     for key, sub in (schema.get("properties") or {}).items():
-        if not isinstance(sub, dict):
+        if not isinstance(sub, dict) or key not in value:
             continue
+        here, item = (*prefix, key), value[key]
+        kind = sub.get("x-secret")
         if sub.get("writeOnly"):
-            out.append((*prefix, key))
-        if sub.get("type") == "object" or "properties" in sub:
-            out.extend(secret_properties(sub, (*prefix, key)))
+            out.append((here, item))
+        elif kind == "key-or-path" and isinstance(item, str | Secret):
+            if isinstance(item, Secret) or has_reference(item) or looks_like_key_material(item):
+                out.append((here, item))
+        elif kind == "credential-names" and isinstance(item, dict):
+            out.extend(((*here, k), v) for k, v in item.items() if is_credential_name(str(k)))
+        else:
+            out.extend(secret_options(sub, item, here))
     return out

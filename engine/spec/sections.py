@@ -205,7 +205,10 @@ TRIGGER: dict[str, Any] = {
                     "type": "object",
                     "properties": {
                         "type": {"enum": ["fluent_signature", "api_key", "none"]},
-                        "public_key": {"type": "string", "writeOnly": True},
+                        "public_key": {
+                            "type": "string",
+                            "description": "the sender's public key (PEM or bare base64); not a secret",
+                        },
                         "api_key": {"type": "string", "writeOnly": True},
                         "header": {"type": "string", "default": "x-api-key"},
                     },

@@ -71,11 +71,17 @@ SCHEMA: dict[str, Any] = {
             "type": "string",
             "description": "relative to base_url, with {field} placeholders: /items/{ref}",
         },
-        "params": {"type": "object", "default": {}, "description": "query parameters, with placeholders"},
+        "params": {
+            "type": "object",
+            "default": {},
+            "x-secret": "credential-names",
+            "description": "query parameters, with placeholders",
+        },
         "headers": {
             "type": "object",
             "additionalProperties": {"type": "string"},
             "default": {},
+            "x-secret": "credential-names",
             "description": "headers of each request, with placeholders",
         },
         "body": {

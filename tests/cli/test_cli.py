@@ -74,3 +74,61 @@ def test_set_overrides_a_spec_value(cli) -> None:
     assert result.exit_code == 0
     bad = cli("run", str(QUICKSTART), "--set", "target.batch_size=9000", "--dry-run")
     assert bad.exit_code == 2 and "batch_size must be between 1 and 5000" in bad.output
+
+
+def test_explain_masks_every_secret_validate_warns_about(write_spec, cli) -> None:
+    path = write_spec("""
+    version: 1
+    name: literal-secrets
+    connections:
+      api:
+        type: http
+        base_url: https://api.example.com
+        headers: {Authorization: "Bearer header-token-123456", X-Trace: trace-visible}
+        auth:
+          oauth2_client_credentials:
+            token_url: /token
+            client_id: cid-visible
+            client_secret: client-secret-123456
+            params: {client_assertion: signed-jwt-123456, audience: audience-visible}
+      keyed: {type: sftp, host: h, username: u, private_key: "-----BEGIN KEY-----\\nkey-material-123456\\n"}
+      pathed: {type: sftp, host: h, username: u, private_key: ~/.ssh/path-visible}
+    source: {type: sftp, connection: keyed, path: /in}
+    parser: {type: csv}
+    target: {type: http, connection: api, path: /items, params: {api_key: param-key-123456}}
+    trigger:
+      webhook: {path: /hook, auth: {type: api_key, api_key: webhook-key-123456}}
+    """)
+    warned = cli("validate", str(path)).output
+    flagged = sorted(
+        line.split(" ")[1].rstrip(":")
+        for line in warned.splitlines()
+        if "literal" in line or "secret is" in line
+    )
+    assert flagged == [
+        "connections.api.auth.oauth2_client_credentials.client_secret",
+        "connections.api.auth.oauth2_client_credentials.params.client_assertion",
+        "connections.api.headers.Authorization",
+        "connections.keyed.private_key",
+        "target.params.api_key",
+        "trigger.webhook.auth.api_key",
+    ]
+    out = cli("explain", str(path)).output
+    for secret in (
+        "header-token",
+        "client-secret",
+        "signed-jwt",
+        "key-material",
+        "param-key",
+        "webhook-key",
+    ):
+        assert secret not in out
+    assert out.count("'***'") == 6
+    for shown in (
+        "trace-visible",
+        "cid-visible",
+        "audience-visible",
+        "~/.ssh/path-visible",
+        "https://api.example.com",
+    ):
+        assert shown in out

@@ -98,11 +98,14 @@ def test_a_cut_secret_is_masked_from_its_first_eight_characters() -> None:
 
 
 def test_a_reference_in_an_option_that_is_no_secret_is_masked_only_whole() -> None:
-    redactor.add("https://api.partner.example/v1", prefixes=False)
+    from engine.secrets import Redactor
+
+    mine = Redactor()  # not the process's: its "https://" would be masked in every later test
+    mine.add("https://api.partner.example/v1", prefixes=False)
     text = "GET https://api.partner.example/v1/items and https://api.partner.example/v2"
-    assert redactor.scrub(text) == "GET ***/items and https://api.partner.example/v2"
-    redactor.add("https://api.partner.example/v1")  # once a secret option uses it, its start is masked too
-    assert redactor.scrub("https://api.partner.example/v2") == "***2"
+    assert mine.scrub(text) == "GET ***/items and https://api.partner.example/v2"
+    mine.add("https://api.partner.example/v1")  # once a secret option uses it, its start is masked too
+    assert mine.scrub("https://api.partner.example/v2") == "***2"
 
 
 def test_values_shorter_than_the_minimum_are_not_remembered() -> None:
@@ -143,3 +146,66 @@ def test_log_fields_are_scrubbed_before_quoting_and_encoding(capsys) -> None:
 def test_scrub_obj_masks_keys_too() -> None:
     redactor.add("key-secret-value")
     assert redactor.scrub_obj({"key-secret-value": ("key-secret-value", 3)}) == {"***": ["***", 3]}
+
+
+def test_secret_options_mask_their_starts_other_references_only_whole(write_spec, monkeypatch) -> None:
+    from engine.spec.compile import compile_file
+
+    for name in ("T_URL", "T_AUTH", "T_TRACE", "T_ASSERTION", "T_AUDIENCE", "T_SECRET"):
+        monkeypatch.setenv(name, f"value of {name}")
+    plan = compile_file(
+        write_spec("""
+        version: 1
+        name: sensitive
+        connections:
+          api:
+            type: http
+            base_url: "${env:T_URL}"
+            headers: {Authorization: "Bearer ${env:T_AUTH}", X-Trace: "${env:T_TRACE}"}
+            auth:
+              oauth2_client_credentials:
+                token_url: /token
+                client_id: me
+                client_secret: "${env:T_SECRET}"
+                params: {client_assertion: "${env:T_ASSERTION}", audience: "${env:T_AUDIENCE}"}
+        source: {type: local, path: in}
+        parser: {type: csv}
+        target: {type: stdout}
+        """)
+    )
+    o = plan.connections["api"].options
+    oauth = o.auth["oauth2_client_credentials"]
+    sensitive = {
+        "base_url": o.base_url.sensitive,
+        "Authorization": o.headers["Authorization"].sensitive,
+        "X-Trace": o.headers["X-Trace"].sensitive,
+        "client_secret": oauth["client_secret"].sensitive,
+        "client_assertion": oauth["params"]["client_assertion"].sensitive,
+        "audience": oauth["params"]["audience"].sensitive,
+    }
+    assert sensitive == {
+        "base_url": False,
+        "Authorization": True,
+        "X-Trace": False,
+        "client_secret": True,
+        "client_assertion": True,
+        "audience": False,
+    }
+
+
+def test_a_secret_written_in_a_spec_is_remembered_when_it_is_compiled(write_spec) -> None:
+    from engine.spec.compile import compile_file
+
+    plan = compile_file(
+        write_spec("""
+        version: 1
+        name: literal
+        connections:
+          api: {type: http, base_url: "https://x.example", auth: {bearer: literal-bearer-token-777}}
+        source: {type: local, path: in}
+        parser: {type: csv}
+        target: {type: stdout}
+        """)
+    )
+    assert [d.code for d in plan.warnings] == ["literal-secret"]
+    assert redactor.scrub("echoed literal-bearer-token-777 back") == "echoed *** back"
