@@ -6,6 +6,10 @@ executor: {type: dask, workers: 4}
 
 Without ``address`` a local cluster of ``workers`` processes is started for
 the run; with ``address: tcp://scheduler:8786`` an existing cluster is used.
+That cluster runs the tasks and sends back pickled results, which this
+process loads: whoever runs it can run code in the engine, so an ``address``
+counts as custom code and needs ``--allow-custom-code`` (``engine validate``
+reports it at ``executor.address`` otherwise; nothing is contacted).
 Workers must see the spec's files and the state store: on several machines
 use a shared file system for the spec directory (SQLite over a network file
 system is not safe for concurrent writers; keep multi-host runs to sources
@@ -27,7 +31,12 @@ SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "address": {"type": "string", "description": "scheduler address; default: a local cluster"},
+        "address": {
+            "type": "string",
+            "description": "scheduler address; default: a local cluster. Needs --allow-custom-code",
+            "x-custom-code": "a Dask cluster at this address runs the tasks and sends back pickled "
+            "results that this process loads, so whoever runs that cluster can run code here",
+        },
         "workers": {
             "type": "integer",
             "minimum": 1,

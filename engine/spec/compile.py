@@ -67,6 +67,7 @@ class _Compiler:
             return None
         nested, ok = self._nested_plugins(schema, block, path)
         self._secret_lint(schema, block, path)
+        ok = self._custom_code(schema, block, path) and ok
         if not ok:
             return None
         try:
@@ -146,6 +147,22 @@ class _Compiler:
                     "a secret is written in the spec; reference it instead, e.g. ${env:NAME} or ${file:PATH}",
                     code="literal-secret",
                 )
+
+    def _custom_code(self, schema: dict[str, Any], block: dict[str, Any], path: SpecPath) -> bool:
+        """Options that make the engine run or load foreign code (``x-custom-code``) need the flag."""
+        if self.allow_custom_code:
+            return True
+        ok = True
+        for prop, sub in schema.get("properties", {}).items():
+            if isinstance(sub, dict) and sub.get("x-custom-code") and block.get(prop) is not None:
+                self.error(
+                    (*path, prop),
+                    f"{sub['x-custom-code']}: it counts as custom code and is used only with "
+                    "--allow-custom-code",
+                    code="custom-code",
+                )
+                ok = False
+        return ok
 
     # -- sections ----------------------------------------------------------------
 
