@@ -27,7 +27,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -217,13 +217,6 @@ def basic_credentials(username: str, password: str) -> str:
     encoded = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
     redactor.add(encoded)
     return encoded
-
-
-def remember(values: Iterable[Any]) -> None:
-    """Remember secret values found at compile time (written literally in a spec)."""
-    for value in values:
-        if isinstance(value, str):
-            redactor.add(value)
 
 
 class Secret:
