@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from engine.connections._http_guard import Guard, json_of, send
 from engine.errors import AuthError, TransientError
 from engine.retry import parse_retry_after
 from engine.secrets import basic_credentials, excerpt, redactor
@@ -65,6 +66,7 @@ class ClientCredentials:
         http: httpx.Client,
         name: str,
         *,
+        guard: Guard,
         token_url: str,
         client_id: str,
         client_secret: str,
@@ -74,6 +76,7 @@ class ClientCredentials:
         log: Any,
     ) -> None:
         self.http = http
+        self.guard = guard
         self.name = name
         self.token_url = token_url
         self.client_id = client_id
@@ -119,19 +122,24 @@ class ClientCredentials:
         if self.scope:
             form["scope"] = self.scope
         where = f"http connection '{self.name}': token request to {self.token_url}"
-        try:
-            resp = self.http.post(self.token_url, data=form, headers=headers)
-        except httpx.TimeoutException:
-            raise TransientError(f"{where} timed out") from None
-        except httpx.TransportError as exc:
-            raise TransientError(f"{where} failed: {type(exc).__name__}") from None
+        request = self.http.build_request("POST", self.token_url, data=form, headers=headers)
+        # the form holds the client secret: a redirect is never followed, it is a refusal
+        resp = send(
+            self.http,
+            request,
+            self.guard,
+            what=where,
+            write=False,
+            follow=False,
+            phase=(AuthError, TransientError),
+        )
         if resp.status_code >= 500 or resp.status_code == 429:
             raise TransientError(
                 f"{where} answered {resp.status_code}",
                 retry_after=parse_retry_after(resp.headers.get("Retry-After")),
             )
         try:
-            body = resp.json()
+            body = json_of(resp)
         except ValueError:
             body = None
         if resp.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):

@@ -1,10 +1,10 @@
 """Requests of an ``http`` connection: credentials, timeouts, one retry policy.
 
-:meth:`HttpClient.exchange` sends one request and translates what httpx
-raises into the engine's classes, by what it means for a write: a failure
-to connect means nothing was sent (safe to send again); a timeout or a
-connection dropped after sending means the server may have applied the
-request (:class:`~engine.errors.AmbiguousWriteError` for writes). It
+:meth:`HttpClient.exchange` sends one request through
+:func:`engine.connections._http_guard.send` (redirects, answer size and the
+request deadline; what httpx raises is translated there by what it means
+for a write: a failure to connect means nothing was sent, a timeout after
+sending is :class:`~engine.errors.AmbiguousWriteError` for writes). It
 returns every HTTP answer except a 401 that a fresh token did not cure, so
 each caller decides what a status means: the source fails on a 4xx, the
 target rejects the record. :meth:`HttpClient.read` is the retried read.
@@ -12,7 +12,6 @@ target rejects the record. :meth:`HttpClient.read` is the retried read.
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -22,7 +21,8 @@ import httpx
 
 from engine import __version__
 from engine.connections._common import PHASES
-from engine.errors import AmbiguousWriteError, AuthError, RateLimitedError
+from engine.connections._http_guard import Guard, origin, send, transport
+from engine.errors import AuthError, RateLimitedError, SourceError
 from engine.retry import RateLimiter, RetryPolicy, parse_retry_after
 from engine.secrets import excerpt
 
@@ -56,23 +56,19 @@ class HttpClient:
         rate_limit: float | None,
         verify: Any = True,
         max_connections: int = 64,
+        guard: Guard | None = None,
     ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/") + "/"
         self.log = log
         self.policy = policy
         self.auth = auth
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self.guard = guard or Guard()
         self.http = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
-            limits=limits,
             headers={"User-Agent": f"engine/{__version__}", "Accept": "application/json", **headers},
-            # headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm
-            # holds the body until the peer's delayed ACK (~40 ms per request)
-            transport=httpx.HTTPTransport(
-                verify=verify, limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-            ),
+            transport=transport(verify=verify, max_connections=max_connections),
         )
         self.origin = httpx.URL(self.base_url).copy_with(path="/", query=None, fragment=None)
         self.limiter = RateLimiter(rate_limit)
@@ -93,12 +89,11 @@ class HttpClient:
         pointing elsewhere must not receive them.
         """
         absolute = httpx.URL(urljoin(relative_to or self.base_url, url))
-        if absolute.copy_with(path="/", query=None, fragment=None) != self.origin:
-            from engine.errors import SourceError
-
+        home, there = origin(self.origin), origin(absolute)
+        if there != home:
             raise SourceError(
-                f"http connection '{self.name}': the server pointed to {absolute.host}, another "
-                f"server than {self.origin.host}; the credentials are not sent there"
+                f"http connection '{self.name}': the server pointed to {there}, another "
+                f"server than {home}; the credentials are not sent there"
             )
         return str(absolute)
 
@@ -112,36 +107,35 @@ class HttpClient:
         headers: dict[str, str] | None = None,
         write: bool,
         phase: str,
-        follow_redirects: bool = False,
     ) -> httpx.Response:
-        """One request (and one more after a 401 when the credential can be renewed)."""
-        _fatal, transient = PHASES[phase]
-        what = f"http connection '{self.name}': {method} {_path_of(url)}"
+        """One request (and one more after a 401 when the credential can be renewed).
+
+        Sent under the connection's :class:`~engine.connections._http_guard.Guard`:
+        a read follows redirects to its own server (or an allowed one, bare), a
+        write never does.
+        """
+        what = f"http connection '{self.name}': {method} {path_of(url)}"
         renewed = False
         while True:
             auth_headers, auth_params, token = self.auth.apply()
             self.limiter.acquire()
             self.count("requests")
-            try:
-                resp = self.http.request(
-                    method,
-                    url,
-                    params=_merge(params, auth_params),
-                    content=content,
-                    headers={**(headers or {}), **auth_headers},
-                    follow_redirects=follow_redirects,
-                )
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                # nothing reached the server: sending again is always safe
-                raise transient(
-                    f"{what}: cannot connect to {self.origin.host} ({type(exc).__name__})"
-                ) from None
-            except httpx.TimeoutException as exc:
-                message = f"{what} timed out ({type(exc).__name__})"
-                raise (AmbiguousWriteError(message) if write else transient(message)) from None
-            except httpx.TransportError as exc:
-                message = f"{what} failed: {type(exc).__name__}"
-                raise (AmbiguousWriteError(message) if write else transient(message)) from None
+            request = self.http.build_request(
+                method,
+                url,
+                params=_merge(params, auth_params),
+                content=content,
+                headers={**(headers or {}), **auth_headers},
+            )
+            resp = send(
+                self.http,
+                request,
+                self.guard,
+                what=what,
+                write=write,
+                phase=PHASES[phase],
+                credential_params=auth_params,
+            )
             if resp.status_code != 401:
                 return resp
             if self.auth.renewable and not renewed:
@@ -171,7 +165,7 @@ class HttpClient:
         target may share the connection, and each reports its own).
         """
         fatal, transient = PHASES[phase]
-        what = f"http connection '{self.name}': {method} {_path_of(url)}"
+        what = f"http connection '{self.name}': {method} {path_of(url)}"
         mine = tally if tally is not None else {}
 
         def once(attempt: int) -> httpx.Response:
@@ -186,7 +180,6 @@ class HttpClient:
                 headers=headers,
                 write=False,
                 phase=phase,
-                follow_redirects=True,
             )
             status = resp.status_code
             if status == 429:
@@ -213,7 +206,7 @@ class HttpClient:
         return self.policy.call(counted, what=what, log=self.log)
 
 
-def _path_of(url: str) -> str:
+def path_of(url: str) -> str:
     """The path of a request for messages: never its query (it may hold an API key)."""
     path = url.split("?", 1)[0]
     return path if path.startswith(("http://", "https://", "/")) else "/" + path

@@ -19,6 +19,8 @@ account unless credentials are given): the way to try a connector without a
 Fluent account. ``profile: NAME`` reads a Fluent CLI profile instead of the
 credential options. The retailer id comes from the spec, else the profile,
 else the token response; mappings read it as ``$context.retailer_id``.
+Requests obey the same limits as an ``http`` connection's
+(``request_timeout``, ``max_response_size``, ``allow_redirects_to``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from typing import Any
 
 from typing_extensions import override
 
+from engine.connections._http_guard import SCHEMA as GUARD_SCHEMA
+from engine.connections._http_guard import Guard
 from engine.contracts import Connection, RunContext
 from engine.errors import ConfigError
 from engine.retry import SCHEMA as RETRY_SCHEMA
@@ -60,6 +64,7 @@ SCHEMA: dict[str, Any] = {
             "description": "at most this many requests/s",
         },
         "retry": RETRY_SCHEMA,
+        **GUARD_SCHEMA,
     },
 }
 
@@ -82,6 +87,9 @@ class FluentOptions:
     read_timeout: float
     rate_limit: float | None
     retry: dict
+    max_response_size: Any
+    request_timeout: Any
+    allow_redirects_to: list
 
 
 class FluentConnection(Connection):
@@ -104,6 +112,7 @@ class FluentConnection(Connection):
         self.policy = RetryPolicy.from_options(options.retry)
         self.connect_timeout: float = options.connect_timeout
         self.read_timeout: float = options.read_timeout
+        self.guard, self._guard_problems = Guard.from_options(options)
 
     def problems(self) -> list[tuple[tuple, str]]:
         """Credential combinations the compiler reports before anything runs.
@@ -112,6 +121,8 @@ class FluentConnection(Connection):
             ``(sub_path, message)`` pairs; empty when the block is usable.
         """
         o = self.options
+        if self._guard_problems:
+            return list(self._guard_problems)
         if o.profile:
             clash = [k for k in ("client_id", "client_secret", "username", "password") if getattr(o, k)]
             if clash:
@@ -201,6 +212,7 @@ class FluentConnection(Connection):
             read_timeout=self.read_timeout,
             rate_limit=self.options.rate_limit,
             scope=self.options.scope,
+            guard=self.guard,
         )
 
     @override

@@ -20,7 +20,9 @@ value}`` (or ``{param, value}`` for a query parameter), or
 (``retry``; 429 waits as long as ``Retry-After`` asks); ``rate_limit`` caps
 the connection's requests per second across its source and target. TLS is
 verified against the system's authorities, or ``ca_bundle`` for a private
-one.
+one. Every request also obeys ``_http_guard``: at most ``request_timeout``
+in total, answers up to ``max_response_size``, redirects only to its own
+server (or, without credentials, to ``allow_redirects_to``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from typing_extensions import override
 
 from engine.connections import _http_auth
 from engine.connections._common import connection_name
+from engine.connections._http_guard import SCHEMA as GUARD_SCHEMA
+from engine.connections._http_guard import Guard
 from engine.contracts import Connection, RunContext
 from engine.errors import ConfigError
 from engine.retry import SCHEMA as RETRY_SCHEMA
@@ -123,6 +127,7 @@ SCHEMA: dict[str, Any] = {
             "description": "check the server's certificate (turn off only for a throwaway test server)",
         },
         "ca_bundle": {"type": "string", "description": "PEM file of the authorities to trust (a private CA)"},
+        **GUARD_SCHEMA,
     },
 }
 
@@ -140,6 +145,9 @@ class HttpConnectionOptions:
     rate_limit: float | None
     verify_tls: bool
     ca_bundle: str | None
+    max_response_size: Any
+    request_timeout: Any
+    allow_redirects_to: list
 
 
 class HttpConnection(Connection):
@@ -162,6 +170,7 @@ class HttpConnection(Connection):
         self.policy = RetryPolicy.from_options(options.retry)
         self.connect_timeout: float = options.connect_timeout
         self.read_timeout: float = options.read_timeout
+        self.guard, self._guard_problems = Guard.from_options(options)
         self.client: Any = None
 
     def problems(self) -> list[tuple[tuple, str]]:
@@ -171,7 +180,7 @@ class HttpConnection(Connection):
             ``(sub_path, message)`` pairs; empty when the block is usable.
         """
         o = self.options
-        out: list[tuple[tuple, str]] = []
+        out: list[tuple[tuple, str]] = list(self._guard_problems)
         if not isinstance(o.base_url, Secret) and not str(o.base_url).startswith(("http://", "https://")):
             out.append((("base_url",), f"expected an http:// or https:// address, got {o.base_url!r}"))
         key = (o.auth or {}).get("api_key")
@@ -246,6 +255,7 @@ class HttpConnection(Connection):
             read_timeout=self.read_timeout,
             rate_limit=o.rate_limit,
             verify=self._verify(run),
+            guard=self.guard,
         )
         self.client.auth = self._auth(self.client, log)
 
@@ -264,6 +274,7 @@ class HttpConnection(Connection):
             return _http_auth.ClientCredentials(
                 client.http,
                 self.label,
+                guard=self.guard,
                 token_url=str(reveal(c["token_url"])),
                 client_id=str(reveal(c["client_id"])),
                 client_secret=str(reveal(c["client_secret"])),

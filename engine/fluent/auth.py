@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from engine.connections._http_guard import Guard, json_of, send
 from engine.errors import AuthError, TransientTargetError
 from engine.secrets import excerpt, redactor
 
@@ -35,8 +36,10 @@ class TokenManager:
         *,
         log: Any,
         scope: str | None = "api",
+        guard: Guard | None = None,
     ) -> None:
         self.http = http
+        self.guard = guard or Guard()
         self.name = name
         self.credentials = credentials
         self.log = log
@@ -109,16 +112,19 @@ class TokenManager:
 
     def _grant(self, form: dict[str, str]) -> None:
         self.grants += 1
-        try:
-            resp = self.http.post("/oauth/token", data=form, headers={"Accept": "application/json"})
-        except httpx.TimeoutException as exc:
-            raise TransientTargetError(
-                f"fluent connection '{self.name}': token request timed out ({exc})"
-            ) from None
-        except httpx.TransportError as exc:
-            raise TransientTargetError(
-                f"fluent connection '{self.name}': token request failed: {type(exc).__name__}: {exc}"
-            ) from None
+        request = self.http.build_request(
+            "POST", "/oauth/token", data=form, headers={"Accept": "application/json"}
+        )
+        # the form holds the credentials: a redirect is never followed, it is a refusal
+        resp = send(
+            self.http,
+            request,
+            self.guard,
+            what=f"fluent connection '{self.name}': token request",
+            write=False,
+            follow=False,
+            phase=(AuthError, TransientTargetError),
+        )
         if resp.status_code >= 500 or resp.status_code == 429:
             from engine.retry import parse_retry_after
 
@@ -127,7 +133,7 @@ class TokenManager:
                 retry_after=parse_retry_after(resp.headers.get("Retry-After")),
             )
         try:
-            body = resp.json()
+            body = json_of(resp)
         except ValueError:
             body = {}
         if resp.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):

@@ -1,7 +1,9 @@
 """HTTP calls to Fluent with timeouts, one retry policy and safe writes.
 
 Reads are retried on connection errors, timeouts, 5xx and 429 (waiting as
-long as ``Retry-After`` asks). A write that may have reached the server (a
+long as ``Retry-After`` asks). Every request obeys the connection's
+:class:`~engine.connections._http_guard.Guard` (redirects, answer size,
+request deadline), the same policy as the ``http`` connection's. A write that may have reached the server (a
 timeout after sending, a 5xx, a garbled 2xx) is *ambiguous*: it is resent
 only after the caller's ``reconcile`` confirmed it was not applied, so a
 batch, event or order is never duplicated by a retry. A 401 renews the token
@@ -10,7 +12,6 @@ once; a second 401 is a clear failure, not a storm of requests.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from typing import Any
 import httpx
 
 from engine import __version__
+from engine.connections._http_guard import Guard, json_of, send, transport
 from engine.errors import (
     AmbiguousWriteError,
     AuthError,
@@ -63,23 +65,19 @@ class FluentClient:
         rate_limit: float | None = None,
         scope: str | None = "api",
         max_connections: int = 16,
+        guard: Guard | None = None,
     ) -> None:
         self.name = name
         self.log = log
         self.policy = policy or RetryPolicy()
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self.guard = guard or Guard()
         self.http = httpx.Client(
             base_url=base_url.rstrip("/") + "/",
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
-            limits=limits,
             headers={"User-Agent": f"engine/{__version__}"},
-            # headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm
-            # holds the body until the peer's delayed ACK (~40 ms per request)
-            transport=httpx.HTTPTransport(
-                limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-            ),
+            transport=transport(max_connections=max_connections),
         )
-        self.auth = TokenManager(self.http, name, credentials, log=log, scope=scope)
+        self.auth = TokenManager(self.http, name, credentials, log=log, scope=scope, guard=self.guard)
         self.limiter = RateLimiter(rate_limit)
         self._stats_lock = threading.Lock()
         self.stats = {"requests": 0, "retries": 0, "reconciled": 0}
@@ -108,22 +106,15 @@ class FluentClient:
                 "Content-Type": "application/json",
                 "Accept": "application/json",
             }
-            try:
-                resp = self.http.request(method, path, content=content, params=params, headers=headers)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                raise TransientTargetError(
-                    f"fluent connection '{self.name}': cannot connect to "
-                    f"{self.http.base_url} ({type(exc).__name__})"
-                ) from None
-            except httpx.TimeoutException as exc:
-                message = f"fluent connection '{self.name}': {method} {path} timed out ({type(exc).__name__})"
-                raise (AmbiguousWriteError(message) if write else TransientTargetError(message)) from None
-            except httpx.TransportError as exc:
-                message = (
-                    f"fluent connection '{self.name}': {method} {path} failed: "
-                    f"{type(exc).__name__}: {exc or 'connection lost'}"
-                )
-                raise (AmbiguousWriteError(message) if write else TransientTargetError(message)) from None
+            request = self.http.build_request(method, path, content=content, params=params, headers=headers)
+            resp = send(
+                self.http,
+                request,
+                self.guard,
+                what=f"fluent connection '{self.name}': {method} {path}",
+                write=write,
+                phase=(TargetError, TransientTargetError),
+            )
             status = resp.status_code
             if status == 401:
                 self.auth.invalidate(token)
@@ -148,7 +139,7 @@ class FluentClient:
                 if write:
                     raise AmbiguousWriteError(message, retry_after=retry_after)
                 raise TransientTargetError(message, retry_after=retry_after)
-            if status >= 400:
+            if not 200 <= status < 300:  # a 4xx, or a redirect that was not followed (writes never are)
                 raise FluentHTTPError(
                     f"fluent connection '{self.name}': {method} {path} answered {status}{_snippet(resp)}",
                     status=status,
@@ -162,7 +153,7 @@ class FluentClient:
         if not text.strip():
             return {}
         try:
-            return resp.json()
+            return json_of(resp)
         except ValueError:
             message = f"{what}: the answer is not JSON{_snippet(resp)}"
             raise (AmbiguousWriteError(message) if write else TransientTargetError(message)) from None

@@ -214,6 +214,21 @@ class Links(Pager):
         return Request(link, {}, request.body, relative_to=page.url)
 
 
+def page_cap(number: int, max_pages: int) -> None:
+    """Stop a crawl whose page ``number`` says there is another, once ``max_pages`` were read.
+
+    Raised before page ``number`` is delivered; the run fails, so the
+    watermark stays where it was (used by every paginated source).
+    """
+    if number >= max_pages:
+        raise SourceError(
+            f"page {number}: max_pages ({max_pages}) pages read and the server still offers another; "
+            "stopping, and the watermark stays where it was",
+            hint="raise max_pages if there really are that many pages, narrow the query, or check "
+            "that the server's pagination ends",
+        )
+
+
 KINDS = ("page", "offset", "cursor", "next_url", "link")
 
 

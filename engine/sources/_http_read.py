@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.connections._http_client import path_of
+from engine.connections._http_guard import json_of
 from engine.errors import SourceError
 from engine.jsonutil import dumps_bytes
 from engine.mapping.paths import Scope
@@ -35,11 +37,11 @@ def fetch(
         method, url, params=request.params or None, content=content, headers=headers, tally=tally
     )
     try:
-        data = resp.json() if resp.content.strip() else None
+        data = json_of(resp) if resp.content.strip() else None
     except ValueError:
         kind = "an HTML page" if resp.text.lstrip().startswith("<") else "not JSON"
         raise SourceError(
-            f"page {number}: the answer to {method} {url.split('?', 1)[0]} is {kind}",
+            f"page {number}: the answer to {method} {path_of(url)} is {kind}",
             hint="check the connection's base_url and the path",
         ) from None
     return Page(number, records(data, number, records_of, records_path), data, str(resp.url), resp.links)

@@ -18,9 +18,11 @@ an answer; without it the answer must be the list). ``pagination`` names one
 kind (``page``, ``offset``, ``cursor``, ``next_url``, ``link``; see
 ``_http_pages``); without it one request is made. ``max_records`` is exact:
 the last page is asked for only what is still needed where the API allows
-it, and sliced. Records are deduplicated by ``id_field`` across pages (rows
-shift between offset pages while an API is being written to). The next page
-is fetched while the runner maps and writes the current one.
+it, and sliced. ``max_pages`` (default 10,000) fails the run rather than
+follow a server that never stops paginating. Records are deduplicated by
+``id_field`` across pages (rows shift between offset pages while an API is
+being written to). The next page is fetched while the runner maps and
+writes the current one.
 
 ``path``, ``params``, ``body`` and ``headers`` may hold ``{$context.x}``
 placeholders; a parameter whose placeholder has no value is left out. With
@@ -49,7 +51,7 @@ from engine.contracts import Chunk, Item, RunContext, Source
 from engine.errors import ConfigError, SourceError
 from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
 from engine.sources import _http_stamps as stamps
-from engine.sources._http_pages import Page, Request, make_pager
+from engine.sources._http_pages import Page, Request, make_pager, page_cap
 from engine.sources._http_read import fetch
 from engine.sources.fluent._watermark import Tracker, Watermark, parse_instant
 from engine.units import duration
@@ -219,6 +221,13 @@ SCHEMA: dict[str, Any] = {
         },
         "pagination": PAGINATION,
         "max_records": {"type": "integer", "minimum": 1, "description": "deliver exactly this many at most"},
+        "max_pages": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 10000,
+            "description": "fail the run rather than read more pages than this (a server that never "
+            "stops paginating); the watermark does not move",
+        },
         "id_field": {
             "type": ["string", "null"],
             "default": "id",
@@ -242,6 +251,7 @@ class HttpSourceOptions:
     records: str | None
     pagination: dict | None
     max_records: int | None
+    max_pages: int
     id_field: str | None
     watermark: dict | None
 
@@ -445,6 +455,7 @@ class HttpSource(Source):
                 else:
                     nxt = pager.next(page, request, None if limit is None else limit - counts["records"])
                     if nxt is not None:
+                        page_cap(page.number, o.max_pages)
                         request = nxt
                         pending = ahead.submit(self._fetch, request, page.number + 1, headers)
                 if out:

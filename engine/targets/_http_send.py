@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from engine.connections._http_client import retry_after, snippet
+from engine.connections._http_guard import json_of
 from engine.contracts import Batch
 from engine.errors import AmbiguousWriteError, RateLimitedError, TargetError, TransientTargetError
 from engine.mapping.paths import Scope
@@ -213,7 +214,7 @@ class Sender:
             return
         r = self.results
         try:
-            data = resp.json()
+            data = json_of(resp)
         except ValueError:
             data = None
         items = r.items(data, Scope(root=data)) if data is not None else None
@@ -285,6 +286,6 @@ def _json(value: Any) -> str:
 def _body(resp: httpx.Response) -> Any:
     """The answer for the rejects file: JSON when it is, else its start (secrets scrubbed)."""
     try:
-        return redactor.scrub_obj(resp.json())
+        return redactor.scrub_obj(json_of(resp))
     except ValueError:
         return excerpt(resp.text, 2000, collapse=False)

@@ -148,7 +148,7 @@ def test_credentials_never_follow_a_link_to_another_server(api, write_spec, run_
     api.orders, api.link_base = orders(25), "http://collector.example"
     report = run_spec(write_spec(spec(api, PAGINGS["link"])))
     assert report.status == "failed" and len(api.requests("/orders")) == 1
-    assert "pointed to collector.example, another server than 127.0.0.1" in report.error
+    assert "pointed to http://collector.example:80, another server than http://127.0.0.1:" in report.error
 
 
 def test_an_object_where_a_parameter_goes_is_refused(api, write_spec, run_spec) -> None:

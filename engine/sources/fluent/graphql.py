@@ -24,8 +24,9 @@ previous page's last edge cursor (or ``pageInfo.endCursor`` with
 chunk of records. ``max_records`` is exact: the last page is asked for only
 what is still needed and sliced, never exceeded. Records are deduplicated by
 ``id_field`` across pages. A page with errors, a missing cursor while
-``hasNextPage`` is true, or a cursor the server already gave stops the run
-with an error instead of delivering partial data or looping.
+``hasNextPage`` is true, a cursor the server already gave, or more than
+``max_pages`` pages (default 10,000) stop the run with an error instead of
+delivering partial data or looping.
 
 With ``watermark`` the query gets ``variable`` = the last run's watermark
 minus ``overlap`` (``initial`` on the first run); records already delivered
@@ -52,6 +53,7 @@ from engine.contracts import Chunk, Item, RunContext, Source
 from engine.errors import ConfigError
 from engine.mapping.paths import Scope
 from engine.secrets import reveal
+from engine.sources._http_pages import page_cap
 from engine.sources.fluent._pages import Cursors, Shape, read_page
 from engine.sources.fluent._watermark import STATE_KEY, Tracker, Watermark, parse_instant, render
 from engine.units import duration
@@ -80,6 +82,12 @@ SCHEMA: dict[str, Any] = {
             "description": "the last edge's cursor, or pageInfo.endCursor",
         },
         "max_records": {"type": "integer", "minimum": 1, "description": "deliver exactly this many at most"},
+        "max_pages": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 10000,
+            "description": "fail the run rather than read more pages than this; the watermark does not move",
+        },
         "id_field": {
             "type": ["string", "null"],
             "default": "id",
@@ -119,6 +127,7 @@ class GraphqlSourceOptions:
     cursor_variable: str
     cursor_from: str
     max_records: int | None
+    max_pages: int
     id_field: str | None
     watermark: dict | None
 
@@ -234,6 +243,7 @@ class GraphqlSource(Source):
                 if limit is not None and counts["records"] >= limit:
                     counts["truncated"] = cut or page.has_next
                 elif page.has_next:
+                    page_cap(page.number, o.max_pages)
                     remaining = None if limit is None else limit - counts["records"]
                     pending = ahead.submit(
                         client.graphql,
