@@ -32,6 +32,13 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
     return parsed
 
 
+def _positive_duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    parsed = _duration(ctx, param, value)
+    if parsed <= 0:
+        raise click.BadParameter(f"expected a duration longer than 0, such as 10s, got {value!r}")
+    return parsed
+
+
 @click.command("serve")
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: all).")
@@ -42,6 +49,34 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
     show_default=True,
     callback=_size,
     help="Refuse larger webhook bodies with 413.",
+)
+@click.option(
+    "--max-body-total",
+    default="100MB",
+    show_default=True,
+    callback=_size,
+    help="Bodies held in memory at once, all requests together; beyond it 503.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Connections open at once; a request beyond them gets 503.",
+)
+@click.option(
+    "--header-timeout",
+    default="10s",
+    show_default=True,
+    callback=_positive_duration,
+    help="Close a connection that has not sent a request's headers within this time.",
+)
+@click.option(
+    "--body-timeout",
+    default="30s",
+    show_default=True,
+    callback=_positive_duration,
+    help="Refuse (408) a request whose body takes longer to arrive.",
 )
 @click.option(
     "--queue-size",
@@ -69,6 +104,10 @@ def serve_cmd(
     host: str,
     port: int,
     max_body: int,
+    max_body_total: int,
+    max_connections: int,
+    header_timeout: float,
+    body_timeout: float,
     queue_size: int,
     shutdown_timeout: float,
     log_level: str,
@@ -95,6 +134,10 @@ def serve_cmd(
         host=host,
         port=port,
         max_body=max_body,
+        max_body_total=max_body_total,
+        max_connections=max_connections,
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
         queue_size=queue_size,
         shutdown_timeout=shutdown_timeout,
         allow_custom_code=allow_custom_code,

@@ -1,8 +1,12 @@
 """The HTTP side of ``engine serve``: one route per webhook, and ``/health``.
 
-A webhook request is read as raw bytes (never parsed before it is
-verified: a signature covers the exact body), limited in size while it
-streams in, authenticated, and then either queued (``response: async``: 202
+A webhook request is first judged on its headers: a missing or wrong API
+key, or a missing or malformed signature, is refused before a byte of the
+body is read, and so is a body declared larger than the limit. Only then is
+the body read, as raw bytes (never parsed before it is verified: a
+signature covers the exact body), limited in size and time while it
+streams in and counted against the server's memory budget for bodies,
+verified, and then either queued (``response: async``: 202
 at once, the run follows) or run before answering (``response: sync``: 200
 with the run's counts, 422 when its rejects exceeded the spec's tolerance,
 500 when it failed, 503 when another process holds the spec's lock).
@@ -11,6 +15,7 @@ Refusals are short JSON errors; nothing in an answer holds a secret.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.applications import Starlette
@@ -28,14 +33,24 @@ from engine.serve.specs import ServedSpec, summary
 SYNC_STATUS = {"ok": 200, "rejects_exceeded": 422, "failed": 500, "locked": 503, "stopped": 500}
 
 
+#: a refusal made before the body was read closes the connection: the rest of the body is not drained
+CLOSE = {"Connection": "close"}
+
+
 class _TooLarge(Exception):
     pass
 
 
+def declared_size(request: Request) -> int | None:
+    """The body size the request announces in ``Content-Length`` (None when it announces none)."""
+    declared = request.headers.get("content-length", "")
+    return int(declared) if declared.isdigit() else None
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The raw body, refused as soon as it passes ``limit`` bytes (declared or streamed)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    declared = declared_size(request)
+    if declared is not None and declared > limit:
         raise _TooLarge()
     parts: list[bytes] = []
     size = 0
@@ -49,6 +64,29 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def _error(status: int, message: str, *, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
+
+
+async def _received(server: Any, request: Request, log: Any) -> bytes | Response:
+    """The body of a request whose headers passed, or the refusal to answer instead.
+
+    Read within ``body_timeout`` and the size limit; its bytes must already be
+    reserved in the server's budget (see :func:`_reserved`).
+    """
+    limit, timeout = server.max_body, server.options.body_timeout
+    try:
+        return await asyncio.wait_for(read_body(request, limit), timeout)
+    except _TooLarge:
+        log.warning("webhook refused: body too large", limit=limit)
+        return _error(413, f"body larger than {limit} bytes", headers=CLOSE)
+    except TimeoutError:
+        log.warning("webhook refused: body too slow", body_timeout=f"{timeout:g}s")
+        return _error(408, f"body not received within {timeout:g}s", headers=CLOSE)
+
+
+def _reserved(request: Request, limit: int) -> int:
+    """Bytes a request's body holds in the budget: what it declares, else the limit."""
+    declared = declared_size(request)
+    return limit if declared is None else declared
 
 
 def webhook_endpoint(server: Any, spec: ServedSpec) -> Any:
@@ -68,12 +106,29 @@ def webhook_endpoint(server: Any, spec: ServedSpec) -> Any:
     async def endpoint(request: Request) -> Response:
         if server.stopping:
             return _error(503, "shutting down", headers={"Retry-After": "30"})
-        try:
-            body = await read_body(request, server.max_body)
-        except _TooLarge:
-            log.warning("webhook refused: body too large", limit=server.max_body)
-            return _error(413, f"body larger than {server.max_body} bytes")
         client = request.client.host if request.client else None
+        assert spec.verifier is not None
+        reason = spec.verifier.check_headers(request.headers)
+        if reason is not None:
+            log.warning("webhook refused", reason=reason, client=client, body="not read")
+            return _error(401, "unauthorized", reason=reason, headers=CLOSE)
+        declared = declared_size(request)
+        if declared is not None and declared > server.max_body:
+            log.warning("webhook refused: body too large", limit=server.max_body, declared=declared)
+            return _error(413, f"body larger than {server.max_body} bytes", headers=CLOSE)
+        reserved = _reserved(request, server.max_body)
+        if not server.budget.take(reserved):
+            log.warning("webhook refused: too many bodies being received", budget=server.budget.total)
+            return _error(503, "busy: too many bodies being received", headers={"Retry-After": "5", **CLOSE})
+        try:
+            received = await _received(server, request, log)
+            if isinstance(received, Response):
+                return received
+            return await handle(request, received, client)
+        finally:
+            server.budget.give(reserved)
+
+    async def handle(request: Request, body: bytes, client: str | None) -> Response:
         assert spec.verifier is not None
         reason = spec.verifier.check(body, request.headers)
         if reason is not None:

@@ -12,7 +12,10 @@ validator has four traps, and this module does the opposite of each:
   verified before anything parses them.
 
 API keys are compared in constant time. A verifier answers ``None`` when a
-request may pass, else a short reason that is safe to send back.
+request may pass, else a short reason that is safe to send back. It is
+asked twice: :meth:`Verifier.check_headers` before the body is read (an API
+key is decided there; a signature that is missing, not base64 or not the
+key's length is refused there), then :meth:`Verifier.check` with the body.
 """
 
 from __future__ import annotations
@@ -40,6 +43,10 @@ class Verifier(Protocol):
     """What the webhook endpoint asks of an authentication scheme."""
 
     kind: str
+
+    def check_headers(self, headers: Mapping[str, str]) -> str | None:
+        """A refusal decided from the headers alone (the body is then never read), else ``None``."""
+        ...
 
     def check(self, body: bytes, headers: Mapping[str, str]) -> str | None:
         """``None`` when the request may pass, else a short reason that is safe to send back."""
@@ -85,8 +92,8 @@ class FluentSignature:
     def __init__(self, key: rsa.RSAPublicKey) -> None:
         self.key = key
 
-    def check(self, body: bytes, headers: Mapping[str, str]) -> str | None:
-        """Refuse a missing, legacy-only, non-base64 or non-matching signature; see :class:`Verifier`."""
+    def _signature(self, headers: Mapping[str, str]) -> bytes | str:
+        """The decoded signature, or why there is none worth checking."""
         signature = header(headers, *SIGNATURE_HEADERS)
         if signature is None:
             if header(headers, *LEGACY_HEADERS):
@@ -96,6 +103,20 @@ class FluentSignature:
             raw = base64.b64decode(signature, validate=True)
         except (binascii.Error, ValueError):
             return "fluent-signature is not base64"
+        if len(raw) != (self.key.key_size + 7) // 8:  # an RSA signature is exactly as long as the key
+            return "fluent-signature does not match the body"
+        return raw
+
+    def check_headers(self, headers: Mapping[str, str]) -> str | None:
+        """Refuse a missing, legacy-only, non-base64 or wrong-length signature; see :class:`Verifier`."""
+        found = self._signature(headers)
+        return found if isinstance(found, str) else None
+
+    def check(self, body: bytes, headers: Mapping[str, str]) -> str | None:
+        """Refuse what :meth:`check_headers` refuses, and a signature that does not match the body."""
+        raw = self._signature(headers)
+        if isinstance(raw, str):
+            return raw
         try:
             self.key.verify(raw, body, padding.PKCS1v15(), hashes.SHA512())
         except InvalidSignature:
@@ -115,6 +136,10 @@ class ApiKey:
         self.secret = secret.encode("utf-8")
         self.header = header_name
 
+    def check_headers(self, headers: Mapping[str, str]) -> str | None:
+        """Refuse a missing or wrong key (decided here: the key is all there is). See :class:`Verifier`."""
+        return self.check(b"", headers)
+
     def check(self, body: bytes, headers: Mapping[str, str]) -> str | None:
         """Refuse a missing or wrong key; the body is not looked at. See :class:`Verifier`."""
         given = header(headers, self.header)
@@ -131,6 +156,10 @@ class Anyone:
     """No authentication (``auth: {type: none}``); ``engine serve`` warns about it at start-up."""
 
     kind = "none"
+
+    def check_headers(self, headers: Mapping[str, str]) -> str | None:
+        """Let every request pass."""
+        return None
 
     def check(self, body: bytes, headers: Mapping[str, str]) -> str | None:
         """Let every request pass."""

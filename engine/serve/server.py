@@ -6,6 +6,8 @@ on a background thread (tests start it the same way) while the main thread
 waits for SIGTERM or Ctrl-C. Shutdown is graceful: new requests get 503,
 schedules stop, requests in flight and runs under way finish (up to
 ``shutdown_timeout``), queued bodies stay in the spool for the next start.
+What one sender can hold (connections, time before a request, memory for
+bodies) is bounded by :mod:`engine.serve.limits` and :class:`ServeOptions`.
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ from engine.errors import ConfigError, EngineError, SpecError
 from engine.runtime.logs import Log
 from engine.serve.app import build_app
 from engine.serve.clock import Clock
+from engine.serve.limits import BodyBudget, header_deadline_protocol
 from engine.serve.scheduler import Schedule
 from engine.serve.specs import ServedSpec
 from engine.serve.spool import Spool
 from engine.serve.worker import Worker
 
 RESERVED_PATHS = ("/health",)
+#: seconds an idle connection stays open after an answer (uvicorn's default, stated)
+KEEP_ALIVE = 5
 
 
 @dataclasses.dataclass
@@ -39,6 +44,14 @@ class ServeOptions:
     port: int = 8080
     #: larger request bodies are refused with 413
     max_body: int = 10 * 1024 * 1024
+    #: bytes of request bodies held in memory at once, all requests together; beyond it 503
+    max_body_total: int = 100 * 1000 * 1000
+    #: connections open at once; a request arriving while this many are open is answered 503
+    max_connections: int = 100
+    #: a connection must deliver a request's complete headers this soon after opening or its last answer
+    header_timeout: float = 10.0
+    #: the whole body of a request must arrive within this time (else 408)
+    body_timeout: float = 30.0
     #: async bodies waiting per spec before 503
     queue_size: int = 100
     #: how long shutdown waits for runs under way
@@ -100,6 +113,7 @@ class Server:
         self.options = options or ServeOptions()
         self.log = log or Log()
         self.max_body = self.options.max_body
+        self.budget = BodyBudget(max(self.options.max_body_total, self.options.max_body))
         self.stopping = False
         self.workers: dict[str, Worker] = {}
         self.schedules: dict[str, Schedule] = {}
@@ -156,6 +170,9 @@ class Server:
             access_log=False,
             lifespan="off",
             loop="asyncio",
+            http=header_deadline_protocol(self.options.header_timeout, self.log),
+            limit_concurrency=self.options.max_connections,
+            timeout_keep_alive=KEEP_ALIVE,
             server_header=False,
             timeout_graceful_shutdown=max(1, int(self.options.shutdown_timeout)),
         )
