@@ -75,10 +75,10 @@ def origin(url: httpx.URL | str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Guard:
-    """The limits of one connection's requests (see the module docstring)."""
+    """The limits of one connection's requests (see the module docstring); the schema's defaults."""
 
-    max_response: int = 32_000_000
-    request_timeout: float = 300.0
+    max_response: int = size_bytes(SCHEMA["max_response_size"]["default"]) or 0
+    request_timeout: float = seconds(SCHEMA["request_timeout"]["default"]) or 0.0
     allowed: frozenset[str] = frozenset()
 
     @classmethod
@@ -178,13 +178,6 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         )
         return _DeadlineStream(stream)
 
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        return _DeadlineStream(
-            self.inner.connect_unix_socket(path, _clamp(timeout, httpcore.ConnectTimeout), socket_options)
-        )
-
     def sleep(self, seconds: float) -> None:
         self.inner.sleep(seconds)
 
@@ -197,7 +190,8 @@ def transport(*, verify: Any = True, max_connections: int) -> httpx.HTTPTranspor
     made = httpx.HTTPTransport(
         verify=verify, limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
     )
-    # httpx takes no network backend, but its pool (httpcore's public ConnectionPool) keeps one
+    # httpx takes no network backend, but its pool (httpcore's ConnectionPool) keeps one to wrap;
+    # the request_timeout tests fail if a new httpx release moves it
     pool = made._pool
     pool._network_backend = _DeadlineBackend(pool._network_backend)
     return made
@@ -224,15 +218,15 @@ def send(
     ``credential_params`` are query parameters that carry a credential: put
     back on a same-origin redirect, removed from a redirect elsewhere.
     Redirects are followed for reads unless ``follow`` is False (a token
-    request carries a secret in its body). A failure to connect or a timeout is transient (ambiguous for a write: the
-    server may have applied it); a refused redirect, a loop and an answer
-    past ``max_response_size`` are fatal. Returns the final answer, its body
-    read.
+    request carries a secret in its body), never for writes. A failure to
+    connect or a timeout is transient (ambiguous for a write: the server may
+    have applied it); a refused redirect, a loop and an answer past
+    ``max_response_size`` are fatal. Returns the final answer, its body read.
     """
     fatal, transient = phase
+    follow = (not write) if follow is None else (follow and not write)
     token = _DEADLINE.set(time.monotonic() + guard.request_timeout)
     try:
-        follow = not write if follow is None else follow and not write
         return _exchange(http, request, guard, what, fatal, follow, credential_params or {})
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
         # nothing reached the server: sending again is always safe

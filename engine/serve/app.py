@@ -5,12 +5,12 @@ key, or a missing or malformed signature, is refused before a byte of the
 body is read, and so is a body declared larger than the limit. Only then is
 the body read, as raw bytes (never parsed before it is verified: a
 signature covers the exact body), limited in size and time while it
-streams in and counted against the server's memory budget for bodies,
-verified, and then either queued (``response: async``: 202
-at once, the run follows) or run before answering (``response: sync``: 200
-with the run's counts, 422 when its rejects exceeded the spec's tolerance,
-500 when it failed, 503 when another process holds the spec's lock).
-Refusals are short JSON errors; nothing in an answer holds a secret.
+streams in and counted against the server's memory budget for bodies. It
+is then verified and either queued (``response: async``: 202 at once, the
+run follows) or run before answering (``response: sync``: 200 with the
+run's counts, 422 when its rejects exceeded the spec's tolerance, 500 when
+it failed, 503 when another process holds the spec's lock). Refusals are
+short JSON errors; nothing in an answer holds a secret.
 """
 
 from __future__ import annotations
@@ -31,8 +31,6 @@ from engine.serve.specs import ServedSpec, summary
 
 #: sync status → HTTP status
 SYNC_STATUS = {"ok": 200, "rejects_exceeded": 422, "failed": 500, "locked": 503, "stopped": 500}
-
-
 #: a refusal made before the body was read closes the connection: the rest of the body is not drained
 CLOSE = {"Connection": "close"}
 

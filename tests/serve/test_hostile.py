@@ -26,6 +26,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.servers.hostile import Hostile, Seen, json_answer
+
 KEY = "hostile-hook-key-0123456789"
 HOOK = """
 version: 1
@@ -248,3 +250,28 @@ def test_connections_beyond_the_limit_get_503_until_idle_ones_are_closed(serve, 
         assert ok.status_code == 200, ok.text
     for sock in idle:
         sock.close()
+
+
+def test_the_header_timeout_never_cuts_a_request_being_handled(serve, write_spec, monkeypatch) -> None:
+    def slow(sock: socket.socket, seen: Seen) -> None:
+        time.sleep(2.5)  # the sync run waits on this target longer than the header timeout
+        json_answer({"id": 1}, status=201)(sock, seen)
+
+    api = Hostile().route("/items", slow).start()
+    monkeypatch.setenv("HOOK_KEY", KEY)
+    spec = write_spec(
+        HOOK.replace("AUTH", API_KEY_AUTH).replace(
+            'target: {type: file, destination: {type: local, path: out}, name: "{run_id}.jsonl"}',
+            f"connections:\n  api: {{type: http, base_url: '{api.url}'}}\n"
+            "target: {type: http, connection: api, path: /items}",
+        )
+    )
+    try:
+        server = serve(spec, header_timeout=1.0)
+        with httpx.Client(timeout=20) as client:
+            answer = client.post(f"{server.url}/in", content=b'{"ref": "A"}', headers={"x-api-key": KEY})
+            assert answer.status_code == 200 and answer.json()["records"]["written"] == 1
+            again = client.post(f"{server.url}/in", content=b'{"ref": "B"}', headers={"x-api-key": KEY})
+            assert again.status_code == 200  # the same kept-alive connection serves the next request
+    finally:
+        api.stop()
