@@ -34,9 +34,9 @@ from typing import Any
 import httpcore
 import httpx
 
-from engine.errors import AmbiguousWriteError, ConfigError, EngineError, TransientError
+from engine.errors import AmbiguousWriteError, EngineError, TransientError
 from engine.secrets import redactor
-from engine.units import seconds, size_bytes
+from engine.units import duration, seconds, size, size_bytes
 
 #: redirect hops one request may take before it is an error
 MAX_REDIRECTS = 10
@@ -45,16 +45,12 @@ _NEUTRAL = ("user-agent", "accept", "accept-encoding", "content-type")
 
 #: options both HTTP connections (``http``, ``fluent``) take, with their defaults
 SCHEMA: dict[str, Any] = {
-    "max_response_size": {
-        "type": ["integer", "string"],
-        "default": "32MB",
-        "description": "refuse an answer larger than this (bytes, or 32MB, 1GiB); it is not read further",
-    },
-    "request_timeout": {
-        "type": ["number", "string"],
-        "default": "5m",
-        "description": "the longest one request may take in total (connect, send, answer, redirects)",
-    },
+    "max_response_size": size(
+        "refuse an answer larger than this (bytes, or 32MB, 1GiB); it is not read further", default="32MB"
+    ),
+    "request_timeout": duration(
+        "the longest one request may take in total (connect, send, answer, redirects)", default="5m"
+    ),
     "allow_redirects_to": {
         "type": "array",
         "items": {"type": "string"},
@@ -85,25 +81,21 @@ class Guard:
     def from_options(cls, options: Any) -> tuple[Guard, list[tuple[tuple, str]]]:
         """The guard a connection block asks for, and the problems of its options (spec paths).
 
-        ``options`` has ``max_response_size``, ``request_timeout`` and ``allow_redirects_to``;
-        a bad value is reported and its default used.
+        ``options`` has ``max_response_size`` (bytes), ``request_timeout`` (seconds) and
+        ``allow_redirects_to``; a value out of range is reported and its default used.
         """
         problems: list[tuple[tuple, str]] = []
         guard = cls()
-        try:
-            size = size_bytes(options.max_response_size)
-            if size is not None and size <= 0:
-                raise ConfigError(f"expected a positive size such as 32MB, got {options.max_response_size!r}")
-            guard = dataclasses.replace(guard, max_response=size or guard.max_response)
-        except ConfigError as exc:
-            problems.append((("max_response_size",), exc.message))
-        try:
-            timeout = seconds(options.request_timeout)
-            if timeout is not None and timeout <= 0:
-                raise ConfigError(f"expected a positive duration such as 5m, got {options.request_timeout!r}")
-            guard = dataclasses.replace(guard, request_timeout=timeout or guard.request_timeout)
-        except ConfigError as exc:
-            problems.append((("request_timeout",), exc.message))
+        if options.max_response_size is not None:
+            if options.max_response_size <= 0:
+                problems.append((("max_response_size",), "must be more than 0 bytes"))
+            else:
+                guard = dataclasses.replace(guard, max_response=int(options.max_response_size))
+        if options.request_timeout is not None:
+            if options.request_timeout <= 0:
+                problems.append((("request_timeout",), "must be longer than 0 seconds"))
+            else:
+                guard = dataclasses.replace(guard, request_timeout=float(options.request_timeout))
         allowed = set()
         for i, text in enumerate(options.allow_redirects_to or ()):
             u = httpx.URL(str(text)) if "://" in str(text) else None

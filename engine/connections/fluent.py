@@ -87,8 +87,8 @@ class FluentOptions:
     read_timeout: float
     rate_limit: float | None
     retry: dict
-    max_response_size: Any
-    request_timeout: Any
+    max_response_size: int
+    request_timeout: float
     allow_redirects_to: list
 
 

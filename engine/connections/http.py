@@ -145,8 +145,8 @@ class HttpConnectionOptions:
     rate_limit: float | None
     verify_tls: bool
     ca_bundle: str | None
-    max_response_size: Any
-    request_timeout: Any
+    max_response_size: int
+    request_timeout: float
     allow_redirects_to: list
 
 
