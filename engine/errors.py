@@ -140,6 +140,15 @@ class ParseError(BadItemError):
     code = "engine.parse"
 
 
+class OutsideSourceError(DataError):
+    """An item, or a move, would lead outside the source's directory (a symbolic link elsewhere).
+
+    The item fails like unreadable data: it is not read, others flow.
+    """
+
+    code = "engine.source.outside"
+
+
 class MappingError(DataError):
     """A field could not be mapped for one record."""
 

@@ -15,6 +15,7 @@ the directory they belong to.
 
 from __future__ import annotations
 
+import os
 import string
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -24,6 +25,8 @@ from engine.errors import ConfigError, DataError
 from engine.suggest import did_you_mean
 
 BASE_FIELDS = ("name", "stem", "ext", "run_id", "connector", "date", "time")
+#: what separates directories in a local path (``\\`` is an ordinary character on POSIX)
+LOCAL_SEPARATORS = os.sep + (os.altsep or "")
 
 
 class NameTemplate:
@@ -77,11 +80,18 @@ class NameTemplate:
         return "".join(out)
 
 
-def safe_relative(name: str) -> str:
-    """``name`` as a relative path that cannot leave its base directory."""
-    cleaned = name.replace("\\", "/")
-    parts = [p for p in cleaned.split("/") if p not in ("", ".")]
-    if cleaned.startswith("/") or any(p == ".." for p in parts) or not parts:
+def safe_relative(name: str, separators: str = "/\\") -> str:
+    r"""``name`` as a relative path that cannot leave its base directory.
+
+    Remote stores may run on Windows, so by default ``\`` separates too;
+    local paths pass the OS's own (:data:`LOCAL_SEPARATORS`), so a legal
+    POSIX name such as ``a..\..\x.csv`` stays one name.
+    """
+    cleaned = name
+    for sep in separators[1:]:
+        cleaned = cleaned.replace(sep, separators[0])
+    parts = [p for p in cleaned.split(separators[0]) if p not in ("", ".")]
+    if cleaned.startswith(separators[0]) or ".." in parts or not parts or "\x00" in name:
         raise DataError(f"unsafe file name {name!r}: it must stay inside its directory")
     return "/".join(parts)
 
@@ -91,3 +101,39 @@ def file_values(name: str) -> dict[str, str]:
     base = name.rsplit("/", 1)[-1]
     stem, dot, ext = base.rpartition(".")
     return {"name": base, "stem": stem if dot else base, "ext": ext if dot else ""}
+
+
+def leaves_directory(
+    template: NameTemplate, *, absolute_ok: bool = False, separators: str = "/\\"
+) -> str | None:
+    """Why names from ``template`` would leave their directory, or None when they cannot.
+
+    Checked when the spec compiles, so ``../outside/{name}`` fails
+    ``engine validate`` instead of a run after delivery. Placeholder values
+    are single names (file names never hold a separator, partition folders
+    are made safe), so rendering with sample values shows the template's own
+    shape; rendering again at run time still refuses a name that climbs out.
+    """
+    sample = {}
+    for _literal, field, spec, _conversion in string.Formatter().parse(template.text):
+        if field is not None:
+            sample[field] = _sample(spec or "")
+    rendered = template.render(sample, datetime(2000, 1, 1))
+    if absolute_ok and rendered.startswith("/"):
+        rendered = rendered.lstrip("/")
+    elif rendered[:1] in (separators + "/"):
+        return f"{template.text!r} is an absolute path; it must be relative to its directory"
+    try:
+        safe_relative(rendered, separators)
+    except DataError:
+        return f"{template.text!r} leads outside its directory ('..' is not allowed)"
+    return None
+
+
+def _sample(spec: str) -> Any:
+    """A value that ``format`` accepts with ``spec`` (``{part:03d}`` wants a number)."""
+    try:
+        format("x", spec)
+    except ValueError:
+        return 1
+    return "x"

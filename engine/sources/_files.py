@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.errors import ConfigError
-from engine.templates import NameTemplate, file_values, safe_relative
+from engine.templates import NameTemplate, file_values, leaves_directory, safe_relative
 from engine.units import duration
 
 MOVE: dict[str, Any] = {
@@ -55,30 +55,53 @@ def compile_pattern(pattern: str) -> Callable[[str], bool]:
     return lambda name: rx.match(name) is not None
 
 
-def move_templates(on_success: dict | None, on_failure: dict | None) -> dict[str, NameTemplate]:
-    """The parsed ``move_to`` templates by key; both move and delete is a configuration error."""
-    templates = {}
+def move_templates(
+    on_success: dict | None, on_failure: dict | None, *, absolute_ok: bool = False, separators: str = "/\\"
+) -> tuple[dict[str, NameTemplate], list[tuple[tuple, str]]]:
+    """The parsed ``move_to`` templates by key, and every mistake in them at its spec path.
+
+    A template that could lead outside the source's directory (``../x``,
+    or an absolute path where ``absolute_ok`` is off) is a mistake here, so
+    ``engine validate`` reports it before any run delivers a file it then
+    cannot move. Both move and delete is one too.
+    """
+    templates: dict[str, NameTemplate] = {}
+    problems: list[tuple[tuple, str]] = []
     for key, action in (("on_success", on_success), ("on_failure", on_failure)):
         action = action or {}
         if action.get("move_to") and action.get("delete"):
-            raise ConfigError(f"{key}: choose move_to or delete, not both")
-        if action.get("move_to"):
-            templates[key] = NameTemplate(action["move_to"])
-    return templates
+            problems.append(((key,), "choose move_to or delete, not both"))
+            continue
+        if not action.get("move_to"):
+            continue
+        try:
+            template = NameTemplate(action["move_to"])
+        except ConfigError as exc:
+            problems.append(((key, "move_to"), str(exc)))
+            continue
+        why = leaves_directory(template, absolute_ok=absolute_ok, separators=separators)
+        if why:
+            problems.append(((key, "move_to"), why))
+            continue
+        templates[key] = template
+    return templates, problems
 
 
-def render_move(template: NameTemplate, name: str, run: Any, *, absolute_ok: bool = False) -> str:
-    """Where a processed file goes: a relative path that cannot climb out of its base.
+def render_move(
+    template: NameTemplate, name: str, run: Any, *, absolute_ok: bool = False, separators: str = "/\\"
+) -> str:
+    r"""Where a processed file goes: a relative path that cannot climb out of its base.
 
     ``name`` is the file's own name. With ``absolute_ok`` (remote sources,
     where ``/archive/{name}`` is a deliberate choice) a leading ``/`` is kept;
-    ``..`` never survives either way.
+    ``..`` never survives either way. ``separators`` are what splits a path
+    (local sources: the OS's own, so ``\`` in a POSIX name is kept as is).
     """
     values = {**file_values(name), "run_id": run.run_id, "connector": run.connector}
     rendered = template.render(values, run.started)
     if absolute_ok and rendered.startswith("/"):
-        return "/" + safe_relative(rendered.lstrip("/"))
-    return safe_relative(rendered)
+        return "/" + safe_relative(rendered.lstrip("/"), separators)
+    return safe_relative(rendered, separators)
 
 
 def static_dir(template: NameTemplate) -> str:

@@ -10,16 +10,19 @@ source:
 ```
 
 ``path`` is a directory (relative to the spec), a single file, or a glob.
-Moves are relative to the source directory, never overwrite an existing file
-(a suffix keeps both), and cannot leave the directory. Files still being
-written can be left for the next run with ``min_age``.
+Nothing outside that directory is ever read or written: a symbolic link is
+read through only when it leads to a file inside the directory; one leading
+elsewhere fails as unreadable (moved by ``on_failure``, the link itself, its
+target never opened). Moves are relative to the source directory, never
+overwrite an existing file (a suffix keeps both), never follow a link on
+the way, and cannot leave the directory. Files still being written can be
+left for the next run with ``min_age``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -29,8 +32,10 @@ from typing import IO, Any
 from typing_extensions import override
 
 from engine.contracts import Item, RunContext, Source
-from engine.errors import SourceError
+from engine.errors import OutsideSourceError, SourceError
+from engine.sources import _inside
 from engine.sources._files import MIN_AGE, MOVE, compile_pattern, free_name, move_templates, render_move
+from engine.templates import LOCAL_SEPARATORS
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -83,8 +88,13 @@ class LocalSource(Source):
         super().__init__(options, path=path)
         self.matches = compile_pattern(options.pattern)
         self.min_age: float | None = options.min_age
-        self.templates = move_templates(options.on_success, options.on_failure)
-        self.base: Path | None = None
+        self.templates, self._problems = move_templates(
+            options.on_success, options.on_failure, separators=LOCAL_SEPARATORS
+        )
+
+    def problems(self) -> list[tuple[tuple, str]]:
+        """Mistakes in ``on_success``/``on_failure``, each at its spec path (moves stay in the directory)."""
+        return self._problems
 
     @override
     def open(self, run: RunContext) -> None:
@@ -93,6 +103,15 @@ class LocalSource(Source):
         self.root = raw if raw.is_absolute() else base_dir / raw
 
     def _listing(self) -> tuple[Path, list[Path]]:
+        try:
+            return self._list()
+        except OSError as exc:
+            raise SourceError(
+                f"{self.path}: cannot list {exc.filename or self.root}: {exc.strerror or exc}",
+                hint="check that the directory exists and that this user may read it",
+            ) from None
+
+    def _list(self) -> tuple[Path, list[Path]]:
         base, glob = _split_glob(self.root)
         if glob is not None:
             if not base.is_dir():
@@ -108,7 +127,6 @@ class LocalSource(Source):
     @override
     def items(self, run: RunContext) -> Iterator[Item]:
         base, paths = self._listing()
-        self.base = base
         skip_dirs = {self._move_root(k) for k in self.templates}
         now = time.time()
         entries = []
@@ -118,27 +136,32 @@ class LocalSource(Source):
                 continue
             if not self.matches(p.name):
                 continue
+            real = _inside.relative_inside(base, p)
             try:
-                st = p.stat()
+                st = p.stat() if real is not None else p.lstat()  # a link leading outside is not followed
             except FileNotFoundError:
                 continue
             if self.min_age is not None and now - st.st_mtime < self.min_age:
                 run.log.info("file too new, left for the next run", file=rel, min_age=self.options.min_age)
                 continue
-            entries.append((p, rel, st))
+            entries.append((p, rel, real, st))
         if self.options.sort == "modified":
-            entries.sort(key=lambda e: (e[2].st_mtime, e[1]))
+            entries.sort(key=lambda e: (e[3].st_mtime, e[1]))
         else:
             entries.sort(key=lambda e: e[1])
         if self.options.max_files:
             entries = entries[: self.options.max_files]
-        for p, rel, st in entries:
+        for p, rel, real, st in entries:
+            meta = {"path": str(p), "base": str(base), "relpath": rel, "real": real}
+            if real is None:
+                meta["outside"] = os.path.realpath(p)
+                run.log.warning("link leads outside the source directory; it is not read", file=rel)
             yield Item(
-                uri=p.resolve().as_uri(),
+                uri=p.absolute().as_uri() if real is None else p.resolve().as_uri(),
                 name=p.name,
                 size=st.st_size,
                 mtime=datetime.fromtimestamp(st.st_mtime, UTC),
-                meta={"path": str(p), "relpath": rel},
+                meta=meta,
             )
 
     def _move_root(self, key: str) -> str:
@@ -148,31 +171,57 @@ class LocalSource(Source):
 
     @override
     def read(self, item: Item) -> IO[bytes]:
+        meta = item.meta
+        if meta.get("real") is None:
+            raise OutsideSourceError(
+                f"{meta['relpath']}: a symbolic link to {meta.get('outside', '?')}, outside the source "
+                f"directory {meta['base']}: not read",
+                hint="a local source reads only files inside its directory: copy the file in instead",
+            )
         try:
-            return open(item.meta["path"], "rb")
+            return _inside.open_file(meta["base"], meta["real"])
         except OSError as exc:
-            raise SourceError(f"{item.meta['path']}: cannot read: {exc.strerror}") from None
+            if exc.errno in _inside.LINK_ERRNOS:
+                raise OutsideSourceError(
+                    f"{meta['relpath']}: a symbolic link appeared on its path after the listing: not read"
+                ) from None
+            raise SourceError(f"{meta['path']}: cannot read: {exc.strerror}") from None
 
     @override
     def complete(self, item: Item, ok: bool, run: RunContext) -> str | None:
         key = "on_success" if ok else "on_failure"
         action = getattr(self.options, key) or {}
-        src = Path(item.meta["path"])
+        base, rel = item.meta["base"], item.meta["relpath"]
         if action.get("delete"):
-            src.unlink(missing_ok=True)
+            self._guarded("delete", item, lambda: _inside.delete(base, rel))
             return "deleted"
         tmpl = self.templates.get(key)
         if tmpl is None:
             return None
-        rel = render_move(tmpl, item.name, run)
-        dest = (self.base or src.parent) / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest = Path(free_name(dest.as_posix(), run.run_id, lambda p: Path(p).exists()))
+        dest = render_move(tmpl, item.name, run, separators=LOCAL_SEPARATORS)
+        final = self._guarded(
+            f"move to {dest}",
+            item,
+            lambda: _inside.move(base, rel, dest, lambda d, exists: free_name(d, run.run_id, exists)),
+        )
+        return str(Path(base) / final)
+
+    def _guarded(self, action: str, item: Item, operation: Any) -> Any:
+        """Run a file operation; a link on the way or an OS error becomes an engine error naming the file."""
         try:
-            os.replace(src, dest)
-        except OSError:  # another filesystem
-            shutil.move(str(src), str(dest))
-        return str(dest)
+            return operation()
+        except OSError as exc:
+            where = item.meta["relpath"]
+            if exc.errno in _inside.LINK_ERRNOS:
+                raise OutsideSourceError(
+                    f"{where}: cannot {action}: a symbolic link (or a file) is in the way; "
+                    "moves never follow links out of the source directory",
+                    hint="replace the link with a real directory inside the source directory",
+                ) from None
+            raise SourceError(
+                f"{where}: cannot {action}: {exc.strerror or exc}",
+                hint="check that the directory exists and that this user may write to it",
+            ) from None
 
 
 def _split_glob(path: Path) -> tuple[Path, str | None]:

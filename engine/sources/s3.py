@@ -104,12 +104,16 @@ class S3Source(Source):
         self.connection_name = options.connection
         self.matches = compile_pattern(options.pattern)
         self.min_age: float | None = options.min_age
-        self.templates = move_templates(options.on_success, options.on_failure)
+        self.templates, self._problems = move_templates(options.on_success, options.on_failure)
         self.skip = [d for d in (static_dir(t) for t in self.templates.values()) if d]
         prefix = options.prefix.lstrip("/")
         self.prefix = prefix
         self.base = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
         self._transfers: Any = None
+
+    def problems(self) -> list[tuple[tuple, str]]:
+        """Mistakes in ``on_success``/``on_failure``, each at its spec path (``move_to`` keys stay in the bucket)."""
+        return self._problems
 
     @override
     def open(self, run: RunContext) -> None:

@@ -107,8 +107,14 @@ class SftpSource(Source):
         self.matches = compile_pattern(options.pattern)
         self.min_age: float | None = options.min_age
         self.stable_for: float | None = options.size_stable_for
-        self.templates = move_templates(options.on_success, options.on_failure)
+        self.templates, self._problems = move_templates(
+            options.on_success, options.on_failure, absolute_ok=True
+        )
         self.skip_dirs = [d for d in (static_dir(t) for t in self.templates.values()) if d and d[0] != "/"]
+
+    def problems(self) -> list[tuple[tuple, str]]:
+        """Mistakes in ``on_success``/``on_failure``, each at its spec path (``..`` never climbs out)."""
+        return self._problems
 
     @override
     def open(self, run: RunContext) -> None:

@@ -45,7 +45,7 @@ from engine.contracts import Batch, Destination, Item, RunContext, Target, Write
 from engine.errors import ConfigError
 from engine.targets import _partitions
 from engine.targets._outputs import Output, discard, start_output
-from engine.templates import NameTemplate
+from engine.templates import NameTemplate, leaves_directory
 from engine.units import size
 
 NAME_FIELDS = ("run_id", "connector", "date", "time", "part", "partition", "source", "source_stem", "ext")
@@ -92,7 +92,7 @@ SCHEMA: dict[str, Any] = {
 
 @dataclasses.dataclass
 class FileOptions:
-    """A validated ``target: {type: file}`` block, its writer and destination already built as plugins."""
+    """The validated ``file`` target block; ``writer`` and ``destination`` are built plugins."""
 
     writer: Writer
     destination: Destination
@@ -106,10 +106,10 @@ class FileOptions:
 
 
 class FileTarget(Target):
-    """Writes batches into files and publishes them when their scope (run or item) commits.
+    """Writes mapped records through a writer into files a destination publishes atomically.
 
-    Records are reported accepted only when their file is published; until
-    then they live in temporary files that :meth:`close` removes.
+    Names come from the ``name`` template, which may not lead outside the
+    destination (checked when the spec compiles).
     """
 
     name = "file"
@@ -140,6 +140,9 @@ class FileTarget(Target):
         except ConfigError as exc:
             self._problems.append((("name",), str(exc)))
             self.template = NameTemplate("{connector}-{run_id}-{part:03d}.{ext}", NAME_FIELDS)
+        escape = leaves_directory(self.template)
+        if escape:
+            self._problems.append((("name",), escape))
         if split and "part" not in self.template.fields:
             why = "max_records" if options.max_records else "max_bytes" if self.max_bytes else "partition_by"
             self._problems.append(
@@ -159,6 +162,7 @@ class FileTarget(Target):
 
     @override
     def open(self, run: RunContext) -> None:
+        """Open the writer and the destination for ``run``."""
         self.run = run
         self.destination: Destination = self.options.destination
         self.options.writer.open(run)
@@ -168,6 +172,7 @@ class FileTarget(Target):
 
     @override
     def write(self, batch: Batch) -> None:
+        """Write a batch into its open files (by partition), starting new parts at the limits."""
         item = batch.chunk.item
         if self.options.per == "item":
             self._drop_unfinished(item)
@@ -282,6 +287,7 @@ class FileTarget(Target):
 
     @override
     def finish_item(self, item: Item) -> None:
+        """With ``per: item``, publish the item's files: its records count as written then."""
         if self.options.per != "item":
             return
         if (
@@ -295,6 +301,7 @@ class FileTarget(Target):
 
     @override
     def finish_run(self) -> None:
+        """With ``per: run``, publish every file of the run."""
         if self.options.per != "run":
             return
         if (
@@ -308,7 +315,7 @@ class FileTarget(Target):
         self._publish()
 
     def stats(self) -> dict[str, Any]:
-        """The target's counters for the run report: files published."""
+        """Files published, for the run report."""
         return {"files": len(self.published)}
 
     def close(self) -> None:

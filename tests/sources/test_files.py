@@ -49,8 +49,38 @@ def test_a_broken_regex_is_a_configuration_error() -> None:
 
 
 def test_move_and_delete_together_is_refused() -> None:
-    with pytest.raises(ConfigError, match="on_failure: choose move_to or delete"):
-        move_templates(None, {"move_to": "errors/{name}", "delete": True})
+    templates, problems = move_templates(None, {"move_to": "errors/{name}", "delete": True})
+    assert templates == {} and problems == [(("on_failure",), "choose move_to or delete, not both")]
+
+
+@pytest.mark.parametrize(
+    "move_to,absolute_ok,problem",
+    [
+        ("../outside/{name}", False, "'../outside/{name}' leads outside its directory ('..' is not allowed)"),
+        ("processed/../../{name}", True, "leads outside its directory"),
+        (
+            "/archive/{name}",
+            False,
+            "'/archive/{name}' is an absolute path; it must be relative to its directory",
+        ),
+        ("{nmae}", False, "unknown placeholder {nmae} in '{nmae}' (did you mean 'name'?)"),
+    ],
+)
+def test_move_templates_that_leave_the_directory_are_mistakes_at_their_path(
+    move_to: str, absolute_ok: bool, problem: str
+) -> None:
+    templates, problems = move_templates({"move_to": move_to}, None, absolute_ok=absolute_ok)
+    assert "on_success" not in templates
+    assert [(path, message) for path, message in problems if problem in message] == [
+        (("on_success", "move_to"), problems[0][1])
+    ]
+
+
+def test_a_local_name_with_backslashes_is_one_name() -> None:
+    name = "a..\\..\\x.csv"
+    assert render_move(NameTemplate("processed/{name}"), name, RUN, separators="/") == f"processed/{name}"
+    with pytest.raises(DataError, match="unsafe file name"):
+        render_move(NameTemplate("processed/{name}"), name, RUN)  # remote stores may split on it
 
 
 @pytest.mark.parametrize(
