@@ -4,13 +4,19 @@
 target:
   type: file
   writer: csv
-  destination: {type: local, path: out/, if_exists: fail}
+  destination: {type: local, path: out/, if_exists: fail, mode: "0640"}
 ```
+
+Published files get ``mode`` (octal), or by default what any new file of
+this process gets: 0666 minus the umask (0644 with the usual umask 022). The
+mode is set on the temporary file before the rename, so the file never
+appears with other permissions.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import shutil
 from pathlib import Path
@@ -20,7 +26,7 @@ from typing_extensions import override
 
 from engine.contracts import Destination, RunContext
 from engine.errors import TargetError
-from engine.templates import safe_relative
+from engine.templates import LOCAL_SEPARATORS, safe_relative
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -33,6 +39,14 @@ SCHEMA: dict[str, Any] = {
             "default": "fail",
             "description": "when a file of that name exists: stop, replace it, or add a suffix",
         },
+        "mode": {
+            "type": "string",
+            "pattern": "^(umask|0?[0-7]{3})$",
+            "default": "umask",
+            "description": "permissions of published files, in octal as a string ('0644', '0640'); "
+            "umask: 0666 minus the process umask, as for any new file",
+            "x-error": "{value!r} is not a mode: write it in octal as a quoted string, e.g. '0640', or umask",
+        },
     },
 }
 
@@ -43,6 +57,7 @@ class LocalDestinationOptions:
 
     path: str
     if_exists: str
+    mode: str
 
 
 class LocalDestination(Destination):
@@ -61,6 +76,8 @@ class LocalDestination(Destination):
     def open(self, run: RunContext) -> None:
         raw = Path(os.path.expanduser(self.options.path))
         self.root = raw if raw.is_absolute() else Path(run.spec_dir) / raw
+        mode = self.options.mode
+        self.file_mode = 0o666 & ~_umask() if mode == "umask" else int(mode, 8)
 
     @override
     def staging_dir(self) -> Path:
@@ -78,28 +95,53 @@ class LocalDestination(Destination):
 
     @override
     def publish(self, local_path: str, name: str, run: RunContext) -> str:
-        dest = self.root / safe_relative(name)
+        dest = self.root / safe_relative(name, LOCAL_SEPARATORS)
         self._mkdir(dest.parent)
-        if dest.exists():
-            policy = self.options.if_exists
-            if policy == "fail":
-                os.unlink(local_path)
-                raise TargetError(
-                    f"{dest} already exists", hint="set destination.if_exists: overwrite or suffix"
-                )
-            if policy == "suffix":
-                dest = _suffixed(dest)
         try:
-            os.replace(local_path, dest)
-        except OSError:  # staging on another filesystem: copy next to it, then rename
-            tmp = dest.with_name(f".{dest.name}.partial")
+            if dest.exists():
+                policy = self.options.if_exists
+                if policy == "fail":
+                    os.unlink(local_path)
+                    raise TargetError(
+                        f"{dest} already exists", hint="set destination.if_exists: overwrite or suffix"
+                    )
+                if policy == "suffix":
+                    dest = _suffixed(dest)
+            os.chmod(local_path, self.file_mode)
             try:
-                shutil.copyfile(local_path, tmp)
+                os.replace(local_path, dest)
             except OSError as exc:
-                raise TargetError(f"{self.path}: cannot write {tmp}: {exc.strerror or exc}") from None
-            os.replace(tmp, dest)
-            os.unlink(local_path)
+                if exc.errno != errno.EXDEV:
+                    raise
+                self._copy_across(local_path, dest)
+        except OSError as exc:
+            raise TargetError(
+                f"{self.path}: cannot publish {dest}: {exc.strerror or exc}",
+                hint="check that the output directory exists and that this user may write to it",
+            ) from None
         return str(dest)
+
+    def _copy_across(self, local_path: str, dest: Path) -> None:
+        """Staging on another filesystem: copy next to the destination, then rename."""
+        tmp = dest.with_name(f".{dest.name}.partial")
+        shutil.copyfile(local_path, tmp)
+        os.chmod(tmp, self.file_mode)
+        os.replace(tmp, dest)
+        os.unlink(local_path)
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the system tells (Linux), else set back at once."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _suffixed(dest: Path) -> Path:

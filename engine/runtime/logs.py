@@ -11,6 +11,7 @@ file=out.csv records=1200``), or one JSON object per line with
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from datetime import UTC, datetime
@@ -27,6 +28,8 @@ LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNI
 def _value(v: Any) -> str:
     """A field's value for a text line: secrets scrubbed before it is quoted (quoting escapes them)."""
     text = redactor.scrub(str(v))
+    if not text.isprintable():  # ASCII escapes: a name can neither forge a line nor reorder one
+        return json.dumps(text)
     if not text or any(c in text for c in ' \t\n"='):
         return dumps(text)
     return text

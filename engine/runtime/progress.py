@@ -12,6 +12,8 @@ from typing import Any
 
 from typing_extensions import override
 
+from engine.printable import printable
+
 
 class NoProgress:
     """Progress for runs without a terminal: every call does nothing."""
@@ -56,7 +58,9 @@ class TerminalProgress(NoProgress):
 
     @override
     def item(self, name: str) -> None:
-        self.current = name
+        from rich.markup import escape
+
+        self.current = escape(printable(name))  # a file name is neither markup nor a line break
 
     @override
     def update(self, read: int, rejected: int, files_done: int) -> None:

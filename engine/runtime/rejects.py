@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from engine.errors import ConfigError
 from engine.jsonutil import dumps
 from engine.secrets import redactor
 
@@ -35,8 +36,14 @@ class RejectsWriter:
         self._columns: list[str] | None = None
 
     def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._stream = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._stream = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write the rejects file {self.path}: {exc.strerror or exc}",
+                hint="set on_error.rejects.path to a directory this user may write to",
+            ) from None
 
     def write(self, entry: dict[str, Any]) -> None:
         """Append one reject entry (lineage, reason, original record, mapped payload, answer)."""

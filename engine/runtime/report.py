@@ -10,6 +10,7 @@ from typing import Any
 
 from engine.jsonutil import to_jsonable
 from engine.plan import ErrorPolicy
+from engine.printable import printable
 from engine.runtime.outcomes import Counts
 from engine.secrets import redactor
 
@@ -116,7 +117,11 @@ class RunReport:
         tmp.replace(path)
 
     def render_text(self) -> str:
-        """The report for a terminal: status, files, records, rejects and where to find them."""
+        """The report for a terminal: status, files, records, rejects and where to find them.
+
+        Names, reasons and paths go through :func:`~engine.printable.printable`,
+        so a file name cannot forge or hide lines of the summary.
+        """
         c = self.counts
         rej = c.get("rejected", {})
         files = self.files_summary()
@@ -126,7 +131,8 @@ class RunReport:
             + (" (dry run)" if self.dry_run else "")
             + f" in {self.seconds:.2f}s",
             f"  files    {files['seen']} seen, {files['done']} done, {files['skipped']} skipped, "
-            f"{files['failed']} failed" + (f", {files['partial']} partial" if files.get("partial") else ""),
+            f"{files['failed']} failed"
+            + (f", {files['partial']} partial" if files.get("partial") else ""),
             f"  records  {c.get('read', 0)} read, {c.get('mapped', 0)} mapped, {c.get('written', 0)} written, "
             f"{rej.get('total', 0)} rejected (parse {rej.get('parse', 0)}, mapping {rej.get('mapping', 0)}, "
             f"target {rej.get('target', 0)})"
@@ -135,20 +141,20 @@ class RunReport:
         if c.get("read", 0) >= 10_000:  # a rate over a handful of records measures start-up, not throughput
             lines.append(f"  speed    {rate:,.0f} records/s")
         if self.source:
-            lines.append("  source   " + ", ".join(f"{k} {v}" for k, v in self.source.items()))
+            lines.append("  source   " + ", ".join(f"{k} {printable(v)}" for k, v in self.source.items()))
         if self.target:
-            lines.append("  target   " + ", ".join(f"{k} {v}" for k, v in self.target.items()))
+            lines.append("  target   " + ", ".join(f"{k} {printable(v)}" for k, v in self.target.items()))
         for it in self.items:
             if it.status in ("failed", "partial"):
-                lines.append(f"  {it.status}: {it.name}: {it.reason}")
+                lines.append(f"  {it.status}: {printable(it.name)}: {printable(it.reason)}")
         if self.rejects_path:
-            lines.append(f"  rejects  {self.rejects_path}")
+            lines.append(f"  rejects  {printable(self.rejects_path)}")
         if self.report_path:
-            lines.append(f"  report   {self.report_path}")
+            lines.append(f"  report   {printable(self.report_path)}")
         for note in self.notes:
-            lines.append(f"  note     {note}")
+            lines.append(f"  note     {printable(note)}")
         if self.error:
-            lines.append(f"  error    {self.error}")
+            lines.append(f"  error    {printable(self.error)}")
         return redactor.scrub("\n".join(lines))
 
 

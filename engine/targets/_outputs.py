@@ -14,6 +14,7 @@ import tempfile
 from typing import IO
 
 from engine.contracts import Destination, Item, RunContext, Writer
+from engine.errors import TargetError
 
 
 @dataclasses.dataclass
@@ -80,7 +81,15 @@ def start_output(
     writer.open(run)
     staging = destination.staging_dir()
     directory = str(staging) if staging is not None else None
-    fd, path = tempfile.mkstemp(prefix=".engine-", suffix=".partial", dir=directory)
+    try:
+        fd, path = tempfile.mkstemp(prefix=".engine-", suffix=".partial", dir=directory)
+    except OSError as exc:
+        writer.close()
+        raise TargetError(
+            f"{destination.path}: cannot write a file in {directory or tempfile.gettempdir()}: "
+            f"{exc.strerror or exc}",
+            hint="check that the directory exists and that this user may write to it",
+        ) from None
     stream = os.fdopen(fd, "wb", buffering=1 << 20)
     meta = {
         "connector": run.connector,

@@ -361,7 +361,7 @@ def test_target_mistakes_are_reported_at_their_option(options, where, message) -
 
     base = {
         "writer": CsvWriter(None),
-        "destination": LocalDestination(LocalDestinationOptions("out", "fail")),
+        "destination": LocalDestination(LocalDestinationOptions("out", "fail", "umask")),
         "name": None,
         "per": "run",
         "max_records": None,
