@@ -620,7 +620,23 @@ class StateStore(Plugin):
     kind = "state_stores"
 
     def open_for(self, spec_dir: Path) -> None:
-        """Open the store for a spec without a run (``engine state``); harmless when already open."""
+        """Open the store for a spec without a run (``engine state``); harmless when already open.
+
+        An empty, damaged or foreign store is never taken for a new one: it
+        raises :class:`~engine.errors.CorruptStateError` until repaired.
+        """
+        raise NotImplementedError
+
+    def set_aside(self, spec_dir: Path) -> str:
+        """Move a damaged store out of the way, keeping it, so an empty one can start; returns where it went."""
+        raise NotImplementedError
+
+    def verify(self) -> None:
+        """Raise :class:`~engine.errors.StateError` when the store opened is gone or replaced.
+
+        A run calls it before it sends or publishes: a store deleted or swapped
+        under a run (and with it the lock and the ledger) must stop the run.
+        """
         raise NotImplementedError
 
     # -- ledger: one row per item ever seen ----------------------------------------------
@@ -740,8 +756,12 @@ class StateStore(Plugin):
 
     # -- run history ------------------------------------------------------------------------
 
-    def run_started(self, connector: str, run_id: str, started: datetime) -> None:
-        """Add a run to the history as ``running``."""
+    def run_started(self, connector: str, run_id: str, started: datetime, owner: str | None = None) -> None:
+        """Add a run to the history as ``running``; ``owner`` (``host:pid:run_id``) tells a live run from a dead one."""
+        raise NotImplementedError
+
+    def runs_mark_crashed(self, connector: str) -> int:
+        """Mark ``running`` runs whose owner is gone (dead process, lock lost or expired) as ``crashed``."""
         raise NotImplementedError
 
     def run_ended(self, run_id: str, status: str, counts: dict[str, Any], report: str | None) -> None:

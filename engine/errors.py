@@ -179,6 +179,15 @@ class StateError(FatalError):
     code = "engine.state"
 
 
+class CorruptStateError(StateError):
+    """The state store's file is empty, truncated or not a database: nothing may run on it.
+
+    ``engine state clear --force`` moves it aside and starts a new store.
+    """
+
+    code = "engine.state.corrupt"
+
+
 class LockedError(StateError):
     """Another run holds the lock for this connector."""
 

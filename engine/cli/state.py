@@ -1,22 +1,56 @@
-"""``engine state SPEC ...``: inspect and repair a connector's state."""
+"""``engine state SPEC ...``: inspect and repair a connector's state.
+
+A store that cannot be opened (empty, damaged, unreadable) is explained,
+with what to do, instead of a traceback; ``clear --force`` repairs a damaged
+one by moving it aside. Names from the ledger are printed escaped.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
-from engine.cli.common import load_plan
+from engine.cli.common import echo_err, load_plan
+from engine.errors import CorruptStateError, StateError
+from engine.printable import printable
 from engine.runtime.paths import state_dir
 
+EXIT_FAILED = 1
 
-def _open_store(spec: str) -> tuple[Any, Any]:
+
+@contextlib.contextmanager
+def _open_store(spec: str, *, force: bool = False) -> Iterator[tuple[Any, Any]]:
+    """The compiled plan and its opened store, closed afterwards.
+
+    A store that cannot be opened or read (empty, damaged, unreadable) ends
+    the command with exit 1, its reason and what to do, never a traceback.
+    With ``force``, a damaged store is moved aside first and an empty one
+    started (``clear --force``).
+    """
     plan = load_plan(spec, show_warnings=False)
     store = plan.state_store
-    store.open_for(Path(plan.base_dir))
-    return plan, store
+    base = Path(plan.base_dir)
+    try:
+        try:
+            store.open_for(base)
+        except CorruptStateError:
+            if not force:
+                raise
+            aside = store.set_aside(base)
+            click.echo(f"moved the damaged store aside to {aside}; a new, empty store starts now")
+            store.open_for(base)
+        yield plan, store
+    except StateError as exc:
+        echo_err(f"{spec}: {exc.message}")
+        if exc.hint:
+            echo_err(f"  what to do: {exc.hint}")
+        sys.exit(EXIT_FAILED)
 
 
 @click.group("state")
@@ -28,11 +62,11 @@ def state_cmd() -> None:
 @click.argument("spec", type=click.Path(dir_okay=False))
 def show(spec: str) -> None:
     """Where state lives, the lock, file counts by status, stored values."""
-    plan, store = _open_store(spec)
-    try:
+    with _open_store(spec) as (plan, store):
         click.echo(f"connector: {plan.name}")
         click.echo(f"store:     {store.file}")
         click.echo(f"reports:   {state_dir(Path(plan.base_dir)) / 'reports'}")
+        store.runs_mark_crashed(plan.name)
         holder = store.lock_holder(plan.name)
         click.echo(
             f"lock:      {'held by ' + holder['owner'] + ' until ' + holder['expires'] if holder else 'free'}"
@@ -49,8 +83,6 @@ def show(spec: str) -> None:
         if runs:
             r = runs[0]
             click.echo(f"last run:  {r['run_id']} {r['status']} (started {r['started']})")
-    finally:
-        store.close()
 
 
 @state_cmd.command("files")
@@ -58,23 +90,22 @@ def show(spec: str) -> None:
 @click.option("--limit", default=100, show_default=True)
 def files(spec: str, limit: int) -> None:
     """The processed-file ledger, newest first."""
-    plan, store = _open_store(spec)
-    try:
+    with _open_store(spec) as (plan, store):
         for f in store.ledger_list(plan.name, limit=limit):
-            extra = f" -> {f['moved_to']}" if f.get("moved_to") else ""
-            err = f"  ({f['error']})" if f.get("error") else ""
-            click.echo(f"{f['updated']}  {f['status']:11} attempts={f['attempts']}  {f['name']}{extra}{err}")
-    finally:
-        store.close()
+            extra = f" -> {printable(f['moved_to'])}" if f.get("moved_to") else ""
+            err = f"  ({printable(f['error'])})" if f.get("error") else ""
+            click.echo(
+                f"{f['updated']}  {f['status']:11} attempts={f['attempts']}  {printable(f['name'])}{extra}{err}"
+            )
 
 
 @state_cmd.command("runs")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--limit", default=20, show_default=True)
 def runs(spec: str, limit: int) -> None:
-    """Recent runs: start, end, status and counts."""
-    plan, store = _open_store(spec)
-    try:
+    """Recent runs: start, end, status and counts; runs whose process is gone show as crashed."""
+    with _open_store(spec) as (plan, store):
+        store.runs_mark_crashed(plan.name)
         for r in store.runs_list(plan.name, limit=limit):
             c = r.get("counts") or {}
             rej = (c.get("rejected") or {}).get("total", 0)
@@ -82,20 +113,20 @@ def runs(spec: str, limit: int) -> None:
                 f"{r['run_id']}  {r['status'] or '?':16} started {r['started']}  ended {r['ended'] or '-'}  "
                 f"read={c.get('read', 0)} written={c.get('written', 0)} rejected={rej}"
             )
-    finally:
-        store.close()
 
 
 @state_cmd.command("clear")
 @click.argument("spec", type=click.Path(dir_okay=False))
-def clear(spec: str) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also repair a damaged store: move it aside (kept as state.db.broken-TIME) and start an empty one.",
+)
+def clear(spec: str, force: bool) -> None:
     """Forget processed files, checkpoints, stored values and the lock (runs stay in history)."""
-    plan, store = _open_store(spec)
-    try:
+    with _open_store(spec, force=force) as (plan, store):
         removed = store.clear(plan.name)
         click.echo(f"cleared state of {plan.name}: " + ", ".join(f"{n} {t}" for t, n in removed.items()))
-    finally:
-        store.close()
 
 
 @state_cmd.command("retry")
@@ -103,14 +134,11 @@ def clear(spec: str) -> None:
 @click.argument("name")
 def retry(spec: str, name: str) -> None:
     """Make the file NAME (name or uri) eligible again on the next run."""
-    plan, store = _open_store(spec)
-    try:
+    with _open_store(spec) as (plan, store):
         matches = [f for f in store.ledger_list(plan.name, limit=1_000_000) if name in (f["name"], f["uri"])]
         if not matches:
             raise click.ClickException(f"no ledger entry named {name!r}")
         for f in matches:
             store.ledger_forget(plan.name, f["uri"])
             store.checkpoint_clear(plan.name, f["uri"])
-            click.echo(f"{f['name']}: will be processed again on the next run")
-    finally:
-        store.close()
+            click.echo(f"{printable(f['name'])}: will be processed again on the next run")

@@ -114,7 +114,7 @@ class Coordinator:
                     run.connection(source.connection_name)
                 source.open(run)
                 try:
-                    items = self._new_items(run, report)
+                    items = self._new_items(session, run, report)
                 finally:
                     source.close()
                 self._delegate(run, report, items)
@@ -122,9 +122,11 @@ class Coordinator:
             session.execute(body)
         return report
 
-    def _new_items(self, run: Run, report: RunReport) -> list[Item]:
+    def _new_items(self, session: RunSession, run: Run, report: RunReport) -> list[Item]:
         out: list[Item] = []
         for item in self.plan.source.items(run):
+            if session.settle_unmoved(item):
+                continue
             skip = already_done(run, self.plan.source, item, self.plan.state.dedupe)
             if skip:
                 report.items.append(ItemReport(item.uri, item.name, "skipped", reason=skip))

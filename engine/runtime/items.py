@@ -17,6 +17,7 @@ from engine.failpoints import failpoint
 from engine.plan import Plan
 from engine.runtime.context import Run
 from engine.runtime.ledger import next_retry
+from engine.runtime.moves import move_delivered, record_delivered
 from engine.runtime.report import ItemReport
 from engine.secrets import redactor
 
@@ -76,10 +77,9 @@ class ItemLifecycle:
         if not self.records_state:
             return
         failpoint("item.before_move")
-        moved = self.source.complete(item, True, run)
+        moved, problem = move_delivered(run, self.source, item)
         failpoint("item.after_move")
-        report.moved_to = moved
-        run.state.ledger_mark(run.connector, item, "done", run.run_id, records=counts.read, moved_to=moved)
+        record_delivered(run, item, report, counts.read, moved, problem)
         run.checkpoints.clear(item)
         failpoint("item.done")
 

@@ -1,5 +1,9 @@
 """Ledger decisions: is a file already done, when may a failed one be retried.
 
+A file delivered but not moved (its ``on_success`` move failed) is
+``unmoved``: it counts as delivered under every ``dedupe`` policy while it
+is unchanged, so it is never sent twice, and later runs only retry its move.
+
 Also the end-of-run housekeeping (released claims, bounded history).
 """
 
@@ -10,8 +14,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from engine.contracts import Item, Source
-from engine.errors import StateError
+from engine.errors import DataError, StateError
 from engine.plan import HistoryPolicy, RetryPolicy
+
+#: the ledger status of a file delivered whose ``on_success`` move failed
+UNMOVED = "unmoved"
 
 
 def already_done(run: Any, source: Source, item: Item, dedupe: str) -> str | None:
@@ -20,7 +27,10 @@ def already_done(run: Any, source: Source, item: Item, dedupe: str) -> str | Non
         return None
     store = run.state
     if dedupe == "checksum":
-        item.checksum = checksum(source, item)
+        try:
+            item.checksum = checksum(source, item)
+        except DataError:  # unreadable by policy (a link leading outside): it fails as a file, not the run
+            return None
         entry = store.ledger_find_checksum(run.connector, item.checksum)
         if entry:
             return f"same content as {entry['name']} processed by run {entry['run_id']}"
@@ -32,16 +42,35 @@ def already_done(run: Any, source: Source, item: Item, dedupe: str) -> str | Non
             f"failed {entry['attempts']} time(s); next attempt after {entry['next_retry']} "
             f"(`engine state SPEC retry {item.name}` to retry now)"
         )
-    if not entry or entry["status"] != "done":
+    if not entry or entry["status"] not in ("done", UNMOVED):
         return None
     if dedupe == "name":
         return f"processed by run {entry['run_id']}"
+    return f"unchanged since run {entry['run_id']}" if unchanged(entry, item) else None
+
+
+def unmoved(run: Any, item: Item) -> dict[str, Any] | None:
+    """The ledger entry of ``item`` when it was delivered but not moved and is unchanged since, else None.
+
+    Such a file is never delivered again, whatever ``dedupe`` says: the run
+    only tries its move again.
+    """
+    entry: dict[str, Any] | None = run.state.ledger_get(run.connector, item.uri)
+    if entry and entry["status"] == UNMOVED and unchanged(entry, item):
+        return entry
+    return None
+
+
+def unchanged(entry: dict[str, Any], item: Item) -> bool:
+    """Whether ``item`` has the size and etag (or modification time) the ledger recorded."""
     fp = item.fingerprint()
-    same = entry["size"] == fp["size"] and (
-        (fp["etag"] is not None and entry["etag"] == fp["etag"])
-        or (fp["etag"] is None and entry["mtime"] == fp["mtime"])
+    return bool(
+        entry["size"] == fp["size"]
+        and (
+            (fp["etag"] is not None and entry["etag"] == fp["etag"])
+            or (fp["etag"] is None and entry["mtime"] == fp["mtime"])
+        )
     )
-    return f"unchanged since run {entry['run_id']}" if same else None
 
 
 def checksum(source: Source, item: Item) -> str:

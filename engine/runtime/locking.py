@@ -1,6 +1,10 @@
 """The connector's run lock: taken atomically, renewed while the run works.
 
 It is released only by its owner (see the state store for takeover of stale locks).
+Each renewal also checks that the state store's file is still the one the
+run opened; a lock taken over or a store deleted under the run makes
+:meth:`RunLock.check` fail, and the runner calls it before it sends or
+publishes anything.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ class RunLock:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._held = False
+        #: why the run must stop (the lock was taken over, the store vanished), once known
+        self.lost: str | None = None
 
     def acquire(self) -> None:
         """Take the lock or raise :class:`~engine.errors.LockedError` naming its holder."""
@@ -47,11 +53,34 @@ class RunLock:
         run = self.run
         while not self._stop.wait(self.ttl / 3):
             try:
-                if not run.state.lock_renew(run.connector, run.owner, self.ttl):
-                    run.log.error("lost the run lock (taken over by another run)")
-                    return
+                run.state.verify()
             except StateError as exc:
-                run.log.warning("lock renewal failed", error=str(exc))
+                self.lost = exc.message
+            else:
+                try:
+                    if not run.state.lock_renew(run.connector, run.owner, self.ttl):
+                        self.lost = f"the run lock of '{run.connector}' was taken over by another run"
+                except StateError as exc:  # a busy database: the next renewal may succeed
+                    run.log.warning("lock renewal failed", error=str(exc))
+            if self.lost:
+                run.log.error("the run must stop", reason=self.lost)
+                return
+
+    def check(self) -> None:
+        """Raise :class:`~engine.errors.StateError` when the run may not go on.
+
+        The store is checked now (one ``stat``); what the renewal thread
+        learned (a lock taken over) is reported too. Called before anything
+        is sent or published, so a run that lost its footing delivers
+        nothing more.
+        """
+        if self.lost is None:
+            self.run.state.verify()
+            return
+        raise StateError(
+            f"{self.lost}; the run stopped without publishing or committing anything more",
+            hint="another run may be working on the same files: check its outputs before running again",
+        )
 
     def release(self) -> None:
         """Stop renewing and release the lock, only if this run still owns it."""

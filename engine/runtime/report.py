@@ -23,7 +23,7 @@ class ItemReport:
 
     uri: str
     name: str
-    status: str  # done | failed | skipped | partial
+    status: str  # done | failed | skipped | partial | unmoved (delivered, its on_success move failed)
     counts: dict[str, Any] = dataclasses.field(default_factory=dict)
     moved_to: str | None = None
     reason: str | None = None
@@ -132,7 +132,8 @@ class RunReport:
             + f" in {self.seconds:.2f}s",
             f"  files    {files['seen']} seen, {files['done']} done, {files['skipped']} skipped, "
             f"{files['failed']} failed"
-            + (f", {files['partial']} partial" if files.get("partial") else ""),
+            + (f", {files['partial']} partial" if files.get("partial") else "")
+            + (f", {files['unmoved']} delivered but not moved" if files.get("unmoved") else ""),
             f"  records  {c.get('read', 0)} read, {c.get('mapped', 0)} mapped, {c.get('written', 0)} written, "
             f"{rej.get('total', 0)} rejected (parse {rej.get('parse', 0)}, mapping {rej.get('mapping', 0)}, "
             f"target {rej.get('target', 0)})"
@@ -145,7 +146,7 @@ class RunReport:
         if self.target:
             lines.append("  target   " + ", ".join(f"{k} {printable(v)}" for k, v in self.target.items()))
         for it in self.items:
-            if it.status in ("failed", "partial"):
+            if it.status in ("failed", "partial", "unmoved"):
                 lines.append(f"  {it.status}: {printable(it.name)}: {printable(it.reason)}")
         if self.rejects_path:
             lines.append(f"  rejects  {printable(self.rejects_path)}")

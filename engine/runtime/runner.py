@@ -123,6 +123,8 @@ class Runner:
             return
         dedupe = "none" if self.replayed is not None else self.plan.state.dedupe
         for item in self.source.items(run):
+            if self.session.settle_unmoved(item):
+                continue
             skip = already_done(run, self.source, item, dedupe)
             if skip:
                 self.session.report.items.append(ItemReport(item.uri, item.name, "skipped", reason=skip))
@@ -151,6 +153,7 @@ class Runner:
                     self.stopped = True
                     break
             if not self.stopped:
+                self.session.guard()
                 self.target.finish_item(item)
         except (BadItemError, DataError) as exc:
             self.lifecycle.fail(item, report, exc, bad_item=True)
@@ -180,6 +183,7 @@ class Runner:
     def _finish_run(self, run: Run) -> None:
         """Everything written is acknowledged; then deferred items (per-run outputs) commit."""
         try:
+            self.session.guard()
             self.target.finish_run()
         except EngineError as exc:
             for item, report in self.deferred:  # nothing of theirs was acknowledged
@@ -218,6 +222,7 @@ class Runner:
         records, index = self._mapped(run, chunk)
         outcomes.mapped(item, len(records))
         if records:
+            self.session.guard()
             self.target.write(Batch(chunk, records, index))
         self._progress(run)
         failpoint("chunk.done")

@@ -17,13 +17,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from engine.contracts import Item
 from engine.errors import EngineError, LockedError, StateError
 from engine.plan import Plan
 from engine.runtime.checkpoints import Checkpoints
 from engine.runtime.context import Run, new_run_id
-from engine.runtime.ledger import prune, release_claims
+from engine.runtime.ledger import UNMOVED, prune, release_claims, unmoved
 from engine.runtime.locking import RunLock
 from engine.runtime.logs import Log
+from engine.runtime.moves import retry_move
 from engine.runtime.outcomes import Counts, RunOutcomes
 from engine.runtime.paths import state_dir
 from engine.runtime.rejects import RejectsWriter
@@ -137,7 +139,8 @@ class RunSession:
             self.lock = RunLock(run, self.plan.state.lock if self.opts.owns_run else None)
             self.lock.acquire()
             if self.opts.owns_run:
-                self.plan.state_store.run_started(run.connector, run.run_id, run.started)
+                self.plan.state_store.runs_mark_crashed(run.connector)
+                self.plan.state_store.run_started(run.connector, run.run_id, run.started, owner=run.owner)
             run.log.info("run started", spec=self.plan.doc.file, dry_run=self.opts.dry_run or None)
             body()
             report.status = "ok"
@@ -155,6 +158,28 @@ class RunSession:
             report.status = "failed"
             report.error = "interrupted"
             report.exit_code = EXIT_FAILED
+        except Exception as exc:  # a defect, not a decision: still a report, a released lock, a run record
+            report.status = "failed"
+            report.error = f"internal error: {type(exc).__name__}: {exc} (please report it)"
+            report.exit_code = EXIT_FAILED
+            run.log.error("run failed: internal error", error=report.error)
+
+    def guard(self) -> None:
+        """Stop before sending or publishing when the lock was lost or the state store vanished."""
+        if self.opts.records_state and self.lock is not None:
+            self.lock.check()
+
+    def settle_unmoved(self, item: Item) -> bool:
+        """True for a file delivered earlier but not moved: only its move is tried again, now."""
+        if self.opts.replay is not None:
+            return False
+        entry = unmoved(self.run, item)
+        if entry is None:
+            return False
+        report = retry_move(self.run, self.plan.source, item, entry, dry_run=self.opts.dry_run)
+        self.report.items.append(report)
+        self.run.log.info("file skipped", file=item.name, reason=report.reason)
+        return True
 
     def close(self) -> None:
         """Release what the run held, then conclude: the verdict, the report file, the history row."""
@@ -184,6 +209,14 @@ class RunSession:
             outcomes.rejects.close()
             if outcomes.rejects.count:
                 report.rejects_path = str(outcomes.rejects.path)
+        stuck = [i for i in report.items if i.status == UNMOVED]
+        if report.status == "ok" and stuck:
+            report.status = "failed"
+            report.exit_code = EXIT_FAILED
+            report.error = (
+                f"{len(stuck)} file(s) delivered but not moved by on_success; they are not sent again "
+                "(see each file's reason)"
+            )
         if report.status == "ok":
             report.exit_code = judge(total, report.items, self.plan.on_error)
             if report.exit_code == EXIT_REJECTS:

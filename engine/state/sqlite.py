@@ -10,13 +10,24 @@ in ``$ENGINE_STATE_DIR``). WAL mode and ``BEGIN IMMEDIATE`` transactions make
 lock acquisition and claims atomic across processes on one machine. Text
 and JSON written here (errors, checkpoints, key-values, run history) are
 scrubbed of secrets first.
+
+lock acquisition and claims atomic across processes on one machine.
+
+A new database appears complete (built under a temporary name, then
+linked into place), so an empty or foreign file where the database should
+be is damage, never a fresh store: it is refused with
+:class:`~engine.errors.CorruptStateError` until it is restored or set aside
+(``engine state clear --force``). A run remembers which file it opened and
+stops when that file is deleted or replaced under it (:meth:`verify`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import secrets
 import socket
 import sqlite3
 import threading
@@ -29,7 +40,7 @@ from typing import Any
 from typing_extensions import override
 
 from engine.contracts import Item, RunContext, StateStore
-from engine.errors import StateError
+from engine.errors import CorruptStateError, StateError
 from engine.runtime.paths import state_dir
 from engine.secrets import redactor
 
@@ -61,9 +72,20 @@ CREATE TABLE IF NOT EXISTS kv (
     PRIMARY KEY (connector, key));
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, connector TEXT NOT NULL, started TEXT NOT NULL, ended TEXT, status TEXT,
-    counts TEXT, report TEXT);
+    counts TEXT, report TEXT, owner TEXT);
 CREATE INDEX IF NOT EXISTS runs_by_connector ON runs (connector, started);
 """
+
+#: columns added after a table was first released: (table, column)
+ADDED_COLUMNS = (("ledger", "owner"), ("ledger", "claim_expires"), ("runs", "owner"))
+#: the first bytes of every SQLite 3 database file
+MAGIC = b"SQLite format 3\x00"
+#: SQLite's primary result codes for a damaged file or one that is not a database
+SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26
+REPAIR_HINT = (
+    "restore it from a backup, or run `engine state clear SPEC --force` to move it aside and start "
+    "an empty store; files still waiting in the source are then processed again"
+)
 
 
 def owner_is_dead(owner: str | None, host: str | None = None, pid: int | None = None) -> bool:
@@ -131,6 +153,7 @@ class SqliteStateStore(StateStore):
         self._db: sqlite3.Connection | None = None
         self._lock = threading.RLock()
         self.file: Path | None = None
+        self._identity: tuple[int, int] | None = None
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -147,25 +170,74 @@ class SqliteStateStore(StateStore):
         ``engine state`` uses it directly, without a run.
 
         Raises:
+            CorruptStateError: ``file`` is empty, truncated or not a database.
             StateError: the file or its directory cannot be created or opened.
         """
         if self._db is not None:
             return
         try:
             file.parent.mkdir(parents=True, exist_ok=True)
+            if not file.exists():
+                _create(file)
+            _check_header(file)
             db = sqlite3.connect(str(file), timeout=30, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=30000")
-            db.executescript(DDL)
-            columns = {row[1] for row in db.execute("PRAGMA table_info(ledger)")}
-            for column in ("owner", "claim_expires"):
-                if column not in columns:
-                    db.execute(f"ALTER TABLE ledger ADD COLUMN {column} TEXT")
-        except (sqlite3.Error, OSError) as exc:
-            raise StateError(f"state store {file} cannot be opened: {exc}") from None
+            try:
+                _prepare(db)
+            except BaseException:
+                db.close()
+                raise
+            identity = _identity(file)
+        except sqlite3.Error as exc:
+            raise _state_error(file, " cannot be opened", exc) from None
+        except OSError as exc:
+            raise StateError(f"state store {file} cannot be opened: {exc.strerror or exc}") from None
         self._db = db
         self.file = file
+        self._identity = identity
+
+    @override
+    def verify(self) -> None:
+        """Check that the database file is still the one this store opened.
+
+        A run calls it before it sends or publishes: when the state
+        directory was deleted (or the file replaced) under a running run, a
+        second run may already work from a new store, and going on would
+        deliver the same files twice.
+
+        Raises:
+            StateError: the file is gone or is another file now.
+        """
+        if self.file is None or self._identity is None:
+            return
+        if _identity(self.file) != self._identity:
+            raise StateError(
+                f"state store {self.file} was deleted or replaced while this run was working",
+                hint="the run stopped without publishing or committing anything more; another run may "
+                "have started with a new, empty store: check its outputs before running again",
+            )
+
+    @override
+    def set_aside(self, spec_dir: Path) -> str:
+        return str(self._set_aside(self.locate(spec_dir)))
+
+    def _set_aside(self, file: Path) -> Path:
+        """Rename a damaged database (and its journal files) out of the way; returns where it went.
+
+        The next :meth:`open_at` then starts an empty store. Nothing is deleted:
+        the old file stays next to the new one for inspection or recovery.
+        """
+        self.close()
+        stamp = now_utc().strftime("%Y%m%dT%H%M%SZ")
+        aside = file.with_name(f"{file.name}.broken-{stamp}")
+        try:
+            os.replace(file, aside)
+            for suffix in ("-wal", "-shm"):
+                journal = file.with_name(file.name + suffix)
+                if journal.exists():
+                    os.replace(journal, aside.with_name(aside.name + suffix))
+        except OSError as exc:
+            raise StateError(f"state store {file} cannot be moved aside: {exc.strerror or exc}") from None
+        return aside
 
     @override
     def open(self, run: RunContext) -> None:
@@ -180,6 +252,7 @@ class SqliteStateStore(StateStore):
         if self._db is not None:
             self._db.close()
             self._db = None
+            self._identity = None
         super().close()
 
     @contextmanager
@@ -193,10 +266,10 @@ class SqliteStateStore(StateStore):
                 yield db
                 db.execute("COMMIT")
             except sqlite3.Error as exc:
-                db.execute("ROLLBACK")
-                raise StateError(f"state store {self.file}: {exc}") from None
+                _rollback(db)
+                raise _state_error(self.file, "", exc) from None
             except BaseException:
-                db.execute("ROLLBACK")
+                _rollback(db)
                 raise
 
     def _rows(self, sql: str, args: tuple = ()) -> list[dict[str, Any]]:
@@ -215,9 +288,10 @@ class SqliteStateStore(StateStore):
 
     @override
     def ledger_find_checksum(self, connector: str, checksum: str) -> dict[str, Any] | None:
-        """The latest item done with these exact bytes (``dedupe: checksum``), or None."""
+        """The latest item delivered with these exact bytes (``dedupe: checksum``), or None."""
         rows = self._rows(
-            "SELECT * FROM ledger WHERE connector=? AND checksum=? AND status='done' ORDER BY updated DESC LIMIT 1",
+            "SELECT * FROM ledger WHERE connector=? AND checksum=? AND status IN ('done', 'unmoved') "
+            "ORDER BY updated DESC LIMIT 1",
             (connector, checksum),
         )
         return rows[0] if rows else None
@@ -500,13 +574,44 @@ class SqliteStateStore(StateStore):
     # -- run history -------------------------------------------------------------------
 
     @override
-    def run_started(self, connector: str, run_id: str, started: datetime) -> None:
-        """Add a run to the history as ``running``; :meth:`run_ended` completes the row."""
+    def run_started(self, connector: str, run_id: str, started: datetime, owner: str | None = None) -> None:
+        """Add a run to the history as ``running``; :meth:`run_ended` completes the row.
+
+        ``owner`` (``host:pid:run_id``) lets :meth:`runs_mark_crashed` tell a
+        run that still works from one whose process is gone.
+        """
         with self._tx(immediate=True) as db:
             db.execute(
-                "INSERT OR REPLACE INTO runs (run_id, connector, started, status) VALUES (?,?,?,?)",
-                (run_id, connector, iso(started), "running"),
+                "INSERT OR REPLACE INTO runs (run_id, connector, started, status, owner) VALUES (?,?,?,?,?)",
+                (run_id, connector, iso(started), "running", owner),
             )
+
+    @override
+    def runs_mark_crashed(self, connector: str) -> int:
+        """Mark ``running`` runs that cannot be running any more as ``crashed``; returns how many.
+
+        A run is gone when its process on this machine no longer exists, or
+        when the connector's lock is held by another owner or expired in its
+        hands (a run holds the lock while it works). Runs on other machines
+        without such evidence stay ``running``.
+        """
+        now = now_utc()
+        with self._tx(immediate=True) as db:
+            lock = db.execute("SELECT owner, expires FROM locks WHERE connector=?", (connector,)).fetchone()
+            gone = []
+            for run_id, owner in db.execute(
+                "SELECT run_id, owner FROM runs WHERE connector=? AND status='running' AND owner IS NOT NULL",
+                (connector,),
+            ).fetchall():
+                lock_elsewhere = lock is not None and lock[0] != owner
+                lock_expired = (
+                    lock is not None and lock[0] == owner and datetime.fromisoformat(lock[1]) <= now
+                )
+                if lock_elsewhere or lock_expired or owner_is_dead(owner):
+                    gone.append(run_id)
+            for run_id in gone:
+                db.execute("UPDATE runs SET status='crashed' WHERE run_id=? AND status='running'", (run_id,))
+        return len(gone)
 
     @override
     def run_ended(self, run_id: str, status: str, counts: dict[str, Any], report: str | None) -> None:
@@ -537,3 +642,81 @@ class SqliteStateStore(StateStore):
             for table in ("ledger", "checkpoints", "kv", "locks"):
                 out[table] = db.execute(f"DELETE FROM {table} WHERE connector=?", (connector,)).rowcount
         return out
+
+
+def _create(file: Path) -> None:
+    """Build a new database under a temporary name, then link it into place.
+
+    The file appears with its schema or not at all, so an empty ``state.db``
+    is never a store being created by another process: it is damage. A
+    process that loses the race keeps the other's file.
+    """
+    tmp = file.with_name(f".{file.name}.{os.getpid()}-{secrets.token_hex(4)}.new")
+    try:
+        db = sqlite3.connect(str(tmp), isolation_level=None)
+        try:
+            _prepare(db)
+        finally:
+            db.close()
+        try:
+            os.link(tmp, file)
+        except FileExistsError:
+            pass
+        except OSError:  # a filesystem without hard links
+            if not file.exists():
+                os.replace(tmp, file)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _prepare(db: sqlite3.Connection) -> None:
+    """Journal mode, timeouts, the schema and columns added since (idempotent)."""
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA busy_timeout=30000")
+    db.executescript(DDL)
+    for table, column in ADDED_COLUMNS:
+        if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+
+
+def _check_header(file: Path) -> None:
+    """Refuse a file that cannot be this store: empty, or not starting like an SQLite database."""
+    with open(file, "rb") as f:
+        head = f.read(len(MAGIC))
+    if not head:
+        raise CorruptStateError(
+            f"state store {file} is empty (0 bytes): it was truncated or replaced, and running on it "
+            "would process finished files again",
+            hint=REPAIR_HINT,
+        )
+    if head != MAGIC:
+        raise CorruptStateError(f"state store {file} is not an SQLite database", hint=REPAIR_HINT)
+
+
+def _identity(file: Path) -> tuple[int, int] | None:
+    """The file's device and inode, or None when it is gone."""
+    try:
+        st = os.stat(file)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _state_error(file: Path | None, what: str, exc: sqlite3.Error) -> StateError:
+    """A :class:`StateError` for an SQLite failure; a damaged file is a :class:`CorruptStateError`.
+
+    Decided by SQLite's result code (``SQLITE_CORRUPT``, ``SQLITE_NOTADB``), not by its message.
+    """
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
+        return CorruptStateError(f"state store {file} is damaged: {exc}", hint=REPAIR_HINT)
+    return StateError(f"state store {file}{what}: {exc}")
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Roll back when a transaction is open (a failed BEGIN leaves none)."""
+    if db.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
