@@ -1,4 +1,4 @@
-"""docs/s3-sftp.md documents every option of the S3 and SFTP plugins with its default."""
+"""docs/s3-sftp.md documents every option of the file plugins (S3, SFTP, local) with its default."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from engine.registry import default_registries
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "s3-sftp.md").read_text()
 PLUGINS = [(kind, name) for kind in ("connections", "sources", "destinations") for name in ("s3", "sftp")]
+PLUGINS += [("sources", "local"), ("destinations", "local")]
 
 
 def rows(option: str) -> list[str]:
