@@ -22,6 +22,7 @@ from types import SimpleNamespace
 import pytest
 
 from engine.errors import CorruptStateError, StateError
+from engine.plan import LockPolicy
 from engine.runtime.locking import RunLock
 from engine.runtime.logs import Log
 from engine.runtime.report import EXIT_FAILED, EXIT_OK
@@ -174,7 +175,7 @@ def test_lock_renewal_notices_a_replaced_store_and_a_lost_lock(tmp_path: Path) -
         store = SqliteStateStore(SqliteOptions(None))
         store.open_at(tmp_path / name / "state.db")
         run = SimpleNamespace(state=store, connector="c", owner=f"h:1:{name}", log=Log())
-        lock = RunLock(run, {"ttl": "150ms"})
+        lock = RunLock(run, LockPolicy(ttl=0.15))
         lock.acquire()
         return store, lock
 
