@@ -11,8 +11,12 @@ top-level object is one record. With ``records: a.b`` the array at that path
 is streamed element by element (``a[*].b`` reaches arrays inside arrays), so
 memory stays flat however large the file; a file without that key is an
 error, an empty array is not. A syntax error (a truncated file, bytes that
-are not UTF-8) stops the file naming the last good record, the byte range
-and the text around the error; records before it have already flowed.
+are not UTF-8, ``NaN``) stops the file naming the last good record, the byte
+range and the text around the error; records before it have already flowed.
+Numbers and repeated keys follow :mod:`engine.parsers._json_values` (the
+same rules as ``jsonl``): integers exact at any size, a number a float would
+turn into 0 or infinity kept as a Decimal, a record with a repeated key
+rejected naming it.
 """
 
 from __future__ import annotations
@@ -23,11 +27,12 @@ from typing import IO, Any
 
 from typing_extensions import override
 
-from engine.contracts import Chunk, Item, Parser, RunContext
+from engine.contracts import Chunk, Item, Parser, ParseReject, RunContext
 from engine.errors import ParseError
 from engine.jsonutil import dumps
 from engine.mapping.paths import Key, PathSyntaxError, Wildcard, parse_path
 from engine.parsers._json_guard import NestingGuard, TooDeep
+from engine.parsers._json_values import ObjectBuilder
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -117,40 +122,67 @@ class JsonParser(Parser):
         key = _last_key(self.options.records)
         counted = _Counted(_Prepend(head, stream), key, skipped, NestingGuard(self.options.max_depth, _BLOCK))
         label = self.options.records or ""
-        records: list[Any] = []
-        positions: list[int] = []
-        locators: list[str] = []
+        builder = ObjectBuilder()
+        out = _Pending(item, size)
         n = 0
         try:
-            for value in ijson.items(counted, prefix, use_float=True, buf_size=_BLOCK):
+            for value in ijson.items(counted, prefix, buf_size=_BLOCK, map_type=builder.map_type):
                 n += 1
-                records.append(value)
-                positions.append(n)
-                locators.append(f"{label}[{n - 1}]" if prefix else "$")
-                if len(records) >= size:
-                    yield Chunk(item, records, positions, None, None, locators)
-                    records, positions, locators = [], [], []
+                record, problem = builder.finish(value)
+                out.add(n, record, f"{label}[{n - 1}]" if prefix else "$", problem)
+                if out.full():
+                    yield out.take()
         except TooDeep as exc:
-            if records:
-                yield Chunk(item, records, positions, None, None, locators)
+            if out.records or out.rejects:
+                yield out.take()
             raise ParseError(
                 f"{item.name}: {exc} {counted.where()}, after record {n}", hint=exc.hint
             ) from None
         except (ijson.common.IncompleteJSONError, ijson.common.JSONError, UnicodeDecodeError) as exc:
-            if records:
-                yield Chunk(item, records, positions, None, None, locators)
+            if out.records or out.rejects:
+                yield out.take()
             last = f" (the last good one is {label}[{n - 1}])" if n and prefix else ""
             raise ParseError(
                 f"{item.name}: invalid JSON after record {n}{last}, {counted.where()}: {_describe(exc)}"
             ) from None
-        if records:
-            yield Chunk(item, records, positions, None, None, locators)
+        if out.records or out.rejects:
+            yield out.take()
         if n == 0 and key is not None and not counted.found:
             raise ParseError(
                 f"{item.name}: no array found at '{self.options.records}' (the file has no key "
                 f"'{key.decode(errors='replace')[1:-1]}')",
                 hint="check parser.records against the file's structure",
             )
+
+
+class _Pending:
+    """The chunk being filled: records with their positions and locators, and the records rejected."""
+
+    def __init__(self, item: Item, size: int) -> None:
+        self.item = item
+        self.size = size
+        self.records: list[Any] = []
+        self.positions: list[int] = []
+        self.locators: list[str] = []
+        self.rejects: list[ParseReject] = []
+
+    def add(self, n: int, record: Any, locator: str, problem: str | None) -> None:
+        if problem is None:
+            self.records.append(record)
+            self.positions.append(n)
+            self.locators.append(locator)
+        else:
+            self.rejects.append(ParseReject(n, problem, None, record, locator))
+
+    def full(self) -> bool:
+        return len(self.records) + len(self.rejects) >= self.size
+
+    def take(self) -> Chunk:
+        chunk = Chunk(
+            self.item, self.records, self.positions, None, None, self.locators, rejects=self.rejects or None
+        )
+        self.records, self.positions, self.locators, self.rejects = [], [], [], []
+        return chunk
 
 
 def _last_key(records: str | None) -> bytes | None:

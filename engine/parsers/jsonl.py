@@ -8,7 +8,10 @@ parser:
 A line that is not valid JSON (or nested too deeply to read) is rejected
 with its line number and the parser's message; the lines around it still
 flow. Blank lines are skipped; a line longer than ``max_line_bytes`` is
-rejected without being held in memory.
+rejected without being held in memory. Numbers and repeated keys follow
+:mod:`engine.parsers._json_values` (the same rules as ``json``): a line with
+``NaN`` or ``Infinity`` (which Python would read) or with a key repeated in
+an object is rejected naming the field or key.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from typing import IO, Any
 from typing_extensions import override
 
 from engine.contracts import Chunk, Item, Parser, ParseReject, RunContext
+from engine.jsonutil import non_finite
+from engine.parsers._json_values import Duplicate, duplicate_reason, number, object_pairs
 from engine.parsers._text import normalise_encoding
 
 SCHEMA: dict[str, Any] = {
@@ -71,7 +76,15 @@ class JsonlParser(Parser):
         rejects: list[ParseReject] = []
         n = 0
         line_no = 0
-        loads = json.loads
+        constants: list[str] = []
+
+        def constant(name: str) -> float:
+            constants.append(name)
+            return float(name)
+
+        loads = json.JSONDecoder(
+            object_pairs_hook=object_pairs, parse_float=number, parse_constant=constant
+        ).decode
         while True:
             raw = stream.readline(limit + 1)
             if not raw:
@@ -86,9 +99,10 @@ class JsonlParser(Parser):
             if not raw.strip():
                 continue
             n += 1
+            constants.clear()
             try:
                 text = raw.decode(encoding)
-                records.append(loads(text))
+                value = loads(text)
             except UnicodeDecodeError as exc:
                 rejects.append(
                     ParseReject(
@@ -99,12 +113,19 @@ class JsonlParser(Parser):
                     )
                 )
                 continue
+            except Duplicate as exc:
+                rejects.append(ParseReject(n, duplicate_reason([exc.key]), line_no, text[:1000]))
+                continue
             except ValueError as exc:
                 rejects.append(ParseReject(n, f"invalid JSON: {exc}", line_no, text[:1000]))
                 continue
             except RecursionError:
                 rejects.append(ParseReject(n, "the value is nested too deeply to read", line_no, text[:1000]))
                 continue
+            if constants:  # NaN, Infinity: Python reads them, JSON has no such numbers
+                rejects.append(ParseReject(n, f"invalid JSON: {non_finite(value)}", line_no, text[:1000]))
+                continue
+            records.append(value)
             positions.append(n)
             lines.append(line_no)
             if len(records) >= size:

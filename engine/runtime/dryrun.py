@@ -12,7 +12,7 @@ from typing import IO
 from typing_extensions import override
 
 from engine.contracts import Batch, Target
-from engine.jsonutil import dumps
+from engine.jsonutil import dumps_safe
 from engine.secrets import redactor
 
 
@@ -28,6 +28,6 @@ class DryRunTarget(Target):
 
     @override
     def write(self, batch: Batch) -> None:
-        text = "".join(dumps(redactor.scrub_obj(r)) + "\n" for r in batch.records)
+        text = "".join(dumps_safe(redactor.scrub_obj(r)) + "\n" for r in batch.records)
         self.out.write(redactor.scrub(text))
         self.out.flush()

@@ -7,6 +7,11 @@ payload and the target's answer, so it can be fixed and sent again with
 ``engine run SPEC --replay FILE``. ``jsonl`` keeps everything; ``csv`` puts
 the original columns first for people fixing data in a spreadsheet. Secrets
 are scrubbed from every entry before it is encoded.
+
+An entry is always written, whatever the record holds: NaN and infinities
+are spelled ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` and values with no
+JSON form appear as their ``repr`` (see :func:`engine.jsonutil.dumps_safe`),
+since the record that could not be sent is often the odd one.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from __future__ import annotations
 import csv
 import io
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from engine.errors import ConfigError
-from engine.jsonutil import dumps
+from engine.jsonutil import dumps_safe, non_finite, spell
 from engine.secrets import redactor
 
 CSV_META = ["_file", "_row", "_line", "_stage", "_reason"]
@@ -53,7 +59,7 @@ class RejectsWriter:
         # scrubbed before encoding (JSON and CSV escape a secret's quotes), and the encoded text once more
         entry = redactor.scrub_obj(entry)
         if self.format == "jsonl":
-            self._stream.write(redactor.scrub(dumps(entry)) + "\n")
+            self._stream.write(redactor.scrub(dumps_safe(entry)) + "\n")
             return
         original = entry.get("original")
         original = original if isinstance(original, dict) else {"_value": original}
@@ -71,7 +77,7 @@ class RejectsWriter:
             "; ".join(entry.get("reasons", [])),
         ]
         row += [_cell(original.get(c)) for c in self._columns]
-        row.append(dumps(extra) if extra else "")
+        row.append(dumps_safe(extra) if extra else "")
         buf = io.StringIO()
         csv.writer(buf).writerow(row)
         self._stream.write(redactor.scrub(buf.getvalue()))
@@ -109,5 +115,7 @@ def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        return dumps(value)
+        return dumps_safe(value)
+    if isinstance(value, float | Decimal) and non_finite(value) is not None:
+        return spell(value)
     return value

@@ -21,7 +21,7 @@ import hashlib
 from typing import Any
 
 from engine.errors import SourceError
-from engine.jsonutil import dumps_bytes
+from engine.jsonutil import dumps_safe
 from engine.mapping.paths import Scope, compile_getter, parse_path
 
 MAX_EMPTY_PAGES = 50
@@ -102,7 +102,7 @@ class Pager:
                 )
             return
         self.empty_run = 0
-        digest = hashlib.sha256(dumps_bytes(page.records)).digest()
+        digest = hashlib.sha256(dumps_safe(page.records).encode()).digest()
         if digest == self.previous:
             raise SourceError(
                 f"page {page.number} holds the same records as page {page.number - 1}; the server "

@@ -46,7 +46,7 @@ from typing_extensions import override
 from engine.connections._http_templates import Missing, Structure, Template
 from engine.contracts import Batch, Checkpoint, Item, RunContext, Target
 from engine.errors import DataError
-from engine.jsonutil import dumps, dumps_bytes
+from engine.jsonutil import dumps, dumps_bytes, non_finite
 from engine.mapping.paths import PathSyntaxError, compile_getter, parse_path
 from engine.retry import RateLimiter
 from engine.targets._http_send import Outgoing, Results, Sender, parse_statuses
@@ -340,6 +340,11 @@ class HttpTarget(Target):
                     "an interrupted run was sending this record; it may or may "
                     "not have been applied, so it was not sent again",
                 )
+                continue
+            bad = non_finite(record)
+            if bad is not None:  # JSON has no NaN: refused here, never sent as null
+                self.sender.count("rejected")
+                self.run.outcomes.rejected(batch, i, bad.reason, field=bad.path or None)
                 continue
             if self.batched:
                 members = self.buffers.setdefault(item.uri, [])

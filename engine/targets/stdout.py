@@ -3,6 +3,9 @@
 ```yaml
 target: {type: stdout, pretty: false}
 ```
+
+A record JSON cannot hold (a NaN or infinite number) is rejected naming the
+field instead of being printed.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 from typing_extensions import override
 
 from engine.contracts import Batch, RunContext, Target
-from engine.jsonutil import dumps, dumps_pretty
+from engine.jsonutil import dumps, dumps_pretty, encode_each
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -50,8 +53,10 @@ class StdoutTarget(Target):
 
     @override
     def write(self, batch: Batch) -> None:
-        encode = dumps_pretty if self.options.pretty else dumps
+        texts, problems = encode_each(batch.records, dumps_pretty if self.options.pretty else dumps)
         out = sys.stdout
-        out.write("".join(encode(r) + "\n" for r in batch.records))
+        out.write("".join(t + "\n" for t in texts))
         out.flush()
-        self.run.outcomes.accepted(batch)
+        for i, reason in problems:
+            self.run.outcomes.rejected(batch, i, reason)
+        self.run.outcomes.accepted(batch, len(texts))

@@ -11,7 +11,10 @@ Columns come from ``columns``, else from the mapping's target fields (in spec
 order, nested keys joined with dots), else from the first record. A record
 with a value outside those columns is rejected with the column named, never
 silently cut (the SDK's builders drop such values). Lists and objects in a
-cell are written as JSON.
+cell are written as JSON. A NaN or infinite number in a cell is written as
+Python spells it (``nan``, ``inf``, ``-inf``, which ``float()`` and pandas read
+back); inside a list or object cell, JSON has no form for it and the record
+is rejected naming the field.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import IO, Any
 from typing_extensions import override
 
 from engine.contracts import Writer
-from engine.jsonutil import dumps
+from engine.jsonutil import dumps, non_finite
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -139,7 +142,13 @@ class CsvWriter(Writer):
                     )
                 )
                 continue
-            writerow([v if type(v) is str else cell(v) for v in map(flat.get, columns)])
+            try:
+                row = [v if type(v) is str else cell(v) for v in map(flat.get, columns)]
+            except (ValueError, TypeError, RecursionError):  # a list or object cell JSON cannot hold
+                bad = non_finite({k: v for k, v in flat.items() if isinstance(v, dict | list)})
+                problems.append((i, str(bad) if bad else "a list or object in a cell has no JSON form"))
+                continue
+            writerow(row)
         self.stream.write(self.buffer.getvalue().encode(self.options.encoding))
         self.buffer.seek(0)
         self.buffer.truncate()

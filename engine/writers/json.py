@@ -9,7 +9,9 @@ target:
 
 Records are streamed into the file as they arrive; with ``layout: object``
 the metadata (connector, run id, generation time, record count) follows the
-records, so the count is exact without holding anything in memory.
+records, so the count is exact without holding anything in memory. A
+record JSON cannot hold (a NaN or infinite number) is rejected naming the
+field; the others are written.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import IO, Any
 from typing_extensions import override
 
 from engine.contracts import Writer
-from engine.jsonutil import dumps, dumps_pretty
+from engine.jsonutil import dumps, dumps_pretty, encode_each
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -75,14 +77,14 @@ class JsonWriter(Writer):
             stream.write(b"[")
 
     @override
-    def write(self, records: Sequence[Mapping[str, Any]]) -> None:
-        if not records:
-            return
-        sep = ",\n" if self.options.pretty else ","
-        body = sep.join(self.encode(r) for r in records)
-        prefix = sep if self.count else ("\n" if self.options.pretty else "")
-        self.stream.write((prefix + body).encode("utf-8"))
-        self.count += len(records)
+    def write(self, records: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]] | None:
+        texts, problems = encode_each(records, self.encode)
+        if texts:
+            sep = ",\n" if self.options.pretty else ","
+            prefix = sep if self.count else ("\n" if self.options.pretty else "")
+            self.stream.write((prefix + sep.join(texts)).encode("utf-8"))
+            self.count += len(texts)
+        return problems or None
 
     @override
     def end(self) -> None:

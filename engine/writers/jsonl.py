@@ -6,6 +6,9 @@ target:
   writer: {type: jsonl}
   destination: {type: local, path: out}
 ```
+
+A record JSON cannot hold (a NaN or infinite number) is rejected naming
+the field; the others are written.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import IO, Any
 from typing_extensions import override
 
 from engine.contracts import Writer
-from engine.jsonutil import dumps
+from engine.jsonutil import encode_each
 
 SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
 
@@ -41,8 +44,11 @@ class JsonlWriter(Writer):
         self.stream = stream
 
     @override
-    def write(self, records: Sequence[Mapping[str, Any]]) -> None:
-        self.stream.write("".join(dumps(r) + "\n" for r in records).encode("utf-8"))
+    def write(self, records: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]] | None:
+        texts, problems = encode_each(records)
+        if texts:
+            self.stream.write(("\n".join(texts) + "\n").encode("utf-8"))
+        return problems or None
 
     @override
     def end(self) -> None:

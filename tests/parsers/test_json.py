@@ -156,3 +156,94 @@ def test_json_errors_name_the_last_good_record_and_the_bytes(parse) -> None:
         "19: parse error: object key and value must be separated by a colon (':'), near "
         '`[{"a": 1}, {"a" 2}]`'
     )
+
+
+# --- values parsers disagree on: the same answer from json and jsonl -----------------------
+
+
+def _both(parse, values: list[bytes]):
+    """(json records, json rejects, jsonl records, jsonl rejects) of the same values."""
+    as_json = parse("json", b"[" + b",\n".join(values) + b"]")
+    as_jsonl = parse("jsonl", b"\n".join(values) + b"\n")
+    return as_json[0], as_json[1], as_jsonl[0], as_jsonl[1]
+
+
+def test_integers_of_any_size_are_exact_in_json_and_jsonl(parse) -> None:
+    """A valid JSON file with 2**63 used to go to errors/ as "integer overflow"."""
+    big = [
+        b'{"id": 9223372036854775808}',
+        b'{"id": -99999999999999999999999999}',
+        b'{"id": [18446744073709551616]}',
+    ]
+    json_records, json_rejects, jsonl_records, jsonl_rejects = _both(parse, big)
+    expected = [{"id": 2**63}, {"id": -99999999999999999999999999}, {"id": [2**64]}]
+    assert [r[2] for r in json_records] == [r[2] for r in jsonl_records] == expected
+    assert json_rejects == jsonl_rejects == []
+    assert all(type(r[2]["id"]) in (int, list) for r in json_records)
+
+
+def test_numbers_a_float_would_zero_or_make_infinite_stay_exact(parse) -> None:
+    from decimal import Decimal
+
+    values = [
+        b'{"n": 1e-999}',
+        b'{"n": -1e999}',
+        b'{"n": [0.5, 1E+400]}',
+        b'{"n": 0.0}',
+        b'{"n": -0e5}',
+        b'{"n": 12.5}',
+    ]
+    json_records, _, jsonl_records, _ = _both(parse, values)
+    expected = [Decimal("1e-999"), Decimal("-1e999"), [0.5, Decimal("1E+400")], 0.0, -0.0, 12.5]
+    for records in (json_records, jsonl_records):
+        got = [r[2]["n"] for r in records]
+        assert got == expected
+        assert [type(v) for v in got] == [Decimal, Decimal, list, float, float, float]
+        assert type(got[2][0]) is float
+
+
+def test_a_repeated_key_rejects_its_record_naming_the_key_in_json_and_jsonl(parse) -> None:
+    values = [
+        b'{"sku": "A", "qty": 1}',
+        b'{"sku": "B", "qty": 1, "qty": 500}',
+        b'{"sku": "C", "x": {"k": 1, "k": 2}}',
+    ]
+    values += [b'{"sku": "D", "qty": 4}']
+    json_records, json_rejects, jsonl_records, jsonl_rejects = _both(parse, values)
+    assert [r[2]["sku"] for r in json_records] == [r[2]["sku"] for r in jsonl_records] == ["A", "D"]
+    assert (
+        [(r.position, r.reason) for r in json_rejects]
+        == [(r.position, r.reason) for r in jsonl_rejects]
+        == [
+            (
+                2,
+                "key 'qty' repeated in an object (JSON readers disagree on which value counts, so the record is not guessed at)",
+            ),
+            (
+                3,
+                "key 'k' repeated in an object (JSON readers disagree on which value counts, so the record is not guessed at)",
+            ),
+        ]
+    )
+    assert [r.locator for r in json_rejects] == ["[1]", "[2]"] and [r.line for r in jsonl_rejects] == [2, 3]
+
+
+def test_repeated_keys_are_charged_to_their_own_record_across_parser_blocks(parse) -> None:
+    """ijson builds a block of records ahead of the one it hands over: the reject must not slip."""
+    values = [b'{"i": %d, "pad": "%s"}' % (n, b"x" * 300) for n in range(400)]
+    values[250] = b'{"i": 250, "i": 250}'
+    records, rejects, _ = parse("json", b"[" + b",".join(values) + b"]", chunk_size=7)
+    assert [r.position for r in rejects] == [251] and len(records) == 399
+    assert [r[2]["i"] for r in records] == [n for n in range(400) if n != 250]
+    assert all(type(r[2]) is dict for r in records), "records are plain dicts"
+
+
+def test_nan_and_infinity_are_not_json(parse) -> None:
+    records, rejects, _ = parse("jsonl", b'{"a": 1}\n{"a": {"b": [NaN]}}\n{"a": -Infinity}\n{"a": 2}\n')
+    assert [r[2] for r in records] == [{"a": 1}, {"a": 2}]
+    assert [(r.line, r.reason) for r in rejects] == [
+        (2, "invalid JSON: a.b[0]: NaN is not a number JSON can hold (JSON has no NaN or Infinity)"),
+        (3, "invalid JSON: a: -Infinity is not a number JSON can hold (JSON has no NaN or Infinity)"),
+    ]
+    with pytest.raises(ParseError, match=r"invalid JSON after record 1 .*invalid char in json text"):
+        parse("json", b'[{"a": 1}, {"a": NaN}]')

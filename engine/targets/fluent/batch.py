@@ -30,6 +30,7 @@ from typing_extensions import override
 
 from engine.contracts import Batch, Checkpoint, Item, RunContext, Target
 from engine.errors import ConfigError
+from engine.jsonutil import non_finite
 from engine.targets.fluent._batches import BatchPipeline
 from engine.targets.fluent._jobs import JobKeeper
 from engine.templates import NameTemplate
@@ -217,7 +218,11 @@ class BatchTarget(Target):
         uri = batch.chunk.item.uri
         buf = self.buffers.setdefault(uri, [])
         size = self.options.batch_size
-        for i in range(len(batch.records)):
+        for i, record in enumerate(batch.records):
+            bad = non_finite(record)
+            if bad is not None:  # JSON has no NaN: refused here, never sent as null
+                self.run.outcomes.rejected(batch, i, bad.reason, field=bad.path or None)
+                continue
             buf.append((batch, i))
             if len(buf) >= size:
                 self._submit(batch.chunk.item, buf)

@@ -46,6 +46,7 @@ from typing_extensions import override
 from engine.contracts import Batch, Checkpoint, Item, RunContext, Target
 from engine.errors import ConfigError, DataError
 from engine.fluent.client import FluentHTTPError
+from engine.jsonutil import non_finite
 from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
 from engine.secrets import excerpt
 from engine.targets.fluent._eventlog import FINAL, EventLog
@@ -189,6 +190,9 @@ class EventTarget(Target):
                     field="attributes",
                 )
             event["attributes"] = attributes
+        bad = non_finite(event)
+        if bad is not None:  # JSON has no NaN: refused here, never sent as null
+            raise DataError(bad.reason, field=bad.path or None)
         return event
 
     @override

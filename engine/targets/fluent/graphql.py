@@ -42,6 +42,7 @@ from typing_extensions import override
 
 from engine.contracts import Batch, Checkpoint, Item, RunContext, Target
 from engine.errors import ConfigError
+from engine.jsonutil import non_finite
 from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
 from engine.retry import RateLimiter
 from engine.targets.fluent._graphql import Operation, mutation_text, operation
@@ -248,6 +249,10 @@ class GraphqlTarget(Target):
         size = self.options.aliases_per_request
         for i, record in enumerate(batch.records):
             if self._doubtful(batch, i):
+                continue
+            bad = non_finite(record)
+            if bad is not None:  # JSON has no NaN: refused here, never sent as null
+                self.run.outcomes.rejected(batch, i, bad.reason, field=bad.path or None)
                 continue
             rec = Rec(batch, i, record)
             if self.key is not None:
