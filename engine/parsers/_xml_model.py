@@ -62,6 +62,20 @@ def _element_name(cache: dict[Any, str], tag: Any, name: Callable[[str], str]) -
     return got
 
 
+#: from this many attributes on, read them through XPath (linear) instead of ``items()``
+_MANY_ATTRIBUTES = 100
+
+
+def _attribute_pairs(el: Any) -> list[tuple[str, str]]:
+    """``el.items()`` in linear time.
+
+    lxml finds each attribute's value by searching the element's attributes
+    by name, so ``items()`` costs time quadratic in their number (200,000
+    attributes: three minutes); XPath walks them once.
+    """
+    return [(a.attrname, str(a)) for a in el.xpath("@*")]
+
+
 def converter(namer: Namer, force_list: frozenset[str], max_depth: int) -> Callable[[Any, int], Any]:
     """``value(el, depth)``: the value of an lxml element (see the module docstring).
 
@@ -78,7 +92,8 @@ def converter(namer: Namer, force_list: frozenset[str], max_depth: int) -> Calla
     def value(el: Any, depth: int) -> Any:
         if depth > max_depth:
             raise TooDeep(depth)
-        pairs = el.items()
+        count = len(el.attrib)
+        pairs = () if not count else el.items() if count < _MANY_ATTRIBUTES else _attribute_pairs(el)
         text = el.text
         children = len(el)
         if not children and not pairs:

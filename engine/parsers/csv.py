@@ -19,6 +19,7 @@ which the mapping reads by column index.
 
 from __future__ import annotations
 
+import collections
 import csv
 import dataclasses
 import itertools
@@ -180,7 +181,7 @@ class CsvParser(Parser):
         if opts.columns:
             return tuple(opts.columns), reader.line_num
         names = [c.strip() for c in row]
-        duplicates = sorted({c for c in names if names.count(c) > 1})
+        duplicates = sorted(c for c, n in collections.Counter(names).items() if n > 1)
         if duplicates:
             raise ParseError(
                 f"{item.name}:{line_base + reader.line_num}: duplicate column names in the header: "

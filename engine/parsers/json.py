@@ -226,6 +226,11 @@ class _Counted:
         return f"between bytes {self.before} and {self.count}"
 
     def read(self, n: int = -1) -> bytes:
+        if 0 < n < self.guard.string_run:
+            # inside a long string: yajl lexes an unfinished token again from its start at every
+            # read, so fixed blocks cost time quadratic in its length (a 50 MB string: 31 s);
+            # blocks as long as the string so far make it linear
+            n = self.guard.string_run
         data = self.stream.read(n)
         self.before = self.count
         self.count += len(data)

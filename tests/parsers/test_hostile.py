@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import http.server
 import io
+import os
 import re
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -323,3 +325,88 @@ def test_a_run_over_hostile_xml_reports_each_file_and_publishes_only_good_output
             assert entry.status == "failed" and entry.reason.startswith(f"{name}:"), (name, entry.reason)
     published = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert published == sorted(n.replace(".xml", ".jsonl") for n in good)
+
+
+# --- small inputs that used to take quadratic time -------------------------------------------------
+#
+# Each bound is generous: the inputs take well under a second now (they took 125 s, 183 s and
+# 31 s). CPU time of this process is measured, so a busy machine does not fail the test.
+
+
+def _cpu_seconds(fn) -> tuple[float, object]:
+    started = time.process_time()
+    result = fn()
+    return time.process_time() - started, result
+
+
+def test_a_csv_header_with_100k_columns_is_read_in_linear_time() -> None:
+    header = ",".join(f"column_{n}" for n in range(100_000)).encode()
+    data = header + b"\n" + b",".join(b"v" for _ in range(100_000)) + b"\n"
+    seconds, (values, rejects, error, _, _) = _cpu_seconds(lambda: parse_all("csv", "wide.csv", data))
+    assert error is None and rejects == [] and len(values) == 1 and len(values[0]) == 100_000
+    assert seconds < 5, f"{seconds:.1f} s"
+    duplicate = header + b",column_7,column_99999\n"
+    seconds, (_, _, error, _, _) = _cpu_seconds(lambda: parse_all("csv", "dup.csv", duplicate))
+    assert str(error).startswith(
+        "dup.csv:1: duplicate column names in the header: 'column_7', 'column_99999'"
+    )
+    assert seconds < 5, f"{seconds:.1f} s"
+
+
+def test_an_xml_element_with_200k_attributes_is_read_in_linear_time() -> None:
+    attributes = " ".join(f'a{n}="v{n}"' for n in range(200_000))
+    data = f'<r><i xmlns:p="urn:p" p:ns="x" {attributes}/></r>'.encode()
+    seconds, (values, rejects, error, _, _) = _cpu_seconds(lambda: parse_all("xml", "attrs.xml", data))
+    assert error is None and rejects == []
+    (record,) = values
+    assert len(record) == 200_001 and record["@a0"] == "v0" and record["@a199999"] == "v199999"
+    assert record["@ns"] == "x", "namespaced attributes keep the same names on the linear path"
+    assert seconds < 5, f"{seconds:.1f} s"
+
+
+def test_a_50_mb_json_string_is_read_in_linear_time() -> None:
+    data = b'[{"sku": "A1", "note": "' + b"x" * 50_000_000 + b'"}, {"sku": "B2"}]'
+    seconds, (values, _, error, _, _) = _cpu_seconds(lambda: parse_all("json", "long.json", data))
+    assert error is None and [v["sku"] for v in values] == ["A1", "B2"]
+    assert len(values[0]["note"]) == 50_000_000
+    assert seconds < 5, f"{seconds:.1f} s"
+
+
+# --- a number too long for Python: an error, not a crash of the process -------------------------
+
+
+NUMBER = """
+import io, sys
+from engine.contracts import Item
+from engine.errors import ParseError
+from engine.registry import default_registries
+from engine.spec.options import build_options
+
+cls = default_registries().parsers.get("json")
+parser = cls(build_options(cls.Options, cls.schema, {}, ("parser",), None), path="parser")
+data = sys.stdin.buffer.read()
+try:
+    print(sum(len(c.records) for c in parser.parse(io.BytesIO(data), Item("n.json", "n.json"), None)))
+except ParseError as exc:
+    print(exc)
+"""
+
+
+@pytest.mark.parametrize("pad", [0, 16_384 - 3000, 16_384 - 10])
+def test_an_integer_longer_than_python_reads_stops_the_file_instead_of_crashing(pad: int) -> None:
+    """ijson's C backend crashed the process (SIGSEGV) on integers past Python's 4,300-digit limit."""
+    import subprocess
+    import sys
+
+    def run(data: bytes) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+        return subprocess.run(
+            [sys.executable, "-c", NUMBER], input=data, capture_output=True, env=env, timeout=120
+        )
+
+    head = b'[{"pad": "' + b"p" * pad + b'", "n": '
+    too_long = run(head + b"1" * 5000 + b"}]")
+    assert too_long.returncode == 0, too_long.stderr.decode()[-500:]
+    assert b"n.json: a number has more than 4300 digits between bytes" in too_long.stdout
+    fine = run(head + b"1" * 4300 + b', "s": "' + b"2" * 9000 + b'"}]')
+    assert (fine.returncode, fine.stdout.strip()) == (0, b"1"), "long digit strings inside strings are fine"
