@@ -28,6 +28,8 @@ def diagnostics_for(spec: str, allow_custom_code: bool) -> list[Diagnostic]:
         return sort_diagnostics(diags)
     except EngineError as exc:
         return [Diagnostic(spec, 1, 1, "(spec)", str(exc))]
+    except RecursionError:  # the loader refuses deep nesting with its position; this is the backstop
+        return [Diagnostic(spec, 1, 1, "(spec)", "the spec is nested too deeply to check")]
     return plan.warnings
 
 

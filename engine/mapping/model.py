@@ -8,6 +8,7 @@ contradictory field kinds. The code generator then works from clean data.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import re
 from collections.abc import Callable
@@ -137,14 +138,27 @@ def parse_fields(ctx: ModelContext, fields: Any, path: SpecPath) -> list[FieldSp
 
 
 def _check_target_clashes(ctx: ModelContext, fields: list[FieldSpec], path: SpecPath) -> None:
+    """Two fields writing the same target, or one inside the other's value (unless that is a ``fields`` block).
+
+    Only targets on the same branch can clash, so each field looks up its own
+    target, its prefixes and the targets below it (indexed by prefix) instead
+    of every earlier field: linear in the fields (20,000 fields took minutes).
+    """
     seen: dict[tuple[str, ...], FieldSpec] = {}
+    order: dict[tuple[str, ...], int] = {}
+    below: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
     for f in fields:
-        for other_target, other in seen.items():
-            shorter, longer = sorted((f.target, other_target), key=len)
-            same_branch = longer[: len(shorter)] == shorter
-            if same_branch and (len(shorter) == len(longer) or "fields" not in (other.kind, f.kind)):
+        target = f.target
+        branch = [target[:n] for n in range(1, len(target) + 1) if target[:n] in seen]
+        for other_target in sorted([*branch, *below.get(target, ())], key=order.__getitem__):
+            other = seen[other_target]
+            if other_target == target or "fields" not in (other.kind, f.kind):
                 ctx.error(f.spec_path, f"target '{f.label}' clashes with '{other.label}'", key=True)
-        seen[f.target] = f
+        if target not in seen:
+            order[target] = len(order)
+            for n in range(1, len(target)):
+                below.setdefault(target[:n], []).append(target)
+        seen[target] = f
 
 
 def parse_field(ctx: ModelContext, raw: Any, path: SpecPath, target: tuple[str, ...]) -> FieldSpec | None:
@@ -307,6 +321,12 @@ def parse_resolvers(ctx: ModelContext, raw: Any, path: SpecPath) -> list[Resolve
     return out
 
 
+@functools.lru_cache(maxsize=1024)
+def _takes_options(make: Callable[..., Any]) -> bool:
+    """Whether a resolver factory takes the mapping's options (asked once per factory, not per field)."""
+    return "options" in inspect.signature(make).parameters
+
+
 def _resolver(ctx: ModelContext, item: Any, path: SpecPath) -> ResolverStep | None:
     args: Any = None
     has_args = False
@@ -350,7 +370,7 @@ def _resolver(ctx: ModelContext, item: Any, path: SpecPath) -> ResolverStep | No
         args = fill_defaults(resolver.args, args)
     try:
         kwargs = dict(args)
-        if "options" in inspect.signature(resolver.make).parameters:
+        if _takes_options(resolver.make):
             kwargs["options"] = ctx.options
         fn = resolver.make(**kwargs)
     except PathSyntaxError as exc:

@@ -1,9 +1,13 @@
 """Safe YAML loading with a line/column index for every node.
 
-PyYAML's safe composer builds the node graph; we construct plain Python
-values ourselves so that every key and value keeps its position, duplicate
-keys are refused, and aliases cannot expand into a bomb. Only the YAML core
-schema is accepted: a ``!!python/...`` tag is an error, never code.
+PyYAML's safe composer builds the node graph (libyaml's, in C, when PyYAML
+has it: the pure-Python one takes seconds per megabyte; a document it
+refuses is composed again by the Python one, whose messages the diagnostics
+quote); we construct plain Python values ourselves so that every key and
+value keeps its position, duplicate keys are refused, aliases cannot expand
+into a bomb, and nesting deeper than :data:`MAX_DEPTH` is a located
+diagnostic instead of a recursion error. Only the YAML core schema is
+accepted: a ``!!python/...`` tag is an error, never code.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ from engine.spec.diagnostics import Diagnostic, SpecPath, render_path
 #: maximum nodes constructed, aliases counted each time they are expanded
 MAX_NODES = 200_000
 MAX_BYTES = 10 * 1024 * 1024
+#: deepest nesting of mappings and lists (real specs stay below 10)
+MAX_DEPTH = 64
+#: the fast composer (libyaml), or the Python one when PyYAML was built without it
+_FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MERGE_TAG = "tag:yaml.org,2002:merge"
 MAP_TAG = "tag:yaml.org,2002:map"
 SEQ_TAG = "tag:yaml.org,2002:seq"
@@ -72,23 +80,31 @@ class _Builder:
     def _mark(self, node: yaml.Node) -> Mark:
         return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
-    def build(self, node: yaml.Node, path: SpecPath) -> Any:
+    def build(self, node: yaml.Node, path: SpecPath, depth: int = 0) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
             raise SpecError(
                 f"{self.doc.file}: spec expands to more than {MAX_NODES} nodes "
                 "(an alias bomb, or far larger than any connector needs)"
             )
-        self.doc.values.setdefault(path, self._mark(node))
+        if path not in self.doc.values:
+            self.doc.values[path] = self._mark(node)
+        if depth > MAX_DEPTH and isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            mark = self._mark(node)
+            message = f"nested deeper than {MAX_DEPTH} levels (no connector needs that many)"
+            raise SpecError(
+                f"{self.doc.file}: {message}",
+                [Diagnostic(self.doc.file, mark.line, mark.col, render_path(path) or "(spec)", message)],
+            )
         if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in (MAP_TAG, SEQ_TAG):
             self.problems.append(
                 self.doc.diagnostic(path, f"tag {node.tag} is not allowed (only plain YAML values)")
             )
             return None
         if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
+            return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
-            return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+            return [self.build(child, (*path, i), depth + 1) for i, child in enumerate(node.value)]
         try:
             return self.loader.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError:
@@ -101,16 +117,16 @@ class _Builder:
             self.problems.append(self.doc.diagnostic(path, f"invalid value: {exc}"))
             return None
 
-    def _mapping(self, node: yaml.MappingNode, path: SpecPath) -> dict[Any, Any]:
+    def _mapping(self, node: yaml.MappingNode, path: SpecPath, depth: int) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         merged: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == MERGE_TAG:
-                for source in self._merge_sources(value_node, path):
+                for source in self._merge_sources(value_node, path, depth):
                     for k, v in source.items():
                         merged.setdefault(k, v)
                 continue
-            key = self.build(key_node, (*path, "<key>"))
+            key = self.build(key_node, (*path, "<key>"), depth + 1)
             if isinstance(key, list | dict):
                 self.problems.append(self.doc.diagnostic(path, "a mapping key must be a plain value"))
                 continue
@@ -131,16 +147,16 @@ class _Builder:
                 continue
             self.doc.keys[child] = self._mark(key_node)
             self.doc.values[child] = self._mark(value_node)
-            out[key] = self.build(value_node, child)
+            out[key] = self.build(value_node, child, depth + 1)
         for k, v in merged.items():
             out.setdefault(k, v)
         return out
 
-    def _merge_sources(self, node: yaml.Node, path: SpecPath) -> list[dict[Any, Any]]:
+    def _merge_sources(self, node: yaml.Node, path: SpecPath, depth: int) -> list[dict[Any, Any]]:
         nodes = node.value if isinstance(node, yaml.SequenceNode) else [node]
         sources = []
         for n in nodes:
-            value = self.build(n, path)
+            value = self.build(n, path, depth + 1)
             if isinstance(value, dict):
                 sources.append(value)
             else:
@@ -153,9 +169,9 @@ def load_text(text: str, file: str = "<spec>", base_dir: Path | None = None) -> 
     doc = SpecDocument(file=file, data=None, text=text, base_dir=base_dir or Path.cwd())
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise SpecError(f"{file}: spec is larger than {MAX_BYTES // (1024 * 1024)} MB")
-    loader = yaml.SafeLoader(text)
+    loader, node = None, None
     try:
-        node = loader.get_single_node()
+        loader, node = _compose(text)
         if node is None:
             raise SpecError(
                 f"{file}: the spec is empty",
@@ -185,10 +201,36 @@ def load_text(text: str, file: str = "<spec>", base_dir: Path | None = None) -> 
     except yaml.YAMLError as exc:
         raise SpecError(f"{file}: invalid YAML", [Diagnostic(file, 1, 1, "(spec)", f"YAML: {exc}")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if builder.problems:
         raise SpecError(f"{file}: invalid YAML", builder.problems)
     return doc
+
+
+def _compose(text: str) -> tuple[yaml.SafeLoader, yaml.Node | None]:
+    """The document's node graph and the loader that made it (to construct scalars with).
+
+    A document libyaml refuses is composed again by PyYAML's Python composer,
+    whose messages the diagnostics have always quoted; if that one cannot get
+    as far (it recurses: a deeply nested document), libyaml's error stands.
+    """
+    loader = _FAST_LOADER(text)
+    try:
+        return loader, loader.get_single_node()
+    except yaml.YAMLError as fast_error:
+        loader.dispose()
+        if _FAST_LOADER is yaml.SafeLoader:
+            raise
+        slow = yaml.SafeLoader(text)
+        try:
+            return slow, slow.get_single_node()
+        except RecursionError:
+            slow.dispose()
+            raise fast_error from None
+        except yaml.YAMLError:
+            slow.dispose()
+            raise
 
 
 def load_file(path: str | Path) -> SpecDocument:

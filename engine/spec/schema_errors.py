@@ -56,8 +56,17 @@ def _expected_types(t: Any) -> str:
     return " or ".join(_TYPE_NAMES.get(str(x), str(x)) for x in types)
 
 
+#: validators by schema: a mapping checks the same resolver's arguments once per field
+_validators: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
+
+
 def _validator(schema: dict[str, Any]) -> Draft202012Validator:
-    return Draft202012Validator(schema)
+    hit = _validators.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        if len(_validators) > 1000:
+            _validators.clear()
+        hit = _validators[id(schema)] = (schema, Draft202012Validator(schema))
+    return hit[1]
 
 
 def check(
