@@ -25,6 +25,11 @@ Each record's locator is ``row_group 3 row 120``: pyarrow's own indexes
 record. Positions count records from 1 across the file. A stream from a
 network source is first copied to a temporary file (bounded memory): the
 Parquet index lives at the end of the file and reading it means seeking.
+
+A file that decodes to far more than it stores (a compression or
+dictionary bomb) stops before pyarrow allocates for it: see
+:mod:`engine.parsers._parquet_guard` and the options ``max_row_group_bytes``,
+``max_expansion`` and ``max_record_bytes``.
 """
 
 from __future__ import annotations
@@ -37,7 +42,9 @@ from typing_extensions import override
 
 from engine.contracts import Chunk, Item, Parser, RunContext
 from engine.errors import ConfigError, ParseError
+from engine.parsers._parquet_guard import Budget, Guard, TooLarge
 from engine.parsers._spool import seekable
+from engine.units import size_bytes
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -57,6 +64,24 @@ SCHEMA: dict[str, Any] = {
             "default": 5000,
             "description": "rows per record batch; one batch is in memory at a time",
         },
+        "max_row_group_bytes": {
+            "type": ["integer", "string"],
+            "default": "256MiB",
+            "description": "a row group whose metadata says it decompresses to more (its columns read) stops "
+            "the file before it is read (protects memory against compression bombs)",
+        },
+        "max_expansion": {
+            "type": "integer",
+            "minimum": 10,
+            "default": 1000,
+            "description": "a column chunk that decompresses to more than this many times its stored size "
+            "(past 16 MiB) stops the file: a compression bomb",
+        },
+        "max_record_bytes": {
+            "type": ["integer", "string"],
+            "default": "64MiB",
+            "description": "a single row that decodes to more stops the file before it becomes a record",
+        },
     },
 }
 
@@ -67,6 +92,9 @@ class ParquetOptions:
 
     columns: list[str] | None
     chunk_size: int
+    max_row_group_bytes: int | str
+    max_expansion: int
+    max_record_bytes: int | str
 
 
 def _pyarrow() -> Any:
@@ -86,6 +114,27 @@ class ParquetParser(Parser):
     schema = SCHEMA
     Options = ParquetOptions
 
+    def __init__(self, options: ParquetOptions, *, path: str = "") -> None:
+        super().__init__(options, path=path)
+        self._problems: list[tuple[tuple, str]] = []
+        try:
+            limit = size_bytes(options.max_row_group_bytes) or 0
+        except ConfigError as exc:
+            self._problems.append((("max_row_group_bytes",), str(exc)))
+            limit = 256 << 20
+        if limit < 1 << 20:
+            self._problems.append((("max_row_group_bytes",), "must be at least 1MiB"))
+        self.guard = Guard(limit, options.max_expansion)
+        try:
+            self.budget = Budget(size_bytes(options.max_record_bytes) or 0)
+        except ConfigError as exc:
+            self._problems.append((("max_record_bytes",), str(exc)))
+            self.budget = Budget(64 << 20)
+
+    def problems(self) -> list[tuple[tuple, str]]:
+        """Every mistake in the options, each at its own spec path."""
+        return self._problems
+
     @override
     def parse(self, stream: IO[bytes], item: Item, run: RunContext | None = None) -> Iterator[Chunk]:
         pa = _pyarrow()
@@ -96,6 +145,7 @@ class ParquetParser(Parser):
             for group in range(pf.num_row_groups):
                 row = 0
                 try:
+                    self.guard.check_row_group(pf.metadata, group, columns)
                     batches = pf.iter_batches(
                         batch_size=self.options.chunk_size,
                         row_groups=[group],
@@ -103,25 +153,32 @@ class ParquetParser(Parser):
                         use_threads=False,
                     )
                     for batch in batches:
-                        records = _records(pa, batch, item, group)
-                        count = len(records)
-                        positions = list(range(n + 1, n + count + 1))
-                        locators = [f"row_group {group} row {r}" for r in range(row, row + count)]
-                        n += count
-                        row += count
-                        yield Chunk(item, records, positions, None, None, locators)
+                        for piece in self.budget.slices(pa, batch, row):
+                            records = _records(pa, piece, item, group)
+                            count = len(records)
+                            positions = list(range(n + 1, n + count + 1))
+                            locators = [f"row_group {group} row {r}" for r in range(row, row + count)]
+                            n += count
+                            row += count
+                            yield Chunk(item, records, positions, None, None, locators)
+                except TooLarge as exc:
+                    raise ParseError(
+                        f"{item.name} row_group {group}: {exc}",
+                        hint=f"raise parser.{exc.option} if the file is genuine",
+                    ) from None
                 except (pa.ArrowException, OSError, ValueError) as exc:
                     raise ParseError(
                         f"{item.name} row_group {group} row {row}: cannot read the data: {_first_line(exc)}",
                         hint="the file is damaged or truncated",
                     ) from None
 
-    @staticmethod
-    def _open(pa: Any, source: IO[bytes], item: Item) -> Any:
+    def _open(self, pa: Any, source: IO[bytes], item: Item) -> Any:
         import pyarrow.parquet as pq
 
         try:
-            return pq.ParquetFile(source)
+            metadata = pq.ParquetFile(source).metadata
+            dictionaries = self.guard.dictionary_columns(metadata)
+            return pq.ParquetFile(source, metadata=metadata, read_dictionary=dictionaries or None)
         except (pa.ArrowException, OSError, ValueError) as exc:
             size = _size(source)
             what = "the file is empty" if size == 0 else f"{_first_line(exc)} ({size} bytes)"

@@ -153,3 +153,72 @@ def test_a_1gb_json_array_parses_with_flat_memory(tmp_path: Path) -> None:
     assert (got, rejects) == (expected, 0), "every record arrives"
     assert "'sku': 'SKU-001999'" in last and "'gtin': '00000000001999'" in last
     assert peak_mb < LIMIT_MB
+
+
+BOMB = """
+import sys
+from engine.contracts import Item
+from engine.errors import ParseError
+from engine.registry import default_registries
+from engine.spec.options import build_options
+
+path, options = sys.argv[1], eval(sys.argv[2])
+cls = default_registries().parsers.get("parquet")
+parser = cls(build_options(cls.Options, cls.schema, options, ("parser",), None), path="parser")
+records, error = 0, ""
+try:
+    with open(path, "rb") as stream:
+        for chunk in parser.parse(stream, Item(path, path.rsplit("/", 1)[-1]), None):
+            records += len(chunk.records)
+except ParseError as exc:
+    error = str(exc)
+peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(records, peak_kb, error)
+"""
+
+HOSTILE = Path(__file__).parent / "hostile"
+
+
+def _bomb(name: str, **options: object) -> tuple[int, float, str]:
+    """(records, peak RSS in MB, error) of parsing a hostile Parquet file in a fresh process."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run(
+        [sys.executable, "-c", BOMB, str(HOSTILE / name), repr(options)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    records, peak_kb, error = (done.stdout.strip() + " ").split(" ", 2)
+    return int(records), int(peak_kb) / 1024, error.strip()
+
+
+def test_a_13_kb_zstd_bomb_is_refused_from_its_metadata_in_little_memory() -> None:
+    """Was 1.66 GB: one 400 MB value that zstd stores in 13 KB."""
+    records, peak_mb, error = _bomb("zstd_bomb.parquet")
+    assert records == 0 and peak_mb < 300
+    assert error.startswith(
+        "zstd_bomb.parquet row_group 0: column s decompresses to 400 MiB from 12,858 bytes stored, more than "
+        "max_expansion (1000) times as much (a compression bomb); nothing of the row group was read"
+    )
+    records, peak_mb, error = _bomb("zstd_bomb.parquet", max_expansion=100_000)
+    assert records == 0 and peak_mb < 300
+    assert "decompresses to 400 MiB (its metadata says so), more than max_row_group_bytes (256 MiB)" in error
+    assert error.endswith("(raise parser.max_row_group_bytes if the file is genuine)")
+
+
+def test_a_dictionary_bomb_is_read_as_a_dictionary_and_flows_in_flat_memory() -> None:
+    """Was 4 GB: 517 bytes whose dictionary holds one 1 MiB value that 2,000 rows repeat."""
+    records, peak_mb, error = _bomb("dictionary_bomb.parquet")
+    assert (records, error) == (2000, "") and peak_mb < 300
+
+
+def test_a_row_decoding_to_more_than_max_record_bytes_never_becomes_a_record() -> None:
+    """639 bytes, one row with 20 million run-length encoded integers (was 750 MB as Python values)."""
+    records, _peak_mb, error = _bomb("list_bomb.parquet")
+    assert records == 0
+    assert error == (
+        "list_bomb.parquet row_group 0: row 0 decodes to 155 MiB, more than max_record_bytes (64 MiB) "
+        "(raise parser.max_record_bytes if the file is genuine)"
+    )

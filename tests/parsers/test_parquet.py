@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -146,7 +147,15 @@ def test_a_stream_that_cannot_seek_is_spooled_to_a_temporary_file() -> None:
     from engine.parsers.parquet import ParquetOptions, ParquetParser
 
     data = parquet_bytes(pa.table({"n": list(range(100))}), row_group_size=30)
-    parser = ParquetParser(ParquetOptions(columns=None, chunk_size=1000))
+    parser = ParquetParser(
+        ParquetOptions(
+            columns=None,
+            chunk_size=1000,
+            max_row_group_bytes="256MiB",
+            max_expansion=1000,
+            max_record_bytes="64MiB",
+        )
+    )
     chunks = list(parser.parse(_Pipe(data), Item("s3://b/k.parquet", "k.parquet")))
     assert [r["n"] for c in chunks for r in c.records] == list(range(100))
 
@@ -176,3 +185,42 @@ def test_a_truncated_file_is_an_error_never_fewer_records(parse) -> None:
         with pytest.raises(ParseError, match="not a readable Parquet file") as info:
             parse("parquet", data[:cut])
         assert "truncated" in str(info.value)
+
+
+def test_a_compression_bomb_fails_its_file_and_the_run_goes_on(tmp_path, write_spec, run_spec) -> None:
+    import shutil
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(Path(__file__).parent / "hostile" / "zstd_bomb.parquet", inbox / "a_bomb.parquet")
+    pq.write_table(pa.table({"s": ["fine"]}), inbox / "b_good.parquet")
+    spec = write_spec("""
+        version: 1
+        name: bombs
+        source:
+          type: local
+          path: inbox
+          pattern: "*.parquet"
+          on_success: {move_to: "done/{name}"}
+          on_failure: {move_to: "errors/{name}"}
+        parser: {type: parquet}
+        target: {type: file, writer: jsonl, destination: {type: local, path: out}}
+    """)
+    report = run_spec(spec)
+    by_name = {i.name: i for i in report.items}
+    assert by_name["b_good.parquet"].status == "done"
+    assert by_name["a_bomb.parquet"].status == "failed"
+    assert "a compression bomb" in by_name["a_bomb.parquet"].reason
+    assert [p.name for p in (inbox / "errors").iterdir()] == ["a_bomb.parquet"]
+    assert [p.name for p in (inbox / "done").iterdir()] == ["b_good.parquet"]
+
+
+def test_parquet_limits_are_checked_when_the_spec_compiles() -> None:
+    from engine.parsers.parquet import ParquetOptions, ParquetParser
+
+    bad = ParquetOptions(
+        columns=None, chunk_size=10, max_row_group_bytes="lots", max_expansion=1000, max_record_bytes="1KiB"
+    )
+    problems = ParquetParser(bad).problems()
+    assert [where for where, _ in problems] == [("max_row_group_bytes",)]
+    assert "expected a size" in problems[0][1]

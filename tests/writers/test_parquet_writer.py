@@ -158,9 +158,15 @@ def test_timestamps_read_back_to_the_same_text_through_the_parquet_parser(write)
     ]
     data, problems, _ = write("parquet", [{"at": v} for v in values], schema={"at": "timestamp[ns, UTC]"})
     assert problems == []
-    chunks = ParquetParser(ParquetOptions(columns=None, chunk_size=10)).parse(
-        io.BytesIO(data), Item("u", "x")
-    )
+    chunks = ParquetParser(
+        ParquetOptions(
+            columns=None,
+            chunk_size=10,
+            max_row_group_bytes="256MiB",
+            max_expansion=1000,
+            max_record_bytes="64MiB",
+        )
+    ).parse(io.BytesIO(data), Item("u", "x"))
     assert [r["at"] for c in chunks for r in c.records] == values
 
 
