@@ -183,6 +183,10 @@ def load_text(text: str, file: str = "<spec>", base_dir: Path | None = None) -> 
             )
         builder = _Builder(loader, doc)
         doc.data = builder.build(node, ())
+    except TooDeep as exc:
+        message = f"nested deeper than {MAX_DEPTH} levels (no connector needs that many)"
+        diag = Diagnostic(file, exc.mark.line + 1, exc.mark.column + 1, "(spec)", message)
+        raise SpecError(f"{file}: {message}", [diag]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -215,6 +219,7 @@ def _compose(text: str) -> tuple[yaml.SafeLoader, yaml.Node | None]:
     whose messages the diagnostics have always quoted; if that one cannot get
     as far (it recurses: a deeply nested document), libyaml's error stands.
     """
+    _refuse_deep_nesting(text)
     loader = _FAST_LOADER(text)
     try:
         return loader, loader.get_single_node()
@@ -231,6 +236,44 @@ def _compose(text: str) -> tuple[yaml.SafeLoader, yaml.Node | None]:
         except yaml.YAMLError:
             slow.dispose()
             raise
+
+
+_OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def _refuse_deep_nesting(text: str) -> None:
+    """Raise :class:`TooDeep` at the first container nested deeper than :data:`MAX_DEPTH`.
+
+    Both composers recurse once per level (libyaml's C one, in PyYAML 6.0's
+    wheels, until the process crashes), so the depth is measured on the
+    parser's events first, which come one at a time. A syntax error is left
+    for the composer to report.
+    """
+    loader = _FAST_LOADER(text)
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            kind = type(event)
+            if kind in _OPEN:
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise TooDeep(event.start_mark)
+            elif kind in _CLOSE:
+                depth -= 1
+    except yaml.YAMLError:
+        return
+    finally:
+        loader.dispose()
+
+
+class TooDeep(Exception):
+    """A container nested deeper than :data:`MAX_DEPTH`, at ``mark`` (PyYAML's, 0-based)."""
+
+    def __init__(self, mark: Any) -> None:
+        super().__init__(mark)
+        self.mark = mark
 
 
 def load_file(path: str | Path) -> SpecDocument:

