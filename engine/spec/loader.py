@@ -250,7 +250,7 @@ def _refuse_deep_nesting(text: str) -> None:
     parser's events first, which come one at a time. A syntax error is left
     for the composer to report.
     """
-    loader = _FAST_LOADER(text)
+    loader: Any = _FAST_LOADER(text)  # PyYAML's event methods are untyped
     depth = 0
     try:
         while loader.check_event():
