@@ -29,6 +29,7 @@ _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 _DELTA = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 / -1 as signed bytes
 _SPACE = b" \t\r\n"
 _DIGITS = b"0123456789"
+_NOT_DIGIT = bytes(b for b in range(256) if b not in _DIGITS)
 #: what Python turns into an int at most (its own limit, when one is set)
 MAX_DIGITS = sys.get_int_max_str_digits() or 4300
 _LONG_NUMBER = re.compile(rb"(?<![0-9])[0-9]{%d}" % (MAX_DIGITS + 1))
@@ -98,7 +99,9 @@ class NestingGuard:
         """
         lead = 0 if started_inside else len(block) - len(block.lstrip(_DIGITS))
         if self.digit_run + lead > MAX_DIGITS or (
-            _LONG_NUMBER.search(block) and _long_number_outside_strings(block, started_inside)
+            len(block.translate(None, _NOT_DIGIT)) > MAX_DIGITS  # too few digits for a long run: no search
+            and _LONG_NUMBER.search(block)
+            and _long_number_outside_strings(block, started_inside)
         ):
             raise TooDeep(
                 f"a number has more than {MAX_DIGITS} digits",
