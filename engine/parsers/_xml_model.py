@@ -92,8 +92,8 @@ def converter(namer: Namer, force_list: frozenset[str], max_depth: int) -> Calla
     def value(el: Any, depth: int) -> Any:
         if depth > max_depth:
             raise TooDeep(depth)
-        count = len(el.attrib)
-        pairs = () if not count else el.items() if count < _MANY_ATTRIBUTES else _attribute_pairs(el)
+        names = el.keys()  # linear, unlike items(); empty for most elements
+        pairs = () if not names else el.items() if len(names) < _MANY_ATTRIBUTES else _attribute_pairs(el)
         text = el.text
         children = len(el)
         if not children and not pairs:
