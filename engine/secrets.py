@@ -38,6 +38,9 @@ REFERENCE = re.compile(r"\$\{(env|file):([^}]*)\}")
 #: ``$${`` escapes a literal ``${``
 ESCAPED = "$${"
 
+#: data nested deeper than this is not shown (see Redactor.scrub_obj)
+MAX_SCRUB_DEPTH = 200
+
 MASK = "***"
 #: values shorter than this are not remembered: masking "ab" everywhere would ruin every message
 MIN_LENGTH = 3
@@ -156,14 +159,23 @@ class Redactor:
         parts.append(text[pos:])
         return "".join(parts)
 
-    def scrub_obj(self, obj: Any) -> Any:
-        """Scrub strings (values and keys) anywhere inside JSON-like data, before it is encoded."""
+    def scrub_obj(self, obj: Any, _depth: int = 0) -> Any:
+        """Scrub strings (values and keys) anywhere inside JSON-like data, before it is encoded.
+
+        Nesting deeper than 200 levels is replaced by a marker (nothing that
+        deep is shown unscrubbed, and no recursion limit is reached).
+        """
         if isinstance(obj, str):
             return self.scrub(obj)
+        if _depth >= MAX_SCRUB_DEPTH and isinstance(obj, dict | list | tuple):
+            return f"<nested deeper than {MAX_SCRUB_DEPTH} levels: not shown>"
         if isinstance(obj, dict):
-            return {self.scrub(k) if isinstance(k, str) else k: self.scrub_obj(v) for k, v in obj.items()}
+            return {
+                self.scrub(k) if isinstance(k, str) else k: self.scrub_obj(v, _depth + 1)
+                for k, v in obj.items()
+            }
         if isinstance(obj, list | tuple):
-            return [self.scrub_obj(v) for v in obj]
+            return [self.scrub_obj(v, _depth + 1) for v in obj]
         if isinstance(obj, Secret):
             return str(obj)
         return obj

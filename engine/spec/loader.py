@@ -27,7 +27,11 @@ MAX_BYTES = 10 * 1024 * 1024
 #: deepest nesting of mappings and lists (real specs stay below 10)
 MAX_DEPTH = 64
 #: the fast composer (libyaml), or the Python one when PyYAML was built without it
-_FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_FAST_LOADER: type[yaml.SafeLoader]
+try:
+    from yaml import CSafeLoader as _FAST_LOADER  # type: ignore[assignment]  # a SafeLoader in C
+except ImportError:  # pragma: no cover - PyYAML without libyaml
+    from yaml import SafeLoader as _FAST_LOADER
 MERGE_TAG = "tag:yaml.org,2002:merge"
 MAP_TAG = "tag:yaml.org,2002:map"
 SEQ_TAG = "tag:yaml.org,2002:seq"

@@ -75,12 +75,19 @@ class Served:
         return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024  # type: ignore[union-attr]
 
     def stop(self) -> tuple[int, float]:
-        """SIGTERM; the exit code and the peak resident set (MB) over the process's life."""
+        """SIGTERM; the exit code and the peak resident set (MB) over the process's life.
+
+        The peak is the server's own ``VmHWM``, read before it stops: the
+        ``ru_maxrss`` of a child would also count this test process's pages
+        it shared before exec.
+        """
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        peak = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024  # type: ignore[union-attr]
         self.proc.send_signal(signal.SIGTERM)
-        _, status, usage = os.wait4(self.proc.pid, 0)
-        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        _, code, _usage = os.wait4(self.proc.pid, 0)
+        self.proc.returncode = os.waitstatus_to_exitcode(code)
         self._drain.shutdown()
-        return self.proc.returncode, usage.ru_maxrss / 1024
+        return self.proc.returncode, peak
 
 
 @pytest.fixture
