@@ -606,6 +606,56 @@ class Checkpoint:
         )
 
 
+class Lookup(Plugin):
+    """Answers for keys taken from each record, read in mappings as ``$lookup.NAME``.
+
+    The runtime collects a chunk's distinct keys, serves what its cache
+    knows, and asks :meth:`fetch` for the rest, at most ``batch_size`` keys
+    at a time, so one request can serve many records. Every lookup's options
+    include the common ones (:data:`engine.lookups.base.COMMON`): ``key``
+    (the key's parts and the record paths they come from), ``on_missing``,
+    ``on_error``, ``cache_size`` and ``batch_size``.
+    """
+
+    kind = "lookups"
+    #: the key's parts and the record paths they come from, in order
+    parts: dict[str, str] = {}
+    #: a key with no answer: ``reject`` the record, read ``null``, or ``skip`` the record
+    on_missing: str = "reject"
+    #: a lookup that failed: ``fail`` the item (retried later) or ``reject`` its records
+    on_error: str = "fail"
+    #: answers kept for the run
+    cache_size: int = 100000
+    #: keys asked for at once
+    batch_size: int = 500
+
+    def fetch(self, keys: Sequence[tuple[str, ...]]) -> dict[tuple[str, ...], Any]:
+        """The answers for ``keys`` (each a tuple of the key's parts as text); absent keys are not found.
+
+        Raises:
+            TransientError: the answer could not be had now (after the connection's own retries).
+            EngineError: the lookup failed for these keys.
+        """
+        raise NotImplementedError
+
+    def stats(self) -> dict[str, Any] | None:
+        """The lookup's own counters (requests, pages), merged into the run report."""
+        return None
+
+
+def stored_key(parts: Sequence[Any]) -> str:
+    """The key of a stored value: its parts as a JSON array of text (``["S1","L1"]``).
+
+    The changed-only filter writes with it and the ``state`` lookup reads
+    with it, so both agree on one key for the same record.
+    """
+    import json
+
+    return json.dumps(
+        [p if isinstance(p, str) else str(p) for p in parts], separators=(",", ":"), ensure_ascii=False
+    )
+
+
 class StateStore(Plugin):
     """Durable state of connectors: the ledger, locks, checkpoints, stored values and run history.
 
@@ -752,6 +802,26 @@ class StateStore(Plugin):
 
     def kv_list(self, connector: str) -> dict[str, Any]:
         """Every stored value of the connector, expired ones included (for ``engine state``)."""
+        raise NotImplementedError
+
+    # -- stored values in namespaces: delivered fingerprints, values a state lookup reads --------
+
+    def values_get(self, connector: str, namespace: str, keys: Sequence[str]) -> dict[str, Any]:
+        """The stored values of ``keys`` in ``namespace`` (absent or expired keys are left out)."""
+        raise NotImplementedError
+
+    def values_set(
+        self, connector: str, namespace: str, values: Mapping[str, Any], *, expires: datetime | None = None
+    ) -> None:
+        """Store several values (JSON-compatible) at once, replacing earlier ones, until ``expires``."""
+        raise NotImplementedError
+
+    def values_list(self, connector: str, namespace: str, limit: int = 100) -> list[dict[str, Any]]:
+        """The namespace's rows (key, value, updated, expires), latest first (for ``engine state``)."""
+        raise NotImplementedError
+
+    def values_clear(self, connector: str, namespace: str) -> int:
+        """Forget every value of ``namespace``; returns how many."""
         raise NotImplementedError
 
     # -- run history ------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.contracts import Connection, Parser, Plugin, RecordMapping, Source, StateStore, Target
+from engine.contracts import Connection, Lookup, Parser, Plugin, RecordMapping, Source, StateStore, Target
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from engine.registry import Registries
@@ -45,6 +45,17 @@ class HistoryPolicy:
 
 
 @dataclasses.dataclass(frozen=True)
+class ChangedOnlyPolicy:
+    """``state.changed_only``: records whose compared fields equal what was last delivered are not sent."""
+
+    key: list[str]
+    fields: list[str] | None
+    namespace: str | None
+    #: seconds after which a delivered value is forgotten (None: kept)
+    expire: float | None
+
+
+@dataclasses.dataclass(frozen=True)
 class StatePolicy:
     """``state:`` as the runtime reads it (the store itself is built into :attr:`Plan.state_store`)."""
 
@@ -55,6 +66,8 @@ class StatePolicy:
     retry: RetryPolicy
     history: HistoryPolicy
     checkpoint: bool
+    #: None unless ``state.changed_only`` is set
+    changed_only: ChangedOnlyPolicy | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,6 +138,8 @@ class Plan:
     registries: Registries
     #: where the run's files are processed (local by default; see engine/executors)
     executor: Plugin | None = None
+    #: named lookups the mapping reads as ``$lookup.NAME``
+    lookups: dict[str, Lookup] = dataclasses.field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:
@@ -136,6 +151,7 @@ class Plan:
         out: list[Plugin] = [*self.connections.values(), self.source]
         if self.parser is not None:
             out.append(self.parser)
+        out.extend(self.lookups.values())
         out.append(self.target)
         return out
 

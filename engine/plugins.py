@@ -57,6 +57,11 @@ BUILTINS: dict[str, dict[str, str]] = {
         "processes": "engine.executors.processes:ProcessesExecutor",
         "dask": "engine.executors.dask:DaskExecutor",
     },
+    "lookups": {
+        "file": "engine.lookups.file:FileLookup",
+        "state": "engine.lookups.state:StateLookup",
+        "fluent.graphql": "engine.lookups.fluent.graphql:GraphqlLookup",
+    },
 }
 
 #: modules whose ``RESOLVERS`` lists hold the built-in resolvers
@@ -68,4 +73,5 @@ RESOLVER_MODULES: list[str] = [
     "engine.mapping.resolvers.dates",
     "engine.mapping.resolvers.structured",
     "engine.mapping.resolvers.identifiers",
+    "engine.mapping.resolvers.arithmetic",
 ]

@@ -33,6 +33,7 @@ KINDS = (
     "destinations",
     "state_stores",
     "executors",
+    "lookups",
 )
 
 PLUGIN_GROUP = "engine.plugins"

@@ -49,6 +49,11 @@ from engine.runtime.runner import RunOptions
     help="Share the files between N worker processes (same as executor: {type: processes, workers: N}).",
 )
 @click.option(
+    "--full",
+    is_flag=True,
+    help="Send every record even when state.changed_only finds it unchanged (values are stored as usual).",
+)
+@click.option(
     "--payload",
     "payload_file",
     type=click.Path(dir_okay=False, exists=True, allow_dash=True),
@@ -71,6 +76,7 @@ def run_cmd(
     replay: str | None,
     workers: int | None,
     payload_file: str | None,
+    full: bool,
 ) -> None:
     """Run the connector described by SPEC."""
     interactive = sys.stderr.isatty() and not quiet
@@ -87,6 +93,7 @@ def run_cmd(
         since=since,
         until=until,
         replay=Path(replay) if replay else None,
+        full=full,
     )
     executor = plan.executor
     if workers is not None:

@@ -18,6 +18,7 @@ import click
 
 from engine.cli.common import echo_err, load_plan
 from engine.errors import CorruptStateError, StateError
+from engine.jsonutil import dumps_safe
 from engine.printable import printable
 from engine.runtime.paths import state_dir
 
@@ -115,6 +116,26 @@ def runs(spec: str, limit: int) -> None:
             )
 
 
+@state_cmd.command("values")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--namespace", help="Default: state.changed_only's namespace, else the connector's name.")
+@click.option("--limit", default=100, show_default=True)
+def values(spec: str, namespace: str | None, limit: int) -> None:
+    """Stored values of a namespace (what state.changed_only last delivered per key), newest first."""
+    with _open_store(spec) as (plan, store):
+        ns = namespace or _namespace(plan)
+        rows = store.values_list(plan.name, ns, limit=limit)
+        click.echo(f"namespace {ns}: {len(rows)} value(s) shown")
+        for r in rows:
+            until = f"  until {r['expires']}" if r.get("expires") else ""
+            click.echo(f"{r['updated']}  {printable(r['key'])} = {dumps_safe(r['value'])}{until}")
+
+
+def _namespace(plan: Any) -> str:
+    changed = plan.state.changed_only
+    return str(changed.namespace) if changed is not None and changed.namespace else str(plan.name)
+
+
 @state_cmd.command("clear")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option(
@@ -122,9 +143,17 @@ def runs(spec: str, limit: int) -> None:
     is_flag=True,
     help="Also repair a damaged store: move it aside (kept as state.db.broken-TIME) and start an empty one.",
 )
-def clear(spec: str, force: bool) -> None:
+@click.option(
+    "--namespace",
+    help="Forget only the stored values of this namespace (the next run sends every record again).",
+)
+def clear(spec: str, force: bool, namespace: str | None) -> None:
     """Forget processed files, checkpoints, stored values and the lock (runs stay in history)."""
     with _open_store(spec, force=force) as (plan, store):
+        if namespace is not None:
+            n = store.values_clear(plan.name, namespace)
+            click.echo(f"cleared {n} stored value(s) of {plan.name} in namespace {namespace}")
+            return
         removed = store.clear(plan.name)
         click.echo(f"cleared state of {plan.name}: " + ", ".join(f"{n} {t}" for t, n in removed.items()))
 

@@ -173,7 +173,8 @@ class Generator:
     def _jdata(self) -> str:
         return (
             "{'record': recd, 'root': root, 'parent': parents[-1] if parents else None, "
-            "'context': ctx, 'file': file, 'row': row}"
+            "'context': ctx, 'file': file, 'row': row, "
+            "'lookup': root.get('$lookup') if type(root) is dict else None}"
         )
 
     def _scalar(self, f: FieldSpec, var: str, out: list[str], hoisted: list[str]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from engine.mapping.codegen import Nested, Required
 from engine.mapping.model import FieldSpec
-from engine.mapping.paths import Scope, compile_getter, parse_path, unwrap_text
+from engine.mapping.paths import LOOKUP_KEY, Scope, compile_getter, parse_path, unwrap_text
 
 EXPLAIN_NAME = "_explain"
 
@@ -110,6 +110,7 @@ def _read(f: FieldSpec, rec: Any, row: int, root: Any, parents: tuple, ctx: Any,
             "context": ctx,
             "file": file,
             "row": row,
+            "lookup": root.get(LOOKUP_KEY) if type(root) is dict else None,
         }
         return f.expr.search(data)
     if f.source is None:

@@ -14,11 +14,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import jmespath
 from jmespath.exceptions import JMESPathError
 
 from engine.contracts import Resolver, ResolverOptions
 from engine.errors import PluginError
+from engine.mapping.functions import compile_expression
 from engine.mapping.paths import Path, PathSyntaxError, parse_path
 from engine.spec.diagnostics import Diagnostic, SpecPath
 from engine.spec.loader import SpecDocument
@@ -267,7 +267,7 @@ def _jmespath(ctx: ModelContext, text: Any, path: SpecPath) -> Any:
         ctx.error(path, "expected a JMESPath expression string")
         return None
     try:
-        return jmespath.compile(text)
+        return compile_expression(text)
     except JMESPathError as exc:
         ctx.error(path, f"invalid JMESPath expression {text!r}: {jmespath_problem(exc)}", code="expr")
         return None

@@ -3,7 +3,7 @@
 Grammar (see docs/mapping.md)::
 
     path     := [variable] step*
-    variable := $root | $parent ($parent)* | $context | $file | $row | $record
+    variable := $root | $parent ($parent)* | $context | $file | $row | $record | $lookup
     step     := '.' key | '[' int ']' | '[*]' | '[' key '=' value ']' | '@' name | '.@' name
     key      := bare | "quoted" | '[' 'quoted' ']'
 
@@ -11,7 +11,8 @@ Bare keys may hold hyphens, spaces, ``#`` (``#text``) and ``:``; a key
 containing ``.``, ``[`` or ``@`` must be quoted (``a."first.name"``). For
 flat records (CSV, Parquet, JSON objects with dotted keys) a key equal to the
 whole path text wins over the parsed path, so ``Qty On Hand`` and
-``stock.qty`` read columns of those names.
+``stock.qty`` read columns of those names. ``$lookup.NAME...`` reads the
+answers the runtime's lookups put beside the record (``$root."$lookup"``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from typing import Any
 
 from engine.errors import EngineError
 
-VARIABLES = ("$root", "$parent", "$context", "$file", "$row", "$record")
+VARIABLES = ("$root", "$parent", "$context", "$file", "$row", "$record", "$lookup")
+#: where the runtime puts a record's lookup answers (``$lookup.NAME`` reads ``$root."$lookup".NAME``)
+LOOKUP_KEY = "$lookup"
 _STOP = set('.[]@"')
 
 
@@ -136,6 +139,10 @@ class _Parser:
             else:
                 raise self.error(f"unexpected {c!r}")
             first = False
+        if variable == "$lookup":  # the answers travel with the record: $root."$lookup"...
+            if not steps:
+                raise self.error("$lookup needs a lookup's name, e.g. $lookup.position.onHand", len(text))
+            return Path(text, "$root", (Key(LOOKUP_KEY), *steps), 0)
         return Path(text, variable, tuple(steps), depth)
 
     def _variable(self) -> tuple[str | None, int]:

@@ -45,6 +45,22 @@ def drop_delivered(chunk: Chunk, position: int) -> bool:
     return bool(chunk.records or chunk.rejects)
 
 
+def delivered_part(chunk: Chunk, position: int) -> Chunk | None:
+    """A copy of the records at or before ``position`` (delivered by an earlier run), or None."""
+    cut = bisect.bisect_right(chunk.positions, position)
+    if not cut:
+        return None
+    return Chunk(
+        chunk.item,
+        chunk.records[:cut],
+        chunk.positions[:cut],
+        chunk.columns,
+        chunk.lines[:cut] if chunk.lines is not None else None,
+        chunk.locators[:cut] if chunk.locators is not None else None,
+        text=chunk.text,
+    )
+
+
 def truncate(chunk: Chunk, n: int) -> None:
     """Keep only the first ``n`` records of ``chunk`` (``--limit``), in place."""
     chunk.records = chunk.records[:n]
@@ -56,3 +72,13 @@ def truncate(chunk: Chunk, n: int) -> None:
     if chunk.rejects:
         last = chunk.positions[-1] if chunk.positions else 0
         chunk.rejects = [r for r in chunk.rejects if r.position <= last]
+
+
+def keep(chunk: Chunk, indexes: list[int]) -> None:
+    """Keep only the records at ``indexes`` (in order), with their positions, lines and locators."""
+    chunk.records = [chunk.records[i] for i in indexes]
+    chunk.positions = [chunk.positions[i] for i in indexes]
+    if chunk.lines is not None:
+        chunk.lines = [chunk.lines[i] for i in indexes]
+    if chunk.locators is not None:
+        chunk.locators = [chunk.locators[i] for i in indexes]

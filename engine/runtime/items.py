@@ -15,6 +15,7 @@ from engine.contracts import Item, Source, Target
 from engine.errors import EngineError
 from engine.failpoints import failpoint
 from engine.plan import Plan
+from engine.runtime.changes import ChangeFilter
 from engine.runtime.context import Run
 from engine.runtime.ledger import next_retry
 from engine.runtime.moves import move_delivered, record_delivered
@@ -25,8 +26,18 @@ from engine.secrets import redactor
 class ItemLifecycle:
     """The state an item goes through; ``records_state`` False (dry runs, replays) keeps none."""
 
-    def __init__(self, run: Run, plan: Plan, source: Source, target: Target, *, records_state: bool) -> None:
+    def __init__(
+        self,
+        run: Run,
+        plan: Plan,
+        source: Source,
+        target: Target,
+        *,
+        records_state: bool,
+        changes: ChangeFilter | None = None,
+    ) -> None:
         self.run = run
+        self.changes = changes
         self.plan = plan
         self.source = source
         self.target = target
@@ -76,6 +87,8 @@ class ItemLifecycle:
         report.counts = counts.as_dict()
         if not self.records_state:
             return
+        if self.changes is not None:
+            self.changes.settle(item)  # everything of the item is acknowledged: its values are delivered
         failpoint("item.before_move")
         moved, problem = move_delivered(run, self.source, item)
         failpoint("item.after_move")
@@ -86,6 +99,8 @@ class ItemLifecycle:
     def fail(self, item: Item, report: ItemReport, exc: EngineError, *, bad_item: bool) -> None:
         """``item`` failed: retried by later runs, or quarantined when its data is bad or attempts ran out."""
         run = self.run
+        if self.changes is not None:
+            self.changes.forget(item)
         report.status = "failed"
         report.reason = redactor.scrub(str(exc))
         report.counts = run.outcomes.counts(item).as_dict()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from engine.contracts import Batch, Chunk, Item, ParseReject
@@ -27,12 +28,17 @@ class Counts:
     rejected_parse: int = 0
     rejected_mapping: int = 0
     rejected_target: int = 0
+    rejected_lookup: int = 0
     skipped: int = 0
+    #: records a lookup's ``on_missing: skip`` left out
+    skipped_lookup: int = 0
+    #: records not sent because they equal what was last delivered (``state.changed_only``)
+    unchanged: int = 0
 
     @property
     def rejected(self) -> int:
         """Records rejected at any stage."""
-        return self.rejected_parse + self.rejected_mapping + self.rejected_target
+        return self.rejected_parse + self.rejected_mapping + self.rejected_lookup + self.rejected_target
 
     def add(self, other: Counts) -> None:
         """Add ``other``'s counts to these (a worker's report into the run's)."""
@@ -50,7 +56,10 @@ class Counts:
             rejected_parse=rejected.get("parse", 0),
             rejected_mapping=rejected.get("mapping", 0),
             rejected_target=rejected.get("target", 0),
+            rejected_lookup=rejected.get("lookup", 0),
             skipped=data.get("skipped_invalid", 0),
+            skipped_lookup=data.get("skipped_by_lookup", 0),
+            unchanged=data.get("unchanged", 0),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -62,10 +71,13 @@ class Counts:
             "rejected": {
                 "parse": self.rejected_parse,
                 "mapping": self.rejected_mapping,
+                "lookup": self.rejected_lookup,
                 "target": self.rejected_target,
                 "total": self.rejected,
             },
             "skipped_invalid": self.skipped,
+            "skipped_by_lookup": self.skipped_lookup,
+            "unchanged": self.unchanged,
         }
 
 
@@ -80,6 +92,8 @@ class RunOutcomes:
         self.total = Counts()
         self.by_item: dict[str, Counts] = {}
         self._skip_logged = 0
+        #: told of every record the target refused (``state.changed_only`` does not store those)
+        self.on_refused: Callable[[Item, int], None] | None = None
         # targets report from their own threads (senders, pollers)
         self._lock = threading.RLock()
 
@@ -130,6 +144,14 @@ class RunOutcomes:
         self._bump(item, f"rejected_{stage}")
         self._write(stage, lineage, reasons, original, errors=errors)
 
+    def unchanged(self, item: Item, n: int) -> None:
+        """``n`` records of ``item`` not sent: they equal what was last delivered for their key."""
+        self._bump(item, "unchanged", n)
+
+    def skipped_by_lookup(self, item: Item, n: int) -> None:
+        """``n`` records of ``item`` left out because a lookup had no answer (``on_missing: skip``)."""
+        self._bump(item, "skipped_lookup", n)
+
     def parse_reject(self, chunk: Chunk, reject: ParseReject) -> None:
         """A record the parser could not read goes to the rejects file with its position."""
         lineage = {"uri": chunk.item.uri, "file": chunk.item.name, "row": reject.position}
@@ -162,6 +184,8 @@ class RunOutcomes:
         """Record ``i`` of ``batch`` refused by the target: counted, logged and written to the rejects file."""
         item = batch.chunk.item
         self._bump(item, "rejected_target")
+        if self.on_refused is not None:
+            self.on_refused(item, batch.chunk.positions[batch.index[i]])
         reasons = [f"{field}: {reason}" if field else reason]
         self._write(
             "target", batch.lineage(i), reasons, batch.original(i), mapped=batch.records[i], response=response
@@ -170,6 +194,8 @@ class RunOutcomes:
     def rejected_at(self, item: Item, lineage: dict[str, Any], reason: str, *, response: Any = None) -> None:
         """A target reject known only by position (e.g. results collected after a resume)."""
         self._bump(item, "rejected_target")
+        if self.on_refused is not None and isinstance(lineage.get("row"), int):
+            self.on_refused(item, lineage["row"])
         self._write("target", lineage, [reason], None, response=response)
 
     def flush(self) -> None:

@@ -50,6 +50,8 @@ class RunReport:
     error: str | None = None
     target: dict[str, Any] = dataclasses.field(default_factory=dict)
     source: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: per lookup: answers found, keys not found, keys fetched, answers served from the cache, requests
+    lookups: dict[str, Any] = dataclasses.field(default_factory=dict)
     notes: list[str] = dataclasses.field(default_factory=list)
     replayed: dict[str, Any] | None = None
 
@@ -84,6 +86,7 @@ class RunReport:
             "report_path": self.report_path,
             "source": self.source,
             "target": self.target,
+            "lookups": self.lookups,
             "error": self.error,
             "notes": self.notes,
             "replayed": self.replayed,
@@ -136,8 +139,10 @@ class RunReport:
             + (f", {files['unmoved']} delivered but not moved" if files.get("unmoved") else ""),
             f"  records  {c.get('read', 0)} read, {c.get('mapped', 0)} mapped, {c.get('written', 0)} written, "
             f"{rej.get('total', 0)} rejected (parse {rej.get('parse', 0)}, mapping {rej.get('mapping', 0)}, "
-            f"target {rej.get('target', 0)})"
-            + (f", {c['skipped_invalid']} skipped as invalid" if c.get("skipped_invalid") else ""),
+            + (f"lookup {rej['lookup']}, " if rej.get("lookup") else "")
+            + f"target {rej.get('target', 0)})"
+            + (f", {c['skipped_invalid']} skipped as invalid" if c.get("skipped_invalid") else "")
+            + (f", {c['skipped_by_lookup']} skipped by a lookup" if c.get("skipped_by_lookup") else ""),
         ]
         if c.get("read", 0) >= 10_000:  # a rate over a handful of records measures start-up, not throughput
             lines.append(f"  speed    {rate:,.0f} records/s")
@@ -145,6 +150,8 @@ class RunReport:
             lines.append("  source   " + ", ".join(f"{k} {printable(v)}" for k, v in self.source.items()))
         if self.target:
             lines.append("  target   " + ", ".join(f"{k} {printable(v)}" for k, v in self.target.items()))
+        for name, counts in self.lookups.items():
+            lines.append(f"  lookup   {name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         for it in self.items:
             if it.status in ("failed", "partial", "unmoved"):
                 lines.append(f"  {it.status}: {printable(it.name)}: {printable(it.reason)}")

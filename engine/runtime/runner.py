@@ -19,13 +19,15 @@ from typing import Any
 from engine.contracts import Batch, Chunk, Item, Plugin, Source, Target
 from engine.errors import BadItemError, ConfigError, DataError, EngineError
 from engine.failpoints import failpoint
+from engine.mapping.functions import RUN_CLOCK
 from engine.plan import Plan
-from engine.runtime.chunks import drop_delivered, quiet_gc, truncate
+from engine.runtime.chunks import delivered_part, drop_delivered, quiet_gc, truncate
 from engine.runtime.context import Run
 from engine.runtime.dryrun import DryRunTarget
 from engine.runtime.items import ItemLifecycle
 from engine.runtime.ledger import already_done
 from engine.runtime.logs import Log
+from engine.runtime.lookups import LookupStage
 from engine.runtime.progress import NoProgress, make_progress
 from engine.runtime.report import ItemReport, RunReport
 from engine.runtime.session import RunOptions, RunSession, dry_run_out
@@ -56,8 +58,15 @@ class Runner:
         with quiet_gc(), RunSession(self.plan, self.opts, self.log) as session:
             self.session = session
             run = session.run
+            RUN_CLOCK.set(run.started)
+            self.lookups = LookupStage(self.plan.lookups, run.outcomes) if self.plan.lookups else None
             self.lifecycle = ItemLifecycle(
-                run, self.plan, self.source, self.target, records_state=self.opts.records_state
+                run,
+                self.plan,
+                self.source,
+                self.target,
+                records_state=self.opts.records_state,
+                changes=session.changes,
             )
             self.progress = make_progress(self.opts.progress) if not self.opts.dry_run else NoProgress()
             opened: list[Plugin] = []
@@ -91,7 +100,7 @@ class Runner:
 
     def _open(self, run: Run, opened: list[Plugin]) -> None:
         """Open the source, parser and target (and the connections they borrow), noting each in ``opened``."""
-        for plugin in (self.source, self.parser, self.target):
+        for plugin in (self.source, self.parser, *self.plan.lookups.values(), self.target):
             if plugin is None:
                 continue
             if plugin.connection_name:
@@ -106,6 +115,13 @@ class Runner:
             report.source = _stats(run, "source", self.source.stats) or report.source
         if self.target in opened:
             report.target = _stats(run, "target", self.target.stats) or report.target
+        if self.lookups is not None:
+            report.lookups = self.lookups.stats()
+        if self.session.changes is not None:
+            report.notes.append(
+                "changed only: {unchanged} record(s) unchanged since their last delivery, "
+                "{stored} delivered value(s) stored".format(**self.session.changes.stats())
+            )
 
     def _close(self, run: Run, opened: list[Plugin]) -> None:
         for plugin in reversed(opened):
@@ -147,6 +163,8 @@ class Runner:
             return
         try:
             for chunk in self._chunks(run, item):
+                if skip and self.session.changes is not None:
+                    self._remember_delivered(run, chunk, skip)
                 if skip and not drop_delivered(chunk, skip):
                     continue
                 if not self._chunk(run, chunk):
@@ -219,14 +237,35 @@ class Runner:
         outcomes.read(item, len(chunk.records) + len(chunk.rejects or ()))
         for reject in chunk.rejects or ():
             outcomes.parse_reject(chunk, reject)
+        if self.lookups is not None:
+            self.lookups.apply(chunk)
         records, index = self._mapped(run, chunk)
         outcomes.mapped(item, len(records))
+        changes = self.session.changes
+        if changes is not None and records:
+            sent, index = changes.filter(item, records, index, chunk.positions)
+            outcomes.unchanged(item, len(records) - len(sent))
+            records = sent
         if records:
             self.session.guard()
             self.target.write(Batch(chunk, records, index))
         self._progress(run)
         failpoint("chunk.done")
         return limit is None or outcomes.total.read < limit
+
+    def _remember_delivered(self, run: Run, chunk: Chunk, skip: int) -> None:
+        """``state.changed_only`` learns the values an interrupted run delivered, so they count as sent."""
+        done = delivered_part(chunk, skip)
+        if done is None or self.session.changes is None:
+            return
+        if self.lookups is not None:
+            self.lookups.apply(done, quiet=True)
+        mapping = self.plan.mapping
+        if mapping is not None:
+            records, _index, _rejects = mapping.map_chunk(done, run.context)
+        else:
+            records = [done.original(i) for i in range(len(done.records))]
+        self.session.changes.delivered(records)
 
     def _mapped(self, run: Run, chunk: Chunk) -> tuple[list[dict[str, Any]], list[int]]:
         """The chunk's mapped records and their indexes; the records the mapping refused are rejected."""

@@ -20,6 +20,7 @@ from typing import IO, Any
 from engine.contracts import Item
 from engine.errors import EngineError, LockedError, StateError
 from engine.plan import Plan
+from engine.runtime.changes import ChangeFilter, SettlingCheckpoints
 from engine.runtime.checkpoints import Checkpoints
 from engine.runtime.context import Run, new_run_id
 from engine.runtime.ledger import UNMOVED, prune, release_claims, unmoved
@@ -54,6 +55,8 @@ class RunOptions:
     items: list[Any] | None = None
     #: a worker of a coordinated run: the coordinator holds the lock and records the run
     worker: bool = False
+    #: send every record even when ``state.changed_only`` finds it unchanged (``engine run --full``)
+    full: bool = False
 
     @property
     def records_state(self) -> bool:
@@ -99,6 +102,18 @@ class RunSession:
         )
         if plan.mapping is not None:
             self.run.output_fields = [".".join(t) for t in plan.mapping.leaf_targets()]
+        #: ``state.changed_only``: what is unchanged is not sent; values are stored once acknowledged
+        self.changes: ChangeFilter | None = None
+        if plan.state.changed_only is not None and opts.replay is None:
+            self.changes = ChangeFilter(
+                plan.state.changed_only,
+                plan.state_store,
+                plan.name,
+                full=opts.full,
+                dry_run=not opts.records_state,
+            )
+            self.run.checkpoints = SettlingCheckpoints(self.run.checkpoints, self.changes)
+            outcomes.on_refused = self.changes.refused_at
         self.report = RunReport(
             connector=plan.name, spec=plan.doc.file, run_id=run_id, started=started, dry_run=opts.dry_run
         )

@@ -12,7 +12,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from engine.contracts import Connection, ResolverOptions
+from engine.contracts import Connection, Lookup, ResolverOptions
 from engine.errors import EngineError, PluginError, SpecError
 from engine.plan import ErrorPolicy, Plan, StatePolicy, TriggerPolicy
 from engine.registry import Entry, Registries, Registry, default_registries, resolvers_of_module
@@ -201,6 +201,38 @@ class _Compiler:
             sys.path.remove(str(self.doc.base_dir))
         self.regs = self.regs.replacing("resolvers", overlay)
 
+    def lookups(self, section: Any) -> dict[str, Lookup]:
+        """``lookups:``, each block built like any plugin (``$lookup.NAME`` in mappings reads them)."""
+        out: dict[str, Lookup] = {}
+        for name, block in (section or {}).items() if isinstance(section, dict) else ():
+            plugin = self.block("lookups", block, ("lookups", name))
+            if plugin is not None:
+                out[name] = plugin
+        return out
+
+    def _lookup_references(self, mapping: Any, lookups: dict[str, Lookup], section: Any) -> None:
+        """Every ``$lookup.NAME`` a mapping reads names a declared lookup (a did-you-mean otherwise)."""
+        from engine.mapping.compiler import CompiledMapping
+        from engine.mapping.paths import LOOKUP_KEY, Key
+        from engine.suggest import did_you_mean
+
+        declared = list(section) if isinstance(section, dict) else []
+        stack = list(mapping.fields) if isinstance(mapping, CompiledMapping) else []
+        while stack:
+            f = stack.pop()
+            stack.extend(f.fields)
+            steps = f.source.steps if f.source is not None else None
+            if not steps or len(steps) < 2 or steps[0] != Key(LOOKUP_KEY) or not isinstance(steps[1], Key):
+                continue
+            name = steps[1].name
+            if name not in declared:
+                known = did_you_mean(name, declared) or (
+                    f" (declared: {', '.join(declared)})"
+                    if declared
+                    else " (none are declared under lookups:)"
+                )
+                self.error((*f.spec_path, "source"), f"$lookup.{name}: no lookup of that name{known}")
+
     def mapping(self, section: Any) -> Any:
         from engine.mapping.compiler import compile_fields
         from engine.mapping.sdk_config import load_sdk_config
@@ -340,7 +372,10 @@ class _Compiler:
             self.error(
                 ("source",), f"source '{source.name}' reads files: add a parser, e.g. 'parser: {{type: csv}}'"
             )
+        lookups = self.lookups(data.get("lookups"))
         mapping = self.mapping(data.get("mapping"))
+        if mapping is not None:
+            self._lookup_references(mapping, lookups, data.get("lookups"))
         target = self.block("targets", data.get("target"), ("target",))
         state = self.state(data)
         state_store = self.block("state_stores", state.store or {"type": "sqlite"}, ("state", "store"))
@@ -377,6 +412,7 @@ class _Compiler:
             warnings=sort_diagnostics(self.diags),
             registries=self.regs,
             executor=executor,
+            lookups=lookups,
         )
 
 

@@ -61,6 +61,12 @@ SKELETON: dict[str, Any] = {
         "on_error": {"type": "object"},
         "trigger": {"type": "object"},
         "executor": PLUGIN_BLOCK,
+        "lookups": {
+            "type": "object",
+            "description": "named lookups mappings read as $lookup.NAME",
+            "additionalProperties": PLUGIN_BLOCK,
+            "propertyNames": {"pattern": r"^[A-Za-z][A-Za-z0-9_]*$"},
+        },
         "tests": {"type": "array"},
     },
 }
@@ -150,6 +156,33 @@ STATE: dict[str, Any] = {
             "type": "boolean",
             "default": True,
             "description": "record acknowledged progress inside a file to resume exactly after a crash",
+        },
+        "changed_only": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["key"],
+            "description": "send a record only when its fields differ from what was last delivered for its key",
+            "properties": {
+                "key": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"type": "string", "minLength": 1},
+                    "description": "mapped fields that identify a record (e.g. [skuRef, locationRef])",
+                },
+                "fields": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"type": "string", "minLength": 1},
+                    "description": "mapped fields compared (default: every mapped field)",
+                },
+                "namespace": {
+                    "type": "string",
+                    "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+                    "description": "where the delivered values are kept (default: the connector's name); "
+                    "a state lookup reads them",
+                },
+                "expire": duration("a key not delivered for this long counts as changed again"),
+            },
         },
     },
 }

@@ -31,9 +31,10 @@ import secrets
 import socket
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from typing_extensions import override
 
 from engine.contracts import Item, RunContext, StateStore
 from engine.errors import CorruptStateError, StateError
+from engine.jsonutil import dumps_safe
 from engine.runtime.paths import state_dir
 from engine.secrets import redactor
 
@@ -70,6 +72,9 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 CREATE TABLE IF NOT EXISTS kv (
     connector TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires TEXT,
     PRIMARY KEY (connector, key));
+CREATE TABLE IF NOT EXISTS stored (
+    connector TEXT NOT NULL, namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+    updated TEXT NOT NULL, expires TEXT, PRIMARY KEY (connector, namespace, key));
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, connector TEXT NOT NULL, started TEXT NOT NULL, ended TEXT, status TEXT,
     counts TEXT, report TEXT, owner TEXT);
@@ -571,6 +576,60 @@ class SqliteStateStore(StateStore):
             for r in self._rows("SELECT key, value FROM kv WHERE connector=? ORDER BY key", (connector,))
         }
 
+    # -- stored values in namespaces (changed-only fingerprints, state lookups) ---------
+
+    @override
+    def values_get(self, connector: str, namespace: str, keys: Sequence[str]) -> dict[str, Any]:
+        now = iso(now_utc())
+        out: dict[str, Any] = {}
+        for start in range(0, len(keys), 500):  # SQLite's limit on parameters
+            part = list(keys[start : start + 500])
+            marks = ",".join("?" * len(part))
+            rows = self._rows(
+                f"SELECT key, value FROM stored WHERE connector=? AND namespace=? AND key IN ({marks}) "
+                "AND (expires IS NULL OR expires > ?)",
+                (connector, namespace, *part, now),
+            )
+            out.update((r["key"], json.loads(r["value"], parse_float=Decimal)) for r in rows)
+        return out
+
+    @override
+    def values_set(
+        self, connector: str, namespace: str, values: Mapping[str, Any], *, expires: datetime | None = None
+    ) -> None:
+        if not values:
+            return
+        now = iso(now_utc())
+        rows = [
+            (connector, namespace, key, dumps_safe(redactor.scrub_obj(value)), now, iso(expires))
+            for key, value in values.items()
+        ]
+        with self._tx(immediate=True) as db:
+            db.executemany(
+                """INSERT INTO stored (connector, namespace, key, value, updated, expires) VALUES (?,?,?,?,?,?)
+                   ON CONFLICT (connector, namespace, key) DO UPDATE SET value=excluded.value,
+                   updated=excluded.updated, expires=excluded.expires""",
+                rows,
+            )
+
+    @override
+    def values_list(self, connector: str, namespace: str, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self._rows(
+            "SELECT key, value, updated, expires FROM stored WHERE connector=? AND namespace=? "
+            "ORDER BY updated DESC, key LIMIT ?",
+            (connector, namespace, limit),
+        )
+        for r in rows:
+            r["value"] = json.loads(r["value"], parse_float=Decimal)
+        return rows
+
+    @override
+    def values_clear(self, connector: str, namespace: str) -> int:
+        with self._tx(immediate=True) as db:
+            return db.execute(
+                "DELETE FROM stored WHERE connector=? AND namespace=?", (connector, namespace)
+            ).rowcount
+
     # -- run history -------------------------------------------------------------------
 
     @override
@@ -639,7 +698,7 @@ class SqliteStateStore(StateStore):
         """Forget everything about a connector but its run history; returns the rows deleted per table."""
         out = {}
         with self._tx(immediate=True) as db:
-            for table in ("ledger", "checkpoints", "kv", "locks"):
+            for table in ("ledger", "checkpoints", "kv", "locks", "stored"):
                 out[table] = db.execute(f"DELETE FROM {table} WHERE connector=?", (connector,)).rowcount
         return out
 

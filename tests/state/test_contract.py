@@ -251,6 +251,33 @@ def test_values_survive_reopening_the_store(factory: Factory) -> None:
     assert second.ledger_get("c", item().uri) is not None
 
 
+# --- stored values in namespaces ------------------------------------------------------------------
+
+
+def test_stored_values_are_read_written_and_cleared_in_bulk_per_namespace(store: StateStore) -> None:
+    many = {f'["S{i}","L1"]': {"qty": i} for i in range(1200)}  # more than one statement's parameters
+    store.values_set("c", "delta", many)
+    store.values_set("c", "other", {'["S1","L1"]': {"qty": -1}})
+    got = store.values_get("c", "delta", [*many, '["absent"]'])
+    assert got == many
+    assert store.values_get("c", "other", ['["S1","L1"]']) == {'["S1","L1"]': {"qty": -1}}
+    assert store.values_get("other-connector", "delta", ['["S1","L1"]']) == {}
+    store.values_set("c", "delta", {'["S1","L1"]': {"qty": 99}})
+    assert store.values_get("c", "delta", ['["S1","L1"]']) == {'["S1","L1"]': {"qty": 99}}
+    listed = store.values_list("c", "delta", limit=3)
+    assert len(listed) == 3 and listed[0]["key"] == '["S1","L1"]' and listed[0]["value"] == {"qty": 99}
+    assert store.values_clear("c", "delta") == 1200
+    assert store.values_get("c", "delta", list(many)) == {}
+    assert store.values_get("c", "other", ['["S1","L1"]']) != {}
+
+
+def test_stored_values_expire(store: StateStore) -> None:
+    store.values_set("c", "delta", {"a": 1}, expires=datetime.now(UTC) + timedelta(milliseconds=50))
+    store.values_set("c", "delta", {"b": 2})
+    time.sleep(0.1)
+    assert store.values_get("c", "delta", ["a", "b"]) == {"b": 2}
+
+
 # --- run history and clearing ---------------------------------------------------------------------
 
 
@@ -276,7 +303,8 @@ def test_clearing_a_connector_forgets_everything_but_its_history(store: StateSto
     store.lock_acquire("c", "h:1:a", 60, host="other-host", pid=1)
     store.run_started("c", "r", datetime.now(UTC))
     store.kv_set("other", "k", 2)
-    assert store.clear("c") == {"ledger": 1, "checkpoints": 1, "kv": 1, "locks": 1}
+    store.values_set("c", "delta", {"k": {"qty": 1}})
+    assert store.clear("c") == {"ledger": 1, "checkpoints": 1, "kv": 1, "locks": 1, "stored": 1}
     assert store.ledger_list("c") == [] and store.kv_get("c", "k") is None and store.lock_holder("c") is None
     assert [r["run_id"] for r in store.runs_list("c")] == ["r"]
     assert store.kv_get("other", "k") == 2

@@ -1,0 +1,1 @@
+"""Lookups: answers for keys taken from each record, read in mappings as ``$lookup.NAME``."""

@@ -1,0 +1,181 @@
+"""Lookups against Fluent's GraphQL API (the emulator over real HTTP): batched, paged, retried."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.emulator import Emulator
+from engine.runtime.report import EXIT_FAILED, EXIT_OK
+
+QUERY = """
+      query($sku: [String], $location: [String], $after: String) {
+        inventoryPositions(productRef: $sku, locationRef: $location, first: %(first)d, after: $after) {
+          edges { cursor node { productRef locationRef onHand } }
+          pageInfo { hasNextPage }
+        }
+      }"""
+
+SPEC = """
+version: 1
+name: cycle-count
+%(connections)s
+source: {type: local, path: inbox, pattern: "*.csv"}
+parser: {type: csv, chunk_size: %(chunk)d}
+lookups:
+  position:
+    type: fluent.graphql
+    connection: fluent
+    key: {sku: sku, location: location}
+    batch_size: %(batch)d
+    on_error: %(on_error)s
+    query: |%(query)s
+    records: inventoryPositions.edges[*].node
+    match: {sku: productRef, location: locationRef}
+mapping:
+  fields:
+    skuRef:      {source: sku}
+    locationRef: {source: location}
+    counted:     {source: counted, resolver: int}
+    onHand:      {source: $lookup.position.onHand}
+    variance:    {expr: "subtract(record.counted, lookup.position.onHand)"}
+target: {type: file, writer: jsonl, destination: {type: local, path: out}, name: "{run_id}.jsonl"}
+on_error: {max_reject_ratio: 1}
+"""
+
+
+def connections(emu: Emulator) -> str:
+    c = emu.credentials
+    block = {
+        "type": "fluent",
+        "base_url": emu.url,
+        "client_id": c["client_id"],
+        "client_secret": c["client_secret"],
+        "username": c["username"],
+        "password": c["password"],
+        "retailer_id": c["retailer_id"],
+        "retry": {"backoff": "20ms", "max_backoff": "100ms", "max_attempts": 5},
+    }
+    return "connections:\n  fluent: " + json.dumps(block)
+
+
+def spec(
+    emu: Emulator, *, chunk: int = 5000, batch: int = 500, first: int = 5000, on_error: str = "fail"
+) -> str:
+    return SPEC % {
+        "connections": connections(emu),
+        "chunk": chunk,
+        "batch": batch,
+        "query": QUERY % {"first": first},
+        "on_error": on_error,
+    }
+
+
+def outputs(tmp_path: Path) -> list[dict]:
+    return [
+        json.loads(line)
+        for f in sorted((tmp_path / "out").glob("*.jsonl"))
+        for line in f.read_text().splitlines()
+    ]
+
+
+def graphql_requests(emu: Emulator) -> list[dict]:
+    return [
+        r for r in emu.requests(path="/graphql", direction="in") if "inventoryPositions" in str(r.get("body"))
+    ]
+
+
+@pytest.fixture
+def emu():
+    with Emulator() as emulator:
+        yield emulator
+
+
+def positions(emu: Emulator) -> dict[tuple[str, str], int]:
+    return {(p["productRef"], p["locationRef"]): p["onHand"] for p in emu.store.inventory_positions}
+
+
+def test_variance_is_exact_and_one_request_serves_a_batch_of_keys(
+    emu, tmp_path, write_spec, run_spec
+) -> None:
+    known = positions(emu)
+    keys = sorted(known)[:120]
+    (tmp_path / "inbox").mkdir()
+    rows = "".join(f"{sku},{loc},{n % 7}\n" for n, (sku, loc) in enumerate(keys))
+    (tmp_path / "inbox" / "counts.csv").write_text("sku,location,counted\n" + rows)
+    emu.clear_requests()
+    report = run_spec(write_spec(spec(emu, chunk=50, batch=50, first=2)))
+    assert report.exit_code == EXIT_OK, report.error
+    out = outputs(tmp_path)
+    assert len(out) == 120
+    for record, (sku, loc) in zip(out, keys, strict=True):
+        assert record["onHand"] == known[(sku, loc)]
+        assert record["variance"] == record["counted"] - known[(sku, loc)]
+    stats = report.lookups["position"]
+    # 3 chunks of at most 50 keys, one batch each; the answers come 2 nodes a page
+    assert stats["fetched"] == 120 and stats["found"] == 120
+    assert len(graphql_requests(emu)) == stats["requests"] == stats["pages"]
+    assert stats["requests"] >= 60
+
+
+def test_a_cached_key_is_not_asked_again(emu, tmp_path, write_spec, run_spec) -> None:
+    (tmp_path / "inbox").mkdir()
+    (sku, loc) = sorted(positions(emu))[0]
+    (tmp_path / "inbox" / "counts.csv").write_text("sku,location,counted\n" + f"{sku},{loc},1\n" * 30)
+    report = run_spec(write_spec(spec(emu, chunk=10)))
+    assert report.exit_code == EXIT_OK
+    assert report.lookups["position"]["fetched"] == 1 and report.lookups["position"]["cached"] == 2
+
+
+def test_an_unknown_position_is_a_reject_with_its_row(emu, tmp_path, write_spec, run_spec) -> None:
+    (tmp_path / "inbox").mkdir()
+    (sku, loc) = sorted(positions(emu))[0]
+    (tmp_path / "inbox" / "counts.csv").write_text(f"sku,location,counted\n{sku},{loc},1\nNOPE,{loc},2\n")
+    report = run_spec(write_spec(spec(emu)))
+    assert report.status == "ok" and len(outputs(tmp_path)) == 1
+    [entry] = [json.loads(line) for line in Path(report.rejects_path).read_text().splitlines()]
+    assert entry["lineage"]["row"] == 2 and entry["lineage"]["line"] == 3
+    assert entry["reasons"] == [f"lookup position: no answer for sku 'NOPE', location '{loc}'"]
+
+
+def test_a_server_failing_three_times_then_answering_is_retried(emu, tmp_path, write_spec, run_spec) -> None:
+    (tmp_path / "inbox").mkdir()
+    (sku, loc) = sorted(positions(emu))[0]
+    (tmp_path / "inbox" / "counts.csv").write_text(f"sku,location,counted\n{sku},{loc},1\n")
+    emu.add_fault({"match": {"path_regex": "^/graphql$"}, "when": {"times": 3}, "action": {"status": 500}})
+    report = run_spec(write_spec(spec(emu)))
+    assert report.exit_code == EXIT_OK, report.error
+    assert len(outputs(tmp_path)) == 1
+
+
+def test_a_server_that_stays_down_fails_the_file_which_waits_for_the_next_run(
+    emu, tmp_path, write_spec, run_spec
+) -> None:
+    (tmp_path / "inbox").mkdir()
+    (sku, loc) = sorted(positions(emu))[0]
+    (tmp_path / "inbox" / "counts.csv").write_text(f"sku,location,counted\n{sku},{loc},1\n")
+    emu.add_fault({"match": {"path_regex": "^/graphql$"}, "action": {"status": 503}})
+    report = run_spec(write_spec(spec(emu)))
+    assert report.exit_code == EXIT_FAILED
+    assert report.items[0].status == "failed" and (tmp_path / "inbox" / "counts.csv").exists()
+    emu.clear_faults()
+    report = run_spec(write_spec(spec(emu)))
+    assert report.exit_code == EXIT_OK and len(outputs(tmp_path)) == 1
+
+
+def test_with_on_error_reject_the_records_are_rejected_with_their_rows(
+    emu, tmp_path, write_spec, run_spec
+) -> None:
+    (tmp_path / "inbox").mkdir()
+    keys = sorted(positions(emu))[:2]
+    (tmp_path / "inbox" / "counts.csv").write_text(
+        "sku,location,counted\n" + "".join(f"{s},{loc},1\n" for s, loc in keys)
+    )
+    emu.add_fault({"match": {"path_regex": "^/graphql$"}, "action": {"status": 503}})
+    report = run_spec(write_spec(spec(emu, on_error="reject")))
+    assert report.exit_code == EXIT_OK and report.counts["rejected"]["lookup"] == 2
+    entries = [json.loads(line) for line in Path(report.rejects_path).read_text().splitlines()]
+    assert [e["lineage"]["row"] for e in entries] == [1, 2]
+    assert all(e["reasons"][0].startswith("lookup position failed for sku") for e in entries)
