@@ -117,6 +117,15 @@ class TriggerPolicy:
 
 
 @dataclasses.dataclass(frozen=True)
+class ExplodePolicy:
+    """``explode:``: one record per element of ``path``, with ``parent`` fields copied in."""
+
+    path: str
+    parent: dict[str, str]
+    empty: str
+
+
+@dataclasses.dataclass(frozen=True)
 class Plan:
     """A compiled connector: plugin objects and policies, ready to open. Built without I/O."""
 
@@ -140,6 +149,8 @@ class Plan:
     executor: Plugin | None = None
     #: named lookups the mapping reads as ``$lookup.NAME``
     lookups: dict[str, Lookup] = dataclasses.field(default_factory=dict)
+    #: records exploded into one per element of a nested list, before lookups and mapping
+    explode: ExplodePolicy | None = None
 
     @property
     def base_dir(self) -> Path:

@@ -24,6 +24,7 @@ from engine.plan import Plan
 from engine.runtime.chunks import delivered_part, drop_delivered, quiet_gc, truncate
 from engine.runtime.context import Run
 from engine.runtime.dryrun import DryRunTarget
+from engine.runtime.explode import Exploder
 from engine.runtime.items import ItemLifecycle
 from engine.runtime.ledger import already_done
 from engine.runtime.logs import Log
@@ -213,6 +214,12 @@ class Runner:
     # -- chunks -------------------------------------------------------------------------------
 
     def _chunks(self, run: Run, item: Item) -> Iterator[Chunk]:
+        if self.plan.explode is not None and self.replayed is None:
+            yield from Exploder(self.plan.explode).chunks(self._read(run, item))
+        else:
+            yield from self._read(run, item)
+
+    def _read(self, run: Run, item: Item) -> Iterator[Chunk]:
         if self.source.produces == "records":
             yield from self.source.read_records(item, run)
             return

@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.contracts import Connection, Lookup, ResolverOptions
 from engine.errors import EngineError, PluginError, SpecError
-from engine.plan import ErrorPolicy, Plan, StatePolicy, TriggerPolicy
+from engine.plan import ErrorPolicy, ExplodePolicy, Plan, StatePolicy, TriggerPolicy
 from engine.registry import Entry, Registries, Registry, default_registries, resolvers_of_module
 from engine.secrets import Secret, has_reference, redactor, unset_references
 from engine.spec import sections
@@ -201,6 +201,28 @@ class _Compiler:
             sys.path.remove(str(self.doc.base_dir))
         self.regs = self.regs.replacing("resolvers", overlay)
 
+    def explode(self, section: Any, parser: Any) -> ExplodePolicy | None:
+        """``explode:`` checked (paths parse, records can hold lists) and built."""
+        from engine.mapping.paths import PathSyntaxError, parse_path
+
+        if not isinstance(section, dict):
+            return None
+        schema = sections.SKELETON["properties"]["explode"]
+        if errors(check(self.doc, ("explode",), schema, section, what="explode option")):
+            return None
+        if parser is not None and parser.name == "csv":
+            self.error(("explode",), "a CSV row holds no lists to explode (use json, jsonl, xml or parquet)")
+        for where, text in [
+            (("explode", "path"), section["path"]),
+            *((("explode", "parent", k), v) for k, v in (section.get("parent") or {}).items()),
+        ]:
+            try:
+                parse_path(text)
+            except PathSyntaxError as exc:
+                self.error(where, exc.message)
+        policy: ExplodePolicy = self._policy(ExplodePolicy, schema, section, ("explode",))
+        return policy
+
     def lookups(self, section: Any) -> dict[str, Lookup]:
         """``lookups:``, each block built like any plugin (``$lookup.NAME`` in mappings reads them)."""
         out: dict[str, Lookup] = {}
@@ -372,6 +394,7 @@ class _Compiler:
             self.error(
                 ("source",), f"source '{source.name}' reads files: add a parser, e.g. 'parser: {{type: csv}}'"
             )
+        explode = self.explode(data.get("explode"), parser)
         lookups = self.lookups(data.get("lookups"))
         mapping = self.mapping(data.get("mapping"))
         if mapping is not None:
@@ -413,6 +436,7 @@ class _Compiler:
             registries=self.regs,
             executor=executor,
             lookups=lookups,
+            explode=explode,
         )
 
 

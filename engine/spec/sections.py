@@ -61,6 +61,26 @@ SKELETON: dict[str, Any] = {
         "on_error": {"type": "object"},
         "trigger": {"type": "object"},
         "executor": PLUGIN_BLOCK,
+        "explode": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["path"],
+            "description": "one record per element of a nested list, with chosen fields of its parent",
+            "properties": {
+                "path": {"type": "string", "minLength": 1, "description": "the list, e.g. lines"},
+                "parent": {
+                    "type": "object",
+                    "additionalProperties": {"type": "string", "minLength": 1},
+                    "default": {},
+                    "description": "field name -> path in the parent record, copied into every element",
+                },
+                "empty": {
+                    "enum": ["reject", "skip"],
+                    "default": "reject",
+                    "description": "a parent without elements: reject it (default) or leave it out",
+                },
+            },
+        },
         "lookups": {
             "type": "object",
             "description": "named lookups mappings read as $lookup.NAME",
