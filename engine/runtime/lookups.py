@@ -72,7 +72,9 @@ class LookupStage:
             name: [compile_getter(parse_path(p)) for p in lk.parts.values()] for name, lk in lookups.items()
         }
         self.caches = {name: _Cache(lk.cache_size) for name, lk in lookups.items()}
-        self.counts: dict[str, collections.Counter[str]] = {name: collections.Counter() for name in lookups}
+        self.counts: dict[str, collections.Counter[str]] = {
+            name: collections.Counter({"found": 0, "not_found": 0, "fetched": 0, "cached": 0}) for name in lookups
+        }
 
     def stats(self) -> dict[str, Any]:
         """Per lookup: answers found, keys not found, keys fetched, answers served from the cache, requests."""

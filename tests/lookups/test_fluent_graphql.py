@@ -179,3 +179,23 @@ def test_with_on_error_reject_the_records_are_rejected_with_their_rows(
     entries = [json.loads(line) for line in Path(report.rejects_path).read_text().splitlines()]
     assert [e["lineage"]["row"] for e in entries] == [1, 2]
     assert all(e["reasons"][0].startswith("lookup position failed for sku") for e in entries)
+
+
+@pytest.mark.slow
+def test_a_100k_row_count_file_asks_one_request_per_chunk_and_the_variance_is_exact(tmp_path, write_spec, run_spec):
+    with Emulator(seed={"extends": "default", "generate": {"inventory_positions": 100_000}}) as emu:
+        known = positions(emu)
+        keys = sorted(known)[:100_000]
+        assert len(keys) == 100_000
+        (tmp_path / "inbox").mkdir()
+        rows = "".join(f"{sku},{loc},{(n * 7) % 130}\n" for n, (sku, loc) in enumerate(keys))
+        (tmp_path / "inbox" / "counts.csv").write_text("sku,location,counted\n" + rows)
+        emu.clear_requests()
+        report = run_spec(write_spec(spec(emu, chunk=5000, batch=5000, first=5000)))
+        assert report.exit_code == EXIT_OK, report.error
+        stats = report.lookups["position"]
+        assert stats["found"] == 100_000 and stats["not_found"] == 0
+        assert len(graphql_requests(emu)) == stats["requests"] == 20, stats
+        expected = sum((n * 7) % 130 - known[k] for n, k in enumerate(keys))
+        out = outputs(tmp_path)
+        assert len(out) == 100_000 and sum(r["variance"] for r in out) == expected
