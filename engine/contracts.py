@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, ClassVar, Protocol, Self
@@ -851,21 +851,46 @@ class StateStore(Plugin):
 
 
 @dataclasses.dataclass(frozen=True)
+class ResolverFunction:
+    """What a resolver's ``make`` builds for one field: the function and what the mapping passes it.
+
+    ``make`` may return a plain function; it returns this to declare more,
+    which the mapping compiler reads instead of guessing:
+
+    - ``reads``: paths (the mapping's path language) whose values follow the
+      value, ``fn(value, *values)``. They are read the way a field's
+      ``source`` is (by column index for CSV rows), so the record is never
+      built as a whole just for this resolver.
+    - ``text_form``: a function of text alone with ``text_form(s) == fn(s)``
+      for every ``str`` ``s``; the generated code calls it directly when the
+      value is known to be text, and chains several (``trim`` then ``upper``).
+    """
+
+    fn: Callable[..., Any]
+    reads: tuple[str, ...] | None = None
+    text_form: Callable[[str], Any] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class Resolver:
     """A named value transformation usable in mappings.
 
     ``make(**args)`` is called once at compile time with the validated
-    ``args`` and returns the function applied to each value: ``fn(value)``,
-    or ``fn(value, record, context)`` when ``needs_record`` is set. Missing
-    values (``None``) skip the resolver unless ``accepts_missing`` is set.
-    Bad input raises :class:`engine.errors.DataError` (or ``ValueError``);
-    the record is rejected with the message, never silently zeroed.
+    ``args`` and returns the function applied to each value, or a
+    :class:`ResolverFunction` declaring how to call it. The function is
+    called ``fn(value)``; ``fn(value, *values)`` when it declares ``reads``;
+    ``fn(value, record, context)`` when ``needs_record`` is set (the record
+    as a whole, and the ``$context`` values). Missing values (``None``) skip
+    the resolver unless ``accepts_missing`` is set. Bad input raises
+    :class:`engine.errors.DataError` (or ``ValueError``); the record is
+    rejected with the message, never silently zeroed.
     """
 
     name: str
     make: Any
     #: JSON Schema of ``args`` (an object schema), or None when it takes none
     args: dict[str, Any] | None = None
+    #: the function takes ``(value, record, context)``; prefer declaring ``reads``
     needs_record: bool = False
     accepts_missing: bool = False
     summary: str = ""

@@ -3,7 +3,9 @@
 A mapping compiles to one generated function per record shape: row form
 (flat records with known columns, e.g. CSV) gets a version that reads by
 column index, cached per distinct header; dict form (JSON, XML, Parquet)
-reads by key. Both share the same field model and error explanations.
+reads by key. Both compile the same steps (:mod:`engine.mapping.steps`), and
+a record that fails takes the slow path, :func:`engine.mapping.explain.explain`,
+which runs the failing fields' steps one at a time to say why.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.contracts import Chunk, ResolverOptions
-from engine.mapping.codegen import Generator
-from engine.mapping.explain import EXPLAIN_NAME, MappingIssue, explain
-from engine.mapping.model import FieldSpec, ModelContext, parse_fields
+from engine.mapping.codegen import EXPLAIN, Generator
+from engine.mapping.explain import MappingIssue, explain
+from engine.mapping.model import ModelContext, parse_fields
+from engine.mapping.steps import Field
 from engine.spec.diagnostics import Diagnostic, SpecPath
 from engine.spec.loader import SpecDocument
 
@@ -22,7 +25,7 @@ from engine.spec.loader import SpecDocument
 class CompiledMapping:
     """A mapping ready to run: ``map_chunk`` is the hot path."""
 
-    def __init__(self, fields: list[FieldSpec], options: ResolverOptions, source_text: str = "") -> None:
+    def __init__(self, fields: list[Field], options: ResolverOptions, source_text: str = "") -> None:
         self.fields = fields
         self.options = options
         self._by_columns: dict[tuple, Any] = {}
@@ -38,16 +41,16 @@ class CompiledMapping:
 
     def leaf_targets(self) -> list[tuple[str, ...]]:
         """Target paths (tuples of keys) of the fields that hold values, nested blocks left out."""
-        return [f.target for f in self.fields if f.kind not in ("fields", "each")]
+        return [f.target for f in self.fields if not f.is_block]
 
     def _function(self, columns: tuple[str, ...] | None, text_rows: bool = False):
         key = (columns, text_rows)
         fn = self._by_columns.get(key)
         if fn is None:
             gen = Generator(columns, text_rows)
-            src = gen.top(self.fields, EXPLAIN_NAME)
+            src = gen.top(self.fields)
             ns = gen.ns
-            ns[EXPLAIN_NAME] = explain
+            ns[EXPLAIN] = explain
             code = compile(src, f"<mapping {len(self.fields)} fields>", "exec")
             exec(code, ns)
             fn = self._by_columns[key] = ns["_chunk"]

@@ -1,21 +1,45 @@
-"""The slow path: say exactly why a field failed for one record.
+"""The slow path: run a mapping's steps one at a time and say exactly why a field failed.
 
-Generated code only notes *which* field raised. Here the field is replayed
-step by step (read, default, each resolver, required, checks) so the message
-names the source path, the value at the failing step and the resolver:
+Generated code only notes *which* field raised; it then calls :func:`explain`,
+which runs that field's steps (:mod:`engine.mapping.steps`) one by one on
+the same record, so the message names the step that failed, the value it
+was given, the source path and the resolver:
 ``qty: 'ten' is not an integer (resolver int, source quantity)``.
+
+:func:`interpret` runs a whole mapping this way. It is the reference the
+generated code is tested against, step for step: same values, same rejects,
+same messages.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from engine.mapping.codegen import Nested, Required
-from engine.mapping.model import FieldSpec
-from engine.mapping.paths import LOOKUP_KEY, Scope, compile_getter, parse_path, unwrap_text
-
-EXPLAIN_NAME = "_explain"
+from engine.mapping.paths import LOOKUP_KEY, Scope, unwrap_text
+from engine.mapping.steps import (
+    Check,
+    Default,
+    Each,
+    Field,
+    Nest,
+    Nested,
+    Read,
+    ReadExpr,
+    ReadNothing,
+    ReadSource,
+    ReadValue,
+    Require,
+    Resolve,
+    When,
+    as_items,
+    check_value,
+    is_missing,
+    read,
+    truthy,
+)
 
 
 @dataclasses.dataclass
@@ -40,7 +64,7 @@ class MappingIssue:
 
     def as_dict(self) -> dict[str, Any]:
         """The issue as JSON-ready data for reject reports; parts that are unknown are left out."""
-        out = {"field": self.field, "message": self.message}
+        out: dict[str, Any] = {"field": self.field, "message": self.message}
         if self.source:
             out["source"] = self.source
         if self.resolver:
@@ -50,147 +74,211 @@ class MappingIssue:
         return out
 
 
-def show(value: Any) -> str:
-    """A value as issue messages quote it: text cut to 80 characters, objects and lists by their kind."""
-    if isinstance(value, str):
-        return repr(value) if len(value) <= 80 else repr(value[:77] + "...")
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return f"a list of {len(value)}"
-    return repr(value)
+class _Rejected(Exception):
+    """A step rejected the record; ``issues`` say why."""
 
-
-def check_value(checks: dict[str, Any], value: Any) -> str | None:
-    """A problem with ``value`` under the field's validation checks, or None."""
-    pattern = checks.get("pattern")
-    if pattern is not None and (not isinstance(value, str) or pattern.fullmatch(value) is None):
-        return f"{show(value)} does not match the pattern {pattern.pattern}"
-    allowed = checks.get("enum")
-    if allowed is not None and value not in allowed:
-        return f"{show(value)} is not one of: {', '.join(str(a) for a in allowed)}"
-    for name, word in (("min", "below the minimum"), ("max", "above the maximum")):
-        limit = checks.get(name)
-        if limit is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                return f"{show(value)} is not a number (checked against {name} {limit})"
-        else:
-            number = value
-        if (name == "min" and number < limit) or (name == "max" and number > limit):
-            return f"{show(value)} is {word} {limit}"
-    for name, word in (("min_length", "shorter"), ("max_length", "longer")):
-        limit = checks.get(name)
-        if limit is None:
-            continue
-        size = len(value) if isinstance(value, str | list | dict) else len(str(value))
-        if (name == "min_length" and size < limit) or (name == "max_length" and size > limit):
-            return f"{show(value)} is {word} than {limit} characters"
-    return None
+    def __init__(self, issues: list[MappingIssue]) -> None:
+        super().__init__("rejected")
+        self.issues = issues
 
 
 def _message(exc: BaseException) -> str:
-    msg = getattr(exc, "message", None) or str(exc)
-    if isinstance(exc, AttributeError) and "'get'" in msg:
-        return "the record is not an object"
-    return msg or type(exc).__name__
+    return getattr(exc, "message", None) or str(exc) or type(exc).__name__
 
 
-def _read(f: FieldSpec, rec: Any, row: int, root: Any, parents: tuple, ctx: Any, file: Any) -> Any:
-    if f.kind == "value":
-        return f.value
-    if f.kind == "expr":
-        data = {
-            "record": rec,
-            "root": root,
-            "parent": parents[-1] if parents else None,
-            "context": ctx,
-            "file": file,
-            "row": row,
-            "lookup": root.get(LOOKUP_KEY) if type(root) is dict else None,
-        }
-        return f.expr.search(data)
-    if f.source is None:
-        return None
-    if f.source.variable is None and not isinstance(rec, dict):
-        raise TypeError(f"the record is {show(rec)}, not an object")
-    value = compile_getter(f.source)(rec, Scope(root=root, parents=parents, context=ctx, file=file, row=row))
-    return unwrap_text(value) if f.kind == "source" else value
+def _copied(value: Any) -> Any:
+    return copy.deepcopy(value) if isinstance(value, dict | list) else value
 
 
-def explain_field(
-    f: FieldSpec,
-    exc: BaseException,
-    rec: Any,
-    row: int,
-    root: Any,
-    parents: tuple,
-    ctx: Any,
-    file: Any,
-    prefix: str = "",
-) -> list[MappingIssue]:
-    """Why field ``f`` raised ``exc`` for this record, found by replaying the field step by step.
+def _expression_data(record: Any, scope: Scope) -> dict[str, Any]:
+    """What ``expr`` and ``when`` see."""
+    return {
+        "record": record,
+        "root": scope.root,
+        "parent": scope.parents[-1] if scope.parents else None,
+        "context": scope.context,
+        "file": scope.file,
+        "row": scope.row,
+        "lookup": scope.root.get(LOOKUP_KEY) if type(scope.root) is dict else None,
+    }
 
-    Issues of a nested block come back with this field's path in front. The
-    replay names the first step that fails (read, resolver, required, checks);
-    when it finds none, the issue carries ``exc``'s own message.
+
+def call_resolver(step: Resolve, value: Any, record: Any, scope: Scope) -> Any:
+    """``step``'s function applied to ``value`` the way its declaration says (a missing value is the caller's)."""
+    if step.reads is not None:
+        return step.fn(value, *(read(p, record, scope) for p in step.reads))
+    if step.needs_record:
+        return step.fn(value, record, scope.context)
+    return step.fn(value)
+
+
+def run_field(f: Field, record: Any, scope: Scope) -> Any:
+    """The field's value for this record (None when it is left out).
+
+    Raises:
+        _Rejected: a step rejected the record; the issues name the field (nested ones with their item).
     """
-    field = prefix + f.label
-    source = f.source.text if f.source is not None else None
-    if isinstance(exc, Nested):
-        out = []
-        for j, issues in exc.issues:
-            sub = f"{field}[{j}]." if j is not None else f"{field}."
-            for issue in issues:
-                out.append(dataclasses.replace(issue, field=sub + issue.field))
-        return out
+    label, source = f.label, f.source
+    value: Any = None
+    for step in f.steps:
+        if isinstance(step, When):
+            try:
+                passed = truthy(step.expr.search(_expression_data(record, scope)))
+            except Exception as exc:
+                raise _Rejected([MappingIssue(label, f"cannot evaluate 'when': {_message(exc)}", source)]) from None
+            if not passed:
+                return None
+        elif isinstance(step, Nest | Each):
+            value = _run_block_step(f, step, record, scope)
+        elif isinstance(step, ReadSource | ReadValue | ReadExpr | ReadNothing):
+            try:
+                value = _read(step, record, scope)
+            except Exception as exc:
+                raise _Rejected([MappingIssue(label, f"cannot read the value: {_message(exc)}", source)]) from None
+        elif isinstance(step, Default):
+            if is_missing(value):
+                value = _copied(step.value)
+        elif isinstance(step, Resolve):
+            if value is None and not step.accepts_missing:
+                continue
+            try:
+                value = call_resolver(step, value, record, scope)
+            except Exception as exc:
+                raise _Rejected([MappingIssue(label, _message(exc), source, value, step.name)]) from None
+        elif isinstance(step, Require):
+            if value is None or value == ([] if step.block else ""):
+                raise _Rejected([MappingIssue(label, "required value is missing", source)])
+        elif isinstance(step, Check) and value is not None:
+            problem = check_value(step.checks, value)
+            if problem:
+                raise _Rejected([MappingIssue(label, problem, source, value)])
+    return value
+
+
+def _read(step: Read, record: Any, scope: Scope) -> Any:
+    if isinstance(step, ReadValue):
+        return _copied(step.value)
+    if isinstance(step, ReadExpr):
+        return step.expr.search(_expression_data(record, scope))
+    if isinstance(step, ReadSource):
+        return unwrap_text(read(step.path, record, scope))
+    return None
+
+
+def _run_block_step(f: Field, step: Nest | Each, record: Any, scope: Scope) -> Any:
+    """An object (``fields``) or a list of them (``each``); the first bad item rejects the record."""
     try:
-        value = _read(f, rec, row, root, parents, ctx, file)
-    except Exception as read_exc:
-        return [MappingIssue(field, f"cannot read the value: {_message(read_exc)}", source)]
-    if f.has_default and (value is None or value == ""):
-        value = f.default
-    if isinstance(exc, Required) and f.kind in ("fields", "each"):
-        return [MappingIssue(field, "required value is missing", source)]
-    for step in f.resolvers:
-        if value is None and not step.accepts_missing:
-            continue
+        found = read(step.path, record, scope) if step.path is not None else record
+    except Exception as exc:
+        raise _Rejected([MappingIssue(f.label, f"cannot read the value: {_message(exc)}", f.source)]) from None
+    inner = dataclasses.replace(scope, parents=(*scope.parents, record)) if step.path is not None else scope
+    if isinstance(step, Nest):
+        if found is None:
+            return None
+        obj, issues = run_block(step.fields, found if isinstance(found, dict) else {}, inner)
+        if issues:
+            raise _Rejected(_within(f.label + ".", issues))
+        return obj or None
+    try:
+        items = as_items(found)
+    except TypeError as exc:
+        raise _Rejected([MappingIssue(f.label, _message(exc), f.source, found)]) from None
+    if items is None:
+        return None
+    out = []
+    for j, item in enumerate(items):
+        obj, issues = run_block(step.fields, item, inner)
+        if issues:
+            raise _Rejected(_within(f"{f.label}[{j}].", issues))
+        out.append(obj)
+    return out
+
+
+def _within(prefix: str, issues: list[MappingIssue]) -> list[MappingIssue]:
+    return [dataclasses.replace(issue, field=prefix + issue.field) for issue in issues]
+
+
+def run_block(fields: Sequence[Field], record: Any, scope: Scope) -> tuple[dict[str, Any] | None, list[MappingIssue]]:
+    """One ``fields`` block over one record: the object, or None and every field's issues."""
+    values: list[Any] = []
+    issues: list[MappingIssue] = []
+    for f in fields:
         try:
-            reads = getattr(step.fn, "reads", None)
-            if reads is not None:
-                scope = Scope(root=root, parents=parents, context=ctx, file=file, row=row)
-                args = [compile_getter(parse_path(p))(rec, scope) for p in reads]
-                value = step.fn(value, *args)
-            elif step.needs_record:
-                value = step.fn(value, rec, ctx)
-            else:
-                value = step.fn(value)
-        except Exception as step_exc:
-            return [MappingIssue(field, _message(step_exc), source, value, step.name)]
-    if f.required and (value is None or value == ""):
-        return [MappingIssue(field, "required value is missing", source)]
-    if f.checks and value is not None:
-        problem = check_value(f.checks, value)
-        if problem:
-            return [MappingIssue(field, problem, source, value)]
-    return [MappingIssue(field, _message(exc), source, value)]
+            values.append(run_field(f, record, scope))
+        except _Rejected as rejected:
+            issues.extend(rejected.issues)
+            values.append(None)
+    if issues:
+        return None, issues
+    return assemble(fields, values), []
+
+
+def assemble(fields: Sequence[Field], values: Sequence[Any]) -> dict[str, Any]:
+    """The output object: dotted targets nest, missing values are left out, and so are objects left empty."""
+    out: dict[str, Any] = {}
+    made: list[tuple[dict[str, Any], str, dict[str, Any]]] = []
+    for f, value in zip(fields, values, strict=True):
+        node = out
+        for part in f.target[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+                made.append((node, part, child))
+            node = child
+        node[f.target[-1]] = value
+    for f in fields:
+        holder = out
+        for part in f.target[:-1]:
+            holder = holder[part]
+        if holder.get(f.target[-1], 0) is None:
+            del holder[f.target[-1]]
+    for holder, part, child in reversed(made):
+        if not child:
+            del holder[part]
+    return out
+
+
+def interpret(
+    fields: Sequence[Field],
+    record: Any,
+    *,
+    row: int = 1,
+    context: Mapping[str, Any] | None = None,
+    file: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any] | None, list[MappingIssue]]:
+    """Map one record by running every step in turn: the reference the generated code must match."""
+    scope = Scope(root=record, parents=(), context=dict(context or {}), file=dict(file or {}), row=row)
+    return run_block(fields, record, scope)
 
 
 def explain(
-    fields: list[FieldSpec],
+    fields: Sequence[Field],
     errors: list[tuple[int, BaseException]],
-    rec: Any,
+    record: Any,
     row: int,
     root: Any,
-    parents: tuple,
-    ctx: Any,
+    parents: tuple[Any, ...],
+    context: Any,
     file: Any,
 ) -> list[MappingIssue]:
-    """The generated code's slow path (``_explain``): issues for the ``(field index, exception)`` pairs it noted."""
+    """The generated code's slow path: issues for the ``(field index, exception)`` pairs it noted.
+
+    A nested block's issues arrive explained already (:class:`Nested`). Any
+    other field is run step by step; were that to find nothing wrong, the
+    issue carries the generated code's own exception rather than nothing.
+    """
+    scope = Scope(root=root, parents=parents, context=context, file=file, row=row)
     out: list[MappingIssue] = []
     for n, exc in errors:
-        out.extend(explain_field(fields[n], exc, rec, row, root, parents, ctx, file))
+        f = fields[n]
+        if isinstance(exc, Nested):
+            for j, issues in exc.issues:
+                out.extend(_within(f"{f.label}[{j}]." if j is not None else f"{f.label}.", issues))
+            continue
+        try:
+            run_field(f, record, scope)
+        except _Rejected as rejected:
+            out.extend(rejected.issues)
+        else:
+            out.append(MappingIssue(f.label, _message(exc), f.source))
     return out

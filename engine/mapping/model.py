@@ -20,64 +20,32 @@ from engine.contracts import Resolver, ResolverOptions
 from engine.errors import PluginError
 from engine.mapping.functions import compile_expression
 from engine.mapping.paths import Path, PathSyntaxError, parse_path
+from engine.mapping.steps import (
+    Check,
+    Default,
+    Each,
+    Field,
+    Nest,
+    Read,
+    ReadExpr,
+    ReadNothing,
+    ReadSource,
+    ReadValue,
+    Require,
+    Resolve,
+    Step,
+    When,
+)
 from engine.spec.diagnostics import Diagnostic, SpecPath
 from engine.spec.loader import SpecDocument
 from engine.spec.options import fill_defaults
 from engine.spec.schema_errors import check
+from engine.suggest import did_you_mean
 
 KINDS = ("source", "value", "expr", "fields", "each")
 CHECKS = ("pattern", "enum", "min", "max", "min_length", "max_length")
 MODIFIERS = ("default", "required", "resolver", "when", "description", *CHECKS)
 FIELD_KEYS = (*KINDS, *MODIFIERS)
-
-
-@dataclasses.dataclass
-class ResolverStep:
-    """A resolver as one field applies it: the function its factory built, and how to call it."""
-
-    name: str
-    fn: Callable[..., Any]
-    needs_record: bool
-    accepts_missing: bool
-
-
-@dataclasses.dataclass
-class FieldSpec:
-    """One target field. ``target`` is its key path inside the parent object."""
-
-    target: tuple[str, ...]
-    spec_path: SpecPath
-    kind: str  # source | value | expr | fields | each | computed
-    source: Path | None = None
-    value: Any = None
-    expr: Any = None  # compiled JMESPath
-    expr_text: str | None = None
-    fields: list[FieldSpec] = dataclasses.field(default_factory=list)
-    has_default: bool = False
-    default: Any = None
-    required: bool = False
-    resolvers: list[ResolverStep] = dataclasses.field(default_factory=list)
-    when: Any = None
-    when_text: str | None = None
-    checks: dict[str, Any] = dataclasses.field(default_factory=dict)
-    #: SDK semantics: a single object where a list is expected becomes [obj]; edges unwrap to nodes
-    each_item: Path | None = None
-
-    @property
-    def label(self) -> str:
-        """The target as messages name it: ``attributes.batchNumber``."""
-        return ".".join(self.target)
-
-    @property
-    def needs_record_dict(self) -> bool:
-        """Whether the field reads the whole record (not just columns), so row-form code must build a dict."""
-        if self.kind in ("expr", "fields", "each") or self.when is not None:
-            return True
-        if self.source is not None and self.source.variable in ("$root", "$record", "$parent"):
-            return True
-        if any(r.needs_record and getattr(r.fn, "reads", None) is None for r in self.resolvers):
-            return True
-        return any(f.needs_record_dict for f in self.fields)
 
 
 @dataclasses.dataclass
@@ -119,41 +87,56 @@ def split_target(key: str) -> tuple[str, ...]:
     return tuple(parts)
 
 
-def parse_fields(ctx: ModelContext, fields: Any, path: SpecPath) -> list[FieldSpec]:
-    """The fields of a ``fields`` block, in spec order; problems go to ``ctx`` and bad fields are left out."""
+def parse_fields(ctx: ModelContext, fields: Any, path: SpecPath, depth: int = 0) -> list[Field]:
+    """The fields of a ``fields`` block, in spec order; problems go to ``ctx`` and bad fields are left out.
+
+    ``depth`` is how many enclosing records the block's fields can reach
+    with ``$parent`` (one more inside each ``each`` and each ``fields`` block
+    with its own source).
+    """
     if not isinstance(fields, dict):
         ctx.error(path, "expected a mapping of target field names to field definitions")
         return []
-    out = []
+    out: list[tuple[Field, SpecPath]] = []
     for key, raw in fields.items():
         target = split_target(str(key))
         if any(not part for part in target):
             ctx.error((*path, key), f"malformed target field name {key!r}", key=True)
             continue
-        spec = parse_field(ctx, raw, (*path, key), target)
+        spec = parse_field(ctx, raw, (*path, key), target, depth)
         if spec is not None:
-            out.append(spec)
-    _check_target_clashes(ctx, out, path)
-    return out
+            out.append((spec, (*path, key)))
+    _check_target_clashes(ctx, out)
+    return [f for f, _ in out]
 
 
-def _check_target_clashes(ctx: ModelContext, fields: list[FieldSpec], path: SpecPath) -> None:
-    """Two fields writing the same target, or one inside the other's value (unless that is a ``fields`` block).
+def _check_target_clashes(ctx: ModelContext, fields: list[tuple[Field, SpecPath]]) -> None:
+    """Two fields writing the same target, or one inside the other's value.
 
     Only targets on the same branch can clash, so each field looks up its own
     target, its prefixes and the targets below it (indexed by prefix) instead
     of every earlier field: linear in the fields (20,000 fields took minutes).
+    A target inside a ``fields`` block's target clashes too: the block builds
+    that whole object, so the field belongs in its ``fields``.
     """
-    seen: dict[tuple[str, ...], FieldSpec] = {}
+    seen: dict[tuple[str, ...], Field] = {}
     order: dict[tuple[str, ...], int] = {}
     below: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
-    for f in fields:
+    for f, spec_path in fields:
         target = f.target
         branch = [target[:n] for n in range(1, len(target) + 1) if target[:n] in seen]
         for other_target in sorted([*branch, *below.get(target, ())], key=order.__getitem__):
             other = seen[other_target]
-            if other_target == target or "fields" not in (other.kind, f.kind):
-                ctx.error(f.spec_path, f"target '{f.label}' clashes with '{other.label}'", key=True)
+            inner, outer = (f, other) if len(target) > len(other_target) else (other, f)
+            if isinstance(outer.read, Nest) and inner.target != outer.target:
+                ctx.error(
+                    spec_path,
+                    f"target '{inner.label}' is inside '{outer.label}', which a 'fields' block builds: "
+                    f"move it into that block's fields",
+                    key=True,
+                )
+            else:
+                ctx.error(spec_path, f"target '{f.label}' clashes with '{other.label}'", key=True)
         if target not in seen:
             order[target] = len(order)
             for n in range(1, len(target)):
@@ -161,12 +144,42 @@ def _check_target_clashes(ctx: ModelContext, fields: list[FieldSpec], path: Spec
         seen[target] = f
 
 
-def parse_field(ctx: ModelContext, raw: Any, path: SpecPath, target: tuple[str, ...]) -> FieldSpec | None:
-    """One field definition (or a bare source path string) as a :class:`FieldSpec`.
+@dataclasses.dataclass
+class _Parts:
+    """What a field definition says, read before it becomes steps."""
+
+    read: Read = dataclasses.field(default_factory=ReadNothing)
+    when: When | None = None
+    default: Default | None = None
+    resolvers: list[Resolve] = dataclasses.field(default_factory=list)
+    required: bool = False
+    checks: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def steps(self) -> tuple[Step, ...]:
+        """The steps in the order they apply: the one place that order is written."""
+        block = isinstance(self.read, Nest | Each)
+        steps: list[Step] = []
+        if self.when is not None:
+            steps.append(self.when)
+        steps.append(self.read)
+        if self.default is not None and not block:
+            steps.append(self.default)
+        steps.extend(self.resolvers)
+        if self.required:
+            steps.append(Require(block=block))
+        if self.checks:
+            steps.append(Check(self.checks))
+        return tuple(steps)
+
+
+def parse_field(
+    ctx: ModelContext, raw: Any, path: SpecPath, target: tuple[str, ...], depth: int = 0
+) -> Field | None:
+    """One field definition (or a bare source path string) as a :class:`Field`.
 
     Returns None only when ``raw`` is not a definition at all; otherwise every
-    problem found goes to ``ctx`` and a spec is returned, so sibling fields are
-    still checked.
+    problem found goes to ``ctx`` and a field is returned, so sibling fields
+    are still checked.
     """
     if isinstance(raw, str):
         raw = {"source": raw}
@@ -178,25 +191,26 @@ def parse_field(ctx: ModelContext, raw: Any, path: SpecPath, target: tuple[str, 
         )
         return None
     _check_field_keys(ctx, raw, path)
-    spec = FieldSpec(target=target, spec_path=path, kind="computed")
-    _read_kind(ctx, spec, raw, path)
-    _read_modifiers(ctx, spec, raw, path)
-    if spec.kind == "computed" and not spec.resolvers and not spec.has_default:
+    parts = _Parts()
+    parts.read = _read_kind(ctx, raw, path, depth)
+    _read_modifiers(ctx, parts, raw, path, depth)
+    block = isinstance(parts.read, Nest | Each)
+    if not any(k in raw for k in KINDS) and not parts.resolvers and parts.default is None:
         ctx.error(path, "a field needs source, value, expr, fields (or each + fields), or a resolver")
     for name in CHECKS:
         if name in raw:
-            spec.checks[name] = _check_option(ctx, name, raw[name], (*path, name))
-    if spec.kind in ("fields", "each") and (spec.resolvers or spec.checks):
+            parts.checks[name] = _check_option(ctx, name, raw[name], (*path, name))
+    if block and (parts.resolvers or parts.checks):
         ctx.error(path, "resolvers and checks apply to single values, not to 'fields' or 'each'")
-    return spec
+    if block and parts.default is not None:
+        ctx.warn((*path, "default"), "'default' applies to single values; on 'fields' or 'each' it is ignored")
+    return Field(target, parts.steps())
 
 
 def _check_field_keys(ctx: ModelContext, raw: dict[str, Any], path: SpecPath) -> None:
     """Report unknown options and contradictory kinds (source and value, each without fields)."""
     for key in raw:
         if key not in FIELD_KEYS:
-            from engine.suggest import did_you_mean
-
             ctx.error((*path, key), f"unknown field option '{key}'{did_you_mean(key, FIELD_KEYS)}", key=True)
     kinds = [k for k in ("source", "value", "expr") if k in raw]
     if "each" in raw and "fields" not in raw:
@@ -205,54 +219,72 @@ def _check_field_keys(ctx: ModelContext, raw: dict[str, Any], path: SpecPath) ->
         ctx.error(path, f"a field takes one of source, value or expr, not {' and '.join(kinds)}")
 
 
-def _read_kind(ctx: ModelContext, spec: FieldSpec, raw: dict[str, Any], path: SpecPath) -> None:
-    """Set the field's kind and what it reads, by precedence: each, fields, source, value, expr.
+def _read_kind(ctx: ModelContext, raw: dict[str, Any], path: SpecPath, depth: int) -> Read:
+    """The field's read step, by precedence: each, fields, source, value, expr.
 
-    A field with none of them stays ``computed`` (its value comes from resolvers or a default).
+    A field with none of them reads nothing (its value comes from resolvers or a default).
     """
     if "each" in raw:
-        spec.kind = "each"
-        spec.source = _path(ctx, raw["each"], (*path, "each"))
-        spec.fields = parse_fields(ctx, raw.get("fields"), (*path, "fields"))
-    elif "fields" in raw:
-        spec.kind = "fields"
-        if "source" in raw:
-            spec.source = _path(ctx, raw["source"], (*path, "source"))
-        spec.fields = parse_fields(ctx, raw["fields"], (*path, "fields"))
-    elif "source" in raw:
-        spec.kind = "source"
-        spec.source = _path(ctx, raw["source"], (*path, "source"))
-    elif "value" in raw:
-        spec.kind = "value"
-        spec.value = raw["value"]
-    elif "expr" in raw:
-        spec.kind = "expr"
-        spec.expr_text = raw["expr"]
-        spec.expr = _jmespath(ctx, raw["expr"], (*path, "expr"))
+        each = _path(ctx, raw["each"], (*path, "each"), depth)
+        fields = parse_fields(ctx, raw.get("fields"), (*path, "fields"), depth + 1)
+        return Each(each, tuple(fields)) if each is not None else ReadNothing()
+    if "fields" in raw:
+        source = _path(ctx, raw["source"], (*path, "source"), depth) if "source" in raw else None
+        inner = depth + 1 if "source" in raw else depth
+        return Nest(source, tuple(parse_fields(ctx, raw["fields"], (*path, "fields"), inner)))
+    if "source" in raw:
+        source = _path(ctx, raw["source"], (*path, "source"), depth)
+        return ReadSource(source) if source is not None else ReadNothing()
+    if "value" in raw:
+        return ReadValue(raw["value"])
+    if "expr" in raw:
+        expr = _jmespath(ctx, raw["expr"], (*path, "expr"))
+        return ReadExpr(expr, raw["expr"]) if expr is not None else ReadNothing()
+    return ReadNothing()
 
 
-def _read_modifiers(ctx: ModelContext, spec: FieldSpec, raw: dict[str, Any], path: SpecPath) -> None:
-    """Set what applies to the value once read: default, required, when and resolvers."""
+def _read_modifiers(ctx: ModelContext, parts: _Parts, raw: dict[str, Any], path: SpecPath, depth: int) -> None:
+    """Read what applies to the value once read: default, required, when and resolvers."""
     if "default" in raw:
-        spec.has_default = True
-        spec.default = raw["default"]
+        parts.default = Default(raw["default"])
     required = raw.get("required", False)
     if not isinstance(required, bool):
         ctx.error((*path, "required"), "expected true or false")
-    spec.required = required is True
+    parts.required = required is True
     if "when" in raw:
-        spec.when_text = raw["when"]
-        spec.when = _jmespath(ctx, raw["when"], (*path, "when"))
+        when = _jmespath(ctx, raw["when"], (*path, "when"))
+        if when is not None:
+            parts.when = When(when, raw["when"])
     if "resolver" in raw:
-        spec.resolvers = parse_resolvers(ctx, raw["resolver"], (*path, "resolver"))
+        parts.resolvers = parse_resolvers(ctx, raw["resolver"], (*path, "resolver"), depth)
 
 
-def _path(ctx: ModelContext, text: Any, path: SpecPath) -> Path | None:
+def _check_parent(ctx: ModelContext, parsed: Path, path: SpecPath, depth: int) -> None:
+    """``$parent`` needs an enclosing record: the one around an ``each`` item or a sourced ``fields`` block."""
+    if parsed.variable != "$parent" or parsed.parent_depth <= depth:
+        return
+    if depth == 0:
+        ctx.error(
+            path,
+            f"'{parsed.text}': $parent is the record around an 'each' item (or around a 'fields' block "
+            "with its own source), and this field is inside neither",
+            code="path",
+        )
+    else:
+        ctx.error(
+            path,
+            f"'{parsed.text}' goes up {parsed.parent_depth} records, but this field is inside only {depth} "
+            "'each' or sourced 'fields' block(s)",
+            code="path",
+        )
+
+
+def _path(ctx: ModelContext, text: Any, path: SpecPath, depth: int) -> Path | None:
     if not isinstance(text, str):
         ctx.error(path, "expected a path string")
         return None
     try:
-        return parse_path(text)
+        parsed = parse_path(text)
     except PathSyntaxError as exc:
         m = ctx.doc.mark(path)
         # point at the offending character when the path is on one line as written
@@ -260,6 +292,8 @@ def _path(ctx: ModelContext, text: Any, path: SpecPath) -> Path | None:
             Diagnostic(ctx.doc.file, m.line, m.col, ctx.doc.diagnostic(path, "").path, str(exc), code="path")
         )
         return None
+    _check_parent(ctx, parsed, path, depth)
+    return parsed
 
 
 def _jmespath(ctx: ModelContext, text: Any, path: SpecPath) -> Any:
@@ -309,13 +343,13 @@ def _check_option(ctx: ModelContext, name: str, value: Any, path: SpecPath) -> A
     return value
 
 
-def parse_resolvers(ctx: ModelContext, raw: Any, path: SpecPath) -> list[ResolverStep]:
+def parse_resolvers(ctx: ModelContext, raw: Any, path: SpecPath, depth: int = 0) -> list[Resolve]:
     """A field's ``resolver`` (one, or a list applied in order) as steps; bad entries are reported and left out."""
     items = raw if isinstance(raw, list) else [raw]
     out = []
     for i, item in enumerate(items):
         p = (*path, i) if isinstance(raw, list) else path
-        step = _resolver(ctx, item, p)
+        step = _resolver(ctx, item, p, depth)
         if step is not None:
             out.append(step)
     return out
@@ -327,52 +361,39 @@ def _takes_options(make: Callable[..., Any]) -> bool:
     return "options" in inspect.signature(make).parameters
 
 
-def _resolver(ctx: ModelContext, item: Any, path: SpecPath) -> ResolverStep | None:
-    args: Any = None
-    has_args = False
+def _name_and_args(ctx: ModelContext, item: Any, path: SpecPath) -> tuple[str, Any, bool] | None:
+    """``upper`` or ``{name: pad, args: 5}`` as (name, args, whether args were written)."""
     if isinstance(item, str):
-        name = item
-    elif isinstance(item, dict) and "name" in item:
-        name = item["name"]
-        extra = set(item) - {"name", "args"}
-        for key in extra:
-            ctx.error(
-                (*path, key), f"unknown resolver option '{key}' (a resolver is {{name, args}})", key=True
-            )
-        if "args" in item:
-            args, has_args = item["args"], True
-    else:
+        return item, None, False
+    if not isinstance(item, dict) or "name" not in item:
         ctx.error(path, "expected a resolver name, or {name: ..., args: ...}")
         return None
-    if not isinstance(name, str):
+    for key in set(item) - {"name", "args"}:
+        ctx.error((*path, key), f"unknown resolver option '{key}' (a resolver is {{name, args}})", key=True)
+    if not isinstance(item["name"], str):
         ctx.error(path, "a resolver name must be a string")
         return None
+    return item["name"], item.get("args"), "args" in item
+
+
+def _resolver(ctx: ModelContext, item: Any, path: SpecPath, depth: int) -> Resolve | None:
+    called = _name_and_args(ctx, item, path)
+    if called is None:
+        return None
+    name, args, has_args = called
     try:
         resolver: Resolver = ctx.resolvers.get(name)
     except PluginError as exc:
         ctx.error(path if isinstance(item, str) else (*path, "name"), str(exc.message), code="resolver")
         return None
     args_path = (*path, "args") if has_args else path
-    if resolver.args is None:
-        if has_args and args not in (None, {}):
-            ctx.error(args_path, f"resolver '{name}' takes no arguments")
-            return None
-        args = {}
-    else:
-        args = shorthand_args(resolver, args if has_args else {})
-        if not isinstance(args, dict):
-            ctx.error(args_path, f"resolver '{name}' takes a mapping of arguments")
-            return None
-        before = len(ctx.diagnostics)
-        ctx.diagnostics.extend(check(ctx.doc, args_path, resolver.args, args, what="argument"))
-        if len(ctx.diagnostics) > before:
-            return None
-        args = fill_defaults(resolver.args, args)
+    kwargs = _checked_args(ctx, resolver, args, has_args, args_path)
+    if kwargs is None:
+        return None
     try:
-        kwargs = dict(args)
         if _takes_options(resolver.make):
             kwargs["options"] = ctx.options
-        fn = resolver.make(**kwargs)
+        step = Resolve.of(resolver, resolver.make(**kwargs))
     except PathSyntaxError as exc:
         ctx.error(args_path, str(exc), code="path")
         return None
@@ -383,7 +404,29 @@ def _resolver(ctx: ModelContext, item: Any, path: SpecPath) -> ResolverStep | No
         message = getattr(exc, "message", None) or str(exc)
         ctx.error(args_path, f"resolver '{name}': {message}", code="resolver")
         return None
-    return ResolverStep(name, fn, resolver.needs_record, resolver.accepts_missing)
+    for read in step.reads or ():
+        _check_parent(ctx, read, args_path, depth)
+    return step
+
+
+def _checked_args(
+    ctx: ModelContext, resolver: Resolver, args: Any, has_args: bool, args_path: SpecPath
+) -> dict[str, Any] | None:
+    """The keyword arguments for ``resolver.make``: shorthand expanded, checked, defaults filled; None if bad."""
+    if resolver.args is None:
+        if has_args and args not in (None, {}):
+            ctx.error(args_path, f"resolver '{resolver.name}' takes no arguments")
+            return None
+        return {}
+    args = shorthand_args(resolver, args if has_args else {})
+    if not isinstance(args, dict):
+        ctx.error(args_path, f"resolver '{resolver.name}' takes a mapping of arguments")
+        return None
+    problems = check(ctx.doc, args_path, resolver.args, args, what="argument")
+    if problems:
+        ctx.diagnostics.extend(problems)
+        return None
+    return dict(fill_defaults(resolver.args, args))
 
 
 def shorthand_args(resolver: Resolver, args: Any) -> Any:

@@ -310,7 +310,8 @@ def _step(value: Any, step: Step) -> Any:
     raise TypeError(step)
 
 
-def _walk(value: Any, steps: tuple[Step, ...]) -> Any:
+def walk(value: Any, steps: tuple[Step, ...]) -> Any:
+    """The value reached by taking ``steps`` from ``value``; None when they lead nowhere."""
     for n, step in enumerate(steps):
         if type(step) is Wildcard:
             if value is None:
@@ -319,7 +320,7 @@ def _walk(value: Any, steps: tuple[Step, ...]) -> Any:
             rest = steps[n + 1 :]
             out = []
             for item in items:
-                got = _walk(item, rest)
+                got = walk(item, rest)
                 if got is None:
                     continue
                 if isinstance(got, list) and any(type(s) is Wildcard for s in rest):
@@ -352,26 +353,26 @@ def compile_getter(path: Path) -> Getter:
         def get(record: Any, scope: Scope) -> Any:
             if literal and isinstance(record, dict) and text in record:
                 return record[text]
-            return _walk(record, steps)
+            return walk(record, steps)
 
         return get
     var = path.variable
     if var == "$row":
         return lambda record, scope: scope.row
     if var == "$record":
-        return lambda record, scope: _walk(record, steps)
+        return lambda record, scope: walk(record, steps)
     if var == "$root":
-        return lambda record, scope: _walk(scope.root, steps)
+        return lambda record, scope: walk(scope.root, steps)
     if var == "$context":
-        return lambda record, scope: _walk(scope.context, steps)
+        return lambda record, scope: walk(scope.context, steps)
     if var == "$file":
-        return lambda record, scope: _walk(scope.file, steps)
+        return lambda record, scope: walk(scope.file, steps)
     depth = path.parent_depth
 
     def get_parent(record: Any, scope: Scope) -> Any:
         if depth > len(scope.parents):
             return None
-        return _walk(scope.parents[-depth], steps)
+        return walk(scope.parents[-depth], steps)
 
     return get_parent
 

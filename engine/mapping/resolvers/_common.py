@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from engine.contracts import ResolverFunction
 from engine.errors import ConfigError, DataError
 
 #: how long a quoted value may get in a message before it is cut
@@ -113,13 +114,16 @@ def as_text(value: Any) -> str:
     raise wrong_kind(value, "text")
 
 
-def text_resolver(method: Callable[[str], Any]) -> Callable[[Any], Any]:
-    """``str.upper`` for strings, through :func:`as_text` for the rest."""
+def text_resolver(method: Callable[[str], Any]) -> ResolverFunction:
+    """``str.upper`` for strings, through :func:`as_text` for the rest.
+
+    ``method`` itself is the text form the generated code calls on values it
+    knows to be text (CSV columns), with no type test per record.
+    """
 
     def fn(value: Any) -> Any:
         if type(value) is str:
             return method(value)
         return method(as_text(value))
 
-    fn.str_method = method  # type: ignore[attr-defined]  # the compiler inlines it for str values
-    return fn
+    return ResolverFunction(fn, text_form=method)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.contracts import ResolverFunction
 from engine.errors import DataError
 from engine.mapping.paths import parse_path
 from engine.mapping.resolvers._common import as_text, bad_args, is_blank
@@ -50,18 +51,17 @@ def parse_template(template: str) -> list[Any]:
     return pieces
 
 
-def compile_template(template: str, *, empty_when_missing: bool):
-    """A resolver function reading the template's paths (``fn.reads``) in order."""
+def compile_template(template: str, *, empty_when_missing: bool) -> ResolverFunction:
+    """A resolver function given the values of the template's paths (its ``reads``), in order."""
     pieces = parse_template(template)
-    reads = [p[1] for p in pieces if type(p) is not str and p[1] is not _VALUE]
+    reads = tuple(p[1] for p in pieces if type(p) is not str and p[1] is not _VALUE)
     if all(type(p) is str for p in pieces):
         constant = "".join(pieces)
 
         def const(value: Any) -> str:
             return constant
 
-        const.reads = []  # type: ignore[attr-defined]
-        return const
+        return ResolverFunction(const, reads=())
 
     def fn(value: Any, *values: Any) -> str:
         out = []
@@ -87,5 +87,4 @@ def compile_template(template: str, *, empty_when_missing: bool):
             out.append(got if type(got) is str else as_text(got))
         return "".join(out)
 
-    fn.reads = reads  # type: ignore[attr-defined]
-    return fn
+    return ResolverFunction(fn, reads=reads)

@@ -21,7 +21,7 @@ import hashlib
 import uuid
 from typing import Any
 
-from engine.contracts import Resolver, ResolverOptions
+from engine.contracts import Resolver, ResolverFunction, ResolverOptions
 from engine.errors import DataError
 from engine.mapping.resolvers._common import as_text, bad_args, show
 from engine.mapping.resolvers.dates import output_writer, zone_of
@@ -76,7 +76,7 @@ def _run_start(text: str) -> _dt.datetime:
 
 def make_now(
     *, format: str = "iso", timezone: str | None = None, options: ResolverOptions = _DEFAULT_OPTIONS
-):
+) -> ResolverFunction:
     """Build ``now``: the run's start time (``$context.run_started``), never the wall clock.
 
     It is written in ``timezone`` (default: the mapping's) with ``format`` as
@@ -96,14 +96,12 @@ def make_now(
                 raise DataError(f"the run's start time {show(started)} is not an ISO 8601 time") from None
         return write(moment.astimezone(zone))
 
-    def fn(value: Any, record: Any, context: Any) -> Any:
-        try:
-            started = context["run_started"]
-        except (KeyError, TypeError):
-            raise DataError("the run's start time (run_started) is not in the context") from None
+    def fn(value: Any, started: Any) -> Any:
+        if started is None:
+            raise DataError("the run's start time (run_started) is not in the context")
         return render(started)
 
-    return fn
+    return ResolverFunction(fn, reads=("$context.run_started",))
 
 
 RESOLVERS = [
@@ -141,7 +139,6 @@ RESOLVERS = [
     Resolver(
         "now",
         make_now,
-        needs_record=True,
         accepts_missing=True,
         shorthand="format",
         summary="The run's start time (the same for every record of a run).",

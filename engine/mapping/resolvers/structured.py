@@ -20,7 +20,7 @@ import decimal
 import json
 from typing import Any
 
-from engine.contracts import Resolver
+from engine.contracts import Resolver, ResolverFunction
 from engine.errors import DataError
 from engine.mapping.paths import parse_path
 from engine.mapping.resolvers._common import as_text, invalid, is_blank
@@ -126,10 +126,10 @@ def make_join(*, sep: str = ","):
     return fn
 
 
-def make_concat(*, paths: list[str], sep: str = "", skip_missing: bool = True):
+def make_concat(*, paths: list[str], sep: str = "", skip_missing: bool = True) -> ResolverFunction:
     """Build ``concat``: the value and the values at ``paths``, as text joined by ``sep``.
 
-    The function's ``reads`` tells the compiler which paths to pass in. A
+    Its ``reads`` tell the compiler which paths' values to pass in. A
     missing value is skipped, or a :class:`DataError` with ``skip_missing:
     false`` (the field's own value is always skipped when missing).
     """
@@ -162,8 +162,7 @@ def make_concat(*, paths: list[str], sep: str = "", skip_missing: bool = True):
             parts = [p for p in (head, tail) if p is not None]
             return sep.join(parts) if parts else None
 
-        fn1.reads = [only]  # type: ignore[attr-defined]  # the compiler passes these paths' values
-        return fn1
+        return ResolverFunction(fn1, reads=(only,))
 
     def fn(value: Any, *values: Any) -> str | None:
         parts = [] if is_blank(value) else [value if type(value) is str else as_text(value)]
@@ -173,16 +172,15 @@ def make_concat(*, paths: list[str], sep: str = "", skip_missing: bool = True):
                 parts.append(piece)
         return sep.join(parts) if parts else None
 
-    fn.reads = list(paths)  # type: ignore[attr-defined]
-    return fn
+    return ResolverFunction(fn, reads=tuple(paths))
 
 
-def make_template(*, template: str, missing: str = "error"):
+def make_template(*, template: str, missing: str = "error") -> ResolverFunction:
     """Build ``template``: text with ``{path}`` holes filled; a blank hole is a DataError, or left empty with ``missing: empty``."""
     return compile_template(template, empty_when_missing=missing == "empty")
 
 
-def make_coalesce(*, paths: list[str]):
+def make_coalesce(*, paths: list[str]) -> ResolverFunction:
     """Build ``coalesce``: the value, else the first non-blank value at ``paths`` (read in order), else None."""
     for p in paths:
         parse_path(p)
@@ -195,8 +193,7 @@ def make_coalesce(*, paths: list[str]):
                 return got
         return None
 
-    fn.reads = list(paths)  # type: ignore[attr-defined]
-    return fn
+    return ResolverFunction(fn, reads=tuple(paths))
 
 
 def make_default(*, value: Any):
@@ -266,7 +263,6 @@ RESOLVERS = [
     Resolver(
         "concat",
         make_concat,
-        needs_record=True,
         accepts_missing=True,
         shorthand="paths",
         summary="The value followed by the values at paths, joined by sep.",
@@ -288,7 +284,6 @@ RESOLVERS = [
     Resolver(
         "template",
         make_template,
-        needs_record=True,
         accepts_missing=True,
         shorthand="template",
         summary="Text from a template such as '{sku}:{location}'; {} is the value itself.",
@@ -309,7 +304,6 @@ RESOLVERS = [
     Resolver(
         "coalesce",
         make_coalesce,
-        needs_record=True,
         accepts_missing=True,
         shorthand="paths",
         summary="The value, or the first non-empty value at paths.",

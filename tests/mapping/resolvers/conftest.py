@@ -16,8 +16,10 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from engine.contracts import Resolver, ResolverOptions
+from engine.mapping.explain import call_resolver
 from engine.mapping.model import shorthand_args
-from engine.mapping.paths import Scope, compile_getter, parse_path
+from engine.mapping.paths import Scope
+from engine.mapping.steps import Resolve
 
 MODULES = ["sdk", "strings", "numbers", "dates", "booleans", "structured", "identifiers"]
 CONTEXT = {"run_id": "run-1", "run_started": "2025-01-05T10:00:00.123456Z"}
@@ -54,19 +56,13 @@ def make_resolver(resolver: Resolver, args: Any = None, options: ResolverOptions
         Draft202012Validator(resolver.args).validate(args)
     if "options" in inspect.signature(resolver.make).parameters:
         args["options"] = options or ResolverOptions()
-    fn = resolver.make(**args)
+    step = Resolve.of(resolver, resolver.make(**args))
 
     def apply(value: Any, record: dict | None = None, context: dict | None = None) -> Any:
-        if value is None and not resolver.accepts_missing:
+        if value is None and not step.accepts_missing:
             return None
-        reads = getattr(fn, "reads", None)
-        if reads is not None:
-            rec = record if record is not None else {}
-            scope = Scope(root=rec, context=context or CONTEXT)
-            return fn(value, *(compile_getter(parse_path(p))(rec, scope) for p in reads))
-        if resolver.needs_record:
-            return fn(value, record if record is not None else {}, context or CONTEXT)
-        return fn(value)
+        rec = record if record is not None else {}
+        return call_resolver(step, value, rec, Scope(root=rec, context=context or CONTEXT))
 
     return apply
 
