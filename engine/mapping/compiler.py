@@ -10,8 +10,8 @@ which runs the failing fields' steps one at a time to say why.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 from engine.contracts import Chunk, ResolverOptions
 from engine.mapping.codegen import EXPLAIN, Generator
@@ -21,6 +21,11 @@ from engine.mapping.steps import Field
 from engine.spec.diagnostics import Diagnostic, SpecPath
 from engine.spec.loader import SpecDocument
 
+#: a generated function: ``(records, positions, context, file, out, idx, rejects)``, filling the last three
+ChunkFunction = Callable[
+    [list[Any], list[int], Mapping[str, Any], Mapping[str, Any], list[Any], list[int], list[Any]], None
+]
+
 
 class CompiledMapping:
     """A mapping ready to run: ``map_chunk`` is the hot path."""
@@ -28,7 +33,7 @@ class CompiledMapping:
     def __init__(self, fields: list[Field], options: ResolverOptions, source_text: str = "") -> None:
         self.fields = fields
         self.options = options
-        self._by_columns: dict[tuple, Any] = {}
+        self._by_columns: dict[tuple[tuple[str, ...] | None, bool], ChunkFunction] = {}
         self.source_text = source_text
 
     @property
@@ -43,7 +48,7 @@ class CompiledMapping:
         """Target paths (tuples of keys) of the fields that hold values, nested blocks left out."""
         return [f.target for f in self.fields if not f.is_block]
 
-    def _function(self, columns: tuple[str, ...] | None, text_rows: bool = False):
+    def _function(self, columns: tuple[str, ...] | None, text_rows: bool = False) -> ChunkFunction:
         key = (columns, text_rows)
         fn = self._by_columns.get(key)
         if fn is None:
@@ -53,16 +58,16 @@ class CompiledMapping:
             ns[EXPLAIN] = explain
             code = compile(src, f"<mapping {len(self.fields)} fields>", "exec")
             exec(code, ns)
-            fn = self._by_columns[key] = ns["_chunk"]
+            fn = self._by_columns[key] = cast(ChunkFunction, ns["_chunk"])
             self.source_text = src
         return fn
 
     def map_chunk(
         self, chunk: Chunk, context: Mapping[str, Any]
-    ) -> tuple[list[dict], list[int], list[tuple[int, list[MappingIssue]]]]:
+    ) -> tuple[list[dict[str, Any]], list[int], list[tuple[int, list[MappingIssue]]]]:
         """Mapped records, the chunk index of each, and rejects ``(index, issues)``."""
         fn = self._function(chunk.columns, chunk.text)
-        out: list[dict] = []
+        out: list[dict[str, Any]] = []
         idx: list[int] = []
         rejects: list[tuple[int, list[MappingIssue]]] = []
         fn(chunk.records, chunk.positions, context, chunk.item.file_vars(), out, idx, rejects)
@@ -75,11 +80,11 @@ class CompiledMapping:
         *,
         row: int = 1,
         file: Mapping[str, Any] | None = None,
-    ) -> tuple[dict | None, list[MappingIssue]]:
+    ) -> tuple[dict[str, Any] | None, list[MappingIssue]]:
         """Map one record (tests, ``engine test``); returns (result, issues)."""
-        out: list[dict] = []
+        out: list[dict[str, Any]] = []
         idx: list[int] = []
-        rejects: list = []
+        rejects: list[tuple[int, list[MappingIssue]]] = []
         self._function(None)([record], [row], dict(context or {}), dict(file or {}), out, idx, rejects)
         if rejects:
             return None, rejects[0][1]

@@ -33,6 +33,7 @@ from engine.mapping.steps import (
     ReadValue,
     Require,
     Resolve,
+    Step,
     When,
     as_items,
     check_value,
@@ -118,40 +119,52 @@ def run_field(f: Field, record: Any, scope: Scope) -> Any:
     Raises:
         _Rejected: a step rejected the record; the issues name the field (nested ones with their item).
     """
-    label, source = f.label, f.source
     value: Any = None
     for step in f.steps:
         if isinstance(step, When):
-            try:
-                passed = truthy(step.expr.search(_expression_data(record, scope)))
-            except Exception as exc:
-                raise _Rejected([MappingIssue(label, f"cannot evaluate 'when': {_message(exc)}", source)]) from None
-            if not passed:
+            if not _passes(f, step, record, scope):
                 return None
-        elif isinstance(step, Nest | Each):
-            value = _run_block_step(f, step, record, scope)
-        elif isinstance(step, ReadSource | ReadValue | ReadExpr | ReadNothing):
-            try:
-                value = _read(step, record, scope)
-            except Exception as exc:
-                raise _Rejected([MappingIssue(label, f"cannot read the value: {_message(exc)}", source)]) from None
-        elif isinstance(step, Default):
-            if is_missing(value):
-                value = _copied(step.value)
-        elif isinstance(step, Resolve):
-            if value is None and not step.accepts_missing:
-                continue
-            try:
-                value = call_resolver(step, value, record, scope)
-            except Exception as exc:
-                raise _Rejected([MappingIssue(label, _message(exc), source, value, step.name)]) from None
-        elif isinstance(step, Require):
-            if value is None or value == ([] if step.block else ""):
-                raise _Rejected([MappingIssue(label, "required value is missing", source)])
-        elif isinstance(step, Check) and value is not None:
-            problem = check_value(step.checks, value)
-            if problem:
-                raise _Rejected([MappingIssue(label, problem, source, value)])
+        else:
+            value = _apply(f, step, value, record, scope)
+    return value
+
+
+def _passes(f: Field, step: When, record: Any, scope: Scope) -> bool:
+    try:
+        return truthy(step.expr.search(_expression_data(record, scope)))
+    except Exception as exc:
+        raise _Rejected(
+            [MappingIssue(f.label, f"cannot evaluate 'when': {_message(exc)}", f.source)]
+        ) from None
+
+
+def _apply(f: Field, step: Step, value: Any, record: Any, scope: Scope) -> Any:
+    """One step after ``when``: the value it gives, or :class:`_Rejected`."""
+    if isinstance(step, Nest | Each):
+        return _run_block_step(f, step, record, scope)
+    if isinstance(step, ReadSource | ReadValue | ReadExpr | ReadNothing):
+        try:
+            return _read(step, record, scope)
+        except Exception as exc:
+            raise _Rejected(
+                [MappingIssue(f.label, f"cannot read the value: {_message(exc)}", f.source)]
+            ) from None
+    if isinstance(step, Default):
+        return _copied(step.value) if is_missing(value) else value
+    if isinstance(step, Resolve):
+        if value is None and not step.accepts_missing:
+            return None
+        try:
+            return call_resolver(step, value, record, scope)
+        except Exception as exc:
+            raise _Rejected([MappingIssue(f.label, _message(exc), f.source, value, step.name)]) from None
+    if isinstance(step, Require):
+        if value is None or value == ([] if step.block else ""):
+            raise _Rejected([MappingIssue(f.label, "required value is missing", f.source)])
+    elif isinstance(step, Check) and value is not None:
+        problem = check_value(step.checks, value)
+        if problem:
+            raise _Rejected([MappingIssue(f.label, problem, f.source, value)])
     return value
 
 
@@ -170,7 +183,9 @@ def _run_block_step(f: Field, step: Nest | Each, record: Any, scope: Scope) -> A
     try:
         found = read(step.path, record, scope) if step.path is not None else record
     except Exception as exc:
-        raise _Rejected([MappingIssue(f.label, f"cannot read the value: {_message(exc)}", f.source)]) from None
+        raise _Rejected(
+            [MappingIssue(f.label, f"cannot read the value: {_message(exc)}", f.source)]
+        ) from None
     inner = dataclasses.replace(scope, parents=(*scope.parents, record)) if step.path is not None else scope
     if isinstance(step, Nest):
         if found is None:
@@ -198,7 +213,9 @@ def _within(prefix: str, issues: list[MappingIssue]) -> list[MappingIssue]:
     return [dataclasses.replace(issue, field=prefix + issue.field) for issue in issues]
 
 
-def run_block(fields: Sequence[Field], record: Any, scope: Scope) -> tuple[dict[str, Any] | None, list[MappingIssue]]:
+def run_block(
+    fields: Sequence[Field], record: Any, scope: Scope
+) -> tuple[dict[str, Any] | None, list[MappingIssue]]:
     """One ``fields`` block over one record: the object, or None and every field's issues."""
     values: list[Any] = []
     issues: list[MappingIssue] = []

@@ -203,7 +203,9 @@ def parse_field(
     if block and (parts.resolvers or parts.checks):
         ctx.error(path, "resolvers and checks apply to single values, not to 'fields' or 'each'")
     if block and parts.default is not None:
-        ctx.warn((*path, "default"), "'default' applies to single values; on 'fields' or 'each' it is ignored")
+        ctx.warn(
+            (*path, "default"), "'default' applies to single values; on 'fields' or 'each' it is ignored"
+        )
     return Field(target, parts.steps())
 
 
@@ -243,7 +245,9 @@ def _read_kind(ctx: ModelContext, raw: dict[str, Any], path: SpecPath, depth: in
     return ReadNothing()
 
 
-def _read_modifiers(ctx: ModelContext, parts: _Parts, raw: dict[str, Any], path: SpecPath, depth: int) -> None:
+def _read_modifiers(
+    ctx: ModelContext, parts: _Parts, raw: dict[str, Any], path: SpecPath, depth: int
+) -> None:
     """Read what applies to the value once read: default, required, when and resolvers."""
     if "default" in raw:
         parts.default = Default(raw["default"])

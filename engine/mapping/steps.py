@@ -109,7 +109,7 @@ class Default:
 
 @dataclasses.dataclass(frozen=True)
 class Resolve:
-    """Apply one resolver. How ``fn`` is called:
+    """Apply one resolver, called the way it declared.
 
     ``fn(value, *values at reads)`` when ``reads`` is set, else
     ``fn(value, record, context)`` when ``needs_record``, else ``fn(value)``.
@@ -160,7 +160,9 @@ class Check:
     checks: Mapping[str, Any]
 
 
-Step = When | ReadSource | ReadValue | ReadExpr | ReadNothing | Nest | Each | Default | Resolve | Require | Check
+Step = (
+    When | ReadSource | ReadValue | ReadExpr | ReadNothing | Nest | Each | Default | Resolve | Require | Check
+)
 Read = ReadSource | ReadValue | ReadExpr | ReadNothing | Nest | Each
 READS = (ReadSource, ReadValue, ReadExpr, ReadNothing, Nest, Each)
 

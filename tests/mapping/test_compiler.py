@@ -181,3 +181,67 @@ def test_custom_resolvers_need_the_allow_custom_code_switch(write_spec, tmp_path
     refused = cli("validate", str(path))
     assert refused.exit_code == 2 and "--allow-custom-code" in refused.output
     assert cli("test", "--allow-custom-code", str(path)).exit_code == 0
+
+
+def test_parent_is_the_record_around_an_each_item_or_a_sourced_fields_block(mapping) -> None:
+    m = mapping("""
+    customer:
+      source: order.customer
+      fields: {name: {source: name}, orderRef: {source: $parent.order.ref}}
+    lines:
+      each: order.lines
+      fields:
+        sku: {source: sku}
+        orderRef: {source: $parent.order.ref}
+        ref: {source: sku, resolver: {name: concat, args: {paths: [$parent.order.ref], sep: "/"}}}
+""")
+    record = {"order": {"ref": "O1", "customer": {"name": "Ann"}, "lines": [{"sku": "A"}]}}
+    assert m.map_record(record)[0] == {
+        "customer": {"name": "Ann", "orderRef": "O1"},
+        "lines": [{"sku": "A", "orderRef": "O1", "ref": "A/O1"}],
+    }
+
+
+def test_a_record_path_of_an_item_that_is_not_an_object_rejects_it(mapping) -> None:
+    m = mapping("""
+    tags: {each: tags, fields: {name: {source: name}}}
+""")
+    out, issues = m.map_record({"tags": [{"name": "a"}, "b"]})
+    assert out is None
+    assert [i.render() for i in issues] == [
+        "tags[1].name: cannot read the value: the record is 'b', not an object (source name)"
+    ]
+
+
+def test_a_csv_row_reads_a_path_as_its_dict_would(mapping) -> None:
+    m = mapping("""
+    text: {source: "a.#text"}
+    all: {source: "a[*]"}
+""")
+    chunk = Chunk(Item("file:///f", "f"), [["x"]], [1], ("a",), text=True)
+    assert m.map_chunk(chunk, {})[0] == [{"text": "x", "all": ["x"]}] == [m.map_record({"a": "x"})[0]]
+
+
+def test_a_custom_resolver_declares_the_paths_it_reads(write_spec, tmp_path) -> None:
+    (tmp_path / "pairs.py").write_text(
+        "from engine.contracts import Resolver, ResolverFunction\n"
+        "\n"
+        "def make_pair(*, other):\n"
+        "    return ResolverFunction(lambda value, got: f'{value}+{got}', reads=(other,))\n"
+        "\n"
+        "RESOLVERS = [Resolver('pair', make_pair, accepts_missing=True,\n"
+        "    args={'type': 'object', 'required': ['other'], 'properties': {'other': {'type': 'string'}}})]\n"
+    )
+    path = write_spec("""
+    version: 1
+    name: pairs
+    plugins: [pairs]
+    source: {type: local, path: in}
+    parser: {type: csv}
+    mapping: {fields: {p: {source: a, resolver: {name: custom.pair, args: {other: b}}}}}
+    target: {type: stdout}
+    """)
+    m = compile_file(path, allow_custom_code=True).mapping
+    chunk = Chunk(Item("file:///f", "f"), [["1", "2"]], [1], ("a", "b"), text=True)
+    assert m.map_chunk(chunk, {})[0] == [{"p": "1+2"}]
+    assert "recd = None" in m.source_text  # the row is read by column, never built as a dict

@@ -14,6 +14,9 @@ from typing import Any
 from engine.contracts import ResolverFunction
 from engine.errors import ConfigError, DataError
 
+#: what most resolver factories build: the value in, the result out
+ValueFunction = Callable[[Any], Any]
+
 #: how long a quoted value may get in a message before it is cut
 _SHOWN = 40
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Callable
 from typing import Any
 
 from engine.contracts import ResolverOptions
@@ -61,14 +62,14 @@ def _column(path: str, columns: dict[str, int], name: str | None, fallback: int)
 
 def make_map(
     *,
-    table: dict | None = None,
+    table: dict[str, Any] | None = None,
     file: str | None = None,
     key: str | None = None,
     value: str | None = None,
     default: Any = _ABSENT,
     ignore_case: bool = False,
     options: ResolverOptions = _DEFAULT_OPTIONS,
-):
+) -> Callable[[Any], Any]:
     if (table is None) == (file is None):
         raise bad_args("map needs exactly one of 'table' or 'file'")
     if table is not None and (key or value):

@@ -19,14 +19,14 @@ from __future__ import annotations
 from typing import Any
 
 from engine.contracts import Resolver
-from engine.mapping.resolvers._common import bad_args, invalid, is_blank, wrong_kind
+from engine.mapping.resolvers._common import ValueFunction, bad_args, invalid, is_blank, wrong_kind
 
 TRUE_VALUES = ["true", "t", "yes", "y", "1", "on"]
 FALSE_VALUES = ["false", "f", "no", "n", "0", "off"]
 _YAML_SPELLINGS = {True: ("true", "yes", "on"), False: ("false", "no", "off")}
 
 
-def _words(items: list) -> list[str]:
+def _words(items: list[Any]) -> list[str]:
     words: list[str] = []
     for item in items:
         if isinstance(item, bool):
@@ -36,7 +36,9 @@ def _words(items: list) -> list[str]:
     return words
 
 
-def make_bool(*, true_values: list = TRUE_VALUES, false_values: list = FALSE_VALUES):
+def make_bool(
+    *, true_values: list[Any] = TRUE_VALUES, false_values: list[Any] = FALSE_VALUES
+) -> ValueFunction:
     """Build ``bool``: a known word (or 0/1 when listed) to True/False, blank text to None.
 
     A word in both lists is a :class:`ConfigError` now; at run time an unknown

@@ -33,12 +33,13 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.contracts import Resolver, ResolverOptions
 from engine.errors import DataError
-from engine.mapping.resolvers._common import bad_args, invalid, show
+from engine.mapping.resolvers._common import ValueFunction, bad_args, invalid, show
 
 UTC = _dt.UTC
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=UTC)
@@ -90,7 +91,7 @@ def iso_datetime(d: _dt.datetime) -> str:
     return text + _offset(d.utcoffset())
 
 
-def output_writer(kind: str, fmt: str):
+def output_writer(kind: str, fmt: str) -> Callable[[_dt.datetime], Any]:
     """``datetime -> value`` for a ``format``: ISO text, epoch integers, or strftime text.
 
     ``kind`` (``date`` or ``datetime``) decides what ``iso`` writes. An
@@ -145,7 +146,7 @@ def _parse_formats(formats: list[str], stripped: str, text: str) -> tuple[_dt.da
     return parsed, any(code in fmt for code in ("%H", "%I", "%M", "%S", "%z", "%f", "%c", "%X", "%s"))
 
 
-def make_reader(*, formats: list[str] | None, zone: Any, epoch: str | None):
+def make_reader(*, formats: list[str] | None, zone: Any, epoch: str | None) -> ValueFunction:
     """``text -> (aware datetime, has_time)``: the parsing half, shared with ``now``."""
     scale = {"seconds": 1, "millis": 1000, None: None}[epoch]
     per_second = scale or 1
@@ -194,7 +195,7 @@ def make_reader(*, formats: list[str] | None, zone: Any, epoch: str | None):
     return read
 
 
-def _maker(kind: str):
+def _maker(kind: str) -> Callable[..., ValueFunction]:
     def make(
         *,
         formats: list[str] | None = None,
@@ -203,7 +204,7 @@ def _maker(kind: str):
         to_timezone: str | None = None,
         epoch: str | None = None,
         options: ResolverOptions = _DEFAULT_OPTIONS,
-    ):
+    ) -> ValueFunction:
         read = make_reader(formats=formats, zone=zone_of(timezone or options.timezone), epoch=epoch)
         target = zone_of(to_timezone) if to_timezone else None
         write = output_writer(kind, format)

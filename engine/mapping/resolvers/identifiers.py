@@ -23,7 +23,7 @@ from typing import Any
 
 from engine.contracts import Resolver, ResolverFunction, ResolverOptions
 from engine.errors import DataError
-from engine.mapping.resolvers._common import as_text, bad_args, show
+from engine.mapping.resolvers._common import ValueFunction, as_text, bad_args, show
 from engine.mapping.resolvers.dates import output_writer, zone_of
 
 _NAMESPACES = {
@@ -35,18 +35,19 @@ _NAMESPACES = {
 _DEFAULT_OPTIONS = ResolverOptions()
 
 
-def make_hash(*, algorithm: str = "sha256"):
+def make_hash(*, algorithm: str = "sha256") -> ValueFunction:
     """Build ``hash``: the lowercase hex digest of the value's UTF-8 text (numbers as JSON writes them)."""
     new = getattr(hashlib, algorithm)
 
     def fn(value: Any) -> str:
         text = value if type(value) is str else as_text(value)
-        return new(text.encode("utf-8")).hexdigest()
+        digest: str = new(text.encode("utf-8")).hexdigest()
+        return digest
 
     return fn
 
 
-def make_uuid5(*, namespace: str):
+def make_uuid5(*, namespace: str) -> ValueFunction:
     """Build ``uuid5``: a name-based UUID of the value's text, in a named namespace or one given as a UUID.
 
     Raises:

@@ -28,10 +28,11 @@ from __future__ import annotations
 import decimal
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from engine.contracts import Resolver
-from engine.mapping.resolvers._common import ROUNDING, invalid, is_blank, wrong_kind
+from engine.mapping.resolvers._common import ROUNDING, ValueFunction, invalid, is_blank, wrong_kind
 
 _INTEGRAL = re.compile(r"([+-]?[0-9]+)(?:\.(0*))?", re.ASCII)
 _FRACTION = re.compile(r"[+-]?[0-9]*\.[0-9]+", re.ASCII)
@@ -76,7 +77,7 @@ def _int_from_other(value: Any) -> int:
     raise wrong_kind(value, "an integer")
 
 
-def make_int():
+def make_int() -> ValueFunction:
     """Build ``int``: whole numbers from text or numbers; blank text is None, a fraction a :class:`DataError`."""
 
     def fn(value: Any) -> int | None:
@@ -123,7 +124,7 @@ def _float_from_other(value: Any) -> float:
     return got if got else 0.0
 
 
-def make_float():
+def make_float() -> ValueFunction:
     """Build ``float``: finite floats only (NaN and infinities are errors), ``-0`` written as ``0.0``."""
 
     def fn(value: Any) -> float | None:
@@ -172,7 +173,7 @@ def to_decimal(value: Any) -> decimal.Decimal | None:
     raise wrong_kind(value, "a number")
 
 
-def _quantizer(places: int | None, rounding: str):
+def _quantizer(places: int | None, rounding: str) -> Callable[[decimal.Decimal, Any], decimal.Decimal]:
     """``d -> d`` rounded to ``places`` decimals (None: unchanged), never ``-0``."""
     context = decimal.Context(
         prec=_CONTEXT.prec, Emax=_CONTEXT.Emax, Emin=_CONTEXT.Emin, rounding=ROUNDING[rounding]
@@ -197,7 +198,7 @@ def _fixed(d: decimal.Decimal) -> str:
     return format(d, "f")
 
 
-def make_decimal(*, scale: int | None = None, rounding: str = "half_up", **kw: Any):
+def make_decimal(*, scale: int | None = None, rounding: str = "half_up", **kw: Any) -> ValueFunction:
     """Build ``decimal``: the exact number, rounded to ``scale`` places when given.
 
     ``as`` (a keyword, hence ``**kw``) picks the output: ``"string"`` (plain
@@ -223,7 +224,7 @@ def make_decimal(*, scale: int | None = None, rounding: str = "half_up", **kw: A
     return fn
 
 
-def make_round(*, digits: int = 0, rounding: str = "half_up"):
+def make_round(*, digits: int = 0, rounding: str = "half_up") -> ValueFunction:
     """Build ``round``: a number rounded to ``digits`` places, decimally (``2.675`` is ``2.68``).
 
     The result keeps the input's kind: a Decimal stays a Decimal, otherwise an

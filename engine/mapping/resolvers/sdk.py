@@ -28,13 +28,14 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.contracts import Resolver, ResolverOptions
 from engine.errors import DataError
 from engine.mapping.resolvers import _js
-from engine.mapping.resolvers._common import bad_args, invalid, is_blank, wrong_kind
+from engine.mapping.resolvers._common import ValueFunction, bad_args, invalid, is_blank, wrong_kind
 from engine.mapping.resolvers._jsjson import parse_json, problem, stringify
 
 _WS = "[" + re.escape(_js.WHITESPACE) + "]*"
@@ -45,8 +46,8 @@ _FALSE = frozenset(("false", "0", "no", "n"))
 _DEFAULT_OPTIONS = ResolverOptions()
 
 
-def _passthrough(method):
-    def make():
+def _passthrough(method: Callable[[str], Any]) -> Callable[[], ValueFunction]:
+    def make() -> ValueFunction:
         def fn(value: Any) -> Any:
             return method(value) if type(value) is str else value
 
@@ -63,12 +64,12 @@ def _identity(value: Any) -> Any:
     return value
 
 
-def make_identity():
+def make_identity() -> ValueFunction:
     """Build ``sdk.identity`` (also ``sdk.coalesce`` and ``sdk.default``, which do nothing to one value)."""
     return _identity
 
 
-def make_to_string(options: ResolverOptions = _DEFAULT_OPTIONS):
+def make_to_string(options: ResolverOptions = _DEFAULT_OPTIONS) -> ValueFunction:
     """Build ``sdk.toString``: JavaScript's ``String(value)``, ``""`` for missing; an object is an error unless lenient."""
     lenient = options.lenient
 
@@ -84,7 +85,7 @@ def make_to_string(options: ResolverOptions = _DEFAULT_OPTIONS):
     return fn
 
 
-def make_parse_int(options: ResolverOptions = _DEFAULT_OPTIONS):
+def make_parse_int(options: ResolverOptions = _DEFAULT_OPTIONS) -> ValueFunction:
     """Build ``sdk.parseInt``: lenient, ``parseInt(String(value), 10)`` with 0 for NaN; strict, whole numbers only.
 
     Strict mode keeps a missing or blank value missing and rejects text with
@@ -121,7 +122,7 @@ def make_parse_int(options: ResolverOptions = _DEFAULT_OPTIONS):
     return strict
 
 
-def make_parse_float(options: ResolverOptions = _DEFAULT_OPTIONS):
+def make_parse_float(options: ResolverOptions = _DEFAULT_OPTIONS) -> ValueFunction:
     """Build ``sdk.parseFloat`` and ``sdk.number``: lenient, JavaScript's ``parseFloat`` with 0 for NaN; strict, whole-text numbers.
 
     Whole floats come back as ints, as JavaScript prints them; infinities are
@@ -158,7 +159,7 @@ def make_parse_float(options: ResolverOptions = _DEFAULT_OPTIONS):
     return strict
 
 
-def make_boolean(options: ResolverOptions = _DEFAULT_OPTIONS):
+def make_boolean(options: ResolverOptions = _DEFAULT_OPTIONS) -> ValueFunction:
     """Build ``sdk.boolean``: lenient, true for true, 1 and the true words, false for anything else.
 
     Strict mode also requires a false word (false, 0, no, n) for false, keeps
@@ -183,16 +184,18 @@ def make_boolean(options: ResolverOptions = _DEFAULT_OPTIONS):
             if is_blank(value):
                 return None
             raise invalid(value, "a boolean", "expected true, 1, yes, y or false, 0, no, n")
-        if value is None or type(value) is bool:
-            return value
+        if value is None:
+            return None
+        if type(value) is bool:
+            return value is True
         if type(value) in (int, float) and value in (0, 1):
-            return value == 1
+            return bool(value == 1)
         raise invalid(value, "a boolean")
 
     return strict
 
 
-def _zone(options: ResolverOptions):
+def _zone(options: ResolverOptions) -> ZoneInfo | None:
     if not options.timezone:
         return None
     try:
@@ -205,7 +208,7 @@ def _zone(options: ResolverOptions):
 _NO_SUCH_DAY = object()
 
 
-def _converter(options: ResolverOptions, shape):
+def _converter(options: ResolverOptions, shape: Callable[[str], str]) -> ValueFunction:
     """``value -> shape(toISOString)``, None for Invalid Date; memoised for text."""
     zone = _zone(options)
     lenient = options.lenient
@@ -230,7 +233,7 @@ def _converter(options: ResolverOptions, shape):
     return convert
 
 
-def _strict_dates(convert):
+def _strict_dates(convert: ValueFunction) -> ValueFunction:
     def strict(value: Any) -> str | None:
         if type(value) is str:
             if is_blank(value):
@@ -242,15 +245,15 @@ def _strict_dates(convert):
             raise invalid(value, "a date", "out of range" if isinstance(value, int | float) else None)
         if got is _NO_SUCH_DAY:
             raise invalid(value, "a date", "no such day")
-        return got
+        return str(got)
 
     return strict
 
 
-def _format_maker(shape, fallback_to_input: bool):
+def _format_maker(shape: Callable[[str], str], fallback_to_input: bool) -> Callable[..., ValueFunction]:
     """``sdk.formatDate`` / ``sdk.formatDateShort``: falsy values pass through."""
 
-    def make(options: ResolverOptions = _DEFAULT_OPTIONS):
+    def make(options: ResolverOptions = _DEFAULT_OPTIONS) -> ValueFunction:
         convert = _converter(options, shape)
         if not options.lenient:
             return _strict_dates(convert)
@@ -272,7 +275,7 @@ def _short(iso: str) -> str:
     return iso.partition("T")[0]
 
 
-def make_parse_date(options: ResolverOptions = _DEFAULT_OPTIONS):
+def make_parse_date(options: ResolverOptions = _DEFAULT_OPTIONS) -> ValueFunction:
     """The SDK returns a Date (or null), which JSON writes with toISOString."""
     convert = _converter(options, _identity)
     if not options.lenient:
@@ -284,7 +287,7 @@ def make_parse_date(options: ResolverOptions = _DEFAULT_OPTIONS):
     return lenient
 
 
-def make_parse_json(options: ResolverOptions = _DEFAULT_OPTIONS):
+def make_parse_json(options: ResolverOptions = _DEFAULT_OPTIONS) -> ValueFunction:
     """Build ``sdk.parseJson``: ``JSON.parse`` of text, other values unchanged.
 
     Invalid JSON is returned as it is when lenient, else rejected with the
@@ -307,7 +310,7 @@ def make_parse_json(options: ResolverOptions = _DEFAULT_OPTIONS):
     return fn
 
 
-def make_to_json(options: ResolverOptions = _DEFAULT_OPTIONS):
+def make_to_json(options: ResolverOptions = _DEFAULT_OPTIONS) -> ValueFunction:
     """Build ``sdk.toJson``: ``JSON.stringify(value)``; unless lenient, NaN and infinities (JavaScript's ``null``) are errors."""
     lenient = options.lenient
 

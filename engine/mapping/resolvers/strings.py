@@ -18,36 +18,38 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from engine.contracts import Resolver
+from engine.contracts import Resolver, ResolverFunction
 from engine.errors import DataError
-from engine.mapping.resolvers._common import as_text, bad_args, show, text_resolver
+from engine.mapping.resolvers._common import ValueFunction, as_text, bad_args, show, text_resolver
 
 
-def make_upper():
+def make_upper() -> ResolverFunction:
     """Build ``upper``: upper-cased text (numbers and booleans as JSON writes them)."""
     return text_resolver(str.upper)
 
 
-def make_lower():
+def make_lower() -> ResolverFunction:
     """Build ``lower``: lower-cased text (numbers and booleans as JSON writes them)."""
     return text_resolver(str.lower)
 
 
-def make_trim(*, chars: str | None = None):
+def make_trim(*, chars: str | None = None) -> ResolverFunction:
     """Build ``trim``: text stripped of whitespace, or of any of ``chars``, at both ends."""
     if chars is None:
         return text_resolver(str.strip)
     return text_resolver(lambda text: text.strip(chars))
 
 
-def _compile(pattern: str) -> re.Pattern:
+def _compile(pattern: str) -> re.Pattern[str]:
     try:
         return re.compile(pattern)
     except re.error as exc:
         raise bad_args(f"invalid regular expression {pattern!r}: {exc}") from None
 
 
-def make_replace(*, old: str | None = None, pattern: str | None = None, new: str = "", count: int = 0):
+def make_replace(
+    *, old: str | None = None, pattern: str | None = None, new: str = "", count: int = 0
+) -> ResolverFunction:
     """Build ``replace``: ``old`` (plain text) or ``pattern`` (a regex) replaced by ``new``, at most ``count`` times (0: all).
 
     Raises:
@@ -67,7 +69,7 @@ def make_replace(*, old: str | None = None, pattern: str | None = None, new: str
     return text_resolver(lambda text: sub(new, text, count))
 
 
-def make_regex_extract(*, pattern: str, group: int | str = 1, on_no_match: str = "missing"):
+def make_regex_extract(*, pattern: str, group: int | str = 1, on_no_match: str = "missing") -> ValueFunction:
     """Build ``regex_extract``: ``group`` of the first match of ``pattern``.
 
     No match gives None, or a :class:`DataError` with ``on_no_match: error``.
@@ -96,12 +98,12 @@ def make_regex_extract(*, pattern: str, group: int | str = 1, on_no_match: str =
     return fn
 
 
-def make_substring(*, start: int = 0, end: int | None = None):
+def make_substring(*, start: int = 0, end: int | None = None) -> ResolverFunction:
     """Build ``substring``: ``text[start:end]``, Python slicing (negative counts from the end)."""
     return text_resolver(lambda text: text[start:end])
 
 
-def make_pad(*, width: int, char: str = " ", side: str = "left"):
+def make_pad(*, width: int, char: str = " ", side: str = "left") -> ResolverFunction:
     """Build ``pad``: text padded with ``char`` on ``side`` to ``width``; longer text is kept whole."""
     if side == "left":
         return text_resolver(lambda text: text.rjust(width, char))

@@ -23,7 +23,7 @@ from typing import Any
 from engine.contracts import Resolver, ResolverFunction
 from engine.errors import DataError
 from engine.mapping.paths import parse_path
-from engine.mapping.resolvers._common import as_text, invalid, is_blank
+from engine.mapping.resolvers._common import ValueFunction, as_text, invalid, is_blank
 from engine.mapping.resolvers._jsjson import problem
 from engine.mapping.resolvers._lookup import make_map
 from engine.mapping.resolvers._template import compile_template
@@ -36,7 +36,7 @@ def _no_constants(name: str) -> Any:
 _decode = json.JSONDecoder(parse_constant=_no_constants).decode
 
 
-def make_json():
+def make_json() -> ValueFunction:
     """Build ``json``: text parsed as strict JSON (no NaN), other values unchanged; blank text is missing."""
 
     def fn(value: Any) -> Any:
@@ -60,7 +60,7 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} has no JSON form")
 
 
-def make_to_json(*, sort_keys: bool = False):
+def make_to_json(*, sort_keys: bool = False) -> ValueFunction:
     """Build ``to_json``: compact JSON text; dates as ISO 8601, decimals exact, NaN and infinities errors."""
 
     def fn(value: Any) -> str:
@@ -81,7 +81,9 @@ def make_to_json(*, sort_keys: bool = False):
     return fn
 
 
-def make_split(*, sep: str = ",", index: int | None = None, trim: bool = True, skip_empty: bool = False):
+def make_split(
+    *, sep: str = ",", index: int | None = None, trim: bool = True, skip_empty: bool = False
+) -> ValueFunction:
     """Build ``split``: the list of parts of the value's text, or the part at ``index`` (None past the end).
 
     Blank text is missing.
@@ -106,7 +108,7 @@ def make_split(*, sep: str = ",", index: int | None = None, trim: bool = True, s
     return fn
 
 
-def _flatten(items: list | tuple, out: list[str]) -> list[str]:
+def _flatten(items: list[Any] | tuple[Any, ...], out: list[str]) -> list[str]:
     for item in items:
         if isinstance(item, list | tuple):
             _flatten(item, out)
@@ -115,7 +117,7 @@ def _flatten(items: list | tuple, out: list[str]) -> list[str]:
     return out
 
 
-def make_join(*, sep: str = ","):
+def make_join(*, sep: str = ",") -> ValueFunction:
     """Build ``join``: a list's items (nested lists flattened, None skipped) as text joined by ``sep``."""
 
     def fn(value: Any) -> str:
@@ -196,7 +198,7 @@ def make_coalesce(*, paths: list[str]) -> ResolverFunction:
     return ResolverFunction(fn, reads=tuple(paths))
 
 
-def make_default(*, value: Any):
+def make_default(*, value: Any) -> ValueFunction:
     """Build ``default``: ``value`` in place of a missing or blank value."""
     fallback = value
 
