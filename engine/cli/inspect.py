@@ -15,7 +15,7 @@ from engine.cli.common import load_plan
 from engine.registry import KINDS, default_registries, example_of
 from engine.secrets import MASK, Secret, has_reference, redactor
 from engine.spec import sections
-from engine.spec.compose import composed_schema, plugin_schemas
+from engine.spec.compose import composed_schema, plugin_schemas, section_schemas
 from engine.spec.options import fill_defaults, secret_options
 
 
@@ -33,7 +33,7 @@ def export_schemas(directory: Path) -> list[Path]:
     files = {
         "connector.schema.json": sections.SKELETON,
         "engine.schema.json": composed_schema(regs),
-        **{f"sections/{name}.schema.json": schema for name, schema in sections.SECTIONS.items()},
+        **{f"sections/{name}.schema.json": schema for name, schema in section_schemas(regs).items()},
         **plugin_schemas(regs),
     }
     written = []

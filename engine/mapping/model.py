@@ -445,12 +445,13 @@ def shorthand_args(resolver: Resolver, args: Any) -> Any:
         return args
     if resolver.shorthand is None:
         return args
-    if not isinstance(args, dict) or _may_be_object(props.get(resolver.shorthand, {})):
+    if not isinstance(args, dict) or may_be_object(props.get(resolver.shorthand, {})):
         return {resolver.shorthand: args}
     return args
 
 
-def _may_be_object(schema: dict[str, Any]) -> bool:
+def may_be_object(schema: dict[str, Any]) -> bool:
+    """Whether a value valid under ``schema`` can be a mapping (so a shorthand may take one)."""
     kinds = schema.get("type")
     if kinds is None:
         return not any(k in schema for k in ("enum", "const"))

@@ -83,8 +83,40 @@ def composed_schema(regs: Registries) -> dict[str, Any]:
     for name, sec in sections.SECTIONS.items():
         props[name] = copy.deepcopy(sec)
     props["state"]["properties"]["store"] = {"$ref": "#/$defs/state_stores"}
+    props["mapping"] = mapping_section(regs)
+    defs.update(mapping_definitions(regs))
     schema["$defs"] = defs
     return schema
+
+
+def mapping_definitions(regs: Registries) -> dict[str, Any]:
+    """The ``$defs`` of a mapping's fields, every registered resolver (and its arguments) included."""
+    from engine.mapping.schema import field_definitions
+
+    return field_definitions({name: regs.resolvers.get(name) for name in regs.resolvers.names()})
+
+
+def mapping_section(regs: Registries, *, standalone: bool = False) -> dict[str, Any]:
+    """The ``mapping:`` section with its fields described; ``standalone`` carries its own ``$defs``.
+
+    The engine validates the section against :data:`sections.MAPPING`, whose
+    fields are only an object: the mapping model checks them with located
+    diagnostics. This richer form is for editors and CI tools.
+    """
+    section = copy.deepcopy(sections.MAPPING)
+    from engine.mapping.schema import FIELDS_REF
+
+    section["properties"]["fields"] = {"$ref": FIELDS_REF, "description": "target field -> field definition"}
+    if standalone:
+        section["$defs"] = mapping_definitions(regs)
+    return section
+
+
+def section_schemas(regs: Registries) -> dict[str, dict[str, Any]]:
+    """The engine's own sections as exported, one schema each (the mapping's with its field definitions)."""
+    out = {name: copy.deepcopy(sec) for name, sec in sections.SECTIONS.items()}
+    out["mapping"] = mapping_section(regs, standalone=True)
+    return out
 
 
 def plugin_schemas(regs: Registries) -> dict[str, dict[str, Any]]:
