@@ -191,9 +191,8 @@ class Field:
     def source(self) -> str | None:
         """The path the field reads, as written (for messages), or None."""
         read = self.read
-        if isinstance(read, ReadSource | Each) or (isinstance(read, Nest) and read.path is not None):
-            return read.path.text if read.path is not None else None
-        return None
+        path = read.path if isinstance(read, ReadSource | Nest | Each) else None
+        return path.text if path is not None else None
 
     @property
     def is_block(self) -> bool:
@@ -214,8 +213,7 @@ def paths_read(field: Field) -> list[Path]:
     """Every path a field reads from its record (its source and its resolvers' reads), blocks not entered."""
     found: list[Path] = []
     for step in field.steps:
-        if isinstance(step, ReadSource | Each) or (isinstance(step, Nest) and step.path is not None):
-            assert step.path is not None
+        if isinstance(step, ReadSource | Nest | Each) and step.path is not None:
             found.append(step.path)
         elif isinstance(step, Resolve) and step.reads:
             found.extend(step.reads)

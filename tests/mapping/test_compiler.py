@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from engine.contracts import Chunk, Item
@@ -223,15 +225,10 @@ def test_a_csv_row_reads_a_path_as_its_dict_would(mapping) -> None:
 
 
 def test_a_custom_resolver_declares_the_paths_it_reads(write_spec, tmp_path) -> None:
-    (tmp_path / "pairs.py").write_text(
-        "from engine.contracts import Resolver, ResolverFunction\n"
-        "\n"
-        "def make_pair(*, other):\n"
-        "    return ResolverFunction(lambda value, got: f'{value}+{got}', reads=(other,))\n"
-        "\n"
-        "RESOLVERS = [Resolver('pair', make_pair, accepts_missing=True,\n"
-        "    args={'type': 'object', 'required': ['other'], 'properties': {'other': {'type': 'string'}}})]\n"
-    )
+    """The example of docs/resolvers.md, as a spec's plugin: its declared read comes by column index."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "resolvers.md").read_text(encoding="utf-8")
+    section = doc.split("## Writing your own resolver", 1)[1]
+    (tmp_path / "pairs.py").write_text(section.split("```python\n", 1)[1].split("```", 1)[0])
     path = write_spec("""
     version: 1
     name: pairs
