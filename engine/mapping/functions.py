@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextvars
 import math
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import (
     ROUND_CEILING,
@@ -28,7 +29,7 @@ from decimal import (
     Decimal,
     InvalidOperation,
 )
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import jmespath
 from jmespath import functions
@@ -120,10 +121,13 @@ def _text(value: Any, fn: str) -> str:
     raise ExprError(f"{fn}: {value!r} is not text")
 
 
-def arity(least: int, most: int | None = None) -> Any:
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def arity(least: int, most: int | None = None) -> Callable[[F], F]:
     """A function taking ``least`` to ``most`` arguments of any type (JMESPath has no optional ones)."""
 
-    def wrap(fn: Any) -> Any:
+    def wrap(fn: F) -> F:
         name = fn.__name__.removeprefix("_func_")
 
         def checked(self: Any, *args: Any) -> Any:
@@ -135,8 +139,8 @@ def arity(least: int, most: int | None = None) -> Any:
             return fn(self, *args)
 
         checked.__name__ = fn.__name__
-        checked.signature = ({"types": [], "variadic": True},) if least else ()  # type: ignore[attr-defined]
-        return checked
+        setattr(checked, "signature", ({"types": [], "variadic": True},) if least else ())  # noqa: B010
+        return cast(F, checked)
 
     return wrap
 

@@ -73,7 +73,8 @@ class LookupStage:
         }
         self.caches = {name: _Cache(lk.cache_size) for name, lk in lookups.items()}
         self.counts: dict[str, collections.Counter[str]] = {
-            name: collections.Counter({"found": 0, "not_found": 0, "fetched": 0, "cached": 0}) for name in lookups
+            name: collections.Counter({"found": 0, "not_found": 0, "fetched": 0, "cached": 0})
+            for name in lookups
         }
 
     def stats(self) -> dict[str, Any]:

@@ -233,27 +233,39 @@ class _Compiler:
         return out
 
     def _lookup_references(self, mapping: Any, lookups: dict[str, Lookup], section: Any) -> None:
-        """Every ``$lookup.NAME`` a mapping reads names a declared lookup (a did-you-mean otherwise)."""
-        from engine.mapping.compiler import CompiledMapping
-        from engine.mapping.paths import LOOKUP_KEY, Key
+        """Every ``$lookup.NAME`` a mapping's sources read names a declared lookup (a did-you-mean otherwise)."""
+        from engine.mapping.paths import LOOKUP_KEY, Key, PathSyntaxError, parse_path
         from engine.suggest import did_you_mean
 
         declared = list(section) if isinstance(section, dict) else []
-        stack = list(mapping.fields) if isinstance(mapping, CompiledMapping) else []
+        raw = self.doc.data.get("mapping")
+        stack: list[tuple[SpecPath, Any]] = []
+        if isinstance(raw, dict) and isinstance(raw.get("fields"), dict):
+            stack.append((("mapping", "fields"), raw["fields"]))
         while stack:
-            f = stack.pop()
-            stack.extend(f.fields)
-            steps = f.source.steps if f.source is not None else None
-            if not steps or len(steps) < 2 or steps[0] != Key(LOOKUP_KEY) or not isinstance(steps[1], Key):
-                continue
-            name = steps[1].name
-            if name not in declared:
-                known = did_you_mean(name, declared) or (
-                    f" (declared: {', '.join(declared)})"
-                    if declared
-                    else " (none are declared under lookups:)"
-                )
-                self.error((*f.spec_path, "source"), f"$lookup.{name}: no lookup of that name{known}")
+            where, fields = stack.pop()
+            for key, field in fields.items():
+                if not isinstance(field, dict):
+                    continue
+                if isinstance(field.get("fields"), dict):
+                    stack.append(((*where, key, "fields"), field["fields"]))
+                text = field.get("source")
+                if not isinstance(text, str) or not text.startswith("$lookup"):
+                    continue
+                try:
+                    steps = parse_path(text).steps
+                except PathSyntaxError:
+                    continue  # the mapping reports it
+                if len(steps) < 2 or steps[0] != Key(LOOKUP_KEY) or not isinstance(steps[1], Key):
+                    continue
+                name = steps[1].name
+                if name not in declared:
+                    known = did_you_mean(name, declared) or (
+                        f" (declared: {', '.join(declared)})"
+                        if declared
+                        else " (none are declared under lookups:)"
+                    )
+                    self.error((*where, key, "source"), f"$lookup.{name}: no lookup of that name{known}")
 
     def mapping(self, section: Any) -> Any:
         from engine.mapping.compiler import compile_fields

@@ -182,7 +182,9 @@ def test_with_on_error_reject_the_records_are_rejected_with_their_rows(
 
 
 @pytest.mark.slow
-def test_a_100k_row_count_file_asks_one_request_per_chunk_and_the_variance_is_exact(tmp_path, write_spec, run_spec):
+def test_a_100k_row_count_file_asks_one_request_per_chunk_and_the_variance_is_exact(
+    tmp_path, write_spec, run_spec
+):
     with Emulator(seed={"extends": "default", "generate": {"inventory_positions": 100_000}}) as emu:
         known = positions(emu)
         keys = sorted(known)[:100_000]
