@@ -72,7 +72,10 @@ def _build(flags: tuple[bool, ...]) -> GraphQLSchema:
     schema = build_schema(_sdl(flags))
     datetime = schema.type_map["DateTime"]
     assert isinstance(datetime, GraphQLScalarType)
+    # graphql-core 3.3 coerces variables with coerce_input_value (parse_value is its deprecated
+    # spelling); both are set so every instant is stored in one sortable form.
     datetime.parse_value = _parse_datetime  # type: ignore[method-assign]
+    datetime.coerce_input_value = _parse_datetime
     datetime.parse_literal = _parse_datetime_literal  # type: ignore[method-assign,assignment]
     product = schema.type_map["Product"]
     product.resolve_type = graphql_resolvers.product_type  # type: ignore[attr-defined]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.emulator import Emulator
+from tests.emulator.conftest import Api
+
 PAGE = """
 query Page($first: Int, $after: String, $last: Int, $before: String) {
   inventoryPositions(first: $first, after: $after, last: $last, before: $before) {
@@ -305,3 +308,16 @@ def test_classification_switch_and_bad_requests(emu, api):
     assert "classification" not in result["errors"][0].get("extensions", {})
     assert api.post("/graphql", {"variables": {}}).status_code == 400
     assert api.http.post("/graphql", content=b"not json", headers=api.headers).status_code == 400
+
+
+def test_date_range_variables_are_compared_as_instants_whatever_their_offset():
+    with Emulator(seed={"extends": "default", "time": "2026-01-01T00:00:00Z"}) as other:
+        client = Api(other)
+        try:
+            query = "query ($from: DateTime) { locations(updatedOn: {from: $from}, first: 1) { edges { node { ref } } } }"
+            same_instant = client.gql(query, {"from": "2026-01-01T09:00:00+09:00"})
+            assert [e["node"]["ref"] for e in same_instant["data"]["locations"]["edges"]] == ["LOC-001"]
+            later = client.gql(query, {"from": "2026-01-01T10:00:00+09:00"})
+            assert later["data"]["locations"]["edges"] == []
+        finally:
+            client.close()
