@@ -34,6 +34,10 @@ ALIASES = {
     "orderItems": "order_items",
     "fulfilmentItems": "fulfilment_items",
     "positions": "inventory_positions",
+    "controlGroups": "control_groups",
+    "returnOrders": "return_orders",
+    "returnOrderItems": "return_order_items",
+    "financialTransactions": "financial_transactions",
 }
 SPECIAL = ("accounts", "tokens", "events", "event_rules", "webhooks", "faults", "settings", "clock")
 

@@ -143,26 +143,26 @@ def new_position(
     return row
 
 
-def set_quantity(store: Store, position: Row, qty: int, now: str, kind: str = "LAST_ON_HAND") -> Row:
-    """Upsert the position's quantity of one type (batch ingestion writes LAST_ON_HAND).
+def set_quantity(store: Store, position: Row, qty: int, now: str) -> Row:
+    """Upsert the position's LAST_ON_HAND quantity (the one batch ingestion keeps up to date).
 
     Positions hold no list of their quantities: a row with only scalar values is never tracked
-    by Python's cyclic GC, which keeps 100k-position stores cheap to grow. Quantities are found
-    by key ``(position id, type)`` instead.
+    by Python's cyclic GC, which keeps 100k-position stores cheap to grow. This quantity is found
+    by key ``(position id, "LAST_ON_HAND")`` instead (see ``inventory`` for the others).
     """
-    key = (position["id"], kind)
+    key = (position["id"], "LAST_ON_HAND")
     row = store.inventory_quantities.find(key)
     if row is not None:
         row["qty"] = qty
         row["updatedOn"] = now
         return row
     row = {
-        "ref": f"{position['ref']}:{kind}",
+        "ref": f"{position['ref']}:LAST_ON_HAND",
         "positionId": position["id"],
         "productRef": position["productRef"],
         "locationRef": position["locationRef"],
         "qty": qty,
-        "type": kind,
+        "type": "LAST_ON_HAND",
         "status": "ACTIVE",
         "expectedOn": None,
         "catalogueRef": position["catalogueRef"],
@@ -170,8 +170,9 @@ def set_quantity(store: Store, position: Row, qty: int, now: str, kind: str = "L
         "createdOn": now,
         "updatedOn": now,
     }
-    store.quantity_types.add(kind)
-    return store.inventory_quantities.insert(row, key=key)
+    store.inventory_quantities.insert(row, key=key)
+    store.quantity_refs.setdefault((row["catalogueRef"], row["ref"]), row)
+    return row
 
 
 def new_order(store: Store, fields: dict[str, Any], retailer_id: str, now: str) -> Row:
@@ -191,14 +192,16 @@ def new_order(store: Store, fields: dict[str, Any], retailer_id: str, now: str) 
         "currency": fields.get("currency"),
         "billingAddress": address(fields.get("billingAddress")),
         "fulfilmentChoice": fields.get("fulfilmentChoice"),
-        "financialTransactions": fields.get("financialTransactions") or [],
         "attributes": attributes_list(fields.get("attributes")),
         "createdOn": now,
         "updatedOn": now,
         "_items": [],
         "_fulfilments": [],
+        "_transactions": [],
     }
     store.orders.insert(row, key=(retailer_id, row["ref"]))
+    for index, payment in enumerate(fields.get("financialTransactions") or [], start=1):
+        new_financial_transaction(store, {"ref": f"{row['ref']}-P{index}", **payment}, row, now)
     customer = row["customer"]
     known = isinstance(customer, dict) and customer.get("ref")
     if known and store.customers.find((retailer_id, customer["ref"])) is None:
@@ -353,6 +356,53 @@ CUSTOMER_FIELDS = (
 )
 
 
+def new_financial_transaction(store: Store, fields: dict[str, Any], order: Row, now: str) -> Row:
+    """Insert a payment or refund of ``order``; ``amount`` (or ``total``) is its total.
+
+    Type defaults to PAYMENT, status to CREATED and the currency to the order's, as unnamed
+    fields do on Fluent; the caller checks that the ref is new on the order.
+    """
+    row = {
+        "ref": fields.get("ref"),
+        "type": fields.get("type") or "PAYMENT",
+        "status": fields.get("status") or "CREATED",
+        "total": float(fields.get("amount", fields.get("total")) or 0),
+        "currency": fields.get("currency") or order.get("currency"),
+        "paymentProviderName": fields.get("paymentProvider") or fields.get("paymentProviderName"),
+        "orderId": order["id"],
+        "retailerId": order["retailerId"],
+        "createdOn": now,
+        "updatedOn": now,
+    }
+    for key in TRANSACTION_FIELDS:
+        row[key] = fields.get(key)
+    store.financial_transactions.insert(row, key=(order["id"], row["ref"]))
+    order.setdefault("_transactions", []).append(row["id"])
+    return row
+
+
+TRANSACTION_FIELDS = ("externalTransactionCode", "externalTransactionId", "cardType", "paymentMethod")
+
+
+def new_control_group(store: Store, fields: dict[str, Any], retailer_id: str, now: str) -> Row:
+    """Insert a control group of ``retailer_id`` keyed by its ref (unique across the account)."""
+    group = {
+        "ref": fields["ref"],
+        "type": fields.get("type") or "DEFAULT",
+        "status": fields.get("status") or "ACTIVE",
+        "name": fields.get("name") or fields["ref"],
+        "description": fields.get("description"),
+        "retailerRefs": fields.get("retailerRefs")
+        or [row["ref"] for row in store.retailers if row["id"] == retailer_id],
+        "attributes": attributes_list(fields.get("attributes")),
+        "retailerId": retailer_id,
+        "createdOn": now,
+        "updatedOn": now,
+        "_controls": [],
+    }
+    return store.control_groups.insert(group, key=group["ref"])
+
+
 def new_control(store: Store, fields: dict[str, Any], group: Row, now: str) -> Row:
     """Insert a control of ``group`` keyed by ``(group ref, ref)``."""
     row = {
@@ -369,4 +419,6 @@ def new_control(store: Store, fields: dict[str, Any], group: Row, now: str) -> R
         "createdOn": now,
         "updatedOn": now,
     }
-    return store.controls.insert(row, key=(group["ref"], row["ref"]))
+    store.controls.insert(row, key=(group["ref"], row["ref"]))
+    group.setdefault("_controls", []).append(row["id"])
+    return row

@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from engine.emulator import eventlog
+from engine.emulator.handlers import HANDLERS
 from engine.emulator.responses import ApiError
 from engine.emulator.store import Row
-from engine.emulator.workflows import HANDLERS, HandlerFailed, NoMatch
+from engine.emulator.workflows import HandlerFailed, NoMatch
 
 if TYPE_CHECKING:
     from engine.emulator.core import Core

@@ -14,6 +14,7 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
+from engine.emulator import inventory
 from engine.emulator.graphql_resolvers import make_filter
 from engine.emulator.pagination import ListRows, connection
 from engine.emulator.store import Row
@@ -198,18 +199,7 @@ def inventory_position(
     _root: Any, info: GraphQLResolveInfo, ref: str, catalogue: dict[str, str]
 ) -> Row | None:
     """``inventoryPosition(ref, catalogue)``: null when unknown or another retailer's."""
-    store = _core(info).store
-    sku, _, loc = ref.partition(":")
-    row: Row | None = store.inventory_positions.find((catalogue["ref"], sku, loc))
-    if row is None:
-        row = next(
-            (
-                r
-                for r in store.inventory_positions
-                if r["ref"] == ref and r["catalogueRef"] == catalogue["ref"]
-            ),
-            None,
-        )
+    row = inventory.find_position(_core(info).store, catalogue["ref"], ref)
     return row if row is not None and row["retailerId"] in _principal(info)["retailerIds"] else None
 
 

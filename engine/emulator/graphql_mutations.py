@@ -72,12 +72,21 @@ def _visible(principal: dict[str, Any], row: Row | None, what: str, key: Any) ->
     return row
 
 
+def _check_payments(order: dict[str, Any]) -> None:
+    """Each payment of a new order needs an amount and a currency (its own or the order's): C0140E."""
+    for index, payment in enumerate(order.get("financialTransactions") or []):
+        currency = payment.get("currency") or order.get("currency")
+        for key, value in (("amount", payment.get("amount")), ("currency", currency)):
+            if value is None:
+                raise FluentError("C0140E", f"Field 'input.financialTransactions[{index}].{key}' is required")
+
+
 def create_order(_root: Any, info: Any, input: dict[str, Any]) -> Row:
     """``createOrder``: a new order in status CREATED, with its items.
 
     The ref must be new for the retailer (C0121E); every item's product and any
     pickup location must exist (C0120E). The first fulfilment choice becomes
-    the order's ``fulfilmentChoice``.
+    the order's ``fulfilmentChoice``; payments become its financial transactions.
     """
     core, principal, now = context(info)
     check_input(input, "input", core.settings.max_string_length)
@@ -94,6 +103,7 @@ def create_order(_root: Any, info: Any, input: dict[str, Any]) -> Row:
         pickup = choice.get("pickupLocationRef")
         if pickup and core.store.locations.find((rid, pickup)) is None:
             raise FluentError("C0120E", f"Location with ref '{pickup}' not found")
+    _check_payments(input)
     fields = {**input, "status": "CREATED", "fulfilmentChoice": choices[0] if choices else None}
     return entities.new_order(core.store, fields, rid, now)
 

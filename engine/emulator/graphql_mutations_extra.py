@@ -2,7 +2,7 @@
 
 Inventory positions are keyed ``(catalogue, productRef, locationRef)`` as batch ingestion keys
 them, so a position created here is the one a later batch updates; quantities are found by ref
-within a catalogue. Unknown catalogues, positions, retailers and control groups are C0120E,
+within a catalogue (see ``inventory``). Unknown catalogues, positions, retailers and control groups are C0120E,
 duplicates C0123E.
 """
 
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLResolveInfo
 
-from engine.emulator import entities
+from engine.emulator import entities, inventory
 from engine.emulator.graphql_errors import FluentError
 from engine.emulator.graphql_mutations import check_input, context, retailer_of
 from engine.emulator.store import Row
@@ -26,32 +26,6 @@ def _catalogue(core: Core, principal: dict[str, Any], ref: str) -> Row:
     if catalogue is None or catalogue["retailerId"] not in principal["retailerIds"]:
         raise FluentError("C0120E", f"Inventory catalogue with ref '{ref}' not found")
     return catalogue
-
-
-def _position(core: Core, catalogue_ref: str, ref: str) -> Row | None:
-    sku, _, loc = ref.partition(":")
-    found: Row | None = core.store.inventory_positions.find((catalogue_ref, sku, loc))
-    if found is None:
-        found = next(
-            (
-                r
-                for r in core.store.inventory_positions
-                if r["ref"] == ref and r["catalogueRef"] == catalogue_ref
-            ),
-            None,
-        )
-    return found
-
-
-def _quantity(core: Core, catalogue_ref: str, ref: str) -> Row | None:
-    return next(
-        (
-            q
-            for q in core.store.inventory_quantities
-            if q["ref"] == ref and q["catalogueRef"] == catalogue_ref
-        ),
-        None,
-    )
 
 
 def create_inventory_position(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Row:
@@ -76,7 +50,7 @@ def update_inventory_position(_root: Any, info: GraphQLResolveInfo, input: dict[
     core, principal, now = context(info)
     check_input(input, "input", core.settings.max_string_length)
     catalogue = _catalogue(core, principal, input["catalogue"]["ref"])
-    row = _position(core, catalogue["ref"], input["ref"])
+    row = inventory.find_position(core.store, catalogue["ref"], input["ref"])
     if row is None:
         raise FluentError("C0120E", f"Inventory position with ref '{input['ref']}' not found")
     for key in ("status", "type", "onHand"):
@@ -89,20 +63,23 @@ def update_inventory_position(_root: Any, info: GraphQLResolveInfo, input: dict[
 
 
 def create_inventory_quantity(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Row:
-    """``createInventoryQuantity``: a typed quantity of a position (C0123E if the type exists)."""
+    """``createInventoryQuantity``: a typed quantity of a position (an expected receipt, a reservation ...).
+
+    The position must exist in the catalogue (C0120E); the ref must be new in the catalogue
+    (C0123E). A position may hold any number of quantities of one type; status starts CREATED.
+    """
     core, principal, now = context(info)
     check_input(input, "input", core.settings.max_string_length)
     catalogue = _catalogue(core, principal, input["catalogue"]["ref"])
-    position = _position(core, input["position"]["catalogue"]["ref"], input["position"]["ref"])
+    key = input["position"]
+    position = inventory.find_position(core.store, key["catalogue"]["ref"], key["ref"])
     if position is None or position["catalogueRef"] != catalogue["ref"]:
-        raise FluentError("C0120E", f"Inventory position with ref '{input['position']['ref']}' not found")
-    if core.store.inventory_quantities.find((position["id"], input["type"])) is not None:
-        raise FluentError("C0123E", f"Position '{position['ref']}' already has a {input['type']} quantity")
-    row = entities.set_quantity(core.store, position, input["quantity"], now, kind=input["type"])
-    row.update(ref=input["ref"], attributes=entities.attributes_list(input.get("attributes")))
-    for key in ("condition", "expectedOn", "storageAreaRef"):
-        row[key] = input.get(key)
-    return row
+        raise FluentError("C0120E", f"Inventory position with ref '{key['ref']}' not found")
+    if inventory.find_quantity(core.store, catalogue["ref"], input["ref"]) is not None:
+        raise FluentError(
+            "C0123E", f"Inventory quantity with ref '{input['ref']}' already exists in '{catalogue['ref']}'"
+        )
+    return inventory.new_quantity(core.store, position, input, now)
 
 
 def update_inventory_quantity(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Row:
@@ -110,12 +87,14 @@ def update_inventory_quantity(_root: Any, info: GraphQLResolveInfo, input: dict[
     core, principal, now = context(info)
     check_input(input, "input", core.settings.max_string_length)
     catalogue = _catalogue(core, principal, input["catalogue"]["ref"])
-    row = _quantity(core, catalogue["ref"], input["ref"])
+    row = inventory.find_quantity(core.store, catalogue["ref"], input["ref"])
     if row is None:
         raise FluentError("C0120E", f"Inventory quantity with ref '{input['ref']}' not found")
     if input.get("quantity") is not None:
         row["qty"] = input["quantity"]
-    for key in ("status", "condition", "expectedOn", "storageAreaRef"):
+    if input.get("type") is not None:
+        inventory.retype(core.store, row, input["type"])
+    for key in ("status", *inventory.QUANTITY_FIELDS):
         if input.get(key) is not None:
             row[key] = input[key]
     if input.get("attributes") is not None:

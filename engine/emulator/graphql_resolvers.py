@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from engine.emulator import inventory
 from engine.emulator.pagination import ListRows, connection
 from engine.emulator.store import Row
 
@@ -35,6 +36,9 @@ LIST_FILTERS = {
             "locationRef": "locationRef",
             "type": "type",
             "status": "status",
+            "quantity": "qty",
+            "condition": "condition",
+            "storageAreaRef": "storageAreaRef",
         },
     ),
     "virtualPositions": (
@@ -59,6 +63,10 @@ LIST_FILTERS = {
 }
 
 
+# DateRange arguments, each filtering the row field of its name (expectedOn: inventory quantities).
+DATE_RANGES = ("createdOn", "updatedOn", "expectedOn")
+
+
 def make_filter(args: dict[str, Any], fields: dict[str, str], allowed: set[str]) -> Callable[[Row], bool]:
     """A cheap predicate for one request's filter arguments (values compiled to sets once)."""
     checks = [(field, set(args[arg])) for arg, field in fields.items() if args.get(arg)]
@@ -69,7 +77,7 @@ def make_filter(args: dict[str, Any], fields: dict[str, str], allowed: set[str])
     if catalogues:
         checks.append(("catalogueRef", catalogues))
     ranges = []
-    for name in ("createdOn", "updatedOn"):
+    for name in DATE_RANGES:
         window = args.get(name)
         if window:
             ranges.append((name, window.get("from") or window.get("after"), window.get("to")))
@@ -121,9 +129,7 @@ def _nested(key: str, table_name: str, type_name: str) -> Callable[..., Any]:
 
 def _quantities(row: Row, info: Any, **args: Any) -> dict[str, Any]:
     core = info.context["core"]
-    keys = core.store.inventory_quantities.keys
-    found = [keys.get((row["id"], kind)) for kind in core.store.quantity_types]
-    rows = ListRows(sorted((q for q in found if q is not None), key=lambda q: int(q["id"])))
+    rows = ListRows(inventory.quantities_of(core.store, row))
     wanted = {f: set(args[f]) for f in ("type", "status") if args.get(f)}
     return connection(
         core.settings,

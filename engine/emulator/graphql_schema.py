@@ -14,7 +14,14 @@ from typing import Any
 from graphql import GraphQLError, GraphQLObjectType, GraphQLScalarType, GraphQLSchema, build_schema
 from graphql.language import ast
 
-from engine.emulator import graphql_extras, graphql_mutations, graphql_mutations_extra, graphql_resolvers
+from engine.emulator import (
+    graphql_extras,
+    graphql_flows,
+    graphql_mutations,
+    graphql_mutations_extra,
+    graphql_mutations_flows,
+    graphql_resolvers,
+)
 from engine.emulator.clock import normalise
 
 SDL = Path(__file__).with_name("schema.graphql")
@@ -83,13 +90,19 @@ def _build(flags: tuple[bool, ...]) -> GraphQLSchema:
         graphql_resolvers.FIELD_RESOLVERS,
         graphql_extras.FIELD_RESOLVERS,
         {"Query": graphql_extras.QUERY_RESOLVERS},
+        graphql_flows.FIELD_RESOLVERS,
+        {"Query": graphql_flows.QUERY_RESOLVERS},
     ):
         for type_name, fields in resolvers.items():
             type_ = schema.type_map[type_name]
             assert isinstance(type_, GraphQLObjectType)
             for field_name, resolver in fields.items():
                 type_.fields[field_name].resolve = resolver
-    mutations = {**graphql_mutations.MUTATIONS, **graphql_mutations_extra.MUTATIONS}
+    mutations = {
+        **graphql_mutations.MUTATIONS,
+        **graphql_mutations_extra.MUTATIONS,
+        **graphql_mutations_flows.MUTATIONS,
+    }
     mutation = schema.mutation_type
     assert mutation is not None
     for field_name, field in mutation.fields.items():

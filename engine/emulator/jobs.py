@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from engine.emulator import entities, eventlog
+from engine.emulator import entities, eventlog, inventory
 from engine.emulator.responses import ApiError
 from engine.emulator.store import Row
 
@@ -213,7 +213,6 @@ def apply_entities(core: Core, job: Row, batch: Row) -> None:
     locations = store.location_refs.get(rid, set())
     products = store.product_refs.setdefault(rid, set())
     positions = store.inventory_positions.keys
-    quantities = store.inventory_quantities.keys
     require_rid = settings.require_entity_retailer_id
     auto_create = settings.auto_create_missing_products
     bpp = settings.batch_preprocessing and (job["meta"] or {}).get("preprocessing") != "skip"
@@ -266,7 +265,7 @@ def apply_entities(core: Core, job: Row, batch: Row) -> None:
             skipped += 1
             continue
         else:
-            _set_on_hand(store, quantities, position, target, now)
+            inventory.set_on_hand(store, position, target, now)
         status = entity.get("status")
         if status:
             position["status"] = status
@@ -329,18 +328,6 @@ def _inventory_catalogue_known(store: Any, known: dict[Any, bool], ref: Any, rid
         row = store.catalogue(ref, "INVENTORY")
         answer = known[ref] = row is not None and row["retailerId"] == rid
     return answer
-
-
-def _set_on_hand(store: Any, quantities: dict[Any, Row], position: Row, target: int, now: str) -> None:
-    """Set an existing position's on-hand and its LAST_ON_HAND quantity (created if missing)."""
-    position["onHand"] = target
-    position["updatedOn"] = now
-    quantity = quantities.get((position["id"], "LAST_ON_HAND"))
-    if quantity is None:
-        entities.set_quantity(store, position, target, now)
-    else:
-        quantity["qty"] = target
-        quantity["updatedOn"] = now
 
 
 def _create_product(core: Core, rid: str, sku: str, now: str) -> None:

@@ -1,7 +1,8 @@
 """Seed files: the emulator's starting state, as YAML or a dict.
 
-A seed lists accounts, retailers, users, catalogues, locations, products, inventory and virtual
-positions, orders, fulfilments, event-log entries and event workflow rules, plus ``generate:``
+A seed lists accounts, retailers, users, catalogues, locations, products, inventory positions and
+quantities (expected receipts, reservations), virtual positions, customers, control groups, orders
+(with payments), fulfilments, return orders, event-log entries and event workflow rules, plus ``generate:``
 blocks for bulk data (see ``seedgen``). ``extends: default`` (or a path) starts from another seed:
 lists are appended, ``generate`` and ``settings`` keys replace the base's. Loading is
 deterministic: the same seed always yields the same ids, refs, quantities and cursors.
@@ -15,7 +16,9 @@ from typing import Any
 
 import yaml
 
-from engine.emulator import entities, seedgen
+from engine.emulator import entities, inventory, return_orders, seedgen
+from engine.emulator.clock import normalise
+from engine.emulator.handlers import BUILTIN_RULES, HANDLERS
 from engine.emulator.store import Store
 from engine.suggest import did_you_mean
 
@@ -33,23 +36,18 @@ SECTIONS = (
     "locations",
     "products",
     "inventoryPositions",
+    "inventoryQuantities",
     "virtualPositions",
     "customers",
     "controlGroups",
     "orders",
     "fulfilments",
+    "returnOrders",
     "events",
     "eventRules",
     "generate",
 )
 LIST_SECTIONS = SECTIONS[4:-1]
-
-BUILTIN_RULES = [
-    {"name": "UPSERT_PRODUCT", "entityType": "PRODUCT_CATALOGUE", "handler": "upsert_product"},
-    {"name": "UPSERT_LOCATION", "entityType": "LOCATION", "handler": "upsert_location"},
-    {"name": "OrderCancel", "entityType": "ORDER", "handler": "cancel_order"},
-    {"name": "SET_STATUS", "entityType": "*", "handler": "set_status"},
-]
 
 
 # Optional seed fields copied onto retailers and users as they are (null when absent).
@@ -303,19 +301,7 @@ class _Loader:
         ref = _need(item, "ref")
         if self.store.control_groups.find(ref):
             raise ValueError(f"control group {ref!r} is already seeded")
-        group = {
-            "ref": ref,
-            "type": item.get("type") or "DEFAULT",
-            "status": item.get("status") or "ACTIVE",
-            "name": item.get("name") or ref,
-            "description": item.get("description"),
-            "retailerRefs": [row["ref"] for row in self.store.retailers if row["id"] == rid],
-            "attributes": entities.attributes_list(item.get("attributes")),
-            "retailerId": rid,
-            "createdOn": self.now,
-            "updatedOn": self.now,
-        }
-        self.store.control_groups.insert(group, key=ref)
+        group = entities.new_control_group(self.store, {**item, "retailerRefs": None}, rid, self.now)
         for index, control in enumerate(item.get("controls") or []):
             if not isinstance(control, dict) or not control.get("ref"):
                 raise KeyError(f"controls[{index}]: missing required field 'ref'")
@@ -328,6 +314,10 @@ class _Loader:
         for index, line in enumerate(item.get("items") or []):
             if self.store.find_product(rid, _need(line, "productRef")) is None:
                 raise KeyError(f"items[{index}].productRef {line['productRef']!r} is not a seeded product")
+        for index, payment in enumerate(item.get("financialTransactions") or []):
+            _need(payment, "amount")
+            if not (payment.get("currency") or item.get("currency")):
+                raise KeyError(f"financialTransactions[{index}]: missing 'currency' (the order has none)")
         entities.new_order(self.store, item, rid, item.get("createdOn") or self.now)
 
     def fulfilments(self, item: dict[str, Any]) -> None:
@@ -336,6 +326,56 @@ class _Loader:
         if order is None:
             raise KeyError(f"order {order_ref!r} is not seeded")
         entities.new_fulfilment(self.store, item, order, item.get("createdOn") or self.now)
+
+    def inventoryQuantities(self, item: dict[str, Any]) -> None:
+        catalogue = self.store.catalogue(_need(item, "catalogue"), "INVENTORY")
+        if catalogue is None:
+            raise KeyError(f"catalogue {item['catalogue']!r} is not a seeded inventory catalogue")
+        if inventory.find_quantity(self.store, catalogue["ref"], str(_need(item, "ref"))):
+            raise ValueError(f"quantity {item['ref']!r} is already seeded in {catalogue['ref']}")
+        fields = {**item, "type": _need(item, "type")}
+        if item.get("expectedOn"):
+            fields["expectedOn"] = normalise(str(item["expectedOn"]))
+        inventory.new_quantity(self.store, self._position(item, catalogue), fields, self.now)
+
+    def _position(self, item: dict[str, Any], catalogue: dict[str, Any]) -> dict[str, Any]:
+        """The position a seeded quantity names, created with nothing on hand when not seeded.
+
+        Creating it keeps seeds that extend the default one but generate other positions loadable.
+        """
+        if "position" in item:
+            ref = str(_need(item, "position"))
+            found = inventory.find_position(self.store, catalogue["ref"], ref)
+            if found is not None:
+                return found
+            sku, _, loc = ref.partition(":")
+        else:
+            sku, loc = str(_need(item, "productRef")), str(_need(item, "locationRef"))
+        rid = catalogue["retailerId"]
+        if loc not in self.store.location_refs.get(rid, set()):
+            raise KeyError(
+                f"location {loc!r} of position {sku}:{loc} is not a seeded location of retailer {rid}"
+            )
+        if sku not in self.store.product_refs.get(rid, set()):
+            raise KeyError(
+                f"product {sku!r} of position {sku}:{loc} is not a seeded product of retailer {rid}"
+            )
+        return inventory.position_at(self.store, catalogue, sku, loc, self.now)
+
+    def returnOrders(self, item: dict[str, Any]) -> None:
+        rid = self._retailer(item)
+        if self.store.return_orders.find((rid, _need(item, "ref"))):
+            raise ValueError(f"return order {item['ref']!r} is already seeded for retailer {rid}")
+        fields = {**item, "returnOrderItems": item.get("items") or []}
+        if not fields.get("customer") and item.get("order"):
+            order = self.store.orders.find((rid, item["order"]))
+            fields["customer"] = ((order or {}).get("customer") or {}).get("ref")
+        fields = return_orders.normalise(fields, rid)
+        try:
+            return_orders.check(self.store, fields, rid)
+        except return_orders.Unknown as exc:
+            raise KeyError(str(exc)) from None
+        return_orders.new_return_order(self.store, fields, rid, self.now)
 
     def events(self, item: dict[str, Any]) -> None:
         entry = dict(item)
@@ -352,4 +392,10 @@ class _Loader:
             "handler": _need(item, "handler"),
             "status": item.get("status"),
         }
+        if rule["handler"] not in HANDLERS:
+            known = sorted(HANDLERS)
+            raise ValueError(
+                f"handler {rule['handler']!r} is not one of {', '.join(known)}"
+                f"{did_you_mean(str(rule['handler']), known)}"
+            )
         self.store.event_rules[(rule["name"], rule["entityType"])] = rule

@@ -97,6 +97,9 @@ TABLES = (
     "customers",
     "control_groups",
     "controls",
+    "return_orders",
+    "return_order_items",
+    "financial_transactions",
     "jobs",
     "batches",
 )
@@ -120,6 +123,9 @@ TYPE_NAMES = {
     "customers": "Customer",
     "control_groups": "ControlGroup",
     "controls": "Control",
+    "return_orders": "ReturnOrder",
+    "return_order_items": "ReturnOrderItem",
+    "financial_transactions": "FinancialTransaction",
     "jobs": "Job",
     "batches": "Batch",
 }
@@ -146,6 +152,9 @@ class Store:
         self.customers = Table("Customer")
         self.control_groups = Table("ControlGroup")
         self.controls = Table("Control")
+        self.return_orders = Table("ReturnOrder")
+        self.return_order_items = Table("ReturnOrderItem")
+        self.financial_transactions = Table("FinancialTransaction")
         self.jobs = Table("Job")
         self.batches = Table("Batch")
         self.accounts: dict[str, Row] = {}
@@ -156,7 +165,11 @@ class Store:
         self.webhooks: list[Row] = []
         self.product_refs: dict[str, set[str]] = {}  # retailerId -> product refs (any catalogue)
         self.location_refs: dict[str, set[str]] = {}  # retailerId -> location refs
-        self.quantity_types: set[str] = {"LAST_ON_HAND"}  # types of InventoryQuantity rows present
+        # Inventory quantities by (catalogue ref, quantity ref), Fluent's unique key for them; and,
+        # per position id, the ids of its quantities other than the LAST_ON_HAND one that batch
+        # ingestion keeps under the table key (position id, "LAST_ON_HAND").
+        self.quantity_refs: dict[tuple[str, str], Row] = {}
+        self.position_quantities: dict[str, list[str]] = {}
         self.sequence = 0  # for deterministic uuids and tokens
 
     # --- helpers shared by every writer ---------------------------------------------

@@ -8,10 +8,11 @@ answers "No workflow rule matched") or raises ``HandlerFailed`` (the workflow ra
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from engine.emulator import entities
-from engine.emulator.store import Row
+from engine.emulator import entities, inventory
+from engine.emulator.store import Row, Store
 
 if TYPE_CHECKING:
     from engine.emulator.core import Core
@@ -74,23 +75,55 @@ def upsert_location(core: Core, event: dict[str, Any], attrs: dict[str, Any], ru
     location["updatedOn"] = now
 
 
-def _find(core: Core, event: dict[str, Any]) -> tuple[str, Row]:
-    store = core.store
+def _inventory_catalogue(event: dict[str, Any]) -> str | None:
+    """The inventory catalogue an inventory event names as its root entity, if any."""
+    return event.get("rootEntityRef") if event.get("rootEntityType") == "INVENTORY_CATALOGUE" else None
+
+
+def _product(store: Store, rid: str, ref: Any, event: dict[str, Any]) -> Row | None:
+    catalogue = event.get("rootEntityRef") if event.get("rootEntityType") == "PRODUCT_CATALOGUE" else None
+    return store.find_product(rid, str(ref or ""), catalogue)
+
+
+# How each entity type is found by ref: (store, retailer id, ref, event) -> row or None.
+FINDERS: dict[str, Callable[[Store, str, Any, dict[str, Any]], Row | None]] = {
+    "ORDER": lambda store, rid, ref, event: store.orders.find((rid, ref)),
+    "FULFILMENT": lambda store, rid, ref, event: store.fulfilments.find(ref),
+    "LOCATION": lambda store, rid, ref, event: store.locations.find((rid, ref)),
+    "PRODUCT": _product,
+    "RETURN_ORDER": lambda store, rid, ref, event: store.return_orders.find((rid, ref)),
+    "INVENTORY_POSITION": lambda store, rid, ref, event: inventory.position_named(
+        store, rid, str(ref or ""), _inventory_catalogue(event)
+    ),
+    "INVENTORY_QUANTITY": lambda store, rid, ref, event: inventory.quantity_named(
+        store, rid, str(ref or ""), _inventory_catalogue(event)
+    ),
+}
+TABLES = {
+    "ORDER": "orders",
+    "FULFILMENT": "fulfilments",
+    "LOCATION": "locations",
+    "PRODUCT": "products",
+    "RETURN_ORDER": "return_orders",
+    "INVENTORY_POSITION": "inventory_positions",
+    "INVENTORY_QUANTITY": "inventory_quantities",
+}
+
+
+def find_entity(core: Core, event: dict[str, Any], kind: str | None = None) -> tuple[str, Row]:
+    """The retailer's entity an event names (by ``entityId``, else ``entityRef``), and its type.
+
+    ``kind`` overrides the event's ``entityType``. Raises NoMatch when there is none.
+    """
     rid = str(event["retailerId"])
-    kind = str(event.get("entityType") or "").upper()
+    kind = (kind or str(event.get("entityType") or "")).upper()
     ref, entity_id = event.get("entityRef"), event.get("entityId")
     row = None
-    if kind == "ORDER":
-        row = store.orders.get(entity_id) if entity_id else store.orders.find((rid, ref))
-    elif kind == "FULFILMENT":
-        row = store.fulfilments.get(entity_id) if entity_id else store.fulfilments.find(ref)
-    elif kind == "LOCATION":
-        row = store.locations.get(entity_id) if entity_id else store.locations.find((rid, ref))
-    elif kind == "PRODUCT":
-        catalogue = event.get("rootEntityRef") if event.get("rootEntityType") == "PRODUCT_CATALOGUE" else None
-        row = (
-            store.products.get(entity_id) if entity_id else store.find_product(rid, str(ref or ""), catalogue)
-        )
+    if kind in FINDERS:
+        if entity_id:
+            row = core.store.table(TABLES[kind]).get(entity_id)
+        else:
+            row = FINDERS[kind](core.store, rid, ref, event)
     if row is None or row.get("retailerId") != rid:
         raise NoMatch(f"{kind or 'entity'} {ref or entity_id} not found")
     return kind, row
@@ -106,7 +139,7 @@ def _set_status(core: Core, kind: str, row: Row, status: str) -> None:
 
 def cancel_order(core: Core, event: dict[str, Any], attrs: dict[str, Any], rule: Row) -> None:
     """Set the order to CANCELLED; HandlerFailed when it is already CANCELLED or COMPLETE."""
-    kind, order = _find(core, {**event, "entityType": "ORDER"})
+    kind, order = find_entity(core, event, "ORDER")
     if order["status"] in ("CANCELLED", "COMPLETE"):
         raise HandlerFailed(f"Order {order['ref']} is {order['status']} and cannot be cancelled")
     _set_status(core, kind, order, "CANCELLED")
@@ -115,13 +148,14 @@ def cancel_order(core: Core, event: dict[str, Any], attrs: dict[str, Any], rule:
 def set_status(core: Core, event: dict[str, Any], attrs: dict[str, Any], rule: Row) -> None:
     """Set the event's entity to the rule's ``status``, else the event's ``status`` attribute.
 
-    Works on orders, fulfilments, locations and products; an order or
-    fulfilment whose status changes fires the status webhook.
+    Works on orders, fulfilments, locations, products, return orders and inventory
+    positions and quantities; an order or fulfilment whose status changes fires the
+    status webhook.
     """
     status = rule.get("status") or attrs.get("status")
     if not status:
         raise HandlerFailed("attributes.status is required")
-    kind, row = _find(core, event)
+    kind, row = find_entity(core, event)
     _set_status(core, kind, row, str(status))
 
 

@@ -95,6 +95,25 @@ const scenarios = {
     return { jobId: job.id, batchId: batch.id, seen };
   },
 
+  // A flow's calls in order, through the SDK's own client: {graphql: {query, variables}} or
+  // {event: {...}, mode: 'sync'|'async'}; each answer (or the error it threw) is returned.
+  async steps() {
+    const fluent = await client();
+    const answers = [];
+    for (const step of argument.steps) {
+      try {
+        if (step.graphql) {
+          answers.push(await fluent.graphql({ ...step.graphql, errorHandling: 'partial' }));
+        } else {
+          answers.push(await fluent.sendEvent(step.event, step.mode || 'async'));
+        }
+      } catch (error) {
+        answers.push({ error: String(error && error.message ? error.message : error) });
+      }
+    }
+    return answers;
+  },
+
   async webhook() {
     const service = new WebhookValidationService({}, quiet);
     const results = [];
