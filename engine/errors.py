@@ -18,11 +18,15 @@ Intents:
 A phase error with no intent of its own (a plain ``SourceError`` or
 ``TargetError``) stops the run, as a fatal one does: see :func:`intent`.
 Third-party exceptions are translated into these classes where a plugin
-calls the library, so the runtime never sees them.
+calls the library, so the runtime never sees them. Code shared by several
+phases (an HTTP client, an S3 or SFTP connection) is told whose request it
+makes and raises that :class:`Phase`'s classes: a source gets source errors
+and a target target errors, each with its intent.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 
@@ -167,10 +171,34 @@ class TransientTargetError(TargetError, TransientError):
     code = "engine.target.transient"
 
 
-class AuthError(TargetError, FatalError):
-    """Credentials were refused after a renewal attempt."""
+class RateLimitedSourceError(TransientSourceError, RateLimitedError):
+    """A source was asked to slow down (429, throttling codes); ``retry_after`` carries the server's hint."""
+
+    code = "engine.source.rate_limited"
+
+
+class RateLimitedTargetError(TransientTargetError, RateLimitedError):
+    """A target was asked to slow down (429, throttling codes); ``retry_after`` carries the server's hint."""
+
+    code = "engine.target.rate_limited"
+
+
+class AuthError(FatalError):
+    """Credentials were refused after a renewal attempt (the phase classes below say whose request it was)."""
 
     code = "engine.auth"
+
+
+class SourceAuthError(SourceError, AuthError):
+    """A source's credentials were refused after a renewal attempt."""
+
+    code = "engine.source.auth"
+
+
+class TargetAuthError(TargetError, AuthError):
+    """A target's credentials were refused after a renewal attempt."""
+
+    code = "engine.target.auth"
 
 
 class StateError(FatalError):
@@ -196,6 +224,29 @@ class LockedError(StateError):
     def __init__(self, message: str, *, holder: dict[str, Any] | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.holder = holder or {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Phase:
+    """The error classes of one phase, by intent: what shared code raises for the caller it serves."""
+
+    name: str
+    #: refused, not worth retrying (a 4xx, a missing file, a bad answer)
+    fatal: type[EngineError]
+    #: worth retrying (a dropped connection, a timeout, a 5xx)
+    transient: type[TransientError]
+    #: the other side asked to slow down
+    rate_limited: type[RateLimitedError]
+    #: credentials refused after a renewal attempt
+    auth: type[AuthError]
+
+
+SOURCE = Phase("source", SourceError, TransientSourceError, RateLimitedSourceError, SourceAuthError)
+TARGET = Phase("target", TargetError, TransientTargetError, RateLimitedTargetError, TargetAuthError)
+#: what a connection does for itself (opening a client, fetching a token before any request)
+CONNECTION = Phase("connection", ConfigError, TransientError, RateLimitedError, AuthError)
+#: every phase by name, for callers that name theirs (``phase="source"``)
+PHASES: dict[str, Phase] = {p.name: p for p in (SOURCE, TARGET, CONNECTION)}
 
 
 def is_transient(exc: BaseException) -> bool:

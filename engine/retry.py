@@ -1,16 +1,21 @@
-"""The one retry policy every remote call uses.
+"""The one retry policy every remote call uses, and the reads that resume under it.
 
-Transient failures (connection errors, timeouts, 5xx, 429, throttling codes)
-are retried with exponential backoff and full jitter, honouring a server's
-``Retry-After`` (seconds or an HTTP date) and bounded by ``max_attempts`` and
-``max_elapsed``. Anything else is raised at once. Writes that may already
-have been applied are never blindly resent: callers reconcile first (see
-:class:`engine.errors.AmbiguousWriteError`).
+Transient failures (connection errors, timeouts, 5xx, 429, throttling codes,
+a download cut short) are retried with exponential backoff and jitter,
+honouring a server's ``Retry-After`` (seconds or an HTTP date) and bounded
+by ``max_attempts`` and ``max_elapsed``. Anything else is raised at once.
+Writes that may already have been applied are never blindly resent: callers
+reconcile first (see :class:`engine.errors.AmbiguousWriteError`).
+
+Every connection (``http``, ``fluent``, ``s3``, ``sftp``) takes the same
+``retry:`` block (:data:`SCHEMA`), which the option builder turns into a
+:class:`RetryPolicy`: durations arrive in seconds.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import random
 import threading
 import time
@@ -19,31 +24,67 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
-from engine.errors import AmbiguousWriteError, TransientError
-from engine.units import seconds
+from engine.contracts import Logger
+from engine.errors import AmbiguousWriteError, EngineError, TransientError
+from engine.units import duration, seconds
 
 T = TypeVar("T")
 
+#: the ``retry:`` option of every connection; its defaults are the policy's
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "description": "retries of transient failures (exponential backoff with jitter)",
     "properties": {
-        "max_attempts": {"type": "integer", "minimum": 1, "maximum": 100, "default": 6},
-        "max_elapsed": {
-            "type": ["number", "string"],
-            "default": "5m",
-            "description": "give up once retrying has taken this long",
+        "max_attempts": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100,
+            "default": 6,
+            "description": "tries in all, the first one included (1: no retry)",
         },
-        "backoff": {"type": ["number", "string"], "default": "500ms", "description": "first delay"},
-        "max_backoff": {"type": ["number", "string"], "default": "30s", "description": "longest delay"},
+        "max_elapsed": duration("give up once retrying has taken this long", default="5m"),
+        "backoff": duration("the first delay; it doubles with every retry", default="500ms"),
+        "max_backoff": duration("the longest delay", default="30s"),
     },
     "default": {"max_attempts": 6, "max_elapsed": "5m", "backoff": "500ms", "max_backoff": "30s"},
 }
 
 
-def backoff(attempt: int, base: float, cap: float = 30.0) -> float:
-    """Delay before retry ``attempt`` (0-based): doubling, capped, full jitter above half."""
+#: the options ``s3`` and ``sftp`` took before ``retry``: still read, reported as deprecated
+LEGACY: dict[str, Any] = {
+    "retries": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 20,
+        "deprecated": True,
+        "description": "deprecated: write retry: {max_attempts: N+1} (retries counted the tries after the first)",
+    },
+    "retry_delay": duration("deprecated: write retry: {backoff: ...}", deprecated=True),
+}
+
+
+def legacy_schema(*keys: str) -> dict[str, Any]:
+    """The deprecated ``keys`` of a connection's schema, and the rule that they do not go with ``retry``."""
+    return {
+        "properties": {key: LEGACY[key] for key in keys},
+        "dependentSchemas": {
+            key: {
+                "not": {"required": ["retry"]},
+                "x-error": f"{key} is the deprecated form of retry; give retry only",
+            }
+            for key in keys
+        },
+    }
+
+
+def _default(key: str) -> Any:
+    value = SCHEMA["properties"][key]["default"]
+    return value if key == "max_attempts" else seconds(value)
+
+
+def backoff(attempt: int, base: float, cap: float) -> float:
+    """Delay before retry ``attempt`` (0-based): doubling from ``base`` up to ``cap``, jittered down to half."""
     return min(cap, base * (2**attempt)) * random.uniform(0.5, 1.0)
 
 
@@ -69,29 +110,33 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 @dataclasses.dataclass(frozen=True)
 class RetryPolicy:
-    """How long a remote call keeps trying: attempts, total time and delay bounds, all in seconds."""
+    """A connection's ``retry:`` block: attempts in all, and time bounds in seconds (see :data:`SCHEMA`)."""
 
-    max_attempts: int = 6
-    max_elapsed: float = 300.0
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-
-    @classmethod
-    def from_options(cls, options: dict[str, Any] | None) -> RetryPolicy:
-        """The policy of a spec's ``retry:`` block (durations such as ``"5m"``); None gives the defaults."""
-        o = options or {}
-        return cls(
-            max_attempts=int(o.get("max_attempts", 6)),
-            max_elapsed=seconds(o.get("max_elapsed", "5m")) or 300.0,
-            base_delay=seconds(o.get("backoff", "500ms")) or 0.5,
-            max_delay=seconds(o.get("max_backoff", "30s")) or 30.0,
-        )
+    max_attempts: int = _default("max_attempts")
+    max_elapsed: float = _default("max_elapsed")
+    backoff: float = _default("backoff")
+    max_backoff: float = _default("max_backoff")
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry ``attempt`` (0-based), never less than the server's ``retry_after``."""
-        wait = backoff(attempt, self.base_delay, self.max_delay)
+        wait = backoff(attempt, self.backoff, self.max_backoff)
         if retry_after is not None:
             wait = max(wait, retry_after)
+        return wait
+
+    def next_wait(self, failures: int, started: float, retry_after: float | None = None) -> float | None:
+        """How long to wait before trying again, or None when the policy gives up.
+
+        ``failures`` counts the failed attempts so far (at least 1), the first
+        of them made at ``started`` (``time.monotonic()``). The policy gives
+        up after ``max_attempts`` attempts, or when the wait would take the
+        retrying past ``max_elapsed``.
+        """
+        if failures >= self.max_attempts:
+            return None
+        wait = self.delay(failures - 1, retry_after)
+        if time.monotonic() - started + wait > self.max_elapsed:
+            return None
         return wait
 
     def call(
@@ -99,7 +144,7 @@ class RetryPolicy:
         fn: Callable[[int], T],
         *,
         what: str,
-        log: Any = None,
+        log: Logger | None = None,
         sleep: Callable[[float], None] = time.sleep,
         stop: threading.Event | None = None,
     ) -> T:
@@ -117,9 +162,9 @@ class RetryPolicy:
                 raise
             except TransientError as exc:
                 attempt += 1
-                wait = self.delay(attempt - 1, exc.retry_after)
-                elapsed = time.monotonic() - started
-                if attempt >= self.max_attempts or elapsed + wait > self.max_elapsed:
+                wait = self.next_wait(attempt, started, exc.retry_after)
+                if wait is None:
+                    elapsed = time.monotonic() - started
                     exc.message = (
                         f"{exc.message} (gave up after {attempt} attempt{'s' if attempt > 1 else ''}, "
                         f"{elapsed:.1f}s)"
@@ -132,6 +177,35 @@ class RetryPolicy:
                         raise
                 else:
                     sleep(wait)
+
+
+def with_legacy(policy: RetryPolicy, retries: int | None, retry_delay: float | None = None) -> RetryPolicy:
+    """``policy`` as the deprecated ``retries`` (tries after the first) and ``retry_delay`` ask, when given."""
+    if retries is not None:
+        policy = dataclasses.replace(policy, max_attempts=retries + 1)
+    if retry_delay is not None:
+        policy = dataclasses.replace(policy, backoff=retry_delay)
+    return policy
+
+
+def legacy_warnings(retries: int | None, retry_delay: float | None = None) -> list[tuple[tuple[str], str]]:
+    """A warning at each deprecated option given, saying what to write instead."""
+    instead = []
+    if retries is not None:
+        instead.append(f"max_attempts: {retries + 1}")
+    if retry_delay is not None:
+        instead.append(f"backoff: {_duration_text(retry_delay)}")
+    write = "write retry: {" + ", ".join(instead) + "} instead"
+    out: list[tuple[tuple[str], str]] = []
+    if retries is not None:
+        out.append((("retries",), f"retries is deprecated; {write}"))
+    if retry_delay is not None:
+        out.append((("retry_delay",), f"retry_delay is deprecated; {write}"))
+    return out
+
+
+def _duration_text(value: float) -> str:
+    return f"{value * 1000:g}ms" if value < 1 else f"{value:g}s"
 
 
 class RateLimiter:
@@ -158,3 +232,114 @@ class RateLimiter:
                     return
                 wait = (1 - self._tokens) / self.rate
             time.sleep(wait)
+
+
+# -- reads of remote files that survive dropped connections ------------------------------------
+
+
+class ShortRead(Exception):
+    """The stream ended before the size the listing promised (a silent drop)."""
+
+
+class ResumableReader(io.RawIOBase):
+    """A binary stream over a remote file that survives dropped connections.
+
+    A 5 GB download that loses its connection at 4.9 GB should not start
+    again: ``open_at(offset)`` returns an object with ``read(n)`` and
+    ``close()`` positioned at ``offset`` (an S3 range request, an SFTP seek);
+    ``is_drop(exc)`` says whether an exception means the connection went
+    away (worth reopening); ``give_up(exc, offset)`` turns the last
+    exception into the engine error to raise (a transient one: the file
+    stays where it is). The ``policy`` counts consecutive failures without
+    progress, so a long transfer may survive several separate drops.
+    """
+
+    def __init__(
+        self,
+        open_at: Callable[[int], Any],
+        *,
+        size: int | None,
+        policy: RetryPolicy,
+        is_drop: Callable[[BaseException], bool],
+        give_up: Callable[[BaseException, int], EngineError],
+        log: Logger | None = None,
+        name: str = "",
+    ) -> None:
+        super().__init__()
+        self._open_at = open_at
+        self._size = size
+        self._policy = policy
+        self._is_drop = is_drop
+        self._give_up = give_up
+        self._log = log
+        self._name = name
+        self._raw: Any = None
+        self._pos = 0
+        self._failures = 0
+        self._since = 0.0
+        self.reopened = 0
+
+    def readable(self) -> bool:
+        """Always: this is a read stream."""
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        """Fill ``buffer`` from the remote file, reopening it at the current offset after a drop."""
+        view = memoryview(buffer).cast("B")
+        while True:
+            try:
+                if self._raw is None:
+                    self._raw = self._open_at(self._pos)
+                data = self._raw.read(len(view))
+                if not data and self._size is not None and self._pos < self._size:
+                    raise ShortRead(f"stream ended after {self._pos} of {self._size} bytes")
+            except EngineError:
+                self._drop_raw()
+                raise
+            except Exception as exc:  # classified below, then translated
+                self._drop_raw()
+                self._wait_or_give_up(exc)
+                continue
+            n = len(data)
+            view[:n] = data
+            self._pos += n
+            if n:
+                self._failures = 0
+            return n
+
+    def _wait_or_give_up(self, exc: Exception) -> None:
+        if not self._failures:
+            self._since = time.monotonic()
+        self._failures += 1
+        wait = self._policy.next_wait(self._failures, self._since)
+        if not (isinstance(exc, ShortRead) or self._is_drop(exc)) or wait is None:
+            raise self._give_up(exc, self._pos) from exc
+        self.reopened += 1
+        if self._log is not None:
+            self._log.warning(
+                "connection lost while reading, resuming",
+                file=self._name,
+                offset=self._pos,
+                attempt=self._failures,
+                error=str(exc) or type(exc).__name__,
+            )
+        time.sleep(wait)
+
+    def _drop_raw(self) -> None:
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            try:
+                raw.close()
+            except Exception:  # the connection is already broken
+                pass
+
+    def close(self) -> None:
+        """Close the remote stream (harmless twice)."""
+        if not self.closed:
+            self._drop_raw()
+        super().close()
+
+
+def buffered(reader: ResumableReader, size: int = 1 << 20) -> io.BufferedReader:
+    """What sources hand the runner: block reads and ``readline`` over the resumable stream."""
+    return io.BufferedReader(reader, buffer_size=size)

@@ -4,23 +4,6 @@ from __future__ import annotations
 
 import json
 
-from engine.errors import (
-    ConfigError,
-    EngineError,
-    SourceError,
-    TargetError,
-    TransientError,
-    TransientSourceError,
-    TransientTargetError,
-)
-
-#: the phase an operation belongs to -> (its fatal error class, its transient error class)
-PHASES: dict[str, tuple[type[EngineError], type[TransientError]]] = {
-    "source": (SourceError, TransientSourceError),
-    "target": (TargetError, TransientTargetError),
-    "connection": (ConfigError, TransientError),
-}
-
 
 def connection_name(path: str) -> str:
     """``connections.wms`` -> ``wms``: the name users gave the connection, for messages."""

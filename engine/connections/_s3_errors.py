@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.connections._common import PHASES
-from engine.errors import ConfigError, EngineError, RateLimitedError, TransientError
+from engine.errors import PHASES, ConfigError, EngineError, Phase
 
 _DENIED = {"AccessDenied", "AllAccessDisabled", "403", "Forbidden", "AccountProblem"}
 _THROTTLED = {
@@ -66,7 +65,7 @@ def translate(
         return exc
     if isinstance(exc, S3UploadFailedError) and exc.__cause__ is not None:
         exc = exc.__cause__
-    fatal, transient = PHASES[phase]
+    p = PHASES[phase]
     prefix = f"{label}: cannot {action} {where}"
     if isinstance(exc, NoCredentialsError):
         return ConfigError(
@@ -77,18 +76,17 @@ def translate(
     if isinstance(exc, PartialCredentialsError | ProfileNotFound | ParamValidationError):
         return ConfigError(f"{label}: {exc}")
     if isinstance(exc, ClientError):
-        return _client_error(label, exc, prefix, fatal, transient, bucket)
+        return _client_error(label, exc, prefix, p, bucket)
     if is_drop(exc):
-        return transient(
+        return p.transient(
             f"{prefix}: the connection failed ({type(exc).__name__}: {exc})",
             hint="the S3 endpoint did not answer; retried, giving up for this run",
         )
-    return fatal(f"{prefix}: {type(exc).__name__}: {exc}")
+    return p.fatal(f"{prefix}: {type(exc).__name__}: {exc}")
 
 
-def _client_error(
-    label: str, exc: Any, prefix: str, fatal: type[EngineError], transient: type[TransientError], bucket: str
-) -> EngineError:
+def _client_error(label: str, exc: Any, prefix: str, phase: Phase, bucket: str) -> EngineError:
+    fatal = phase.fatal
     code = error_code(exc) or ""
     status = (exc.response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0
     message = (exc.response.get("Error") or {}).get("Message") or code
@@ -117,7 +115,7 @@ def _client_error(
     if code in ("NoSuchKey", "404", "NotFound") or status == 404:
         return fatal(f"{prefix}: no such object")
     if code in _THROTTLED or status == 429:
-        return RateLimitedError(f"{prefix}: the server asked us to slow down ({code})")
+        return phase.rate_limited(f"{prefix}: the server asked us to slow down ({code})")
     if status >= 500:
-        return transient(f"{prefix}: server error {status} ({code}: {message})")
+        return phase.transient(f"{prefix}: server error {status} ({code}: {message})")
     return fatal(f"{prefix}: {code}: {message}")

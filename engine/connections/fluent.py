@@ -19,8 +19,11 @@ account unless credentials are given): the way to try a connector without a
 Fluent account. ``profile: NAME`` reads a Fluent CLI profile instead of the
 credential options. The retailer id comes from the spec, else the profile,
 else the token response; mappings read it as ``$context.retailer_id``.
-Requests obey the same limits as an ``http`` connection's
-(``request_timeout``, ``max_response_size``, ``allow_redirects_to``).
+Requests go through the engine's one HTTP client (:mod:`engine.http`), so
+they obey the same retry policy and limits as an ``http`` connection's
+(``retry``, ``request_timeout``, ``max_response_size``,
+``allow_redirects_to``); what is Fluent's (its grants, error codes,
+profiles) lives in :mod:`engine.fluent`.
 """
 
 from __future__ import annotations
@@ -30,10 +33,10 @@ from typing import Any
 
 from typing_extensions import override
 
-from engine.connections._http_guard import SCHEMA as GUARD_SCHEMA
-from engine.connections._http_guard import Guard
 from engine.contracts import Connection, RunContext
 from engine.errors import ConfigError
+from engine.http.guard import SCHEMA as GUARD_SCHEMA
+from engine.http.guard import Guard
 from engine.retry import SCHEMA as RETRY_SCHEMA
 from engine.retry import RetryPolicy
 from engine.secrets import reveal
@@ -86,7 +89,7 @@ class FluentOptions:
     connect_timeout: float
     read_timeout: float
     rate_limit: float | None
-    retry: dict
+    retry: RetryPolicy
     max_response_size: int
     request_timeout: float
     allow_redirects_to: list
@@ -109,7 +112,7 @@ class FluentConnection(Connection):
         self.client: Any = None
         self.emulator: Any = None
         self.connection_label = path.rsplit(".", 1)[-1] if path else "fluent"
-        self.policy = RetryPolicy.from_options(options.retry)
+        self.policy: RetryPolicy = options.retry
         self.connect_timeout: float = options.connect_timeout
         self.read_timeout: float = options.read_timeout
         self.guard, self._guard_problems = Guard.from_options(options)
@@ -157,8 +160,8 @@ class FluentConnection(Connection):
             return str(reveal(self.options.retailer_id))
         if getattr(self, "_profile_retailer", None):
             return self._profile_retailer
-        if self.client is not None and self.client.auth.retailer_id:
-            return self.client.auth.retailer_id
+        if self.client is not None and self.client.retailer_id:
+            return str(self.client.retailer_id)
         return None
 
     def _settings(self) -> tuple[str, dict[str, str]]:

@@ -20,9 +20,10 @@ value}`` (or ``{param, value}`` for a query parameter), or
 (``retry``; 429 waits as long as ``Retry-After`` asks); ``rate_limit`` caps
 the connection's requests per second across its source and target. TLS is
 verified against the system's authorities, or ``ca_bundle`` for a private
-one. Every request also obeys ``_http_guard``: at most ``request_timeout``
-in total, answers up to ``max_response_size``, redirects only to its own
-server (or, without credentials, to ``allow_redirects_to``).
+one. Every request also obeys :mod:`engine.http.guard`: at most
+``request_timeout`` in total, answers up to ``max_response_size``, redirects
+only to its own server (or, without credentials, to ``allow_redirects_to``).
+The client itself is :class:`engine.http.client.HttpClient`.
 """
 
 from __future__ import annotations
@@ -35,12 +36,13 @@ from urllib.parse import urlsplit
 
 from typing_extensions import override
 
-from engine.connections import _http_auth
 from engine.connections._common import connection_name
-from engine.connections._http_guard import SCHEMA as GUARD_SCHEMA
-from engine.connections._http_guard import Guard
-from engine.contracts import Connection, RunContext
+from engine.contracts import Connection, Logger, RunContext
 from engine.errors import ConfigError
+from engine.http import auth as http_auth
+from engine.http.client import HttpClient
+from engine.http.guard import SCHEMA as GUARD_SCHEMA
+from engine.http.guard import Guard
 from engine.retry import SCHEMA as RETRY_SCHEMA
 from engine.retry import RetryPolicy
 from engine.secrets import Secret, reveal
@@ -141,7 +143,7 @@ class HttpConnectionOptions:
     auth: dict | None
     connect_timeout: float
     read_timeout: float
-    retry: dict
+    retry: RetryPolicy
     rate_limit: float | None
     verify_tls: bool
     ca_bundle: str | None
@@ -167,11 +169,11 @@ class HttpConnection(Connection):
     def __init__(self, options: HttpConnectionOptions, *, path: str = "") -> None:
         super().__init__(options, path=path)
         self.label = connection_name(path) if path else "http"
-        self.policy = RetryPolicy.from_options(options.retry)
+        self.policy: RetryPolicy = options.retry
         self.connect_timeout: float = options.connect_timeout
         self.read_timeout: float = options.read_timeout
         self.guard, self._guard_problems = Guard.from_options(options)
-        self.client: Any = None
+        self.client: HttpClient | None = None
 
     def problems(self) -> list[tuple[tuple, str]]:
         """Mistakes the compiler reports: a non-HTTP base URL, an ambiguous API key, a useless CA bundle.
@@ -236,8 +238,6 @@ class HttpConnection(Connection):
     def open(self, run: RunContext) -> None:
         if self.client is not None:
             return
-        from engine.connections._http_client import HttpClient
-
         o = self.options
         base_url = str(reveal(o.base_url))
         if not base_url.startswith(("http://", "https://")):
@@ -245,9 +245,8 @@ class HttpConnection(Connection):
         headers = {str(k): str(reveal(v)) for k, v in (o.headers or {}).items()}
         log = run.log.bind(connection=self.label)
         self.client = HttpClient(
-            self.label,
+            f"http connection '{self.label}'",
             base_url,
-            auth=_http_auth.StaticAuth(),
             headers=headers,
             log=log,
             policy=self.policy,
@@ -259,31 +258,28 @@ class HttpConnection(Connection):
         )
         self.client.auth = self._auth(self.client, log)
 
-    def _auth(self, client: Any, log: Any) -> Any:
+    def _auth(self, client: HttpClient, log: Logger) -> http_auth.Credentials:
         auth = self.options.auth or {}
         if "bearer" in auth:
-            return _http_auth.bearer(str(reveal(auth["bearer"])))
+            return http_auth.bearer(str(reveal(auth["bearer"])))
         if "basic" in auth:
             b = auth["basic"]
-            return _http_auth.basic(str(reveal(b["username"])), str(reveal(b["password"])))
+            return http_auth.basic(str(reveal(b["username"])), str(reveal(b["password"])))
         if "api_key" in auth:
             k = auth["api_key"]
-            return _http_auth.api_key(str(reveal(k["value"])), header=k.get("header"), param=k.get("param"))
+            return http_auth.api_key(str(reveal(k["value"])), header=k.get("header"), param=k.get("param"))
         if "oauth2_client_credentials" in auth:
             c = auth["oauth2_client_credentials"]
-            return _http_auth.ClientCredentials(
-                client.http,
-                self.label,
-                guard=self.guard,
+            grant = http_auth.ClientCredentials(
                 token_url=str(reveal(c["token_url"])),
                 client_id=str(reveal(c["client_id"])),
                 client_secret=str(reveal(c["client_secret"])),
                 scope=c.get("scope"),
                 params={str(k): str(reveal(v)) for k, v in (c.get("params") or {}).items()},
                 client_auth=c.get("client_auth", "basic"),
-                log=log,
             )
-        return _http_auth.StaticAuth()
+            return http_auth.TokenAuth(client, grant, log=log)
+        return http_auth.StaticAuth()
 
     @override
     def close(self) -> None:

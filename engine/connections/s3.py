@@ -13,8 +13,11 @@ connections:
 Without credentials the default AWS chain applies (environment, profile,
 instance or task role). ``endpoint_url`` with ``path_style: true`` reaches
 MinIO, Ceph, moto and other S3-compatible stores. One client serves the whole
-run; botocore retries throttling, 5xx and dropped connections with backoff,
-and downloads resume where they stopped.
+run. ``retry`` is the engine's one retry policy: botocore tries each request
+up to ``retry.max_attempts`` times (throttling, 5xx, dropped connections,
+with its own backoff), and a download that drops reopens where it stopped,
+paced by ``retry.backoff`` and ``retry.max_backoff``. The old ``retries: N``
+still works (as ``max_attempts: N+1``) and is reported as deprecated.
 """
 
 from __future__ import annotations
@@ -28,8 +31,12 @@ from engine.connections import _s3_errors
 from engine.connections._common import connection_name
 from engine.contracts import Connection, RunContext
 from engine.errors import EngineError
+from engine.retry import SCHEMA as RETRY_SCHEMA
+from engine.retry import RetryPolicy, legacy_schema, legacy_warnings, with_legacy
 from engine.secrets import reveal
 from engine.units import duration, size
+
+_LEGACY = legacy_schema("retries")
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -53,13 +60,8 @@ SCHEMA: dict[str, Any] = {
         "profile": {"type": "string", "description": "a named profile from ~/.aws/config"},
         "connect_timeout": duration("time allowed to connect", default="10s"),
         "read_timeout": duration("time allowed between bytes of an answer", default="60s"),
-        "retries": {
-            "type": "integer",
-            "minimum": 0,
-            "maximum": 20,
-            "default": 4,
-            "description": "retries of a failed request or a dropped download",
-        },
+        "retry": RETRY_SCHEMA,
+        **_LEGACY["properties"],
         "multipart_threshold": size("uploads and copies above this size go in parts", default="64MiB"),
         "part_size": size("size of each part of a multipart upload or copy (at least 5MiB)", default="16MiB"),
         "max_concurrency": {
@@ -70,6 +72,7 @@ SCHEMA: dict[str, Any] = {
             "description": "parts transferred at once",
         },
     },
+    "dependentSchemas": _LEGACY["dependentSchemas"],
 }
 
 
@@ -87,7 +90,8 @@ class S3Options:
     profile: str | None
     connect_timeout: float
     read_timeout: float
-    retries: int
+    retry: RetryPolicy
+    retries: int | None
     multipart_threshold: int
     part_size: int
     max_concurrency: int
@@ -113,6 +117,7 @@ class S3Connection(Connection):
         self.read_timeout: float = options.read_timeout
         self.threshold: int = options.multipart_threshold
         self.part_size: int = options.part_size
+        self.policy = with_legacy(options.retry, options.retries)
         self._client: Any = None
 
     def problems(self) -> list[tuple[tuple, str]]:
@@ -137,6 +142,14 @@ class S3Connection(Connection):
             out.append((("part_size",), "S3 parts must be at least 5MiB"))
         return out
 
+    def warnings(self) -> list[tuple[tuple, str]]:
+        """The deprecated ``retries``, with the ``retry`` block to write instead.
+
+        Returns:
+            ``(sub_path, message)`` pairs; empty when nothing is deprecated.
+        """
+        return list(legacy_warnings(self.options.retries))
+
     @override
     def open(self, run: RunContext | None = None) -> None:
         if self._client is not None:
@@ -156,7 +169,7 @@ class S3Connection(Connection):
             config = Config(
                 connect_timeout=self.connect_timeout,
                 read_timeout=self.read_timeout,
-                retries={"max_attempts": o.retries + 1, "mode": "standard"},
+                retries={"total_max_attempts": self.policy.max_attempts, "mode": "standard"},
                 s3={"addressing_style": "path" if o.path_style else "auto"},
                 max_pool_connections=max(10, o.max_concurrency * 2),
                 user_agent_extra="engine",

@@ -13,8 +13,10 @@ connections:
 The server's key is checked before any credential is sent: ``host_key``
 (a fingerprint or a line of ``ssh-keyscan`` output, or a list of them) or a
 ``known_hosts`` file must vouch for it. One SSH connection serves the whole
-run; when it drops, it is re-established with backoff and the operation
-repeated (downloads resume at the byte where they stopped).
+run; when it drops, it is re-established and the operation repeated
+(downloads resume at the byte where they stopped), under ``retry``, the
+engine's one retry policy. The old ``retries: N`` and ``retry_delay`` still
+work (as ``max_attempts: N+1`` and ``backoff``) and are reported as deprecated.
 """
 
 from __future__ import annotations
@@ -29,16 +31,19 @@ from typing import Any, TypeVar
 
 from typing_extensions import override
 
-from engine.connections._common import PHASES, connection_name
-from engine.connections._retry import backoff
+from engine.connections._common import connection_name
 from engine.connections._ssh_keys import Pin, check_host_key, known_hosts_pins, load_private_key, parse_pin
 from engine.connections._ssh_keys import preferred_types as _preferred
 from engine.contracts import Connection, RunContext
-from engine.errors import ConfigError, EngineError, TransientError
+from engine.errors import PHASES, ConfigError, EngineError, TransientError
+from engine.retry import SCHEMA as RETRY_SCHEMA
+from engine.retry import RetryPolicy, legacy_schema, legacy_warnings, with_legacy
 from engine.secrets import reveal
 from engine.units import duration
 
 T = TypeVar("T")
+
+_LEGACY = legacy_schema("retries", "retry_delay")
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -73,15 +78,10 @@ SCHEMA: dict[str, Any] = {
             "an operation waiting longer than this counts as a dropped connection", default="60s"
         ),
         "keepalive": duration("interval of SSH keepalive messages (0: none)", default="30s"),
-        "retries": {
-            "type": "integer",
-            "minimum": 0,
-            "maximum": 20,
-            "default": 3,
-            "description": "reconnections tried when the connection drops",
-        },
-        "retry_delay": duration("first backoff delay", default="1s"),
+        "retry": RETRY_SCHEMA,
+        **_LEGACY["properties"],
     },
+    "dependentSchemas": _LEGACY["dependentSchemas"],
 }
 
 
@@ -101,8 +101,9 @@ class SftpOptions:
     connect_timeout: float
     timeout: float
     keepalive: float
-    retries: int
-    retry_delay: float
+    retry: RetryPolicy
+    retries: int | None
+    retry_delay: float | None
 
 
 class SftpConnection(Connection):
@@ -124,7 +125,7 @@ class SftpConnection(Connection):
         self.connect_timeout: float = options.connect_timeout
         self.timeout: float = options.timeout
         self.keepalive = int(options.keepalive)
-        self.delay: float = options.retry_delay
+        self.policy = with_legacy(options.retry, options.retries, options.retry_delay)
         pins = options.host_key if isinstance(options.host_key, list) else [options.host_key]
         self.pins: list[Pin] = [parse_pin(str(p)) for p in pins if p]
         self._transport: Any = None
@@ -167,6 +168,7 @@ class SftpConnection(Connection):
                     "credentials and the files; pin host_key instead (see `ssh-keyscan`)",
                 )
             )
+        out.extend(legacy_warnings(self.options.retries, self.options.retry_delay))
         return out
 
     # -- connecting ----------------------------------------------------------------------
@@ -180,18 +182,19 @@ class SftpConnection(Connection):
             self._connect_with_retries()
 
     def _connect_with_retries(self) -> None:
-        attempt = 0
+        attempt, started = 0, time.monotonic()
         while True:
             try:
                 self._connect()
                 return
             except TransientError as exc:
-                if attempt >= self.options.retries:
+                attempt += 1
+                wait = self.policy.next_wait(attempt, started)
+                if wait is None:
                     raise
                 if self.log is not None:
-                    self.log.warning("cannot connect, retrying", error=str(exc), attempt=attempt + 1)
-                time.sleep(backoff(attempt, self.delay))
-                attempt += 1
+                    self.log.warning("cannot connect, retrying", error=str(exc), attempt=attempt)
+                time.sleep(wait)
 
     def _connect(self) -> None:
         import paramiko
@@ -307,7 +310,7 @@ class SftpConnection(Connection):
 
     def call(self, action: str, where: str, fn: Callable[[Any], T], *, phase: str) -> T:
         """``fn(sftp_client)``, repeated on a fresh connection when the connection drops."""
-        attempt = 0
+        attempt, started = 0, time.monotonic()
         while True:
             client = self.client()
             try:
@@ -315,14 +318,15 @@ class SftpConnection(Connection):
             except EngineError:
                 raise
             except Exception as exc:  # classified, then translated
-                if not self.dropped(exc) or attempt >= self.options.retries:
+                attempt += 1
+                wait = self.policy.next_wait(attempt, started)
+                if not self.dropped(exc) or wait is None:
                     raise self.error(exc, action, where, phase=phase) from None
                 if self.log is not None:
                     self.log.warning(
-                        "connection lost, reconnecting", action=action, path=where, attempt=attempt + 1
+                        "connection lost, reconnecting", action=action, path=where, attempt=attempt
                     )
-                time.sleep(backoff(attempt, self.delay))
-                attempt += 1
+                time.sleep(wait)
 
     def error(self, exc: BaseException, action: str, where: str, *, phase: str) -> EngineError:
         """Translate an SFTP failure into an engine error naming this connection.
@@ -343,7 +347,7 @@ class SftpConnection(Connection):
         """
         if isinstance(exc, EngineError):
             return exc
-        fatal, transient = PHASES[phase]
+        fatal, transient = PHASES[phase].fatal, PHASES[phase].transient
         prefix = f"{self.label}: cannot {action} {where}"
         code = getattr(exc, "errno", None)
         if code == errno.ENOENT:
@@ -353,7 +357,7 @@ class SftpConnection(Connection):
         if self._transport is None or isinstance(exc, EOFError | TimeoutError | ConnectionError):
             return transient(
                 f"{prefix}: the connection was lost ({type(exc).__name__}: {exc})",
-                hint=f"retried {self.options.retries} times; the file was left in place",
+                hint=f"tried {self.policy.max_attempts} times; the file was left in place",
             )
         return fatal(f"{prefix}: {exc or type(exc).__name__}")
 

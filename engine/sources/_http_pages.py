@@ -42,7 +42,7 @@ class Page:
     records: list[dict[str, Any]]
     data: Any
     url: str
-    links: dict[str, Any]
+    links: dict[str | None, dict[str, str]]
 
 
 def _getter(path: str | None) -> Any:

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.connections._http_client import path_of
-from engine.connections._http_guard import json_of
-from engine.errors import SourceError
+from engine.errors import SOURCE, SourceError
+from engine.http.client import HttpClient
+from engine.http.guard import json_of
+from engine.http.status import path_of
 from engine.jsonutil import dumps_bytes
 from engine.mapping.paths import Scope
 from engine.sources._http_pages import Page, Request
 
 
 def fetch(
-    client: Any,
+    client: HttpClient,
     method: str,
     request: Request,
     number: int,
@@ -29,12 +30,20 @@ def fetch(
     records_path: str | None,
     tally: dict[str, int],
 ) -> Page:
-    url = client.resolve(request.url, request.relative_to) if request.relative_to else request.url
+    url = (
+        client.resolve(request.url, request.relative_to, phase=SOURCE) if request.relative_to else request.url
+    )
     content = dumps_bytes(request.body) if request.body is not None else None
     if content is not None:
         headers = {**headers, "Content-Type": "application/json"}
     resp = client.read(
-        method, url, params=request.params or None, content=content, headers=headers, tally=tally
+        method,
+        url,
+        params=request.params or None,
+        content=content,
+        headers=headers,
+        phase=SOURCE,
+        tally=tally,
     )
     try:
         data = json_of(resp) if resp.content.strip() else None

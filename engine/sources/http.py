@@ -46,9 +46,9 @@ from typing import IO, Any
 
 from typing_extensions import override
 
-from engine.connections._http_templates import Missing, Structure, Template
 from engine.contracts import Chunk, Item, RunContext, Source
 from engine.errors import ConfigError, SourceError
+from engine.http.templates import Missing, Structure, Template
 from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
 from engine.sources import _http_stamps as stamps
 from engine.sources._http_pages import Page, Request, make_pager, page_cap

@@ -30,10 +30,10 @@ from typing import IO, Any
 
 from typing_extensions import override
 
-from engine.connections._retry import ResumableReader, buffered
 from engine.connections._s3_errors import error_code, is_drop
 from engine.contracts import Item, RunContext, Source
 from engine.errors import EngineError, SourceError
+from engine.retry import ResumableReader, buffered
 from engine.sources._files import (
     MAX_FILES,
     MIN_AGE,
@@ -209,8 +209,7 @@ class S3Source(Source):
         reader = ResumableReader(
             open_at,
             size=item.size,
-            retries=conn.options.retries,
-            delay=0.5,
+            policy=conn.policy,
             is_drop=is_drop,
             give_up=give_up,
             log=self.log,

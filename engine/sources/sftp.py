@@ -34,9 +34,9 @@ from typing import IO, Any
 from typing_extensions import override
 
 from engine.connections import _sftp_io
-from engine.connections._retry import ResumableReader, buffered
 from engine.contracts import Item, RunContext, Source
 from engine.errors import EngineError, SourceError
+from engine.retry import ResumableReader, buffered
 from engine.sources._files import (
     MAX_FILES,
     MIN_AGE,
@@ -249,8 +249,7 @@ class SftpSource(Source):
         reader = ResumableReader(
             open_at,
             size=item.size,
-            retries=conn.options.retries,
-            delay=conn.delay,
+            policy=conn.policy,
             is_drop=conn.dropped,
             give_up=give_up,
             log=self.log,

@@ -21,10 +21,10 @@ from typing import Any
 
 import httpx
 
-from engine.connections._http_client import retry_after, snippet
-from engine.connections._http_guard import json_of
 from engine.contracts import Batch
-from engine.errors import AmbiguousWriteError, RateLimitedError, TargetError, TransientTargetError
+from engine.errors import TARGET, AmbiguousWriteError, TargetError
+from engine.http.guard import json_of
+from engine.http.status import retry_after, snippet
 from engine.mapping.paths import Scope
 from engine.retry import RateLimiter
 from engine.secrets import excerpt, redactor
@@ -172,7 +172,7 @@ class Sender:
                     content=out.body,
                     headers=headers,
                     write=True,
-                    phase="target",
+                    phase=TARGET,
                 )
             except AmbiguousWriteError as exc:
                 unknown[0] = True
@@ -180,9 +180,9 @@ class Sender:
             status = resp.status_code
             verdict = self.verdict(status)
             if verdict == "rate_limited":
-                raise RateLimitedError(f"{what} was rate limited (429)", retry_after=retry_after(resp))
+                raise TARGET.rate_limited(f"{what} was rate limited (429)", retry_after=retry_after(resp))
             if verdict == "retry":
-                raise TransientTargetError(
+                raise TARGET.transient(
                     f"{what} answered {status}{snippet(resp)}", retry_after=retry_after(resp)
                 )
             if verdict == "fail":
@@ -203,7 +203,7 @@ class Sender:
             return AmbiguousWriteError(message, retry_after=wait)
         how = f"the same idempotency key {out.key}" if out.key else "an idempotent API"
         self.run.log.warning("outcome unknown; sending again", what=message, safe=how)
-        return TransientTargetError(f"{message} (sent again: {how})", retry_after=wait)
+        return TARGET.transient(f"{message} (sent again: {how})", retry_after=wait)
 
     # -- outcomes ------------------------------------------------------------------------
 

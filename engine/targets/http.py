@@ -43,9 +43,9 @@ from typing import Any
 
 from typing_extensions import override
 
-from engine.connections._http_templates import Missing, Structure, Template
 from engine.contracts import Batch, Checkpoint, Item, RunContext, Target
 from engine.errors import DataError
+from engine.http.templates import Missing, Structure, Template
 from engine.jsonutil import dumps, dumps_bytes, non_finite
 from engine.mapping.paths import PathSyntaxError, compile_getter, parse_path
 from engine.retry import RateLimiter
@@ -298,9 +298,7 @@ class HttpTarget(Target):
             params = self.params.render(record, context) or None
             headers = {k: str(v) for k, v in self.headers.render(record, context).items()}
         except Missing as exc:
-            raise DataError(
-                f"{exc.where}: {{{exc.path}}} has no value in the mapped record", field=exc.where
-            ) from None
+            raise exc.data_error() from None
         for key, value in (params or {}).items():
             if isinstance(value, dict):
                 raise DataError(

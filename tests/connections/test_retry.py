@@ -1,4 +1,4 @@
-"""Resumable reads: a dropped stream reopens at the byte where it stopped, within a budget."""
+"""Resumable reads: a dropped stream reopens at the byte where it stopped, within the retry policy."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from engine.connections._retry import ResumableReader, buffered
 from engine.errors import TransientSourceError
+from engine.retry import ResumableReader, RetryPolicy, buffered
 
 DATA = bytes(range(256)) * 4096  # 1 MiB
 
@@ -53,8 +53,7 @@ def reader(flaky: Flaky, retries: int = 3, size: int | None = len(DATA)) -> io.B
     raw = ResumableReader(
         flaky.open_at,
         size=size,
-        retries=retries,
-        delay=0.0,
+        policy=RetryPolicy(max_attempts=retries + 1, backoff=0.0),
         is_drop=lambda e: isinstance(e, ConnectionError),
         give_up=give_up,
     )

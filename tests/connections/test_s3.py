@@ -89,7 +89,7 @@ def test_signature_and_permission_errors_are_told_apart(s3_server, write_spec, r
 
 def test_an_unreachable_endpoint_is_a_transient_error_naming_the_connection(s3_server, write_spec, run_spec):
     endpoint = f"http://127.0.0.1:{free_port()}"
-    report = run_spec(write_spec(spec(s3_server, endpoint=endpoint, retries=0)))
+    report = run_spec(write_spec(spec(s3_server, endpoint=endpoint, retry={"max_attempts": 1})))
     assert report.exit_code == EXIT_FAILED
     assert report.error.startswith(
         f"s3 connection 'wms': cannot list s3://{BUCKET}/in/: the connection failed (EndpointConnectionError"

@@ -193,7 +193,7 @@ def test_validation_catches_configuration_mistakes(sftp_server, write_spec):
 
 def test_nothing_listening_is_a_transient_error_naming_the_connection(sftp_server, write_spec, run_spec):
     port = free_port()
-    report = run_spec(write_spec(spec(sftp_server, port=port, retries=1)))
+    report = run_spec(write_spec(spec(sftp_server, port=port, retry={"max_attempts": 2, "backoff": "50ms"})))
     assert report.exit_code == EXIT_FAILED
     assert (
         report.error == f"sftp connection 'partner': cannot connect to 127.0.0.1:{port}: Connection refused"

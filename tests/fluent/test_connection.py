@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import AuthError, ConfigError
+from engine.errors import SOURCE, TARGET, AuthError, ConfigError, SourceAuthError, TargetAuthError
 from engine.fluent.client import FluentClient
 from engine.fluent.profiles import load_profile
 from engine.runtime.logs import Log
@@ -21,17 +21,17 @@ def client(emu, **creds) -> FluentClient:
 
 def test_password_grant_sends_the_sdk_form_and_learns_the_retailer(emulator):
     fc = client(emulator)
-    assert fc.get("api/v4.1/event", {"count": 1})["results"] is not None
+    assert fc.get("api/v4.1/event", {"count": 1}, phase=TARGET)["results"] is not None
     [grant] = emulator.requests(path="/oauth/token")
     assert grant["headers"]["content-type"] == "application/x-www-form-urlencoded"
     assert grant["body"].startswith("grant_type=password&client_id=DEMO&client_secret=")
-    assert fc.auth.retailer_id == "1"
+    assert fc.retailer_id == "1"
     fc.close()
 
 
 def test_client_credentials_when_no_user_is_given(emulator):
     fc = client(emulator, username="", password="")
-    fc.get("api/v4.1/event", {"count": 1})
+    fc.get("api/v4.1/event", {"count": 1}, phase=TARGET)
     assert "grant_type=client_credentials" in emulator.requests(path="/oauth/token")[0]["body"]
 
 
@@ -41,7 +41,7 @@ def test_concurrent_callers_share_one_token_request(emulator):
 
     def call():
         try:
-            fc.get("api/v4.1/event", {"count": 1})
+            fc.get("api/v4.1/event", {"count": 1}, phase=TARGET)
         except Exception as exc:
             errors.append(exc)
 
@@ -55,29 +55,53 @@ def test_concurrent_callers_share_one_token_request(emulator):
 
 def test_an_expired_token_is_refreshed_with_the_refresh_token(emulator):
     fc = client(emulator)
-    fc.get("api/v4.1/event", {"count": 1})
+    fc.get("api/v4.1/event", {"count": 1}, phase=TARGET)
     emulator.advance(50_000)  # past the token's lifetime on the emulator clock
     fc.auth._expires = 0  # the client's clock agrees
-    fc.get("api/v4.1/event", {"count": 1})
+    fc.get("api/v4.1/event", {"count": 1}, phase=TARGET)
     grants = [r["body"].split("&")[0] for r in emulator.requests(path="/oauth/token")]
     assert grants == ["grant_type=password", "grant_type=refresh_token"]
 
 
 def test_a_refused_refresh_token_falls_back_to_the_password_grant(emulator):
     fc = client(emulator)
-    fc.get("api/v4.1/event", {"count": 1})
+    fc.get("api/v4.1/event", {"count": 1}, phase=TARGET)
     emulator.add_fault({"match": {"grant_type": "refresh_token"}, "action": {"refresh_grant_fails": True}})
     fc.auth._expires = 0
-    fc.get("api/v4.1/event", {"count": 1})
+    fc.get("api/v4.1/event", {"count": 1}, phase=TARGET)
     grants = [r["body"].split("&")[0] for r in emulator.requests(path="/oauth/token")]
     assert grants == ["grant_type=password", "grant_type=refresh_token", "grant_type=password"]
 
 
 def test_wrong_client_secret_is_a_clear_auth_error(emulator):
     with pytest.raises(AuthError) as info:
-        client(emulator, client_secret="nope-nope-nope").get("api/v4.1/event")
+        client(emulator, client_secret="nope-nope-nope").get("api/v4.1/event", phase=TARGET)
     assert "fluent connection 'fluent': credentials refused" in str(info.value)
     assert "nope-nope-nope" not in str(info.value)
+
+
+@pytest.mark.parametrize(("phase", "expected"), [(SOURCE, SourceAuthError), (TARGET, TargetAuthError)])
+def test_refused_credentials_are_an_error_of_the_phase_that_asked(emulator, phase, expected):
+    with pytest.raises(AuthError) as info:
+        client(emulator, client_secret="nope-nope-nope").graphql(
+            "{ locations { edges { node { id } } } }", phase=phase
+        )
+    assert type(info.value) is expected
+
+
+def test_a_refused_query_is_an_error_of_the_phase_that_asked(emulator):
+    from engine.errors import SourceError, TargetError
+
+    fc = client(emulator)
+    emulator.add_fault(
+        {"match": {"path_regex": "^/graphql"}, "when": {"times": 2}, "action": {"status": 403}}
+    )
+    with pytest.raises(SourceError) as source:
+        fc.graphql("{ locations { edges { node { id } } } }", phase=SOURCE)
+    with pytest.raises(TargetError) as target:
+        fc.graphql("{ locations { edges { node { id } } } }", phase=TARGET)
+    assert not isinstance(source.value, TargetError) and not isinstance(target.value, SourceError)
+    assert source.value.status == target.value.status == 403
 
 
 def test_profiles_are_read_from_the_fluent_cli_layout(tmp_path: Path, monkeypatch, emulator):

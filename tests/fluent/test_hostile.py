@@ -84,7 +84,7 @@ def test_a_redirect_to_another_server_is_refused_naming_both_origins(
     report = run_spec(write_spec(spec(fluent)))
     assert report.status == "failed" and report.exit_code == 1
     assert (
-        f"fluent connection 'fluent': POST graphql: http://127.0.0.1:{fluent.port} redirected to "
+        f"fluent connection 'fluent': POST /graphql: http://127.0.0.1:{fluent.port} redirected to "
         f"http://127.0.0.1:{elsewhere.port}, another server" in report.error
     )
     assert elsewhere.requests() == []
@@ -124,7 +124,7 @@ def test_a_huge_answer_stops_at_max_response_size_in_bounded_memory(fluent, writ
     done = run_engine("run", str(path), "--report", "report.json", cwd=tmp_path)
     assert done.code == 1 and "Traceback" not in done.stderr, done.stderr
     error = json.loads((tmp_path / "report.json").read_text())["error"]
-    assert "POST graphql: the answer is larger than max_response_size (32 MB)" in error
+    assert "POST /graphql: the answer is larger than max_response_size (32 MB)" in error
     assert done.peak_mb < 300, f"peak RSS {done.peak_mb:.0f} MB"
 
 
@@ -134,7 +134,7 @@ def test_a_huge_token_answer_stops_in_bounded_memory(fluent, write_spec, tmp_pat
     done = run_engine("run", str(path), "--report", "report.json", cwd=tmp_path)
     assert done.code == 1 and "Traceback" not in done.stderr, done.stderr
     error = json.loads((tmp_path / "report.json").read_text())["error"]
-    assert "token request: the answer is larger than max_response_size" in error
+    assert "token request to /oauth/token: the answer is larger than max_response_size" in error
     assert fluent.requests("/graphql") == []
     assert done.peak_mb < 300, f"peak RSS {done.peak_mb:.0f} MB"
 
@@ -145,7 +145,7 @@ def test_a_dripping_answer_is_cut_off_at_request_timeout(fluent, write_spec, tmp
     done = run_engine("run", str(path), "--report", "report.json", cwd=tmp_path)
     assert done.code == 1 and "Traceback" not in done.stderr, done.stderr
     error = json.loads((tmp_path / "report.json").read_text())["error"]
-    assert "POST graphql took longer than request_timeout (1.5s) in total" in error
+    assert "POST /graphql took longer than request_timeout (1.5s) in total" in error
     assert len(fluent.requests("/graphql")) == 2 and done.seconds < 30
 
 

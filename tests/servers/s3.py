@@ -66,7 +66,7 @@ class MotoS3:
             "secret_access_key": "${env:S3_TEST_SECRET}",
             "connect_timeout": "5s",
             "read_timeout": "10s",
-            "retries": 2,
+            "retry": {"max_attempts": 3},
         }
         block.update(options)
         return {k: v for k, v in block.items() if v is not None}

@@ -150,7 +150,7 @@ Match User {USER}
             "username": self.user,
             "password": "${env:SFTP_TEST_PASSWORD}",
             "host_key": self.host_fingerprint,
-            "retry_delay": "0.05s",
+            "retry": {"max_attempts": 4, "backoff": "50ms"},
             "connect_timeout": "5s",
             "timeout": "10s",
         }

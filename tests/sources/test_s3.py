@@ -266,7 +266,9 @@ def test_a_connection_that_keeps_dropping_fails_cleanly_and_leaves_the_object(
     proxy = DropProxy(s3_server.port)
     try:
         proxy.cut_after(1 << 20, times=1000)
-        report = run_spec(write_spec(spec(s3_server, endpoint=f"http://127.0.0.1:{proxy.port}", retries=2)))
+        report = run_spec(
+            write_spec(spec(s3_server, endpoint=f"http://127.0.0.1:{proxy.port}", retry={"max_attempts": 3}))
+        )
     finally:
         proxy.stop()
     assert report.exit_code == EXIT_FAILED

@@ -253,7 +253,11 @@ def test_a_connection_that_keeps_dropping_fails_the_run_and_leaves_the_file(
     try:
         # the first connection lists, then dies mid-download, and the server stays unreachable
         proxy.cut_after(2 << 20, times=1, then_refuse=True)
-        report = run_spec(write_spec(spec(sftp_server, tmp_path, port=proxy.port, retries=2)))
+        report = run_spec(
+            write_spec(
+                spec(sftp_server, tmp_path, port=proxy.port, retry={"max_attempts": 3, "backoff": "50ms"})
+            )
+        )
     finally:
         proxy.stop()
     assert report.exit_code == EXIT_FAILED

@@ -50,7 +50,7 @@ from graphql.language import OperationDefinitionNode
 from typing_extensions import override
 
 from engine.contracts import Chunk, Item, RunContext, Source
-from engine.errors import ConfigError
+from engine.errors import SOURCE, ConfigError
 from engine.mapping.paths import Scope
 from engine.secrets import reveal
 from engine.sources._http_pages import page_cap
@@ -231,7 +231,7 @@ class GraphqlSource(Source):
         ahead = ThreadPoolExecutor(1, thread_name_prefix="fluent-graphql-page")
         try:
             pending: Future | None = ahead.submit(
-                client.graphql, o.query, self._page_variables(variables, None, limit)
+                client.graphql, o.query, self._page_variables(variables, None, limit), phase=SOURCE
             )
             while pending is not None:
                 page = read_page(pending.result(), self.shape, counts["pages"] + 1, o.cursor_from)
@@ -249,6 +249,7 @@ class GraphqlSource(Source):
                         client.graphql,
                         o.query,
                         self._page_variables(variables, cursors.next(page), remaining),
+                        phase=SOURCE,
                     )
                 if out:
                     yield Chunk(

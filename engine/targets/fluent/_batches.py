@@ -18,9 +18,10 @@ import time
 from typing import Any
 
 from engine.contracts import Batch, Checkpoint, Item, RunContext
-from engine.errors import EngineError, TargetError
+from engine.errors import TARGET, EngineError, TargetError
 from engine.failpoints import failpoint
-from engine.fluent.client import FluentClient, FluentHTTPError
+from engine.fluent.client import FluentClient
+from engine.http.status import RefusedError
 from engine.runtime.checkpoints import position_at, ranges
 from engine.secrets import excerpt
 from engine.targets.fluent._jobs import (
@@ -166,9 +167,9 @@ class BatchPipeline:
         inflight = target.get("inflight")
         if inflight:
             try:
-                status = self.client.get(f"api/v4.1/job/{inflight['job']}")
+                status = self.client.get(f"api/v4.1/job/{inflight['job']}", phase=TARGET)
                 arrived = _batch_ids(status) - set(inflight.get("known", []))
-            except FluentHTTPError as exc:
+            except RefusedError as exc:
                 if exc.status != 404:
                     raise
                 arrived = set()
@@ -282,7 +283,7 @@ class BatchPipeline:
                     f"api/v4.1/job/{job}/batch", body, reconcile=functools.partial(self._reconcile, job)
                 )
                 break
-            except FluentHTTPError as exc:
+            except RefusedError as exc:
                 if is_job_expired(exc):
                     self.counts["expired_jobs"] += 1
                     job = self.jobs.replace(job, p.item)
@@ -319,7 +320,7 @@ class BatchPipeline:
 
     def _reconcile(self, job: str) -> dict[str, Any] | None:
         """After an ambiguous POST: did the batch arrive? The job's batch list says."""
-        status = self.client.get(f"api/v4.1/job/{job}")
+        status = self.client.get(f"api/v4.1/job/{job}", phase=TARGET)
         unknown = _batch_ids(status) - self.known.get(job, set())
         if len(unknown) == 1:
             return {"id": unknown.pop()}
@@ -372,7 +373,7 @@ class BatchPipeline:
         progressed = False
         for job, pendings in by_job.items():
             self.counts["polls"] += 1
-            status = self.client.get(f"api/v4.1/job/{job}")
+            status = self.client.get(f"api/v4.1/job/{job}", phase=TARGET)
             listed = _batch_statuses(status)
             for p in pendings:
                 state = listed.get(str(p.batch_id)) if listed else None
@@ -384,7 +385,7 @@ class BatchPipeline:
 
     def _poll_batch(self, p: Pending) -> bool:
         self.counts["polls"] += 1
-        body = self.client.get(f"api/v4.1/job/{p.job_id}/batch/{p.batch_id}")
+        body = self.client.get(f"api/v4.1/job/{p.job_id}/batch/{p.batch_id}", phase=TARGET)
         status = str(body.get("status", "")).upper()
         if status in DONE:
             with self.cond:

@@ -23,6 +23,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from engine.errors import TARGET
 from engine.fluent.client import FluentClient
 from engine.jsonutil import dumps
 
@@ -116,7 +117,7 @@ class EventLog:
         if event.get("retailerId") is not None:
             params["retailerId"] = str(event["retailerId"])
         for _ in range(MAX_PAGES):
-            page = self.client.get("api/v4.1/event", params)
+            page = self.client.get("api/v4.1/event", params, phase=TARGET)
             results = page.get("results") or [] if isinstance(page, dict) else []
             for entry in results:
                 if (

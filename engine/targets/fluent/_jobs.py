@@ -14,8 +14,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from engine.contracts import Item, RunContext
-from engine.errors import TargetError
-from engine.fluent.client import FluentClient, FluentHTTPError
+from engine.errors import TARGET, TargetError
+from engine.fluent.client import FluentClient
+from engine.http.status import RefusedError
 from engine.secrets import excerpt
 from engine.templates import NameTemplate
 
@@ -23,7 +24,7 @@ DONE = {"COMPLETE", "COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "ERROR", "PA
 JOB_DEAD = {"EXPIRED", "CLOSED", "FAILED"}
 
 
-def is_job_expired(exc: FluentHTTPError) -> bool:
+def is_job_expired(exc: RefusedError) -> bool:
     return exc.status in (400, 404, 409, 410) and "expired" in exc.body.lower()
 
 
@@ -69,7 +70,7 @@ class JobKeeper:
         if self.strategy == "daily":
             stored = self.run.state.kv_get(self.run.connector, key)
             if stored:
-                status = self.client.get(f"api/v4.1/job/{stored}")
+                status = self.client.get(f"api/v4.1/job/{stored}", phase=TARGET)
                 if str(status.get("status", "OPEN")).upper() not in JOB_DEAD:
                     self.jobs[key] = stored
                     self.log.info("reusing today's job", job=stored)

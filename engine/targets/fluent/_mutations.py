@@ -29,9 +29,10 @@ import time
 from typing import Any
 
 from engine.contracts import Batch, RunContext
-from engine.errors import AmbiguousWriteError, TargetError
-from engine.fluent.client import FluentClient, FluentHTTPError
+from engine.errors import TARGET, AmbiguousWriteError, TargetError
+from engine.fluent.client import FluentClient
 from engine.fluent.codes import classify, code_of
+from engine.http.status import RefusedError
 from engine.retry import RateLimiter, RetryPolicy
 from engine.secrets import excerpt
 from engine.targets.fluent._graphql import Merger, Operation, attribute, literal, split
@@ -222,7 +223,7 @@ class MutationSender:
         body: dict[str, Any] = {"query": text, "variables": variables}
         try:
             answer = self.client.write("graphql", body)
-        except FluentHTTPError as exc:
+        except RefusedError as exc:
             raise TargetError(
                 f"Fluent refused the GraphQL request ({exc.status}): {excerpt(exc.body, 300)}",
                 hint="a 413 means the request is too large: lower aliases_per_request",
@@ -240,7 +241,7 @@ class MutationSender:
         )
         self.limiter.acquire()
         self._count("lookups")
-        envelope = self.client.graphql(f"query engine_lookup {{ {fields} }}")
+        envelope = self.client.graphql(f"query engine_lookup {{ {fields} }}", phase=TARGET)
         data = envelope.get("data")
         errors = [e for e in envelope.get("errors") or [] if isinstance(e, dict)]
         if data is None:

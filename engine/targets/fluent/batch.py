@@ -29,7 +29,7 @@ from typing import Any
 from typing_extensions import override
 
 from engine.contracts import Batch, Checkpoint, Item, RunContext, Target
-from engine.errors import ConfigError
+from engine.errors import TARGET, ConfigError
 from engine.jsonutil import non_finite
 from engine.targets.fluent._batches import BatchPipeline
 from engine.targets.fluent._jobs import JobKeeper
@@ -186,7 +186,7 @@ class BatchTarget(Target):
         if retailer is None:
             retailer = conn.retailer_id
             if retailer is None:
-                client.auth.token()  # the token response may name the retailer
+                client.auth.token(TARGET)  # the token response may name the retailer
                 retailer = conn.retailer_id
         if retailer is None:
             raise ConfigError(f"{self.path}: no retailer id: set retailer_id on the target or the connection")

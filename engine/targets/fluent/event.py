@@ -44,15 +44,15 @@ from typing import Any
 from typing_extensions import override
 
 from engine.contracts import Batch, Checkpoint, Item, RunContext, Target
-from engine.errors import ConfigError, DataError
-from engine.fluent.client import FluentHTTPError
+from engine.errors import TARGET, ConfigError, DataError
+from engine.http.status import RefusedError
+from engine.http.templates import Missing, Template
 from engine.jsonutil import non_finite
 from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
 from engine.secrets import excerpt
 from engine.targets.fluent._eventlog import FINAL, EventLog
 from engine.targets.fluent._pool import SendPool
 from engine.targets.fluent._progress import Progress
-from engine.targets.fluent._templates import FieldTemplate
 from engine.units import duration
 
 EVENT_FIELDS = (
@@ -143,7 +143,7 @@ class EventTarget(Target):
 
     def __init__(self, options: EventOptions, *, path: str = "") -> None:
         super().__init__(options, path=path)
-        self.fields = {k: FieldTemplate(v, f"{path}.event.{k}") for k, v in options.event.items()}
+        self.fields = {k: Template(v, f"{path}.event.{k}") for k, v in options.event.items()}
         try:
             self.attributes = compile_getter(parse_path(options.attributes))
         except PathSyntaxError as exc:
@@ -160,7 +160,7 @@ class EventTarget(Target):
         conn = run.connection(self.options.connection)
         self.client = conn.client
         if "retailerId" not in self.fields and conn.retailer_id is None:
-            self.client.auth.token()  # the token response may name the retailer
+            self.client.auth.token(TARGET)  # the token response may name the retailer
         self.retailer_id = conn.retailer_id
         if "retailerId" not in self.fields and self.retailer_id is None:
             raise ConfigError(
@@ -178,7 +178,10 @@ class EventTarget(Target):
     def build(self, record: dict[str, Any]) -> dict[str, Any]:
         """The event for one mapped record (a DataError when a placeholder has no value)."""
         context = self.run.context
-        event: dict[str, Any] = {k: t.render(record, context) for k, t in self.fields.items()}
+        try:
+            event: dict[str, Any] = {k: t.render(record, context) for k, t in self.fields.items()}
+        except Missing as exc:
+            raise exc.data_error() from None
         if "retailerId" not in event:
             event["retailerId"] = self.retailer_id
         attributes = self.attributes(record, Scope(root=record, context=context))
@@ -231,7 +234,7 @@ class EventTarget(Target):
                 event,
                 reconcile=lambda: self._reconcile(event, sent_at),
             )
-        except FluentHTTPError as exc:
+        except RefusedError as exc:
             what = "no workflow rule matched the event" if exc.status == 404 else "Fluent refused the event"
             self._reject(
                 batch,

@@ -1,6 +1,7 @@
 """What every HTTP request the engine sends obeys: where a redirect may lead, how large an answer and how long a request may be.
 
-Both HTTP stacks (the ``http`` connection and the Fluent client) send through
+Every request of :class:`engine.http.client.HttpClient` (the ``http`` and
+``fluent`` connections' requests and their token requests) is sent through
 :func:`send`, so the policy is written once:
 
 * **Redirects** are followed for reads only, and only to the request's own
@@ -34,7 +35,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from engine.errors import AmbiguousWriteError, EngineError, TransientError
+from engine.errors import AmbiguousWriteError, EngineError, Phase
 from engine.secrets import redactor
 from engine.units import duration, seconds, size, size_bytes
 
@@ -78,13 +79,13 @@ class Guard:
     allowed: frozenset[str] = frozenset()
 
     @classmethod
-    def from_options(cls, options: Any) -> tuple[Guard, list[tuple[tuple, str]]]:
+    def from_options(cls, options: Any) -> tuple[Guard, list[tuple[tuple[str | int, ...], str]]]:
         """The guard a connection block asks for, and the problems of its options (spec paths).
 
         ``options`` has ``max_response_size`` (bytes), ``request_timeout`` (seconds) and
         ``allow_redirects_to``; a value out of range is reported and its default used.
         """
-        problems: list[tuple[tuple, str]] = []
+        problems: list[tuple[tuple[str | int, ...], str]] = []
         guard = cls()
         if options.max_response_size is not None:
             if options.max_response_size <= 0:
@@ -199,14 +200,14 @@ def send(
     *,
     what: str,
     write: bool,
-    phase: tuple[type[EngineError], type[TransientError]],
+    phase: Phase,
     credential_params: Mapping[str, str] | None = None,
     follow: bool | None = None,
 ) -> httpx.Response:
     """``request`` sent under ``guard``: redirects checked, the answer read whole but bounded, in time.
 
     ``what`` starts every message (``http connection 'shop': GET /orders``);
-    ``phase`` is the (fatal, transient) pair of error classes of the caller.
+    ``phase`` gives the error classes of the caller (its fatal and transient ones).
     ``credential_params`` are query parameters that carry a credential: put
     back on a same-origin redirect, removed from a redirect elsewhere.
     Redirects are followed for reads unless ``follow`` is False (a token
@@ -215,7 +216,7 @@ def send(
     have applied it); a refused redirect, a loop and an answer past
     ``max_response_size`` are fatal. Returns the final answer, its body read.
     """
-    fatal, transient = phase
+    fatal, transient = phase.fatal, phase.transient
     follow = (not write) if follow is None else (follow and not write)
     token = _DEADLINE.set(time.monotonic() + guard.request_timeout)
     try:
