@@ -43,15 +43,15 @@ from typing import Any
 
 from typing_extensions import override
 
-from engine.contracts import Batch, Checkpoint, Item, RunContext, Target
+from engine.contracts import Batch, Item, RunContext
+from engine.delivery.target import PooledTarget
+from engine.delivery.window import RecordWindow
 from engine.errors import DataError
 from engine.http.templates import Missing, Structure, Template
 from engine.jsonutil import dumps, dumps_bytes, non_finite
 from engine.mapping.paths import PathSyntaxError, compile_getter, parse_path
 from engine.retry import RateLimiter
 from engine.targets._http_send import Outgoing, Results, Sender, parse_statuses
-from engine.targets.fluent._pool import SendPool
-from engine.targets.fluent._progress import Progress
 
 _STATUSES = {
     "type": "array",
@@ -185,7 +185,7 @@ class HttpTargetOptions:
     rate_limit: float | None
 
 
-class HttpTarget(Target):
+class HttpTarget(PooledTarget):
     """Sends mapped records to a REST API through a connection, one request per record or per batch.
 
     Requests run on a pool of ``concurrency`` threads; :meth:`finish_item`
@@ -230,7 +230,6 @@ class HttpTarget(Target):
             self._problems.append(
                 (("results",), "results maps a batch answer to its records; use it with body: batch")
             )
-        self.pool: SendPool | None = None
         self.sender: Sender | None = None
         self.buffers: dict[str, list[tuple[Batch, int]]] = {}
         self.batches = 0
@@ -269,7 +268,8 @@ class HttpTarget(Target):
         o = self.options
         self.run = run
         self.client = run.connection(o.connection).client
-        self.progress = Progress(run, window=4 * o.concurrency * (o.batch_size if self.batched else 1))
+        window = 4 * o.concurrency * (o.batch_size if self.batched else 1)
+        self.start(run, workers=o.concurrency, window=window, name="http-target")
         self.sender = Sender(
             self.client,
             run,
@@ -279,14 +279,8 @@ class HttpTarget(Target):
             safe=self.safe,
             results=self.results,
             limiter=RateLimiter(o.rate_limit),
-            on_settled=self.progress.settled,
+            on_settled=self.window.settled,
         )
-        self.pool = SendPool(o.concurrency, name="http-target")
-
-    @override
-    def resume(self, item: Item, saved: Checkpoint) -> int:
-        """Continue a file an interrupted run was sending (records it may have sent are settled first)."""
-        return self.progress.resume(item, saved)
 
     # -- building requests -------------------------------------------------------------------
 
@@ -319,7 +313,7 @@ class HttpTarget(Target):
         item = members[0][0].chunk.item
         version = item.fingerprint()
         version.pop("mtime" if version.get("etag") else "etag", None)
-        positions = [Progress.position(b, i) for b, i in members]
+        positions = [RecordWindow.position(b, i) for b, i in members]
         identity = dumps([self.run.connector, self.options.method, self.options.path, version, positions])
         return hashlib.sha256(identity.encode("utf-8") + b"\0" + content).hexdigest()
 
@@ -330,7 +324,7 @@ class HttpTarget(Target):
         assert self.sender is not None
         item = batch.chunk.item
         for i, record in enumerate(batch.records):
-            if self.progress.doubt(batch, i) is not None and not self.safe:
+            if self.window.doubt(batch, i) is not None and not self.safe:
                 self.sender.count("rejected")
                 self.run.outcomes.rejected(
                     batch,
@@ -348,7 +342,7 @@ class HttpTarget(Target):
                 members = self.buffers.setdefault(item.uri, [])
                 members.append((batch, i))
                 if len(members) >= self.options.batch_size:
-                    self._flush(item)
+                    self.flush(item)
                 continue
             try:
                 out = self._outgoing(record, record, [(batch, i)])
@@ -358,7 +352,9 @@ class HttpTarget(Target):
                 continue
             self._submit(item, out)
 
-    def _flush(self, item: Item) -> None:
+    @override
+    def flush(self, item: Item) -> None:
+        """Send the item's last, partial batch (``body: batch``)."""
         members = self.buffers.pop(item.uri, [])
         if not members:
             return
@@ -375,22 +371,8 @@ class HttpTarget(Target):
         self._submit(item, out)
 
     def _submit(self, item: Item, out: Outgoing) -> None:
-        assert self.pool is not None and self.sender is not None
-        for b, i in out.members:
-            self.progress.sending(b, i)
-        self.pool.submit(item, functools.partial(self.sender.send, out))
-
-    @override
-    def finish_item(self, item: Item) -> None:
-        if self.pool is not None:
-            self._flush(item)
-            self.pool.wait_item(item)
-            self.progress.finished(item)
-
-    @override
-    def finish_run(self) -> None:
-        if self.pool is not None:
-            self.pool.wait_all()
+        assert self.sender is not None
+        self.submit(item, out.members, functools.partial(self.sender.send, out))
 
     def stats(self) -> dict[str, Any]:
         """Counters for the run report: requests, accepted, rejected, retries, resent, unknown outcomes (and batches)."""
@@ -400,10 +382,3 @@ class HttpTarget(Target):
         if self.batched:
             out["batches"] = self.batches
         return out
-
-    @override
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.close()
-            self.pool = None
-        super().close()

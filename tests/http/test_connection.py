@@ -188,3 +188,22 @@ def test_validation_catches_what_it_can_without_a_network(write_spec, cli) -> No
         "source.pagination: give exactly one kind of pagination: page, offset, cursor, next_url or link"
         in paging.output
     )
+
+
+def test_refused_credentials_are_the_error_of_the_block_that_asked(
+    api, write_spec, run_spec, monkeypatch, caplog, tmp_path
+) -> None:
+    api.orders, api.auth = srv.orders(5), "bearer"
+    monkeypatch.setenv("API_TOKEN", "not-the-right-one")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "items.csv").write_text("sku\nS1\n")
+    reading = write_spec(with_auth(api, AUTHS["bearer"]))
+    writing = write_spec(
+        connection(api, AUTHS["bearer"]) + ITEMS + "version: 1\nname: items\n"
+        "source: {type: local, path: in}\nparser: {type: csv}\n",
+        name="items.yaml",
+    )
+    with caplog.at_level("ERROR", logger="engine"):
+        assert run_spec(reading).status == run_spec(writing).status == "failed"
+    kinds = [r.fields["kind"] for r in caplog.records if r.getMessage() == "run failed"]
+    assert kinds == ["engine.source.auth", "engine.target.auth"]

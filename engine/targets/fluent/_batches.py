@@ -4,7 +4,10 @@ One sender thread posts batches one at a time (so an ambiguous failure can
 be reconciled against the job's batch list without guessing); one poller
 thread follows sent batches to completion with growing intervals. A
 semaphore bounds the batches in flight, which bounds memory: a batch keeps
-references to its source chunk (for lineage) only until it is settled.
+references to its source chunk (for lineage) only until it is settled. The
+work open per file and the first failure are an
+:class:`~engine.delivery.pool.Outstanding`; each file's checkpoint is a
+:class:`~engine.delivery.window.BatchWindow`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import time
 from typing import Any
 
 from engine.contracts import Batch, Checkpoint, Item, RunContext
+from engine.delivery.pool import Outstanding
+from engine.delivery.window import BatchWindow
 from engine.errors import TARGET, EngineError, TargetError
 from engine.failpoints import failpoint
 from engine.fluent.client import FluentClient
@@ -52,19 +57,6 @@ class Pending:
         return self.spans[-1][1] if self.spans else 0
 
 
-@dataclasses.dataclass
-class Progress:
-    """What the checkpoint of one file says: delivered prefix, batches awaiting results, the one in flight."""
-
-    acked: int = 0
-    pending: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
-    inflight: dict[str, Any] | None = None
-
-    def data(self, run_id: str) -> Checkpoint:
-        """The checkpoint to save: the settled prefix, batches awaiting results, the batch in flight."""
-        return Checkpoint(run_id, self.acked, {"pending": self.pending, "inflight": self.inflight})
-
-
 class BatchPipeline:
     def __init__(
         self,
@@ -86,18 +78,16 @@ class BatchPipeline:
         self.log = log
         self.queue: queue.Queue[Pending | None] = queue.Queue()
         self.slots = threading.Semaphore(options.max_in_flight)
-        self.cond = threading.Condition()
-        self.open_by_item: dict[str, int] = {}
+        self.outstanding = Outstanding()
+        self.cond = self.outstanding.cond
         self.polling: list[Pending] = []
         self.known: dict[str, set[str]] = {}
-        self.error: EngineError | None = None
         self.stopping = threading.Event()
         self.wake = threading.Event()
         self.seq = itertools.count(1)
         self.counts = {"batches": 0, "polls": 0, "expired_jobs": 0, "resumed_batches": 0}
         self.threads: list[threading.Thread] = []
-        self.progress: dict[str, Progress] = {}
-        self.progress_lock = threading.Lock()
+        self.window = BatchWindow(run)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -119,8 +109,7 @@ class BatchPipeline:
         self.threads = []
 
     def check(self) -> None:
-        if self.error is not None:
-            raise self.error
+        self.outstanding.check()
 
     def stats(self) -> dict[str, Any]:
         c = self.client.stats
@@ -141,18 +130,11 @@ class BatchPipeline:
         while not self.slots.acquire(timeout=0.2):
             self.check()
         self.check()
-        with self.cond:
-            self.open_by_item[item.uri] = self.open_by_item.get(item.uri, 0) + 1
+        self.outstanding.add(item)
         spans = ranges([b.chunk.positions[b.index[i]] for b, i in refs])
         self.queue.put(Pending(next(self.seq), item, refs, entities, len(entities), spans))
 
     # -- checkpoints -----------------------------------------------------------------
-
-    def _save(self, item: Item) -> None:
-        with self.progress_lock:
-            state = self.progress.setdefault(item.uri, Progress())
-            data = state.data(self.run.run_id)
-        self.run.checkpoints.save(item, data)
 
     def restore(self, item: Item, saved: Checkpoint) -> int:
         """Resume a file an interrupted run was sending; returns the delivered prefix.
@@ -163,7 +145,7 @@ class BatchPipeline:
         reported by source row.
         """
         target = saved.target
-        state = Progress(acked=saved.acked, pending=dict(target.get("pending") or {}))
+        acked, pending = saved.acked, dict(target.get("pending") or {})
         inflight = target.get("inflight")
         if inflight:
             try:
@@ -181,8 +163,8 @@ class BatchPipeline:
                     job=inflight["job"],
                     batch=batch_id,
                 )
-                state.acked = max(state.acked, int(inflight["last"]))
-                state.pending[batch_id] = {
+                acked = max(acked, int(inflight["last"]))
+                pending[batch_id] = {
                     "job": inflight["job"],
                     "spans": inflight["spans"],
                     "size": inflight["size"],
@@ -192,10 +174,8 @@ class BatchPipeline:
                     f"job {inflight['job']} holds batches the interrupted run did not record "
                     f"({', '.join(sorted(arrived))}); cannot tell which one was in flight"
                 )
-        with self.progress_lock:
-            self.progress[item.uri] = state
-        self._save(item)
-        for batch_id, info in state.pending.items():
+        self.window.begin(item, acked, pending)
+        for batch_id, info in pending.items():
             p = Pending(
                 next(self.seq),
                 item,
@@ -210,32 +190,21 @@ class BatchPipeline:
             self.counts["resumed_batches"] += 1
             while not self.slots.acquire(timeout=0.2):
                 self.check()
-            with self.cond:
-                self.open_by_item[item.uri] = self.open_by_item.get(item.uri, 0) + 1
-                if self.options.wait:
+            self.outstanding.add(item)
+            if self.options.wait:
+                with self.cond:
                     self.polling.append(p)
-            if not self.options.wait:
+            else:
                 self._settle(p, [])
-        return state.acked
+        return acked
 
     def wait_item(self, item: Item) -> None:
-        with self.cond:
-            while self.open_by_item.get(item.uri, 0) and self.error is None:
-                self.cond.wait(0.5)
-            self.open_by_item.pop(item.uri, None)
-        self.check()
+        """Return once every batch of ``item`` is settled (the first failure is raised instead)."""
+        self.outstanding.wait_item(item)
 
     def wait_all(self) -> None:
-        with self.cond:
-            while any(self.open_by_item.values()) and self.error is None:
-                self.cond.wait(0.5)
-        self.check()
-
-    def _fail(self, exc: EngineError) -> None:
-        with self.cond:
-            if self.error is None:
-                self.error = exc
-            self.cond.notify_all()
+        """Return once every batch is settled."""
+        self.outstanding.wait_all()
 
     # -- sending ---------------------------------------------------------------------
 
@@ -247,7 +216,7 @@ class BatchPipeline:
             try:
                 self._send(pending)
             except EngineError as exc:
-                self._fail(exc)
+                self.outstanding.fail(exc)
                 return
 
     def _body(self, entities: list[dict]) -> dict[str, Any]:
@@ -268,15 +237,9 @@ class BatchPipeline:
         known |= existing
         body = self._body(p.entities or [])
         while True:
-            with self.progress_lock:
-                self.progress.setdefault(p.item.uri, Progress()).inflight = {
-                    "job": job,
-                    "known": sorted(known),
-                    "spans": p.spans,
-                    "size": p.size,
-                    "last": p.last,
-                }
-            self._save(p.item)
+            self.window.in_flight(
+                p.item, {"job": job, "known": sorted(known), "spans": p.spans, "size": p.size, "last": p.last}
+            )
             failpoint("batch.before_post")
             try:
                 answer = self.client.write(
@@ -300,13 +263,8 @@ class BatchPipeline:
         known.add(batch_id)
         self.counts["batches"] += 1
         p.job_id, p.batch_id = job, batch_id
-        with self.progress_lock:
-            state = self.progress.setdefault(p.item.uri, Progress())
-            state.acked = max(state.acked, p.last)
-            state.inflight = None
-            if self.options.wait:
-                state.pending[batch_id] = {"job": job, "spans": p.spans, "size": p.size}
-        self._save(p.item)
+        awaited = (batch_id, {"job": job, "spans": p.spans, "size": p.size}) if self.options.wait else None
+        self.window.sent(p.item, p.last, awaited)
         failpoint("batch.after_checkpoint")
         p.entities = None  # sent: the payload is no longer needed
         p.sent_at = time.monotonic()
@@ -356,7 +314,7 @@ class BatchPipeline:
             try:
                 progressed = self._poll_round(waiting)
             except EngineError as exc:
-                self._fail(exc)
+                self.outstanding.fail(exc)
                 return
             # batches finish in waves: after one finished, look again soon; back off while none do
             delay = (
@@ -417,11 +375,7 @@ class BatchPipeline:
         failpoint("batch.settled")
         if self.options.wait:
             outcomes.flush()
-            with self.progress_lock:
-                state = self.progress.get(p.item.uri)
-                if state is not None:
-                    state.pending.pop(str(p.batch_id), None)
-            self._save(p.item)
+            self.window.settled(p.item, str(p.batch_id))
         if failures:
             self.log.info(
                 "batch complete with refused entities",
@@ -432,6 +386,4 @@ class BatchPipeline:
             )
         p.refs = None
         self.slots.release()
-        with self.cond:
-            self.open_by_item[p.item.uri] = self.open_by_item.get(p.item.uri, 1) - 1
-            self.cond.notify_all()
+        self.outstanding.done(p.item)

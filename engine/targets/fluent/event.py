@@ -30,7 +30,8 @@ timeout or 5xx after sending) is looked up in the event log before it is
 sent again (see ``_eventlog``); sync events and events found there are
 exactly-once, async events are at-least-once when the log lags. A run that
 was killed resumes after the file's settled prefix, and the events it may
-have sent are looked up the same way before they are sent (``_progress``).
+have sent are looked up the same way before they are sent
+(:mod:`engine.delivery.window`).
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ from typing import Any
 
 from typing_extensions import override
 
-from engine.contracts import Batch, Checkpoint, Item, RunContext, Target
+from engine.contracts import Batch, RunContext
+from engine.delivery.target import PooledTarget
 from engine.errors import TARGET, ConfigError, DataError
 from engine.http.status import RefusedError
 from engine.http.templates import Missing, Template
@@ -51,8 +53,6 @@ from engine.jsonutil import non_finite
 from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
 from engine.secrets import excerpt
 from engine.targets.fluent._eventlog import FINAL, EventLog
-from engine.targets.fluent._pool import SendPool
-from engine.targets.fluent._progress import Progress
 from engine.units import duration
 
 EVENT_FIELDS = (
@@ -128,7 +128,7 @@ class EventOptions:
     reconcile: dict
 
 
-class EventTarget(Target):
+class EventTarget(PooledTarget):
     """Posts one Fluent event per mapped record from a thread pool and judges each answer.
 
     An answer lost in transit is looked up in Fluent's event log rather than
@@ -148,9 +148,8 @@ class EventTarget(Target):
             self.attributes = compile_getter(parse_path(options.attributes))
         except PathSyntaxError as exc:
             raise ConfigError(f"{path}.attributes: {exc.message}") from None
-        self.window: float = options.reconcile["window"]
+        self.search: float = options.reconcile["window"]
         self.settle: float = options.reconcile["settle"]
-        self.pool: SendPool | None = None
         self.counts = {"events": 0, "accepted": 0, "rejected": 0, "reconciled": 0}
         self.lock = threading.Lock()
 
@@ -166,14 +165,9 @@ class EventTarget(Target):
             raise ConfigError(
                 f"{self.path}: no retailer id: set event.retailerId or the connection's retailer_id"
             )
-        self.eventlog = EventLog(self.client, window=self.window, settle=self.settle, log=run.log)
-        self.pool = SendPool(self.options.concurrency, name="fluent-event")
-        self.progress = Progress(run, window=4 * self.options.concurrency)
-
-    @override
-    def resume(self, item: Item, saved: Checkpoint) -> int:
-        """Continue a file an interrupted run was sending: events it may have sent are looked up first."""
-        return self.progress.resume(item, saved)
+        self.eventlog = EventLog(self.client, window=self.search, settle=self.settle, log=run.log)
+        concurrency = self.options.concurrency
+        self.start(run, workers=concurrency, window=4 * concurrency, name="fluent-event")
 
     def build(self, record: dict[str, Any]) -> dict[str, Any]:
         """The event for one mapped record (a DataError when a placeholder has no value)."""
@@ -200,7 +194,6 @@ class EventTarget(Target):
 
     @override
     def write(self, batch: Batch) -> None:
-        assert self.pool is not None
         for i in range(len(batch.records)):
             try:
                 event = self.build(batch.records[i])
@@ -208,9 +201,8 @@ class EventTarget(Target):
                 self._count("rejected")
                 self.run.outcomes.rejected(batch, i, exc.message, field=exc.field)
                 continue
-            doubt = self.progress.doubt(batch, i)
-            self.progress.sending(batch, i)
-            self.pool.submit(batch.chunk.item, functools.partial(self._send, batch, i, event, doubt))
+            doubt = self.window.doubt(batch, i)
+            self.submit(batch.chunk.item, [(batch, i)], functools.partial(self._send, batch, i, event, doubt))
 
     def _count(self, key: str, n: int = 1) -> None:
         with self.lock:
@@ -223,7 +215,7 @@ class EventTarget(Target):
             answer = self._post(batch, i, event)
         if answer is not None:
             self._judge(batch, i, event, answer)
-        self.progress.settled(batch, i)
+        self.window.settled(batch, i)
 
     def _post(self, batch: Batch, i: int, event: dict[str, Any]) -> dict[str, Any] | None:
         sent_at = datetime.now(UTC)
@@ -284,17 +276,6 @@ class EventTarget(Target):
             answer["message"] = "the workflow failed (from the event log)"
         return answer
 
-    @override
-    def finish_item(self, item: Item) -> None:
-        if self.pool is not None:
-            self.pool.wait_item(item)
-            self.progress.finished(item)
-
-    @override
-    def finish_run(self) -> None:
-        if self.pool is not None:
-            self.pool.wait_all()
-
     def stats(self) -> dict[str, Any]:
         """Counters for the run report: events, accepted, rejected, reconciled, and the client's requests and retries."""
         out: dict[str, Any] = dict(self.counts)
@@ -302,10 +283,3 @@ class EventTarget(Target):
         if client is not None:
             out.update(requests=client.stats["requests"], retries=client.stats["retries"])
         return out
-
-    @override
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.close()
-            self.pool = None
-        super().close()

@@ -40,15 +40,14 @@ from typing import Any
 
 from typing_extensions import override
 
-from engine.contracts import Batch, Checkpoint, Item, RunContext, Target
+from engine.contracts import Batch, Item, RunContext
+from engine.delivery.target import PooledTarget
 from engine.errors import ConfigError
 from engine.jsonutil import non_finite
 from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
 from engine.retry import RateLimiter
 from engine.targets.fluent._graphql import Operation, mutation_text, operation
 from engine.targets.fluent._mutations import MutationSender, Rec, Upsert
-from engine.targets.fluent._pool import SendPool
-from engine.targets.fluent._progress import Progress
 
 NAME = {"type": "string", "pattern": "^[_A-Za-z][_0-9A-Za-z]*$"}
 
@@ -145,7 +144,7 @@ def _type_of(mutation: str) -> str:
     return mutation[:1].upper() + mutation[1:] + "Input"
 
 
-class GraphqlTarget(Target):
+class GraphqlTarget(PooledTarget):
     """Sends one mutation per mapped record, up to ``aliases_per_request`` aliased in one request.
 
     With ``upsert``, records are looked up by key first, and two requests in
@@ -164,7 +163,6 @@ class GraphqlTarget(Target):
         self.create: Operation | None = None
         self.upsert: Upsert | None = None
         self.key: Any = None
-        self.pool: SendPool | None = None
         self.sender: MutationSender | None = None
         self._problem: str | None = None
         if bool(o.mutation) == bool(o.document):
@@ -218,20 +216,16 @@ class GraphqlTarget(Target):
             limiter=RateLimiter(self.options.rate_limit),
             policy=client.policy,
         )
-        self.pool = SendPool(self.options.concurrency, name="fluent-graphql")
+        concurrency = self.options.concurrency
+        window = 2 * self.options.aliases_per_request * concurrency
+        self.start(run, workers=concurrency, window=window, name="fluent-graphql")
         self.busy: set[Any] = set()
         self.cond = threading.Condition()
-        self.progress = Progress(run, window=2 * self.options.aliases_per_request * self.options.concurrency)
-        self.sender.on_settled = lambda rec: self.progress.settled(rec.batch, rec.index)
-
-    @override
-    def resume(self, item: Item, saved: Checkpoint) -> int:
-        """Continue a file an interrupted run was sending (mutations it may have sent are settled first)."""
-        return self.progress.resume(item, saved)
+        self.sender.on_settled = lambda rec: self.window.settled(rec.batch, rec.index)
 
     def _doubtful(self, batch: Batch, i: int) -> bool:
         """An interrupted run may have applied record ``i``: True when it must not be sent (rejected)."""
-        if self.progress.doubt(batch, i) is None or self.upsert is not None or self.options.idempotent:
+        if self.window.doubt(batch, i) is None or self.upsert is not None or self.options.idempotent:
             return False  # the lookup settles it, or sending again is harmless
         assert self.sender is not None
         self.sender.refuse(
@@ -269,7 +263,6 @@ class GraphqlTarget(Target):
                     self._submit(batch.chunk.item, group, keys)
                     group, keys = [], set()
                 keys.add(rec.key)
-            self.progress.sending(batch, i)
             group.append(rec)
             if len(group) >= size:
                 self._submit(batch.chunk.item, group, keys)
@@ -280,8 +273,9 @@ class GraphqlTarget(Target):
     def _submit(self, item: Item, group: list[Rec], keys: set[Any]) -> None:
         assert self.pool is not None and self.sender is not None
         sender, pool = self.sender, self.pool
+        members = [(rec.batch, rec.index) for rec in group]
         if not keys or pool.workers == 1:
-            pool.submit(item, lambda: sender.send(group))
+            self.submit(item, members, lambda: sender.send(group))
             return
         with self.cond:  # concurrent requests never touch the same entity
             while keys & self.busy:
@@ -297,18 +291,7 @@ class GraphqlTarget(Target):
                     self.busy -= keys
                     self.cond.notify_all()
 
-        pool.submit(item, task)
-
-    @override
-    def finish_item(self, item: Item) -> None:
-        if self.pool is not None:
-            self.pool.wait_item(item)
-            self.progress.finished(item)
-
-    @override
-    def finish_run(self) -> None:
-        if self.pool is not None:
-            self.pool.wait_all()
+        self.submit(item, members, task)
 
     def stats(self) -> dict[str, Any]:
         """The sender's counters for the run report, plus retries; lookup counters only with ``upsert``."""
@@ -321,10 +304,3 @@ class GraphqlTarget(Target):
             counts.pop("lookups")
         counts["retries"] = self.sender.client.stats["retries"]
         return counts
-
-    @override
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.close()
-            self.pool = None
-        super().close()

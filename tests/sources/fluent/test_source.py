@@ -174,3 +174,13 @@ def test_spec_problems_are_validation_errors(emu, write_spec, cli, source, messa
         text = text.replace("  records: inventoryPositions.edges[*].node\n", "")
     result = cli("validate", str(write_spec(text)))
     assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_refused_credentials_fail_the_run_as_a_source_error(emu, write_spec, run_spec, caplog) -> None:
+    secret = str(emu.credentials["client_secret"])
+    spec = write_spec(extraction_spec(emu).replace(f'"client_secret": "{secret}"', '"client_secret": "nope"'))
+    with caplog.at_level("ERROR", logger="engine"):
+        report = run_spec(spec)
+    assert report.status == "failed" and "fluent connection 'fluent': credentials refused" in report.error
+    [failed] = [r for r in caplog.records if r.getMessage() == "run failed"]
+    assert failed.fields["kind"] == "engine.source.auth"  # the source's error, not a target's
