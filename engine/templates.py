@@ -10,14 +10,17 @@
 
 Templates are parsed when the spec compiles, so an unknown placeholder is a
 validation error, and rendered names are checked so they cannot climb out of
-the directory they belong to.
+the directory they belong to. When a name is taken, sources moving a file
+and destinations publishing one try others (:func:`free_name`,
+:func:`suffixed_names`): nothing is overwritten.
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -128,6 +131,31 @@ def leaves_directory(
     except DataError:
         return f"{template.text!r} leads outside its directory ('..' is not allowed)"
     return None
+
+
+def free_name(path: str, run_id: str, exists: Callable[[str], bool]) -> str:
+    """``path``, or a sibling name when something is already there (moves never overwrite)."""
+    if not exists(path):
+        return path
+    head, base = posixpath.split(path)
+    stem, suffix = posixpath.splitext(base)
+    n = 1
+    while True:
+        tail = f"{stem}.{run_id}{suffix}" if n == 1 else f"{stem}.{run_id}-{n}{suffix}"
+        candidate = posixpath.join(head, tail)
+        if not exists(candidate):
+            return candidate
+        n += 1
+
+
+def suffixed_names(path: str) -> Iterable[str]:
+    """``out-1.csv``, ``out-2.csv`` ...: names tried by ``if_exists: suffix``."""
+    head, base = posixpath.split(path)
+    stem, suffix = posixpath.splitext(base)
+    n = 1
+    while True:
+        yield posixpath.join(head, f"{stem}-{n}{suffix}")
+        n += 1
 
 
 def _sample(spec: str) -> Any:

@@ -3,7 +3,8 @@
 The interpreter (engine/spec, engine/runtime) never imports a concrete plugin, and the Fluent
 emulator stays apart: it imports nothing from the rest of ``engine`` but ``engine.suggest`` (a
 stdlib-only did-you-mean helper, shared rather than copied), and within ``engine`` only the Fluent
-connection's ``embedded`` mode and the CLI import it.
+connection's ``embedded`` mode and the CLI import it. A private module (``_name``) belongs to its
+package: nothing outside that package imports it (shared pieces live in public modules).
 """
 
 from __future__ import annotations
@@ -103,6 +104,66 @@ def test_the_emulator_check_would_catch_offenders(tmp_path) -> None:
         "engine/emulator/app.py imports engine.errors.EngineError",
         "engine/sources/local.py imports engine.emulator",
         "engine/sources/local.py imports engine.emulator.Emulator",
+    ]
+
+
+# --- a private module belongs to its package --------------------------------------------------------
+
+
+def module_name(path: Path, root: Path) -> str:
+    """``engine/targets/fluent/event.py`` -> ``engine.targets.fluent.event`` (a package's ``__init__``: the package)."""
+    parts = list(path.relative_to(root.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def private_owner(name: str, root: Path) -> str | None:
+    """The package a private name in ``name`` belongs to, or None when ``name`` reaches nothing private.
+
+    ``engine.targets.fluent._pool.SendPool`` belongs to ``engine.targets.fluent``; a private name
+    inside a module (``engine.mapping.paths._walk``) belongs to the module's package.
+    """
+    parts = name.split(".")
+    for i, part in enumerate(parts[1:], 1):
+        if part.startswith("_") and not part.startswith("__"):
+            owner = parts[:i]
+            if not root.parent.joinpath(*owner).is_dir():
+                owner = owner[:-1]
+            return ".".join(owner)
+    return None
+
+
+def private_imports(root: Path) -> list[str]:
+    """Imports of a private module (or name) from outside the package it belongs to."""
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        importer = module_name(path, root)
+        for name in imports_of(path):
+            owner = private_owner(name, root)
+            if owner is not None and not _inside(importer, owner):
+                offenders.append(f"{path.relative_to(root.parent).as_posix()} imports {name}")
+    return offenders
+
+
+def test_no_module_imports_another_package_s_private_module() -> None:
+    assert private_imports(ROOT) == [], "move what is shared into a public module"
+
+
+def test_the_private_import_check_would_catch_offenders(tmp_path) -> None:
+    root = tmp_path / "engine"
+    for package in ("targets/fluent", "connections", "sources/fluent", "mapping"):
+        (root / package).mkdir(parents=True, exist_ok=True)
+    (root / "targets" / "http.py").write_text(
+        "from engine.targets.fluent._pool import SendPool\nfrom engine.connections import _http_auth\n"
+    )
+    (root / "targets" / "fluent" / "event.py").write_text("from engine.targets.fluent._pool import SendPool\n")
+    (root / "sources" / "fluent" / "graphql.py").write_text("from engine.sources._http_pages import page_cap\n")
+    (root / "mapping" / "codegen.py").write_text("from engine.mapping.paths import _walk\n")
+    (root / "sources" / "s3.py").write_text("import engine.connections._s3_errors\n")
+    assert private_imports(root) == [
+        "engine/sources/s3.py imports engine.connections._s3_errors",
+        "engine/targets/http.py imports engine.targets.fluent._pool",
+        "engine/targets/http.py imports engine.targets.fluent._pool.SendPool",
+        "engine/targets/http.py imports engine.connections._http_auth",
     ]
 
 

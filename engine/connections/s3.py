@@ -27,7 +27,7 @@ from typing import Any
 
 from typing_extensions import override
 
-from engine.connections import _s3_errors
+from engine.connections import s3_errors
 from engine.connections._common import connection_name
 from engine.contracts import Connection, RunContext
 from engine.errors import EngineError
@@ -223,7 +223,7 @@ class S3Connection(Connection):
         Returns:
             The engine error to raise, fatal or transient according to the cause.
         """
-        return _s3_errors.translate(
+        return s3_errors.translate(
             self.label, exc, action=action, where=where, phase=phase, bucket=self.bucket
         )
 

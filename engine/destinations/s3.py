@@ -27,11 +27,10 @@ from typing import Any
 
 from typing_extensions import override
 
-from engine.connections._s3_errors import error_code
+from engine.connections.s3_errors import error_code
 from engine.contracts import Destination, RunContext
 from engine.errors import TargetError
-from engine.sources._files import suffixed_names
-from engine.templates import safe_relative
+from engine.templates import safe_relative, suffixed_names
 
 SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -26,11 +26,10 @@ from typing import Any
 
 from typing_extensions import override
 
-from engine.connections import _sftp_io
+from engine.connections import sftp_io
 from engine.contracts import Destination, RunContext
 from engine.errors import TargetError
-from engine.sources._files import suffixed_names
-from engine.templates import safe_relative
+from engine.templates import safe_relative, suffixed_names
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -96,7 +95,7 @@ class SftpDestination(Destination):
 
         def upload(client: Any) -> None:
             if self.options.create_dirs:
-                _sftp_io.makedirs(client, folder)
+                sftp_io.makedirs(client, folder)
             client.put(local_path, temp, confirm=True)
 
         chosen: list[str] = []
@@ -120,8 +119,8 @@ class SftpDestination(Destination):
         recognises a rename that did go through.
         """
         policy = self.options.if_exists
-        if not _sftp_io.exists(client, temp):
-            if chosen and _sftp_io.exists(client, chosen[-1]):
+        if not sftp_io.exists(client, temp):
+            if chosen and sftp_io.exists(client, chosen[-1]):
                 return chosen[-1]
             raise TargetError(f"{self.conn.label}: the uploaded file {self.conn.uri(temp)} disappeared")
         if policy == "overwrite":
@@ -130,13 +129,13 @@ class SftpDestination(Destination):
             return final
         candidates = itertools.chain([final], suffixed_names(final) if policy == "suffix" else ())
         for candidate in candidates:
-            if not _sftp_io.exists(client, candidate):
+            if not sftp_io.exists(client, candidate):
                 try:
                     chosen.append(candidate)
                     client.rename(temp, candidate)  # SFTP rename never replaces a file
                     return candidate
                 except OSError:
-                    if not _sftp_io.exists(client, candidate):
+                    if not sftp_io.exists(client, candidate):
                         raise
             if policy == "fail":
                 raise TargetError(
@@ -147,5 +146,5 @@ class SftpDestination(Destination):
 
 
 def _remove(client: Any, path: str) -> None:
-    if _sftp_io.exists(client, path):
+    if sftp_io.exists(client, path):
         client.remove(path)

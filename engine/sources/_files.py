@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import posixpath
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -115,31 +114,6 @@ def safe_name(name: str) -> bool:
     return (
         bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name and "\x00" not in name
     )
-
-
-def free_name(path: str, run_id: str, exists: Callable[[str], bool]) -> str:
-    """``path``, or a sibling name when something is already there (moves never overwrite)."""
-    if not exists(path):
-        return path
-    head, base = posixpath.split(path)
-    stem, suffix = posixpath.splitext(base)
-    n = 1
-    while True:
-        tail = f"{stem}.{run_id}{suffix}" if n == 1 else f"{stem}.{run_id}-{n}{suffix}"
-        candidate = posixpath.join(head, tail)
-        if not exists(candidate):
-            return candidate
-        n += 1
-
-
-def suffixed_names(path: str) -> Iterable[str]:
-    """``out-1.csv``, ``out-2.csv`` ...: names tried by ``if_exists: suffix``."""
-    head, base = posixpath.split(path)
-    stem, suffix = posixpath.splitext(base)
-    n = 1
-    while True:
-        yield posixpath.join(head, f"{stem}-{n}{suffix}")
-        n += 1
 
 
 @dataclasses.dataclass

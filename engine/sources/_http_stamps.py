@@ -1,7 +1,7 @@
 """Update times as REST APIs write them: ISO-8601, epoch seconds or milliseconds, or a strftime pattern.
 
 The watermark itself is kept in one form (UTC ISO with milliseconds, see
-:mod:`engine.sources.fluent._watermark`); ``format`` says how the API reads
+:mod:`engine.sources.watermark`); ``format`` says how the API reads
 a bound in a query and writes a time in a record.
 """
 
@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.errors import ConfigError, SourceError
-from engine.sources.fluent._watermark import parse_instant, render
+from engine.sources.watermark import parse_instant, render
 
 NAMED = ("iso", "epoch", "epoch_ms")
 

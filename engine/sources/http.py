@@ -53,7 +53,7 @@ from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_p
 from engine.sources import _http_stamps as stamps
 from engine.sources._http_pages import Page, Request, make_pager, page_cap
 from engine.sources._http_read import fetch
-from engine.sources.fluent._watermark import Tracker, Watermark, parse_instant
+from engine.sources.watermark import Crawl, Tracker, Watermark, parse_instant, store
 from engine.units import duration
 
 STATE_KEY = "http.watermark"
@@ -286,7 +286,7 @@ class HttpSource(Source):
         self.format = str(wm.get("format", "iso"))
         self._check(o, wm)
         self.counts: dict[str, Any] = {}
-        self.pending: dict[str, Watermark] = {}
+        self.pending: dict[str, Watermark | None] = {}
         self.client: Any = None
         self.tally: dict[str, int] = {}
 
@@ -426,34 +426,31 @@ class HttpSource(Source):
         self.client = run.connection(o.connection).client
         tracker, context = self._bounds(run)
         headers = {str(k): str(v) for k, v in self.headers.render({}, context, omit_missing=True).items()}
-        counts = self.counts = {
-            "pages": 0,
-            "records": 0,
-            "duplicates_dropped": 0,
-            "overlap_dropped": 0,
-            "truncated": False,
-        }
+        crawl = Crawl(
+            tracker,
+            o.max_records,
+            id_of=self.id_of,
+            stamp_of=self._stamp if self.stamp_of is not None else None,
+            field=(o.watermark or {}).get("field"),
+        )
+        counts = self.counts = crawl.counts
         self.tally = {"requests": 0, "retries": 0}
         if tracker is not None:
             counts["watermark_from"] = context.get("watermark")
         _, pager = make_pager(o.pagination)
-        limit, seen = o.max_records, set[str]()
-        request = pager.first(self._first(context), limit)
+        request = pager.first(self._first(context), o.max_records)
         # the next page is asked for while the runner maps and writes this one
         ahead = ThreadPoolExecutor(1, thread_name_prefix="http-page")
         try:
             pending: Future | None = ahead.submit(self._fetch, request, 1, headers)
             while pending is not None:
                 page = pending.result()
-                counts["pages"] += 1
-                out, cut = self._keep(page, seen, tracker, counts, limit)
-                first = counts["records"] + 1
-                counts["records"] += len(out)
+                out, first = crawl.keep(page.records, page.number)
                 pending = None
-                if limit is not None and counts["records"] >= limit:
-                    counts["truncated"] = cut or _more(pager, page, request)
+                if crawl.full:
+                    counts["truncated"] = counts["truncated"] or _more(pager, page, request)
                 else:
-                    nxt = pager.next(page, request, None if limit is None else limit - counts["records"])
+                    nxt = pager.next(page, request, crawl.remaining)
                     if nxt is not None:
                         page_cap(page.number, o.max_pages)
                         request = nxt
@@ -467,76 +464,16 @@ class HttpSource(Source):
                     )
         finally:
             ahead.shutdown(wait=False, cancel_futures=True)
-        run.log.info(
-            "api read",
-            path=self._where(),
-            pages=counts["pages"],
-            records=counts["records"],
-            duplicates=counts["duplicates_dropped"] or None,
-            overlap=counts["overlap_dropped"] or None,
-        )
-        self._settle(item, run, tracker)
+        backfill = bool(run.since or run.until)
+        self.pending[item.uri] = crawl.finish(run.log, "api read", backfill=backfill, path=self._where())
 
-    def _settle(self, item: Item, run: RunContext, tracker: Tracker | None) -> None:
-        """The watermark to store once the target acknowledged everything (see :meth:`complete`)."""
-        counts = self.counts
-        if tracker is None or run.since or run.until:
-            return
-        if counts["truncated"]:
-            counts["watermark_to"] = counts.get("watermark_from")
-            run.log.warning(
-                "max_records cut the crawl short; the watermark stays where it was",
-                path=self._where(),
-                max_records=self.options.max_records,
-            )
-            return
-        if tracker.unstamped:
-            run.log.warning(
-                "records without the watermark field",
-                field=self.options.watermark["field"],
-                count=tracker.unstamped,
-            )
-        nxt = tracker.next()
-        counts["watermark_to"] = stamps.render(nxt.value) if nxt.value else None
-        self.pending[item.uri] = nxt
-
-    def _keep(
-        self, page: Page, seen: set[str], tracker: Tracker | None, counts: dict[str, Any], limit: int | None
-    ) -> tuple[list[dict[str, Any]], bool]:
-        """The page's records to deliver, and whether ``max_records`` left some behind."""
-        out: list[dict[str, Any]] = []
-        for record in page.records:
-            scope = Scope(root=record)
-            raw = self.id_of(record, scope) if self.id_of is not None else None
-            record_id = str(raw) if raw is not None and not isinstance(raw, dict | list) else None
-            if record_id is not None:
-                if record_id in seen:
-                    counts["duplicates_dropped"] += 1
-                    continue
-                seen.add(record_id)
-            stamp = None
-            if tracker is not None and self.stamp_of is not None:
-                where = (
-                    f"page {page.number} record {record_id or len(out) + 1} {self.options.watermark['field']}"
-                )
-                stamp = stamps.read(self.stamp_of(record, scope), self.format, where)
-            if tracker is not None and tracker.delivered_before(record_id, stamp):
-                counts["overlap_dropped"] += 1
-                tracker.observe(record_id, stamp)
-                continue
-            if limit is not None and counts["records"] + len(out) >= limit:
-                return out, True
-            if tracker is not None:
-                tracker.observe(record_id, stamp)
-            out.append(record)
-        return out, False
+    def _stamp(self, record: Any, scope: Scope, where: str) -> str | None:
+        """A record's update time in the watermark's form (the API writes it in ``format``)."""
+        return stamps.read(self.stamp_of(record, scope), self.format, where)
 
     @override
     def complete(self, item: Item, ok: bool, run: RunContext) -> str | None:
-        nxt = self.pending.pop(item.uri, None)
-        if ok and nxt is not None and nxt.value is not None:
-            run.state.kv_set(run.connector, STATE_KEY, nxt.dump())
-            run.log.info("watermark stored", value=stamps.render(nxt.value), remembered=len(nxt.seen))
+        store(run, STATE_KEY, self.pending.pop(item.uri, None), ok)
         return None
 
     def stats(self) -> dict[str, Any]:

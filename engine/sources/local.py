@@ -34,8 +34,8 @@ from typing_extensions import override
 from engine.contracts import Item, RunContext, Source
 from engine.errors import OutsideSourceError, SourceError
 from engine.sources import _inside
-from engine.sources._files import MIN_AGE, MOVE, compile_pattern, free_name, move_templates, render_move
-from engine.templates import LOCAL_SEPARATORS
+from engine.sources._files import MIN_AGE, MOVE, compile_pattern, move_templates, render_move
+from engine.templates import LOCAL_SEPARATORS, free_name
 
 SCHEMA: dict[str, Any] = {
     "type": "object",

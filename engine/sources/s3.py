@@ -30,7 +30,7 @@ from typing import IO, Any
 
 from typing_extensions import override
 
-from engine.connections._s3_errors import error_code, is_drop
+from engine.connections.s3_errors import error_code, is_drop
 from engine.contracts import Item, RunContext, Source
 from engine.errors import EngineError, SourceError
 from engine.retry import ResumableReader, buffered
@@ -42,13 +42,13 @@ from engine.sources._files import (
     SORT,
     Entry,
     compile_pattern,
-    free_name,
     move_templates,
     render_move,
     safe_name,
     select,
     static_dir,
 )
+from engine.templates import free_name
 
 SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -33,7 +33,7 @@ from typing import IO, Any
 
 from typing_extensions import override
 
-from engine.connections import _sftp_io
+from engine.connections import sftp_io
 from engine.contracts import Item, RunContext, Source
 from engine.errors import EngineError, SourceError
 from engine.retry import ResumableReader, buffered
@@ -45,13 +45,13 @@ from engine.sources._files import (
     SORT,
     Entry,
     compile_pattern,
-    free_name,
     move_templates,
     render_move,
     safe_name,
     select,
     static_dir,
 )
+from engine.templates import free_name
 from engine.units import duration
 
 SCHEMA: dict[str, Any] = {
@@ -124,7 +124,7 @@ class SftpSource(Source):
 
         def resolve(client: Any) -> str:
             root = client.normalize(where)
-            if not _sftp_io.is_dir(client, root):
+            if not sftp_io.is_dir(client, root):
                 raise SourceError(f"{self.conn.label}: {root} is not a directory")
             return root
 
@@ -239,7 +239,7 @@ class SftpSource(Source):
                         f"{conn.label}: {item.uri} changed while it was being read",
                         hint="it is read again on the next run",
                     )
-            return _sftp_io.WindowedReader(handle, offset, size)
+            return sftp_io.WindowedReader(handle, offset, size)
 
         def give_up(exc: BaseException, offset: int) -> EngineError:
             error = conn.error(exc, "read", item.uri, phase="source")
@@ -275,10 +275,10 @@ class SftpSource(Source):
         chosen: list[str] = []
 
         def move(client: Any) -> str:
-            if chosen and not _sftp_io.exists(client, src) and _sftp_io.exists(client, chosen[-1]):
+            if chosen and not sftp_io.exists(client, src) and sftp_io.exists(client, chosen[-1]):
                 return chosen[-1]  # the rename went through; only its answer was lost
-            _sftp_io.makedirs(client, posixpath.dirname(target))
-            dest = free_name(target, run.run_id, lambda p: _sftp_io.exists(client, p))
+            sftp_io.makedirs(client, posixpath.dirname(target))
+            dest = free_name(target, run.run_id, lambda p: sftp_io.exists(client, p))
             chosen.append(dest)
             client.posix_rename(src, dest)
             return dest

@@ -11,15 +11,13 @@ from engine.errors import ConfigError, DataError
 from engine.sources._files import (
     Entry,
     compile_pattern,
-    free_name,
     move_templates,
     render_move,
     safe_name,
     select,
     static_dir,
-    suffixed_names,
 )
-from engine.templates import NameTemplate
+from engine.templates import NameTemplate, free_name, suffixed_names
 
 RUN = SimpleNamespace(run_id="R1", connector="c", started=datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC))
 

@@ -51,13 +51,13 @@ from typing_extensions import override
 
 from engine.contracts import Chunk, Item, RunContext, Source
 from engine.errors import SOURCE, ConfigError
-from engine.mapping.paths import Scope
 from engine.secrets import reveal
 from engine.sources._http_pages import page_cap
 from engine.sources.fluent._pages import Cursors, Shape, read_page
-from engine.sources.fluent._watermark import STATE_KEY, Tracker, Watermark, parse_instant, render
+from engine.sources.watermark import Crawl, Tracker, Watermark, parse_instant, render, store
 from engine.units import duration
 
+STATE_KEY = "fluent.graphql.watermark"
 VARIABLE = {"type": "string", "pattern": "^[_A-Za-z][_0-9A-Za-z]*$"}
 
 SCHEMA: dict[str, Any] = {
@@ -165,7 +165,7 @@ class GraphqlSource(Source):
                     )
                 )
         self.counts: dict[str, Any] = {}
-        self.pending: dict[str, Watermark] = {}
+        self.pending: dict[str, Watermark | None] = {}
 
     def problems(self) -> list[tuple[tuple, str]]:
         """Query mistakes found at construction: unparseable, not one query, an undeclared variable."""
@@ -217,38 +217,36 @@ class GraphqlSource(Source):
                 variables[wm["variable"]] = render(lower)
             if run.until:
                 variables[wm["until_variable"]] = render(parse_instant(run.until, "--until"))
-        counts = self.counts = {
-            "pages": 0,
-            "records": 0,
-            "duplicates_dropped": 0,
-            "overlap_dropped": 0,
-            "truncated": False,
-        }
+        shape = self.shape
+        crawl = Crawl(
+            tracker,
+            o.max_records,
+            id_of=shape.node_id,
+            stamp_of=(lambda node, scope, where: shape.stamp(node, scope)) if shape.stamp else None,
+            field=(wm or {}).get("field"),
+        )
+        counts = self.counts = crawl.counts
         if wm:
             counts["watermark_from"] = variables.get(wm["variable"])
-        cursors, seen_ids, limit = Cursors(o.cursor_from), set[str](), o.max_records
+        cursors = Cursors(o.cursor_from)
         # the next page is asked for while the runner maps and writes this one
         ahead = ThreadPoolExecutor(1, thread_name_prefix="fluent-graphql-page")
         try:
             pending: Future | None = ahead.submit(
-                client.graphql, o.query, self._page_variables(variables, None, limit), phase=SOURCE
+                client.graphql, o.query, self._page_variables(variables, None, o.max_records), phase=SOURCE
             )
             while pending is not None:
                 page = read_page(pending.result(), self.shape, counts["pages"] + 1, o.cursor_from)
-                counts["pages"] += 1
-                out, cut = self._keep(page.records, seen_ids, tracker, counts, limit)
-                first = counts["records"] + 1
-                counts["records"] += len(out)
+                out, first = crawl.keep(page.records, page.number)
                 pending = None
-                if limit is not None and counts["records"] >= limit:
-                    counts["truncated"] = cut or page.has_next
+                if crawl.full:
+                    counts["truncated"] = counts["truncated"] or page.has_next
                 elif page.has_next:
                     page_cap(page.number, o.max_pages)
-                    remaining = None if limit is None else limit - counts["records"]
                     pending = ahead.submit(
                         client.graphql,
                         o.query,
-                        self._page_variables(variables, cursors.next(page), remaining),
+                        self._page_variables(variables, cursors.next(page), crawl.remaining),
                         phase=SOURCE,
                     )
                 if out:
@@ -260,29 +258,7 @@ class GraphqlSource(Source):
                     )
         finally:
             ahead.shutdown(wait=False, cancel_futures=True)
-        run.log.info(
-            "query read",
-            query=self.root,
-            pages=counts["pages"],
-            records=counts["records"],
-            duplicates=counts["duplicates_dropped"] or None,
-            overlap=counts["overlap_dropped"] or None,
-        )
-        if tracker is None or backfill:
-            return
-        if counts["truncated"]:
-            counts["watermark_to"] = counts.get("watermark_from")
-            run.log.warning(
-                "max_records cut the crawl short; the watermark stays where it was",
-                query=self.root,
-                max_records=limit,
-            )
-            return
-        if tracker.unstamped:
-            run.log.warning("records without the watermark field", field=wm["field"], count=tracker.unstamped)
-        nxt = tracker.next()
-        counts["watermark_to"] = render(nxt.value) if nxt.value else None
-        self.pending[item.uri] = nxt
+        self.pending[item.uri] = crawl.finish(run.log, "query read", backfill=backfill, query=self.root)
 
     def _page_variables(
         self, base: dict[str, Any], cursor: str | None, remaining: int | None
@@ -294,44 +270,9 @@ class GraphqlSource(Source):
             out[o.cursor_variable] = cursor
         return out
 
-    def _keep(
-        self,
-        nodes: list[dict[str, Any]],
-        seen_ids: set[str],
-        tracker: Tracker | None,
-        counts: dict[str, Any],
-        limit: int | None,
-    ) -> tuple[list[dict[str, Any]], bool]:
-        """The page's records to deliver, and whether ``max_records`` left some behind."""
-        out: list[dict[str, Any]] = []
-        shape = self.shape
-        for node in nodes:
-            scope = Scope(root=node)
-            raw = shape.node_id(node, scope) if shape.node_id else None
-            node_id = str(raw) if raw is not None else None
-            if node_id is not None:
-                if node_id in seen_ids:
-                    counts["duplicates_dropped"] += 1
-                    continue
-                seen_ids.add(node_id)
-            stamp = shape.stamp(node, scope) if tracker is not None and shape.stamp else None
-            if tracker is not None and tracker.delivered_before(node_id, stamp):
-                counts["overlap_dropped"] += 1
-                tracker.observe(node_id, stamp)
-                continue
-            if limit is not None and counts["records"] + len(out) >= limit:
-                return out, True
-            if tracker is not None:
-                tracker.observe(node_id, stamp)
-            out.append(node)
-        return out, False
-
     @override
     def complete(self, item: Item, ok: bool, run: RunContext) -> str | None:
-        nxt = self.pending.pop(item.uri, None)
-        if ok and nxt is not None and nxt.value is not None:
-            run.state.kv_set(run.connector, STATE_KEY, nxt.dump())
-            run.log.info("watermark stored", value=render(nxt.value), remembered=len(nxt.seen))
+        store(run, STATE_KEY, self.pending.pop(item.uri, None), ok)
         return None
 
     def stats(self) -> dict[str, Any]:

@@ -42,6 +42,7 @@ def is_drop(exc: BaseException) -> bool:
 
 
 def error_code(exc: BaseException) -> str | None:
+    """The S3 error code of a botocore ``ClientError`` (``NoSuchKey``, ``PreconditionFailed`` ...), or None."""
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
         return str((response.get("Error") or {}).get("Code") or "") or None

@@ -29,6 +29,7 @@ class WindowedReader:
         self.pending = b""
 
     def read(self, n: int) -> bytes:
+        """Up to ``n`` bytes, from the current window (the next one is fetched when it is used up)."""
         while not self.pending:
             block = next(self.blocks, None)
             if block is not None:
@@ -51,10 +52,12 @@ class WindowedReader:
         return data
 
     def close(self) -> None:
+        """Close the remote file."""
         self.handle.close()
 
 
 def exists(client: Any, path: str) -> bool:
+    """Whether ``path`` exists on the server (any other failure is raised)."""
     try:
         client.stat(path)
         return True
@@ -86,4 +89,5 @@ def makedirs(client: Any, path: str) -> None:
 
 
 def is_dir(client: Any, path: str) -> bool:
+    """Whether ``path`` is a directory on the server."""
     return stat.S_ISDIR(client.stat(path).st_mode or 0)
