@@ -85,7 +85,7 @@ def _default(key: str) -> Any:
 
 def backoff(attempt: int, base: float, cap: float) -> float:
     """Delay before retry ``attempt`` (0-based): doubling from ``base`` up to ``cap``, jittered down to half."""
-    return min(cap, base * (2**attempt)) * random.uniform(0.5, 1.0)
+    return min(cap, base * 2.0**attempt) * random.uniform(0.5, 1.0)
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
