@@ -155,8 +155,12 @@ def test_the_private_import_check_would_catch_offenders(tmp_path) -> None:
     (root / "targets" / "http.py").write_text(
         "from engine.targets.fluent._pool import SendPool\nfrom engine.connections import _http_auth\n"
     )
-    (root / "targets" / "fluent" / "event.py").write_text("from engine.targets.fluent._pool import SendPool\n")
-    (root / "sources" / "fluent" / "graphql.py").write_text("from engine.sources._http_pages import page_cap\n")
+    (root / "targets" / "fluent" / "event.py").write_text(
+        "from engine.targets.fluent._pool import SendPool\n"
+    )
+    (root / "sources" / "fluent" / "graphql.py").write_text(
+        "from engine.sources._http_pages import page_cap\n"
+    )
     (root / "mapping" / "codegen.py").write_text("from engine.mapping.paths import _walk\n")
     (root / "sources" / "s3.py").write_text("import engine.connections._s3_errors\n")
     assert private_imports(root) == [

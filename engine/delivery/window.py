@@ -182,9 +182,8 @@ class BatchWindow(CheckpointWindow[_Batches]):
         return _Batches()
 
     def _checkpoint(self, state: _Batches) -> Checkpoint:
-        return Checkpoint(
-            self.run.run_id, state.acked, {"pending": state.pending, "inflight": state.inflight}
-        )
+        pending = dict(state.pending)  # a value: later changes to the window do not reach it
+        return Checkpoint(self.run.run_id, state.acked, {"pending": pending, "inflight": state.inflight})
 
     def begin(self, item: Item, acked: int, pending: dict[str, dict[str, Any]]) -> None:
         """Take up ``item`` where an interrupted run left it (saved at once)."""

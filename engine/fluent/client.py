@@ -108,8 +108,15 @@ class FluentClient:
         what = f"{method} {path}"
 
         def once(_attempt: int) -> Any:
-            resp = self.http.request(
-                method, path, params=params, content=content, headers=_JSON, write=False, phase=phase
+            resp = self.http.exchange(
+                method,
+                path,
+                params=params,
+                content=content,
+                headers=_JSON,
+                write=False,
+                phase=phase,
+                checked=True,
             )
             return self._json(resp, write=False, phase=phase, what=what)
 
@@ -145,8 +152,8 @@ class FluentClient:
         content = dumps_bytes(body)
 
         def once(_attempt: int) -> Any:
-            resp = self.http.request(
-                "POST", "graphql", content=content, headers=_JSON, write=False, phase=phase
+            resp = self.http.exchange(
+                "POST", "graphql", content=content, headers=_JSON, write=False, phase=phase, checked=True
             )
             env = self._json(resp, write=False, phase=phase, what="POST /graphql")
             errors = env.get("errors") if isinstance(env, dict) else None

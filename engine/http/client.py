@@ -11,7 +11,8 @@ raises are that phase's, each with its intent (:mod:`engine.http.status`).
   connection's credentials, renewed once on a 401, and returns the answer
   whatever its status: for callers that judge statuses themselves (the
   ``http`` target's ``success`` and ``on_status``).
-* :meth:`HttpClient.request` is one exchange whose status is checked.
+  With ``checked=True`` a status other than a success is the error it
+  means instead (:func:`engine.http.status.check`).
 * :meth:`HttpClient.read` is a request that changes nothing, retried.
 * :meth:`HttpClient.write` changes state and is never applied twice: after
   an ambiguous failure the caller's ``reconcile`` is asked first.
@@ -22,10 +23,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 from urllib.parse import urljoin
 
 import httpx
+from typing_extensions import Unpack
 
 from engine import __version__
 from engine.contracts import Logger
@@ -36,6 +38,17 @@ from engine.http.status import check, path_of, snippet
 from engine.retry import RateLimiter, RetryPolicy
 
 T = TypeVar("T")
+
+
+class Parts(TypedDict, total=False):
+    """What a request carries besides its method and address (all optional)."""
+
+    #: query parameters (the credential's, for an API key in the query, are added)
+    params: Mapping[str, Any] | None
+    #: the body, encoded
+    content: bytes | None
+    #: headers of this request (the connection's and the credential's are added)
+    headers: Mapping[str, str] | None
 
 
 class HttpClient:
@@ -112,22 +125,23 @@ class HttpClient:
         method: str,
         url: str,
         *,
-        params: Mapping[str, Any] | None = None,
-        content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
         write: bool,
         phase: Phase,
+        checked: bool = False,
+        **parts: Unpack[Parts],
     ) -> httpx.Response:
-        """One request (and one more after a 401 when the credential can be renewed); any status.
+        """One request (and one more after a 401 when the credential can be renewed).
 
         Sent under the connection's :class:`~engine.http.guard.Guard`: a read
         follows redirects to its own server (or an allowed one, bare), a write
-        never does.
+        never does. Returns the answer whatever its status, or with
+        ``checked`` only a success (see :func:`engine.http.status.check`).
 
         Raises:
             AuthError: a 401 that fresh credentials did not cure, as ``phase.auth``.
         """
         what = self.what(method, url)
+        params, content, headers = parts.get("params"), parts.get("content"), parts.get("headers")
         renewed = False
         while True:
             auth_headers, auth_params, token = self.auth.apply(phase)
@@ -150,7 +164,7 @@ class HttpClient:
                 credential_params=auth_params,
             )
             if resp.status_code != 401:
-                return resp
+                return check(resp, what, phase, write=write) if checked else resp
             if self.auth.renewable and not renewed:
                 renewed = True
                 self.count("renewals")
@@ -161,33 +175,14 @@ class HttpClient:
                 hint="the credentials may be revoked or lack the permission this call needs",
             )
 
-    def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        write: bool,
-        phase: Phase,
-    ) -> httpx.Response:
-        """One :meth:`exchange` whose status is checked: the answer, or the error it means (not retried)."""
-        resp = self.exchange(
-            method, url, params=params, content=content, headers=headers, write=write, phase=phase
-        )
-        return check(resp, self.what(method, url), phase, write=write)
-
     def read(
         self,
         method: str,
         url: str,
         *,
-        params: Mapping[str, Any] | None = None,
-        content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
         phase: Phase,
         tally: dict[str, int] | None = None,
+        **parts: Unpack[Parts],
     ) -> httpx.Response:
         """A request that changes nothing, retried on 408, 429, 5xx and transport failures.
 
@@ -200,9 +195,7 @@ class HttpClient:
             mine["requests"] = mine.get("requests", 0) + 1
             if attempt:
                 mine["retries"] = mine.get("retries", 0) + 1
-            return self.request(
-                method, url, params=params, content=content, headers=headers, write=False, phase=phase
-            )
+            return self.exchange(method, url, write=False, phase=phase, checked=True, **parts)
 
         return self.retrying(once, self.what(method, url))
 
@@ -211,11 +204,10 @@ class HttpClient:
         method: str,
         url: str,
         *,
-        content: bytes | None,
-        headers: Mapping[str, str] | None = None,
         phase: Phase,
         decode: Callable[[httpx.Response], T],
         reconcile: Callable[[], T | None] | None = None,
+        **parts: Unpack[Parts],
     ) -> T:
         """A request that changes state, never applied twice; returns ``decode(answer)``.
 
@@ -231,9 +223,7 @@ class HttpClient:
         ambiguous, started = 0, time.monotonic()
 
         def once(_attempt: int) -> T:
-            return decode(
-                self.request(method, url, content=content, headers=headers, write=True, phase=phase)
-            )
+            return decode(self.exchange(method, url, write=True, phase=phase, checked=True, **parts))
 
         while True:
             try:
