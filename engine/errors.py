@@ -201,6 +201,30 @@ class TargetAuthError(TargetError, AuthError):
     code = "engine.target.auth"
 
 
+class LookupFailedError(EngineError):
+    """A lookup's service refused or failed a question (after its connection's retries)."""
+
+    code = "engine.lookup"
+
+
+class TransientLookupError(LookupFailedError, TransientError):
+    """A lookup's service was unreachable or failing; asking again later may succeed."""
+
+    code = "engine.lookup.transient"
+
+
+class RateLimitedLookupError(TransientLookupError, RateLimitedError):
+    """A lookup's service asked to slow down and kept asking."""
+
+    code = "engine.lookup.rate_limited"
+
+
+class LookupAuthError(LookupFailedError, AuthError):
+    """A lookup's credentials were refused after a renewal attempt; never a per-record matter."""
+
+    code = "engine.lookup.auth"
+
+
 class StateError(FatalError):
     """The state store cannot be read or written."""
 
@@ -243,10 +267,12 @@ class Phase:
 
 SOURCE = Phase("source", SourceError, TransientSourceError, RateLimitedSourceError, SourceAuthError)
 TARGET = Phase("target", TargetError, TransientTargetError, RateLimitedTargetError, TargetAuthError)
+#: what a lookup asks while records are mapped; its ``on_error`` policy decides per record
+LOOKUP = Phase("lookup", LookupFailedError, TransientLookupError, RateLimitedLookupError, LookupAuthError)
 #: what a connection does for itself (opening a client, fetching a token before any request)
 CONNECTION = Phase("connection", ConfigError, TransientError, RateLimitedError, AuthError)
 #: every phase by name, for callers that name theirs (``phase="source"``)
-PHASES: dict[str, Phase] = {p.name: p for p in (SOURCE, TARGET, CONNECTION)}
+PHASES: dict[str, Phase] = {p.name: p for p in (SOURCE, TARGET, LOOKUP, CONNECTION)}
 
 
 def is_transient(exc: BaseException) -> bool:

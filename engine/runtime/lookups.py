@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from engine.contracts import Chunk, Lookup
-from engine.errors import EngineError
+from engine.errors import AuthError, EngineError
 from engine.mapping.paths import LOOKUP_KEY, Scope, compile_getter, parse_path
 from engine.runtime.chunks import keep
 from engine.runtime.outcomes import RunOutcomes
@@ -140,7 +140,7 @@ class LookupStage:
             try:
                 got = lookup.fetch(batch)
             except EngineError as exc:
-                if lookup.on_error == "fail":
+                if lookup.on_error == "fail" or isinstance(exc, AuthError):
                     raise
                 message = redactor.scrub(str(exc))
                 for key in batch:

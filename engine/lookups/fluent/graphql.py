@@ -40,10 +40,10 @@ from typing import Any
 from typing_extensions import override
 
 from engine.contracts import RunContext
-from engine.errors import ConfigError, DataError
+from engine.errors import LOOKUP, ConfigError, DataError
+from engine.fluent.pages import Cursors, Shape, read_page
 from engine.lookups.base import MATCH, CommonOptions, LookupBase, match_parts, schema
 from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
-from engine.sources.fluent._pages import Cursors, Shape, read_page
 
 VARIABLE = {"type": "string", "pattern": "^[_A-Za-z][_0-9A-Za-z]*$"}
 
@@ -145,13 +145,14 @@ class GraphqlLookup(LookupBase):
         for n, part in enumerate(self.parts):
             variables[part] = sorted({k[n] for k in keys})
         found: dict[tuple[str, ...], Any] = {}
-        cursors = Cursors("edge")
+        cursors = Cursors("edge", LOOKUP)
         cursor: str | None = None
         for number in range(1, self.options.max_pages + 1):
             if cursor is not None:
                 variables[self.options.cursor_variable] = cursor
             self.counts["requests"] += 1
-            page = read_page(self.client.graphql(self.options.query, variables), self.shape, number, "edge")
+            envelope = self.client.graphql(self.options.query, variables, phase=LOOKUP)
+            page = read_page(envelope, self.shape, number, "edge", LOOKUP)
             self.counts["pages"] += 1
             for node in page.records:
                 key = self._key_of(node)

@@ -51,9 +51,9 @@ from typing_extensions import override
 
 from engine.contracts import Chunk, Item, RunContext, Source
 from engine.errors import SOURCE, ConfigError
+from engine.fluent.pages import Cursors, Shape, read_page
 from engine.secrets import reveal
 from engine.sources._http_pages import page_cap
-from engine.sources.fluent._pages import Cursors, Shape, read_page
 from engine.sources.watermark import Crawl, Tracker, Watermark, parse_instant, render, store
 from engine.units import duration
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from engine.errors import ConfigError, SourceError
+from engine.errors import SOURCE, ConfigError, Phase
 from engine.fluent.codes import code_of
 from engine.mapping.paths import Path, PathSyntaxError, Scope, compile_getter, parse_path
 
@@ -30,6 +30,7 @@ class Shape:
 
     @classmethod
     def of(cls, records: str, id_field: str | None, stamp: str | None, where: str) -> Shape:
+        """Compile the paths; ``where`` names the options block in errors."""
         try:
             path = parse_path(records)
             conn = _connection_path(path)
@@ -56,15 +57,18 @@ def _connection_path(path: Path) -> Any:
 
 @dataclasses.dataclass
 class Page:
+    """One page read: its records, whether more follow and the cursor to ask for them."""
+
     number: int
     records: list[dict[str, Any]]
     has_next: bool
     cursor: str | None
 
 
-def read_page(envelope: Any, shape: Shape, number: int, cursor_from: str) -> Page:
+def read_page(envelope: Any, shape: Shape, number: int, cursor_from: str, phase: Phase = SOURCE) -> Page:
+    """Read page ``number`` of a GraphQL answer, or raise a located error of the reader's ``phase``."""
     if not isinstance(envelope, dict):
-        raise SourceError(f"page {number}: the answer is not a GraphQL response")
+        raise phase.fatal(f"page {number}: the answer is not a GraphQL response")
     errors = [e for e in envelope.get("errors") or [] if isinstance(e, dict)]
     data = envelope.get("data")
     if errors:
@@ -75,27 +79,27 @@ def read_page(envelope: Any, shape: Shape, number: int, cursor_from: str) -> Pag
         )
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         if data is None:
-            raise SourceError(
+            raise phase.fatal(
                 f"page {number}: the query failed: {detail}{more}",
                 hint="C0001E means the page is too large: lower page_size" if code == "C0001E" else None,
             )
-        raise SourceError(
+        raise phase.fatal(
             f"page {number}: Fluent answered with partial data: {detail}{more}",
             hint="records would be incomplete; nothing of this page was delivered",
         )
     scope = Scope(root=data)
     conn = shape.connection(data, scope)
     if not isinstance(conn, dict):
-        raise SourceError(f"page {number}: no connection found in the answer (is the records path right?)")
+        raise phase.fatal(f"page {number}: no connection found in the answer (is the records path right?)")
     edges = conn.get("edges")
     if not isinstance(edges, list):
-        raise SourceError(f"page {number}: the connection has no edges list")
+        raise phase.fatal(f"page {number}: the connection has no edges list")
     records = shape.records(data, scope) or []
     records = [r for r in (records if isinstance(records, list) else [records]) if isinstance(r, dict)]
     info = conn.get("pageInfo") or {}
     has_next = info.get("hasNextPage")
     if not isinstance(has_next, bool):
-        raise SourceError(
+        raise phase.fatal(
             f"page {number}: pageInfo.hasNextPage is missing; select pageInfo {{ hasNextPage }} in the query"
         )
     if cursor_from == "page_info":
@@ -109,24 +113,26 @@ def read_page(envelope: Any, shape: Shape, number: int, cursor_from: str) -> Pag
 class Cursors:
     """The cursors of one crawl: the next one must be new, and present when more pages exist."""
 
-    def __init__(self, cursor_from: str) -> None:
+    def __init__(self, cursor_from: str, phase: Phase = SOURCE) -> None:
         self.cursor_from = cursor_from
+        self.phase = phase
         self.used: set[str] = set()
         self.empty_run = 0
 
     def next(self, page: Page) -> str:
+        """The cursor to ask for after ``page``, or an error saying why there is none."""
         where = "the last edge's cursor" if self.cursor_from == "edge" else "pageInfo.endCursor"
         if not page.records:
             self.empty_run += 1
             if self.empty_run >= MAX_EMPTY_PAGES or page.cursor is None:
-                raise SourceError(
+                raise self.phase.fatal(
                     f"page {page.number} is empty but says hasNextPage; stopping instead of looping",
                     hint="the server's pagination is inconsistent; retry later",
                 )
         else:
             self.empty_run = 0
         if not page.cursor:
-            raise SourceError(
+            raise self.phase.fatal(
                 f"page {page.number}: hasNextPage is true but {where} is missing, so the next page "
                 "cannot be asked for",
                 hint="select edges { cursor } in the query"
@@ -134,7 +140,7 @@ class Cursors:
                 else "select pageInfo { endCursor }, or use cursor_from: edge",
             )
         if page.cursor in self.used:
-            raise SourceError(
+            raise self.phase.fatal(
                 f"page {page.number}: the server returned cursor {page.cursor!r} again; stopping "
                 "instead of reading the same pages forever"
             )
