@@ -436,6 +436,9 @@ class RunContext(Protocol):
     def progress(self, **counts: int) -> None:
         """Report progress counters (shown on a terminal while the run goes on)."""
 
+    def note(self, text: str) -> None:
+        """Add a line to the run report's notes: something the operator should know that is not an error."""
+
 
 # --- kinds --------------------------------------------------------------------
 

@@ -55,6 +55,8 @@ class Run:
         self.until: str | None = None
         #: where targets save acknowledged progress inside a file (see runtime/checkpoints.py)
         self.checkpoints: Checkpoints = _NoCheckpoints()
+        #: notes from plugins for the run report (see :meth:`note`)
+        self.notes: list[str] = []
         self.context: dict[str, Any] = {
             "connector": connector,
             "run_id": self.run_id,
@@ -81,6 +83,11 @@ class Run:
     def progress(self, **counts: int) -> None:
         """Progress counters from plugins (ignored outside a terminal run)."""
         pass
+
+    def note(self, text: str) -> None:
+        """A line for the report's notes (the same line twice is kept once)."""
+        if text not in self.notes:
+            self.notes.append(text)
 
 
 class _NoCheckpoints:

@@ -220,6 +220,7 @@ class RunSession:
         total = Counts.from_dict(report.counts)  # what workers' reports folded in, if any
         total.add(outcomes.total)
         report.counts = total.as_dict()
+        report.notes.extend(n for n in run.notes if n not in report.notes)
         if outcomes.rejects is not None:
             outcomes.rejects.close()
             if outcomes.rejects.count:

@@ -117,7 +117,7 @@ class BatchPipeline:
             "jobs": self.jobs.created,
             "batches": self.counts["batches"],
             "polls": self.counts["polls"],
-            "expired_jobs": self.counts["expired_jobs"],
+            "expired_jobs": self.counts["expired_jobs"] + self.jobs.expired,
             "requests": c["requests"],
             "retries": c["retries"],
             "reconciled": c["reconciled"],
@@ -331,7 +331,14 @@ class BatchPipeline:
         progressed = False
         for job, pendings in by_job.items():
             self.counts["polls"] += 1
-            status = self.client.get(f"api/v4.1/job/{job}", phase=TARGET)
+            try:
+                status = self.client.get(f"api/v4.1/job/{job}", phase=TARGET)
+            except RefusedError as exc:
+                if exc.status != 404 or any(p.refs is not None for p in pendings):
+                    raise
+                self._job_gone(job, pendings)
+                progressed = True
+                continue
             listed = _batch_statuses(status)
             for p in pendings:
                 state = listed.get(str(p.batch_id)) if listed else None
@@ -340,6 +347,26 @@ class BatchPipeline:
                     continue
                 progressed = self._poll_batch(p) or progressed
         return progressed
+
+    def _job_gone(self, job: str, pendings: list[Pending]) -> None:
+        """Batches an interrupted run sent to a job Fluent no longer has: their results cannot be read.
+
+        Fluent accepted them when they were sent, so they count as written
+        (not sent again); the report's notes say their refusals are unknown.
+        """
+        records = sum(p.size for p in pendings)
+        self.run.note(
+            f"job {job} no longer exists in Fluent: the results of {len(pendings)} batch(es) "
+            f"({records} records) sent by an interrupted run cannot be read; they count as written "
+            "and any entities Fluent refused in them are not in the rejects file"
+        )
+        self.log.warning(
+            "job gone; results of resumed batches cannot be read", job=job, batches=len(pendings)
+        )
+        for p in pendings:
+            with self.cond:
+                self.polling.remove(p)
+            self._settle(p, [])
 
     def _poll_batch(self, p: Pending) -> bool:
         self.counts["polls"] += 1

@@ -25,6 +25,7 @@ JOB_DEAD = {"EXPIRED", "CLOSED", "FAILED"}
 
 
 def is_job_expired(exc: RefusedError) -> bool:
+    """Whether Fluent refused a request because the job it names has expired."""
     return exc.status in (400, 404, 409, 410) and "expired" in exc.body.lower()
 
 
@@ -53,6 +54,8 @@ class JobKeeper:
         self.log = log
         self.jobs: dict[str, str] = {}
         self.created = 0
+        #: stored daily jobs found expired or gone (replaced by a new one)
+        self.expired = 0
 
     def _key(self, item: Item) -> str:
         if self.strategy == "per_file":
@@ -70,13 +73,28 @@ class JobKeeper:
         if self.strategy == "daily":
             stored = self.run.state.kv_get(self.run.connector, key)
             if stored:
-                status = self.client.get(f"api/v4.1/job/{stored}", phase=TARGET)
-                if str(status.get("status", "OPEN")).upper() not in JOB_DEAD:
+                status = self._stored(stored)
+                if status is not None and str(status.get("status", "OPEN")).upper() not in JOB_DEAD:
                     self.jobs[key] = stored
                     self.log.info("reusing today's job", job=stored)
                     return stored, _batch_ids(status)
-                self.log.info("today's job has expired; creating a new one", job=stored)
+                self.expired += 1
+                if status is None:
+                    self.run.note(
+                        f"today's job {stored} no longer exists in Fluent (removed, or an emulator "
+                        "restarted); a new job was created"
+                    )
+                self.log.info("today's job has expired or is gone; creating a new one", job=stored)
         return self._create(key, item), set()
+
+    def _stored(self, job: str) -> dict[str, Any] | None:
+        """The status of a job stored by an earlier run, or None when Fluent no longer has it."""
+        try:
+            return self.client.get(f"api/v4.1/job/{job}", phase=TARGET)
+        except RefusedError as exc:
+            if exc.status == 404 or is_job_expired(exc):
+                return None
+            raise
 
     def replace(self, job: str, item: Item) -> str:
         self.log.warning("job expired; creating a new one and resending the refused batch", job=job)
