@@ -59,6 +59,15 @@ class Plugin:
     def open(self, run: RunContext) -> None:
         """Acquire resources. Called once per run, before use."""
 
+    def check(self, run: RunContext) -> list[Check]:
+        """Reach what the plugin uses, without sending or changing anything (``engine check``).
+
+        Returns one :class:`Check` per thing reached (a directory listed, a
+        bucket found); a failure is raised as the engine error that says what
+        went wrong. Plugins that reach nothing of their own check nothing.
+        """
+        return []
+
     def close(self) -> None:
         """Release resources. Must be harmless when called twice."""
         self._closed = True
@@ -68,6 +77,17 @@ class Plugin:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """One line of ``engine check``: what was reached (or not), and what to do when it failed."""
+
+    #: the spec path checked, e.g. ``connections.partner`` or ``source``
+    subject: str
+    message: str
+    ok: bool = True
+    hint: str | None = None
 
 
 # --- items and chunks -------------------------------------------------------
@@ -455,6 +475,11 @@ class Connection(Plugin):
     def run_context(self) -> dict[str, Any]:
         """Values for ``$context.*`` learnt once opened (e.g. the retailer of a profile's account)."""
         return {}
+
+    def check(self, run: RunContext) -> list[Check]:
+        """Open the connection (secrets resolved); kinds that can sign in without sending data do so too."""
+        self.open(run)
+        return [Check(self.path, "opened")]
 
 
 class Source(Plugin):

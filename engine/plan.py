@@ -76,6 +76,8 @@ class RejectsPolicy:
 
     path: str | None
     format: str
+    #: a CSV rejects file starts with a byte order mark, so Excel reads it as UTF-8
+    excel: bool
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,16 +1,18 @@
 """The ``engine`` command line.
 
 Exit codes: 0 ok, 1 run failed, 2 spec invalid, 3 run finished but rejects
-exceeded the spec's tolerance.
+exceeded the spec's tolerance, 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
 from engine import __version__
+from engine.cli.check import check_cmd
 from engine.cli.init import init_cmd
 from engine.cli.inspect import explain_cmd, plugins_cmd, schema_cmd
 from engine.cli.run import run_cmd
@@ -18,17 +20,90 @@ from engine.cli.serve import serve_cmd
 from engine.cli.state import state_cmd
 from engine.cli.test import test_cmd
 from engine.cli.validate import validate_cmd
+from engine.cli.version import version_cmd
+
+EXIT_INTERRUPTED = 130
+
+EPILOG = """\b
+Examples:
+  engine validate connectors/          check every spec in a directory (no network)
+  engine test connectors/              run the specs' tests: cases offline
+  engine check stock.yaml              connect and sign in everywhere; send nothing
+  engine run stock.yaml --dry-run      read and map, print records; write nothing
+  engine run stock.yaml                run it: progress, then a report
+  engine state show stock.yaml         ledger, lock and last run of a connector
+  engine plugins target fluent.batch   one plugin's options, defaults and example
+  engine init --from sample.csv -o stock.yaml
+
+\b
+Environment:
+  ENGINE_STATE_DIR   where state, reports and rejects live
+                     (default: .engine/ beside each spec)
+  ENGINE_ENV_FILE    a .env file to read, like --env-file
+
+\b
+Shell completion (bash; zsh_source and fish_source for the others):
+  eval "$(_ENGINE_COMPLETE=bash_source engine)"
+
+Exit codes: 0 ok, 1 run failed, 2 spec invalid, 3 too many rejects, 130 interrupted.
+Docs: README.md and docs/cli.md.
+"""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="engine")
+class EngineGroup(click.Group):
+    """The command group: Ctrl-C ends any command with exit 130 (not click's "Aborted!" and 1)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; Ctrl-C exits 130 with one line."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+
+
+def _load_env_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Read a .env file into the environment; variables already set keep their values."""
+    if value:
+        from engine.cli.envfile import load_env_file
+
+        load_env_file(Path(value))
+    return value
+
+
+@click.group(
+    cls=EngineGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EPILOG,
+)
+@click.version_option(__version__, "-V", "--version", prog_name="engine")
+@click.option(
+    "--env-file",
+    type=click.Path(exists=True, dir_okay=False),
+    envvar="ENGINE_ENV_FILE",
+    callback=_load_env_file,
+    expose_value=False,
+    is_eager=True,
+    help="Read NAME=value lines from this .env file into the environment first (set variables win).",
+)
 def main() -> None:
     """Declarative connectors: one YAML spec moves data between files and APIs."""
 
 
-for command in (run_cmd, validate_cmd, test_cmd, schema_cmd, plugins_cmd, explain_cmd, state_cmd, init_cmd):
+for command in (
+    run_cmd,
+    validate_cmd,
+    test_cmd,
+    check_cmd,
+    schema_cmd,
+    plugins_cmd,
+    explain_cmd,
+    state_cmd,
+    init_cmd,
+    serve_cmd,
+    version_cmd,
+):
     main.add_command(command)
-main.add_command(serve_cmd)
 
 
 def _optional_commands() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -13,6 +14,33 @@ from engine.spec.compile import compile_file
 from engine.spec.diagnostics import Diagnostic
 
 EXIT_INVALID = 2
+#: what a directory given to ``engine validate`` / ``engine test`` expands to
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+def expand_specs(paths: tuple[str, ...]) -> list[str]:
+    """Spec files from the arguments: files as given, directories as every ``*.yaml``/``*.yml`` below them.
+
+    Hidden directories (``.engine/`` state, ``.git``) are not searched; files
+    come in name order. A directory holding no spec is a usage error.
+    """
+    out: list[str] = []
+    for arg in paths:
+        path = Path(arg)
+        if not path.is_dir():
+            out.append(arg)
+            continue
+        found = sorted(
+            p
+            for p in path.rglob("*")
+            if p.suffix in SPEC_SUFFIXES
+            and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(path).parts[:-1])
+        )
+        if not found:
+            raise click.UsageError(f"{arg}: no spec files (*.yaml, *.yml) in this directory")
+        out.extend(str(p) for p in found)
+    return out
 
 
 def echo_err(message: str) -> None:

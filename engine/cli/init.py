@@ -38,11 +38,11 @@ INT = re.compile(r"^\s*-?\d{1,18}\s*$")
 FLOAT = re.compile(r"^\s*-?\d+\.\d+\s*$")
 DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 BOOL = {"true", "false", "yes", "no"}
+#: short target blocks for the common targets; any other target starts from its plugin's example
 TARGETS: dict[str, dict[str, Any]] = {
     "stdout": {"type": "stdout"},
     "file": {"type": "file", "writer": {"type": "jsonl"}, "destination": {"type": "local", "path": "out"}},
     "fluent.batch": {"type": "fluent.batch", "connection": "fluent"},
-    "fluent.event": {"type": "fluent.event", "connection": "fluent"},
 }
 
 
@@ -219,16 +219,46 @@ def draft(sample: Path, target: str, name: str, spec_dir: Path) -> dict[str, Any
         "name": name,
         "description": f"Drafted from {sample.name} by engine init; review every field.",
     }
-    if target.startswith("fluent."):
-        spec["connections"] = {"fluent": {"type": "fluent", "base_url": "embedded"}}
+    connections, block = target_block(target)
+    if connections:
+        spec["connections"] = connections
     import os
 
     where = os.path.relpath(sample.resolve().parent, spec_dir)
     spec["source"] = {"type": "local", "path": where, "pattern": "*" + sample.suffix}
     spec["parser"] = parser
     spec["mapping"] = {"fields": _fields(records)}
-    spec["target"] = dict(TARGETS[target]) if target in TARGETS else {"type": target}
+    spec["target"] = block
     return spec
+
+
+def target_block(target: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``connections:`` and ``target:`` blocks a draft starts from.
+
+    The common targets have a short block of their own; every other one
+    starts from its plugin's documented example (``engine plugins target
+    NAME``), with the connection that example uses. Raises
+    :class:`click.UsageError` for a target no plugin provides.
+    """
+    from engine.errors import PluginError
+    from engine.registry import example_of
+
+    try:
+        cls = default_registries().targets.get(target)
+    except PluginError as exc:
+        raise click.UsageError(f"--target: {exc}") from None
+    if target in TARGETS:
+        fluent = (
+            {"fluent": {"type": "fluent", "base_url": "embedded"}} if target.startswith("fluent.") else {}
+        )
+        return fluent, dict(TARGETS[target])
+    example = yaml.safe_load(example_of(cls) or "") or {}
+    block = example.get("target") if isinstance(example, dict) else None
+    if not isinstance(block, dict):
+        return {}, {"type": target}
+    wanted = str(block.get("connection"))
+    connections = example.get("connections") or {}
+    return ({wanted: connections[wanted]} if wanted in connections else {}), block
 
 
 @click.command("init")
@@ -247,33 +277,62 @@ def draft(sample: Path, target: str, name: str, spec_dir: Path) -> dict[str, Any
 )
 @click.option("--name", default=None, help="Connector name (default: from the sample's name).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the spec here.")
-def init_cmd(sample: Path, target: str, name: str | None, output: Path | None) -> None:
-    """Draft a spec from SAMPLE's structure, with a test case from its first record."""
-    from engine.spec.compile import compile_document
-    from engine.spec.loader import load_text
+@click.option("--force", is_flag=True, help="Overwrite the --output file if it exists.")
+def init_cmd(sample: Path, target: str, name: str | None, output: Path | None, force: bool) -> None:
+    """Draft a spec from SAMPLE's structure, with a test case from its first record.
 
+    Any target works: the common ones get a short block, others start from the
+    plugin's example (engine plugins target NAME) to adapt. An existing
+    --output file is kept unless --force is given.
+    """
+    if output is not None and output.exists() and not force:
+        raise click.UsageError(f"{output} exists; choose another --output, or add --force to overwrite it")
     connector = name or re.sub(r"[^A-Za-z0-9_.-]+", "-", sample.stem).strip("-") or "connector"
     base = (output or Path("spec.yaml")).resolve().parent
     spec = draft(sample, target, connector, base)
-    doc = load_text(yaml.safe_dump(spec, sort_keys=False), str(output or "spec.yaml"), base_dir=base)
+    spec["tests"] = [_test_case(spec, sample, connector, base)]
+    text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=110)
+    problems = _problems(text, str(output or "spec.yaml"), base)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}: {len(spec['mapping']['fields'])} fields", err=True)
+    else:
+        sys.stdout.write(text)
+    if problems:
+        click.echo(f"the draft needs {len(problems)} change(s) before it validates:", err=True)
+        for d in problems:
+            click.echo(f"  {d.render()}", err=True)
+    elif output:
+        click.echo(f"check it with: engine validate {output} && engine test {output}", err=True)
+
+
+def _test_case(spec: dict[str, Any], sample: Path, connector: str, base: Path) -> dict[str, Any]:
+    """A ``tests:`` case from the sample's first record, mapped by the draft's mapping (whatever its target)."""
+    from engine.spec.compile import compile_document
+    from engine.spec.loader import load_text
+
+    mapping_only = {k: v for k, v in spec.items() if k not in ("connections", "target")}
+    mapping_only["target"] = {"type": "stdout"}
+    doc = load_text(yaml.safe_dump(mapping_only, sort_keys=False), "draft", base_dir=base)
     plan = compile_document(doc)
     first = _records(spec["parser"]["type"], spec["parser"], sample)[:1]
     assert plan.mapping is not None  # a draft always maps
     mapped, _issues = plan.mapping.map_record(first[0], {"connector": connector, "run_id": "test"})
-    spec["tests"] = [
-        {
-            "name": f"maps the first record of {sample.name}",
-            "input": first,
-            "expect": [mapped] if mapped is not None else [],
-        }
-    ]
-    text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=110)
-    if output:
-        output.write_text(text, encoding="utf-8")
-        click.echo(
-            f"wrote {output}: {len(spec['mapping']['fields'])} fields; "
-            f"check it with: engine validate {output} && engine test {output}",
-            err=True,
-        )
-    else:
-        sys.stdout.write(text)
+    return {
+        "name": f"maps the first record of {sample.name}",
+        "input": first,
+        "expect": [mapped] if mapped is not None else [],
+    }
+
+
+def _problems(text: str, file: str, base: Path) -> list[Any]:
+    """What keeps the draft from validating (a target example's fields the sample lacks, say)."""
+    from engine.errors import SpecError
+    from engine.spec.compile import compile_document
+    from engine.spec.loader import load_text
+
+    try:
+        compile_document(load_text(text, file, base_dir=base)).close()
+    except SpecError as exc:
+        return [d for d in exc.diagnostics if d.severity == "error"]
+    return []

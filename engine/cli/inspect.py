@@ -12,6 +12,7 @@ import click
 import yaml
 
 from engine.cli.common import load_plan
+from engine.errors import PluginError
 from engine.registry import KINDS, default_registries, example_of
 from engine.secrets import MASK, Secret, has_reference, redactor
 from engine.spec import sections
@@ -78,11 +79,23 @@ def _describe_options(schema: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _kind(word: str) -> str:
+    """The registry kind a user means: ``targets``, ``target`` (as the spec key says) or ``state-store``."""
+    key = word.lower().replace("-", "_")
+    for kind in KINDS:
+        if key in (kind, kind[:-1]):
+            return kind
+    raise click.UsageError(f"unknown kind {word!r}; one of: {', '.join(k[:-1] for k in KINDS)}")
+
+
 @click.command("plugins")
 @click.argument("kind", required=False)
 @click.argument("name", required=False)
 def plugins_cmd(kind: str | None, name: str | None) -> None:
-    """List plugins, or show one plugin's options, defaults and example."""
+    """List plugins, or one kind's, or one plugin's options, defaults and example.
+
+    KIND is singular or plural (target, targets); e.g. engine plugins target fluent.batch.
+    """
     regs = default_registries()
     if kind is None:
         for k in KINDS:
@@ -98,15 +111,17 @@ def plugins_cmd(kind: str | None, name: str | None) -> None:
             if k == "resolvers":
                 click.echo("  " + ", ".join(names))
         return
-    if kind not in KINDS:
-        raise click.UsageError(f"unknown kind {kind!r}; one of: {', '.join(KINDS)}")
+    kind = _kind(kind)
     registry = regs.kind(kind)
     if name is None:
         for n in registry.names():
             obj = registry.get(n)
             click.echo(f"{n:18} {getattr(obj, 'summary', '')}")
         return
-    obj = registry.get(name)
+    try:
+        obj = registry.get(name)
+    except PluginError as exc:
+        raise click.UsageError(str(exc)) from None
     if kind == "resolvers":
         click.echo(f"{name}: {obj.summary}")
         if obj.args:
@@ -153,8 +168,10 @@ def _effective_block(regs: Any, kind: str, block: Any) -> Any:
 
 @click.command("explain")
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE")
-@click.option("--allow-custom-code", is_flag=True)
+@click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE", help="Override a spec value.")
+@click.option(
+    "--allow-custom-code", is_flag=True, help="Load the Python modules the spec lists under plugins."
+)
 def explain_cmd(spec: str, overrides: tuple[str, ...], allow_custom_code: bool) -> None:
     """Print the effective spec: defaults filled in, secrets redacted."""
     plan = load_plan(spec, overrides=list(overrides), allow_custom_code=allow_custom_code)

@@ -31,8 +31,19 @@ from engine.runtime.runner import RunOptions
     help="Print the final report as text or JSON (on stdout).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None)
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default=None,
+    help="Log lines on stderr from this level up (default: warning on a terminal, else info).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines as text, or one JSON object per line for log collectors.",
+)
 @click.option(
     "--allow-custom-code", is_flag=True, help="Load the Python modules the spec lists under plugins."
 )

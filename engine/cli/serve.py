@@ -42,7 +42,13 @@ def _positive_duration(ctx: click.Context, param: click.Parameter, value: str) -
 @click.command("serve")
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: all).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="Port to listen on (0: any free port; the 'serving' log line names it).",
+)
 @click.option(
     "--max-body",
     default="10MB",
@@ -93,9 +99,19 @@ def _positive_duration(ctx: click.Context, param: click.Parameter, value: str) -
     help="On SIGTERM/Ctrl-C, wait this long for runs under way.",
 )
 @click.option(
-    "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+    help="Log lines on stderr from this level up.",
 )
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines as text, or one JSON object per line for log collectors.",
+)
 @click.option(
     "--allow-custom-code", is_flag=True, help="Load the Python modules the specs list under plugins."
 )

@@ -1,8 +1,9 @@
-"""``engine state SPEC ...``: inspect and repair a connector's state.
+"""``engine state show|files|runs|clear|retry SPEC``: inspect and repair a connector's state.
 
 A store that cannot be opened (empty, damaged, unreadable) is explained,
 with what to do, instead of a traceback; ``clear --force`` repairs a damaged
-one by moving it aside. Names from the ledger are printed escaped.
+one by moving it aside. ``clear`` asks first on a terminal and needs
+``--yes`` anywhere else. Names from the ledger are printed escaped.
 """
 
 from __future__ import annotations
@@ -54,9 +55,22 @@ def _open_store(spec: str, *, force: bool = False) -> Iterator[tuple[Any, Any]]:
         sys.exit(EXIT_FAILED)
 
 
-@click.group("state")
+class StateGroup(click.Group):
+    """``engine state``: a spec given before the subcommand (``engine state SPEC show``) is explained."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        """The subcommand; ``SPEC SUBCOMMAND`` (the old order) is a usage error showing the right one."""
+        if args and args[0] not in self.commands and len(args) > 1 and args[1] in self.commands:
+            raise click.UsageError(
+                f"the subcommand comes first: engine state {args[1]} {args[0]} {' '.join(args[2:])}".rstrip(),
+                ctx,
+            )
+        return super().resolve_command(ctx, args)
+
+
+@click.group("state", cls=StateGroup)
 def state_cmd() -> None:
-    """Inspect and repair the state store of a connector."""
+    """Inspect and repair the state store of a connector: engine state show|files|runs|clear|retry SPEC."""
 
 
 @state_cmd.command("show")
@@ -88,7 +102,7 @@ def show(spec: str) -> None:
 
 @state_cmd.command("files")
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--limit", default=100, show_default=True)
+@click.option("--limit", default=100, show_default=True, help="Show at most this many files.")
 def files(spec: str, limit: int) -> None:
     """The processed-file ledger, newest first."""
     with _open_store(spec) as (plan, store):
@@ -102,7 +116,7 @@ def files(spec: str, limit: int) -> None:
 
 @state_cmd.command("runs")
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", default=20, show_default=True, help="Show at most this many runs.")
 def runs(spec: str, limit: int) -> None:
     """Recent runs: start, end, status and counts; runs whose process is gone show as crashed."""
     with _open_store(spec) as (plan, store):
@@ -138,6 +152,7 @@ def _namespace(plan: Any) -> str:
 
 @state_cmd.command("clear")
 @click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--yes", "-y", is_flag=True, help="Do not ask: needed when not on a terminal (scripts, CI).")
 @click.option(
     "--force",
     is_flag=True,
@@ -147,15 +162,39 @@ def _namespace(plan: Any) -> str:
     "--namespace",
     help="Forget only the stored values of this namespace (the next run sends every record again).",
 )
-def clear(spec: str, force: bool, namespace: str | None) -> None:
-    """Forget processed files, checkpoints, stored values and the lock (runs stay in history)."""
+def clear(spec: str, yes: bool, force: bool, namespace: str | None) -> None:
+    """Forget processed files, checkpoints, stored values and the lock (runs stay in history).
+
+    Every file the source lists is then new again: the next run sends them all.
+    With --namespace only the stored values of that namespace are forgotten.
+    Asks first on a terminal; elsewhere refuses without --yes.
+    """
+    if force and not yes:
+        _confirm_clear(spec)  # before a damaged store is moved aside
     with _open_store(spec, force=force) as (plan, store):
+        if not yes and not force:
+            _confirm_clear(spec)  # after the store opened: a damaged one is explained first
         if namespace is not None:
             n = store.values_clear(plan.name, namespace)
             click.echo(f"cleared {n} stored value(s) of {plan.name} in namespace {namespace}")
             return
         removed = store.clear(plan.name)
         click.echo(f"cleared state of {plan.name}: " + ", ".join(f"{n} {t}" for t, n in removed.items()))
+
+
+def _confirm_clear(spec: str) -> None:
+    """Ask on a terminal; refuse (exit 1) anywhere else, since nobody can answer."""
+    question = (
+        f"Clear the state of {spec}? Every file its source lists becomes new again and the next run "
+        "sends them all"
+    )
+    if not sys.stdin.isatty():
+        echo_err(f"{spec}: not cleared: engine state clear asks first, and there is no terminal to ask on")
+        echo_err("  what to do: add --yes to clear without asking")
+        sys.exit(EXIT_FAILED)
+    if not click.confirm(question, default=False, err=True):
+        echo_err("not cleared")
+        sys.exit(EXIT_FAILED)
 
 
 @state_cmd.command("retry")

@@ -7,20 +7,29 @@ from xml.sax.saxutils import escape, quoteattr
 
 import click
 
-from engine.cli.common import load_plan
+from engine.cli.common import expand_specs, load_plan
 from engine.testing.spec_tests import run_tests
 
 
 @click.command("test")
-@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "junit"]), default="text")
-@click.option("--allow-custom-code", is_flag=True)
+@click.argument("specs", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "junit"]),
+    default="text",
+    show_default=True,
+    help="PASS/FAIL lines, or JUnit XML for CI.",
+)
+@click.option(
+    "--allow-custom-code", is_flag=True, help="Load the Python modules the spec lists under plugins."
+)
 def test_cmd(specs: tuple[str, ...], fmt: str, allow_custom_code: bool) -> None:
-    """Run the tests: cases of SPECS (fixtures in, expected records out). Exit 0 or 1."""
+    """Run the tests: cases of SPECS (files, or directories of *.yaml), offline. Exit 0 or 1."""
     failed = 0
     total = 0
     junit = []
-    for spec in specs:
+    for spec in expand_specs(specs):
         plan = load_plan(spec, allow_custom_code=allow_custom_code, show_warnings=False)
         results = run_tests(plan)
         if not results and fmt == "text":

@@ -9,6 +9,7 @@ from xml.sax.saxutils import escape, quoteattr
 import click
 
 from engine import __version__
+from engine.cli.common import expand_specs
 from engine.errors import EngineError, SpecError
 from engine.secrets import redactor
 from engine.spec.compile import compile_file
@@ -36,9 +37,7 @@ def diagnostics_for(spec: str, allow_custom_code: bool) -> list[Diagnostic]:
 def _sarif(results: dict[str, list[Diagnostic]]) -> str:
     runs = [
         {
-            "tool": {
-                "driver": {"name": "engine", "version": __version__, "informationUri": "https://engine.dev"}
-            },
+            "tool": {"driver": {"name": "engine", "version": __version__}},
             "results": [
                 {
                     "ruleId": d.code,
@@ -93,17 +92,25 @@ def _github(d: Diagnostic) -> str:
 
 
 @click.command("validate")
-@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("specs", nargs=-1, required=True, type=click.Path())
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit", "github"]), default="text"
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif", "junit", "github"]),
+    default="text",
+    show_default=True,
+    help="FILE:LINE:COL lines, JSON, SARIF (code scanning), JUnit XML, or GitHub annotations.",
 )
 @click.option(
     "--allow-custom-code", is_flag=True, help="Load the Python modules the specs list under plugins."
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 def validate_cmd(specs: tuple[str, ...], fmt: str, allow_custom_code: bool, strict: bool) -> None:
-    """Check SPECS: schema, plugins, connections, mappings, expressions. Exit 0 or 2."""
-    results = {spec: diagnostics_for(spec, allow_custom_code) for spec in specs}
+    """Check SPECS (files, or directories of *.yaml): schema, plugins, mappings, expressions. Exit 0 or 2.
+
+    Nothing is connected to: `engine check SPEC` reaches the servers.
+    """
+    results = {spec: diagnostics_for(spec, allow_custom_code) for spec in expand_specs(specs)}
     failed = any(d.severity == "error" or strict for diags in results.values() for d in diags)
     if fmt == "json":
         data = [dict(d.as_dict()) for diags in results.values() for d in diags]

@@ -33,7 +33,7 @@ from typing import Any
 
 from typing_extensions import override
 
-from engine.contracts import Connection, RunContext
+from engine.contracts import Check, Connection, RunContext
 from engine.errors import ConfigError
 from engine.http.guard import SCHEMA as GUARD_SCHEMA
 from engine.http.guard import Guard
@@ -217,6 +217,18 @@ class FluentConnection(Connection):
             scope=self.options.scope,
             guard=self.guard,
         )
+
+    @override
+    def check(self, run: RunContext) -> list[Check]:
+        """Sign in (one token request); nothing else is sent."""
+        self.open(run)
+        auth = self.client.auth
+        auth.token()
+        who = f"user '{auth.credentials['username']}'" if auth.grant_type == "password" else "the client"
+        retailer = f", retailer {self.retailer_id}" if self.retailer_id else ""
+        return [
+            Check(self.path, f"signed in to {self.base_url} as {who} ({auth.grant_type} grant{retailer})")
+        ]
 
     @override
     def close(self) -> None:

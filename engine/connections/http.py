@@ -29,6 +29,7 @@ The client itself is :class:`engine.http.client.HttpClient`.
 from __future__ import annotations
 
 import dataclasses
+import socket
 import ssl
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,8 @@ from urllib.parse import urlsplit
 from typing_extensions import override
 
 from engine.connections._common import connection_name
-from engine.contracts import Connection, Logger, RunContext
-from engine.errors import ConfigError
+from engine.contracts import Check, Connection, Logger, RunContext
+from engine.errors import ConfigError, TransientError
 from engine.http import auth as http_auth
 from engine.http.client import HttpClient
 from engine.http.guard import SCHEMA as GUARD_SCHEMA
@@ -257,6 +258,54 @@ class HttpConnection(Connection):
             guard=self.guard,
         )
         self.client.auth = self._auth(self.client, log)
+
+    @override
+    def check(self, run: RunContext) -> list[Check]:
+        """Reach the server (TCP, and TLS verified like every request); an OAuth2 client also gets its token.
+
+        Bearer, basic and API-key credentials travel with requests only, so
+        they are not checked: checking them would send one.
+        """
+        self.open(run)
+        lines = [Check(self.path, self._reach(run))]
+        auth = self.client.auth
+        if isinstance(auth, http_auth.ClientCredentials):
+            auth.token()
+            lines.append(Check(self.path, f"OAuth2 token granted by {auth.token_url}"))
+        elif self.options.auth:
+            kind = next(iter(self.options.auth))
+            lines.append(
+                Check(self.path, f"{kind} credentials resolved; the server checks them at the first request")
+            )
+        return lines
+
+    def _reach(self, run: RunContext) -> str:
+        url = urlsplit(self.client.base_url)
+        secure = url.scheme == "https"
+        host, port = url.hostname or "", url.port or (443 if secure else 80)
+        where = f"http connection '{self.label}': {host}:{port}"
+        try:
+            with socket.create_connection((host, port), timeout=self.connect_timeout) as sock:
+                if not secure:
+                    return f"reached {host}:{port}"
+                verify = self._verify(run)
+                context = verify if isinstance(verify, ssl.SSLContext) else ssl.create_default_context()
+                if verify is False:
+                    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+                with context.wrap_socket(sock, server_hostname=host):
+                    return (
+                        f"reached {host}:{port} (TLS {'verified' if verify is not False else 'not verified'})"
+                    )
+        except ssl.SSLCertVerificationError as exc:
+            raise ConfigError(
+                f"{where}: the server's TLS certificate is not trusted ({exc.verify_message})",
+                hint="for a private authority set ca_bundle to its certificate",
+            ) from None
+        except (OSError, ssl.SSLError) as exc:
+            raise TransientError(
+                f"{where}: cannot connect: {exc.strerror or exc}",
+                hint="check base_url, and that this machine may reach the server (proxy, firewall)",
+            ) from None
 
     def _auth(self, client: HttpClient, log: Logger) -> http_auth.Credentials:
         auth = self.options.auth or {}

@@ -29,7 +29,7 @@ from typing_extensions import override
 
 from engine.connections import s3_errors
 from engine.connections._common import connection_name
-from engine.contracts import Connection, RunContext
+from engine.contracts import Check, Connection, RunContext
 from engine.errors import EngineError
 from engine.retry import SCHEMA as RETRY_SCHEMA
 from engine.retry import RetryPolicy, legacy_schema, legacy_warnings, with_legacy
@@ -179,6 +179,16 @@ class S3Connection(Connection):
             raise
         except Exception as exc:  # botocore's configuration errors, translated
             raise self.error(exc, "connect to", self.where(), phase="connection") from None
+
+    @override
+    def check(self, run: RunContext) -> list[Check]:
+        """The bucket answers to these credentials (``HeadBucket``: reads nothing, changes nothing)."""
+        self.open(run)
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except Exception as exc:
+            raise self.error(exc, "reach", self.where(), phase="connection") from None
+        return [Check(self.path, f"bucket {self.where()} reachable with these credentials")]
 
     @property
     def client(self) -> Any:

@@ -34,7 +34,7 @@ from typing_extensions import override
 from engine.connections._common import connection_name
 from engine.connections._ssh_keys import Pin, check_host_key, known_hosts_pins, load_private_key, parse_pin
 from engine.connections._ssh_keys import preferred_types as _preferred
-from engine.contracts import Connection, RunContext
+from engine.contracts import Check, Connection, RunContext
 from engine.errors import PHASES, ConfigError, EngineError, TransientError
 from engine.retry import SCHEMA as RETRY_SCHEMA
 from engine.retry import RetryPolicy, legacy_schema, legacy_warnings, with_legacy
@@ -181,6 +181,24 @@ class SftpConnection(Connection):
         if self._sftp is None:
             self._connect_with_retries()
 
+    @override
+    def check(self, run: RunContext) -> list[Check]:
+        """Connect, check the server's key against the pins, and sign in; no file is touched."""
+        self.open(run)
+        key = self._transport.get_remote_server_key()
+        checked = (
+            "not checked: insecure_accept_any_host_key"
+            if self.options.insecure_accept_any_host_key
+            else "pinned"
+        )
+        return [
+            Check(
+                self.path,
+                f"signed in to {self.hostport} as '{self.options.username}' "
+                f"(host key {key.get_name()} {key.fingerprint}, {checked})",
+            )
+        ]
+
     def _connect_with_retries(self) -> None:
         attempt, started = 0, time.monotonic()
         while True:
@@ -284,7 +302,8 @@ class SftpConnection(Connection):
             }
             raise ConfigError(
                 f"{self.label}: authentication failed for user '{user}' "
-                f"({why.get(tuple(tried), 'wrong password or key')})"
+                f"({why.get(tuple(tried), 'wrong password or key')})",
+                hint="check username and the password or private_key the spec refers to",
             ) from None
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise TransientError(f"{self.label}: connection lost during authentication: {exc}") from None

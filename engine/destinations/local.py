@@ -24,7 +24,7 @@ from typing import Any
 
 from typing_extensions import override
 
-from engine.contracts import Destination, RunContext
+from engine.contracts import Check, Destination, RunContext
 from engine.errors import TargetError
 from engine.templates import LOCAL_SEPARATORS, safe_relative
 
@@ -78,6 +78,21 @@ class LocalDestination(Destination):
         self.root = raw if raw.is_absolute() else Path(run.spec_dir) / raw
         mode = self.options.mode
         self.file_mode = 0o666 & ~_umask() if mode == "umask" else int(mode, 8)
+
+    @override
+    def check(self, run: RunContext) -> list[Check]:
+        """The directory (or the nearest one that exists, which a run would create it in) is writable."""
+        self.open(run)
+        existing = self.root
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            raise TargetError(
+                f"{self.path}: {existing} is not a writable directory; outputs go to {self.root}",
+                hint="give this user write permission there, or change the destination's path",
+            )
+        made = "" if existing == self.root else f" (a run creates {self.root} in it)"
+        return [Check(self.path, f"{existing}: writable{made}")]
 
     @override
     def staging_dir(self) -> Path:

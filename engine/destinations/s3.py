@@ -28,7 +28,7 @@ from typing import Any
 from typing_extensions import override
 
 from engine.connections.s3_errors import error_code
-from engine.contracts import Destination, RunContext
+from engine.contracts import Check, Destination, RunContext
 from engine.errors import TargetError
 from engine.templates import safe_relative, suffixed_names
 
@@ -97,6 +97,22 @@ class S3Destination(Destination):
     @override
     def open(self, run: RunContext) -> None:
         self.conn = run.connection(self.options.connection)
+
+    @override
+    def check(self, run: RunContext) -> list[Check]:
+        """The prefix can be listed; whether uploads are allowed shows only at the first one (checking would write)."""
+        self.open(run)
+        conn, prefix = self.conn, self.options.prefix.lstrip("/")
+        try:
+            conn.client.list_objects_v2(Bucket=conn.bucket, Prefix=prefix, MaxKeys=1)
+        except Exception as exc:  # botocore's, translated with the connection's name
+            raise conn.error(exc, "list", conn.where(prefix), phase="target") from None
+        return [
+            Check(
+                self.path,
+                f"{conn.where(prefix)}: reachable; permission to upload is known only at the first upload",
+            )
+        ]
 
     def _extra(self, key: str) -> dict[str, Any]:
         o = self.options

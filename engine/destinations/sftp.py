@@ -20,6 +20,7 @@ two writers cannot overwrite each other; ``overwrite`` uses POSIX rename.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import itertools
 import posixpath
 from typing import Any
@@ -27,7 +28,7 @@ from typing import Any
 from typing_extensions import override
 
 from engine.connections import sftp_io
-from engine.contracts import Destination, RunContext
+from engine.contracts import Check, Destination, RunContext
 from engine.errors import TargetError
 from engine.templates import safe_relative, suffixed_names
 
@@ -85,6 +86,30 @@ class SftpDestination(Destination):
             return posixpath.normpath(posixpath.join(start, where))
 
         self.root = self.conn.call("open directory", where, resolve, phase="target")
+
+    @override
+    def check(self, run: RunContext) -> list[Check]:
+        """The directory exists on the server; whether uploads are allowed shows only at the first one."""
+        self.open(run)
+        root = self.root
+
+        def probe(client: Any) -> bool | None:
+            try:
+                return sftp_io.is_dir(client, root)
+            except OSError as exc:
+                if exc.errno == errno.ENOENT:
+                    return None  # a run creates it
+                raise
+
+        found = self.conn.call("open directory", root, probe, phase="target")
+        where = self.conn.uri(root)
+        if found is False:
+            raise TargetError(
+                f"{self.conn.label}: {root} is not a directory on the server",
+                hint="change the destination's path",
+            )
+        state = "exists" if found else "does not exist yet (a run creates it)"
+        return [Check(self.path, f"{where}: {state}; permission to upload is known only at the first upload")]
 
     @override
     def publish(self, local_path: str, name: str, run: RunContext) -> str:

@@ -12,7 +12,8 @@ Values stay strings exactly as written (``00123`` keeps its zeros). The UTF-8
 byte order mark is removed; CRLF, LF and CR endings and quoted fields holding
 delimiters and newlines are read as CSV intends. A row with the wrong number
 of cells, a quote out of place, or bytes that are not valid in the encoding
-is rejected with its row and line number while the other rows flow.
+is rejected with its row and line number while the other rows flow; a row
+the CSV reader cannot make sense of keeps its raw text in the reject.
 Blank lines are skipped. Records travel in row form (lists plus the header),
 which the mapping reads by column index.
 """
@@ -140,6 +141,7 @@ class CsvParser(Parser):
         if opts.sniff:
             delimiter, sample = _sniff(text, delimiter)
             lines = itertools.chain(sample, text)
+        lines, shadow = itertools.tee(lines)
         reader = csv.reader(
             lines,
             delimiter=delimiter,
@@ -161,7 +163,7 @@ class CsvParser(Parser):
                 f"which are not valid {opts.encoding}",
                 hint="set parser.encoding to the file's encoding (e.g. latin-1, cp1252)",
             )
-        yield from self._rows(reader, item, columns, header_line, line_base, bad)
+        yield from self._rows(reader, item, columns, header_line, line_base, bad, _Shadow(shadow))
 
     def _header(self, reader, item: Item, line_base: int) -> tuple[tuple[str, ...] | None, int]:
         opts = self.options
@@ -191,7 +193,14 @@ class CsvParser(Parser):
         return tuple(names), reader.line_num
 
     def _rows(
-        self, reader, item: Item, columns: tuple[str, ...], header_line: int, line_base: int, bad: BadBytes
+        self,
+        reader,
+        item: Item,
+        columns: tuple[str, ...],
+        header_line: int,
+        line_base: int,
+        bad: BadBytes,
+        shadow: _Shadow,
     ) -> Iterator[Chunk]:
         opts = self.options
         width = len(columns)
@@ -242,11 +251,12 @@ class CsvParser(Parser):
                     return
             except csv.Error as exc:
                 start = prev + 1 + line_base
+                raw = shadow.text(prev + 1, reader.line_num)
                 prev = reader.line_num
                 n += 1
                 end = prev + line_base
                 where = f"line {start}" if end == start else f"lines {start}-{end}"
-                rejects.append(ParseReject(n, f"malformed CSV at {where}: {exc}", start))
+                rejects.append(ParseReject(n, f"malformed CSV at {where}: {exc}", start, raw))
                 continue
             if bad:
                 bad_index = _reject_bad_bytes(
@@ -260,6 +270,7 @@ class CsvParser(Parser):
                     prev + line_base,
                     final=False,
                 )
+            shadow.drop_to(prev)
             yield Chunk(item, rows, positions, columns, lines, rejects=rejects or None, text=True)
             rows, positions, lines, rejects = [], [], [], []
 
@@ -284,6 +295,33 @@ class CsvParser(Parser):
         )
         rejects.append(ParseReject(n, f"row has {len(row)} cells, the header has {width}", line, raw))
         return None
+
+
+class _Shadow:
+    """The text lines the CSV reader has consumed, kept until the rows they hold are done.
+
+    A second iterator over the same lines (``itertools.tee``) trails the
+    reader; it is advanced past each finished chunk, so it holds at most one
+    chunk's lines, and gives back the raw text of a row the reader refused.
+    """
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines = lines
+        #: lines (the reader's ``line_num``) already passed
+        self.taken = 0
+
+    def drop_to(self, line: int) -> None:
+        """Forget the lines up to and including ``line``."""
+        if line > self.taken:
+            collections.deque(itertools.islice(self.lines, line - self.taken), maxlen=0)
+            self.taken = line
+
+    def text(self, first: int, last: int) -> str:
+        """The raw text of lines ``first`` to ``last`` (the reader's numbering), without the last line ending."""
+        self.drop_to(first - 1)
+        text = "".join(itertools.islice(self.lines, max(0, last - first + 1)))
+        self.taken = max(self.taken, last)
+        return text.removesuffix("\n").removesuffix("\r")
 
 
 def _reject_bad_bytes(

@@ -85,6 +85,7 @@ class ItemLifecycle:
         run = self.run
         counts = run.outcomes.counts(item)
         report.counts = counts.as_dict()
+        report.status = "done"
         if not self.records_state:
             return
         if self.changes is not None:

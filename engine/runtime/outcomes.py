@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.contracts import Batch, Chunk, Item, ParseReject
 from engine.runtime.logs import Log
-from engine.runtime.rejects import RejectsWriter
+from engine.runtime.rejects import RejectsWriter, RejectTally
 
 
 @dataclasses.dataclass
@@ -91,6 +91,8 @@ class RunOutcomes:
         self.run_id = run_id
         self.total = Counts()
         self.by_item: dict[str, Counts] = {}
+        #: why records were rejected, for the report's summary
+        self.tally = RejectTally()
         self._skip_logged = 0
         #: told of every record the target refused (``state.changed_only`` does not store those)
         self.on_refused: Callable[[Item, int], None] | None = None
@@ -128,8 +130,13 @@ class RunOutcomes:
         reasons: list[str],
         original: Any,
         errors: list[dict[str, Any]] | None = None,
+        columns: Any = None,
     ) -> None:
-        """A record refused by the parser or the mapping, handled by ``on_error.invalid_record``."""
+        """A record refused by the parser or the mapping, handled by ``on_error.invalid_record``.
+
+        ``columns`` names the source's columns (a CSV header) for a rejects
+        CSV whose first entry is a row the parser could not read.
+        """
         from engine.errors import DataError
 
         where = _where(lineage)
@@ -142,7 +149,7 @@ class RunOutcomes:
                 self.log.info("invalid record skipped", at=where, reason="; ".join(reasons))
             return
         self._bump(item, f"rejected_{stage}")
-        self._write(stage, lineage, reasons, original, errors=errors)
+        self._write(stage, lineage, reasons, original, errors=errors, columns=columns)
 
     def unchanged(self, item: Item, n: int) -> None:
         """``n`` records of ``item`` not sent: they equal what was last delivered for their key."""
@@ -159,7 +166,7 @@ class RunOutcomes:
             lineage["line"] = reject.line
         if reject.locator is not None:
             lineage["at"] = reject.locator
-        self.invalid(chunk.item, "parse", lineage, [reject.reason], reject.raw)
+        self.invalid(chunk.item, "parse", lineage, [reject.reason], reject.raw, columns=chunk.columns)
 
     # -- target ----------------------------------------------------------------------------
 
@@ -214,7 +221,10 @@ class RunOutcomes:
         errors: list[dict[str, Any]] | None = None,
         mapped: Any = None,
         response: Any = None,
+        columns: Any = None,
     ) -> None:
+        with self._lock:
+            self.tally.add(stage, reasons, lineage)
         if self.rejects is None:
             if self.total.rejected <= 20:
                 self.log.warning(
@@ -235,7 +245,7 @@ class RunOutcomes:
         if response is not None:
             entry["response"] = response
         with self._lock:
-            self.rejects.write(entry)
+            self.rejects.write(entry, columns=columns)
 
 
 def _where(lineage: dict[str, Any]) -> str:

@@ -72,7 +72,8 @@ class TerminalProgress(NoProgress):
         self.progress.update(
             self.task,
             description=(
-                f"{files_done} files done · {read:,} records · {rejected:,} rejected · {rate:,.0f}/s · {self.current}"
+                f"{files_done} files done · {read:,} records · {rejected:,} rejected · {rate:,.0f}/s"
+                + (f" · reading {self.current}" if self.current else "")
             ),
         )
 

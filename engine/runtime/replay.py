@@ -20,12 +20,13 @@ from typing_extensions import override
 from engine.contracts import Chunk, Item, ParseReject, RunContext, Source
 from engine.errors import ConfigError
 
-META = {"_file", "_row", "_line", "_stage", "_reason", "_extra"}
+META = {"_file", "_row", "_line", "_stage", "_reason", "_extra", "_raw"}
 
 
 def _entries(path: Path) -> Iterator[dict[str, Any]]:
     try:
-        stream = open(path, encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+        # utf-8-sig: a file written with on_error.rejects.excel starts with a byte order mark
+        stream = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
     except OSError as exc:
         raise ConfigError(f"cannot read the rejects file {path}: {exc.strerror}") from None
     with stream:
@@ -40,9 +41,11 @@ def _entries(path: Path) -> Iterator[dict[str, Any]]:
                         raise ConfigError(f"{path}:{n}: not a JSON line: {exc}") from None
             return
         for row in csv.DictReader(stream):
-            original = {k: v for k, v in row.items() if k not in META}
+            original: Any = {k: v for k, v in row.items() if k not in META}
             if row.get("_extra"):
                 original.update(json.loads(row["_extra"]))
+            if row.get("_raw") and not any(original.values()):
+                original = row["_raw"]  # a row the parser could not read, not corrected into the columns
             lineage = {"file": row.get("_file"), "row": int(row["_row"]) if row.get("_row") else None}
             if row.get("_line"):
                 lineage["line"] = int(row["_line"])

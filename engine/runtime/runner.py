@@ -157,7 +157,7 @@ class Runner:
                 return
 
     def _item(self, run: Run, item: Item) -> None:
-        report = ItemReport(item.uri, item.name, "done")
+        report = ItemReport(item.uri, item.name, "reading")
         self.session.report.items.append(report)
         skip = self.lifecycle.begin(item, report, self.session.report.notes)
         if skip is None:

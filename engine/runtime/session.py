@@ -29,8 +29,16 @@ from engine.runtime.logs import Log
 from engine.runtime.moves import retry_move
 from engine.runtime.outcomes import Counts, RunOutcomes
 from engine.runtime.paths import state_dir
-from engine.runtime.rejects import RejectsWriter
-from engine.runtime.report import EXIT_FAILED, EXIT_OK, EXIT_REJECTS, RunReport, judge
+from engine.runtime.rejects import RejectsWriter, merge_reasons
+from engine.runtime.report import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_REJECTS,
+    REASONS_KEPT,
+    RunReport,
+    judge,
+)
 
 
 @dataclasses.dataclass
@@ -131,7 +139,7 @@ class RunSession:
             path = p if p.is_absolute() else self.spec_dir / p
         else:
             path = self.state_dir / "rejects" / f"{self.plan.name}-{run_id}.{fmt}"
-        return RejectsWriter(path, fmt)
+        return RejectsWriter(path, fmt, excel=policy.rejects.excel)
 
     # -- the frame ------------------------------------------------------------------------
 
@@ -170,9 +178,12 @@ class RunSession:
             report.exit_code = EXIT_FAILED
             run.log.error("run failed", error=str(exc), kind=exc.code)
         except KeyboardInterrupt:
-            report.status = "failed"
-            report.error = "interrupted"
-            report.exit_code = EXIT_FAILED
+            report.status = "interrupted"
+            report.error = (
+                "interrupted (Ctrl-C or SIGINT); files not finished are taken again by the next run"
+            )
+            report.exit_code = EXIT_INTERRUPTED
+            run.log.warning("run interrupted")
         except Exception as exc:  # a defect, not a decision: still a report, a released lock, a run record
             report.status = "failed"
             report.error = f"internal error: {type(exc).__name__}: {exc} (please report it)"
@@ -213,6 +224,23 @@ class RunSession:
             self.plan.state_store.close()
             self._store_open = False
 
+    def _unfinished(self) -> None:
+        """Items the run began but neither committed nor failed: interrupted, or cut off by a failure."""
+        interrupted = self.report.status == "interrupted"
+        for item in self.report.items:
+            if item.status != "reading":
+                continue
+            if interrupted:
+                item.status = "interrupted"
+                item.reason = (
+                    "the run was interrupted while this file was being read; the next run takes it again"
+                )
+            else:
+                item.status = "failed"
+                item.reason = (
+                    f"the run stopped before this file was finished: {self.report.error or 'unknown'}"
+                )
+
     def _conclude(self) -> None:
         run, report = self.run, self.report
         outcomes = run.outcomes
@@ -221,6 +249,10 @@ class RunSession:
         total.add(outcomes.total)
         report.counts = total.as_dict()
         report.notes.extend(n for n in run.notes if n not in report.notes)
+        report.reject_reasons = merge_reasons(
+            report.reject_reasons, outcomes.tally.top(REASONS_KEPT), REASONS_KEPT
+        )
+        self._unfinished()
         if outcomes.rejects is not None:
             outcomes.rejects.close()
             if outcomes.rejects.count:

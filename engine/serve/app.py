@@ -30,7 +30,14 @@ from engine.runtime.report import EXIT_REJECTS
 from engine.serve.specs import ServedSpec, summary
 
 #: sync status → HTTP status
-SYNC_STATUS = {"ok": 200, "rejects_exceeded": 422, "failed": 500, "locked": 503, "stopped": 500}
+SYNC_STATUS = {
+    "ok": 200,
+    "rejects_exceeded": 422,
+    "failed": 500,
+    "locked": 503,
+    "stopped": 500,
+    "interrupted": 500,
+}
 #: a refusal made before the body was read closes the connection: the rest of the body is not drained
 CLOSE = {"Connection": "close"}
 

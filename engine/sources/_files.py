@@ -54,6 +54,25 @@ def compile_pattern(pattern: str) -> Callable[[str], bool]:
     return lambda name: rx.match(name) is not None
 
 
+def pattern_problems(pattern: str) -> list[tuple[tuple, str]]:
+    """A glob no listed file can match: it starts with '.', and hidden files are never listed.
+
+    ``.xml`` ported from a configuration that meant an extension is the usual
+    case; it would validate, list nothing and exit 0 with "0 seen" otherwise.
+    """
+    if pattern.startswith("regex:") or not pattern.startswith("."):
+        return []
+    plain = not any(c in pattern for c in "*?[")
+    suggestion = f" (did you mean '*{pattern}'?)" if plain else ""
+    return [
+        (
+            ("pattern",),
+            f"{pattern!r} can only match names starting with '.', and such hidden files are never "
+            f"listed{suggestion}",
+        )
+    ]
+
+
 def move_templates(
     on_success: dict | None, on_failure: dict | None, *, absolute_ok: bool = False, separators: str = "/\\"
 ) -> tuple[dict[str, NameTemplate], list[tuple[tuple, str]]]:

@@ -31,10 +31,10 @@ from typing import IO, Any
 
 from typing_extensions import override
 
-from engine.contracts import Item, RunContext, Source
+from engine.contracts import Check, Item, RunContext, Source
 from engine.errors import OutsideSourceError, SourceError
 from engine.sources import _inside
-from engine.sources._files import MIN_AGE, MOVE, compile_pattern, move_templates, render_move
+from engine.sources._files import MIN_AGE, MOVE, compile_pattern, move_templates, pattern_problems, render_move
 from engine.templates import LOCAL_SEPARATORS, free_name
 
 SCHEMA: dict[str, Any] = {
@@ -94,13 +94,29 @@ class LocalSource(Source):
 
     def problems(self) -> list[tuple[tuple, str]]:
         """Mistakes in ``on_success``/``on_failure``, each at its spec path (moves stay in the directory)."""
-        return self._problems
+        return self._problems + pattern_problems(self.options.pattern)
 
     @override
     def open(self, run: RunContext) -> None:
         raw = Path(os.path.expanduser(self.options.path))
         base_dir = Path(run.spec_dir)
         self.root = raw if raw.is_absolute() else base_dir / raw
+
+    @override
+    def check(self, run: RunContext) -> list[Check]:
+        """The directory can be listed (and written, when files are moved after reading)."""
+        self.open(run)
+        base, paths = self._listing()
+        matching = sum(1 for p in paths if self.matches(p.name) and not p.name.startswith("."))
+        lines = [Check(self.path, f"{base}: readable; {matching} file(s) match {self.options.pattern!r} now")]
+        if self.templates and not os.access(base, os.W_OK | os.X_OK):
+            raise SourceError(
+                f"{self.path}: {base} is not writable, and on_success/on_failure move files inside it",
+                hint="give this user write permission on the directory, or drop the moves",
+            )
+        if self.templates:
+            lines.append(Check(self.path, f"{base}: writable (for on_success/on_failure moves)"))
+        return lines
 
     def _listing(self) -> tuple[Path, list[Path]]:
         try:

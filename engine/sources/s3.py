@@ -31,7 +31,7 @@ from typing import IO, Any
 from typing_extensions import override
 
 from engine.connections.s3_errors import error_code, is_drop
-from engine.contracts import Item, RunContext, Source
+from engine.contracts import Check, Item, RunContext, Source
 from engine.errors import EngineError, SourceError
 from engine.retry import ResumableReader, buffered
 from engine.sources._files import (
@@ -43,6 +43,7 @@ from engine.sources._files import (
     Entry,
     compile_pattern,
     move_templates,
+    pattern_problems,
     render_move,
     safe_name,
     select,
@@ -113,7 +114,7 @@ class S3Source(Source):
 
     def problems(self) -> list[tuple[tuple, str]]:
         """Mistakes in ``on_success``/``on_failure``, each at its spec path (``move_to`` keys stay in the bucket)."""
-        return self._problems
+        return self._problems + pattern_problems(self.options.pattern)
 
     @override
     def open(self, run: RunContext) -> None:
@@ -144,6 +145,24 @@ class S3Source(Source):
                 etag=obj["ETag"].strip('"'),
                 meta={"key": obj["Key"], "etag": obj["ETag"]},
             )
+
+    @override
+    def check(self, run: RunContext) -> list[Check]:
+        """One listing request under the prefix (nothing is read or moved)."""
+        self.open(run)
+        conn = self.conn
+        try:
+            page = conn.client.list_objects_v2(Bucket=conn.bucket, Prefix=self.prefix, MaxKeys=1000)
+        except Exception as exc:  # botocore's, translated with the connection's name
+            raise conn.error(exc, "list", conn.where(self.prefix), phase="source") from None
+        found = sum(1 for obj in page.get("Contents") or () if self._entry(obj) is not None)
+        more = "+" if page.get("IsTruncated") else ""
+        return [
+            Check(
+                self.path,
+                f"listed {conn.where(self.prefix)}: {found}{more} file(s) match {self.options.pattern!r} now",
+            )
+        ]
 
     def _list(self) -> list[Entry]:
         conn = self.conn

@@ -34,7 +34,7 @@ from typing import IO, Any
 from typing_extensions import override
 
 from engine.connections import sftp_io
-from engine.contracts import Item, RunContext, Source
+from engine.contracts import Check, Item, RunContext, Source
 from engine.errors import EngineError, SourceError
 from engine.retry import ResumableReader, buffered
 from engine.sources._files import (
@@ -46,6 +46,7 @@ from engine.sources._files import (
     Entry,
     compile_pattern,
     move_templates,
+    pattern_problems,
     render_move,
     safe_name,
     select,
@@ -114,7 +115,7 @@ class SftpSource(Source):
 
     def problems(self) -> list[tuple[tuple, str]]:
         """Mistakes in ``on_success``/``on_failure``, each at its spec path (``..`` never climbs out)."""
-        return self._problems
+        return self._problems + pattern_problems(self.options.pattern)
 
     @override
     def open(self, run: RunContext) -> None:
@@ -154,6 +155,14 @@ class SftpSource(Source):
                 mtime=entry.mtime,
                 meta={"path": full, "relpath": entry.rel},
             )
+
+    @override
+    def check(self, run: RunContext) -> list[Check]:
+        """The directory can be listed (nothing is read or moved)."""
+        self.open(run)
+        found = len(self._list())
+        where = self.conn.uri(self.root)
+        return [Check(self.path, f"listed {where}: {found} file(s) match {self.options.pattern!r} now")]
 
     def _list(self) -> list[Entry]:
         return self.conn.call("list", self.root, self._walk, phase="source")

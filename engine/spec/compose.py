@@ -59,11 +59,29 @@ def kind_union(regs: Registries, kind: str) -> dict[str, Any]:
     }
 
 
+#: a minimal spec, offered by editors that show a schema's examples
+EXAMPLE: dict[str, Any] = {
+    "version": 1,
+    "name": "stock-to-files",
+    "source": {"type": "local", "path": "inbox", "pattern": "*.csv"},
+    "parser": {"type": "csv"},
+    "mapping": {
+        "fields": {"sku": {"source": "sku", "required": True}, "qty": {"source": "qty", "resolver": "int"}}
+    },
+    "target": {"type": "file", "writer": {"type": "jsonl"}, "destination": {"type": "local", "path": "out"}},
+}
+
+
 def composed_schema(regs: Registries) -> dict[str, Any]:
     """The whole connector schema (skeleton plus every plugin), for editors and ``engine schema``."""
     schema = copy.deepcopy(sections.SKELETON)
     schema["title"] = "engine connector spec"
-    schema["$id"] = "https://engine.dev/schemas/engine.schema.json"
+    schema["$id"] = "engine.schema.json"
+    schema["description"] = (
+        "A whole connector spec: the sections and every plugin's options. Point editors here "
+        "(docs/editors.md); engine validate checks the same rules with line and column."
+    )
+    schema["examples"] = [EXAMPLE]
     defs: dict[str, Any] = {}
     for kind in KINDS:
         if kind == "resolvers":

@@ -15,6 +15,11 @@ from engine.units import duration
 SPEC_VERSION = 1
 
 DURATION = duration()
+#: five to seven cron fields (seconds, years optional) or a nickname; croniter checks the values
+CRON_FIELD = r"[0-9A-Za-z*/,?#-]+"
+CRON_PATTERN = (
+    rf"^\s*(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|{CRON_FIELD}(\s+{CRON_FIELD}){{4,6}})\s*$"
+)
 
 PLUGIN_BLOCK = {
     "type": "object",
@@ -24,9 +29,10 @@ PLUGIN_BLOCK = {
 
 SKELETON: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": "https://engine.dev/schemas/connector.schema.json",
+    "$id": "connector.schema.json",
     "title": "engine connector spec (skeleton)",
-    "description": "Sections of a connector spec. Each plugin block is validated against its own plugin's schema.",
+    "description": "The sections of a connector spec, checked first by engine validate; each plugin block is then "
+    "checked against its own plugin's schema. For editors use engine.schema.json, the whole spec in one file.",
     "type": "object",
     "required": ["version", "name", "source", "target"],
     "additionalProperties": False,
@@ -236,9 +242,18 @@ ON_ERROR: dict[str, Any] = {
                     "type": "string",
                     "description": "rejects file; default .engine/rejects/NAME-RUN.jsonl",
                 },
-                "format": {"enum": ["jsonl", "csv"], "default": "jsonl"},
+                "format": {
+                    "enum": ["jsonl", "csv"],
+                    "default": "jsonl",
+                    "description": "jsonl keeps everything; csv puts the original columns first, for spreadsheets",
+                },
+                "excel": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "csv only: start the file with a UTF-8 byte order mark so Excel shows accents right",
+                },
             },
-            "default": {"format": "jsonl"},
+            "default": {"format": "jsonl", "excel": False},
         },
     },
 }
@@ -247,7 +262,13 @@ TRIGGER: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "schedule": {"type": "string", "description": "a cron expression, e.g. '0 */6 * * *'"},
+        "schedule": {
+            "type": "string",
+            "pattern": CRON_PATTERN,
+            "description": "a cron expression (minute hour day month weekday), or @hourly, @daily, @weekly ...",
+            "examples": ["0 */6 * * *", "30 2 * * mon-fri", "@daily"],
+            "x-error": "invalid cron expression {value!r} (expected five fields: minute hour day month weekday)",
+        },
         "webhook": {
             "type": "object",
             "additionalProperties": False,

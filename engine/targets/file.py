@@ -41,7 +41,7 @@ from typing import Any
 
 from typing_extensions import override
 
-from engine.contracts import Batch, Destination, Item, RunContext, Target, Writer
+from engine.contracts import Batch, Check, Destination, Item, RunContext, Target, Writer
 from engine.errors import ConfigError
 from engine.targets import _partitions
 from engine.targets._outputs import Output, discard, start_output
@@ -159,6 +159,11 @@ class FileTarget(Target):
     def problems(self) -> list[tuple[tuple, str]]:
         """Every mistake in the options, each at its own spec path."""
         return self._problems
+
+    @override
+    def check(self, run: RunContext) -> list[Check]:
+        """The destination's check: where files would go is reachable."""
+        return self.options.destination.check(run)
 
     @override
     def open(self, run: RunContext) -> None:

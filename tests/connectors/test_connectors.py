@@ -47,5 +47,5 @@ def test_rerunning_the_quickstart_skips_its_file_until_state_is_cleared(run_spec
     assert run_spec(spec).items[0].status == "done"
     again = run_spec(spec)
     assert [i.status for i in again.items] == ["skipped"] and "unchanged since run" in again.items[0].reason
-    assert cli("state", "clear", str(spec)).exit_code == 0
+    assert cli("state", "clear", "--yes", str(spec)).exit_code == 0
     assert run_spec(spec).items[0].status == "done"

@@ -213,7 +213,7 @@ def test_keys_stay_the_same_across_runs_of_the_same_file(api, tmp_path, write_sp
     write_rows(tmp_path, [("S1", "1", "A-1"), ("S2", "2", "A-2")])
     path = write_spec(spec(api, {"path": "/items", "idempotency_key": {}}))
     assert run_spec(path).counts["written"] == 2
-    assert cli("state", "clear", str(path)).exit_code == 0
+    assert cli("state", "clear", "--yes", str(path)).exit_code == 0
     again = run_spec(path)
     assert again.counts["written"] == 2 and len(api.items) == 2  # the server recognised both
     first, second = keys(api)[:2], keys(api)[2:]

@@ -117,7 +117,7 @@ def test_rerun_skips_processed_files_until_state_is_cleared(tmp_path, write_spec
     assert [i.status for i in second.items] == ["skipped"] and second.counts["read"] == 0
     result = cli("state", "files", str(spec))
     assert "done" in result.output and "stock_1.csv" in result.output
-    cli("state", "clear", str(spec))
+    cli("state", "clear", "--yes", str(spec))
     third = run_spec(spec)
     assert [i.status for i in third.items] == ["done"] and third.counts["written"] == 1
 
@@ -223,7 +223,7 @@ def test_rejects_as_csv_put_original_columns_first(connector, run_spec, write_sp
     )
     report = run_spec(spec)
     text = Path(report.rejects_path).read_text().splitlines()
-    assert text[0] == "_file,_row,_line,_stage,_reason,location_code,sku,quantity,lot,_extra"
+    assert text[0] == "location_code,sku,quantity,lot,_extra,_file,_row,_line,_stage,_reason,_raw"
     assert len(text) == 3
 
 

@@ -100,7 +100,7 @@ def test_a_damaged_store_stops_the_run_and_state_commands_explain_and_repair(
         )
     assert db.read_bytes() == damage, "nothing but clear --force touches it"
 
-    repaired = engine("state", "clear", path, "--force", state=_state_dir)
+    repaired = engine("state", "clear", path, "--force", "--yes", state=_state_dir)
     assert repaired.returncode == EXIT_OK and "moved the damaged store aside to" in repaired.stdout
     (aside,) = _state_dir.glob("state.db.broken-*")
     assert aside.read_bytes() == damage
