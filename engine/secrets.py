@@ -1,6 +1,9 @@
-"""Secret references: ``${env:NAME}`` and ``${file:PATH}``, and the one redactor.
+"""Secret references: ``${env:NAME}``, ``${file:PATH}``, ``${aws-sm:ID}``, ``${ssm:NAME}``; the one redactor.
 
-A spec never holds a credential, only a reference to one. References are kept
+A spec never holds a credential, only a reference to one: to an environment
+variable, a file, a secret in AWS Secrets Manager (``${aws-sm:ID#KEY}`` for
+one key of a JSON secret) or a parameter in AWS Systems Manager Parameter
+Store (see :mod:`engine.aws_secrets`). References are kept
 as :class:`Secret` values through validation and compilation and resolved at
 run time, when a plugin calls :func:`reveal`. Every value revealed, every
 secret written literally in a spec and every credential a plugin obtains at
@@ -34,7 +37,7 @@ from urllib.parse import quote, quote_plus
 
 from engine.errors import SecretError
 
-REFERENCE = re.compile(r"\$\{(env|file):([^}]*)\}")
+REFERENCE = re.compile(r"\$\{(env|file|aws-sm|ssm):([^}]*)\}")
 #: ``$${`` escapes a literal ``${``
 ESCAPED = "$${"
 
@@ -300,6 +303,14 @@ def _resolve_one(scheme: str, name: str, where: str, base_dir: Path | None) -> s
                 hint=f"export {name}=... before running, or change the reference",
             )
         return value
+    if scheme == "aws-sm":
+        from engine.aws_secrets import secrets_manager
+
+        return secrets_manager(name, at)
+    if scheme == "ssm":
+        from engine.aws_secrets import parameter_store
+
+        return parameter_store(name, at)
     path = Path(os.path.expanduser(name))
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
@@ -328,7 +339,7 @@ def looks_like_key_material(value: str) -> bool:
 
 
 def has_reference(value: Any) -> bool:
-    """Whether ``value`` is a string holding a ``${env:...}`` or ``${file:...}`` reference."""
+    """Whether ``value`` is a string holding a secret reference (``${env:...}``, ``${file:...}``, AWS)."""
     return isinstance(value, str) and REFERENCE.search(value) is not None
 
 
