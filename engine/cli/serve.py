@@ -99,6 +99,18 @@ def _positive_duration(ctx: click.Context, param: click.Parameter, value: str) -
     help="On SIGTERM/Ctrl-C, wait this long for runs under way.",
 )
 @click.option(
+    "--unhealthy-after",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="/health answers 503 once a spec's last N runs failed (0: never).",
+)
+@click.option(
+    "--otel",
+    is_flag=True,
+    help="Send OpenTelemetry traces of runs, webhooks and HTTP calls (OTEL_EXPORTER_OTLP_ENDPOINT; the otel extra).",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
@@ -126,6 +138,8 @@ def serve_cmd(
     body_timeout: float,
     queue_size: int,
     shutdown_timeout: float,
+    unhealthy_after: int,
+    otel: bool,
     log_level: str,
     log_format: str,
     allow_custom_code: bool,
@@ -156,6 +170,8 @@ def serve_cmd(
         body_timeout=body_timeout,
         queue_size=queue_size,
         shutdown_timeout=shutdown_timeout,
+        unhealthy_after=unhealthy_after,
+        otel=otel,
         allow_custom_code=allow_custom_code,
     )
     try:

@@ -1,4 +1,4 @@
-"""The HTTP side of ``engine serve``: one route per webhook, and ``/health``.
+"""The HTTP side of ``engine serve``: one route per webhook, ``/health`` and ``/metrics``.
 
 A webhook request is first judged on its headers: a missing or wrong API
 key, or a missing or malformed signature, is refused before a byte of the
@@ -27,6 +27,8 @@ from starlette.routing import Route
 
 from engine.contracts import Payload, new_payload_id, safe_headers
 from engine.runtime.report import EXIT_REJECTS
+from engine.serve import telemetry
+from engine.serve.metrics import CONTENT_TYPE
 from engine.serve.specs import ServedSpec, summary
 
 #: sync status → HTTP status
@@ -109,6 +111,16 @@ def webhook_endpoint(server: Any, spec: ServedSpec) -> Any:
     log = server.log.bind(connector=spec.name, path=webhook.path)
 
     async def endpoint(request: Request) -> Response:
+        with telemetry.span(
+            "engine.webhook",
+            **{"http.method": "POST", "http.route": webhook.path, "engine.connector": spec.name},
+        ) as span:
+            response = await answer(request)
+            server.metrics.webhook_answered(spec.name, response.status_code)
+            telemetry.annotate(span, **{"http.status_code": response.status_code})
+            return response
+
+    async def answer(request: Request) -> Response:
         if server.stopping:
             return _error(503, "shutting down", headers={"Retry-After": "30"})
         client = request.client.host if request.client else None
@@ -176,10 +188,11 @@ def webhook_endpoint(server: Any, spec: ServedSpec) -> Any:
 
 
 def health_endpoint(server: Any) -> Any:
-    """The ``GET /health`` endpoint: each spec's trigger, queue, next run and last result.
+    """The ``GET /health`` endpoint: each spec's trigger, queue, next run, last result and failures in a row.
 
-    Answers 200, or 503 once the server is stopping so a load balancer stops
-    sending requests.
+    Answers 200; 503 once the server is stopping (so a load balancer stops
+    sending requests) or while a spec's last ``unhealthy_after`` runs all
+    failed (``status: unhealthy``, that spec's ``healthy: false``).
     """
 
     async def health(request: Request) -> Response:
@@ -197,19 +210,37 @@ def health_endpoint(server: Any) -> Any:
                 "running": spec.running,
                 "queued": worker.queued if worker else 0,
                 "last_run": spec.last,
+                "failed_in_a_row": spec.failed_in_a_row,
+                "healthy": not server.unhealthy(spec),
             }
             if worker is not None:
                 entry["payloads"] = worker.spool.counts()
             specs.append(entry)
-        status = "stopping" if server.stopping else "ok"
-        return JSONResponse({"status": status, "specs": specs}, status_code=503 if server.stopping else 200)
+        unhealthy = [s["name"] for s in specs if not s["healthy"]]
+        status = "stopping" if server.stopping else "unhealthy" if unhealthy else "ok"
+        body: dict[str, Any] = {"status": status, "specs": specs}
+        if unhealthy:
+            body["unhealthy"] = unhealthy
+        return JSONResponse(body, status_code=200 if status == "ok" else 503)
 
     return health
 
 
+def metrics_endpoint(server: Any) -> Any:
+    """The ``GET /metrics`` endpoint: the server's counters in Prometheus' text format."""
+
+    async def metrics(request: Request) -> Response:
+        return Response(server.metrics.render(), media_type=CONTENT_TYPE)
+
+    return metrics
+
+
 def build_app(server: Any) -> Starlette:
-    """The ASGI app for ``server``: ``/health`` plus a POST route per spec with a webhook."""
-    routes = [Route("/health", health_endpoint(server), methods=["GET"])]
+    """The ASGI app for ``server``: ``/health``, ``/metrics`` and a POST route per spec with a webhook."""
+    routes = [
+        Route("/health", health_endpoint(server), methods=["GET"]),
+        Route("/metrics", metrics_endpoint(server), methods=["GET"]),
+    ]
     for spec in server.specs:
         if spec.webhook is not None:
             routes.append(Route(spec.webhook.path, webhook_endpoint(server, spec), methods=["POST"]))

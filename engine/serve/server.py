@@ -26,12 +26,13 @@ from engine.runtime.logs import Log
 from engine.serve.app import build_app
 from engine.serve.clock import Clock
 from engine.serve.limits import BodyBudget, header_deadline_protocol
+from engine.serve.metrics import ServeMetrics
 from engine.serve.scheduler import Schedule
 from engine.serve.specs import ServedSpec
 from engine.serve.spool import Spool
 from engine.serve.worker import Worker
 
-RESERVED_PATHS = ("/health",)
+RESERVED_PATHS = ("/health", "/metrics")
 #: seconds an idle connection stays open after an answer (uvicorn's default, stated)
 KEEP_ALIVE = 5
 
@@ -57,6 +58,10 @@ class ServeOptions:
     #: how long shutdown waits for runs under way
     shutdown_timeout: float = 60.0
     allow_custom_code: bool = False
+    #: /health answers 503 once a spec's last this many runs failed (0: never)
+    unhealthy_after: int = 3
+    #: send OpenTelemetry traces (the otel extra; see engine.serve.telemetry)
+    otel: bool = False
     #: the schedules' clock (tests pass a ManualClock)
     clock: Clock | None = None
 
@@ -117,18 +122,28 @@ class Server:
         self.stopping = False
         self.workers: dict[str, Worker] = {}
         self.schedules: dict[str, Schedule] = {}
+        self.metrics = ServeMetrics(self)
         for spec in specs:
+            spec.listeners.append(self._count_run)
             if spec.webhook is not None and spec.webhook.response == "async":
                 spool = Spool(spec.state_dir / "payloads" / spec.name)
                 self.workers[spec.name] = Worker(spec, spool, size=self.options.queue_size, log=self.log)
             if spec.schedule:
                 self.schedules[spec.name] = Schedule(
-                    spec.name, spec.schedule, _scheduled(spec), clock=self.options.clock, log=self.log
+                    spec.name, spec.schedule, _scheduled(spec, self), clock=self.options.clock, log=self.log
                 )
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
         self._signalled = threading.Event()
+
+    def _count_run(self, spec: ServedSpec, trigger: str, summary: dict[str, Any]) -> None:
+        self.metrics.run_finished(spec.name, trigger, summary, spec.failed_in_a_row)
+
+    def unhealthy(self, spec: ServedSpec) -> bool:
+        """Whether ``spec``'s last ``unhealthy_after`` runs all failed."""
+        limit = self.options.unhealthy_after
+        return bool(limit) and spec.failed_in_a_row >= limit
 
     @property
     def url(self) -> str:
@@ -161,6 +176,10 @@ class Server:
         """Listen on a background thread; returns once requests are accepted."""
         if self._thread is not None:
             return self
+        if self.options.otel:
+            from engine.serve import telemetry
+
+            telemetry.setup()
         self._socket = self._bind()
         for worker in self.workers.values():
             worker.start()
@@ -274,8 +293,12 @@ class Server:
                 signal.signal(sig, handler)
 
 
-def _scheduled(spec: ServedSpec) -> Any:
+def _scheduled(spec: ServedSpec, server: Server) -> Any:
     def run() -> None:
+        schedule = server.schedules.get(spec.name)
+        if schedule is not None and schedule.next_due is not None:
+            late = (schedule.clock.now() - schedule.next_due).total_seconds()
+            server.metrics.scheduled_run_started(spec.name, late)
         report = spec.run(None, trigger="schedule")
         level = spec.log.info if report.exit_code == 0 else spec.log.error
         level(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from engine.runtime.paths import state_dir
 from engine.runtime.report import RunReport
 from engine.runtime.runner import Runner, RunOptions
 from engine.secrets import redactor
+from engine.serve import telemetry
 from engine.serve.auth import Verifier, make_verifier
 from engine.spec.compile import compile_document
 from engine.spec.loader import SpecDocument, load_file
@@ -33,6 +35,8 @@ from engine.spec.loader import SpecDocument, load_file
 EXTENSIONS = {"json": "json", "xml": "xml", "csv": "csv", "raw": "bin"}
 #: reject reasons echoed in a sync response (the rejects file has them all)
 MAX_REJECTS_SHOWN = 20
+#: run statuses that count towards /health's failures in a row (rejects beyond tolerance are data, not health)
+FAILED = ("failed", "crashed")
 
 
 class ServedSpec:
@@ -71,6 +75,10 @@ class ServedSpec:
         #: the run under way (its id), for /health
         self.running: str | None = None
         self.last: dict[str, Any] | None = None
+        #: runs that failed one after the other, up to now (a run that did not fail resets it)
+        self.failed_in_a_row = 0
+        #: called with (this spec, trigger, run summary) after every run: metrics
+        self.listeners: list[Callable[[ServedSpec, str, dict[str, Any]], None]] = []
 
     @classmethod
     def load(cls, path: str, *, allow_custom_code: bool = False, log: Log | None = None) -> ServedSpec:
@@ -99,7 +107,10 @@ class ServedSpec:
         self, payload: Payload | None = None, *, run_id: str | None = None, trigger: str = "webhook"
     ) -> RunReport:
         """One run, after any run of this spec still going in this process."""
-        with self.lock:
+        with (
+            self.lock,
+            telemetry.span("engine.run", connector=self.name, trigger=trigger, run_id=run_id) as span,
+        ):
             self.running = run_id or "starting"
             try:
                 plan = compile_document(self.doc, allow_custom_code=self.allow_custom_code)
@@ -112,17 +123,38 @@ class ServedSpec:
                 finally:
                     plan.state_store.close()
             except Exception as exc:  # a defect below (engine errors end up in the report): tell /health
-                self.last = {
-                    "run_id": run_id,
-                    "status": "crashed",
-                    "trigger": trigger,
-                    "error": redactor.scrub(f"{type(exc).__name__}: {exc}"),
-                }
+                self._finished(
+                    trigger,
+                    {
+                        "run_id": run_id,
+                        "status": "crashed",
+                        "trigger": trigger,
+                        "error": redactor.scrub(f"{type(exc).__name__}: {exc}"),
+                    },
+                )
                 raise
             finally:
                 self.running = None
-            self.last = {**summary(report, rejects=False), "trigger": trigger}
+            self._finished(trigger, {**summary(report, rejects=False), "trigger": trigger})
+            counts = report.counts
+            telemetry.annotate(
+                span,
+                **{
+                    "engine.run_id": report.run_id,
+                    "engine.status": report.status,
+                    "engine.records.read": counts.get("read", 0),
+                    "engine.records.written": counts.get("written", 0),
+                    "engine.records.rejected": (counts.get("rejected") or {}).get("total", 0),
+                },
+            )
             return report
+
+    def _finished(self, trigger: str, last: dict[str, Any]) -> None:
+        """Remember how the run ended (for /health) and tell the listeners (metrics)."""
+        self.last = last
+        self.failed_in_a_row = self.failed_in_a_row + 1 if last.get("status") in FAILED else 0
+        for listener in self.listeners:
+            listener(self, trigger, last)
 
 
 def summary(report: RunReport, *, rejects: bool = True) -> dict[str, Any]:
