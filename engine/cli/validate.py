@@ -9,29 +9,15 @@ from xml.sax.saxutils import escape, quoteattr
 import click
 
 from engine import __version__
+from engine.api import validate
 from engine.cli.common import expand_specs
-from engine.errors import EngineError, SpecError
 from engine.secrets import redactor
-from engine.spec.compile import compile_file
-from engine.spec.diagnostics import Diagnostic, sort_diagnostics
+from engine.spec.diagnostics import Diagnostic
 
 
 def diagnostics_for(spec: str, allow_custom_code: bool) -> list[Diagnostic]:
-    """Compile one spec and return its problems (errors and warnings) instead of raising.
-
-    An engine error without diagnostics (an unreadable file, say) becomes a
-    single diagnostic at line 1, so every spec reports in the same shape.
-    """
-    try:
-        plan = compile_file(spec, allow_custom_code=allow_custom_code)
-    except SpecError as exc:
-        diags = exc.diagnostics or [Diagnostic(spec, 1, 1, "(spec)", exc.message)]
-        return sort_diagnostics(diags)
-    except EngineError as exc:
-        return [Diagnostic(spec, 1, 1, "(spec)", str(exc))]
-    except RecursionError:  # the loader refuses deep nesting with its position; this is the backstop
-        return [Diagnostic(spec, 1, 1, "(spec)", "the spec is nested too deeply to check")]
-    return plan.warnings
+    """Compile one spec and return its problems (errors and warnings) instead of raising."""
+    return validate(spec, allow_custom_code=allow_custom_code)
 
 
 def _sarif(results: dict[str, list[Diagnostic]]) -> str:
