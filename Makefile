@@ -82,9 +82,11 @@ $(OLDEST)/.installed: pyproject.toml requirements-oldest.lock
 test-compat: $(OLDEST)/.installed
 	$(OLDEST)/bin/python -m pytest -n 2 -q -p no:cacheprovider tests/parsers tests/writers tests/mapping tests/spec
 
-# Refreshes both locks from pyproject.toml. Pins already in the lock are kept
+# Refreshes the locks from pyproject.toml. Pins already in the lock are kept
 # unless they no longer satisfy it; `make lock LOCK_ARGS=--upgrade` takes the
-# newest releases, `LOCK_ARGS="--upgrade-package lxml"` just one.
+# newest releases, `LOCK_ARGS="--upgrade-package lxml"` just one. The image
+# lock (what the Dockerfile installs: the runtime extras, no test tools) takes
+# its versions from requirements.lock.
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --target $(VENV)/lock-tool uv==$(UV_VERSION)
 	$(VENV)/lock-tool/bin/uv pip compile pyproject.toml --extra dev --group pyproject.toml:bootstrap \
@@ -94,6 +96,9 @@ lock: $(STAMP)
 	$(VENV)/lock-tool/bin/uv pip compile pyproject.toml $(VENV)/lock-tools.in --extra all \
 		--resolution lowest-direct $(LOCK_TARGET) --generate-hashes --custom-compile-command "make lock" \
 		-q -o requirements-oldest.lock
+	$(VENV)/lock-tool/bin/uv pip compile pyproject.toml --extra all --extra otel --group pyproject.toml:bootstrap \
+		$(LOCK_TARGET) --generate-hashes --custom-compile-command "make lock" -c requirements.lock \
+		-q -o requirements-image.lock
 
 schemas: $(STAMP)
 	$(BIN)/engine schema --export schemas

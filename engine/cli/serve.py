@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from engine.cli.common import EXIT_INVALID, echo_err, print_diagnostics
+from engine.cli.common import EXIT_INVALID, echo_err, expand_specs, print_diagnostics
 from engine.errors import EngineError, SpecError
 from engine.runtime import logs
 from engine.units import seconds, size_bytes
@@ -40,7 +40,7 @@ def _positive_duration(ctx: click.Context, param: click.Parameter, value: str) -
 
 
 @click.command("serve")
-@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("specs", nargs=-1, required=True, type=click.Path())
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: all).")
 @click.option(
     "--port",
@@ -144,13 +144,13 @@ def serve_cmd(
     log_format: str,
     allow_custom_code: bool,
 ) -> None:
-    """Serve the webhooks and schedules (trigger:) of each SPEC until SIGTERM or Ctrl-C."""
+    """Serve the webhooks and schedules (trigger:) of each SPEC (or every spec in a directory) until SIGTERM or Ctrl-C."""
     from engine.runtime.logs import Log
     from engine.serve import ServeOptions, Server, load_specs
 
     logs.configure(log_level, log_format)
     try:
-        served = load_specs(list(specs), allow_custom_code=allow_custom_code, log=Log())
+        served = load_specs(expand_specs(specs), allow_custom_code=allow_custom_code, log=Log())
     except SpecError as exc:
         print_diagnostics(exc.diagnostics)
         echo_err(exc.message)

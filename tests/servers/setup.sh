@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares what the SFTP tests need on this machine: Debian's OpenSSH server
 # (started per test session by tests/servers/sshd.py, never as a system
-# service) and an unprivileged account the tests log in as.
+# service) and an unprivileged account the tests log in as; and systemd's
+# tools, with which tests/test_deploy.py verifies the service unit.
 set -euo pipefail
 USER_NAME=sftptest
 USER_PASS=sftptest-pw
@@ -16,6 +17,11 @@ if [ ! -x /usr/sbin/sshd ]; then
   echo "installing openssh-server (needed by the SFTP tests)"
   apt-get update -qq
   apt-get install -y -qq openssh-server >/dev/null
+fi
+if ! command -v systemd-analyze >/dev/null; then
+  echo "installing systemd's tools (tests/test_deploy.py verifies the service unit)"
+  apt-get update -qq
+  apt-get install -y -qq systemd >/dev/null
 fi
 id "$USER_NAME" >/dev/null 2>&1 || useradd --no-create-home --home-dir /upload --shell /usr/sbin/nologin "$USER_NAME"
 echo "$USER_NAME:$USER_PASS" | chpasswd
