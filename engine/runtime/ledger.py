@@ -40,7 +40,7 @@ def already_done(run: Any, source: Source, item: Item, dedupe: str) -> str | Non
     if waiting and datetime.fromisoformat(entry["next_retry"]) > datetime.now(UTC):
         return (
             f"failed {entry['attempts']} time(s); next attempt after {entry['next_retry']} "
-            f"(`engine state SPEC retry {item.name}` to retry now)"
+            f"(`engine state retry SPEC {item.name}` to retry now)"
         )
     if not entry or entry["status"] not in ("done", UNMOVED):
         return None

@@ -3,7 +3,7 @@
 A file is delivered before it is moved. When the move then fails (a
 read-only ``processed/``, a link in the way, a vanished directory), the
 delivery stands: the file is recorded ``unmoved`` so that no run sends it
-again, the report and ``engine state SPEC files`` say what to do, and each
+again, the report and ``engine state files SPEC`` say what to do, and each
 later run tries only the move again until it succeeds.
 """
 
