@@ -267,11 +267,12 @@ class HttpConnection(Connection):
         they are not checked: checking them would send one.
         """
         self.open(run)
-        lines = [Check(self.path, self._reach(run))]
+        assert self.client is not None  # opened above
+        lines = [Check(self.path, self._reach(self.client, run))]
         auth = self.client.auth
-        if isinstance(auth, http_auth.ClientCredentials):
+        if isinstance(auth, http_auth.TokenAuth) and isinstance(auth.grant, http_auth.ClientCredentials):
             auth.token()
-            lines.append(Check(self.path, f"OAuth2 token granted by {auth.token_url}"))
+            lines.append(Check(self.path, f"OAuth2 token granted by {auth.grant.token_url}"))
         elif self.options.auth:
             kind = next(iter(self.options.auth))
             lines.append(
@@ -279,8 +280,8 @@ class HttpConnection(Connection):
             )
         return lines
 
-    def _reach(self, run: RunContext) -> str:
-        url = urlsplit(self.client.base_url)
+    def _reach(self, client: HttpClient, run: RunContext) -> str:
+        url = urlsplit(client.base_url)
         secure = url.scheme == "https"
         host, port = url.hostname or "", url.port or (443 if secure else 80)
         where = f"http connection '{self.label}': {host}:{port}"

@@ -34,7 +34,14 @@ from typing_extensions import override
 from engine.contracts import Check, Item, RunContext, Source
 from engine.errors import OutsideSourceError, SourceError
 from engine.sources import _inside
-from engine.sources._files import MIN_AGE, MOVE, compile_pattern, move_templates, pattern_problems, render_move
+from engine.sources._files import (
+    MIN_AGE,
+    MOVE,
+    compile_pattern,
+    move_templates,
+    pattern_problems,
+    render_move,
+)
 from engine.templates import LOCAL_SEPARATORS, free_name
 
 SCHEMA: dict[str, Any] = {

@@ -203,7 +203,9 @@ def test_a_100k_row_count_file_asks_one_request_per_chunk_and_the_variance_is_ex
         assert len(out) == 100_000 and sum(r["variance"] for r in out) == expected
 
 
-def test_refused_credentials_fail_the_run_even_when_errors_reject(emu, tmp_path, write_spec, run_spec) -> None:
+def test_refused_credentials_fail_the_run_even_when_errors_reject(
+    emu, tmp_path, write_spec, run_spec
+) -> None:
     (tmp_path / "inbox").mkdir()
     (sku, loc) = sorted(positions(emu))[0]
     (tmp_path / "inbox" / "counts.csv").write_text(f"sku,location,counted\n{sku},{loc},1\n")
@@ -211,5 +213,7 @@ def test_refused_credentials_fail_the_run_even_when_errors_reject(emu, tmp_path,
     report = run_spec(write_spec(spec(emu, on_error="reject")))
     assert report.exit_code == EXIT_FAILED
     assert report.counts["rejected"]["lookup"] == 0
-    assert report.items[0].status == "failed" and "401" in (report.items[0].reason or ""), report.items[0].reason
+    assert report.items[0].status == "failed" and "401" in (report.items[0].reason or ""), report.items[
+        0
+    ].reason
     assert (tmp_path / "inbox" / "counts.csv").exists()
