@@ -224,10 +224,11 @@ class FluentConnection(Connection):
         self.open(run)
         auth = self.client.auth
         auth.token()
-        who = f"user '{auth.credentials['username']}'" if auth.grant_type == "password" else "the client"
+        grant = auth.grant
+        who = f"user '{grant.credentials['username']}'" if grant.grant_type == "password" else "the client"
         retailer = f", retailer {self.retailer_id}" if self.retailer_id else ""
         return [
-            Check(self.path, f"signed in to {self.base_url} as {who} ({auth.grant_type} grant{retailer})")
+            Check(self.path, f"signed in to {self.base_url} as {who} ({grant.grant_type} grant{retailer})")
         ]
 
     @override

@@ -71,13 +71,16 @@ def test_an_inline_key_from_a_secret_reference(inbox, write_spec, run_spec):
     ok(run_spec(write_spec(spec(inbox, password=None, private_key=f"${{file:{inbox.key}}}"))))
 
 
+#: what the report adds to a refused sign-in
+HINT = " (check username and the password or private_key the spec refers to)"
+
+
 def test_a_wrong_password_is_refused_naming_the_connection_and_user(inbox, write_spec, run_spec, monkeypatch):
     monkeypatch.setenv("SFTP_TEST_PASSWORD", "not-the-password")
     report = run_spec(write_spec(spec(inbox)))
     assert report.exit_code == EXIT_FAILED
-    assert (
-        report.error
-        == "sftp connection 'partner': authentication failed for user 'sftptest' (wrong password)"
+    assert report.error == (
+        "sftp connection 'partner': authentication failed for user 'sftptest' (wrong password)" + HINT
     )
     assert inbox.files() == ["inbox/a.jsonl"]
 
@@ -86,7 +89,7 @@ def test_a_key_the_server_does_not_know_is_refused(inbox, write_spec, run_spec):
     report = run_spec(write_spec(spec(inbox, password=None, private_key=str(inbox.unknown_key))))
     assert report.error == (
         "sftp connection 'partner': authentication failed for user 'sftptest' "
-        "(the server did not accept the private key)"
+        "(the server did not accept the private key)" + HINT
     )
 
 
@@ -94,7 +97,7 @@ def test_wrong_key_and_wrong_password_together(inbox, write_spec, run_spec, monk
     monkeypatch.setenv("SFTP_TEST_PASSWORD", "nope")
     report = run_spec(write_spec(spec(inbox, private_key=str(inbox.unknown_key))))
     assert report.error == (
-        "sftp connection 'partner': authentication failed for user 'sftptest' (wrong password or key)"
+        "sftp connection 'partner': authentication failed for user 'sftptest' (wrong password or key)" + HINT
     )
 
 

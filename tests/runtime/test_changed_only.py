@@ -81,7 +81,7 @@ def test_values_expire_and_engine_state_shows_and_clears_them(tmp_path, write_sp
     run_spec(spec)
     shown = cli("state", "values", str(spec))
     assert "namespace channel: 1 value(s) shown" in shown.output and '["A","L1"] = {"qty":1}' in shown.output
-    cleared = cli("state", "clear", str(spec), "--namespace", "channel")
+    cleared = cli("state", "clear", str(spec), "--namespace", "channel", "--yes")
     assert "cleared 1 stored value(s)" in cleared.output
     drop(tmp_path, {("A", "L1"): 1})
     assert sent(run_spec(spec)) == 1

@@ -37,7 +37,7 @@ def test_pages_of_demo_data(emu, tmp_path, write_spec, run_spec, cli) -> None:
     spec = write_spec(extraction_spec(emu, page_size=100))
     result = cli("run", str(spec))
     assert result.exit_code == 0, result.output
-    assert "source   pages 3, records 250, duplicates_dropped 0" in result.output
+    assert "source   3 pages read, 250 records" in result.output
     assert len(output(tmp_path / "out")) == 250
 
 
