@@ -696,6 +696,9 @@ class StateStore(Plugin):
     """
 
     kind = "state_stores"
+    #: every host reaches the same store (a database server), so workers on several machines and
+    #: several ``engine serve`` instances may share it; False for a file on one machine
+    shared: ClassVar[bool] = False
 
     def open_for(self, spec_dir: Path) -> None:
         """Open the store for a spec without a run (``engine state``); harmless when already open.
@@ -719,7 +722,7 @@ class StateStore(Plugin):
 
     # -- ledger: one row per item ever seen ----------------------------------------------
     # Rows hold connector, uri, name, size, mtime, etag, checksum, status (claimed, done,
-    # failed, quarantined, partial), attempts, first_seen, updated, next_retry, run_id,
+    # failed, quarantined, partial, unmoved), attempts, first_seen, updated, next_retry, run_id,
     # records, error, moved_to, owner, claim_expires.
 
     def ledger_get(self, connector: str, uri: str) -> dict[str, Any] | None:
@@ -751,10 +754,25 @@ class StateStore(Plugin):
         """
         raise NotImplementedError
 
-    def ledger_claim(self, connector: str, item: Item, run_id: str, owner: str, ttl: float) -> str | None:
-        """Claim ``item`` for ``owner`` for ``ttl`` seconds; returns the owner of a live claim instead.
+    def ledger_claim(
+        self, connector: str, item: Item, run_id: str, owner: str, ttl: float
+    ) -> dict[str, Any] | None:
+        """Claim ``item`` for ``owner`` for ``ttl`` seconds; None when it is now ``owner``'s.
 
-        A claim whose owner is known dead, or whose time ran out, is taken over.
+        Otherwise returns the row that refused the claim (its ``status``,
+        ``owner``, ``run_id`` and ``claim_expires``): a live claim of another
+        owner, or an item already settled (``done``, ``unmoved``,
+        ``quarantined``) by this same ``run_id`` — a task run again after its
+        worker was lost must not deliver the item twice. A claim whose owner
+        is known dead, or whose time ran out, is taken over.
+        """
+        raise NotImplementedError
+
+    def ledger_renew(self, connector: str, owner: str, ttl: float) -> int:
+        """Push the expiry of ``owner``'s open claims ``ttl`` seconds ahead; returns how many it holds.
+
+        A worker renews its claims while it works, so a short ``ttl`` lets
+        another host take over the items of a host that died, and only those.
         """
         raise NotImplementedError
 
@@ -872,6 +890,38 @@ class StateStore(Plugin):
 
     def clear(self, connector: str) -> dict[str, int]:
         """Forget everything about a connector but its run history; returns rows deleted per table."""
+        raise NotImplementedError
+
+    # -- spooled request bodies (engine serve with a shared store) ----------------------------
+    # A body accepted by one instance of ``engine serve`` waits here until a run settles it, so
+    # any instance (or the same one restarted) can take it over.
+
+    def spool_put(self, connector: str, payload_id: str, meta: dict[str, Any], body: bytes) -> None:
+        """Keep a body (exact bytes) and its metadata (JSON-compatible) as pending; durable on return."""
+        raise NotImplementedError
+
+    def spool_take(self, connector: str, owner: str, ttl: float) -> dict[str, Any] | None:
+        """Hold the oldest pending body that is due and not held by a live owner, for ``ttl`` seconds.
+
+        Returns ``{"id", "meta", "body", "attempts"}``, or None when nothing is waiting.
+        A hold whose owner is known dead, or whose time ran out, is taken over.
+        """
+        raise NotImplementedError
+
+    def spool_hold(self, connector: str, payload_id: str, owner: str, ttl: float) -> bool:
+        """Extend ``owner``'s hold on a body ``ttl`` seconds; False when it is no longer ``owner``'s."""
+        raise NotImplementedError
+
+    def spool_release(self, connector: str, payload_id: str, owner: str, delay: float) -> None:
+        """Give a held body back to be tried again (by any instance) ``delay`` seconds from now."""
+        raise NotImplementedError
+
+    def spool_settle(self, connector: str, payload_id: str, failure: dict[str, Any] | None = None) -> None:
+        """A body's runs are over: forgotten when ``failure`` is None, else kept as failed with the reason."""
+        raise NotImplementedError
+
+    def spool_counts(self, connector: str) -> dict[str, int]:
+        """How many bodies are ``pending`` and ``failed`` (for ``/health``)."""
         raise NotImplementedError
 
 

@@ -51,6 +51,7 @@ BUILTINS: dict[str, dict[str, str]] = {
     },
     "state_stores": {
         "sqlite": "engine.state.sqlite:SqliteStateStore",
+        "postgres": "engine.state.postgres:PostgresStateStore",
     },
     "executors": {
         "local": "engine.executors.local:LocalExecutor",

@@ -105,3 +105,26 @@ def s3_server(_moto, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("S3_TEST_SECRET", SECRET)
     _moto.reset()
     return _moto
+
+
+@pytest.fixture(scope="session")
+def _postgres():
+    import os
+
+    from tests.servers.postgres import Postgres
+
+    server = Postgres()
+    # processes the tests start (engine runs, spawned workers) reach the same server
+    os.environ["ENGINE_TEST_PG_DSN"] = server.create_database("session")
+    yield server
+    os.environ.pop("ENGINE_TEST_PG_DSN", None)
+    server.stop()
+
+
+@pytest.fixture
+def pg_server(_postgres, monkeypatch: pytest.MonkeyPatch):
+    """The session's real PostgreSQL server; ``$ENGINE_STATE_DSN`` names a new, empty database on it."""
+    dsn = _postgres.create_database()
+    monkeypatch.setenv("ENGINE_STATE_DSN", dsn)
+    _postgres.test_dsn = dsn
+    return _postgres

@@ -54,11 +54,18 @@ class ItemLifecycle:
         run = self.run
         if not self.records_state:
             return 0
-        holder = run.state.ledger_claim(run.connector, item, run.run_id, run.owner, self.claim_ttl)
-        if holder is not None:
-            report.status = "skipped"
-            report.reason = f"claimed by another worker ({holder})"
-            run.log.info("file skipped: claimed by another worker", file=item.name, holder=holder)
+        refused = run.state.ledger_claim(run.connector, item, run.run_id, run.owner, self.claim_ttl)
+        if refused is not None:
+            if refused["status"] == "claimed":
+                report.status = "skipped"
+                report.reason = f"claimed by another worker ({refused['owner']})"
+                run.log.info(
+                    "file skipped: claimed by another worker", file=item.name, holder=refused["owner"]
+                )
+            else:  # this run's earlier attempt (a worker since lost) finished it
+                report.status = "done" if refused["status"] != "quarantined" else "failed"
+                report.reason = f"{refused['status']} by an earlier attempt of this run (its worker was lost)"
+                run.log.info("file already settled by this run", file=item.name, status=refused["status"])
             return None
         saved = run.checkpoints.load(item)
         if saved is None:

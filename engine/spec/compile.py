@@ -413,7 +413,11 @@ class _Compiler:
             self._lookup_references(mapping, lookups, data.get("lookups"))
         target = self.block("targets", data.get("target"), ("target",))
         state = self.state(data)
-        state_store = self.block("state_stores", state.store or {"type": "sqlite"}, ("state", "store"))
+        raw_state = data.get("state")
+        store = (
+            raw_state.get("store") if isinstance(raw_state, dict) else None
+        )  # as written: secrets unwrapped
+        state_store = self.block("state_stores", store or {"type": "sqlite"}, ("state", "store"))
         on_error: ErrorPolicy = self._policy(
             ErrorPolicy, sections.ON_ERROR, self.section("on_error", data, {}), ("on_error",)
         )

@@ -11,8 +11,6 @@ lock acquisition and claims atomic across processes on one machine. Text
 and JSON written here (errors, checkpoints, key-values, run history) are
 scrubbed of secrets first.
 
-lock acquisition and claims atomic across processes on one machine.
-
 A new database appears complete (built under a temporary name, then
 linked into place), so an empty or foreign file where the database should
 be is damage, never a fresh store: it is refused with
@@ -28,12 +26,11 @@ import dataclasses
 import json
 import os
 import secrets
-import socket
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -45,6 +42,7 @@ from engine.errors import CorruptStateError, StateError
 from engine.jsonutil import dumps_safe
 from engine.runtime.paths import state_dir
 from engine.secrets import redactor
+from engine.state._common import SETTLED, iso, now_utc, owner_is_dead
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -79,6 +77,11 @@ CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, connector TEXT NOT NULL, started TEXT NOT NULL, ended TEXT, status TEXT,
     counts TEXT, report TEXT, owner TEXT);
 CREATE INDEX IF NOT EXISTS runs_by_connector ON runs (connector, started);
+CREATE TABLE IF NOT EXISTS spool (
+    connector TEXT NOT NULL, id TEXT NOT NULL, meta TEXT NOT NULL, body BLOB NOT NULL,
+    status TEXT NOT NULL, received TEXT NOT NULL, not_before TEXT NOT NULL, attempts INTEGER NOT NULL,
+    owner TEXT, hold_expires TEXT, failure TEXT,
+    PRIMARY KEY (connector, id));
 """
 
 #: columns added after a table was first released: (table, column)
@@ -91,45 +94,6 @@ REPAIR_HINT = (
     "restore it from a backup, or run `engine state clear SPEC --force` to move it aside and start "
     "an empty store; files still waiting in the source are then processed again"
 )
-
-
-def owner_is_dead(owner: str | None, host: str | None = None, pid: int | None = None) -> bool:
-    """True when the owner is a process on this machine that no longer runs.
-
-    Owners are ``host:pid:run_id``. A crashed run's lock or claims are then
-    taken over at once instead of blocking the next run until they expire.
-    """
-    if owner and (host is None or pid is None):
-        parts = owner.split(":")
-        if len(parts) >= 2 and parts[1].isdigit():
-            host, pid = parts[0], int(parts[1])
-    if not host or not pid or host != socket.gethostname():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return _is_zombie(pid)
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def now_utc() -> datetime:
-    """The current time, timezone-aware in UTC: every timestamp the store writes starts here."""
-    return datetime.now(UTC)
-
-
-def iso(dt: datetime | None) -> str | None:
-    """``dt`` as stored: ISO-8601 in UTC with milliseconds, so text order is time order; None stays None."""
-    return dt.astimezone(UTC).isoformat(timespec="milliseconds") if dt else None
 
 
 @dataclasses.dataclass
@@ -357,24 +321,28 @@ class SqliteStateStore(StateStore):
             )
 
     @override
-    def ledger_claim(self, connector: str, item: Item, run_id: str, owner: str, ttl: float) -> str | None:
-        """Claim ``item`` for this worker, or return the owner of a live claim on it."""
+    def ledger_claim(
+        self, connector: str, item: Item, run_id: str, owner: str, ttl: float
+    ) -> dict[str, Any] | None:
+        """Claim ``item`` for this worker, or return the row that refuses it (a live claim, or settled by this run)."""
         now = now_utc()
         with self._tx(immediate=True) as db:
             row = db.execute(
-                "SELECT status, owner, claim_expires FROM ledger WHERE connector=? AND uri=?",
+                "SELECT status, owner, run_id, claim_expires FROM ledger WHERE connector=? AND uri=?",
                 (connector, item.uri),
             ).fetchone()
-            if (
-                row is not None
-                and row[0] == "claimed"
-                and row[1]
-                and row[1] != owner
-                and row[2]
-                and datetime.fromisoformat(row[2]) > now
-                and not owner_is_dead(row[1])
-            ):
-                return row[1]
+            if row is not None:
+                status, holder, settled_by, expires = row
+                live = (
+                    status == "claimed"
+                    and holder
+                    and holder != owner
+                    and expires
+                    and datetime.fromisoformat(expires) > now
+                    and not owner_is_dead(holder)
+                )
+                if live or (status in SETTLED and settled_by == run_id):
+                    return {"status": status, "owner": holder, "run_id": settled_by, "claim_expires": expires}
             fp = item.fingerprint()
             stamp = iso(now)
             db.execute(
@@ -402,6 +370,15 @@ class SqliteStateStore(StateStore):
                 ),
             )
         return None
+
+    @override
+    def ledger_renew(self, connector: str, owner: str, ttl: float) -> int:
+        """Push the expiry of ``owner``'s open claims ``ttl`` seconds ahead; returns how many it holds."""
+        with self._tx(immediate=True) as db:
+            return db.execute(
+                "UPDATE ledger SET claim_expires=? WHERE connector=? AND owner=? AND status='claimed'",
+                (iso(now_utc() + timedelta(seconds=ttl)), connector, owner),
+            ).rowcount
 
     @override
     def ledger_release(self, connector: str, owner: str) -> int:
@@ -701,6 +678,88 @@ class SqliteStateStore(StateStore):
             for table in ("ledger", "checkpoints", "kv", "locks", "stored"):
                 out[table] = db.execute(f"DELETE FROM {table} WHERE connector=?", (connector,)).rowcount
         return out
+
+    # -- spooled request bodies ---------------------------------------------------------------
+
+    @override
+    def spool_put(self, connector: str, payload_id: str, meta: dict[str, Any], body: bytes) -> None:
+        """Keep a body as pending (synced to disk when the transaction commits)."""
+        stamp = iso(now_utc())
+        with self._tx(immediate=True) as db:
+            db.execute(
+                """INSERT INTO spool (connector, id, meta, body, status, received, not_before, attempts)
+                   VALUES (?,?,?,?, 'pending', ?, ?, 0)""",
+                (connector, payload_id, json.dumps(meta), body, stamp, stamp),
+            )
+
+    @override
+    def spool_take(self, connector: str, owner: str, ttl: float) -> dict[str, Any] | None:
+        """Hold the oldest due body that nobody alive holds; None when nothing waits."""
+        now = now_utc()
+        with self._tx(immediate=True) as db:
+            for payload_id, holder, expires in db.execute(
+                """SELECT id, owner, hold_expires FROM spool WHERE connector=? AND status='pending'
+                   AND not_before <= ? ORDER BY received, id""",
+                (connector, iso(now)),
+            ).fetchall():
+                held = holder and expires and datetime.fromisoformat(expires) > now
+                if held and holder != owner and not owner_is_dead(holder):
+                    continue
+                db.execute(
+                    "UPDATE spool SET owner=?, hold_expires=? WHERE connector=? AND id=?",
+                    (owner, iso(now + timedelta(seconds=ttl)), connector, payload_id),
+                )
+                meta, body, attempts = db.execute(
+                    "SELECT meta, body, attempts FROM spool WHERE connector=? AND id=?",
+                    (connector, payload_id),
+                ).fetchone()
+                return {"id": payload_id, "meta": json.loads(meta), "body": bytes(body), "attempts": attempts}
+        return None
+
+    @override
+    def spool_hold(self, connector: str, payload_id: str, owner: str, ttl: float) -> bool:
+        """Extend ``owner``'s hold on a body; False when another owner took it over (or it is gone)."""
+        with self._tx(immediate=True) as db:
+            return (
+                db.execute(
+                    "UPDATE spool SET hold_expires=? WHERE connector=? AND id=? AND owner=? AND status='pending'",
+                    (iso(now_utc() + timedelta(seconds=ttl)), connector, payload_id, owner),
+                ).rowcount
+                == 1
+            )
+
+    @override
+    def spool_release(self, connector: str, payload_id: str, owner: str, delay: float) -> None:
+        """Give a held body back, to be tried again ``delay`` seconds from now by any instance."""
+        with self._tx(immediate=True) as db:
+            db.execute(
+                """UPDATE spool SET owner=NULL, hold_expires=NULL, attempts=attempts + 1, not_before=?
+                   WHERE connector=? AND id=? AND owner=?""",
+                (iso(now_utc() + timedelta(seconds=delay)), connector, payload_id, owner),
+            )
+
+    @override
+    def spool_settle(self, connector: str, payload_id: str, failure: dict[str, Any] | None = None) -> None:
+        """Forget a body whose run succeeded, or keep it as failed with the reason."""
+        with self._tx(immediate=True) as db:
+            if failure is None:
+                db.execute("DELETE FROM spool WHERE connector=? AND id=?", (connector, payload_id))
+            else:
+                db.execute(
+                    """UPDATE spool SET status='failed', owner=NULL, hold_expires=NULL, failure=?
+                       WHERE connector=? AND id=?""",
+                    (json.dumps(redactor.scrub_obj(failure), default=str), connector, payload_id),
+                )
+
+    @override
+    def spool_counts(self, connector: str) -> dict[str, int]:
+        """How many bodies are pending and failed."""
+        rows = self._rows(
+            "SELECT status, COUNT(*) AS n FROM spool WHERE connector=? GROUP BY status", (connector,)
+        )
+        counts = {"pending": 0, "failed": 0}
+        counts.update({r["status"]: r["n"] for r in rows})
+        return counts
 
 
 def _create(file: Path) -> None:

@@ -9,6 +9,7 @@ connector. Each store kind gets a factory below that opens a fresh store.
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import time
 from collections.abc import Callable, Iterator
@@ -37,7 +38,23 @@ def _sqlite(tmp_path: Path) -> Factory:
     return make
 
 
-FACTORIES: dict[str, Callable[[Path], Factory]] = {"sqlite": _sqlite}
+def _postgres(tmp_path: Path) -> Factory:
+    """A store in a schema of its own (named after the test's directory) in the session's database."""
+    cls = default_registries().state_stores.get("postgres")
+    schema = "t_" + hashlib.sha1(str(tmp_path).encode()).hexdigest()[:16]
+    block = {"dsn": "${env:ENGINE_TEST_PG_DSN}", "schema": schema}
+
+    def make() -> StateStore:
+        store: StateStore = cls(build_options(cls.Options, cls.schema, block, ("state", "store"), None))
+        store.open_for(tmp_path)
+        return store
+
+    return make
+
+
+FACTORIES: dict[str, Callable[[Path], Factory]] = {"sqlite": _sqlite, "postgres": _postgres}
+#: what a store kind needs running before its factory works (a real server for postgres)
+SERVERS = {"postgres": "_postgres"}
 
 
 def test_every_registered_store_has_a_factory_here() -> None:
@@ -46,6 +63,8 @@ def test_every_registered_store_has_a_factory_here() -> None:
 
 @pytest.fixture(params=sorted(FACTORIES))
 def factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
+    if request.param in SERVERS:
+        request.getfixturevalue(SERVERS[request.param])
     opened: list[StateStore] = []
 
     def make() -> StateStore:
@@ -113,7 +132,8 @@ def test_a_checksum_finds_only_a_done_item(store: StateStore) -> None:
 
 def test_a_live_claim_is_refused_to_another_owner_and_released_at_the_end(store: StateStore) -> None:
     assert store.ledger_claim("c", item(), "r1", "host:1:r1", 60) is None
-    assert store.ledger_claim("c", item(), "r2", "other-host:2:r2", 60) == "host:1:r1"
+    refused = store.ledger_claim("c", item(), "r2", "other-host:2:r2", 60)
+    assert refused is not None and (refused["owner"], refused["status"]) == ("host:1:r1", "claimed")
     assert store.ledger_claim("c", item(), "r1", "host:1:r1", 60) is None, "the owner may claim again"
     assert store.ledger_release("c", "host:1:r1") == 1
     row = store.ledger_get("c", item().uri)
@@ -127,7 +147,7 @@ def test_an_expired_claim_is_taken_over(store: StateStore) -> None:
     assert store.ledger_claim("c", item(), "r2", "other-host:2:r2", 60) is None
 
 
-def _claim_in_process(args: tuple[str, str, str]) -> str | None:
+def _claim_in_process(args: tuple[str, str, str]) -> dict | None:
     kind, directory, owner = args
     store = FACTORIES[kind](Path(directory))()
     try:
@@ -138,8 +158,10 @@ def _claim_in_process(args: tuple[str, str, str]) -> str | None:
 
 @pytest.mark.parametrize("kind", sorted(FACTORIES))
 def test_claims_made_at_once_by_eight_processes_give_the_item_to_exactly_one(
-    kind: str, tmp_path: Path
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
+    if kind in SERVERS:
+        request.getfixturevalue(SERVERS[kind])
     FACTORIES[kind](tmp_path)().close()  # create the store first
     with multiprocessing.get_context("spawn").Pool(8) as pool:
         results = pool.map(_claim_in_process, [(kind, str(tmp_path), f"w{i}") for i in range(8)])
@@ -308,3 +330,92 @@ def test_clearing_a_connector_forgets_everything_but_its_history(store: StateSto
     assert store.ledger_list("c") == [] and store.kv_get("c", "k") is None and store.lock_holder("c") is None
     assert [r["run_id"] for r in store.runs_list("c")] == ["r"]
     assert store.kv_get("other", "k") == 2
+
+
+# --- claims by workers of one run, renewed while they work ----------------------------------------
+
+
+def test_an_item_settled_by_a_run_is_not_claimed_again_by_that_run(store: StateStore) -> None:
+    """A task retried after its worker was lost must not deliver what the lost worker finished."""
+    assert store.ledger_claim("c", item(), "run-1", "other-host:1:run-1", 60) is None
+    store.ledger_mark("c", item(), "done", "run-1", records=3)
+    refused = store.ledger_claim("c", item(), "run-1", "other-host:2:run-1", 60)
+    assert refused is not None and (refused["status"], refused["run_id"]) == ("done", "run-1")
+    assert store.ledger_claim("c", item(), "run-2", "other-host:3:run-2", 60) is None, "a later run may"
+
+
+def test_a_failed_item_may_be_claimed_again_by_the_same_run(store: StateStore) -> None:
+    store.ledger_claim("c", item(), "run-1", "other-host:1:run-1", 60)
+    store.ledger_mark("c", item(), "failed", "run-1", error="boom")
+    assert store.ledger_claim("c", item(), "run-1", "other-host:2:run-1", 60) is None
+
+
+def test_claims_renewed_by_their_owner_outlive_their_first_expiry(store: StateStore) -> None:
+    assert store.ledger_claim("c", item("a.csv"), "r1", "other-host:1:r1", 0.05) is None
+    assert store.ledger_claim("c", item("b.csv"), "r1", "other-host:1:r1", 0.05) is None
+    assert store.ledger_renew("c", "other-host:1:r1", 60) == 2
+    assert store.ledger_renew("c", "other-host:9:r9", 60) == 0, "only the owner's claims"
+    time.sleep(0.1)
+    refused = store.ledger_claim("c", item("a.csv"), "r2", "other-host:2:r2", 60)
+    assert refused is not None and refused["owner"] == "other-host:1:r1"
+    store.ledger_mark("c", item("b.csv"), "done", "r1")
+    assert store.ledger_renew("c", "other-host:1:r1", 60) == 1, "a settled item is no longer held"
+
+
+def test_a_claim_of_a_process_gone_from_this_host_is_taken_over_at_once(store: StateStore) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead = f"{socket.gethostname()}:{gone.stdout.strip()}:r1"
+    assert store.ledger_claim("c", item(), "r1", dead, 600) is None
+    assert store.ledger_claim("c", item(), "r2", "other-host:2:r2", 60) is None
+
+
+# --- spooled request bodies ---------------------------------------------------------------------------
+
+
+def test_spooled_bodies_are_taken_oldest_first_by_one_holder_each(store: StateStore) -> None:
+    odd = b"\x00\xff{not json}\r\n"
+    store.spool_put("c", "p1", {"ext": "json", "headers": {"x-a": "1"}}, b'{"n": 1}')
+    time.sleep(0.01)
+    store.spool_put("c", "p2", {"ext": "bin"}, odd)
+    store.spool_put("other", "p3", {}, b"x")
+    first = store.spool_take("c", "other-host:1:a", 60)
+    assert first is not None and (first["id"], first["body"], first["meta"]["headers"]) == (
+        "p1",
+        b'{"n": 1}',
+        {"x-a": "1"},
+    )
+    second = store.spool_take("c", "other-host:2:b", 60)
+    assert second is not None and (second["id"], second["body"], second["attempts"]) == ("p2", odd, 0)
+    assert store.spool_take("c", "other-host:3:c", 60) is None, "both are held"
+    assert store.spool_counts("c") == {"pending": 2, "failed": 0}
+    store.spool_settle("c", "p1")
+    store.spool_settle("c", "p2", {"status": "rejects_exceeded", "error": "too many"})
+    assert store.spool_counts("c") == {"pending": 0, "failed": 1}
+    assert store.spool_take("c", "other-host:3:c", 60) is None, "a failed body is kept, not taken"
+
+
+def test_a_spooled_body_whose_hold_lapsed_is_taken_over(store: StateStore) -> None:
+    store.spool_put("c", "p1", {}, b"body")
+    assert store.spool_take("c", "other-host:1:a", 0.05) is not None
+    assert store.spool_hold("c", "p1", "other-host:1:a", 0.05) is True
+    time.sleep(0.1)
+    taken = store.spool_take("c", "other-host:2:b", 60)
+    assert taken is not None and taken["id"] == "p1"
+    assert store.spool_hold("c", "p1", "other-host:1:a", 60) is False, "the first holder lost it"
+    assert store.spool_hold("c", "p1", "other-host:2:b", 60) is True
+
+
+def test_a_released_body_waits_its_delay_then_goes_to_any_instance(store: StateStore) -> None:
+    store.spool_put("c", "p1", {}, b"body")
+    store.spool_take("c", "other-host:1:a", 60)
+    store.spool_release("c", "p1", "other-host:1:a", 0.2)
+    assert store.spool_take("c", "other-host:2:b", 60) is None, "not before its delay"
+    time.sleep(0.3)
+    again = store.spool_take("c", "other-host:2:b", 60)
+    assert again is not None and again["attempts"] == 1
