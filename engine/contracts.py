@@ -93,6 +93,31 @@ class Check:
 # --- items and chunks -------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True)
+class ByteRange:
+    """A part of one large file read on its own: bytes ``[start, end)``, aligned to record boundaries.
+
+    A parser that can split a file (:meth:`Parser.split`) makes these; the
+    part's records keep the file's own numbering (``records_before`` and
+    ``lines_before`` come before its first record), and ``header`` holds the
+    bytes a part is read after (a CSV header line), so every part reads alone.
+    """
+
+    file_uri: str
+    start: int
+    end: int
+    #: 1-based number of this part, and how many parts the file has
+    index: int
+    parts: int
+    records_before: int = 0
+    lines_before: int = 0
+    header: bytes = b""
+
+    def uri(self) -> str:
+        """The part's own uri (its ledger row and checkpoint): the file's, with the byte range."""
+        return f"{self.file_uri}#bytes={self.start}-{self.end}"
+
+
 @dataclasses.dataclass
 class Item:
     """One unit of work from a source: a file, an object, a payload, a query."""
@@ -106,6 +131,17 @@ class Item:
     meta: dict[str, Any] = dataclasses.field(default_factory=dict)
     #: set by the runner when dedupe needs it
     checksum: str | None = None
+    #: set when the item is one part of a large file (see :meth:`part`), read by several workers
+    range: ByteRange | None = None
+
+    @property
+    def file_uri(self) -> str:
+        """The uri of the file the item reads (its own, unless it is a part of one): what lineage shows."""
+        return self.range.file_uri if self.range is not None else self.uri
+
+    def part(self, byte_range: ByteRange) -> Item:
+        """This file's part ``byte_range``: same name, fingerprint and details, its own uri."""
+        return dataclasses.replace(self, uri=byte_range.uri(), meta=dict(self.meta), range=byte_range)
 
     def fingerprint(self) -> dict[str, Any]:
         """What the ledger compares to tell a new or changed item from one already processed."""
@@ -175,7 +211,7 @@ class Chunk:
 
     def lineage(self, i: int) -> dict[str, Any]:
         """Where record ``i`` came from, as the rejects file and reports show it."""
-        out: dict[str, Any] = {"uri": self.item.uri, "file": self.item.name, "row": self.positions[i]}
+        out: dict[str, Any] = {"uri": self.item.file_uri, "file": self.item.name, "row": self.positions[i]}
         if self.lines is not None:
             out["line"] = self.lines[i]
         if self.locators is not None:
@@ -492,6 +528,9 @@ class Source(Plugin):
 
     kind = "sources"
     produces: ClassVar[str] = "bytes"
+    #: :meth:`read` honours :attr:`Item.range` (reads only that part of the file), so a large file
+    #: can be shared between workers
+    reads_ranges: ClassVar[bool] = False
     #: the source reads a request body handed to it (``engine serve`` webhooks, ``engine run --payload``)
     accepts_payload: ClassVar[bool] = False
 
@@ -526,8 +565,20 @@ class Parser(Plugin):
     kind = "parsers"
 
     def parse(self, stream: IO[bytes], item: Item, run: RunContext) -> Iterator[Chunk]:
-        """Chunks of records read from ``stream``, each record with its position in ``item``."""
+        """Chunks of records read from ``stream``, each record with its position in ``item``.
+
+        For a part of a file (``item.range``), ``stream`` holds only that part;
+        positions and lines continue the file's own numbering.
+        """
         raise NotImplementedError
+
+    def split(self, stream: IO[bytes], item: Item, part_size: int) -> list[ByteRange] | None:
+        """Parts of about ``part_size`` bytes that cover ``item``, each starting at a record.
+
+        ``stream`` is the whole file. None when this parser (with these
+        options) cannot read a file in parts; one part when the file is small.
+        """
+        return None
 
 
 class Target(Plugin):
@@ -552,6 +603,14 @@ class Target(Plugin):
 
     def finish_run(self) -> None:
         """Everything written in this run is acknowledged or reported."""
+
+    def parts_refused(self) -> str | None:
+        """Why this target cannot take one file in parts from several workers; None when it can.
+
+        A target can when what it sends for a part depends on that part alone
+        and its progress is checkpointed per item.
+        """
+        return f"target '{self.name}' does not take a file in parts"
 
     def resume(self, item: Item, checkpoint: Checkpoint) -> int:
         """Take up ``item`` after an interrupted run; returns how many records to skip.

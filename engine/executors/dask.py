@@ -5,17 +5,22 @@ executor: {type: dask, workers: 4}
 ```
 
 Without ``address`` a local cluster of ``workers`` processes is started for
-the run; with ``address: tcp://scheduler:8786`` an existing cluster is used.
-That cluster runs the tasks and sends back pickled results, which this
-process loads: whoever runs it can run code in the engine, so an ``address``
-counts as custom code and needs ``--allow-custom-code`` (``engine validate``
-reports it at ``executor.address`` otherwise; nothing is contacted).
-Workers must see the spec's files and the state store: on several machines
-use a shared file system for the spec directory (SQLite over a network file
-system is not safe for concurrent writers; keep multi-host runs to sources
-whose files are claimed rarely or point ``state.store`` at local state per
-host and partition the source). Secrets are resolved on the workers, so the
-same environment variables must be set there. Needs ``pip install 'engine[dask]'``.
+the run; with ``address: tcp://scheduler:8786`` an existing cluster is used
+and ``workers`` is how many tasks the files are shared into. That cluster
+runs the tasks and sends back pickled results, which this process loads:
+whoever runs it can run code in the engine, so an ``address`` counts as
+custom code and needs ``--allow-custom-code`` (``engine validate`` reports it
+at ``executor.address`` otherwise; nothing is contacted).
+
+Workers on other hosts share nothing with this one but the state store and
+the services the spec reads and writes: point ``state.store`` at a store
+every host reaches (``{type: postgres, dsn: ...}``; a SQLite file belongs to
+one machine). Each worker compiles the spec sent with its task; secrets are
+resolved on the workers, so the same environment variables must be set
+there, and a local source or ``${file:...}`` reference must exist at the same
+path on every host. Reports and rejects come back as values. With
+``split_size``, a CSV or JSON Lines file larger than that is read in parts
+by several workers. Needs ``pip install 'engine[dask]'``; see ``docs/scale.md``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 
 from engine.contracts import Plugin
 from engine.errors import ConfigError
+from engine.units import size
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -37,6 +43,10 @@ SCHEMA: dict[str, Any] = {
             "x-custom-code": "a Dask cluster at this address runs the tasks and sends back pickled "
             "results that this process loads, so whoever runs that cluster can run code here",
         },
+        "split_size": size(
+            "files larger than this are read in parts of about this size by several workers "
+            "(CSV and JSON Lines; default: every file whole)"
+        ),
         "workers": {
             "type": "integer",
             "minimum": 1,
@@ -53,6 +63,7 @@ class DaskOptions:
     """The validated ``dask`` executor block; no ``address`` means a local cluster for the run."""
 
     address: str | None
+    split_size: int | None
     workers: int
 
 
@@ -69,6 +80,11 @@ class DaskExecutor(Plugin):
     def workers(self) -> int:
         """How many shares the coordinator splits the files into."""
         return self.options.workers
+
+    @property
+    def split_size(self) -> int | None:
+        """Files larger than this many bytes are read in parts (None: every file whole)."""
+        return self.options.split_size
 
     def map(self, fn: Callable[[Any], Any], tasks: list[Any]) -> list[Any]:
         """Run ``fn(task)`` for every task on the cluster and wait for all of them.

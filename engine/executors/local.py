@@ -30,6 +30,8 @@ class LocalExecutor(Plugin):
     schema = SCHEMA
     Options = LocalOptions
     workers = 1
+    #: one process reads every file whole
+    split_size = None
 
     def map(self, fn: Callable[[Any], Any], tasks: list[Any]) -> list[Any]:
         """Run ``fn(task)`` for each task in turn.

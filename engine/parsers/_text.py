@@ -42,10 +42,17 @@ def normalise_encoding(encoding: str) -> str:
 
 
 class BadBytes:
-    """Where undecodable bytes were found: ``(line, byte_offset, bytes)``, in order."""
+    """Where undecodable bytes were found: ``(line, byte_offset, bytes)``, in order.
+
+    Lines and offsets count from the start of the stream read; a part of a
+    file (read after its header) sets ``line_shift`` and ``offset_shift`` so
+    messages name the file's own line and byte offset.
+    """
 
     def __init__(self) -> None:
         self.found: list[tuple[int, int, bytes]] = []
+        self.line_shift = 0
+        self.offset_shift = 0
 
     def __bool__(self) -> bool:
         return bool(self.found)

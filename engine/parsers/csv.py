@@ -15,7 +15,9 @@ of cells, a quote out of place, or bytes that are not valid in the encoding
 is rejected with its row and line number while the other rows flow; a row
 the CSV reader cannot make sense of keeps its raw text in the reject.
 Blank lines are skipped. Records travel in row form (lists plus the header),
-which the mapping reads by column index.
+which the mapping reads by column index. A large file can be read in parts
+by several workers (see :meth:`CsvParser.split`); rows keep the file's own
+numbers.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from typing import IO, Any
 
 from typing_extensions import override
 
-from engine.contracts import Chunk, Item, Parser, ParseReject, RunContext
+from engine.contracts import ByteRange, Chunk, Item, Parser, ParseReject, RunContext
 from engine.errors import ParseError
+from engine.parsers._parts import Cutter, ascii_compatible, prefixed, renumbered
 from engine.parsers._text import BadBytes, normalise_encoding, open_text
 
 csv.field_size_limit(16 * 1024 * 1024)
@@ -127,7 +130,32 @@ class CsvParser(Parser):
         return []
 
     @override
+    def split(self, stream: IO[bytes], item: Item, part_size: int) -> list[ByteRange] | None:
+        """Parts that start where a record starts, found with the same reader :meth:`parse` uses.
+
+        Not for files whose records a byte scan cannot delimit the way the
+        reader does: an escape character, a sniffed delimiter, comment lines,
+        an encoding where a newline byte may be part of another character
+        (UTF-16), or lone CR line endings.
+        """
+        opts = self.options
+        if (
+            opts.escape is not None
+            or opts.sniff
+            or opts.comment is not None
+            or not ascii_compatible(self.encoding)
+        ):
+            return None
+        try:
+            return _CsvScan(self, item, part_size).run(stream)
+        except _LoneCarriageReturn:
+            return None
+
+    @override
     def parse(self, stream: IO[bytes], item: Item, run: RunContext | None = None) -> Iterator[Chunk]:
+        part = item.range
+        if part is not None and part.index > 1:
+            stream = prefixed(part.header, stream)
         opts = self.options
         bad = BadBytes()
         text = open_text(stream, self.encoding, bad)
@@ -163,7 +191,13 @@ class CsvParser(Parser):
                 f"which are not valid {opts.encoding}",
                 hint="set parser.encoding to the file's encoding (e.g. latin-1, cp1252)",
             )
-        yield from self._rows(reader, item, columns, header_line, line_base, bad, _Shadow(shadow))
+        if part is not None and part.index > 1:  # the file's own rows, lines and byte offsets
+            bad.line_shift = part.lines_before - (line_base + header_line)
+            bad.offset_shift = part.start - len(part.header)
+        rows = self._rows(reader, item, columns, header_line, line_base, bad, _Shadow(shadow))
+        if part is not None and part.index > 1:
+            rows = renumbered(rows, part.records_before, bad.line_shift)
+        yield from rows
 
     def _header(self, reader, item: Item, line_base: int) -> tuple[tuple[str, ...] | None, int]:
         opts = self.options
@@ -255,7 +289,8 @@ class CsvParser(Parser):
                 prev = reader.line_num
                 n += 1
                 end = prev + line_base
-                where = f"line {start}" if end == start else f"lines {start}-{end}"
+                shift = bad.line_shift  # a part's lines are the file's own in messages too
+                where = f"line {start + shift}" if end == start else f"lines {start + shift}-{end + shift}"
                 rejects.append(ParseReject(n, f"malformed CSV at {where}: {exc}", start, raw))
                 continue
             if bad:
@@ -351,7 +386,10 @@ def _reject_bad_bytes(
         # the record containing this line is the last one starting at or before it
         k = _last_at_or_before(lines, line)
         if k is not None and k not in drop and any("\ufffd" in (cell or "") for cell in rows[k]):
-            drop[k] = f"bytes {data.hex(' ')} at byte offset {offset} (line {line}) are not valid {encoding}"
+            drop[k] = (
+                f"bytes {data.hex(' ')} at byte offset {offset + bad.offset_shift} (line {line + bad.line_shift}) "
+                f"are not valid {encoding}"
+            )
         i += 1
     if drop:
         for k in sorted(drop, reverse=True):
@@ -382,3 +420,67 @@ def _sniff(text, default: str) -> tuple[str, list[str]]:
         return csv.Sniffer().sniff("".join(sample), delimiters=",;\t|:").delimiter, sample
     except csv.Error:
         return default, sample
+
+
+class _LoneCarriageReturn(Exception):
+    """A line break the scan cannot see (CR alone): the file is read whole."""
+
+
+class _CsvScan:
+    """One pass over a CSV file with the parser's own reader, noting where records end."""
+
+    def __init__(self, parser: CsvParser, item: Item, part_size: int) -> None:
+        self.opts = parser.options
+        self.encoding = parser.encoding
+        self.item = item
+        self.part_size = part_size
+        self.offset = 0
+        self.head: list[bytes] | None = []  # bytes up to the end of the header, kept while reading it
+
+    def _lines(self, stream: IO[bytes]) -> Iterator[str]:
+        for raw in stream:
+            if raw.count(b"\r") != raw.count(b"\r\n"):
+                raise _LoneCarriageReturn()
+            self.offset += len(raw)
+            if self.head is not None:
+                self.head.append(raw)
+            yield raw.decode(self.encoding, "replace")
+
+    def run(self, stream: IO[bytes]) -> list[ByteRange] | None:
+        opts = self.opts
+        lines = self._lines(stream)
+        for _ in range(opts.skip_rows):
+            if next(lines, None) is None:
+                return None
+        reader = csv.reader(
+            lines, delimiter=opts.delimiter, quotechar=opts.quote, doublequote=True, strict=True
+        )
+        if opts.header and not self._header(reader):
+            return None
+        header = b"".join(self.head or ())
+        self.head = None
+        cutter = Cutter(self.item, self.part_size, header)
+        n = 0
+        while True:
+            try:
+                for row in reader:
+                    if row:
+                        n += 1
+                        cutter.record_end(self.offset, n, opts.skip_rows + reader.line_num)
+                break
+            except csv.Error:  # the parser rejects this record and reads on from the next line, as here
+                n += 1
+                cutter.record_end(self.offset, n, opts.skip_rows + reader.line_num)
+        return cutter.parts(self.offset)
+
+    def _header(self, reader: Any) -> bool:
+        """Read up to the header row (blank rows first are skipped, as the parser does)."""
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return False
+            except csv.Error:
+                return False  # the parser refuses this file as a whole
+            if row:
+                return True

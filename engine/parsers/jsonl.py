@@ -11,7 +11,9 @@ flow. Blank lines are skipped; a line longer than ``max_line_bytes`` is
 rejected without being held in memory. Numbers and repeated keys follow
 :mod:`engine.parsers._json_values` (the same rules as ``json``): a line with
 ``NaN`` or ``Infinity`` (which Python would read) or with a key repeated in
-an object is rejected naming the field or key.
+an object is rejected naming the field or key. A large file can be read in
+parts by several workers, cut at line ends; records keep the file's own
+line and record numbers.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from typing import IO, Any
 
 from typing_extensions import override
 
-from engine.contracts import Chunk, Item, Parser, ParseReject, RunContext
+from engine.contracts import ByteRange, Chunk, Item, Parser, ParseReject, RunContext
 from engine.jsonutil import non_finite
 from engine.parsers._json_values import Duplicate, duplicate_reason, number, object_pairs
+from engine.parsers._parts import Cutter, ascii_compatible, renumbered
 from engine.parsers._text import normalise_encoding
 
 SCHEMA: dict[str, Any] = {
@@ -66,7 +69,38 @@ class JsonlParser(Parser):
         self.encoding = normalise_encoding(options.encoding)
 
     @override
+    def split(self, stream: IO[bytes], item: Item, part_size: int) -> list[ByteRange] | None:
+        """Parts that start at a line, numbered as :meth:`parse` numbers lines and records.
+
+        Not for encodings where a newline byte may be part of another character (UTF-16).
+        """
+        if not ascii_compatible(self.encoding):
+            return None
+        cutter = Cutter(item, part_size)
+        offset = records = lines = 0
+        limit = self.options.max_line_bytes
+        blank = True
+        while True:
+            piece = stream.readline(min(limit + 1, 1 << 20))
+            if not piece:
+                break
+            offset += len(piece)
+            blank = blank and not piece.strip()
+            if piece.endswith(b"\n"):
+                lines += 1
+                records += 0 if blank else 1
+                blank = True
+                cutter.record_end(offset, records, lines)
+        return cutter.parts(offset)
+
+    @override
     def parse(self, stream: IO[bytes], item: Item, run: RunContext | None = None) -> Iterator[Chunk]:
+        chunks = self._parse(stream, item)
+        if item.range is not None:  # a part: the file's own record and line numbers
+            chunks = renumbered(chunks, item.range.records_before, item.range.lines_before)
+        yield from chunks
+
+    def _parse(self, stream: IO[bytes], item: Item) -> Iterator[Chunk]:
         size = self.options.chunk_size
         limit = self.options.max_line_bytes
         encoding = self.encoding

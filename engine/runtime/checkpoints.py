@@ -15,7 +15,8 @@ from typing import Any
 from engine.contracts import Checkpoint, Item, Logger, StateStore
 
 
-def _fingerprint(item: Item) -> dict[str, Any]:
+def fingerprint_of(item: Item) -> dict[str, Any]:
+    """What must be unchanged for saved progress to apply: the file's size, etag (or mtime), checksum."""
     fp = item.fingerprint()
     fp.pop("uri", None)
     if fp.get("etag"):
@@ -44,7 +45,7 @@ class Checkpoints:
         saved = self.store.checkpoint_get(self.connector, item.uri)
         if saved is None:
             return None
-        if saved.pop("fingerprint", None) != _fingerprint(item):
+        if saved.pop("fingerprint", None) != fingerprint_of(item):
             self.log.info("file changed since its checkpoint; starting it over", file=item.name)
             self.store.checkpoint_clear(self.connector, item.uri)
             return None
@@ -53,7 +54,7 @@ class Checkpoints:
     def save(self, item: Item, checkpoint: Checkpoint) -> None:
         """Save ``item``'s progress (called by targets once records are acknowledged)."""
         if self.enabled:
-            self.store.checkpoint_set(self.connector, item.uri, _fingerprint(item), checkpoint.as_dict())
+            self.store.checkpoint_set(self.connector, item.uri, fingerprint_of(item), checkpoint.as_dict())
 
     def clear(self, item: Item) -> None:
         """Forget ``item``'s progress (once the item is committed)."""

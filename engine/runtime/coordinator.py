@@ -7,8 +7,16 @@ run a share of the files with their own target instance, claiming each file
 atomically in the shared state store and checkpointing as usual. Their
 reports are merged into one: counts add up, one rejects file, one report.
 
-Files are shared out by size (largest first, to the least loaded worker). A
-record source (one query) and a run with a single file run in-process.
+Files are shared out by size (largest first, to the least loaded worker).
+With a ``split_size``, a file larger than that is read in parts, each an item
+any worker may take (:mod:`engine.runtime.parts`); the file is committed
+once every part is delivered. A record source (one query) and a run with a
+single item run in-process.
+
+Nothing but the state store and the source and target services needs to be
+shared: a worker's report and rejects travel back as values, and a worker
+that dies mid-file leaves a claim that another takes over (at once on this
+host, after the claim's lease elsewhere) and a checkpoint it resumes from.
 """
 
 from __future__ import annotations
@@ -20,12 +28,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine.contracts import Item
+from engine.contracts import ByteRange, Item
 from engine.errors import FatalError
 from engine.plan import Plan
 from engine.runtime.context import Run
 from engine.runtime.ledger import already_done
 from engine.runtime.logs import Log
+from engine.runtime.parts import cut, pending, settle, stored_parts
 from engine.runtime.report import ItemReport, RunReport
 from engine.runtime.runner import Runner
 from engine.runtime.session import RunOptions, RunSession
@@ -58,10 +67,15 @@ class Task:
 
 @dataclasses.dataclass
 class WorkerResult:
-    """A worker's report, returned to the coordinator as a value (picklable across processes and hosts)."""
+    """A worker's report, returned to the coordinator as a value (picklable across processes and hosts).
+
+    ``rejects`` holds the lines of the worker's rejects file (removed from the
+    worker's disk), so the run's one rejects file needs no shared disk.
+    """
 
     report: RunReport
     pid: int
+    rejects: list[str] = dataclasses.field(default_factory=list)
 
 
 def work(task: Task) -> WorkerResult:
@@ -74,7 +88,15 @@ def work(task: Task) -> WorkerResult:
     options = RunOptions(
         items=task.items, worker=True, run_id=task.run_id, progress=False, since=task.since, until=task.until
     )
-    return WorkerResult(Runner(plan, options).run(), os.getpid())
+    report = Runner(plan, options).run()
+    rejects: list[str] = []
+    if report.rejects_path:
+        path = Path(report.rejects_path)
+        with contextlib.suppress(OSError):
+            rejects = path.read_text(encoding="utf-8").splitlines()
+            path.unlink()
+        report.rejects_path = None
+    return WorkerResult(report, os.getpid(), rejects)
 
 
 class Coordinator:
@@ -113,11 +135,14 @@ class Coordinator:
                 if source.connection_name:
                     run.connection(source.connection_name)
                 source.open(run)
+                split: dict[str, tuple[Item, list[ByteRange]]] = {}
                 try:
-                    items = self._new_items(session, run, report)
+                    items = self._parts(run, self._new_items(session, run, report), split)
+                    self._delegate(run, report, items)
                 finally:
+                    for item, ranges in split.values():
+                        settle(run, source, item, ranges, report.items)
                     source.close()
-                self._delegate(run, report, items)
 
             session.execute(body)
         return report
@@ -134,6 +159,39 @@ class Coordinator:
             else:
                 out.append(item)
         return out
+
+    def _parts(
+        self, run: Run, items: list[Item], split: dict[str, tuple[Item, list[ByteRange]]]
+    ) -> list[Item]:
+        """The work: whole files, and the parts still to deliver of files read in parts (noted in ``split``)."""
+        size = self.executor.split_size
+        refused = self._whole_reason() if size else None
+        if refused and size:
+            run.log.info("files are read whole", reason=refused)
+        out: list[Item] = []
+        for item in items:
+            ranges = stored_parts(run, item)
+            big = bool(size) and not refused and (item.size or 0) > (size or 0)
+            if ranges is None and big and run.checkpoints.load(item) is None:  # begun whole: finished whole
+                assert self.plan.parser is not None and size is not None
+                ranges = cut(run, self.plan.source, self.plan.parser, item, size)
+            if ranges is None:
+                out.append(item)
+                continue
+            split[item.uri] = (item, ranges)
+            todo = pending(run, self.plan.source, item, ranges)
+            run.log.info("file read in parts", file=item.name, parts=len(ranges), pending=len(todo))
+            out.extend(todo)
+        return out
+
+    def _whole_reason(self) -> str | None:
+        """Why this spec's files cannot be read in parts (None: they can)."""
+        plan = self.plan
+        if not plan.source.reads_ranges:
+            return f"source '{plan.source.name}' reads files whole"
+        if plan.parser is None:
+            return "the source produces records itself"
+        return plan.target.parts_refused()
 
     def _delegate(self, run: Run, report: RunReport, items: list[Item]) -> None:
         groups = share(items, self.executor.workers)
@@ -161,25 +219,22 @@ class Coordinator:
             if not isinstance(result, WorkerResult):
                 failures.append(f"worker {task.run_id} returned {type(result).__name__}, not a report")
                 continue
-            self._fold(run, report, result.report)
+            self._fold(run, report, result)
             if result.report.status == "failed":
                 failures.append(f"worker {task.run_id}: {result.report.error}")
         if failures:
             raise FatalError("; ".join(failures))
 
-    def _fold(self, run: Run, report: RunReport, worker: RunReport) -> None:
-        report.add(worker)
-        if worker.rejects_path:
-            _absorb_rejects(run, Path(worker.rejects_path))
+    def _fold(self, run: Run, report: RunReport, worker: WorkerResult) -> None:
+        report.add(worker.report)
+        _absorb_rejects(run, worker.rejects)
 
 
-def _absorb_rejects(run: Run, path: Path) -> None:
-    """One rejects file per run: a worker's entries move into the coordinator's."""
+def _absorb_rejects(run: Run, lines: list[str]) -> None:
+    """One rejects file per run: a worker's entries (sent back as lines) go into the coordinator's."""
     writer = run.outcomes.rejects
-    if writer is None or not path.exists():
+    if writer is None or not lines:
         return
-    with open(path, encoding="utf-8") as f:
-        lines = f.read().splitlines()
     if writer.format == "jsonl":
         import json
 
@@ -188,8 +243,6 @@ def _absorb_rejects(run: Run, path: Path) -> None:
                 writer.write(json.loads(line))
     else:
         writer.append_csv_rows(lines)
-    with contextlib.suppress(OSError):
-        path.unlink()
 
 
 class Executor(Protocol):
@@ -198,6 +251,11 @@ class Executor(Protocol):
     @property
     def workers(self) -> int:
         """How many shares the files are split into."""
+        ...
+
+    @property
+    def split_size(self) -> int | None:
+        """Files larger than this many bytes are read in parts of about this size (None: whole)."""
         ...
 
     def map(self, fn: Callable[[Task], WorkerResult], tasks: list[Task]) -> list[Any]:

@@ -18,6 +18,7 @@ from engine.plan import Plan
 from engine.runtime.changes import ChangeFilter
 from engine.runtime.context import Run
 from engine.runtime.ledger import next_retry
+from engine.runtime.locking import CLAIM_TTL
 from engine.runtime.moves import move_delivered, record_delivered
 from engine.runtime.report import ItemReport
 from engine.secrets import redactor
@@ -43,8 +44,9 @@ class ItemLifecycle:
         self.target = target
         self.records_state = records_state
         lock = plan.state.lock
-        #: a claim outlives a crashed worker by this long (then another may take the file)
-        self.claim_ttl = lock.ttl if lock is not None else 900.0
+        #: a claim outlives a crashed worker by this long (then another may take the file); renewed while
+        #: the worker lives (runtime/locking.py)
+        self.claim_ttl = lock.ttl if lock is not None else CLAIM_TTL
 
     def begin(self, item: Item, report: ItemReport, notes: list[str]) -> int | None:
         """Claim ``item``; returns how many records earlier runs already delivered, or None when not ours.
@@ -98,7 +100,8 @@ class ItemLifecycle:
         if self.changes is not None:
             self.changes.settle(item)  # everything of the item is acknowledged: its values are delivered
         failpoint("item.before_move")
-        moved, problem = move_delivered(run, self.source, item)
+        # a part of a file is not moved: the file is, once all its parts are delivered (runtime/parts.py)
+        moved, problem = move_delivered(run, self.source, item) if item.range is None else (None, None)
         failpoint("item.after_move")
         record_delivered(run, item, report, counts.read, moved, problem)
         run.checkpoints.clear(item)
@@ -122,13 +125,14 @@ class ItemLifecycle:
         if not bad_item and attempts >= retry.max_attempts:
             bad_item = True  # out of attempts: quarantine it like a data failure
             report.reason = f"{report.reason} (gave up after {attempts} attempts)"
-        if bad_item:
+        if bad_item and item.range is None:
             try:
                 moved = self.source.complete(item, False, run)
             except EngineError as move_exc:
                 run.log.error("moving the failed file failed", file=item.name, error=str(move_exc))
         report.moved_to = moved
-        status = "quarantined" if bad_item and moved else "failed"
+        # a bad part stays where it is, quarantined: its file is moved once every part is settled
+        status = "quarantined" if bad_item and (moved or item.range is not None) else "failed"
         run.state.ledger_mark(
             run.connector,
             item,

@@ -1,6 +1,9 @@
-"""The connector's run lock: taken atomically, renewed while the run works.
+"""The connector's run lock and the run's claims: taken atomically, renewed while the run works.
 
-It is released only by its owner (see the state store for takeover of stale locks).
+The lock is released only by its owner (see the state store for takeover of
+stale locks). The items the run claimed are renewed on the same beat, so a
+claim outlives its ``ttl`` exactly as long as its worker lives: a worker on
+another host that dies loses its items to others once the ttl has passed.
 Each renewal also checks that the state store's file is still the one the
 run opened; a lock taken over or a store deleted under the run makes
 :meth:`RunLock.check` fail, and the runner calls it before it sends or
@@ -17,14 +20,22 @@ from typing import Any
 from engine.errors import LockedError, StateError
 from engine.plan import LockPolicy
 
+#: how long a claim lasts past its last renewal when the spec has no lock (``state.lock: false``)
+CLAIM_TTL = 900.0
+
 
 class RunLock:
-    """The connector's lock for one run; a background thread renews it at a third of its TTL."""
+    """The connector's lock for one run; a background thread renews it and the run's claims.
 
-    def __init__(self, run: Any, policy: LockPolicy | None) -> None:
+    It renews at a third of the TTL. ``claim_ttl`` (None: the run claims
+    nothing) is how long each claim lasts past its last renewal.
+    """
+
+    def __init__(self, run: Any, policy: LockPolicy | None, *, claim_ttl: float | None = None) -> None:
         self.run = run
         self.enabled = policy is not None
         self.ttl = policy.ttl if policy is not None else 900.0
+        self.claim_ttl = claim_ttl
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._held = False
@@ -46,25 +57,41 @@ class RunLock:
                 holder=holder,
             )
         self._held = True
-        self._thread = threading.Thread(target=self._renew, name="engine-lock-renewal", daemon=True)
-        self._thread.start()
+        self._start()
+
+    def start_claims(self) -> None:
+        """Renew the run's claims even without a lock (a worker of a coordinated run)."""
+        if self.claim_ttl is not None:
+            self._start()
+
+    def _start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._renew, name="engine-lock-renewal", daemon=True)
+            self._thread.start()
 
     def _renew(self) -> None:
         run = self.run
-        while not self._stop.wait(self.ttl / 3):
+        beat = min(self.ttl if self._held else float("inf"), self.claim_ttl or float("inf")) / 3
+        while not self._stop.wait(beat):
             try:
                 run.state.verify()
             except StateError as exc:
                 self.lost = exc.message
             else:
-                try:
-                    if not run.state.lock_renew(run.connector, run.owner, self.ttl):
-                        self.lost = f"the run lock of '{run.connector}' was taken over by another run"
-                except StateError as exc:  # a busy database: the next renewal may succeed
-                    run.log.warning("lock renewal failed", error=str(exc))
+                self._renew_once()
             if self.lost:
                 run.log.error("the run must stop", reason=self.lost)
                 return
+
+    def _renew_once(self) -> None:
+        run = self.run
+        try:
+            if self._held and not run.state.lock_renew(run.connector, run.owner, self.ttl):
+                self.lost = f"the run lock of '{run.connector}' was taken over by another run"
+            if self.claim_ttl is not None:
+                run.state.ledger_renew(run.connector, run.owner, self.claim_ttl)
+        except StateError as exc:  # a busy database: the next renewal may succeed
+            run.log.warning("lock renewal failed", error=str(exc))
 
     def check(self) -> None:
         """Raise :class:`~engine.errors.StateError` when the run may not go on.

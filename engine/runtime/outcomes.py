@@ -161,7 +161,7 @@ class RunOutcomes:
 
     def parse_reject(self, chunk: Chunk, reject: ParseReject) -> None:
         """A record the parser could not read goes to the rejects file with its position."""
-        lineage = {"uri": chunk.item.uri, "file": chunk.item.name, "row": reject.position}
+        lineage = {"uri": chunk.item.file_uri, "file": chunk.item.name, "row": reject.position}
         if reject.line is not None:
             lineage["line"] = reject.line
         if reject.locator is not None:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from engine.contracts import Batch, Chunk, Item, Plugin, Source, Target
+from engine.contracts import Batch, ByteRange, Chunk, Item, Plugin, Source, Target
 from engine.errors import BadItemError, ConfigError, DataError, EngineError
 from engine.failpoints import failpoint
 from engine.mapping.functions import RUN_CLOCK
@@ -29,6 +29,7 @@ from engine.runtime.items import ItemLifecycle
 from engine.runtime.ledger import already_done
 from engine.runtime.logs import Log
 from engine.runtime.lookups import LookupStage
+from engine.runtime.parts import pending, settle, stored_parts
 from engine.runtime.progress import NoProgress, make_progress
 from engine.runtime.report import ItemReport, RunReport
 from engine.runtime.session import RunOptions, RunSession, dry_run_out
@@ -52,6 +53,8 @@ class Runner:
         self.target: Target = DryRunTarget(dry_run_out(self.opts)) if self.opts.dry_run else plan.target
         #: items whose output is published at the end of the run (``commit_scope == "run"``)
         self.deferred: list[tuple[Item, ItemReport]] = []
+        #: files being read in parts, committed once their parts are (see runtime/parts.py)
+        self.split: list[tuple[Item, list[ByteRange]]] = []
         self.stopped = False
 
     def run(self) -> RunReport:
@@ -79,6 +82,8 @@ class Runner:
                     self._items(run, self._listing(run))
                     if not self.stopped:
                         self._finish_run(run)
+                        for item, ranges in self.split:  # files an earlier coordinated run began in parts
+                            settle(run, self.source, item, ranges, self.session.report.items)
                 finally:
                     self.progress.stop()
                     self._statistics(run, opened)
@@ -146,6 +151,11 @@ class Runner:
             if skip:
                 self.session.report.items.append(ItemReport(item.uri, item.name, "skipped", reason=skip))
                 run.log.info("file skipped", file=item.name, reason=skip)
+                continue
+            ranges = stored_parts(run, item) if self.opts.records_state and self.source.reads_ranges else None
+            if ranges is not None:  # never read whole: its parts already delivered would be sent again
+                self.split.append((item, ranges))
+                yield from pending(run, self.source, item, ranges)
                 continue
             yield item
 

@@ -24,7 +24,7 @@ from engine.runtime.changes import ChangeFilter, SettlingCheckpoints
 from engine.runtime.checkpoints import Checkpoints
 from engine.runtime.context import Run, new_run_id
 from engine.runtime.ledger import UNMOVED, prune, release_claims, unmoved
-from engine.runtime.locking import RunLock
+from engine.runtime.locking import CLAIM_TTL, RunLock
 from engine.runtime.logs import Log
 from engine.runtime.moves import retry_move
 from engine.runtime.outcomes import Counts, RunOutcomes
@@ -159,8 +159,11 @@ class RunSession:
         try:
             self.plan.state_store.open(run)
             self._store_open = True
-            self.lock = RunLock(run, self.plan.state.lock if self.opts.owns_run else None)
+            lock = self.plan.state.lock
+            claim_ttl = (lock.ttl if lock is not None else CLAIM_TTL) if self.opts.records_state else None
+            self.lock = RunLock(run, lock if self.opts.owns_run else None, claim_ttl=claim_ttl)
             self.lock.acquire()
+            self.lock.start_claims()
             if self.opts.owns_run:
                 self.plan.state_store.runs_mark_crashed(run.connector)
                 self.plan.state_store.run_started(run.connector, run.run_id, run.started, owner=run.owner)

@@ -16,7 +16,8 @@ elsewhere fails as unreadable (moved by ``on_failure``, the link itself, its
 target never opened). Moves are relative to the source directory, never
 overwrite an existing file (a suffix keeps both), never follow a link on
 the way, and cannot leave the directory. Files still being written can be
-left for the next run with ``min_age``.
+left for the next run with ``min_age``. A large file can be read in parts by
+several workers (``executor: {split_size: ...}``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from engine.sources._files import (
     pattern_problems,
     render_move,
 )
+from engine.sources._ranges import window
 from engine.templates import LOCAL_SEPARATORS, free_name
 
 SCHEMA: dict[str, Any] = {
@@ -90,6 +92,7 @@ class LocalSource(Source):
     summary = "files in a local directory"
     schema = SCHEMA
     Options = LocalOptions
+    reads_ranges = True
 
     def __init__(self, options: LocalOptions, *, path: str = "") -> None:
         super().__init__(options, path=path)
@@ -202,7 +205,10 @@ class LocalSource(Source):
                 hint="a local source reads only files inside its directory: copy the file in instead",
             )
         try:
-            return _inside.open_file(meta["base"], meta["real"])
+            stream = _inside.open_file(meta["base"], meta["real"])
+            if item.range is not None:
+                return window(stream, item.range.start, item.range.end)
+            return stream
         except OSError as exc:
             if exc.errno in _inside.LINK_ERRNOS:
                 raise OutsideSourceError(

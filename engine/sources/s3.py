@@ -18,7 +18,9 @@ waits for the next one. Reads stream the object's body in blocks and resume
 with a range request when the connection drops; they also insist on the
 etag that was listed, so an object replaced mid-run is not half old, half
 new. ``move_to`` is a key from the bucket's root; moves copy (in parts for
-large objects), then delete, and never overwrite an existing key.
+large objects), then delete, and never overwrite an existing key. A large
+object can be read in parts by several workers, each with ranged GETs
+(``executor: {split_size: ...}``).
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ class S3Source(Source):
     summary = "objects in an S3 bucket"
     schema = SCHEMA
     Options = S3SourceOptions
+    reads_ranges = True
 
     def __init__(self, options: S3SourceOptions, *, path: str = "") -> None:
         super().__init__(options, path=path)
@@ -206,9 +209,13 @@ class S3Source(Source):
         conn = self.conn
         key, etag = item.meta["key"], item.meta["etag"]
 
+        start, size = (item.range.start, item.range.end - item.range.start) if item.range else (0, item.size)
+
         def open_at(offset: int) -> Any:
             args: dict[str, Any] = {"Bucket": conn.bucket, "Key": key, "IfMatch": etag}
-            if offset:
+            if item.range is not None:
+                args["Range"] = f"bytes={start + offset}-{item.range.end - 1}"
+            elif offset:
                 args["Range"] = f"bytes={offset}-"
             try:
                 return conn.client.get_object(**args)["Body"]
@@ -227,7 +234,7 @@ class S3Source(Source):
 
         reader = ResumableReader(
             open_at,
-            size=item.size,
+            size=size,
             policy=conn.policy,
             is_drop=is_drop,
             give_up=give_up,

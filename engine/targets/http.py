@@ -320,6 +320,11 @@ class HttpTarget(PooledTarget):
     # -- the target contract --------------------------------------------------------------
 
     @override
+    def parts_refused(self) -> str | None:
+        """Each request is sent and settled on its own: a file's parts may go from several workers at once."""
+        return None
+
+    @override
     def write(self, batch: Batch) -> None:
         assert self.sender is not None
         item = batch.chunk.item

@@ -35,5 +35,10 @@ class NullTarget(Target):
         self.run = run
 
     @override
+    def parts_refused(self) -> str | None:
+        """Nothing is sent: a file's parts may go from several workers at once."""
+        return None
+
+    @override
     def write(self, batch: Batch) -> None:
         self.run.outcomes.accepted(batch)

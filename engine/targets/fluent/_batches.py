@@ -396,7 +396,7 @@ class BatchPipeline:
                 batch, index = p.refs[i]
                 outcomes.rejected(batch, index, reason, response=response)
             else:  # results of a batch sent by an interrupted run: known by source row only
-                lineage = {"uri": p.item.uri, "file": p.item.name, "row": position_at(p.spans, i)}
+                lineage = {"uri": p.item.file_uri, "file": p.item.name, "row": position_at(p.spans, i)}
                 outcomes.rejected_at(p.item, lineage, reason, response=response)
         outcomes.accepted_count(p.size - len(failures), p.item)
         failpoint("batch.settled")

@@ -212,6 +212,17 @@ class BatchTarget(Target):
         return record
 
     @override
+    def parts_refused(self) -> str | None:
+        """Batches never mix items and each part keeps its own checkpoint, but a daily job is shared state.
+
+        Every part of a file would look for today's job at once and several
+        would create one, so ``job: daily`` reads files whole.
+        """
+        if self.strategy == "daily":
+            return "fluent.batch with job: daily shares one stored job between parts, which they would race to create"
+        return None
+
+    @override
     def write(self, batch: Batch) -> None:
         assert self.pipeline is not None
         self.pipeline.check()

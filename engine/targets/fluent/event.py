@@ -193,6 +193,11 @@ class EventTarget(PooledTarget):
         return event
 
     @override
+    def parts_refused(self) -> str | None:
+        """Each event is sent and settled on its own: a file's parts may go from several workers at once."""
+        return None
+
+    @override
     def write(self, batch: Batch) -> None:
         for i in range(len(batch.records)):
             try:

@@ -237,6 +237,11 @@ class GraphqlTarget(PooledTarget):
         return True
 
     @override
+    def parts_refused(self) -> str | None:
+        """Each mutation is sent and settled on its own: a file's parts may go from several workers at once."""
+        return None
+
+    @override
     def write(self, batch: Batch) -> None:
         group: list[Rec] = []
         keys: set[Any] = set()
