@@ -971,8 +971,13 @@ class StateStore(Plugin):
         """Extend ``owner``'s hold on a body ``ttl`` seconds; False when it is no longer ``owner``'s."""
         raise NotImplementedError
 
-    def spool_release(self, connector: str, payload_id: str, owner: str, delay: float) -> None:
-        """Give a held body back to be tried again (by any instance) ``delay`` seconds from now."""
+    def spool_release(
+        self, connector: str, payload_id: str, owner: str, delay: float, *, attempt: bool = True
+    ) -> None:
+        """Give a held body back to be tried again (by any instance) ``delay`` seconds from now.
+
+        ``attempt`` counts the run that just ended as an attempt (False: it never started, e.g. locked).
+        """
         raise NotImplementedError
 
     def spool_settle(self, connector: str, payload_id: str, failure: dict[str, Any] | None = None) -> None:

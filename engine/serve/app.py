@@ -207,6 +207,11 @@ def health_endpoint(server: Any) -> Any:
                 "response": spec.webhook.response if spec.webhook else None,
                 "schedule": spec.schedule,
                 "next_run": schedule.next_due.isoformat() if schedule and schedule.next_due else None,
+                # due times run by this instance, and by others sharing the store
+                "scheduled_runs": {"here": schedule.runs, "elsewhere": schedule.elsewhere}
+                if schedule
+                else None,
+                "store": "shared" if spec.shared_store is not None else "local",
                 "running": spec.running,
                 "queued": worker.queued if worker else 0,
                 "last_run": spec.last,
@@ -218,7 +223,7 @@ def health_endpoint(server: Any) -> Any:
             specs.append(entry)
         unhealthy = [s["name"] for s in specs if not s["healthy"]]
         status = "stopping" if server.stopping else "unhealthy" if unhealthy else "ok"
-        body: dict[str, Any] = {"status": status, "specs": specs}
+        body: dict[str, Any] = {"status": status, "instance": server.instance.as_dict(), "specs": specs}
         if unhealthy:
             body["unhealthy"] = unhealthy
         return JSONResponse(body, status_code=200 if status == "ok" else 503)

@@ -25,12 +25,13 @@ from engine.errors import ConfigError, EngineError, SpecError
 from engine.runtime.logs import Log
 from engine.serve.app import build_app
 from engine.serve.clock import Clock
+from engine.serve.instance import Instance
 from engine.serve.limits import BodyBudget, header_deadline_protocol
 from engine.serve.metrics import ServeMetrics
-from engine.serve.scheduler import Schedule
+from engine.serve.scheduler import Schedule, SlotLeases
 from engine.serve.specs import ServedSpec
-from engine.serve.spool import Spool
-from engine.serve.worker import Worker
+from engine.serve.spool import Spool, StoreSpool
+from engine.serve.worker import SharedWorker, Worker
 
 RESERVED_PATHS = ("/health", "/metrics")
 #: seconds an idle connection stays open after an answer (uvicorn's default, stated)
@@ -125,12 +126,33 @@ class Server:
         self.metrics = ServeMetrics(self)
         for spec in specs:
             spec.listeners.append(self._count_run)
+        self.instance = Instance.here()
+        for spec in specs:
+            shared = spec.shared_store
             if spec.webhook is not None and spec.webhook.response == "async":
-                spool = Spool(spec.state_dir / "payloads" / spec.name)
-                self.workers[spec.name] = Worker(spec, spool, size=self.options.queue_size, log=self.log)
+                root = spec.state_dir / "payloads" / spec.name
+                if shared is not None:
+                    spool = StoreSpool(shared, spec.name, self.instance.owner, spec.lease_ttl, root)
+                    self.workers[spec.name] = SharedWorker(
+                        spec, spool, size=self.options.queue_size, log=self.log
+                    )
+                else:
+                    self.workers[spec.name] = Worker(
+                        spec, Spool(root), size=self.options.queue_size, log=self.log
+                    )
             if spec.schedule:
+                slots = (
+                    SlotLeases(shared, spec.name, self.instance.owner, spec.lease_ttl)
+                    if shared is not None
+                    else None
+                )
                 self.schedules[spec.name] = Schedule(
-                    spec.name, spec.schedule, _scheduled(spec, self), clock=self.options.clock, log=self.log
+                    spec.name,
+                    spec.schedule,
+                    _scheduled(spec, self),
+                    clock=self.options.clock,
+                    log=self.log,
+                    slots=slots,
                 )
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -181,6 +203,14 @@ class Server:
 
             telemetry.setup()
         self._socket = self._bind()
+        try:
+            for spec in self.specs:  # shared stores coordinate schedules and spooled bodies
+                if spec.shared_store is not None:
+                    spec.shared_store.open_for(spec.doc.base_dir)
+        except EngineError:
+            self._socket.close()
+            self._socket = None
+            raise
         for worker in self.workers.values():
             worker.start()
         config = uvicorn.Config(
@@ -242,6 +272,9 @@ class Server:
         if self._socket is not None:
             self._socket.close()
         self._thread = self._uvicorn = self._socket = None
+        for spec in self.specs:
+            if spec.shared_store is not None:
+                spec.shared_store.close()
         if not finished:
             self.log.warning(
                 "stopped with runs still going",

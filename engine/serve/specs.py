@@ -17,10 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from engine.contracts import Payload
+from engine.contracts import Payload, StateStore
 from engine.errors import ConfigError
 from engine.jsonutil import to_jsonable
 from engine.plan import RetryPolicy, WebhookPolicy
+from engine.runtime.locking import CLAIM_TTL
 from engine.runtime.logs import Log
 from engine.runtime.paths import state_dir
 from engine.runtime.report import RunReport
@@ -70,6 +71,11 @@ class ServedSpec:
             auth = dataclasses.asdict(self.webhook.auth) if self.webhook.auth else None
             self.verifier = make_verifier(auth, base_dir=doc.base_dir)
         self.state_dir = state_dir(doc.base_dir)
+        #: the spec's state store when every instance of ``engine serve`` reaches it (a database
+        #: server): schedules and spooled bodies are then coordinated through it; opened by the server
+        self.shared_store: StateStore | None = plan.state_store if plan.state_store.shared else None
+        #: how long a due time or a spooled body stays claimed by an instance that stopped answering
+        self.lease_ttl: float = plan.state.lock.ttl if plan.state.lock is not None else CLAIM_TTL
         #: held by the run under way in this process (schedules and webhooks alike)
         self.lock = threading.Lock()
         #: the run under way (its id), for /health

@@ -12,6 +12,9 @@ when settled:
   (``state.retry``), the same schedule the ledger enforces;
 * anything else (rejects over tolerance, attempts exhausted): moved to
   ``failed/`` for a person, with the reason.
+
+With a state store several instances share, :class:`SharedWorker` keeps the
+bodies in that store instead, so any instance runs what any other accepted.
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ import threading
 from typing import Any
 
 from engine.contracts import Payload
+from engine.errors import EngineError
 from engine.runtime.logs import Log
 from engine.serve.specs import ServedSpec, summary
-from engine.serve.spool import Spool
+from engine.serve.spool import Spool, StoreSpool
 
 #: a held lock is retried this often at first (doubling, at most LOCKED_MAX), up to LOCKED_ATTEMPTS times
 LOCKED_FIRST, LOCKED_MAX, LOCKED_ATTEMPTS = 5.0, 300.0, 20
@@ -202,3 +206,128 @@ class Worker:
             error=outcome.get("error"),
             kept=str(kept),
         )
+
+
+class SharedWorker(Worker):
+    """A spec's async webhook runs when its bodies are spooled in a store several instances share.
+
+    Any instance may run any body: the loop takes the oldest due body from
+    the store (a hold, renewed while the run goes on), runs it, and settles
+    it there. A failed run gives the body back for a later attempt with the
+    spec's backoff, by whichever instance is free then; a locked run (another
+    instance is running the spec) gives it back without counting an attempt.
+    Bodies accepted by an instance that died are taken over once its hold
+    lapses. Webhooks that only trigger a run (no body) stay in this
+    instance's queue.
+    """
+
+    #: how often an idle worker looks for bodies other instances accepted
+    POLL = 1.0
+
+    def __init__(
+        self, spec: ServedSpec, spool: StoreSpool, *, size: int = 100, log: Log | None = None
+    ) -> None:
+        super().__init__(spec, spool, size=size, log=log)  # type: ignore[arg-type]
+        self.shared = spool
+        self.size = size
+        self._wake = threading.Event()
+        self._answers: dict[str, threading.Event] = {}
+
+    def submit(self, payload: Payload) -> Job | None:
+        """Commit a body to the shared store; None (nothing kept) when too many wait or stopping."""
+        if self._stop.is_set() or self.shared.counts()["pending"] >= self.size:
+            return None
+        job = Job(payload, payload.id)
+        self._answers[payload.id] = job.answered
+        self.shared.put(payload)
+        self._wake.set()
+        return job
+
+    @property
+    def queued(self) -> int:
+        """Bodies waiting in the shared store (every instance's), plus runs triggered here."""
+        return self.shared.counts()["pending"] + self.queue.qsize()
+
+    def stop(self) -> None:
+        """Take no more work; held bodies are given back by their runs or lapse for the others."""
+        super().stop()
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                taken = self.shared.take()
+            except EngineError as exc:  # the store is unreachable: try again at the next poll
+                self.log.warning("spooled bodies cannot be read", error=str(exc))
+                taken = None
+            if taken is not None:
+                self._run_spooled(*taken)
+                continue
+            try:
+                self._process(self.queue.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            self._wake.wait(self.POLL)
+            self._wake.clear()
+
+    def _run_spooled(self, payload: Payload, attempts: int) -> None:
+        answered = self._answers.pop(payload.id, None)
+        if answered is not None:
+            answered.wait(1.0)
+        run_id = payload.id if attempts == 0 else f"{payload.id}-{attempts + 1}"
+        keeper = _HoldKeeper(self.shared, payload)
+        try:
+            report = self.spec.run(payload, run_id=run_id, trigger="webhook")
+        except Exception as exc:  # a defect, not a run outcome: keep the body for a person
+            self.log.error("webhook run crashed", run_id=run_id, error=f"{type(exc).__name__}: {exc}")
+            self.shared.fail(payload, {"status": "crashed", "error": f"{type(exc).__name__}: {exc}"})
+            return
+        finally:
+            keeper.stop()
+        outcome = summary(report, rejects=False)
+        if report.status == "ok":
+            self.shared.done(payload)
+        elif report.status == "locked":
+            self.shared.release(payload, LOCKED_FIRST, attempt=False)
+        elif report.status == "failed" and attempts + 1 < self.max_attempts:
+            wait = 0.0 if attempts == 0 else self.backoff * 2 ** (attempts - 1)
+            self.log.warning(
+                "webhook run will be tried again",
+                run_id=run_id,
+                status=outcome["status"],
+                error=outcome.get("error"),
+                retry_in=f"{max(MIN_RETRY, wait):g}s",
+            )
+            self.shared.release(payload, max(MIN_RETRY, wait), attempt=True)
+        else:
+            kept = self.shared.fail(payload, outcome)
+            self.log.error(
+                "webhook payload kept for a person to look at",
+                run_id=run_id,
+                status=outcome.get("status"),
+                error=outcome.get("error"),
+                kept=str(kept),
+            )
+
+
+class _HoldKeeper:
+    """Renews an instance's hold on a spooled body at a third of its ttl while its run goes on."""
+
+    def __init__(self, spool: StoreSpool, payload: Payload) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._keep, args=(spool, payload), name="engine-spool-hold", daemon=True
+        )
+        self._thread.start()
+
+    def _keep(self, spool: StoreSpool, payload: Payload) -> None:
+        while not self._stop.wait(spool.ttl / 3):
+            try:
+                spool.hold(payload)
+            except EngineError:
+                pass  # the next beat may reach the store; the run's own lock guards its delivery
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)

@@ -710,14 +710,16 @@ class PostgresStateStore(StateStore):
             return cur.rowcount == 1
 
     @override
-    def spool_release(self, connector: str, payload_id: str, owner: str, delay: float) -> None:
+    def spool_release(
+        self, connector: str, payload_id: str, owner: str, delay: float, *, attempt: bool = True
+    ) -> None:
         """Give a held body back, to be tried again ``delay`` seconds from now by any instance."""
         with self._tx() as cur:
             cur.execute(
-                f"""UPDATE {self._t}.spool SET owner=NULL, hold_expires=NULL, attempts=attempts + 1,
+                f"""UPDATE {self._t}.spool SET owner=NULL, hold_expires=NULL, attempts=attempts + %s,
                        not_before=clock_timestamp() + %s * interval '1 second'
                     WHERE connector=%s AND id=%s AND owner=%s""",
-                (delay, connector, payload_id, owner),
+                (int(attempt), delay, connector, payload_id, owner),
             )
 
     @override

@@ -729,13 +729,15 @@ class SqliteStateStore(StateStore):
             )
 
     @override
-    def spool_release(self, connector: str, payload_id: str, owner: str, delay: float) -> None:
+    def spool_release(
+        self, connector: str, payload_id: str, owner: str, delay: float, *, attempt: bool = True
+    ) -> None:
         """Give a held body back, to be tried again ``delay`` seconds from now by any instance."""
         with self._tx(immediate=True) as db:
             db.execute(
-                """UPDATE spool SET owner=NULL, hold_expires=NULL, attempts=attempts + 1, not_before=?
+                """UPDATE spool SET owner=NULL, hold_expires=NULL, attempts=attempts + ?, not_before=?
                    WHERE connector=? AND id=? AND owner=?""",
-                (iso(now_utc() + timedelta(seconds=delay)), connector, payload_id, owner),
+                (int(attempt), iso(now_utc() + timedelta(seconds=delay)), connector, payload_id, owner),
             )
 
     @override
