@@ -13,7 +13,7 @@ UV_VERSION  := 0.13.9
 COVERAGE_FLOOR := 89
 
 .PHONY: install run test test-servers test-sdk-setup test-compat check-format lint typecheck schemas lock bench bench-fluent \
-	bench-formats clean
+	bench-formats bench-scale clean
 
 # Everything comes from the committed lock (exact versions and hashes), the
 # project itself last, so what a fresh clone installs is what passed in CI.
@@ -113,6 +113,10 @@ bench-fluent: $(STAMP)
 
 bench-formats: $(STAMP)
 	$(BIN)/python benchmarks/bench_formats.py
+
+# items/s and rows/s with 1, 2 and 4 workers (many small files; one large file read in parts)
+bench-scale: $(STAMP)
+	$(BIN)/python benchmarks/bench_scale.py
 
 clean:
 	rm -rf $(VENV) $(OLDEST) .engine .bench build *.egg-info

@@ -25,7 +25,9 @@ from __future__ import annotations
 import collections
 import csv
 import dataclasses
+import io
 import itertools
+import operator
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -426,61 +428,112 @@ class _LoneCarriageReturn(Exception):
     """A line break the scan cannot see (CR alone): the file is read whole."""
 
 
+class _CrWatch(io.RawIOBase):
+    """Passes bytes through, noting whether any CR stands alone (not before LF), a block at a time.
+
+    While ``keep`` is set it also keeps what passed (the header region of the file).
+    """
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        super().__init__()
+        self._stream = stream
+        self._cr_last = False
+        self.lone_cr = False
+        self.keep = True
+        self.kept = bytearray()
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._stream.read(len(buffer))
+        if not data:
+            self.lone_cr = self.lone_cr or self._cr_last
+            return 0
+        lone = data.count(b"\r") - data.count(b"\r\n")
+        if self._cr_last and not data.startswith(b"\n"):
+            self.lone_cr = True
+        if data.endswith(b"\r"):
+            lone -= 1  # decided by the next block's first byte
+        self._cr_last = data.endswith(b"\r")
+        self.lone_cr = self.lone_cr or lone > 0
+        if self.keep:
+            self.kept += data
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+#: rows between two looks at the stream's position while scanning (a part ends within this many rows
+#: past its nominal size)
+_LOOK_EVERY = 256
+
+
 class _CsvScan:
-    """One pass over a CSV file with the parser's own reader, noting where records end."""
+    """One pass over a CSV file with the parser's own reader, noting where records end.
+
+    Lines are decoded as Latin-1 (one character per byte): in an ASCII-compatible
+    encoding the delimiter, quote and newline bytes are the characters the
+    parser sees. Reading happens in C (line splitting, decoding, the CSV
+    reader), and after a row the stream's position is where that row ends.
+    """
 
     def __init__(self, parser: CsvParser, item: Item, part_size: int) -> None:
         self.opts = parser.options
-        self.encoding = parser.encoding
         self.item = item
         self.part_size = part_size
-        self.offset = 0
-        self.head: list[bytes] | None = []  # bytes up to the end of the header, kept while reading it
-
-    def _lines(self, stream: IO[bytes]) -> Iterator[str]:
-        for raw in stream:
-            if raw.count(b"\r") != raw.count(b"\r\n"):
-                raise _LoneCarriageReturn()
-            self.offset += len(raw)
-            if self.head is not None:
-                self.head.append(raw)
-            yield raw.decode(self.encoding, "replace")
 
     def run(self, stream: IO[bytes]) -> list[ByteRange] | None:
         opts = self.opts
-        lines = self._lines(stream)
+        watch = _CrWatch(stream)
+        raw = io.BufferedReader(watch, buffer_size=1 << 20)
         for _ in range(opts.skip_rows):
-            if next(lines, None) is None:
+            if not raw.readline():
                 return None
         reader = csv.reader(
-            lines, delimiter=opts.delimiter, quotechar=opts.quote, doublequote=True, strict=True
+            map(operator.methodcaller("decode", "latin-1"), raw),
+            delimiter=opts.delimiter,
+            quotechar=opts.quote,
+            doublequote=True,
+            strict=True,
         )
-        if opts.header and not self._header(reader):
+        if opts.header and not _header_row(reader):
             return None
-        header = b"".join(self.head or ())
-        self.head = None
-        cutter = Cutter(self.item, self.part_size, header)
-        n = 0
+        header_end = raw.tell()
+        cutter = Cutter(self.item, self.part_size, bytes(watch.kept[:header_end]))
+        watch.keep, watch.kept = False, bytearray()
+        n = since = 0
+        last = header_end
         while True:
             try:
                 for row in reader:
-                    if row:
-                        n += 1
-                        cutter.record_end(self.offset, n, opts.skip_rows + reader.line_num)
+                    if not row:
+                        continue
+                    n += 1
+                    since += 1
+                    if since >= _LOOK_EVERY:
+                        since = 0
+                        if raw.tell() - last >= self.part_size:
+                            last = raw.tell()
+                            cutter.record_end(last, n, opts.skip_rows + reader.line_num)
                 break
             except csv.Error:  # the parser rejects this record and reads on from the next line, as here
                 n += 1
-                cutter.record_end(self.offset, n, opts.skip_rows + reader.line_num)
-        return cutter.parts(self.offset)
+        if watch.lone_cr:
+            raise _LoneCarriageReturn()
+        return cutter.parts(raw.tell())
 
-    def _header(self, reader: Any) -> bool:
-        """Read up to the header row (blank rows first are skipped, as the parser does)."""
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return False
-            except csv.Error:
-                return False  # the parser refuses this file as a whole
-            if row:
-                return True
+
+def _header_row(reader: Any) -> bool:
+    """Read up to the header row (blank rows first are skipped, as the parser does)."""
+    while True:
+        try:
+            row = next(reader)
+        except (StopIteration, csv.Error):  # an empty file, or one the parser refuses as a whole
+            return False
+        if row:
+            return True
