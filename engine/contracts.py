@@ -759,6 +759,11 @@ class StateStore(Plugin):
     #: several ``engine serve`` instances may share it; False for a file on one machine
     shared: ClassVar[bool] = False
 
+    @property
+    def location(self) -> str:
+        """Where the state lives, for people (a file path, a database and schema); never a password."""
+        return self.name
+
     def open_for(self, spec_dir: Path) -> None:
         """Open the store for a spec without a run (``engine state``); harmless when already open.
 

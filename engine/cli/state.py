@@ -79,7 +79,7 @@ def show(spec: str) -> None:
     """Where state lives, the lock, file counts by status, stored values."""
     with _open_store(spec) as (plan, store):
         click.echo(f"connector: {plan.name}")
-        click.echo(f"store:     {store.file}")
+        click.echo(f"store:     {store.location}")
         click.echo(f"reports:   {state_dir(Path(plan.base_dir)) / 'reports'}")
         store.runs_mark_crashed(plan.name)
         holder = store.lock_holder(plan.name)

@@ -106,6 +106,11 @@ class PostgresStateStore(StateStore):
         self._t = f'"{options.schema}"'
         self.where = "postgres"
 
+    @property
+    def location(self) -> str:
+        """``postgres://user@host:port/db (schema engine)``: the database, never its password."""
+        return self.where
+
     def warnings(self) -> list[tuple[tuple[str | int, ...], str]]:
         """A password written into the spec's ``dsn`` (it belongs in ``${env:...}``)."""
         if isinstance(self.options.dsn, str) and _password(self.options.dsn):

@@ -126,6 +126,11 @@ class SqliteStateStore(StateStore):
 
     # -- lifecycle ------------------------------------------------------------------
 
+    @property
+    def location(self) -> str:
+        """The database file (once opened)."""
+        return str(self.file) if self.file is not None else "sqlite"
+
     def locate(self, spec_dir: Path) -> Path:
         """The database file: ``path`` (relative to ``spec_dir``), else ``state.db`` in the state dir."""
         if self.options.path:
