@@ -261,3 +261,86 @@ def test_three_workers_deliver_30_objects_and_a_large_file_in_parts_exactly(
         big_item = next(i for i in report["items"] if i["name"] == "full_snapshot.csv")
         assert big_item["status"] == "done" and big_item["reason"] == "read in 6 parts"
         assert report["target"]["workers"] == 3
+
+
+SFTP_SPEC = """
+version: 1
+name: hosts-sftp
+connections:
+  fluent: %(fluent)s
+  partner: %(sftp)s
+source:
+  type: sftp
+  connection: partner
+  path: inbox
+  pattern: "*.csv"
+  on_success: {move_to: "processed/{name}"}
+parser: {type: csv}
+mapping:
+  fields:
+    locationRef: {source: loc, required: true}
+    skuRef: {source: sku, required: true}
+    qty: {source: qty, required: true, resolver: int}
+    type: {value: DELTA}
+target: {type: fluent.batch, connection: fluent, batch_size: 50, poll: {interval: 20ms}}
+on_error: {max_reject_ratio: 0.1}
+state:
+  store: {type: postgres, dsn: "${env:ENGINE_STATE_DSN}"}
+executor: {type: dask, address: "%(address)s", workers: 3}
+"""
+
+
+@pytest.mark.slow
+def test_three_workers_read_sftp_and_send_one_report_and_one_rejects_file(
+    tmp_path, sftp_server, pg_server, emulator
+) -> None:
+    expected: Counter = Counter()
+    for f in range(9):
+        rows = _csv(f, 120, expected).decode().splitlines()
+        rows.insert(5, f"LOC-001,SKU-0001,bad-{f}")  # one bad row per file, at the file's row 5
+        sftp_server.write(f"inbox/d{f}.csv", "\n".join(rows) + "\n")
+    before = _positions(emulator)
+    c = emulator.credentials
+    fluent = {
+        "type": "fluent",
+        "base_url": emulator.url,
+        "client_id": c["client_id"],
+        "client_secret": c["client_secret"],
+        "username": c["username"],
+        "password": c["password"],
+        "retailer_id": str(c["retailer_id"]),
+    }
+    cluster = Cluster(tmp_path / "cluster", {**os.environ})
+    try:
+        for name in ("w1", "w2", "w3"):
+            cluster.add_worker(name)
+        cluster.wait_workers(3)
+        spec = tmp_path / "coordinator" / "spec.yaml"
+        spec.parent.mkdir()
+        spec.write_text(
+            SFTP_SPEC
+            % {
+                "fluent": json.dumps(fluent),
+                "sftp": json.dumps(sftp_server.connection()),
+                "address": cluster.address,
+            }
+        )
+        code, report = _engine(
+            spec, {**os.environ, "ENGINE_STATE_DIR": str(tmp_path / "coordinator" / "state")}
+        )
+    finally:
+        cluster.stop()
+    assert code == 0, report
+    assert report["records"]["written"] == 9 * 120 and report["target"]["workers"] == 3
+    rejects = [json.loads(x) for x in Path(report["rejects_path"]).read_text().splitlines()]
+    assert sorted((r["lineage"]["file"], r["lineage"]["row"]) for r in rejects) == [
+        (f"d{f}.csv", 5) for f in range(9)
+    ]
+    assert len(list(Path(report["rejects_path"]).parent.iterdir())) == 1, (
+        "one rejects file, on the coordinator"
+    )
+    for home in ("w1", "w2", "w3"):
+        assert not list((tmp_path / "cluster" / home).rglob("*.jsonl")), "nothing left on a worker's disk"
+    after = _positions(emulator)
+    assert all(after.get(k, 0) - before.get(k, 0) == v for k, v in expected.items())
+    assert sftp_server.files() == [f"inbox/processed/d{f}.csv" for f in range(9)]
