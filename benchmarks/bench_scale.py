@@ -6,7 +6,10 @@ claiming, parsing, mapping, state), with the state in SQLite or in a
 PostgreSQL server (``--postgres DSN``):
 
 * ``items``: many small CSV files (200 rows each), shared between workers;
-* ``rows``: one large CSV file read in parts (``split_size``).
+* ``rows``: one large CSV file read in parts (``split_size``);
+* ``latency``: CSV files into the ``http`` target, posting batches of 500 records one
+  at a time (``concurrency: 1``) to a local server that answers each request after
+  ``--latency`` (20 ms): a target slower than the engine, as real APIs are.
 
 1 worker is the in-process default (``executor: {type: local}``); 2 and 4
 are ``executor: {type: processes, workers: N}``. Each figure is the best of
@@ -37,11 +40,40 @@ mapping:
     skuRef: {source: sku, required: true}
     locationRef: {source: location, required: true}
     qty: {source: qty, resolver: int}
-target: {type: "null"}
+%(target)s
 state:
   %(store)s
 executor: %(executor)s
 """
+
+
+HTTP_TARGET = """connections: {api: {type: http, base_url: "http://127.0.0.1:%d"}}
+target: {type: http, connection: api, method: POST, path: /stock, body: batch, batch_size: 500, concurrency: 1, idempotent: true}"""
+
+
+class SlowApi:
+    """A local HTTP server that accepts every request after a fixed delay (threads: many at once)."""
+
+    def __init__(self, delay: float) -> None:
+        import http.server
+        import threading
+        import time
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                time.sleep(delay)
+                self.send_response(200)
+                self.send_header("content-length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 def write_csv(path: Path, rows: int, offset: int = 0) -> None:
@@ -73,6 +105,7 @@ def measure(kind: str, workers: int, args: argparse.Namespace, root: Path) -> di
         shutil.rmtree(work, ignore_errors=True)
         shutil.copytree(root / f"data-{kind}", work / "inbox")
         split = f", split_size: {args.split}" if kind == "rows" else ""
+        target = HTTP_TARGET % args.api.port if kind == "latency" else 'target: {type: "null"}'
         executor = "{type: local}" if workers == 1 else f"{{type: processes, workers: {workers}{split}}}"
         store = (
             f'store: {{type: postgres, dsn: "{args.postgres}", schema: bench_{kind}_{workers}}}'
@@ -85,7 +118,7 @@ def measure(kind: str, workers: int, args: argparse.Namespace, root: Path) -> di
             with psycopg.connect(args.postgres, autocommit=True) as conn:
                 conn.execute(f"DROP SCHEMA IF EXISTS bench_{kind}_{workers} CASCADE")
         spec = work / "spec.yaml"
-        spec.write_text(SPEC % {"store": store, "executor": executor})
+        spec.write_text(SPEC % {"store": store, "executor": executor, "target": target})
         report = run(spec, work / "state")
         seconds = report["seconds"]
         if best is None or seconds < best["seconds"]:
@@ -111,6 +144,13 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--postgres", help="a DSN: keep the state in PostgreSQL instead of SQLite")
+    parser.add_argument(
+        "--latency", type=float, default=0.02, help="seconds the latency target takes per request"
+    )
+    parser.add_argument(
+        "--latency-files", type=int, default=120, help="files (2,000 rows) of the latency workload"
+    )
+    parser.add_argument("--workloads", default="items,rows,latency")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="engine-bench-scale-"))
     try:
@@ -119,7 +159,11 @@ def main() -> None:
             write_csv(root / "data-items" / f"f{n:05d}.csv", 200, n * 200)
         (root / "data-rows").mkdir()
         write_csv(root / "data-rows" / "big.csv", args.rows)
-        for kind in ("items", "rows"):
+        (root / "data-latency").mkdir()
+        for n in range(args.latency_files):
+            write_csv(root / "data-latency" / f"f{n:03d}.csv", 2000, n * 2000)
+        args.api = SlowApi(args.latency)
+        for kind in args.workloads.split(","):
             for workers in (int(w) for w in args.workers.split(",")):
                 print(json.dumps(measure(kind, workers, args, root)), flush=True)
     finally:
