@@ -82,6 +82,11 @@ class DaskExecutor(Plugin):
         return self.options.workers
 
     @property
+    def spans_hosts(self) -> bool:
+        """Whether workers may run on other machines: a cluster at an ``address`` (a local one does not)."""
+        return bool(self.options.address)
+
+    @property
     def split_size(self) -> int | None:
         """Files larger than this many bytes are read in parts (None: every file whole)."""
         return self.options.split_size

@@ -32,6 +32,8 @@ class LocalExecutor(Plugin):
     workers = 1
     #: one process reads every file whole
     split_size = None
+    #: everything runs on this machine
+    spans_hosts = False
 
     def map(self, fn: Callable[[Any], Any], tasks: list[Any]) -> list[Any]:
         """Run ``fn(task)`` for each task in turn.

@@ -66,6 +66,8 @@ class ProcessesExecutor(Plugin):
     summary = "a pool of processes on this machine, files shared between them"
     schema = SCHEMA
     Options = ProcessesOptions
+    #: every worker runs on this machine (so a SQLite store is shared safely)
+    spans_hosts = False
 
     @property
     def workers(self) -> int:

@@ -258,6 +258,11 @@ class Executor(Protocol):
         """Files larger than this many bytes are read in parts of about this size (None: whole)."""
         ...
 
+    @property
+    def spans_hosts(self) -> bool:
+        """Whether workers may run on other machines (then the state store must be a shared one)."""
+        ...
+
     def map(self, fn: Callable[[Task], WorkerResult], tasks: list[Task]) -> list[Any]:
         """``fn(task)`` for every task; one result (or the exception raised) per task, in order."""
         ...

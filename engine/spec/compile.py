@@ -422,6 +422,18 @@ class _Compiler:
             ErrorPolicy, sections.ON_ERROR, self.section("on_error", data, {}), ("on_error",)
         )
         executor = self.block("executors", data.get("executor") or {"type": "local"}, ("executor",))
+        if (
+            executor is not None
+            and state_store is not None
+            and executor.spans_hosts
+            and not state_store.shared
+        ):
+            self.warn(
+                ("executor", "type"),
+                f"workers on other hosts need a state store every host reaches (state.store: {{type: postgres, "
+                f"...}}); the '{state_store.name}' store belongs to one machine",
+                code="store-not-shared",
+            )
         trigger = self.trigger(data.get("trigger"))
         tests = self.section("tests", data, [])
         context = data.get("context") or {}

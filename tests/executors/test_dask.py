@@ -119,3 +119,35 @@ def test_a_cluster_address_needs_allow_custom_code_and_nothing_is_contacted_with
     _engine("run", str(spec), "--allow-custom-code")
     assert hostile.clients(), "with the flag the engine uses the cluster"
     assert hostile.marker.read_text().strip() == "unpickled", "and what the cluster answers runs here"
+
+
+@pytest.mark.parametrize(
+    ("store", "executor", "warned"),
+    [
+        ("", 'executor: {type: dask, address: "tcp://10.0.0.1:8786"}', True),
+        (
+            'state: {store: {type: postgres, dsn: "${env:ENGINE_STATE_DSN}"}}',
+            'executor: {type: dask, address: "tcp://10.0.0.1:8786"}',
+            False,
+        ),
+        ("", "executor: {type: dask, workers: 2}", False),
+        ("", "executor: {type: processes, workers: 2}", False),
+    ],
+    ids=["remote-sqlite", "remote-postgres", "local-cluster", "processes"],
+)
+def test_workers_on_other_hosts_with_a_store_of_one_machine_are_warned_about(
+    tmp_path, store, executor, warned, monkeypatch
+) -> None:
+    from engine.spec.compile import compile_file
+
+    monkeypatch.setenv("ENGINE_STATE_DSN", "host=db dbname=engine")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "version: 1\nname: w\nsource: {type: local, path: in}\nparser: {type: csv}\ntarget: {type: 'null'}\n"
+        f"{store}\n{executor}\n"
+    )
+    plan = compile_file(spec, allow_custom_code=True)
+    found = [w.message for w in plan.warnings if w.code == "store-not-shared"]
+    assert bool(found) == warned, found
+    if warned:
+        assert "the 'sqlite' store belongs to one machine" in found[0]
