@@ -141,7 +141,10 @@ class Item:
 
     def part(self, byte_range: ByteRange) -> Item:
         """This file's part ``byte_range``: same name, fingerprint and details, its own uri."""
-        return dataclasses.replace(self, uri=byte_range.uri(), meta=dict(self.meta), range=byte_range)
+        # no checksum: a part's ledger row must not pass for the whole file's content (dedupe: checksum)
+        return dataclasses.replace(
+            self, uri=byte_range.uri(), meta=dict(self.meta), range=byte_range, checksum=None
+        )
 
     def fingerprint(self) -> dict[str, Any]:
         """What the ledger compares to tell a new or changed item from one already processed."""

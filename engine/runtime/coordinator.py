@@ -28,8 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine.contracts import ByteRange, Item
-from engine.errors import FatalError
+from engine.contracts import ByteRange, Item, Source
+from engine.errors import EngineError, FatalError
 from engine.plan import Plan
 from engine.runtime.context import Run
 from engine.runtime.ledger import already_done
@@ -140,9 +140,10 @@ class Coordinator:
                     items = self._parts(run, self._new_items(session, run, report), split)
                     self._delegate(run, report, items)
                 finally:
-                    for item, ranges in split.values():
-                        settle(run, source, item, ranges, report.items)
+                    problems = _settle_all(run, source, split, report)
                     source.close()
+                if problems:
+                    raise problems[0]
 
             session.execute(body)
         return report
@@ -228,6 +229,24 @@ class Coordinator:
     def _fold(self, run: Run, report: RunReport, worker: WorkerResult) -> None:
         report.add(worker.report)
         _absorb_rejects(run, worker.rejects)
+
+
+def _settle_all(
+    run: Run, source: Source, split: dict[str, tuple[Item, list[ByteRange]]], report: RunReport
+) -> list[EngineError]:
+    """Commit each file read in parts whose parts are all delivered; the errors met, each logged.
+
+    Every file is tried even when one fails (and also after the workers
+    failed), so what was delivered is committed now rather than at the next run.
+    """
+    problems: list[EngineError] = []
+    for item, ranges in split.values():
+        try:
+            settle(run, source, item, ranges, report.items)
+        except EngineError as exc:
+            run.log.error("a file read in parts could not be committed", file=item.name, error=str(exc))
+            problems.append(exc)
+    return problems
 
 
 def _absorb_rejects(run: Run, lines: list[str]) -> None:

@@ -152,7 +152,10 @@ class Schedule:
         self.runs += 1
         self._run()
         if self.slots is not None:
-            self.slots.done(due)
+            try:
+                self.slots.done(due)
+            except EngineError as exc:  # its claim lapses instead; the run's own state says what it did
+                self.log.warning("could not record the scheduled time as run", error=str(exc))
 
     def _next_after(self, due: datetime) -> datetime:
         """The first due time after now; times missed while the run was going are skipped."""

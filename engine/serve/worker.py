@@ -234,12 +234,19 @@ class SharedWorker(Worker):
         self._answers: dict[str, threading.Event] = {}
 
     def submit(self, payload: Payload) -> Job | None:
-        """Commit a body to the shared store; None (nothing kept) when too many wait or stopping."""
-        if self._stop.is_set() or self.shared.counts()["pending"] >= self.size:
+        """Commit a body to the shared store; None (nothing kept) when too many wait, stopping or the store is down."""
+        if self._stop.is_set():
             return None
-        job = Job(payload, payload.id)
-        self._answers[payload.id] = job.answered
-        self.shared.put(payload)
+        try:
+            if self.shared.counts()["pending"] >= self.size:
+                return None
+            job = Job(payload, payload.id)
+            self._answers[payload.id] = job.answered
+            self.shared.put(payload)
+        except EngineError as exc:  # the store is unreachable: nothing was kept, the sender retries (503)
+            self._answers.pop(payload.id, None)
+            self.log.error("webhook body not accepted: the state store cannot be reached", error=str(exc))
+            return None
         self._wake.set()
         return job
 

@@ -179,3 +179,36 @@ def test_a_body_accepted_by_an_instance_killed_after_its_202_is_run_by_another(p
         if survivor is not None:
             _stop(survivor)
         _stop(doomed)
+
+
+def test_a_body_whose_runs_keep_failing_is_retried_then_kept_for_a_person(
+    pg_server, tmp_path, monkeypatch
+) -> None:
+    (tmp_path / "blocked").write_text("a file where the output directory should be")
+    spec = tmp_path / "hook.yaml"
+    spec.write_text(
+        HOOK.replace("path: out}", "path: blocked}").replace(
+            "state:\n", "state:\n  retry: {max_attempts: 2, backoff: 0s}\n"
+        )
+    )
+    monkeypatch.setenv("HOOK_KEY", KEY)
+    server = Server(load_specs([str(spec)]), ServeOptions(port=0, shutdown_timeout=10)).start()
+    try:
+        answer = httpx.post(
+            server.url + "/in", content=b'{"ref": "F-1"}', headers={"x-api-key": KEY}, timeout=20
+        )
+        assert answer.status_code == 202
+        run_id = answer.json()["run_id"]
+
+        def payloads() -> dict:
+            return httpx.get(server.url + "/health", timeout=10).json()["specs"][0]["payloads"]
+
+        assert wait_for(lambda: payloads() == {"pending": 0, "failed": 1}, timeout=30), payloads()
+        runs = sorted(r["run_id"] for r in _runs(pg_server, "hook"))
+        assert runs == [run_id, f"{run_id}-2"], "tried twice (state.retry.max_attempts), by any instance"
+        kept = tmp_path / "state" / "payloads" / "hook" / "failed" / f"{run_id}.json"
+        assert kept.read_bytes() == b'{"ref": "F-1"}', "a copy for engine run --payload"
+        failure = pg_server.execute(pg_server.test_dsn, "SELECT status, failure FROM engine.spool")
+        assert failure[0][0] == "failed" and json.loads(failure[0][1])["status"] == "failed"
+    finally:
+        server.stop()
