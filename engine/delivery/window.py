@@ -25,6 +25,7 @@ there are two kinds:
 from __future__ import annotations
 
 import collections
+import copy
 import dataclasses
 import threading
 import time
@@ -182,8 +183,10 @@ class BatchWindow(CheckpointWindow[_Batches]):
         return _Batches()
 
     def _checkpoint(self, state: _Batches) -> Checkpoint:
-        pending = dict(state.pending)  # a value: later changes to the window do not reach it
-        return Checkpoint(self.run.run_id, state.acked, {"pending": pending, "inflight": state.inflight})
+        # a value, taken under the window's lock: the sender and the poller change the live dicts
+        # while the checkpoint is being written to the state store
+        data = copy.deepcopy({"pending": state.pending, "inflight": state.inflight})
+        return Checkpoint(self.run.run_id, state.acked, data)
 
     def begin(self, item: Item, acked: int, pending: dict[str, dict[str, Any]]) -> None:
         """Take up ``item`` where an interrupted run left it (saved at once)."""
