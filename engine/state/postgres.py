@@ -172,7 +172,11 @@ class PostgresStateStore(StateStore):
             conn.execute(
                 "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"engine-state:{self.options.schema}",)
             )
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {t}")
+            exists = conn.execute(
+                "SELECT 1 FROM pg_namespace WHERE nspname=%s", (self.options.schema,)
+            ).fetchone()
+            if exists is None:  # creating needs CREATE on the database; a role given its schema does not
+                conn.execute(f"CREATE SCHEMA {t}")
             tables = {
                 r[0]
                 for r in conn.execute(

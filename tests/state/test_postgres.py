@@ -160,3 +160,23 @@ def test_validate_warns_about_a_password_written_in_the_spec(tmp_path):
     assert "state.store.dsn: warning: holds a password written in the spec: use ${env:ENGINE_STATE_DSN}" in (
         checked.stdout + checked.stderr
     )
+
+
+def test_a_role_given_its_own_schema_needs_no_other_right(pg_server, tmp_path, monkeypatch):
+    """What docs/scale.md asks of a database administrator is enough, and a run works with it."""
+    dsn = pg_server.test_dsn
+    database = dsn.split("dbname=")[1].split()[0]
+    pg_server.execute(dsn, "CREATE ROLE limited LOGIN PASSWORD 'limited-pw-0123'")
+    pg_server.execute(dsn, f'REVOKE CREATE ON DATABASE "{database}" FROM PUBLIC')
+    pg_server.execute(dsn, "CREATE SCHEMA own AUTHORIZATION limited")
+    limited = dsn.replace("user=engine", "user=limited").replace(
+        f"password={pg_server.password}", "password=limited-pw-0123"
+    )
+    monkeypatch.setenv("ENGINE_STATE_DSN", limited)
+    spec = _spec(tmp_path, extra=", schema: own")
+    run = engine("run", spec, "--format", "json", "--quiet", state=tmp_path / "state")
+    assert run.returncode == 3, run.stdout[-1000:] + run.stderr[-1000:]
+    assert pg_server.execute(dsn, "SELECT status FROM own.ledger") == [("done",)]
+    refused = _store(limited, schema="other")
+    with pytest.raises(StateError, match="permission denied"):
+        refused.open_for(Path("."))
