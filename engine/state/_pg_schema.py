@@ -50,6 +50,16 @@ CREATE TABLE {schema}.spool (
     PRIMARY KEY (connector, id));
 """,
     ),
+    (
+        2,
+        """
+CREATE TABLE {schema}.stored (
+    connector text NOT NULL, namespace text NOT NULL, key text NOT NULL, value text NOT NULL,
+    updated timestamptz NOT NULL, expires timestamptz,
+    PRIMARY KEY (connector, namespace, key));
+CREATE INDEX stored_by_updated ON {schema}.stored (connector, namespace, updated);
+""",
+    ),
 ]
 
 #: the newest schema version this engine knows

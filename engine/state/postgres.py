@@ -26,8 +26,9 @@ import contextlib
 import dataclasses
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from typing_extensions import override
 
 from engine.contracts import Item, RunContext, StateStore
 from engine.errors import ConfigError, CorruptStateError, StateError
+from engine.jsonutil import dumps_safe
 from engine.secrets import redactor, reveal
 from engine.state import _pg_schema
 from engine.state._common import SETTLED, iso, now_utc, owner_is_dead
@@ -596,6 +598,61 @@ class PostgresStateStore(StateStore):
         )
         return {r["key"]: json.loads(r["value"]) for r in rows}
 
+    # -- stored values (state.changed_only, the state lookup) ---------------------------
+
+    @override
+    def values_get(self, connector: str, namespace: str, keys: Sequence[str]) -> dict[str, Any]:
+        """The unexpired values stored under ``keys`` (absent keys are left out), decimals exact."""
+        if not keys:
+            return {}
+        rows = self._rows(
+            f"""SELECT key, value FROM {self._t}.stored WHERE connector=%s AND namespace=%s
+                AND key = ANY(%s) AND (expires IS NULL OR expires > clock_timestamp())""",
+            (connector, namespace, list(keys)),
+        )
+        return {r["key"]: json.loads(r["value"], parse_float=Decimal) for r in rows}
+
+    @override
+    def values_set(
+        self, connector: str, namespace: str, values: Mapping[str, Any], *, expires: datetime | None = None
+    ) -> None:
+        """Store each of ``values`` under its key (replacing what was there) in one transaction."""
+        if not values:
+            return
+        rows = [
+            (connector, namespace, key, dumps_safe(redactor.scrub_obj(value)), expires)
+            for key, value in values.items()
+        ]
+        with self._tx() as cur:
+            cur.executemany(
+                f"""INSERT INTO {self._t}.stored (connector, namespace, key, value, updated, expires)
+                    VALUES (%s,%s,%s,%s,clock_timestamp(),%s)
+                    ON CONFLICT (connector, namespace, key) DO UPDATE SET value=excluded.value,
+                    updated=excluded.updated, expires=excluded.expires""",
+                rows,
+            )
+
+    @override
+    def values_list(self, connector: str, namespace: str, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest ``limit`` values of a namespace with when they were stored and when they expire."""
+        rows = self._rows(
+            f"""SELECT key, value, updated, expires FROM {self._t}.stored WHERE connector=%s AND namespace=%s
+                ORDER BY updated DESC, key LIMIT %s""",
+            (connector, namespace, limit),
+        )
+        for r in rows:  # timestamps come back as the ISO text every store returns
+            r["value"] = json.loads(r["value"], parse_float=Decimal)
+        return rows
+
+    @override
+    def values_clear(self, connector: str, namespace: str) -> int:
+        """Forget every value of a namespace; returns how many there were."""
+        with self._tx() as cur:
+            cur.execute(
+                f"DELETE FROM {self._t}.stored WHERE connector=%s AND namespace=%s", (connector, namespace)
+            )
+            return cur.rowcount
+
     # -- run history -------------------------------------------------------------------
 
     @override
@@ -662,7 +719,7 @@ class PostgresStateStore(StateStore):
         """Forget everything about a connector but its run history; returns rows deleted per table."""
         out = {}
         with self._tx() as cur:
-            for table in ("ledger", "checkpoints", "kv", "locks"):
+            for table in ("ledger", "checkpoints", "kv", "locks", "stored"):
                 cur.execute(f"DELETE FROM {self._t}.{table} WHERE connector=%s", (connector,))
                 out[table] = int(cur.rowcount)
         return out
