@@ -62,6 +62,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "file": "engine.lookups.file:FileLookup",
         "state": "engine.lookups.state:StateLookup",
         "fluent.graphql": "engine.lookups.fluent.graphql:GraphqlLookup",
+        "http": "engine.lookups.http:HttpLookup",
     },
 }
 

@@ -20,7 +20,15 @@ from typing import Any
 
 import httpx
 
-from engine.errors import AmbiguousWriteError, ConfigError, EngineError, Phase, SourceError, TargetError
+from engine.errors import (
+    AmbiguousWriteError,
+    ConfigError,
+    EngineError,
+    LookupFailedError,
+    Phase,
+    SourceError,
+    TargetError,
+)
 from engine.retry import parse_retry_after
 from engine.secrets import excerpt
 
@@ -54,10 +62,17 @@ class RefusedConnectionError(ConfigError, RefusedError):
     code = "engine.connection.refused"
 
 
+class RefusedLookupError(LookupFailedError, RefusedError):
+    """The server refused a lookup's request."""
+
+    code = "engine.lookup.refused"
+
+
 #: the refusal of each phase
 REFUSED: dict[str, type[RefusedError]] = {
     "source": RefusedSourceError,
     "target": RefusedTargetError,
+    "lookup": RefusedLookupError,
     "connection": RefusedConnectionError,
 }
 

@@ -50,6 +50,12 @@ class ApiServer:
     def __init__(self, orders: list[dict[str, Any]] | None = None) -> None:
         self.orders = list(orders or [])
         self.items: dict[str, dict[str, Any]] = {}
+        #: products to look up, by sku (GET /products/{sku}, GET /products?sku=, POST /products/search)
+        self.products: dict[str, dict[str, Any]] = {}
+        #: each product answer takes this long; ``peak`` is the most product requests seen in flight at once
+        self.product_delay = 0.0
+        self.in_flight = 0
+        self.peak = 0
         self.log: list[dict[str, Any]] = []
         self.faults: list[Fault] = []
         self.keys: dict[str, tuple[int, Any]] = {}
@@ -133,6 +139,9 @@ class ApiServer:
                 Route("/oauth/token", self.token, methods=["POST"]),
                 Route("/orders", self.list_orders, methods=["GET"]),
                 Route("/orders/{kind}", self.list_orders, methods=["GET", "POST"]),
+                Route("/products", self.list_products, methods=["GET"]),
+                Route("/products/search", self.search_products, methods=["POST"]),
+                Route("/products/{sku}", self.get_product, methods=["GET"]),
                 Route("/items", self.create_item, methods=["POST"]),
                 Route("/items/batch", self.batch_items, methods=["POST"]),
                 Route("/items/{ref}", self.put_item, methods=["PUT", "PATCH"]),
@@ -283,6 +292,40 @@ class ApiServer:
             return JSONResponse({"data": chunk, "meta": {"next_cursor": following}})
         link = f"/orders/next?cursor={following}&limit={size}" if following else None
         return JSONResponse({"data": chunk, "links": {"next": link}})
+
+    async def get_product(self, request: Request) -> Response:
+        _entry, early, _ = await self._guard(request)
+        if early is not None:
+            return early
+        with self._lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        try:
+            await asyncio.sleep(self.product_delay)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+        product = self.products.get(request.path_params["sku"])
+        if product is None:
+            return JSONResponse({"error": "no such product"}, status_code=404)
+        return JSONResponse({"data": product})
+
+    async def list_products(self, request: Request) -> Response:
+        """``?sku=A&sku=B`` or ``?skus=A,B``: the products among them that exist."""
+        _entry, early, _ = await self._guard(request)
+        if early is not None:
+            return early
+        wanted = request.query_params.getlist("sku") or request.query_params.get("skus", "").split(",")
+        return JSONResponse({"data": [self.products[s] for s in wanted if s in self.products]})
+
+    async def search_products(self, request: Request) -> Response:
+        """A JSON body ``{"skus": [...]}``: the products among them that exist."""
+        entry, early, _ = await self._guard(request)
+        if early is not None:
+            return early
+        body = entry["body"] if isinstance(entry["body"], dict) else {}
+        wanted = body.get("skus") or []
+        return JSONResponse({"data": [self.products[s] for s in wanted if s in self.products]})
 
     # -- writing ----------------------------------------------------------------------------
 
