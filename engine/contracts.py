@@ -732,6 +732,19 @@ class Lookup(Plugin):
         """The lookup's own counters (requests, pages), merged into the run report."""
         return None
 
+    def with_fixture(self, fixture: Mapping[str, Any]) -> Lookup:
+        """This lookup answering offline from a test case's fixture (``engine test``).
+
+        ``fixture`` is the case's block for this lookup (``answers``, or the
+        kind's own recorded form such as ``rows`` or ``responses``).
+
+        Raises:
+            ConfigError: the fixture is not one this lookup can answer from.
+        """
+        from engine.errors import ConfigError
+
+        raise ConfigError(f"{self.path}: this lookup cannot answer from a test fixture")
+
 
 def stored_key(parts: Sequence[Any]) -> str:
     """The key of a stored value: its parts as a JSON array of text (``["S1","L1"]``).

@@ -18,9 +18,13 @@ answer (its ``on_missing`` applies). ``key: sku`` is the one-part key
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from typing_extensions import override
+
 from engine.contracts import Lookup
+from engine.errors import ConfigError
 from engine.mapping.paths import PathSyntaxError, parse_path
 
 #: options every lookup takes (merged into each lookup plugin's schema)
@@ -112,6 +116,65 @@ class LookupBase(Lookup):
     def problems(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Key paths that do not parse, each at its option."""
         return self._problems
+
+    @override
+    def with_fixture(self, fixture: Mapping[str, Any]) -> Lookup:
+        """Answers per key (``answers: [{key: ..., answer: ...}]``); kinds add their recorded forms."""
+        if set(fixture) - {"answers"}:
+            raise ConfigError(
+                f"{self.path}: a {self.name} lookup answers a test from answers: [{{key, answer}}], "
+                f"not {', '.join(sorted(set(fixture) - {'answers'}))}"
+            )
+        return FixtureLookup(self, fixture_answers(fixture.get("answers") or [], self.parts, self.path))
+
+
+class FixtureLookup(Lookup):
+    """A lookup's stand-in in ``engine test``: its key and policies, the case's answers."""
+
+    name = "fixture"
+
+    def __init__(self, real: LookupBase, answers: dict[tuple[str, ...], Any]) -> None:
+        super().__init__(real.options, path=real.path)
+        self.parts = real.parts
+        self.on_missing = real.on_missing
+        self.on_error = real.on_error
+        self.cache_size = real.cache_size
+        self.batch_size = real.batch_size
+        self.answers = answers
+
+    @override
+    def fetch(self, keys: Sequence[tuple[str, ...]]) -> dict[tuple[str, ...], Any]:
+        return {k: self.answers[k] for k in keys if k in self.answers}
+
+
+def fixture_answers(entries: list[Any], parts: dict[str, str], where: str) -> dict[tuple[str, ...], Any]:
+    """``{key: answer}`` of a case's ``answers``; each key is ``{part: value}`` (or the value of a one-part key)."""
+    out: dict[tuple[str, ...], Any] = {}
+    for n, entry in enumerate(entries):
+        at = f"{where}.answers[{n}]"
+        if not isinstance(entry, dict) or "key" not in entry or "answer" not in entry:
+            raise ConfigError(f"{at}: expected {{key: ..., answer: ...}}, got {entry!r}")
+        key = entry["key"]
+        if not isinstance(key, dict):
+            if len(parts) != 1:
+                raise ConfigError(f"{at}.key: give every part of the key: {{{', '.join(parts)}}}")
+            key = {next(iter(parts)): key}
+        if set(key) != set(parts):
+            raise ConfigError(
+                f"{at}.key: expected the parts {', '.join(parts)}, got {', '.join(map(str, key))}"
+            )
+        found = tuple(_text(key[p]) for p in parts)
+        if found in out:
+            raise ConfigError(f"{at}.key: {key} is answered twice")
+        out[found] = entry["answer"]
+    return out
+
+
+def _text(value: Any) -> str:
+    """A key part as text, as the runtime reads it from a record."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)
 
 
 def match_parts(match: str | dict[str, str] | None, parts: dict[str, str]) -> dict[str, str]:

@@ -23,14 +23,15 @@ one of two answers.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from typing_extensions import override
 
-from engine.contracts import Item, Parser, RunContext, Source
+from engine.contracts import Item, Lookup, Parser, RunContext, Source
 from engine.errors import ConfigError, DataError
 from engine.lookups.base import MATCH, CommonOptions, LookupBase, match_parts, schema
 from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
@@ -122,21 +123,37 @@ class FileLookup(LookupBase):
                         f"{self.path}: {item.name} row {bad.position} cannot be read: {bad.reason}"
                     )
                 for i in range(len(chunk.records)):
-                    row = chunk.original(i)
-                    key = self._key(row)
-                    if key is None:
-                        continue
-                    where = chunk.where(i)
-                    if key in seen:
-                        raise DataError(
-                            f"{self.path}: key {dict(zip(self.parts, key, strict=True))} is in {seen[key]} "
-                            f"and again in {where}; a lookup table needs one row per key"
-                        )
-                    seen[key] = where
-                    self.index[key] = row
-                    self.rows += 1
+                    self._add(chunk.original(i), chunk.where(i), seen)
         finally:
             stream.close()
+
+    def _add(self, row: Any, where: str, seen: dict[tuple[str, ...], str]) -> None:
+        """Index one row; a key seen before stops the run naming both rows."""
+        key = self._key(row)
+        if key is None:
+            return
+        if key in seen:
+            raise DataError(
+                f"{self.path}: key {dict(zip(self.parts, key, strict=True))} is in {seen[key]} "
+                f"and again in {where}; a lookup table needs one row per key"
+            )
+        seen[key] = where
+        self.index[key] = row
+        self.rows += 1
+
+    @override
+    def with_fixture(self, fixture: Mapping[str, Any]) -> Lookup:
+        """``rows``: the table's rows, indexed by ``match`` as the file's would be."""
+        if "rows" not in fixture:
+            return super().with_fixture(fixture)
+        if set(fixture) != {"rows"}:
+            raise ConfigError(f"{self.path}: give rows or answers in a test case, not both")
+        table = copy.copy(self)
+        table.index, table.rows = {}, 0
+        seen: dict[tuple[str, ...], str] = {}
+        for n, row in enumerate(fixture["rows"]):
+            table._add(row, f"rows[{n}]", seen)
+        return table
 
     def _key(self, row: Any) -> tuple[str, ...] | None:
         scope = Scope(root=row)

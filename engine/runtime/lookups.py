@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol
 
-from engine.contracts import Chunk, Lookup
+from engine.contracts import Chunk, Item, Lookup
 from engine.errors import AuthError, EngineError
 from engine.mapping.paths import LOOKUP_KEY, Scope, compile_getter, parse_path
 from engine.runtime.chunks import keep
-from engine.runtime.outcomes import RunOutcomes
 from engine.secrets import redactor
 
 Key = tuple[str, ...]
@@ -62,10 +61,28 @@ class _Resolved:
         self.failed: dict[Key, str] = {}
 
 
+class LookupOutcomes(Protocol):
+    """Where the stage reports records it rejects or skips (the run's outcomes, or a test case's)."""
+
+    def invalid(
+        self,
+        item: Item,
+        stage: str,
+        lineage: dict[str, Any],
+        reasons: list[str],
+        original: Any,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """A record refused by the lookup stage, with the lookup's name, key and answer in ``errors``."""
+
+    def skipped_by_lookup(self, item: Item, n: int) -> None:
+        """``n`` records of ``item`` left out by ``on_missing: skip``."""
+
+
 class LookupStage:
     """The spec's lookups for one run; :meth:`apply` attaches answers to a chunk and drops what it must."""
 
-    def __init__(self, lookups: dict[str, Lookup], outcomes: RunOutcomes) -> None:
+    def __init__(self, lookups: dict[str, Lookup], outcomes: LookupOutcomes) -> None:
         self.lookups = lookups
         self.outcomes = outcomes
         self.getters: dict[str, list[Callable[[Any, Scope], Any]]] = {

@@ -316,6 +316,32 @@ TEST_CASE: dict[str, Any] = {
             ],
         },
         "context": {"type": "object"},
+        "lookups": {
+            "type": "object",
+            "description": "per lookup of the spec, the answers it gives in this case (offline)",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "minProperties": 1,
+                "properties": {
+                    "answers": {
+                        "type": "array",
+                        "description": "[{key, answer}]: key is {part: value} (or the value of a one-part key)",
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["key", "answer"],
+                            "properties": {"key": {}, "answer": {}},
+                        },
+                    },
+                    "rows": {"type": "array", "description": "a file lookup's table rows"},
+                    "responses": {
+                        "type": "array",
+                        "description": "a fluent.graphql lookup's recorded responses, one per request",
+                    },
+                },
+            },
+        },
         "expect": {"type": "array", "description": "the mapped records, in order"},
         "expect_rejects": {
             "type": "array",

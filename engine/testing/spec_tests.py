@@ -3,6 +3,10 @@
 Runs entirely offline: the spec's parser and mapping, no source listing, no
 target, no state. Inline ``input`` records are mapped as dicts; ``input:
 {file: ...}`` is parsed with the spec's parser exactly as a run would.
+A spec's lookups answer from the case's ``lookups:`` fixtures (answers per
+key, a file lookup's ``rows``, a ``fluent.graphql`` lookup's recorded
+``responses``) through the run's own lookup stage, so policies, matching and
+rejects behave as in a run.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from engine.contracts import Chunk, Item
-from engine.errors import EngineError
+from engine.contracts import Chunk, Item, Lookup
+from engine.errors import ConfigError, EngineError
 from engine.jsonutil import to_jsonable
+from engine.runtime.lookups import LookupStage
 
 TEST_RUN_STARTED = "2026-01-01T00:00:00.000Z"
 
@@ -52,7 +57,72 @@ def _chunks(plan: Any, case: dict[str, Any]) -> list[Chunk]:
         with open(path, "rb") as stream:
             return list(plan.parser.parse(stream, item, None))
     item = Item(uri="test://inline", name="input")
-    return [Chunk(item, list(data), list(range(1, len(data) + 1)))]
+    records = [dict(r) if isinstance(r, dict) else r for r in data]  # the lookup stage adds its answers
+    return [Chunk(item, records, list(range(1, len(data) + 1)))]
+
+
+class _CaseRejects:
+    """The lookup stage's rejects of one case, as the case compares them."""
+
+    def __init__(self) -> None:
+        self.rejects: list[dict[str, Any]] = []
+
+    def invalid(
+        self,
+        item: Item,
+        stage: str,
+        lineage: dict[str, Any],
+        reasons: list[str],
+        original: Any,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
+        for reason in reasons:
+            self.rejects.append({"row": lineage.get("row"), "field": None, "message": reason})
+
+    def skipped_by_lookup(self, item: Item, n: int) -> None:
+        """Skipped records are simply not mapped (``expect`` shows they are gone)."""
+
+
+def _lookups(plan: Any, case: dict[str, Any], into: _CaseRejects) -> LookupStage | None:
+    """The spec's lookups answering from the case's fixtures; every lookup needs one."""
+    fixtures: dict[str, Any] = case.get("lookups") or {}
+    for name in fixtures:
+        if name not in plan.lookups:
+            raise ConfigError(f"lookups.{name}: the spec has no lookup of that name")
+    if not plan.lookups:
+        return None
+    stand_ins: dict[str, Lookup] = {}
+    for name, lookup in plan.lookups.items():
+        if name not in fixtures:
+            raise ConfigError(
+                f"lookups.{name}: this case gives the lookup no answers (answers: [{{key, answer}}]; "
+                "rows: for a file lookup; responses: for fluent.graphql)"
+            )
+        stand_ins[name] = lookup.with_fixture(fixtures[name])
+    return LookupStage(stand_ins, into)
+
+
+def _map(plan: Any, case: dict[str, Any], chunks: list[Chunk]) -> tuple[list[Any], list[dict[str, Any]]]:
+    """The case's records through its lookups and the mapping: what was mapped, and every reject."""
+    ctx = _context(plan, case)
+    mapped: list[Any] = []
+    looked_up = _CaseRejects()
+    rejects = looked_up.rejects
+    stage = _lookups(plan, case, looked_up)
+    for chunk in chunks:
+        for r in chunk.rejects or ():
+            rejects.append({"row": r.position, "field": None, "message": r.reason})
+        if stage is not None:
+            stage.apply(chunk)
+        if plan.mapping is None:
+            mapped.extend(chunk.original(i) for i in range(len(chunk.records)))
+            continue
+        out, _idx, bad = plan.mapping.map_chunk(chunk, ctx)
+        mapped.extend(out)
+        for i, issues in bad:
+            for issue in issues:
+                rejects.append({"row": chunk.positions[i], "field": issue.field, "message": issue.render()})
+    return mapped, rejects
 
 
 def run_case(plan: Any, case: dict[str, Any]) -> CaseResult:
@@ -68,20 +138,10 @@ def run_case(plan: Any, case: dict[str, Any]) -> CaseResult:
         chunks = _chunks(plan, case)
     except (EngineError, OSError) as exc:
         return CaseResult(case["name"], False, [f"cannot read the input: {exc}"])
-    ctx = _context(plan, case)
-    mapped: list[Any] = []
-    rejects: list[dict[str, Any]] = []
-    for chunk in chunks:
-        for r in chunk.rejects or ():
-            rejects.append({"row": r.position, "field": None, "message": r.reason})
-        if plan.mapping is None:
-            mapped.extend(chunk.original(i) for i in range(len(chunk.records)))
-            continue
-        out, _idx, bad = plan.mapping.map_chunk(chunk, ctx)
-        mapped.extend(out)
-        for i, issues in bad:
-            for issue in issues:
-                rejects.append({"row": chunk.positions[i], "field": issue.field, "message": issue.render()})
+    try:
+        mapped, rejects = _map(plan, case, chunks)
+    except EngineError as exc:
+        return CaseResult(case["name"], False, [str(exc)])
     if "expect" in case:
         got = to_jsonable(mapped)
         want = to_jsonable(case["expect"])

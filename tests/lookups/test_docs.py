@@ -30,3 +30,15 @@ def test_every_common_option_has_a_row_with_its_default(option: str) -> None:
     [row] = [line for line in DOC.splitlines() if line.startswith(f"| `{option}` |")]
     if "default" in COMMON[option]:
         assert f"`{COMMON[option]['default']}`" in row
+
+
+def test_the_examples_tests_pass() -> None:
+    from engine.testing.spec_tests import run_tests
+
+    tested = [t for t in EXAMPLES if "\ntests:" in t]
+    assert tested
+    for text in tested:
+        plan = compile_document(load_text(text, "example.yaml"))
+        results = run_tests(plan)
+        plan.close()
+        assert results and all(r.ok for r in results), [r.problems for r in results]

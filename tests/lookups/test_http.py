@@ -236,3 +236,18 @@ def test_mistakes_are_validation_errors_at_the_option(api, tmp_path, write_spec,
         compile_file(write_spec(spec(api.url, **lookup)))
     [d] = [d for d in caught.value.diagnostics if d.path.startswith("lookups")]
     assert d.path.startswith("lookups.product") and message in d.message, (d.path, d.message)
+
+
+def test_a_dry_run_asks_the_live_lookup_and_prints_the_enriched_records(
+    api, tmp_path, write_spec, run_spec
+) -> None:
+    import io
+
+    inbox(tmp_path, "A1", "A2")
+    out = io.StringIO()
+    report = run_spec(write_spec(spec(api.url)), dry_run=True, out=out)
+    assert report.exit_code == EXIT_OK, report.error
+    printed = [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
+    assert [(r["sku"], r["price"]) for r in printed] == [("A1", "1.10"), ("A2", "2.10")]
+    assert sorted(r["path"] for r in api.requests("/products")) == ["/products/A1", "/products/A2"]
+    assert not (tmp_path / "out").exists() and (tmp_path / "inbox" / "stock.csv").exists()

@@ -33,14 +33,15 @@ server errors are retried by the connection's policy.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from typing_extensions import override
 
-from engine.contracts import RunContext
-from engine.errors import LOOKUP, ConfigError, DataError
+from engine.contracts import Lookup, RunContext
+from engine.errors import LOOKUP, ConfigError, DataError, LookupFailedError, Phase
 from engine.fluent.pages import Cursors, Shape, read_page
 from engine.lookups.base import MATCH, CommonOptions, LookupBase, match_parts, schema
 from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
@@ -184,3 +185,34 @@ class GraphqlLookup(LookupBase):
     @override
     def stats(self) -> dict[str, Any]:
         return dict(self.counts)
+
+    @override
+    def with_fixture(self, fixture: Mapping[str, Any]) -> Lookup:
+        """``responses``: recorded GraphQL answers, one per request in order, read as a live answer is."""
+        if "responses" not in fixture:
+            return super().with_fixture(fixture)
+        if set(fixture) != {"responses"}:
+            raise ConfigError(f"{self.path}: give responses or answers in a test case, not both")
+        replay = copy.copy(self)
+        replay.client = RecordedResponses(list(fixture["responses"]), self.path)
+        replay.counts = {"requests": 0, "pages": 0}
+        return replay
+
+
+class RecordedResponses:
+    """Answers a lookup's queries from recorded GraphQL responses, in order (``engine test``)."""
+
+    def __init__(self, responses: list[Any], where: str) -> None:
+        self.responses = responses
+        self.where = where
+        self.asked = 0
+
+    def graphql(self, query: str, variables: dict[str, Any], *, phase: Phase) -> Any:
+        """The next recorded response; asking past the last one fails the lookup."""
+        self.asked += 1
+        if self.asked > len(self.responses):
+            raise LookupFailedError(
+                f"{self.where}: request {self.asked} has no recorded response ({len(self.responses)} given); "
+                "record one response per request (a page is a request)"
+            )
+        return self.responses[self.asked - 1]
