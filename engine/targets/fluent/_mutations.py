@@ -50,6 +50,8 @@ class Rec:
     relooked: bool = False
     #: why the last attempt did not settle it (a retryable code, an unknown outcome)
     pending: str | None = None
+    #: the found entity's stored attributes (with ``merge_attributes``)
+    stored: list[Any] | None = None
 
 
 @dataclasses.dataclass
@@ -59,6 +61,10 @@ class Upsert:
     arguments: dict[str, Any]
     update: Operation
     omit: tuple[str, ...]
+    #: False for ``update_only``: a record whose entity is not found is rejected, never created
+    creates: bool = True
+    #: an update sends the stored attributes with the mapped ones replacing those of the same name
+    merge_attributes: bool = False
 
 
 class MutationSender:
@@ -96,6 +102,7 @@ class MutationSender:
             "rejected": 0,
             "retried": 0,
             "unknown_outcome": 0,
+            "not_found": 0,
         }
 
     def _count(self, key: str, n: int = 1) -> None:
@@ -169,6 +176,7 @@ class MutationSender:
                 wait = 0.0
             elif (
                 self.upsert is not None
+                and self.upsert.creates
                 and op is self.create
                 and code_of(result.errors[0]) in DUPLICATE
                 and not rec.relooked
@@ -214,7 +222,10 @@ class MutationSender:
             return rec.record
         if self.upsert is not None and rec.found is not None:
             omit = self.upsert.omit
-            return {"input": {**{k: v for k, v in rec.record.items() if k not in omit}, "id": rec.found}}
+            values = {**{k: v for k, v in rec.record.items() if k not in omit}, "id": rec.found}
+            if self.upsert.merge_attributes:
+                values["attributes"] = merge_attributes(rec.stored or [], rec.record.get("attributes"))
+            return {"input": values}
         return {"input": rec.record}
 
     def _post(self, text: str, variables: dict[str, Any]) -> dict[str, Any]:
@@ -235,8 +246,9 @@ class MutationSender:
         u = self.upsert
         assert u is not None
         extra = "".join(f", {k}: {literal(v)}" for k, v in u.arguments.items())
+        selection = "id attributes { name type value }" if u.merge_attributes else "id"
         fields = " ".join(
-            f"l{k}: {u.lookup}({u.argument}: {literal(rec.key)}{extra}) {{ id }}"
+            f"l{k}: {u.lookup}({u.argument}: {literal(rec.key)}{extra}) {{ {selection} }}"
             for k, rec in enumerate(recs)
         )
         self.limiter.acquire()
@@ -259,6 +271,16 @@ class MutationSender:
                 continue
             found = data.get(f"l{k}")
             rec.found = str(found["id"]) if isinstance(found, dict) and found.get("id") is not None else None
+            if rec.found is None and not u.creates:
+                self._count("not_found")
+                self._reject(
+                    rec,
+                    f"not found: no {u.lookup} with {u.argument} {rec.key!r}; update_only never creates one",
+                    None,
+                )
+                continue
+            if isinstance(found, dict) and isinstance(found.get("attributes"), list):
+                rec.stored = found["attributes"]
             keep.append(rec)
         return keep
 
@@ -284,6 +306,14 @@ class MutationSender:
         self.run.outcomes.rejected(rec.batch, rec.index, reason, response=response)
         if self.on_settled is not None:
             self.on_settled(rec)
+
+
+def merge_attributes(stored: list[Any], mapped: Any) -> list[Any]:
+    """The stored attributes with the mapped ones replacing those of the same name, new names appended."""
+    mapped_list = mapped if isinstance(mapped, list) else ([] if mapped is None else [mapped])
+    by_name = {a.get("name"): a for a in mapped_list if isinstance(a, dict)}
+    merged = [by_name.pop(a.get("name"), a) if isinstance(a, dict) else a for a in stored]
+    return merged + [a for a in mapped_list if not isinstance(a, dict) or a.get("name") in by_name]
 
 
 def _describe(error: dict[str, Any]) -> str:

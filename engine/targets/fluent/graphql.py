@@ -29,6 +29,13 @@ without ``upsert`` it is rejected as "may or may not have been applied"
 rather than resent, unless the mutation is declared ``idempotent``. The same
 rules settle the records a killed run may have sent, when the next run
 resumes the file after its settled prefix.
+``update_only`` (the same ``lookup``, ``key``, ``argument``, ``arguments``
+and ``update_omit``) sends only ``mutation``, the update, with the found
+``id``: a record whose entity does not exist is rejected as "not found",
+never created. With ``merge_attributes`` (either block) the lookup also
+reads the entity's stored ``attributes`` and the update sends them with the
+mapped ones replacing those of the same name, so attributes the mapping does
+not set are kept whatever the API does with a list.
 ``rate_limit`` caps requests per second; ``concurrency`` requests run at once.
 """
 
@@ -50,6 +57,37 @@ from engine.targets.fluent._graphql import Operation, mutation_text, operation
 from engine.targets.fluent._mutations import MutationSender, Rec, Upsert
 
 NAME = {"type": "string", "pattern": "^[_A-Za-z][_0-9A-Za-z]*$"}
+
+#: how upsert and update_only find the entity a record updates
+_FINDING: dict[str, Any] = {
+    "lookup": {**NAME, "description": "query field that finds one entity, e.g. location"},
+    "key": {
+        "type": "string",
+        "default": "ref",
+        "description": "path of the key in the mapped record",
+    },
+    "argument": {
+        **NAME,
+        "description": "lookup argument taking the key (default: the key's name)",
+    },
+    "arguments": {
+        "type": "object",
+        "default": {},
+        "description": "further literal lookup arguments, e.g. {catalogue: {ref: PC:1}}",
+    },
+    "update_omit": {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": [],
+        "description": "input fields the update does not take (e.g. ref, retailer)",
+    },
+    "merge_attributes": {
+        "type": "boolean",
+        "default": False,
+        "description": "an update sends the entity's stored attributes with the mapped ones replacing "
+        "those of the same name (instead of the mapped list alone)",
+    },
+}
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -95,30 +133,18 @@ SCHEMA: dict[str, Any] = {
             "required": ["lookup", "update"],
             "description": "create or update, decided by looking each record up by its key",
             "properties": {
-                "lookup": {**NAME, "description": "query field that finds one entity, e.g. location"},
-                "key": {
-                    "type": "string",
-                    "default": "ref",
-                    "description": "path of the key in the mapped record",
-                },
-                "argument": {
-                    **NAME,
-                    "description": "lookup argument taking the key (default: the key's name)",
-                },
-                "arguments": {
-                    "type": "object",
-                    "default": {},
-                    "description": "further literal lookup arguments, e.g. {catalogue: {ref: PC:1}}",
-                },
+                **_FINDING,
                 "update": {**NAME, "description": "mutation for records that exist, e.g. updateLocation"},
                 "update_input_type": {**NAME, "description": "default: <Update>Input"},
-                "update_omit": {
-                    "type": "array",
-                    "items": {"type": "string"},
-                    "default": [],
-                    "description": "input fields the update does not take (e.g. ref, retailer)",
-                },
             },
+        },
+        "update_only": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["lookup"],
+            "description": "only update: each record is looked up by its key and sent as mutation (the "
+            "update) with the found id; a record whose entity does not exist is rejected, never created",
+            "properties": _FINDING,
         },
     },
 }
@@ -138,6 +164,7 @@ class GraphqlOptions:
     rate_limit: float | None
     idempotent: bool
     upsert: dict | None
+    update_only: dict | None
 
 
 def _type_of(mutation: str) -> str:
@@ -163,14 +190,17 @@ class GraphqlTarget(PooledTarget):
         self.create: Operation | None = None
         self.upsert: Upsert | None = None
         self.key: Any = None
+        self.key_option = "ref"
         self.sender: MutationSender | None = None
         self._problem: str | None = None
         if bool(o.mutation) == bool(o.document):
             self._problem = "give either mutation (the record is its input) or document (a whole mutation)"
             return
         if o.document:
-            if o.upsert:
-                self._problem = "upsert works with mutation, not with a document"
+            if o.upsert or o.update_only:
+                self._problem = (
+                    f"{'upsert' if o.upsert else 'update_only'} works with mutation, not with a document"
+                )
                 return
             self.create = operation(o.document, f"{path}.document")
             return
@@ -178,23 +208,35 @@ class GraphqlTarget(PooledTarget):
         self.create = operation(
             mutation_text(mutation, o.input_type or _type_of(mutation), o.returning), f"{path}.returning"
         )
-        if o.upsert:
-            u = o.upsert
-            update = operation(
-                mutation_text(u["update"], u.get("update_input_type") or _type_of(u["update"]), o.returning),
-                f"{path}.upsert",
-            )
+        if o.upsert and o.update_only:
+            self._problem = "give upsert (create or update) or update_only, not both"
+            return
+        found_by = o.upsert or o.update_only
+        if found_by:
+            if o.update_only:
+                update = self.create  # the mutation is the update; nothing is ever created
+            else:
+                u = found_by
+                update = operation(
+                    mutation_text(
+                        u["update"], u.get("update_input_type") or _type_of(u["update"]), o.returning
+                    ),
+                    f"{path}.upsert",
+                )
+            self.key_option = str(found_by.get("key", "ref"))
             try:
-                self.key = compile_getter(parse_path(u.get("key", "ref")))
+                self.key = compile_getter(parse_path(self.key_option))
             except PathSyntaxError as exc:
-                raise ConfigError(f"{path}.upsert.key: {exc.message}") from None
-            argument = u.get("argument") or str(u.get("key", "ref")).rsplit(".", 1)[-1]
+                block = "update_only" if o.update_only else "upsert"
+                raise ConfigError(f"{path}.{block}.key: {exc.message}") from None
             self.upsert = Upsert(
-                u["lookup"],
-                argument,
-                dict(u.get("arguments") or {}),
+                found_by["lookup"],
+                found_by.get("argument") or self.key_option.rsplit(".", 1)[-1],
+                dict(found_by.get("arguments") or {}),
                 update,
-                tuple(u.get("update_omit") or ()),
+                tuple(found_by.get("update_omit") or ()),
+                creates=not o.update_only,
+                merge_attributes=bool(found_by.get("merge_attributes")),
             )
 
     def problems(self) -> list[tuple[tuple, str]]:
@@ -260,8 +302,8 @@ class GraphqlTarget(PooledTarget):
                     self.run.outcomes.rejected(
                         batch,
                         i,
-                        f"the upsert key {self.options.upsert['key']!r} has no value in the mapped record",
-                        field=self.options.upsert["key"],
+                        f"the key {self.key_option!r} has no value in the mapped record",
+                        field=self.key_option,
                     )
                     continue
                 if rec.key in keys:  # the same entity twice: the second must see the first applied
@@ -304,8 +346,11 @@ class GraphqlTarget(PooledTarget):
             return {}
         counts = dict(self.sender.counts)
         if self.upsert is None:
+            for name in ("created", "updated", "lookups", "not_found"):
+                counts.pop(name)
+        elif self.upsert.creates:
+            counts.pop("not_found")
+        else:
             counts.pop("created")
-            counts.pop("updated")
-            counts.pop("lookups")
         counts["retries"] = self.sender.client.stats["retries"]
         return counts
