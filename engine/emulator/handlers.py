@@ -21,6 +21,7 @@ HANDLERS: dict[str, Callable[..., None]] = {
 
 BUILTIN_RULES: list[dict[str, Any]] = [
     {"name": "UPSERT_PRODUCT", "entityType": "PRODUCT_CATALOGUE", "handler": "upsert_product"},
+    {"name": "UPSERT_PRODUCTS", "entityType": "PRODUCT_CATALOGUE", "handler": "upsert_products"},
     {"name": "UPSERT_LOCATION", "entityType": "LOCATION", "handler": "upsert_location"},
     {"name": "OrderCancel", "entityType": "ORDER", "handler": "cancel_order"},
     {"name": "SET_STATUS", "entityType": "*", "handler": "set_status"},

@@ -52,6 +52,22 @@ def upsert_product(core: Core, event: dict[str, Any], attrs: dict[str, Any], rul
     product["updatedOn"] = now
 
 
+def upsert_products(core: Core, event: dict[str, Any], attrs: dict[str, Any], rule: Row) -> None:
+    """*Inferred*: many products in one event, ``attributes.products`` each as :func:`upsert_product` takes.
+
+    All or nothing: HandlerFailed naming the first product without a ref, before any is changed.
+    """
+    products = attrs.get("products")
+    if not isinstance(products, list) or not products:
+        raise HandlerFailed("attributes.products must be a list of products")
+    for n, product in enumerate(products):
+        ref = product.get("ref") if isinstance(product, dict) else None
+        if not isinstance(ref, str) or not ref:
+            raise HandlerFailed(f"attributes.products[{n}].ref is required to upsert a product")
+    for product in products:
+        upsert_product(core, event, product, rule)
+
+
 def upsert_location(core: Core, event: dict[str, Any], attrs: dict[str, Any], rule: Row) -> None:
     """Create or update the retailer's location named by ``entityRef`` (or ``attrs["ref"]``).
 
@@ -161,6 +177,7 @@ def set_status(core: Core, event: dict[str, Any], attrs: dict[str, Any], rule: R
 
 HANDLERS = {
     "upsert_product": upsert_product,
+    "upsert_products": upsert_products,
     "upsert_location": upsert_location,
     "cancel_order": cancel_order,
     "set_status": set_status,

@@ -233,7 +233,7 @@ def test_seed_file_with_extends(tmp_path):
         (
             {"eventRules": [{"name": "X", "entityType": "ORDER", "handler": "recieve_return"}]},
             "record_payment, release_reservation, reserve_inventory, set_status, upsert_location, "
-            "upsert_product (did you mean 'receive_return'?)",
+            "upsert_product, upsert_products (did you mean 'receive_return'?)",
         ),
     ],
 )

@@ -22,6 +22,14 @@ in the mapped record, default ``attributes``; ``$record`` sends the whole
 record) becomes the event's attributes. ``retailerId`` defaults to the
 connection's retailer.
 
+With ``group: {size: N}`` up to N consecutive records whose event fields
+are the same travel as one event whose attributes are ``{records: [each
+record's attributes]}`` (``group.attribute`` names the list; the SDK's bulk
+product upsert is ``UPSERT_PRODUCTS`` with ``attribute: products``). The
+event's outcome is each of its records' outcome: a refused or failed event
+rejects every record it held, each with its own file, row and place in the
+group; an unknown outcome is looked up in the event log as for one record.
+
 Up to ``concurrency`` events are in flight. In ``sync`` mode Fluent runs the
 workflow before answering: ``FAILED``, ``NO_MATCH`` and 404 make the record a
 reject with its source file, row, event and Fluent's answer; a 400 (invalid
@@ -88,6 +96,27 @@ SCHEMA: dict[str, Any] = {
             "default": "attributes",
             "description": "path in the mapped record of the event attributes ($record: the whole record)",
         },
+        "group": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["size"],
+            "description": "send up to size records as one event whose attributes hold their list "
+            "(a bulk upsert); records go together only when their event fields are the same",
+            "properties": {
+                "size": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 1000,
+                    "description": "records per event",
+                },
+                "attribute": {
+                    "type": "string",
+                    "minLength": 1,
+                    "default": "records",
+                    "description": "the event attribute holding the records' attributes, in order",
+                },
+            },
+        },
         "mode": {
             "enum": ["async", "sync"],
             "default": "async",
@@ -123,6 +152,7 @@ class EventOptions:
     connection: str
     event: dict
     attributes: str
+    group: dict | None
     mode: str
     concurrency: int
     reconcile: dict
@@ -137,7 +167,7 @@ class EventTarget(PooledTarget):
     """
 
     name = "fluent.event"
-    summary = "one Fluent event per record (async or sync), with per-event results"
+    summary = "a Fluent event per record or per group of records (async or sync), with per-record results"
     schema = SCHEMA
     Options = EventOptions
 
@@ -199,6 +229,10 @@ class EventTarget(PooledTarget):
 
     @override
     def write(self, batch: Batch) -> None:
+        group = self.options.group
+        members: list[int] = []
+        parts: list[Any] = []
+        envelope: dict[str, Any] | None = None
         for i in range(len(batch.records)):
             try:
                 event = self.build(batch.records[i])
@@ -206,23 +240,48 @@ class EventTarget(PooledTarget):
                 self._count("rejected")
                 self.run.outcomes.rejected(batch, i, exc.message, field=exc.field)
                 continue
-            doubt = self.window.doubt(batch, i)
-            self.submit(batch.chunk.item, [(batch, i)], functools.partial(self._send, batch, i, event, doubt))
+            if group is None:
+                self._submit(batch, [i], event)
+                continue
+            fields = {k: v for k, v in event.items() if k != "attributes"}
+            if members and (fields != envelope or len(members) >= group["size"]):
+                self._submit(batch, members, self._grouped(envelope, parts))
+                members, parts = [], []
+            envelope = fields
+            members.append(i)
+            parts.append(event.get("attributes"))
+        if members:
+            self._submit(batch, members, self._grouped(envelope, parts))
+
+    def _grouped(self, envelope: dict[str, Any] | None, parts: list[Any]) -> dict[str, Any]:
+        """One event for a group: the shared fields, and the records' attributes as one list attribute."""
+        assert envelope is not None and self.options.group is not None
+        return {**envelope, "attributes": {self.options.group.get("attribute", "records"): parts}}
+
+    def _submit(self, batch: Batch, members: list[int], event: dict[str, Any]) -> None:
+        doubts = [d for d in (self.window.doubt(batch, i) for i in members) if d is not None]
+        doubt = min(doubts) if doubts else None
+        self.submit(
+            batch.chunk.item,
+            [(batch, i) for i in members],
+            functools.partial(self._send, batch, members, event, doubt),
+        )
 
     def _count(self, key: str, n: int = 1) -> None:
         with self.lock:
             self.counts[key] += n
 
-    def _send(self, batch: Batch, i: int, event: dict[str, Any], doubt: datetime | None) -> None:
-        """Send one event and settle its record (a doubtful one is looked up in the log first)."""
+    def _send(self, batch: Batch, members: list[int], event: dict[str, Any], doubt: datetime | None) -> None:
+        """Send one event and settle its records (a doubtful one is looked up in the log first)."""
         answer = self._reconcile(event, doubt) if doubt is not None else None
         if answer is None:
-            answer = self._post(batch, i, event)
+            answer = self._post(batch, members, event)
         if answer is not None:
-            self._judge(batch, i, event, answer)
-        self.window.settled(batch, i)
+            self._judge(batch, members, event, answer)
+        for i in members:
+            self.window.settled(batch, i)
 
-    def _post(self, batch: Batch, i: int, event: dict[str, Any]) -> dict[str, Any] | None:
+    def _post(self, batch: Batch, members: list[int], event: dict[str, Any]) -> dict[str, Any] | None:
         sent_at = datetime.now(UTC)
         self._count("events")
         try:
@@ -235,14 +294,15 @@ class EventTarget(PooledTarget):
             what = "no workflow rule matched the event" if exc.status == 404 else "Fluent refused the event"
             self._reject(
                 batch,
-                i,
+                members,
                 f"{what} ({exc.status}): {excerpt(exc.body, 300)}",
-                {"status": exc.status, "body": exc.body, "event": event},
+                {"status": exc.status, "body": exc.body},
+                event,
             )
             return None
         return answer if isinstance(answer, dict) else {}
 
-    def _judge(self, batch: Batch, i: int, event: dict[str, Any], answer: dict[str, Any]) -> None:
+    def _judge(self, batch: Batch, members: list[int], event: dict[str, Any], answer: dict[str, Any]) -> None:
         mode = self.options.mode
         self.eventlog.claim(answer.get("eventId") or answer.get("id"))
         status = str(answer.get("eventStatus") or answer.get("status") or "").upper()
@@ -250,14 +310,29 @@ class EventTarget(PooledTarget):
             message = answer.get("message") or (
                 "no workflow rule matched the event" if status == "NO_MATCH" else "the workflow failed"
             )
-            self._reject(batch, i, f"event {status}: {message}", {**answer, "event": event})
+            self._reject(batch, members, f"event {status}: {message}", answer, event)
             return
-        self._count("accepted")
-        self.run.outcomes.accepted_count(1, batch.chunk.item)
+        self._count("accepted", len(members))
+        self.run.outcomes.accepted_count(len(members), batch.chunk.item)
 
-    def _reject(self, batch: Batch, i: int, reason: str, response: dict[str, Any]) -> None:
-        self._count("rejected")
-        self.run.outcomes.rejected(batch, i, reason, response=response)
+    def _reject(
+        self, batch: Batch, members: list[int], reason: str, response: dict[str, Any], event: dict[str, Any]
+    ) -> None:
+        """Reject every record of the event, each with its own lineage (and its place in a group)."""
+        self._count("rejected", len(members))
+        if self.options.group is None:
+            [i] = members
+            self.run.outcomes.rejected(batch, i, reason, response={**response, "event": event})
+            return
+        shared = {k: v for k, v in event.items() if k != "attributes"}
+        for n, i in enumerate(members, 1):
+            where = f" (record {n} of {len(members)} in one grouped event)"
+            self.run.outcomes.rejected(
+                batch,
+                i,
+                reason + where,
+                response={**response, "event": shared, "group": {"size": len(members), "position": n}},
+            )
 
     def _reconcile(self, event: dict[str, Any], sent_at: datetime) -> dict[str, Any] | None:
         entry = self.eventlog.find(event, sent_at)
