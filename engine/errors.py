@@ -219,6 +219,21 @@ class RateLimitedLookupError(TransientLookupError, RateLimitedError):
     code = "engine.lookup.rate_limited"
 
 
+class PartialLookupError(LookupFailedError):
+    """Some keys of a batch failed and the others were answered (a lookup asking per key).
+
+    ``answers`` holds what was found, ``failed`` each failed key's error; with
+    ``on_error: reject`` only the records of the failed keys are rejected.
+    """
+
+    code = "engine.lookup.partial"
+
+    def __init__(self, message: str, *, answers: dict[Any, Any], failed: dict[Any, str], **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.answers = answers
+        self.failed = failed
+
+
 class LookupAuthError(LookupFailedError, AuthError):
     """A lookup's credentials were refused after a renewal attempt; never a per-record matter."""
 

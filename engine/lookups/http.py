@@ -39,15 +39,16 @@ connection's ``rate_limit``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from typing_extensions import override
 
 from engine.contracts import RunContext
-from engine.errors import LOOKUP, ConfigError, LookupFailedError
+from engine.errors import LOOKUP, AuthError, ConfigError, LookupFailedError, PartialLookupError
 from engine.http.client import HttpClient
 from engine.http.guard import json_of
 from engine.http.status import check
@@ -218,10 +219,27 @@ class HttpLookup(LookupBase):
         if self.options.batch:
             return self._batch(keys)
         found: dict[tuple[str, ...], Any] = {}
-        answers = self._pool.map(self._one, keys) if self._pool is not None else map(self._one, keys)
-        for key, answer in zip(keys, answers, strict=True):
-            if answer is not None and answer != [] and answer != {}:
+        failed: dict[tuple[str, ...], LookupFailedError] = {}
+        if self._pool is not None:
+            futures = [(key, self._pool.submit(self._one, key)) for key in keys]
+            outcomes = [(key, _outcome(future.result)) for key, future in futures]
+        else:
+            outcomes = [(key, _outcome(functools.partial(self._one, key))) for key in keys]
+        for key, answer in outcomes:
+            if isinstance(answer, LookupFailedError):
+                failed[key] = answer
+            elif answer is not None and answer != [] and answer != {}:
                 found[key] = answer
+        if failed:
+            first = next(iter(failed.values()))
+            if len(failed) == len(keys):
+                raise first
+            raise PartialLookupError(
+                f"{self.path}: {len(failed)} of {len(keys)} keys failed; the first: "
+                f"{str(first).removeprefix(self.path + ': ')}",
+                answers=found,
+                failed={key: str(error) for key, error in failed.items()},
+            )
         return found
 
     def _one(self, key: tuple[str, ...]) -> Any:
@@ -330,3 +348,13 @@ class HttpLookup(LookupBase):
     @override
     def stats(self) -> dict[str, Any]:
         return dict(self.counts)
+
+
+def _outcome(ask: Callable[[], Any]) -> Any:
+    """``ask()``, or the lookup error it raised (credentials refused are raised: never one key's matter)."""
+    try:
+        return ask()
+    except AuthError:
+        raise
+    except LookupFailedError as exc:
+        return exc

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 from engine.contracts import Chunk, Item, Lookup
-from engine.errors import AuthError, EngineError
+from engine.errors import AuthError, EngineError, PartialLookupError
 from engine.mapping.paths import LOOKUP_KEY, Scope, compile_getter, parse_path
 from engine.runtime.chunks import keep
 from engine.secrets import redactor
@@ -154,8 +154,16 @@ class LookupStage:
                 wanted.append(key)
         for batch in _batches(wanted, lookup.batch_size):
             counts["fetched"] += len(batch)
+            answered = batch
             try:
                 got = lookup.fetch(batch)
+            except PartialLookupError as exc:  # some keys failed: only their records are concerned
+                if lookup.on_error == "fail":
+                    raise
+                got = exc.answers
+                for key, message in exc.failed.items():
+                    resolved.failed[key] = redactor.scrub(message)
+                answered = [k for k in batch if k not in exc.failed]
             except EngineError as exc:
                 if lookup.on_error == "fail" or isinstance(exc, AuthError):
                     raise
@@ -163,7 +171,7 @@ class LookupStage:
                 for key in batch:
                     resolved.failed[key] = message
                 continue
-            for key in batch:
+            for key in answered:
                 answer = got.get(key, MISSING)
                 resolved.answers[key] = answer
                 cache.put(key, answer)

@@ -251,3 +251,28 @@ def test_a_dry_run_asks_the_live_lookup_and_prints_the_enriched_records(
     assert [(r["sku"], r["price"]) for r in printed] == [("A1", "1.10"), ("A2", "2.10")]
     assert sorted(r["path"] for r in api.requests("/products")) == ["/products/A1", "/products/A2"]
     assert not (tmp_path / "out").exists() and (tmp_path / "inbox" / "stock.csv").exists()
+
+
+def test_one_key_failing_rejects_only_its_records_with_on_error_reject(
+    api, tmp_path, write_spec, run_spec
+) -> None:
+    inbox(tmp_path, "A1", "A2", "A3", "A2")
+    api.fail("/products/A2", 500, times=99)
+    report = run_spec(write_spec(spec(api.url, on_error="reject")))
+    assert report.exit_code == EXIT_OK, report.error
+    assert [r["sku"] for r in outputs(tmp_path)] == ["A1", "A3"]
+    entries = rejects(report)
+    assert [(e["lineage"]["row"], e["original"]["sku"]) for e in entries] == [(2, "A2"), (4, "A2")]
+    assert "answered 500" in entries[0]["reasons"][0]
+
+
+def test_one_key_failing_fails_the_file_by_default(api, tmp_path, write_spec, run_spec) -> None:
+    inbox(tmp_path, "A1", "A2", "A3")
+    api.fail("/products/A2", 500, times=99)
+    report = run_spec(write_spec(spec(api.url)))
+    assert report.exit_code == EXIT_FAILED and outputs(tmp_path) == []
+    reason = report.items[0].reason or ""
+    assert reason.startswith(
+        "lookups.product: 1 of 3 keys failed; the first: http connection 'shop': GET /products/A2"
+    )
+    assert (tmp_path / "inbox" / "stock.csv").exists()
