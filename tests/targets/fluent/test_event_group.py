@@ -122,3 +122,36 @@ def test_a_grouped_event_whose_answer_was_lost_is_found_in_the_log_and_not_resen
     assert report.status == "ok" and report.counts["written"] == 6, report.error
     assert len(posts(emu, f"^/api/v4.1/event/{mode}$")) == 2
     assert len(bulk_events(emu)) == 2 and report.target["reconciled"] == 1
+
+
+def test_a_killed_grouped_run_resumes_without_sending_a_product_twice(
+    emu, tmp_path, run_spec, monkeypatch
+) -> None:
+    from tests.targets.fluent.test_resume import kill_when, start
+
+    rows_total = 40
+    path = tmp_path / "spec.yaml"
+    text = spec(emu, tmp_path, rows(rows_total), mode="sync", size=4).replace(
+        "concurrency: 1", "concurrency: 3"
+    )
+    path.write_text(text)
+    # every event is applied, then its answer is lost: the events in flight at the kill were applied
+    emu.add_fault(
+        {
+            "match": {"method": "POST", "path_regex": "^/api/v4.1/event/"},
+            "action": {"hang": 0.2, "after_commit": True},
+        }
+    )
+
+    def refs_sent() -> list[str]:
+        return [p["ref"] for e in bulk_events(emu) for a in e["attributes"] or [] for p in a["value"]]
+
+    state = tmp_path / "state"
+    kill_when(start(path, state), lambda: len(bulk_events(emu)) >= 3, "3 grouped events")
+    emu.clear_faults()
+    monkeypatch.setenv("ENGINE_STATE_DIR", str(state))
+    report = run_spec(path)
+    assert report.status == "ok", report.error
+    assert sorted(refs_sent()) == [f"BULK-{i:03d}" for i in range(1, rows_total + 1)]  # every product once
+    (item,) = report.items
+    assert report.counts["written"] == rows_total - (item.resumed_after or 0)
