@@ -17,13 +17,14 @@ part as text, in the order of ``key``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from typing_extensions import override
 
-from engine.contracts import RunContext, StateStore, stored_key
-from engine.lookups.base import CommonOptions, LookupBase, schema
+from engine.contracts import Lookup, RunContext, StateStore, stored_key
+from engine.errors import ConfigError
+from engine.lookups.base import CommonOptions, FixtureLookup, LookupBase, fixture_answers, schema
 
 SCHEMA: dict[str, Any] = schema(
     {
@@ -71,3 +72,22 @@ class StateLookup(LookupBase):
         wanted = {stored_key(k): k for k in keys}
         found = self.store.values_get(self.connector, self.namespace, list(wanted))
         return {wanted[text]: value for text, value in found.items()}
+
+    @override
+    def with_fixture(self, fixture: Mapping[str, Any]) -> Lookup:
+        """``rows``: stored values, each row holding the key's parts (by part name) and the stored fields."""
+        if "rows" not in fixture:
+            return super().with_fixture(fixture)
+        if set(fixture) != {"rows"}:
+            raise ConfigError(f"{self.path}: give rows or answers in a test case, not both")
+        entries = []
+        for n, row in enumerate(fixture["rows"]):
+            if not isinstance(row, dict):
+                raise ConfigError(f"{self.path}.rows[{n}]: expected an object, got {row!r}")
+            entries.append(
+                {
+                    "key": {p: row.get(p) for p in self.parts},
+                    "answer": {k: v for k, v in row.items() if k not in self.parts},
+                }
+            )
+        return FixtureLookup(self, fixture_answers(entries, self.parts, self.path))

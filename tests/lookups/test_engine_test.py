@@ -166,3 +166,17 @@ def test_a_duplicate_row_in_a_case_fails_like_a_duplicate_in_the_file(write_spec
     }
     [result] = results(write_spec, FILE % {"cases": cases(case)})
     assert not result.ok and "is in rows[0] and again in rows[1]" in result.problems[0]
+
+
+def test_state_rows_hold_the_key_parts_and_the_stored_values(write_spec) -> None:
+    case = {
+        "name": "state rows",
+        "input": [{"sku": "A1"}, {"sku": "B2"}],
+        "lookups": {
+            "price": {"rows": [{"SKU": "A1", "PRICE": "1"}, {"SKU": "B2", "PRICE": "2"}]},
+            "last": {"rows": [{"key": "B2", "qty": 9}]},
+        },
+        "expect": [{"ref": "A1", "price": "1"}, {"ref": "B2", "price": "2", "previous": 9}],
+    }
+    [result] = results(write_spec, FILE % {"cases": cases(case)})
+    assert result.ok, result.problems
