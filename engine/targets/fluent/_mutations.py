@@ -10,7 +10,9 @@ record on its own:
 * refused with a retryable code (``C0011E`` throttling, ``S``/``T`` codes): sent
   again in the next round, after a backoff;
 * a create refused as a duplicate in upsert mode: looked up again (someone
-  created it meanwhile) and updated.
+  created it meanwhile) and updated;
+* with ``update_only`` (an :class:`Upsert` that never ``creates``), a record
+  whose lookup finds nothing: rejected as "not found", nothing is sent for it.
 
 A request-level failure (no ``data``) means nothing ran: throttling is
 retried, errors naming one record's variables reject that record and resend
