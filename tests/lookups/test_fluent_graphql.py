@@ -217,3 +217,31 @@ def test_refused_credentials_fail_the_run_even_when_errors_reject(
         0
     ].reason
     assert (tmp_path / "inbox" / "counts.csv").exists()
+
+
+@pytest.mark.slow
+def test_a_100k_row_count_file_with_decimal_counts_has_every_variance_exact(tmp_path, write_spec, run_spec):
+    from decimal import Decimal
+
+    with Emulator(seed={"extends": "default", "generate": {"inventory_positions": 100_000}}) as emu:
+        known = positions(emu)
+        keys = sorted(known)[:100_000]
+        counted = [f"{n % 130}.{(n * 37) % 100:02d}" for n in range(len(keys))]  # 0.1 + 0.2 style values
+        (tmp_path / "inbox").mkdir()
+        rows = "".join(f"{s},{loc},{c}\n" for (s, loc), c in zip(keys, counted, strict=True))
+        (tmp_path / "inbox" / "counts.csv").write_text("sku,location,counted\n" + rows)
+        emu.clear_requests()
+        text = spec(emu, chunk=5000, batch=5000, first=5000).replace(
+            "    counted:     {source: counted, resolver: int}\n", ""
+        )
+        report = run_spec(write_spec(text))
+        assert report.exit_code == EXIT_OK, report.error
+        assert len(graphql_requests(emu)) == report.lookups["position"]["requests"] == 20
+        out = [
+            json.loads(line, parse_float=Decimal)
+            for f in sorted((tmp_path / "out").glob("*.jsonl"))
+            for line in f.read_text().splitlines()
+        ]
+        wanted = [Decimal(c) - known[k] for c, k in zip(counted, keys, strict=True)]
+        assert [Decimal(str(r["variance"])) for r in out] == wanted  # each one exact, no float drift
+        assert sum(wanted) == sum(Decimal(str(r["variance"])) for r in out)
