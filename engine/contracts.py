@@ -536,6 +536,8 @@ class Source(Plugin):
     reads_ranges: ClassVar[bool] = False
     #: the source reads a request body handed to it (``engine serve`` webhooks, ``engine run --payload``)
     accepts_payload: ClassVar[bool] = False
+    #: ``engine test`` can read a recorded answer of this record source (:meth:`recorded_page`)
+    reads_recorded_pages: ClassVar[bool] = False
 
     def items(self, run: RunContext) -> Iterator[Item]:
         """The items to process this run, in order (listing only: nothing is read yet)."""
@@ -556,6 +558,10 @@ class Source(Plugin):
     def stats(self) -> dict[str, Any] | None:
         """The source's own counters for the run report (pages, requests, watermarks), or None."""
         return None
+
+    def recorded_page(self, answer: Any) -> list[Any]:
+        """The records of one recorded answer, read as a run reads a page (sources with :attr:`reads_recorded_pages`)."""
+        raise NotImplementedError(f"source '{self.name}' has no recorded pages")
 
     def deliver(self, payload: Payload) -> None:
         """Hand the source the body its next run reads (sources with :attr:`accepts_payload`)."""

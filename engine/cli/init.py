@@ -1,6 +1,10 @@
-"""``engine init --from SAMPLE``: draft a spec from a sample file's structure.
+"""``engine init``: draft a spec from a sample file (``--from``), or copy one from the library.
 
-The sample is read with the parser its extension suggests; every scalar path
+``--template NAME`` copies a folder of ``connectors/`` (spec, sample data,
+fixtures) to a new folder, renamed; ``--list`` shows the catalogue
+(``connectors/README.md``).
+
+From a sample: the sample is read with the parser its extension suggests; every scalar path
 becomes a mapping field (lists of objects become ``each`` blocks) with a
 resolver guessed from the values seen (``int``, ``float``, ``datetime``,
 ``bool``), and the draft gets a ``tests:`` case built from the first record,
@@ -11,6 +15,7 @@ point: rename target fields, drop what the target does not need.
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +24,7 @@ import click
 import yaml
 
 from engine.contracts import Item
+from engine.library import CATALOGUE, default_library, find, read_catalogue
 from engine.registry import default_registries
 from engine.spec.options import build_options
 
@@ -265,9 +271,20 @@ def target_block(target: str) -> tuple[dict[str, Any], dict[str, Any]]:
 @click.option(
     "--from",
     "sample",
-    required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A sample input file (csv, json, jsonl, xml, parquet).",
+)
+@click.option(
+    "--template",
+    metavar="NAME",
+    help="Copy the library's connector NAME (a folder or an SDK template name; see --list).",
+)
+@click.option("--list", "show", is_flag=True, help="Show the connector library's catalogue.")
+@click.option(
+    "--library",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="The connector library to read (default: the connectors/ folder of this installation).",
 )
 @click.option(
     "--target",
@@ -275,16 +292,91 @@ def target_block(target: str) -> tuple[dict[str, Any], dict[str, Any]]:
     show_default=True,
     help="Target type to start from (stdout, file, fluent.batch, fluent.event ...).",
 )
-@click.option("--name", default=None, help="Connector name (default: from the sample's name).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the spec here.")
-@click.option("--force", is_flag=True, help="Overwrite the --output file if it exists.")
-def init_cmd(sample: Path, target: str, name: str | None, output: Path | None, force: bool) -> None:
-    """Draft a spec from SAMPLE's structure, with a test case from its first record.
+@click.option("--name", default=None, help="Connector name (default: from the sample or the template).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    help="Write the spec here (with --template: the new folder, default ./NAME).",
+)
+@click.option("--force", is_flag=True, help="Overwrite the --output file if it exists (--from).")
+def init_cmd(
+    sample: Path | None,
+    template: str | None,
+    show: bool,
+    library: Path | None,
+    target: str,
+    name: str | None,
+    output: Path | None,
+    force: bool,
+) -> None:
+    """Start a connector: draft one from a sample (--from), or copy one from the library (--template).
 
-    Any target works: the common ones get a short block, others start from the
-    plugin's example (engine plugins target NAME) to adapt. An existing
-    --output file is kept unless --force is given.
+    A draft works for any target: the common ones get a short block, others
+    start from the plugin's example (engine plugins target NAME) to adapt. An
+    existing --output file is kept unless --force is given.
     """
+    if sum(map(bool, (sample, template, show))) != 1:
+        raise click.UsageError("give one of --from SAMPLE, --template NAME or --list")
+    if show:
+        list_library(library or default_library())
+    elif template:
+        copy_template(library or default_library(), template, name, output)
+    else:
+        assert sample is not None  # one of the three was given
+        draft_from_sample(sample, target, name, output, force)
+
+
+def list_library(library: Path) -> None:
+    """Print the catalogue: each scenario, its connector and status; then the other connectors."""
+    entries, others = read_catalogue(_catalogue_text(library))
+    width = max((len(e.scenario) for e in entries), default=10)
+    for e in entries:
+        click.echo(f"{e.scenario:<{width}}  {e.connector or '-':<28}  {e.status}")
+    for folder in others:
+        click.echo(f"{'(other)':<{width}}  {folder:<28}  working")
+    working = sum(e.working for e in entries)
+    click.echo(f"{working} of {len(entries)} scenarios are working connectors", err=True)
+
+
+def _catalogue_text(library: Path) -> str:
+    try:
+        return (library / CATALOGUE).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(
+            f"{library}: no connector catalogue ({CATALOGUE}): {exc.strerror}"
+        ) from None
+
+
+def copy_template(library: Path, template: str, name: str | None, output: Path | None) -> None:
+    """Copy a catalogue connector's folder (spec, sample data, fixtures) to a new folder, renamed."""
+    entry, folder = find(library, template)
+    if folder is None:
+        if entry is not None:
+            raise click.ClickException(f"{template}: no connector yet ({entry.status})")
+        raise click.ClickException(f"{template}: not in the catalogue; engine init --list shows it")
+    source = library / folder
+    old = Path(folder).name
+    new = name or old
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", new):
+        raise click.UsageError(f"--name {new!r}: use letters, digits, - _ .")
+    dest = output or Path(new)
+    if dest.exists():
+        raise click.ClickException(f"{dest} already exists; choose another --output")
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns(".engine", "out", "__pycache__"))
+    spec = dest / f"{old}.yaml"
+    if new != old:
+        text = spec.read_text(encoding="utf-8")
+        spec.unlink()
+        spec = dest / f"{new}.yaml"
+        spec.write_text(re.sub(rf"(?m)^name: {re.escape(old)}$", f"name: {new}", text), encoding="utf-8")
+    click.echo(
+        f"wrote {dest}/ from {folder}; edit {spec}, then: engine validate {dest} && engine test {dest}"
+    )
+
+
+def draft_from_sample(sample: Path, target: str, name: str | None, output: Path | None, force: bool) -> None:
+    """Draft a spec from SAMPLE's structure, with a test case from its first record."""
     if output is not None and output.exists() and not force:
         raise click.UsageError(f"{output} exists; choose another --output, or add --force to overwrite it")
     connector = name or re.sub(r"[^A-Za-z0-9_.-]+", "-", sample.stem).strip("-") or "connector"

@@ -1,8 +1,9 @@
 """A spec's ``tests:``: fixture records in, expected records and rejects out.
 
-Runs entirely offline: the spec's parser and mapping, no source listing, no
-target, no state. Inline ``input`` records are mapped as dicts; ``input:
-{file: ...}`` is parsed with the spec's parser exactly as a run would.
+Runs entirely offline: the spec's parser, ``explode:`` and mapping, no source
+listing, no target, no state. Inline ``input`` records are mapped as dicts;
+``input: {file: ...}`` is parsed with the spec's parser exactly as a run would,
+or, for a GraphQL source, read as one recorded answer through its ``records:``.
 A spec's lookups answer from the case's ``lookups:`` fixtures (answers per
 key, a file lookup's ``rows``, a ``fluent.graphql`` lookup's recorded
 ``responses``) through the run's own lookup stage, so policies, matching and
@@ -20,6 +21,7 @@ from typing import Any
 from engine.contracts import Chunk, Item, Lookup
 from engine.errors import ConfigError, EngineError
 from engine.jsonutil import to_jsonable
+from engine.runtime.explode import Exploder
 from engine.runtime.lookups import LookupStage
 
 TEST_RUN_STARTED = "2026-01-01T00:00:00.000Z"
@@ -47,18 +49,34 @@ def _context(plan: Any, case: dict[str, Any]) -> dict[str, Any]:
 
 def _chunks(plan: Any, case: dict[str, Any]) -> list[Chunk]:
     data = case.get("input", [])
-    if isinstance(data, dict):
-        path = Path(data["file"])
-        if not path.is_absolute():
-            path = plan.base_dir / path
-        if plan.parser is None:
-            raise EngineError("input: {file: ...} needs a parser in the spec")
-        item = Item(uri=path.resolve().as_uri(), name=path.name, size=path.stat().st_size)
-        with open(path, "rb") as stream:
-            return list(plan.parser.parse(stream, item, None))
-    item = Item(uri="test://inline", name="input")
-    records = [dict(r) if isinstance(r, dict) else r for r in data]  # the lookup stage adds its answers
-    return [Chunk(item, records, list(range(1, len(data) + 1)))]
+    if not isinstance(data, dict):
+        item = Item(uri="test://inline", name="input")
+        records = [dict(r) if isinstance(r, dict) else r for r in data]  # the lookup stage adds its answers
+        chunks = [Chunk(item, records, list(range(1, len(data) + 1)))]
+    else:
+        chunks = _file_chunks(plan, data["file"])
+    if plan.explode is not None:
+        chunks = list(Exploder(plan.explode).chunks(iter(chunks)))
+    return chunks
+
+
+def _file_chunks(plan: Any, name: str) -> list[Chunk]:
+    path = Path(name)
+    if not path.is_absolute():
+        path = plan.base_dir / path
+    item = Item(uri=path.resolve().as_uri(), name=path.name, size=path.stat().st_size)
+    if plan.parser is None and plan.source is not None and plan.source.reads_recorded_pages:
+        # a record source (a GraphQL query): the file is one answer as the server sent it
+        try:
+            answer = json.loads(path.read_bytes())
+        except ValueError as exc:
+            raise EngineError(f"{path.name}: not a JSON answer: {exc}") from None
+        records = plan.source.recorded_page(answer)
+        return [Chunk(item, records, list(range(1, len(records) + 1)))]
+    if plan.parser is None:
+        raise EngineError("input: {file: ...} needs a parser in the spec")
+    with open(path, "rb") as stream:
+        return list(plan.parser.parse(stream, item, None))
 
 
 class _CaseRejects:

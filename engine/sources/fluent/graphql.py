@@ -144,6 +144,7 @@ class GraphqlSource(Source):
     schema = SCHEMA
     Options = GraphqlSourceOptions
     produces = "records"
+    reads_recorded_pages = True
 
     def __init__(self, options: GraphqlSourceOptions, *, path: str = "") -> None:
         super().__init__(options, path=path)
@@ -188,6 +189,11 @@ class GraphqlSource(Source):
             f"{self.path}: this source yields records, not bytes (state.dedupe: checksum does "
             "not apply; use the watermark)"
         )
+
+    @override
+    def recorded_page(self, answer: Any) -> list[Any]:
+        """The records of one recorded GraphQL answer, read as a run reads a page (for ``tests:``)."""
+        return read_page(answer, self.shape, 1, self.options.cursor_from).records
 
     @override
     def read_records(self, item: Item, run: RunContext) -> Iterator[Chunk]:

@@ -1,0 +1,121 @@
+"""The connector library: spec files found in folders, and the catalogue of ``connectors/``.
+
+``engine validate`` and ``engine test`` accept folders, so a whole library is
+checked at once; ``engine init --template`` copies one of its connectors. The
+catalogue is ``connectors/README.md`` itself (people read it, the engine parses
+it), so the two cannot drift: one table row per scenario, naming the folder
+that does it or, with no folder, the exact capability missing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+#: folders inside a connector that hold inputs and outputs, never specs
+NOT_SPECS = frozenset({"data", "fixtures", "out", "reference"})
+CATALOGUE = "README.md"
+STATUSES = ("working", "partial", "missing", "planned")
+_ROW = re.compile(r"^\|(.+)\|\s*$")
+_CONNECTOR = re.compile(r"`([A-Za-z0-9_./-]+)`")
+
+
+def default_library() -> Path:
+    """The ``connectors/`` folder next to the installed package (a source checkout)."""
+    return Path(__file__).resolve().parent.parent / "connectors"
+
+
+def spec_files(paths: Iterable[str]) -> list[str]:
+    """Each path as given when a file; a folder becomes the specs under it, sorted.
+
+    Under a folder, a spec is a ``.yaml``/``.yml`` file outside ``data/``,
+    ``fixtures/``, ``out/`` and ``reference/`` whose name does not start with
+    ``_`` (a partial kept next to the specs).
+    """
+    found: list[str] = []
+    for given in paths:
+        path = Path(given)
+        if not path.is_dir():
+            found.append(given)
+            continue
+        found.extend(
+            str(p)
+            for p in sorted(path.rglob("*.y*ml"))
+            if p.suffix in (".yaml", ".yml")
+            and not p.name.startswith("_")
+            and not NOT_SPECS.intersection(p.relative_to(path).parts[:-1])
+        )
+    return found
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One catalogue row: a scenario, the connector folder doing it (if any) and its status."""
+
+    scenario: str
+    connector: str | None
+    flow: str
+    status: str
+
+    @property
+    def working(self) -> bool:
+        """Whether the scenario runs as a connector today."""
+        return self.status.startswith("working")
+
+
+def _cells(line: str) -> list[str] | None:
+    match = _ROW.match(line.strip())
+    return [c.strip() for c in match.group(1).split("|")] if match else None
+
+
+def read_catalogue(text: str) -> tuple[list[Entry], list[str]]:
+    """The scenario rows and the other connectors the catalogue names.
+
+    Scenario rows are those of the table whose header starts with
+    ``scenario``; every other table's first column names connectors.
+    """
+    entries: list[Entry] = []
+    others: list[str] = []
+    header: list[str] | None = None
+    for line in text.splitlines():
+        cells = _cells(line)
+        if cells is None:
+            header = None
+        elif header is None:
+            header = [c.lower() for c in cells]
+        elif set("".join(cells)) <= set("-: "):
+            continue
+        elif header[0] == "scenario":
+            folder = _CONNECTOR.search(cells[1])
+            entries.append(
+                Entry(cells[0].strip("`"), folder.group(1) if folder else None, cells[2], cells[3])
+            )
+        elif header[0] == "connector":
+            folder = _CONNECTOR.search(cells[0])
+            if folder:
+                others.append(folder.group(1))
+    return entries, others
+
+
+def connector_folders(library: Path) -> list[str]:
+    """Folders (relative to ``library``) holding a spec named after the folder."""
+    return sorted(
+        str(p.parent.relative_to(library))
+        for p in library.rglob("*.yaml")
+        if p.stem == p.parent.name and not NOT_SPECS.intersection(p.relative_to(library).parts)
+    )
+
+
+def find(library: Path, name: str) -> tuple[Entry | None, str | None]:
+    """The catalogue entry and folder a name means: a folder, or a scenario's template name."""
+    entries, others = read_catalogue((library / CATALOGUE).read_text(encoding="utf-8"))
+    for entry in entries:
+        if name in (entry.scenario, entry.scenario.removesuffix(".md"), entry.connector):
+            return entry, entry.connector
+    folders = {*others, *(e.connector for e in entries if e.connector)}
+    for folder in folders:
+        if name in (folder, Path(folder).name):
+            return None, folder
+    return None, None

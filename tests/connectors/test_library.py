@@ -1,0 +1,219 @@
+"""The connector library: its catalogue matches its folders, and every connector runs end to end.
+
+Each connector runs against a test emulator (and moto, the test sshd where its
+connections need them) with its own sample data; the check looks at what Fluent
+or the destination holds afterwards, not only at the exit code. Variants are
+the documented ``--set`` forms of a connector that cover a second scenario.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lxml import etree
+
+from engine.emulator import Emulator
+from engine.library import connector_folders, default_library, read_catalogue
+from tests.connectors import _harness as h
+
+LIBRARY = default_library()
+ENTRIES, OTHERS = read_catalogue((LIBRARY / "README.md").read_text(encoding="utf-8"))
+SCENARIOS = 76  # sdk-behaviour.md §9
+
+
+# --- what Fluent and the destinations hold ---------------------------------------------------------
+
+
+def on_hand(emu: Emulator, sku: str, loc: str) -> int | None:
+    rows = emu.state("inventory_positions", productRef=sku, locationRef=loc)
+    return rows[0]["onHand"] if rows else None
+
+
+def product(emu: Emulator, ref: str) -> dict | None:
+    rows = emu.state("products", ref=ref)
+    return rows[0] if rows else None
+
+
+def s3_objects(servers: h.Servers, bucket: str, prefix: str = "") -> dict[str, bytes]:
+    client = servers.s3.client()
+    listed = client.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents") or []
+    return {o["Key"]: client.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in listed}
+
+
+def sftp_outputs(servers: h.Servers, suffix: str) -> dict[str, bytes]:
+    return {f: (servers.sftp.home / f).read_bytes() for f in servers.sftp.files() if f.endswith(suffix)}
+
+
+def csv_rows(data: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+
+
+# --- one check per connector ----------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Case:
+    """How a connector's end-to-end run is judged; ``payloads`` are request bodies from data/."""
+
+    check: Callable[[h.Servers, Any], None]
+    payloads: tuple[str, ...] = ()
+    extra: tuple[str, ...] = ()
+
+
+def _inventory_s3_batch(servers: h.Servers, report: Any) -> None:
+    emu = servers.emulator
+    assert report.counts["written"] == 4 and report.counts["rejected"]["mapping"] == 1
+    assert on_hand(emu, "SKU-0003", "LOC-002") == 5 and on_hand(emu, "SKU-0002", "LOC-001") == 0
+    assert "inventory/processed/" in "".join(s3_objects(servers, "wms-exports"))
+
+
+def _inventory_xml_batch(servers: h.Servers, report: Any) -> None:
+    emu = servers.emulator
+    assert report.counts["written"] == 3 and report.counts["rejected"]["mapping"] == 1
+    assert on_hand(emu, "SKU-0022", "LOC-003") == 15 and on_hand(emu, "SKU-0021", "LOC-002") == 0
+
+
+def _inventory_sftp_batch(servers: h.Servers, report: Any) -> None:
+    assert report.counts["written"] == 3 and report.counts["rejected"]["mapping"] == 1
+    assert on_hand(servers.emulator, "SKU-0010", "LOC-001") == 14
+    assert on_hand(servers.emulator, "SKU-0012", "LOC-003") == 0
+
+
+def _products_events(servers: h.Servers, report: Any) -> None:
+    emu = servers.emulator
+    assert report.counts["written"] == 2 and report.counts["rejected"]["mapping"] == 2
+    tote, grey = product(emu, "NEW-3001"), product(emu, "SKU-0003")
+    assert tote is not None and tote["gtin"] == "09312345300010" and tote["name"] == "Canvas Tote"
+    assert grey is not None and grey["gtin"] == "01234567890128"
+    assert product(emu, "NEW-3002") is None, "a price that is not a number is never sent as 0"
+
+
+def _parquet_products_events(servers: h.Servers, report: Any) -> None:
+    emu = servers.emulator
+    assert report.counts["written"] == 3 and report.counts["rejected"]["mapping"] == 1
+    tote = product(emu, "NEW-2001")
+    assert tote is not None and tote["name"] == "Canvas Tote" and tote["gtin"] == "09312345200013"
+
+
+CASES: dict[str, Case] = {
+    "inventory-s3-batch": Case(_inventory_s3_batch),
+    "inventory-s3-xml-batch": Case(_inventory_xml_batch),
+    "inventory-sftp-batch": Case(_inventory_sftp_batch),
+    "inventory-sftp-xml-batch": Case(_inventory_xml_batch),
+    "products-sftp-events": Case(_products_events),
+}
+
+#: the documented --set forms that make a connector cover a second scenario
+VARIANTS: dict[str, tuple[str, tuple[str, ...], Callable[[h.Servers, Any], None]]] = {
+    "inventory-s3-batch:json": (
+        "inventory-s3-batch",
+        ('parser={type: json, records: items}', "source.pattern=inventory_*.json"),
+        _inventory_s3_batch,
+    ),
+    "inventory-sftp-batch:json": (
+        "inventory-sftp-batch",
+        ('parser={type: json, records: stock}', "source.pattern=stock_*.json"),
+        _inventory_sftp_batch,
+    ),
+    "products-sftp-events:json": (
+        "products-sftp-events",
+        ("parser={type: json, records: products}", "source.pattern=products_*.json"),
+        _products_events,
+    ),
+    "products-sftp-events:xml": (
+        "products-sftp-events",
+        ("parser={type: xml, records: Products/Product}", "source.pattern=products_*.xml"),
+        _products_events,
+    ),
+    "products-sftp-events:parquet": (
+        "products-sftp-events",
+        ("parser.type=parquet", "source.pattern=products_*.parquet"),
+        _parquet_products_events,
+    ),
+}
+
+
+# --- the catalogue ----------------------------------------------------------------------------
+
+
+def test_the_catalogue_names_every_connector_folder_and_only_folders_that_exist() -> None:
+    named = {e.connector for e in ENTRIES if e.connector} | set(OTHERS)
+    folders = set(connector_folders(LIBRARY))
+    assert sorted(folders - named) == [], "connector folders missing from connectors/README.md"
+    assert sorted(named - folders) == [], "the catalogue names folders that do not exist"
+
+
+def test_the_catalogue_lists_every_sdk_scenario_once_with_a_status() -> None:
+    names = [e.scenario for e in ENTRIES]
+    assert len(names) == SCENARIOS and len(set(names)) == SCENARIOS
+    for e in ENTRIES:
+        assert e.status.split(":")[0].split(" ")[0] in ("working", "partial", "missing", "planned"), e
+        if e.connector is None:
+            assert e.status.startswith(("missing: needs ", "planned: needs ")), e
+        else:
+            assert not e.status.startswith(("missing", "planned")), e
+
+
+@pytest.fixture
+def emulator():
+    emu = Emulator(settings={"batch_polls_per_step": 1})
+    emu.start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def servers(request, emulator):
+    """The emulator, plus moto and sshd when the connector under test needs them."""
+    folder = CASES_AND_VARIANTS[request.node.callspec.params["name"]][0]
+    kinds = h.needs(LIBRARY / folder / f"{Path(folder).name}.yaml")
+    return h.Servers(
+        emulator,
+        request.getfixturevalue("s3_server") if "s3" in kinds else None,
+        request.getfixturevalue("sftp_server") if "sftp" in kinds else None,
+    )
+
+
+CASES_AND_VARIANTS: dict[str, tuple[str, tuple[str, ...], Case]] = {
+    **{name: (name, case.extra, case) for name, case in CASES.items()},
+    **{name: (folder, extra, Case(check)) for name, (folder, extra, check) in VARIANTS.items()},
+}
+
+
+def test_every_catalogue_connector_has_an_end_to_end_case() -> None:
+    named = {e.connector for e in ENTRIES if e.connector} | set(OTHERS)
+    assert sorted(named - set(CASES) - set(ELSEWHERE)) == []
+
+
+#: connectors whose end-to-end test (same servers, state checked) lives beside their plugin's tests
+ELSEWHERE = {
+    "examples/s3-csv-to-jsonl": "tests/sources/test_remote_examples.py",
+    "examples/sftp-csv-processed-errors": "tests/sources/test_remote_examples.py",
+    "examples/sftp-to-s3": "tests/sources/test_remote_examples.py",
+    "csv-to-rest-api": "tests/http/test_connectors.py",
+    "http-orders-to-fluent": "tests/http/test_connectors.py",
+    "webhook-order-status": "tests/serve/test_connectors.py",
+    "webhook-xml-orders": "tests/serve/test_connectors.py",
+    "quickstart": "tests/connectors/test_connectors.py",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES_AND_VARIANTS))
+def test_connector_runs_end_to_end(name: str, servers: h.Servers, tmp_path: Path) -> None:
+    folder, extra, case = CASES_AND_VARIANTS[name]
+    spec = h.copy(folder, tmp_path)
+    if case.payloads:
+        for body in case.payloads:
+            report = h.run(spec, servers, list(extra), payload=spec.parent / "data" / body)
+            assert report.exit_code == 0, report.error
+    else:
+        report = h.run(spec, servers, list(extra))
+    assert report.exit_code == 0, (report.error, report.counts)
+    case.check(servers, report)
