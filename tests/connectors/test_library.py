@@ -102,12 +102,35 @@ def _parquet_products_events(servers: h.Servers, report: Any) -> None:
     assert tote is not None and tote["name"] == "Canvas Tote" and tote["gtin"] == "09312345200013"
 
 
+def _locations(servers: h.Servers, report: Any) -> None:
+    emu = servers.emulator
+    assert report.counts["written"] == 3 and report.counts["rejected"]["mapping"] == 1
+    [darwin] = emu.state("locations", ref="LOC-021")
+    assert darwin["name"] == "Darwin Smith Street" and darwin["primaryAddress"]["postcode"] == "0800"
+    [sydney] = emu.state("locations", ref="LOC-001")
+    assert sydney["name"] == "Sydney CBD Flagship", "an existing location is updated"
+    assert not emu.state("locations", ref="LOC-023")
+
+
+def _controls(servers: h.Servers, report: Any) -> None:
+    emu = servers.emulator
+    assert report.counts["written"] == 2 and report.counts["rejected"]["mapping"] == 1
+    [safety] = emu.state("controls", ref="CG-DEMO:SAFETY-STOCK")
+    assert safety["values"] == [{"name": "quantity", "type": "INTEGER", "value": 5}]
+    assert not emu.state("controls", ref="CG-DEMO:MIN-MARGIN"), "'lots' is never stored as 0"
+
+
 CASES: dict[str, Case] = {
     "inventory-s3-batch": Case(_inventory_s3_batch),
     "inventory-s3-xml-batch": Case(_inventory_xml_batch),
     "inventory-sftp-batch": Case(_inventory_sftp_batch),
     "inventory-sftp-xml-batch": Case(_inventory_xml_batch),
     "products-sftp-events": Case(_products_events),
+    "products-s3-csv-events": Case(_products_events),
+    "locations-s3-graphql": Case(_locations),
+    "locations-sftp-graphql": Case(_locations),
+    "controls-s3-graphql": Case(_controls),
+    "controls-sftp-graphql": Case(_controls),
 }
 
 #: the documented --set forms that make a connector cover a second scenario
@@ -136,6 +159,26 @@ VARIANTS: dict[str, tuple[str, tuple[str, ...], Callable[[h.Servers, Any], None]
         "products-sftp-events",
         ("parser.type=parquet", "source.pattern=products_*.parquet"),
         _parquet_products_events,
+    ),
+    "products-s3-csv-events:xml": (
+        "products-s3-csv-events",
+        ("parser={type: xml, records: Products/Product}", "source.pattern=products_*.xml"),
+        _products_events,
+    ),
+    "locations-s3-graphql:json": (
+        "locations-s3-graphql",
+        ("parser={type: json, records: locations}", "source.pattern=locations_*.json"),
+        _locations,
+    ),
+    "locations-s3-graphql:xml": (
+        "locations-s3-graphql",
+        ("parser={type: xml, records: Locations/Location}", "source.pattern=locations_*.xml"),
+        _locations,
+    ),
+    "locations-sftp-graphql:json": (
+        "locations-sftp-graphql",
+        ("parser={type: json, records: locations}", "source.pattern=locations_*.json"),
+        _locations,
     ),
 }
 
