@@ -58,12 +58,18 @@ def _connections(doc: dict, servers: Servers) -> list[str]:
         elif conn["type"] == "s3":
             servers.s3.bucket(conn["bucket"])
             out += [f"{at}.endpoint_url={servers.s3.endpoint}", f"{at}.path_style=true"]
-            out += [f"{at}.region=us-east-1", f"{at}.access_key_id={KEY_ID}", f"{at}.secret_access_key={SECRET}"]
+            out += [
+                f"{at}.region=us-east-1",
+                f"{at}.access_key_id={KEY_ID}",
+                f"{at}.secret_access_key={SECRET}",
+            ]
         elif conn["type"] == "sftp":
             sftp = servers.sftp
             out += [f"{at}.host=127.0.0.1", f"{at}.port={sftp.port}", f"{at}.username={sftp.user}"]
             out += [f"{at}.host_key={sftp.host_fingerprint}"]
-            out += [f"{at}.password={sftp.password}" if "password" in conn else f"{at}.private_key={sftp.key}"]
+            out += [
+                f"{at}.password={sftp.password}" if "password" in conn else f"{at}.private_key={sftp.key}"
+            ]
     return out
 
 
@@ -79,7 +85,9 @@ def _place_sources(doc: dict, spec: Path, servers: Servers) -> list[str]:
         bucket = doc["connections"][source["connection"]]["bucket"]
         client = servers.s3.client()
         for sample in samples(spec, source.get("pattern", "*")):
-            client.put_object(Bucket=bucket, Key=source.get("prefix", "") + sample.name, Body=sample.read_bytes())
+            client.put_object(
+                Bucket=bucket, Key=source.get("prefix", "") + sample.name, Body=sample.read_bytes()
+            )
         if "min_age" in source:
             out.append("source.min_age=0s")
     elif source["type"] == "sftp":

@@ -65,6 +65,7 @@ class Case:
     check: Callable[[h.Servers, Any], None]
     payloads: tuple[str, ...] = ()
     extra: tuple[str, ...] = ()
+    repeat: bool = False  # the payloads are posted twice: the repeat must change nothing
 
 
 def _inventory_s3_batch(servers: h.Servers, report: Any) -> None:
@@ -120,6 +121,26 @@ def _controls(servers: h.Servers, report: Any) -> None:
     assert not emu.state("controls", ref="CG-DEMO:MIN-MARGIN"), "'lots' is never stored as 0"
 
 
+def _order_cancel(servers: h.Servers, report: Any) -> None:
+    [order] = servers.emulator.state("orders", ref="ORD-1002")
+    assert order["status"] == "CANCELLED"
+    cancels = [e for e in servers.emulator.state("events") if e["name"] == "OrderCancel"]
+    assert len(cancels) == 1, "a repeated request cancels once"
+
+
+def _order_update(ref: str, carrier: str, tracking: str) -> Callable[[h.Servers, Any], None]:
+    def check(servers: h.Servers, report: Any) -> None:
+        [order] = servers.emulator.state("orders", ref=ref)
+        attrs = {a["name"]: a["value"] for a in order["attributes"]}
+        assert attrs["carrier"] == carrier and attrs["trackingNumber"] == tracking
+        updates = servers.emulator.requests(method="POST", path="/graphql")
+        assert sum("updateOrder" in (r["body"] or "") for r in updates) == 1, (
+            "a repeated request updates once"
+        )
+
+    return check
+
+
 CASES: dict[str, Case] = {
     "inventory-s3-batch": Case(_inventory_s3_batch),
     "inventory-s3-xml-batch": Case(_inventory_xml_batch),
@@ -131,54 +152,89 @@ CASES: dict[str, Case] = {
     "locations-sftp-graphql": Case(_locations),
     "controls-s3-graphql": Case(_controls),
     "controls-sftp-graphql": Case(_controls),
+    "webhook-order-cancel": Case(_order_cancel, payloads=("cancel-request.json",), repeat=True),
+    "webhook-order-update": Case(
+        _order_update("ORD-1003", "AUSPOST", "AP0012345678"), payloads=("order-update.json",), repeat=True
+    ),
 }
 
 #: the documented --set forms that make a connector cover a second scenario
-VARIANTS: dict[str, tuple[str, tuple[str, ...], Callable[[h.Servers, Any], None]]] = {
+VARIANTS: dict[str, tuple[str, Case]] = {
     "inventory-s3-batch:json": (
         "inventory-s3-batch",
-        ('parser={type: json, records: items}', "source.pattern=inventory_*.json"),
-        _inventory_s3_batch,
+        Case(
+            _inventory_s3_batch,
+            extra=("parser={type: json, records: items}", "source.pattern=inventory_*.json"),
+        ),
     ),
     "inventory-sftp-batch:json": (
         "inventory-sftp-batch",
-        ('parser={type: json, records: stock}', "source.pattern=stock_*.json"),
-        _inventory_sftp_batch,
+        Case(
+            _inventory_sftp_batch,
+            extra=("parser={type: json, records: stock}", "source.pattern=stock_*.json"),
+        ),
     ),
     "products-sftp-events:json": (
         "products-sftp-events",
-        ("parser={type: json, records: products}", "source.pattern=products_*.json"),
-        _products_events,
+        Case(
+            _products_events,
+            extra=("parser={type: json, records: products}", "source.pattern=products_*.json"),
+        ),
     ),
     "products-sftp-events:xml": (
         "products-sftp-events",
-        ("parser={type: xml, records: Products/Product}", "source.pattern=products_*.xml"),
-        _products_events,
+        Case(
+            _products_events,
+            extra=("parser={type: xml, records: Products/Product}", "source.pattern=products_*.xml"),
+        ),
     ),
     "products-sftp-events:parquet": (
         "products-sftp-events",
-        ("parser.type=parquet", "source.pattern=products_*.parquet"),
-        _parquet_products_events,
+        Case(_parquet_products_events, extra=("parser.type=parquet", "source.pattern=products_*.parquet")),
     ),
     "products-s3-csv-events:xml": (
         "products-s3-csv-events",
-        ("parser={type: xml, records: Products/Product}", "source.pattern=products_*.xml"),
-        _products_events,
+        Case(
+            _products_events,
+            extra=("parser={type: xml, records: Products/Product}", "source.pattern=products_*.xml"),
+        ),
     ),
     "locations-s3-graphql:json": (
         "locations-s3-graphql",
-        ("parser={type: json, records: locations}", "source.pattern=locations_*.json"),
-        _locations,
+        Case(
+            _locations, extra=("parser={type: json, records: locations}", "source.pattern=locations_*.json")
+        ),
     ),
     "locations-s3-graphql:xml": (
         "locations-s3-graphql",
-        ("parser={type: xml, records: Locations/Location}", "source.pattern=locations_*.xml"),
-        _locations,
+        Case(
+            _locations,
+            extra=("parser={type: xml, records: Locations/Location}", "source.pattern=locations_*.xml"),
+        ),
     ),
     "locations-sftp-graphql:json": (
         "locations-sftp-graphql",
-        ("parser={type: json, records: locations}", "source.pattern=locations_*.json"),
-        _locations,
+        Case(
+            _locations, extra=("parser={type: json, records: locations}", "source.pattern=locations_*.json")
+        ),
+    ),
+    "webhook-order-cancel:xml": (
+        "webhook-order-cancel",
+        Case(
+            _order_cancel,
+            payloads=("cancel-request.xml",),
+            extra=("parser={type: xml, records: CancelRequest}",),
+            repeat=True,
+        ),
+    ),
+    "webhook-order-update:xml": (
+        "webhook-order-update",
+        Case(
+            _order_update("ORD-1004", "STARTRACK", "0042900017"),
+            payloads=("order-update.xml",),
+            extra=("parser={type: xml, records: OrderUpdate}",),
+            repeat=True,
+        ),
     ),
 }
 
@@ -226,7 +282,7 @@ def servers(request, emulator):
 
 CASES_AND_VARIANTS: dict[str, tuple[str, tuple[str, ...], Case]] = {
     **{name: (name, case.extra, case) for name, case in CASES.items()},
-    **{name: (folder, extra, Case(check)) for name, (folder, extra, check) in VARIANTS.items()},
+    **{name: (folder, case.extra, case) for name, (folder, case) in VARIANTS.items()},
 }
 
 
@@ -256,6 +312,9 @@ def test_connector_runs_end_to_end(name: str, servers: h.Servers, tmp_path: Path
         for body in case.payloads:
             report = h.run(spec, servers, list(extra), payload=spec.parent / "data" / body)
             assert report.exit_code == 0, report.error
+        for body in case.payloads if case.repeat else ():
+            again = h.run(spec, servers, list(extra), payload=spec.parent / "data" / body)
+            assert again.counts["written"] == 0 and again.items[0].status == "skipped"
     else:
         report = h.run(spec, servers, list(extra))
     assert report.exit_code == 0, (report.error, report.counts)
