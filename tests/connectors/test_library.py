@@ -141,6 +141,29 @@ def _order_update(ref: str, carrier: str, tracking: str) -> Callable[[h.Servers,
     return check
 
 
+def _order_processed(servers: h.Servers, report: Any) -> None:
+    [order] = servers.emulator.state("orders", ref="ORD-1003")
+    attrs = {a["name"]: a["value"] for a in order["attributes"]}
+    assert attrs["integrationEventId"] == "9b1c7e02-4f3a-4d8e-b6a1-0c2d3e4f5a61"
+    assert attrs["integrationStatusSeen"] == "BOOKED" and attrs["integrationProcessedOn"].startswith("20")
+
+
+def _sfcc_order(servers: h.Servers, report: Any) -> None:
+    [order] = servers.emulator.state("orders", ref="SF-100231")
+    assert order["totalPrice"] == 59.9 and order["currency"] == "AUD"
+    creates = [r for r in servers.emulator.requests(method="POST", path="/graphql") if "createOrder" in r["body"]]
+    assert len(creates) == 1, "a storefront retry creates the order once"
+
+
+def _erp_orders(servers: h.Servers, report: Any) -> None:
+    emu = servers.emulator
+    assert report.counts["written"] == 2 and report.counts["rejected"]["mapping"] == 1
+    [order] = emu.state("orders", ref="ERP-5001")
+    assert order["totalPrice"] == 69.85
+    assert not emu.state("orders", ref="ERP-5003"), "an empty quantity is never sent as 0"
+    assert servers.sftp.files() == ["outbound/orders/processed/orders_2026-01-05.xml"]
+
+
 CASES: dict[str, Case] = {
     "inventory-s3-batch": Case(_inventory_s3_batch),
     "inventory-s3-xml-batch": Case(_inventory_xml_batch),
@@ -153,6 +176,9 @@ CASES: dict[str, Case] = {
     "controls-s3-graphql": Case(_controls),
     "controls-sftp-graphql": Case(_controls),
     "webhook-order-cancel": Case(_order_cancel, payloads=("cancel-request.json",), repeat=True),
+    "rubix-order-attribute-update": Case(_order_processed, payloads=("order-booked.json",), repeat=True),
+    "webhook-xml-order-create": Case(_sfcc_order, payloads=("sfcc-order.xml",), repeat=True),
+    "orders-sftp-xml-create": Case(_erp_orders),
     "webhook-order-update": Case(
         _order_update("ORD-1003", "AUSPOST", "AP0012345678"), payloads=("order-update.json",), repeat=True
     ),
