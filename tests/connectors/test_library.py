@@ -151,7 +151,9 @@ def _order_processed(servers: h.Servers, report: Any) -> None:
 def _sfcc_order(servers: h.Servers, report: Any) -> None:
     [order] = servers.emulator.state("orders", ref="SF-100231")
     assert order["totalPrice"] == 59.9 and order["currency"] == "AUD"
-    creates = [r for r in servers.emulator.requests(method="POST", path="/graphql") if "createOrder" in r["body"]]
+    creates = [
+        r for r in servers.emulator.requests(method="POST", path="/graphql") if "createOrder" in r["body"]
+    ]
     assert len(creates) == 1, "a storefront retry creates the order once"
 
 
@@ -162,6 +164,79 @@ def _erp_orders(servers: h.Servers, report: Any) -> None:
     assert order["totalPrice"] == 69.85
     assert not emu.state("orders", ref="ERP-5003"), "an empty quantity is never sent as 0"
     assert servers.sftp.files() == ["outbound/orders/processed/orders_2026-01-05.xml"]
+
+
+def _one(outputs: dict[str, bytes]) -> bytes:
+    assert len(outputs) == 1, sorted(outputs)
+    return next(iter(outputs.values()))
+
+
+def _fulfilment_lines_csv(servers: h.Servers, report: Any) -> None:
+    rows = csv_rows(_one(sftp_outputs(servers, ".csv")))
+    lines = servers.emulator.state("fulfilment_items")
+    assert len(rows) == len(lines) == report.counts["written"] > 0
+    assert {r["fulfilment_ref"] for r in rows} == {f["ref"] for f in servers.emulator.state("fulfilments")}
+
+
+def _fulfilment_lines_xml(servers: h.Servers, report: Any) -> None:
+    root = etree.fromstring(_one(sftp_outputs(servers, ".xml")))
+    assert root.tag == "Fulfilments"
+    assert len(root.findall("Line")) == len(servers.emulator.state("fulfilment_items")) > 0
+
+
+def _positions_xml(servers: h.Servers, report: Any) -> None:
+    root = etree.fromstring(_one(sftp_outputs(servers, ".xml")))
+    positions = servers.emulator.state("inventory_positions")
+    assert len(root.findall("Position")) == len(positions) == report.counts["written"]
+    zero = next(p for p in positions if p["onHand"] == 0)
+    [element] = root.xpath("Position[@ref=$ref]", ref=zero["ref"])
+    assert element.findtext("OnHand") == "0", "a zero is written, not left out"
+
+
+def _quantities(servers: h.Servers, report: Any) -> None:
+    [(key, data)] = s3_objects(servers, "retail-lake", "fluent/inventory-quantities/").items()
+    quantities = servers.emulator.state("inventory_quantities")
+    if key.endswith(".json"):
+        rows = json.loads(data)["quantities"]
+    else:
+        rows = csv_rows(data)
+    assert len(rows) == len(quantities) == report.counts["written"]
+    [receipt] = [r for r in rows if r["quantity_ref"] == "ASN-1001-1"]
+    assert receipt["type"] == "EXPECTED" and receipt["expected_on"].startswith("2030-01-15")
+
+
+def _orders_csv(servers: h.Servers, report: Any) -> None:
+    [data] = s3_objects(servers, "retail-lake", "fluent/orders/").values()
+    rows = csv_rows(data)
+    assert len(rows) == len(servers.emulator.state("order_items")) == report.counts["written"]
+    [line] = [r for r in rows if r["line_ref"] == "ORD-1001-2"]
+    assert line["quantity"] == "2" and line["line_total"] == "59.95"
+
+
+def _products_json(servers: h.Servers, report: Any) -> None:
+    [(key, data)] = s3_objects(servers, "retail-lake", "fluent/products/").items()
+    products = json.loads(data)["products"]
+    assert key.endswith("-001.json") and len(products) == len(servers.emulator.state("products"))
+    assert all(p["gtin"].startswith("0") for p in products), "GTINs stay text"
+
+
+def _products_xml(servers: h.Servers, report: Any) -> None:
+    root = etree.fromstring(_one(sftp_outputs(servers, ".xml")))
+    elements = root.findall("Product")
+    assert len(elements) == len(servers.emulator.state("products")) == report.counts["written"]
+    assert elements[0].findtext("Gtin").startswith("0")
+
+
+def _virtual(servers: h.Servers, report: Any) -> None:
+    [(key, data)] = s3_objects(servers, "retail-lake", "fluent/virtual-positions/").items()
+    rows = json.loads(data)["positions"] if key.endswith(".json") else csv_rows(data)
+    assert len(rows) == len(servers.emulator.state("virtual_positions")) == report.counts["written"] > 0
+
+
+def _virtual_xml(servers: h.Servers, report: Any) -> None:
+    root = etree.fromstring(_one(sftp_outputs(servers, ".xml")))
+    assert root.tag == "Availability"
+    assert len(root.findall("Position")) == len(servers.emulator.state("virtual_positions")) > 0
 
 
 CASES: dict[str, Case] = {
@@ -179,6 +254,14 @@ CASES: dict[str, Case] = {
     "rubix-order-attribute-update": Case(_order_processed, payloads=("order-booked.json",), repeat=True),
     "webhook-xml-order-create": Case(_sfcc_order, payloads=("sfcc-order.xml",), repeat=True),
     "orders-sftp-xml-create": Case(_erp_orders),
+    "fulfilments-sftp": Case(_fulfilment_lines_csv),
+    "inventory-positions-sftp-xml": Case(_positions_xml),
+    "inventory-quantities-s3": Case(_quantities),
+    "orders-s3-csv": Case(_orders_csv),
+    "products-s3-json-export": Case(_products_json),
+    "products-sftp-xml-export": Case(_products_xml),
+    "virtual-positions-s3-csv": Case(_virtual),
+    "virtual-positions-sftp-xml": Case(_virtual_xml),
     "webhook-order-update": Case(
         _order_update("ORD-1003", "AUSPOST", "AP0012345678"), payloads=("order-update.json",), repeat=True
     ),
@@ -261,6 +344,21 @@ VARIANTS: dict[str, tuple[str, Case]] = {
             extra=("parser={type: xml, records: OrderUpdate}",),
             repeat=True,
         ),
+    ),
+    "fulfilments-sftp:xml": (
+        "fulfilments-sftp",
+        Case(
+            _fulfilment_lines_xml,
+            extra=("target.writer={type: xml, root: Fulfilments, record: Line, pretty: true}",),
+        ),
+    ),
+    "inventory-quantities-s3:json": (
+        "inventory-quantities-s3",
+        Case(_quantities, extra=("target.writer={type: json, layout: object, records_key: quantities}",)),
+    ),
+    "virtual-positions-s3-csv:json": (
+        "virtual-positions-s3-csv",
+        Case(_virtual, extra=("target.writer={type: json, layout: object, records_key: positions}",)),
     ),
 }
 
