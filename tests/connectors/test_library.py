@@ -239,6 +239,52 @@ def _virtual_xml(servers: h.Servers, report: Any) -> None:
     assert len(root.findall("Position")) == len(servers.emulator.state("virtual_positions")) > 0
 
 
+def _validated_counts(servers: h.Servers, report: Any) -> None:
+    emu = servers.emulator
+    assert report.counts["written"] == 2 and on_hand(emu, "SKU-0001", "LOC-001") == 12
+    assert on_hand(emu, "SKU-0002", "LOC-001") != 0, "an empty quantity never zeroes stock"
+    rejects = csv_rows(Path(report.rejects_path).read_bytes())
+    assert Path(report.rejects_path).suffix == ".csv" and len(rejects) == 5
+
+
+def _positions_csv(servers: h.Servers, report: Any) -> None:
+    [data] = s3_objects(servers, "retail-lake", "fluent/inventory-positions/").values()
+    assert len(csv_rows(data)) == len(servers.emulator.state("inventory_positions")) == report.counts["written"]
+
+
+def _virtual_parquet(servers: h.Servers, report: Any) -> None:
+    import pyarrow.parquet as pq
+
+    parts = s3_objects(servers, "retail-lake", "fluent/virtual-positions/")
+    rows = sum(pq.read_table(io.BytesIO(data)).num_rows for data in parts.values())
+    assert rows == len(servers.emulator.state("virtual_positions")) == report.counts["written"] > 0
+
+
+def _orders_xml(servers: h.Servers, report: Any) -> None:
+    root = etree.fromstring(_one(sftp_outputs(servers, ".xml")))
+    assert len(root.findall("Order")) == len(servers.emulator.state("orders")) == report.counts["written"]
+
+
+def _local_products(servers: h.Servers, report: Any) -> None:
+    linen = product(servers.emulator, "NEW-1001")
+    assert report.counts["written"] == 4 and linen is not None and linen["gtin"] == "09312345100016"
+
+
+def _s3_json_products(servers: h.Servers, report: Any) -> None:
+    linen = product(servers.emulator, "NEW-100")
+    assert report.counts["written"] == 2 and linen is not None and linen["gtin"] == "09312345100016"
+
+
+def _locations_upsert(servers: h.Servers, report: Any) -> None:
+    [perth] = servers.emulator.state("locations", ref="LOC-011")
+    assert perth["name"] == "Perth Central" and report.counts["rejected"]["mapping"] == 1
+
+
+def _local_order_cancel(servers: h.Servers, report: Any) -> None:
+    [order] = servers.emulator.state("orders", ref="ORD-1002")
+    assert order["status"] == "CANCELLED" and report.counts["written"] >= 2
+
+
 CASES: dict[str, Case] = {
     "inventory-s3-batch": Case(_inventory_s3_batch),
     "inventory-s3-xml-batch": Case(_inventory_xml_batch),
@@ -262,6 +308,15 @@ CASES: dict[str, Case] = {
     "products-sftp-xml-export": Case(_products_xml),
     "virtual-positions-s3-csv": Case(_virtual),
     "virtual-positions-sftp-xml": Case(_virtual_xml),
+    "csv-validation-rejects": Case(_validated_counts),
+    "inventory-positions-s3": Case(_positions_csv),
+    "virtual-positions-s3": Case(_virtual_parquet),
+    "orders-sftp-xml": Case(_orders_xml),
+    "products-events": Case(_local_products),
+    "products-s3-events": Case(_s3_json_products),
+    "products-s3-parquet-events": Case(_parquet_products_events),
+    "locations-upsert": Case(_locations_upsert),
+    "order-cancel": Case(_local_order_cancel),
     "webhook-order-update": Case(
         _order_update("ORD-1003", "AUSPOST", "AP0012345678"), payloads=("order-update.json",), repeat=True
     ),
