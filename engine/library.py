@@ -20,6 +20,7 @@ CATALOGUE = "README.md"
 STATUSES = ("working", "partial", "missing", "planned")
 _ROW = re.compile(r"^\|(.+)\|\s*$")
 _CONNECTOR = re.compile(r"`([A-Za-z0-9_./-]+)`")
+_LINK = re.compile(r"\]\(([A-Za-z0-9_./-]+)/[^/()]+\.ya?ml\)")
 
 
 def default_library() -> Path:
@@ -74,7 +75,9 @@ def read_catalogue(text: str) -> tuple[list[Entry], list[str]]:
     """The scenario rows and the other connectors the catalogue names.
 
     Scenario rows are those of the table whose header starts with
-    ``scenario``; every other table's first column names connectors.
+    ``scenario`` (the first backticked name in the connector cell is the
+    folder); in a table whose header starts with ``connector`` the first
+    cell's link to a spec names the folder.
     """
     entries: list[Entry] = []
     others: list[str] = []
@@ -93,7 +96,7 @@ def read_catalogue(text: str) -> tuple[list[Entry], list[str]]:
                 Entry(cells[0].strip("`"), folder.group(1) if folder else None, cells[2], cells[3])
             )
         elif header[0] == "connector":
-            folder = _CONNECTOR.search(cells[0])
+            folder = _LINK.search(cells[0]) or _CONNECTOR.search(cells[0])
             if folder:
                 others.append(folder.group(1))
     return entries, others

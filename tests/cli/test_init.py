@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
+
+from engine.cli import main
 
 
 @pytest.mark.parametrize(
@@ -55,3 +58,61 @@ def test_guessed_resolvers_keep_leading_zeros_as_text(tmp_path: Path, cli) -> No
     fields = out["mapping"]["fields"]
     assert "resolver" not in fields["gtin"] and fields["qty"]["resolver"] == "int"
     assert fields["when"]["resolver"] == "datetime"
+
+
+def test_init_list_shows_every_scenario_with_its_connector_and_status(cli) -> None:
+    result = cli("init", "--list")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    [row] = [x for x in lines if x.startswith("template-ingestion-s3-xml-inventory-batch ")]
+    assert row.split()[1:] == ["inventory-s3-xml-batch", "working"]
+    [planned] = [x for x in lines if x.startswith("template-ingestion-cycle-count-reconciliation ")]
+    assert "planned: needs" in planned
+    assert "scenarios are working connectors" in result.output
+
+
+def test_init_template_copies_a_connector_renamed_ready_to_edit(tmp_path: Path, cli, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = cli("init", "--template", "template-ingestion-s3-xml-inventory-batch", "--name", "wms-xml")
+    assert result.exit_code == 0, result.output
+    spec = tmp_path / "wms-xml" / "wms-xml.yaml"
+    assert yaml.safe_load(spec.read_text())["name"] == "wms-xml"
+    assert (tmp_path / "wms-xml" / "data" / "inventory_2026-01-05.xml").exists()
+    assert not (tmp_path / "wms-xml" / "inventory-s3-xml-batch.yaml").exists()
+    assert cli("validate", "wms-xml").exit_code == 0
+    tested = cli("test", "wms-xml")
+    assert tested.exit_code == 0 and "2 passed, 0 failed" in tested.output
+
+
+def test_init_template_by_folder_name_keeps_its_name(tmp_path: Path, cli) -> None:
+    out = tmp_path / "copy"
+    assert cli("init", "--template", "quickstart", "-o", str(out)).exit_code == 0
+    assert (out / "quickstart.yaml").exists() and (out / "data").is_dir()
+    again = CliRunner().invoke(main, ["init", "--template", "quickstart", "-o", str(out)])
+    assert again.exit_code == 1 and "already exists" in again.output
+
+
+def test_init_template_refuses_a_scenario_without_a_connector_naming_what_is_missing(cli) -> None:
+    result = CliRunner().invoke(main, ["init", "--template", "template-webhook-payment-gateway-integration"])
+    assert result.exit_code == 1 and "no connector yet (planned: needs routes" in result.output
+    unknown = CliRunner().invoke(main, ["init", "--template", "nothing-like-it"])
+    assert unknown.exit_code == 1 and "not in the catalogue" in unknown.output
+
+
+def test_init_needs_exactly_one_of_from_template_list(cli) -> None:
+    result = CliRunner().invoke(main, ["init"])
+    assert result.exit_code == 2 and "give one of --from SAMPLE, --template NAME or --list" in result.output
+
+
+def test_validate_and_test_take_folders_of_specs(tmp_path: Path, cli) -> None:
+    library = Path(__file__).resolve().parents[2] / "connectors"
+    validated = cli("validate", str(library))
+    assert validated.exit_code == 0
+    assert f"{library}/inventory-s3-xml-batch/inventory-s3-xml-batch.yaml: ok" in validated.output
+    tested = cli("test", str(library))
+    assert tested.exit_code == 0 and " 0 failed" in tested.output
+    assert "fixtures" not in tested.output and "/data/" not in tested.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused = CliRunner().invoke(main, ["test", str(empty)])
+    assert refused.exit_code == 2 and "no specs (*.yaml) in this folder" in refused.output

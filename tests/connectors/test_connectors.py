@@ -6,15 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from engine.library import spec_files
 from engine.spec.compile import compile_file
 from engine.testing.spec_tests import run_tests
 
 ROOT = Path(__file__).resolve().parent.parent.parent / "connectors"
-SPECS = sorted(
-    p
-    for p in ROOT.rglob("*.yaml")
-    if not p.name.startswith("_") and "data" not in p.parts and "fixtures" not in p.parts
-)
+SPECS = [Path(p) for p in spec_files([str(ROOT)])]
 
 
 def test_there_are_connectors() -> None:

@@ -196,10 +196,7 @@ def _positions_xml(servers: h.Servers, report: Any) -> None:
 def _quantities(servers: h.Servers, report: Any) -> None:
     [(key, data)] = s3_objects(servers, "retail-lake", "fluent/inventory-quantities/").items()
     quantities = servers.emulator.state("inventory_quantities")
-    if key.endswith(".json"):
-        rows = json.loads(data)["quantities"]
-    else:
-        rows = csv_rows(data)
+    rows = json.loads(data)["quantities"] if key.endswith(".json") else csv_rows(data)
     assert len(rows) == len(quantities) == report.counts["written"]
     [receipt] = [r for r in rows if r["quantity_ref"] == "ASN-1001-1"]
     assert receipt["type"] == "EXPECTED" and receipt["expected_on"].startswith("2030-01-15")
@@ -249,7 +246,9 @@ def _validated_counts(servers: h.Servers, report: Any) -> None:
 
 def _positions_csv(servers: h.Servers, report: Any) -> None:
     [data] = s3_objects(servers, "retail-lake", "fluent/inventory-positions/").values()
-    assert len(csv_rows(data)) == len(servers.emulator.state("inventory_positions")) == report.counts["written"]
+    assert (
+        len(csv_rows(data)) == len(servers.emulator.state("inventory_positions")) == report.counts["written"]
+    )
 
 
 def _virtual_parquet(servers: h.Servers, report: Any) -> None:
