@@ -12,6 +12,8 @@ import csv
 import dataclasses
 import io
 import json
+import re
+import statistics
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ import pytest
 from lxml import etree
 
 from engine.emulator import Emulator
-from engine.library import connector_folders, default_library, read_catalogue
+from engine.library import connector_folders, default_library, read_catalogue, spec_files
 from tests.connectors import _harness as h
 
 LIBRARY = default_library()
@@ -436,6 +438,23 @@ def test_the_catalogue_lists_every_sdk_scenario_once_with_a_status() -> None:
             assert e.status.startswith(("missing: needs ", "planned: needs ")), e
         else:
             assert not e.status.startswith(("missing", "planned")), e
+
+
+def spec_lines(spec: Path) -> int:
+    """A spec's YAML lines without its description and tests (nor blank and comment lines)."""
+    count, skipping = 0, False
+    for line in spec.read_text(encoding="utf-8").splitlines():
+        top = re.match(r"^([A-Za-z_]+):", line)
+        if top:
+            skipping = top.group(1) in ("description", "tests")
+        count += not skipping and bool(line.strip()) and not line.strip().startswith("#")
+    return count
+
+
+def test_connectors_are_short_specs() -> None:
+    sizes = {str(p.relative_to(LIBRARY)): spec_lines(p) for p in map(Path, spec_files([str(LIBRARY)]))}
+    assert {name: n for name, n in sizes.items() if n > 60} == {}
+    assert statistics.median(sizes.values()) <= 45
 
 
 @pytest.fixture
