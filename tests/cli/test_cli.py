@@ -62,6 +62,65 @@ def test_test_command_shows_a_diff_and_junit(tmp_path, write_spec, cli) -> None:
     assert 'tests="2" failures="1"' in junit
 
 
+GRAPHQL_SPEC = """
+version: 1
+name: g
+connections: {fluent: {type: fluent, base_url: embedded}}
+source:
+  type: fluent.graphql
+  connection: fluent
+  query: |
+    query($first: Int, $after: String) {
+      orders(first: $first, after: $after) {
+        edges { cursor node { ref items { edges { node { ref quantity } } } } }
+        pageInfo { hasNextPage }
+      }
+    }
+  records: orders.edges[*].node
+explode: {path: items.edges, parent: {orderRef: ref}}
+mapping: {fields: {order: {source: orderRef}, line: {source: node.ref}, qty: {source: node.quantity}}}
+target: {type: stdout}
+tests:
+  - name: a recorded page, exploded
+    input: {file: page.json}
+    expect: [{order: O1, line: O1-1, qty: 2}, {order: O1, line: O1-2, qty: 0}]
+"""
+
+
+def test_test_command_reads_a_recorded_graphql_page_and_explodes_it(tmp_path, write_spec, cli) -> None:
+    page = {
+        "data": {
+            "orders": {
+                "edges": [
+                    {
+                        "cursor": "T3JkZXI6MQ==",
+                        "node": {
+                            "ref": "O1",
+                            "items": {
+                                "edges": [
+                                    {"node": {"ref": "O1-1", "quantity": 2}},
+                                    {"node": {"ref": "O1-2", "quantity": 0}},
+                                ]
+                            },
+                        },
+                    }
+                ],
+                "pageInfo": {"hasNextPage": False},
+            }
+        }
+    }
+    (tmp_path / "page.json").write_text(json.dumps(page))
+    path = write_spec(GRAPHQL_SPEC)
+    result = cli("test", str(path))
+    assert result.exit_code == 0 and "1 passed, 0 failed" in result.output, result.output
+    (tmp_path / "page.json").write_text(
+        json.dumps({"errors": [{"message": "C0001E: too many"}], "data": None})
+    )
+    failed = cli("test", str(path))
+    assert failed.exit_code == 1
+    assert "cannot read the input: page 1: the query failed: C0001E: too many" in failed.output
+
+
 def test_dry_run_prints_records_and_the_report_goes_to_stderr(cli) -> None:
     result = cli("run", str(QUICKSTART), "--dry-run", "--limit", "3")
     assert result.exit_code == 0
