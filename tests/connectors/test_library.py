@@ -286,6 +286,16 @@ def _local_order_cancel(servers: h.Servers, report: Any) -> None:
     assert order["status"] == "CANCELLED" and report.counts["written"] >= 2
 
 
+def _flash_sale(servers: h.Servers, report: Any) -> None:
+    emu = servers.emulator
+    held = {q["ref"]: q for q in emu.state("inventory_quantities", type="RESERVED")}
+    assert held["FLASH-2026-01:SKU-0005:LOC-005"]["qty"] == 2
+    assert held["FLASH-2026-01:SKU-0002:LOC-002"]["expectedOn"].startswith("2026-01-05T21:00:00")
+    assert not any("SKU-0003" in ref for ref in held), "a zero is never reserved"
+    assert not any("SKU-0004" in ref for ref in held), "more than is available is refused"
+    assert report.counts["rejected"]["mapping"] == 1 and report.counts["rejected"]["target"] == 1
+
+
 CASES: dict[str, Case] = {
     "inventory-s3-batch": Case(_inventory_s3_batch),
     "inventory-s3-xml-batch": Case(_inventory_xml_batch),
@@ -318,6 +328,7 @@ CASES: dict[str, Case] = {
     "products-s3-parquet-events": Case(_parquet_products_events),
     "locations-upsert": Case(_locations_upsert),
     "order-cancel": Case(_local_order_cancel),
+    "webhook-flash-sale-reserve": Case(_flash_sale, payloads=("flash-sale-start.json",), repeat=True),
     "webhook-order-update": Case(
         _order_update("ORD-1003", "AUSPOST", "AP0012345678"), payloads=("order-update.json",), repeat=True
     ),
@@ -508,7 +519,7 @@ def test_connector_runs_end_to_end(name: str, servers: h.Servers, tmp_path: Path
     if case.payloads:
         for body in case.payloads:
             report = h.run(spec, servers, list(extra), payload=spec.parent / "data" / body)
-            assert report.exit_code == 0, report.error
+            assert report.exit_code == 0, (report.error, report.counts)
         for body in case.payloads if case.repeat else ():
             again = h.run(spec, servers, list(extra), payload=spec.parent / "data" / body)
             assert again.counts["written"] == 0 and again.items[0].status == "skipped"
