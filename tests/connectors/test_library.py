@@ -68,6 +68,7 @@ class Case:
     payloads: tuple[str, ...] = ()
     extra: tuple[str, ...] = ()
     repeat: bool = False  # the payloads are posted twice: the repeat must change nothing
+    redeliver: bool = False  # the sample files are delivered again: nothing is sent twice
 
 
 def _inventory_s3_batch(servers: h.Servers, report: Any) -> None:
@@ -297,12 +298,12 @@ def _flash_sale(servers: h.Servers, report: Any) -> None:
 
 
 CASES: dict[str, Case] = {
-    "inventory-s3-batch": Case(_inventory_s3_batch),
-    "inventory-s3-xml-batch": Case(_inventory_xml_batch),
+    "inventory-s3-batch": Case(_inventory_s3_batch, redeliver=True),
+    "inventory-s3-xml-batch": Case(_inventory_xml_batch, redeliver=True),
     "inventory-sftp-batch": Case(_inventory_sftp_batch),
     "inventory-sftp-xml-batch": Case(_inventory_xml_batch),
     "products-sftp-events": Case(_products_events),
-    "products-s3-csv-events": Case(_products_events),
+    "products-s3-csv-events": Case(_products_events, redeliver=True),
     "locations-s3-graphql": Case(_locations),
     "locations-sftp-graphql": Case(_locations),
     "controls-s3-graphql": Case(_controls),
@@ -310,7 +311,7 @@ CASES: dict[str, Case] = {
     "webhook-order-cancel": Case(_order_cancel, payloads=("cancel-request.json",), repeat=True),
     "rubix-order-attribute-update": Case(_order_processed, payloads=("order-booked.json",), repeat=True),
     "webhook-xml-order-create": Case(_sfcc_order, payloads=("sfcc-order.xml",), repeat=True),
-    "orders-sftp-xml-create": Case(_erp_orders),
+    "orders-sftp-xml-create": Case(_erp_orders, redeliver=True),
     "fulfilments-sftp": Case(_fulfilment_lines_csv),
     "inventory-positions-sftp-xml": Case(_positions_xml),
     "inventory-quantities-s3": Case(_quantities),
@@ -319,7 +320,7 @@ CASES: dict[str, Case] = {
     "products-sftp-xml-export": Case(_products_xml),
     "virtual-positions-s3-csv": Case(_virtual),
     "virtual-positions-sftp-xml": Case(_virtual_xml),
-    "csv-validation-rejects": Case(_validated_counts),
+    "csv-validation-rejects": Case(_validated_counts, redeliver=True),
     "inventory-positions-s3": Case(_positions_csv),
     "virtual-positions-s3": Case(_virtual_parquet),
     "orders-sftp-xml": Case(_orders_xml),
@@ -527,3 +528,12 @@ def test_connector_runs_end_to_end(name: str, servers: h.Servers, tmp_path: Path
         report = h.run(spec, servers, list(extra))
     assert report.exit_code == 0, (report.error, report.counts)
     case.check(servers, report)
+    if case.redeliver:
+        sent = _sent(servers.emulator)
+        again = h.run(spec, servers, list(extra))
+        assert again.counts["written"] == 0 and {i.status for i in again.items} == {"skipped"}
+        assert _sent(servers.emulator) == sent, "a file delivered again sends nothing to Fluent"
+
+
+def _sent(emu: Emulator) -> int:
+    return sum(r["path"] != "/oauth/token" for r in emu.requests(method="POST"))
