@@ -59,6 +59,8 @@ class Entry:
     connector: str | None
     flow: str
     status: str
+    #: what the connector cell says besides the folder (a variant's ``--set`` values)
+    note: str = ""
 
     @property
     def working(self) -> bool:
@@ -92,8 +94,9 @@ def read_catalogue(text: str) -> tuple[list[Entry], list[str]]:
             continue
         elif header[0] == "scenario":
             folder = _CONNECTOR.search(cells[1])
+            note = cells[1][folder.end() :].strip() if folder else ""
             entries.append(
-                Entry(cells[0].strip("`"), folder.group(1) if folder else None, cells[2], cells[3])
+                Entry(cells[0].strip("`"), folder.group(1) if folder else None, cells[2], cells[3], note)
             )
         elif header[0] == "connector":
             folder = _LINK.search(cells[0]) or _CONNECTOR.search(cells[0])

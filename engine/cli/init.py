@@ -333,7 +333,10 @@ def list_library(library: Path) -> None:
     width = max((len(e.scenario) for e in entries), default=10)
     for e in entries:
         click.echo(f"{e.scenario:<{width}}  {e.connector or '-':<28}  {e.status}")
-    for folder in others:
+        if e.note:
+            click.echo(f"{'':<{width}}    {e.note.replace('`', '')}")
+    listed = {e.connector for e in entries}
+    for folder in (f for f in others if f not in listed):
         click.echo(f"{'(other)':<{width}}  {folder:<28}  working")
     working = sum(e.working for e in entries)
     click.echo(f"{working} of {len(entries)} scenarios are working connectors", err=True)
