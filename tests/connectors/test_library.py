@@ -463,6 +463,14 @@ def spec_lines(spec: Path) -> int:
     return count
 
 
+def test_every_connector_says_what_to_change_for_real_use() -> None:
+    import yaml
+
+    for spec in map(Path, spec_files([str(LIBRARY)])):
+        description = yaml.safe_load(spec.read_text(encoding="utf-8")).get("description") or ""
+        assert re.search(r"\b(at|for|For) (a )?real\b", description), spec.relative_to(LIBRARY)
+
+
 def test_connectors_are_short_specs() -> None:
     sizes = {str(p.relative_to(LIBRARY)): spec_lines(p) for p in map(Path, spec_files([str(LIBRARY)]))}
     assert {name: n for name, n in sizes.items() if n > 60} == {}
