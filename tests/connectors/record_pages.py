@@ -1,9 +1,10 @@
 """Record the GraphQL pages the library's extraction connectors use as ``tests:`` fixtures.
 
 ``python tests/connectors/record_pages.py`` starts the emulator with its demo
-seed, runs each fluent.graphql source's query for a first page of three
-records, and writes the answer, exactly as served, to every ``fixtures/*.json``
-file the spec's tests read. Rerun it after changing a query.
+seed and its clock frozen at :data:`CLOCK`, runs each fluent.graphql source's
+query for a first page of three records, and writes the answer, exactly as
+served, to every ``fixtures/*.json`` file the spec's tests read. Rerun it after
+changing a query: the other recordings come out unchanged.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from engine.emulator import Emulator  # noqa: E402
 from engine.library import spec_files  # noqa: E402
 
 PAGE = 3
+#: the emulator's clock while recording, so a recording is the same every time
+CLOCK = "2026-01-05T09:00:00Z"
 
 
 def record(emu: Emulator, token: str, spec: Path) -> list[Path]:
@@ -51,7 +54,7 @@ def record(emu: Emulator, token: str, spec: Path) -> list[Path]:
 
 def main() -> None:
     """Record every extraction connector's fixture pages."""
-    emu = Emulator()
+    emu = Emulator(settings={"clock_start": CLOCK})
     emu.start()
     try:
         c = emu.credentials
