@@ -1,21 +1,18 @@
-"""The connector library: spec files found in folders, and the catalogue of ``connectors/``.
+"""The connector library: the catalogue of ``connectors/`` and the folders it names.
 
-``engine validate`` and ``engine test`` accept folders, so a whole library is
-checked at once; ``engine init --template`` copies one of its connectors. The
-catalogue is ``connectors/README.md`` itself (people read it, the engine parses
-it), so the two cannot drift: one table row per scenario, naming the folder
-that does it or, with no folder, the exact capability missing.
+``engine init --list`` prints the catalogue and ``engine init --template``
+copies one of its connectors. The catalogue is ``connectors/README.md`` itself
+(people read it, the engine parses it), so the two cannot drift: one table row
+per scenario, naming the folder that does it or, with no folder, the exact
+capability missing.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable
 from pathlib import Path
 
-#: folders inside a connector that hold inputs and outputs, never specs
-NOT_SPECS = frozenset({"data", "fixtures", "out", "reference"})
 CATALOGUE = "README.md"
 STATUSES = ("working", "partial", "missing", "planned")
 _ROW = re.compile(r"^\|(.+)\|\s*$")
@@ -26,29 +23,6 @@ _LINK = re.compile(r"\]\(([A-Za-z0-9_./-]+)/[^/()]+\.ya?ml\)")
 def default_library() -> Path:
     """The ``connectors/`` folder next to the installed package (a source checkout)."""
     return Path(__file__).resolve().parent.parent / "connectors"
-
-
-def spec_files(paths: Iterable[str]) -> list[str]:
-    """Each path as given when a file; a folder becomes the specs under it, sorted.
-
-    Under a folder, a spec is a ``.yaml``/``.yml`` file outside ``data/``,
-    ``fixtures/``, ``out/`` and ``reference/`` whose name does not start with
-    ``_`` (a partial kept next to the specs).
-    """
-    found: list[str] = []
-    for given in paths:
-        path = Path(given)
-        if not path.is_dir():
-            found.append(given)
-            continue
-        found.extend(
-            str(p)
-            for p in sorted(path.rglob("*.y*ml"))
-            if p.suffix in (".yaml", ".yml")
-            and not p.name.startswith("_")
-            and not NOT_SPECS.intersection(p.relative_to(path).parts[:-1])
-        )
-    return found
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,7 +84,7 @@ def connector_folders(library: Path) -> list[str]:
     return sorted(
         str(p.parent.relative_to(library))
         for p in library.rglob("*.yaml")
-        if p.stem == p.parent.name and not NOT_SPECS.intersection(p.relative_to(library).parts)
+        if p.stem == p.parent.name and not any(part.startswith(".") for part in p.relative_to(library).parts)
     )
 
 

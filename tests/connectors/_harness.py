@@ -129,12 +129,19 @@ def overrides(spec: Path, servers: Servers, extra: list[str] = ()) -> list[str]:
 
 
 def run(spec: Path, servers: Servers, extra: list[str] = (), payload: Path | None = None) -> Any:
-    """One run of the spec in process (with ``payload`` as the request body for a payload source)."""
+    """One run of the spec in process (with ``payload`` as the request body for a payload source).
+
+    ``engine check`` runs first and must pass: every connection reached, the
+    source listed and the destination looked at, as a user would before a run.
+    """
     from engine.contracts import Payload
+    from engine.runtime.checks import check_plan
     from engine.runtime.runner import Runner, RunOptions
     from engine.spec.compile import compile_file
 
     plan = compile_file(spec, overrides=[*overrides(spec, servers, extra), *extra])
+    failed = [c for c in check_plan(plan) if not c.ok]
+    assert failed == [], "engine check fails before the run"
     if payload is not None:
         plan.source.deliver(Payload(payload.read_bytes(), ext=payload.suffix.lstrip("."), name=payload.name))
     return Runner(plan, RunOptions(progress=False)).run()

@@ -19,8 +19,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from engine.cli.common import expand_specs  # noqa: E402
 from engine.emulator import Emulator  # noqa: E402
-from engine.library import spec_files  # noqa: E402
 
 PAGE = 3
 #: the emulator's clock while recording, so a recording is the same every time
@@ -62,7 +62,7 @@ def main() -> None:
             f"{emu.url}/oauth/token",
             data={"grant_type": "password", "scope": "api", **c},
         ).json()["access_token"]
-        for spec in spec_files([str(ROOT / "connectors")]):
+        for spec in expand_specs((str(ROOT / "connectors"),)):
             for path in record(emu, token, Path(spec)):
                 print(path.relative_to(ROOT))
     finally:

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from engine.library import spec_files
+from engine.cli.common import expand_specs
 from engine.spec.compile import compile_file
 from engine.testing.spec_tests import run_tests
 
 ROOT = Path(__file__).resolve().parent.parent.parent / "connectors"
-SPECS = [Path(p) for p in spec_files([str(ROOT)])]
+SPECS = [Path(p) for p in expand_specs((str(ROOT),))]
 
 
 def test_there_are_connectors() -> None:
