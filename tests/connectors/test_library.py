@@ -521,6 +521,7 @@ ELSEWHERE = {
     "webhook-order-status": "tests/serve/test_connectors.py",
     "webhook-xml-orders": "tests/serve/test_connectors.py",
     "quickstart": "tests/connectors/test_connectors.py",
+    "inventory-dual-workflow": "tests/connectors/test_library.py::test_a_dual_workflow_connector_ingests_then_extracts",
 }
 
 
@@ -548,3 +549,18 @@ def test_connector_runs_end_to_end(name: str, servers: h.Servers, tmp_path: Path
 
 def _sent(emu: Emulator) -> int:
     return sum(r["path"] != "/oauth/token" for r in emu.requests(method="POST"))
+
+
+def test_a_dual_workflow_connector_ingests_then_extracts(emulator, tmp_path: Path) -> None:
+    servers = h.Servers(emulator)
+    spec = h.copy("inventory-dual-workflow", tmp_path)
+    ingested = h.run(spec, servers)
+    assert ingested.exit_code == 0 and ingested.counts["written"] == 2
+    assert ingested.counts["rejected"]["mapping"] == 1
+    assert on_hand(emulator, "SKU-0040", "LOC-001") == 41 and on_hand(emulator, "SKU-0041", "LOC-002") == 0
+    extracted = h.run(spec.parent / "inventory-dual-workflow-export.yaml", servers)
+    assert extracted.exit_code == 0
+    [out] = (spec.parent / "out" / "positions").glob("*.csv")
+    rows = {(r["sku"], r["location_ref"]): r["on_hand"] for r in csv_rows(out.read_bytes())}
+    assert rows[("SKU-0040", "LOC-001")] == "41" and rows[("SKU-0041", "LOC-002")] == "0"
+    assert len(rows) == len(emulator.state("inventory_positions"))
