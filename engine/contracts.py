@@ -343,6 +343,59 @@ class Outcomes(Protocol):
     ) -> None:
         """Record ``i`` of ``batch`` was refused: ``reason`` and the target's ``response`` go to the rejects file."""
 
+    @property
+    def keeps_answers(self) -> bool:
+        """Whether :meth:`answered` keeps anything: build a costly answer (parse a body) only then."""
+        ...
+
+    def answered(self, batch: Batch, i: int, answer: Any, *, step: str = "target") -> None:
+        """Record ``i`` of ``batch`` was applied and ``step`` answered ``answer`` for it.
+
+        The answer is what the other side returned for this one record (a
+        GraphQL mutation's ``returning`` fields, an HTTP response body, an
+        event's outcome). Call it besides ``accepted*``, which count. It is
+        kept only when the run collects per-record outcomes
+        (:class:`RecordOutcome`, for a synchronous webhook answer), under
+        ``step`` so that several steps of one record keep their own answers.
+        """
+
+
+@dataclasses.dataclass
+class RecordOutcome:
+    """What happened to one record of a run, for answers built from per-record results.
+
+    ``status`` is ``delivered``, ``rejected`` (``stage`` and ``reasons`` say
+    where and why), ``skipped`` (``on_error.invalid_record: skip``),
+    ``left_out`` (unchanged since its last delivery, or skipped by a lookup)
+    or ``pending`` (the run ended before the target settled it). ``answers`` maps a step name (``target``
+    for a spec's one target) to what that step answered for the record.
+    """
+
+    row: int
+    input: Any
+    output: Any = None
+    status: str = "pending"
+    stage: str | None = None
+    reasons: list[str] = dataclasses.field(default_factory=list)
+    answers: dict[str, Any] = dataclasses.field(default_factory=dict)
+    response: Any = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The outcome as an answer template sees it (``answer`` is the last step's answer)."""
+        last = list(self.answers.values())[-1] if self.answers else None
+        return {
+            "row": self.row,
+            "status": self.status,
+            "stage": self.stage,
+            "reason": "; ".join(self.reasons) if self.reasons else None,
+            "reasons": list(self.reasons),
+            "input": self.input,
+            "output": self.output,
+            "answer": last,
+            "answers": dict(self.answers),
+            "response": self.response,
+        }
+
 
 # --- mappings ----------------------------------------------------------------
 

@@ -101,6 +101,20 @@ class WebhookAuth:
 
 
 @dataclasses.dataclass(frozen=True)
+class AnswerPolicy:
+    """``trigger.webhook.answer``: how a webhook answers (see engine/text_templates.py for body and each)."""
+
+    mode: str | None
+    timeout: float | None
+    status: int
+    content_type: str
+    body: str | None
+    each: str | None
+    separator: str
+    escape: str | None
+
+
+@dataclasses.dataclass(frozen=True)
 class WebhookPolicy:
     """``trigger.webhook``: the path ``engine serve`` answers on, its auth and its answer."""
 
@@ -108,6 +122,14 @@ class WebhookPolicy:
     auth: WebhookAuth | None
     response: str
     format: str
+    answer: AnswerPolicy | None = None
+
+    @property
+    def mode(self) -> str:
+        """``sync`` or ``async``: ``answer.mode`` when given, else ``response``."""
+        if self.answer is not None and self.answer.mode is not None:
+            return self.answer.mode
+        return self.response
 
 
 @dataclasses.dataclass(frozen=True)

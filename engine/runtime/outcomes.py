@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.contracts import Batch, Chunk, Item, ParseReject
 from engine.runtime.logs import Log
+from engine.runtime.records import RecordLog
 from engine.runtime.rejects import RejectsWriter, RejectTally
 
 
@@ -84,8 +85,18 @@ class Counts:
 class RunOutcomes:
     """Implements :class:`engine.contracts.Outcomes` for one run."""
 
-    def __init__(self, rejects: RejectsWriter | None, policy: str, log: Log, run_id: str) -> None:
+    def __init__(
+        self,
+        rejects: RejectsWriter | None,
+        policy: str,
+        log: Log,
+        run_id: str,
+        *,
+        records: RecordLog | None = None,
+    ) -> None:
         self.rejects = rejects
+        #: every record's outcome, when the run was asked to keep them (a sync webhook answer)
+        self.records = records
         self.policy = policy  # reject | skip | fail
         self.log = log
         self.run_id = run_id
@@ -142,6 +153,8 @@ class RunOutcomes:
         where = _where(lineage)
         if self.policy == "fail":
             raise DataError(f"{where} {'; '.join(reasons)}", hint="on_error.invalid_record is 'fail'")
+        if self.records is not None:
+            self.records.refused(item, lineage.get("row"), stage, reasons, skipped=self.policy == "skip")
         if self.policy == "skip":
             self._bump(item, "skipped")
             if self._skip_logged < 10:
@@ -173,6 +186,8 @@ class RunOutcomes:
     def accepted(self, batch: Batch, count: int | None = None) -> None:
         """Records of ``batch`` the target acknowledged."""
         self._bump(batch.chunk.item, "written", len(batch.records) if count is None else count)
+        if self.records is not None and (count is None or count == len(batch.records)):
+            self.records.accepted(batch)
 
     def accepted_count(self, count: int, item: Item) -> None:
         """``count`` records of ``item`` acknowledged without their batch."""
@@ -194,6 +209,10 @@ class RunOutcomes:
         if self.on_refused is not None:
             self.on_refused(item, batch.chunk.positions[batch.index[i]])
         reasons = [f"{field}: {reason}" if field else reason]
+        if self.records is not None:
+            self.records.refused(
+                item, batch.chunk.positions[batch.index[i]], "target", reasons, response=response
+            )
         self._write(
             "target", batch.lineage(i), reasons, batch.original(i), mapped=batch.records[i], response=response
         )
@@ -203,7 +222,19 @@ class RunOutcomes:
         self._bump(item, "rejected_target")
         if self.on_refused is not None and isinstance(lineage.get("row"), int):
             self.on_refused(item, lineage["row"])
+        if self.records is not None:
+            self.records.refused(item, lineage.get("row"), "target", [reason], response=response)
         self._write("target", lineage, [reason], None, response=response)
+
+    @property
+    def keeps_answers(self) -> bool:
+        """Whether answers are kept (this run collects per-record outcomes)."""
+        return self.records is not None
+
+    def answered(self, batch: Batch, i: int, answer: Any, *, step: str = "target") -> None:
+        """What ``step`` answered for record ``i`` of ``batch``, kept with the record's outcome when asked."""
+        if self.records is not None:
+            self.records.answered(batch, i, answer, step)
 
     def flush(self) -> None:
         """Write buffered rejects to disk."""

@@ -252,6 +252,8 @@ class Runner:
                 truncate(chunk, room)
         item = chunk.item
         outcomes.read(item, len(chunk.records) + len(chunk.rejects or ()))
+        if outcomes.records is not None:
+            outcomes.records.read(chunk)
         for reject in chunk.rejects or ():
             outcomes.parse_reject(chunk, reject)
         if self.lookups is not None:
@@ -265,7 +267,10 @@ class Runner:
             records = sent
         if records:
             self.session.guard()
-            self.target.write(Batch(chunk, records, index))
+            batch = Batch(chunk, records, index)
+            if outcomes.records is not None:
+                outcomes.records.sending(batch)
+            self.target.write(batch)
         self._progress(run)
         failpoint("chunk.done")
         return limit is None or outcomes.total.read < limit

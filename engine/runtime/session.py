@@ -29,6 +29,7 @@ from engine.runtime.logs import Log
 from engine.runtime.moves import retry_move
 from engine.runtime.outcomes import Counts, RunOutcomes
 from engine.runtime.paths import state_dir
+from engine.runtime.records import RecordLog
 from engine.runtime.rejects import RejectsWriter, merge_reasons
 from engine.runtime.report import (
     EXIT_FAILED,
@@ -65,6 +66,8 @@ class RunOptions:
     worker: bool = False
     #: send every record even when ``state.changed_only`` finds it unchanged (``engine run --full``)
     full: bool = False
+    #: keeps every record's outcome and answers here (a sync webhook answer built from them)
+    records: RecordLog | None = None
 
     @property
     def records_state(self) -> bool:
@@ -88,7 +91,9 @@ class RunSession:
         started = datetime.now(UTC)
         run_id = opts.run_id or new_run_id(started)
         base_log = log.bind(connector=plan.name)
-        outcomes = RunOutcomes(self._rejects_writer(run_id), plan.on_error.invalid_record, base_log, run_id)
+        outcomes = RunOutcomes(
+            self._rejects_writer(run_id), plan.on_error.invalid_record, base_log, run_id, records=opts.records
+        )
         self.run = Run(
             connector=plan.name,
             spec_dir=self.spec_dir,

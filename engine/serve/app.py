@@ -16,6 +16,11 @@ short JSON errors; nothing in an answer holds a secret.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
+import functools
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -26,7 +31,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from engine.contracts import Payload, new_payload_id, safe_headers
-from engine.runtime.report import EXIT_REJECTS
+from engine.jsonutil import to_jsonable
+from engine.runtime.records import RecordLog
+from engine.runtime.report import EXIT_REJECTS, RunReport
+from engine.secrets import redactor
 from engine.serve import telemetry
 from engine.serve.metrics import CONTENT_TYPE
 from engine.serve.specs import ServedSpec, summary
@@ -106,7 +114,7 @@ def webhook_endpoint(server: Any, spec: ServedSpec) -> Any:
     """
     webhook = spec.webhook
     assert webhook is not None
-    mode = webhook.response
+    mode = webhook.mode
     auth_header = webhook.auth.header if webhook.auth else "x-api-key"
     log = server.log.bind(connector=spec.name, path=webhook.path)
 
@@ -173,18 +181,106 @@ def webhook_endpoint(server: Any, spec: ServedSpec) -> Any:
                 status_code=202,
                 background=BackgroundTask(job.answered.set),
             )
+        return await synchronous(payload, run_id)
+
+    async def synchronous(payload: Payload, run_id: str) -> Response:
+        """Run now and answer with the outcome, or 202 once ``answer.timeout`` passed."""
+        records = RecordLog() if spec.template is not None else None
+        spec.runs.queued(run_id)
+        run = functools.partial(
+            spec.run, payload, run_id=run_id, trigger="webhook", tracked=run_id, records=records
+        )
+        future = in_thread(run, f"engine-sync:{spec.name}")
+        timeout = webhook.answer.timeout if webhook.answer is not None else None
+        waited = asyncio.wrap_future(future)
+        waited.add_done_callback(_consume)  # a late run's crash shows on /runs/{id} and /health
         try:
-            report = await run_in_threadpool(spec.run, payload, run_id=run_id, trigger="webhook")
+            report = await asyncio.wait_for(asyncio.shield(waited), timeout)
+        except TimeoutError:
+            server.outlived(future)
+            log.info("sync run outlived answer.timeout; answered 202", run_id=run_id, timeout=f"{timeout:g}s")
+            return JSONResponse(
+                {"accepted": True, "run_id": run_id, "status": "running"},
+                status_code=202,
+                headers={"Location": f"/runs/{run_id}"},
+            )
         except Exception as exc:
             log.error("webhook run crashed", run_id=run_id, error=f"{type(exc).__name__}: {exc}")
             return _error(500, "internal error", run_id=run_id)
-        status = SYNC_STATUS.get(report.status, 500)
-        if report.exit_code == EXIT_REJECTS:
-            status = 422
-        headers = {"Retry-After": "30"} if status == 503 else None
-        return JSONResponse(summary(report), status_code=status, headers=headers)
+        return sync_answer(spec, report, records)
 
     return endpoint
+
+
+def _consume(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def in_thread(work: Callable[[], Any], name: str) -> concurrent.futures.Future[Any]:
+    """Run ``work`` on a daemon thread of its own (a run cut off by the shutdown timeout must not hold the exit)."""
+    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    context = contextvars.copy_context()  # the request's trace span stays the run's parent
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(context.run(work))
+        except BaseException as exc:  # handed to whoever awaits the future
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
+
+
+def sync_answer(spec: ServedSpec, report: RunReport, records: RecordLog | None) -> Response:
+    """The answer to a sync webhook whose run ended: the run summary, or the spec's ``answer`` template.
+
+    A run that succeeded gets ``answer.status`` (200); one whose rejects exceeded
+    the tolerance 422, one that failed 500, a held lock 503 with ``Retry-After``.
+    """
+    status = SYNC_STATUS.get(report.status, 500)
+    if report.exit_code == EXIT_REJECTS:
+        status = 422
+    answer = spec.webhook.answer if spec.webhook is not None else None
+    if status == 200 and answer is not None:
+        status = answer.status
+    headers = {"Retry-After": "30"} if status == 503 else None
+    if spec.template is None or answer is None:
+        return JSONResponse(summary(report), status_code=status, headers=headers)
+    settled = {i.uri for i in report.items if i.status == "done"}
+    outcomes = [o.as_dict() for o in records.outcomes(settled)] if records is not None else []
+    body = spec.template.render(summary(report, rejects=False), to_jsonable(outcomes))
+    return Response(body, status_code=status, headers=headers, media_type=answer.content_type)
+
+
+def runs_endpoint(server: Any) -> Any:
+    """The ``GET /runs/{id}`` endpoint: a webhook run's status and counts.
+
+    The run's spec decides who may ask, exactly as for its webhook (an API key
+    in its header; a Fluent signature, over the empty body). An id this
+    process does not know (never accepted, forgotten, or from before a
+    restart) is 404.
+    """
+
+    async def run_status(request: Request) -> Response:
+        run_id = str(request.path_params["run_id"])
+        for spec in server.specs:
+            entry = spec.runs.get(run_id)
+            if entry is not None and spec.verifier is not None:
+                break
+        else:
+            return _error(404, "unknown run", run_id=run_id)
+        reason = spec.verifier.check_headers(request.headers) or spec.verifier.check(b"", request.headers)
+        if reason is not None:
+            client = request.client.host if request.client else None
+            server.log.warning("run status refused", reason=reason, client=client, connector=spec.name)
+            return _error(401, "unauthorized", reason=reason)
+        entry["connector"] = spec.name
+        return JSONResponse(redactor.scrub_obj(to_jsonable(entry)))
+
+    return run_status
 
 
 def health_endpoint(server: Any) -> Any:
@@ -204,7 +300,7 @@ def health_endpoint(server: Any) -> Any:
                 "name": spec.name,
                 "spec": spec.path,
                 "webhook": spec.webhook.path if spec.webhook else None,
-                "response": spec.webhook.response if spec.webhook else None,
+                "response": spec.webhook.mode if spec.webhook else None,
                 "schedule": spec.schedule,
                 "next_run": schedule.next_due.isoformat() if schedule and schedule.next_due else None,
                 # due times run by this instance, and by others sharing the store
@@ -241,10 +337,11 @@ def metrics_endpoint(server: Any) -> Any:
 
 
 def build_app(server: Any) -> Starlette:
-    """The ASGI app for ``server``: ``/health``, ``/metrics`` and a POST route per spec with a webhook."""
+    """The ASGI app for ``server``: ``/health``, ``/metrics``, ``/runs/{id}`` and a POST route per spec with a webhook."""
     routes = [
         Route("/health", health_endpoint(server), methods=["GET"]),
         Route("/metrics", metrics_endpoint(server), methods=["GET"]),
+        Route("/runs/{run_id}", runs_endpoint(server), methods=["GET"]),
     ]
     for spec in server.specs:
         if spec.webhook is not None:

@@ -12,6 +12,7 @@ bodies) is bounded by :mod:`engine.serve.limits` and :class:`ServeOptions`.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import signal
 import socket
@@ -33,7 +34,9 @@ from engine.serve.specs import ServedSpec
 from engine.serve.spool import Spool, StoreSpool
 from engine.serve.worker import SharedWorker, Worker
 
-RESERVED_PATHS = ("/health", "/metrics")
+RESERVED_PATHS = ("/health", "/metrics", "/runs")
+#: GET /runs/{id} answers under this prefix
+RESERVED_PREFIXES = ("/runs/",)
 #: seconds an idle connection stays open after an answer (uvicorn's default, stated)
 KEEP_ALIVE = 5
 
@@ -92,7 +95,7 @@ def load_specs(
             )
         seen_names.setdefault(spec.name, spec.path)
         route = spec.webhook.path if spec.webhook else None
-        if route in RESERVED_PATHS:
+        if route in RESERVED_PATHS or (route or "").startswith(RESERVED_PREFIXES):
             problems.append(f"{spec.path}: trigger.webhook.path {route} is reserved by engine serve")
         elif route and route in seen_paths:
             problems.append(
@@ -129,7 +132,7 @@ class Server:
         self.instance = Instance.here()
         for spec in specs:
             shared = spec.shared_store
-            if spec.webhook is not None and spec.webhook.response == "async":
+            if spec.webhook is not None and spec.webhook.mode == "async":
                 root = spec.state_dir / "payloads" / spec.name
                 if shared is not None:
                     spool = StoreSpool(shared, spec.name, self.instance.owner, spec.lease_ttl, root)
@@ -158,6 +161,20 @@ class Server:
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
         self._signalled = threading.Event()
+        #: sync runs that outlived their answer's timeout (answered 202): a graceful stop waits for them
+        self._outlived: set[concurrent.futures.Future[Any]] = set()
+        self._outlived_lock = threading.Lock()
+
+    def outlived(self, future: concurrent.futures.Future[Any]) -> None:
+        """A sync run answered 202 goes on without its request; :meth:`stop` waits for it."""
+
+        def forget(done: concurrent.futures.Future[Any]) -> None:
+            with self._outlived_lock:
+                self._outlived.discard(done)
+
+        with self._outlived_lock:
+            self._outlived.add(future)
+        future.add_done_callback(forget)
 
     def _count_run(self, spec: ServedSpec, trigger: str, summary: dict[str, Any]) -> None:
         self.metrics.run_finished(spec.name, trigger, summary, spec.failed_in_a_row)
@@ -269,6 +286,11 @@ class Server:
         finished = (
             all(w.join(max(0.0, deadline - time.monotonic())) for w in self.workers.values()) and finished
         )
+        with self._outlived_lock:
+            outlived = list(self._outlived)
+        if outlived:
+            _done, still = concurrent.futures.wait(outlived, max(0.0, deadline - time.monotonic()))
+            finished = finished and not still
         if self._socket is not None:
             self._socket.close()
         self._thread = self._uvicorn = self._socket = None

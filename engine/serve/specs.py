@@ -24,13 +24,16 @@ from engine.plan import RetryPolicy, WebhookPolicy
 from engine.runtime.locking import CLAIM_TTL
 from engine.runtime.logs import Log
 from engine.runtime.paths import state_dir
+from engine.runtime.records import RecordLog
 from engine.runtime.report import RunReport
 from engine.runtime.runner import Runner, RunOptions
 from engine.secrets import redactor
 from engine.serve import telemetry
 from engine.serve.auth import Verifier, make_verifier
+from engine.serve.runs import RunBoard
 from engine.spec.compile import compile_document
 from engine.spec.loader import SpecDocument, load_file
+from engine.text_templates import AnswerTemplate, answer_template
 
 #: webhook ``format`` → the payload's file extension
 EXTENSIONS = {"json": "json", "xml": "xml", "csv": "csv", "raw": "bin"}
@@ -85,6 +88,19 @@ class ServedSpec:
         self.failed_in_a_row = 0
         #: called with (this spec, trigger, run summary) after every run: metrics
         self.listeners: list[Callable[[ServedSpec, str, dict[str, Any]], None]] = []
+        #: the runs its webhook accepted, for GET /runs/{id}
+        self.runs = RunBoard()
+        #: ``trigger.webhook.answer.body``, compiled (checked already by the spec's validation)
+        self.template: AnswerTemplate | None = None
+        answer = self.webhook.answer if self.webhook is not None else None
+        if answer is not None and answer.body is not None:
+            self.template = answer_template(
+                answer.body,
+                answer.each,
+                content_type=answer.content_type,
+                separator=answer.separator,
+                escape=answer.escape,
+            )
 
     @classmethod
     def load(cls, path: str, *, allow_custom_code: bool = False, log: Log | None = None) -> ServedSpec:
@@ -110,38 +126,47 @@ class ServedSpec:
         return EXTENSIONS.get(self.webhook.format if self.webhook else "json", "bin")
 
     def run(
-        self, payload: Payload | None = None, *, run_id: str | None = None, trigger: str = "webhook"
+        self,
+        payload: Payload | None = None,
+        *,
+        run_id: str | None = None,
+        trigger: str = "webhook",
+        tracked: str | None = None,
+        records: RecordLog | None = None,
     ) -> RunReport:
-        """One run, after any run of this spec still going in this process."""
+        """One run, after any run of this spec still going in this process.
+
+        ``tracked`` is the id the caller was given (GET /runs/{id}), when the
+        run is one the webhook accepted; ``records`` keeps every record's
+        outcome (for an answer built from them).
+        """
         with (
             self.lock,
             telemetry.span("engine.run", connector=self.name, trigger=trigger, run_id=run_id) as span,
         ):
             self.running = run_id or "starting"
+            if tracked is not None:
+                self.runs.running(tracked)
             try:
                 plan = compile_document(self.doc, allow_custom_code=self.allow_custom_code)
                 if payload is not None and self.takes_payload:
                     plan.source.deliver(payload)
                 try:
-                    report = Runner(
-                        plan, RunOptions(progress=False, run_id=run_id), log=self.log.bind(trigger=trigger)
-                    ).run()
+                    options = RunOptions(progress=False, run_id=run_id, records=records)
+                    report = Runner(plan, options, log=self.log.bind(trigger=trigger)).run()
                 finally:
                     plan.state_store.close()
             except Exception as exc:  # a defect below (engine errors end up in the report): tell /health
-                self._finished(
-                    trigger,
-                    {
-                        "run_id": run_id,
-                        "status": "crashed",
-                        "trigger": trigger,
-                        "error": redactor.scrub(f"{type(exc).__name__}: {exc}"),
-                    },
-                )
+                error = redactor.scrub(f"{type(exc).__name__}: {exc}")
+                self._finished(trigger, {"run_id": run_id, "status": "crashed", "trigger": trigger, "error": error})
+                if tracked is not None:
+                    self.runs.crashed(tracked, error)
                 raise
             finally:
                 self.running = None
             self._finished(trigger, {**summary(report, rejects=False), "trigger": trigger})
+            if tracked is not None:
+                self.runs.ended(tracked, report)
             counts = report.counts
             telemetry.annotate(
                 span,

@@ -108,6 +108,7 @@ class Worker:
         except queue.Full:
             self.spool.done(payload)
             return None
+        self.spec.runs.queued(job.run_id)
         return job
 
     def trigger(self, run_id: str) -> Job | None:
@@ -119,6 +120,7 @@ class Worker:
             self.queue.put_nowait(job)
         except queue.Full:
             return None
+        self.spec.runs.queued(run_id)
         return job
 
     @property
@@ -152,7 +154,7 @@ class Worker:
         attempt = job.failures + job.locked
         run_id = job.run_id if attempt == 0 else f"{job.run_id}-{attempt + 1}"
         try:
-            report = self.spec.run(job.payload, run_id=run_id, trigger="webhook")
+            report = self.spec.run(job.payload, run_id=run_id, trigger="webhook", tracked=job.run_id)
         except Exception as exc:  # a defect, not a run outcome: keep the body for a person
             self.log.error("webhook run crashed", run_id=run_id, error=f"{type(exc).__name__}: {exc}")
             self._give_up(job, {"status": "crashed", "error": f"{type(exc).__name__}: {exc}"})
@@ -175,6 +177,7 @@ class Worker:
     def _later(self, job: Job, delay: float, outcome: dict[str, Any]) -> None:
         if self._stop.is_set():
             return  # the body stays pending in the spool; the next start runs it
+        self.spec.runs.retrying(job.run_id, delay)
         self.log.warning(
             "webhook run will be tried again",
             run_id=outcome.get("run_id"),

@@ -22,6 +22,7 @@ from engine.spec.diagnostics import Diagnostic, SpecPath, errors, render_path, s
 from engine.spec.loader import SpecDocument, load_file
 from engine.spec.options import OptionError, build_options, fill_defaults, secret_options
 from engine.spec.schema_errors import check
+from engine.text_templates import answer_template
 
 
 class _Compiler:
@@ -320,6 +321,7 @@ class _Compiler:
                     "(expected five fields: minute hour day month weekday)",
                 )
         self._webhook_auth(section.get("webhook"))
+        self._webhook_answer(section.get("webhook"))
         self._secret_lint(sections.TRIGGER, section, ("trigger",))
         policy: TriggerPolicy = self._policy(TriggerPolicy, sections.TRIGGER, section, ("trigger",))
         return policy
@@ -348,6 +350,34 @@ class _Compiler:
                 "anyone who can reach this endpoint can trigger runs; use fluent_signature or api_key",
                 code="webhook-no-auth",
             )
+
+    def _webhook_answer(self, webhook: Any) -> None:
+        """An answer's templates compile, and only a sync answer has a body."""
+        answer = webhook.get("answer") if isinstance(webhook, dict) else None
+        if not isinstance(answer, dict):
+            return
+        path = ("trigger", "webhook", "answer")
+        mode = answer.get("mode") or webhook.get("response") or "async"
+        if mode == "async":
+            for option in ("body", "each", "timeout"):
+                if option in answer:
+                    self.error(
+                        (*path, option),
+                        f"only a sync answer has a {option}; an async webhook answers 202 with the run id "
+                        "at once (set mode: sync)",
+                    )
+        if answer.get("each") is not None and answer.get("body") is None:
+            self.error((*path, "each"), "each is joined into the body's {{ each }}: give a body too")
+        if answer.get("body") is None:
+            return
+        template = answer_template(
+            str(answer["body"]),
+            answer.get("each"),
+            content_type=answer.get("content_type") or "application/json",
+            escape=answer.get("escape"),
+        )
+        for option, message in template.problems:
+            self.error((*path, option), message, code="template")
 
     def section(self, name: str, data: dict[str, Any], default: Any) -> Any:
         """A section checked against its schema, defaults filled (its default when absent or wrong)."""

@@ -258,6 +258,49 @@ ON_ERROR: dict[str, Any] = {
     },
 }
 
+ANSWER: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "how the webhook answers: at once (async) or with a body built from the run (sync)",
+    "properties": {
+        "mode": {
+            "enum": ["async", "sync"],
+            "description": "async: 202 with the run id at once; sync: run, then answer (default: response)",
+        },
+        "timeout": duration(
+            "a sync run still going after this long is answered 202 with its run id (GET /runs/{id}); "
+            "default: wait for the run"
+        ),
+        "status": {
+            "type": "integer",
+            "minimum": 200,
+            "maximum": 299,
+            "default": 200,
+            "description": "status of a sync answer when the run succeeded (otherwise 422, 500 or 503)",
+        },
+        "content_type": {
+            "type": "string",
+            "minLength": 1,
+            "default": "application/json",
+            "description": "Content-Type of a sync answer",
+        },
+        "body": {
+            "type": "string",
+            "description": "the sync answer, with {{ jmespath }} placeholders over run, records and each; "
+            "default: the run summary as JSON",
+        },
+        "each": {
+            "type": "string",
+            "description": "text rendered per record (placeholders over its outcome), joined into {{ each }}",
+        },
+        "separator": {"type": "string", "default": "\n", "description": "between the each texts"},
+        "escape": {
+            "enum": ["xml", "json", "csv", "text"],
+            "description": "how placeholder values are escaped; default: from content_type",
+        },
+    },
+}
+
 TRIGGER: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -289,7 +332,13 @@ TRIGGER: dict[str, Any] = {
                     "required": ["type"],
                     "additionalProperties": False,
                 },
-                "response": {"enum": ["sync", "async"], "default": "async"},
+                "response": {
+                    "enum": ["sync", "async"],
+                    "default": "async",
+                    "description": "async: 202 at once, the run follows; sync: answer with the run's outcome "
+                    "(answer.mode, when given, decides instead)",
+                },
+                "answer": ANSWER,
                 "format": {"enum": ["json", "xml", "csv", "raw"], "default": "json"},
             },
         },

@@ -209,8 +209,10 @@ class Sender:
 
     def _accepted(self, out: Outgoing, resp: httpx.Response) -> None:
         if self.results is None:
+            keep = len(out.members) == 1 and self.run.outcomes.keeps_answers
+            answer = _body(resp) if keep else None
             for batch, i in out.members:
-                self._accept(batch, i)
+                self._accept(batch, i, answer)
             return
         r = self.results
         try:
@@ -233,7 +235,7 @@ class Sender:
         for (batch, i), result in zip(out.members, items, strict=True):
             problem = self._item_problem(result)
             if problem is None:
-                self._accept(batch, i)
+                self._accept(batch, i, result)
             else:
                 self._reject(batch, i, problem, {"status": resp.status_code, "result": result})
 
@@ -254,9 +256,10 @@ class Sender:
         text = detail if isinstance(detail, str) else _json(detail)
         return f"the server refused this record: {excerpt(text, 300, collapse=False)}"
 
-    def _accept(self, batch: Batch, i: int) -> None:
+    def _accept(self, batch: Batch, i: int, answer: Any = None) -> None:
         self.count("accepted")
         self.run.outcomes.accepted_count(1, batch.chunk.item)
+        self.run.outcomes.answered(batch, i, answer)
         self.on_settled(batch, i)
 
     def _reject(self, batch: Batch, i: int, reason: str, response: Any) -> None:

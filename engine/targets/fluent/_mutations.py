@@ -169,7 +169,7 @@ class MutationSender:
         wait: float | None = None
         for rec, op, result in zip(recs, ops, split(envelope, merged), strict=True):
             if result.ok:
-                self._applied(rec, op)
+                self._applied(rec, op, result.data)
                 continue
             verdicts = [classify(e) for e in result.errors]
             if all(v.retryable for v in verdicts):
@@ -289,12 +289,15 @@ class MutationSender:
     def _reason(self, op: Operation, errors: list[dict[str, Any]], rec: Rec) -> str:
         return _reason(op.label, errors, rec, update=self.upsert is not None and op is self.upsert.update)
 
-    def _applied(self, rec: Rec, op: Operation) -> None:
+    def _applied(self, rec: Rec, op: Operation, data: dict[str, Any]) -> None:
         if self.upsert is None:
             self._count("applied")
         else:
             self._count("updated" if op is self.upsert.update else "created")
         self.run.outcomes.accepted_count(1, rec.batch.chunk.item)
+        # one mutation per record: its returning fields are the answer ({id, ref}), not {createOrder: {...}}
+        answer = next(iter(data.values())) if len(data) == 1 else data
+        self.run.outcomes.answered(rec.batch, rec.index, answer)
         if self.on_settled is not None:
             self.on_settled(rec)
 

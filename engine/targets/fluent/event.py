@@ -314,6 +314,8 @@ class EventTarget(PooledTarget):
             return
         self._count("accepted", len(members))
         self.run.outcomes.accepted_count(len(members), batch.chunk.item)
+        for i in members:
+            self.run.outcomes.answered(batch, i, answer)
 
     def _reject(
         self, batch: Batch, members: list[int], reason: str, response: dict[str, Any], event: dict[str, Any]
