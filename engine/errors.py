@@ -171,6 +171,22 @@ class TransientTargetError(TargetError, TransientError):
     code = "engine.target.transient"
 
 
+class NotificationError(TargetError):
+    """An e-mail or chat message could not be delivered: the server refused it, or TLS failed.
+
+    Fatal for the run when it is about the server (login, TLS, the sender
+    refused); a refusal of one message rejects its records instead.
+    """
+
+    code = "engine.target.notification"
+
+
+class TransientNotificationError(NotificationError, TransientTargetError):
+    """The mail or chat server could not be reached, or refused for now (4xx): worth retrying later."""
+
+    code = "engine.target.notification.transient"
+
+
 class RateLimitedSourceError(TransientSourceError, RateLimitedError):
     """A source was asked to slow down (429, throttling codes); ``retry_after`` carries the server's hint."""
 

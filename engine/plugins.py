@@ -12,6 +12,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "s3": "engine.connections.s3:S3Connection",
         "sftp": "engine.connections.sftp:SftpConnection",
         "http": "engine.connections.http:HttpConnection",
+        "smtp": "engine.connections.smtp:SmtpConnection",
     },
     "sources": {
         "local": "engine.sources.local:LocalSource",
@@ -36,6 +37,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "fluent.event": "engine.targets.fluent.event:EventTarget",
         "fluent.graphql": "engine.targets.fluent.graphql:GraphqlTarget",
         "http": "engine.targets.http:HttpTarget",
+        "email": "engine.targets.email:EmailTarget",
     },
     "writers": {
         "csv": "engine.writers.csv:CsvWriter",
