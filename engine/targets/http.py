@@ -19,6 +19,14 @@ from the mapped record (``/items/{ref}``; values are percent-encoded) or
 ``{"items": [...]}``), and ``results`` maps a per-item answer back to each
 record by position.
 
+``message: {text: TEMPLATE}`` makes the target a chat webhook sender
+(Slack, Teams, Google Chat): each record is posted as ``{"text": ...}``
+(``key: content`` for Discord) rendered from ``{{ jmespath }}``
+placeholders over ``record`` and ``run``, so a route of alerts reaches a
+channel. Put the webhook's URL, which is its credential, in the
+connection's ``base_url`` as a secret reference and leave ``path: ""``: an
+empty path is the base URL exactly.
+
 Every record ends accepted or rejected: a status in ``success`` accepts, a
 4xx rejects with the status, the start of the answer and the record's
 lineage; 429 and 408 are sent again after ``Retry-After``; ``on_status``
@@ -52,6 +60,10 @@ from engine.jsonutil import dumps, dumps_bytes, non_finite
 from engine.mapping.paths import PathSyntaxError, compile_getter, parse_path
 from engine.retry import RateLimiter
 from engine.targets._http_send import Outgoing, Results, Sender, parse_statuses
+from engine.text_templates import TextTemplate
+
+#: what a chat message's placeholders start from
+MESSAGE_NAMES = ("record", "run")
 
 _STATUSES = {
     "type": "array",
@@ -136,6 +148,26 @@ SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "message": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["text"],
+            "description": "a chat webhook (Slack, Teams, Google Chat): each record is sent as {KEY: TEXT} "
+            "instead of itself",
+            "properties": {
+                "text": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "the message, with {{ jmespath }} placeholders over record and run",
+                },
+                "key": {
+                    "type": "string",
+                    "minLength": 1,
+                    "default": "text",
+                    "description": "the key the message is sent under (Discord: content)",
+                },
+            },
+        },
         "idempotency_key": {
             "type": "object",
             "additionalProperties": False,
@@ -179,6 +211,7 @@ class HttpTargetOptions:
     success: list
     on_status: list | None
     results: dict | None
+    message: dict | None
     idempotency_key: dict | None
     idempotent: bool
     concurrency: int
@@ -230,9 +263,21 @@ class HttpTarget(PooledTarget):
             self._problems.append(
                 (("results",), "results maps a batch answer to its records; use it with body: batch")
             )
+        self.message = self._message(o.message)
         self.sender: Sender | None = None
         self.buffers: dict[str, list[tuple[Batch, int]]] = {}
         self.batches = 0
+
+    def _message(self, message: dict[str, Any] | None) -> TextTemplate | None:
+        """The chat message template (``message.text``), checked like every template."""
+        if message is None:
+            return None
+        if self.batched:
+            self._problems.append((("message",), "a chat message is sent per record; use body: record"))
+        found: list[tuple[str, str]] = []
+        template = TextTemplate(message["text"], MESSAGE_NAMES, "text", found)
+        self._problems.extend((("message", where), text) for where, text in found)
+        return template
 
     def _statuses(self, values: list[Any], where: tuple) -> list[tuple[int, int]]:
         try:
@@ -288,7 +333,10 @@ class HttpTarget(PooledTarget):
         """The request for ``members`` (a DataError when a placeholder has no value)."""
         context = self.run.context
         try:
-            url = str(self.path_t.render(record, context, encode=True)).lstrip("/")
+            # an empty path is the connection's base_url exactly (a chat webhook's URL is the whole secret)
+            url = str(self.path_t.render(record, context, encode=True)).lstrip(
+                "/"
+            ) or self.client.base_url.rstrip("/")
             params = self.params.render(record, context) or None
             headers = {k: str(v) for k, v in self.headers.render(record, context).items()}
         except Missing as exc:
@@ -349,8 +397,13 @@ class HttpTarget(PooledTarget):
                 if len(members) >= self.options.batch_size:
                     self.flush(item)
                 continue
+            body: Any = record
+            if self.message is not None:
+                run = {"run_id": self.run.run_id, "connector": self.run.connector}
+                text = self.message.render({"record": record, "run": run}, "text")
+                body = {self.options.message["key"]: text}
             try:
-                out = self._outgoing(record, record, [(batch, i)])
+                out = self._outgoing(record, body, [(batch, i)])
             except DataError as exc:
                 self.sender.count("rejected")
                 self.run.outcomes.rejected(batch, i, exc.message, field=exc.field)

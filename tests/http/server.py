@@ -32,6 +32,8 @@ TOKEN = "s3cr3t-static-token"
 API_KEY = "k3y-0f-the-api"
 USER, PASSWORD = "integrator", "pa55-w0rd-basic"
 CLIENT_ID, CLIENT_SECRET = "engine-client", "cl13nt-s3cr3t"
+#: the secret part of the chat webhook's URL, as Slack and Teams hand them out
+CHAT_TOKEN = "T000-B000-ch4tw3bh00ks3cr3t"
 
 
 @dataclasses.dataclass
@@ -56,6 +58,8 @@ class ApiServer:
         self.product_delay = 0.0
         self.in_flight = 0
         self.peak = 0
+        #: texts posted to the chat webhook, in arrival order
+        self.chat: list[str] = []
         self.log: list[dict[str, Any]] = []
         self.faults: list[Fault] = []
         self.keys: dict[str, tuple[int, Any]] = {}
@@ -145,6 +149,7 @@ class ApiServer:
                 Route("/items", self.create_item, methods=["POST"]),
                 Route("/items/batch", self.batch_items, methods=["POST"]),
                 Route("/items/{ref}", self.put_item, methods=["PUT", "PATCH"]),
+                Route("/hooks/chat/{token}", self.chat_message, methods=["POST"]),
             ]
         )
 
@@ -364,6 +369,19 @@ class ApiServer:
         item = body.get("item", body) if isinstance(body, dict) and "item" in body else body
         status, answer = self._store(item)
         return await self._after(fault, self._remember(entry, status, answer))
+
+    async def chat_message(self, request: Request) -> Response:
+        """A Slack-style incoming webhook: the secret is in the URL, the message is {"text": ...}, the answer "ok"."""
+        entry, early, _fault = await self._guard(request)
+        if early is not None:
+            return early
+        if request.path_params["token"] != CHAT_TOKEN:
+            return Response("no_service", status_code=404, media_type="text/plain")
+        body = entry["body"]
+        if not isinstance(body, dict) or not isinstance(body.get("text"), str) or not body["text"]:
+            return Response("no_text", status_code=400, media_type="text/plain")
+        self.chat.append(body["text"])
+        return Response("ok", status_code=200, media_type="text/plain")
 
     async def put_item(self, request: Request) -> Response:
         entry, early, fault = await self._guard(request)
