@@ -114,7 +114,7 @@ class TextTemplate:
         self.pieces.append(text[end:])
 
     def render(self, scope: Mapping[str, Any], escape: str) -> str:
-        """The text with each placeholder's value looked up in ``scope`` and escaped (``escape``)."""
+        """The text with each placeholder's value looked up in ``scope`` and escaped, secrets redacted."""
         out = [self.pieces[0]]
         for k, expr in enumerate(self.exprs):
             if self.raw[k]:
@@ -122,7 +122,7 @@ class TextTemplate:
             else:
                 out.append(_escaped(expr.search(scope) if expr is not None else None, escape))
             out.append(self.pieces[k + 1])
-        return "".join(out)
+        return redactor.scrub("".join(out))
 
 
 class AnswerTemplate:
@@ -144,12 +144,11 @@ class AnswerTemplate:
             self.problems.append(("body", "{{ each }} needs an each: text (what to write per record)"))
 
     def render(self, run: Mapping[str, Any], records: list[dict[str, Any]]) -> str:
-        """The answer for a run's summary and its records' outcomes, secrets redacted."""
+        """The answer for a run's summary and its records' outcomes (secrets redacted by each text)."""
         lines = ""
         if self.each is not None:
             lines = self.separator.join(self.each.render({**r, "run": run}, self.escape) for r in records)
-        text = self.body.render({"run": run, "records": records, "each": lines}, self.escape)
-        return redactor.scrub(text)
+        return self.body.render({"run": run, "records": records, "each": lines}, self.escape)
 
 
 #: nodes whose every child is looked up in the scope (the others look up their first child there)
@@ -193,8 +192,9 @@ def _escaped(value: Any, escape: str) -> str:
         return xml_escape(_NOT_XML.sub("", text), {'"': "&quot;", "'": "&apos;"})
     if escape == "csv":
         buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="").writerow([text])
-        return buffer.getvalue()
+        # the writer quotes a field holding its line terminator: keep the usual one, then cut it off
+        csv.writer(buffer, lineterminator="\r\n").writerow([text])
+        return buffer.getvalue()[:-2]
     return text
 
 
