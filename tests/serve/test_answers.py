@@ -293,3 +293,44 @@ def test_answer_templates_are_checked_when_the_spec_compiles(write_spec, answer,
     rendered = [d.render() for d in caught.value.diagnostics if d.severity == "error"]
     assert len(rendered) == 1 and expected in rendered[0], rendered
     assert "spec.yaml:10:" in rendered[0]  # the answer's own line
+
+
+RETRIED_SPEC = """
+version: 1
+name: retried
+connections:
+  api: {type: http, base_url: "${env:API_URL}", retry: {max_attempts: 1}}
+source: {type: payload}
+parser: {type: json}
+mapping:
+  fields:
+    sku: {source: sku, required: true}
+target: {type: http, connection: api, path: /items, idempotent: true}
+trigger:
+  webhook:
+    path: /retried
+    auth: {type: api_key, api_key: "${env:ASN_KEY}"}
+"""
+
+
+def test_run_status_follows_an_async_run_through_its_retry(serve, client, write_spec, monkeypatch, api):
+    monkeypatch.setenv("ASN_KEY", KEY)
+    monkeypatch.setenv("API_URL", api.url)
+    api.fail("/items", status=503)  # once: the first run fails, the worker tries again (after 5 s)
+    server = serve(write_spec(RETRIED_SPEC))
+    answer = client.post(server.url + "/retried", json={"sku": "A"}, headers={"x-api-key": KEY})
+    assert answer.status_code == 202
+    url = f"{server.url}/runs/{answer.json()['run_id']}"
+
+    def status() -> dict:
+        return client.get(url, headers={"x-api-key": KEY}).json()
+
+    retrying = wait_for(lambda: status()["status"] == "retrying")
+    assert retrying, status()
+    first = status()
+    assert first["attempts"] == 1 and first["retry_in"] >= 5 and "503" in first["error"]
+    assert wait_for(lambda: status()["status"] == "succeeded", timeout=30), status()
+    done = status()
+    assert done["attempts"] == 2 and done["last_attempt"] == f"{done['run_id']}-2"
+    assert done["records"]["written"] == 1 and done["error"] is None
+    assert [item["sku"] for item in api.items.values()] == ["A"]
