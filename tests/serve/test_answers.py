@@ -334,3 +334,15 @@ def test_run_status_follows_an_async_run_through_its_retry(serve, client, write_
     assert done["attempts"] == 2 and done["last_attempt"] == f"{done['run_id']}-2"
     assert done["records"]["written"] == 1 and done["error"] is None
     assert [item["sku"] for item in api.items.values()] == ["A"]
+
+
+def test_a_graceful_stop_waits_for_a_sync_run_answered_202(serve, client, write_spec, monkeypatch, api):
+    monkeypatch.setenv("ASN_KEY", KEY)
+    monkeypatch.setenv("API_URL", api.url)
+    api.fail("/items", status=201, delay=2.0, body={"id": "late"})
+    server = serve(write_spec(SLOW_SPEC))
+    answer = client.post(server.url + "/slow", json={"sku": "A"}, headers={"x-api-key": KEY})
+    assert answer.status_code == 202
+    assert server.stop(timeout=20) is True  # returns once the run that outlived its request ended
+    run = server.specs[0].runs.get(answer.json()["run_id"])
+    assert run is not None and run["status"] == "succeeded" and run["records"]["written"] == 1
