@@ -1,4 +1,4 @@
-"""The HTTP side of ``engine serve``: one route per webhook, ``/health`` and ``/metrics``.
+"""The HTTP side of ``engine serve``: one route per webhook, ``/runs/{id}``, ``/health`` and ``/metrics``.
 
 A webhook request is first judged on its headers: a missing or wrong API
 key, or a missing or malformed signature, is refused before a byte of the
@@ -6,11 +6,14 @@ body is read, and so is a body declared larger than the limit. Only then is
 the body read, as raw bytes (never parsed before it is verified: a
 signature covers the exact body), limited in size and time while it
 streams in and counted against the server's memory budget for bodies. It
-is then verified and either queued (``response: async``: 202 at once, the
-run follows) or run before answering (``response: sync``: 200 with the
-run's counts, 422 when its rejects exceeded the spec's tolerance, 500 when
-it failed, 503 when another process holds the spec's lock). Refusals are
-short JSON errors; nothing in an answer holds a secret.
+is then verified and either queued (``answer.mode: async``: 202 at once,
+the run follows) or run before answering (``sync``: 200, or ``answer.status``,
+with the run's counts or the spec's answer template rendered from the run's
+results; 422 when its rejects exceeded the spec's tolerance, 500 when it
+failed, 503 when another process holds the spec's lock; 202 with the run id
+when it outlives ``answer.timeout``). ``GET /runs/{id}`` tells a webhook
+run's status and counts to whoever may call its webhook. Refusals are short
+JSON errors; nothing in an answer holds a secret.
 """
 
 from __future__ import annotations
