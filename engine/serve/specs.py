@@ -158,7 +158,9 @@ class ServedSpec:
                     plan.state_store.close()
             except Exception as exc:  # a defect below (engine errors end up in the report): tell /health
                 error = redactor.scrub(f"{type(exc).__name__}: {exc}")
-                self._finished(trigger, {"run_id": run_id, "status": "crashed", "trigger": trigger, "error": error})
+                self._finished(
+                    trigger, {"run_id": run_id, "status": "crashed", "trigger": trigger, "error": error}
+                )
                 if tracked is not None:
                     self.runs.crashed(tracked, error)
                 raise
