@@ -41,7 +41,7 @@ import dataclasses
 import hashlib
 import smtplib
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 from typing import Any
 
 from typing_extensions import override
@@ -135,6 +135,7 @@ class EmailTarget(Target):
         self._problems.extend(((where,), message) for where, message in found)
         if o.each is not None and o.per == "record":
             self._problems.append((("each",), "each is for a digest (per: run); per record, use the body"))
+        self._addresses()
         self.escape = escape_for(o.content_type.replace("html", "xml"))
         #: a digest commits the run's items once it is sent
         self.commit_scope = "run" if o.per == "run" else "item"
@@ -142,8 +143,22 @@ class EmailTarget(Target):
         self.client: smtplib.SMTP | None = None
         self.counts = {"messages": 0, "accepted": 0, "rejected": 0}
 
+    def _addresses(self) -> None:
+        """Each address option must hold one address (``a@b.example`` or ``Name <a@b.example>``)."""
+        o = self.options
+        given: list[tuple[tuple, str | None]] = [(("sender",), o.sender), (("reply_to",), o.reply_to)]
+        given += [(("to", k), a) for k, a in enumerate(o.to)] + [(("cc", k), a) for k, a in enumerate(o.cc)]
+        for where, address in given:
+            if address is None:
+                continue
+            _name, parsed = parseaddr(address)
+            if "@" not in parsed or any(c in address for c in "\r\n,;"):
+                self._problems.append(
+                    (where, f"{address!r} is not one e-mail address (a@b.example or Name <a@b.example>)")
+                )
+
     def problems(self) -> list[tuple[tuple, str]]:
-        """Placeholders that name nothing the template sees, and an each text where none is used."""
+        """Placeholders that name nothing the template sees, an each text where none is used, bad addresses."""
         return self._problems
 
     @override

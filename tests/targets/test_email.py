@@ -204,6 +204,14 @@ target: {{type: email, connection: mail, sender: a@b.example, to: [c@d.example],
         ),
         ('  subject: "{{ count }}"\n  body: "{{ record.sku }}"\n', "target.body: unknown name 'record'"),
         ("  subject: s\n  body: b\n  each: e\n  per: record\n", "target.each: each is for a digest"),
+        (
+            '  subject: s\n  body: b\n  cc: ["a@b.example, c@d.example"]\n',
+            "target.cc[0]: 'a@b.example, c@d.example' is not one e-mail address",
+        ),
+        (
+            "  subject: s\n  body: b\n  reply_to: nobody\n",
+            "target.reply_to: 'nobody' is not one e-mail address",
+        ),
     ],
 )
 def test_templates_are_checked_when_the_spec_compiles(tmp_path, write_spec, target, expected):
