@@ -37,6 +37,8 @@ from engine.connections._common import connection_name
 from engine.contracts import Connection, RunContext
 from engine.errors import ConfigError, NotificationError, TargetAuthError, TransientNotificationError
 from engine.secrets import reveal
+from engine.retry import SCHEMA as RETRY_SCHEMA
+from engine.retry import RetryPolicy
 from engine.units import duration
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -64,6 +66,7 @@ SCHEMA: dict[str, Any] = {
         "timeout": duration("time allowed to connect and for each answer of the server", default="30s"),
         "ca_bundle": {"type": "string", "description": "PEM file of the authorities to trust (a private CA)"},
         "local_hostname": {"type": "string", "description": "name given in EHLO (default: this host's name)"},
+        "retry": RETRY_SCHEMA,
     },
 }
 
@@ -82,6 +85,7 @@ class SmtpConnectionOptions:
     timeout: float
     ca_bundle: str | None
     local_hostname: str | None
+    retry: RetryPolicy
 
 
 class SmtpConnection(Connection):
@@ -96,6 +100,8 @@ class SmtpConnection(Connection):
         super().__init__(options, path=path)
         self.label = connection_name(path) if path else "smtp"
         self.context: ssl.SSLContext | None = None
+        #: how a message the server could not take for now (unreachable, 4xx) is tried again
+        self.policy: RetryPolicy = options.retry
 
     def problems(self) -> list[tuple[tuple, str]]:
         """A password without a username, and credentials in clear text, are refused."""

@@ -240,14 +240,11 @@ class EmailTarget(Target):
         """Send one message for ``members``; their outcome follows the server's answer."""
         message = self._message(subject, body, members)
         try:
-            refused = self._deliver(message)
+            refused = self.connection.policy.call(
+                lambda _attempt: self._attempt(message), what="sending an e-mail", log=self.run.log
+            )
         except smtplib.SMTPRecipientsRefused as exc:
-            refusals = _refusals(exc.recipients)
-            if any(code < 500 for code, _text in exc.recipients.values()):
-                raise TransientNotificationError(
-                    f"the mail server refused the recipients for now: {refusals}"
-                ) from None
-            self._reject(members, f"every recipient was refused: {refusals}")
+            self._reject(members, f"every recipient was refused: {_refusals(exc.recipients)}")
             return
         except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
             error = translate(exc, "the mail server ")
@@ -264,6 +261,17 @@ class EmailTarget(Target):
             self.counts["accepted"] += 1
             self.run.outcomes.accepted_count(1, batch.chunk.item)
             self.run.outcomes.answered(batch, i, answer)
+
+    def _attempt(self, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+        """One delivery; recipients refused for now (4xx) are a transient error the policy retries."""
+        try:
+            return self._deliver(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            if any(code < 500 for code, _text in exc.recipients.values()):
+                raise TransientNotificationError(
+                    f"the mail server refused the recipients for now: {_refusals(exc.recipients)}"
+                ) from None
+            raise
 
     def _deliver(self, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
         """Hand the message to the server, in a new session if the server dropped an idle one."""

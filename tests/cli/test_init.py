@@ -66,7 +66,7 @@ def test_init_list_shows_every_scenario_with_its_connector_and_status(cli) -> No
     lines = result.output.splitlines()
     [row] = [x for x in lines if x.startswith("template-ingestion-s3-xml-inventory-batch ")]
     assert row.split()[1:] == ["inventory-s3-xml-batch", "working"]
-    [planned] = [x for x in lines if x.startswith("template-ingestion-cycle-count-reconciliation ")]
+    [planned] = [x for x in lines if x.startswith("template-webhook-payment-gateway-integration ")]
     assert "planned: needs" in planned
     assert "scenarios are working connectors" in result.output
 

@@ -29,7 +29,7 @@ target: {type: "null"}
 
 def test_every_connection_takes_the_one_retry_schema() -> None:
     connections = build_registries(with_entry_points=False).connections
-    assert connections.names() == ["fluent", "http", "s3", "sftp"]
+    assert connections.names() == ["fluent", "http", "s3", "sftp", "smtp"]
     for name in connections:
         assert connections.get(name).schema["properties"]["retry"] is SCHEMA, name
 

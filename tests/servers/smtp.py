@@ -38,6 +38,9 @@ class _Handler:
             return "550 5.1.1 no such mailbox"
         if address in self.server.busy:
             return "451 4.3.0 try again later"
+        if self.server.busy_times.get(address, 0) > 0:
+            self.server.busy_times[address] -= 1
+            return "451 4.3.0 try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -67,6 +70,8 @@ class SmtpServer:
         self.logins: list[str] = []
         self.refuse: set[str] = set()
         self.busy: set[str] = set()
+        #: addresses refused for now this many more times, then accepted
+        self.busy_times: dict[str, int] = {}
         self.lock = threading.Lock()
         self.port = free_port()
         self.ca: Path | None = None

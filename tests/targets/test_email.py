@@ -170,13 +170,23 @@ def test_a_server_that_refuses_for_now_fails_the_run_and_the_file_is_taken_again
     server = smtp()
     server.busy.add("buyers@shop.example")
     variances(tmp_path)
-    path = write_spec(spec(server, DIGEST))
+    path = write_spec(spec(server, DIGEST, connection=", retry: {max_attempts: 2, backoff: 10ms}"))
     report = run_spec(path)
-    assert report.status == "failed" and "451" in report.error
+    assert report.status == "failed" and "451" in report.error and "gave up after 2 attempts" in report.error
     assert report.counts["written"] == 0 and server.messages == []
     server.busy.clear()
     again = run_spec(path)
     assert again.status == "ok" and again.counts["written"] == 3 and len(server.messages) == 1
+
+
+def test_a_refusal_for_now_is_retried_by_the_connection_s_policy(smtp, tmp_path, write_spec, run_spec):
+    server = smtp()
+    server.busy_times["buyers@shop.example"] = 2
+    variances(tmp_path)
+    report = run_spec(
+        write_spec(spec(server, DIGEST, connection=", retry: {max_attempts: 3, backoff: 10ms}"))
+    )
+    assert report.status == "ok" and report.counts["written"] == 3 and len(server.messages) == 1
 
 
 def test_an_unreachable_server_is_a_transient_failure(tmp_path, write_spec, run_spec):
@@ -186,13 +196,15 @@ def test_an_unreachable_server_is_a_transient_failure(tmp_path, write_spec, run_
 version: 1
 name: unreachable
 connections:
-  mail: {{type: smtp, host: 127.0.0.1, port: {port}, security: none, timeout: 2s}}
+  mail: {{type: smtp, host: 127.0.0.1, port: {port}, security: none, timeout: 2s,
+         retry: {{max_attempts: 2, backoff: 10ms}}}}
 source: {{type: local, path: in, pattern: "*.csv"}}
 parser: {{type: csv}}
 target: {{type: email, connection: mail, sender: a@b.example, to: [c@d.example], subject: x, body: y}}
 """
     report = run_spec(write_spec(body))
     assert report.status == "failed" and "cannot connect" in report.error
+    assert "gave up after 2 attempts" in report.error
 
 
 @pytest.mark.parametrize(
