@@ -36,9 +36,9 @@ from typing_extensions import override
 from engine.connections._common import connection_name
 from engine.contracts import Connection, RunContext
 from engine.errors import ConfigError, NotificationError, TargetAuthError, TransientNotificationError
-from engine.secrets import reveal
 from engine.retry import SCHEMA as RETRY_SCHEMA
 from engine.retry import RetryPolicy
+from engine.secrets import reveal
 from engine.units import duration
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
