@@ -56,6 +56,14 @@ class Plugin:
         """Doubtful but valid options (``engine validate`` shows them; the spec still runs)."""
         return []
 
+    def schema_problems(self, spec_dir: Path) -> list[tuple[tuple[str | int, ...], str]]:
+        """What the remote API's schema refuses in the options (an unknown mutation or field).
+
+        Read from a schema the block names (a shipped or cached file under
+        ``spec_dir``), never from the network; reported like :meth:`problems`.
+        """
+        return []
+
     def open(self, run: RunContext) -> None:
         """Acquire resources. Called once per run, before use."""
 
@@ -687,6 +695,32 @@ class Target(Plugin):
         """The target's own counters for the run report (jobs, batches, requests, retries), or None."""
         return None
 
+    def record_shape(self, spec_dir: Path) -> RecordShape | None:
+        """What every mapped record must look like for the other side to take it, or None (anything).
+
+        ``engine validate`` checks the mapping against it and ``engine test``
+        every expected record, so a spec cannot pass checks with records the
+        target would refuse.
+        """
+        return None
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordShape:
+    """The record a target sends, as a GraphQL input type: its fields, their types, which are required.
+
+    GraphQL types describe REST bodies too (``engine/fluent/rest.graphql``),
+    so one checker reads every target's shape. ``fields`` maps each field
+    name to its graphql-core ``GraphQLInputField`` (a non-null type without a
+    default is required); ``filled`` are required fields the target fills in
+    itself when the record leaves them out.
+    """
+
+    #: how messages name it: ``CreateLocationInput``, ``InventoryBatchEntity``
+    name: str
+    fields: Mapping[str, Any]
+    filled: frozenset[str] = frozenset()
+
 
 class Writer(Plugin):
     """Serialises records into one output file (for the ``file`` target)."""
@@ -1118,6 +1152,9 @@ class Resolver:
     summary: str = ""
     #: a positional argument name: ``{name: pad, args: 5}`` means ``{width: 5}``
     shorthand: str | None = None
+    #: the JSON kind of what it returns (string, integer, number, boolean, object, array), when
+    #: fixed: validation checks it against the target's field types
+    returns: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

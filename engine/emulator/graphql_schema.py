@@ -1,4 +1,4 @@
-"""Builds the executable GraphQL schema from ``schema.graphql`` and the resolver modules.
+"""Builds the executable GraphQL schema from the shipped SDL (``engine/fluent/schema.graphql``) and the resolvers.
 
 Settings that change the schema's shape (``pageinfo_end_cursor``, ``daterange_after_alias``,
 ``create_product_alias``) select lines marked ``#switch:NAME`` in the SDL, so an unknown field
@@ -8,7 +8,6 @@ stays a validation error unless its switch is on. Schemas are cached per switch 
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from graphql import GraphQLError, GraphQLObjectType, GraphQLScalarType, GraphQLSchema, build_schema
@@ -23,8 +22,8 @@ from engine.emulator import (
     graphql_resolvers,
 )
 from engine.emulator.clock import normalise
+from engine.fluent.sdl import graphql_sdl
 
-SDL = Path(__file__).with_name("schema.graphql")
 SWITCHES = ("pageinfo_end_cursor", "daterange_after_alias", "create_product_alias")
 
 
@@ -33,30 +32,8 @@ def schema_for(settings: Any) -> GraphQLSchema:
     return _build(tuple(bool(getattr(settings, name)) for name in SWITCHES))
 
 
-def _on(condition: str, enabled: set[str]) -> bool:
-    """``NAME`` holds when that switch is on, ``!NAME`` when it is off."""
-    name = condition.strip()
-    return name[1:] not in enabled if name.startswith("!") else name in enabled
-
-
 def _sdl(flags: tuple[bool, ...]) -> str:
-    enabled = {name for name, on in zip(SWITCHES, flags, strict=True) if on}
-    lines = []
-    block: str | None = None
-    for line in SDL.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#switch-begin:"):
-            block = line.partition(":")[2]
-            continue
-        if line.startswith("#switch-end:"):
-            block = None
-            continue
-        if block is not None and not _on(block, enabled):
-            continue
-        text, marker, switch = line.partition("#switch:")
-        if marker and not _on(switch, enabled):
-            continue
-        lines.append(text if marker else line)
-    return "\n".join(lines)
+    return graphql_sdl(name for name, on in zip(SWITCHES, flags, strict=True) if on)
 
 
 def _parse_datetime(value: Any) -> str:

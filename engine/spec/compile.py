@@ -33,6 +33,8 @@ class _Compiler:
         self.diags: list[Diagnostic] = []
         self.connections: dict[str, Connection] = {}
         self.connection_types: dict[str, str] = {}
+        #: the mapping's fields as written, with their document and path (for the target's checks)
+        self.written: tuple[SpecDocument, Any, SpecPath] | None = None
 
     # -- helpers -----------------------------------------------------------------
 
@@ -84,6 +86,11 @@ class _Compiler:
             self.error((*path, *sub_path), message, code="plugin")
         for sub_path, message in plugin.warnings():
             self.warn((*path, *sub_path), message, code="plugin")
+        try:
+            for sub_path, message in plugin.schema_problems(self.doc.base_dir):
+                self.error((*path, *sub_path), message, code="target-schema")
+        except EngineError as exc:
+            self.error(path, exc.message, code="target-schema")
         if isinstance(block.get("connection"), str):
             plugin.connection_name = block["connection"]
         return plugin
@@ -294,15 +301,31 @@ class _Compiler:
             compiled, diags = compile_fields(
                 loaded.doc, loaded.fields, loaded.path, self.regs.resolvers, options
             )
+            self.written = (loaded.doc, loaded.fields, loaded.path)
         elif "fields" in section:
             compiled, diags = compile_fields(
                 self.doc, section["fields"], ("mapping", "fields"), self.regs.resolvers, options
             )
+            self.written = (self.doc, section["fields"], ("mapping", "fields"))
         else:
             self.error(("mapping",), "a mapping needs fields (or sdk_config)")
             return None
         self.diags.extend(diags)
         return compiled
+
+    def conformance(self, target: Any) -> None:
+        """The mapping checked against the record the target takes (its fields, types, required ones)."""
+        from engine.mapping.conformance import mapping_problems
+
+        try:
+            shape = target.record_shape(self.doc.base_dir)
+        except EngineError as exc:
+            self.error(("target",), exc.message, code="target-schema")
+            return
+        if shape is None or self.written is None:
+            return
+        doc, fields, path = self.written
+        self.diags.extend(mapping_problems(doc, fields, path, shape, self.regs.resolvers))
 
     def trigger(self, section: Any) -> TriggerPolicy:
         """``trigger:`` checked (cron syntax, webhook auth) and built; empty when absent or wrong."""
@@ -442,6 +465,8 @@ class _Compiler:
         if mapping is not None:
             self._lookup_references(mapping, lookups, data.get("lookups"))
         target = self.block("targets", data.get("target"), ("target",))
+        if mapping is not None and target is not None:
+            self.conformance(target)
         state = self.state(data)
         raw_state = data.get("state")
         store = (

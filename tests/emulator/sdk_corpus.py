@@ -3,7 +3,7 @@
 The public SDK (``@fluentcommerce/fc-connect-sdk``, installed by ``make test-sdk-setup`` into
 ``tests/emulator/sdk/node_modules``) ships GraphQL in its compiled code (``dist/``), its CLI
 (``bin/``), its example ``.graphql`` files and about 450 documentation pages. This module finds
-every executable document in the package and validates each against ``engine/emulator/schema.graphql``
+every executable document in the package and validates each against ``engine/fluent/schema.graphql``
 with graphql-core; the documents (never the SDK's JS code) are committed as test data with the SDK
 version they came from, so the suite measures coverage offline.
 

@@ -82,6 +82,7 @@ RESOLVERS = [
     Resolver(
         "bool",
         make_bool,
+        returns="boolean",
         summary="true/false from configurable words; unknown words are errors.",
         args={
             "type": "object",

@@ -268,6 +268,7 @@ RESOLVERS = [
     Resolver(
         "date",
         _maker("date"),
+        returns="string",
         args=_args("2025-01-05"),
         shorthand="format",
         summary="A calendar date, YYYY-MM-DD unless format says otherwise.",
@@ -275,6 +276,7 @@ RESOLVERS = [
     Resolver(
         "datetime",
         _maker("datetime"),
+        returns="string",
         args=_args("2025-01-05T10:00:00Z"),
         shorthand="format",
         summary="A moment in time, ISO 8601 with offset unless format says otherwise.",

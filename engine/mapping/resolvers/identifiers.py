@@ -109,6 +109,7 @@ RESOLVERS = [
     Resolver(
         "hash",
         make_hash,
+        returns="string",
         shorthand="algorithm",
         summary="Hex digest of the value's text.",
         args={

@@ -257,8 +257,10 @@ _ROUNDING = {
 }
 
 RESOLVERS = [
-    Resolver("int", make_int, summary="A whole number; '5.0' is 5, '5.5' and 'ten' are errors."),
-    Resolver("float", make_float, summary="A finite floating-point number."),
+    Resolver(
+        "int", make_int, summary="A whole number; '5.0' is 5, '5.5' and 'ten' are errors.", returns="integer"
+    ),
+    Resolver("float", make_float, summary="A finite floating-point number.", returns="number"),
     Resolver(
         "decimal",
         make_decimal,

@@ -352,7 +352,7 @@ RESOLVERS = [
         summary="true for true, 1, 'true', '1', 'yes', 'y' (any case).",
     ),
     Resolver("sdk.parseJson", make_parse_json, summary="JSON.parse of text; other values unchanged."),
-    Resolver("sdk.toJson", make_to_json, summary="JSON.stringify(value)."),
+    Resolver("sdk.toJson", make_to_json, summary="JSON.stringify(value).", returns="string"),
     Resolver("sdk.identity", make_identity, summary="The value unchanged."),
     Resolver("sdk.coalesce", make_identity, summary="The value unchanged (the SDK's coalesce of one value)."),
     Resolver("sdk.default", make_identity, summary="The value unchanged (the SDK applies no default here)."),

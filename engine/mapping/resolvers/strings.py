@@ -113,11 +113,12 @@ def make_pad(*, width: int, char: str = " ", side: str = "left") -> ResolverFunc
 _REGEX = {"type": "string", "minLength": 1, "description": "a Python regular expression"}
 
 RESOLVERS = [
-    Resolver("upper", make_upper, summary="Upper-case text."),
-    Resolver("lower", make_lower, summary="Lower-case text."),
+    Resolver("upper", make_upper, summary="Upper-case text.", returns="string"),
+    Resolver("lower", make_lower, summary="Lower-case text.", returns="string"),
     Resolver(
         "trim",
         make_trim,
+        returns="string",
         shorthand="chars",
         summary="Strip whitespace (or the given characters) at both ends.",
         args={
@@ -136,6 +137,7 @@ RESOLVERS = [
     Resolver(
         "replace",
         make_replace,
+        returns="string",
         summary="Replace plain text (old) or a regular expression (pattern).",
         args={
             "type": "object",
@@ -161,6 +163,7 @@ RESOLVERS = [
     Resolver(
         "regex_extract",
         make_regex_extract,
+        returns="string",
         shorthand="pattern",
         summary="The first match of a regular expression (a group of it).",
         args={
@@ -182,6 +185,7 @@ RESOLVERS = [
     Resolver(
         "substring",
         make_substring,
+        returns="string",
         summary="Characters from start up to (not including) end.",
         args={
             "type": "object",
@@ -195,6 +199,7 @@ RESOLVERS = [
     Resolver(
         "pad",
         make_pad,
+        returns="string",
         shorthand="width",
         summary="Pad text to a width (longer text is kept whole).",
         args={

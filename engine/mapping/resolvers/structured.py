@@ -220,6 +220,7 @@ RESOLVERS = [
     Resolver(
         "to_json",
         make_to_json,
+        returns="string",
         summary="Compact JSON text of a value.",
         args={
             "type": "object",
@@ -252,6 +253,7 @@ RESOLVERS = [
     Resolver(
         "join",
         make_join,
+        returns="string",
         shorthand="sep",
         summary="Join a list (nested lists flattened) into text.",
         args={
@@ -265,6 +267,7 @@ RESOLVERS = [
     Resolver(
         "concat",
         make_concat,
+        returns="string",
         accepts_missing=True,
         shorthand="paths",
         summary="The value followed by the values at paths, joined by sep.",
@@ -286,6 +289,7 @@ RESOLVERS = [
     Resolver(
         "template",
         make_template,
+        returns="string",
         accepts_missing=True,
         shorthand="template",
         summary="Text from a template such as '{sku}:{location}'; {} is the value itself.",

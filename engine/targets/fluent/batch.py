@@ -24,12 +24,15 @@ batch it refused is sent again.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
+from graphql import GraphQLInputObjectType
 from typing_extensions import override
 
-from engine.contracts import Batch, Checkpoint, Item, RunContext, Target
+from engine.contracts import Batch, Checkpoint, Item, RecordShape, RunContext, Target
 from engine.errors import TARGET, ConfigError
+from engine.fluent.schemas import rest
 from engine.jsonutil import non_finite
 from engine.targets.fluent._batches import BatchPipeline
 from engine.targets.fluent._jobs import JobKeeper
@@ -204,6 +207,13 @@ class BatchTarget(Target):
         )
         self.pipeline = BatchPipeline(client, run, jobs, self.options, self.poll, log=run.log)
         self.pipeline.start()
+
+    @override
+    def record_shape(self, spec_dir: Path) -> RecordShape:
+        """The Batch API's INVENTORY entity (``InventoryBatchEntity`` in ``engine/fluent/rest.graphql``)."""
+        entity = rest().type_map["InventoryBatchEntity"]
+        assert isinstance(entity, GraphQLInputObjectType)
+        return RecordShape(entity.name, entity.fields)
 
     def _entity(self, record: dict[str, Any]) -> dict[str, Any]:
         # the mapped record is this target's to complete: a reject then shows what was sent

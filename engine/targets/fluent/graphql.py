@@ -43,16 +43,30 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from pathlib import Path
 from typing import Any
 
+from graphql import (
+    GraphQLError,
+    GraphQLInputField,
+    GraphQLInputObjectType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    Undefined,
+    get_named_type,
+    parse,
+    type_from_ast,
+)
 from typing_extensions import override
 
-from engine.contracts import Batch, Item, RunContext
+from engine.contracts import Batch, Item, RecordShape, RunContext
 from engine.delivery.target import PooledTarget
 from engine.errors import ConfigError
+from engine.fluent.schemas import SCHEMA_OPTION, document_problems, load
 from engine.jsonutil import non_finite
 from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
 from engine.retry import RateLimiter
+from engine.suggest import did_you_mean
 from engine.targets.fluent._graphql import Operation, mutation_text, operation
 from engine.targets.fluent._mutations import MutationSender, Rec, Upsert
 
@@ -103,6 +117,7 @@ SCHEMA: dict[str, Any] = {
             "description": "a whole mutation; the mapped record's keys are its "
             "variables (instead of mutation)",
         },
+        "schema": SCHEMA_OPTION,
         "aliases_per_request": {
             "type": "integer",
             "minimum": 1,
@@ -165,10 +180,56 @@ class GraphqlOptions:
     idempotent: bool
     upsert: dict | None
     update_only: dict | None
+    schema: str
 
 
 def _type_of(mutation: str) -> str:
     return mutation[:1].upper() + mutation[1:] + "Input"
+
+
+def _input_type(schema: GraphQLSchema, mutation: str) -> str | None:
+    """The name of the ``input`` argument's type of ``mutation`` in ``schema``, if it has one."""
+    field = schema.mutation_type.fields.get(mutation) if schema.mutation_type else None
+    argument = field.args.get("input") if field else None
+    return get_named_type(argument.type).name if argument else None
+
+
+def _mutation_problems(
+    schema: GraphQLSchema, mutation: str, input_type: str | None, returning: str, at: tuple[str, ...]
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """A mutation taking ``input`` exists, its input type is the one named, and ``returning`` selects."""
+    fields = schema.mutation_type.fields if schema.mutation_type else {}
+    if mutation not in fields:
+        return [(at, f"Mutation has no field '{mutation}'{did_you_mean(mutation, fields)}")]
+    actual = _input_type(schema, mutation)
+    if actual is None:
+        return [(at, f"{mutation} takes no input argument; write the whole mutation as document")]
+    named = input_type or _type_of(mutation)
+    if named != actual:
+        where = (*at[:-1], "input_type" if at == ("mutation",) else "update_input_type")
+        return [(where, f"{mutation} takes {actual}, not {named} (set {where[-1]}: {actual})")]
+    text = mutation_text(mutation, actual, returning)
+    return [
+        ((*at[:-1], "returning") if at == ("mutation",) else at, m) for m in document_problems(schema, text)
+    ]
+
+
+def _variables_shape(schema: GraphQLSchema, document: str) -> RecordShape | None:
+    """A document's variables as a record: the mapped record's keys are its variables."""
+    try:
+        node = parse(document)
+    except GraphQLError:
+        return None  # the target's own parse reported it
+    fields: dict[str, GraphQLInputField] = {}
+    for definition in node.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            for variable in definition.variable_definitions or ():
+                type_ = type_from_ast(schema, variable.type)
+                if type_ is None:
+                    return None  # document_problems names the unknown type
+                default = Undefined if variable.default_value is None else variable.default_value
+                fields[variable.variable.name.value] = GraphQLInputField(type_, default_value=default)  # type: ignore[arg-type]
+    return RecordShape("the document's variables", fields)
 
 
 class GraphqlTarget(PooledTarget):
@@ -242,6 +303,45 @@ class GraphqlTarget(PooledTarget):
     def problems(self) -> list[tuple[tuple, str]]:
         """The options' one contradiction (mutation vs document, upsert with a document), at the block's path."""
         return [((), self._problem)] if self._problem else []
+
+    @override
+    def schema_problems(self, spec_dir: Path) -> list[tuple[tuple[str | int, ...], str]]:
+        """The mutation, input type, ``returning``, document and upsert checked against ``schema``."""
+        schema = load(self.options.schema, spec_dir)
+        if schema is None or self._problem:
+            return []
+        o = self.options
+        if o.document:
+            return [(("document",), m) for m in document_problems(schema, o.document)]
+        out = _mutation_problems(schema, str(o.mutation), o.input_type, o.returning, ("mutation",))
+        if o.upsert:
+            u = o.upsert
+            out += _mutation_problems(
+                schema, u["update"], u.get("update_input_type"), o.returning, ("upsert", "update")
+            )
+            fields = schema.query_type.fields if schema.query_type else {}
+            if u["lookup"] not in fields:
+                out.append(
+                    (
+                        ("upsert", "lookup"),
+                        f"Query has no field '{u['lookup']}'{did_you_mean(u['lookup'], fields)}",
+                    )
+                )
+        return out
+
+    @override
+    def record_shape(self, spec_dir: Path) -> RecordShape | None:
+        """The mutation's input type, or the document's variables."""
+        schema = load(self.options.schema, spec_dir)
+        if schema is None or self._problem:
+            return None
+        if self.options.document:
+            return _variables_shape(schema, self.options.document)
+        mutation = str(self.options.mutation)
+        named = schema.type_map.get(self.options.input_type or _input_type(schema, mutation) or "")
+        if not isinstance(named, GraphQLInputObjectType):
+            return None  # schema_problems reported it
+        return RecordShape(named.name, named.fields)
 
     @override
     def open(self, run: RunContext) -> None:

@@ -1,0 +1,259 @@
+"""A mapping, and a mapped record, checked against the record a target takes (:class:`RecordShape`).
+
+Validation walks the mapping as written (so every problem has a line and
+column): every output field must exist in the target's type, nested blocks
+and ``each`` lists included; what a field produces must fit the field's
+type, as far as the mapping says (a constant, a resolver declaring
+``returns``, an object, a list); every required field must be mapped or
+filled in by the target. ``engine test`` checks expected records the same
+way, value by value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputField,
+    GraphQLInputObjectType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLScalarType,
+    Undefined,
+)
+
+from engine.contracts import RecordShape
+from engine.mapping.model import split_target
+from engine.spec.diagnostics import Diagnostic, SpecPath
+from engine.spec.loader import SpecDocument
+from engine.suggest import did_you_mean
+
+#: the JSON kinds each built-in scalar takes (a custom scalar, Json say, takes anything)
+SCALAR_KINDS: dict[str, tuple[str, ...]] = {
+    "String": ("string",),
+    "ID": ("string", "integer"),
+    "Int": ("integer",),
+    "Float": ("integer", "number"),
+    "Boolean": ("boolean",),
+    "DateTime": ("string",),
+}
+ARTICLE = {"integer": "an integer", "array": "a list", "object": "an object"}
+
+
+def kind_of(value: Any) -> str:
+    """The JSON kind of a Python value: string, integer, number, boolean, object, array or null."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, Mapping):
+        return "object"
+    return "array" if isinstance(value, list | tuple) else type(value).__name__
+
+
+def _a(kind: str) -> str:
+    return ARTICLE.get(kind, f"a {kind}")
+
+
+def _named(type_: Any) -> Any:
+    while isinstance(type_, GraphQLNonNull | GraphQLList):
+        type_ = type_.of_type
+    return type_
+
+
+def _required(field: GraphQLInputField) -> bool:
+    return isinstance(field.type, GraphQLNonNull) and field.default_value is Undefined
+
+
+def kind_problem(type_: Any, kind: str, value: Any = Undefined) -> str | None:
+    """Why a value of ``kind`` (``value`` when known) does not fit ``type_``, or None when it fits.
+
+    A single value fits a list type (GraphQL takes it as a list of one); a
+    list never fits a scalar or an object.
+    """
+    if isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+    if isinstance(type_, GraphQLList):
+        return None if kind == "array" else kind_problem(type_.of_type, kind, value)
+    if kind == "null":
+        return None
+    if isinstance(type_, GraphQLInputObjectType):
+        return None if kind == "object" else f"{type_.name} is an object, not {_a(kind)}"
+    if isinstance(type_, GraphQLEnumType):
+        if kind != "string":
+            return f"{type_.name} is one of {', '.join(type_.values)}, not {_a(kind)}"
+        if value is not Undefined and value not in type_.values:
+            return f"{value!r} is not one of {type_.name}'s values ({', '.join(type_.values)})"
+        return None
+    if isinstance(type_, GraphQLScalarType) and type_.name in SCALAR_KINDS:
+        kinds = SCALAR_KINDS[type_.name]
+        return None if kind in kinds else f"{type_.name} takes {' or '.join(map(_a, kinds))}, not {_a(kind)}"
+    return None
+
+
+# --- a mapping as written -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Node:
+    """One output key: its spec path, its definition (None for the parts of a dotted key), its children."""
+
+    path: SpecPath
+    raw: Any = None
+    children: dict[str, _Node] = dataclasses.field(default_factory=dict)
+
+
+def _tree(fields: Any, path: SpecPath) -> dict[str, _Node]:
+    """A ``fields`` block as a tree: ``primaryAddress.city`` becomes city inside primaryAddress."""
+    top: dict[str, _Node] = {}
+    if not isinstance(fields, dict):
+        return top
+    for key, raw in fields.items():
+        where = (*path, key)
+        parts = split_target(str(key))
+        level = top
+        for part in parts[:-1]:
+            level = level.setdefault(part, _Node(where)).children
+        node = level.setdefault(parts[-1], _Node(where))
+        node.path, node.raw = where, raw
+        if isinstance(raw, dict) and isinstance(raw.get("fields"), dict):
+            node.children.update(_tree(raw["fields"], (*where, "fields")))
+    return top
+
+
+class _Checker:
+    def __init__(self, doc: SpecDocument, resolvers: Any, filled: frozenset[str]) -> None:
+        self.doc = doc
+        self.resolvers = resolvers
+        self.filled = filled
+        self.diags: list[Diagnostic] = []
+
+    def error(self, path: SpecPath, message: str, *, key: bool = False) -> None:
+        self.diags.append(self.doc.diagnostic(path, message, key=key, code="target-schema"))
+
+    def object(
+        self, children: dict[str, _Node], fields: Mapping[str, Any], name: str, where: SpecPath, top: bool
+    ) -> None:
+        for key, node in children.items():
+            field = fields.get(key)
+            if field is None:
+                hint = did_you_mean(key, list(fields)) or f" (its fields: {', '.join(fields)})"
+                self.error(node.path, f"{name} has no field '{key}'{hint}", key=True)
+                continue
+            self.node(node, field.type, f"{name}.{key}")
+        missing = [
+            key
+            for key, field in fields.items()
+            if _required(field) and key not in children and not (top and key in self.filled)
+        ]
+        if missing:
+            listed = ", ".join(f"{key} ({fields[key].type})" for key in missing)
+            self.error(
+                where,
+                f"{name} requires {listed}: map {'it' if len(missing) == 1 else 'them'} "
+                "(with a default if the source may lack a value)",
+                key=True,
+            )
+
+    def node(self, node: _Node, type_: Any, label: str) -> None:
+        raw = node.raw if isinstance(node.raw, dict) else {"source": node.raw}
+        if node.raw is None or "fields" in raw:
+            kind = "array" if "each" in raw else "object"
+            problem = kind_problem(type_, kind)
+            if problem is not None:
+                self.error(node.path, f"{label}: {problem}", key=True)
+                return
+            named = _named(type_)
+            if isinstance(named, GraphQLInputObjectType):
+                self.object(node.children, named.fields, named.name, node.path, top=False)
+            return
+        for what, kind, value in self._produces(raw):
+            problem = kind_problem(type_, kind, value)
+            if problem is not None:
+                self.error((*node.path, what), f"{label}: {problem}")
+
+    def _produces(self, raw: dict[str, Any]) -> list[tuple[str, str, Any]]:
+        """What a leaf field yields, where the mapping says: (option, kind, value or Undefined)."""
+        resolvers = raw.get("resolver")
+        if resolvers is not None:
+            last = resolvers[-1] if isinstance(resolvers, list) and resolvers else resolvers
+            name = last.get("name") if isinstance(last, dict) else last
+            returns = self._returns(name)
+            return [("resolver", returns, Undefined)] if returns else []
+        if "value" in raw:
+            return [("value", kind_of(raw["value"]), raw["value"])]
+        if "default" in raw:
+            return [("default", kind_of(raw["default"]), raw["default"])]
+        return []
+
+    def _returns(self, name: Any) -> str | None:
+        if not isinstance(name, str) or name not in self.resolvers:
+            return None
+        returns: str | None = self.resolvers.get(name).returns
+        return returns
+
+
+def mapping_problems(
+    doc: SpecDocument, fields: Any, path: SpecPath, shape: RecordShape, resolvers: Any
+) -> list[Diagnostic]:
+    """Every way the ``fields`` block at ``path`` would build records ``shape`` refuses, positioned."""
+    checker = _Checker(doc, resolvers, shape.filled)
+    checker.object(_tree(fields, path), shape.fields, shape.name, path, top=True)
+    return checker.diags
+
+
+# --- a record as produced ----------------------------------------------------------------------
+
+
+def record_problems(record: Any, shape: RecordShape) -> list[str]:
+    """Every way ``record`` does not fit ``shape``, as ``path: message`` lines (for ``engine test``)."""
+    out: list[str] = []
+    _value_object(record, shape.fields, shape.name, "", out, shape.filled)
+    return out
+
+
+def _value_object(
+    record: Any, fields: Mapping[str, Any], name: str, prefix: str, out: list[str], filled: frozenset[str]
+) -> None:
+    if not isinstance(record, Mapping):
+        out.append(f"{prefix or name}: {name} is an object, not {_a(kind_of(record))}")
+        return
+    for key, value in record.items():
+        field = fields.get(key)
+        where = f"{prefix}{key}"
+        if field is None:
+            out.append(f"{where}: {name} has no field '{key}'{did_you_mean(str(key), list(fields))}")
+            continue
+        _value(value, field.type, where, out)
+    for key, field in fields.items():
+        if _required(field) and record.get(key) is None and key not in filled:
+            out.append(f"{prefix}{key}: required by {name} ({field.type}), missing")
+
+
+def _value(value: Any, type_: Any, where: str, out: list[str]) -> None:
+    inner = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+    if value is None:
+        if isinstance(type_, GraphQLNonNull):
+            out.append(f"{where}: {type_} must not be null")
+        return
+    if isinstance(inner, GraphQLList) and isinstance(value, list):
+        for i, item in enumerate(value):
+            _value(item, inner.of_type, f"{where}[{i}]", out)
+        return
+    if isinstance(inner, GraphQLList):
+        _value(value, inner.of_type, where, out)
+        return
+    problem = kind_problem(inner, kind_of(value), value)
+    if problem is not None:
+        out.append(f"{where}: {problem}")
+    elif isinstance(inner, GraphQLInputObjectType):
+        _value_object(value, inner.fields, inner.name, f"{where}.", out, frozenset())
