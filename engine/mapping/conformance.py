@@ -78,25 +78,26 @@ def kind_problem(type_: Any, kind: str, value: Any = Undefined) -> str | None:
     """Why a value of ``kind`` (``value`` when known) does not fit ``type_``, or None when it fits.
 
     A single value fits a list type (GraphQL takes it as a list of one); a
-    list never fits a scalar or an object.
+    list never fits a scalar or an object. The reason reads after the type:
+    ``qty is Int!: it takes an integer, not 'ten'``.
     """
     if isinstance(type_, GraphQLNonNull):
         type_ = type_.of_type
     if isinstance(type_, GraphQLList):
         return None if kind == "array" else kind_problem(type_.of_type, kind, value)
+    found = _a(kind) if value is Undefined else repr(value)
     if kind == "null":
         return None
     if isinstance(type_, GraphQLInputObjectType):
-        return None if kind == "object" else f"{type_.name} is an object, not {_a(kind)}"
+        return None if kind == "object" else f"it takes an object, not {found}"
     if isinstance(type_, GraphQLEnumType):
-        if kind != "string":
-            return f"{type_.name} is one of {', '.join(type_.values)}, not {_a(kind)}"
-        if value is not Undefined and value not in type_.values:
-            return f"{value!r} is not one of {type_.name}'s values ({', '.join(type_.values)})"
+        names = ", ".join(type_.values)
+        if kind != "string" or (value is not Undefined and value not in type_.values):
+            return f"it takes one of {names}, not {found}"
         return None
     if isinstance(type_, GraphQLScalarType) and type_.name in SCALAR_KINDS:
         kinds = SCALAR_KINDS[type_.name]
-        return None if kind in kinds else f"{type_.name} takes {' or '.join(map(_a, kinds))}, not {_a(kind)}"
+        return None if kind in kinds else f"it takes {' or '.join(map(_a, kinds))}, not {found}"
     return None
 
 
@@ -170,29 +171,31 @@ class _Checker:
             kind = "array" if "each" in raw else "object"
             problem = kind_problem(type_, kind)
             if problem is not None:
-                self.error(node.path, f"{label}: {problem}", key=True)
+                self.error(node.path, f"{label} is {type_}: {problem}", key=True)
                 return
             named = _named(type_)
             if isinstance(named, GraphQLInputObjectType):
                 self.object(node.children, named.fields, named.name, node.path, top=False)
             return
-        for what, kind, value in self._produces(raw):
+        for what, kind, value, origin in self._produces(raw):
             problem = kind_problem(type_, kind, value)
             if problem is not None:
-                self.error((*node.path, what), f"{label}: {problem}")
+                self.error((*node.path, *what), f"{label} is {type_}: {problem}{origin}")
 
-    def _produces(self, raw: dict[str, Any]) -> list[tuple[str, str, Any]]:
-        """What a leaf field yields, where the mapping says: (option, kind, value or Undefined)."""
+    def _produces(self, raw: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str, Any, str]]:
+        """What a leaf field yields, where the mapping says: (option, kind, value or Undefined, origin)."""
         resolvers = raw.get("resolver")
         if resolvers is not None:
-            last = resolvers[-1] if isinstance(resolvers, list) and resolvers else resolvers
+            listed = isinstance(resolvers, list) and bool(resolvers)
+            last = resolvers[-1] if listed else resolvers
+            where: tuple[str | int, ...] = ("resolver", len(resolvers) - 1) if listed else ("resolver",)
             name = last.get("name") if isinstance(last, dict) else last
             returns = self._returns(name)
-            return [("resolver", returns, Undefined)] if returns else []
-        if "value" in raw:
-            return [("value", kind_of(raw["value"]), raw["value"])]
-        if "default" in raw:
-            return [("default", kind_of(raw["default"]), raw["default"])]
+            origin = f" (resolver '{name}' returns {_a(returns or '')})"
+            return [(where, returns, Undefined, origin)] if returns else []
+        for option in ("value", "default"):
+            if option in raw:
+                return [((option,), kind_of(raw[option]), raw[option], "")]
         return []
 
     def _returns(self, name: Any) -> str | None:
@@ -225,7 +228,7 @@ def _value_object(
     record: Any, fields: Mapping[str, Any], name: str, prefix: str, out: list[str], filled: frozenset[str]
 ) -> None:
     if not isinstance(record, Mapping):
-        out.append(f"{prefix or name}: {name} is an object, not {_a(kind_of(record))}")
+        out.append(f"{prefix.rstrip('.') or '(record)'}: {name} is an object, not {_a(kind_of(record))}")
         return
     for key, value in record.items():
         field = fields.get(key)
@@ -235,7 +238,7 @@ def _value_object(
             continue
         _value(value, field.type, where, out)
     for key, field in fields.items():
-        if _required(field) and record.get(key) is None and key not in filled:
+        if _required(field) and key not in record and key not in filled:
             out.append(f"{prefix}{key}: required by {name} ({field.type}), missing")
 
 
@@ -243,7 +246,7 @@ def _value(value: Any, type_: Any, where: str, out: list[str]) -> None:
     inner = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
     if value is None:
         if isinstance(type_, GraphQLNonNull):
-            out.append(f"{where}: {type_} must not be null")
+            out.append(f"{where} is {type_}: it takes a value, not null")
         return
     if isinstance(inner, GraphQLList) and isinstance(value, list):
         for i, item in enumerate(value):
@@ -254,6 +257,6 @@ def _value(value: Any, type_: Any, where: str, out: list[str]) -> None:
         return
     problem = kind_problem(inner, kind_of(value), value)
     if problem is not None:
-        out.append(f"{where}: {problem}")
+        out.append(f"{where} is {type_}: {problem}")
     elif isinstance(inner, GraphQLInputObjectType):
         _value_object(value, inner.fields, inner.name, f"{where}.", out, frozenset())

@@ -229,7 +229,7 @@ def _variables_shape(schema: GraphQLSchema, document: str) -> RecordShape | None
                     return None  # document_problems names the unknown type
                 default = Undefined if variable.default_value is None else variable.default_value
                 fields[variable.variable.name.value] = GraphQLInputField(type_, default_value=default)  # type: ignore[arg-type]
-    return RecordShape("the document's variables", fields)
+    return RecordShape("variables", fields)
 
 
 class GraphqlTarget(PooledTarget):
@@ -316,9 +316,11 @@ class GraphqlTarget(PooledTarget):
         out = _mutation_problems(schema, str(o.mutation), o.input_type, o.returning, ("mutation",))
         if o.upsert:
             u = o.upsert
-            out += _mutation_problems(
+            update = _mutation_problems(
                 schema, u["update"], u.get("update_input_type"), o.returning, ("upsert", "update")
             )
+            said = {message for _, message in out}  # a wrong returning is reported once
+            out += [(where, message) for where, message in update if message not in said]
             fields = schema.query_type.fields if schema.query_type else {}
             if u["lookup"] not in fields:
                 out.append(
