@@ -36,6 +36,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from typing_extensions import override
@@ -43,6 +44,7 @@ from typing_extensions import override
 from engine.contracts import Lookup, RunContext
 from engine.errors import LOOKUP, ConfigError, DataError, LookupFailedError, Phase
 from engine.fluent.pages import Cursors, Shape, read_page
+from engine.fluent.schemas import SCHEMA_OPTION, document_problems, load
 from engine.lookups.base import MATCH, CommonOptions, LookupBase, match_parts, schema
 from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
 
@@ -52,6 +54,7 @@ SCHEMA: dict[str, Any] = schema(
     {
         "connection": {"type": "string", "x-connection": "fluent"},
         "query": {"type": "string", "description": "a GraphQL query with a list variable per key part"},
+        "schema": SCHEMA_OPTION,
         "variables": {"type": "object", "default": {}, "description": "further variables of the query"},
         "records": {
             "type": "string",
@@ -81,6 +84,7 @@ class GraphqlLookupOptions(CommonOptions):
     match: str | dict[str, str] | None
     cursor_variable: str
     max_pages: int
+    schema: str
 
 
 class GraphqlLookup(LookupBase):
@@ -133,6 +137,14 @@ class GraphqlLookup(LookupBase):
                 )
             ]
         return []
+
+    @override
+    def schema_problems(self, spec_dir: Path) -> list[tuple[tuple[str | int, ...], str]]:
+        """The query checked against ``schema`` (fields, arguments, variable types)."""
+        schema = load(self.options.schema, spec_dir)
+        if schema is None or any(where == ("query",) for where, _ in self._problems):
+            return []
+        return [(("query",), message) for message in document_problems(schema, self.options.query)]
 
     @override
     def open(self, run: RunContext) -> None:

@@ -43,6 +43,7 @@ import dataclasses
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import IO, Any
 
 from graphql import GraphQLError, parse
@@ -52,6 +53,7 @@ from typing_extensions import override
 from engine.contracts import Chunk, Item, RunContext, Source
 from engine.errors import SOURCE, ConfigError
 from engine.fluent.pages import Cursors, Shape, read_page
+from engine.fluent.schemas import SCHEMA_OPTION, document_problems, load
 from engine.secrets import reveal
 from engine.sources._http_pages import page_cap
 from engine.sources.watermark import Crawl, Tracker, Watermark, parse_instant, render, store
@@ -67,6 +69,7 @@ SCHEMA: dict[str, Any] = {
     "properties": {
         "connection": {"type": "string", "x-connection": "fluent"},
         "query": {"type": "string", "description": "one GraphQL query declaring the paging variables"},
+        "schema": SCHEMA_OPTION,
         "variables": {"type": "object", "default": {}, "description": "further variables of the query"},
         "records": {
             "type": "string",
@@ -130,6 +133,7 @@ class GraphqlSourceOptions:
     max_pages: int
     id_field: str | None
     watermark: dict | None
+    schema: str
 
 
 class GraphqlSource(Source):
@@ -171,6 +175,14 @@ class GraphqlSource(Source):
     def problems(self) -> list[tuple[tuple, str]]:
         """Query mistakes found at construction: unparseable, not one query, an undeclared variable."""
         return self._problems
+
+    @override
+    def schema_problems(self, spec_dir: Path) -> list[tuple[tuple[str | int, ...], str]]:
+        """The query checked against ``schema`` (fields, arguments, variable types)."""
+        schema = load(self.options.schema, spec_dir)
+        if schema is None or self.declared is None:
+            return []
+        return [(("query",), message) for message in document_problems(schema, self.options.query)]
 
     @override
     def items(self, run: RunContext) -> Iterator[Item]:

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from engine.emulator import Emulator
+from engine.errors import SpecError
+from engine.fluent.sdl import graphql_sdl
 from tests.sources.fluent._support import extraction_spec, output
 
 WATERMARK = (
@@ -110,9 +112,16 @@ query Positions($first: Int, $after: String) {
   inventoryPositions(first: $first, after: $after) { edges { node { id ref } } pageInfo { hasNextPage endCursor } }
 }"""
     spec = write_spec(extraction_spec(emu, page_size=100, query=query, source="  cursor_from: page_info\n"))
-    report = run_spec(spec)
-    assert report.status == "failed" and "endCursor" in report.error  # the default schema has no endCursor
+    with pytest.raises(SpecError) as refused:  # Fluent's schema has no endCursor
+        run_spec(spec)
+    [problem] = [d for d in refused.value.diagnostics if d.severity == "error"]
+    assert problem.path == "source.query" and "Cannot query field 'endCursor'" in problem.message
     emu.configure(pageinfo_end_cursor=True)
+    # an account whose schema has it: checked against that schema instead of the shipped one
+    account = tmp_path / "account.graphql"
+    account.write_text(graphql_sdl(["pageinfo_end_cursor"]))
+    source = "  cursor_from: page_info\n  schema: account.graphql\n"
+    spec = write_spec(extraction_spec(emu, page_size=100, query=query, source=source))
     report = run_spec(spec)
     assert report.status == "ok", report.error
     assert report.source["pages"] == 3 and len({r["id"] for r in output(tmp_path / "out")}) == 250
