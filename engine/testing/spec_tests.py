@@ -8,6 +8,8 @@ A spec's lookups answer from the case's ``lookups:`` fixtures (answers per
 key, a file lookup's ``rows``, a ``fluent.graphql`` lookup's recorded
 ``responses``) through the run's own lookup stage, so policies, matching and
 rejects behave as in a run.
+Every expected record is also checked against the record the target takes
+(its schema), so a test cannot bless what the target would refuse.
 """
 
 from __future__ import annotations
@@ -166,6 +168,12 @@ def run_case(plan: Any, case: dict[str, Any]) -> CaseResult:
         if got != want:
             result.ok = False
             result.problems.append("mapped records differ from expect:\n" + _diff(want, got))
+        refused = _refused(plan, want)
+        if refused:
+            result.ok = False
+            result.problems.append(
+                f"the target would refuse what expect holds ({refused[0]}):\n" + "\n".join(refused[1:])
+            )
     expected_rejects = case.get("expect_rejects")
     if expected_rejects is not None:
         unmatched = list(rejects)
@@ -186,6 +194,19 @@ def run_case(plan: Any, case: dict[str, Any]) -> CaseResult:
         result.ok = False
         result.problems.append("unexpected rejects:\n" + json.dumps(rejects, indent=2))
     return result
+
+
+def _refused(plan: Any, records: Any) -> list[str]:
+    """The target's name, then every way ``records`` do not fit the record it takes (none: empty)."""
+    from engine.mapping.conformance import record_problems
+
+    shape = plan.target.record_shape(plan.base_dir)
+    if shape is None or not isinstance(records, list):
+        return []
+    problems = [
+        f"expect[{i}].{p}" for i, record in enumerate(records) for p in record_problems(record, shape)
+    ]
+    return [f"{plan.target.name}: {shape.name}", *problems] if problems else []
 
 
 def _matches(expected: dict[str, Any], got: dict[str, Any]) -> bool:

@@ -191,3 +191,31 @@ def test_explain_masks_every_secret_validate_warns_about(write_spec, cli) -> Non
         "https://api.example.com",
     ):
         assert shown in out
+
+
+def test_test_command_fails_an_expect_the_target_would_refuse(write_spec, cli) -> None:
+    path = write_spec("""
+    version: 1
+    name: t
+    connections:
+      fluent: {type: fluent, base_url: embedded, retailer_id: "1"}
+    source: {type: local, path: in}
+    parser: {type: csv}
+    mapping:
+      fields:
+        locationRef: {source: store}
+        skuRef: {source: sku}
+        qty: {source: onHand}
+    target: {type: fluent.batch, connection: fluent}
+    tests:
+      - {name: text quantity, input: [{store: S1, sku: A, onHand: "5"}],
+         expect: [{locationRef: S1, skuRef: A, qty: "5"}]}
+      - {name: whole quantity, input: [{store: S1, sku: A, onHand: 5}],
+         expect: [{locationRef: S1, skuRef: A, qty: 5}]}
+    """)
+    assert cli("validate", str(path)).exit_code == 0  # what a CSV column holds is known only per row
+    result = cli("test", str(path))
+    assert result.exit_code == 1
+    assert "FAIL" in result.output and "1 passed, 1 failed" in result.output
+    assert "the target would refuse what expect holds (fluent.batch: InventoryBatchEntity)" in result.output
+    assert "expect[0].qty is Int!: it takes an integer, not '5'" in result.output
