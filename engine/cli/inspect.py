@@ -12,6 +12,7 @@ import click
 import yaml
 
 from engine.cli.common import load_plan
+from engine.cli.fluent_schema import fluent_schema_cmd
 from engine.errors import PluginError
 from engine.registry import KINDS, default_registries, example_of
 from engine.secrets import MASK, Secret, has_reference, redactor
@@ -46,15 +47,21 @@ def export_schemas(directory: Path) -> list[Path]:
     return written
 
 
-@click.command("schema")
+@click.group("schema", invoke_without_command=True)
 @click.option("--export", "export_dir", type=click.Path(file_okay=False), help="Write every schema to DIR.")
-def schema_cmd(export_dir: str | None) -> None:
-    """Print the composed JSON Schema of specs (for editors and CI)."""
+@click.pass_context
+def schema_cmd(ctx: click.Context, export_dir: str | None) -> None:
+    """Print the composed JSON Schema of specs (for editors and CI); `schema fluent` fetches an account's."""
+    if ctx.invoked_subcommand is not None:
+        return
     if export_dir:
         for path in export_schemas(Path(export_dir)):
             click.echo(str(path))
         return
     click.echo(_dump(composed_schema(default_registries())), nl=False)
+
+
+schema_cmd.add_command(fluent_schema_cmd)
 
 
 def _describe_options(schema: dict[str, Any]) -> list[str]:

@@ -68,6 +68,24 @@ class Run:
         self.context.update(context)
         _aliases(self.context)
 
+    @classmethod
+    def offline(cls, connector: str, spec_dir: Path, connections: dict[str, Connection], log: Log) -> Run:
+        """A run that only lends connections, for commands that ask a server something outside a run.
+
+        It records no outcomes and keeps no state (nothing it opens writes records).
+        """
+        return cls(
+            connector=connector,
+            spec_dir=spec_dir,
+            dry_run=True,
+            connections=connections,
+            context={},
+            outcomes=RunOutcomes(None, "reject", log, "offline"),
+            log=log,
+            state=None,  # type: ignore[arg-type]  # nothing a lent connection does touches state
+            run_id="offline",
+        )
+
     def connection(self, name: str) -> Any:
         """The connection named ``name``, opened on first use and closed with the run."""
         conn = self._connections.get(name)

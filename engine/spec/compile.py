@@ -574,6 +574,29 @@ def compile_document(
     return plan
 
 
+def compile_connection(path: str | Path, name: str, *, registries: Registries | None = None) -> Connection:
+    """Only the connection ``name`` of the spec at ``path``, for commands that ask its server something.
+
+    The rest of the spec is not checked, so a spec whose checks need what the
+    command fetches (``schema: account.graphql`` before it exists) still lends
+    its connection. Raises :class:`SpecError` with the block's diagnostics.
+    """
+    doc = load_file(path)
+    declared = doc.data.get("connections") if isinstance(doc.data, dict) else None
+    if not isinstance(declared, dict) or name not in declared:
+        from engine.suggest import did_you_mean
+
+        known = list(declared or {})
+        hint = did_you_mean(name, known) or f" (declared: {', '.join(known) or 'none'})"
+        raise SpecError(f"{doc.file}: no connection named {name!r}{hint}")
+    compiler = _Compiler(doc, registries or default_registries(), allow_custom_code=False)
+    plugin = compiler.block("connections", declared[name], ("connections", name))
+    if plugin is None or errors(compiler.diags):
+        raise SpecError(f"{doc.file}: connections.{name} is not valid", sort_diagnostics(compiler.diags))
+    connection: Connection = plugin
+    return connection
+
+
 def compile_file(
     path: str | Path,
     *,

@@ -141,7 +141,10 @@ class GraphqlLookup(LookupBase):
     @override
     def schema_problems(self, spec_dir: Path) -> list[tuple[tuple[str | int, ...], str]]:
         """The query checked against ``schema`` (fields, arguments, variable types)."""
-        schema = load(self.options.schema, spec_dir)
+        try:
+            schema = load(self.options.schema, spec_dir)
+        except ConfigError as exc:
+            return [(("schema",), exc.message)]
         if schema is None or any(where == ("query",) for where, _ in self._problems):
             return []
         return [(("query",), message) for message in document_problems(schema, self.options.query)]

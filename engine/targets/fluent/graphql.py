@@ -307,7 +307,10 @@ class GraphqlTarget(PooledTarget):
     @override
     def schema_problems(self, spec_dir: Path) -> list[tuple[tuple[str | int, ...], str]]:
         """The mutation, input type, ``returning``, document and upsert checked against ``schema``."""
-        schema = load(self.options.schema, spec_dir)
+        try:
+            schema = load(self.options.schema, spec_dir)
+        except ConfigError as exc:
+            return [(("schema",), exc.message)]
         if schema is None or self._problem:
             return []
         o = self.options
@@ -334,7 +337,10 @@ class GraphqlTarget(PooledTarget):
     @override
     def record_shape(self, spec_dir: Path) -> RecordShape | None:
         """The mutation's input type, or the document's variables."""
-        schema = load(self.options.schema, spec_dir)
+        try:
+            schema = load(self.options.schema, spec_dir)
+        except ConfigError:
+            return None  # schema_problems reports it
         if schema is None or self._problem:
             return None
         if self.options.document:
