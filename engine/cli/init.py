@@ -8,8 +8,10 @@ From a sample: the sample is read with the parser its extension suggests; every 
 becomes a mapping field (lists of objects become ``each`` blocks) with a
 resolver guessed from the values seen (``int``, ``float``, ``datetime``,
 ``bool``), and the draft gets a ``tests:`` case built from the first record,
-so it validates and passes ``engine test`` as written. It is a starting
-point: rename target fields, drop what the target does not need.
+so it validates and passes ``engine test`` as written. A target that
+declares the record it takes (``fluent.batch``, ``fluent.graphql``) gets its
+own field names instead, each from the most similar column
+(:mod:`engine.cli.init_target`). It is a starting point: review every field.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from typing import Any
 import click
 import yaml
 
-from engine.contracts import Item
+from engine.cli.init_target import draft_fields, unused
+from engine.contracts import Item, RecordShape
 from engine.library import CATALOGUE, default_library, find, read_catalogue
 from engine.registry import default_registries
-from engine.spec.options import build_options
+from engine.spec.options import OptionError, build_options
 
 EXTENSIONS = {
     ".csv": "csv",
@@ -233,9 +236,30 @@ def draft(sample: Path, target: str, name: str, spec_dir: Path) -> dict[str, Any
     where = os.path.relpath(sample.resolve().parent, spec_dir)
     spec["source"] = {"type": "local", "path": where, "pattern": "*" + sample.suffix}
     spec["parser"] = parser
-    spec["mapping"] = {"fields": _fields(records)}
+    fields = _fields(records)
+    shape = _shape(block, spec_dir)
+    if shape is not None:
+        columns = {f["source"]: f for f in fields.values() if isinstance(f.get("source"), str)}
+        fields = draft_fields(shape, columns)
+        left = unused(columns, fields)
+        if left:
+            click.echo(f"not mapped (no {shape.name} field looks like them): {', '.join(left)}", err=True)
+    spec["mapping"] = {"fields": fields}
     spec["target"] = block
     return spec
+
+
+def _shape(block: dict[str, Any], spec_dir: Path) -> RecordShape | None:
+    """The record the drafted target takes, when it declares one (None for a block it cannot build)."""
+    from engine.errors import EngineError
+
+    try:
+        cls = default_registries().targets.get(block["type"])
+        plugin = cls(build_options(cls.Options, cls.schema, block, ("target",), spec_dir), path="target")
+        shape: RecordShape | None = plugin.record_shape(spec_dir)
+    except (EngineError, OptionError):
+        return None
+    return shape
 
 
 def target_block(target: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -112,3 +112,77 @@ def test_the_whole_library_validates_and_passes_its_tests(cli) -> None:
     tested = cli("test", str(library))
     assert tested.exit_code == 0 and " 0 failed" in tested.output
     assert "fixtures" not in tested.output and "/data/" not in tested.output
+
+
+STOCK = (
+    "store,sku,onHand\nLOC-001,SKU-0001,12\nLOC-001,SKU-0002,0\nLOC-002,SKU-0004,31\nLOC-003,SKU-0005,7\n"
+    "LOC-004,SKU-0008,44\nLOC-005,SKU-0010,9\nLOC-006,SKU-0012,21\nLOC-007,SKU-0014,8\n"
+)
+
+
+def test_the_old_style_draft_fails_naming_what_the_batch_api_requires(tmp_path: Path, cli) -> None:
+    spec = tmp_path / "old.yaml"
+    spec.write_text(
+        "version: 1\nname: stock\nconnections: {fluent: {type: fluent, base_url: embedded}}\n"
+        "source: {type: local, path: data, pattern: '*.csv'}\nparser: {type: csv}\n"
+        "mapping: {fields: {store: {source: store}, sku: {source: sku}, onHand: {source: onHand, resolver: int}}}\n"
+        "target: {type: fluent.batch, connection: fluent}\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.exit_code == 2
+    assert (
+        "old.yaml:6:11 mapping.fields: InventoryBatchEntity requires locationRef (String!), skuRef (String!), "
+        "qty (Int!)" in result.output
+    )
+
+
+def test_init_for_a_target_drafts_its_fields_and_the_draft_runs_with_no_refusals(
+    tmp_path: Path, cli, run_spec
+) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "stock.csv").write_text(STOCK)
+    spec = tmp_path / "stock.yaml"
+    result = cli(
+        "init", "--from", str(tmp_path / "data" / "stock.csv"), "--target", "fluent.batch", "-o", str(spec)
+    )
+    assert result.exit_code == 0, result.output
+    fields = yaml.safe_load(spec.read_text())["mapping"]["fields"]
+    assert fields == {
+        "locationRef": {"source": "store", "required": True},
+        "skuRef": {"source": "sku", "required": True},
+        "qty": {"source": "onHand", "resolver": "int", "required": True},
+    }
+    assert cli("validate", str(spec)).exit_code == 0
+    assert cli("test", str(spec)).exit_code == 0
+    report = run_spec(spec)
+    assert report.status == "ok", report.error
+    assert report.counts["written"] == 8 and sum(report.counts["rejected"].values()) == 0
+
+
+def test_a_required_field_nothing_resembles_is_named_and_the_draft_kept(tmp_path: Path, cli) -> None:
+    sample = tmp_path / "s.csv"
+    sample.write_text("store,sku,colour\nLOC-001,SKU-0001,red\n")
+    spec = tmp_path / "s.yaml"
+    result = cli("init", "--from", str(sample), "--target", "fluent.batch", "-o", str(spec))
+    assert result.exit_code == 2
+    assert "InventoryBatchEntity requires qty (Int!)" in result.output
+    assert "not mapped (no InventoryBatchEntity field looks like them): colour" in result.output
+    assert "tests" not in yaml.safe_load(spec.read_text())
+
+
+@pytest.mark.parametrize(
+    ("field", "column", "like"),
+    [
+        ("locationRef", "Location Code", True),
+        ("locationRef", "store_id", True),
+        ("skuRef", "Product", True),
+        ("qty", "Qty On Hand", True),
+        ("qty", "available", True),
+        ("locationRef", "sku", False),
+        ("qty", "price", False),
+    ],
+)
+def test_columns_are_matched_to_fields_by_name_similarity(field: str, column: str, like: bool) -> None:
+    from engine.cli.init_target import CUTOFF, similarity
+
+    assert (similarity(field, column) >= CUTOFF) is like
