@@ -695,6 +695,15 @@ class Target(Plugin):
         """The target's own counters for the run report (jobs, batches, requests, retries), or None."""
         return None
 
+    def planner(self, run: RunContext) -> Planner | None:
+        """What the target would send, request by request, without sending (``engine run --plan``).
+
+        The planner groups records exactly as :meth:`write` does (jobs,
+        batches of ``batch_size``, aliased requests); None when the target
+        cannot say (it writes files, say).
+        """
+        return None
+
     def record_shape(self, spec_dir: Path) -> RecordShape | None:
         """What every mapped record must look like for the other side to take it, or None (anything).
 
@@ -703,6 +712,36 @@ class Target(Plugin):
         target would refuse.
         """
         return None
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannedRequest:
+    """One request a target would send; ids the server would assign are placeholders (``{job 1}``)."""
+
+    method: str
+    #: the path below the connection's base URL, e.g. ``/api/v4.1/job``
+    path: str
+    body: Any
+    #: headers with every credential redacted
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: what the target groups it as, e.g. ``job``, ``batch 2 (1000 entities)``
+    group: str = ""
+
+
+class Planner:
+    """The requests a target's writes would make, as :meth:`Target.write` would group them."""
+
+    def write(self, batch: Batch) -> list[PlannedRequest]:
+        """The requests this batch of mapped records completes (a full batch, a full aliased request)."""
+        raise NotImplementedError
+
+    def finish_item(self, item: Item) -> list[PlannedRequest]:
+        """The requests the end of ``item`` flushes (its last partial batch)."""
+        return []
+
+    def finish_run(self) -> list[PlannedRequest]:
+        """The requests the end of the run flushes."""
+        return []
 
 
 @dataclasses.dataclass(frozen=True)

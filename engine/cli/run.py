@@ -19,6 +19,13 @@ from engine.runtime.runner import RunOptions
 @click.command("run")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Read and map, print records; no writes, moves or state.")
+@click.option(
+    "--plan",
+    "planned",
+    is_flag=True,
+    help="Read and map, print the exact requests the target would send (--format json: JSON Lines); "
+    "nothing is sent, moved or stored.",
+)
 @click.option("--limit", type=click.IntRange(min=1), help="Stop after N records (unfinished files stay).")
 @click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE", help="Override a spec value.")
 @click.option("--fail-if-locked", is_flag=True, help="Exit 1 (not 0) when another run holds the lock.")
@@ -28,7 +35,7 @@ from engine.runtime.runner import RunOptions
     "fmt",
     type=click.Choice(["text", "json"]),
     default="text",
-    help="Print the final report as text or JSON (on stdout).",
+    help="Print the final report as text or JSON (on stdout); with --plan, how the requests print.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @click.option(
@@ -73,6 +80,7 @@ from engine.runtime.runner import RunOptions
 def run_cmd(
     spec: str,
     dry_run: bool,
+    planned: bool,
     limit: int | None,
     overrides: tuple[str, ...],
     fail_if_locked: bool,
@@ -91,12 +99,14 @@ def run_cmd(
 ) -> None:
     """Run the connector described by SPEC."""
     interactive = sys.stderr.isatty() and not quiet
+    dry_run = dry_run or planned
     logs.configure(log_level or ("warning" if interactive or dry_run else "info"), log_format)
     plan = load_plan(spec, overrides=list(overrides), allow_custom_code=allow_custom_code)
     if payload_file is not None:
         _deliver_payload(spec, plan, payload_file)
     options = RunOptions(
         dry_run=dry_run,
+        plan=fmt if planned else None,
         limit=limit,
         progress=interactive and not dry_run,
         fail_if_locked=fail_if_locked,
@@ -124,7 +134,7 @@ def run_cmd(
         log_level=log_level or "info",
         log_format=log_format,
     )
-    if fmt == "json":
+    if fmt == "json" and not planned:
         click.echo(dumps_pretty(report.as_dict()))
     else:
         echo_err(report.render_text())

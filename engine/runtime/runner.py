@@ -30,6 +30,7 @@ from engine.runtime.ledger import already_done
 from engine.runtime.logs import Log
 from engine.runtime.lookups import LookupStage
 from engine.runtime.parts import pending, settle, stored_parts
+from engine.runtime.planned import PlanTarget
 from engine.runtime.progress import NoProgress, make_progress
 from engine.runtime.report import ItemReport, RunReport
 from engine.runtime.session import RunOptions, RunSession, dry_run_out
@@ -50,7 +51,11 @@ class Runner:
 
             self.source = self.replayed = ReplaySource(Path(str(self.opts.replay)))
             self.parser = None
-        self.target: Target = DryRunTarget(dry_run_out(self.opts)) if self.opts.dry_run else plan.target
+        self.target: Target = plan.target
+        if self.opts.plan:
+            self.target = PlanTarget(plan.target, dry_run_out(self.opts), self.opts.plan)
+        elif self.opts.dry_run:
+            self.target = DryRunTarget(dry_run_out(self.opts))
         #: items whose output is published at the end of the run (``commit_scope == "run"``)
         self.deferred: list[tuple[Item, ItemReport]] = []
         #: files being read in parts, committed once their parts are (see runtime/parts.py)

@@ -47,6 +47,8 @@ class RunOptions:
     """How a run is asked for (``engine run`` flags, ``engine serve`` and coordinators)."""
 
     dry_run: bool = False
+    #: ``text`` or ``json``: print the requests the target would send instead of records (a dry run)
+    plan: str | None = None
     limit: int | None = None
     progress: bool | None = None  # None: on a terminal only
     fail_if_locked: bool = False

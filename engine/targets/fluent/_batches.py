@@ -219,23 +219,11 @@ class BatchPipeline:
                 self.outstanding.fail(exc)
                 return
 
-    def _body(self, entities: list[dict]) -> dict[str, Any]:
-        o = self.options
-        body: dict[str, Any] = {"action": o.action, "entityType": o.entity_type}
-        if o.source:
-            body["source"] = o.source
-        if o.event:
-            body["event"] = o.event
-        if o.catalogue_ref:
-            body["catalogueRef"] = o.catalogue_ref
-        body["entities"] = entities
-        return body
-
     def _send(self, p: Pending) -> None:
         job, existing = self.jobs.job_for(p.item)
         known = self.known.setdefault(job, set())
         known |= existing
-        body = self._body(p.entities or [])
+        body = batch_body(self.options, p.entities or [])
         while True:
             self.window.in_flight(
                 p.item, {"job": job, "known": sorted(known), "spans": p.spans, "size": p.size, "last": p.last}
@@ -414,3 +402,16 @@ class BatchPipeline:
         p.refs = None
         self.slots.release()
         self.outstanding.done(p.item)
+
+
+def batch_body(o: Any, entities: list[dict]) -> dict[str, Any]:
+    """The body of one batch (``POST /api/v4.1/job/{id}/batch``) of ``entities``; a plan prints the same."""
+    body: dict[str, Any] = {"action": o.action, "entityType": o.entity_type}
+    if o.source:
+        body["source"] = o.source
+    if o.event:
+        body["event"] = o.event
+    if o.catalogue_ref:
+        body["catalogueRef"] = o.catalogue_ref
+    body["entities"] = entities
+    return body

@@ -103,18 +103,7 @@ class JobKeeper:
         return self._create(key, item)
 
     def _create(self, key: str, item: Item) -> str:
-        values = {
-            "connector": self.run.connector,
-            "run_id": self.run.run_id,
-            "source": item.name,
-            "retailer_id": self.retailer_id,
-        }
-        body: dict[str, Any] = {
-            "name": self.name.render(values, self.run.started),
-            "retailerId": self.retailer_id,
-        }
-        if self.meta:
-            body["meta"] = self.meta
+        body = job_body(self.run, item, self.name, self.retailer_id, self.meta)
         # an ambiguous job creation may leave an empty job behind; that is harmless, so resend
         answer = self.client.write("api/v4.1/job", body, reconcile=lambda: None)
         job = str(answer.get("id") or answer.get("jobId") or "")
@@ -128,6 +117,22 @@ class JobKeeper:
             )
         self.log.info("job created", job=job, name=body["name"])
         return job
+
+
+def job_body(
+    run: RunContext, item: Item, name: NameTemplate, retailer_id: str, meta: dict | None
+) -> dict[str, Any]:
+    """The body that creates a job for ``item`` (``POST /api/v4.1/job``); a plan prints the same."""
+    values = {
+        "connector": run.connector,
+        "run_id": run.run_id,
+        "source": item.name,
+        "retailer_id": retailer_id,
+    }
+    body: dict[str, Any] = {"name": name.render(values, run.started), "retailerId": retailer_id}
+    if meta:
+        body["meta"] = meta
+    return body
 
 
 def _batch_statuses(job_status: dict[str, Any]) -> dict[str, str]:

@@ -30,12 +30,13 @@ from typing import Any
 from graphql import GraphQLInputObjectType
 from typing_extensions import override
 
-from engine.contracts import Batch, Checkpoint, Item, RecordShape, RunContext, Target
+from engine.contracts import Batch, Checkpoint, Item, Planner, RecordShape, RunContext, Target
 from engine.errors import TARGET, ConfigError
 from engine.fluent.schemas import rest
 from engine.jsonutil import non_finite
 from engine.targets.fluent._batches import BatchPipeline
 from engine.targets.fluent._jobs import JobKeeper
+from engine.targets.fluent._plan import BatchPlanner
 from engine.templates import NameTemplate
 from engine.units import duration
 
@@ -179,6 +180,8 @@ class BatchTarget(Target):
         self.poll: dict[str, float] = dict(options.poll)
         self.pipeline: BatchPipeline | None = None
         self.buffers: dict[str, list[tuple[Batch, int]]] = {}
+        #: the job's ``meta``: deltas skip Fluent's batch pre-processing
+        self.job_meta = {"preprocessing": "skip"} if not options.preprocessing else None
 
     @override
     def open(self, run: RunContext) -> None:
@@ -202,11 +205,16 @@ class BatchTarget(Target):
             self.job_name,
             self.job_ttl,
             self.retailer_id,
-            meta={"preprocessing": "skip"} if not self.options.preprocessing else None,
+            meta=self.job_meta,
             log=run.log,
         )
         self.pipeline = BatchPipeline(client, run, jobs, self.options, self.poll, log=run.log)
         self.pipeline.start()
+
+    @override
+    def planner(self, run: RunContext) -> Planner:
+        """Jobs and batches as :meth:`write` groups them (see :mod:`engine.targets.fluent._plan`)."""
+        return BatchPlanner(self, run)
 
     @override
     def record_shape(self, spec_dir: Path) -> RecordShape:
