@@ -69,6 +69,29 @@ class Upsert:
     merge_attributes: bool = False
 
 
+def values_of(rec: Rec, variables: str, upsert: Upsert | None) -> dict[str, Any]:
+    """A record's variables: the record itself (a document), or ``input`` (with the found id to update)."""
+    if variables == "record":
+        return rec.record
+    if upsert is not None and rec.found is not None:
+        values = {**{k: v for k, v in rec.record.items() if k not in upsert.omit}, "id": rec.found}
+        if upsert.merge_attributes:
+            values["attributes"] = merge_attributes(rec.stored or [], rec.record.get("attributes"))
+        return {"input": values}
+    return {"input": rec.record}
+
+
+def lookup_text(u: Upsert, recs: list[Rec]) -> str:
+    """One query looking every record up by its key, aliased ``l0``, ``l1``, ..."""
+    extra = "".join(f", {k}: {literal(v)}" for k, v in u.arguments.items())
+    selection = "id attributes { name type value }" if u.merge_attributes else "id"
+    fields = " ".join(
+        f"l{k}: {u.lookup}({u.argument}: {literal(rec.key)}{extra}) {{ {selection} }}"
+        for k, rec in enumerate(recs)
+    )
+    return f"query engine_lookup {{ {fields} }}"
+
+
 class MutationSender:
     def __init__(
         self,
@@ -220,15 +243,7 @@ class MutationSender:
         return self.create
 
     def _values(self, rec: Rec) -> dict[str, Any]:
-        if self.variables == "record":
-            return rec.record
-        if self.upsert is not None and rec.found is not None:
-            omit = self.upsert.omit
-            values = {**{k: v for k, v in rec.record.items() if k not in omit}, "id": rec.found}
-            if self.upsert.merge_attributes:
-                values["attributes"] = merge_attributes(rec.stored or [], rec.record.get("attributes"))
-            return {"input": values}
-        return {"input": rec.record}
+        return values_of(rec, self.variables, self.upsert)
 
     def _post(self, text: str, variables: dict[str, Any]) -> dict[str, Any]:
         self.limiter.acquire()
@@ -247,15 +262,9 @@ class MutationSender:
         """Set ``found`` on each record by its key; returns the records still to send."""
         u = self.upsert
         assert u is not None
-        extra = "".join(f", {k}: {literal(v)}" for k, v in u.arguments.items())
-        selection = "id attributes { name type value }" if u.merge_attributes else "id"
-        fields = " ".join(
-            f"l{k}: {u.lookup}({u.argument}: {literal(rec.key)}{extra}) {{ {selection} }}"
-            for k, rec in enumerate(recs)
-        )
         self.limiter.acquire()
         self._count("lookups")
-        envelope = self.client.graphql(f"query engine_lookup {{ {fields} }}", phase=TARGET)
+        envelope = self.client.graphql(lookup_text(u, recs), phase=TARGET)
         data = envelope.get("data")
         errors = [e for e in envelope.get("errors") or [] if isinstance(e, dict)]
         if data is None:

@@ -11,8 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from engine.contracts import Batch, Item, PlannedRequest, Planner, RunContext
+from engine.errors import DataError
 from engine.targets.fluent._batches import batch_body
+from engine.targets.fluent._graphql import Merger
 from engine.targets.fluent._jobs import job_body
+from engine.targets.fluent._mutations import lookup_text, values_of
 
 #: the headers every Fluent request carries, the token redacted
 HEADERS = {"Authorization": "Bearer ***", "Content-Type": "application/json"}
@@ -74,4 +77,61 @@ class BatchPlanner(Planner):
         body = batch_body(self.target.options, entities)
         group = f"batch {self.batches} ({len(entities)} entities, {item.name}) into {job}"
         out.append(PlannedRequest("POST", f"/api/v4.1/job/{job}/batch", body, HEADERS, group))
+        return out
+
+
+class GraphqlPlanner(Planner):
+    """Aliased mutations per request (a lookup first with ``upsert``), as ``fluent.graphql`` sends them."""
+
+    def __init__(self, target: Any) -> None:
+        assert target.create is not None
+        self.target = target
+        self.merger = Merger(f"engine_{target.create.label}")
+        self.variables = "record" if target.options.document else "input"
+        self.requests = 0
+
+    def write(self, batch: Batch) -> list[PlannedRequest]:
+        """One request per group of records (and its lookup), grouped by the target's own rule."""
+        out: list[PlannedRequest] = []
+        upsert = self.target.upsert
+        for group, _keys in self.target.groups(batch):
+            self.requests += 1
+            n = self.requests
+            if upsert is not None:
+                lookup = {"query": lookup_text(upsert, group)}
+                what = (
+                    f"request {n}: looks up {len(group)} record(s) by {upsert.argument} with {upsert.lookup}"
+                )
+                out.append(PlannedRequest("POST", "/graphql", lookup, HEADERS, what))
+            merged = self.merger.merge([self.target.create] * len(group))
+            values = [values_of(rec, self.variables, upsert) for rec in group]
+            body = {"query": merged.text, "variables": merged.variables(values)}
+            what = f"request {n}: {len(group)} aliased {self.target.create.label}"
+            if upsert is not None:
+                what += f" (those the lookup finds go as {upsert.update.label} with their id)"
+            out.append(PlannedRequest("POST", "/graphql", body, HEADERS, what))
+        return out
+
+
+class EventPlanner(Planner):
+    """One event per record, as ``fluent.event`` builds and posts it."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self.events = 0
+
+    def write(self, batch: Batch) -> list[PlannedRequest]:
+        """Each record's event (a record whose event cannot be built is rejected, as in a run)."""
+        out: list[PlannedRequest] = []
+        path = f"/api/v4.1/event/{self.target.options.mode}"
+        for i, record in enumerate(batch.records):
+            try:
+                event = self.target.build(record)
+            except DataError as exc:
+                self.target.run.outcomes.rejected(batch, i, exc.message, field=exc.field)
+                continue
+            self.events += 1
+            out.append(
+                PlannedRequest("POST", path, event, HEADERS, f"event {self.events}: {event.get('name')}")
+            )
         return out

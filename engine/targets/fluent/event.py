@@ -52,7 +52,7 @@ from typing import Any
 
 from typing_extensions import override
 
-from engine.contracts import Batch, RunContext
+from engine.contracts import Batch, Planner, RunContext
 from engine.delivery.target import PooledTarget
 from engine.errors import TARGET, ConfigError, DataError
 from engine.http.status import RefusedError
@@ -61,6 +61,7 @@ from engine.jsonutil import non_finite
 from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
 from engine.secrets import excerpt
 from engine.targets.fluent._eventlog import FINAL, EventLog
+from engine.targets.fluent._plan import EventPlanner, retailer_of
 from engine.units import duration
 
 EVENT_FIELDS = (
@@ -198,6 +199,14 @@ class EventTarget(PooledTarget):
         self.eventlog = EventLog(self.client, window=self.search, settle=self.settle, log=run.log)
         concurrency = self.options.concurrency
         self.start(run, workers=concurrency, window=4 * concurrency, name="fluent-event")
+
+    @override
+    def planner(self, run: RunContext) -> Planner:
+        """Each record's event as :meth:`build` makes it; the retailer is the connection's (or a placeholder)."""
+        self.run = run
+        if "retailerId" not in self.fields:
+            self.retailer_id = retailer_of(run, self.options.connection, None)
+        return EventPlanner(self)
 
     def build(self, record: dict[str, Any]) -> dict[str, Any]:
         """The event for one mapped record (a DataError when a placeholder has no value)."""

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,7 @@ from graphql import (
 )
 from typing_extensions import override
 
-from engine.contracts import Batch, Item, RecordShape, RunContext
+from engine.contracts import Batch, Item, Planner, RecordShape, RunContext
 from engine.delivery.target import PooledTarget
 from engine.errors import ConfigError
 from engine.fluent.schemas import SCHEMA_OPTION, document_problems, load
@@ -69,6 +70,7 @@ from engine.retry import RateLimiter
 from engine.suggest import did_you_mean
 from engine.targets.fluent._graphql import Operation, mutation_text, operation
 from engine.targets.fluent._mutations import MutationSender, Rec, Upsert
+from engine.targets.fluent._plan import GraphqlPlanner
 
 NAME = {"type": "string", "pattern": "^[_A-Za-z][_0-9A-Za-z]*$"}
 
@@ -335,6 +337,12 @@ class GraphqlTarget(PooledTarget):
         return out
 
     @override
+    def planner(self, run: RunContext) -> Planner:
+        """Requests as :meth:`write` groups them; records it cannot send are rejected, as in a run."""
+        self.run = run
+        return GraphqlPlanner(self)
+
+    @override
     def record_shape(self, spec_dir: Path) -> RecordShape | None:
         """The mutation's input type, or the document's variables."""
         try:
@@ -393,37 +401,54 @@ class GraphqlTarget(PooledTarget):
 
     @override
     def write(self, batch: Batch) -> None:
+        for group, keys in self.groups(batch, self._doubtful):
+            self._submit(batch.chunk.item, group, keys)
+
+    def groups(
+        self, batch: Batch, doubtful: Callable[[Batch, int], bool] = lambda _b, _i: False
+    ) -> Iterator[tuple[list[Rec], set[Any]]]:
+        """The batch's records as requests: up to ``aliases_per_request`` each, one entity once per request.
+
+        Records that cannot be sent (a NaN, no upsert key, ``doubtful``) are
+        rejected here; :meth:`write` sends the groups, a plan prints them.
+        """
         group: list[Rec] = []
         keys: set[Any] = set()
         size = self.options.aliases_per_request
         for i, record in enumerate(batch.records):
-            if self._doubtful(batch, i):
+            rec = None if doubtful(batch, i) else self._admit(batch, i, record)
+            if rec is None:
                 continue
-            bad = non_finite(record)
-            if bad is not None:  # JSON has no NaN: refused here, never sent as null
-                self.run.outcomes.rejected(batch, i, bad.reason, field=bad.path or None)
-                continue
-            rec = Rec(batch, i, record)
-            if self.key is not None:
-                rec.key = self.key(record, Scope(root=record))
-                if rec.key is None or rec.key == "" or isinstance(rec.key, dict | list):
-                    self.run.outcomes.rejected(
-                        batch,
-                        i,
-                        f"the key {self.key_option!r} has no value in the mapped record",
-                        field=self.key_option,
-                    )
-                    continue
+            if rec.key is not None:
                 if rec.key in keys:  # the same entity twice: the second must see the first applied
-                    self._submit(batch.chunk.item, group, keys)
+                    yield group, keys
                     group, keys = [], set()
                 keys.add(rec.key)
             group.append(rec)
             if len(group) >= size:
-                self._submit(batch.chunk.item, group, keys)
+                yield group, keys
                 group, keys = [], set()
         if group:
-            self._submit(batch.chunk.item, group, keys)
+            yield group, keys
+
+    def _admit(self, batch: Batch, i: int, record: dict[str, Any]) -> Rec | None:
+        """Record ``i`` ready to send (with its upsert key), or None when it was rejected."""
+        bad = non_finite(record)
+        if bad is not None:  # JSON has no NaN: refused here, never sent as null
+            self.run.outcomes.rejected(batch, i, bad.reason, field=bad.path or None)
+            return None
+        rec = Rec(batch, i, record)
+        if self.key is not None:
+            rec.key = self.key(record, Scope(root=record))
+            if rec.key is None or rec.key == "" or isinstance(rec.key, dict | list):
+                self.run.outcomes.rejected(
+                    batch,
+                    i,
+                    f"the key {self.key_option!r} has no value in the mapped record",
+                    field=self.key_option,
+                )
+                return None
+        return rec
 
     def _submit(self, item: Item, group: list[Rec], keys: set[Any]) -> None:
         assert self.pool is not None and self.sender is not None

@@ -86,3 +86,61 @@ def test_a_target_that_cannot_plan_says_so(tmp_path, cli, write_spec) -> None:
     result = cli("run", str(spec), "--plan")
     assert result.exit_code != 0
     assert "target 'stdout' cannot say what it would send; use --dry-run to see the records" in result.output
+
+
+def _unordered(requests: list[tuple[str, str, Any]]) -> list[str]:
+    """Requests in flight at once race; the same requests (and groups), in any order."""
+    return sorted(json.dumps(list(r), sort_keys=True) for r in requests)
+
+
+def _sent(emu, path_regex: str) -> list[tuple[str, str, Any]]:
+    return [
+        (r["method"], r["path"], r["json"])
+        for r in emu.requests(path_regex=path_regex)
+        if r["method"] == "POST"
+    ]
+
+
+def test_aliased_mutations_are_planned_as_sent(emu, tmp_path, cli, run_spec, write_spec) -> None:
+    (tmp_path / "in").mkdir()
+    rows = [{"ref": f"PLAN-{n}", "name": f"Store {n}", "type": "STORE"} for n in range(5)]
+    (tmp_path / "in" / "stores.json").write_text(json.dumps(rows))
+    spec = write_spec("""
+    version: 1
+    name: stores
+    connections: {fluent: {type: fluent, base_url: embedded, retailer_id: "1"}}
+    source: {type: local, path: in}
+    parser: {type: json}
+    mapping:
+      fields:
+        ref: {source: ref}
+        name: {source: name}
+        type: {source: type}
+        retailer.id: {source: $context.retailer_id}
+    target: {type: fluent.graphql, connection: fluent, mutation: createLocation, returning: "id ref",
+             aliases_per_request: 2}
+    """)
+    overrides = [arg for o in against(emu) for arg in ("--set", o)]
+    planned = _plan(cli, spec, *overrides)
+    assert [p["group"] for p in planned] == [
+        "request 1: 2 aliased createLocation",
+        "request 2: 2 aliased createLocation",
+        "request 3: 1 aliased createLocation",
+    ]
+    assert emu.requests(path="/graphql") == []
+    report = run_spec(spec, overrides=against(emu))
+    assert report.counts["written"] == 5
+    assert _unordered([(p["method"], p["path"], p["body"]) for p in planned]) == _unordered(
+        _sent(emu, "^/graphql$")
+    )
+
+
+def test_events_are_planned_as_sent(emu, tmp_path, cli, run_spec) -> None:
+    shutil.copytree(CONNECTORS / "order-cancel", tmp_path / "order-cancel")
+    spec = tmp_path / "order-cancel" / "order-cancel.yaml"
+    overrides = [arg for o in against(emu) for arg in ("--set", o)]
+    planned = _plan(cli, spec, *overrides)
+    assert planned and all(p["group"].endswith(": OrderCancel") for p in planned)
+    run_spec(spec, overrides=against(emu))
+    sent = _sent(emu, "^/api/v4.1/event/")
+    assert _unordered([(p["method"], p["path"], p["body"]) for p in planned]) == _unordered(sent)
