@@ -75,3 +75,16 @@ def test_validate_ci_formats_carry_every_problem(cli, monkeypatch, fmt: str) -> 
         assert len(json.loads(result.output)["runs"][0]["results"]) == 3
     if fmt == "github":
         assert result.output.splitlines()[0].startswith("::error file=unknown-keys.yaml,line=3,col=1::")
+
+
+def test_target_schema_problems_come_in_every_format(cli, monkeypatch) -> None:
+    monkeypatch.chdir(HERE / "invalid")
+    found = json.loads(cli("validate", "--format", "json", "fluent-graphql-schema.yaml").output)
+    misspelt = next(d for d in found if d["path"] == "mapping.fields.primaryAdress")
+    assert (misspelt["line"], misspelt["col"], misspelt["code"]) == (26, 5, "target-schema")
+    assert "did you mean 'primaryAddress'?" in misspelt["message"]
+    github = cli("validate", "--format", "github", "fluent-graphql-schema.yaml").output
+    assert "::error file=fluent-graphql-schema.yaml,line=29,col=27::mapping.fields.openingSchedule" in github
+    sarif = json.loads(cli("validate", "--format", "sarif", "fluent-graphql-schema.yaml").output)
+    rules = {r["ruleId"] for r in sarif["runs"][0]["results"]}
+    assert rules == {"target-schema"}
