@@ -79,12 +79,23 @@ def load(option: str, spec_dir: Path) -> GraphQLSchema | None:
 
 
 def document_problems(schema: GraphQLSchema, text: str) -> list[str]:
-    """What ``schema`` refuses in the document ``text`` (graphql-core's messages, with its did-you-mean)."""
+    """What ``schema`` refuses in the document ``text`` (graphql-core's messages, with its did-you-mean).
+
+    A multi-line document's problems say where inside it they are (``line 2, column 70 of the document``).
+    """
     try:
         document = parse(text)
     except GraphQLError as exc:
         return [f"not a valid GraphQL document: {exc.message}"]
-    return [error.message for error in validate(schema, document)]
+    lines = "\n" in text.strip()
+    return [_located(error) if lines else error.message for error in validate(schema, document)]
+
+
+def _located(error: GraphQLError) -> str:
+    if not error.locations:
+        return error.message
+    where = error.locations[0]
+    return f"{error.message.rstrip('.')} (line {where.line}, column {where.column} of the document)"
 
 
 def introspection_query() -> str:
