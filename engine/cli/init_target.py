@@ -27,6 +27,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "qty": ("quantity", "onhand", "stock", "available", "units", "count", "level"),
     "name": ("title", "description", "label"),
     "ref": ("id", "code", "reference", "number", "no"),
+    "type": ("kind", "category", "class"),
 }
 #: the resolver a GraphQL scalar needs when the column holds text
 RESOLVERS = {"Int": "int", "Float": "float", "Boolean": "bool", "DateTime": "datetime"}
