@@ -240,7 +240,8 @@ def draft(sample: Path, target: str, name: str, spec_dir: Path) -> dict[str, Any
     shape = _shape(block, spec_dir)
     if shape is not None:
         columns = {f["source"]: f for f in fields.values() if isinstance(f.get("source"), str)}
-        fields = draft_fields(shape, columns)
+        samples = {c: [r.get(c) for r in records if isinstance(r, dict)] for c in columns}
+        fields = draft_fields(shape, columns, samples)
         left = unused(columns, fields)
         if left:
             click.echo(f"not mapped (no {shape.name} field looks like them): {', '.join(left)}", err=True)

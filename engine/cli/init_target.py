@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLNonNull, GraphQLScalarType, get_named_type
+from graphql import GraphQLEnumType, GraphQLNonNull, GraphQLScalarType, get_named_type
 
 from engine.contracts import RecordShape
 
@@ -75,19 +75,27 @@ def _matches(fields: list[str], columns: list[str]) -> dict[str, str]:
     return out
 
 
-def draft_fields(shape: RecordShape, columns: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+def draft_fields(
+    shape: RecordShape, columns: Mapping[str, dict[str, Any]], samples: Mapping[str, list[Any]]
+) -> dict[str, Any]:
     """The target's scalar fields in its order, each from the most similar column of ``columns``.
 
     ``columns`` are the sample's drafted fields by source path (``{source,
-    resolver}``); a field of an object or list type is left to the user.
+    resolver}``), ``samples`` the values seen in each. A field of an object or
+    list type is left to the user, and so is an enum field whose column holds
+    other values (a ``type`` of ``STORE`` is not an inventory update type).
     """
     scalar = {
         name: get_named_type(f.type)
         for name, f in shape.fields.items()
         if isinstance(get_named_type(f.type), GraphQLScalarType | GraphQLEnumType)
-        and not isinstance(get_named_type(f.type), GraphQLInputObjectType)
     }
     found = _matches(list(scalar), list(columns))
+    for name, column in list(found.items()):
+        type_ = scalar[name]
+        seen = [v for v in samples.get(column, []) if v not in (None, "")]
+        if isinstance(type_, GraphQLEnumType) and not all(v in type_.values for v in seen):
+            del found[name]
     out: dict[str, Any] = {}
     for name, type_ in scalar.items():
         if name not in found:

@@ -187,3 +187,17 @@ def test_columns_are_matched_to_fields_by_name_similarity(field: str, column: st
     from engine.cli.init_target import CUTOFF, similarity
 
     assert (similarity(field, column) >= CUTOFF) is like
+
+
+def test_an_enum_field_takes_a_column_only_when_its_values_fit(tmp_path: Path, cli) -> None:
+    sample = tmp_path / "s.csv"
+    sample.write_text("location,sku,qty,type\nL1,A,1,STORE\n")
+    fields = yaml.safe_load(cli("init", "--from", str(sample), "--target", "fluent.batch").stdout)["mapping"][
+        "fields"
+    ]
+    assert "type" not in fields  # STORE is not an inventory update type
+    sample.write_text("location,sku,qty,type\nL1,A,1,DELTA\n")
+    fields = yaml.safe_load(cli("init", "--from", str(sample), "--target", "fluent.batch").stdout)["mapping"][
+        "fields"
+    ]
+    assert fields["type"] == {"source": "type"}

@@ -162,7 +162,8 @@ def test_init_keeps_an_existing_spec_unless_forced(tmp_path, cli) -> None:
 @pytest.mark.parametrize("target", ["fluent.event", "fluent.graphql", "http", "fluent.batch", "file", "null"])
 def test_init_drafts_every_target_that_validates_and_passes_its_test(tmp_path, cli, target) -> None:
     sample = tmp_path / "stock.csv"
-    sample.write_text("sku,qty,ref\nA,1,R1\nB,2,R2\n")
+    # what the Fluent targets require has a column to come from: a location (Batch API), a name and a type
+    sample.write_text("sku,qty,ref,location,name,type\nA,1,R1,L1,Perth,STORE\nB,2,R2,L2,Sydney,STORE\n")
     out = tmp_path / f"{target}.yaml"
     result = cli("init", "--from", str(sample), "--target", target, "-o", str(out))
     assert result.exit_code == 0, result.output

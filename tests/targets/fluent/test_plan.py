@@ -70,7 +70,7 @@ def test_limit_and_text_output(emu, tmp_path, cli) -> None:
     text = cli("run", str(spec), "--plan", "--limit", "10")
     assert text.exit_code == 0
     assert "# fluent.batch: job {job 1}\nPOST /api/v4.1/job\nAuthorization: Bearer ***\n" in text.stdout
-    assert "planned_requests 2" in text.output
+    assert "planned requests 2" in text.output
 
 
 def test_a_target_that_cannot_plan_says_so(tmp_path, cli, write_spec) -> None:
