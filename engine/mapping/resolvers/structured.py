@@ -1,4 +1,4 @@
-"""Resolvers that build, pick or look up values: JSON, lists, fallbacks, templates and lookup tables.
+"""Resolvers that build, pick or look up values: JSON, XML, lists, fallbacks, templates and lookup tables.
 
 The ones that read other fields (``coalesce``, ``concat``, ``template``)
 take paths in the mapping's one path language, parsed when the mapping is
@@ -12,11 +12,13 @@ Example::
       name:     {source: display_name, resolver: {name: coalesce, args: [name, title]}}
       status:   {source: status, resolver: {name: map, args: {table: {A: ACTIVE, I: INACTIVE}}}}
       tags:     {source: tags, resolver: {name: split, args: {sep: "|"}}}
+      order:    {source: payload, resolver: xml}
 """
 
 from __future__ import annotations
 
 import decimal
+import io
 import json
 from typing import Any
 
@@ -48,6 +50,42 @@ def make_json() -> ValueFunction:
             if is_blank(value):
                 return None
             raise invalid(value, "valid JSON", problem(exc)) from None
+
+    return fn
+
+
+def make_xml(*, force_list: list[str] | None = None) -> ValueFunction:
+    """Build ``xml``: text parsed as an XML document into the XML parser's model, other values unchanged.
+
+    The parser is the ``xml`` parser itself (its hardening too: no DTD or
+    entity is fetched, a document declaring entities is refused, nesting is
+    bounded), so an escaped payload inside a webhook body reads exactly as
+    the same document read from a file: the root element's attributes
+    (``@name``), children and text. Blank text is missing.
+    """
+    from engine.contracts import Item
+    from engine.errors import ParseError
+    from engine.parsers.xml import SCHEMA, XmlOptions, XmlParser
+    from engine.spec.options import build_options
+
+    block = {"records": "*", "force_list": list(force_list or [])}
+    parser = XmlParser(build_options(XmlOptions, SCHEMA, block, ("resolver",), None), path="resolver xml")
+    item = Item(uri="field://xml", name="the field's XML")
+
+    def fn(value: Any) -> Any:
+        if type(value) is not str:
+            return value
+        if is_blank(value):
+            return None
+        try:
+            records = [
+                r for chunk in parser.parse(io.BytesIO(value.encode()), item, None) for r in chunk.records
+            ]
+        except ParseError as exc:
+            raise invalid(value, "an XML document", exc.message) from None
+        if len(records) != 1:
+            raise invalid(value, "an XML document", "no root element")
+        return records[0]
 
     return fn
 
@@ -217,6 +255,23 @@ _PATHS = {
 
 RESOLVERS = [
     Resolver("json", make_json, summary="Parse JSON text; invalid JSON is an error."),
+    Resolver(
+        "xml",
+        make_xml,
+        summary="Parse XML text (an escaped payload) as the xml parser reads a record; invalid XML is an error.",
+        args={
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "force_list": {
+                    "type": "array",
+                    "items": {"type": "string", "minLength": 1},
+                    "default": [],
+                    "description": "element names that are always lists, as the xml parser's force_list",
+                }
+            },
+        },
+    ),
     Resolver(
         "to_json",
         make_to_json,

@@ -45,6 +45,7 @@ OUR_NAMES = {
     "date",
     "datetime",
     "json",
+    "xml",
     "to_json",
     "coalesce",
     "default",

@@ -50,6 +50,34 @@ def test_json(run, value, expected):
     run("json", None, value, expected)
 
 
+BOMB = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">]><r>&a;&a;</r>'
+
+
+@pytest.mark.parametrize(
+    "args,value,expected",
+    [
+        (
+            None,
+            '<Order no="1"><Line sku="A"><Qty>02</Qty></Line></Order>',
+            {"@no": "1", "Line": {"@sku": "A", "Qty": "02"}},
+        ),
+        (None, "<a><b>1</b><b>2</b></a>", {"b": ["1", "2"]}),
+        ({"force_list": ["b"]}, "<a><b>1</b></a>", {"b": ["1"]}),
+        (None, "<a>text</a>", {"#text": "text"}),  # a record is always an object, as in the xml parser
+        (None, "<a/>", {}),
+        (None, {"already": 1}, {"already": 1}),
+        (None, "", None),
+        (None, "  ", None),
+        (None, "<a><b></a>", DataError("is not an XML document (the field's XML:1:11: invalid XML")),
+        (None, "not xml", DataError("'not xml' is not an XML document")),
+        (None, BOMB, DataError("documents with entity declarations are refused")),
+        (None, '<!DOCTYPE r SYSTEM "file:///etc/passwd"><r>x</r>', {"#text": "x"}),  # nothing is fetched
+    ],
+)
+def test_xml(run, args, value, expected):
+    run("xml", args, value, expected)
+
+
 @pytest.mark.parametrize(
     "args,value,expected",
     [
