@@ -51,6 +51,7 @@ from graphql import (
     GraphQLError,
     GraphQLInputField,
     GraphQLInputObjectType,
+    GraphQLScalarType,
     GraphQLSchema,
     OperationDefinitionNode,
     Undefined,
@@ -73,6 +74,8 @@ from engine.targets.fluent._mutations import MutationSender, Rec, Upsert
 from engine.targets.fluent._plan import GraphqlPlanner
 
 NAME = {"type": "string", "pattern": "^[_A-Za-z][_0-9A-Za-z]*$"}
+#: the type of a field the target leaves out before sending: any value fits it
+_ANY = GraphQLScalarType("Omitted")
 
 #: how upsert and update_only find the entity a record updates
 _FINDING: dict[str, Any] = {
@@ -357,6 +360,10 @@ class GraphqlTarget(PooledTarget):
         named = schema.type_map.get(self.options.input_type or _input_type(schema, mutation) or "")
         if not isinstance(named, GraphQLInputObjectType):
             return None  # schema_problems reported it
+        if self.upsert is not None and not self.upsert.creates:
+            # update_only sends the update with the found id, and leaves update_omit fields out
+            omitted = {name: GraphQLInputField(_ANY) for name in self.upsert.omit if name not in named.fields}
+            return RecordShape(named.name, {**named.fields, **omitted}, filled=frozenset({"id"}))
         return RecordShape(named.name, named.fields)
 
     @override

@@ -119,3 +119,15 @@ def test_contradictions_are_validation_errors(emu, write_spec, target, message) 
     with pytest.raises(SpecError) as caught:
         compile_file(write_spec(text))
     assert any(message in d.message for d in caught.value.diagnostics), caught.value.diagnostics
+
+
+def test_the_mapping_is_checked_against_the_update_input_less_what_update_only_fills_or_omits(
+    emu, tmp_path, write_spec
+) -> None:
+    text = spec(emu, tmp_path, [["LOC-001", "x", "a", "b"]]).replace(
+        "name:       {source: name}", "nmae: {source: name}"
+    )
+    with pytest.raises(SpecError) as caught:
+        compile_file(write_spec(text))
+    messages = [d.message for d in caught.value.diagnostics if d.severity == "error"]
+    assert messages == ["UpdateLocationInput has no field 'nmae' (did you mean 'name'?)"]
