@@ -58,6 +58,30 @@ class LoadedSdkConfig:
     diagnostics: list[Diagnostic]
 
 
+def read_sdk_file(
+    spec_doc: SpecDocument, ref: Any, ref_path: SpecPath, diags: list[Diagnostic]
+) -> tuple[SpecDocument, SpecPath, Any] | None:
+    """The SDK config ``ref`` names, with the document and path its positions are reported against.
+
+    ``ref`` is a file path (relative to the spec) or a config written inline;
+    an unreadable file gives None and says why in ``diags``.
+    """
+    if not isinstance(ref, str):
+        return spec_doc, ref_path, ref
+    file = Path(ref)
+    if not file.is_absolute():
+        file = spec_doc.base_dir / file
+    try:
+        doc = load_file(file)
+    except SpecError as exc:
+        if exc.diagnostics and "cannot read" in exc.diagnostics[0].message:
+            diags.append(spec_doc.diagnostic(ref_path, f"cannot read SDK mapping file {file}"))
+        else:
+            diags.extend(exc.diagnostics)
+        return None
+    return doc, (), doc.data
+
+
 def load_sdk_config(spec_doc: SpecDocument, ref: Any, ref_path: SpecPath) -> LoadedSdkConfig:
     """Translate the SDK config ``ref`` names: a file path (relative to the spec) or a config written inline.
 
@@ -65,22 +89,10 @@ def load_sdk_config(spec_doc: SpecDocument, ref: Any, ref_path: SpecPath) -> Loa
     ``fields`` object gives ``fields=None`` and says why in the diagnostics.
     """
     diags: list[Diagnostic] = []
-    if isinstance(ref, str):
-        file = Path(ref)
-        if not file.is_absolute():
-            file = spec_doc.base_dir / file
-        try:
-            doc = load_file(file)
-        except SpecError as exc:
-            if exc.diagnostics and "cannot read" in exc.diagnostics[0].message:
-                diags.append(spec_doc.diagnostic(ref_path, f"cannot read SDK mapping file {file}"))
-            else:
-                diags.extend(exc.diagnostics)
-            return LoadedSdkConfig(spec_doc, ref_path, None, diags)
-        base: SpecPath = ()
-    else:
-        doc, base = spec_doc, ref_path
-    config = doc.data if not base else ref
+    read = read_sdk_file(spec_doc, ref, ref_path, diags)
+    if read is None:
+        return LoadedSdkConfig(spec_doc, ref_path, None, diags)
+    doc, base, config = read
     if not isinstance(config, dict) or not isinstance(config.get("fields"), dict):
         diags.append(doc.diagnostic(base, "an SDK mapping config needs a 'fields' object"))
         return LoadedSdkConfig(doc, base, None, diags)

@@ -278,6 +278,7 @@ class _Compiler:
     def mapping(self, section: Any) -> Any:
         from engine.mapping.compiler import compile_fields
         from engine.mapping.sdk_config import load_sdk_config
+        from engine.mapping.sdk_graphql import load_sdk_graphql_mapper
 
         if section is None:
             return None
@@ -290,11 +291,16 @@ class _Compiler:
             timezone=opts.get("timezone"),
             base_dir=str(self.doc.base_dir),
         )
-        if "fields" in section and "sdk_config" in section:
-            self.error(("mapping",), "use either fields or sdk_config, not both")
+        given = [key for key in ("fields", "sdk_config", "sdk_graphql_mapper") if key in section]
+        if len(given) > 1:
+            self.error(
+                ("mapping",),
+                f"use one of fields, sdk_config or sdk_graphql_mapper, not {' and '.join(given)}",
+            )
             return None
-        if "sdk_config" in section:
-            loaded = load_sdk_config(self.doc, section["sdk_config"], ("mapping", "sdk_config"))
+        if given and given[0] != "fields":
+            load = load_sdk_config if given[0] == "sdk_config" else load_sdk_graphql_mapper
+            loaded = load(self.doc, section[given[0]], ("mapping", given[0]))
             self.diags.extend(loaded.diagnostics)
             if loaded.fields is None:
                 return None
@@ -308,7 +314,7 @@ class _Compiler:
             )
             self.written = (self.doc, section["fields"], ("mapping", "fields"))
         else:
-            self.error(("mapping",), "a mapping needs fields (or sdk_config)")
+            self.error(("mapping",), "a mapping needs fields (or sdk_config, or sdk_graphql_mapper)")
             return None
         self.diags.extend(diags)
         return compiled

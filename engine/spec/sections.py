@@ -109,6 +109,14 @@ MAPPING: dict[str, Any] = {
                 {"type": "object", "description": "an inline SDK config"},
             ],
         },
+        "sdk_graphql_mapper": {
+            "description": "a Fluent SDK GraphQLMutationMapper config (its arguments give the mutation "
+            "variables): a JSON file path, or the config inline",
+            "oneOf": [
+                {"type": "string", "description": "a file path"},
+                {"type": "object", "description": "an inline GraphQLMutationMapper config"},
+            ],
+        },
         "options": {
             "type": "object",
             "additionalProperties": False,

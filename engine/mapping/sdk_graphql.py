@@ -1,0 +1,254 @@
+"""Load a Fluent SDK ``GraphQLMutationMapper`` config unchanged.
+
+The config's ``arguments`` (what the SDK's ``map()`` reads) become the
+engine's fields, one per mutation variable, so a record maps to the variables
+the SDK would send (``{"input": {...}}``). The SDK's rules are kept for valid
+input: ``value`` wins, an object without ``source`` is a nested object whose
+own keys are its fields, ``isArray``/``_array`` maps every item of ``source``
+(items use ``transform``, and ``{source, mapping}`` for nested objects), and
+the resolver names are the mapper's transforms (``parseInt``, ``trim``,
+``toBoolean`` ...), run by the engine's strict ``sdk.*`` equivalents: invalid
+input rejects the record instead of becoming ``NaN`` (``null``) as in the SDK.
+Whatever the SDK's ``map()`` skips (``fields`` inside an argument, ``resolver``
+on array items, ``sdk.*`` names, ``_type`` ...) is skipped here too, each with a
+warning naming the key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.mapping.sdk_config import LoadedSdkConfig, read_sdk_file
+from engine.spec.diagnostics import Diagnostic, SpecPath
+from engine.spec.loader import SpecDocument
+
+#: the mapper's built-in transforms and the engine resolver that does the same for valid input
+TRANSFORMS = {
+    "parseInt": "sdk.parseInt",
+    "parseFloat": "sdk.parseFloat",
+    "toString": "sdk.toString",
+    "toUpperCase": "sdk.uppercase",
+    "toLowerCase": "sdk.lowercase",
+    "trim": "sdk.trim",
+    "toBoolean": "sdk.boolean",
+    "toISO8601": "sdk.formatDate",
+    "toDate": "sdk.parseDate",
+}
+#: top-level keys that describe the query or the run, not the variables: accepted, with a warning
+QUERY_KEYS = {
+    "mutation": "names the mutation the target sends",
+    "operationName": "names the query's operation",
+    "returnFields": "lists what the mutation returns",
+    "sourceFormat": "the parser reads the record",
+    "schemaValidation": "the SDK does not use it either",
+    "aliasBatching": "the target batches the mutations",
+    "customTransforms": "transform functions cannot be loaded from a config",
+}
+INFO_KEYS = {"name", "version", "description"}
+#: notes for readers, anywhere in a field config: accepted, with a warning
+NOTE_KEYS = {"comment", "description"}
+#: keys of a scalar field that are translated
+SCALAR_KEYS = {"source", "resolver", "transform", "defaultValue", "required"}
+#: keys of an array field that configure the array rather than name an item field
+ARRAY_KEYS = {"source", "isArray", "autoWrap", "validation", "required", "resolver", "transform"}
+#: keys of a nested object the SDK skips instead of reading them as child fields
+NESTED_SKIPPED = {
+    "source",
+    "value",
+    "resolver",
+    "transform",
+    "required",
+    "defaultValue",
+    "isArray",
+    "autoWrap",
+    "validation",
+    "fields",
+    "mapping",
+}
+
+
+def load_sdk_graphql_mapper(spec_doc: SpecDocument, ref: Any, ref_path: SpecPath) -> LoadedSdkConfig:
+    """Translate the ``GraphQLMutationMapper`` config ``ref`` names: a file path (relative to the spec) or inline.
+
+    Never raises for a bad config: an unreadable file or one without an
+    ``arguments`` object gives ``fields=None`` and says why in the diagnostics.
+    """
+    diags: list[Diagnostic] = []
+    read = read_sdk_file(spec_doc, ref, ref_path, diags)
+    if read is None:
+        return LoadedSdkConfig(spec_doc, ref_path, None, diags)
+    doc, base, config = read
+    if not isinstance(config, dict) or not isinstance(config.get("arguments"), dict):
+        diags.append(
+            doc.diagnostic(
+                base,
+                "a GraphQLMutationMapper config needs an 'arguments' object "
+                "(the 'fields' and 'nodes' form of mapWithNodes is not supported)",
+            )
+        )
+        return LoadedSdkConfig(doc, base, None, diags)
+    translator = _Translator(doc, diags)
+    for key in config:
+        if key in QUERY_KEYS:
+            translator.warn(
+                (*base, key), f"'{key}' does not change the variables ({QUERY_KEYS[key]}); ignored"
+            )
+        elif key not in INFO_KEYS and key != "arguments":
+            translator.warn((*base, key), f"unknown GraphQLMutationMapper key '{key}'; ignored")
+    where = (*base, "arguments")
+    fields = translator.children(config["arguments"], where, skipped=set())
+    return LoadedSdkConfig(doc, where, fields, diags)
+
+
+class _Translator:
+    """Turns the mapper's field configs into engine field definitions, collecting warnings and errors."""
+
+    def __init__(self, doc: SpecDocument, diags: list[Diagnostic]) -> None:
+        self.doc = doc
+        self.diags = diags
+
+    def warn(self, path: SpecPath, message: str) -> None:
+        """A warning at the key ``path`` ends with."""
+        self.diags.append(
+            self.doc.diagnostic(path, message, key=True, severity="warning", code="sdk-ignored")
+        )
+
+    def error(self, path: SpecPath, message: str) -> None:
+        """An error at the node for ``path``."""
+        self.diags.append(self.doc.diagnostic(path, message))
+
+    def children(self, raw: dict[str, Any], path: SpecPath, *, skipped: set[str]) -> dict[str, Any]:
+        """The child fields of an object (the arguments, or a nested object): its own keys, as ``field``."""
+        out: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key.startswith("_") or key in NOTE_KEYS:
+                self.warn((*path, key), f"'{key}' does not change the variables; ignored")
+            elif key in skipped:
+                self.warn(
+                    (*path, key), f"'{key}' is not a field of a nested object (the SDK skips it); ignored"
+                )
+            else:
+                field = self.field(value, (*path, key))
+                if field is not None:
+                    out[key] = field
+        return out
+
+    def field(self, raw: Any, path: SpecPath) -> Any:
+        """One field as the SDK's ``map()`` reads it: a path, ``value``, an array, a nested object or a source."""
+        if isinstance(raw, str):
+            return {"source": raw}
+        if not isinstance(raw, dict):
+            self.error(path, "a field must be an object or a source path")
+            return None
+        if "value" in raw:
+            return self.value(raw, path)
+        if raw.get("isArray") or raw.get("_array"):
+            return self.array(raw, path)
+        if raw.get("_nested") or "source" not in raw:
+            out: dict[str, Any] = {"fields": self.children(raw, path, skipped=NESTED_SKIPPED)}
+            if "source" in raw:
+                out["source"] = raw["source"]
+            return out
+        return self.scalar(raw, path, resolver_keys=("resolver", "transform"))
+
+    def value(self, raw: dict[str, Any], path: SpecPath) -> dict[str, Any]:
+        """A constant; the SDK replaces a ``"${NAME}"`` string from its environment, the engine does not."""
+        literal = raw["value"]
+        if isinstance(literal, str) and literal.startswith("${") and literal.endswith("}"):
+            self.warn(
+                (*path, "value"),
+                f"the SDK reads {literal} from its environment; the engine sends it as written "
+                "(use a source from $context instead)",
+            )
+        for key in raw:
+            if key != "value":
+                self.warn((*path, key), f"'{key}' does nothing next to 'value' (as in the SDK); ignored")
+        return {"value": literal}
+
+    def scalar(
+        self, raw: dict[str, Any], path: SpecPath, *, resolver_keys: tuple[str, ...]
+    ) -> dict[str, Any]:
+        """A value read from ``source``: the first of ``resolver_keys`` present names the transform."""
+        out: dict[str, Any] = {"source": raw["source"]}
+        for key in raw:
+            if key in NOTE_KEYS:
+                self.warn((*path, key), f"'{key}' does not change the variables; ignored")
+            elif key not in SCALAR_KEYS:
+                self.warn((*path, key), f"unknown key '{key}' of a field; ignored")
+        names = [k for k in resolver_keys if k in raw]
+        for key in ("resolver", "transform"):
+            if key in raw and key not in resolver_keys:
+                self.warn((*path, key), f"the SDK ignores '{key}' on the fields of array items; ignored")
+        if names:
+            if len(names) > 1:
+                self.warn((*path, names[1]), f"'{names[0]}' is used and '{names[1]}' ignored (as in the SDK)")
+            resolver = self.resolver(raw[names[0]], (*path, names[0]))
+            if resolver is not None:
+                out["resolver"] = resolver
+        if "defaultValue" in raw:
+            out["default"] = raw["defaultValue"]
+        if raw.get("required") is True:
+            out["required"] = True
+        return out
+
+    def resolver(self, name: Any, path: SpecPath) -> Any:
+        """The engine resolver for a transform name, or a custom resolver's own name (None when the SDK skips it)."""
+        if not isinstance(name, str):
+            self.error(path, "a resolver is one name (a string)")
+            return None
+        if name in TRANSFORMS:
+            return TRANSFORMS[name]
+        if name.startswith("sdk."):
+            self.warn(
+                path,
+                f"'{name}' is not a GraphQLMutationMapper transform: the SDK leaves the value unchanged; "
+                f"ignored (use one of {', '.join(sorted(TRANSFORMS))})",
+            )
+            return None
+        return name
+
+    def array(self, raw: dict[str, Any], path: SpecPath) -> dict[str, Any] | None:
+        """``isArray``/``_array``: every item of ``source`` mapped with the config's own keys."""
+        if "source" not in raw:
+            self.error(path, "an array field needs a 'source' (the SDK fails the record without one)")
+            return None
+        for key in ("resolver", "transform", "validation"):
+            if key in raw:
+                self.warn((*path, key), f"the SDK does not apply '{key}' to an array; ignored")
+        items: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key.startswith("_") or key in ARRAY_KEYS or key in NOTE_KEYS:
+                if key not in ARRAY_KEYS and key not in ("_array", "_autoWrap"):
+                    self.warn((*path, key), f"'{key}' does not change the variables; ignored")
+                continue
+            item = self.item_field(value, (*path, key))
+            if item is not None:
+                items[key] = item
+        out: dict[str, Any] = {"each": raw["source"], "fields": items}
+        if raw.get("required") is True:
+            out["required"] = True
+        return out
+
+    def item_field(self, raw: Any, path: SpecPath) -> Any:
+        """A field of an array item: a path, ``value``, ``{source, mapping}`` or a source with ``transform``."""
+        if isinstance(raw, str):
+            return {"source": raw}
+        if not isinstance(raw, dict):
+            self.error(path, "a field must be an object or a source path")
+            return None
+        if "value" in raw:
+            return self.value(raw, path)
+        if "source" in raw and isinstance(raw.get("mapping"), dict):
+            nested = self.field(raw["mapping"], (*path, "mapping"))
+            if nested is not None:
+                inner = nested.get("source")
+                nested["source"] = f"{raw['source']}.{inner}" if inner else raw["source"]
+            return nested
+        if "source" in raw:
+            return self.scalar(raw, path, resolver_keys=("transform",))
+        self.warn(
+            path,
+            "the SDK leaves this item field out (a nested object in an array item is written "
+            "{source, mapping}); ignored",
+        )
+        return None

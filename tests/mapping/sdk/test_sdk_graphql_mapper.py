@@ -1,0 +1,258 @@
+"""SDK ``GraphQLMutationMapper`` configs load unchanged and give the variables the SDK's own mapper gives.
+
+The SDK side is the public package, unmodified, run under node
+(``tests/emulator/sdk/map_mutation.mjs``; ``make test-sdk-setup`` installs it).
+``graphql-create-location.json`` is copied verbatim from the SDK's template
+docs (S3 JSON location ingestion, Pattern 6); ``graphql-create-order.json``
+joins the array examples of its GraphQL mutation mapping guide.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.errors import SpecError
+from engine.spec.compile import compile_file
+from tests.emulator.sdk_corpus import PACKAGE, SDK_PROJECT
+
+HERE = Path(__file__).parent
+NODE = shutil.which("node")
+
+LOCATION = {
+    "locationRef": " LOC-7 ",
+    "locationName": " Bondi Store ",
+    "locationType": "store",
+    "address": {
+        "street1": "1 Campbell Pde",
+        "street2": "Level 2",
+        "city": "Bondi",
+        "state": "NSW",
+        "postalCode": "2026",
+        "country": "AU",
+    },
+    "geo": {"latitude": "-33.8915", "longitude": "151.2767"},
+    "timeZone": "Australia/Sydney",
+    "openingSchedule": {"allHours": "true", "monStart": "900", "monEnd": "1730"},
+}
+ORDER = {
+    "@order-no": "ORD-1",
+    "order-type": "cc",
+    "product-lineitems": {
+        "product-lineitem": [
+            {
+                "@lineitem-id": "1",
+                "product-id": "SKU-1",
+                "quantity": "2",
+                "base-price": "9.50",
+                "currency": "aud",
+            },
+            {
+                "@lineitem-id": "2",
+                "product-id": "SKU-2",
+                "quantity": "1",
+                "base-price": "3",
+                "currency": "aud",
+            },
+        ]
+    },
+    "customer": {"addresses": {"address": {"@type": "shipping", "street": "1 Main St", "city": "Perth"}}},
+}
+
+
+def sdk_variables(config: dict[str, Any], records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the SDK's own ``GraphQLMutationMapper.map()`` returns for each record: variables, or what it threw."""
+    assert NODE, "node is not installed (the SDK tests need node 20 or later)"
+    assert PACKAGE.is_dir(), "the Fluent SDK is not installed: run `make test-sdk-setup`"
+    done = subprocess.run(
+        [NODE, "map_mutation.mjs"],
+        cwd=SDK_PROJECT,
+        input=json.dumps({"config": config, "records": records}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stdout.strip(), f"the SDK did not answer: {done.stderr[-2000:]}"
+    results: list[dict[str, Any]] = json.loads(done.stdout)
+    return results
+
+
+def compile_with(tmp_path: Path, config: str, *, mapping: str | None = None, plugins: bool = False):
+    shutil.copy(HERE / config, tmp_path / config)
+    shutil.copy(HERE / "location_resolvers.py", tmp_path / "location_resolvers.py")
+    extra = "plugins: [location_resolvers]\n" if plugins else ""
+    (tmp_path / "spec.yaml").write_text(
+        f"version: 1\nname: sdk\n{extra}source: {{type: local, path: in}}\nparser: {{type: json}}\n"
+        f"mapping: {mapping or f'{{sdk_graphql_mapper: {config}}}'}\ntarget: {{type: stdout}}\n"
+    )
+    return compile_file(tmp_path / "spec.yaml", allow_custom_code=plugins)
+
+
+def warnings_of(plan) -> list[str]:
+    return [f"{d.path}: {d.message}" for d in plan.warnings if d.severity == "warning"]
+
+
+def engine_variables(plan, record: dict[str, Any]) -> Any:
+    out, issues = plan.mapping.map_record(record)
+    assert issues == [], [issue.render() for issue in issues]
+    return json.loads(json.dumps(out))  # as sent: JSON numbers, no Python types
+
+
+def test_the_sdks_location_config_gives_the_sdks_variables(tmp_path: Path) -> None:
+    config = json.loads((HERE / "graphql-create-location.json").read_text())
+    plan = compile_with(tmp_path, "graphql-create-location.json")
+    records = [
+        LOCATION,
+        {**LOCATION, "locationType": "Warehouse", "address": {"city": "Perth"}},
+        {
+            **LOCATION,
+            "geo": {"latitude": 12, "longitude": -0.5},
+            "openingSchedule": {"allHours": False, "monStart": 0, "monEnd": "2359"},
+        },
+    ]
+    expected = sdk_variables(config, records)
+    for record, sdk in zip(records, expected, strict=True):
+        assert "thrown" not in sdk, sdk
+        assert engine_variables(plan, record) == sdk["variables"]
+    assert expected[0]["variables"]["input"]["primaryAddress"]["latitude"] == -33.8915
+    assert expected[0]["variables"]["input"]["openingSchedule"] == {
+        "allHours": True,
+        "monStart": 900,
+        "monEnd": 1730,
+    }
+
+
+def test_the_order_config_maps_items_and_addresses_as_the_sdk_does(tmp_path: Path) -> None:
+    config = json.loads((HERE / "graphql-create-order.json").read_text())
+    plan = compile_with(tmp_path, "graphql-create-order.json")
+    no_type = {key: value for key, value in ORDER.items() if key != "order-type"}
+    two_addresses = {
+        **ORDER,
+        "customer": {
+            "addresses": {
+                "address": [
+                    {"@type": "shipping", "street": "1 Main St", "city": "Perth", "country": "AU"},
+                    {"@type": "billing", "street": "PO Box 9", "city": "Perth"},
+                ]
+            }
+        },
+    }
+    records = [ORDER, no_type, two_addresses]
+    for record, sdk in zip(records, sdk_variables(config, records), strict=True):
+        assert "thrown" not in sdk, sdk
+        assert engine_variables(plan, record) == sdk["variables"]
+    items = engine_variables(plan, ORDER)["input"]["items"]
+    # as in the SDK, items ignore 'resolver' (only 'transform' applies): quantity and price stay text
+    assert items[0] == {
+        "ref": "1",
+        "productRef": "SKU-1",
+        "quantity": "2",
+        "price": "9.50",
+        "currency": "AUD",
+    }
+
+
+def test_keys_the_sdk_skips_are_warnings_naming_the_key(tmp_path: Path) -> None:
+    plan = compile_with(tmp_path, "graphql-create-order.json")
+    warnings = warnings_of(plan)
+    for expected in (
+        "mutation: 'mutation' does not change the variables (names the mutation the target sends); ignored",
+        "returnFields: 'returnFields' does not change the variables (lists what the mutation returns); ignored",
+        "arguments.input._type: '_type' does not change the variables; ignored",
+        "arguments.input.items.comment: 'comment' does not change the variables; ignored",
+        "arguments.input.items.quantity.comment: 'comment' does not change the variables; ignored",
+        "arguments.input.items.quantity.resolver: the SDK ignores 'resolver' on the fields of array items; ignored",
+    ):
+        assert expected in warnings
+    assert all(d.line > 1 for d in plan.warnings), "each warning points at its key in the config file"
+
+
+def test_invalid_numbers_reject_the_record_where_the_sdk_sends_null(tmp_path: Path) -> None:
+    config = json.loads((HERE / "graphql-create-location.json").read_text())
+    plan = compile_with(tmp_path, "graphql-create-location.json")
+    bad = {**LOCATION, "geo": {"latitude": "north", "longitude": "151.2"}}
+    [sdk] = sdk_variables(config, [bad])
+    assert sdk["variables"]["input"]["primaryAddress"]["latitude"] is None, "the SDK sends NaN as null"
+    out, issues = plan.mapping.map_record(bad)
+    assert out is None
+    [issue] = issues
+    assert issue.field == "input.primaryAddress.latitude" and "sdk.parseFloat" in issue.render()
+
+
+def test_a_missing_required_value_fails_in_both(tmp_path: Path) -> None:
+    config = json.loads((HERE / "graphql-create-location.json").read_text())
+    plan = compile_with(tmp_path, "graphql-create-location.json")
+    record = {key: value for key, value in LOCATION.items() if key != "locationName"}
+    [sdk] = sdk_variables(config, [record])
+    assert "Required field 'name' is missing" in sdk["thrown"]
+    out, issues = plan.mapping.map_record(record)
+    assert out is None and [i.field for i in issues] == ["input.name"]
+
+
+def test_a_single_item_is_a_list_of_one_where_the_sdk_drops_it(tmp_path: Path) -> None:
+    config = json.loads((HERE / "graphql-create-order.json").read_text())
+    plan = compile_with(tmp_path, "graphql-create-order.json")
+    line = {"@lineitem-id": "1", "product-id": "SKU-1", "quantity": "2", "base-price": "9.50"}
+    single = {**ORDER, "product-lineitems": {"product-lineitem": line}}
+    [sdk] = sdk_variables(config, [single])
+    assert sdk["variables"]["input"]["items"] == [], "without _autoWrap the SDK sends no items"
+    items = engine_variables(plan, single)["input"]["items"]
+    assert items == [{"ref": "1", "productRef": "SKU-1", "quantity": "2", "price": "9.50"}]
+
+
+def test_inline_config_sdk_resolver_names_and_custom_resolvers(tmp_path: Path) -> None:
+    inline = (
+        "{sdk_graphql_mapper: {mutation: createLocation, arguments: {input: {"
+        "ref: {source: code, resolver: sdk.trim}, name: {source: n, resolver: custom.nope}}}}}"
+    )
+    with pytest.raises(SpecError) as info:
+        compile_with(tmp_path, "graphql-create-location.json", mapping=inline)
+    messages = [f"{d.path}: {d.message}" for d in info.value.diagnostics]
+    assert any("unknown resolver 'custom.nope'" in m for m in messages), messages
+    assert any(
+        m.startswith(
+            "mapping.sdk_graphql_mapper.arguments.input.ref.resolver: 'sdk.trim' is not a "
+            "GraphQLMutationMapper transform: the SDK leaves the value unchanged; ignored"
+        )
+        for m in messages
+    ), messages
+
+
+def test_what_cannot_load_is_an_error_at_its_place(tmp_path: Path) -> None:
+    (tmp_path / "nodes.json").write_text(
+        json.dumps(
+            {"mutation": "createOrder", "nodes": {"o": {"extract": "body"}}, "fields": {"ref": "$o.ref"}}
+        )
+    )
+    with pytest.raises(SpecError) as info:
+        compile_with(tmp_path, "graphql-create-location.json", mapping="{sdk_graphql_mapper: nodes.json}")
+    [diag] = [d for d in info.value.diagnostics if d.severity == "error"]
+    assert diag.file.endswith("nodes.json") and "needs an 'arguments' object" in diag.message
+
+    no_source = "{sdk_graphql_mapper: {arguments: {input: {items: {_array: true, ref: id}}}}}"
+    with pytest.raises(SpecError) as info:
+        compile_with(tmp_path, "graphql-create-location.json", mapping=no_source)
+    [diag] = [d for d in info.value.diagnostics if d.severity == "error"]
+    assert (
+        diag.path == "mapping.sdk_graphql_mapper.arguments.input.items" and "needs a 'source'" in diag.message
+    )
+
+    both = "{fields: {a: b}, sdk_graphql_mapper: graphql-create-location.json}"
+    with pytest.raises(SpecError) as info:
+        compile_with(tmp_path, "graphql-create-location.json", mapping=both)
+    assert any("not fields and sdk_graphql_mapper" in d.message for d in info.value.diagnostics)
+
+
+def test_a_null_source_value_is_left_out_where_the_sdk_sends_null(tmp_path: Path) -> None:
+    config = json.loads((HERE / "graphql-create-location.json").read_text())
+    plan = compile_with(tmp_path, "graphql-create-location.json")
+    record = {**LOCATION, "timeZone": None}
+    [sdk] = sdk_variables(config, [record])
+    assert sdk["variables"]["input"]["primaryAddress"]["timeZone"] is None
+    assert "timeZone" not in engine_variables(plan, record)["input"]["primaryAddress"]
