@@ -256,3 +256,23 @@ def test_a_null_source_value_is_left_out_where_the_sdk_sends_null(tmp_path: Path
     [sdk] = sdk_variables(config, [record])
     assert sdk["variables"]["input"]["primaryAddress"]["timeZone"] is None
     assert "timeZone" not in engine_variables(plan, record)["input"]["primaryAddress"]
+
+
+def test_the_documented_example_maps_as_documented_and_as_the_sdk(tmp_path: Path) -> None:
+    docs = (HERE.parents[2] / "docs" / "mapping.md").read_text()
+    section = docs.split("### GraphQLMutationMapper configs", 1)[1]
+    config = json.loads(section.split("```json", 1)[1].split("```", 1)[0])
+    (tmp_path / "documented.json").write_text(json.dumps(config))
+    plan = compile_with(
+        tmp_path, "graphql-create-location.json", mapping="{sdk_graphql_mapper: documented.json}"
+    )
+    record = {
+        "locationRef": " L1",
+        "locationType": "store",
+        "address": {"city": "Bondi"},
+        "geo": {"latitude": "-33.89"},
+        "lines": [{"lineNo": "1", "qty": "2"}],
+    }
+    [sdk] = sdk_variables(config, [record])
+    stated = section.split("gives `", 1)[1].split("`", 1)[0]
+    assert engine_variables(plan, record) == sdk["variables"] == json.loads(stated)
