@@ -16,6 +16,7 @@ warning naming the key.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from engine.mapping.sdk_config import LoadedSdkConfig, read_sdk_file
@@ -43,6 +44,8 @@ QUERY_KEYS = {
     "schemaValidation": "the SDK does not use it either",
     "aliasBatching": "the target batches the mutations",
     "customTransforms": "transform functions cannot be loaded from a config",
+    "direction": "the spec says where records go",
+    "comment": "a note for readers",
 }
 INFO_KEYS = {"name", "version", "description"}
 #: notes for readers, anywhere in a field config: accepted, with a warning
@@ -78,26 +81,47 @@ def load_sdk_graphql_mapper(spec_doc: SpecDocument, ref: Any, ref_path: SpecPath
     if read is None:
         return LoadedSdkConfig(spec_doc, ref_path, None, diags)
     doc, base, config = read
-    if not isinstance(config, dict) or not isinstance(config.get("arguments"), dict):
-        diags.append(
-            doc.diagnostic(
-                base,
-                "a GraphQLMutationMapper config needs an 'arguments' object "
-                "(the 'fields' and 'nodes' form of mapWithNodes is not supported)",
-            )
-        )
+    pattern = _pattern(doc, base, config, diags)
+    if pattern is None:
         return LoadedSdkConfig(doc, base, None, diags)
-    translator = _Translator(doc, diags)
+    translator = _Translator(doc, diags) if pattern == "arguments" else _FieldsTranslator(doc, diags)
+    _warn_top_keys(translator, config, base, pattern)
+    where = (*base, pattern)
+    if isinstance(translator, _FieldsTranslator):
+        translator.nodes(config.get("nodes"), (*base, "nodes"))
+        fields = {"input": {"fields": translator.children(config["fields"], where)}}
+        return LoadedSdkConfig(doc, base, fields, diags)
+    return LoadedSdkConfig(doc, where, translator.children(config["arguments"], where, skipped=set()), diags)
+
+
+def _pattern(doc: SpecDocument, base: SpecPath, config: Any, diags: list[Diagnostic]) -> str | None:
+    """Which of the SDK's forms the config is: ``arguments`` (``map()``) or ``fields`` (``mapWithNodes``)."""
+    if not isinstance(config, dict):
+        diags.append(doc.diagnostic(base, "a GraphQLMutationMapper config is an object"))
+        return None
+    pattern = "arguments" if config.get("arguments") else "fields" if "fields" in config else None
+    if pattern is None:
+        diags.append(doc.diagnostic(base, "a GraphQLMutationMapper config needs 'arguments' or 'fields'"))
+        return None
+    if not isinstance(config[pattern], dict):
+        diags.append(doc.diagnostic((*base, pattern), f"'{pattern}' must be an object"))
+        return None
+    return pattern
+
+
+def _warn_top_keys(translator: _Translator, config: dict[str, Any], base: SpecPath, pattern: str) -> None:
+    """A warning for each top-level key that does not change the variables."""
     for key in config:
         if key in QUERY_KEYS:
             translator.warn(
                 (*base, key), f"'{key}' does not change the variables ({QUERY_KEYS[key]}); ignored"
             )
-        elif key not in INFO_KEYS and key != "arguments":
+        elif key in ("fields", "nodes") and pattern == "arguments":
+            translator.warn(
+                (*base, key), f"'{key}' is read only by mapWithNodes, not next to 'arguments'; ignored"
+            )
+        elif key not in INFO_KEYS and key not in ("arguments", "fields", "nodes"):
             translator.warn((*base, key), f"unknown GraphQLMutationMapper key '{key}'; ignored")
-    where = (*base, "arguments")
-    fields = translator.children(config["arguments"], where, skipped=set())
-    return LoadedSdkConfig(doc, where, fields, diags)
 
 
 class _Translator:
@@ -252,3 +276,170 @@ class _Translator:
             "{source, mapping}); ignored",
         )
         return None
+
+
+#: a node name, as the SDK's nodes processor requires it
+NODE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class _FieldsTranslator(_Translator):
+    """The ``fields`` + ``nodes`` form (the SDK's ``mapWithNodes``): the variables are ``{"input": fields}``.
+
+    Paths are read from the record; ``$name.path`` (or ``name.path``) reads
+    from the node ``name``, which is its ``extract`` path. Array items read
+    ``$.path`` from the item and any other path from the record.
+    """
+
+    def __init__(self, doc: SpecDocument, diags: list[Diagnostic]) -> None:
+        super().__init__(doc, diags)
+        self.extracts: dict[str, str] = {}
+
+    def nodes(self, raw: Any, path: SpecPath) -> None:
+        """Record each node's ``extract`` path; what needs decoding is an error at its key."""
+        if raw is None:
+            return
+        if not isinstance(raw, dict):
+            self.error(path, "'nodes' must be an object")
+            return
+        for name, node in raw.items():
+            where = (*path, name)
+            if not NODE_NAME.fullmatch(name):
+                self.error(
+                    where, f"node name '{name}' must start with a letter or '_' (letters, digits, '_')"
+                )
+            elif not isinstance(node, dict) or not isinstance(node.get("extract"), str):
+                self.error(where, f"node '{name}' needs an 'extract' path")
+            else:
+                self._node(name, node, where)
+
+    def _node(self, name: str, node: dict[str, Any], where: SpecPath) -> None:
+        for key in node:
+            if key in ("parse", "unescape"):
+                self.error(
+                    (*where, key),
+                    f"node '{name}': '{key}' (decoding data held inside a field) is not supported yet",
+                )
+            elif key == "required":
+                self.warn(
+                    (*where, key), "a node's 'required' is not checked (make its fields required); ignored"
+                )
+            elif key != "extract":
+                self.warn((*where, key), f"'{key}' does not change the variables; ignored")
+        self.extracts[name] = node["extract"]
+
+    def path(self, source: Any, where: SpecPath, *, root: bool = False) -> str | None:
+        """An SDK source path as an engine path: a node replaced by its extract path; from ``$root`` in items."""
+        if not isinstance(source, str) or not source:
+            self.error(where, "a source is a non-empty path")
+            return None
+        head, dot, rest = source.partition(".")
+        name = head[1:] if head.startswith("$") else head
+        if name in self.extracts:
+            source = self.extracts[name] + (dot + rest if dot else "")
+        elif head.startswith("$"):
+            self.warn(where, f"no node named '{name}': the SDK reads nothing here; ignored")
+            return None
+        elif head == "nodes" and rest.partition(".")[0] in self.extracts:
+            self.warn(
+                where, "'nodes.NAME.path' reads nothing in the SDK (write '$NAME.path'); kept as written"
+            )
+        return f"$root.{source}" if root else source
+
+    def children(
+        self, raw: dict[str, Any], path: SpecPath, *, skipped: set[str] | None = None
+    ) -> dict[str, Any]:
+        """The fields of an object: each key (``name[]`` is an array) as a field."""
+        out: dict[str, Any] = {}
+        for key, value in raw.items():
+            field = self.field(value, (*path, key))
+            if field is not None:
+                out[key[:-2] if key.endswith("[]") else key] = field
+        return out
+
+    def field(self, raw: Any, path: SpecPath, *, root: bool = False) -> Any:
+        """One field as ``mapWithNodes`` reads it: an array, ``value``, nested fields, or source and resolver."""
+        if not isinstance(raw, dict):
+            self.warn(path, f"'{path[-1]}' is not a field config (the SDK gives nothing for it); ignored")
+            return None
+        if str(path[-1]).endswith("[]") or raw.get("isArray") is True:
+            return self.array(raw, path)
+        if "value" in raw:
+            return self.value(raw, path)
+        if isinstance(raw.get("fields"), dict):
+            for key in raw:
+                if key != "fields":
+                    self.warn((*path, key), f"'{key}' is not used next to 'fields' (as in the SDK); ignored")
+            return self.nested(raw["fields"], (*path, "fields"), root=root)
+        if "source" not in raw and "resolver" not in raw:
+            return self.nested(raw, path, root=root)
+        return self.computed(raw, path, root=root)
+
+    def nested(self, raw: dict[str, Any], path: SpecPath, *, root: bool) -> dict[str, Any]:
+        """A nested object: its fields read from the same record (``source`` does not move them)."""
+        fields: dict[str, Any] = {}
+        for key, value in raw.items():
+            field = self.field(value, (*path, key), root=root)
+            if field is not None:
+                fields[key] = field
+        return {"fields": fields}
+
+    def computed(self, raw: dict[str, Any], path: SpecPath, *, root: bool) -> dict[str, Any] | None:
+        """A value from ``source`` and/or a resolver; ``required`` is checked (the SDK does not check it)."""
+        for key in raw:
+            if key in NOTE_KEYS or key.startswith("_"):
+                self.warn((*path, key), f"'{key}' does not change the variables; ignored")
+            elif key not in ("source", "resolver", "defaultValue", "required"):
+                self.warn((*path, key), f"unknown key '{key}' of a field; ignored")
+        out: dict[str, Any] = {}
+        if "source" in raw:
+            source = self.path(raw["source"], (*path, "source"), root=root)
+            if source is None:
+                return None
+            out["source"] = source
+        resolver = self.resolver(raw["resolver"], (*path, "resolver")) if "resolver" in raw else None
+        if resolver is not None and ("source" in raw or resolver not in TRANSFORMS.values()):
+            out["resolver"] = resolver
+        if not out:
+            return None
+        if "defaultValue" in raw:
+            if resolver in TRANSFORMS.values():
+                self.warn(
+                    (*path, "defaultValue"),
+                    "the SDK does not apply 'defaultValue' after a transform; ignored",
+                )
+            else:
+                out["default"] = raw["defaultValue"]
+        if raw.get("required") is True:
+            out["required"] = True
+        return out
+
+    def array(self, raw: dict[str, Any], path: SpecPath) -> dict[str, Any] | None:
+        """``name[]`` or ``isArray: true``: each item of ``source`` mapped with ``fields``."""
+        if "source" not in raw:
+            return {"value": []}
+        source = self.path(raw["source"], (*path, "source"))
+        if source is None:
+            return None
+        items: dict[str, Any] = {}
+        for key, item in (raw.get("fields") or {}).items():
+            where = (*path, "fields", key)
+            if isinstance(item, dict) and str(item.get("source", "")).startswith("$."):
+                field = self.item_source(item, where)
+            else:
+                field = self.field(item, where, root=True)
+            if field is not None:
+                items[key] = field
+        return {"each": source, "fields": items}
+
+    def item_source(self, raw: dict[str, Any], path: SpecPath) -> dict[str, Any]:
+        """An item field reading ``$.path`` from the item: only its transform applies (as in the SDK)."""
+        out: dict[str, Any] = {"source": raw["source"][2:]}
+        for key in raw:
+            if key in NOTE_KEYS or key.startswith("_"):
+                self.warn((*path, key), f"'{key}' does not change the variables; ignored")
+            elif key not in ("source", "resolver"):
+                self.warn((*path, key), f"the SDK does not apply '{key}' to a '$.' item field; ignored")
+        resolver = self.resolver(raw["resolver"], (*path, "resolver")) if "resolver" in raw else None
+        if resolver is not None:
+            out["resolver"] = resolver
+        return out

@@ -3,8 +3,11 @@
 The SDK side is the public package, unmodified, run under node
 (``tests/emulator/sdk/map_mutation.mjs``; ``make test-sdk-setup`` installs it).
 ``graphql-create-location.json`` is copied verbatim from the SDK's template
-docs (S3 JSON location ingestion, Pattern 6); ``graphql-create-order.json``
-joins the array examples of its GraphQL mutation mapping guide.
+docs (S3 JSON location ingestion, Pattern 6), ``graphql-sfcc-order.json``
+from its mapping guide (use case 2, with the guide's custom resolvers in
+``order_resolvers.mjs`` and as engine plugins in ``order_resolvers.py``);
+``graphql-create-order.json`` joins the array examples of its GraphQL
+mutation mapping guide.
 """
 
 from __future__ import annotations
@@ -65,14 +68,20 @@ ORDER = {
 }
 
 
-def sdk_variables(config: dict[str, Any], records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What the SDK's own ``GraphQLMutationMapper.map()`` returns for each record: variables, or what it threw."""
+def sdk_variables(
+    config: dict[str, Any], records: list[dict[str, Any]], *, resolvers: str | None = None
+) -> list[dict[str, Any]]:
+    """What the SDK's own mapper builds for each record: variables, or what it threw.
+
+    ``map()`` for a config with ``arguments``, ``mapWithNodes()`` for one with
+    ``fields``; ``resolvers`` is a JS module exporting custom resolvers.
+    """
     assert NODE, "node is not installed (the SDK tests need node 20 or later)"
     assert PACKAGE.is_dir(), "the Fluent SDK is not installed: run `make test-sdk-setup`"
     done = subprocess.run(
         [NODE, "map_mutation.mjs"],
         cwd=SDK_PROJECT,
-        input=json.dumps({"config": config, "records": records}),
+        input=json.dumps({"config": config, "records": records, "resolvers": resolvers}),
         capture_output=True,
         text=True,
         timeout=120,
@@ -225,15 +234,11 @@ def test_inline_config_sdk_resolver_names_and_custom_resolvers(tmp_path: Path) -
 
 
 def test_what_cannot_load_is_an_error_at_its_place(tmp_path: Path) -> None:
-    (tmp_path / "nodes.json").write_text(
-        json.dumps(
-            {"mutation": "createOrder", "nodes": {"o": {"extract": "body"}}, "fields": {"ref": "$o.ref"}}
-        )
-    )
+    (tmp_path / "empty.json").write_text(json.dumps({"mutation": "createOrder", "arguments": {}}))
     with pytest.raises(SpecError) as info:
-        compile_with(tmp_path, "graphql-create-location.json", mapping="{sdk_graphql_mapper: nodes.json}")
+        compile_with(tmp_path, "graphql-create-location.json", mapping="{sdk_graphql_mapper: empty.json}")
     [diag] = [d for d in info.value.diagnostics if d.severity == "error"]
-    assert diag.file.endswith("nodes.json") and "needs an 'arguments' object" in diag.message
+    assert diag.file.endswith("empty.json") and "needs 'arguments' or 'fields'" in diag.message
 
     no_source = "{sdk_graphql_mapper: {arguments: {input: {items: {_array: true, ref: id}}}}}"
     with pytest.raises(SpecError) as info:
@@ -276,3 +281,86 @@ def test_the_documented_example_maps_as_documented_and_as_the_sdk(tmp_path: Path
     [sdk] = sdk_variables(config, [record])
     stated = section.split("gives `", 1)[1].split("`", 1)[0]
     assert engine_variables(plan, record) == sdk["variables"] == json.loads(stated)
+
+
+SFCC_ORDER = {
+    "order": {
+        "@id": "ORD-123",
+        "@type": "Express",
+        "customer": {"@email": "John@Example.com"},
+        "total": {"@currency": "AUD", "#text": "99.99"},
+        "items": {
+            "item": [
+                {"@id": "ITEM-1", "@sku": "PROD-001", "@qty": "2", "@unitPrice": "49.99"},
+                {"@id": "ITEM-2", "@sku": "PROD-002", "@qty": "1", "@unitPrice": "0.01"},
+            ]
+        },
+    }
+}
+
+
+def test_the_sdks_fields_config_gives_the_variables_of_map_with_nodes(tmp_path: Path) -> None:
+    """The guide's SFCC order config (fields, `$.` item paths, custom resolvers) through mapWithNodes."""
+    shutil.copy(HERE / "order_resolvers.py", tmp_path / "order_resolvers.py")
+    config = json.loads((HERE / "graphql-sfcc-order.json").read_text())
+    (tmp_path / "in").mkdir()
+    shutil.copy(HERE / "graphql-sfcc-order.json", tmp_path / "order.json")
+    (tmp_path / "spec.yaml").write_text(
+        "version: 1\nname: sdk\nplugins: [order_resolvers]\nsource: {type: local, path: in}\n"
+        "parser: {type: json}\nmapping: {sdk_graphql_mapper: order.json}\ntarget: {type: stdout}\n"
+    )
+    plan = compile_file(tmp_path / "spec.yaml", allow_custom_code=True)
+    single = {"order": {**SFCC_ORDER["order"], "items": {"item": SFCC_ORDER["order"]["items"]["item"][0]}}}
+    records = [SFCC_ORDER, single]
+    resolvers = str(HERE / "order_resolvers.mjs")
+    for record, sdk in zip(records, sdk_variables(config, records, resolvers=resolvers), strict=True):
+        assert "thrown" not in sdk, sdk
+        ours = engine_variables(plan, record)
+        sdk_totals = [item.pop("totalPrice") for item in sdk["variables"]["input"]["items"]]
+        our_totals = [item.pop("totalPrice") for item in ours["input"]["items"]]
+        assert ours == sdk["variables"]
+        # the guide's calculateItemTotal reads the item; the SDK hands it the whole record, so 0
+        assert sdk_totals == [0] * len(sdk_totals) and our_totals[0] == 99.98
+    assert engine_variables(plan, SFCC_ORDER)["input"]["type"] == "HD", "custom.mapOrderType ran"
+    warnings = warnings_of(plan)
+    assert (
+        "fields.totalPrice.resolver: 'sdk.parseFloat' is not a GraphQLMutationMapper transform: "
+        "the SDK leaves the value unchanged; ignored (use one of parseFloat, parseInt, toBoolean, "
+        "toDate, toISO8601, toLowerCase, toString, toUpperCase, trim)"
+    ) in warnings
+    assert (
+        "fields.items.fields.ref.required: the SDK does not apply 'required' to a '$.' item field; ignored"
+        in (warnings)
+    )
+
+
+def test_nodes_name_paths_and_what_needs_decoding_is_an_error(tmp_path: Path) -> None:
+    config = {
+        "mutation": "createOrder",
+        "sourceFormat": "json",
+        "nodes": {"order": {"extract": "body.order", "comment": "the webhook's order"}},
+        "fields": {
+            "ref": {"source": "$order.ref", "required": True},
+            "lines[]": {
+                "source": "$order.lines",
+                "fields": {"sku": {"source": "$.sku"}, "ref": {"source": "order.ref"}},
+            },
+            "retailer": {"id": {"value": 1}},
+            "channel": {"source": "body.channel", "resolver": "toUpperCase"},
+            "unmapped": {"isArray": True},
+        },
+    }
+    record = {"body": {"channel": "web", "order": {"ref": "O-1", "lines": [{"sku": "A"}, {"sku": "B"}]}}}
+    (tmp_path / "nodes.json").write_text(json.dumps(config))
+    plan = compile_with(tmp_path, "graphql-create-location.json", mapping="{sdk_graphql_mapper: nodes.json}")
+    [sdk] = sdk_variables(config, [record])
+    assert engine_variables(plan, record) == sdk["variables"]
+    assert sdk["variables"]["input"]["lines"] == [{"sku": "A", "ref": "O-1"}, {"sku": "B", "ref": "O-1"}]
+    assert "nodes.order.comment: 'comment' does not change the variables; ignored" in warnings_of(plan)
+
+    config["nodes"]["order"]["parse"] = "json"
+    (tmp_path / "nodes.json").write_text(json.dumps(config))
+    with pytest.raises(SpecError) as info:
+        compile_with(tmp_path, "graphql-create-location.json", mapping="{sdk_graphql_mapper: nodes.json}")
+    [diag] = [d for d in info.value.diagnostics if d.severity == "error"]
+    assert diag.path == "nodes.order.parse" and "not supported yet" in diag.message
