@@ -364,3 +364,27 @@ def test_nodes_name_paths_and_what_needs_decoding_is_an_error(tmp_path: Path) ->
         compile_with(tmp_path, "graphql-create-location.json", mapping="{sdk_graphql_mapper: nodes.json}")
     [diag] = [d for d in info.value.diagnostics if d.severity == "error"]
     assert diag.path == "nodes.order.parse" and "not supported yet" in diag.message
+
+
+def test_the_documented_fields_example_maps_as_the_sdk(tmp_path: Path) -> None:
+    docs = (HERE.parents[2] / "docs" / "mapping.md").read_text()
+    section = docs.split("### GraphQLMutationMapper configs", 1)[1]
+    config = json.loads(section.split("```json")[2].split("```", 1)[0])
+    (tmp_path / "documented.json").write_text(json.dumps(config))
+    shutil.copy(HERE / "order_resolvers.py", tmp_path / "order_resolvers.py")
+    (tmp_path / "spec.yaml").write_text(
+        "version: 1\nname: sdk\nplugins: [order_resolvers]\nsource: {type: local, path: in}\n"
+        "parser: {type: json}\nmapping: {sdk_graphql_mapper: documented.json}\ntarget: {type: stdout}\n"
+    )
+    plan = compile_file(tmp_path / "spec.yaml", allow_custom_code=True)
+    record = {"body": {"order": {"ref": "O-1", "type": "express", "lines": [{"sku": "A"}, {"sku": "B"}]}}}
+    [sdk] = sdk_variables(config, [record], resolvers=str(HERE / "order_resolvers.mjs"))
+    assert engine_variables(plan, record) == sdk["variables"]
+    assert sdk["variables"] == {
+        "input": {
+            "ref": "O-1",
+            "type": "HD",
+            "retailer": {"id": 1},
+            "items": [{"skuRef": "A", "orderRef": "O-1"}, {"skuRef": "B", "orderRef": "O-1"}],
+        }
+    }
