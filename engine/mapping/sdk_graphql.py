@@ -7,7 +7,7 @@ input: ``value`` wins, an object without ``source`` is a nested object whose
 own keys are its fields, ``isArray``/``_array`` maps every item of ``source``
 (items use ``transform``, and ``{source, mapping}`` for nested objects), and
 the resolver names are the mapper's transforms (``parseInt``, ``trim``,
-``toBoolean`` ...), run by the engine's strict ``sdk.*`` equivalents: invalid
+``toBoolean`` ...), run by the engine's strict equivalents (``sdk.*``, ``bool``): invalid
 input rejects the record instead of becoming ``NaN`` (``null``) as in the SDK.
 Whatever the SDK's ``map()`` skips (``fields`` inside an argument, ``resolver``
 on array items, ``sdk.*`` names, ``_type`` ...) is skipped here too, each with a
@@ -24,14 +24,18 @@ from engine.spec.diagnostics import Diagnostic, SpecPath
 from engine.spec.loader import SpecDocument
 
 #: the mapper's built-in transforms and the engine resolver that does the same for valid input
-TRANSFORMS = {
+TRANSFORMS: dict[str, Any] = {
     "parseInt": "sdk.parseInt",
     "parseFloat": "sdk.parseFloat",
     "toString": "sdk.toString",
     "toUpperCase": "sdk.uppercase",
     "toLowerCase": "sdk.lowercase",
     "trim": "sdk.trim",
-    "toBoolean": "sdk.boolean",
+    # the transform's true words; strict, a false word is needed for false (anything else is false in the SDK)
+    "toBoolean": {
+        "name": "bool",
+        "args": {"true_values": ["true", "1", "yes", "y", "on"], "false_values": ["false", "0", "no", "n", "off"]},
+    },
     "toISO8601": "sdk.formatDate",
     "toDate": "sdk.parseDate",
 }

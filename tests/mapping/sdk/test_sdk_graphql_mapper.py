@@ -388,3 +388,42 @@ def test_the_documented_fields_example_maps_as_the_sdk(tmp_path: Path) -> None:
             "items": [{"skuRef": "A", "orderRef": "O-1"}, {"skuRef": "B", "orderRef": "O-1"}],
         }
     }
+
+
+def test_every_transform_gives_the_sdks_value_for_valid_input_and_rejects_the_rest(tmp_path: Path) -> None:
+    names = [
+        "parseInt",
+        "parseFloat",
+        "toString",
+        "toUpperCase",
+        "toLowerCase",
+        "trim",
+        "toISO8601",
+        "toDate",
+    ]
+    fields = {name: {"source": name, "resolver": name} for name in names}
+    config = {
+        "mutation": "m",
+        "sourceFormat": "json",
+        "arguments": {"input": {**fields, "flag": {"source": "flag", "transform": "toBoolean"}}},
+    }
+    (tmp_path / "transforms.json").write_text(json.dumps(config))
+    plan = compile_with(
+        tmp_path, "graphql-create-location.json", mapping="{sdk_graphql_mapper: transforms.json}"
+    )
+    base = {
+        "parseInt": "42",
+        "parseFloat": "-1.25",
+        "toString": 7,
+        "toUpperCase": "abc",
+        "toLowerCase": "ABC",
+        "trim": "\t x \n",
+        "toISO8601": "2026-01-05T10:00:00+02:00",
+        "toDate": "2026-01-05",
+    }
+    records = [{**base, "flag": flag} for flag in ("on", "Yes", "1", 1, 0, True, "off", "n")]
+    for record, sdk in zip(records, sdk_variables(config, records), strict=True):
+        assert engine_variables(plan, record) == sdk["variables"], record["flag"]
+    for field, bad in (("flag", "2"), ("parseInt", "12abc"), ("parseFloat", "n/a"), ("toDate", "someday")):
+        out, issues = plan.mapping.map_record({**base, "flag": "on", field: bad})
+        assert out is None and [i.field for i in issues] == [f"input.{field}"], (field, issues)
