@@ -34,7 +34,10 @@ TRANSFORMS: dict[str, Any] = {
     # the transform's true words; strict, a false word is needed for false (anything else is false in the SDK)
     "toBoolean": {
         "name": "bool",
-        "args": {"true_values": ["true", "1", "yes", "y", "on"], "false_values": ["false", "0", "no", "n", "off"]},
+        "args": {
+            "true_values": ["true", "1", "yes", "y", "on"],
+            "false_values": ["false", "0", "no", "n", "off"],
+        },
     },
     "toISO8601": "sdk.formatDate",
     "toDate": "sdk.parseDate",
@@ -240,22 +243,42 @@ class _Translator:
         if "source" not in raw:
             self.error(path, "an array field needs a 'source' (the SDK fails the record without one)")
             return None
-        for key in ("resolver", "transform", "validation"):
+        for key in ("resolver", "transform"):
             if key in raw:
                 self.warn((*path, key), f"the SDK does not apply '{key}' to an array; ignored")
         items: dict[str, Any] = {}
         for key, value in raw.items():
             if key.startswith("_") or key in ARRAY_KEYS or key in NOTE_KEYS:
-                if key not in ARRAY_KEYS and key not in ("_array", "_autoWrap"):
+                if key not in ARRAY_KEYS and key not in ("_array", "_autoWrap", "_validation"):
                     self.warn((*path, key), f"'{key}' does not change the variables; ignored")
                 continue
             item = self.item_field(value, (*path, key))
             if item is not None:
                 items[key] = item
         out: dict[str, Any] = {"each": raw["source"], "fields": items}
-        if raw.get("required") is True:
+        if raw.get("required") is True or self.min_items(raw, path):
             out["required"] = True
         return out
+
+    def min_items(self, raw: dict[str, Any], path: SpecPath) -> bool:
+        """Whether the array's ``validation`` (or ``_validation``) asks for at least one item.
+
+        The SDK checks only ``minItems``; a minimum above 1 cannot be checked
+        here and is an error rather than a check silently dropped.
+        """
+        key = "validation" if "validation" in raw else "_validation"
+        rules = raw.get(key)
+        if not isinstance(rules, dict):
+            return False
+        for rule in rules:
+            if rule != "minItems":
+                self.warn((*path, key, rule), f"the SDK does not check '{rule}'; ignored")
+        least = rules.get("minItems")
+        if isinstance(least, int) and least > 1:
+            self.error(
+                (*path, key, "minItems"), "'minItems' above 1 is not supported (1 is: at least one item)"
+            )
+        return isinstance(least, int) and least >= 1
 
     def item_field(self, raw: Any, path: SpecPath) -> Any:
         """A field of an array item: a path, ``value``, ``{source, mapping}`` or a source with ``transform``."""

@@ -427,3 +427,26 @@ def test_every_transform_gives_the_sdks_value_for_valid_input_and_rejects_the_re
     for field, bad in (("flag", "2"), ("parseInt", "12abc"), ("parseFloat", "n/a"), ("toDate", "someday")):
         out, issues = plan.mapping.map_record({**base, "flag": "on", field: bad})
         assert out is None and [i.field for i in issues] == [f"input.{field}"], (field, issues)
+
+
+def test_min_items_is_checked_as_in_the_sdk(tmp_path: Path) -> None:
+    items = {"_array": True, "source": "lines", "_validation": {"minItems": 1, "maxItems": 100}, "sku": "sku"}
+    config = {"mutation": "m", "sourceFormat": "json", "arguments": {"input": {"ref": "ref", "items": items}}}
+    (tmp_path / "min.json").write_text(json.dumps(config))
+    plan = compile_with(tmp_path, "graphql-create-location.json", mapping="{sdk_graphql_mapper: min.json}")
+    assert (
+        "arguments.input.items._validation.maxItems: the SDK does not check 'maxItems'; ignored"
+        in warnings_of(plan)
+    )
+    records = [{"ref": "A", "lines": [{"sku": "S"}]}, {"ref": "B", "lines": []}]
+    good, empty = sdk_variables(config, records)
+    assert engine_variables(plan, records[0]) == good["variables"]
+    assert "at least 1 items" in empty["thrown"]
+    out, issues = plan.mapping.map_record(records[1])
+    assert out is None and [i.field for i in issues] == ["input.items"]
+
+    items["_validation"]["minItems"] = 2
+    (tmp_path / "min.json").write_text(json.dumps(config))
+    with pytest.raises(SpecError) as info:
+        compile_with(tmp_path, "graphql-create-location.json", mapping="{sdk_graphql_mapper: min.json}")
+    assert any(d.path == "arguments.input.items._validation.minItems" for d in info.value.diagnostics)
