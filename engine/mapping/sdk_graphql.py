@@ -12,6 +12,11 @@ input rejects the record instead of becoming ``NaN`` (``null``) as in the SDK.
 Whatever the SDK's ``map()`` skips (``fields`` inside an argument, ``resolver``
 on array items, ``sdk.*`` names, ``_type`` ...) is skipped here too, each with a
 warning naming the key.
+
+A config with ``fields`` (and ``nodes``) instead of ``arguments`` is read as
+the SDK's ``mapWithNodes()`` reads it (:class:`_FieldsTranslator`): the
+variables are ``{"input": fields}`` and nodes are named extract paths; nodes
+that decode text held in a field (``parse``, ``unescape``) are not supported.
 """
 
 from __future__ import annotations
@@ -80,8 +85,8 @@ NESTED_SKIPPED = {
 def load_sdk_graphql_mapper(spec_doc: SpecDocument, ref: Any, ref_path: SpecPath) -> LoadedSdkConfig:
     """Translate the ``GraphQLMutationMapper`` config ``ref`` names: a file path (relative to the spec) or inline.
 
-    Never raises for a bad config: an unreadable file or one without an
-    ``arguments`` object gives ``fields=None`` and says why in the diagnostics.
+    Never raises for a bad config: an unreadable file or one with neither
+    ``arguments`` nor ``fields`` gives ``fields=None`` and says why in the diagnostics.
     """
     diags: list[Diagnostic] = []
     read = read_sdk_file(spec_doc, ref, ref_path, diags)
@@ -169,7 +174,7 @@ class _Translator:
         if isinstance(raw, str):
             return {"source": raw}
         if not isinstance(raw, dict):
-            self.error(path, "a field must be an object or a source path")
+            self.warn(path, f"'{path[-1]}' is not a field config (the SDK gives nothing for it); ignored")
             return None
         if "value" in raw:
             return self.value(raw, path)
@@ -202,7 +207,7 @@ class _Translator:
         """A value read from ``source``: the first of ``resolver_keys`` present names the transform."""
         out: dict[str, Any] = {"source": raw["source"]}
         for key in raw:
-            if key in NOTE_KEYS:
+            if key in NOTE_KEYS or key.startswith("_"):
                 self.warn((*path, key), f"'{key}' does not change the variables; ignored")
             elif key not in SCALAR_KEYS:
                 self.warn((*path, key), f"unknown key '{key}' of a field; ignored")
@@ -285,16 +290,18 @@ class _Translator:
         if isinstance(raw, str):
             return {"source": raw}
         if not isinstance(raw, dict):
-            self.error(path, "a field must be an object or a source path")
+            self.warn(path, f"'{path[-1]}' is not a field config (the SDK gives nothing for it); ignored")
             return None
         if "value" in raw:
             return self.value(raw, path)
         if "source" in raw and isinstance(raw.get("mapping"), dict):
-            nested = self.field(raw["mapping"], (*path, "mapping"))
-            if nested is not None:
-                inner = nested.get("source")
-                nested["source"] = f"{raw['source']}.{inner}" if inner else raw["source"]
-            return nested
+            mapping = raw["mapping"]
+            inner = mapping.get("source")
+            source = f"{raw['source']}.{inner}" if isinstance(inner, str) else raw["source"]
+            return {
+                "source": source,
+                "fields": self.children(mapping, (*path, "mapping"), skipped=NESTED_SKIPPED),
+            }
         if "source" in raw:
             return self.scalar(raw, path, resolver_keys=("transform",))
         self.warn(

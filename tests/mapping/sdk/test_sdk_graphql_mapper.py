@@ -450,3 +450,43 @@ def test_min_items_is_checked_as_in_the_sdk(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as info:
         compile_with(tmp_path, "graphql-create-location.json", mapping="{sdk_graphql_mapper: min.json}")
     assert any(d.path == "arguments.input.items._validation.minItems" for d in info.value.diagnostics)
+
+
+def test_nested_objects_in_array_items_and_environment_values(tmp_path: Path) -> None:
+    items = {
+        "_array": True,
+        "source": "lines",
+        "ref": {"source": "no", "_type": "String!"},
+        "price": {
+            "source": "money",
+            "mapping": {"amount": {"source": "value", "transform": "parseFloat"}, "currency": "cur"},
+        },
+        "note": 5,
+    }
+    config = {
+        "mutation": "m",
+        "sourceFormat": "json",
+        "arguments": {"input": {"items": items, "channel": {"value": "${CHANNEL}"}}},
+    }
+    (tmp_path / "nested.json").write_text(json.dumps(config))
+    plan = compile_with(tmp_path, "graphql-create-location.json", mapping="{sdk_graphql_mapper: nested.json}")
+    warnings = warnings_of(plan)
+    assert "arguments.input.items.ref._type: '_type' does not change the variables; ignored" in warnings
+    assert (
+        "arguments.input.items.note: 'note' is not a field config (the SDK gives nothing for it); ignored"
+        in warnings
+    )
+    assert any(
+        w.startswith("arguments.input.channel.value: the SDK reads ${CHANNEL} from its environment")
+        for w in warnings
+    )
+    record = {
+        "lines": [{"no": "1", "money": {"value": "2.50", "cur": "AUD"}}, {"no": "2", "money": {"value": "3"}}]
+    }
+    no_money = {"lines": [{"no": "3"}]}
+    sdk, sdk_no_money = sdk_variables(config, [record, no_money])
+    assert engine_variables(plan, record) == sdk["variables"]
+    assert sdk["variables"]["input"]["items"][0]["price"] == {"amount": 2.5, "currency": "AUD"}
+    # a missing nested object is left out; the SDK sends parseFloat(undefined) as null
+    assert sdk_no_money["variables"]["input"]["items"] == [{"ref": "3", "price": {"amount": None}}]
+    assert engine_variables(plan, no_money)["input"]["items"] == [{"ref": "3"}]
