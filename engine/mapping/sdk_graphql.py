@@ -21,12 +21,13 @@ that decode text held in a field (``parse``, ``unescape``) are not supported.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
 from engine.mapping.sdk_config import LoadedSdkConfig, read_sdk_file
 from engine.spec.diagnostics import Diagnostic, SpecPath
-from engine.spec.loader import SpecDocument
+from engine.spec.loader import Mark, SpecDocument
 
 #: the mapper's built-in transforms and the engine resolver that does the same for valid input
 TRANSFORMS: dict[str, Any] = {
@@ -99,11 +100,49 @@ def load_sdk_graphql_mapper(spec_doc: SpecDocument, ref: Any, ref_path: SpecPath
     translator = _Translator(doc, diags) if pattern == "arguments" else _FieldsTranslator(doc, diags)
     _warn_top_keys(translator, config, base, pattern)
     where = (*base, pattern)
+    view = _ConfigPositions(**{f.name: getattr(doc, f.name) for f in dataclasses.fields(doc)})
     if isinstance(translator, _FieldsTranslator):
         translator.nodes(config.get("nodes"), (*base, "nodes"))
         fields = {"input": {"fields": translator.children(config["fields"], where)}}
-        return LoadedSdkConfig(doc, base, fields, diags)
-    return LoadedSdkConfig(doc, where, translator.children(config["arguments"], where, skipped=set()), diags)
+        return LoadedSdkConfig(view, base, fields, diags)
+    return LoadedSdkConfig(view, where, translator.children(config["arguments"], where, skipped=set()), diags)
+
+
+#: keys of an engine field written under another name in an SDK config
+CONFIG_KEYS = {"default": "defaultValue", "each": "source"}
+#: path steps the translation adds (nested ``fields``, the ``input`` of mapWithNodes)
+ADDED_STEPS = {"fields", "input"}
+
+
+class _ConfigPositions(SpecDocument):
+    """The config's document, reporting a translated field's problems at the config's own key.
+
+    The engine's paths nest with ``fields`` where the SDK's objects do not;
+    each path is read against the config, skipping the steps the translation
+    added, so a diagnostic names the config's path, line and column.
+    """
+
+    def config_path(self, path: SpecPath) -> SpecPath:
+        """``path`` as it is written in the config, up to the first step it does not have."""
+        node, out = self.data, []
+        for step in path:
+            if isinstance(node, dict):
+                key = next((k for k in (step, CONFIG_KEYS.get(str(step)), f"{step}[]") if k in node), None)
+                if key is not None:
+                    node = node[key]
+                    out.append(key)
+                    continue
+            if step not in ADDED_STEPS:
+                break
+        return tuple(out)
+
+    def mark(self, path: SpecPath, *, key: bool = False) -> Mark:
+        """Position of the config's own ``path`` (see :meth:`config_path`)."""
+        return super().mark(self.config_path(path), key=key)
+
+    def diagnostic(self, path: SpecPath, message: str, *, key: bool = False, **kw: Any) -> Diagnostic:
+        """A :class:`Diagnostic` at, and naming, the config's own ``path``."""
+        return super().diagnostic(self.config_path(path), message, key=key, **kw)
 
 
 def _pattern(doc: SpecDocument, base: SpecPath, config: Any, diags: list[Diagnostic]) -> str | None:

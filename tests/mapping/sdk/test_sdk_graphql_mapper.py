@@ -490,3 +490,35 @@ def test_nested_objects_in_array_items_and_environment_values(tmp_path: Path) ->
     # a missing nested object is left out; the SDK sends parseFloat(undefined) as null
     assert sdk_no_money["variables"]["input"]["items"] == [{"ref": "3", "price": {"amount": None}}]
     assert engine_variables(plan, no_money)["input"]["items"] == [{"ref": "3"}]
+
+
+def test_a_problem_in_a_translated_field_is_reported_at_the_configs_own_key(tmp_path: Path) -> None:
+    config = json.loads((HERE / "graphql-create-location.json").read_text())
+    config["arguments"]["input"]["primaryAddress"]["city"]["resolver"] = "custom.nope"
+    (tmp_path / "typo.json").write_text(json.dumps(config, indent=1))
+    with pytest.raises(SpecError) as info:
+        compile_with(tmp_path, "graphql-create-location.json", mapping="{sdk_graphql_mapper: typo.json}")
+    [diag] = [d for d in info.value.diagnostics if d.severity == "error"]
+    line = next(
+        n
+        for n, text in enumerate((tmp_path / "typo.json").read_text().splitlines(), 1)
+        if "custom.nope" in text
+    )
+    assert (diag.file.endswith("typo.json"), diag.line, diag.path) == (
+        True,
+        line,
+        "arguments.input.primaryAddress.city.resolver",
+    )
+
+    fields = {
+        "mutation": "m",
+        "sourceFormat": "json",
+        "fields": {
+            "items[]": {"source": "xs", "fields": {"n": {"source": "$.n", "resolver": "custom.nope"}}}
+        },
+    }
+    (tmp_path / "typo.json").write_text(json.dumps(fields, indent=1))
+    with pytest.raises(SpecError) as info:
+        compile_with(tmp_path, "graphql-create-location.json", mapping="{sdk_graphql_mapper: typo.json}")
+    [diag] = [d for d in info.value.diagnostics if d.severity == "error"]
+    assert diag.path == 'fields["items[]"].fields.n.resolver' and diag.line == 10
