@@ -6,6 +6,10 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
+from engine.errors import SpecError
+from engine.spec.compile import compile_file
 from tests.mapping.sdk.test_sdk_graphql_mapper import HERE, LOCATION, sdk_variables
 from tests.targets.fluent._support import connection, posts, rejects
 
@@ -58,3 +62,32 @@ on_error: {{max_reject_ratio: 1}}
         for value in request["json"]["variables"].values()
     ]
     assert sent == expected, "the variables on the wire are the SDK's"
+
+
+def test_a_misspelled_input_field_in_the_sdk_config_is_reported_at_its_line(
+    emu, tmp_path: Path, write_spec
+) -> None:
+    config = json.loads((HERE / "graphql-create-location.json").read_text())
+    address = config["arguments"]["input"]["primaryAddress"]
+    address["stret"] = address.pop("street")
+    text = json.dumps(config, indent=1)
+    (tmp_path / "location-mapping.json").write_text(text)
+    spec = f"""
+version: 1
+name: sdk-locations
+{connection(emu)}
+source: {{type: local, path: in}}
+parser: {{type: json}}
+mapping: {{sdk_graphql_mapper: location-mapping.json}}
+target: {{type: fluent.graphql, connection: fluent, document: "{DOCUMENT}"}}
+"""
+    with pytest.raises(SpecError) as info:
+        compile_file(write_spec(spec))
+    [diag] = [d for d in info.value.diagnostics if d.severity == "error"]
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if '"stret"' in row)
+    assert (Path(diag.file).name, diag.line, diag.path) == (
+        "location-mapping.json",
+        line,
+        "arguments.input.primaryAddress.stret",
+    )
+    assert "AddressInput has no field 'stret' (did you mean 'street'?)" in diag.message
