@@ -522,3 +522,101 @@ def test_a_problem_in_a_translated_field_is_reported_at_the_configs_own_key(tmp_
         compile_with(tmp_path, "graphql-create-location.json", mapping="{sdk_graphql_mapper: typo.json}")
     [diag] = [d for d in info.value.diagnostics if d.severity == "error"]
     assert diag.path == 'fields["items[]"].fields.n.resolver' and diag.line == 10
+
+
+def problems(tmp_path: Path, config: Any) -> list[str]:
+    """Every diagnostic of loading ``config`` as ``severity path: message``."""
+    (tmp_path / "odd.json").write_text(json.dumps(config))
+    try:
+        plan = compile_with(
+            tmp_path, "graphql-create-location.json", mapping="{sdk_graphql_mapper: odd.json}"
+        )
+    except SpecError as exc:
+        return [f"{d.severity} {d.path}: {d.message}" for d in exc.diagnostics]
+    return [f"{d.severity} {d.path}: {d.message}" for d in plan.warnings]
+
+
+def test_odd_arguments_configs_are_warnings_or_errors_at_their_key(tmp_path: Path) -> None:
+    config = {
+        "mutation": "m",
+        "nodes": {},
+        "fields": {},
+        "extra": 1,
+        "arguments": {
+            "input": {
+                "a": {"source": "a", "resolver": "trim", "transform": "toLowerCase"},
+                "b": {"source": "b", "resolver": ["trim"]},
+                "c": {"_nested": True, "source": "c", "d": "d", "required": True},
+                "e": {"_array": True, "source": "es", "transform": "trim", "x": {"sub": "y"}},
+            }
+        },
+    }
+    found = problems(tmp_path, config)
+    for expected in (
+        "warning nodes: 'nodes' is read only by mapWithNodes, not next to 'arguments'; ignored",
+        "warning fields: 'fields' is read only by mapWithNodes, not next to 'arguments'; ignored",
+        "warning extra: unknown GraphQLMutationMapper key 'extra'; ignored",
+        "warning arguments.input.a.transform: 'resolver' is used and 'transform' ignored (as in the SDK)",
+        "error arguments.input.b.resolver: a resolver is one name (a string)",
+        "warning arguments.input.c._nested: '_nested' does not change the variables; ignored",
+        "warning arguments.input.c.required: 'required' is not a field of a nested object (the SDK skips it); ignored",
+        "warning arguments.input.e.transform: the SDK does not apply 'transform' to an array; ignored",
+    ):
+        assert expected in found, (expected, found)
+    assert any(p.startswith("warning arguments.input.e.x: the SDK leaves this item field out") for p in found)
+    assert problems(tmp_path, ["not", "an", "object"]) == [
+        "error (spec): a GraphQLMutationMapper config is an object"
+    ]
+    assert problems(tmp_path, {"fields": []}) == ["error fields: 'fields' must be an object"]
+
+
+def test_odd_fields_configs_are_warnings_or_errors_at_their_key(tmp_path: Path) -> None:
+    config = {
+        "nodes": {"9bad": {"extract": "x"}, "noextract": {}, "o": {"extract": "body", "required": True}},
+        "fields": {
+            "a": {"source": "$missing.ref"},
+            "b": {"source": "nodes.o.ref"},
+            "c": {"source": ""},
+            "d[]": {"fields": {"x": {"source": "$.x"}}},
+            "e": 5,
+            "f": {"source": "o.f", "fields": {"g": {"source": "g"}}},
+            "h": {"source": "h", "resolver": "parseInt", "defaultValue": 0, "note": 1},
+            "i": {"resolver": "trim"},
+            "j[]": {"source": "js", "fields": {"k": {"source": "$.k", "required": True, "resolver": "trim"}}},
+        },
+    }
+    found = problems(tmp_path, config)
+    for expected in (
+        "error nodes[\"9bad\"]: node name '9bad' must start with a letter or '_' (letters, digits, '_')",
+        "error nodes.noextract: node 'noextract' needs an 'extract' path",
+        "warning nodes.o.required: a node's 'required' is not checked (make its fields required); ignored",
+        "warning fields.a.source: no node named 'missing': the SDK reads nothing here; ignored",
+        "warning fields.b.source: 'nodes.NAME.path' reads nothing in the SDK (write '$NAME.path'); kept as written",
+        "error fields.c.source: a source is a non-empty path",
+        "warning fields.e: 'e' is not a field config (the SDK gives nothing for it); ignored",
+        "warning fields.f.source: 'source' is not used next to 'fields' (as in the SDK); ignored",
+        "warning fields.h.defaultValue: the SDK does not apply 'defaultValue' after a transform; ignored",
+        "warning fields.h.note: unknown key 'note' of a field; ignored",
+        "warning fields[\"j[]\"].fields.k.required: the SDK does not apply 'required' to a '$.' item field; ignored",
+    ):
+        assert expected in found, (expected, found)
+    assert problems(tmp_path, {"nodes": [], "fields": {}}) == ["error nodes: 'nodes' must be an object"]
+
+    config = {
+        "nodes": {"o": {"extract": "body"}},
+        "fields": {
+            "d[]": {"fields": {"x": {"source": "$.x"}}},
+            "j[]": config["fields"]["j[]"],
+            "i": {"resolver": "trim"},
+            "b": {"source": "o.ref"},
+        },
+    }
+    (tmp_path / "ok.json").write_text(json.dumps(config))
+    plan = compile_with(tmp_path, "graphql-create-location.json", mapping="{sdk_graphql_mapper: ok.json}")
+    record = {"body": {"ref": "R"}, "js": [{"k": " K "}]}
+    [sdk] = sdk_variables({**config, "sourceFormat": "json", "mutation": "m"}, [record])
+    assert (
+        engine_variables(plan, record)
+        == sdk["variables"]
+        == {"input": {"d": [], "j": [{"k": "K"}], "b": "R"}}
+    )
