@@ -150,6 +150,31 @@ class ExplodePolicy:
 
 
 @dataclasses.dataclass(frozen=True)
+class Route:
+    """One of ``routes:``: the records its condition takes, mapped by its own mapping, to its own target."""
+
+    name: str
+    #: the compiled JMESPath condition over ``{record, context, file, row}``; None takes every record
+    when: Any
+    mapping: RecordMapping | None
+    target: Target
+    #: the route that takes the records no other route took (``otherwise: true``)
+    otherwise: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class RoutingPolicy:
+    """``routes:`` with ``routing:``: ``first`` matching route per record, or ``all`` of them (fan-out)."""
+
+    routing: str
+    routes: tuple[Route, ...]
+
+    def targets(self) -> list[Target]:
+        """The routes' targets, in the order the routes are written."""
+        return [route.target for route in self.routes]
+
+
+@dataclasses.dataclass(frozen=True)
 class Plan:
     """A compiled connector: plugin objects and policies, ready to open. Built without I/O."""
 
@@ -160,7 +185,8 @@ class Plan:
     source: Source
     parser: Parser | None
     mapping: RecordMapping | None
-    target: Target
+    #: None when the spec routes records (``routes:``) instead
+    target: Target | None
     state: StatePolicy
     state_store: StateStore
     on_error: ErrorPolicy
@@ -175,6 +201,8 @@ class Plan:
     lookups: dict[str, Lookup] = dataclasses.field(default_factory=dict)
     #: records exploded into one per element of a nested list, before lookups and mapping
     explode: ExplodePolicy | None = None
+    #: ``routes:``: records go to the routes' own mappings and targets (no ``mapping``/``target`` then)
+    routes: RoutingPolicy | None = None
 
     @property
     def base_dir(self) -> Path:
@@ -187,7 +215,10 @@ class Plan:
         if self.parser is not None:
             out.append(self.parser)
         out.extend(self.lookups.values())
-        out.append(self.target)
+        if self.target is not None:
+            out.append(self.target)
+        if self.routes is not None:
+            out.extend(self.routes.targets())
         return out
 
     def close(self) -> None:

@@ -62,6 +62,10 @@ from engine.runtime.runner import RunOptions
     help="Send the (corrected) records of a rejects file through the mapping and target again.",
 )
 @click.option(
+    "--route",
+    help="With --replay and routes: replay only the rejects of this route, sent to this route alone.",
+)
+@click.option(
     "--workers",
     type=click.IntRange(min=1),
     help="Share the files between N worker processes (same as executor: {type: processes, workers: N}).",
@@ -93,6 +97,7 @@ def run_cmd(
     since: str | None,
     until: str | None,
     replay: str | None,
+    route: str | None,
     workers: int | None,
     payload_file: str | None,
     full: bool,
@@ -114,6 +119,7 @@ def run_cmd(
         since=since,
         until=until,
         replay=Path(replay) if replay else None,
+        route=_route(plan, route, replay),
         full=full,
     )
     executor = plan.executor
@@ -156,3 +162,18 @@ def _deliver_payload(spec: str, plan: Plan, payload_file: str) -> None:
         body, name = path.read_bytes(), path.name
     ext = Path(name).suffix.lstrip(".") if name else "json"
     source.deliver(Payload(body, ext=ext or "bin", name=name))
+
+
+def _route(plan: Plan, route: str | None, replay: str | None) -> str | None:
+    """``--route NAME``: only with ``--replay``, and naming one of the spec's routes."""
+    if route is None:
+        return None
+    names = [r.name for r in plan.routes.routes] if plan.routes is not None else []
+    if replay is None or route not in names:
+        from engine.suggest import did_you_mean
+
+        known = did_you_mean(route, names) or (f" (routes: {', '.join(names)})" if names else "")
+        problem = "needs --replay" if replay is None else f"names no route of the spec{known}"
+        echo_err(f"--route {route}: {problem}")
+        sys.exit(EXIT_INVALID)
+    return route

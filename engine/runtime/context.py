@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import secrets
 import socket
@@ -97,6 +98,13 @@ class Run:
             self.context.update(conn.run_context())
             _aliases(self.context)
         return conn
+
+    def for_route(self, route: str, checkpoints: Checkpoints) -> Run:
+        """This run as one route's target sees it: its own outcomes view and checkpoints, all else shared."""
+        view = copy.copy(self)
+        view.outcomes = self.outcomes.for_route(route)
+        view.checkpoints = checkpoints
+        return view
 
     def progress(self, **counts: int) -> None:
         """Progress counters from plugins (ignored outside a terminal run)."""

@@ -22,12 +22,19 @@ class DryRunTarget(Target):
     name = "dry-run"
     summary = "mapped records printed, nothing sent (engine run --dry-run)"
 
-    def __init__(self, out: IO[str]) -> None:
+    def __init__(self, out: IO[str], route: str | None = None) -> None:
         super().__init__(None, path="--dry-run")
         self.out = out
+        #: with routes, each line says which route the record took: ``{"route": ..., "record": ...}``
+        self.route = route
 
     @override
     def write(self, batch: Batch) -> None:
-        text = "".join(dumps_safe(redactor.scrub_obj(r)) + "\n" for r in batch.records)
+        records = (
+            batch.records
+            if self.route is None
+            else [{"route": self.route, "record": r} for r in batch.records]
+        )
+        text = "".join(dumps_safe(redactor.scrub_obj(r)) + "\n" for r in records)
         self.out.write(redactor.scrub(text))
         self.out.flush()

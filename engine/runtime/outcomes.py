@@ -8,6 +8,7 @@ stops early. Rejected records go to the rejects file with their lineage.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import threading
 from collections.abc import Callable
@@ -30,6 +31,8 @@ class Counts:
     rejected_mapping: int = 0
     rejected_target: int = 0
     rejected_lookup: int = 0
+    #: records no route took (``routes:`` without an ``otherwise`` route)
+    rejected_route: int = 0
     skipped: int = 0
     #: records a lookup's ``on_missing: skip`` left out
     skipped_lookup: int = 0
@@ -39,7 +42,13 @@ class Counts:
     @property
     def rejected(self) -> int:
         """Records rejected at any stage."""
-        return self.rejected_parse + self.rejected_mapping + self.rejected_lookup + self.rejected_target
+        return (
+            self.rejected_parse
+            + self.rejected_mapping
+            + self.rejected_lookup
+            + self.rejected_route
+            + self.rejected_target
+        )
 
     def add(self, other: Counts) -> None:
         """Add ``other``'s counts to these (a worker's report into the run's)."""
@@ -58,6 +67,7 @@ class Counts:
             rejected_mapping=rejected.get("mapping", 0),
             rejected_target=rejected.get("target", 0),
             rejected_lookup=rejected.get("lookup", 0),
+            rejected_route=rejected.get("route", 0),
             skipped=data.get("skipped_invalid", 0),
             skipped_lookup=data.get("skipped_by_lookup", 0),
             unchanged=data.get("unchanged", 0),
@@ -73,6 +83,7 @@ class Counts:
                 "parse": self.rejected_parse,
                 "mapping": self.rejected_mapping,
                 "lookup": self.rejected_lookup,
+                "route": self.rejected_route,
                 "target": self.rejected_target,
                 "total": self.rejected,
             },
@@ -104,6 +115,10 @@ class RunOutcomes:
         self.by_item: dict[str, Counts] = {}
         #: why records were rejected, for the report's summary
         self.tally = RejectTally()
+        #: the route this view reports for (see :meth:`for_route`); None for the run's own outcomes
+        self.route: str | None = None
+        #: per route: the records it took, mapped, delivered and rejected (shared by every view)
+        self.by_route: dict[str, Counts] = {}
         self._skip_logged = 0
         #: told of every record the target refused (``state.changed_only`` does not store those)
         self.on_refused: Callable[[Item, int], None] | None = None
@@ -117,11 +132,32 @@ class RunOutcomes:
             c = self.by_item[item.uri] = Counts()
         return c
 
+    def for_route(self, route: str) -> RunOutcomes:
+        """A view of these outcomes for one route: the same counts and rejects file, each reject naming it.
+
+        What the route's target reports also counts in :attr:`by_route`,
+        which every view shares, so the report shows counts per route.
+        """
+        view = copy.copy(self)
+        view.route = route
+        with self._lock:
+            self.by_route.setdefault(route, Counts())
+        return view
+
     def _bump(self, item: Item, name: str, n: int = 1) -> None:
         with self._lock:
             c = self.counts(item)
             setattr(c, name, getattr(c, name) + n)
             setattr(self.total, name, getattr(self.total, name) + n)
+            if self.route is not None:
+                r = self.by_route[self.route]
+                setattr(r, name, getattr(r, name) + n)
+
+    def routed(self, item: Item, n: int) -> None:
+        """``n`` records of ``item`` were taken by this view's route (counted for the route only)."""
+        if self.route is not None and n:
+            with self._lock:
+                self.by_route[self.route].read += n
 
     # -- reading and mapping ----------------------------------------------------------
 
@@ -265,6 +301,7 @@ class RunOutcomes:
         entry: dict[str, Any] = {
             "run_id": self.run_id,
             "stage": stage,
+            **({"route": self.route} if self.route is not None else {}),
             "lineage": lineage,
             "reasons": reasons,
         }

@@ -64,26 +64,35 @@ class ReplaySource(Source):
     produces = "records"
     summary = "records from a rejects file"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, route: str | None = None) -> None:
         super().__init__(None, path="--replay")
         self.file = path
         self.count = 0
+        #: ``--route NAME``: only the entries a route of that name rejected
+        self.route = route
 
     @override
     def items(self, run: RunContext) -> Iterator[Item]:
-        groups: dict[str, list[dict[str, Any]]] = {}
+        groups: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
         for entry in _entries(self.file):
+            if self.route is not None and entry.get("route") != self.route:
+                continue
             lineage = entry.get("lineage") or {}
-            groups.setdefault(str(lineage.get("uri") or lineage.get("file") or "unknown"), []).append(entry)
-        self.groups = groups
-        for uri, entries in groups.items():
+            uri = str(lineage.get("uri") or lineage.get("file") or "unknown")
+            groups.setdefault((uri, entry.get("route")), []).append(entry)
+        self.groups = {}
+        for (uri, route), entries in groups.items():
             name = (entries[0].get("lineage") or {}).get("file") or uri
-            # the original name, so anything rejected again points at the same file and row
-            yield Item(uri=f"replay:{uri}", name=str(name), meta={"entries": len(entries), "replay": True})
+            key = f"replay:{uri}" + (f"#route={route}" if route else "")
+            self.groups[key] = entries
+            # the original name, so anything rejected again points at the same file and row;
+            # a route's rejects go back to that route alone (``meta.route``)
+            meta = {"entries": len(entries), "replay": True, **({"route": route} if route else {})}
+            yield Item(uri=key, name=str(name), meta=meta)
 
     @override
     def read_records(self, item: Item, run: RunContext) -> Iterator[Chunk]:
-        entries = self.groups[item.uri[len("replay:") :]]
+        entries = self.groups[item.uri]
         records, positions, lines, rejects = [], [], [], []
         for n, entry in enumerate(entries, 1):
             lineage = entry.get("lineage") or {}

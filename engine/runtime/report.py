@@ -66,6 +66,8 @@ class RunReport:
     #: per lookup: answers found, keys not found, keys fetched, answers served from the cache, requests
     lookups: dict[str, Any] = dataclasses.field(default_factory=dict)
     notes: list[str] = dataclasses.field(default_factory=list)
+    #: per route (``routes:``): records it took, mapped, delivered and rejected
+    routes: dict[str, Any] = dataclasses.field(default_factory=dict)
     replayed: dict[str, Any] | None = None
     #: the most common reasons records were rejected: ``{stage, reason, count, first: [lineage]}``
     reject_reasons: list[dict[str, Any]] = dataclasses.field(default_factory=list)
@@ -102,6 +104,7 @@ class RunReport:
             "source": self.source,
             "target": self.target,
             "lookups": self.lookups,
+            **({"routes": self.routes} if self.routes else {}),
             "error": self.error,
             "notes": self.notes,
             "replayed": self.replayed,
@@ -161,6 +164,7 @@ class RunReport:
             f"  records  {c.get('read', 0)} read, {c.get('mapped', 0)} mapped, {c.get('written', 0)} written, "
             f"{rej.get('total', 0)} rejected (parse {rej.get('parse', 0)}, mapping {rej.get('mapping', 0)}, "
             + (f"lookup {rej['lookup']}, " if rej.get("lookup") else "")
+            + (f"no route {rej['route']}, " if rej.get("route") else "")
             + f"target {rej.get('target', 0)})"
             + (f", {c['skipped_invalid']} skipped as invalid" if c.get("skipped_invalid") else "")
             + (f", {c['skipped_by_lookup']} skipped by a lookup" if c.get("skipped_by_lookup") else ""),
@@ -173,6 +177,11 @@ class RunReport:
             lines.append("  target   " + printable(plain_counters(self.target)))
         for name, counts in self.lookups.items():
             lines.append(f"  lookup   {name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        for name, counts in self.routes.items():
+            lines.append(
+                f"  route    {printable(name)}: {counts['routed']} routed, {counts['mapped']} mapped, "
+                f"{counts['written']} written, {counts['rejected']['total']} rejected"
+            )
         for it in self.items:
             if it.status in ("failed", "partial", "unmoved", "interrupted"):
                 lines.append(f"  {it.status}: {printable(it.name)}: {printable(it.reason)}")

@@ -33,6 +33,7 @@ from engine.runtime.parts import pending, settle, stored_parts
 from engine.runtime.planned import PlanTarget
 from engine.runtime.progress import NoProgress, make_progress
 from engine.runtime.report import ItemReport, RunReport
+from engine.runtime.routes import RoutedTarget
 from engine.runtime.session import RunOptions, RunSession, dry_run_out
 
 
@@ -49,18 +50,30 @@ class Runner:
         if self.opts.replay is not None:
             from engine.runtime.replay import ReplaySource
 
-            self.source = self.replayed = ReplaySource(Path(str(self.opts.replay)))
+            self.source = self.replayed = ReplaySource(Path(str(self.opts.replay)), self.opts.route)
             self.parser = None
-        self.target: Target = plan.target
-        if self.opts.plan:
-            self.target = PlanTarget(plan.target, dry_run_out(self.opts), self.opts.plan)
-        elif self.opts.dry_run:
-            self.target = DryRunTarget(dry_run_out(self.opts))
+        self.target: Target = self._target(plan)
         #: items whose output is published at the end of the run (``commit_scope == "run"``)
         self.deferred: list[tuple[Item, ItemReport]] = []
         #: files being read in parts, committed once their parts are (see runtime/parts.py)
         self.split: list[tuple[Item, list[ByteRange]]] = []
         self.stopped = False
+
+    def _target(self, plan: Plan) -> Target:
+        """The plan's target, its routes as one target, or a dry run's stand-in for either."""
+        if plan.routes is not None:
+            stand_ins: list[Target] | None = None
+            if self.opts.dry_run:
+                out = dry_run_out(self.opts)
+                stand_ins = [DryRunTarget(out, route.name) for route in plan.routes.routes]
+            return RoutedTarget(plan.routes, stand_ins)
+        if plan.target is None:
+            raise ConfigError("the spec has no target")
+        if self.opts.plan:
+            return PlanTarget(plan.target, dry_run_out(self.opts), self.opts.plan)
+        if self.opts.dry_run:
+            return DryRunTarget(dry_run_out(self.opts))
+        return plan.target
 
     def run(self) -> RunReport:
         """Run the plan; returns the report (also on failure: its status and exit code say how it ended)."""
@@ -128,6 +141,8 @@ class Runner:
             report.target = _stats(run, "target", self.target.stats) or report.target
         if self.lookups is not None:
             report.lookups = self.lookups.stats()
+        if isinstance(self.target, RoutedTarget) and self.target in opened:
+            report.routes = self.target.route_counts()
         if self.session.changes is not None:
             report.notes.append(
                 "changed only: {unchanged} record(s) unchanged since their last delivery, "
@@ -264,7 +279,8 @@ class Runner:
         if self.lookups is not None:
             self.lookups.apply(chunk)
         records, index = self._mapped(run, chunk)
-        outcomes.mapped(item, len(records))
+        if self.plan.routes is None:
+            outcomes.mapped(item, len(records))  # routes count what their own mappings mapped
         changes = self.session.changes
         if changes is not None and records:
             sent, index = changes.filter(item, records, index, chunk.positions)
@@ -327,7 +343,7 @@ def _stats(run: Run, name: str, stats: Callable[[], dict[str, Any] | None]) -> d
 
 def run_plan(plan: Plan, options: RunOptions | None = None) -> RunReport:
     """Run ``plan`` once with ``options`` in this process."""
-    if plan.target is None:
+    if plan.target is None and plan.routes is None:
         raise ConfigError("the spec has no target")
     return Runner(plan, options).run()
 

@@ -21,11 +21,18 @@ from engine.spec import sections
 from engine.spec.diagnostics import Diagnostic, SpecPath, errors, render_path, sort_diagnostics
 from engine.spec.loader import SpecDocument, load_file
 from engine.spec.options import OptionError, build_options, fill_defaults, secret_options
+from engine.spec.routes import compile_routes
 from engine.spec.schema_errors import check
 from engine.text_templates import answer_template
 
 
-class _Compiler:
+class Compiler:
+    """One spec's compilation: every problem collected as a diagnostic, the plan built when none is an error.
+
+    Sections compiled in modules of their own (:mod:`engine.spec.routes`)
+    use its :meth:`error`, :meth:`check`, :meth:`block` and :meth:`mapping`.
+    """
+
     def __init__(self, doc: SpecDocument, registries: Registries, allow_custom_code: bool) -> None:
         self.doc = doc
         self.regs = registries
@@ -39,12 +46,15 @@ class _Compiler:
     # -- helpers -----------------------------------------------------------------
 
     def error(self, path: SpecPath, message: str, *, key: bool = False, code: str = "spec") -> None:
+        """Report an error at ``path`` (at its key with ``key=True``)."""
         self.diags.append(self.doc.diagnostic(path, message, key=key, code=code))
 
     def warn(self, path: SpecPath, message: str, *, key: bool = False, code: str = "spec") -> None:
+        """Report a warning at ``path``."""
         self.diags.append(self.doc.diagnostic(path, message, key=key, severity="warning", code=code))
 
-    def _check(self, path: SpecPath, schema: dict[str, Any], value: Any, what: str = "option") -> bool:
+    def check(self, path: SpecPath, schema: dict[str, Any], value: Any, what: str = "option") -> bool:
+        """Check ``value`` at ``path`` against ``schema``, reporting every problem; True when none is an error."""
         found = check(self.doc, path, schema, value, what=what)
         self.diags.extend(found)
         return not errors(found)
@@ -66,7 +76,7 @@ class _Compiler:
         full = {**schema, "properties": {"type": {"const": name}, **schema.get("properties", {})}}
         full.setdefault("additionalProperties", False)
         references_ok = self._connection_refs(schema, block, path)
-        if not self._check(path, full, block) or not references_ok:
+        if not self.check(path, full, block) or not references_ok:
             return None
         nested, ok = self._nested_plugins(schema, block, path)
         self._secret_lint(schema, block, path)
@@ -175,6 +185,7 @@ class _Compiler:
     # -- sections ----------------------------------------------------------------
 
     def custom_resolvers(self, data: dict[str, Any]) -> None:
+        """Load the spec's own resolver modules (``plugins:``), only with ``--allow-custom-code``."""
         modules = data.get("plugins") or []
         if not modules:
             return
@@ -240,16 +251,15 @@ class _Compiler:
                 out[name] = plugin
         return out
 
-    def _lookup_references(self, mapping: Any, lookups: dict[str, Lookup], section: Any) -> None:
+    def lookup_references(self, raw: Any, section: Any, path: SpecPath = ("mapping",)) -> None:
         """Every ``$lookup.NAME`` a mapping's sources read names a declared lookup (a did-you-mean otherwise)."""
         from engine.mapping.paths import LOOKUP_KEY, Key, PathSyntaxError, parse_path
         from engine.suggest import did_you_mean
 
         declared = list(section) if isinstance(section, dict) else []
-        raw = self.doc.data.get("mapping")
         stack: list[tuple[SpecPath, Any]] = []
         if isinstance(raw, dict) and isinstance(raw.get("fields"), dict):
-            stack.append((("mapping", "fields"), raw["fields"]))
+            stack.append(((*path, "fields"), raw["fields"]))
         while stack:
             where, fields = stack.pop()
             for key, field in fields.items():
@@ -275,14 +285,15 @@ class _Compiler:
                     )
                     self.error((*where, key, "source"), f"$lookup.{name}: no lookup of that name{known}")
 
-    def mapping(self, section: Any) -> Any:
+    def mapping(self, section: Any, path: SpecPath = ("mapping",)) -> Any:
+        """A ``mapping:`` block (the spec's, or a route's at ``path``) compiled; None when absent or wrong."""
         from engine.mapping.compiler import compile_fields
         from engine.mapping.sdk_config import load_sdk_config
         from engine.mapping.sdk_graphql import load_sdk_graphql_mapper
 
         if section is None:
             return None
-        if not self._check(("mapping",), sections.MAPPING, section, what="mapping option"):
+        if not self.check(path, sections.MAPPING, section, what="mapping option"):
             return None
         section = fill_defaults(sections.MAPPING, section)
         opts = section.get("options") or {}
@@ -294,13 +305,13 @@ class _Compiler:
         given = [key for key in ("fields", "sdk_config", "sdk_graphql_mapper") if key in section]
         if len(given) > 1:
             self.error(
-                ("mapping",),
+                path,
                 f"use one of fields, sdk_config or sdk_graphql_mapper, not {' and '.join(given)}",
             )
             return None
         if given and given[0] != "fields":
             load = load_sdk_config if given[0] == "sdk_config" else load_sdk_graphql_mapper
-            loaded = load(self.doc, section[given[0]], ("mapping", given[0]))
+            loaded = load(self.doc, section[given[0]], (*path, given[0]))
             self.diags.extend(loaded.diagnostics)
             if loaded.fields is None:
                 return None
@@ -310,11 +321,11 @@ class _Compiler:
             self.written = (loaded.doc, loaded.fields, loaded.path)
         elif "fields" in section:
             compiled, diags = compile_fields(
-                self.doc, section["fields"], ("mapping", "fields"), self.regs.resolvers, options
+                self.doc, section["fields"], (*path, "fields"), self.regs.resolvers, options
             )
             self.written = (self.doc, section["fields"], ("mapping", "fields"))
         else:
-            self.error(("mapping",), "a mapping needs fields (or sdk_config, or sdk_graphql_mapper)")
+            self.error(path, "a mapping needs fields (or sdk_config, or sdk_graphql_mapper)")
             return None
         self.diags.extend(diags)
         return compiled
@@ -337,7 +348,7 @@ class _Compiler:
         """``trigger:`` checked (cron syntax, webhook auth) and built; empty when absent or wrong."""
         if section is None:
             return TriggerPolicy(None, None)
-        if not self._check(("trigger",), sections.TRIGGER, section, what="trigger option"):
+        if not self.check(("trigger",), sections.TRIGGER, section, what="trigger option"):
             return TriggerPolicy(None, None)
         schedule = section.get("schedule")
         if schedule is not None:
@@ -413,7 +424,7 @@ class _Compiler:
         value = data.get(name, default)
         if value is None:
             value = default
-        if not self._check((name,), sections.SECTIONS[name], value, what=f"{name.replace('_', ' ')} option"):
+        if not self.check((name,), sections.SECTIONS[name], value, what=f"{name.replace('_', ' ')} option"):
             return fill_defaults(sections.SECTIONS[name], default)
         return fill_defaults(sections.SECTIONS[name], value)
 
@@ -437,6 +448,7 @@ class _Compiler:
     # -- everything ----------------------------------------------------------------
 
     def run(self) -> Plan | None:
+        """Compile every section; the plan, or None when an error was reported."""
         data = self.doc.data
         if not isinstance(data, dict):
             self.error((), "a spec is a mapping of sections (version, name, source, target, ...)")
@@ -449,7 +461,7 @@ class _Compiler:
                 f"(version {sections.SPEC_VERSION}); upgrade the engine",
             )
             return None
-        self._check((), sections.SKELETON, data, what="section")
+        self.check((), sections.SKELETON, data, what="section")
         self.custom_resolvers(data)
         for name, block in (data.get("connections") or {}).items():
             plugin = self.block("connections", block, ("connections", name))
@@ -469,10 +481,11 @@ class _Compiler:
         lookups = self.lookups(data.get("lookups"))
         mapping = self.mapping(data.get("mapping"))
         if mapping is not None:
-            self._lookup_references(mapping, lookups, data.get("lookups"))
-        target = self.block("targets", data.get("target"), ("target",))
+            self.lookup_references(data.get("mapping"), data.get("lookups"))
+        target = self.block("targets", data.get("target"), ("target",)) if "target" in data else None
         if mapping is not None and target is not None:
             self.conformance(target)
+        routes = compile_routes(self, data)
         state = self.state(data)
         raw_state = data.get("state")
         store = (
@@ -504,7 +517,7 @@ class _Compiler:
                 f"environment variable {name} is not set here (it must be when the connector runs)",
                 code="unset-env",
             )
-        if errors(self.diags) or source is None or target is None or state_store is None:
+        if errors(self.diags) or source is None or (target is None and routes is None) or state_store is None:
             return None
         return Plan(
             doc=self.doc,
@@ -526,6 +539,7 @@ class _Compiler:
             executor=executor,
             lookups=lookups,
             explode=explode,
+            routes=routes,
         )
 
 
@@ -568,7 +582,7 @@ def compile_document(
     doc: SpecDocument, *, registries: Registries | None = None, allow_custom_code: bool = False
 ) -> Plan:
     """Compile or raise :class:`SpecError` carrying every diagnostic, sorted by line."""
-    compiler = _Compiler(doc, registries or default_registries(), allow_custom_code)
+    compiler = Compiler(doc, registries or default_registries(), allow_custom_code)
     try:
         plan = compiler.run()
     except SpecError as exc:
@@ -595,7 +609,7 @@ def compile_connection(path: str | Path, name: str, *, registries: Registries | 
         known = list(declared or {})
         hint = did_you_mean(name, known) or f" (declared: {', '.join(known) or 'none'})"
         raise SpecError(f"{doc.file}: no connection named {name!r}{hint}")
-    compiler = _Compiler(doc, registries or default_registries(), allow_custom_code=False)
+    compiler = Compiler(doc, registries or default_registries(), allow_custom_code=False)
     plugin = compiler.block("connections", declared[name], ("connections", name))
     if plugin is None or errors(compiler.diags):
         raise SpecError(f"{doc.file}: connections.{name} is not valid", sort_diagnostics(compiler.diags))

@@ -34,7 +34,7 @@ SKELETON: dict[str, Any] = {
     "description": "The sections of a connector spec, checked first by engine validate; each plugin block is then "
     "checked against its own plugin's schema. For editors use engine.schema.json, the whole spec in one file.",
     "type": "object",
-    "required": ["version", "name", "source", "target"],
+    "required": ["version", "name", "source"],
     "additionalProperties": False,
     "properties": {
         "version": {"const": SPEC_VERSION, "description": "spec language version"},
@@ -63,6 +63,17 @@ SKELETON: dict[str, Any] = {
         "parser": PLUGIN_BLOCK,
         "mapping": {"type": "object"},
         "target": PLUGIN_BLOCK,
+        "routes": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "object"},
+            "description": "instead of mapping and target: routes, each with its own mapping and target",
+        },
+        "routing": {
+            "enum": ["first", "all"],
+            "default": "first",
+            "description": "first: a record goes to the first route that takes it; all: to every one (fan-out)",
+        },
         "state": {"type": "object"},
         "on_error": {"type": "object"},
         "trigger": {"type": "object"},
@@ -129,6 +140,35 @@ MAPPING: dict[str, Any] = {
                 "timezone": {"type": "string", "description": "time zone of dates without one (IANA name)"},
             },
         },
+    },
+}
+
+ROUTE: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "target"],
+    "properties": {
+        "name": {
+            "type": "string",
+            "pattern": r"^[A-Za-z][A-Za-z0-9_-]{0,63}$",
+            "description": "the route's name: rejects, report counts, checkpoints and --route name it",
+            "x-error": "{value!r} is not a valid route name: a letter, then letters, digits, '-' or '_'",
+        },
+        "when": {
+            "type": "string",
+            "minLength": 1,
+            "description": "JMESPath over {record, context, file, row}; absent: the route takes every record",
+        },
+        "otherwise": {
+            "type": "boolean",
+            "default": False,
+            "description": "the route takes the records no other route took (last route, no when)",
+        },
+        "mapping": {
+            "type": "object",
+            "description": "the route's mapping (as mapping:); absent: records as read",
+        },
+        "target": PLUGIN_BLOCK,
     },
 }
 
