@@ -18,6 +18,7 @@ from typing import Any
 from typing_extensions import override
 
 from engine.contracts import Batch, Checkpoint, Chunk, Item, RunContext, Target
+from engine.failpoints import failpoint
 from engine.mapping.steps import truthy
 from engine.plan import RoutingPolicy
 from engine.runtime.context import Run
@@ -202,6 +203,7 @@ class RoutedTarget(Target):
         outcomes.mapped(part.item, len(records))
         if records:
             target.write(Batch(part, records, index))
+        failpoint("route.written")
 
     @override
     def finish_item(self, item: Item) -> None:

@@ -58,7 +58,7 @@ def _route(compiler: Compiler, data: dict[str, Any], block: Any, i: int, count: 
     if not compiler.check(path, sections.ROUTE, block, what="route option"):
         return None
     block = fill_defaults(sections.ROUTE, block)
-    when = None
+    when, ok = None, True
     if "when" in block:
         try:
             when = compile_expression(block["when"])
@@ -68,21 +68,18 @@ def _route(compiler: Compiler, data: dict[str, Any], block: Any, i: int, count: 
                 f"invalid JMESPath expression {block['when']!r}: {jmespath_problem(exc)}",
                 code="expr",
             )
-            return None
-    if block["otherwise"] and "when" in block:
-        compiler.error(
-            (*path, "when"), "a route with otherwise: true takes what no other route took; remove when"
-        )
+            ok = False
+        if block["otherwise"]:
+            compiler.error((*path, "when"), "an otherwise route takes what no other route took; remove when")
     if block["otherwise"] and i != count - 1:
         compiler.error((*path, "otherwise"), "the otherwise route must be the last route")
     mapping = None
     if "mapping" in block:
         mapping = compiler.mapping(block["mapping"], (*path, "mapping"))
-        if mapping is None:
-            return None
+        ok = ok and mapping is not None
         compiler.lookup_references(block["mapping"], data.get("lookups"), (*path, "mapping"))
     target = compiler.block("targets", block["target"], (*path, "target"))
-    if target is None:
+    if target is None or not ok:
         return None
     return Route(block["name"], when, mapping, target, otherwise=block["otherwise"])
 

@@ -1,5 +1,8 @@
 """Crash consistency: SIGKILL at 20 points, rerun, and nothing is lost or applied twice.
 
+The same holds for a routed file (a batch route and an event route, fanned out): each route
+resumes after its own settled prefix, so no DELTA and no event is applied twice.
+
 A multi-file DELTA inventory run (any record applied twice would change a
 quantity) is killed at an exact moment — while parsing, just before or just
 after a batch POST, between the POST and its checkpoint, while polling,
@@ -86,6 +89,22 @@ def _positions(emu: Emulator) -> dict[tuple[str, str], int]:
     return {(p["productRef"], p["locationRef"]): p["onHand"] for p in emu.state("inventory_positions")}
 
 
+def _connection(emu: Emulator) -> str:
+    c = emu.credentials
+    return json.dumps(
+        {
+            "type": "fluent",
+            "base_url": emu.url,
+            "client_id": c["client_id"],
+            "client_secret": c["client_secret"],
+            "username": c["username"],
+            "password": c["password"],
+            "retailer_id": str(c["retailer_id"]),
+            "retry": {"backoff": "50ms", "max_backoff": "500ms"},
+        }
+    )
+
+
 def _run(spec: Path, state: Path, failpoint: str | None) -> int:
     env = {**os.environ, "ENGINE_STATE_DIR": str(state)}
     env.pop("ENGINE_FAILPOINTS", None)
@@ -114,21 +133,8 @@ def test_killed_run_resumes_without_loss_or_duplicates(point: str, tmp_path: Pat
             (inbox / f"delta_{f}.csv").write_text("\n".join(lines) + "\n")
             for loc, sku, qty in _rows(f):
                 expected[(sku, loc)] += qty
-        c = emu.credentials
-        conn = json.dumps(
-            {
-                "type": "fluent",
-                "base_url": emu.url,
-                "client_id": c["client_id"],
-                "client_secret": c["client_secret"],
-                "username": c["username"],
-                "password": c["password"],
-                "retailer_id": str(c["retailer_id"]),
-                "retry": {"backoff": "50ms", "max_backoff": "500ms"},
-            }
-        )
         spec = tmp_path / "spec.yaml"
-        spec.write_text(SPEC % {"conn": conn, "batch": BATCH})
+        spec.write_text(SPEC % {"conn": _connection(emu), "batch": BATCH})
         state = tmp_path / "state"
 
         first = _run(spec, state, point)
@@ -149,5 +155,118 @@ def test_killed_run_resumes_without_loss_or_duplicates(point: str, tmp_path: Pat
             f"delta_{f}.csv" for f in range(FILES)
         ]
         assert not list(inbox.glob("delta_*.csv"))
+    finally:
+        emu.stop()
+
+
+# --- routes: one file fanned out to a batch route and an event route --------------------------------
+
+ROUTED = """
+version: 1
+name: crash-routes
+connections:
+  fluent: %(conn)s
+source:
+  type: local
+  path: inbox
+  pattern: "delta_*.csv"
+  on_success: {move_to: "processed/{name}"}
+parser: {type: csv, chunk_size: 40}
+routing: all
+routes:
+  - name: stock
+    mapping:
+      fields:
+        locationRef: {source: loc, required: true}
+        skuRef: {source: sku, required: true}
+        qty: {source: qty, required: true, resolver: int}
+        type: {value: DELTA}
+    target:
+      type: fluent.batch
+      connection: fluent
+      batch_size: %(batch)d
+      max_in_flight: 3
+      poll: {interval: 20ms, max_interval: 100ms}
+  - name: notify
+    when: "record.qty != '0'"
+    mapping:
+      fields:
+        ref: {source: ref}
+    target:
+      type: fluent.event
+      connection: fluent
+      mode: sync
+      concurrency: 3
+      attributes: $record
+      reconcile: {settle: 50ms}
+      event: {name: UPSERT_PRODUCT, entityType: PRODUCT_CATALOGUE, entityRef: "PC:MASTER:1",
+              rootEntityType: PRODUCT_CATALOGUE, rootEntityRef: "PC:MASTER:1"}
+"""
+
+ROUTED_POINTS = [
+    "chunk.done=1",
+    "route.written=1",
+    "route.written=2",
+    "route.written=5",
+    "batch.after_post=2",
+    "batch.after_checkpoint=3",
+    "batch.settled=2",
+    "item.before_move=1",
+    "item.after_move=1",
+    "item.done=1",
+    "random",
+]
+
+
+def _routed_refs(emu: Emulator) -> Counter[str]:
+    return Counter(
+        a["value"]
+        for e in emu.state("events")
+        if e["name"] == "UPSERT_PRODUCT"
+        for a in e["attributes"] or []
+        if a["name"] == "ref"
+    )
+
+
+@pytest.mark.parametrize("point", ROUTED_POINTS)
+def test_killed_routed_run_resumes_each_route_after_its_own_settled_prefix(
+    point: str, tmp_path: Path
+) -> None:
+    emu = Emulator(settings={"batch_polls_per_step": 1})
+    emu.start()
+    try:
+        before = _positions(emu)
+        inbox = tmp_path / "inbox"
+        inbox.mkdir()
+        expected: Counter[tuple[str, str]] = Counter()
+        refs = []
+        for f in range(2):
+            rows = _rows(f)[:80]
+            lines = ["loc,sku,qty,ref"] + [
+                f"{loc},{sku},{qty},R-{f}-{i:03d}" for i, (loc, sku, qty) in enumerate(rows)
+            ]
+            (inbox / f"delta_{f}.csv").write_text("\n".join(lines) + "\n")
+            refs += [f"R-{f}-{i:03d}" for i in range(len(rows))]
+            for loc, sku, qty in rows:
+                expected[(sku, loc)] += qty
+        spec = tmp_path / "spec.yaml"
+        spec.write_text(ROUTED % {"conn": _connection(emu), "batch": BATCH})
+        state = tmp_path / "state"
+
+        first = _run(spec, state, point)
+        if point != "random":
+            assert first == -signal.SIGKILL, f"the failpoint {point} was never reached"
+        for _ in range(3):
+            if _run(spec, state, None) == 0:
+                break
+        else:
+            pytest.fail("the rerun did not complete")
+
+        after = _positions(emu)
+        for key, delta in expected.items():  # the batch route applied every DELTA once
+            assert after[key] == before.get(key, 0) + delta, f"{point}: {key} off"
+        sent = _routed_refs(emu)  # the event route sent every event once
+        assert sorted(sent) == sorted(refs) and set(sent.values()) == {1}, f"{point}: events {sent}"
+        assert sorted(p.name for p in (inbox / "processed").iterdir()) == ["delta_0.csv", "delta_1.csv"]
     finally:
         emu.stop()
