@@ -364,7 +364,10 @@ class Outcomes(Protocol):
         event's outcome). Call it besides ``accepted*``, which count. It is
         kept only when the run collects per-record outcomes
         (:class:`RecordOutcome`, for a synchronous webhook answer), under
-        ``step`` so that several steps of one record keep their own answers.
+        ``step`` so that several steps of one record keep their own answers,
+        or when a later step of a route reads it (``$steps.NAME.answer``):
+        targets that declare :meth:`Target.answer_fields` report it before
+        the record is settled.
         """
 
 
@@ -681,6 +684,23 @@ class Target(Plugin):
         and its progress is checkpointed per item.
         """
         return f"target '{self.name}' does not take a file in parts"
+
+    def wait_settled(self, item: Item) -> None:
+        """Return once every record written so far for ``item`` is settled; the item stays open.
+
+        A step whose answers a later step reads is settled before that step
+        runs. The default finishes the item; targets that keep per-item
+        progress (checkpoint windows) wait for their requests instead.
+        """
+        self.finish_item(item)
+
+    def answer_fields(self) -> list[str] | None:
+        """The fields of the answer this target reports for each record it applies (:meth:`Outcomes.answered`).
+
+        None (the default): it reports none. ``["*"]``: an answer whose fields
+        are not known before the run (an HTTP response body).
+        """
+        return None
 
     def resume(self, item: Item, checkpoint: Checkpoint) -> int:
         """Take up ``item`` after an interrupted run; returns how many records to skip.

@@ -150,16 +150,38 @@ class ExplodePolicy:
 
 
 @dataclasses.dataclass(frozen=True)
+class Step:
+    """One step of a route: its mapping and target; a plain route is one step without a name."""
+
+    #: None for a route's own mapping and target (a route without ``steps:``)
+    name: str | None
+    mapping: RecordMapping | None
+    target: Target
+    #: the compiled JMESPath condition over ``{record, steps, context, file, row}``; None: always
+    when: Any = None
+    #: ``succeeded``: runs when no earlier step failed for the record; ``failed``: only when one did
+    after: str = "succeeded"
+
+
+@dataclasses.dataclass(frozen=True)
 class Route:
-    """One of ``routes:``: the records its condition takes, mapped by its own mapping, to its own target."""
+    """One of ``routes:``: the records its condition takes, through its steps (one, or ``steps:``)."""
 
     name: str
     #: the compiled JMESPath condition over ``{record, context, file, row}``; None takes every record
     when: Any
-    mapping: RecordMapping | None
-    target: Target
+    steps: tuple[Step, ...]
     #: the route that takes the records no other route took (``otherwise: true``)
     otherwise: bool = False
+
+    @property
+    def chained(self) -> bool:
+        """Whether the route has named steps, run one after the other for each record."""
+        return self.steps[0].name is not None
+
+    def key(self, step: Step) -> str:
+        """What a step's checkpoint, counts and rejects are kept under: ``route`` or ``route.step``."""
+        return self.name if step.name is None else f"{self.name}.{step.name}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,8 +192,8 @@ class RoutingPolicy:
     routes: tuple[Route, ...]
 
     def targets(self) -> list[Target]:
-        """The routes' targets, in the order the routes are written."""
-        return [route.target for route in self.routes]
+        """The targets of every route's steps, in the order they are written."""
+        return [step.target for route in self.routes for step in route.steps]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -66,6 +66,10 @@ from engine.runtime.runner import RunOptions
     help="With --replay and routes: replay only the rejects of this route, sent to this route alone.",
 )
 @click.option(
+    "--step",
+    help="With --replay and steps: replay only the rejects of this step (of --route), sent to this step alone.",
+)
+@click.option(
     "--workers",
     type=click.IntRange(min=1),
     help="Share the files between N worker processes (same as executor: {type: processes, workers: N}).",
@@ -98,6 +102,7 @@ def run_cmd(
     until: str | None,
     replay: str | None,
     route: str | None,
+    step: str | None,
     workers: int | None,
     payload_file: str | None,
     full: bool,
@@ -120,6 +125,7 @@ def run_cmd(
         until=until,
         replay=Path(replay) if replay else None,
         route=_route(plan, route, replay),
+        step=_step(plan, route, step, replay),
         full=full,
     )
     executor = plan.executor
@@ -162,6 +168,22 @@ def _deliver_payload(spec: str, plan: Plan, payload_file: str) -> None:
         body, name = path.read_bytes(), path.name
     ext = Path(name).suffix.lstrip(".") if name else "json"
     source.deliver(Payload(body, ext=ext or "bin", name=name))
+
+
+def _step(plan: Plan, route: str | None, step: str | None, replay: str | None) -> str | None:
+    """``--step NAME``: only with ``--replay``, naming a step (of ``--route``, or of any route)."""
+    if step is None:
+        return None
+    routes = plan.routes.routes if plan.routes is not None else ()
+    names = sorted({s.name for r in routes if route in (None, r.name) for s in r.steps if s.name})
+    if replay is None or step not in names:
+        from engine.suggest import did_you_mean
+
+        known = did_you_mean(step, names) or (f" (steps: {', '.join(names)})" if names else "")
+        problem = "needs --replay" if replay is None else f"names no step of the spec{known}"
+        echo_err(f"--step {step}: {problem}")
+        sys.exit(EXIT_INVALID)
+    return step
 
 
 def _route(plan: Plan, route: str | None, replay: str | None) -> str | None:

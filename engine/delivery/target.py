@@ -60,6 +60,13 @@ class PooledTarget(Target):
             self.window.finished(item)
 
     @override
+    def wait_settled(self, item: Item) -> None:
+        """Return once every request of ``item`` so far is settled; the item's window stays open."""
+        if self.pool is not None:
+            self.flush(item)
+            self.pool.wait_item(item)
+
+    @override
     def finish_run(self) -> None:
         """Return once every request of the run is settled."""
         if self.pool is not None:

@@ -46,7 +46,8 @@ EXPLAIN = "_explain"
 _EXPRESSION_DATA = (
     "{'record': recd, 'root': root, 'parent': parents[-1] if parents else None, "
     "'context': ctx, 'file': file, 'row': row, "
-    "'lookup': root.get('$lookup') if type(root) is dict else None}"
+    "'lookup': root.get('$lookup') if type(root) is dict else None, "
+    "'steps': root.get('$steps') if type(root) is dict else None}"
 )
 
 

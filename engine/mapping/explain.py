@@ -18,7 +18,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from engine.mapping.paths import LOOKUP_KEY, Scope, unwrap_text
+from engine.mapping.paths import LOOKUP_KEY, STEPS_KEY, Scope, unwrap_text
 from engine.mapping.steps import (
     Check,
     Default,
@@ -101,6 +101,7 @@ def _expression_data(record: Any, scope: Scope) -> dict[str, Any]:
         "file": scope.file,
         "row": scope.row,
         "lookup": scope.root.get(LOOKUP_KEY) if type(scope.root) is dict else None,
+        "steps": scope.root.get(STEPS_KEY) if type(scope.root) is dict else None,
     }
 
 

@@ -23,9 +23,11 @@ from typing import Any
 
 from engine.errors import EngineError
 
-VARIABLES = ("$root", "$parent", "$context", "$file", "$row", "$record", "$lookup")
+VARIABLES = ("$root", "$parent", "$context", "$file", "$row", "$record", "$lookup", "$steps")
 #: where the runtime puts a record's lookup answers (``$lookup.NAME`` reads ``$root."$lookup".NAME``)
 LOOKUP_KEY = "$lookup"
+#: where the runtime puts the outcomes and answers of a record's earlier steps (``$steps.NAME.answer.id``)
+STEPS_KEY = "$steps"
 _STOP = set('.[]@"')
 
 
@@ -143,6 +145,10 @@ class _Parser:
             if not steps:
                 raise self.error("$lookup needs a lookup's name, e.g. $lookup.position.onHand", len(text))
             return Path(text, "$root", (Key(LOOKUP_KEY), *steps), 0)
+        if variable == "$steps":  # so do the earlier steps' answers: $root."$steps"...
+            if not steps:
+                raise self.error("$steps needs a step's name, e.g. $steps.create.answer.id", len(text))
+            return Path(text, "$root", (Key(STEPS_KEY), *steps), 0)
         return Path(text, variable, tuple(steps), depth)
 
     def _variable(self) -> tuple[str | None, int]:

@@ -99,10 +99,10 @@ class Run:
             _aliases(self.context)
         return conn
 
-    def for_route(self, route: str, checkpoints: Checkpoints) -> Run:
-        """This run as one route's target sees it: its own outcomes view and checkpoints, all else shared."""
+    def for_route(self, route: str, checkpoints: Checkpoints, step: str | None = None) -> Run:
+        """This run as one route's (or step's) target sees it: its own outcomes view and checkpoints, all else shared."""
         view = copy.copy(self)
-        view.outcomes = self.outcomes.for_route(route)
+        view.outcomes = self.outcomes.for_route(route, step)
         view.checkpoints = checkpoints
         return view
 

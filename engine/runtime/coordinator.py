@@ -192,6 +192,8 @@ class Coordinator:
             return f"source '{plan.source.name}' reads files whole"
         if plan.parser is None:
             return "the source produces records itself"
+        if plan.target is None:
+            return "records go through routes or steps, which read a file whole"
         return plan.target.parts_refused()
 
     def _delegate(self, run: Run, report: RunReport, items: list[Item]) -> None:

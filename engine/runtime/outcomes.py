@@ -117,6 +117,10 @@ class RunOutcomes:
         self.tally = RejectTally()
         #: the route this view reports for (see :meth:`for_route`); None for the run's own outcomes
         self.route: str | None = None
+        #: the step of the route this view reports for (routes with ``steps:``)
+        self.step: str | None = None
+        #: told of every answer a target reports through this view (a step's answers for the next steps)
+        self.answer_sink: Callable[[Batch, int, Any], None] | None = None
         #: per route: the records it took, mapped, delivered and rejected (shared by every view)
         self.by_route: dict[str, Counts] = {}
         self._skip_logged = 0
@@ -132,17 +136,25 @@ class RunOutcomes:
             c = self.by_item[item.uri] = Counts()
         return c
 
-    def for_route(self, route: str) -> RunOutcomes:
-        """A view of these outcomes for one route: the same counts and rejects file, each reject naming it.
+    def for_route(self, route: str, step: str | None = None) -> RunOutcomes:
+        """A view of these outcomes for one route (or one step of it): the same counts and rejects file.
 
-        What the route's target reports also counts in :attr:`by_route`,
-        which every view shares, so the report shows counts per route.
+        Each reject names the route and step; what the route's target reports
+        also counts in :attr:`by_route` (under ``route`` or ``route.step``),
+        which every view shares, so the report shows counts per route and step.
         """
         view = copy.copy(self)
         view.route = route
+        view.step = step
+        view.answer_sink = None
         with self._lock:
-            self.by_route.setdefault(route, Counts())
+            self.by_route.setdefault(view.lane, Counts())
         return view
+
+    @property
+    def lane(self) -> str:
+        """``route`` or ``route.step``: what this view's counts are kept under."""
+        return f"{self.route}.{self.step}" if self.step is not None else str(self.route)
 
     def _bump(self, item: Item, name: str, n: int = 1) -> None:
         with self._lock:
@@ -150,14 +162,14 @@ class RunOutcomes:
             setattr(c, name, getattr(c, name) + n)
             setattr(self.total, name, getattr(self.total, name) + n)
             if self.route is not None:
-                r = self.by_route[self.route]
+                r = self.by_route[self.lane]
                 setattr(r, name, getattr(r, name) + n)
 
     def routed(self, item: Item, n: int) -> None:
         """``n`` records of ``item`` were taken by this view's route (counted for the route only)."""
         if self.route is not None and n:
             with self._lock:
-                self.by_route[self.route].read += n
+                self.by_route[self.lane].read += n
 
     # -- reading and mapping ----------------------------------------------------------
 
@@ -264,13 +276,20 @@ class RunOutcomes:
 
     @property
     def keeps_answers(self) -> bool:
-        """Whether answers are kept (this run collects per-record outcomes)."""
-        return self.records is not None
+        """Whether answers are kept: this run collects per-record outcomes, or a later step reads them."""
+        return self.records is not None or self.answer_sink is not None
 
     def answered(self, batch: Batch, i: int, answer: Any, *, step: str = "target") -> None:
-        """What ``step`` answered for record ``i`` of ``batch``, kept with the record's outcome when asked."""
+        """What ``step`` answered for record ``i`` of ``batch``: to the step that reads it, and the record's outcome.
+
+        A route's (or step's) view keeps the answer under ``route`` (or
+        ``route.step``) rather than ``target``, so each step of a record
+        keeps its own answer in the per-record results.
+        """
+        if self.answer_sink is not None:
+            self.answer_sink(batch, i, answer)
         if self.records is not None:
-            self.records.answered(batch, i, answer, step)
+            self.records.answered(batch, i, answer, self.lane if self.route is not None else step)
 
     def flush(self) -> None:
         """Write buffered rejects to disk."""
@@ -302,6 +321,7 @@ class RunOutcomes:
             "run_id": self.run_id,
             "stage": stage,
             **({"route": self.route} if self.route is not None else {}),
+            **({"step": self.step} if self.step is not None else {}),
             "lineage": lineage,
             "reasons": reasons,
         }

@@ -64,30 +64,38 @@ class ReplaySource(Source):
     produces = "records"
     summary = "records from a rejects file"
 
-    def __init__(self, path: Path, route: str | None = None) -> None:
+    def __init__(self, path: Path, route: str | None = None, step: str | None = None) -> None:
         super().__init__(None, path="--replay")
         self.file = path
         self.count = 0
         #: ``--route NAME``: only the entries a route of that name rejected
         self.route = route
+        #: ``--step NAME``: only the entries that step (of ``route``) rejected
+        self.step = step
 
     @override
     def items(self, run: RunContext) -> Iterator[Item]:
-        groups: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+        groups: dict[tuple[str, str | None, str | None], list[dict[str, Any]]] = {}
         for entry in _entries(self.file):
             if self.route is not None and entry.get("route") != self.route:
                 continue
+            if self.step is not None and entry.get("step") != self.step:
+                continue
             lineage = entry.get("lineage") or {}
             uri = str(lineage.get("uri") or lineage.get("file") or "unknown")
-            groups.setdefault((uri, entry.get("route")), []).append(entry)
+            groups.setdefault((uri, entry.get("route"), entry.get("step")), []).append(entry)
         self.groups = {}
-        for (uri, route), entries in groups.items():
+        for (uri, route, step), entries in groups.items():
             name = (entries[0].get("lineage") or {}).get("file") or uri
-            key = f"replay:{uri}" + (f"#route={route}" if route else "")
+            key = f"replay:{uri}" + (f"#route={route}" if route else "") + (f"#step={step}" if step else "")
             self.groups[key] = entries
             # the original name, so anything rejected again points at the same file and row;
-            # a route's rejects go back to that route alone (``meta.route``)
-            meta = {"entries": len(entries), "replay": True, **({"route": route} if route else {})}
+            # a route's (or step's) rejects go back to that route (or step) alone
+            meta: dict[str, Any] = {"entries": len(entries), "replay": True}
+            if route:
+                meta["route"] = route
+            if step:
+                meta["step"] = step
             yield Item(uri=key, name=str(name), meta=meta)
 
     @override

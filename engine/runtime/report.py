@@ -105,6 +105,7 @@ class RunReport:
             "target": self.target,
             "lookups": self.lookups,
             **({"routes": self.routes} if self.routes else {}),
+
             "error": self.error,
             "notes": self.notes,
             "replayed": self.replayed,

@@ -1,89 +1,183 @@
-"""Routes: each record to the first route that takes it, or to every one, each with its own target.
+"""Routes and steps: each record to the first route that takes it, or to every one, through its steps.
 
 The runner hands :class:`RoutedTarget` the records as read; it asks each
 route's ``when``, maps the records a route took with that route's mapping
-and writes them to that route's target. Every route target sees a run of
-its own (:meth:`Run.for_route`): its rejects name the route and count for
-it, and its checkpoints are the route's part of the item's one checkpoint
-(:class:`RouteCheckpoints`). So after a crash each route resumes after its
-own settled prefix, and the item commits only once every route's target
-acknowledged everything it was given.
+and writes them to that route's target. A route with ``steps:`` runs them in
+order over each chunk: a step's records are written, the step's target is
+waited for (:meth:`Target.wait_settled`), and the next step reads its
+outcome and answer as ``$steps.NAME``.
+
+Every route's step (a *lane*) sees a run of its own (:meth:`Run.for_route`):
+its rejects name the route and step and count for them, and its checkpoint
+is the lane's part of the item's one checkpoint (:class:`RouteCheckpoints`),
+which also holds the answers later steps still need. So after a crash each
+lane resumes after its own settled prefix with the answers it needs, and the
+item commits only once every lane acknowledged everything it was given.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from typing_extensions import override
 
 from engine.contracts import Batch, Checkpoint, Chunk, Item, RunContext, Target
 from engine.failpoints import failpoint
+from engine.mapping.paths import STEPS_KEY
 from engine.mapping.steps import truthy
-from engine.plan import RoutingPolicy
+from engine.plan import Route, RoutingPolicy, Step
 from engine.runtime.context import Run
+from engine.runtime.outcomes import RunOutcomes
 
-#: where the item's checkpoint keeps each route's own (``target.routes.NAME``)
+#: where the item's checkpoint keeps each lane's own checkpoint (``target.routes.KEY``)
 ROUTES_KEY = "routes"
+#: each lane's "done up to" position: a step settled for every record of the chunks up to it
+DONE_KEY = "done"
+#: the outcomes and answers of records whose later steps are not settled yet (by position)
+ANSWERS_KEY = "answers"
 
 
 class RouteCheckpoints:
-    """Each route's checkpoint of an item, saved together as the item's one checkpoint.
+    """Each lane's checkpoint of an item, saved together as the item's one checkpoint.
 
-    A route's target saves its own progress as it would alone; this keeps
-    the last one of every route and saves them all, so a route that has
+    A lane's target saves its own progress as it would alone; this keeps the
+    last one of every lane and saves them all, with the positions each step
+    finished and the answers later steps still need, so a lane that has
     nothing more to do keeps what it saved before. The item's ``acked`` is
-    the smallest of the routes' (records every route settled).
+    the smallest of the lanes' (records every lane settled).
     """
 
-    def __init__(self, run: Run, names: list[str]) -> None:
+    def __init__(self, run: Run, keys: list[str]) -> None:
         self.run = run
-        self.names = names
+        self.keys = keys
         self.lock = threading.Lock()
         self.saved: dict[str, dict[str, dict[str, Any]]] = {}
+        self.done: dict[str, dict[str, int]] = {}
+        self.answers: dict[str, dict[int, dict[str, dict[str, Any]]]] = {}
 
-    def view(self, name: str) -> _RouteView:
-        """The checkpoints one route's target reads and writes."""
-        return _RouteView(self, name)
+    def view(self, key: str) -> _LaneCheckpoints:
+        """The checkpoints one lane's target reads and writes."""
+        return _LaneCheckpoints(self, key)
 
-    def resumed(self, item: Item, checkpoint: Checkpoint) -> dict[str, Checkpoint]:
-        """The routes' checkpoints inside ``item``'s, kept so they are saved again with the others."""
-        routes = checkpoint.target.get(ROUTES_KEY) or {}
+    def resumed(self, item: Item, checkpoint: Checkpoint) -> dict[str, tuple[Checkpoint | None, int]]:
+        """Per lane: its own checkpoint and done position inside ``item``'s; the stored answers come back."""
+        lanes = checkpoint.target.get(ROUTES_KEY) or {}
+        done = checkpoint.target.get(DONE_KEY) or {}
+        answers = checkpoint.target.get(ANSWERS_KEY) or {}
         with self.lock:
-            self.saved[item.uri] = {name: dict(data) for name, data in routes.items() if name in self.names}
-            return {name: Checkpoint.from_dict(data) for name, data in self.saved[item.uri].items()}
+            self.saved[item.uri] = {k: dict(v) for k, v in lanes.items() if k in self.keys}
+            self.done[item.uri] = {k: int(v) for k, v in done.items() if k in self.keys}
+            self.answers[item.uri] = {int(p): dict(v) for p, v in answers.items()}
+            return {
+                key: (
+                    Checkpoint.from_dict(self.saved[item.uri][key]) if key in self.saved[item.uri] else None,
+                    self.done[item.uri].get(key, 0),
+                )
+                for key in self.keys
+            }
 
-    def save(self, item: Item, name: str, checkpoint: Checkpoint) -> None:
-        """Save route ``name``'s progress with the other routes' (in order, under the lock)."""
+    def save(self, item: Item, key: str, checkpoint: Checkpoint | None = None) -> None:
+        """Save lane ``key``'s progress with every other lane's (in order, under the lock)."""
         with self.lock:
-            routes = self.saved.setdefault(item.uri, {})
-            routes[name] = checkpoint.as_dict()
-            acked = min(int(routes[n]["acked"]) if n in routes else 0 for n in self.names)
-            self.run.checkpoints.save(item, Checkpoint(self.run.run_id, acked, {ROUTES_KEY: dict(routes)}))
+            lanes = self.saved.setdefault(item.uri, {})
+            if checkpoint is not None:
+                lanes[key] = checkpoint.as_dict()
+            self._write(item)
+
+    def _write(self, item: Item) -> None:
+        lanes = self.saved.get(item.uri, {})
+        done = self.done.get(item.uri, {})
+        acked = min(max(int(lanes[k]["acked"]) if k in lanes else 0, done.get(k, 0)) for k in self.keys)
+        answers = {str(p): dict(v) for p, v in self.answers.get(item.uri, {}).items()}
+        data = {ROUTES_KEY: dict(lanes), DONE_KEY: dict(done), ANSWERS_KEY: answers}
+        self.run.checkpoints.save(item, Checkpoint(self.run.run_id, acked, data))
+
+    def steps_of(self, item: Item, position: int) -> dict[str, dict[str, Any]]:
+        """The outcomes and answers of the steps record ``position`` went through so far."""
+        with self.lock:
+            return self.answers.setdefault(item.uri, {}).setdefault(position, {})
+
+    def note(self, item: Item, position: int, step: str, outcome: str, answer: Any = None) -> None:
+        """Step ``step``'s outcome for a record (kept before its lane can save it as settled)."""
+        with self.lock:
+            entry = self.answers.setdefault(item.uri, {}).setdefault(position, {})
+            known = entry.get(step) or {}
+            if outcome == "succeeded" and known.get("outcome") == "failed":
+                return
+            entry[step] = {
+                "outcome": outcome,
+                "answer": answer if answer is not None else known.get("answer"),
+            }
+
+    def finished_step(self, item: Item, key: str, upto: int) -> None:
+        """Lane ``key`` settled every record of the chunks up to ``upto``: saved at once."""
+        with self.lock:
+            self.done.setdefault(item.uri, {})[key] = upto
+            self._write(item)
+
+    def finished_chain(self, item: Item, upto: int) -> None:
+        """Every step of a route settled the records up to ``upto``: their answers are not needed any more."""
+        with self.lock:
+            kept = self.answers.get(item.uri, {})
+            for position in [p for p in kept if p <= upto]:
+                del kept[position]
 
     def finished(self, item: Item) -> None:
-        """``item`` is committed: its routes' checkpoints go with it."""
+        """``item`` is committed: its lanes' checkpoints go with it."""
         with self.lock:
             self.saved.pop(item.uri, None)
+            self.done.pop(item.uri, None)
+            self.answers.pop(item.uri, None)
 
 
-class _RouteView:
-    """:class:`engine.contracts.Checkpoints` for one route's target."""
+class _LaneCheckpoints:
+    """:class:`engine.contracts.Checkpoints` for one lane's target."""
 
-    def __init__(self, owner: RouteCheckpoints, name: str) -> None:
+    def __init__(self, owner: RouteCheckpoints, key: str) -> None:
         self.owner = owner
-        self.name = name
+        self.key = key
 
     def load(self, item: Item) -> Checkpoint | None:
         with self.owner.lock:
-            data = self.owner.saved.get(item.uri, {}).get(self.name)
+            data = self.owner.saved.get(item.uri, {}).get(self.key)
         return Checkpoint.from_dict(data) if data is not None else None
 
     def save(self, item: Item, checkpoint: Checkpoint) -> None:
-        self.owner.save(item, self.name, checkpoint)
+        self.owner.save(item, self.key, checkpoint)
 
     def clear(self, item: Item) -> None:
         """The item's checkpoint is cleared as a whole when it commits."""
+
+
+@dataclasses.dataclass
+class Lane:
+    """One step of one route, with its target and what it reports through."""
+
+    route: Route
+    step: Step
+    target: Target
+    #: ``route`` or ``route.step``: its checkpoint, counts and rejects are kept under it
+    key: str
+    outcomes: RunOutcomes | None = None
+
+
+class _Settled:
+    """What one step's target said about the records of one write: who failed, and the answers."""
+
+    def __init__(self, checkpoints: RouteCheckpoints, item: Item, step: str) -> None:
+        self.checkpoints = checkpoints
+        self.item = item
+        self.step = step
+
+    def answered(self, batch: Batch, i: int, answer: Any) -> None:
+        position = batch.chunk.positions[batch.index[i]]
+        self.checkpoints.note(self.item, position, self.step, "succeeded", answer)
+
+    def refused(self, item: Item, position: int) -> None:
+        self.checkpoints.note(item, position, self.step, "failed")
 
 
 class RoutedTarget(Target):
@@ -95,41 +189,60 @@ class RoutedTarget(Target):
         super().__init__(None, path="routes")
         self.policy = policy
         self.routes = list(policy.routes)
-        #: each route's target (a dry run's stand-ins when given)
-        self.targets = targets or [route.target for route in self.routes]
-        self.commit_scope = "run" if any(t.commit_scope == "run" for t in self.targets) else "item"
-        #: per item uri: the records each route already settled (its resumed prefix)
-        self.skips: dict[str, list[int]] = {}
+        stand_ins = iter(targets) if targets is not None else None
+        self.lanes: list[list[Lane]] = [
+            [
+                Lane(route, step, next(stand_ins) if stand_ins is not None else step.target, route.key(step))
+                for step in route.steps
+            ]
+            for route in self.routes
+        ]
+        self.commit_scope = (
+            "run" if any(lane.target.commit_scope == "run" for lane in self._all()) else "item"
+        )
+        #: per item uri, per lane key: the records that lane already settled (its resumed prefix)
+        self.skips: dict[str, dict[str, int]] = {}
+
+    def _all(self) -> Iterator[Lane]:
+        for lanes in self.lanes:
+            yield from lanes
+
+    @property
+    def targets(self) -> list[Target]:
+        """Every lane's target, in the order they are written."""
+        return [lane.target for lane in self._all()]
 
     def open(self, run: RunContext) -> None:
-        """Open every route's target with a run of its own (its rejects, counts and checkpoints)."""
+        """Open every lane's target with a run of its own (its rejects, counts and checkpoints)."""
         assert isinstance(run, Run)
         self.run = run
-        self.checkpoints = RouteCheckpoints(run, [r.name for r in self.routes])
-        self.opened: list[Target] = []
-        for route, target in zip(self.routes, self.targets, strict=True):
-            if target.connection_name:
-                run.connection(target.connection_name)
-            target.open(run.for_route(route.name, self.checkpoints.view(route.name)))
-            self.opened.append(target)
+        self.checkpoints = RouteCheckpoints(run, [lane.key for lane in self._all()])
+        for lane in self._all():
+            if lane.target.connection_name:
+                run.connection(lane.target.connection_name)
+            lane_run = run.for_route(lane.route.name, self.checkpoints.view(lane.key), lane.step.name)
+            lane.outcomes = lane_run.outcomes
+            lane.target.open(lane_run)
 
     @override
     def resume(self, item: Item, checkpoint: Checkpoint) -> int:
-        """Each route takes ``item`` up after its own settled prefix; the records every route settled are skipped."""
+        """Each lane takes ``item`` up after its own settled prefix; the records every lane settled are skipped."""
         saved = self.checkpoints.resumed(item, checkpoint)
-        skips = []
-        for route, target in zip(self.routes, self.targets, strict=True):
-            cp = saved.get(route.name)
-            skips.append(target.resume(item, cp) if cp is not None else 0)
+        skips: dict[str, int] = {}
+        for lane in self._all():
+            own, done = saved[lane.key]
+            skips[lane.key] = max(lane.target.resume(item, own) if own is not None else 0, done)
         self.skips[item.uri] = skips
-        return min(skips)
+        return min(skips.values())
+
+    def _skip(self, item: Item, lane: Lane) -> int:
+        return self.skips.get(item.uri, {}).get(lane.key, 0)
 
     @override
     def write(self, batch: Batch) -> None:
         """Send each record of ``batch`` (as read) to its route or routes; a record none takes is rejected."""
         chunk = batch.chunk
         taken: list[list[int]] = [[] for _ in self.routes]
-        skips = self.skips.get(chunk.item.uri) or [0] * len(self.routes)
         replayed = chunk.item.meta.get("route")  # a route's reject replayed: back to that route alone
         for i in batch.index:
             chosen = self._named(replayed) if replayed else self._choose(chunk, i)
@@ -137,11 +250,18 @@ class RoutedTarget(Target):
                 self._unrouted(chunk, i)
                 continue
             for r in chosen:
-                if chunk.positions[i] > skips[r]:
-                    taken[r].append(i)
+                taken[r].append(i)
         for r, indexes in enumerate(taken):
-            if indexes:
-                self._send(r, _part(chunk, indexes))
+            if not indexes:
+                continue
+            if self.routes[r].chained:
+                self._chain(self.lanes[r], _part(chunk, indexes))
+            else:
+                lane = self.lanes[r][0]
+                skip = self._skip(chunk.item, lane)
+                keep = [i for i in indexes if chunk.positions[i] > skip]
+                if keep:
+                    self._send(lane, _part(chunk, keep))
 
     def _named(self, name: str) -> list[int] | None:
         """The route called ``name`` (a replayed reject names the route that rejected it)."""
@@ -159,18 +279,24 @@ class RoutedTarget(Target):
                 return chosen or [r]
             if route.when is not None:
                 if view is None:
-                    view = {
-                        "record": chunk.original(i),
-                        "context": self.run.context,
-                        "file": chunk.item.file_vars(),
-                        "row": chunk.positions[i],
-                    }
+                    view = self._view(chunk, i, chunk.original(i))
                 if not truthy(route.when.search(view)):
                     continue
             chosen.append(r)
             if self.policy.routing == "first":
                 return chosen
         return chosen or None
+
+    def _view(self, chunk: Chunk, i: int, record: Any) -> dict[str, Any]:
+        """What a route's or step's ``when`` sees."""
+        steps = record.get(STEPS_KEY) if isinstance(record, dict) else None
+        return {
+            "record": record,
+            "steps": steps,
+            "context": self.run.context,
+            "file": chunk.item.file_vars(),
+            "row": chunk.positions[i],
+        }
 
     def _unrouted(self, chunk: Chunk, i: int) -> None:
         names = ", ".join(r.name for r in self.routes)
@@ -182,32 +308,116 @@ class RoutedTarget(Target):
             chunk.original(i),
         )
 
-    def _send(self, r: int, part: Chunk) -> None:
-        route, target = self.routes[r], self.targets[r]
-        outcomes = self.run.outcomes.for_route(route.name)
+    # -- steps ------------------------------------------------------------------------------
+
+    def _chain(self, lanes: list[Lane], part: Chunk) -> None:
+        """Run a route's steps in order over ``part``; each waits for the one before to settle."""
+        item = part.item
+        last = part.positions[-1]
+        replayed_step = item.meta.get("step")
+        for lane in lanes:
+            step = lane.step
+            if replayed_step is not None and replayed_step != step.name:
+                continue
+            skip = self._skip(item, lane)
+            chosen, records = [], []
+            for i in range(len(part.records)):
+                if part.positions[i] <= skip:
+                    continue
+                record = self._with_steps(part, i)
+                if not self._takes(lane, part, i, record):
+                    continue
+                chosen.append(i)
+                records.append(record)
+            if chosen:
+                self._step(lane, part, chosen, records)
+            self.checkpoints.finished_step(item, lane.key, last)
+            failpoint("step.done")
+        self.checkpoints.finished_chain(item, last)
+
+    def _with_steps(self, part: Chunk, i: int) -> dict[str, Any]:
+        """Record ``i`` as a step's mapping reads it: the earlier steps' outcomes under ``$steps``."""
+        record = part.original(i)
+        record = dict(record) if isinstance(record, dict) else {"value": record}
+        replayed = record.get(STEPS_KEY)
+        steps = self.checkpoints.steps_of(part.item, part.positions[i])
+        if isinstance(replayed, dict) and not steps:
+            steps.update(replayed)  # a replayed reject carries the answers it was sent with
+        for entry in steps.values():
+            if entry.get("outcome") == "pending":  # settled by a run that died before noting it: applied
+                entry["outcome"] = "succeeded"
+        record[STEPS_KEY] = {name: dict(entry) for name, entry in steps.items()}
+        return record
+
+    def _takes(self, lane: Lane, part: Chunk, i: int, record: dict[str, Any]) -> bool:
+        """Whether ``lane``'s step runs for the record: its ``after`` and its ``when``."""
+        failed = any(e.get("outcome") == "failed" for e in record[STEPS_KEY].values())
+        if failed != (lane.step.after == "failed"):
+            return False
+        return lane.step.when is None or truthy(lane.step.when.search(self._view(part, i, record)))
+
+    def _step(self, lane: Lane, part: Chunk, chosen: list[int], records: list[dict[str, Any]]) -> None:
+        """Write one step's records, wait until its target settled them, and note each outcome."""
+        assert lane.outcomes is not None and lane.step.name is not None
+        item, name = part.item, lane.step.name
+        sub = Chunk(
+            item,
+            records,
+            [part.positions[i] for i in chosen],
+            None,
+            [part.lines[i] for i in chosen] if part.lines is not None else None,
+            [part.locators[i] for i in chosen] if part.locators is not None else None,
+        )
+        for position in sub.positions:
+            self.checkpoints.note(item, position, name, "pending")
+        settled = _Settled(self.checkpoints, item, name)
+        lane.outcomes.answer_sink = settled.answered
+        lane.outcomes.on_refused = settled.refused
+        try:
+            refused = self._send(lane, sub)
+            for i in refused:
+                self.checkpoints.note(item, sub.positions[i], name, "failed")
+            lane.target.wait_settled(item)
+        finally:
+            lane.outcomes.answer_sink = None
+            lane.outcomes.on_refused = None
+        for position in sub.positions:
+            self.checkpoints.note(item, position, name, "succeeded")  # a failure noted before stays
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def _send(self, lane: Lane, part: Chunk) -> list[int]:
+        """Map ``part`` with the lane's mapping and write it to its target; returns the indexes the mapping refused."""
+        assert lane.outcomes is not None
+        outcomes = lane.outcomes
         outcomes.routed(part.item, len(part.records))
-        if route.mapping is None:
-            records = [part.original(i) for i in range(len(part.records))]
+        refused: list[int] = []
+        mapping = lane.step.mapping
+        if mapping is None:
+            records = [_plain(part.original(i)) for i in range(len(part.records))]
             index = list(range(len(part.records)))
         else:
-            records, index, rejects = route.mapping.map_chunk(part, self.run.context)
+            records, index, rejects = mapping.map_chunk(part, self.run.context)
+            label = lane.route.name if lane.step.name is None else f"{lane.route.name} step {lane.step.name}"
             for i, issues in rejects:
+                refused.append(i)
                 outcomes.invalid(
                     part.item,
                     "mapping",
                     part.lineage(i),
-                    [f"route {route.name}: {x.render()}" for x in issues],
+                    [f"route {label}: {x.render()}" for x in issues],
                     part.original(i),
                     errors=[x.as_dict() for x in issues],
                 )
         outcomes.mapped(part.item, len(records))
         if records:
-            target.write(Batch(part, records, index))
+            lane.target.write(Batch(part, records, index))
         failpoint("route.written")
+        return refused
 
     @override
     def finish_item(self, item: Item) -> None:
-        """Return once every route's target acknowledged everything of ``item``."""
+        """Return once every lane's target acknowledged everything of ``item``."""
         for target in self.targets:
             target.finish_item(item)
         self.skips.pop(item.uri, None)
@@ -215,38 +425,45 @@ class RoutedTarget(Target):
 
     @override
     def finish_run(self) -> None:
-        """Every route's target acknowledged everything of the run."""
+        """Every lane's target acknowledged everything of the run."""
         for target in self.targets:
             target.finish_run()
 
     @override
     def stats(self) -> dict[str, Any] | None:
-        """Each route's target's own counters, under the route's name."""
+        """Each lane's target's own counters, under the lane's key."""
         out: dict[str, Any] = {}
-        for route, target in zip(self.routes, self.targets, strict=True):
-            stats = target.stats()
+        for lane in self._all():
+            stats = lane.target.stats()
             if stats:
-                out[route.name] = stats
+                out[lane.key] = stats
         return out or None
 
     @override
     def close(self) -> None:
-        """Close every route's target (harmless twice)."""
+        """Close every lane's target (harmless twice)."""
         for target in reversed(self.targets):
             target.close()
         super().close()
 
     def route_counts(self) -> dict[str, Any]:
-        """Per route: the records it took, mapped, delivered and rejected (for the run report)."""
+        """Per route, or per route and step: the records it took, mapped, delivered and rejected."""
         return {
-            name: {
+            key: {
                 "routed": c.read,
                 "mapped": c.mapped,
                 "written": c.written,
                 "rejected": {"mapping": c.rejected_mapping, "target": c.rejected_target, "total": c.rejected},
             }
-            for name, c in self.run.outcomes.by_route.items()
+            for key, c in self.run.outcomes.by_route.items()
         }
+
+
+def _plain(record: Any) -> Any:
+    """A record as read, without the earlier steps' outcomes (a step without a mapping sends it as it came)."""
+    if isinstance(record, dict) and STEPS_KEY in record:
+        return {k: v for k, v in record.items() if k != STEPS_KEY}
+    return record
 
 
 def _part(chunk: Chunk, indexes: list[int]) -> Chunk:

@@ -50,7 +50,9 @@ class Runner:
         if self.opts.replay is not None:
             from engine.runtime.replay import ReplaySource
 
-            self.source = self.replayed = ReplaySource(Path(str(self.opts.replay)), self.opts.route)
+            self.source = self.replayed = ReplaySource(
+                Path(str(self.opts.replay)), self.opts.route, self.opts.step
+            )
             self.parser = None
         self.target: Target = self._target(plan)
         #: items whose output is published at the end of the run (``commit_scope == "run"``)
@@ -65,7 +67,9 @@ class Runner:
             stand_ins: list[Target] | None = None
             if self.opts.dry_run:
                 out = dry_run_out(self.opts)
-                stand_ins = [DryRunTarget(out, route.name) for route in plan.routes.routes]
+                stand_ins = [
+                    DryRunTarget(out, route.key(step)) for route in plan.routes.routes for step in route.steps
+                ]
             return RoutedTarget(plan.routes, stand_ins)
         if plan.target is None:
             raise ConfigError("the spec has no target")

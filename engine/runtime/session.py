@@ -62,6 +62,8 @@ class RunOptions:
     replay: Path | None = None
     #: with ``replay`` and ``routes:``: replay only the rejects of this route, to this route alone
     route: str | None = None
+    #: with ``replay`` and ``steps:``: replay only the rejects of this step, to this step alone
+    step: str | None = None
     #: the run's id, when the caller must name it before the run starts (``engine serve`` answers 202 with it)
     run_id: str | None = None
     #: items chosen by a coordinator (``--workers``): no listing, no dedupe here

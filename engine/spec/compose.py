@@ -102,9 +102,23 @@ def composed_schema(regs: Registries) -> dict[str, Any]:
         props[name] = copy.deepcopy(sec)
     props["state"]["properties"]["store"] = {"$ref": "#/$defs/state_stores"}
     props["mapping"] = mapping_section(regs)
+    step, route = flow_sections(regs)
+    props["steps"]["items"] = step
+    props["routes"]["items"] = route
     defs.update(mapping_definitions(regs))
     schema["$defs"] = defs
     return schema
+
+
+def flow_sections(regs: Registries) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A step's and a route's schema for editors: the mapping's fields described, the target one of the targets."""
+    step = copy.deepcopy(sections.STEP)
+    route = copy.deepcopy(sections.ROUTE)
+    for block in (step, route):
+        block["properties"]["mapping"] = mapping_section(regs)
+        block["properties"]["target"] = {"$ref": "#/$defs/targets"}
+    route["properties"]["steps"]["items"] = step
+    return step, route
 
 
 def mapping_definitions(regs: Registries) -> dict[str, Any]:

@@ -69,6 +69,12 @@ SKELETON: dict[str, Any] = {
             "items": {"type": "object"},
             "description": "instead of mapping and target: routes, each with its own mapping and target",
         },
+        "steps": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "object"},
+            "description": "instead of mapping and target: steps run in order for each record (one route, main)",
+        },
         "routing": {
             "enum": ["first", "all"],
             "default": "first",
@@ -143,10 +149,39 @@ MAPPING: dict[str, Any] = {
     },
 }
 
-ROUTE: dict[str, Any] = {
+STEP: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["name", "target"],
+    "properties": {
+        "name": {
+            "type": "string",
+            "pattern": r"^[A-Za-z][A-Za-z0-9_]{0,63}$",
+            "description": "the step's name: later steps read its answer as $steps.NAME.answer",
+            "x-error": "{value!r} is not a valid step name: a letter, then letters, digits or '_'",
+        },
+        "when": {
+            "type": "string",
+            "minLength": 1,
+            "description": "JMESPath over {record, steps, context, file, row}; absent: every record",
+        },
+        "after": {
+            "enum": ["succeeded", "failed"],
+            "default": "succeeded",
+            "description": "succeeded: runs when no earlier step failed for the record; failed: only when one did",
+        },
+        "mapping": {
+            "type": "object",
+            "description": "the step's mapping (as mapping:); absent: records as read",
+        },
+        "target": PLUGIN_BLOCK,
+    },
+}
+
+ROUTE: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name"],
     "properties": {
         "name": {
             "type": "string",
@@ -169,6 +204,12 @@ ROUTE: dict[str, Any] = {
             "description": "the route's mapping (as mapping:); absent: records as read",
         },
         "target": PLUGIN_BLOCK,
+        "steps": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "object"},
+            "description": "instead of the route's mapping and target: steps run in order for each record",
+        },
     },
 }
 

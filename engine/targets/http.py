@@ -432,6 +432,11 @@ class HttpTarget(PooledTarget):
         assert self.sender is not None
         self.submit(item, out.members, functools.partial(self.sender.send, out))
 
+    @override
+    def answer_fields(self) -> list[str] | None:
+        """The response body (or, with ``results``, the record's entry of it): fields known only at run time."""
+        return ["*"]
+
     def stats(self) -> dict[str, Any]:
         """Counters for the run report: requests, accepted, rejected, retries, resent, unknown outcomes (and batches)."""
         if self.sender is None:

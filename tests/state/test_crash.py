@@ -270,3 +270,109 @@ def test_killed_routed_run_resumes_each_route_after_its_own_settled_prefix(
         assert sorted(p.name for p in (inbox / "processed").iterdir()) == ["delta_0.csv", "delta_1.csv"]
     finally:
         emu.stop()
+
+
+# --- steps: create a location, then update it by the id the create answered with ---------------------
+
+CHAIN = """
+version: 1
+name: crash-steps
+connections:
+  fluent: %(conn)s
+source:
+  type: local
+  path: inbox
+  pattern: "loc_*.csv"
+  on_success: {move_to: "processed/{name}"}
+parser: {type: csv, chunk_size: 10}
+steps:
+  - name: create
+    mapping:
+      fields:
+        ref: {source: ref}
+        name: {value: Draft}
+        type: {value: STORE}
+    target:
+      type: fluent.graphql
+      connection: fluent
+      mutation: createLocation
+      returning: "id ref"
+      aliases_per_request: 3
+      upsert: {lookup: location, update: updateLocation, update_omit: [ref]}
+  - name: update
+    mapping:
+      fields:
+        id: {source: $steps.create.answer.id, required: true}
+        name: {source: name}
+    target:
+      type: fluent.graphql
+      connection: fluent
+      mutation: updateLocation
+      aliases_per_request: 3
+      idempotent: true
+"""
+
+#: step.done passes: 1 after the first chunk's creates, 2 after its updates, 3 after the second chunk's creates ...
+CHAIN_POINTS = [
+    "step.done=1",
+    "step.done=2",
+    "step.done=3",
+    "step.done=6",
+    "route.written=1",
+    "route.written=4",
+    "item.before_move=1",
+    "item.done=1",
+    "random",
+]
+
+
+def _mutations(emu: Emulator, name: str) -> Counter[str]:
+    """How many times each location (by ref for creates, by id for updates) was sent in ``name`` mutations."""
+    sent: Counter[str] = Counter()
+    for r in emu.requests(path_regex="^/graphql$"):
+        body = r.get("json") or {}
+        if r["method"] != "POST" or f"{name}(" not in str(body.get("query")):
+            continue
+        for value in (body.get("variables") or {}).values():
+            if isinstance(value, dict):
+                sent[str(value.get("ref") if name == "createLocation" else value.get("id"))] += 1
+    return sent
+
+
+@pytest.mark.parametrize("point", CHAIN_POINTS)
+def test_killed_chain_resumes_each_step_after_its_own_settled_prefix(point: str, tmp_path: Path) -> None:
+    emu = Emulator()
+    emu.start()
+    try:
+        inbox = tmp_path / "inbox"
+        inbox.mkdir()
+        refs = {f"C-{f}-{i:02d}": f"Store {f}/{i}" for f in range(2) for i in range(30)}
+        for f in range(2):
+            rows = [f"{ref},{name}" for ref, name in refs.items() if ref.startswith(f"C-{f}-")]
+            (inbox / f"loc_{f}.csv").write_text("ref,name\n" + "\n".join(rows) + "\n")
+        spec = tmp_path / "spec.yaml"
+        spec.write_text(CHAIN % {"conn": _connection(emu)})
+        state = tmp_path / "state"
+
+        first = _run(spec, state, point)
+        if point != "random":
+            assert first == -signal.SIGKILL, f"the failpoint {point} was never reached"
+        for _ in range(3):
+            if _run(spec, state, None) == 0:
+                break
+        else:
+            pytest.fail("the rerun did not complete")
+
+        found = [loc for loc in emu.state("locations") if loc["ref"].startswith("C-")]
+        assert sorted(loc["ref"] for loc in found) == sorted(refs), f"{point}: every location exactly once"
+        assert {loc["ref"]: loc["name"] for loc in found} == refs, f"{point}: every location updated"
+        if point.startswith("step.done") or point.startswith("item."):
+            # killed between steps: nothing was in flight, so every step was applied exactly once
+            assert set(_mutations(emu, "createLocation").values()) == {1}, point
+            updates = _mutations(emu, "updateLocation")
+            assert sorted(updates) == sorted(str(loc["id"]) for loc in found) and set(updates.values()) == {
+                1
+            }, point
+        assert sorted(p.name for p in (inbox / "processed").iterdir()) == ["loc_0.csv", "loc_1.csv"]
+    finally:
+        emu.stop()

@@ -324,7 +324,12 @@ class EventTarget(PooledTarget):
         self._count("accepted", len(members))
         self.run.outcomes.accepted_count(len(members), batch.chunk.item)
         for i in members:
-            self.run.outcomes.answered(batch, i, answer)
+            self.run.outcomes.answered(batch, i, _outcome(answer))
+
+    @override
+    def answer_fields(self) -> list[str] | None:
+        """The event's outcome: its id and status (``sync``: the workflow's final status), as sent back."""
+        return list(OUTCOME_FIELDS)
 
     def _reject(
         self, batch: Batch, members: list[int], reason: str, response: dict[str, Any], event: dict[str, Any]
@@ -374,3 +379,17 @@ class EventTarget(PooledTarget):
         if client is not None:
             out.update(requests=client.stats["requests"], retries=client.stats["retries"])
         return out
+
+
+#: what an event's answer holds (``$steps.NAME.answer.id`` ...): Fluent's own fields and plain names for them
+OUTCOME_FIELDS = ("id", "status", "reconciled", "eventId", "eventStatus", "message")
+
+
+def _outcome(answer: dict[str, Any]) -> dict[str, Any]:
+    """An event's answer as later steps and webhook answers read it: Fluent's fields plus ``{id, status, reconciled}``."""
+    return {
+        **answer,
+        "id": answer.get("eventId") or answer.get("id"),
+        "status": str(answer.get("eventStatus") or answer.get("status") or "").upper() or None,
+        "reconciled": bool(answer.get("reconciled")),
+    }

@@ -42,6 +42,7 @@ not set are kept whatever the API does with a list.
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -188,6 +189,20 @@ class GraphqlOptions:
     schema: str
 
 
+def returned_fields(selection: str) -> list[str]:
+    """The top-level field names of a GraphQL selection: ``"id ref items { id }"`` -> ``["id", "ref", "items"]``."""
+    names: list[str] = []
+    depth = 0
+    for token in re.findall(r"[_A-Za-z][_0-9A-Za-z]*|[{}()]", selection):
+        if token in "{(":
+            depth += 1
+        elif token in "})":
+            depth -= 1
+        elif depth == 0:
+            names.append(token)
+    return names
+
+
 def _type_of(mutation: str) -> str:
     return mutation[:1].upper() + mutation[1:] + "Input"
 
@@ -304,6 +319,13 @@ class GraphqlTarget(PooledTarget):
                 creates=not o.update_only,
                 merge_attributes=bool(found_by.get("merge_attributes")),
             )
+
+    @override
+    def answer_fields(self) -> list[str] | None:
+        """A created or updated entity's ``returning`` fields; with ``document``, the whole ``data`` (any field)."""
+        if self.options.document:
+            return ["*"]
+        return returned_fields(self.options.returning)
 
     def problems(self) -> list[tuple[tuple, str]]:
         """The options' one contradiction (mutation vs document, upsert with a document), at the block's path."""
