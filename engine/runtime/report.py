@@ -105,7 +105,6 @@ class RunReport:
             "target": self.target,
             "lookups": self.lookups,
             **({"routes": self.routes} if self.routes else {}),
-
             "error": self.error,
             "notes": self.notes,
             "replayed": self.replayed,
@@ -131,6 +130,8 @@ class RunReport:
         self.target["workers"] = self.target.get("workers", 0) + 1
         self.notes.extend(n for n in other.notes if n not in self.notes)
         self.reject_reasons = merge_reasons(self.reject_reasons, other.reject_reasons, REASONS_KEPT)
+        for lane, counts in other.routes.items():
+            self.routes[lane] = _summed(self.routes.get(lane), counts)
 
     def write(self, path: Path) -> None:
         """Write the report atomically to ``path`` (a temporary file, then a rename)."""
@@ -277,6 +278,14 @@ def plain_counters(counters: dict[str, Any]) -> str:
         else:
             parts.append(f"{key.replace('_', ' ')} {value}")
     return ", ".join(parts) or "nothing to report"
+
+
+def _summed(mine: Any, theirs: Any) -> Any:
+    """Two workers' counts of one route or step, added up (nested the same way)."""
+    if isinstance(theirs, dict):
+        mine = mine if isinstance(mine, dict) else {}
+        return {k: _summed(mine.get(k), v) for k, v in theirs.items()}
+    return (mine or 0) + theirs
 
 
 def judge(total: Counts, items: list[ItemReport], policy: ErrorPolicy) -> int:

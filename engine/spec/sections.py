@@ -480,6 +480,23 @@ TEST_CASE: dict[str, Any] = {
                 },
             },
         },
+        "route": {
+            "type": "string",
+            "description": "with routes: the route whose mapping is tested (default: the only route)",
+        },
+        "step": {
+            "type": "string",
+            "description": "with steps: the step whose mapping is tested (default: the route's first step)",
+        },
+        "steps": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"outcome": {"enum": ["succeeded", "failed"]}, "answer": {}},
+            },
+            "description": "earlier steps' answers as fixtures: {create: {answer: {id: L1}}} (outcome: succeeded)",
+        },
         "expect": {"type": "array", "description": "the mapped records, in order"},
         "expect_rejects": {
             "type": "array",

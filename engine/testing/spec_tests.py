@@ -123,8 +123,9 @@ def _lookups(plan: Any, case: dict[str, Any], into: _CaseRejects) -> LookupStage
 
 
 def _map(plan: Any, case: dict[str, Any], chunks: list[Chunk]) -> tuple[list[Any], list[dict[str, Any]]]:
-    """The case's records through its lookups and the mapping: what was mapped, and every reject."""
+    """The case's records through its lookups and the mapping (a route's or step's): what was mapped, and every reject."""
     ctx = _context(plan, case)
+    mapping, route = _tested(plan, case)
     mapped: list[Any] = []
     looked_up = _CaseRejects()
     rejects = looked_up.rejects
@@ -134,10 +135,12 @@ def _map(plan: Any, case: dict[str, Any], chunks: list[Chunk]) -> tuple[list[Any
             rejects.append({"row": r.position, "field": None, "message": r.reason})
         if stage is not None:
             stage.apply(chunk)
-        if plan.mapping is None:
+        if route is not None:
+            chunk = _routed(chunk, route, case, ctx)
+        if mapping is None:
             mapped.extend(chunk.original(i) for i in range(len(chunk.records)))
             continue
-        out, _idx, bad = plan.mapping.map_chunk(chunk, ctx)
+        out, _idx, bad = mapping.map_chunk(chunk, ctx)
         mapped.extend(out)
         for i, issues in bad:
             for issue in issues:
@@ -168,7 +171,7 @@ def run_case(plan: Any, case: dict[str, Any]) -> CaseResult:
         if got != want:
             result.ok = False
             result.problems.append("mapped records differ from expect:\n" + _diff(want, got))
-        refused = _refused(plan, want)
+        refused = _refused(plan, case, want)
         if refused:
             result.ok = False
             result.problems.append(
@@ -196,17 +199,65 @@ def run_case(plan: Any, case: dict[str, Any]) -> CaseResult:
     return result
 
 
-def _refused(plan: Any, records: Any) -> list[str]:
-    """The target's name, then every way ``records`` do not fit the record it takes (none: empty)."""
+def _refused(plan: Any, case: dict[str, Any], records: Any) -> list[str]:
+    """The target's name, then every way ``records`` do not fit the record it takes (none: empty).
+
+    With routes or steps the target is the tested route's or step's.
+    """
     from engine.mapping.conformance import record_problems
 
-    shape = plan.target.record_shape(plan.base_dir)
+    target = plan.target if plan.routes is None else _tested_target(plan, case)
+    shape = target.record_shape(plan.base_dir)
     if shape is None or not isinstance(records, list):
         return []
     problems = [
         f"expect[{i}].{p}" for i, record in enumerate(records) for p in record_problems(record, shape)
     ]
-    return [f"{plan.target.name}: {shape.name}", *problems] if problems else []
+    return [f"{target.name}: {shape.name}", *problems] if problems else []
+
+
+def _tested(plan: Any, case: dict[str, Any]) -> tuple[Any, Any]:
+    """The mapping a case tests, and its route (None without routes): ``route`` and ``step`` choose them."""
+    if plan.routes is None:
+        return plan.mapping, None
+    routes = {r.name: r for r in plan.routes.routes}
+    name = case.get("route") or (next(iter(routes)) if len(routes) == 1 else None)
+    if name not in routes:
+        raise EngineError(f"say which route this case tests: route: one of {', '.join(routes)}")
+    route = routes[name]
+    steps = {s.name: s for s in route.steps}
+    step = case.get("step") or route.steps[0].name
+    if step not in steps:
+        raise EngineError(f"route {name} has no step {step!r} (steps: {', '.join(str(s) for s in steps)})")
+    return steps[step].mapping, route
+
+
+def _tested_target(plan: Any, case: dict[str, Any]) -> Any:
+    """The target of the route or step a case tests (see :func:`_tested`)."""
+    routes = {r.name: r for r in plan.routes.routes}
+    route = routes[case.get("route") or next(iter(routes))]
+    step = case.get("step") or route.steps[0].name
+    return next(s.target for s in route.steps if s.name == step)
+
+
+def _routed(chunk: Chunk, route: Any, case: dict[str, Any], ctx: dict[str, Any]) -> Chunk:
+    """The records of ``chunk`` the route takes, each with the case's step answers under ``$steps``."""
+    from engine.mapping.paths import STEPS_KEY
+    from engine.mapping.steps import truthy
+
+    answers = {
+        name: {"outcome": given.get("outcome", "succeeded"), "answer": given.get("answer")}
+        for name, given in (case.get("steps") or {}).items()
+    }
+    records, positions = [], []
+    for i in range(len(chunk.records)):
+        record = chunk.original(i)
+        view = {"record": record, "context": ctx, "file": chunk.item.file_vars(), "row": chunk.positions[i]}
+        if route.when is not None and not truthy(route.when.search(view)):
+            continue
+        records.append({**record, STEPS_KEY: answers} if answers and isinstance(record, dict) else record)
+        positions.append(chunk.positions[i])
+    return Chunk(chunk.item, records, positions)
 
 
 def _matches(expected: dict[str, Any], got: dict[str, Any]) -> bool:

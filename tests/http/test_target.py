@@ -249,3 +249,34 @@ def test_rejected_records_can_be_replayed_after_a_fix(api, tmp_path, write_spec,
     fixed.write_text(json.dumps({**reject, "original": {"sku": "S3", "qty": "3", "ref": "A-3"}}) + "\n")
     replayed = run_spec(path, replay=fixed)
     assert replayed.counts["written"] == 1 and len(api.items) == 5
+
+
+def test_a_later_step_reads_the_response_body_an_earlier_http_step_answered(
+    api, tmp_path, write_spec, run_spec
+):
+    write_rows(tmp_path, [("S1", "1", "A-1"), ("S2", "2", "A-2")])
+    text = (
+        "version: 1\nname: chained\n"
+        + connection(api)
+        + "source: {type: local, path: in}\nparser: {type: csv}\n"
+        + "steps:\n"
+        + "  - name: create\n"
+        + "    mapping: {fields: {sku: {source: sku}, qty: {source: qty, resolver: int}}}\n"
+        + "    target: "
+        + json.dumps({"type": "http", "connection": "api", "path": "/items", "concurrency": 2})
+        + "\n  - name: tag\n"
+        + "    mapping: {fields: {id: {source: $steps.create.answer.id}, ref: {source: ref}}}\n"
+        + "    target: "
+        + json.dumps({"type": "http", "connection": "api", "method": "PATCH", "path": "/items/{id}"})
+        + "\n"
+    )
+    from engine.runtime.records import RecordLog
+
+    log = RecordLog()
+    report = run_spec(write_spec(text), records=log)
+    assert report.status == "ok", report.error
+    created = {r.row: r.answers["main.create"]["id"] for r in log.outcomes({i.uri for i in report.items})}
+    assert sorted(created) == [1, 2]
+    for row, ref in ((1, "A-1"), (2, "A-2")):
+        assert api.items[str(created[row])]["ref"] == ref  # the second step patched what the first created
+    assert report.routes["main.tag"]["written"] == 2

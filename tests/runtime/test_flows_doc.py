@@ -46,3 +46,17 @@ def test_the_quoted_diagnostics_are_what_validation_says() -> None:
     expected = (ROOT / "tests" / "spec" / "invalid" / "steps.expected").read_text().splitlines()
     quoted = [line for line in DOC.splitlines() if line.startswith("steps.yaml:")]
     assert quoted and all(line in expected for line in quoted)
+
+
+def test_the_tested_example_passes_its_own_tests(tmp_path: Path) -> None:
+    from engine.testing.spec_tests import run_case
+
+    [text] = [t for t in EXAMPLES if "tests:" in t]
+    plan = compile_document(load_text(text, str(tmp_path / "example.yaml"), base_dir=tmp_path))
+    results = [run_case(plan, case) for case in plan.tests]
+    assert [(r.ok, r.problems) for r in results] == [(True, [])]
+    wrong = {**plan.tests[0], "steps": {"create": {"answer": {"id": "L-8"}}}}
+    assert not run_case(plan, wrong).ok
+    assert run_case(plan, {**plan.tests[0], "step": "crate"}).problems == [
+        "route main has no step 'crate' (steps: create, update)"
+    ]

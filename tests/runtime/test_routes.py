@@ -137,3 +137,13 @@ def test_route_option_needs_replay_and_a_known_route(tmp_path, write_spec, cli):
     rejects.write_text("")
     result = cli("run", str(spec), "--replay", str(rejects), "--route", "reciept")
     assert result.exit_code == 2 and "did you mean 'receipt'" in result.output
+
+
+def test_workers_add_up_the_counts_of_each_route(tmp_path, write_spec, cli):
+    spec = _setup(tmp_path, write_spec, "all", otherwise=True)
+    (tmp_path / "inbox" / "in2.csv").write_bytes(ROWS)
+    result = cli("run", str(spec), "--quiet", "--format", "json", "--workers", "2")
+    report = json.loads(result.stdout)
+    assert report["target"]["workers"] == 2
+    assert report["routes"]["receipt"]["routed"] == 8 and report["routes"]["rest"]["written"] == 2
+    assert report["routes"]["receipt"]["rejected"]["mapping"] == 2

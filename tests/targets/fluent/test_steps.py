@@ -100,3 +100,39 @@ def test_a_step_that_fails_runs_the_compensating_step_and_its_reject_names_the_s
     assert again.status == "ok", again.error
     assert locations(emu)["S-1"]["name"] == "Bad floor"
     assert again.routes["main.update"]["written"] == 1 and again.routes["main.create"]["routed"] == 0
+
+
+def test_a_later_step_reads_the_event_s_id_and_status(emu, tmp_path, run_spec):
+    write_csv(tmp_path / "in" / "products.csv", ["sku"], [["P-1"], ["P-2"]])
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"""
+version: 1
+name: event-then-log
+{connection(emu)}
+source: {{type: local, path: in}}
+parser: {{type: csv}}
+steps:
+  - name: notify
+    mapping: {{fields: {{ref: {{source: sku}}}}}}
+    target:
+      type: fluent.event
+      connection: fluent
+      mode: sync
+      attributes: $record
+      event: {{name: UPSERT_PRODUCT, entityType: PRODUCT_CATALOGUE, entityRef: "PC:MASTER:1",
+               rootEntityType: PRODUCT_CATALOGUE, rootEntityRef: "PC:MASTER:1"}}
+  - name: log
+    mapping:
+      fields:
+        sku: {{source: sku}}
+        event: {{source: $steps.notify.answer.id}}
+        status: {{source: $steps.notify.answer.status}}
+    target: {{type: file, writer: jsonl, destination: {{type: local, path: out}}, name: "log.jsonl"}}
+""")
+    report = run_spec(spec)
+    assert report.status == "ok", report.error
+    logged = [json.loads(line) for line in (tmp_path / "out" / "log.jsonl").read_text().splitlines()]
+    ids = {e["id"] for e in emu.state("events") if e["name"] == "UPSERT_PRODUCT"}
+    assert [r["sku"] for r in logged] == ["P-1", "P-2"]
+    assert {r["event"] for r in logged} == ids and len(ids) == 2
+    assert {r["status"] for r in logged} == {"COMPLETE"}
