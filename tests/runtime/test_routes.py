@@ -147,3 +147,52 @@ def test_workers_add_up_the_counts_of_each_route(tmp_path, write_spec, cli):
     assert report["target"]["workers"] == 2
     assert report["routes"]["receipt"]["routed"] == 8 and report["routes"]["rest"]["written"] == 2
     assert report["routes"]["receipt"]["rejected"]["mapping"] == 2
+
+
+def test_a_route_with_steps_beside_a_plain_route_counts_each_step(tmp_path, write_spec, run_spec):
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "in.csv").write_bytes(ROWS)
+
+    def out(name: str) -> str:
+        return f'{{type: file, writer: jsonl, destination: {{type: local, path: out/{name}}}, name: "{name}.jsonl"}}'
+
+    spec = write_spec(f"""
+version: 1
+name: mixed
+source: {{type: local, path: inbox}}
+parser: {{type: csv}}
+routing: all
+routes:
+  - name: archive
+    target: {out("archive")}
+  - name: chain
+    when: "record.kind != 'odd'"
+    steps:
+      - name: first
+        mapping: {{fields: {{sku: {{source: sku}}, qty: {{source: qty, resolver: int}}}}}}
+        target: {out("first")}
+      - name: second
+        when: "steps.first.outcome == 'succeeded' && record.kind == 'xd'"
+        mapping: {{fields: {{sku: {{source: sku}}, before: {{source: $steps.first.outcome}}}}}}
+        target: {out("second")}
+      - name: undo
+        after: failed
+        mapping: {{fields: {{sku: {{source: sku}}}}}}
+        target: {out("undo")}
+on_error: {{max_reject_ratio: 1}}
+""")
+    report = run_spec(spec)
+    assert len(_jsonl(tmp_path / "out/archive")) == 5
+    assert [r["sku"] for r in _jsonl(tmp_path / "out/first")] == ["A", "B", "E"]
+    assert _jsonl(tmp_path / "out/second") == [
+        {"sku": "A", "before": "succeeded"},
+        {"sku": "E", "before": "succeeded"},
+    ]
+    assert _jsonl(tmp_path / "out/undo") == [{"sku": "C"}]
+    assert set(report.routes) == {"archive", "chain.first", "chain.second", "chain.undo"}
+    assert (
+        report.routes["chain.first"]["rejected"]["mapping"] == 1
+        and report.routes["chain.second"]["routed"] == 2
+    )
+    (reject,) = _jsonl(Path(report.rejects_path))
+    assert (reject["route"], reject["step"], reject["lineage"]["row"]) == ("chain", "first", 3)

@@ -12,7 +12,11 @@ ROWS = 6
 
 
 def chain_spec(emu, tmp_path: Path, *, rows: list[list[str]]) -> Path:
-    write_csv(tmp_path / "in" / "locations.csv", ["ref", "name", "floor"], rows)
+    write_csv(
+        tmp_path / "in" / "locations.csv",
+        ["ref", "name", "floor", "phone"],
+        [[*r, *[""] * (4 - len(r))] for r in rows],
+    )
     spec = tmp_path / "spec.yaml"
     spec.write_text(f"""
 version: 1
@@ -38,7 +42,8 @@ steps:
       fields:
         id: {{source: $steps.create.answer.id, required: true}}
         name: {{source: name}}
-        supportPhoneNumber: {{source: floor, pattern: "[0-9]+"}}
+        defaultCarrier: {{source: floor, pattern: "[0-9]+"}}
+        supportPhoneNumber: {{source: phone, resolver: int}}
     target: {{type: fluent.graphql, connection: fluent, mutation: updateLocation, idempotent: true}}
   - name: undo
     after: failed
@@ -74,23 +79,31 @@ def test_a_later_step_updates_what_the_earlier_step_created_by_its_answered_id(e
 
 
 def test_a_step_that_fails_runs_the_compensating_step_and_its_reject_names_the_step(emu, tmp_path, run_spec):
-    rows = [["S-0", "Fine", "1"], ["S-1", "Bad floor", "first"], ["S-2", "Fine too", "2"]]
+    rows = [
+        ["S-0", "Fine", "1"],
+        ["S-1", "Bad floor", "first"],
+        ["S-2", "Fine too", "2"],
+        ["S-3", "Phone", "3", "5"],
+    ]
     spec = chain_spec(emu, tmp_path, rows=rows)
     report = run_spec(spec)
     found = locations(emu)
     assert found["S-0"]["name"] == "Fine" and found["S-1"]["name"] == "Draft"  # created, never updated
+    assert found["S-2"]["name"] == "Fine too" and found["S-3"]["name"] == "Draft"
     (undo,) = (tmp_path / "undo").iterdir()
     assert [json.loads(line) for line in undo.read_text().splitlines()] == [
-        {"ref": "S-1", "created": str(found["S-1"]["id"])}
+        {"ref": "S-1", "created": str(found["S-1"]["id"])},
+        {"ref": "S-3", "created": str(found["S-3"]["id"])},
     ]
-    (bad,) = rejects(report)
+    bad, refused = rejects(report)
+    assert refused["route"] == "main" and refused["step"] == "update" and refused["stage"] == "target"
+    assert refused["lineage"]["row"] == 4 and "supportPhoneNumber" in refused["reasons"][0]
+    assert refused["response"]["errors"][0]["extensions"]["code"] == "C0140E"  # the target's answer
     assert bad["route"] == "main" and bad["step"] == "update" and bad["stage"] == "mapping"
     assert bad["lineage"]["file"] == "locations.csv" and bad["lineage"]["row"] == 2
     assert bad["original"]["$steps"]["create"]["answer"]["id"] == str(found["S-1"]["id"])
-    assert (
-        report.routes["main.update"]["rejected"]["mapping"] == 1
-        and report.routes["main.undo"]["written"] == 1
-    )
+    assert report.routes["main.update"]["rejected"] == {"mapping": 1, "target": 1, "total": 2}
+    assert report.routes["main.undo"]["written"] == 2
 
     # the fixed row replayed to the update step alone: the answer it needs travels in the reject
     fixed = tmp_path / "fixed.jsonl"
