@@ -175,7 +175,11 @@ class RunReport:
             lines.append(f"  speed    {rate:,.0f} records/s")
         if self.source:
             lines.append("  source   " + printable(plain_counters(self.source)))
-        if self.target:
+        if self.target and self.routes:  # each route's (or step's) target counts for itself
+            for name, counters in self.target.items():
+                if isinstance(counters, dict):
+                    lines.append(f"  target   {printable(name)}: " + printable(plain_counters(counters)))
+        elif self.target:
             lines.append("  target   " + printable(plain_counters(self.target)))
         for name, counts in self.lookups.items():
             lines.append(f"  lookup   {name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))

@@ -88,7 +88,9 @@ def test_first_route_takes_each_record_and_a_record_no_route_takes_is_rejected(
         },
     }
     assert report.counts["read"] == 5 and report.counts["rejected"]["route"] == 1
-    assert "route    receipt: 2 routed, 1 mapped, 1 written, 1 rejected" in report.render_text()
+    text = report.render_text()
+    assert "route    receipt: 2 routed, 1 mapped, 1 written, 1 rejected" in text
+    assert "target   crossdock: 1 file published" in text
     assert (tmp_path / "inbox/done/in.csv").exists()  # the file commits once every route settled
 
 
