@@ -139,6 +139,10 @@ def test_route_option_needs_replay_and_a_known_route(tmp_path, write_spec, cli):
     rejects.write_text("")
     result = cli("run", str(spec), "--replay", str(rejects), "--route", "reciept")
     assert result.exit_code == 2 and "did you mean 'receipt'" in result.output
+    result = cli("run", str(spec), "--step", "create")
+    assert result.exit_code == 2 and "--step create: needs --replay" in result.output
+    result = cli("run", str(spec), "--replay", str(rejects), "--step", "create")
+    assert result.exit_code == 2 and "--step create: names no step of the spec" in result.output
 
 
 def test_workers_add_up_the_counts_of_each_route(tmp_path, write_spec, cli):
