@@ -1,4 +1,4 @@
-"""``engine check``: reach every connection, the source and the target's destination; send nothing.
+"""``engine check``: reach every connection, the source and the target's (or each route's) destination; send nothing.
 
 Each plugin's :meth:`~engine.contracts.Plugin.check` hook does its kind's
 part: a Fluent or OAuth2 connection gets a token, an SFTP connection shakes
@@ -53,7 +53,8 @@ def check_plan(plan: Plan, *, log: Log | None = None) -> list[Check]:
             if not all(c.ok for c in lines):
                 failed.add(name)
             results += lines
-        borrowers: tuple[Plugin | None, ...] = (plan.source, plan.target)
+        routed = plan.routes.targets() if plan.routes is not None else []
+        borrowers: tuple[Plugin | None, ...] = (plan.source, plan.target, *routed)
         for plugin in borrowers:
             if plugin is None:
                 continue
@@ -83,7 +84,8 @@ def _one(plugin: Plugin, run: Run, subject: str) -> list[Check]:
     try:
         return plugin.check(run)
     except EngineError as exc:
-        hint = exc.hint or HINTS.get(subject.split(".", 1)[0])
+        kind = "target" if subject.startswith("routes[") else subject.split(".", 1)[0]
+        hint = exc.hint or HINTS.get(kind)
         return [Check(subject, exc.message, ok=False, hint=hint)]
     except Exception as exc:  # a defect in the plugin, not a verdict on the settings: still one line
         return [Check(subject, f"internal error: {type(exc).__name__}: {exc} (please report it)", ok=False)]

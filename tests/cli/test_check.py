@@ -152,3 +152,32 @@ def test_a_server_that_does_not_answer_is_a_failed_check_not_a_traceback(tmp_pat
     assert "FAIL  connections.api  http connection 'api': 127.0.0.1:9: cannot connect" in result.output
     assert "what to do: check base_url" in result.output
     assert "Traceback" not in result.output
+
+
+def test_every_route_s_target_is_checked(tmp_path) -> None:
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "readonly").mkdir()
+    (tmp_path / "readonly").chmod(0o555)
+
+    def target(where: str) -> dict:
+        return {"type": "file", "writer": {"type": "jsonl"}, "destination": {"type": "local", "path": where}}
+
+    spec = {
+        "version": 1,
+        "name": "routed-check",
+        "source": {"type": "local", "path": "inbox"},
+        "parser": {"type": "csv"},
+        "routes": [
+            {"name": "fine", "target": target("out")},
+            {"name": "stuck", "steps": [{"name": "first", "target": target("readonly/out")}]},
+        ],
+    }
+    path = tmp_path / "routed.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    (tmp_path / "out").mkdir()
+    done = engine("check", path, state=tmp_path / "state")
+    assert done.returncode == 1
+    assert re.search(r"^ok    routes\[0\]\.target\S* ", done.stdout, re.M), done.stdout
+    assert re.search(
+        r"^FAIL  routes\[1\]\.steps\[0\]\.target\S* .*is not a writable directory", done.stdout, re.M
+    )
