@@ -173,6 +173,18 @@ def _effective_block(regs: Any, kind: str, block: Any) -> Any:
     return _redact(filled, cls.schema)
 
 
+def _effective_flow(regs: Any, schema: dict[str, Any], block: dict[str, Any]) -> dict[str, Any]:
+    """A route or step with its defaults, its mapping's and its target's (and its steps')."""
+    filled = fill_defaults(schema, block)
+    if filled.get("mapping"):
+        filled["mapping"] = fill_defaults(sections.MAPPING, filled["mapping"])
+    if "target" in filled:
+        filled["target"] = _effective_block(regs, "targets", filled["target"])
+    if "steps" in filled:
+        filled["steps"] = [_effective_flow(regs, sections.STEP, step) for step in filled["steps"]]
+    return filled
+
+
 @click.command("explain")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE", help="Override a spec value.")
@@ -198,7 +210,13 @@ def explain_cmd(spec: str, overrides: tuple[str, ...], allow_custom_code: bool) 
         out["parser"] = _effective_block(regs, "parsers", data["parser"])
     if data.get("mapping"):
         out["mapping"] = fill_defaults(sections.MAPPING, data["mapping"])
-    out["target"] = _effective_block(regs, "targets", data["target"])
+    if "target" in data:
+        out["target"] = _effective_block(regs, "targets", data["target"])
+    if "routes" in data:
+        out["routing"] = data.get("routing") or sections.SKELETON["properties"]["routing"]["default"]
+        out["routes"] = [_effective_flow(regs, sections.ROUTE, route) for route in data["routes"]]
+    if "steps" in data:
+        out["steps"] = [_effective_flow(regs, sections.STEP, step) for step in data["steps"]]
     state = fill_defaults(sections.STATE, data.get("state") or {})
     state["store"] = _effective_block(regs, "state_stores", state.get("store") or {"type": "sqlite"})
     out["state"] = state

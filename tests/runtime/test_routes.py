@@ -202,3 +202,31 @@ on_error: {{max_reject_ratio: 1}}
     )
     (reject,) = _jsonl(Path(report.rejects_path))
     assert (reject["route"], reject["step"], reject["lineage"]["row"]) == ("chain", "first", 3)
+
+
+def test_explain_shows_each_route_and_step_with_its_defaults(tmp_path, write_spec, cli):
+    import yaml
+
+    spec = write_spec("""
+version: 1
+name: explained
+source: {type: local, path: inbox}
+parser: {type: csv}
+routes:
+  - name: only
+    steps:
+      - name: first
+        target: {type: file, writer: jsonl, destination: {type: local, path: out}}
+      - name: undo
+        after: failed
+        target: {type: stdout}
+""")
+    result = cli("explain", str(spec))
+    assert result.exit_code == 0, result.output
+    out = yaml.safe_load(result.output)
+    assert out["routing"] == "first" and "target" not in out
+    (route,) = out["routes"]
+    assert route["otherwise"] is False
+    first, undo = route["steps"]
+    assert first["after"] == "succeeded" and undo["after"] == "failed"
+    assert first["target"]["destination"]["if_exists"]  # the target's own defaults are filled in too
