@@ -230,3 +230,18 @@ routes:
     first, undo = route["steps"]
     assert first["after"] == "succeeded" and undo["after"] == "failed"
     assert first["target"]["destination"]["if_exists"]  # the target's own defaults are filled in too
+
+
+def test_a_routed_file_is_read_whole_even_when_workers_could_split_it(tmp_path, write_spec, cli):
+    (tmp_path / "inbox").mkdir()
+    rows = "".join(f"S{i},{i},{'xd' if i % 2 else 'std'}\n" for i in range(3000))
+    (tmp_path / "inbox" / "big.csv").write_text("sku,qty,kind\n" + rows)
+    text = spec_text("first").replace(
+        "on_error:", "executor: {type: processes, workers: 2, split_size: 10KB}\non_error:"
+    )
+    result = cli("run", str(write_spec(text)), "--quiet", "--format", "json")
+    report = json.loads(result.stdout)
+    assert result.exit_code == 0, report
+    (big,) = report["items"]
+    assert big["status"] == "done" and not (big["reason"] or "").startswith("read in")
+    assert report["routes"]["crossdock"]["written"] == 1500 and report["routes"]["receipt"]["written"] == 1500
