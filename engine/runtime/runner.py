@@ -65,11 +65,13 @@ class Runner:
         """The plan's target, its routes as one target, or a dry run's stand-in for either."""
         if plan.routes is not None:
             stand_ins: list[Target] | None = None
-            if self.opts.dry_run:
+            lanes = [(route.key(step), step.target) for route in plan.routes.routes for step in route.steps]
+            if self.opts.plan:
                 out = dry_run_out(self.opts)
-                stand_ins = [
-                    DryRunTarget(out, route.key(step)) for route in plan.routes.routes for step in route.steps
-                ]
+                stand_ins = [PlanTarget(target, out, self.opts.plan) for _key, target in lanes]
+            elif self.opts.dry_run:
+                out = dry_run_out(self.opts)
+                stand_ins = [DryRunTarget(out, key) for key, _target in lanes]
             return RoutedTarget(plan.routes, stand_ins)
         if plan.target is None:
             raise ConfigError("the spec has no target")

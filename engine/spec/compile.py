@@ -323,21 +323,21 @@ class Compiler:
             compiled, diags = compile_fields(
                 self.doc, section["fields"], (*path, "fields"), self.regs.resolvers, options
             )
-            self.written = (self.doc, section["fields"], ("mapping", "fields"))
+            self.written = (self.doc, section["fields"], (*path, "fields"))
         else:
             self.error(path, "a mapping needs fields (or sdk_config, or sdk_graphql_mapper)")
             return None
         self.diags.extend(diags)
         return compiled
 
-    def conformance(self, target: Any) -> None:
-        """The mapping checked against the record the target takes (its fields, types, required ones)."""
+    def conformance(self, target: Any, path: SpecPath = ("target",)) -> None:
+        """The mapping just compiled checked against the record the target at ``path`` takes (fields, types, required ones)."""
         from engine.mapping.conformance import mapping_problems
 
         try:
             shape = target.record_shape(self.doc.base_dir)
         except EngineError as exc:
-            self.error(("target",), exc.message, code="target-schema")
+            self.error(path, exc.message, code="target-schema")
             return
         if shape is None or self.written is None:
             return

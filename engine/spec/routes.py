@@ -145,6 +145,8 @@ def _step_parts(
     target = compiler.block("targets", block["target"], (*path, "target"))
     if target is None or not ok:
         return None
+    if mapping is not None:
+        compiler.conformance(target, (*path, "target"))  # the mapping against the record its target takes
     return mapping, target
 
 

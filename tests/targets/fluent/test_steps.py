@@ -43,7 +43,7 @@ steps:
         id: {{source: $steps.create.answer.id, required: true}}
         name: {{source: name}}
         defaultCarrier: {{source: floor, pattern: "[0-9]+"}}
-        supportPhoneNumber: {{source: phone, resolver: int}}
+        supportPhoneNumber: {{expr: "to_number(record.phone)"}}
     target: {{type: fluent.graphql, connection: fluent, mutation: updateLocation, idempotent: true}}
   - name: undo
     after: failed
@@ -149,3 +149,16 @@ steps:
     assert [r["sku"] for r in logged] == ["P-1", "P-2"]
     assert {r["event"] for r in logged} == ids and len(ids) == 2
     assert {r["status"] for r in logged} == {"COMPLETE"}
+
+
+def test_plan_prints_a_step_s_requests_and_sends_nothing(emu, tmp_path, run_spec):
+    import io
+
+    spec = chain_spec(emu, tmp_path, rows=[["S-7", "Seven", "7"]])
+    text = spec.read_text()
+    spec.write_text(text[: text.index("  - name: update")] + "on_error: {max_reject_ratio: 1}\n")
+    out = io.StringIO()
+    report = run_spec(spec, plan="text", out=out)
+    assert report.error is None, report.error
+    assert "createLocation" in out.getvalue() and "S-7" in out.getvalue()
+    assert "S-7" not in locations(emu)  # nothing was sent
