@@ -10,6 +10,7 @@ default is written once, in the schema, and durations arrive in seconds.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -194,6 +195,28 @@ class RoutingPolicy:
     def targets(self) -> list[Target]:
         """The targets of every route's steps, in the order they are written."""
         return [step.target for route in self.routes for step in route.steps]
+
+    def choose(self, view: Callable[[], dict[str, Any]]) -> list[int] | None:
+        """The indexes of the routes a record goes to (None: no route takes it).
+
+        ``view`` builds what a ``when`` sees (``{record, context, file, row}``), only once a
+        route has a condition. The runner and ``engine test`` both route with this.
+        """
+        from engine.mapping.steps import truthy
+
+        seen: dict[str, Any] | None = None
+        chosen: list[int] = []
+        for r, route in enumerate(self.routes):
+            if route.otherwise:
+                return chosen or [r]
+            if route.when is not None:
+                seen = view() if seen is None else seen
+                if not truthy(route.when.search(seen)):
+                    continue
+            chosen.append(r)
+            if self.routing == "first":
+                return chosen
+        return chosen or None
 
 
 @dataclasses.dataclass(frozen=True)

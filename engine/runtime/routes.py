@@ -153,20 +153,7 @@ class RoutedTarget(Target):
 
     def _choose(self, chunk: Chunk, i: int) -> list[int] | None:
         """The routes record ``i`` goes to (None: no route takes it)."""
-        view: dict[str, Any] | None = None
-        chosen: list[int] = []
-        for r, route in enumerate(self.routes):
-            if route.otherwise:
-                return chosen or [r]
-            if route.when is not None:
-                if view is None:
-                    view = self._view(chunk, i, chunk.original(i))
-                if not truthy(route.when.search(view)):
-                    continue
-            chosen.append(r)
-            if self.policy.routing == "first":
-                return chosen
-        return chosen or None
+        return self.policy.choose(lambda: self._view(chunk, i, chunk.original(i)))
 
     def _view(self, chunk: Chunk, i: int, record: Any) -> dict[str, Any]:
         """What a route's or step's ``when`` sees."""

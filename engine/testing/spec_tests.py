@@ -136,7 +136,7 @@ def _map(plan: Any, case: dict[str, Any], chunks: list[Chunk]) -> tuple[list[Any
         if stage is not None:
             stage.apply(chunk)
         if route is not None:
-            chunk = _routed(chunk, route, case, ctx)
+            chunk = _routed(chunk, plan, route, case, ctx)
         if mapping is None:
             mapped.extend(chunk.original(i) for i in range(len(chunk.records)))
             continue
@@ -240,20 +240,20 @@ def _tested_target(plan: Any, case: dict[str, Any]) -> Any:
     return next(s.target for s in route.steps if s.name == step)
 
 
-def _routed(chunk: Chunk, route: Any, case: dict[str, Any], ctx: dict[str, Any]) -> Chunk:
-    """The records of ``chunk`` the route takes, each with the case's step answers under ``$steps``."""
+def _routed(chunk: Chunk, plan: Any, route: Any, case: dict[str, Any], ctx: dict[str, Any]) -> Chunk:
+    """The records of ``chunk`` the route takes (as a run routes them), with the case's step answers under ``$steps``."""
     from engine.mapping.paths import STEPS_KEY
-    from engine.mapping.steps import truthy
 
     answers = {
         name: {"outcome": given.get("outcome", "succeeded"), "answer": given.get("answer")}
         for name, given in (case.get("steps") or {}).items()
     }
+    index = plan.routes.routes.index(route)
     records, positions = [], []
     for i in range(len(chunk.records)):
         record = chunk.original(i)
         view = {"record": record, "context": ctx, "file": chunk.item.file_vars(), "row": chunk.positions[i]}
-        if route.when is not None and not truthy(route.when.search(view)):
+        if index not in (plan.routes.choose(lambda view=view: view) or ()):
             continue
         records.append({**record, STEPS_KEY: answers} if answers and isinstance(record, dict) else record)
         positions.append(chunk.positions[i])

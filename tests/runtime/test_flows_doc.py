@@ -60,3 +60,25 @@ def test_the_tested_example_passes_its_own_tests(tmp_path: Path) -> None:
     assert run_case(plan, {**plan.tests[0], "step": "crate"}).problems == [
         "route main has no step 'crate' (steps: create, update)"
     ]
+
+
+def test_a_case_of_a_later_route_sees_only_the_records_a_run_would_send_it(tmp_path: Path) -> None:
+    from engine.testing.spec_tests import run_case
+
+    [text] = [t for t in EXAMPLES if "name: asn-lines" in t]
+    plan = compile_document(load_text(text, str(tmp_path / "example.yaml"), base_dir=tmp_path))
+    lines = [
+        {"type": "XD", "asn": "A-1", "sku": "S1", "location": "L1", "qty": "2"},
+        {"type": "ST", "asn": "A-1", "sku": "S2", "location": "L1", "qty": "3"},
+    ]
+    receipt = {"name": "otherwise", "route": "receipt", "input": lines}
+    expected = [{"locationRef": "L1", "skuRef": "S2", "qty": 3, "type": "DELTA"}]
+    assert run_case(plan, {**receipt, "expect": expected}).ok, "the cross-dock line is the other route's"
+    crossdock = {
+        "name": "first",
+        "route": "crossdock",
+        "input": lines,
+        "expect": [{"ref": "A-1", "sku": "S1"}],
+    }
+    assert run_case(plan, crossdock).ok
+    plan.close()
