@@ -541,6 +541,7 @@ ELSEWHERE = {
     "cycle-count-reconciliation": "tests/connectors/test_enrichment_connectors.py",
     "price-update": "tests/connectors/test_enrichment_connectors.py",
     "webhook-fulfilment-sftp-xml": "tests/connectors/test_enrichment_connectors.py",
+    "webhook-asn-crossdock": "tests/serve/test_flow_connectors.py",
 }
 
 

@@ -1,0 +1,82 @@
+"""The flow connectors under connectors/ served for real: routes and steps behind a webhook, against the emulator."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from xml.etree import ElementTree
+
+import yaml
+
+from engine.emulator import Emulator
+
+CONNECTORS = Path(__file__).resolve().parents[2] / "connectors"
+KEY = "asn-key-0123456789abcdef"
+
+
+def pointed_at(emu: Emulator, name: str, tmp_path: Path) -> Path:
+    """A copy of the connector's folder whose Fluent connection is the test emulator's account."""
+    shutil.copytree(CONNECTORS / name, tmp_path / name)
+    spec = tmp_path / name / f"{name}.yaml"
+    doc = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    c = emu.credentials
+    doc["connections"]["fluent"] = {
+        "type": "fluent",
+        "base_url": emu.url,
+        **{k: c[k] for k in ("client_id", "client_secret", "username", "password")},
+        "retailer_id": str(c["retailer_id"]),
+    }
+    spec.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return spec
+
+
+def test_an_asn_is_acknowledged_in_xml_with_the_created_receipts_and_a_redelivery_creates_nothing(
+    emu, serve, client, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("ASN_WEBHOOK_KEY", KEY)
+    spec = pointed_at(emu, "webhook-asn-crossdock", tmp_path)
+    server = serve(spec)
+    url = server.url + "/webhooks/suppliers/asn"
+    body = (spec.parent / "data" / "asn.xml").read_bytes()
+    assert client.post(url, content=body, headers={"x-api-key": "wrong-key-0123456789abc"}).status_code == 401
+    started = time.monotonic()
+    answer = client.post(url, content=body, headers={"x-api-key": KEY})
+    seconds = time.monotonic() - started
+    with capsys.disabled():
+        print(f"\nASN webhook answered in {seconds:.3f}s")
+    assert answer.status_code == 200, answer.text
+    assert seconds < 5
+    assert answer.headers["content-type"].startswith("application/xml")
+    ack = ElementTree.fromstring(answer.text)
+    assert ack.get("asn") == "ASN-2001" and ack.get("status") == "ok"
+    lines = {line.get("ref"): line.attrib for line in ack}
+    receipts = {
+        q["ref"]: q
+        for q in emu.state("inventory_quantities", type="EXPECTED")
+        if q["ref"].startswith("ASN-2001")
+    }
+    assert sorted(receipts) == ["ASN-2001-1", "ASN-2001-2", "ASN-2001-4"]
+    for ref in receipts:
+        assert lines[ref]["status"] == "delivered" and lines[ref]["receipt"] == str(receipts[ref]["id"])
+    assert receipts["ASN-2001-4"]["qty"] == 30 and receipts["ASN-2001-1"]["expectedOn"].startswith(
+        "2030-02-01"
+    )
+    flagged = {a["name"]: a["value"] for a in receipts["ASN-2001-2"]["attributes"]}
+    assert flagged["crossDock"] is True and flagged["orderRef"] == "ORD-1002"
+    [event] = [e for e in emu.state("events") if e["name"] == "InventoryReceiptCrossDock"]
+    assert (
+        lines["ASN-2001-2"]["crossDockEvent"] == str(event["id"])
+        and lines["ASN-2001-1"]["crossDockEvent"] == ""
+    )
+    assert (
+        lines["ASN-2001-3"]["status"] == "rejected"
+        and "'twelve' is not an integer" in lines["ASN-2001-3"]["reason"]
+    )
+    sent = len(emu.requests(method="POST"))
+    again = client.post(url, content=body, headers={"x-api-key": KEY})
+    assert again.status_code == 200 and ElementTree.fromstring(again.text).findall("line") == []
+    assert len(emu.requests(method="POST")) == sent, "a redelivered ASN sends nothing to Fluent"
+    assert (
+        len(emu.state("inventory_quantities", type="EXPECTED")) == len(receipts) + 1
+    )  # + the seeded ASN-1001-1
