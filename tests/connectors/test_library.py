@@ -542,6 +542,7 @@ ELSEWHERE = {
     "price-update": "tests/connectors/test_enrichment_connectors.py",
     "webhook-fulfilment-sftp-xml": "tests/connectors/test_enrichment_connectors.py",
     "webhook-asn-crossdock": "tests/serve/test_flow_connectors.py",
+    "webhook-payment-capture": "tests/http/test_flow_connectors.py",
 }
 
 

@@ -60,6 +60,8 @@ class ApiServer:
         self.peak = 0
         #: texts posted to the chat webhook, in arrival order
         self.chat: list[str] = []
+        #: captures the payment API made (POST /payments/{ref}/captures), by their reference
+        self.captures: dict[str, dict[str, Any]] = {}
         self.log: list[dict[str, Any]] = []
         self.faults: list[Fault] = []
         self.keys: dict[str, tuple[int, Any]] = {}
@@ -150,6 +152,7 @@ class ApiServer:
                 Route("/items/batch", self.batch_items, methods=["POST"]),
                 Route("/items/{ref}", self.put_item, methods=["PUT", "PATCH"]),
                 Route("/hooks/chat/{token}", self.chat_message, methods=["POST"]),
+                Route("/payments/{ref}/captures", self.capture_payment, methods=["POST"]),
             ]
         )
 
@@ -382,6 +385,30 @@ class ApiServer:
             return Response("no_text", status_code=400, media_type="text/plain")
         self.chat.append(body["text"])
         return Response("ok", status_code=200, media_type="text/plain")
+
+    async def capture_payment(self, request: Request) -> Response:
+        """A payment provider's capture: an amount of an authorisation, answered with the capture's reference."""
+        entry, early, fault = await self._guard(request)
+        if early is not None:
+            return early
+        replay = self._replayed(entry)
+        if replay is not None:
+            return replay
+        body = entry["body"] if isinstance(entry["body"], dict) else {}
+        amount = body.get("amount")
+        if not isinstance(amount, (int, float)) or isinstance(amount, bool) or amount <= 0:
+            return await self._after(
+                fault, self._remember(entry, 422, {"error": f"amount must be > 0, got {amount!r}"})
+            )
+        reference = f"CAP-{next(self._ids):04d}"
+        capture = {
+            "reference": reference,
+            "payment": request.path_params["ref"],
+            "status": "CAPTURED",
+            **body,
+        }
+        self.captures[reference] = capture
+        return await self._after(fault, self._remember(entry, 201, capture))
 
     async def put_item(self, request: Request) -> Response:
         entry, early, fault = await self._guard(request)

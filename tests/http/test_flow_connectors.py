@@ -1,0 +1,84 @@
+"""The flow connectors in connectors/ that call a REST API in one step and Fluent in the next, end to end."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.contracts import Payload
+from engine.emulator import Emulator
+from engine.runtime.runner import Runner, RunOptions
+from engine.spec.compile import compile_file
+from tests.http.conftest import rejects
+from tests.http.server import ApiServer
+
+CONNECTORS = Path(__file__).resolve().parents[2] / "connectors"
+
+
+@pytest.fixture(scope="module")
+def _emulator() -> Iterator[Emulator]:
+    with Emulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def emu(_emulator: Emulator) -> Emulator:
+    _emulator.reset()
+    return _emulator
+
+
+def copy(name: str, tmp_path: Path) -> Path:
+    shutil.copytree(CONNECTORS / name, tmp_path / name)
+    return tmp_path / name / f"{name}.yaml"
+
+
+def fluent(emu: Emulator) -> list[str]:
+    c = emu.credentials
+    return [f"connections.fluent.base_url={emu.url}"] + [
+        f"connections.fluent.{k}={c[k]}" for k in ("client_id", "client_secret", "username", "password")
+    ]
+
+
+def run_payload(spec: Path, body: Path, overrides: list[str]) -> Any:
+    """One run of a payload spec with ``body`` as the request body, as a webhook request runs it."""
+    plan = compile_file(spec, overrides=overrides)
+    plan.source.deliver(Payload(body.read_bytes(), ext=body.suffix.lstrip("."), name=body.name))
+    return Runner(plan, RunOptions(progress=False)).run()
+
+
+def payments(emu: Emulator, order: str) -> dict[str, dict]:
+    [row] = emu.state("orders", ref=order)
+    return {t["ref"]: t for t in emu.state("financial_transactions") if t["orderId"] == row["id"]}
+
+
+def test_a_capture_is_sent_to_the_provider_then_recorded_in_fluent_with_its_reference(
+    api: ApiServer, emu: Emulator, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("PAYMENTS_API_URL", api.url)
+    monkeypatch.setenv("PAYMENTS_API_TOKEN", "provider-token-0123456789")
+    monkeypatch.setenv("PAYMENTS_WEBHOOK_KEY", "payments-key-0123456789")
+    api.fail("/payments/AUTH-7782/captures", status=402, times=10)  # the provider declines this one
+    spec = copy("webhook-payment-capture", tmp_path)
+    body = spec.parent / "data" / "captures.json"
+    report = run_payload(spec, body, fluent(emu))
+    assert report.exit_code == 0, (report.error, report.counts)
+    [capture] = api.captures.values()
+    assert capture["payment"] == "ORD-1001-P1" and capture["amount"] == 89.9
+    assert (
+        api.requests("/payments", "POST")[0]["headers"]["authorization"] == "Bearer provider-token-0123456789"
+    )
+    recorded = payments(emu, "ORD-1001")[capture["reference"]]
+    assert recorded["status"] == "CAPTURED" and recorded["total"] == 89.9 and recorded["currency"] == "AUD"
+    assert payments(emu, "ORD-1003") == {}, "a capture the provider declined is not recorded"
+    assert payments(emu, "ORD-1002") == {}, "an amount that is not a number is never sent"
+    why = {(r["route"], r.get("step"), r["original"]["order"]) for r in rejects(report)}
+    assert why == {("main", "capture", "ORD-1002"), ("main", "capture", "ORD-1003")}
+    assert report.routes["main.record"]["written"] == 1
+    sent = len(api.requests("/payments")), len(emu.state("events"))
+    again = run_payload(spec, body, fluent(emu))
+    assert again.counts["written"] == 0 and again.items[0].status == "skipped"
+    assert (len(api.requests("/payments")), len(emu.state("events"))) == sent, "a repeat captures nothing"
