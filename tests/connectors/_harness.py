@@ -123,7 +123,7 @@ def overrides(spec: Path, servers: Servers, extra: list[str] = ()) -> list[str]:
     doc = _with(yaml.safe_load(spec.read_text(encoding="utf-8")), list(extra))
     out = _connections(doc, servers) + _place_sources(doc, spec, servers)
     _prepare_destination(doc, servers)
-    if doc["target"]["type"] == "fluent.batch":
+    if (doc.get("target") or {}).get("type") == "fluent.batch":  # a spec with routes or steps has none
         out.append("target.poll={interval: 20ms}")
     return out
 

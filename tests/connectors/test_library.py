@@ -312,6 +312,20 @@ def _aggregated(servers: h.Servers, report: Any) -> None:
     assert on_hand(emu, "SKU-0045", "LOC-001") == 15 and on_hand(emu, "SKU-0046", "LOC-002") == 4
 
 
+def _transfers(servers: h.Servers, report: Any) -> None:
+    emu = servers.emulator
+    assert on_hand(emu, "SKU-0001", "LOC-002") == 74 and on_hand(emu, "SKU-0001", "LOC-003") == 101
+    assert on_hand(emu, "SKU-0002", "LOC-001") == 81 and on_hand(emu, "SKU-0002", "LOC-004") == 15
+    moved = {q["ref"]: q for q in emu.state("inventory_quantities") if q["ref"].startswith("T-")}
+    assert {ref: q["status"] for ref, q in moved.items()} == {"T-3001": "RECEIVED", "T-3002": "RECEIVED"}
+    variance = {a["name"]: a["value"] for a in moved["T-3002"]["attributes"]}["variance"]
+    assert variance == -1, "a shortfall is kept as the receipt's variance"
+    assert on_hand(emu, "SKU-0003", "LOC-002") == 1, "a refused dispatch moves nothing"
+    assert report.routes["main.receive"]["written"] == 2 and report.routes["main.review"]["written"] == 2
+    [review] = (Path(report.spec).parent / "out" / "review").glob("*.csv")
+    assert [r["transfer"] for r in csv_rows(review.read_bytes())] == ["T-3003", "T-3004"]
+
+
 CASES: dict[str, Case] = {
     "inventory-s3-batch": Case(_inventory_s3_batch, redeliver=True),
     "inventory-s3-xml-batch": Case(_inventory_xml_batch, redeliver=True),
@@ -344,6 +358,7 @@ CASES: dict[str, Case] = {
     "products-s3-parquet-events": Case(_parquet_products_events),
     "locations-upsert": Case(_locations_upsert),
     "order-cancel": Case(_local_order_cancel),
+    "transfers-dispatch-receipt": Case(_transfers, redeliver=True),
     "webhook-flash-sale-reserve": Case(_flash_sale, payloads=("flash-sale-start.json",), repeat=True),
     "multi-source-stock": Case(_aggregated, setup=_web_export_on_s3, redeliver=True, changed_only=True),
     "webhook-order-update": Case(
