@@ -326,6 +326,17 @@ def _transfers(servers: h.Servers, report: Any) -> None:
     assert [r["transfer"] for r in csv_rows(review.read_bytes())] == ["T-3003", "T-3004"]
 
 
+def _rma(servers: h.Servers, report: Any) -> None:
+    emu = servers.emulator
+    [made] = emu.state("return_orders", ref="RMA-7001")
+    assert made["order"]["ref"] == "ORD-1002" and made["lodgedLocation"] == {"ref": "LOC-001"}
+    assert made["totalAmount"]["amount"] == 45.0 and made["totalTax"]["amount"] == 4.09
+    [order] = emu.state("orders", ref="ORD-1002")
+    attributes = {a["name"]: a["value"] for a in order["attributes"]}
+    assert attributes == {"returnOrderRef": "RMA-7001", "returnStatus": made["status"]}
+    assert report.routes["main.create"]["written"] == report.routes["main.order"]["written"] == 1
+
+
 CASES: dict[str, Case] = {
     "inventory-s3-batch": Case(_inventory_s3_batch, redeliver=True),
     "inventory-s3-xml-batch": Case(_inventory_xml_batch, redeliver=True),
@@ -359,6 +370,7 @@ CASES: dict[str, Case] = {
     "locations-upsert": Case(_locations_upsert),
     "order-cancel": Case(_local_order_cancel),
     "transfers-dispatch-receipt": Case(_transfers, redeliver=True),
+    "webhook-returns-rma": Case(_rma, payloads=("rma.json",), repeat=True),
     "webhook-flash-sale-reserve": Case(_flash_sale, payloads=("flash-sale-start.json",), repeat=True),
     "multi-source-stock": Case(_aggregated, setup=_web_export_on_s3, redeliver=True, changed_only=True),
     "webhook-order-update": Case(
