@@ -570,6 +570,7 @@ ELSEWHERE = {
     "webhook-fulfilment-sftp-xml": "tests/connectors/test_enrichment_connectors.py",
     "webhook-asn-crossdock": "tests/serve/test_flow_connectors.py",
     "webhook-payment-capture": "tests/http/test_flow_connectors.py",
+    "webhook-dropship-routing": "tests/http/test_flow_connectors.py",
 }
 
 

@@ -60,6 +60,8 @@ class ApiServer:
         self.peak = 0
         #: texts posted to the chat webhook, in arrival order
         self.chat: list[str] = []
+        #: what each supplier has of a sku (GET /availability/{sku}): [{"supplier": ..., "available": n}]
+        self.availability: dict[str, list[dict[str, Any]]] = {}
         #: captures the payment API made (POST /payments/{ref}/captures), by their reference
         self.captures: dict[str, dict[str, Any]] = {}
         self.log: list[dict[str, Any]] = []
@@ -149,10 +151,12 @@ class ApiServer:
                 Route("/products/search", self.search_products, methods=["POST"]),
                 Route("/products/{sku}", self.get_product, methods=["GET"]),
                 Route("/items", self.create_item, methods=["POST"]),
+                Route("/purchase-orders", self.create_item, methods=["POST"]),
                 Route("/items/batch", self.batch_items, methods=["POST"]),
                 Route("/items/{ref}", self.put_item, methods=["PUT", "PATCH"]),
                 Route("/hooks/chat/{token}", self.chat_message, methods=["POST"]),
                 Route("/payments/{ref}/captures", self.capture_payment, methods=["POST"]),
+                Route("/availability/{sku}", self.get_availability, methods=["GET"]),
             ]
         )
 
@@ -385,6 +389,16 @@ class ApiServer:
             return Response("no_text", status_code=400, media_type="text/plain")
         self.chat.append(body["text"])
         return Response("ok", status_code=200, media_type="text/plain")
+
+    async def get_availability(self, request: Request) -> Response:
+        """A dropship network's stock of one sku, per supplier; 404 when no supplier carries it."""
+        _entry, early, _ = await self._guard(request)
+        if early is not None:
+            return early
+        suppliers = self.availability.get(request.path_params["sku"])
+        if suppliers is None:
+            return JSONResponse({"error": "no supplier carries this sku"}, status_code=404)
+        return JSONResponse({"data": {"sku": request.path_params["sku"], "suppliers": suppliers}})
 
     async def capture_payment(self, request: Request) -> Response:
         """A payment provider's capture: an amount of an authorisation, answered with the capture's reference."""

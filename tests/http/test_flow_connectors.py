@@ -82,3 +82,38 @@ def test_a_capture_is_sent_to_the_provider_then_recorded_in_fluent_with_its_refe
     again = run_payload(spec, body, fluent(emu))
     assert again.counts["written"] == 0 and again.items[0].status == "skipped"
     assert (len(api.requests("/payments")), len(emu.state("events"))) == sent, "a repeat captures nothing"
+
+
+def test_order_lines_go_to_the_supplier_with_stock_or_are_marked_on_the_order(
+    api: ApiServer, emu: Emulator, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("SUPPLIERS_API_URL", api.url)
+    monkeypatch.setenv("SUPPLIERS_API_TOKEN", "suppliers-token-0123456789")
+    monkeypatch.setenv("DROPSHIP_WEBHOOK_KEY", "dropship-key-0123456789")
+    api.availability = {
+        "SKU-0020": [{"supplier": "ACME", "available": 3}, {"supplier": "BOLT", "available": 9}],
+        "SKU-0021": [{"supplier": "ACME", "available": 4}],  # 5 asked: no supplier can ship it all
+        "SKU-0022": [{"supplier": "ACME", "available": 40}],
+    }
+    spec = copy("webhook-dropship-routing", tmp_path)
+    body = spec.parent / "data" / "order.json"
+    report = run_payload(spec, body, fluent(emu))
+    assert report.exit_code == 0, (report.error, report.counts)
+    [ordered] = api.items.values()
+    assert ordered == {
+        "supplier": "BOLT",
+        "orderRef": "ORD-1003",
+        "line": "ORD-1003-1",
+        "sku": "SKU-0020",
+        "qty": 2,
+    }
+    [order] = emu.state("orders", ref="ORD-1003")
+    marked = {a["name"]: a["value"] for a in order["attributes"]}
+    assert marked == {"sourceFromStores:ORD-1003-2": 5, "sourceFromStores:ORD-1003-3": 1}
+    assert report.routes["dropship"]["written"] == 1 and report.routes["store"]["written"] == 2
+    [bad] = rejects(report)
+    assert (bad["route"], bad["lineage"]["row"], bad["stage"]) == ("store", 4, "mapping")
+    sent = len(api.requests("/purchase-orders")), len(emu.requests(method="POST"))
+    again = run_payload(spec, body, fluent(emu))
+    assert again.counts["written"] == 0 and again.items[0].status == "skipped"
+    assert (len(api.requests("/purchase-orders")), len(emu.requests(method="POST"))) == sent
