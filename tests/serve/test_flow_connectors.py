@@ -80,3 +80,34 @@ def test_an_asn_is_acknowledged_in_xml_with_the_created_receipts_and_a_redeliver
     assert (
         len(emu.state("inventory_quantities", type="EXPECTED")) == len(receipts) + 1
     )  # + the seeded ASN-1001-1
+
+
+def test_a_payment_capture_is_answered_in_json_with_the_provider_s_reference(
+    emu, serve, client, tmp_path, monkeypatch
+):
+    from tests.http.server import ApiServer
+
+    api = ApiServer().start()
+    try:
+        monkeypatch.setenv("PAYMENTS_API_URL", api.url)
+        monkeypatch.setenv("PAYMENTS_API_TOKEN", "provider-token-0123456789")
+        monkeypatch.setenv("PAYMENTS_WEBHOOK_KEY", KEY)
+        spec = pointed_at(emu, "webhook-payment-capture", tmp_path)
+        server = serve(spec)
+        body = (spec.parent / "data" / "captures.json").read_bytes()
+        answer = client.post(
+            server.url + "/webhooks/payments/captures", content=body, headers={"x-api-key": KEY}
+        )
+    finally:
+        api.stop()
+    assert answer.status_code == 200, answer.text
+    captures = {c["order"]: c for c in answer.json()["captures"]}
+    made = {c["payment"]: ref for ref, c in api.captures.items()}
+    assert captures["ORD-1001"] == {
+        "order": "ORD-1001",
+        "status": "delivered",
+        "reference": made["ORD-1001-P1"],
+        "reason": None,
+    }
+    assert captures["ORD-1003"]["reference"] == made["AUTH-7782"]
+    assert captures["ORD-1002"]["status"] == "rejected" and "'12,50'" in captures["ORD-1002"]["reason"]
