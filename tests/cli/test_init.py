@@ -66,7 +66,7 @@ def test_init_list_shows_every_scenario_with_its_connector_and_status(cli) -> No
     lines = result.output.splitlines()
     [row] = [x for x in lines if x.startswith("template-ingestion-s3-xml-inventory-batch ")]
     assert row.split()[1:] == ["inventory-s3-xml-batch", "working"]
-    [planned] = [x for x in lines if x.startswith("template-webhook-payment-gateway-integration ")]
+    [planned] = [x for x in lines if x.startswith("standalone-asn-inbound-processing ")]
     assert "planned: needs" in planned
     assert "scenarios are working connectors" in result.output
 
@@ -93,8 +93,8 @@ def test_init_template_by_folder_name_keeps_its_name(tmp_path: Path, cli) -> Non
 
 
 def test_init_template_refuses_a_scenario_without_a_connector_naming_what_is_missing(cli) -> None:
-    result = CliRunner().invoke(main, ["init", "--template", "template-webhook-payment-gateway-integration"])
-    assert result.exit_code == 1 and "no connector yet (planned: needs routes" in result.output
+    result = CliRunner().invoke(main, ["init", "--template", "business-examples-pre-order-allocation"])
+    assert result.exit_code == 1 and "no connector yet (missing: needs allocation across records" in result.output
     unknown = CliRunner().invoke(main, ["init", "--template", "nothing-like-it"])
     assert unknown.exit_code == 1 and "not in the catalogue" in unknown.output
 
