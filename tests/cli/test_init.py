@@ -94,7 +94,10 @@ def test_init_template_by_folder_name_keeps_its_name(tmp_path: Path, cli) -> Non
 
 def test_init_template_refuses_a_scenario_without_a_connector_naming_what_is_missing(cli) -> None:
     result = CliRunner().invoke(main, ["init", "--template", "business-examples-pre-order-allocation"])
-    assert result.exit_code == 1 and "no connector yet (missing: needs allocation across records" in result.output
+    assert (
+        result.exit_code == 1
+        and "no connector yet (missing: needs allocation across records" in result.output
+    )
     unknown = CliRunner().invoke(main, ["init", "--template", "nothing-like-it"])
     assert unknown.exit_code == 1 and "not in the catalogue" in unknown.output
 
