@@ -26,6 +26,7 @@ from typing_extensions import override
 
 from engine.contracts import Check, Destination, RunContext
 from engine.errors import TargetError
+from engine.secrets import reveal
 from engine.templates import LOCAL_SEPARATORS, safe_relative
 
 SCHEMA: dict[str, Any] = {
@@ -74,7 +75,7 @@ class LocalDestination(Destination):
 
     @override
     def open(self, run: RunContext) -> None:
-        raw = Path(os.path.expanduser(self.options.path))
+        raw = Path(os.path.expanduser(str(reveal(self.options.path))))  # ${env:...} resolved at run time
         self.root = raw if raw.is_absolute() else Path(run.spec_dir) / raw
         mode = self.options.mode
         self.file_mode = 0o666 & ~_umask() if mode == "umask" else int(mode, 8)

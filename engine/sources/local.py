@@ -34,6 +34,7 @@ from typing_extensions import override
 
 from engine.contracts import Check, Item, RunContext, Source
 from engine.errors import OutsideSourceError, SourceError
+from engine.secrets import reveal
 from engine.sources import _inside
 from engine.sources._files import (
     MIN_AGE,
@@ -108,7 +109,7 @@ class LocalSource(Source):
 
     @override
     def open(self, run: RunContext) -> None:
-        raw = Path(os.path.expanduser(self.options.path))
+        raw = Path(os.path.expanduser(str(reveal(self.options.path))))  # ${env:...} resolved at run time
         base_dir = Path(run.spec_dir)
         self.root = raw if raw.is_absolute() else base_dir / raw
 

@@ -100,3 +100,20 @@ def test_a_read_only_output_directory_is_an_error_and_a_report_not_a_traceback(
     assert (tmp_path / "inbox" / "a.csv").exists(), "nothing delivered: the file waits for the next run"
     assert engine("run", path, state=_state_dir).returncode == EXIT_OK
     assert [p.name for p in out.iterdir()] == ["a.jsonl"]
+
+
+def test_directories_given_as_environment_references_are_resolved_at_run_time(
+    tmp_path: Path, _state_dir: Path
+) -> None:
+    (tmp_path / "drop").mkdir()
+    (tmp_path / "drop" / "a.csv").write_text("sku,qty\nA,1\n")
+    path = tmp_path / "spec.yaml"
+    path.write_text(
+        SPEC.replace("path: inbox", 'path: "${env:IN_DIR}"').replace(
+            "path: out%(mode)s", 'path: "${env:OUT_DIR}"'
+        )
+    )
+    result = engine("run", path, state=_state_dir, IN_DIR=str(tmp_path / "drop"), OUT_DIR=str(tmp_path / "o"))
+    assert result.returncode == EXIT_OK, result.stderr
+    assert json.loads((tmp_path / "o" / "a.jsonl").read_text()) == {"sku": "A", "qty": "1"}
+    assert (tmp_path / "drop" / "processed" / "a.csv").exists()
