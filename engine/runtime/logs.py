@@ -73,7 +73,7 @@ class TextFormatter(logging.Formatter):
     @override
     def format(self, record: logging.LogRecord) -> str:
         ts = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        fields = getattr(record, "fields", {}) or {}
+        fields = _fields(record)
         extra = " ".join(f"{k}={_value(v)}" for k, v in fields.items() if v is not None)
         message = redactor.scrub(record.getMessage())
         line = f"{ts} {record.levelname.lower():7} {message}" + (f" {extra}" if extra else "")
@@ -85,7 +85,7 @@ class JsonFormatter(logging.Formatter):
 
     @override
     def format(self, record: logging.LogRecord) -> str:
-        fields = getattr(record, "fields", {}) or {}
+        fields = _fields(record)
         data = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
@@ -107,3 +107,8 @@ def configure(level: str = "info", fmt: str = "text", stream: TextIO | None = No
     logger.setLevel(LEVELS.get(level, logging.INFO))
     logger.propagate = False
     return handler
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The structured fields a :class:`Log` call attached to ``record`` (none for foreign loggers)."""
+    return record.__dict__.get("fields") or {}

@@ -52,8 +52,12 @@ class Counts:
 
     def add(self, other: Counts) -> None:
         """Add ``other``'s counts to these (a worker's report into the run's)."""
-        for f in dataclasses.fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        for name, n in vars(other).items():
+            self.bump(name, n)
+
+    def bump(self, name: str, n: int = 1) -> None:
+        """Add ``n`` to the count called ``name`` (a field of this class)."""
+        vars(self)[name] += n
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Counts:
@@ -158,12 +162,10 @@ class RunOutcomes:
 
     def _bump(self, item: Item, name: str, n: int = 1) -> None:
         with self._lock:
-            c = self.counts(item)
-            setattr(c, name, getattr(c, name) + n)
-            setattr(self.total, name, getattr(self.total, name) + n)
+            self.counts(item).bump(name, n)
+            self.total.bump(name, n)
             if self.route is not None:
-                r = self.by_route[self.lane]
-                setattr(r, name, getattr(r, name) + n)
+                self.by_route[self.lane].bump(name, n)
 
     def routed(self, item: Item, n: int) -> None:
         """``n`` records of ``item`` were taken by this view's route (counted for the route only)."""
