@@ -112,7 +112,7 @@ class S3Connection(Connection):
     def __init__(self, options: S3Options, *, path: str = "") -> None:
         super().__init__(options, path=path)
         self.label = f"s3 connection '{connection_name(path)}'"
-        self.bucket = options.bucket
+        self.bucket = str(options.bucket)  # as written until open(): it may be a ${env:...} reference
         self.connect_timeout: float = options.connect_timeout
         self.read_timeout: float = options.read_timeout
         self.threshold: int = options.multipart_threshold
@@ -163,8 +163,8 @@ class S3Connection(Connection):
                 aws_access_key_id=reveal(o.access_key_id) or None,
                 aws_secret_access_key=reveal(o.secret_access_key) or None,
                 aws_session_token=reveal(o.session_token) or None,
-                region_name=o.region,
-                profile_name=o.profile,
+                region_name=reveal(o.region),
+                profile_name=reveal(o.profile),
             )
             config = Config(
                 connect_timeout=self.connect_timeout,
@@ -174,7 +174,8 @@ class S3Connection(Connection):
                 max_pool_connections=max(10, o.max_concurrency * 2),
                 user_agent_extra="engine",
             )
-            self._client = session.client("s3", endpoint_url=o.endpoint_url or None, config=config)
+            self._client = session.client("s3", endpoint_url=reveal(o.endpoint_url) or None, config=config)
+            self.bucket = str(reveal(o.bucket))
         except EngineError:
             raise
         except Exception as exc:  # botocore's configuration errors, translated

@@ -38,7 +38,7 @@ from engine.contracts import Check, Connection, RunContext
 from engine.errors import PHASES, ConfigError, EngineError, TransientError
 from engine.retry import SCHEMA as RETRY_SCHEMA
 from engine.retry import RetryPolicy, legacy_schema, legacy_warnings, with_legacy
-from engine.secrets import reveal
+from engine.secrets import Secret, reveal
 from engine.units import duration
 
 T = TypeVar("T")
@@ -121,13 +121,14 @@ class SftpConnection(Connection):
     def __init__(self, options: SftpOptions, *, path: str = "") -> None:
         super().__init__(options, path=path)
         self.label = f"sftp connection '{connection_name(path)}'"
-        self.hostport = f"{options.host}:{options.port}"
+        self.hostport = f"{options.host}:{options.port}"  # a ${env:...} host shows as written
         self.connect_timeout: float = options.connect_timeout
         self.timeout: float = options.timeout
         self.keepalive = int(options.keepalive)
         self.policy = with_legacy(options.retry, options.retries, options.retry_delay)
         pins = options.host_key if isinstance(options.host_key, list) else [options.host_key]
-        self.pins: list[Pin] = [parse_pin(str(p)) for p in pins if p]
+        # literal pins are checked now; ${env:...} ones when connecting
+        self.pins: list[Pin | Secret] = [p if isinstance(p, Secret) else parse_pin(str(p)) for p in pins if p]
         self._transport: Any = None
         self._sftp: Any = None
         self._key: Any = None
@@ -223,7 +224,7 @@ class SftpConnection(Connection):
                 self.label, str(reveal(o.private_key)), reveal(o.passphrase), self.base_dir
             )
         try:
-            sock = socket.create_connection((o.host, o.port), timeout=self.connect_timeout)
+            sock = socket.create_connection((str(reveal(o.host)), o.port), timeout=self.connect_timeout)
         except OSError as exc:
             raise TransientError(
                 f"{self.label}: cannot connect to {self.hostport}: {exc.strerror or exc}"
@@ -265,18 +266,18 @@ class SftpConnection(Connection):
         self._transport, self._sftp = transport, client
 
     def _pins(self) -> list[Pin]:
-        pins = list(self.pins)
+        pins = [parse_pin(p.reveal()) if isinstance(p, Secret) else p for p in self.pins]
         if self.options.known_hosts:
-            path = Path(self.options.known_hosts).expanduser()
+            path = Path(str(reveal(self.options.known_hosts))).expanduser()
             path = path if path.is_absolute() else self.base_dir / path
-            pins += known_hosts_pins(str(path), self.options.host, self.options.port)
+            pins += known_hosts_pins(str(path), str(reveal(self.options.host)), self.options.port)
         return pins
 
     def _authenticate(self, transport: Any) -> None:
         import paramiko
 
         o = self.options
-        user = o.username
+        user = str(reveal(o.username))
         password = reveal(o.password)
         tried = []
         try:

@@ -30,6 +30,7 @@ from typing_extensions import override
 from engine.connections.s3_errors import error_code
 from engine.contracts import Check, Destination, RunContext
 from engine.errors import TargetError
+from engine.secrets import reveal
 from engine.templates import safe_relative, suffixed_names
 
 SCHEMA: dict[str, Any] = {
@@ -97,12 +98,13 @@ class S3Destination(Destination):
     @override
     def open(self, run: RunContext) -> None:
         self.conn = run.connection(self.options.connection)
+        self.prefix = str(reveal(self.options.prefix)).lstrip("/")  # may be a ${env:...} reference
 
     @override
     def check(self, run: RunContext) -> list[Check]:
         """The prefix can be listed; whether uploads are allowed shows only at the first one (checking would write)."""
         self.open(run)
-        conn, prefix = self.conn, self.options.prefix.lstrip("/")
+        conn, prefix = self.conn, self.prefix
         try:
             conn.client.list_objects_v2(Bucket=conn.bucket, Prefix=prefix, MaxKeys=1)
         except Exception as exc:  # botocore's, translated with the connection's name
@@ -129,7 +131,7 @@ class S3Destination(Destination):
 
     @override
     def publish(self, local_path: str, name: str, run: RunContext) -> str:
-        key = self.options.prefix.lstrip("/") + safe_relative(name)
+        key = self.prefix + safe_relative(name)
         policy = self.options.if_exists
         candidates = itertools.chain([key], suffixed_names(key) if policy == "suffix" else ())
         for candidate in candidates:

@@ -30,6 +30,7 @@ from typing_extensions import override
 from engine.connections import sftp_io
 from engine.contracts import Check, Destination, RunContext
 from engine.errors import TargetError
+from engine.secrets import reveal
 from engine.templates import safe_relative, suffixed_names
 
 SCHEMA: dict[str, Any] = {
@@ -79,7 +80,7 @@ class SftpDestination(Destination):
     @override
     def open(self, run: RunContext) -> None:
         self.conn = run.connection(self.options.connection)
-        where = self.options.path
+        where = str(reveal(self.options.path))  # may be a ${env:...} reference
 
         def resolve(client: Any) -> str:
             start = "" if where.startswith("/") else client.normalize(".")

@@ -36,6 +36,7 @@ from engine.connections.s3_errors import error_code, is_drop
 from engine.contracts import Check, Item, RunContext, Source
 from engine.errors import EngineError, SourceError
 from engine.retry import ResumableReader, buffered
+from engine.secrets import reveal
 from engine.sources._files import (
     MAX_FILES,
     MIN_AGE,
@@ -110,9 +111,7 @@ class S3Source(Source):
         self.min_age: float | None = options.min_age
         self.templates, self._problems = move_templates(options.on_success, options.on_failure)
         self.skip = [d for d in (static_dir(t) for t in self.templates.values()) if d]
-        prefix = options.prefix.lstrip("/")
-        self.prefix = prefix
-        self.base = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
+        self.prefix = self.base = ""  # set by open(): the prefix may be a ${env:...} reference
         self._transfers: Any = None
 
     def problems(self) -> list[tuple[tuple, str]]:
@@ -123,6 +122,8 @@ class S3Source(Source):
     def open(self, run: RunContext) -> None:
         self.conn = run.connection(self.options.connection)
         self.log = run.log
+        self.prefix = prefix = str(reveal(self.options.prefix)).lstrip("/")
+        self.base = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
 
     # -- listing ------------------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ from engine.connections import sftp_io
 from engine.contracts import Check, Item, RunContext, Source
 from engine.errors import EngineError, SourceError
 from engine.retry import ResumableReader, buffered
+from engine.secrets import reveal
 from engine.sources._files import (
     MAX_FILES,
     MIN_AGE,
@@ -121,7 +122,7 @@ class SftpSource(Source):
     def open(self, run: RunContext) -> None:
         self.conn = run.connection(self.options.connection)
         self.log = run.log
-        where = self.options.path
+        where = str(reveal(self.options.path))  # may be a ${env:...} reference
 
         def resolve(client: Any) -> str:
             root = client.normalize(where)

@@ -128,3 +128,15 @@ def test_storage_class_and_encryption_are_passed_on(s3_server, tmp_path, write_s
         "AES256",
         "application/x-ndjson",
     )
+
+
+def test_a_prefix_given_as_an_environment_reference_is_resolved_at_run_time(
+    s3_server, tmp_path, write_spec, run_spec, monkeypatch
+):
+    s3 = s3_server.bucket(BUCKET)
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "a.jsonl").write_text('{"id":1}\n')
+    monkeypatch.setenv("TEST_PREFIX", "nightly/")
+    report = run_spec(write_spec(spec(s3_server, tmp_path, dest={"prefix": "${env:TEST_PREFIX}"})))
+    assert report.status == "ok", report.error
+    assert body(s3, "nightly/orders.jsonl") == b'{"id":1}\n'

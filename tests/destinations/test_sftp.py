@@ -99,3 +99,14 @@ def test_an_upload_cut_off_is_sent_again_on_a_new_connection(sftp_server, tmp_pa
     assert proxy.cuts_done == 1
     assert sftp_server.files() == ["outbound/orders/orders.jsonl"]
     assert (sftp_server.home / "outbound/orders/orders.jsonl").read_bytes() == data
+
+
+def test_a_directory_given_as_an_environment_reference_is_resolved_at_run_time(
+    sftp_server, tmp_path, write_spec, run_spec, monkeypatch
+):
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "a.jsonl").write_text('{"id":1}\n')
+    monkeypatch.setenv("TEST_DIR", "outbound/nightly")
+    report = run_spec(write_spec(spec(sftp_server, dest={"path": "${env:TEST_DIR}"})))
+    assert report.status == "ok", report.error
+    assert sftp_server.files() == ["outbound/nightly/orders.jsonl"]

@@ -335,3 +335,19 @@ def test_keys_with_dot_segments_or_empty_segments_are_skipped(
     assert keys(s3) == ["done/ok.jsonl", "in/./y.jsonl", "in//x.jsonl", "in/sub/../../evil.jsonl"]
     skipped = sorted(r.fields["key"] for r in caplog.records if r.getMessage() == "unsafe key skipped")
     assert skipped == ["in/./y.jsonl", "in//x.jsonl", "in/sub/../../evil.jsonl"]
+
+
+def test_bucket_endpoint_and_prefix_given_as_environment_references_are_resolved_at_run_time(
+    s3_server, tmp_path, write_spec, run_spec, monkeypatch
+):
+    s3_server.bucket(BUCKET)
+    s3_server.seed(BUCKET, {"drop/a.jsonl": b'{"k": "a"}\n'})
+    monkeypatch.setenv("TEST_BUCKET", BUCKET)
+    monkeypatch.setenv("TEST_ENDPOINT", s3_server.endpoint)
+    monkeypatch.setenv("TEST_PREFIX", "drop/")
+    data = yaml.safe_load(spec(s3_server, source={"prefix": "${env:TEST_PREFIX}"}))
+    data["connections"]["wms"].update(bucket="${env:TEST_BUCKET}", endpoint_url="${env:TEST_ENDPOINT}")
+    report = run_spec(write_spec(yaml.safe_dump(data)))
+    assert report.status == "ok", report.error
+    assert lines(tmp_path / "out" / "out.jsonl") == [{"k": "a"}]
+    assert keys(s3_server.client()) == ["done/a.jsonl"]

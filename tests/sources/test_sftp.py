@@ -300,3 +300,30 @@ def test_names_a_server_should_never_return_cannot_escape_the_directory() -> Non
     source.log = SimpleNamespace(warning=lambda message, **f: warnings.append(f["name"]))
     assert [e.rel for e in source._walk(client)] == ["ok.jsonl", "sub/deep.jsonl"]
     assert len(warnings) == 6
+
+
+def test_host_user_key_and_directory_given_as_environment_references_are_resolved_at_run_time(
+    sftp_server, tmp_path, write_spec, run_spec, monkeypatch
+):
+    sftp_server.write("drop/a.jsonl", '{"file": "a"}\n')
+    for name, value in {
+        "TEST_HOST": sftp_server.host,
+        "TEST_USER": sftp_server.user,
+        "TEST_PIN": sftp_server.host_fingerprint,
+        "TEST_DIR": "drop",
+    }.items():
+        monkeypatch.setenv(name, value)
+    path = write_spec(
+        spec(
+            sftp_server,
+            tmp_path,
+            source={"path": "${env:TEST_DIR}"},
+            host="${env:TEST_HOST}",
+            username="${env:TEST_USER}",
+            host_key="${env:TEST_PIN}",
+        )
+    )
+    report = run_spec(path)
+    assert report.status == "ok", report.error
+    assert lines(tmp_path / "out" / "out.jsonl") == [{"file": "a"}]
+    assert sftp_server.files() == ["drop/processed/a.jsonl"]
