@@ -23,6 +23,7 @@ from typing import Any
 from engine.contracts import Chunk, Item, Lookup
 from engine.errors import ConfigError, EngineError
 from engine.jsonutil import to_jsonable
+from engine.mapping.steps import truthy
 from engine.runtime.explode import Exploder
 from engine.runtime.lookups import LookupStage
 
@@ -241,13 +242,17 @@ def _tested_target(plan: Any, case: dict[str, Any]) -> Any:
 
 
 def _routed(chunk: Chunk, plan: Any, route: Any, case: dict[str, Any], ctx: dict[str, Any]) -> Chunk:
-    """The records of ``chunk`` the route takes (as a run routes them), with the case's step answers under ``$steps``."""
+    """The records of ``chunk`` the tested step gets (as a run routes them and the step's ``after`` and ``when`` take them), with the case's step answers under ``$steps``."""
     from engine.mapping.paths import STEPS_KEY
 
     answers = {
         name: {"outcome": given.get("outcome", "succeeded"), "answer": given.get("answer")}
         for name, given in (case.get("steps") or {}).items()
     }
+    step = next(s for s in route.steps if s.name == (case.get("step") or route.steps[0].name))
+    failed = any(a["outcome"] == "failed" for a in answers.values())
+    if failed != (step.after == "failed"):
+        return Chunk(chunk.item, [], [])
     index = plan.routes.routes.index(route)
     records, positions = [], []
     for i in range(len(chunk.records)):
@@ -255,7 +260,12 @@ def _routed(chunk: Chunk, plan: Any, route: Any, case: dict[str, Any], ctx: dict
         view = {"record": record, "context": ctx, "file": chunk.item.file_vars(), "row": chunk.positions[i]}
         if index not in (plan.routes.choose(lambda view=view: view) or ()):
             continue
-        records.append({**record, STEPS_KEY: answers} if answers and isinstance(record, dict) else record)
+        record = {**record, STEPS_KEY: answers} if answers and isinstance(record, dict) else record
+        if step.when is not None and not truthy(
+            step.when.search({**view, "record": record, "steps": answers})
+        ):
+            continue
+        records.append(record)
         positions.append(chunk.positions[i])
     return Chunk(chunk.item, records, positions)
 

@@ -82,3 +82,45 @@ def test_a_case_of_a_later_route_sees_only_the_records_a_run_would_send_it(tmp_p
     }
     assert run_case(plan, crossdock).ok
     plan.close()
+
+
+def test_a_case_of_a_step_sees_only_the_records_its_when_and_after_take(tmp_path: Path) -> None:
+    from engine.testing.spec_tests import run_case
+
+    text = """\
+version: 1
+name: releases
+connections:
+  fluent: {type: fluent, base_url: embedded}
+source: {type: local, path: inbox}
+parser: {type: jsonl}
+steps:
+  - name: release
+    when: "date_diff(now(), record.endsAt) >= `0`"
+    mapping:
+      fields:
+        ref: {source: ref}
+    target:
+      type: fluent.event
+      connection: fluent
+      event: {name: Released, entityType: INVENTORY_QUANTITY, entityRef: "{ref}",
+              rootEntityType: INVENTORY_CATALOGUE, rootEntityRef: "DEFAULT:1"}
+  - name: review
+    after: failed
+    mapping: {fields: {ref: {source: ref}}}
+    target: {type: file, writer: jsonl, destination: {type: local, path: out}, name: "r-{run_id}.jsonl"}
+"""
+    plan = compile_document(load_text(text, str(tmp_path / "releases.yaml"), base_dir=tmp_path))
+    held = [
+        {"ref": "R-1", "endsAt": "2026-01-05T21:00:00Z"},
+        {"ref": "R-2", "endsAt": "2099-01-01T00:00:00Z"},
+    ]
+    ended = {"name": "ended", "input": held, "expect": [{"ref": "R-1"}]}
+    assert run_case(plan, ended).ok, run_case(plan, ended).problems
+    review = {"name": "review", "step": "review", "input": held}
+    assert run_case(plan, {**review, "expect": []}).ok, (
+        "no earlier step failed: the review step takes nothing"
+    )
+    failed = {"release": {"outcome": "failed"}}
+    assert run_case(plan, {**review, "steps": failed, "expect": [{"ref": "R-1"}, {"ref": "R-2"}]}).ok
+    plan.close()
