@@ -619,3 +619,35 @@ def test_a_dual_workflow_connector_ingests_then_extracts(emulator, tmp_path: Pat
     rows = {(r["sku"], r["location_ref"]): r["on_hand"] for r in csv_rows(out.read_bytes())}
     assert rows[("SKU-0040", "LOC-001")] == "41" and rows[("SKU-0041", "LOC-002")] == "0"
     assert len(rows) == len(emulator.state("inventory_positions"))
+
+
+def test_a_flash_sale_is_released_when_it_ends(emulator, tmp_path: Path) -> None:
+    servers = h.Servers(emulator)
+    spec = h.copy("webhook-flash-sale-reserve", tmp_path)
+    ended = h.run(spec, servers, payload=spec.parent / "data" / "flash-sale-start.json")
+    running = tmp_path / "flash-sale-running.json"
+    running.write_text(
+        json.dumps(
+            {
+                "promotion": "FLASH-2099-12",
+                "endsAt": "2099-12-31T21:00:00Z",
+                "lines": [{"sku": "SKU-0005", "location": "LOC-005", "quantity": 1}],
+            }
+        )
+    )
+    still = h.run(spec, servers, payload=running)
+    assert ended.counts["written"] == 2 and still.counts["written"] == 1
+    release = spec.parent / "webhook-flash-sale-release.yaml"
+    released = h.run(release, servers)
+    assert released.exit_code == 0 and released.counts["written"] == 2, released.counts
+    held = {q["ref"]: q["status"] for q in emulator.state("inventory_quantities", type="RESERVED")}
+    assert held == {
+        "FLASH-2026-01:SKU-0005:LOC-005": "RELEASED",
+        "FLASH-2026-01:SKU-0002:LOC-002": "RELEASED",
+        "FLASH-2099-12:SKU-0005:LOC-005": "RESERVED",
+        "RES-1001": "RESERVED",
+    }, "the ended sale's reservations are released; the running sale's and an order's are held"
+    again = h.run(release, servers)
+    assert again.exit_code == 0 and again.counts["written"] == 0, "a rerun releases nothing twice"
+    events = [e for e in emulator.state("events") if e["name"] == "InventoryReservationReleased"]
+    assert len(events) == 2
