@@ -66,8 +66,10 @@ def test_init_list_shows_every_scenario_with_its_connector_and_status(cli) -> No
     lines = result.output.splitlines()
     [row] = [x for x in lines if x.startswith("template-ingestion-s3-xml-inventory-batch ")]
     assert row.split()[1:] == ["inventory-s3-xml-batch", "working"]
-    [planned] = [x for x in lines if x.startswith("standalone-asn-inbound-processing ")]
-    assert "planned: needs" in planned
+    [missing] = [x for x in lines if x.startswith("template-ingestion-multi-channel-inventory-sync ")]
+    assert missing.split()[1] == "-" and "missing: needs several sources merged" in missing
+    [partial] = [x for x in lines if x.startswith("business-examples-dropship-order-routing ")]
+    assert partial.split()[1:3] == ["webhook-dropship-routing", "partial:"]
     assert "scenarios are working connectors" in result.output
 
 

@@ -25,11 +25,12 @@ CONNECTORS = Path(__file__).resolve().parents[2] / "connectors"
 
 @dataclasses.dataclass
 class Servers:
-    """The servers a run talks to; S3 and SFTP only when the spec needs them."""
+    """The servers a run talks to; S3, SFTP and SMTP only when the spec needs them."""
 
     emulator: Emulator
     s3: Any = None
     sftp: Any = None
+    smtp: Any = None
 
 
 def copy(folder: str, tmp_path: Path) -> Path:
@@ -40,9 +41,9 @@ def copy(folder: str, tmp_path: Path) -> Path:
 
 
 def needs(spec: Path) -> set[str]:
-    """The kinds of test server the spec's connections need (``s3``, ``sftp``)."""
+    """The kinds of test server the spec's connections need (``s3``, ``sftp``, ``smtp``)."""
     doc = yaml.safe_load(spec.read_text(encoding="utf-8"))
-    return {c["type"] for c in (doc.get("connections") or {}).values()} & {"s3", "sftp"}
+    return {c["type"] for c in (doc.get("connections") or {}).values()} & {"s3", "sftp", "smtp"}
 
 
 def _connections(doc: dict, servers: Servers) -> list[str]:
@@ -70,6 +71,10 @@ def _connections(doc: dict, servers: Servers) -> list[str]:
             out += [
                 f"{at}.password={sftp.password}" if "password" in conn else f"{at}.private_key={sftp.key}"
             ]
+        elif conn["type"] == "smtp":
+            smtp = servers.smtp  # STARTTLS with a login, its certificate issued for localhost
+            out += [f"{at}.host=localhost", f"{at}.port={smtp.port}", f"{at}.ca_bundle={smtp.ca}"]
+            out += [f"{at}.username={smtp.username}", f"{at}.password={smtp.password}"]
     return out
 
 

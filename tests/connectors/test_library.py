@@ -337,6 +337,31 @@ def _rma(servers: h.Servers, report: Any) -> None:
     assert report.routes["main.create"]["written"] == report.routes["main.order"]["written"] == 1
 
 
+def _asn_inbound(servers: h.Servers, report: Any) -> None:
+    emu = servers.emulator
+    receipts = {q["ref"]: q for q in emu.state("inventory_quantities") if q["ref"].startswith("ASN-3001-")}
+    assert {ref: q["status"] for ref, q in receipts.items()} == {
+        "ASN-3001-1": "RECEIVED",
+        "ASN-3001-2": "RECEIVED",
+        "ASN-3001-4": "RECEIVED",
+        "ASN-3001-5": "RECEIVED",
+    }, "'twelve' is refused, never received as 0"
+    received = {ref: {a["name"]: a["value"] for a in q["attributes"]} for ref, q in receipts.items()}
+    assert received["ASN-3001-4"]["receivedQuantity"] == 30, "a leading zero is kept"
+    assert received["ASN-3001-2"]["crossDock"] is True and received["ASN-3001-2"]["orderRef"] == "ORD-1002"
+    assert "crossDock" not in received["ASN-3001-1"]
+    assert report.routes["receive.received"]["written"] == 4 and report.counts["rejected"]["mapping"] == 1
+    [alert] = servers.smtp.messages
+    assert alert["Subject"] == "2 ASN lines off their order in sftp-asn-inbound"
+    assert alert["To"] == "buyers@example.com"
+    lines = [line for line in alert.get_content().splitlines() if line.startswith("- ")]
+    assert lines == [
+        "- ASN-3001-2 (PO-7001) SKU-0013: ordered 10, shipped 6 (-40.0 %)",
+        "- ASN-3001-5 (PO-7001) SKU-0016: ordered 20, shipped 25 (25.0 %)",
+    ]
+    assert servers.sftp.files() == ["outbound/asn/processed/asn_2001.xml"]
+
+
 CASES: dict[str, Case] = {
     "inventory-s3-batch": Case(_inventory_s3_batch, redeliver=True),
     "inventory-s3-xml-batch": Case(_inventory_xml_batch, redeliver=True),
@@ -370,6 +395,7 @@ CASES: dict[str, Case] = {
     "locations-upsert": Case(_locations_upsert),
     "order-cancel": Case(_local_order_cancel),
     "transfers-dispatch-receipt": Case(_transfers, redeliver=True),
+    "sftp-asn-inbound": Case(_asn_inbound, redeliver=True),
     "webhook-returns-rma": Case(_rma, payloads=("rma.json",), repeat=True),
     "webhook-flash-sale-reserve": Case(_flash_sale, payloads=("flash-sale-start.json",), repeat=True),
     "multi-source-stock": Case(_aggregated, setup=_web_export_on_s3, redeliver=True, changed_only=True),
@@ -531,14 +557,25 @@ def emulator():
 
 
 @pytest.fixture
+def smtp_server(tmp_path: Path):
+    """A real SMTP server on loopback: STARTTLS and a login, as a real account's would be."""
+    from tests.servers.smtp import SmtpServer
+
+    server = SmtpServer(tmp_path, security="starttls", username="asn-alerts", password="s3cret-Smtp").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def servers(request, emulator):
-    """The emulator, plus moto and sshd when the connector under test needs them."""
+    """The emulator, plus moto, sshd and an SMTP server when the connector under test needs them."""
     folder = CASES_AND_VARIANTS[request.node.callspec.params["name"]][0]
     kinds = h.needs(LIBRARY / folder / f"{Path(folder).name}.yaml")
     return h.Servers(
         emulator,
         request.getfixturevalue("s3_server") if "s3" in kinds else None,
         request.getfixturevalue("sftp_server") if "sftp" in kinds else None,
+        request.getfixturevalue("smtp_server") if "smtp" in kinds else None,
     )
 
 
@@ -593,6 +630,7 @@ def test_connector_runs_end_to_end(name: str, servers: h.Servers, tmp_path: Path
     case.check(servers, report)
     if case.redeliver:
         sent = _sent(servers.emulator)
+        mailed = len(servers.smtp.messages) if servers.smtp is not None else 0
         again = h.run(spec, servers, list(extra))
         assert again.exit_code == 0 and again.counts["written"] == 0, again.counts
         if case.changed_only:
@@ -600,6 +638,8 @@ def test_connector_runs_end_to_end(name: str, servers: h.Servers, tmp_path: Path
         else:
             assert {i.status for i in again.items} == {"skipped"}
         assert _sent(servers.emulator) == sent, "a file delivered again sends nothing to Fluent"
+        if servers.smtp is not None:
+            assert len(servers.smtp.messages) == mailed, "nor any alert again"
 
 
 def _sent(emu: Emulator) -> int:
