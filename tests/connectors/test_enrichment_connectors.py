@@ -181,3 +181,44 @@ def test_channel_sync_sends_every_position_then_none_then_only_the_changed(
     assert sorted((i["sku"], i["location"], i["qty"]) for i in sent()) == [
         (s, loc, now[(s, loc)]) for s, loc in changed
     ]
+
+
+def test_multi_channel_sync_sends_each_channel_its_own_quantities_then_only_the_changed(
+    emu, api, tmp_path, run_spec, monkeypatch
+) -> None:
+    webshop = ApiServer().start()
+    try:
+        api.auth = webshop.auth = "bearer"
+        monkeypatch.setenv("MARKETPLACE_API_URL", api.url)
+        monkeypatch.setenv("WEBSHOP_API_URL", webshop.url)
+        monkeypatch.setenv("MARKETPLACE_TOKEN", TOKEN)
+        monkeypatch.setenv("WEBSHOP_TOKEN", TOKEN)
+        spec = copy("multi-channel-stock-sync", tmp_path)
+
+        def sent(server: ApiServer) -> dict[tuple[str, str], int]:
+            batches = [r["body"] for r in server.requests("/items/batch")]
+            items = [i for b in batches for i in (b["items"] if isinstance(b, dict) else b)]
+            server.log.clear()
+            return {(i["sku"], i["location"]): i["qty"] for i in items}
+
+        first = run_spec(spec, overrides=fluent(emu))
+        assert first.status == "ok", first.error
+        stock = on_hand(emu)
+        assert sent(api) == {key: max(qty - 2, 0) for key, qty in stock.items()}, "on-hand less the buffer"
+        assert sent(webshop) == {key: min(qty, 50) for key, qty in stock.items()}, "on-hand capped at 50"
+        assert first.routes["marketplace"]["written"] == first.routes["webshop"]["written"] == 250
+        second = run_spec(spec, overrides=fluent(emu))
+        assert second.status == "ok" and second.counts["written"] == 0
+        assert sent(api) == {} and sent(webshop) == {}, "nothing changed, nothing sent"
+        changed = sorted(stock)[10:13]
+        for position in emu.store.inventory_positions:
+            if (position["productRef"], position["locationRef"]) in changed:
+                position["onHand"] += 70
+                position["updatedOn"] = emu.core.clock.now_iso()
+        third = run_spec(spec, overrides=fluent(emu))
+        assert third.status == "ok", third.error
+        now = on_hand(emu)
+        assert sent(api) == {key: now[key] - 2 for key in changed}
+        assert sent(webshop) == dict.fromkeys(changed, 50)
+    finally:
+        webshop.stop()

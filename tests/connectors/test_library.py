@@ -602,6 +602,7 @@ ELSEWHERE = {
     "quickstart": "tests/connectors/test_connectors.py",
     "inventory-dual-workflow": "tests/connectors/test_library.py::test_a_dual_workflow_connector_ingests_then_extracts",
     "channel-stock-sync": "tests/connectors/test_enrichment_connectors.py",
+    "multi-channel-stock-sync": "tests/connectors/test_enrichment_connectors.py",
     "cycle-count-reconciliation": "tests/connectors/test_enrichment_connectors.py",
     "price-update": "tests/connectors/test_enrichment_connectors.py",
     "webhook-fulfilment-sftp-xml": "tests/connectors/test_enrichment_connectors.py",
