@@ -215,10 +215,14 @@ def test_multi_channel_sync_sends_each_channel_its_own_quantities_then_only_the_
             if (position["productRef"], position["locationRef"]) in changed:
                 position["onHand"] += 70
                 position["updatedOn"] = emu.core.clock.now_iso()
+        webshop.fail("/items/batch", status=401)  # the web shop turns the token down once
+        failed = run_spec(spec, overrides=fluent(emu))
+        assert failed.status == "failed" and failed.routes["webshop"]["written"] == 0
+        sent(api), sent(webshop)  # the requests of the failed run
         third = run_spec(spec, overrides=fluent(emu))
         assert third.status == "ok", third.error
         now = on_hand(emu)
         assert sent(api) == {key: now[key] - 2 for key in changed}
-        assert sent(webshop) == dict.fromkeys(changed, 50)
+        assert sent(webshop) == dict.fromkeys(changed, 50), "what a failed run did not deliver is sent again"
     finally:
         webshop.stop()
