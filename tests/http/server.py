@@ -34,6 +34,13 @@ USER, PASSWORD = "integrator", "pa55-w0rd-basic"
 CLIENT_ID, CLIENT_SECRET = "engine-client", "cl13nt-s3cr3t"
 #: the secret part of the chat webhook's URL, as Slack and Teams hand them out
 CHAT_TOKEN = "T000-B000-ch4tw3bh00ks3cr3t"
+#: the payment API's operations on an authorisation: the prefix of the reference it answers, the status
+PAYMENT_OPERATIONS = {
+    "captures": ("CAP", "CAPTURED"),
+    "refunds": ("REF", "REFUNDED"),
+    "cancels": ("CAN", "CANCELLED"),
+    "amountUpdates": ("RAU", "AUTHORISED"),
+}
 
 
 @dataclasses.dataclass
@@ -62,8 +69,8 @@ class ApiServer:
         self.chat: list[str] = []
         #: what each supplier has of a sku (GET /availability/{sku}): [{"supplier": ..., "available": n}]
         self.availability: dict[str, list[dict[str, Any]]] = {}
-        #: captures the payment API made (POST /payments/{ref}/captures), by their reference
-        self.captures: dict[str, dict[str, Any]] = {}
+        #: what the payment API did (POST /payments/{ref}/{operation}), by the reference it answered
+        self.payments: dict[str, dict[str, Any]] = {}
         self.log: list[dict[str, Any]] = []
         self.faults: list[Fault] = []
         self.keys: dict[str, tuple[int, Any]] = {}
@@ -155,7 +162,7 @@ class ApiServer:
                 Route("/items/batch", self.batch_items, methods=["POST"]),
                 Route("/items/{ref}", self.put_item, methods=["PUT", "PATCH"]),
                 Route("/hooks/chat/{token}", self.chat_message, methods=["POST"]),
-                Route("/payments/{ref}/captures", self.capture_payment, methods=["POST"]),
+                Route("/payments/{ref}/{operation}", self.payment_operation, methods=["POST"]),
                 Route("/availability/{sku}", self.get_availability, methods=["GET"]),
             ]
         )
@@ -400,11 +407,14 @@ class ApiServer:
             return JSONResponse({"error": "no supplier carries this sku"}, status_code=404)
         return JSONResponse({"data": {"sku": request.path_params["sku"], "suppliers": suppliers}})
 
-    async def capture_payment(self, request: Request) -> Response:
-        """A payment provider's capture: an amount of an authorisation, answered with the capture's reference."""
+    async def payment_operation(self, request: Request) -> Response:
+        """A payment provider's operation on an authorisation (Adyen's paths), answered with its reference."""
         entry, early, fault = await self._guard(request)
         if early is not None:
             return early
+        operation = request.path_params["operation"]
+        if operation not in PAYMENT_OPERATIONS:
+            return JSONResponse({"error": f"no operation {operation!r}"}, status_code=404)
         replay = self._replayed(entry)
         if replay is not None:
             return replay
@@ -414,15 +424,11 @@ class ApiServer:
             return await self._after(
                 fault, self._remember(entry, 422, {"error": f"amount must be > 0, got {amount!r}"})
             )
-        reference = f"CAP-{next(self._ids):04d}"
-        capture = {
-            "reference": reference,
-            "payment": request.path_params["ref"],
-            "status": "CAPTURED",
-            **body,
-        }
-        self.captures[reference] = capture
-        return await self._after(fault, self._remember(entry, 201, capture))
+        prefix, status = PAYMENT_OPERATIONS[operation]
+        reference = f"{prefix}-{next(self._ids):04d}"
+        done = {"reference": reference, "payment": request.path_params["ref"], "status": status, **body}
+        self.payments[reference] = {"operation": operation, **done}
+        return await self._after(fault, self._remember(entry, 201, done))
 
     async def put_item(self, request: Request) -> Response:
         entry, early, fault = await self._guard(request)

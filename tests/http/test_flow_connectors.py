@@ -55,7 +55,7 @@ def payments(emu: Emulator, order: str) -> dict[str, dict]:
     return {t["ref"]: t for t in emu.state("financial_transactions") if t["orderId"] == row["id"]}
 
 
-def test_a_capture_is_sent_to_the_provider_then_recorded_in_fluent_with_its_reference(
+def test_each_payment_operation_goes_to_the_provider_then_to_fluent_with_its_reference(
     api: ApiServer, emu: Emulator, tmp_path: Path, monkeypatch
 ) -> None:
     monkeypatch.setenv("PAYMENTS_API_URL", api.url)
@@ -63,25 +63,60 @@ def test_a_capture_is_sent_to_the_provider_then_recorded_in_fluent_with_its_refe
     monkeypatch.setenv("PAYMENTS_WEBHOOK_KEY", "payments-key-0123456789")
     api.fail("/payments/AUTH-7782/captures", status=402, times=10)  # the provider declines this one
     spec = copy("webhook-payment-capture", tmp_path)
-    body = spec.parent / "data" / "captures.json"
+    body = spec.parent / "data" / "payments.json"
     report = run_payload(spec, body, fluent(emu))
     assert report.exit_code == 0, (report.error, report.counts)
-    [capture] = api.captures.values()
-    assert capture["payment"] == "ORD-1001-P1" and capture["amount"] == 89.9
-    assert (
-        api.requests("/payments", "POST")[0]["headers"]["authorization"] == "Bearer provider-token-0123456789"
-    )
-    recorded = payments(emu, "ORD-1001")[capture["reference"]]
-    assert recorded["status"] == "CAPTURED" and recorded["total"] == 89.9 and recorded["currency"] == "AUD"
+    done = {p["operation"]: p for p in api.payments.values()}
+    assert {op: (p["payment"], p["orderRef"], p["amount"]) for op, p in done.items()} == {
+        "captures": ("ORD-1001-P1", "ORD-1001", 89.9),
+        "refunds": ("ORD-1001-P1", "ORD-1001", 29.95),
+        "cancels": ("AUTH-7790", "ORD-1004", 15.0),
+        "amountUpdates": ("AUTH-7795", "ORD-1005", 80.0),
+    }
+    assert {r["headers"]["authorization"] for r in api.requests("/payments", "POST")} == {
+        "Bearer provider-token-0123456789"
+    }
+    recorded = {
+        (order, t["ref"]): (t["status"], t["type"], t["total"], t["currency"], t["externalTransactionId"])
+        for order in ("ORD-1001", "ORD-1004", "ORD-1005")
+        for t in payments(emu, order).values()
+        if t["ref"] != "ORD-1001-P1"  # the seeded authorisation
+    }
+    assert recorded == {
+        ("ORD-1001", done["captures"]["reference"]): ("CAPTURED", "PAYMENT", 89.9, "AUD", "ORD-1001-P1"),
+        ("ORD-1001", done["refunds"]["reference"]): ("REFUNDED", "REFUND", 29.95, "AUD", "ORD-1001-P1"),
+        ("ORD-1004", done["cancels"]["reference"]): (
+            "AUTHORIZATION_CANCELLED",
+            "PAYMENT",
+            15.0,
+            "AUD",
+            "AUTH-7790",
+        ),
+        ("ORD-1005", done["amountUpdates"]["reference"]): ("AUTHORIZED", "PAYMENT", 80.0, "AUD", "AUTH-7795"),
+    }
+    events = sorted(e["name"] for e in emu.state("events"))
+    assert events == [
+        "PaymentAuthorizationCancelled",
+        "PaymentCaptured",
+        "PaymentReauthorized",
+        "PaymentRefunded",
+    ]
     assert payments(emu, "ORD-1003") == {}, "a capture the provider declined is not recorded"
     assert payments(emu, "ORD-1002") == {}, "an amount that is not a number is never sent"
-    why = {(r["route"], r.get("step"), r["original"]["order"]) for r in rejects(report)}
-    assert why == {("main", "capture", "ORD-1002"), ("main", "capture", "ORD-1003")}
-    assert report.routes["main.record"]["written"] == 1
+    why = {(r.get("route"), r.get("step"), r["stage"], r["lineage"]["at"]) for r in rejects(report)}
+    assert why == {
+        ("capture", "call", "mapping", "payments[1]"),
+        ("capture", "call", "target", "payments[2]"),
+        (None, None, "route", "payments[6]"),  # the chargeback: no route takes that kind
+    }
+    [unknown] = [r for r in rejects(report) if r["stage"] == "route"]
+    assert unknown["lineage"]["row"] == 7 and unknown["original"]["kind"] == "chargeback"
+    for route in ("capture", "refund", "cancel", "reauthorise"):
+        assert report.routes[f"{route}.record"]["written"] == 1, route
     sent = len(api.requests("/payments")), len(emu.state("events"))
     again = run_payload(spec, body, fluent(emu))
     assert again.counts["written"] == 0 and again.items[0].status == "skipped"
-    assert (len(api.requests("/payments")), len(emu.state("events"))) == sent, "a repeat captures nothing"
+    assert (len(api.requests("/payments")), len(emu.state("events"))) == sent, "a repeat applies nothing"
 
 
 def test_order_lines_go_to_the_supplier_with_stock_or_are_marked_on_the_order(

@@ -82,7 +82,7 @@ def test_an_asn_is_acknowledged_in_xml_with_the_created_receipts_and_a_redeliver
     )  # + the seeded ASN-1001-1
 
 
-def test_a_payment_capture_is_answered_in_json_with_the_provider_s_reference(
+def test_payment_operations_are_answered_in_json_each_with_the_provider_s_reference(
     emu, serve, client, tmp_path, monkeypatch
 ):
     from tests.http.server import ApiServer
@@ -94,20 +94,26 @@ def test_a_payment_capture_is_answered_in_json_with_the_provider_s_reference(
         monkeypatch.setenv("PAYMENTS_WEBHOOK_KEY", KEY)
         spec = pointed_at(emu, "webhook-payment-capture", tmp_path)
         server = serve(spec)
-        body = (spec.parent / "data" / "captures.json").read_bytes()
-        answer = client.post(
-            server.url + "/webhooks/payments/captures", content=body, headers={"x-api-key": KEY}
-        )
+        body = (spec.parent / "data" / "payments.json").read_bytes()
+        answer = client.post(server.url + "/webhooks/payments", content=body, headers={"x-api-key": KEY})
     finally:
         api.stop()
     assert answer.status_code == 200, answer.text
-    captures = {c["order"]: c for c in answer.json()["captures"]}
-    made = {c["payment"]: ref for ref, c in api.captures.items()}
-    assert captures["ORD-1001"] == {
+    answered = {(p["kind"], p["order"]): p for p in answer.json()["payments"]}
+    made = {(p["operation"], p["payment"]): ref for ref, p in api.payments.items()}
+    assert answered[("capture", "ORD-1001")] == {
         "order": "ORD-1001",
+        "kind": "capture",
         "status": "delivered",
-        "reference": made["ORD-1001-P1"],
+        "reference": made[("captures", "ORD-1001-P1")],
         "reason": None,
     }
-    assert captures["ORD-1003"]["reference"] == made["AUTH-7782"]
-    assert captures["ORD-1002"]["status"] == "rejected" and "'12,50'" in captures["ORD-1002"]["reason"]
+    assert answered[("refund", "ORD-1001")]["reference"] == made[("refunds", "ORD-1001-P1")]
+    assert answered[("cancel", "ORD-1004")]["reference"] == made[("cancels", "AUTH-7790")]
+    assert answered[("reauthorise", "ORD-1005")]["reference"] == made[("amountUpdates", "AUTH-7795")]
+    assert answered[("capture", "ORD-1003")]["reference"] == made[("captures", "AUTH-7782")]
+    refused = answered[("capture", "ORD-1002")]
+    assert refused["status"] == "rejected" and "'12,50'" in refused["reason"]
+    unknown = answered[("chargeback", "ORD-1005")]
+    assert unknown["status"] == "rejected" and "no route took the record" in unknown["reason"]
+    assert unknown["reference"] is None
