@@ -210,7 +210,7 @@ class Sender:
     def _accepted(self, out: Outgoing, resp: httpx.Response) -> None:
         if self.results is None:
             keep = len(out.members) == 1 and self.run.outcomes.keeps_answers
-            answer = _body(resp) if keep else None
+            answer = _answer(resp) if keep else None
             for batch, i in out.members:
                 self._accept(batch, i, answer)
             return
@@ -284,6 +284,18 @@ def _json(value: Any) -> str:
     from engine.jsonutil import dumps
 
     return dumps(value)
+
+
+def _answer(resp: httpx.Response) -> Any:
+    """What the server answered for a record, as later steps read it: JSON when it is, else the text.
+
+    Not scrubbed: it is data a later step sends on (a label URL under the API's own address must
+    reach Fluent whole); the rejects file, reports and webhook answers scrub it where they write it.
+    """
+    try:
+        return json_of(resp)
+    except ValueError:
+        return resp.text
 
 
 def _body(resp: httpx.Response) -> Any:

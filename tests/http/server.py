@@ -71,6 +71,8 @@ class ApiServer:
         self.availability: dict[str, list[dict[str, Any]]] = {}
         #: what the payment API did (POST /payments/{ref}/{operation}), by the reference it answered
         self.payments: dict[str, dict[str, Any]] = {}
+        #: return labels the label API bought (POST /labels), by their id
+        self.labels: dict[str, dict[str, Any]] = {}
         self.log: list[dict[str, Any]] = []
         self.faults: list[Fault] = []
         self.keys: dict[str, tuple[int, Any]] = {}
@@ -164,6 +166,7 @@ class ApiServer:
                 Route("/hooks/chat/{token}", self.chat_message, methods=["POST"]),
                 Route("/payments/{ref}/{operation}", self.payment_operation, methods=["POST"]),
                 Route("/availability/{sku}", self.get_availability, methods=["GET"]),
+                Route("/labels", self.create_label, methods=["POST"]),
             ]
         )
 
@@ -429,6 +432,28 @@ class ApiServer:
         done = {"reference": reference, "payment": request.path_params["ref"], "status": status, **body}
         self.payments[reference] = {"operation": operation, **done}
         return await self._after(fault, self._remember(entry, 201, done))
+
+    async def create_label(self, request: Request) -> Response:
+        """A shipping-label API (ShipStation, EasyPost): a return label for a shipment, answered with its tracking."""
+        entry, early, fault = await self._guard(request)
+        if early is not None:
+            return early
+        replay = self._replayed(entry)
+        if replay is not None:
+            return replay
+        body = entry["body"] if isinstance(entry["body"], dict) else {}
+        missing = [k for k in ("reference", "carrier", "from", "to") if not body.get(k)]
+        if missing:
+            return await self._after(fault, self._remember(entry, 422, {"error": f"missing {missing}"}))
+        number = next(self._ids)
+        label = {
+            "labelId": f"LBL-{number:04d}",
+            "trackingNumber": f"{body['carrier'][:2].upper()}{number:09d}AU",
+            "labelUrl": f"{self.url}/labels/LBL-{number:04d}.pdf",
+            **body,
+        }
+        self.labels[label["labelId"]] = label
+        return await self._after(fault, self._remember(entry, 201, label))
 
     async def put_item(self, request: Request) -> Response:
         entry, early, fault = await self._guard(request)

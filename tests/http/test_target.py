@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.http.conftest import block, connection, rejects
+from tests.http.conftest import FAST_RETRY, block, connection, rejects
 from tests.http.server import ApiServer
 
 ROWS = [("S1", "1", "A-1"), ("S2", "2", "A-2"), ("", "3", "A-3"), ("S4", "4", "A-4"), ("S5", "5", "A-5")]
@@ -280,3 +280,39 @@ def test_a_later_step_reads_the_response_body_an_earlier_http_step_answered(
     for row, ref in ((1, "A-1"), (2, "A-2")):
         assert api.items[str(created[row])]["ref"] == ref  # the second step patched what the first created
     assert report.routes["main.tag"]["written"] == 2
+
+
+def test_a_later_step_gets_an_answer_whole_though_it_holds_the_connection_s_secret_address(
+    api, tmp_path, write_spec, run_spec, monkeypatch
+):
+    """The label URL sits under the API's address, read from the environment and so masked in output:
+    the next step must still send it whole, while the rejects file masks it."""
+    monkeypatch.setenv("LABELS_API_URL", api.url)
+    write_rows(tmp_path, [("S1", "1", "A-1"), ("S2", "2", "A-2")])
+    api.fail("/items", status=422)  # the first item is refused
+    conn = {"type": "http", "base_url": "${env:LABELS_API_URL}", "retry": FAST_RETRY}
+    text = (
+        "version: 1\nname: labelled\n"
+        + "connections:\n  api: "
+        + json.dumps(conn)
+        + "\n"
+        + "source: {type: local, path: in}\nparser: {type: csv}\n"
+        + "steps:\n"
+        + "  - name: label\n"
+        + "    mapping: {fields: {reference: {source: ref}, carrier: {value: AUSPOST}, from: {value: CUST}, to: {source: sku}}}\n"
+        + "    target: {type: http, connection: api, path: /labels}\n"
+        + "  - name: item\n"
+        + "    mapping: {fields: {sku: {source: $steps.label.answer.labelUrl}, qty: {source: qty, resolver: int}}}\n"
+        + "    target: {type: http, connection: api, path: /items, concurrency: 1}\n"
+        + "on_error: {max_reject_ratio: 1}\n"
+    )
+    report = run_spec(write_spec(text))
+    assert report.status == "ok", report.error
+    urls = {label["reference"]: label["labelUrl"] for label in api.labels.values()}
+    assert urls["A-1"].startswith(api.url) and urls["A-2"].startswith(api.url)
+    [item] = api.items.values()  # the first item (row 1) was refused, in file order
+    assert item["sku"] == urls["A-2"], "the answer reached the next step unmasked"
+    [refused] = rejects(report)
+    assert (refused["step"], refused["lineage"]["row"]) == ("item", 1)
+    assert refused["mapped"]["sku"] == urls["A-1"].replace(api.url, "***")
+    assert api.url not in json.dumps(refused)
