@@ -152,3 +152,64 @@ def test_order_lines_go_to_the_supplier_with_stock_or_are_marked_on_the_order(
     again = run_payload(spec, body, fluent(emu))
     assert again.counts["written"] == 0 and again.items[0].status == "skipped"
     assert (len(api.requests("/purchase-orders")), len(emu.requests(method="POST"))) == sent
+
+
+def on_hand(emu: Emulator, sku: str, location: str) -> int:
+    rows = emu.state("inventory_positions", productRef=sku, locationRef=location)
+    return rows[0]["onHand"] if rows else 0
+
+
+def test_a_return_is_labelled_received_and_refunded_and_another_cancelled_each_by_its_kind(
+    api: ApiServer, emu: Emulator, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("LABELS_API_URL", api.url)
+    monkeypatch.setenv("LABELS_API_TOKEN", "labels-token-0123456789")
+    monkeypatch.setenv("RETURNS_WEBHOOK_KEY", "returns-key-0123456789")
+    spec = copy("webhook-returns-rma", tmp_path)
+    created = run_payload(spec, spec.parent / "data" / "rma.json", fluent(emu))
+    assert created.exit_code == 0, (created.error, created.counts)
+    stock = on_hand(emu, "SKU-0010", "LOC-001")
+    updates, body = (
+        spec.parent / "webhook-returns-rma-updates.yaml",
+        spec.parent / "data" / "rma-updates.json",
+    )
+    report = run_payload(updates, body, fluent(emu))
+    assert report.exit_code == 0, (report.error, report.counts)
+    [label] = api.labels.values()
+    assert (label["reference"], label["carrier"], label["to"], label["from"]["postcode"]) == (
+        "RMA-7001",
+        "AUSPOST",
+        "LOC-001",
+        "2000",
+    )
+    assert api.requests("/labels", "POST")[0]["headers"]["authorization"] == "Bearer labels-token-0123456789"
+    [rma] = emu.state("return_orders", ref="RMA-7001")
+    assert {a["name"]: a["value"] for a in rma["attributes"]} == {
+        "trackingNumber": label["trackingNumber"],
+        "labelUrl": label["labelUrl"],
+    }
+    assert rma["status"] == "RECEIVED" and rma["creditMemo"] == {"ref": "RF-7001"}
+    assert on_hand(emu, "SKU-0010", "LOC-001") == stock + 1, "the inspected unit is back in stock"
+    [refund] = payments(emu, "ORD-1002").values()
+    assert (refund["ref"], refund["status"], refund["type"], refund["total"], refund["currency"]) == (
+        "RF-7001",
+        "REFUNDED",
+        "REFUND",
+        45.0,
+        "AUD",
+    )
+    [cancelled] = emu.state("return_orders", ref="RET-1001")
+    assert cancelled["status"] == "CANCELLED"
+    why = {(r.get("route"), r["stage"], r["lineage"]["at"]) for r in rejects(report)}
+    assert why == {
+        ("receipt", "mapping", "updates[4]"),  # a quantity of 'one' restocks nothing, never 0
+        (None, "route", "updates[5]"),  # an exchange: no route takes that kind
+    }
+    for route in ("label.record", "receipt", "refund.memo", "cancel"):
+        assert report.routes[route]["written"] == 1, route
+    sent = len(api.requests("/labels")), len(emu.requests(method="POST"))
+    again = run_payload(updates, body, fluent(emu))
+    assert again.counts["written"] == 0 and again.items[0].status == "skipped"
+    assert (len(api.requests("/labels")), len(emu.requests(method="POST"))) == sent, (
+        "a repeat applies nothing"
+    )

@@ -16,19 +16,19 @@ KEY = "asn-key-0123456789abcdef"
 
 
 def pointed_at(emu: Emulator, name: str, tmp_path: Path) -> Path:
-    """A copy of the connector's folder whose Fluent connection is the test emulator's account."""
+    """A copy of the connector's folder whose specs' Fluent connection is the test emulator's account."""
     shutil.copytree(CONNECTORS / name, tmp_path / name)
-    spec = tmp_path / name / f"{name}.yaml"
-    doc = yaml.safe_load(spec.read_text(encoding="utf-8"))
     c = emu.credentials
-    doc["connections"]["fluent"] = {
-        "type": "fluent",
-        "base_url": emu.url,
-        **{k: c[k] for k in ("client_id", "client_secret", "username", "password")},
-        "retailer_id": str(c["retailer_id"]),
-    }
-    spec.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    return spec
+    for spec in (tmp_path / name).glob("*.yaml"):
+        doc = yaml.safe_load(spec.read_text(encoding="utf-8"))
+        doc["connections"]["fluent"] = {
+            "type": "fluent",
+            "base_url": emu.url,
+            **{k: c[k] for k in ("client_id", "client_secret", "username", "password")},
+            "retailer_id": str(c["retailer_id"]),
+        }
+        spec.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return tmp_path / name / f"{name}.yaml"
 
 
 def test_an_asn_is_acknowledged_in_xml_with_the_created_receipts_and_a_redelivery_creates_nothing(
@@ -117,3 +117,40 @@ def test_payment_operations_are_answered_in_json_each_with_the_provider_s_refere
     unknown = answered[("chargeback", "ORD-1005")]
     assert unknown["status"] == "rejected" and "no route took the record" in unknown["reason"]
     assert unknown["reference"] is None
+
+
+def test_a_served_returns_folder_creates_a_return_then_takes_its_later_requests_by_kind(
+    emu, serve, client, tmp_path, monkeypatch
+):
+    from tests.http.server import ApiServer
+
+    api = ApiServer().start()
+    try:
+        monkeypatch.setenv("LABELS_API_URL", api.url)
+        monkeypatch.setenv("LABELS_API_TOKEN", "labels-token-0123456789")
+        monkeypatch.setenv("RETURNS_WEBHOOK_KEY", KEY)
+        spec = pointed_at(emu, "webhook-returns-rma", tmp_path)
+        server = serve(*sorted(spec.parent.glob("*.yaml")))  # both specs of the folder, each on its own path
+        data = spec.parent / "data"
+        created = client.post(
+            server.url + "/webhooks/returns/rma",
+            content=(data / "rma.json").read_bytes(),
+            headers={"x-api-key": KEY},
+        )
+        updated = client.post(
+            server.url + "/webhooks/returns/rma/updates",
+            content=(data / "rma-updates.json").read_bytes(),
+            headers={"x-api-key": KEY},
+        )
+    finally:
+        api.stop()
+    assert created.status_code == 200, created.text
+    assert updated.status_code == 200, updated.text
+    answer = updated.json()
+    assert answer["records"]["written"] == 6  # a label and a refund are two deliveries each
+    assert sorted((r["row"], r["stage"]) for r in answer["rejects"]) == [(5, "mapping"), (6, "route")]
+    [rma] = emu.state("return_orders", ref="RMA-7001")
+    [label] = api.labels.values()
+    assert rma["status"] == "RECEIVED" and rma["creditMemo"] == {"ref": "RF-7001"}
+    assert {a["name"]: a["value"] for a in rma["attributes"]}["trackingNumber"] == label["trackingNumber"]
+    assert emu.state("return_orders", ref="RET-1001")[0]["status"] == "CANCELLED"
