@@ -772,13 +772,19 @@ class RecordShape:
     so one checker reads every target's shape. ``fields`` maps each field
     name to its graphql-core ``GraphQLInputField`` (a non-null type without a
     default is required); ``filled`` are required fields the target fills in
-    itself when the record leaves them out.
+    itself when the record leaves them out. ``open``: the other side takes
+    fields it does not declare (a JSON Schema without ``additionalProperties:
+    false``), so an unknown field is a warning, not an error. ``check``, when
+    given, is the other side's own validator of a whole record (``record ->
+    problems``), used by ``engine test`` instead of walking ``fields``.
     """
 
     #: how messages name it: ``CreateLocationInput``, ``InventoryBatchEntity``
     name: str
     fields: Mapping[str, Any]
     filled: frozenset[str] = frozenset()
+    open: bool = False
+    check: Callable[[Any], list[str]] | None = None
 
 
 class Writer(Plugin):

@@ -74,22 +74,49 @@ def _required(field: GraphQLInputField) -> bool:
     return isinstance(field.type, GraphQLNonNull) and field.default_value is Undefined
 
 
+def shown(type_: Any) -> str:
+    """How messages name a type: GraphQL's notation, or a JSON Schema's words (``array of integer``).
+
+    Types converted from a JSON Schema carry their words in ``extensions``
+    (``label``); required-ness is not part of their name there.
+    """
+    if isinstance(type_, GraphQLNonNull):
+        inner = shown(type_.of_type)
+        return inner if "label" in _named(type_).extensions else f"{inner}!"
+    if isinstance(type_, GraphQLList):
+        inner = shown(type_.of_type)
+        return f"array of {inner}" if "label" in _named(type_).extensions else f"[{inner}]"
+    return str(type_.extensions.get("label", type_.name))
+
+
 def kind_problem(type_: Any, kind: str, value: Any = Undefined) -> str | None:
     """Why a value of ``kind`` (``value`` when known) does not fit ``type_``, or None when it fits.
 
     A single value fits a list type (GraphQL takes it as a list of one); a
-    list never fits a scalar or an object. The reason reads after the type:
-    ``qty is Int!: it takes an integer, not 'ten'``.
+    list never fits a scalar or an object (in a JSON Schema's types a single value does not fit a
+    list either). The reason reads after the type:
+    ``qty is Int!: it takes an integer, not 'ten'``. A scalar converted from a
+    JSON Schema lists the kinds it takes (and its ``enum``) in ``extensions``.
     """
     if isinstance(type_, GraphQLNonNull):
         type_ = type_.of_type
+    found = _a(kind) if value is Undefined else repr(value)
+    if (
+        isinstance(type_, GraphQLList)
+        and kind not in ("array", "null")
+        and "label" in _named(type_).extensions
+    ):
+        return (
+            f"it takes a list, not {found}"  # JSON Schema, unlike GraphQL, takes no single value for a list
+        )
     if isinstance(type_, GraphQLList):
         return None if kind == "array" else kind_problem(type_.of_type, kind, value)
-    found = _a(kind) if value is Undefined else repr(value)
     if kind == "null":
         return None
     if isinstance(type_, GraphQLInputObjectType):
         return None if kind == "object" else f"it takes an object, not {found}"
+    if isinstance(type_, GraphQLScalarType) and "kinds" in type_.extensions:
+        return _json_problem(type_.extensions, kind, value, found)
     if isinstance(type_, GraphQLEnumType):
         names = ", ".join(type_.values)
         if kind != "string" or (value is not Undefined and value not in type_.values):
@@ -99,6 +126,13 @@ def kind_problem(type_: Any, kind: str, value: Any = Undefined) -> str | None:
         kinds = SCALAR_KINDS[type_.name]
         return None if kind in kinds else f"it takes {' or '.join(map(_a, kinds))}, not {found}"
     return None
+
+
+def _json_problem(extensions: Mapping[str, Any], kind: str, value: Any, found: str) -> str | None:
+    kinds, enum = extensions["kinds"], extensions.get("enum")
+    if enum is not None and (kind not in kinds or (value is not Undefined and value not in enum)):
+        return f"it takes one of {', '.join(map(repr, enum))}, not {found}"
+    return None if kind in kinds else f"it takes {' or '.join(map(_a, kinds))}, not {found}"
 
 
 # --- a mapping as written -------------------------------------------------------------------------
@@ -138,18 +172,38 @@ class _Checker:
         self.filled = filled
         self.diags: list[Diagnostic] = []
 
-    def error(self, path: SpecPath, message: str, *, key: bool = False) -> None:
-        self.diags.append(self.doc.diagnostic(path, message, key=key, code="target-schema"))
+    def error(self, path: SpecPath, message: str, *, key: bool = False, severity: str = "error") -> None:
+        self.diags.append(
+            self.doc.diagnostic(path, message, key=key, code="target-schema", severity=severity)
+        )
 
     def object(
-        self, children: dict[str, _Node], fields: Mapping[str, Any], name: str, where: SpecPath, top: bool
+        self,
+        children: dict[str, _Node],
+        fields: Mapping[str, Any],
+        name: str,
+        where: SpecPath,
+        top: bool,
+        open_: bool = False,
     ) -> None:
         for key, node in children.items():
             field = fields.get(key)
-            if field is None:
+            if field is None and open_ and fields:
+                hint = did_you_mean(key, list(fields))
+                self.error(
+                    node.path,
+                    f"{name} does not declare '{key}'{hint}; its schema lets it through, "
+                    "but an undeclared field is most likely a typo",
+                    key=True,
+                    severity="warning",
+                )
+                continue
+            if field is None and not open_:
                 hint = did_you_mean(key, list(fields)) or f" (its fields: {', '.join(fields)})"
                 self.error(node.path, f"{name} has no field '{key}'{hint}", key=True)
                 continue
+            if field is None:
+                continue  # an open object that declares nothing takes anything
             self.node(node, field.type, f"{name}.{key}")
         missing = [
             key
@@ -157,7 +211,7 @@ class _Checker:
             if _required(field) and key not in children and not (top and key in self.filled)
         ]
         if missing:
-            listed = ", ".join(f"{key} ({fields[key].type})" for key in missing)
+            listed = ", ".join(f"{key} ({shown(fields[key].type)})" for key in missing)
             self.error(
                 where,
                 f"{name} requires {listed}: map {'it' if len(missing) == 1 else 'them'} "
@@ -171,16 +225,19 @@ class _Checker:
             kind = "array" if "each" in raw else "object"
             problem = kind_problem(type_, kind)
             if problem is not None:
-                self.error(node.path, f"{label} is {type_}: {problem}", key=True)
+                self.error(node.path, f"{label} is {shown(type_)}: {problem}", key=True)
                 return
             named = _named(type_)
             if isinstance(named, GraphQLInputObjectType):
-                self.object(node.children, named.fields, named.name, node.path, top=False)
+                extensions = named.extensions
+                name = str(extensions.get("label", named.name))
+                open_ = bool(extensions.get("open"))
+                self.object(node.children, named.fields, name, node.path, top=False, open_=open_)
             return
         for what, kind, value, origin in self._produces(raw):
             problem = kind_problem(type_, kind, value)
             if problem is not None:
-                self.error((*node.path, *what), f"{label} is {type_}: {problem}{origin}")
+                self.error((*node.path, *what), f"{label} is {shown(type_)}: {problem}{origin}")
 
     def _produces(self, raw: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str, Any, str]]:
         """What a leaf field yields, where the mapping says: (option, kind, value or Undefined, origin)."""
@@ -210,7 +267,7 @@ def mapping_problems(
 ) -> list[Diagnostic]:
     """Every way the ``fields`` block at ``path`` would build records ``shape`` refuses, positioned."""
     checker = _Checker(doc, resolvers, shape.filled)
-    checker.object(_tree(fields, path), shape.fields, shape.name, path, top=True)
+    checker.object(_tree(fields, path), shape.fields, shape.name, path, top=True, open_=shape.open)
     return checker.diags
 
 
@@ -218,7 +275,12 @@ def mapping_problems(
 
 
 def record_problems(record: Any, shape: RecordShape) -> list[str]:
-    """Every way ``record`` does not fit ``shape``, as ``path: message`` lines (for ``engine test``)."""
+    """Every way ``record`` does not fit ``shape``, as ``path: message`` lines (for ``engine test``).
+
+    A shape with its own validator (``check``) is checked by it alone.
+    """
+    if shape.check is not None:
+        return shape.check(record)
     out: list[str] = []
     _value_object(record, shape.fields, shape.name, "", out, shape.filled)
     return out

@@ -17,7 +17,10 @@ from the mapped record (``/items/{ref}``; values are percent-encoded) or
 (``wrapper: item`` sends ``{"item": {...}}``); ``body: batch`` sends
 ``batch_size`` records of one file as a JSON array (``wrapper: items``:
 ``{"items": [...]}``), and ``results`` maps a per-item answer back to each
-record by position.
+record by position. ``body_schema`` names the body's JSON Schema (a
+schema file, or an OpenAPI 3 document and the schema in it): ``engine
+validate`` checks the mapping against it and ``engine test`` every expected
+record (:mod:`engine.http.body_schema`).
 
 ``message: {text: TEMPLATE}`` makes the target a chat webhook sender
 (Slack, Teams, Google Chat): each record is posted as ``{"text": ...}``
@@ -47,14 +50,16 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+from pathlib import Path
 from typing import Any
 
 from typing_extensions import override
 
-from engine.contracts import Batch, Item, RunContext
+from engine.contracts import Batch, Item, RecordShape, RunContext
 from engine.delivery.target import PooledTarget
 from engine.delivery.window import RecordWindow
-from engine.errors import DataError
+from engine.errors import ConfigError, DataError
+from engine.http import body_schema
 from engine.http.templates import Missing, Structure, Template
 from engine.jsonutil import dumps, dumps_bytes, non_finite
 from engine.mapping.paths import PathSyntaxError, compile_getter, parse_path
@@ -192,6 +197,7 @@ SCHEMA: dict[str, Any] = {
             "exclusiveMinimum": 0,
             "description": "at most this many requests/s",
         },
+        "body_schema": body_schema.SCHEMA_OPTION,
     },
 }
 
@@ -216,6 +222,7 @@ class HttpTargetOptions:
     idempotent: bool
     concurrency: int
     rate_limit: float | None
+    body_schema: dict | None
 
 
 class HttpTarget(PooledTarget):
@@ -264,6 +271,10 @@ class HttpTarget(PooledTarget):
                 (("results",), "results maps a batch answer to its records; use it with body: batch")
             )
         self.message = self._message(o.message)
+        if o.message is not None and o.body_schema is not None:
+            self._problems.append(
+                (("body_schema",), "a chat message's body is the message, not the record: drop body_schema")
+            )
         self.sender: Sender | None = None
         self.buffers: dict[str, list[tuple[Batch, int]]] = {}
         self.batches = 0
@@ -307,6 +318,30 @@ class HttpTarget(PooledTarget):
     def problems(self) -> list[tuple[tuple, str]]:
         """Bad statuses, result paths and option combinations, each at its own spec path."""
         return self._problems
+
+    @override
+    def schema_problems(self, spec_dir: Path) -> list[tuple[tuple[str | int, ...], str]]:
+        """The ``body_schema`` file unreadable, its pointer leading nowhere, or the body not holding records."""
+        try:
+            self._body_shape(spec_dir)
+        except ConfigError as exc:
+            return [(("body_schema", exc.details.get("option", "file")), exc.message)]
+        return []
+
+    @override
+    def record_shape(self, spec_dir: Path) -> RecordShape | None:
+        """The record as ``body_schema`` describes it inside the body (None without one)."""
+        try:
+            return self._body_shape(spec_dir)
+        except ConfigError:
+            return None  # schema_problems reports it
+
+    def _body_shape(self, spec_dir: Path) -> RecordShape | None:
+        o = self.options
+        if o.body_schema is None or o.message is not None:
+            return None
+        located = body_schema.locate(o.body_schema, spec_dir)
+        return body_schema.record_shape(located, wrapper=o.wrapper, batched=self.batched)
 
     @override
     def open(self, run: RunContext) -> None:

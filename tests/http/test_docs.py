@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from engine.spec.compile import compile_document
 from engine.spec.loader import load_text
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "http.md").read_text()
+#: the OpenAPI document the body_schema example names
+OPENAPI = Path(__file__).resolve().parents[1] / "fixtures" / "schemas" / "erp-openapi.yaml"
 REGS = default_registries()
 PLUGINS = [("connections", "http"), ("sources", "http"), ("targets", "http")]
 
@@ -66,6 +69,7 @@ CONNECTIONS = {
 @pytest.mark.parametrize("n", range(len(re.findall(r"```yaml\n", DOC))))
 def test_every_yaml_example_compiles(n: int, tmp_path) -> None:
     block = yaml.safe_load(re.findall(r"```yaml\n(.*?)```", DOC, re.S)[n])
+    shutil.copy(OPENAPI, tmp_path / OPENAPI.name)
     spec: dict[str, Any] = {
         "version": 1,
         "name": "doc",
