@@ -777,6 +777,8 @@ class RecordShape:
     false``), so an unknown field is a warning, not an error. ``check``, when
     given, is the other side's own validator of a whole record (``record ->
     problems``), used by ``engine test`` instead of walking ``fields``.
+    ``hint`` is said once, after the first field the shape does not have
+    (how to check against a fuller schema).
     """
 
     #: how messages name it: ``CreateLocationInput``, ``InventoryBatchEntity``
@@ -785,6 +787,7 @@ class RecordShape:
     filled: frozenset[str] = frozenset()
     open: bool = False
     check: Callable[[Any], list[str]] | None = None
+    hint: str | None = None
 
 
 class Writer(Plugin):

@@ -25,3 +25,8 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` or an empty string."""
     match = closest(word, candidates)
     return f" (did you mean '{match}'?)" if match else ""
+
+
+def and_then(message: str, sentence: str) -> str:
+    """``message`` followed by a further sentence (what to do next), punctuated once."""
+    return f"{message if message.endswith(('.', '?', '!')) else message + '.'} {sentence}"

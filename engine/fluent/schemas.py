@@ -6,28 +6,39 @@ product ships, ``engine/fluent/schema.graphql``), the path of an SDL file
 (an account's schema fetched by ``engine schema fluent --connection SPEC``),
 or ``none`` to check nothing. Checking needs no network: the file is read
 when the spec is compiled.
+
+The shipped schema is a subset of Fluent's, so a name it lacks may well be
+in the account's: unknown names found against it say how to go on
+(:data:`SHIPPED_HINT`), once per block (the target's options, its mapping, a
+lookup's or source's query), on the block's first unknown name.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from graphql import (
+    FieldsOnCorrectTypeRule,
     GraphQLError,
     GraphQLSchema,
     IntrospectionQuery,
+    KnownArgumentNamesRule,
+    KnownTypeNamesRule,
     build_client_schema,
     build_schema,
     get_introspection_query,
     parse,
     print_schema,
+    specified_rules,
     validate,
 )
 
 from engine.errors import ConfigError
 from engine.fluent.sdl import REST, graphql_sdl
+from engine.suggest import and_then
 
 SHIPPED = "shipped"
 NONE = "none"
@@ -39,6 +50,30 @@ SCHEMA_OPTION: dict[str, Any] = {
     "description": "GraphQL schema checked against at validate time: shipped (the engine's subset of "
     "Fluent's), the path of an SDL file (engine schema fluent --connection SPEC writes one), or none",
 }
+
+
+#: what a problem found against the shipped schema adds (once per block)
+SHIPPED_HINT = (
+    "The shipped schema is a subset of Fluent's: fetch your account's with "
+    "engine schema fluent --connection SPEC -o FILE and set schema: FILE, or schema: none."
+)
+
+
+class SchemaProblem(NamedTuple):
+    """One thing a schema refuses in a block's options; ``unknown``: a name the schema lacks."""
+
+    where: tuple[str | int, ...]
+    message: str
+    unknown: bool
+
+
+def hinted(option: str, problems: Sequence[SchemaProblem]) -> list[tuple[tuple[str | int, ...], str]]:
+    """``problems`` as ``(where, message)``, the first unknown name with :data:`SHIPPED_HINT` when shipped."""
+    out = [(p.where, p.message) for p in problems]
+    first = next((i for i, p in enumerate(problems) if p.unknown), None)
+    if option == SHIPPED and first is not None:
+        out[first] = (problems[first].where, and_then(problems[first].message, SHIPPED_HINT))
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -78,17 +113,28 @@ def load(option: str, spec_dir: Path) -> GraphQLSchema | None:
     return _from_file(path.resolve(), stamp)
 
 
-def document_problems(schema: GraphQLSchema, text: str) -> list[str]:
-    """What ``schema`` refuses in the document ``text`` (graphql-core's messages, with its did-you-mean).
+#: the validation rules that find names the schema lacks (fields, types, arguments)
+NAME_RULES = (FieldsOnCorrectTypeRule, KnownTypeNamesRule, KnownArgumentNamesRule)
 
-    A multi-line document's problems say where inside it they are (``line 2, column 70 of the document``).
+
+def document_problems(schema: GraphQLSchema, text: str) -> list[tuple[str, bool]]:
+    """What ``schema`` refuses in the document ``text``: (graphql-core's message, whether a name is unknown).
+
+    Names the schema lacks come first (its did-you-mean included), then
+    every other rule's findings. A multi-line document's problems say where
+    inside it they are (``line 2, column 70 of the document``).
     """
     try:
         document = parse(text)
     except GraphQLError as exc:
-        return [f"not a valid GraphQL document: {exc.message}"]
+        return [(f"not a valid GraphQL document: {exc.message}", False)]
     lines = "\n" in text.strip()
-    return [_located(error) if lines else error.message for error in validate(schema, document)]
+    other = [rule for rule in specified_rules if rule not in NAME_RULES]
+    return [
+        (_located(error) if lines else error.message, unknown)
+        for rules, unknown in ((NAME_RULES, True), (other, False))
+        for error in validate(schema, document, rules)
+    ]
 
 
 def _located(error: GraphQLError) -> str:

@@ -29,7 +29,7 @@ from engine.contracts import RecordShape
 from engine.mapping.model import split_target
 from engine.spec.diagnostics import Diagnostic, SpecPath
 from engine.spec.loader import SpecDocument
-from engine.suggest import did_you_mean
+from engine.suggest import and_then, did_you_mean
 
 #: the JSON kinds each built-in scalar takes (a custom scalar, Json say, takes anything)
 SCALAR_KINDS: dict[str, tuple[str, ...]] = {
@@ -166,10 +166,12 @@ def _tree(fields: Any, path: SpecPath) -> dict[str, _Node]:
 
 
 class _Checker:
-    def __init__(self, doc: SpecDocument, resolvers: Any, filled: frozenset[str]) -> None:
+    def __init__(self, doc: SpecDocument, resolvers: Any, shape: RecordShape) -> None:
         self.doc = doc
         self.resolvers = resolvers
-        self.filled = filled
+        self.filled = shape.filled
+        #: said after the first unknown field, then no more
+        self.hint = shape.hint
         self.diags: list[Diagnostic] = []
 
     def error(self, path: SpecPath, message: str, *, key: bool = False, severity: str = "error") -> None:
@@ -200,7 +202,10 @@ class _Checker:
                 continue
             if field is None and not open_:
                 hint = did_you_mean(key, list(fields)) or f" (its fields: {', '.join(fields)})"
-                self.error(node.path, f"{name} has no field '{key}'{hint}", key=True)
+                message = f"{name} has no field '{key}'{hint}"
+                if self.hint is not None:
+                    message, self.hint = and_then(message, self.hint), None
+                self.error(node.path, message, key=True)
                 continue
             if field is None:
                 continue  # an open object that declares nothing takes anything
@@ -266,7 +271,7 @@ def mapping_problems(
     doc: SpecDocument, fields: Any, path: SpecPath, shape: RecordShape, resolvers: Any
 ) -> list[Diagnostic]:
     """Every way the ``fields`` block at ``path`` would build records ``shape`` refuses, positioned."""
-    checker = _Checker(doc, resolvers, shape.filled)
+    checker = _Checker(doc, resolvers, shape)
     checker.object(_tree(fields, path), shape.fields, shape.name, path, top=True, open_=shape.open)
     return checker.diags
 

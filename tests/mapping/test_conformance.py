@@ -7,7 +7,7 @@ from graphql import build_schema, is_specified_scalar_type
 
 from engine.contracts import RecordShape
 from engine.errors import SpecError
-from engine.fluent.schemas import rest, shipped
+from engine.fluent.schemas import SHIPPED_HINT, rest, shipped
 from engine.mapping.conformance import record_problems
 from engine.spec.compile import compile_file
 
@@ -120,7 +120,8 @@ def test_a_list_into_a_scalar_and_dotted_keys_into_objects(write_spec) -> None:
     )
     assert _diagnostics(write_spec, fields, GRAPHQL) == [
         "10:5 mapping.fields.name: CreateLocationInput.name is String!: it takes a string, not a list",
-        "13:5 mapping.fields[\"primaryAddress.postcod\"]: AddressInput has no field 'postcod' (did you mean 'postcode'?)",
+        "13:5 mapping.fields[\"primaryAddress.postcod\"]: AddressInput has no field 'postcod' (did you mean 'postcode'?). "
+        + SHIPPED_HINT,
     ]
 
 
@@ -157,3 +158,43 @@ def test_a_fetched_schema_file_is_used_instead_of_the_shipped_one(write_spec, tm
         "CreateLocationInput requires name (String!), type (String!): map them "
         "(with a default if the source may lack a value)"
     )
+
+
+def _locations(write_spec, schema: str):
+    return write_spec(f"""
+    version: 1
+    name: locations
+    connections:
+      fluent: {{type: fluent, base_url: embedded, retailer_id: "1"}}
+    source: {{type: local, path: in}}
+    parser: {{type: csv}}
+    mapping:
+      fields:
+        ref: {{source: ref}}
+        name: {{source: name}}
+        type: {{value: STORE}}
+        storeName: {{source: store}}
+        primaryAddress: {{fields: {{town: {{source: city}}}}}}
+    target: {{type: fluent.graphql, connection: fluent, mutation: createLocation, returning: "id reff",
+              schema: {schema}}}
+    """)
+
+
+def test_unknown_names_against_the_shipped_schema_say_once_per_block_how_to_go_on(
+    write_spec, tmp_path
+) -> None:
+    from graphql import print_schema
+
+    hint = "engine schema fluent --connection SPEC -o FILE and set schema: FILE, or schema: none."
+    with pytest.raises(SpecError) as shipped_one:
+        compile_file(_locations(write_spec, "shipped"))
+    said = {d.path: d.message for d in shipped_one.value.diagnostics}
+    first = said["mapping.fields.storeName"]
+    assert first.startswith("CreateLocationInput has no field 'storeName'") and first.endswith(hint)
+    assert hint not in said["mapping.fields.primaryAddress.fields.town"]  # once for the mapping
+    assert hint in said["target.returning"]  # and once for the target's options
+    (tmp_path / "account.graphql").write_text(print_schema(shipped()), encoding="utf-8")
+    with pytest.raises(SpecError) as fetched:
+        compile_file(_locations(write_spec, "account.graphql"))
+    messages = [d.message for d in fetched.value.diagnostics]
+    assert len(messages) == 3 and not any(hint in m for m in messages)

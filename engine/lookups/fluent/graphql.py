@@ -44,7 +44,7 @@ from typing_extensions import override
 from engine.contracts import Lookup, RunContext
 from engine.errors import LOOKUP, ConfigError, DataError, LookupFailedError, Phase
 from engine.fluent.pages import Cursors, Shape, read_page
-from engine.fluent.schemas import SCHEMA_OPTION, document_problems, load
+from engine.fluent.schemas import SCHEMA_OPTION, SchemaProblem, document_problems, hinted, load
 from engine.lookups.base import MATCH, CommonOptions, LookupBase, match_parts, schema
 from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
 
@@ -147,7 +147,8 @@ class GraphqlLookup(LookupBase):
             return [(("schema",), exc.message)]
         if schema is None or any(where == ("query",) for where, _ in self._problems):
             return []
-        return [(("query",), message) for message in document_problems(schema, self.options.query)]
+        found = document_problems(schema, self.options.query)
+        return hinted(self.options.schema, [SchemaProblem(("query",), m, unknown) for m, unknown in found])
 
     @override
     def open(self, run: RunContext) -> None:

@@ -53,7 +53,7 @@ from typing_extensions import override
 from engine.contracts import Chunk, Item, RunContext, Source
 from engine.errors import SOURCE, ConfigError
 from engine.fluent.pages import Cursors, Shape, read_page
-from engine.fluent.schemas import SCHEMA_OPTION, document_problems, load
+from engine.fluent.schemas import SCHEMA_OPTION, SchemaProblem, document_problems, hinted, load
 from engine.secrets import reveal
 from engine.sources._http_pages import page_cap
 from engine.sources.watermark import Crawl, Tracker, Watermark, parse_instant, render, store
@@ -185,7 +185,8 @@ class GraphqlSource(Source):
             return [(("schema",), exc.message)]
         if schema is None or self.declared is None:
             return []
-        return [(("query",), message) for message in document_problems(schema, self.options.query)]
+        found = document_problems(schema, self.options.query)
+        return hinted(self.options.schema, [SchemaProblem(("query",), m, unknown) for m, unknown in found])
 
     @override
     def items(self, run: RunContext) -> Iterator[Item]:

@@ -65,7 +65,15 @@ from typing_extensions import override
 from engine.contracts import Batch, Item, Planner, RecordShape, RunContext
 from engine.delivery.target import PooledTarget
 from engine.errors import ConfigError
-from engine.fluent.schemas import SCHEMA_OPTION, document_problems, load
+from engine.fluent.schemas import (
+    SCHEMA_OPTION,
+    SHIPPED,
+    SHIPPED_HINT,
+    SchemaProblem,
+    document_problems,
+    hinted,
+    load,
+)
 from engine.jsonutil import non_finite
 from engine.mapping.paths import PathSyntaxError, Scope, compile_getter, parse_path
 from engine.retry import RateLimiter
@@ -216,22 +224,29 @@ def _input_type(schema: GraphQLSchema, mutation: str) -> str | None:
 
 def _mutation_problems(
     schema: GraphQLSchema, mutation: str, input_type: str | None, returning: str, at: tuple[str, ...]
-) -> list[tuple[tuple[str | int, ...], str]]:
+) -> list[SchemaProblem]:
     """A mutation taking ``input`` exists, its input type is the one named, and ``returning`` selects."""
     fields = schema.mutation_type.fields if schema.mutation_type else {}
     if mutation not in fields:
-        return [(at, f"Mutation has no field '{mutation}'{did_you_mean(mutation, fields)}")]
+        return [
+            SchemaProblem(at, f"Mutation has no field '{mutation}'{did_you_mean(mutation, fields)}", True)
+        ]
     actual = _input_type(schema, mutation)
     if actual is None:
-        return [(at, f"{mutation} takes no input argument; write the whole mutation as document")]
+        return [
+            SchemaProblem(
+                at, f"{mutation} takes no input argument; write the whole mutation as document", False
+            )
+        ]
     named = input_type or _type_of(mutation)
     if named != actual:
         where = (*at[:-1], "input_type" if at == ("mutation",) else "update_input_type")
-        return [(where, f"{mutation} takes {actual}, not {named} (set {where[-1]}: {actual})")]
+        return [
+            SchemaProblem(where, f"{mutation} takes {actual}, not {named} (set {where[-1]}: {actual})", False)
+        ]
     text = mutation_text(mutation, actual, returning)
-    return [
-        ((*at[:-1], "returning") if at == ("mutation",) else at, m) for m in document_problems(schema, text)
-    ]
+    where = (*at[:-1], "returning") if at == ("mutation",) else at
+    return [SchemaProblem(where, m, unknown) for m, unknown in document_problems(schema, text)]
 
 
 def _variables_shape(schema: GraphQLSchema, document: str) -> RecordShape | None:
@@ -340,24 +355,28 @@ class GraphqlTarget(PooledTarget):
             return [(("schema",), exc.message)]
         if schema is None or self._problem:
             return []
+        return hinted(self.options.schema, self._schema_problems(schema))
+
+    def _schema_problems(self, schema: GraphQLSchema) -> list[SchemaProblem]:
         o = self.options
         if o.document:
-            return [(("document",), m) for m in document_problems(schema, o.document)]
+            return [
+                SchemaProblem(("document",), m, unknown)
+                for m, unknown in document_problems(schema, o.document)
+            ]
         out = _mutation_problems(schema, str(o.mutation), o.input_type, o.returning, ("mutation",))
         if o.upsert:
             u = o.upsert
             update = _mutation_problems(
                 schema, u["update"], u.get("update_input_type"), o.returning, ("upsert", "update")
             )
-            said = {message for _, message in out}  # a wrong returning is reported once
-            out += [(where, message) for where, message in update if message not in said]
+            said = {p.message for p in out}  # a wrong returning is reported once
+            out += [p for p in update if p.message not in said]
             fields = schema.query_type.fields if schema.query_type else {}
             if u["lookup"] not in fields:
+                hint = did_you_mean(u["lookup"], fields)
                 out.append(
-                    (
-                        ("upsert", "lookup"),
-                        f"Query has no field '{u['lookup']}'{did_you_mean(u['lookup'], fields)}",
-                    )
+                    SchemaProblem(("upsert", "lookup"), f"Query has no field '{u['lookup']}'{hint}", True)
                 )
         return out
 
@@ -376,8 +395,10 @@ class GraphqlTarget(PooledTarget):
             return None  # schema_problems reports it
         if schema is None or self._problem:
             return None
+        hint = SHIPPED_HINT if self.options.schema == SHIPPED else None
         if self.options.document:
-            return _variables_shape(schema, self.options.document)
+            shape = _variables_shape(schema, self.options.document)
+            return dataclasses.replace(shape, hint=hint) if shape is not None else None
         mutation = str(self.options.mutation)
         named = schema.type_map.get(self.options.input_type or _input_type(schema, mutation) or "")
         if not isinstance(named, GraphQLInputObjectType):
@@ -385,8 +406,8 @@ class GraphqlTarget(PooledTarget):
         if self.upsert is not None and not self.upsert.creates:
             # update_only sends the update with the found id, and leaves update_omit fields out
             omitted = {name: GraphQLInputField(_ANY) for name in self.upsert.omit if name not in named.fields}
-            return RecordShape(named.name, {**named.fields, **omitted}, filled=frozenset({"id"}))
-        return RecordShape(named.name, named.fields)
+            return RecordShape(named.name, {**named.fields, **omitted}, filled=frozenset({"id"}), hint=hint)
+        return RecordShape(named.name, named.fields, hint=hint)
 
     @override
     def open(self, run: RunContext) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import SpecError
+from engine.fluent.schemas import SHIPPED_HINT
 from engine.spec.compile import compile_file
 from tests.targets.fluent._support import connection, posts, rejects, write_csv
 
@@ -130,4 +131,4 @@ def test_the_mapping_is_checked_against_the_update_input_less_what_update_only_f
     with pytest.raises(SpecError) as caught:
         compile_file(write_spec(text))
     messages = [d.message for d in caught.value.diagnostics if d.severity == "error"]
-    assert messages == ["UpdateLocationInput has no field 'nmae' (did you mean 'name'?)"]
+    assert messages == [f"UpdateLocationInput has no field 'nmae' (did you mean 'name'?). {SHIPPED_HINT}"]
