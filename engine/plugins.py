@@ -71,6 +71,7 @@ BUILTINS: dict[str, dict[str, str]] = {
 #: modules whose ``RESOLVERS`` lists hold the built-in resolvers
 RESOLVER_MODULES: list[str] = [
     "engine.mapping.resolvers.sdk",
+    "engine.mapping.resolvers.sdk_nodes",
     "engine.mapping.resolvers.strings",
     "engine.mapping.resolvers.numbers",
     "engine.mapping.resolvers.booleans",

@@ -302,8 +302,11 @@ class Generator:
         fn = self.block(step.fields)
         getter = self._get(step.path, hoisted)[0] if step.path is not None else "recd"
         parents = "parents + (recd,)" if step.path is not None else "parents"
+        out.append(f"sub = {getter}")
+        for decode in step.decode:  # a payload held in a field, decoded before its fields read inside
+            self._resolve(decode, [], "sub", False, out, hoisted)
         if isinstance(step, Each):
-            out.append(f"items = _as_items({getter})")
+            out.append("items = _as_items(sub)")
             out.append("if items is None:")
             out.append(f"    {v} = None")
             out.append("else:")
@@ -313,7 +316,6 @@ class Generator:
             out.append("        if issues: raise Nested([(j, issues)])")
             out.append(f"        {v}.append(o2)")
             return
-        out.append(f"sub = {getter}")
         out.append("if sub is None:")
         out.append(f"    {v} = None")
         out.append("else:")

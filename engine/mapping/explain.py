@@ -187,6 +187,8 @@ def _run_block_step(f: Field, step: Nest | Each, record: Any, scope: Scope) -> A
         raise _Rejected(
             [MappingIssue(f.label, f"cannot read the value: {_message(exc)}", f.source)]
         ) from None
+    for decode in step.decode:
+        found = _apply(f, decode, found, record, scope)
     inner = dataclasses.replace(scope, parents=(*scope.parents, record)) if step.path is not None else scope
     if isinstance(step, Nest):
         if found is None:

@@ -200,8 +200,19 @@ def parse_field(
     for name in CHECKS:
         if name in raw:
             parts.checks[name] = _check_option(ctx, name, raw[name], (*path, name))
-    if block and (parts.resolvers or parts.checks):
-        ctx.error(path, "resolvers and checks apply to single values, not to 'fields' or 'each'")
+    read = parts.read
+    if isinstance(read, Nest | Each) and parts.resolvers:
+        if read.path is None:
+            ctx.error(
+                path,
+                "a resolver on 'fields' decodes the value read at its source before the fields read "
+                "inside it: give the block a source",
+            )
+        else:
+            parts.read = dataclasses.replace(read, decode=tuple(parts.resolvers))
+        parts.resolvers = []
+    if block and parts.checks:
+        ctx.error(path, "checks apply to single values, not to 'fields' or 'each'")
     if block and parts.default is not None:
         ctx.warn(
             (*path, "default"), "'default' applies to single values; on 'fields' or 'each' it is ignored"

@@ -15,8 +15,10 @@ warning naming the key.
 
 A config with ``fields`` (and ``nodes``) instead of ``arguments`` is read as
 the SDK's ``mapWithNodes()`` reads it (:class:`_FieldsTranslator`): the
-variables are ``{"input": fields}`` and nodes are named extract paths; nodes
-that decode text held in a field (``parse``, ``unescape``) are not supported.
+variables are ``{"input": fields}`` and nodes are named extract paths. Nodes
+that decode text held in a field (``parse: json|xml``, ``unescape``) are
+decoded by the ``sdk.nodes`` resolver into the record ``input`` reads, as the
+SDK merges them into the data its fields read.
 """
 
 from __future__ import annotations
@@ -103,7 +105,12 @@ def load_sdk_graphql_mapper(spec_doc: SpecDocument, ref: Any, ref_path: SpecPath
     view = _ConfigPositions(**{f.name: getattr(doc, f.name) for f in dataclasses.fields(doc)})
     if isinstance(translator, _FieldsTranslator):
         translator.nodes(config.get("nodes"), (*base, "nodes"))
-        fields = {"input": {"fields": translator.children(config["fields"], where)}}
+        fields: dict[str, dict[str, Any]] = {
+            "input": {"fields": translator.children(config["fields"], where)}
+        }
+        if translator.decoded:  # the nodes decoded into the record, which input's fields then read
+            nodes = {"name": "sdk.nodes", "args": {"nodes": translator.decoded}}
+            fields["input"].update({"source": "$record", "resolver": nodes})
         return LoadedSdkConfig(view, base, fields, diags)
     return LoadedSdkConfig(view, where, translator.children(config["arguments"], where, skipped=set()), diags)
 
@@ -359,13 +366,19 @@ class _FieldsTranslator(_Translator):
     """The ``fields`` + ``nodes`` form (the SDK's ``mapWithNodes``): the variables are ``{"input": fields}``.
 
     Paths are read from the record; ``$name.path`` (or ``name.path``) reads
-    from the node ``name``, which is its ``extract`` path. Array items read
-    ``$.path`` from the item and any other path from the record.
+    from the node ``name``, which is its ``extract`` path, or, for a node that
+    is decoded (``parse``, ``unescape``), ``name.path`` in the record
+    ``sdk.nodes`` builds. Array items read ``$.path`` from the item and any
+    other path from the record.
     """
 
     def __init__(self, doc: SpecDocument, diags: list[Diagnostic]) -> None:
         super().__init__(doc, diags)
         self.extracts: dict[str, str] = {}
+        #: nodes decoded into the record, as ``sdk.nodes`` takes them
+        self.decoded: dict[str, dict[str, Any]] = {}
+        #: how many array items the field being translated is inside
+        self.depth = 0
 
     def nodes(self, raw: Any, path: SpecPath) -> None:
         """Record each node's ``extract`` path; what needs decoding is an error at its key."""
@@ -386,19 +399,24 @@ class _FieldsTranslator(_Translator):
                 self._node(name, node, where)
 
     def _node(self, name: str, node: dict[str, Any], where: SpecPath) -> None:
+        decoded: dict[str, Any] = {"extract": node["extract"]}
         for key in node:
-            if key in ("parse", "unescape"):
-                self.error(
-                    (*where, key),
-                    f"node '{name}': '{key}' (decoding data held inside a field) is not supported yet",
-                )
+            if key == "parse" and node[key] not in ("json", "xml"):
+                self.error((*where, key), f"node '{name}': parse is json or xml, not {node[key]!r}")
+            elif key == "unescape" and not isinstance(node[key], bool):
+                self.error((*where, key), f"node '{name}': unescape is true or false")
+            elif key in ("parse", "unescape"):
+                decoded[key] = node[key]
             elif key == "required":
                 self.warn(
                     (*where, key), "a node's 'required' is not checked (make its fields required); ignored"
                 )
             elif key != "extract":
                 self.warn((*where, key), f"'{key}' does not change the variables; ignored")
-        self.extracts[name] = node["extract"]
+        if len(decoded) > 1:
+            self.decoded[name] = decoded
+        else:
+            self.extracts[name] = node["extract"]
 
     def path(self, source: Any, where: SpecPath, *, root: bool = False) -> str | None:
         """An SDK source path as an engine path: a node replaced by its extract path; from ``$root`` in items."""
@@ -407,6 +425,9 @@ class _FieldsTranslator(_Translator):
             return None
         head, dot, rest = source.partition(".")
         name = head[1:] if head.startswith("$") else head
+        if name in self.decoded:  # in the record sdk.nodes built: the record itself, or items' $parent
+            found = name + (dot + rest if dot else "")
+            return ".".join(["$parent"] * self.depth + [found]) if root else found
         if name in self.extracts:
             source = self.extracts[name] + (dot + rest if dot else "")
         elif head.startswith("$"):
@@ -494,6 +515,7 @@ class _FieldsTranslator(_Translator):
         if source is None:
             return None
         items: dict[str, Any] = {}
+        self.depth += 1
         for key, item in (raw.get("fields") or {}).items():
             where = (*path, "fields", key)
             if isinstance(item, dict) and str(item.get("source", "")).startswith("$."):
@@ -502,6 +524,7 @@ class _FieldsTranslator(_Translator):
                 field = self.field(item, where, root=True)
             if field is not None:
                 items[key] = field
+        self.depth -= 1
         return {"each": source, "fields": items}
 
     def item_source(self, raw: dict[str, Any], path: SpecPath) -> dict[str, Any]:

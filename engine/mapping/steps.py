@@ -80,11 +80,14 @@ class Nest:
     A missing object stays missing; something that is not an object reads
     as an empty one (paths relative to it find nothing, as in the SDK). An
     object whose fields all came out missing is missing. Inside, ``$parent``
-    is the enclosing record when ``path`` is set.
+    is the enclosing record when ``path`` is set. ``decode`` resolvers turn
+    the value at ``path`` into the object first (``json``, ``xml``: a payload
+    held as text in a field).
     """
 
     path: Path | None
     fields: tuple[Field, ...]
+    decode: tuple[Resolve, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,10 +97,12 @@ class Each:
     One object reads as a list of one, and a GraphQL connection
     (``{edges: [{node: ...}]}``) as its nodes. Items see the enclosing record
     as ``$parent``. The first item that fails rejects the record, naming it.
+    ``decode`` resolvers turn the value at ``path`` into the items first.
     """
 
     path: Path
     fields: tuple[Field, ...]
+    decode: tuple[Resolve, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -242,3 +242,74 @@ def test_a_custom_resolver_declares_the_paths_it_reads(write_spec, tmp_path) -> 
     chunk = Chunk(Item("file:///f", "f"), [["1", "2"]], [1], ("a", "b"), text=True)
     assert m.map_chunk(chunk, {})[0] == [{"p": "1+2"}]
     assert "recd = None" in m.source_text  # the row is read by column, never built as a dict
+
+
+def test_a_resolver_on_a_sourced_block_decodes_a_payload_its_fields_read_inside(mapping) -> None:
+    m = mapping("""
+    order:
+      source: body.payload
+      resolver: json
+      fields:
+        ref: {source: ref, required: true}
+        first: {source: "lines[0].sku"}
+        lines: {each: lines, fields: {sku: {source: sku}, orderRef: {source: $parent.ref}}}
+        hook: {source: $parent.body.id}
+    doc: {source: body.xml, resolver: [trim, xml], fields: {id: {source: "@id"}, note: {source: Note}}}
+    skus: {each: body.skus, resolver: json, fields: {sku: {source: sku}}}
+""")
+    record = {
+        "body": {
+            "id": "W1",
+            "payload": '{"ref": "O1", "lines": [{"sku": "A"}, {"sku": "B"}]}',
+            "xml": ' <Order id="7"><Note>hi &amp; bye</Note></Order> ',
+            "skus": '[{"sku": "C"}]',
+        }
+    }
+    out, issues = m.map_record(record)
+    assert issues == []
+    assert out == {
+        "order": {
+            "ref": "O1",
+            "first": "A",
+            "lines": [{"sku": "A", "orderRef": "O1"}, {"sku": "B", "orderRef": "O1"}],
+            "hook": "W1",
+        },
+        "doc": {"id": "7", "note": "hi & bye"},
+        "skus": [{"sku": "C"}],
+    }
+    bad = {"body": {"payload": "{oops", "xml": '<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>', "skus": "[]"}}
+    _out, issues = m.map_record(bad)
+    rendered = [i.render() for i in issues]
+    assert [i.field for i in issues] == ["order", "doc"]
+    assert (
+        "'{oops' is not valid JSON" in rendered[0] and "(resolver json, source body.payload)" in rendered[0]
+    )
+    assert (
+        "entity declarations are refused" in rendered[1] and "(resolver xml, source body.xml)" in rendered[1]
+    )
+
+
+def test_a_resolver_needs_a_block_with_a_source_and_checks_stay_on_single_values(write_spec) -> None:
+    from engine.errors import SpecError
+
+    path = write_spec("""
+    version: 1
+    name: m
+    source: {type: local, path: in}
+    parser: {type: json}
+    mapping:
+      fields:
+        a: {resolver: json, fields: {x: {source: x}}}
+        b: {source: b, resolver: json, enum: [1], fields: {x: {source: x}}}
+    target: {type: stdout}
+    """)
+    with pytest.raises(SpecError) as caught:
+        compile_file(path)
+    found = {(d.path, d.message.split(":")[0]) for d in caught.value.diagnostics}
+    assert found == {
+        (
+            "mapping.fields.a",
+            "a resolver on 'fields' decodes the value read at its source before the fields read inside it",
+        ),
+        ("mapping.fields.b", "checks apply to single values, not to 'fields' or 'each'"),
+    }

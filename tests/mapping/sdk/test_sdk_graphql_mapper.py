@@ -334,7 +334,7 @@ def test_the_sdks_fields_config_gives_the_variables_of_map_with_nodes(tmp_path: 
     )
 
 
-def test_nodes_name_paths_and_what_needs_decoding_is_an_error(tmp_path: Path) -> None:
+def test_nodes_name_paths_as_in_the_sdk(tmp_path: Path) -> None:
     config = {
         "mutation": "createOrder",
         "sourceFormat": "json",
@@ -358,12 +358,109 @@ def test_nodes_name_paths_and_what_needs_decoding_is_an_error(tmp_path: Path) ->
     assert sdk["variables"]["input"]["lines"] == [{"sku": "A", "ref": "O-1"}, {"sku": "B", "ref": "O-1"}]
     assert "nodes.order.comment: 'comment' does not change the variables; ignored" in warnings_of(plan)
 
-    config["nodes"]["order"]["parse"] = "json"
-    (tmp_path / "nodes.json").write_text(json.dumps(config))
+
+#: the SDK guide's "Embedded XML/JSON (nodes pattern)": an SFCC order whose custom attributes hold
+#: HTML-encoded XML, here with a JSON payload beside it and lines that read both
+EMBEDDED = {
+    "mutation": "createOrder",
+    "sourceFormat": "json",
+    "nodes": {
+        "metadata": {"extract": "order.customData.metadata", "unescape": True, "parse": "xml"},
+        "payload": {"extract": "order.payload", "parse": "json"},
+        "note": {"extract": "order.note", "unescape": True},
+    },
+    "fields": {
+        "ref": {"source": "order.orderNo", "required": True},
+        "type": {"value": "STANDARD"},
+        "retailer": {"fields": {"id": {"value": "1"}}},
+        "attributes": {
+            "fields": {
+                "priority": {"source": "$metadata.meta.priority"},
+                "channel": {"source": "$metadata.meta.@channel"},
+                "tags": {"source": "$metadata.meta.tags.tag"},
+                "note": {"source": "$note"},
+                "loyalty": {"source": "$payload.loyalty.tier", "resolver": "toUpperCase"},
+            }
+        },
+        "items[]": {
+            "source": "$payload.lines",
+            "fields": {
+                "ref": {"source": "$.id"},
+                "productRef": {"source": "$.sku"},
+                "quantity": {"source": "$.qty", "resolver": "parseInt"},
+                "orderRef": {"source": "order.orderNo"},
+                "priority": {"source": "$metadata.meta.priority"},
+            },
+        },
+    },
+}
+EMBEDDED_ORDER = {
+    "order": {
+        "orderNo": "SF-100",
+        "customData": {
+            "metadata": "&lt;meta channel=&quot;web&quot;&gt;&lt;priority&gt;HIGH&lt;/priority&gt;"
+            "&lt;tags&gt;&lt;tag&gt;gift&lt;/tag&gt;&lt;tag&gt;fragile &amp;amp; heavy&lt;/tag&gt;"
+            "&lt;/tags&gt;&lt;/meta&gt;"
+        },
+        "payload": '{"loyalty": {"tier": "gold"}, "lines": [{"id": "L1", "sku": "A", "qty": "2"},'
+        ' {"id": "L2", "sku": "B", "qty": "1"}]}',
+        "note": "Leave at door &ndash; ring &#39;twice&#39; &#x263A; &NBSP;ok &hellip;",
+    }
+}
+
+
+def test_nodes_that_decode_json_and_xml_held_in_a_field_map_as_the_sdk(tmp_path: Path) -> None:
+    (tmp_path / "embedded.json").write_text(json.dumps(EMBEDDED))
+    plan = compile_with(
+        tmp_path, "graphql-create-location.json", mapping="{sdk_graphql_mapper: embedded.json}"
+    )
+    records = [
+        EMBEDDED_ORDER,
+        # no metadata, and the note empty: those nodes are left out, as the SDK leaves them out
+        {"order": {**EMBEDDED_ORDER["order"], "customData": {}, "note": ""}},
+    ]
+    expected = sdk_variables(EMBEDDED, records)
+    for record, sdk in zip(records, expected, strict=True):
+        assert "thrown" not in sdk, sdk
+        assert engine_variables(plan, record) == sdk["variables"]
+    attributes = expected[0]["variables"]["input"]["attributes"]
+    assert attributes["tags"] == ["gift", "fragile & heavy"] and attributes["channel"] == "web"
+    assert expected[0]["variables"]["input"]["items"][1] == {
+        "ref": "L2",
+        "productRef": "B",
+        "quantity": 1,
+        "orderRef": "SF-100",
+        "priority": "HIGH",
+    }
+
+
+def test_decoded_nodes_use_the_hardened_xml_parser_and_reject_what_they_cannot_read(tmp_path: Path) -> None:
+    (tmp_path / "embedded.json").write_text(json.dumps(EMBEDDED))
+    plan = compile_with(
+        tmp_path, "graphql-create-location.json", mapping="{sdk_graphql_mapper: embedded.json}"
+    )
+    bomb = '&lt;!DOCTYPE m [&lt;!ENTITY a "aaaaaaaaaa"&gt;&lt;!ENTITY b "&amp;a;&amp;a;&amp;a;"&gt;]&gt;&lt;meta&gt;&amp;b;&lt;/meta&gt;'
+    for held, reason in (
+        ({"customData": {"metadata": bomb}}, "entity declarations are refused"),
+        ({"customData": {"metadata": "&lt;meta&gt;"}}, "node 'metadata' (xml)"),
+        ({"payload": "{not json"}, "node 'payload' (json)"),
+    ):
+        _, issues = plan.mapping.map_record({"order": {**EMBEDDED_ORDER["order"], **held}})
+        assert len(issues) == 1 and issues[0].field == "input", issues
+        assert reason in issues[0].render()
+
+
+def test_bad_node_options_are_errors_at_their_key(tmp_path: Path) -> None:
+    config = {
+        **EMBEDDED,
+        "nodes": {"m": {"extract": "x", "parse": "yaml"}, "n": {"extract": "y", "unescape": "yes"}},
+    }
+    (tmp_path / "bad.json").write_text(json.dumps(config))
     with pytest.raises(SpecError) as info:
-        compile_with(tmp_path, "graphql-create-location.json", mapping="{sdk_graphql_mapper: nodes.json}")
-    [diag] = [d for d in info.value.diagnostics if d.severity == "error"]
-    assert diag.path == "nodes.order.parse" and "not supported yet" in diag.message
+        compile_with(tmp_path, "graphql-create-location.json", mapping="{sdk_graphql_mapper: bad.json}")
+    found = {(d.path, d.message) for d in info.value.diagnostics if d.severity == "error"}
+    assert ("nodes.m.parse", "node 'm': parse is json or xml, not 'yaml'") in found
+    assert ("nodes.n.unescape", "node 'n': unescape is true or false") in found
 
 
 def test_the_documented_fields_example_maps_as_the_sdk(tmp_path: Path) -> None:
