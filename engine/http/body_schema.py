@@ -73,6 +73,8 @@ _KINDS = {
     "array": ("array",),
 }
 _MAX_REFS = 32
+#: what referencing raises for a pointer that leads nowhere (a malformed schema on the way trips its walk)
+_UNRESOLVED = (Unresolvable, AttributeError, TypeError)
 
 
 def _name(label: str) -> str:
@@ -166,10 +168,12 @@ def locate(option: dict[str, Any], spec_dir: Path) -> Located:
         ) from None
     uri, registry, validator = _located(path.resolve(), stamp)
     pointer = str(option.get("pointer") or "#")
-    pointer = pointer if pointer.startswith("#") else f"#{pointer}"
+    pointer = (
+        pointer if pointer.startswith("#") else f"#{pointer}" if pointer.startswith("/") else f"#/{pointer}"
+    )
     try:
         registry.resolver(uri).lookup(pointer)
-    except Unresolvable:
+    except _UNRESOLVED:
         contents = registry.contents(uri)
         raise ConfigError(_nowhere(contents, pointer, path.name), option="pointer") from None
     return Located(uri, pointer, registry, validator)
@@ -289,7 +293,7 @@ def _deref(schema: Any, resolver: Any, label: str) -> tuple[Any, Any, str]:
         ref = schema["$ref"]
         try:
             resolved = resolver.lookup(ref)
-        except Unresolvable:
+        except _UNRESOLVED:
             raise ConfigError(f"{label}: $ref {ref!r} leads nowhere", option="pointer") from None
         schema, resolver, label = resolved.contents, resolved.resolver, ref.rsplit("/", 1)[-1] or label
     raise ConfigError(f"{label}: more than {_MAX_REFS} $refs in a row", option="pointer")

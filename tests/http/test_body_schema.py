@@ -196,3 +196,53 @@ def test_json_schema_types_as_the_mapping_checker_reads_them(
     shape = record_shape(locate({"file": "s.json"}, tmp_path), wrapper=None, batched=False)
     assert shape is not None
     assert kind_problem(shape.fields["v"].type, kind_of(value), value) == problem
+
+
+@pytest.mark.parametrize(
+    "text,pointer,option,message",
+    [
+        ("{not: [json", "#", "file", "is not JSON or YAML"),
+        ("- a list", "#", "file", "is not a JSON Schema or an OpenAPI document"),
+        ('{"$ref": "#/$defs/Gone"}', "#", "pointer", "body: $ref '#/$defs/Gone' leads nowhere"),
+        ('{"$ref": "#"}', "#", "pointer", "more than 32 $refs in a row"),
+        (
+            '{"$defs": {"A": {"type": "object"}}}',
+            "$defs/B",
+            "pointer",
+            "has nothing at #/$defs/B: #/$defs has no 'B' (it has A)",
+        ),
+        ('{"items": [1, 2]}', "#/items/5", "pointer", "#/items has no '5'"),
+    ],
+)
+def test_a_body_schema_that_cannot_be_used_says_which_option_is_wrong(
+    tmp_path: Path, text: str, pointer: str, option: str, message: str
+) -> None:
+    (tmp_path / "s.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        record_shape(locate({"file": "s.yaml", "pointer": pointer}, tmp_path), wrapper=None, batched=False)
+    assert caught.value.details["option"] == option
+    assert message in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"openapi": "3.1.0", "components": {"schemas": {"S": {"$ref": "#/components/schemas/T"}, "T": {}}}},
+        {"$schema": "http://json-schema.org/draft-07/schema#", "components": {"schemas": {"S": {}}}},
+    ],
+    ids=["openapi-3.1", "draft-07"],
+)
+def test_dialects_are_read_from_the_document(tmp_path: Path, document: dict[str, Any]) -> None:
+    document["components"]["schemas"]["S"] = {
+        "type": "object",
+        "required": ["qty"],
+        "properties": {"qty": {"type": ["integer", "null"]}},
+    }
+    (tmp_path / "d.json").write_text(json.dumps(document), encoding="utf-8")
+    shape = record_shape(
+        locate({"file": "d.json", "pointer": "#/components/schemas/S"}, tmp_path), wrapper=None, batched=False
+    )
+    assert shape is not None and shape.name == "S"
+    assert record_problems({"qty": None}, shape) == []
+    assert record_problems({}, shape) == ["(record): 'qty' is a required property"]
+    assert kind_problem(shape.fields["qty"].type, "string", "5") == "it takes an integer, not '5'"
