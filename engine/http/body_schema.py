@@ -9,9 +9,10 @@ the JSON types, ``required`` and ``additionalProperties`` of each object.
 ``engine test`` validates every expected record, wrapped as it would be
 sent, with ``jsonschema`` itself, so formats, patterns and bounds count too.
 
-Loading and ``$ref`` resolution are ``referencing``'s (it comes with
-``jsonschema``); OpenAPI 3.0's ``nullable: true`` is rewritten as a
-``null`` type, the one place 3.0 schemas differ from JSON Schema draft 4.
+Loading and ``$ref`` resolution (to files beside the document too, never to
+URLs) are ``referencing``'s (it comes with ``jsonschema``); OpenAPI 3.0's
+``nullable: true`` is rewritten as a ``null`` type, the one place 3.0
+schemas differ from JSON Schema draft 4.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from collections.abc import Callable, Iterator
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import yaml
 from graphql import (
@@ -129,8 +132,7 @@ def _nullable(node: Any) -> Any:
     return out
 
 
-@lru_cache(maxsize=16)
-def _located(path: Path, stamp: float) -> tuple[str, Registry, Any]:
+def _read(path: Path) -> Any:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -139,8 +141,27 @@ def _located(path: Path, stamp: float) -> tuple[str, Registry, Any]:
         raise ConfigError(f"{path} is not JSON or YAML: {exc}", option="file") from None
     if not isinstance(document, dict | bool):
         raise ConfigError(f"{path} is not a JSON Schema or an OpenAPI document", option="file")
+    return document
+
+
+def _retriever(spec: Any, openapi_3_0: bool) -> Callable[[str], Any]:
+    """Reads the files ``$ref``s name beside the document (``common.yaml#/...``); URLs are not fetched."""
+
+    def retrieve(uri: str) -> Any:
+        if not uri.startswith("file:"):
+            raise ValueError(f"{uri} is not a file beside the schema (URLs are not fetched)")
+        document = _read(Path(url2pathname(urlsplit(uri).path)))
+        return spec.create_resource(_nullable(document) if openapi_3_0 else document)
+
+    return retrieve
+
+
+@lru_cache(maxsize=16)
+def _located(path: Path, stamp: float) -> tuple[str, Registry, Any]:
+    document = _read(path)
     version = document.get("openapi") if isinstance(document, dict) else None
-    if isinstance(version, str) and version.startswith("3.0"):
+    openapi_3_0 = isinstance(version, str) and version.startswith("3.0")
+    if openapi_3_0:
         document, spec, validator = _nullable(document), DRAFT4, Draft4Validator
     elif isinstance(version, str):
         spec, validator = DRAFT202012, Draft202012Validator  # 3.1: schemas are JSON Schema 2020-12
@@ -149,7 +170,9 @@ def _located(path: Path, stamp: float) -> tuple[str, Registry, Any]:
         spec = specification_with(dialect, default=DRAFT202012) if isinstance(dialect, str) else DRAFT202012
         validator = validator_for(document, default=Draft202012Validator)
     uri = path.as_uri()
-    registry: Registry = Registry().with_resource(uri, spec.create_resource(document))
+    registry: Registry = Registry(retrieve=_retriever(spec, openapi_3_0)).with_resource(  # type: ignore[call-arg]
+        uri, spec.create_resource(document)
+    )
     return uri, registry, validator
 
 

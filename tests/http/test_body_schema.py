@@ -246,3 +246,37 @@ def test_dialects_are_read_from_the_document(tmp_path: Path, document: dict[str,
     assert record_problems({"qty": None}, shape) == []
     assert record_problems({}, shape) == ["(record): 'qty' is a required property"]
     assert kind_problem(shape.fields["qty"].type, "string", "5") == "it takes an integer, not '5'"
+
+
+def test_refs_to_files_beside_the_document_are_followed_and_urls_are_not(tmp_path: Path) -> None:
+    (tmp_path / "common.yaml").write_text(
+        "components:\n  schemas:\n    Location:\n      type: object\n      required: [ref]\n"
+        "      additionalProperties: false\n      properties:\n        ref: {type: string, nullable: true}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "api.yaml").write_text(
+        "openapi: 3.0.3\ninfo: {title: split, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n"
+        "    Stock:\n      type: object\n      properties:\n"
+        "        location: {$ref: 'common.yaml#/components/schemas/Location'}\n"
+        "        remote: {$ref: 'https://schemas.example/x.json'}\n",
+        encoding="utf-8",
+    )
+    located = locate({"file": "api.yaml", "pointer": "#/components/schemas/Stock"}, tmp_path)
+    with pytest.raises(ConfigError) as caught:  # the remote $ref: nothing is fetched
+        record_shape(located, wrapper=None, batched=False)
+    assert "Stock.remote: $ref 'https://schemas.example/x.json' leads nowhere" in caught.value.message
+    local = (tmp_path / "api.yaml").read_text(encoding="utf-8")
+    local = local.replace("        remote: {$ref: 'https://schemas.example/x.json'}\n", "")
+    (tmp_path / "local.yaml").write_text(local, encoding="utf-8")  # a new file: documents are cached by mtime
+    shape = record_shape(
+        locate({"file": "local.yaml", "pointer": "#/components/schemas/Stock"}, tmp_path),
+        wrapper=None,
+        batched=False,
+    )
+    assert shape is not None
+    location = shape.fields["location"].type
+    assert location.extensions == {"label": "Location", "open": False} and "ref" in location.fields
+    assert record_problems({"location": {"ref": None}}, shape) == []  # nullable, read from the other file
+    assert record_problems({"location": {"ref": "S1", "kind": "x"}}, shape) == [
+        "location: Additional properties are not allowed ('kind' was unexpected)"
+    ]
