@@ -9,7 +9,7 @@ the JSON types, ``required`` and ``additionalProperties`` of each object.
 ``engine test`` validates every expected record, wrapped as it would be
 sent, with ``jsonschema`` itself, so formats, patterns and bounds count too.
 
-Loading and ``$ref`` resolution (to files beside the document too, never to
+Loading and ``$ref`` resolution (to files in the document's directory too, never to
 URLs) are ``referencing``'s (it comes with ``jsonschema``); OpenAPI 3.0's
 ``nullable: true`` is rewritten as a ``null`` type, the one place 3.0
 schemas differ from JSON Schema draft 4.
@@ -144,13 +144,14 @@ def _read(path: Path) -> Any:
     return document
 
 
-def _retriever(spec: Any, openapi_3_0: bool) -> Callable[[str], Any]:
-    """Reads the files ``$ref``s name beside the document (``common.yaml#/...``); URLs are not fetched."""
+def _retriever(spec: Any, openapi_3_0: bool, home: Path) -> Callable[[str], Any]:
+    """Reads the files ``$ref``s name in the document's directory (``common.yaml#/...``); URLs are not fetched."""
 
     def retrieve(uri: str) -> Any:
-        if not uri.startswith("file:"):
-            raise ValueError(f"{uri} is not a file beside the schema (URLs are not fetched)")
-        document = _read(Path(url2pathname(urlsplit(uri).path)))
+        path = Path(url2pathname(urlsplit(uri).path)).resolve() if uri.startswith("file:") else None
+        if path is None or not path.is_relative_to(home):
+            raise ValueError(f"{uri} is not a file in the schema's directory (nothing else is read)")
+        document = _read(path)
         return spec.create_resource(_nullable(document) if openapi_3_0 else document)
 
     return retrieve
@@ -170,7 +171,7 @@ def _located(path: Path, stamp: float) -> tuple[str, Registry, Any]:
         spec = specification_with(dialect, default=DRAFT202012) if isinstance(dialect, str) else DRAFT202012
         validator = validator_for(document, default=Draft202012Validator)
     uri = path.as_uri()
-    registry: Registry = Registry(retrieve=_retriever(spec, openapi_3_0)).with_resource(  # type: ignore[call-arg]
+    registry: Registry = Registry(retrieve=_retriever(spec, openapi_3_0, path.parent)).with_resource(  # type: ignore[call-arg]
         uri, spec.create_resource(document)
     )
     return uri, registry, validator

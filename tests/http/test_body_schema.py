@@ -258,15 +258,29 @@ def test_refs_to_files_beside_the_document_are_followed_and_urls_are_not(tmp_pat
         "openapi: 3.0.3\ninfo: {title: split, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n"
         "    Stock:\n      type: object\n      properties:\n"
         "        location: {$ref: 'common.yaml#/components/schemas/Location'}\n"
-        "        remote: {$ref: 'https://schemas.example/x.json'}\n",
+        "        remote: {$ref: 'https://schemas.example/x.json'}\n"
+        "        outside: {$ref: '../secret.yaml'}\n",
         encoding="utf-8",
     )
     located = locate({"file": "api.yaml", "pointer": "#/components/schemas/Stock"}, tmp_path)
     with pytest.raises(ConfigError) as caught:  # the remote $ref: nothing is fetched
         record_shape(located, wrapper=None, batched=False)
     assert "Stock.remote: $ref 'https://schemas.example/x.json' leads nowhere" in caught.value.message
+    (tmp_path.parent / "secret.yaml").write_text("{type: object, properties: {pin: {type: string}}}")
+    local = (tmp_path / "api.yaml").read_text(encoding="utf-8")
+    (tmp_path / "outside.yaml").write_text(
+        local.replace("https://schemas.example/x.json", "#/components/schemas/Stock")
+    )
+    with pytest.raises(ConfigError) as caught:  # a file outside the document's directory is not read
+        record_shape(
+            locate({"file": "outside.yaml", "pointer": "#/components/schemas/Stock"}, tmp_path),
+            wrapper=None,
+            batched=False,
+        )
+    assert "Stock.outside: $ref '../secret.yaml' leads nowhere" in caught.value.message
     local = (tmp_path / "api.yaml").read_text(encoding="utf-8")
     local = local.replace("        remote: {$ref: 'https://schemas.example/x.json'}\n", "")
+    local = local.replace("        outside: {$ref: '../secret.yaml'}\n", "")
     (tmp_path / "local.yaml").write_text(local, encoding="utf-8")  # a new file: documents are cached by mtime
     shape = record_shape(
         locate({"file": "local.yaml", "pointer": "#/components/schemas/Stock"}, tmp_path),
