@@ -8,6 +8,14 @@ kernel (wait4). Each size runs in its own process so peak memory is its own.
     python benchmarks/bench.py                    # csv mode at 100k and 1M rows
     python benchmarks/bench.py --rows 5000000     # one size
     python benchmarks/bench.py --mode fluent      # through fluent.batch to the emulator
+
+Each size runs on both mapping paths (``"path": "columnar"``: Arrow columns,
+``mapping.columnar: true``, the default; ``"path": "row"``: row by row), and
+csv mode adds ``"mode": "pyarrow"``: pyarrow alone reading the same file and
+computing the same fields (``_pyarrow_ref.py``), the limit to measure against.
+``--path`` runs one path only. ``cpu_seconds`` is the engine process's own
+user + system time (``wait4``), ``load`` the machine's load average when the
+run ended: figures on a shared machine are only as good as that.
 """
 
 from __future__ import annotations
@@ -96,16 +104,49 @@ class EmulatorProcess:
         self.proc.wait(10)
 
 
-def run_once(mode: str, rows: int) -> dict:
+PATHS = {"columnar": "true", "row": "false"}
+
+
+def run_once(mode: str, rows: int, path: str = "columnar") -> dict:
     folder = generate(rows)
+    columnar = ["--set", f"mapping.columnar={PATHS[path]}"]
     if mode == "fluent":
         emulator = EmulatorProcess()
         with emulator as url:
             before = emulator.cpu_seconds()
-            result = _run(mode, rows, folder, ["--set", f"connections.fluent.base_url={url}"])
+            result = _run(mode, rows, folder, ["--set", f"connections.fluent.base_url={url}", *columnar])
             result["emulator_cpu_seconds"] = round(emulator.cpu_seconds() - before, 2)
-            return result
-    return _run(mode, rows, folder, [])
+    else:
+        result = _run(mode, rows, folder, columnar)
+    result = {"mode": mode, "path": path, **result}
+    result["cpu_seconds_per_million"] = round(result["cpu_seconds"] * 1_000_000 / max(1, result["rows"]), 2)
+    result["load"] = os.getloadavg()[0]
+    return result
+
+
+def pyarrow_reference(rows: int) -> dict:
+    """pyarrow alone on the same file and fields, in its own process."""
+    folder = generate(rows)
+    with tempfile.TemporaryDirectory(prefix="engine-bench-") as tmp:
+        out = Path(tmp) / "ref.json"
+        script = ROOT / "benchmarks" / "_pyarrow_ref.py"
+        started = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, str(script), str(folder / f"bench_{rows}.csv"), str(out)])
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit("the pyarrow reference failed")
+        data = json.loads(out.read_text())
+    return {
+        "mode": "pyarrow",
+        "rows": data["rows"],
+        "seconds": round(data["seconds"], 3),
+        "rows_per_s": round(data["rows"] / data["seconds"]),
+        "peak_rss_mb": round(data["peak_kb"] / 1024, 1),
+        "wall_seconds": round(wall, 3),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        "load": os.getloadavg()[0],
+    }
 
 
 def _run(mode: str, rows: int, folder: Path, extra: list[str]) -> dict:
@@ -142,7 +183,6 @@ def _run(mode: str, rows: int, folder: Path, extra: list[str]) -> dict:
     seconds = data["seconds"]
     read = data["records"]["read"]
     return {
-        "mode": mode,
         "rows": read,
         "seconds": round(seconds, 3),
         "rows_per_s": round(read / seconds) if seconds else None,
@@ -161,26 +201,31 @@ def main() -> None:
     )
     parser.add_argument("--mode", choices=sorted(SPECS), default="csv")
     parser.add_argument("--rows", type=int, action="append", help="row counts (default: 100000 and 1000000)")
+    parser.add_argument("--path", choices=sorted(PATHS), action="append", help="mapping paths (default: both)")
     args = parser.parse_args()
     sizes = args.rows or [100_000, 1_000_000]
-    results = []
-    for rows in sizes:
-        result = run_once(args.mode, rows)
-        results.append(result)
-        print(json.dumps(result), flush=True)
-    if len(results) >= 2:
-        small, large = results[0], results[-1]
-        print(
-            json.dumps(
-                {
-                    "mode": args.mode,
-                    "memory_growth": round(large["peak_rss_mb"] / small["peak_rss_mb"], 2),
-                    "from_rows": small["rows"],
-                    "to_rows": large["rows"],
-                }
-            ),
-            flush=True,
-        )
+    for path in args.path or ["columnar", "row"]:
+        results = []
+        for rows in sizes:
+            result = run_once(args.mode, rows, path)
+            results.append(result)
+            print(json.dumps(result), flush=True)
+        if len(results) >= 2:
+            small, large = results[0], results[-1]
+            print(
+                json.dumps(
+                    {
+                        "mode": args.mode,
+                        "path": path,
+                        "memory_growth": round(large["peak_rss_mb"] / small["peak_rss_mb"], 2),
+                        "from_rows": small["rows"],
+                        "to_rows": large["rows"],
+                    }
+                ),
+                flush=True,
+            )
+    if args.mode == "csv":
+        print(json.dumps(pyarrow_reference(sizes[-1])), flush=True)
 
 
 if __name__ == "__main__":

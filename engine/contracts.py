@@ -188,6 +188,44 @@ class ParseReject:
     locator: Any = None
 
 
+class ArrowRows(Sequence[list[Any]]):
+    """A chunk's rows held as Arrow columns: a ``pyarrow.Table`` whose columns are all text.
+
+    A parser that reads with Arrow (CSV, when every guarantee of its row
+    reader holds) hands its rows over in this form, so a mapping that has a
+    columnar form (:mod:`engine.mapping.columnar`) works on whole columns.
+    Everyone else sees what they always saw, rows of cells in column order:
+    the lists are made on first use, once. Slices stay columnar.
+    """
+
+    __slots__ = ("_rows", "table")
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self._rows: list[list[Any]] | None = None
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            start, stop, step = i.indices(len(self))
+            if step == 1:
+                return ArrowRows(self.table.slice(start, max(0, stop - start)))
+            return self.rows()[i]
+        return self.rows()[i]
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        return iter(self.rows())
+
+    def rows(self) -> list[list[Any]]:
+        """The rows as lists of cells (made once)."""
+        if self._rows is None:
+            columns = [column.to_pylist() for column in self.table.columns]
+            self._rows = [list(row) for row in zip(*columns, strict=True)] if columns else []
+        return self._rows
+
+
 @dataclasses.dataclass(slots=True)
 class Chunk:
     """Records of one item, with one position per record.
@@ -636,6 +674,10 @@ class Parser(Plugin):
     """Turns a binary stream into chunks of records with positions."""
 
     kind = "parsers"
+
+    #: set by the spec compiler when the mapping can take whole columns (``mapping.columnar``): a
+    #: parser that can read with Arrow may then give its rows as :class:`ArrowRows`
+    columnar: bool = False
 
     def parse(self, stream: IO[bytes], item: Item, run: RunContext) -> Iterator[Chunk]:
         """Chunks of records read from ``stream``, each record with its position in ``item``.

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
-from engine.contracts import Chunk, ResolverOptions
+from engine.contracts import ArrowRows, Chunk, ResolverOptions
 from engine.mapping.codegen import EXPLAIN, Generator
+from engine.mapping.columnar import ColumnarMapping, any_columnar
 from engine.mapping.explain import MappingIssue, explain
 from engine.mapping.model import ModelContext, parse_fields
 from engine.mapping.steps import Field
@@ -30,11 +31,34 @@ ChunkFunction = Callable[
 class CompiledMapping:
     """A mapping ready to run: ``map_chunk`` is the hot path."""
 
-    def __init__(self, fields: list[Field], options: ResolverOptions, source_text: str = "") -> None:
+    def __init__(
+        self, fields: list[Field], options: ResolverOptions, source_text: str = "", columnar: bool = True
+    ) -> None:
         self.fields = fields
         self.options = options
         self._by_columns: dict[tuple[tuple[str, ...] | None, bool], ChunkFunction] = {}
+        self._columnar: dict[tuple[str, ...], ColumnarMapping] = {}
         self.source_text = source_text
+        #: ``mapping.columnar``: Arrow rows are mapped on columns (False: always row by row)
+        self.columnar = columnar
+
+    @property
+    def takes_columns(self) -> bool:
+        """Whether chunks of Arrow rows are worth asking a parser for: some field has a columnar form."""
+        return self.columnar and any_columnar(self.fields, self.options)
+
+    def columnar_for(self, columns: tuple[str, ...]) -> ColumnarMapping:
+        """The mapping's columnar form for rows with these ``columns`` (made once per header)."""
+        found = self._columnar.get(columns)
+        if found is None:
+            found = self._columnar[columns] = ColumnarMapping(
+                self.fields,
+                columns,
+                self.options,
+                self._function(columns, True),
+                lambda fields: CompiledMapping(list(fields), self.options)._function(columns, True),
+            )
+        return found
 
     @property
     def targets(self) -> list[str]:
@@ -66,6 +90,12 @@ class CompiledMapping:
         self, chunk: Chunk, context: Mapping[str, Any]
     ) -> tuple[list[dict[str, Any]], list[int], list[tuple[int, list[MappingIssue]]]]:
         """Mapped records, the chunk index of each, and rejects ``(index, issues)``."""
+        records = chunk.records
+        if isinstance(records, ArrowRows) and chunk.columns is not None and self.columnar:
+            mapped, index, refused = self.columnar_for(chunk.columns).map(
+                records.table, chunk.positions, context, chunk.item.file_vars()
+            )
+            return mapped, index, refused
         fn = self._function(chunk.columns, chunk.text)
         out: list[dict[str, Any]] = []
         idx: list[int] = []
@@ -92,7 +122,12 @@ class CompiledMapping:
 
 
 def compile_fields(
-    doc: SpecDocument, fields: Any, path: SpecPath, resolvers: Any, options: ResolverOptions
+    doc: SpecDocument,
+    fields: Any,
+    path: SpecPath,
+    resolvers: Any,
+    options: ResolverOptions,
+    columnar: bool = True,
 ) -> tuple[CompiledMapping | None, list[Diagnostic]]:
     """Compile a mapping's ``fields`` block; the mapping is None when any diagnostic is an error.
 
@@ -104,6 +139,6 @@ def compile_fields(
     specs = parse_fields(ctx, fields, path)
     if any(d.severity == "error" for d in diagnostics):
         return None, diagnostics
-    compiled = CompiledMapping(specs, options)
+    compiled = CompiledMapping(specs, options, columnar=columnar)
     compiled._function(None)  # generate once now: a generator bug surfaces at validate time
     return compiled, diagnostics

@@ -406,9 +406,10 @@ def _resolver(ctx: ModelContext, item: Any, path: SpecPath, depth: int) -> Resol
     if kwargs is None:
         return None
     try:
+        written = dict(kwargs)
         if _takes_options(resolver.make):
             kwargs["options"] = ctx.options
-        step = Resolve.of(resolver, resolver.make(**kwargs))
+        step = Resolve.of(resolver, resolver.make(**kwargs), written)
     except PathSyntaxError as exc:
         ctx.error(args_path, str(exc), code="path")
         return None

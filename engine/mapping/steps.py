@@ -128,9 +128,11 @@ class Resolve:
     needs_record: bool = False
     accepts_missing: bool = False
     text_form: Callable[[str], Any] | None = None
+    #: the arguments the resolver was made with (what a columnar form needs to know)
+    args: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
-    def of(cls, resolver: Resolver, made: Any) -> Resolve:
+    def of(cls, resolver: Resolver, made: Any, args: Mapping[str, Any] | None = None) -> Resolve:
         """The step for what ``resolver.make`` returned: a plain function or a :class:`ResolverFunction`.
 
         Raises:
@@ -148,6 +150,7 @@ class Resolve:
             needs_record=resolver.needs_record and reads is None,
             accepts_missing=resolver.accepts_missing,
             text_form=built.text_form,
+            args=dict(args or {}),
         )
 
 

@@ -35,6 +35,7 @@ from typing_extensions import override
 
 from engine.contracts import ByteRange, Chunk, Item, Parser, ParseReject, RunContext
 from engine.errors import ParseError
+from engine.parsers._csv_arrow import ArrowCsv
 from engine.parsers._parts import Cutter, ascii_compatible, prefixed, renumbered
 from engine.parsers._text import BadBytes, normalise_encoding, open_text
 
@@ -155,7 +156,29 @@ class CsvParser(Parser):
 
     @override
     def parse(self, stream: IO[bytes], item: Item, run: RunContext | None = None) -> Iterator[Chunk]:
-        part = item.range
+        refused = self._arrow_refused(item)
+        if refused is None:
+            yield from ArrowCsv(self, item, run).chunks(stream)
+            return
+        if self.columnar and run is not None:
+            run.log.debug("csv read row by row", file=item.name, reason=refused)
+        yield from self.read_rows(stream, item, item.range)
+
+    def _arrow_refused(self, item: Item) -> str | None:
+        """Why this file is not read with Arrow, or None when it is (see :mod:`engine.parsers._csv_arrow`)."""
+        opts = self.options
+        if not self.columnar:
+            return "the mapping has no columnar form"
+        if item.range is not None:
+            return "the file is read in parts"
+        if self.encoding != "utf-8-sig":
+            return f"the encoding is {opts.encoding}, not UTF-8"
+        if opts.escape is not None or opts.sniff or opts.comment is not None:
+            return "escape, sniff and comment need the row reader"
+        return None
+
+    def read_rows(self, stream: IO[bytes], item: Item, part: ByteRange | None) -> Iterator[Chunk]:
+        """The row reader: chunks of row lists; ``part`` places ``stream`` in its file (numbering, header)."""
         if part is not None and part.index > 1:
             stream = prefixed(part.header, stream)
         opts = self.options

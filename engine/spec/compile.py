@@ -316,12 +316,17 @@ class Compiler:
             if loaded.fields is None:
                 return None
             compiled, diags = compile_fields(
-                loaded.doc, loaded.fields, loaded.path, self.regs.resolvers, options
+                loaded.doc, loaded.fields, loaded.path, self.regs.resolvers, options, section["columnar"]
             )
             self.written = (loaded.doc, loaded.fields, loaded.path)
         elif "fields" in section:
             compiled, diags = compile_fields(
-                self.doc, section["fields"], (*path, "fields"), self.regs.resolvers, options
+                self.doc,
+                section["fields"],
+                (*path, "fields"),
+                self.regs.resolvers,
+                options,
+                section["columnar"],
             )
             self.written = (self.doc, section["fields"], (*path, "fields"))
         else:
@@ -486,6 +491,8 @@ class Compiler:
         if mapping is not None and target is not None:
             self.conformance(target)
         routes = compile_routes(self, data)
+        if parser is not None and mapping is not None and not lookups and explode is None and routes is None:
+            parser.columnar = mapping.takes_columns  # records as read need not be dicts first
         state = self.state(data)
         raw_state = data.get("state")
         store = (

@@ -134,6 +134,13 @@ MAPPING: dict[str, Any] = {
                 {"type": "object", "description": "an inline GraphQLMutationMapper config"},
             ],
         },
+        "columnar": {
+            "type": "boolean",
+            "default": True,
+            "description": "when the parser can read a file as Arrow columns (CSV without quotes, blank "
+            "lines or bad bytes), compute the fields that have a columnar form on whole columns and "
+            "the rest row by row, with the same outputs and rejects; false: always row by row",
+        },
         "options": {
             "type": "object",
             "additionalProperties": False,

@@ -1,0 +1,535 @@
+"""The columnar form of a mapping: fields computed on whole Arrow columns.
+
+When a parser gives a chunk's rows as Arrow columns (:class:`ArrowRows`),
+most fields can be computed with :mod:`pyarrow.compute` for thousands of rows
+per call instead of a Python call per value. Each step of
+:mod:`engine.mapping.steps` that has a columnar form becomes one or two
+compute calls; a field with a step that has none (``when``, expressions,
+nested blocks, most resolvers) is computed by the generated row code, for
+that field only.
+
+Exactness comes first. A columnar form handles only the values whose result
+it is sure of (plain ASCII text for the text resolvers, ``-?digits`` for
+``int``, ``YYYY-MM-DDTHH:MM:SSZ`` that reads back the same for
+``datetime``...) and marks every other value of the row *uncertain*:
+anything unusual, a value that does not convert, a required value missing,
+a failed check. Uncertain rows are mapped by the row path as a whole (the
+generated code, and the explainer for its rejects), so each keeps exactly
+the output or the located reject it always had; the other rows are mapped
+once, here. ``tests/mapping/test_columnar.py`` holds both paths to the same
+outputs and rejects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from engine.contracts import ResolverOptions
+from engine.mapping.codegen import Generator
+from engine.mapping.steps import (
+    Check,
+    Default,
+    Field,
+    ReadSource,
+    ReadValue,
+    Require,
+    Resolve,
+    Step,
+)
+
+#: what ``str.strip()`` strips from ASCII text (Arrow's own trim knows fewer)
+_ASCII_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+_BLANK = "^[" + "".join(f"\\x{ord(c):02x}" for c in _ASCII_SPACE) + "]*$"
+_INT = r"^-?[0-9]{1,18}$"
+_FLOAT = r"^-?[0-9]{1,15}(\.[0-9]{1,15})?$"
+_ISO_UTC = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+_ISO_DATE = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}$"
+
+
+class NoColumnarForm(Exception):
+    """A step that has no columnar form: its field is computed row by row."""
+
+
+@dataclasses.dataclass
+class Value:
+    """A field's value for every row of a chunk while its steps run.
+
+    ``data`` is an Arrow array, or ``constant`` holds one Python value for
+    every row (``value:`` fields). ``text`` says the array holds text.
+    """
+
+    data: Any
+    constant: Any = None
+    is_constant: bool = False
+
+    @property
+    def text(self) -> bool:
+        """Whether the values are text (an Arrow string array)."""
+        return not self.is_constant and pa.types.is_string(self.data.type)
+
+
+class Uncertain:
+    """The rows a chunk's columnar forms were not sure of, gathered as one mask."""
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+        self.mask: Any = None
+
+    def add(self, mask: Any) -> None:
+        """Rows where ``mask`` is true (null counts as false) are uncertain."""
+        mask = pc.fill_null(mask, False)
+        self.mask = mask if self.mask is None else pc.or_(self.mask, mask)
+
+
+#: a step's columnar form: ``(value, table, uncertain) -> value``
+Form = Callable[[Value, Any, Uncertain], Value]
+
+
+def _not_ascii(v: Value) -> Any:
+    return pc.invert(pc.fill_null(pc.string_is_ascii(v.data), True))
+
+
+def _matches(v: Value, pattern: str) -> Any:
+    return pc.fill_null(pc.match_substring_regex(v.data, pattern), False)
+
+
+def _present(v: Value) -> Any:
+    return pc.is_valid(v.data)
+
+
+def _text_form(method: Callable[[Any], Any]) -> Callable[[Resolve], Form]:
+    """``upper``, ``lower``, ``trim``: ASCII text columnar, anything else uncertain."""
+
+    def build(step: Resolve) -> Form:
+        def form(v: Value, table: Any, uncertain: Uncertain) -> Value:
+            _text_only(v)
+            uncertain.add(_not_ascii(v))
+            return Value(method(step, v.data))
+
+        return form
+
+    return build
+
+
+def _text_only(v: Value) -> None:
+    if not v.text:
+        raise NoColumnarForm("the value is not text")
+
+
+def _trim(step: Resolve, data: Any) -> Any:
+    chars = step.args.get("chars")
+    if chars is None or chars.isascii():  # the values it keeps are ASCII text
+        return pc.ascii_trim(data, characters=_ASCII_SPACE if chars is None else chars)
+    return pc.utf8_trim(data, characters=chars)
+
+
+def _int(step: Resolve) -> Form:
+    def form(v: Value, table: Any, uncertain: Uncertain) -> Value:
+        _text_only(v)
+        plain = _matches(v, _INT)
+        uncertain.add(pc.and_(_present(v), pc.and_(pc.invert(plain), pc.not_equal(v.data, ""))))
+        return Value(pc.cast(pc.if_else(plain, v.data, pa.scalar(None, pa.string())), pa.int64()))
+
+    return form
+
+
+def _float(step: Resolve) -> Form:
+    def form(v: Value, table: Any, uncertain: Uncertain) -> Value:
+        _text_only(v)
+        plain = _matches(v, _FLOAT)
+        uncertain.add(pc.and_(_present(v), pc.and_(pc.invert(plain), pc.not_equal(v.data, ""))))
+        number = pc.cast(pc.if_else(plain, v.data, pa.scalar(None, pa.string())), pa.float64())
+        return Value(pc.add(number, 0.0))  # -0 is written 0.0
+
+    return form
+
+
+def _datetime(kind: str) -> Callable[[Resolve, ResolverOptions], Form]:
+    """ISO in, ISO out, no conversion: text that reads back as itself is its own answer."""
+
+    def build(step: Resolve, options: ResolverOptions) -> Form:
+        args = step.args
+        if args.get("formats") or args.get("epoch") or args.get("to_timezone") or args.get("format") != "iso":
+            raise NoColumnarForm(f"{kind} with formats, epoch, to_timezone or an output format")
+        zone = args.get("timezone") or options.timezone
+        if kind == "date" and zone and zone.upper() != "UTC":
+            raise NoColumnarForm("a date in a time zone whose midnight may not exist")
+        pattern, layout = (_ISO_UTC, "%Y-%m-%dT%H:%M:%SZ") if kind == "datetime" else (_ISO_DATE, "%Y-%m-%d")
+
+        def form(v: Value, table: Any, uncertain: Uncertain) -> Value:
+            _text_only(v)
+            plain = _matches(v, pattern)
+            candidates = pc.if_else(plain, v.data, pa.scalar(None, pa.string()))
+            try:  # Arrow's ISO reader refuses a day or time that does not exist: all valid, the usual case
+                pc.cast(candidates, pa.timestamp("s", tz="UTC") if kind == "datetime" else pa.date32())
+                same = plain
+            except pa.ArrowInvalid:  # strptime rolls 30 February over, so compare it written back
+                moment = pc.strptime(candidates, format=layout, unit="s", error_is_null=True)
+                same = pc.fill_null(pc.equal(pc.strftime(moment, format=layout), v.data), False)
+            uncertain.add(pc.and_(_present(v), pc.invert(same)))
+            return Value(pc.if_else(same, v.data, pa.scalar(None, pa.string())))
+
+        return form
+
+    return build
+
+
+def _concat(step: Resolve, columns: Mapping[str, int]) -> Form:
+    """``concat`` of the value and one column, both plain non-blank ASCII text; anything else uncertain."""
+    reads = step.reads or ()
+    if len(reads) != 1 or reads[0].simple_key not in columns:
+        raise NoColumnarForm("concat of other than one column")
+    key = reads[0].simple_key
+    sep = step.args.get("sep", "")
+
+    def form(v: Value, table: Any, uncertain: Uncertain) -> Value:
+        _text_only(v)
+        other = Value(table.column(key))
+        for part in (v, other):
+            uncertain.add(pc.invert(_present(part)))
+            uncertain.add(_not_ascii(part))
+            uncertain.add(_matches(part, _BLANK))
+        return Value(pc.binary_join_element_wise(v.data, other.data, sep))
+
+    return form
+
+
+_TEXT = {
+    "upper": _text_form(lambda step, data: pc.ascii_upper(data)),
+    "lower": _text_form(lambda step, data: pc.ascii_lower(data)),
+    "trim": _text_form(_trim),
+}
+_NUMBERS = {"int": _int, "float": _float}
+_DATES = {"datetime": _datetime("datetime"), "date": _datetime("date")}
+
+
+def _resolve_form(step: Resolve, columns: Mapping[str, int], options: ResolverOptions) -> Form:
+    if step.name in _TEXT:
+        return _TEXT[step.name](step)
+    if step.name in _NUMBERS:
+        return _NUMBERS[step.name](step)
+    if step.name in _DATES:
+        return _DATES[step.name](step, options)
+    if step.name == "concat":
+        return _concat(step, columns)
+    raise NoColumnarForm(f"resolver {step.name} has no columnar form")
+
+
+def _default_form(step: Default) -> Form:
+    if not isinstance(step.value, str):
+        raise NoColumnarForm("a default that is not text")
+
+    def form(v: Value, table: Any, uncertain: Uncertain) -> Value:
+        _text_only(v)
+        missing = pc.or_(pc.is_null(v.data), pc.fill_null(pc.equal(v.data, ""), False))
+        return Value(pc.if_else(missing, step.value, v.data))
+
+    return form
+
+
+def _require_form(v: Value, table: Any, uncertain: Uncertain) -> Value:
+    if v.is_constant:
+        if v.constant is None or v.constant == "":
+            raise NoColumnarForm("a required constant that is missing")
+        return v
+    missing = pc.invert(_present(v))
+    if v.text:
+        missing = pc.or_(missing, pc.fill_null(pc.equal(v.data, ""), False))
+    uncertain.add(missing)
+    return v
+
+
+def _check_form(step: Check) -> Form:
+    checks = dict(step.checks)
+    if set(checks) - {"enum", "pattern", "min", "max"}:
+        raise NoColumnarForm("length checks")
+    allowed = checks.get("enum")
+    pattern = checks.get("pattern")
+
+    def form(v: Value, table: Any, uncertain: Uncertain) -> Value:
+        if v.is_constant:
+            raise NoColumnarForm("checks of a constant")
+        if allowed is not None:
+            _enum(v, allowed, uncertain)
+        if pattern is not None:
+            _text_only(v)
+            uncertain.add(_not_ascii(v))
+            uncertain.add(pc.and_(_present(v), pc.invert(_matches(v, f"^(?:{pattern.pattern})$"))))
+        for name in ("min", "max"):
+            limit = checks.get(name)
+            if limit is None:
+                continue
+            if not (pa.types.is_integer(v.data.type) or pa.types.is_floating(v.data.type)):
+                raise NoColumnarForm("bounds of values that are not numbers")
+            beyond = pc.less(v.data, limit) if name == "min" else pc.greater(v.data, limit)
+            uncertain.add(beyond)
+        return v
+
+    return form
+
+
+def _enum(v: Value, allowed: Sequence[Any], uncertain: Uncertain) -> None:
+    if v.text and all(isinstance(a, str) for a in allowed):
+        members = pa.array(list(allowed), pa.string())
+    elif pa.types.is_integer(v.data.type) and all(type(a) is int for a in allowed):
+        members = pa.array(list(allowed), pa.int64())
+    else:
+        raise NoColumnarForm("an enum whose members are not of the value's type")
+    uncertain.add(pc.and_(_present(v), pc.invert(pc.is_in(v.data, value_set=members))))
+
+
+def _read_form(step: Step, columns: Mapping[str, int]) -> Form:
+    if isinstance(step, ReadValue):
+        if isinstance(step.value, dict | list):
+            raise NoColumnarForm("a constant object or list")
+        constant = step.value
+        return lambda v, table, uncertain: Value(None, constant, True)
+    if isinstance(step, ReadSource):
+        path = step.path
+        key = path.simple_key
+        if path.text in columns and (len(path.steps) > 1 or path.projects):
+            key = path.text  # a column named like a dotted path reads as itself
+        elif key is None:
+            raise NoColumnarForm("a path into a value")
+        if key not in columns:
+            return lambda v, table, uncertain: Value(pa.nulls(table.num_rows, pa.string()))
+        name = key
+        return lambda v, table, uncertain: Value(table.column(name))
+    raise NoColumnarForm(f"{type(step).__name__} has no columnar form")
+
+
+def field_forms(f: Field, columns: Mapping[str, int], options: ResolverOptions) -> list[Form]:
+    """The columnar forms of a field's steps, in order.
+
+    Raises:
+        NoColumnarForm: one of its steps has none.
+    """
+    if f.is_block:
+        raise NoColumnarForm("a nested block")
+    forms: list[Form] = []
+    for step in f.steps:
+        if isinstance(step, ReadSource | ReadValue):
+            forms.append(_read_form(step, columns))
+        elif isinstance(step, Default):
+            forms.append(_default_form(step))
+        elif isinstance(step, Resolve):
+            if step.needs_record or (step.accepts_missing and step.name != "concat"):
+                raise NoColumnarForm(f"resolver {step.name} reads the record or missing values")
+            forms.append(_skip_constant(_resolve_form(step, columns, options)))
+        elif isinstance(step, Require):
+            if step.block:
+                raise NoColumnarForm("a required block")
+            forms.append(_require_form)
+        elif isinstance(step, Check):
+            forms.append(_check_form(step))
+        else:
+            raise NoColumnarForm(f"{type(step).__name__} has no columnar form")
+    return forms
+
+
+class _AnyColumns(dict[str, int]):
+    """Every column name is there: whether a field has a columnar form before the header is known."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+
+def any_columnar(fields: Sequence[Field], options: ResolverOptions) -> bool:
+    """Whether some field reading the record has a columnar form (constants alone are not worth columns)."""
+    for f in fields:
+        if isinstance(f.read, ReadValue):
+            continue
+        try:
+            field_forms(f, _AnyColumns(), options)
+        except NoColumnarForm:
+            continue
+        return True
+    return False
+
+
+def _skip_constant(form: Form) -> Form:
+    def guarded(v: Value, table: Any, uncertain: Uncertain) -> Value:
+        if v.is_constant:
+            raise NoColumnarForm("a resolver applied to a constant")
+        return form(v, table, uncertain)
+
+    return guarded
+
+
+def run_forms(forms: list[Form], table: Any, uncertain: Uncertain) -> Value:
+    """A field's value for every row of ``table``, noting the rows its forms were not sure of."""
+    v = Value(None, None, True)
+    for form in forms:
+        v = form(v, table, uncertain)
+    return v
+
+
+def builder(fields: Sequence[Field]) -> Callable[[list[list[Any]], list[dict[str, Any]]], None]:
+    """``build(columns, out)``: output objects from per-field value lists, assembled as the row path does."""
+    gen = Generator(None)
+    names = [f"v_{n}" for n in range(len(fields))]
+    lines = ["def _build(cols, out):", f"    for {', '.join(names)}, in zip(*cols):"]
+    lines += gen._assemble(fields, names, "        ")
+    lines.append("        out.append(o)")
+    ns = dict(gen.ns)
+    exec(compile("\n".join(lines) + "\n", f"<columnar build {len(fields)} fields>", "exec"), ns)
+    built: Callable[[list[list[Any]], list[dict[str, Any]]], None] = ns["_build"]
+    return built
+
+
+#: a generated row function (see :data:`engine.mapping.compiler.ChunkFunction`)
+RowFunction = Callable[
+    [list[Any], list[int], Mapping[str, Any], Mapping[str, Any], list[Any], list[int], list[Any]], None
+]
+#: the row function of some of the mapping's fields, for rows of the chunk's header
+PartFunction = Callable[[Sequence[Field]], RowFunction]
+_REFUSED = (NoColumnarForm, pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
+
+
+class ColumnarMapping:
+    """A mapping's columnar form for one header: columnar fields, row-path fields, and the rows in doubt.
+
+    ``whole`` is the row function of the whole mapping (for the rows in
+    doubt); ``part`` makes the row function of the fields without a columnar
+    form. A field whose form turns out not to apply to the data (a constant
+    given to a resolver, a pattern Arrow's regex engine refuses) joins the
+    row-path fields from then on.
+    """
+
+    def __init__(
+        self,
+        fields: Sequence[Field],
+        columns: tuple[str, ...],
+        options: ResolverOptions,
+        whole: RowFunction,
+        part: PartFunction,
+    ) -> None:
+        self.fields = list(fields)
+        self.whole = whole
+        self.part = part
+        index = {c: i for i, c in enumerate(columns)}
+        self.forms: list[list[Form] | None] = []
+        for f in self.fields:
+            try:
+                self.forms.append(field_forms(f, index, options))
+            except NoColumnarForm:
+                self.forms.append(None)
+        self._plan()
+
+    def _plan(self) -> None:
+        self.row_fields = [f for f, forms in zip(self.fields, self.forms, strict=True) if forms is None]
+        self.row_function = self.part(self.row_fields) if self.row_fields else None
+        self.build = builder(self.fields)
+
+    @property
+    def columnar_fields(self) -> list[str]:
+        """The fields computed on columns (the rest run row by row), for logs and tests."""
+        return [f.label for f, forms in zip(self.fields, self.forms, strict=True) if forms is not None]
+
+    def map(
+        self, table: Any, positions: list[int], context: Mapping[str, Any], file: Mapping[str, Any]
+    ) -> tuple[list[dict[str, Any]], list[int], list[Any]]:
+        """Mapped records, the row index of each, and rejects ``(index, issues)`` (as the row path gives them)."""
+        rows = table.num_rows
+        uncertain = Uncertain(rows)
+        values: list[Value | None] = []
+        for k, forms in enumerate(self.forms):
+            if forms is None:
+                values.append(None)
+                continue
+            try:
+                values.append(run_forms(forms, table, uncertain))
+            except _REFUSED:
+                self.forms[k] = None
+                self._plan()
+                return self.map(table, positions, context, file)
+        by_row = self._row_fields(table, positions, context, file, uncertain)
+        doubt = [] if uncertain.mask is None else pc.indices_nonzero(uncertain.mask).to_pylist()
+        keep = None if not doubt else pc.invert(uncertain.mask)
+        good = list(range(rows)) if keep is None else pc.indices_nonzero(keep).to_pylist()
+        lists: list[list[Any]] = []
+        for k, value in enumerate(values):
+            if value is None:
+                assert by_row is not None
+                found = by_row[k]
+                lists.append(found if keep is None else [found[i] for i in good])
+            elif value.is_constant:
+                lists.append([value.constant] * len(good))
+            else:
+                data = value.data if keep is None else pc.filter(value.data, keep)
+                lists.append(data.to_pylist())
+        out: list[dict[str, Any]] = []
+        self.build(lists, out)
+        if not doubt:
+            return out, good, []
+        return self._with_doubtful(table, doubt, positions, context, file, out, good)
+
+    def _row_fields(
+        self,
+        table: Any,
+        positions: list[int],
+        context: Mapping[str, Any],
+        file: Mapping[str, Any],
+        uncertain: Uncertain,
+    ) -> dict[int, list[Any]] | None:
+        """The row-path fields' values for every row (by field index); rows they reject are in doubt."""
+        if self.row_function is None:
+            return None
+        from engine.contracts import ArrowRows
+
+        out: list[dict[str, Any]] = []
+        idx: list[int] = []
+        rejects: list[Any] = []
+        self.row_function(ArrowRows(table).rows(), positions, context, file, out, idx, rejects)
+        if rejects:
+            mask = [False] * table.num_rows
+            for i, _issues in rejects:
+                mask[i] = True
+            uncertain.add(pa.array(mask, pa.bool_()))
+        found: dict[int, list[Any]] = {}
+        for k, f in enumerate(self.fields):
+            if self.forms[k] is not None:
+                continue
+            column: list[Any] = [None] * table.num_rows
+            for i, o in zip(idx, out, strict=True):
+                column[i] = _pick(o, f.target)
+            found[k] = column
+        return found
+
+    def _with_doubtful(
+        self,
+        table: Any,
+        doubt: list[int],
+        positions: list[int],
+        context: Mapping[str, Any],
+        file: Mapping[str, Any],
+        out: list[dict[str, Any]],
+        good: list[int],
+    ) -> tuple[list[dict[str, Any]], list[int], list[Any]]:
+        """The rows in doubt mapped by the row path, merged with the others in row order."""
+        from engine.contracts import ArrowRows
+
+        rows = ArrowRows(table.take(pa.array(doubt, pa.int64()))).rows()
+        more: list[dict[str, Any]] = []
+        more_idx: list[int] = []
+        rejects: list[Any] = []
+        self.whole(rows, [positions[i] for i in doubt], context, file, more, more_idx, rejects)
+        merged = sorted(
+            [*zip(good, out, strict=True), *((doubt[j], o) for j, o in zip(more_idx, more, strict=True))],
+            key=lambda pair: pair[0],
+        )
+        return [o for _i, o in merged], [i for i, _o in merged], [(doubt[j], issues) for j, issues in rejects]
+
+
+def _pick(record: dict[str, Any], target: tuple[str, ...]) -> Any:
+    node: Any = record
+    for key in target:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node

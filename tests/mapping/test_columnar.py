@@ -1,0 +1,289 @@
+"""The columnar path and the row path give the same answer, record for record and reject for reject.
+
+Each case reads the same CSV bytes twice through the real CSV parser and the
+compiled mapping: once with ``columnar`` on (Arrow blocks, fields computed on
+columns, rows in doubt through the row path) and once off (the row reader
+and the generated code). Outputs (by ``repr``, so ``5`` and ``5.0`` and
+``"5"`` differ), the rows they came from, mapping rejects with their
+rendered issues, and parse rejects with their lines must all be equal. The
+cases are every connector under ``connectors/`` whose parser is CSV, on its
+own data files, a table of resolver cases (decimals, leading zeros, empty
+text versus missing, time zones, bad values), and files Hypothesis writes.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.contracts import ArrowRows, Item, ResolverOptions
+from engine.errors import EngineError
+from engine.mapping.compiler import CompiledMapping, compile_fields
+from engine.parsers.csv import CsvOptions, CsvParser
+from engine.registry import default_registries
+from engine.spec.compile import compile_file
+from engine.spec.loader import SpecDocument
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTEXT = {"retailer_id": "1", "run_started": "2026-01-05T10:00:00Z", "run_id": "run-1"}
+
+
+def _parser(**options: Any) -> CsvParser:
+    base: dict[str, Any] = {
+        "delimiter": ",",
+        "quote": '"',
+        "escape": None,
+        "encoding": "utf-8",
+        "header": True,
+        "columns": None,
+        "skip_rows": 0,
+        "comment": None,
+        "ragged_rows": "reject",
+        "sniff": False,
+        "chunk_size": 3,
+    }
+    return CsvParser(CsvOptions(**{**base, **options}))
+
+
+def _run(parser: CsvParser, mapping: CompiledMapping, data: bytes, columnar: bool) -> dict[str, Any]:
+    """Everything a user would see of one file: outputs, their rows, rejects of both kinds, and the path taken."""
+    parser.columnar = columnar
+    mapping.columnar = columnar
+    item = Item("file:///in/stock.csv", "stock.csv")
+    out: list[tuple[int, str]] = []
+    refused: list[tuple[int, int | None, list[str]]] = []
+    parsed: list[tuple[int, str, int | None]] = []
+    arrow = 0
+    error = None
+    try:
+        for chunk in parser.parse(io.BytesIO(data), item, None):
+            arrow += isinstance(chunk.records, ArrowRows)
+            records, index, rejects = mapping.map_chunk(chunk, CONTEXT)
+            out.extend((chunk.positions[i], repr(r)) for i, r in zip(index, records, strict=True))
+            refused.extend(
+                (chunk.positions[i], chunk.lines[i] if chunk.lines else None, [x.render() for x in issues])
+                for i, issues in rejects
+            )
+            parsed.extend((r.position, r.reason, r.line, repr(r.raw)) for r in chunk.rejects or ())
+    except EngineError as exc:  # a file refused as a whole (its header) is refused alike
+        error = (type(exc).__name__, str(exc))
+    return {"out": out, "rejects": refused, "parse": parsed, "error": error, "arrow_chunks": arrow}
+
+
+def assert_same(parser: CsvParser, mapping: CompiledMapping, data: bytes) -> dict[str, Any]:
+    """Both paths agree on ``data``; returns the columnar run (for what it took)."""
+    columnar = _run(parser, mapping, data, True)
+    rows = _run(parser, mapping, data, False)
+    assert rows["arrow_chunks"] == 0
+    for key in ("out", "rejects", "parse", "error"):
+        assert columnar[key] == rows[key], key
+    return columnar
+
+
+def _mapping(fields: dict[str, Any], timezone: str | None = None) -> CompiledMapping:
+    doc = SpecDocument("spec.yaml", {"fields": fields}, "", ROOT)
+    compiled, diags = compile_fields(
+        doc,
+        fields,
+        ("mapping", "fields"),
+        default_registries().resolvers,
+        ResolverOptions(timezone=timezone),
+    )
+    assert compiled is not None, [d.message for d in diags]
+    return compiled
+
+
+# -- every CSV connector on its own data --------------------------------------------------
+
+
+def _csv_connectors() -> list[tuple[Path, Any]]:
+    """Every connector whose parser is CSV and which maps with a mapping of its own, compiled, with data files."""
+    found = []
+    for spec in sorted(ROOT.glob("connectors/**/*.yaml")):
+        text = spec.read_text()
+        if "type: csv" not in text or "mapping:" not in text or not list(spec.parent.glob("**/*.csv")):
+            continue
+        plan = compile_file(spec)
+        if isinstance(plan.parser, CsvParser) and plan.mapping is not None:
+            found.append((spec, plan))
+    return found
+
+
+CONNECTORS = _csv_connectors()
+
+
+def test_the_csv_connectors_are_found() -> None:
+    assert len(CONNECTORS) >= 15
+
+
+@pytest.mark.parametrize(
+    ("spec", "plan"), CONNECTORS, ids=[p.parent.name + "/" + p.stem for p, _plan in CONNECTORS]
+)
+def test_connector_outputs_and_rejects_are_the_same_on_both_paths(spec: Path, plan: Any) -> None:
+    for data_file in sorted(spec.parent.glob("**/*.csv")):
+        assert_same(plan.parser, plan.mapping, data_file.read_bytes())
+
+
+# -- resolver cases -----------------------------------------------------------------------
+
+CASES: list[tuple[str, dict[str, Any], list[str]]] = [
+    ("trim-upper", {"v": {"source": "a", "resolver": ["trim", "upper"]}}, [" ab ", "", "ß x", "\x1cq\x1f", "é"]),
+    ("trim-chars", {"v": {"source": "a", "resolver": {"name": "trim", "args": {"chars": "0"}}}}, ["007", "0", "x"]),
+    ("lower", {"v": {"source": "a", "resolver": "lower"}}, ["AB", "İ", ""]),
+    (
+        "int",
+        {"v": {"source": "a", "resolver": "int"}},
+        ["007", "-0", "+5", "5.0", "5.5", " 7 ", "", "  ", "1_000", "١", "99999999999999999999", "ten"],
+    ),
+    (
+        "int-required",
+        {"v": {"source": "a", "required": True, "resolver": "int"}},
+        ["1", "", " ", "x", "0012"],
+    ),
+    (
+        "float",
+        {"v": {"source": "a", "resolver": "float"}},
+        ["0.1", "-0", "-0.0", "2.675", "1e3", "nan", "inf", "", "007.50", "1.7976931348623157", ".5", "5."],
+    ),
+    (
+        "decimal",
+        {"v": {"source": "a", "resolver": {"name": "decimal", "args": {"scale": 2}}}},
+        ["2.675", "007.5", "", "x", "-0.001"],
+    ),
+    (
+        "datetime",
+        {"v": {"source": "a", "resolver": "datetime"}},
+        [
+            "2026-01-05T10:00:00Z",
+            "2026-02-30T10:00:00Z",
+            "2026-01-05T10:00:00",
+            "2026-01-05T10:00:00+02:00",
+            "2026-01-05",
+            "0000-01-01T00:00:00Z",
+            "2026-01-05T24:00:00Z",
+            "2026-01-05T10:00:60Z",
+            "",
+            "soon",
+        ],
+    ),
+    (
+        "datetime-zone",
+        {"v": {"source": "a", "resolver": {"name": "datetime", "args": {"timezone": "Europe/London"}}}},
+        ["2026-06-05T10:00:00Z", "2026-06-05T10:00:00", "2026-03-29T01:30:00"],
+    ),
+    (
+        "datetime-to-zone",
+        {"v": {"source": "a", "resolver": {"name": "datetime", "args": {"to_timezone": "Australia/Sydney"}}}},
+        ["2026-06-05T10:00:00Z", "2026-06-05"],
+    ),
+    ("date", {"v": {"source": "a", "resolver": "date"}}, ["2026-01-05", "2026-02-29", "2024-02-29", "x", ""]),
+    (
+        "concat",
+        {"v": {"source": "a", "resolver": ["trim", "upper", {"name": "concat", "args": {"paths": ["b"], "sep": ":"}}]}},
+        ["a", "", " ", "é"],
+    ),
+    ("default", {"v": {"source": "a", "default": "NONE"}}, ["", "x", " "]),
+    ("enum", {"v": {"source": "a", "resolver": "upper", "enum": ["A", "B"]}}, ["a", "b", "c", ""]),
+    ("pattern", {"v": {"source": "a", "pattern": "[A-Z]{2}[0-9]+"}}, ["AB1", "ab1", "AB", "ÀB1", ""]),
+    ("bounds", {"v": {"source": "a", "resolver": "int", "min": 0, "max": 10}}, ["0", "10", "11", "-1", ""]),
+    ("constant", {"v": {"source": "a"}, "k": {"value": "LAST_ON_HAND"}, "n": {"value": 5}}, ["x", ""]),
+    ("missing-column", {"v": {"source": "nope", "default": "d"}, "w": {"source": "nope"}}, ["x"]),
+    ("nested-target", {"attributes.v": {"source": "a", "resolver": "upper"}, "w": {"source": "b"}}, ["x", ""]),
+    ("when", {"v": {"source": "a", "when": "record.b != ''"}, "u": {"source": "a", "resolver": "upper"}}, ["x", ""]),
+    ("bool", {"v": {"source": "a", "resolver": "bool"}, "u": {"source": "b", "resolver": "int"}}, ["yes", "no", "x"]),
+]
+
+
+def _csv(values: list[str], other: str = "q") -> bytes:
+    lines = ["a,b"] + [f"{v},{other if n % 2 else ''}" for n, v in enumerate(values)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize(("fields", "values"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_resolver_cases_are_the_same_on_both_paths(fields: dict[str, Any], values: list[str]) -> None:
+    mapping = _mapping(fields, timezone=None)
+    got = assert_same(_parser(), mapping, _csv(values))
+    assert got["arrow_chunks"] > 0  # the columnar path was taken, rows in doubt or not
+
+
+def test_values_in_doubt_keep_their_located_rejects() -> None:
+    mapping = _mapping({"qty": {"source": "a", "required": True, "resolver": "int"}})
+    got = assert_same(_parser(), mapping, _csv(["1", "ten", "3", ""]))
+    assert got["out"] == [(1, "{'qty': 1}"), (3, "{'qty': 3}")]
+    assert got["rejects"] == [
+        (2, 3, ["qty: 'ten' is not an integer (resolver int, source a)"]),
+        (4, 5, ["qty: required value is missing (source a)"]),
+    ]
+
+
+def test_files_arrow_cannot_read_exactly_fall_back_to_the_row_reader_with_the_files_own_rows() -> None:
+    mapping = _mapping({"v": {"source": "a", "resolver": "upper"}, "w": {"source": "b"}})
+    big = b"".join(b"x%d,y\n" % n for n in range(20))
+    cases = {
+        "quoted": b'a,b\nx,"y,z"\n',
+        "ragged late": b"a,b\n" + big + b"x,y,z\nlast,one\n",
+        "blank line": b"a,b\nx,y\n\nz,w\n",
+        "lone CR": b"a,b\rx,y\rz,w\r",
+        "CRLF": b"a,b\r\nx,y\r\nz,w\r\n",
+        "bad bytes": b"a,b\nx,\xff\nz,w\n",
+        "BOM": b"\xef\xbb\xbfa,b\nx,y\n",
+        "no final newline": b"a,b\nx,y\nz,w",
+        "header only": b"a,b\n",
+        "empty": b"",
+        "duplicate header": b"a,a\nx,y\n",
+    }
+    for name, data in cases.items():
+        try:
+            assert_same(_parser(), mapping, data)
+        except Exception as exc:
+            raise AssertionError(name) from exc
+
+
+def test_a_fallback_block_keeps_the_rows_and_lines_of_the_file(monkeypatch: Any) -> None:
+    from engine.parsers import _csv_arrow
+
+    monkeypatch.setattr(_csv_arrow, "BLOCK", 64)
+    mapping = _mapping({"v": {"source": "a", "required": True, "resolver": "int"}})
+    rows = [str(n) for n in range(40)]
+    rows[30] = '"3,1"'  # a quote: that block and the rest go to the row reader
+    rows[35] = "x"
+    got = assert_same(_parser(), mapping, _csv(rows))
+    assert got["arrow_chunks"] > 0
+    assert [r[:2] for r in got["rejects"]] == [(31, 32), (36, 37)]
+
+
+def test_a_field_without_a_columnar_form_runs_row_by_row_beside_the_others() -> None:
+    mapping = _mapping(
+        {"v": {"source": "a", "resolver": "upper"}, "w": {"source": "b", "resolver": {"name": "pad", "args": {"width": 3}}}}
+    )
+    table_form = mapping.columnar_for(("a", "b"))
+    assert table_form.columnar_fields == ["v"]
+    assert_same(_parser(), mapping, _csv(["x", "y", "z"]))
+
+
+CELL = st.one_of(
+    st.sampled_from(["", " ", "0", "007", "-0", "5.5", "1e3", "ten", "AB1", "2026-01-05T10:00:00Z", "é", "\x1f"]),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters='",\n\r\x00'), max_size=5),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(CELL, CELL), min_size=1, max_size=12))
+def test_generated_files_are_the_same_on_both_paths(rows: list[tuple[str, str]]) -> None:
+    mapping = _mapping(
+        {
+            "sku": {"source": "a", "required": True, "resolver": ["trim", "upper"]},
+            "qty": {"source": "b", "resolver": "int"},
+            "price": {"source": "b", "resolver": "float"},
+            "at": {"source": "a", "resolver": "datetime"},
+            "ref": {"source": "a", "resolver": ["trim", {"name": "concat", "args": {"paths": ["b"], "sep": ":"}}]},
+            "kind": {"source": "b", "default": "NONE", "enum": ["NONE", "0", "007"]},
+        }
+    )
+    data = ("a,b\n" + "".join(f"{a},{b}\n" for a, b in rows)).encode()
+    assert_same(_parser(), mapping, data)
