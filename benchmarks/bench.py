@@ -201,7 +201,9 @@ def main() -> None:
     )
     parser.add_argument("--mode", choices=sorted(SPECS), default="csv")
     parser.add_argument("--rows", type=int, action="append", help="row counts (default: 100000 and 1000000)")
-    parser.add_argument("--path", choices=sorted(PATHS), action="append", help="mapping paths (default: both)")
+    parser.add_argument(
+        "--path", choices=sorted(PATHS), action="append", help="mapping paths (default: both)"
+    )
     args = parser.parse_args()
     sizes = args.rows or [100_000, 1_000_000]
     for path in args.path or ["columnar", "row"]:

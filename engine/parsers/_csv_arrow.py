@@ -183,9 +183,7 @@ class ArrowCsv:
 
     def _rest(self, pending: bytes, stream: IO[bytes]) -> Iterator[Chunk]:
         """The file from the current block on, through the row reader, numbered as the file's own."""
-        part = ByteRange(
-            self.item.file_uri, self.offset, 0, 2, 2, self.records, self.lines, header=self.head
-        )
+        part = ByteRange(self.item.file_uri, self.offset, 0, 2, 2, self.records, self.lines, header=self.head)
         yield from self.parser.read_rows(prefixed(pending, stream), self.item, part)
 
 

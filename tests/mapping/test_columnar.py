@@ -132,8 +132,16 @@ def test_connector_outputs_and_rejects_are_the_same_on_both_paths(spec: Path, pl
 # -- resolver cases -----------------------------------------------------------------------
 
 CASES: list[tuple[str, dict[str, Any], list[str]]] = [
-    ("trim-upper", {"v": {"source": "a", "resolver": ["trim", "upper"]}}, [" ab ", "", "ß x", "\x1cq\x1f", "é"]),
-    ("trim-chars", {"v": {"source": "a", "resolver": {"name": "trim", "args": {"chars": "0"}}}}, ["007", "0", "x"]),
+    (
+        "trim-upper",
+        {"v": {"source": "a", "resolver": ["trim", "upper"]}},
+        [" ab ", "", "ß x", "\x1cq\x1f", "é"],
+    ),
+    (
+        "trim-chars",
+        {"v": {"source": "a", "resolver": {"name": "trim", "args": {"chars": "0"}}}},
+        ["007", "0", "x"],
+    ),
     ("lower", {"v": {"source": "a", "resolver": "lower"}}, ["AB", "İ", ""]),
     (
         "int",
@@ -184,7 +192,12 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("date", {"v": {"source": "a", "resolver": "date"}}, ["2026-01-05", "2026-02-29", "2024-02-29", "x", ""]),
     (
         "concat",
-        {"v": {"source": "a", "resolver": ["trim", "upper", {"name": "concat", "args": {"paths": ["b"], "sep": ":"}}]}},
+        {
+            "v": {
+                "source": "a",
+                "resolver": ["trim", "upper", {"name": "concat", "args": {"paths": ["b"], "sep": ":"}}],
+            }
+        },
         ["a", "", " ", "é"],
     ),
     ("default", {"v": {"source": "a", "default": "NONE"}}, ["", "x", " "]),
@@ -193,9 +206,21 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("bounds", {"v": {"source": "a", "resolver": "int", "min": 0, "max": 10}}, ["0", "10", "11", "-1", ""]),
     ("constant", {"v": {"source": "a"}, "k": {"value": "LAST_ON_HAND"}, "n": {"value": 5}}, ["x", ""]),
     ("missing-column", {"v": {"source": "nope", "default": "d"}, "w": {"source": "nope"}}, ["x"]),
-    ("nested-target", {"attributes.v": {"source": "a", "resolver": "upper"}, "w": {"source": "b"}}, ["x", ""]),
-    ("when", {"v": {"source": "a", "when": "record.b != ''"}, "u": {"source": "a", "resolver": "upper"}}, ["x", ""]),
-    ("bool", {"v": {"source": "a", "resolver": "bool"}, "u": {"source": "b", "resolver": "int"}}, ["yes", "no", "x"]),
+    (
+        "nested-target",
+        {"attributes.v": {"source": "a", "resolver": "upper"}, "w": {"source": "b"}},
+        ["x", ""],
+    ),
+    (
+        "when",
+        {"v": {"source": "a", "when": "record.b != ''"}, "u": {"source": "a", "resolver": "upper"}},
+        ["x", ""],
+    ),
+    (
+        "bool",
+        {"v": {"source": "a", "resolver": "bool"}, "u": {"source": "b", "resolver": "int"}},
+        ["yes", "no", "x"],
+    ),
 ]
 
 
@@ -259,7 +284,10 @@ def test_a_fallback_block_keeps_the_rows_and_lines_of_the_file(monkeypatch: Any)
 
 def test_a_field_without_a_columnar_form_runs_row_by_row_beside_the_others() -> None:
     mapping = _mapping(
-        {"v": {"source": "a", "resolver": "upper"}, "w": {"source": "b", "resolver": {"name": "pad", "args": {"width": 3}}}}
+        {
+            "v": {"source": "a", "resolver": "upper"},
+            "w": {"source": "b", "resolver": {"name": "pad", "args": {"width": 3}}},
+        }
     )
     table_form = mapping.columnar_for(("a", "b"))
     assert table_form.columnar_fields == ["v"]
@@ -267,8 +295,12 @@ def test_a_field_without_a_columnar_form_runs_row_by_row_beside_the_others() -> 
 
 
 CELL = st.one_of(
-    st.sampled_from(["", " ", "0", "007", "-0", "5.5", "1e3", "ten", "AB1", "2026-01-05T10:00:00Z", "é", "\x1f"]),
-    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters='",\n\r\x00'), max_size=5),
+    st.sampled_from(
+        ["", " ", "0", "007", "-0", "5.5", "1e3", "ten", "AB1", "2026-01-05T10:00:00Z", "é", "\x1f"]
+    ),
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters='",\n\r\x00'), max_size=5
+    ),
 )
 
 
@@ -281,7 +313,10 @@ def test_generated_files_are_the_same_on_both_paths(rows: list[tuple[str, str]])
             "qty": {"source": "b", "resolver": "int"},
             "price": {"source": "b", "resolver": "float"},
             "at": {"source": "a", "resolver": "datetime"},
-            "ref": {"source": "a", "resolver": ["trim", {"name": "concat", "args": {"paths": ["b"], "sep": ":"}}]},
+            "ref": {
+                "source": "a",
+                "resolver": ["trim", {"name": "concat", "args": {"paths": ["b"], "sep": ":"}}],
+            },
             "kind": {"source": "b", "default": "NONE", "enum": ["NONE", "0", "007"]},
         }
     )
