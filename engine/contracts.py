@@ -278,20 +278,70 @@ class Chunk:
         return f"{self.item.name} record {self.positions[i]}"
 
 
-@dataclasses.dataclass(slots=True)
+class LateRecords(Sequence[dict[str, Any]]):
+    """Mapped records made only when somebody reads them.
+
+    A columnar mapping knows how many records a chunk gave long before it
+    builds them as dicts; a target that only counts (``null``) never needs
+    them built. ``make`` builds them, once.
+    """
+
+    __slots__ = ("_count", "_made", "_make")
+
+    def __init__(self, count: int, make: Callable[[], list[dict[str, Any]]]) -> None:
+        self._count = count
+        self._make: Callable[[], list[dict[str, Any]]] | None = make
+        self._made: list[dict[str, Any]] | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.made()[i]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.made())
+
+    def made(self) -> list[dict[str, Any]]:
+        """The records as dicts (built on the first call)."""
+        if self._made is None:
+            assert self._make is not None
+            self._made, self._make = self._make(), None
+        return self._made
+
+
 class Batch:
     """Mapped records on their way to a target, with their origin.
 
     ``index[i]`` is the index in ``chunk`` of mapped record ``i``, so a
     target's answer about record ``i`` can be traced to its source row.
+    ``records`` are built when first read when the mapping gave them late
+    (:class:`LateRecords`).
     """
 
-    chunk: Chunk
-    records: list[dict[str, Any]]
-    index: list[int]
+    __slots__ = ("_records", "chunk", "index")
+
+    def __init__(self, chunk: Chunk, records: Sequence[dict[str, Any]], index: list[int]) -> None:
+        self.chunk = chunk
+        self._records = records
+        self.index = index
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """The mapped records as dicts."""
+        records = self._records
+        if isinstance(records, list):
+            return records
+        made = records.made() if isinstance(records, LateRecords) else list(records)
+        self._records = made
+        return made
+
+    @records.setter
+    def records(self, records: list[dict[str, Any]]) -> None:
+        self._records = records
 
     def __len__(self) -> int:
-        return len(self.records)
+        return len(self._records)
 
     def lineage(self, i: int) -> dict[str, Any]:
         """Lineage of mapped record ``i`` (see :meth:`Chunk.lineage`)."""
@@ -468,6 +518,12 @@ class RecordMapping(Protocol):
         self, chunk: Chunk, context: Mapping[str, Any]
     ) -> tuple[list[dict[str, Any]], list[int], list[tuple[int, list[MappingIssue]]]]:
         """Mapped records, the chunk index of each, and the rejected ``(index, issues)``."""
+        ...
+
+    def map_chunk_late(
+        self, chunk: Chunk, context: Mapping[str, Any]
+    ) -> tuple[Sequence[dict[str, Any]], list[int], list[tuple[int, list[MappingIssue]]]]:
+        """As :meth:`map_chunk`, the records possibly built only when read (:class:`LateRecords`)."""
         ...
 
     def map_record(

@@ -29,7 +29,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from engine.contracts import ResolverOptions
+from engine.contracts import LateRecords, ResolverOptions
 from engine.mapping.codegen import Generator
 from engine.mapping.steps import (
     Check,
@@ -102,7 +102,7 @@ def _present(v: Value) -> Any:
     return pc.is_valid(v.data)
 
 
-def _text_form(method: Callable[[Any], Any]) -> Callable[[Resolve], Form]:
+def _text_form(method: Callable[[Resolve, Any], Any]) -> Callable[[Resolve], Form]:
     """``upper``, ``lower``, ``trim``: ASCII text columnar, anything else uncertain."""
 
     def build(step: Resolve) -> Form:
@@ -199,11 +199,15 @@ def _concat(step: Resolve, columns: Mapping[str, int]) -> Form:
     return form
 
 
-_TEXT = {
-    "upper": _text_form(lambda step, data: pc.ascii_upper(data)),
-    "lower": _text_form(lambda step, data: pc.ascii_lower(data)),
-    "trim": _text_form(_trim),
-}
+def _upper(step: Resolve, data: Any) -> Any:
+    return pc.ascii_upper(data)
+
+
+def _lower(step: Resolve, data: Any) -> Any:
+    return pc.ascii_lower(data)
+
+
+_TEXT = {"upper": _text_form(_upper), "lower": _text_form(_lower), "trim": _text_form(_trim)}
 _NUMBERS = {"int": _int, "float": _float}
 _DATES = {"datetime": _datetime("datetime"), "date": _datetime("date")}
 
@@ -433,8 +437,11 @@ class ColumnarMapping:
 
     def map(
         self, table: Any, positions: list[int], context: Mapping[str, Any], file: Mapping[str, Any]
-    ) -> tuple[list[dict[str, Any]], list[int], list[Any]]:
-        """Mapped records, the row index of each, and rejects ``(index, issues)`` (as the row path gives them)."""
+    ) -> tuple[Sequence[dict[str, Any]], list[int], list[Any]]:
+        """Mapped records, the row index of each, and rejects ``(index, issues)`` (as the row path gives them).
+
+        When no row is in doubt the records are built as dicts only when read (:class:`LateRecords`).
+        """
         rows = table.num_rows
         uncertain = Uncertain(rows)
         values: list[Value | None] = []
@@ -452,22 +459,27 @@ class ColumnarMapping:
         doubt = [] if uncertain.mask is None else pc.indices_nonzero(uncertain.mask).to_pylist()
         keep = None if not doubt else pc.invert(uncertain.mask)
         good = list(range(rows)) if keep is None else pc.indices_nonzero(keep).to_pylist()
-        lists: list[list[Any]] = []
-        for k, value in enumerate(values):
-            if value is None:
-                assert by_row is not None
-                found = by_row[k]
-                lists.append(found if keep is None else [found[i] for i in good])
-            elif value.is_constant:
-                lists.append([value.constant] * len(good))
-            else:
-                data = value.data if keep is None else pc.filter(value.data, keep)
-                lists.append(data.to_pylist())
-        out: list[dict[str, Any]] = []
-        self.build(lists, out)
+        build = self.build
+
+        def made() -> list[dict[str, Any]]:
+            lists: list[list[Any]] = []
+            for k, value in enumerate(values):
+                if value is None:
+                    assert by_row is not None
+                    found = by_row[k]
+                    lists.append(found if keep is None else [found[i] for i in good])
+                elif value.is_constant:
+                    lists.append([value.constant] * len(good))
+                else:
+                    data = value.data if keep is None else pc.filter(value.data, keep)
+                    lists.append(data.to_pylist())
+            out: list[dict[str, Any]] = []
+            build(lists, out)
+            return out
+
         if not doubt:
-            return out, good, []
-        return self._with_doubtful(table, doubt, positions, context, file, out, good)
+            return LateRecords(len(good), made), good, []
+        return self._with_doubtful(table, doubt, positions, context, file, made(), good)
 
     def _row_fields(
         self,

@@ -10,10 +10,10 @@ which runs the failing fields' steps one at a time to say why.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
-from engine.contracts import ArrowRows, Chunk, ResolverOptions
+from engine.contracts import ArrowRows, Chunk, LateRecords, ResolverOptions
 from engine.mapping.codegen import EXPLAIN, Generator
 from engine.mapping.columnar import ColumnarMapping, any_columnar
 from engine.mapping.explain import MappingIssue, explain
@@ -90,12 +90,18 @@ class CompiledMapping:
         self, chunk: Chunk, context: Mapping[str, Any]
     ) -> tuple[list[dict[str, Any]], list[int], list[tuple[int, list[MappingIssue]]]]:
         """Mapped records, the chunk index of each, and rejects ``(index, issues)``."""
+        records, index, rejects = self.map_chunk_late(chunk, context)
+        return records.made() if isinstance(records, LateRecords) else list(records), index, rejects
+
+    def map_chunk_late(
+        self, chunk: Chunk, context: Mapping[str, Any]
+    ) -> tuple[Sequence[dict[str, Any]], list[int], list[tuple[int, list[MappingIssue]]]]:
+        """As :meth:`map_chunk`; records mapped on columns are built as dicts only when read."""
         records = chunk.records
         if isinstance(records, ArrowRows) and chunk.columns is not None and self.columnar:
-            mapped, index, refused = self.columnar_for(chunk.columns).map(
+            return self.columnar_for(chunk.columns).map(
                 records.table, chunk.positions, context, chunk.item.file_vars()
             )
-            return mapped, index, refused
         fn = self._function(chunk.columns, chunk.text)
         out: list[dict[str, Any]] = []
         idx: list[int] = []

@@ -235,8 +235,8 @@ class RunOutcomes:
 
     def accepted(self, batch: Batch, count: int | None = None) -> None:
         """Records of ``batch`` the target acknowledged."""
-        self._bump(batch.chunk.item, "written", len(batch.records) if count is None else count)
-        if self.records is not None and (count is None or count == len(batch.records)):
+        self._bump(batch.chunk.item, "written", len(batch) if count is None else count)
+        if self.records is not None and (count is None or count == len(batch)):
             self.records.accepted(batch)
 
     def accepted_count(self, count: int, item: Item) -> None:

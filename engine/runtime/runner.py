@@ -12,7 +12,7 @@ around the loop (store, lock, report) is :mod:`engine.runtime.session`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -289,7 +289,7 @@ class Runner:
             outcomes.mapped(item, len(records))  # routes count what their own mappings mapped
         changes = self.session.changes
         if changes is not None and records:
-            sent, index = changes.filter(item, records, index, chunk.positions)
+            sent, index = changes.filter(item, list(records), index, chunk.positions)
             outcomes.unchanged(item, len(records) - len(sent))
             records = sent
         if records:
@@ -316,12 +316,12 @@ class Runner:
             records = [done.original(i) for i in range(len(done.records))]
         self.session.changes.delivered(records)
 
-    def _mapped(self, run: Run, chunk: Chunk) -> tuple[list[dict[str, Any]], list[int]]:
-        """The chunk's mapped records and their indexes; the records the mapping refused are rejected."""
+    def _mapped(self, run: Run, chunk: Chunk) -> tuple[Sequence[dict[str, Any]], list[int]]:
+        """The chunk's mapped records (built when a target reads them) and their indexes; refused records are rejected."""
         mapping = self.plan.mapping
         if mapping is None:
             return [chunk.original(i) for i in range(len(chunk.records))], list(range(len(chunk.records)))
-        records, index, rejects = mapping.map_chunk(chunk, run.context)
+        records, index, rejects = mapping.map_chunk_late(chunk, run.context)
         for i, issues in rejects:
             run.outcomes.invalid(
                 chunk.item,
