@@ -66,6 +66,8 @@ class Value:
     data: Any
     constant: Any = None
     is_constant: bool = False
+    #: every row that is not ASCII text is already uncertain (ASCII functions keep text ASCII)
+    ascii: bool = False
 
     @property
     def text(self) -> bool:
@@ -90,8 +92,10 @@ class Uncertain:
 Form = Callable[[Value, Any, Uncertain], Value]
 
 
-def _not_ascii(v: Value) -> Any:
-    return pc.invert(pc.fill_null(pc.string_is_ascii(v.data), True))
+def _only_ascii(v: Value, uncertain: Uncertain) -> None:
+    """Rows whose value is not ASCII text are uncertain (checked once along a chain of text forms)."""
+    if not v.ascii:
+        uncertain.add(pc.invert(pc.fill_null(pc.string_is_ascii(v.data), True)))
 
 
 def _matches(v: Value, pattern: str) -> Any:
@@ -108,8 +112,8 @@ def _text_form(method: Callable[[Resolve, Any], Any]) -> Callable[[Resolve], For
     def build(step: Resolve) -> Form:
         def form(v: Value, table: Any, uncertain: Uncertain) -> Value:
             _text_only(v)
-            uncertain.add(_not_ascii(v))
-            return Value(method(step, v.data))
+            _only_ascii(v, uncertain)
+            return Value(method(step, v.data), ascii=True)
 
         return form
 
@@ -192,9 +196,9 @@ def _concat(step: Resolve, columns: Mapping[str, int]) -> Form:
         other = Value(table.column(key))
         for part in (v, other):
             uncertain.add(pc.invert(_present(part)))
-            uncertain.add(_not_ascii(part))
+            _only_ascii(part, uncertain)
             uncertain.add(_matches(part, _BLANK))
-        return Value(pc.binary_join_element_wise(v.data, other.data, sep))
+        return Value(pc.binary_join_element_wise(v.data, other.data, sep), ascii=sep.isascii())
 
     return form
 
@@ -231,7 +235,7 @@ def _default_form(step: Default) -> Form:
     def form(v: Value, table: Any, uncertain: Uncertain) -> Value:
         _text_only(v)
         missing = pc.or_(pc.is_null(v.data), pc.fill_null(pc.equal(v.data, ""), False))
-        return Value(pc.if_else(missing, step.value, v.data))
+        return Value(pc.if_else(missing, step.value, v.data), ascii=v.ascii and step.value.isascii())
 
     return form
 
@@ -262,7 +266,7 @@ def _check_form(step: Check) -> Form:
             _enum(v, allowed, uncertain)
         if pattern is not None:
             _text_only(v)
-            uncertain.add(_not_ascii(v))
+            _only_ascii(v, uncertain)
             uncertain.add(pc.and_(_present(v), pc.invert(_matches(v, f"^(?:{pattern.pattern})$"))))
         for name in ("min", "max"):
             limit = checks.get(name)

@@ -118,7 +118,7 @@ class ArrowCsv:
             lines.append(pending[pos : end + 1])
             pos = end + 1
         self.head, self.head_lines = pending[:pos], len(lines)
-        if any(_irregular(line, opts.quote) for line in lines):
+        if any(_irregular(line, opts.quote) or not line.strip(b"\r\n") for line in lines):
             raise _RowReader("the header lines are quoted, blank or end in CR alone")
         if not opts.header:
             self.columns = tuple(opts.columns or ())
@@ -143,7 +143,7 @@ class ArrowCsv:
         import pyarrow.csv as pacsv
 
         if _irregular(block, self.opts.quote):
-            raise _RowReader("a quote, a blank line, a NUL or a CR alone")
+            raise _RowReader("a quote, a NUL or a CR alone")
         width = len(self.columns)
         names = [f"c{i}" for i in range(width)]
         try:
@@ -151,7 +151,7 @@ class ArrowCsv:
                 io.BytesIO(block),
                 read_options=pacsv.ReadOptions(column_names=names, block_size=len(block) + 1),
                 parse_options=pacsv.ParseOptions(
-                    delimiter=self.opts.delimiter, quote_char=False, ignore_empty_lines=False
+                    delimiter=self.opts.delimiter, quote_char=False, ignore_empty_lines=True
                 ),
                 convert_options=pacsv.ConvertOptions(
                     column_types=dict.fromkeys(names, pa.string()),
@@ -161,7 +161,10 @@ class ArrowCsv:
             )
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise _RowReader(f"Arrow refused the block: {exc}") from None
-        return table.rename_columns(list(self.columns)), table.num_rows  # one line a record: no blank lines
+        lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+        if table.num_rows != lines:  # Arrow skipped blank lines, which the row reader counts
+            raise _RowReader("a blank line")
+        return table.rename_columns(list(self.columns)), lines
 
     def _chunked(self, table: Any) -> Iterator[Chunk]:
         size = self.opts.chunk_size
@@ -188,9 +191,7 @@ class ArrowCsv:
 
 
 def _irregular(data: bytes, quote: str) -> bool:
-    """Whether ``data`` (whole lines) holds what only the row reader reads right."""
+    """Whether ``data`` (whole lines) holds what only the row reader reads right (blank lines: see the caller)."""
     if quote.encode() in data or b"\x00" in data:
         return True
-    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
-        return True
-    return data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data
+    return b"\r" in data and data.count(b"\r") != data.count(b"\r\n")

@@ -253,6 +253,10 @@ def test_files_arrow_cannot_read_exactly_fall_back_to_the_row_reader_with_the_fi
         "quoted": b'a,b\nx,"y,z"\n',
         "ragged late": b"a,b\n" + big + b"x,y,z\nlast,one\n",
         "blank line": b"a,b\nx,y\n\nz,w\n",
+        "blank line, CRLF": b"a,b\r\nx,y\r\n\r\nz,w\r\n",
+        "blank line, one column": b"a\nx\n\nz\n",
+        "trailing blank lines": b"a,b\nx,y\n\n\n",
+        "blank line before the header": b"\na,b\nx,y\n",
         "lone CR": b"a,b\rx,y\rz,w\r",
         "CRLF": b"a,b\r\nx,y\r\nz,w\r\n",
         "bad bytes": b"a,b\nx,\xff\nz,w\n",
@@ -267,6 +271,21 @@ def test_files_arrow_cannot_read_exactly_fall_back_to_the_row_reader_with_the_fi
             assert_same(_parser(), mapping, data)
         except Exception as exc:
             raise AssertionError(name) from exc
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"skip_rows": 2}, {"header": False, "columns": ["a", "b"]}, {"columns": ["p", "q"]}, {"delimiter": ";"}],
+    ids=["skip_rows", "no header", "renamed", "semicolon"],
+)
+def test_parser_options_read_the_same_on_both_paths(options: dict[str, Any]) -> None:
+    mapping = _mapping({"v": {"source": "a", "resolver": "upper"}, "p": {"source": "p"}, "w": {"source": "b"}})
+    sep = options.get("delimiter", ",").encode()
+    data = b"first\nsecond\n" if "skip_rows" in options else b""
+    data += b"a,b\n".replace(b",", sep) if options.get("header", True) else b""
+    data += b"".join(b"x%d%sy\n" % (n, sep) for n in range(7))
+    got = assert_same(_parser(**options), mapping, data)
+    assert got["arrow_chunks"] > 0 and got["out"]
 
 
 def test_a_fallback_block_keeps_the_rows_and_lines_of_the_file(monkeypatch: Any) -> None:
