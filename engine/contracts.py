@@ -198,10 +198,13 @@ class ArrowRows(Sequence[list[Any]]):
     the lists are made on first use, once. Slices stay columnar.
     """
 
-    __slots__ = ("_rows", "table")
+    __slots__ = ("_rows", "block", "offset", "table")
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, block: Any = None, offset: int = 0) -> None:
         self.table = table
+        #: the larger table ``table`` is a slice of, from row ``offset`` (a parser's block), or None
+        self.block = block
+        self.offset = offset
         self._rows: list[list[Any]] | None = None
 
     def __len__(self) -> int:
@@ -211,7 +214,9 @@ class ArrowRows(Sequence[list[Any]]):
         if isinstance(i, slice):
             start, stop, step = i.indices(len(self))
             if step == 1:
-                return ArrowRows(self.table.slice(start, max(0, stop - start)))
+                return ArrowRows(
+                    self.table.slice(start, max(0, stop - start)), self.block, self.offset + start
+                )
             return self.rows()[i]
         return self.rows()[i]
 

@@ -29,7 +29,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from engine.contracts import LateRecords, ResolverOptions
+from engine.contracts import ArrowRows, LateRecords, ResolverOptions
 from engine.mapping.codegen import Generator
 from engine.mapping.steps import (
     Check,
@@ -430,6 +430,7 @@ class ColumnarMapping:
         self._plan()
 
     def _plan(self) -> None:
+        self._cache: tuple[Any, list[Value | None], Any] | None = None
         self.row_fields = [f for f, forms in zip(self.fields, self.forms, strict=True) if forms is None]
         self.row_function = self.part(self.row_fields) if self.row_fields else None
         self.build = builder(self.fields)
@@ -440,25 +441,16 @@ class ColumnarMapping:
         return [f.label for f, forms in zip(self.fields, self.forms, strict=True) if forms is not None]
 
     def map(
-        self, table: Any, positions: list[int], context: Mapping[str, Any], file: Mapping[str, Any]
+        self, records: ArrowRows, positions: list[int], context: Mapping[str, Any], file: Mapping[str, Any]
     ) -> tuple[Sequence[dict[str, Any]], list[int], list[Any]]:
         """Mapped records, the row index of each, and rejects ``(index, issues)`` (as the row path gives them).
 
         When no row is in doubt the records are built as dicts only when read (:class:`LateRecords`).
         """
+        table = records.table
         rows = table.num_rows
         uncertain = Uncertain(rows)
-        values: list[Value | None] = []
-        for k, forms in enumerate(self.forms):
-            if forms is None:
-                values.append(None)
-                continue
-            try:
-                values.append(run_forms(forms, table, uncertain))
-            except _REFUSED:
-                self.forms[k] = None
-                self._plan()
-                return self.map(table, positions, context, file)
+        values, uncertain.mask = self._columns(records)
         by_row = self._row_fields(table, positions, context, file, uncertain)
         doubt = [] if uncertain.mask is None else pc.indices_nonzero(uncertain.mask).to_pylist()
         keep = None if not doubt else pc.invert(uncertain.mask)
@@ -485,6 +477,35 @@ class ColumnarMapping:
             return LateRecords(len(good), made), good, []
         return self._with_doubtful(table, doubt, positions, context, file, made(), good)
 
+    def _columns(self, records: ArrowRows) -> tuple[list[Value | None], Any]:
+        """The columnar fields' values for ``records`` and the rows in doubt so far.
+
+        They are computed once for the parser's whole block (a few chunks) and
+        sliced per chunk: fewer, larger calls into Arrow.
+        """
+        whole = records.block if records.block is not None else records.table
+        cached = self._cache
+        if cached is None or cached[0] is not whole:
+            uncertain = Uncertain(whole.num_rows)
+            values: list[Value | None] = []
+            for k, forms in enumerate(self.forms):
+                try:
+                    values.append(None if forms is None else run_forms(forms, whole, uncertain))
+                except _REFUSED:
+                    self.forms[k] = None
+                    self._plan()
+                    return self._columns(records)
+            cached = self._cache = (whole, values, uncertain.mask)
+        _whole, found, mask = cached
+        if whole is records.table:
+            return found, mask
+        at, n = records.offset, records.table.num_rows
+        sliced = [
+            v if v is None or v.is_constant else dataclasses.replace(v, data=v.data.slice(at, n))
+            for v in found
+        ]
+        return sliced, None if mask is None else mask.slice(at, n)
+
     def _row_fields(
         self,
         table: Any,
@@ -496,8 +517,6 @@ class ColumnarMapping:
         """The row-path fields' values for every row (by field index); rows they reject are in doubt."""
         if self.row_function is None:
             return None
-        from engine.contracts import ArrowRows
-
         out: list[dict[str, Any]] = []
         idx: list[int] = []
         rejects: list[Any] = []
@@ -528,8 +547,6 @@ class ColumnarMapping:
         good: list[int],
     ) -> tuple[list[dict[str, Any]], list[int], list[Any]]:
         """The rows in doubt mapped by the row path, merged with the others in row order."""
-        from engine.contracts import ArrowRows
-
         rows = ArrowRows(table.take(pa.array(doubt, pa.int64()))).rows()
         more: list[dict[str, Any]] = []
         more_idx: list[int] = []

@@ -100,7 +100,7 @@ class CompiledMapping:
         records = chunk.records
         if isinstance(records, ArrowRows) and chunk.columns is not None and self.columnar:
             return self.columnar_for(chunk.columns).map(
-                records.table, chunk.positions, context, chunk.item.file_vars()
+                records, chunk.positions, context, chunk.item.file_vars()
             )
         fn = self._function(chunk.columns, chunk.text)
         out: list[dict[str, Any]] = []

@@ -176,7 +176,7 @@ class ArrowCsv:
             line = self.lines + at + 1
             yield Chunk(
                 self.item,
-                ArrowRows(part),  # type: ignore[arg-type]
+                ArrowRows(part, table, at),  # type: ignore[arg-type]
                 positions,
                 self.columns,
                 list(range(line, line + n)),

@@ -279,7 +279,9 @@ def test_files_arrow_cannot_read_exactly_fall_back_to_the_row_reader_with_the_fi
     ids=["skip_rows", "no header", "renamed", "semicolon"],
 )
 def test_parser_options_read_the_same_on_both_paths(options: dict[str, Any]) -> None:
-    mapping = _mapping({"v": {"source": "a", "resolver": "upper"}, "p": {"source": "p"}, "w": {"source": "b"}})
+    mapping = _mapping(
+        {"v": {"source": "a", "resolver": "upper"}, "p": {"source": "p"}, "w": {"source": "b"}}
+    )
     sep = options.get("delimiter", ",").encode()
     data = b"first\nsecond\n" if "skip_rows" in options else b""
     data += b"a,b\n".replace(b",", sep) if options.get("header", True) else b""
