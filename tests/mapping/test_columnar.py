@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.contracts import ArrowRows, Item, ResolverOptions
+from engine.contracts import ArrowRows, Batch, Item, LateRecords, ResolverOptions
 from engine.errors import EngineError
 from engine.mapping.compiler import CompiledMapping, compile_fields
 from engine.parsers.csv import CsvOptions, CsvParser
@@ -343,3 +343,22 @@ def test_generated_files_are_the_same_on_both_paths(rows: list[tuple[str, str]])
     )
     data = ("a,b\n" + "".join(f"{a},{b}\n" for a, b in rows)).encode()
     assert_same(_parser(), mapping, data)
+
+
+def test_records_mapped_on_columns_are_built_when_a_target_first_reads_them() -> None:
+    mapping = _mapping({"v": {"source": "a", "resolver": "upper"}, "w": {"source": "b"}})
+    parser = _parser(chunk_size=100)
+    parser.columnar = True
+    chunk = next(iter(parser.parse(io.BytesIO(_csv(["x", "y"])), Item("file:///s.csv", "s.csv"), None)))
+    records, index, rejects = mapping.map_chunk_late(chunk, CONTEXT)
+    assert isinstance(records, LateRecords) and len(records) == 2 and index == [0, 1] and not rejects
+    calls = []
+
+    def make() -> list[dict[str, Any]]:
+        calls.append(1)
+        return list(records)
+
+    batch = Batch(chunk, LateRecords(2, make), index)
+    assert len(batch) == 2 and not calls  # counting builds nothing
+    assert batch.records == [{"v": "X", "w": ""}, {"v": "Y", "w": "q"}]
+    assert batch.records is batch.records and len(calls) == 1
