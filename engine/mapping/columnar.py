@@ -23,6 +23,7 @@ outputs and rejects.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -258,6 +259,8 @@ def _check_form(step: Check) -> Form:
         raise NoColumnarForm("length checks")
     allowed = checks.get("enum")
     pattern = checks.get("pattern")
+    if pattern is not None and ("[:" in pattern.pattern or pattern.flags & ~(re.UNICODE | re.ASCII)):
+        raise NoColumnarForm("a pattern RE2 may read otherwise than Python (POSIX classes, flags)")
 
     def form(v: Value, table: Any, uncertain: Uncertain) -> Value:
         if v.is_constant:

@@ -203,6 +203,8 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("default", {"v": {"source": "a", "default": "NONE"}}, ["", "x", " "]),
     ("enum", {"v": {"source": "a", "resolver": "upper", "enum": ["A", "B"]}}, ["a", "b", "c", ""]),
     ("pattern", {"v": {"source": "a", "pattern": "[A-Z]{2}[0-9]+"}}, ["AB1", "ab1", "AB", "ÀB1", ""]),
+    ("pattern-inline-flag", {"v": {"source": "a", "pattern": "(?i)ab[0-9]"}}, ["AB1", "ab2", "abc", "ÅB1"]),
+    ("pattern-lookahead", {"v": {"source": "a", "pattern": "(?!x)[a-z]+"}}, ["ab", "xb", ""]),
     ("bounds", {"v": {"source": "a", "resolver": "int", "min": 0, "max": 10}}, ["0", "10", "11", "-1", ""]),
     ("constant", {"v": {"source": "a"}, "k": {"value": "LAST_ON_HAND"}, "n": {"value": 5}}, ["x", ""]),
     ("missing-column", {"v": {"source": "nope", "default": "d"}, "w": {"source": "nope"}}, ["x"]),
