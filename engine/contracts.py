@@ -736,8 +736,10 @@ class Parser(Plugin):
 
     kind = "parsers"
 
+    #: whether this parser can give rows as :class:`ArrowRows` (read with Arrow)
+    arrow_rows: ClassVar[bool] = False
     #: set by the spec compiler when the mapping can take whole columns (``mapping.columnar``): a
-    #: parser that can read with Arrow may then give its rows as :class:`ArrowRows`
+    #: parser with ``arrow_rows`` then gives its rows as :class:`ArrowRows` where it can
     columnar: bool = False
 
     def parse(self, stream: IO[bytes], item: Item, run: RunContext) -> Iterator[Chunk]:

@@ -11,16 +11,18 @@ which runs the failing fields' steps one at a time to say why.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from engine.contracts import ArrowRows, Chunk, LateRecords, ResolverOptions
 from engine.mapping.codegen import EXPLAIN, Generator
-from engine.mapping.columnar import ColumnarMapping, any_columnar
 from engine.mapping.explain import MappingIssue, explain
 from engine.mapping.model import ModelContext, parse_fields
 from engine.mapping.steps import Field
 from engine.spec.diagnostics import Diagnostic, SpecPath
 from engine.spec.loader import SpecDocument
+
+if TYPE_CHECKING:  # pyarrow is imported only by mappings that may map columns
+    from engine.mapping.columnar import ColumnarMapping
 
 #: a generated function: ``(records, positions, context, file, out, idx, rejects)``, filling the last three
 ChunkFunction = Callable[
@@ -45,10 +47,16 @@ class CompiledMapping:
     @property
     def takes_columns(self) -> bool:
         """Whether chunks of Arrow rows are worth asking a parser for: some field has a columnar form."""
-        return self.columnar and any_columnar(self.fields, self.options)
+        if not self.columnar:
+            return False
+        from engine.mapping.columnar import any_columnar  # pyarrow, only for mappings that may use it
+
+        return any_columnar(self.fields, self.options)
 
     def columnar_for(self, columns: tuple[str, ...]) -> ColumnarMapping:
         """The mapping's columnar form for rows with these ``columns`` (made once per header)."""
+        from engine.mapping.columnar import ColumnarMapping
+
         found = self._columnar.get(columns)
         if found is None:
             found = self._columnar[columns] = ColumnarMapping(

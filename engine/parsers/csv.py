@@ -121,6 +121,7 @@ class CsvParser(Parser):
     summary = "comma (or other) separated values, streamed"
     schema = SCHEMA
     Options = CsvOptions
+    arrow_rows = True
 
     def __init__(self, options: CsvOptions, *, path: str = "") -> None:
         super().__init__(options, path=path)

@@ -491,8 +491,9 @@ class Compiler:
         if mapping is not None and target is not None:
             self.conformance(target)
         routes = compile_routes(self, data)
-        if parser is not None and mapping is not None and not lookups and explode is None and routes is None:
-            parser.columnar = mapping.takes_columns  # records as read need not be dicts first
+        if parser is not None and parser.arrow_rows and mapping is not None:
+            # lookups, explode and routes need records as dicts first
+            parser.columnar = not lookups and explode is None and routes is None and mapping.takes_columns
         state = self.state(data)
         raw_state = data.get("state")
         store = (
