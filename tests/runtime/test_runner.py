@@ -325,3 +325,14 @@ def test_limit_and_resume_on_the_columnar_path_deliver_every_record_once(tmp_pat
     assert second.items[0].status == "done"
     delivered = [r["skuRef"] for p in sorted((tmp_path / "out").glob("*.jsonl")) for r in _jsonl(p)]
     assert sorted(delivered) == [f"S{n}" for n in range(1, 8)]
+
+
+def test_a_file_arrow_cannot_read_exactly_says_so_in_the_debug_log(tmp_path, write_spec, run_spec, caplog):
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "stock_1.csv").write_bytes(CLEAN + b'loc8,"S,8",8,\n')
+    with caplog.at_level("DEBUG", logger="engine"):
+        report = run_spec(write_spec(SPEC % {"ratio": 0}))
+    assert report.counts["written"] == 8
+    said = [r.fields for r in caplog.records if r.getMessage() == "csv read row by row from here"]
+    assert len(said) == 1, said
+    assert said[0]["file"] == "stock_1.csv" and said[0]["row"] == 1 and "a quote" in said[0]["reason"]
