@@ -26,6 +26,11 @@ record. Positions count records from 1 across the file. A stream from a
 network source is first copied to a temporary file (bounded memory): the
 Parquet index lives at the end of the file and reading it means seeking.
 
+When the mapping can work on columns (``mapping.columnar``), a batch whose
+columns are all flat goes to it as :class:`~engine.contracts.ArrowRows`
+(the same values, read row by row only where needed); one with a struct,
+list or map column is given as dicts.
+
 A file that decodes to far more than it stores (a compression or
 dictionary bomb) stops before pyarrow allocates for it: see
 :mod:`engine.parsers._parquet_guard` and the options ``max_row_group_bytes``,
@@ -40,7 +45,7 @@ from typing import IO, Any
 
 from typing_extensions import override
 
-from engine.contracts import Chunk, Item, Parser, RunContext
+from engine.contracts import ArrowRows, Chunk, Item, Parser, RunContext
 from engine.errors import ConfigError, ParseError
 from engine.parsers._parquet_guard import Budget, Guard, TooLarge
 from engine.parsers._spool import seekable
@@ -113,6 +118,7 @@ class ParquetParser(Parser):
     summary = "Apache Parquet, streamed by row group and record batch"
     schema = SCHEMA
     Options = ParquetOptions
+    arrow_rows = True
 
     def __init__(self, options: ParquetOptions, *, path: str = "") -> None:
         super().__init__(options, path=path)
@@ -154,13 +160,13 @@ class ParquetParser(Parser):
                     )
                     for batch in batches:
                         for piece in self.budget.slices(pa, batch, row):
-                            records = _records(pa, piece, item, group)
-                            count = len(records)
-                            positions = list(range(n + 1, n + count + 1))
-                            locators = [f"row_group {group} row {r}" for r in range(row, row + count)]
+                            chunk = self._chunk(pa, piece, item, group)
+                            count = len(chunk.records)
+                            chunk.positions = list(range(n + 1, n + count + 1))
+                            chunk.locators = [f"row_group {group} row {r}" for r in range(row, row + count)]
                             n += count
                             row += count
-                            yield Chunk(item, records, positions, None, None, locators)
+                            yield chunk
                 except TooLarge as exc:
                     raise ParseError(
                         f"{item.name} row_group {group}: {exc}",
@@ -171,6 +177,19 @@ class ParquetParser(Parser):
                         f"{item.name} row_group {group} row {row}: cannot read the data: {_first_line(exc)}",
                         hint="the file is damaged or truncated",
                     ) from None
+
+    def _chunk(self, pa: Any, batch: Any, item: Item, group: int) -> Chunk:
+        """The batch as dicts, or, for a mapping that takes columns, as Arrow rows when every column is flat.
+
+        Flat columns (numbers, text, booleans, decimals, binary, and dates and
+        times once written as text) give the same Python values row by row as
+        in dicts; nested ones (structs, lists, maps) stay dicts.
+        """
+        if self.columnar:
+            prepared = _prepared(pa, batch)
+            if not any(pa.types.is_nested(f.type) for f in prepared.schema):
+                return Chunk(item, ArrowRows(prepared), [], tuple(prepared.schema.names))  # type: ignore[arg-type]
+        return Chunk(item, _records(pa, batch, item, group), [])
 
     def _open(self, pa: Any, source: IO[bytes], item: Item) -> Any:
         import pyarrow.parquet as pq
@@ -201,11 +220,17 @@ class ParquetParser(Parser):
         return list(wanted)
 
 
-def _records(pa: Any, batch: Any, item: Item, group: int) -> list[dict[str, Any]]:
-    """The batch as dicts, temporal values turned into ISO text first."""
+def _prepared(pa: Any, batch: Any) -> Any:
+    """The batch with temporal values turned into ISO text (and dictionaries decoded)."""
     if any(_needs_prepare(pa, f.type) for f in batch.schema):
         arrays = [_prepare(pa, col) for col in batch.columns]
         batch = pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+    return batch
+
+
+def _records(pa: Any, batch: Any, item: Item, group: int) -> list[dict[str, Any]]:
+    """The batch as dicts, temporal values turned into ISO text first."""
+    batch = _prepared(pa, batch)
     try:
         return batch.to_pylist(maps_as_pydicts="strict")
     except (pa.ArrowException, ValueError, KeyError) as exc:
