@@ -159,10 +159,15 @@ def _datetime(kind: str) -> Callable[[Resolve, ResolverOptions], Form]:
 
     def build(step: Resolve, options: ResolverOptions) -> Form:
         args = step.args
-        if args.get("formats") or args.get("epoch") or args.get("to_timezone") or args.get("format") != "iso":
-            raise NoColumnarForm(f"{kind} with formats, epoch, to_timezone or an output format")
+        if args.get("epoch") or args.get("to_timezone") or args.get("format") != "iso":
+            raise NoColumnarForm(f"{kind} with epoch, to_timezone or an output format")
         zone = args.get("timezone") or options.timezone
-        if kind == "date" and zone and zone.upper() != "UTC":
+        in_utc = not zone or zone.upper() == "UTC"
+        if args.get("formats"):
+            if not in_utc:
+                raise NoColumnarForm(f"{kind} with formats, read in a time zone")
+            return _formatted(kind, args["formats"])
+        if kind == "date" and not in_utc:
             raise NoColumnarForm("a date in a time zone whose midnight may not exist")
         pattern, layout = (_ISO_UTC, "%Y-%m-%dT%H:%M:%SZ") if kind == "datetime" else (_ISO_DATE, "%Y-%m-%d")
 
@@ -182,6 +187,36 @@ def _datetime(kind: str) -> Callable[[Resolve, ResolverOptions], Form]:
         return form
 
     return build
+
+
+#: strptime formats whose fields Arrow reads as Python does, for text written back the same
+_PLAIN_FORMAT = re.compile(r"(?:%[YmdHMS]|[^%])+")
+
+
+def _formatted(kind: str, formats: Sequence[str]) -> Form:
+    """One ``formats`` entry of plain fields, in UTC: text the format writes back the same is certain.
+
+    With several formats Python takes the first that parses at all, which
+    only Python can say, so only one is given a columnar form.
+    """
+    if len(formats) != 1 or not _PLAIN_FORMAT.fullmatch(formats[0]):
+        raise NoColumnarForm("several formats, or fields other than %Y %m %d %H %M %S")
+    fmt = formats[0]
+    layout = "%Y-%m-%dT%H:%M:%SZ" if kind == "datetime" else "%Y-%m-%d"
+
+    def form(v: Value, table: Any, uncertain: Uncertain) -> Value:
+        _text_only(v)
+        moment = pc.strptime(v.data, format=fmt, unit="s", error_is_null=True)
+        same = pc.and_(
+            pc.fill_null(pc.equal(pc.strftime(moment, format=fmt), v.data), False),
+            pc.fill_null(pc.greater_equal(pc.year(moment), 1000), False),
+        )
+        uncertain.add(pc.and_(_present(v), pc.invert(same)))
+        return Value(
+            pc.strftime(pc.if_else(same, moment, pa.scalar(None, moment.type)), format=layout), ascii=True
+        )
+
+    return form
 
 
 def _concat(step: Resolve, columns: Mapping[str, int]) -> Form:

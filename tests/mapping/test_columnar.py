@@ -195,6 +195,47 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"v": {"source": "a", "resolver": {"name": "datetime", "args": {"to_timezone": "Australia/Sydney"}}}},
         ["2026-06-05T10:00:00Z", "2026-06-05"],
     ),
+    (
+        "datetime-format",
+        {"v": {"source": "a", "resolver": {"name": "datetime", "args": {"formats": ["%d/%m/%Y %H:%M"]}}}},
+        [
+            "05/01/2026 10:30",
+            "5/1/2026 10:30",
+            "30/02/2026 10:00",
+            "05/01/0999 10:00",
+            " 05/01/2026 10:30",
+            "",
+            "x",
+        ],
+    ),
+    (
+        "date-format",
+        {"v": {"source": "a", "resolver": {"name": "date", "args": {"formats": ["%Y%m%d"]}}}},
+        ["20260105", "2026015", "20261305", "20240229", "20230229", ""],
+    ),
+    (
+        "datetime-formats",
+        {
+            "v": {
+                "source": "a",
+                "resolver": {"name": "datetime", "args": {"formats": ["%d/%m/%Y", "%Y-%m-%d"]}},
+            }
+        },
+        ["05/01/2026", "2026-01-05", "x"],
+    ),
+    (
+        "datetime-format-zone",
+        {
+            "v": {
+                "source": "a",
+                "resolver": {
+                    "name": "datetime",
+                    "args": {"formats": ["%d/%m/%Y %H:%M"], "timezone": "Europe/London"},
+                },
+            }
+        },
+        ["05/06/2026 10:30", "29/03/2026 01:30"],
+    ),
     ("date", {"v": {"source": "a", "resolver": "date"}}, ["2026-01-05", "2026-02-29", "2024-02-29", "x", ""]),
     (
         "concat",
