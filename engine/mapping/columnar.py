@@ -247,9 +247,53 @@ def _lower(step: Resolve, data: Any) -> Any:
     return pc.ascii_lower(data)
 
 
+def _blank(v: Value) -> Any:
+    """Missing, empty or only whitespace (of ASCII text; other text is uncertain where it matters)."""
+    return pc.or_(pc.is_null(v.data), _matches(v, _BLANK))
+
+
+def _default_resolver(step: Resolve, columns: Mapping[str, int]) -> Form:
+    """``default``: text in place of a blank value."""
+    fallback = step.args.get("value")
+    if not isinstance(fallback, str):
+        raise NoColumnarForm("a default that is not text")
+
+    def form(v: Value, table: Any, uncertain: Uncertain) -> Value:
+        _text_only(v)
+        _only_ascii(v, uncertain)
+        return Value(pc.if_else(_blank(v), fallback, v.data), ascii=v.ascii and fallback.isascii())
+
+    return form
+
+
+def _coalesce(step: Resolve, columns: Mapping[str, int]) -> Form:
+    """``coalesce``: the first value of the field's and the columns' that is not blank, else missing."""
+    keys = [path.simple_key for path in step.reads or ()]
+    if not keys or any(key is None or key not in columns for key in keys):
+        raise NoColumnarForm("coalesce of other than columns")
+
+    def form(v: Value, table: Any, uncertain: Uncertain) -> Value:
+        _text_only(v)
+        parts = [v, *(Value(table.column(key)) for key in keys)]
+        result = pa.nulls(len(v.data), pa.string())
+        for part in reversed(parts):
+            _text_only(part)
+            _only_ascii(part, uncertain)
+            result = pc.if_else(_blank(part), result, part.data)
+        return Value(result, ascii=True)
+
+    return form
+
+
 _TEXT = {"upper": _text_form(_upper), "lower": _text_form(_lower), "trim": _text_form(_trim)}
 _NUMBERS = {"int": _int, "float": _float}
 _DATES = {"datetime": _datetime("datetime"), "date": _datetime("date")}
+#: resolvers called for a missing value too, whose columnar forms know what to do with one
+_OF_COLUMNS: dict[str, Callable[[Resolve, Mapping[str, int]], Form]] = {
+    "concat": _concat,
+    "coalesce": _coalesce,
+    "default": _default_resolver,
+}
 
 
 def _resolve_form(step: Resolve, columns: Mapping[str, int], options: ResolverOptions) -> Form:
@@ -259,8 +303,8 @@ def _resolve_form(step: Resolve, columns: Mapping[str, int], options: ResolverOp
         return _NUMBERS[step.name](step)
     if step.name in _DATES:
         return _DATES[step.name](step, options)
-    if step.name == "concat":
-        return _concat(step, columns)
+    if step.name in _OF_COLUMNS:
+        return _OF_COLUMNS[step.name](step, columns)
     raise NoColumnarForm(f"resolver {step.name} has no columnar form")
 
 
@@ -364,7 +408,7 @@ def field_forms(f: Field, columns: Mapping[str, int], options: ResolverOptions) 
         elif isinstance(step, Default):
             forms.append(_default_form(step))
         elif isinstance(step, Resolve):
-            if step.needs_record or (step.accepts_missing and step.name != "concat"):
+            if step.needs_record or (step.accepts_missing and step.name not in _OF_COLUMNS):
                 raise NoColumnarForm(f"resolver {step.name} reads the record or missing values")
             forms.append(_skip_constant(_resolve_form(step, columns, options)))
         elif isinstance(step, Require):

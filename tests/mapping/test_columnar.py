@@ -248,6 +248,21 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["a", "", " ", "é"],
     ),
     ("default", {"v": {"source": "a", "default": "NONE"}}, ["", "x", " "]),
+    (
+        "default-resolver",
+        {"v": {"source": "a", "resolver": {"name": "default", "args": {"value": "NONE"}}}},
+        ["", "x", " ", "\x1f", "\u00a0", "é"],
+    ),
+    (
+        "coalesce",
+        {"v": {"source": "a", "resolver": {"name": "coalesce", "args": {"paths": ["b"]}}}},
+        ["", "x", " ", "\u2003", "é"],
+    ),
+    (
+        "coalesce-missing-column",
+        {"v": {"source": "a", "resolver": {"name": "coalesce", "args": {"paths": ["nope", "b"]}}}},
+        ["", "x"],
+    ),
     ("enum", {"v": {"source": "a", "resolver": "upper", "enum": ["A", "B"]}}, ["a", "b", "c", ""]),
     ("pattern", {"v": {"source": "a", "pattern": "[A-Z]{2}[0-9]+"}}, ["AB1", "ab1", "AB", "ÀB1", ""]),
     ("pattern-inline-flag", {"v": {"source": "a", "pattern": "(?i)ab[0-9]"}}, ["AB1", "ab2", "abc", "ÅB1"]),
