@@ -39,7 +39,7 @@ class CompiledMapping:
         self.fields = fields
         self.options = options
         self._by_columns: dict[tuple[tuple[str, ...] | None, bool], ChunkFunction] = {}
-        self._columnar: dict[tuple[str, ...], ColumnarMapping] = {}
+        self._columnar: dict[tuple[tuple[str, ...], bool], ColumnarMapping] = {}
         self.source_text = source_text
         #: ``mapping.columnar``: Arrow rows are mapped on columns (False: always row by row)
         self.columnar = columnar
@@ -53,18 +53,21 @@ class CompiledMapping:
 
         return any_columnar(self.fields, self.options)
 
-    def columnar_for(self, columns: tuple[str, ...]) -> ColumnarMapping:
-        """The mapping's columnar form for rows with these ``columns`` (made once per header)."""
+    def columnar_for(self, columns: tuple[str, ...], text: bool = True) -> ColumnarMapping:
+        """The mapping's columnar form for rows with these ``columns`` (made once per header).
+
+        ``text``: every value is text or None (CSV), as the row code for rows in doubt may assume.
+        """
         from engine.mapping.columnar import ColumnarMapping
 
-        found = self._columnar.get(columns)
+        found = self._columnar.get((columns, text))
         if found is None:
-            found = self._columnar[columns] = ColumnarMapping(
+            found = self._columnar[columns, text] = ColumnarMapping(
                 self.fields,
                 columns,
                 self.options,
-                self._function(columns, True),
-                lambda fields: CompiledMapping(list(fields), self.options)._function(columns, True),
+                self._function(columns, text),
+                lambda fields: CompiledMapping(list(fields), self.options)._function(columns, text),
             )
         return found
 
@@ -107,7 +110,7 @@ class CompiledMapping:
         """As :meth:`map_chunk`; records mapped on columns are built as dicts only when read."""
         records = chunk.records
         if isinstance(records, ArrowRows) and chunk.columns is not None and self.columnar:
-            return self.columnar_for(chunk.columns).map(
+            return self.columnar_for(chunk.columns, chunk.text).map(
                 records, chunk.positions, context, chunk.item.file_vars()
             )
         fn = self._function(chunk.columns, chunk.text)

@@ -468,6 +468,8 @@ PARQUET_FIELDS = {
     "amount": {"source": "amount"},
     "ok": {"source": "ok"},
     "type": {"value": "LAST_ON_HAND"},
+    "qtyUpper": {"source": "qty", "resolver": "upper"},  # a text resolver given numbers: row by row
+    "okText": {"source": "ok", "resolver": "trim"},
 }
 
 
