@@ -59,12 +59,12 @@ class ArrowCsv:
 
     def chunks(self, stream: IO[bytes]) -> Iterator[Chunk]:
         """The file's chunks: Arrow rows while blocks qualify, row lists from the first one that does not."""
-        pending = stream.read(BLOCK)
+        self.start = stream.read(BLOCK)
         try:
-            pending = self._header(pending, stream)
+            pending = self._header(stream)
         except _RowReader as fallback:
             self._note(fallback.reason)
-            yield from self.parser.read_rows(prefixed(pending, stream), self.item, None)
+            yield from self.parser.read_rows(prefixed(self.start, stream), self.item, None)
             return
         if not self.columns:
             return
@@ -96,13 +96,16 @@ class ArrowCsv:
                 "csv read row by row from here", file=self.item.name, row=self.records + 1, reason=reason
             )
 
-    def _header(self, pending: bytes, stream: IO[bytes]) -> bytes:
+    def _header(self, stream: IO[bytes]) -> bytes:
         """Read the BOM, skipped lines and header from the start; returns the bytes after them.
+
+        ``self.start`` holds every byte read so far (all of them go to the row reader if need be).
 
         Raises:
             _RowReader: the header region is not plain lines (quotes, CR alone, bad bytes, duplicates).
         """
         opts = self.opts
+        pending = self.start
         start = len(codecs.BOM_UTF8) if pending.startswith(codecs.BOM_UTF8) else 0
         wanted = opts.skip_rows + (1 if opts.header else 0)
         lines: list[bytes] = []
@@ -113,7 +116,7 @@ class ArrowCsv:
                 more = stream.read(BLOCK)
                 if not more:
                     raise _RowReader("the file ends within its header")
-                pending += more
+                pending = self.start = pending + more
                 continue
             lines.append(pending[pos : end + 1])
             pos = end + 1
