@@ -46,11 +46,16 @@ class CompiledMapping:
 
     @property
     def takes_columns(self) -> bool:
-        """Whether chunks of Arrow rows are worth asking a parser for: some field has a columnar form."""
+        """Whether chunks of Arrow rows are worth asking a parser for: some field has a columnar form.
+
+        Never without pyarrow installed (it comes with the ``parquet`` extra).
+        """
         if not self.columnar:
             return False
-        from engine.mapping.columnar import any_columnar  # pyarrow, only for mappings that may use it
-
+        try:  # pyarrow (the parquet extra), imported only for mappings that may use it
+            from engine.mapping.columnar import any_columnar
+        except ImportError:
+            return False
         return any_columnar(self.fields, self.options)
 
     def columnar_for(self, columns: tuple[str, ...], text: bool = True) -> ColumnarMapping:

@@ -526,3 +526,19 @@ def test_parquet_with_nested_columns_stays_in_dicts() -> None:
     mapping = _mapping({"sku": {"source": "sku", "resolver": "upper"}, "first": {"source": "tags[0]"}})
     got = assert_same(_parquet_parser(), mapping, _parquet(table))
     assert got["arrow_chunks"] == 0 and got["out"]
+
+
+def test_without_pyarrow_csv_specs_map_row_by_row(monkeypatch: Any, tmp_path: Path) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow now fails, as without the extra
+    monkeypatch.delitem(sys.modules, "engine.mapping.columnar", raising=False)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "version: 1\nname: s\nsource: {type: local, path: in}\nparser: {type: csv}\n"
+        "mapping: {fields: {v: {source: a, resolver: upper}}}\ntarget: {type: 'null'}\n"
+    )
+    plan = compile_file(spec)
+    assert plan.parser is not None and plan.parser.columnar is False
+    got = _run(plan.parser, plan.mapping, _csv(["x"]), False)
+    assert got["out"] == [(1, "{'v': 'X'}")]
