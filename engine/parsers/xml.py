@@ -41,7 +41,8 @@ from typing_extensions import override
 from engine.contracts import Chunk, Item, Parser, ParseReject, RunContext
 from engine.errors import ConfigError, ParseError
 from engine.parsers._xml_input import BadBytes, XmlInput
-from engine.parsers._xml_model import Namer, TooDeep, converter
+from engine.parsers._xml_model import Namer as Namer  # public: how element names become keys
+from engine.parsers._xml_model import TooDeep, converter
 from engine.units import size
 
 SCHEMA: dict[str, Any] = {

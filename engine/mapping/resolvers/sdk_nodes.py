@@ -129,7 +129,7 @@ def _xml_root(text: str) -> str:
     """The root element's name of a document the hardened parser already read."""
     from lxml import etree
 
-    from engine.parsers._xml_model import Namer
+    from engine.parsers.xml import Namer
 
     events = etree.iterparse(
         io.BytesIO(text.encode()), events=("start",), resolve_entities=False, no_network=True, load_dtd=False
