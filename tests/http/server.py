@@ -351,6 +351,11 @@ class ApiServer:
 
     # -- writing ----------------------------------------------------------------------------
 
+    async def _guard_write(self, request: Request) -> tuple[dict[str, Any], Response | None, Fault | None]:
+        """:meth:`_guard`, then the stored answer when the request's idempotency key was seen before."""
+        entry, early, fault = await self._guard(request)
+        return entry, early or self._replayed(entry), fault
+
     def _replayed(self, entry: dict[str, Any]) -> Response | None:
         key = entry["headers"].get(self.key_header)
         if key and key in self.keys:
@@ -376,12 +381,9 @@ class ApiServer:
         return 201, {"id": item_id}
 
     async def create_item(self, request: Request) -> Response:
-        entry, early, fault = await self._guard(request)
+        entry, early, fault = await self._guard_write(request)
         if early is not None:
             return early
-        replay = self._replayed(entry)
-        if replay is not None:
-            return replay
         body = entry["body"]
         item = body.get("item", body) if isinstance(body, dict) and "item" in body else body
         status, answer = self._store(item)
@@ -412,15 +414,12 @@ class ApiServer:
 
     async def payment_operation(self, request: Request) -> Response:
         """A payment provider's operation on an authorisation (Adyen's paths), answered with its reference."""
-        entry, early, fault = await self._guard(request)
+        entry, early, fault = await self._guard_write(request)
         if early is not None:
             return early
         operation = request.path_params["operation"]
-        if operation not in PAYMENT_OPERATIONS:
+        if operation not in PAYMENT_OPERATIONS:  # never remembered, so never replayed
             return JSONResponse({"error": f"no operation {operation!r}"}, status_code=404)
-        replay = self._replayed(entry)
-        if replay is not None:
-            return replay
         body = entry["body"] if isinstance(entry["body"], dict) else {}
         amount = body.get("amount")
         if not isinstance(amount, (int, float)) or isinstance(amount, bool) or amount <= 0:
@@ -435,12 +434,9 @@ class ApiServer:
 
     async def create_label(self, request: Request) -> Response:
         """A shipping-label API (ShipStation, EasyPost): a return label for a shipment, answered with its tracking."""
-        entry, early, fault = await self._guard(request)
+        entry, early, fault = await self._guard_write(request)
         if early is not None:
             return early
-        replay = self._replayed(entry)
-        if replay is not None:
-            return replay
         body = entry["body"] if isinstance(entry["body"], dict) else {}
         missing = [k for k in ("reference", "carrier", "from", "to") if not body.get(k)]
         if missing:
@@ -465,12 +461,9 @@ class ApiServer:
         return await self._after(fault, JSONResponse({"ref": ref}, status_code=200))
 
     async def batch_items(self, request: Request) -> Response:
-        entry, early, fault = await self._guard(request)
+        entry, early, fault = await self._guard_write(request)
         if early is not None:
             return early
-        replay = self._replayed(entry)
-        if replay is not None:
-            return replay
         body = entry["body"]
         records = body.get("items") if isinstance(body, dict) else body
         if not isinstance(records, list):
