@@ -17,7 +17,10 @@ import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, ClassVar, Protocol, Self
+from typing import IO, TYPE_CHECKING, Any, ClassVar, Protocol, Self
+
+if TYPE_CHECKING:
+    from engine.mapping.columnar.mapped import MappedColumns
 
 # --- plugin base ------------------------------------------------------------
 
@@ -289,15 +292,20 @@ class LateRecords(Sequence[dict[str, Any]]):
 
     A columnar mapping knows how many records a chunk gave long before it
     builds them as dicts; a target that only counts (``null``) never needs
-    them built. ``make`` builds them, once.
+    them built. ``make`` builds them, once. ``columns`` (optional) are the
+    same records as columns (:class:`~engine.mapping.columnar.mapped.MappedColumns`),
+    for a target that writes from columns.
     """
 
-    __slots__ = ("_count", "_made", "_make")
+    __slots__ = ("_count", "_made", "_make", "columns")
 
-    def __init__(self, count: int, make: Callable[[], list[dict[str, Any]]]) -> None:
+    def __init__(
+        self, count: int, make: Callable[[], list[dict[str, Any]]], columns: MappedColumns | None = None
+    ) -> None:
         self._count = count
         self._make: Callable[[], list[dict[str, Any]]] | None = make
         self._made: list[dict[str, Any]] | None = None
+        self.columns = columns
 
     def __len__(self) -> int:
         return self._count
@@ -348,6 +356,17 @@ class Batch:
 
     def __len__(self) -> int:
         return len(self._records)
+
+    @property
+    def columns(self) -> MappedColumns | None:
+        """The records as columns, while nobody has read or replaced them as dicts; else None.
+
+        A target that can write from columns (``fluent.batch``, the Parquet,
+        CSV and JSONL writers) takes these; once :attr:`records` is read
+        (to filter, route or amend them) the dicts are what counts.
+        """
+        records = self._records
+        return records.columns if isinstance(records, LateRecords) else None
 
     def lineage(self, i: int) -> dict[str, Any]:
         """Lineage of mapped record ``i`` (see :meth:`Chunk.lineage`)."""

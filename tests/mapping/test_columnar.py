@@ -14,6 +14,7 @@ text versus missing, time zones, bad values), and files Hypothesis writes.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from hypothesis import strategies as st
 
 from engine.contracts import ArrowRows, Batch, Item, LateRecords, ResolverOptions
 from engine.errors import EngineError
+from engine.jsonutil import dumps_bytes
+from engine.mapping.columnar.mapped import MappedColumns
 from engine.mapping.compiler import CompiledMapping, compile_fields
 from engine.parsers.csv import CsvOptions, CsvParser
 from engine.registry import default_registries
@@ -59,11 +62,15 @@ def _run(parser: Any, mapping: CompiledMapping, data: bytes, columnar: bool) -> 
     refused: list[tuple[int, int | None, list[str]]] = []
     parsed: list[tuple[int, str, int | None]] = []
     arrow = 0
+    on_columns = 0
     error = None
     try:
         for chunk in parser.parse(io.BytesIO(data), item, None):
             arrow += isinstance(chunk.records, ArrowRows)
-            records, index, rejects = mapping.map_chunk(chunk, CONTEXT)
+            records, index, rejects = mapping.map_chunk_late(chunk, CONTEXT)
+            if isinstance(records, LateRecords) and records.columns is not None:
+                _same_as_columns(records.columns, records)
+                on_columns += 1
             out.extend((chunk.positions[i], repr(r)) for i, r in zip(index, records, strict=True))
             refused.extend(
                 (chunk.positions[i], chunk.lines[i] if chunk.lines else None, [x.render() for x in issues])
@@ -72,7 +79,28 @@ def _run(parser: Any, mapping: CompiledMapping, data: bytes, columnar: bool) -> 
             parsed.extend((r.position, r.reason, r.line, repr(r.raw)) for r in chunk.rejects or ())
     except EngineError as exc:  # a file refused as a whole (its header) is refused alike
         error = (type(exc).__name__, str(exc))
-    return {"out": out, "rejects": refused, "parse": parsed, "error": error, "arrow_chunks": arrow}
+    return {
+        "out": out,
+        "rejects": refused,
+        "parse": parsed,
+        "error": error,
+        "arrow_chunks": arrow,
+        "columns": on_columns,
+    }
+
+
+def _same_as_columns(columns: MappedColumns, records: Sequence[dict[str, Any]]) -> None:
+    """The columnar form of mapped records says what the records say: as JSON, and field by field."""
+    texts = columns.json()
+    if texts is not None:
+        assert texts == [dumps_bytes(r).decode() for r in records]
+    for column, array in zip(columns.columns, columns.arrays(), strict=True):
+        assert len(array) == len(records)
+        for r, value in zip(records, array.to_pylist(), strict=True):
+            node: Any = r
+            for key in column.target:
+                node = node.get(key) if isinstance(node, dict) else None
+            assert node == value or (node is None and value is None), column.target
 
 
 def assert_same(parser: Any, mapping: CompiledMapping, data: bytes) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 
 from engine.contracts import ArrowRows, LateRecords, ResolverOptions
 from engine.mapping.columnar.fields import builder, field_forms, run_forms
+from engine.mapping.columnar.mapped import MappedColumn, MappedColumns
 from engine.mapping.columnar.values import Form, NoColumnarForm, Uncertain, Value
 from engine.mapping.steps import Field
 
@@ -98,8 +99,24 @@ class ColumnarMapping:
             return out
 
         if not doubt:
-            return LateRecords(len(good), made), good, []
+            return LateRecords(len(good), made, self._mapped(values, by_row, rows)), good, []
         return self._with_doubtful(table, doubt, positions, context, file, made(), good)
+
+    def _mapped(
+        self, values: list[Value | None], by_row: dict[int, list[Any]] | None, rows: int
+    ) -> MappedColumns:
+        """The mapped records as columns (every row mapped, none in doubt)."""
+        columns: list[MappedColumn] = []
+        for k, (f, value) in enumerate(zip(self.fields, values, strict=True)):
+            if value is None:
+                assert by_row is not None
+                column = MappedColumn(f.target, by_row[k])
+            elif value.is_constant:
+                column = MappedColumn(f.target, constant=value.constant, is_constant=True)
+            else:
+                column = MappedColumn(f.target, value.data)
+            columns.append(dataclasses.replace(column, always_present=f.always_present))
+        return MappedColumns(columns, rows)
 
     def _columns(self, records: ArrowRows) -> tuple[list[Value | None], Any]:
         """The columnar fields' values for ``records`` and the rows in doubt so far.
