@@ -18,6 +18,7 @@ import itertools
 import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from engine.contracts import Batch, Checkpoint, Item, RunContext
@@ -44,7 +45,8 @@ class Pending:
     seq: int
     item: Item
     refs: list[tuple[Batch, int]] | None
-    entities: list[dict] | None
+    #: the entities to send: a list, or their JSON array as an ``orjson.Fragment``
+    entities: Any
     size: int
     #: source positions of the entities, as compact ranges (for checkpoints and resumed results)
     spans: list[list[int]]
@@ -67,8 +69,11 @@ class BatchPipeline:
         poll: dict[str, float],
         *,
         log: Any,
+        complete: Callable[[dict[str, Any]], Any] | None = None,
     ) -> None:
         self.client = client
+        #: completes a refused record as it was sent (the target's additions), for the rejects file
+        self.complete = complete
         self.run = run
         self.jobs = jobs
         self.options = options
@@ -126,13 +131,14 @@ class BatchPipeline:
 
     # -- producer side ---------------------------------------------------------------
 
-    def submit(self, item: Item, refs: list[tuple[Batch, int]], entities: list[dict]) -> None:
+    def submit(self, item: Item, refs: list[tuple[Batch, int]], entities: Any, size: int) -> None:
+        """Queue ``size`` entities (a list, or their JSON array as an ``orjson.Fragment``) for sending."""
         while not self.slots.acquire(timeout=0.2):
             self.check()
         self.check()
         self.outstanding.add(item)
         spans = ranges([b.chunk.positions[b.index[i]] for b, i in refs])
-        self.queue.put(Pending(next(self.seq), item, refs, entities, len(entities), spans))
+        self.queue.put(Pending(next(self.seq), item, refs, entities, size, spans))
 
     # -- checkpoints -----------------------------------------------------------------
 
@@ -223,7 +229,7 @@ class BatchPipeline:
         job, existing = self.jobs.job_for(p.item)
         known = self.known.setdefault(job, set())
         known |= existing
-        body = batch_body(self.options, p.entities or [])
+        body = batch_body(self.options, p.entities if p.entities is not None else [])
         while True:
             self.window.in_flight(
                 p.item, {"job": job, "known": sorted(known), "spans": p.spans, "size": p.size, "last": p.last}
@@ -382,6 +388,8 @@ class BatchPipeline:
             response = {"job": p.job_id, "batch": p.batch_id, **entry} if isinstance(entry, dict) else entry
             if p.refs is not None:
                 batch, index = p.refs[i]
+                if self.complete is not None:
+                    self.complete(batch.records[index])
                 outcomes.rejected(batch, index, reason, response=response)
             else:  # results of a batch sent by an interrupted run: known by source row only
                 lineage = {"uri": p.item.file_uri, "file": p.item.name, "row": position_at(p.spans, i)}
@@ -404,7 +412,7 @@ class BatchPipeline:
         self.outstanding.done(p.item)
 
 
-def batch_body(o: Any, entities: list[dict]) -> dict[str, Any]:
+def batch_body(o: Any, entities: Any) -> dict[str, Any]:
     """The body of one batch (``POST /api/v4.1/job/{id}/batch``) of ``entities``; a plan prints the same."""
     body: dict[str, Any] = {"action": o.action, "entityType": o.entity_type}
     if o.source:

@@ -24,9 +24,11 @@ batch it refused is sent again.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from pathlib import Path
 from typing import Any
 
+import orjson
 from graphql import GraphQLInputObjectType
 from typing_extensions import override
 
@@ -34,6 +36,7 @@ from engine.contracts import Batch, Checkpoint, Item, Planner, RecordShape, RunC
 from engine.errors import TARGET, ConfigError
 from engine.fluent.schemas import rest
 from engine.jsonutil import non_finite
+from engine.mapping.columnar.mapped import MappedColumn, MappedColumns
 from engine.targets.fluent._batches import BatchPipeline
 from engine.targets.fluent._jobs import JobKeeper
 from engine.targets.fluent._plan import BatchPlanner
@@ -179,7 +182,9 @@ class BatchTarget(Target):
         self.job_ttl: float = options.job["ttl"]
         self.poll: dict[str, float] = dict(options.poll)
         self.pipeline: BatchPipeline | None = None
-        self.buffers: dict[str, list[tuple[Batch, int]]] = {}
+        #: per file: the records not yet sent, and their entities (dicts, or JSON texts made from columns)
+        self.buffers: dict[str, tuple[list[tuple[Batch, int]], list[Any]]] = {}
+        self.from_columns = 0
         #: the job's ``meta``: deltas skip Fluent's batch pre-processing
         self.job_meta = {"preprocessing": "skip"} if not options.preprocessing else None
 
@@ -208,7 +213,9 @@ class BatchTarget(Target):
             meta=self.job_meta,
             log=run.log,
         )
-        self.pipeline = BatchPipeline(client, run, jobs, self.options, self.poll, log=run.log)
+        self.pipeline = BatchPipeline(
+            client, run, jobs, self.options, self.poll, log=run.log, complete=self._entity
+        )
         self.pipeline.start()
 
     @override
@@ -244,23 +251,50 @@ class BatchTarget(Target):
     def write(self, batch: Batch) -> None:
         assert self.pipeline is not None
         self.pipeline.check()
-        uri = batch.chunk.item.uri
-        buf = self.buffers.setdefault(uri, [])
+        refs, entities = self.buffers.setdefault(batch.chunk.item.uri, ([], []))
+        texts = self._texts(batch)
+        if texts is not None:  # the entities' JSON written from the mapping's columns
+            refs.extend(zip(itertools.repeat(batch), range(len(texts)), strict=False))
+            entities.extend(texts)
+            self.from_columns += len(texts)
+        else:
+            for i, record in enumerate(batch.records):
+                bad = non_finite(record)
+                if bad is not None:  # JSON has no NaN: refused here, never sent as null
+                    self.run.outcomes.rejected(batch, i, bad.reason, field=bad.path or None)
+                    continue
+                refs.append((batch, i))
+                entities.append(self._entity(record))
         size = self.options.batch_size
-        for i, record in enumerate(batch.records):
-            bad = non_finite(record)
-            if bad is not None:  # JSON has no NaN: refused here, never sent as null
-                self.run.outcomes.rejected(batch, i, bad.reason, field=bad.path or None)
-                continue
-            buf.append((batch, i))
-            if len(buf) >= size:
-                self._submit(batch.chunk.item, buf)
-                buf = self.buffers[uri] = []
+        while len(refs) >= size:
+            self._submit(batch.chunk.item, refs[:size], entities[:size])
+            del refs[:size], entities[:size]
 
-    def _submit(self, item: Item, refs: list[tuple[Batch, int]]) -> None:
-        entities = [self._entity(b.records[i]) for b, i in refs]
+    def _texts(self, batch: Batch) -> list[str] | None:
+        """Each entity's JSON text from the batch's columns, or None when the records must be read.
+
+        The retailer id joins as a constant column when the mapping has no
+        ``retailerId``; a mapped one that may be missing leaves it to the records.
+        """
+        columns = batch.columns
+        if columns is None:
+            return None
+        if self.options.add_retailer_id:
+            mapped = [c for c in columns.columns if c.target[0] == "retailerId"]
+            if not mapped:
+                retailer = MappedColumn(("retailerId",), constant=self.entity_retailer, is_constant=True)
+                columns = MappedColumns([*columns.columns, retailer], columns.count)
+            elif len(mapped) > 1 or len(mapped[0].target) > 1 or columns.array(mapped[0]).null_count:
+                return None
+        return columns.json()
+
+    def _submit(self, item: Item, refs: list[tuple[Batch, int]], entities: list[Any]) -> None:
         assert self.pipeline is not None
-        self.pipeline.submit(item, refs, entities)
+        if all(isinstance(e, str) for e in entities):
+            body: Any = orjson.Fragment("[" + ",".join(entities) + "]")
+        else:
+            body = [orjson.Fragment(e) if isinstance(e, str) else e for e in entities]
+        self.pipeline.submit(item, refs, body, len(entities))
 
     @override
     def resume(self, item: Item, saved: Checkpoint) -> int:
@@ -270,9 +304,9 @@ class BatchTarget(Target):
 
     @override
     def finish_item(self, item: Item) -> None:
-        refs = self.buffers.pop(item.uri, None)
+        refs, entities = self.buffers.pop(item.uri, ([], []))
         if refs:
-            self._submit(item, refs)
+            self._submit(item, refs, entities)
         assert self.pipeline is not None
         self.pipeline.wait_item(item)
 
@@ -283,7 +317,9 @@ class BatchTarget(Target):
 
     def stats(self) -> dict[str, Any]:
         """Counters for the run report: jobs, batches, polls, expired jobs, requests, retries, tokens."""
-        return self.pipeline.stats() if self.pipeline is not None else {}
+        if self.pipeline is None:
+            return {}
+        return {**self.pipeline.stats(), "entities_from_columns": self.from_columns}
 
     @override
     def close(self) -> None:
