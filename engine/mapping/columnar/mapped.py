@@ -102,51 +102,82 @@ class MappedColumns:
                 node = node.setdefault(part, {})
             node[column.target[-1]] = column
         try:
-            texts = self._object(tree, top=True)
+            text = self._object(tree, top=True)
         except NoJsonForm:
             return None
-        if isinstance(texts, str):
-            return [texts] * self.count
-        found: list[str] = texts.to_pylist()
+        assert text is not None
+        joined = _join(text.parts)
+        if isinstance(joined, str):
+            return [joined] * self.count
+        found: list[str] = joined.to_pylist()
         return found
 
-    def _object(self, node: dict[str, Any], *, top: bool) -> Any:
-        """``{...}`` for every record (an Arrow string array, or one str when every member is constant).
+    def _object(self, node: dict[str, Any], *, top: bool) -> _Text | None:
+        """``{...}`` for every record, None where the object is left out (it would be empty).
 
-        Each member is ``,"key":value`` or empty where the value is left out;
-        the members are joined and the first comma dropped. (Arrow's join
-        that skips nulls loses rows in some releases, so nulls never reach it.)
+        The members' texts are spliced into one join: ``{"a":`` value ``,"b":``
+        value ... ``}``. A member that may be missing joins as ``,"key":value``
+        or empty text; when the first member may be missing, the joined members'
+        first comma is dropped afterwards. (Arrow's join that skips nulls loses
+        rows in some releases, so nulls never reach a join.)
         """
-        members: list[Any] = []
+        members: list[tuple[str, _Text]] = []
         for key, value in node.items():
-            name = "," + dumps_bytes(key).decode() + ":"
             text = self._value(value) if isinstance(value, MappedColumn) else self._object(value, top=False)
-            if text is None:
-                continue
-            if isinstance(text, str):
-                members.append(name + text)
-            else:
-                members.append(pc.fill_null(pc.binary_join_element_wise(name, text, ""), ""))
-        if all(isinstance(m, str) for m in members):
-            body = "".join(members)[1:]
-            return "{" + body + "}" if body or top else None
-        body = pc.utf8_slice_codeunits(pc.binary_join_element_wise(*members, ""), 1)
-        text = pc.binary_join_element_wise("{", body, "}", "")
+            if text is not None:
+                members.append((dumps_bytes(key).decode() + ":", text))
+        if not members:
+            return _Text(["{}"], True) if top else None
+        if members[0][1].sure:
+            name, first = members[0]
+            args: list[Any] = ["{" + name, *first.parts]
+            for name, text in members[1:]:
+                args += ["," + name, *text.parts] if text.sure else [_member("," + name, text)]
+            return _Text([*args, "}"], True)
+        body = pc.utf8_slice_codeunits(_join([_member("," + name, text) for name, text in members]), 1)
+        whole = pc.binary_join_element_wise("{", body, "}", "")
         if top:
-            return text
-        return pc.if_else(pc.equal(body, ""), pa.scalar(None, pa.string()), text)
+            return _Text([whole], True)
+        return _Text([pc.if_else(pc.equal(body, ""), pa.scalar(None, pa.string()), whole)], False)
 
-    def _value(self, column: MappedColumn) -> Any:
-        """The JSON text of ``column``'s values: one str (a constant), None (always left out), or an array."""
+    def _value(self, column: MappedColumn) -> _Text | None:
+        """The JSON text of ``column``'s values, or None when the key is always left out."""
         if column.is_constant:
             if column.constant is None:
-                return "null" if column.always_present else None
-            return _encode(column.constant)
+                return _Text(["null"], True) if column.always_present else None
+            return _Text([_encode(column.constant)], True)
         if isinstance(column.data, list):
-            texts = pa.array([None if v is None else _encode(v) for v in column.data], pa.string())
+            text = _Text([pa.array([None if v is None else _encode(v) for v in column.data], pa.string())])
         else:
-            texts = _texts(column.data)
-        return pc.fill_null(texts, "null") if column.always_present else texts
+            text = _texts(column.data)
+        if text.sure or not column.always_present:
+            return text
+        return _Text([pc.fill_null(_join(text.parts), "null")], True)
+
+
+@dataclasses.dataclass
+class _Text:
+    """JSON text for every record as the pieces that join into it (strs, and string arrays)."""
+
+    parts: list[Any]
+    #: there for every record; otherwise the arrays are null where the value is missing
+    sure: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.sure:
+            self.sure = all(isinstance(p, str) or not p.null_count for p in self.parts)
+
+
+def _join(parts: list[Any]) -> Any:
+    """The pieces joined: one str when they all are, else a string array."""
+    if all(isinstance(p, str) for p in parts):
+        return "".join(parts)
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _member(name: str, text: _Text) -> Any:
+    """``,"key":value`` for every record, empty text where the value is missing."""
+    return pc.fill_null(pc.binary_join_element_wise(name, *text.parts, ""), "")
 
 
 def _encode(value: Any) -> str:
@@ -159,22 +190,21 @@ def _encode(value: Any) -> str:
         raise NoJsonForm(str(exc)) from None
 
 
-def _texts(data: Any) -> Any:
+def _texts(data: Any) -> _Text:
     """JSON texts of an Arrow array's values (null where the value is null)."""
     if isinstance(data, pa.ChunkedArray):
         data = data.combine_chunks()
     kind = data.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         plain = pc.fill_null(pc.match_substring_regex(data, _PLAIN_TEXT), True)
-        quoted = pc.binary_join_element_wise('"', data, '"', "")
         if pc.all(plain).as_py():
-            return quoted
+            return _Text(['"', data, '"'])
+        quoted = pc.binary_join_element_wise('"', data, '"', "")
         escaped = pc.filter(data, pc.invert(plain)).to_pylist()
-        return pc.replace_with_mask(
-            quoted, pc.invert(plain), pa.array([_encode(v) for v in escaped], pa.string())
-        )
+        fixed = pa.array([_encode(v) for v in escaped], pa.string())
+        return _Text([pc.replace_with_mask(quoted, pc.invert(plain), fixed)])
     if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
-        return pc.cast(data, pa.string())
+        return _Text([pc.cast(data, pa.string())])
     if pa.types.is_null(kind):
-        return pa.nulls(len(data), pa.string())
-    return pa.array([None if v is None else _encode(v) for v in data.to_pylist()], pa.string())
+        return _Text([pa.nulls(len(data), pa.string())])
+    return _Text([pa.array([None if v is None else _encode(v) for v in data.to_pylist()], pa.string())])

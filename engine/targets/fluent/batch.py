@@ -161,6 +161,24 @@ class BatchOptions:
     entity_index_base: int
 
 
+@dataclasses.dataclass
+class _Buffer:
+    """One file's records not yet sent, and their entities: dicts, or JSON texts made from columns."""
+
+    refs: list[tuple[Batch, int]] = dataclasses.field(default_factory=list)
+    entities: list[Any] = dataclasses.field(default_factory=list)
+    #: how many of the entities are dicts (none: the batch body is one JSON array of texts)
+    records: int = 0
+
+    def take(self, size: int) -> _Buffer:
+        """The first ``size`` records, as a buffer of their own; this one keeps the rest."""
+        head = _Buffer(self.refs[:size], self.entities[:size])
+        head.records = sum(1 for e in head.entities if not isinstance(e, str)) if self.records else 0
+        self.records -= head.records
+        del self.refs[:size], self.entities[:size]
+        return head
+
+
 class BatchTarget(Target):
     """Buffers mapped records per file into batches and hands them to a background :class:`BatchPipeline`.
 
@@ -183,7 +201,7 @@ class BatchTarget(Target):
         self.poll: dict[str, float] = dict(options.poll)
         self.pipeline: BatchPipeline | None = None
         #: per file: the records not yet sent, and their entities (dicts, or JSON texts made from columns)
-        self.buffers: dict[str, tuple[list[tuple[Batch, int]], list[Any]]] = {}
+        self.buffers: dict[str, _Buffer] = {}
         self.from_columns = 0
         #: the job's ``meta``: deltas skip Fluent's batch pre-processing
         self.job_meta = {"preprocessing": "skip"} if not options.preprocessing else None
@@ -251,11 +269,11 @@ class BatchTarget(Target):
     def write(self, batch: Batch) -> None:
         assert self.pipeline is not None
         self.pipeline.check()
-        refs, entities = self.buffers.setdefault(batch.chunk.item.uri, ([], []))
+        buf = self.buffers.setdefault(batch.chunk.item.uri, _Buffer())
         texts = self._texts(batch)
         if texts is not None:  # the entities' JSON written from the mapping's columns
-            refs.extend(zip(itertools.repeat(batch), range(len(texts)), strict=False))
-            entities.extend(texts)
+            buf.refs.extend(zip(itertools.repeat(batch), range(len(texts)), strict=False))
+            buf.entities.extend(texts)
             self.from_columns += len(texts)
         else:
             for i, record in enumerate(batch.records):
@@ -263,12 +281,12 @@ class BatchTarget(Target):
                 if bad is not None:  # JSON has no NaN: refused here, never sent as null
                     self.run.outcomes.rejected(batch, i, bad.reason, field=bad.path or None)
                     continue
-                refs.append((batch, i))
-                entities.append(self._entity(record))
+                buf.refs.append((batch, i))
+                buf.entities.append(self._entity(record))
+                buf.records += 1
         size = self.options.batch_size
-        while len(refs) >= size:
-            self._submit(batch.chunk.item, refs[:size], entities[:size])
-            del refs[:size], entities[:size]
+        while len(buf.refs) >= size:
+            self._submit(batch.chunk.item, buf.take(size))
 
     def _texts(self, batch: Batch) -> list[str] | None:
         """Each entity's JSON text from the batch's columns, or None when the records must be read.
@@ -288,13 +306,13 @@ class BatchTarget(Target):
                 return None
         return columns.json()
 
-    def _submit(self, item: Item, refs: list[tuple[Batch, int]], entities: list[Any]) -> None:
+    def _submit(self, item: Item, buf: _Buffer) -> None:
         assert self.pipeline is not None
-        if all(isinstance(e, str) for e in entities):
-            body: Any = orjson.Fragment("[" + ",".join(entities) + "]")
+        if not buf.records:  # every entity is JSON text: one array
+            body: Any = orjson.Fragment("[" + ",".join(buf.entities) + "]")
         else:
-            body = [orjson.Fragment(e) if isinstance(e, str) else e for e in entities]
-        self.pipeline.submit(item, refs, body, len(entities))
+            body = [orjson.Fragment(e) if isinstance(e, str) else e for e in buf.entities]
+        self.pipeline.submit(item, buf.refs, body, len(buf.refs))
 
     @override
     def resume(self, item: Item, saved: Checkpoint) -> int:
@@ -304,9 +322,9 @@ class BatchTarget(Target):
 
     @override
     def finish_item(self, item: Item) -> None:
-        refs, entities = self.buffers.pop(item.uri, ([], []))
-        if refs:
-            self._submit(item, refs, entities)
+        buf = self.buffers.pop(item.uri, None)
+        if buf is not None and buf.refs:
+            self._submit(item, buf)
         assert self.pipeline is not None
         self.pipeline.wait_item(item)
 
