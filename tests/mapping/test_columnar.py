@@ -309,6 +309,36 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["x", ""],
     ),
     (
+        "when-and-or-required",
+        {
+            "v": {
+                "source": "a",
+                "resolver": "int",
+                "required": True,
+                "when": "record.b == 'q' && record.a != 'x' || record.a == '7'",
+            },
+            "w": {"source": "a", "when": "!(record.b)", "resolver": "upper"},
+        },
+        ["1", "x", "7", "", "y", "2", "é"],
+    ),
+    (
+        "when-literals",
+        {
+            "n": {"source": "a", "when": "record.a == `5`"},
+            "m": {"source": "a", "when": "record.nope == null"},
+            "p": {"source": "a", "when": 'record.nope != `null` || record.a == `"5"`'},
+            "k": {"value": 5, "when": "record.b"},
+            "t": {"value": "T", "when": "`0`"},
+            "f": {"value": "F", "when": "''"},
+        },
+        ["5", "6", ""],
+    ),
+    (
+        "when-without-a-columnar-form",
+        {"v": {"source": "a", "when": "regex_match(record.a, '^[0-9]+$')", "resolver": "int"}},
+        ["1", "x"],
+    ),
+    (
         "bool",
         {"v": {"source": "a", "resolver": "bool"}, "u": {"source": "b", "resolver": "int"}},
         ["yes", "no", "x"],
@@ -403,6 +433,16 @@ def test_a_fallback_block_keeps_the_rows_and_lines_of_the_file(monkeypatch: Any)
     got = assert_same(_parser(), mapping, _csv(rows))
     assert got["arrow_chunks"] > 0
     assert [r[:2] for r in got["rejects"]] == [(31, 32), (36, 37)]
+
+
+def test_fields_with_a_when_that_compares_columns_are_computed_on_columns() -> None:
+    mapping = _mapping(
+        {
+            "v": {"source": "a", "when": "record.b == 'q' || !(record.a)", "resolver": "upper"},
+            "w": {"source": "a", "when": "length(record.a) > `1`"},
+        }
+    )
+    assert mapping.columnar_for(("a", "b")).columnar_fields == ["v"]
 
 
 def test_a_field_without_a_columnar_form_runs_row_by_row_beside_the_others() -> None:

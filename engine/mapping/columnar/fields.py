@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 
 from engine.contracts import ResolverOptions
 from engine.mapping.codegen import Generator
+from engine.mapping.columnar.conditions import Truth, condition
 from engine.mapping.columnar.resolvers import OF_COLUMNS, resolve_form
 from engine.mapping.columnar.values import (
     Form,
@@ -22,7 +23,7 @@ from engine.mapping.columnar.values import (
     present,
     text_only,
 )
-from engine.mapping.steps import Check, Default, Field, ReadSource, ReadValue, Require, Resolve, Step
+from engine.mapping.steps import Check, Default, Field, ReadSource, ReadValue, Require, Resolve, Step, When
 
 
 def _default_form(step: Default) -> Form:
@@ -118,8 +119,19 @@ def field_forms(f: Field, columns: Mapping[str, int], options: ResolverOptions) 
     """
     if f.is_block:
         raise NoColumnarForm("a nested block")
+    steps = list(f.steps)
+    if steps and isinstance(steps[0], When):
+        return [
+            _when_form(
+                steps[0], condition(steps[0].expr.parsed.parsed, columns), _forms(steps[1:], columns, options)
+            )
+        ]
+    return _forms(steps, columns, options)
+
+
+def _forms(steps: Sequence[Step], columns: Mapping[str, int], options: ResolverOptions) -> list[Form]:
     forms: list[Form] = []
-    for step in f.steps:
+    for step in steps:
         if isinstance(step, ReadSource | ReadValue):
             forms.append(_read_form(step, columns))
         elif isinstance(step, Default):
@@ -137,6 +149,26 @@ def field_forms(f: Field, columns: Mapping[str, int], options: ResolverOptions) 
         else:
             raise NoColumnarForm(f"{type(step).__name__} has no columnar form")
     return forms
+
+
+def _when_form(step: When, truth: Truth, forms: list[Form]) -> Form:
+    """The field's forms where ``when`` holds, null elsewhere; the rest's doubts only where it holds."""
+
+    def form(v: Value, table: Any, uncertain: Uncertain) -> Value:
+        holds = truth(table)
+        inner = Uncertain(table.num_rows)
+        value = run_forms(forms, table, inner)
+        if inner.mask is not None:
+            uncertain.add(pc.and_(inner.mask, holds))
+        if value.is_constant:
+            if isinstance(value.constant, dict | list):
+                raise NoColumnarForm("a constant object or list")
+            data = pa.array([value.constant] * table.num_rows)
+        else:
+            data = value.data
+        return Value(pc.if_else(holds, data, pa.scalar(None, data.type)), ascii=value.ascii)
+
+    return form
 
 
 class _AnyColumns(dict[str, int]):
