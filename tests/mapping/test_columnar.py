@@ -309,6 +309,30 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["x", ""],
     ),
     (
+        "concat-columns",
+        {"v": {"source": "a", "resolver": {"name": "concat", "args": {"paths": ["b", "a"], "sep": "-"}}}},
+        ["x", "", " ", "é", "y"],
+    ),
+    (
+        "template",
+        {
+            "v": {"source": "a", "resolver": {"name": "template", "args": {"template": "{b}:{}/{a}"}}},
+            "w": {"source": "a", "resolver": {"name": "template", "args": {"template": "{{{b}}}-é"}}},
+        },
+        ["x", "", " ", "é", "y"],
+    ),
+    (
+        "template-missing-empty",
+        {
+            "v": {
+                "source": "a",
+                "resolver": {"name": "template", "args": {"template": "<{}|{b}|{nope}>", "missing": "empty"}},
+            },
+            "w": {"source": "nope", "resolver": {"name": "template", "args": {"template": "{a}"}}},
+        },
+        ["x", "", " ", "é", "\u2003"],
+    ),
+    (
         "when-and-or-required",
         {
             "v": {
@@ -433,6 +457,17 @@ def test_a_fallback_block_keeps_the_rows_and_lines_of_the_file(monkeypatch: Any)
     got = assert_same(_parser(), mapping, _csv(rows))
     assert got["arrow_chunks"] > 0
     assert [r[:2] for r in got["rejects"]] == [(31, 32), (36, 37)]
+
+
+def test_templates_and_concats_of_columns_are_computed_on_columns() -> None:
+    mapping = _mapping(
+        {
+            "t": {"source": "a", "resolver": {"name": "template", "args": {"template": "{b}:{}"}}},
+            "c": {"source": "a", "resolver": {"name": "concat", "args": {"paths": ["b", "a"]}}},
+            "r": {"source": "a", "resolver": {"name": "template", "args": {"template": "{$file.name}"}}},
+        }
+    )
+    assert mapping.columnar_for(("a", "b")).columnar_fields == ["t", "c"]
 
 
 def test_fields_with_a_when_that_compares_columns_are_computed_on_columns() -> None:

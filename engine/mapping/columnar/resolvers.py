@@ -23,6 +23,8 @@ from engine.mapping.columnar.values import (
     present,
     text_only,
 )
+from engine.mapping.paths import parse_path
+from engine.mapping.resolvers._template import parse_template
 from engine.mapping.steps import Resolve
 
 _INT = r"^-?[0-9]{1,18}$"
@@ -139,21 +141,64 @@ def _formatted(kind: str, formats: Sequence[str]) -> Form:
 
 
 def _concat(step: Resolve, columns: Mapping[str, int]) -> Form:
-    """``concat`` of the value and one column, both plain non-blank ASCII text; anything else uncertain."""
-    reads = step.reads or ()
-    if len(reads) != 1 or reads[0].simple_key not in columns:
-        raise NoColumnarForm("concat of other than one column")
-    key = reads[0].simple_key
+    """``concat`` of the value and columns, all plain non-blank ASCII text; anything else uncertain."""
+    keys = [path.simple_key for path in step.reads or ()]
+    if not keys or any(key is None or key not in columns for key in keys):
+        raise NoColumnarForm("concat of other than columns")
     sep = step.args.get("sep", "")
 
     def form(v: Value, table: Any, uncertain: Uncertain) -> Value:
         text_only(v)
-        other = Value(table.column(key))
-        for part in (v, other):
+        parts = [v, *(Value(table.column(key)) for key in keys)]
+        for part in parts:
+            text_only(part)
             uncertain.add(pc.invert(present(part)))
             only_ascii(part, uncertain)
             uncertain.add(matches(part, BLANK))
-        return Value(pc.binary_join_element_wise(v.data, other.data, sep), ascii=sep.isascii())
+        return Value(pc.binary_join_element_wise(*(p.data for p in parts), sep), ascii=sep.isascii())
+
+    return form
+
+
+def _template(step: Resolve, columns: Mapping[str, int]) -> Form:
+    """``template`` of the value and columns: ASCII text; a blank hole uncertain (``missing: error``) or empty."""
+    pieces = parse_template(step.args["template"])
+    holes: list[str | None] = []  # a column's name, or None for the value itself
+    for piece in pieces:
+        if isinstance(piece, str):
+            continue
+        text = piece[0]
+        key = parse_path(text).simple_key if text else None
+        if text and key is None:
+            raise NoColumnarForm("a template with holes other than columns")
+        holes.append(key)
+    if not holes:
+        raise NoColumnarForm("a template without holes is a constant")
+    empty = step.args.get("missing") == "empty"
+    literal_ascii = all(p.isascii() for p in pieces if isinstance(p, str))
+
+    def form(v: Value, table: Any, uncertain: Uncertain) -> Value:
+        filled = iter(holes)
+        parts: list[Any] = []
+        for piece in pieces:
+            if isinstance(piece, str):
+                parts.append(piece)
+                continue
+            key = next(filled)
+            if key is None:
+                part = v
+            elif key in columns:
+                part = Value(table.column(key))
+            else:  # a column the file does not have: missing in every row
+                part = Value(pa.nulls(table.num_rows, pa.string()))
+            text_only(part)
+            only_ascii(part, uncertain)
+            if empty:
+                parts.append(pc.if_else(blank(part), "", part.data))
+            else:
+                uncertain.add(blank(part))
+                parts.append(part.data)
+        return Value(pc.binary_join_element_wise(*parts, ""), ascii=literal_ascii)
 
     return form
 
@@ -205,6 +250,7 @@ _DATES = {"datetime": _datetime("datetime"), "date": _datetime("date")}
 #: resolvers called for a missing value too, whose columnar forms know what to do with one
 OF_COLUMNS: dict[str, Callable[[Resolve, Mapping[str, int]], Form]] = {
     "concat": _concat,
+    "template": _template,
     "coalesce": _coalesce,
     "default": _default_resolver,
 }
