@@ -165,6 +165,20 @@ def test_connector_outputs_and_rejects_are_the_same_on_both_paths(spec: Path, pl
 
 # -- resolver cases -----------------------------------------------------------------------
 
+DECIMALS = [
+    "2.675",
+    "-2.675",
+    "2.5",
+    "-2.5",
+    "3.5",
+    "-0.004",
+    "0",
+    "-0",
+    "0.125",
+    "999999999999999999.9999995",
+]
+DECIMALS += ["123456789012345678.123456789012345678", "1.", ".5", "+1", "1e3", " 1", "1_0", "-", "٣"]
+
 CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "trim-upper",
@@ -196,6 +210,28 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "decimal",
         {"v": {"source": "a", "resolver": {"name": "decimal", "args": {"scale": 2}}}},
         ["2.675", "007.5", "", "x", "-0.001"],
+    ),
+    *(
+        (
+            f"decimal-{rounding}-{scale}",
+            {
+                "v": {
+                    "source": "a",
+                    "resolver": {"name": "decimal", "args": {"scale": scale, "rounding": rounding}},
+                }
+            },
+            DECIMALS,
+        )
+        for rounding in ("half_up", "half_even", "half_down", "up", "down", "ceiling", "floor")
+        for scale in (0, 2, 6)
+    ),
+    (
+        "decimal-other-outputs",
+        {
+            "n": {"source": "a", "resolver": {"name": "decimal", "args": {"scale": 2, "as": "number"}}},
+            "e": {"source": "a", "resolver": "decimal"},
+        },
+        ["2.675", "007.50", ""],
     ),
     (
         "datetime",
@@ -468,6 +504,17 @@ def test_templates_and_concats_of_columns_are_computed_on_columns() -> None:
         }
     )
     assert mapping.columnar_for(("a", "b")).columnar_fields == ["t", "c"]
+
+
+def test_decimals_to_a_scale_as_text_are_computed_on_columns() -> None:
+    mapping = _mapping(
+        {
+            "d": {"source": "a", "resolver": {"name": "decimal", "args": {"scale": 2}}},
+            "n": {"source": "a", "resolver": {"name": "decimal", "args": {"scale": 2, "as": "number"}}},
+            "e": {"source": "a", "resolver": "decimal"},
+        }
+    )
+    assert mapping.columnar_for(("a", "b")).columnar_fields == ["d"]
 
 
 def test_fields_with_a_when_that_compares_columns_are_computed_on_columns() -> None:

@@ -29,6 +29,7 @@ from engine.mapping.steps import Resolve
 
 _INT = r"^-?[0-9]{1,18}$"
 _FLOAT = r"^-?[0-9]{1,15}(\.[0-9]{1,15})?$"
+_DECIMAL = r"^-?[0-9]{1,18}(\.[0-9]{1,18})?$"
 _ISO_UTC = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
 _ISO_DATE = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}$"
 
@@ -71,6 +72,41 @@ def _float(step: Resolve) -> Form:
         uncertain.add(pc.and_(present(v), pc.and_(pc.invert(plain), pc.not_equal(v.data, ""))))
         number = pc.cast(pc.if_else(plain, v.data, pa.scalar(None, pa.string())), pa.float64())
         return Value(pc.add(number, 0.0))  # -0 is written 0.0
+
+    return form
+
+
+#: Python's rounding of ``decimal`` as Arrow names it
+_ROUND_MODES = {
+    "half_up": "half_towards_infinity",
+    "half_even": "half_to_even",
+    "half_down": "half_towards_zero",
+    "up": "towards_infinity",
+    "down": "towards_zero",
+    "ceiling": "up",
+    "floor": "down",
+}
+
+
+def _decimal(step: Resolve) -> Form:
+    """``decimal`` with a ``scale`` of 0 to 6, as text: ``-?digits[.digits]`` (18 each side) rounded by Arrow."""
+    scale = step.args.get("scale")
+    mode = _ROUND_MODES.get(step.args.get("rounding", "half_up"))
+    if (
+        step.args.get("as", "string") != "string"
+        or not isinstance(scale, int)
+        or not 0 <= scale <= 6
+        or not mode
+    ):
+        raise NoColumnarForm("decimal other than text with a scale of 0 to 6")
+
+    def form(v: Value, table: Any, uncertain: Uncertain) -> Value:
+        text_only(v)
+        plain = matches(v, _DECIMAL)
+        uncertain.add(pc.and_(present(v), pc.and_(pc.invert(plain), pc.not_equal(v.data, ""))))
+        exact = pc.cast(pc.if_else(plain, v.data, pa.scalar(None, pa.string())), pa.decimal128(38, 18))
+        rounded = pc.cast(pc.round(exact, ndigits=scale, round_mode=mode), pa.decimal128(38, scale))
+        return Value(pc.cast(rounded, pa.string()), ascii=True)
 
     return form
 
@@ -245,7 +281,7 @@ def _coalesce(step: Resolve, columns: Mapping[str, int]) -> Form:
 
 
 _TEXT = {"upper": _text_form(_upper), "lower": _text_form(_lower), "trim": _text_form(_trim)}
-_NUMBERS = {"int": _int, "float": _float}
+_NUMBERS = {"int": _int, "float": _float, "decimal": _decimal}
 _DATES = {"datetime": _datetime("datetime"), "date": _datetime("date")}
 #: resolvers called for a missing value too, whose columnar forms know what to do with one
 OF_COLUMNS: dict[str, Callable[[Resolve, Mapping[str, int]], Form]] = {
