@@ -12,7 +12,7 @@ UV_VERSION  := 0.13.9
 # the total line coverage `make test` must reach (measured in-process; see README)
 COVERAGE_FLOOR := 89
 
-.PHONY: install run test test-servers test-sdk-setup test-compat check-format lint typecheck schemas lock bench bench-fluent \
+.PHONY: install run test test-servers test-sdk-setup test-compat check-format lint typecheck schemas lock bench bench-sdk bench-fluent \
 	bench-formats bench-scale clean
 
 # Everything comes from the committed lock (exact versions and hashes), the
@@ -107,6 +107,10 @@ schemas: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/bench.py --mode fluent
+
+# the same csv run plus the public Fluent SDK parsing and mapping the 1M-row file, with the ratio
+bench-sdk: $(STAMP) test-sdk-setup
+	$(BIN)/python benchmarks/bench.py --compare-sdk
 
 bench-fluent: $(STAMP)
 	$(BIN)/python benchmarks/bench.py --mode fluent

@@ -8,6 +8,7 @@ kernel (wait4). Each size runs in its own process so peak memory is its own.
     python benchmarks/bench.py                    # csv mode at 100k and 1M rows
     python benchmarks/bench.py --rows 5000000     # one size
     python benchmarks/bench.py --mode fluent      # through fluent.batch to the emulator
+    python benchmarks/bench.py --compare-sdk      # also the Fluent SDK on the same file (make bench-sdk)
 
 Each size runs on both mapping paths (``"path": "columnar"``: Arrow columns,
 ``mapping.columnar: true``, the default; ``"path": "row"``: row by row), and
@@ -16,6 +17,14 @@ computing the same fields (``_pyarrow_ref.py``), the limit to measure against.
 ``--path`` runs one path only. ``cpu_seconds`` is the engine process's own
 user + system time (``wait4``), ``load`` the machine's load average when the
 run ended: figures on a shared machine are only as good as that.
+
+``--compare-sdk`` (csv mode) adds ``"mode": "sdk"``: the public Fluent SDK
+(``CSVParserService`` streaming the file, ``UniversalMapper`` with the same
+eight fields, ``_sdk_anchor.mjs``) under node on the largest size's file, with
+its peak RSS from ``wait4``, and a line with the ratio of the engine's
+columnar rows/s to the SDK's. The SDK is the one ``make test-sdk-setup``
+installs (exact version and hashes from ``tests/emulator/sdk``); the bench
+runs that target when it is missing.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".bench"
 SPECS = {"csv": ROOT / "benchmarks" / "bench_csv.yaml", "fluent": ROOT / "benchmarks" / "bench_fluent.yaml"}
 STATUSES = ("ACTIVE", "active", "INACTIVE", "Active")
+SDK_FOLDER = ROOT / "tests" / "emulator" / "sdk"
 
 
 def generate(rows: int) -> Path:
@@ -149,6 +160,40 @@ def pyarrow_reference(rows: int) -> dict:
     }
 
 
+def sdk_anchor(rows: int) -> dict:
+    """The Fluent SDK parsing and mapping the same file under node, in its own process."""
+    node = shutil.which("node")
+    if node is None:
+        raise SystemExit("--compare-sdk needs node 20 or later on PATH")
+    if not (SDK_FOLDER / "node_modules" / ".package-lock.json").exists():
+        subprocess.run(["make", "--no-print-directory", "test-sdk-setup"], cwd=ROOT, check=True)
+    folder = generate(rows)
+    script = ROOT / "benchmarks" / "_sdk_anchor.mjs"
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [node, str(script), str(SDK_FOLDER), str(folder / f"bench_{rows}.csv")], stdout=subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    output = proc.stdout.read()
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit("the SDK anchor failed")
+    data = json.loads(output.decode().strip().splitlines()[-1])
+    if data["mapped"] != rows:
+        raise SystemExit(f"the SDK anchor mapped {data['mapped']} of {rows} rows ({data['errors']} errors)")
+    return {
+        "mode": "sdk",
+        "rows": data["rows"],
+        "seconds": round(data["seconds"], 3),
+        "rows_per_s": round(data["rows"] / data["seconds"]),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "wall_seconds": round(wall, 3),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        "load": os.getloadavg()[0],
+    }
+
+
 def _run(mode: str, rows: int, folder: Path, extra: list[str]) -> dict:
     with tempfile.TemporaryDirectory(prefix="engine-bench-") as state:
         report = Path(state) / "report.json"
@@ -204,13 +249,22 @@ def main() -> None:
     parser.add_argument(
         "--path", choices=sorted(PATHS), action="append", help="mapping paths (default: both)"
     )
+    parser.add_argument(
+        "--compare-sdk",
+        action="store_true",
+        help="also run the Fluent SDK on the largest size (csv mode) and print the ratio",
+    )
     args = parser.parse_args()
+    if args.compare_sdk and args.mode != "csv":
+        parser.error("--compare-sdk runs in csv mode (parse + map), not with --mode fluent")
     sizes = args.rows or [100_000, 1_000_000]
+    largest: dict[str, dict] = {}
     for path in args.path or ["columnar", "row"]:
         results = []
         for rows in sizes:
             result = run_once(args.mode, rows, path)
             results.append(result)
+            largest[path] = result
             print(json.dumps(result), flush=True)
         if len(results) >= 2:
             small, large = results[0], results[-1]
@@ -228,6 +282,16 @@ def main() -> None:
             )
     if args.mode == "csv":
         print(json.dumps(pyarrow_reference(sizes[-1])), flush=True)
+    if args.compare_sdk:
+        sdk = sdk_anchor(sizes[-1])
+        print(json.dumps(sdk), flush=True)
+        ratios = {
+            f"{path}_vs_sdk": round(r["rows_per_s"] / sdk["rows_per_s"], 1) for path, r in largest.items()
+        }
+        print(
+            json.dumps({"mode": "ratio", "rows": sdk["rows"], **ratios, "load": os.getloadavg()[0]}),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
