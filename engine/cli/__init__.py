@@ -6,6 +6,7 @@ exceeded the spec's tolerance, 130 interrupted (Ctrl-C).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -88,6 +89,19 @@ def _load_env_file(ctx: click.Context, param: click.Parameter, value: str | None
 )
 def main() -> None:
     """Declarative connectors: one YAML spec moves data between files and APIs."""
+    use_system_arrow_pool()
+
+
+def use_system_arrow_pool() -> None:
+    """Arrow allocates from the C library's allocator unless ``ARROW_DEFAULT_MEMORY_POOL`` says otherwise.
+
+    Arrow's default pools (jemalloc, mimalloc) keep pages a run has freed, so a
+    long columnar run's peak memory grows with the file; the system allocator
+    gives them back (measured on the 1M-row bench: ~20 MB lower peak, same
+    speed). Arrow reads the variable when its pool is first made, so this runs
+    before any command imports pyarrow; a value the user set wins.
+    """
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 
 for command in (

@@ -15,7 +15,6 @@ import click
 
 from engine.cli.common import EXIT_INVALID, echo_err, print_diagnostics
 from engine.errors import SOURCE, EngineError, SpecError
-from engine.fluent.schemas import introspection_query, sdl_of_introspection
 from engine.runtime.context import Run
 from engine.runtime.logs import Log
 from engine.spec.compile import compile_connection
@@ -26,6 +25,9 @@ DEFAULT_OUTPUT = "fluent-schema.graphql"
 
 def fetch_sdl(spec: Path, connection: str) -> str:
     """The SDL of the schema the server behind ``connection`` in ``spec`` answers introspection with."""
+    # graphql-core loads with this command, not with every command line
+    from engine.fluent.schemas import introspection_query, sdl_of_introspection
+
     conn = compile_connection(spec, connection)
     run = Run.offline(spec.stem, spec.parent, {connection: conn}, Log("engine").bind(command="schema fluent"))
     try:

@@ -16,8 +16,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from graphql import GraphQLEnumType, GraphQLNonNull, GraphQLScalarType, get_named_type
-
 from engine.contracts import RecordShape
 
 #: words feeds use for what a field's words say (compared after lower-casing, words joined)
@@ -85,6 +83,9 @@ def draft_fields(
     list type is left to the user, and so is an enum field whose column holds
     other values (a ``type`` of ``STORE`` is not an inventory update type).
     """
+    # graphql-core loads with `engine init`, not with every command line
+    from graphql import GraphQLEnumType, GraphQLNonNull, GraphQLScalarType, get_named_type
+
     scalar = {
         name: get_named_type(f.type)
         for name, f in shape.fields.items()

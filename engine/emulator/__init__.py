@@ -8,8 +8,26 @@ data and fault injection.
         emu.url, emu.credentials
 
 See docs/emulator.md for the seed format, the control API and the behaviour switches.
+
+``Emulator`` loads on first use: the ``engine`` command line imports this
+package for its ``emulator`` command, and a connector run should not pay for
+the server stack (Starlette, uvicorn, GraphQL, httpx) it never starts.
 """
 
-from engine.emulator.server import Emulator
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.emulator.server import Emulator
 
 __all__ = ["Emulator"]
+
+
+def __getattr__(name: str) -> object:
+    """``engine.emulator.Emulator``, imported when first asked for (PEP 562)."""
+    if name == "Emulator":
+        from engine.emulator.server import Emulator
+
+        return Emulator
+    raise AttributeError(f"module 'engine.emulator' has no attribute {name!r}")

@@ -6,11 +6,12 @@ documented), so printing them is safe and saves a trip to the docs.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from engine.emulator.seed import SeedError
-from engine.emulator.server import Emulator
-from engine.emulator.settings import SettingsError, parse_pairs
+if TYPE_CHECKING:
+    from engine.emulator.server import Emulator
 
 
 @click.command("emulator")
@@ -33,6 +34,11 @@ from engine.emulator.settings import SettingsError, parse_pairs
 )
 def emulator(host: str, port: int, seed_file: str | None, pairs: tuple[str, ...]) -> None:
     """Run a local Fluent Commerce emulator (OAuth, GraphQL, Batch and Event APIs)."""
+    # the server stack loads here, not when the `engine` command line starts
+    from engine.emulator.seed import SeedError
+    from engine.emulator.server import Emulator
+    from engine.emulator.settings import SettingsError, parse_pairs
+
     try:
         settings = parse_pairs(list(pairs))
         emu = Emulator(seed=seed_file, settings=settings, host=host, port=port)
