@@ -12,7 +12,6 @@ import pyarrow.compute as pc
 from engine.contracts import ResolverOptions
 from engine.mapping.columnar.values import (
     ASCII_SPACE,
-    BLANK,
     Form,
     NoColumnarForm,
     Uncertain,
@@ -20,6 +19,7 @@ from engine.mapping.columnar.values import (
     blank,
     matches,
     only_ascii,
+    only_space,
     present,
     text_only,
 )
@@ -27,7 +27,8 @@ from engine.mapping.paths import parse_path
 from engine.mapping.resolvers._template import parse_template
 from engine.mapping.steps import Resolve
 
-_INT = r"^-?[0-9]{1,18}$"
+#: the longest run of digits an int64 always holds
+_INT_DIGITS = 18
 _FLOAT = r"^-?[0-9]{1,15}(\.[0-9]{1,15})?$"
 _DECIMAL = r"^-?[0-9]{1,18}(\.[0-9]{1,18})?$"
 _ISO_UTC = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
@@ -55,10 +56,22 @@ def _trim(step: Resolve, data: Any) -> Any:
     return pc.utf8_trim(data, characters=chars)
 
 
+def _plain_int(v: Value) -> Any:
+    """Whether each value is ``-?[0-9]{1,18}`` (a missing one is not).
+
+    Said with Arrow's ASCII kernels rather than a regex: a few times faster on
+    the bench's file, and the same answer (``tests/mapping/test_columnar.py``).
+    """
+    digits = pc.ascii_ltrim(v.data, characters="-")
+    signs = pc.subtract(pc.binary_length(v.data), pc.binary_length(digits))
+    plain = pc.and_(pc.ascii_is_decimal(digits), pc.less_equal(pc.binary_length(digits), _INT_DIGITS))
+    return pc.fill_null(pc.and_(plain, pc.less_equal(signs, 1)), False)
+
+
 def _int(step: Resolve) -> Form:
     def form(v: Value, table: Any, uncertain: Uncertain) -> Value:
         text_only(v)
-        plain = matches(v, _INT)
+        plain = _plain_int(v)
         uncertain.add(pc.and_(present(v), pc.and_(pc.invert(plain), pc.not_equal(v.data, ""))))
         return Value(pc.cast(pc.if_else(plain, v.data, pa.scalar(None, pa.string())), pa.int64()))
 
@@ -190,7 +203,7 @@ def _concat(step: Resolve, columns: Mapping[str, int]) -> Form:
             text_only(part)
             uncertain.add(pc.invert(present(part)))
             only_ascii(part, uncertain)
-            uncertain.add(matches(part, BLANK))
+            uncertain.add(only_space(part))
         return Value(pc.binary_join_element_wise(*(p.data for p in parts), sep), ascii=sep.isascii())
 
     return form

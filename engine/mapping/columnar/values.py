@@ -11,7 +11,6 @@ import pyarrow.compute as pc
 
 #: what ``str.strip()`` strips from ASCII text (Arrow's own trim knows fewer)
 ASCII_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
-BLANK = "^[" + "".join(f"\\x{ord(c):02x}" for c in ASCII_SPACE) + "]*$"
 
 
 class NoColumnarForm(Exception):
@@ -77,6 +76,15 @@ def text_only(v: Value) -> None:
         raise NoColumnarForm("the value is not text")
 
 
+def only_space(v: Value) -> Any:
+    """Whether each value is empty or only ASCII whitespace (:data:`ASCII_SPACE`); a missing value is null.
+
+    Trimming and comparing is exact here (a byte of non-ASCII text is never
+    trimmed) and several times faster than a regex over every value.
+    """
+    return pc.equal(pc.ascii_trim(v.data, characters=ASCII_SPACE), "")
+
+
 def blank(v: Value) -> Any:
     """Missing, empty or only whitespace (of ASCII text; other text is uncertain where it matters)."""
-    return pc.or_(pc.is_null(v.data), matches(v, BLANK))
+    return pc.fill_null(only_space(v), True)
