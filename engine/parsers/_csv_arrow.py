@@ -161,7 +161,11 @@ class ArrowCsv:
         try:
             table = pacsv.read_csv(
                 io.BytesIO(block),
-                read_options=pacsv.ReadOptions(column_names=names, block_size=len(block) + 1),
+                # one Arrow block per call: Arrow's threads would add nothing but their own malloc arenas
+                # (measured: peak 133 -> 120 MB on 10M rows, same speed); the read-ahead thread overlaps
+                read_options=pacsv.ReadOptions(
+                    column_names=names, block_size=len(block) + 1, use_threads=False
+                ),
                 parse_options=pacsv.ParseOptions(
                     delimiter=self.opts.delimiter, quote_char=False, ignore_empty_lines=True
                 ),
