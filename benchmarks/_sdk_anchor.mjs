@@ -10,7 +10,8 @@
 //     default), so skuRef/locationRef only upper-case (sdk.uppercase);
 //   - qty and price use sdk.parseInt / sdk.parseFloat, which turn a bad value into 0 instead of
 //     rejecting the row; the SDK has no strict conversion;
-//   - updatedOn uses sdk.formatDate (Date parsing, ISO string out), with no format or zone check;
+//   - updatedOn uses sdk.formatDate (JavaScript Date parsing, ISO string with milliseconds out),
+//     with no format or zone check;
 //   - ref is a custom resolver (the SDK has no concat): upper-cased sku, ':', location;
 //   - a failed row is counted, not explained with file, row and field.
 // Prints one JSON line: rows read, rows mapped, mapping errors, seconds (parse + map, without
