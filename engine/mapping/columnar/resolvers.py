@@ -24,7 +24,7 @@ from engine.mapping.columnar.values import (
     text_only,
 )
 from engine.mapping.paths import parse_path
-from engine.mapping.resolvers._template import parse_template
+from engine.mapping.resolvers.template import parse_template
 from engine.mapping.steps import Resolve
 
 #: the longest run of digits an int64 always holds

@@ -28,7 +28,7 @@ from engine.mapping.paths import parse_path
 from engine.mapping.resolvers._common import ValueFunction, as_text, invalid, is_blank
 from engine.mapping.resolvers._jsjson import problem
 from engine.mapping.resolvers._lookup import make_map
-from engine.mapping.resolvers._template import compile_template
+from engine.mapping.resolvers.template import compile_template
 
 
 def _no_constants(name: str) -> Any:
