@@ -9,6 +9,7 @@ kernel (wait4). Each size runs in its own process so peak memory is its own.
     python benchmarks/bench.py --rows 5000000     # one size
     python benchmarks/bench.py --mode fluent      # through fluent.batch to the emulator
     python benchmarks/bench.py --compare-sdk      # also the Fluent SDK on the same file (make bench-sdk)
+    python benchmarks/bench.py --mode parquet     # through the file target to Parquet (a temp folder)
 
 Each size runs on both mapping paths (``"path": "columnar"``: Arrow columns,
 ``mapping.columnar: true``, the default; ``"path": "row"``: row by row), and
@@ -41,7 +42,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".bench"
-SPECS = {"csv": ROOT / "benchmarks" / "bench_csv.yaml", "fluent": ROOT / "benchmarks" / "bench_fluent.yaml"}
+SPECS = {
+    "csv": ROOT / "benchmarks" / "bench_csv.yaml",
+    "fluent": ROOT / "benchmarks" / "bench_fluent.yaml",
+    "parquet": ROOT / "benchmarks" / "bench_parquet.yaml",
+}
 STATUSES = ("ACTIVE", "active", "INACTIVE", "Active")
 SDK_FOLDER = ROOT / "tests" / "emulator" / "sdk"
 
@@ -213,6 +218,8 @@ def _run(mode: str, rows: int, folder: Path, extra: list[str]) -> dict:
             str(report),
             *extra,
         ]
+        if mode == "parquet":
+            cmd += ["--set", f"target.destination.path={Path(state) / 'out'}"]
         env = {**os.environ, "ENGINE_STATE_DIR": state}
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -929,6 +929,15 @@ class Writer(Plugin):
         """Write records; returns ``(index, reason)`` for records it could not write."""
         raise NotImplementedError
 
+    def write_columns(self, columns: MappedColumns) -> bool:
+        """Write records given as columns (:attr:`Batch.columns`), exactly as :meth:`write` would write them.
+
+        All or nothing: False (having written nothing) when the columns are not
+        plain enough to write so (a type the writer would treat differently, a
+        record it would reject); the caller then passes the records to :meth:`write`.
+        """
+        return False
+
     def end(self) -> None:
         """Finish the output file (footers, closing tags); the caller closes the stream."""
         raise NotImplementedError

@@ -155,6 +155,8 @@ class FileTarget(Target):
         self.finished: list[Output] = []
         self.parts: dict[str | None, int] = {}
         self.published: list[str] = []
+        #: records written from columns rather than dicts (see :meth:`_write_columns`)
+        self.from_columns = 0
 
     def problems(self) -> list[tuple[tuple, str]]:
         """Every mistake in the options, each at its own spec path."""
@@ -181,7 +183,13 @@ class FileTarget(Target):
         item = batch.chunk.item
         if self.options.per == "item":
             self._drop_unfinished(item)
+        written = self._write_columns(batch, item)
+        if written == len(batch):
+            return
         records = batch.records
+        if written:
+            self._write(None, records[written:], range(written, len(records)), batch, item)
+            return
         if self.partitioner is None:
             self._write(None, records, range(len(records)), batch, item)
             return
@@ -194,6 +202,32 @@ class FileTarget(Target):
                 self.run.outcomes.rejected(batch, i, str(exc), stage="target")
         for key, index in groups.items():
             self._write(key, [records[i] for i in index], index, batch, item)
+
+    def _write_columns(self, batch: Batch, item: Item) -> int:
+        """Write the batch from its columns as far as the writer takes them; how many records were written.
+
+        Only a plain batch goes as columns: no partitions, no ``max_bytes`` (its
+        parts are sized record by record). ``max_records`` slices the columns.
+        """
+        columns = batch.columns
+        if columns is None or self.partitioner is not None or self.max_bytes:
+            return 0
+        limit = self.options.max_records
+        start = 0
+        while start < len(columns):
+            out = self._output(None, item)
+            room = len(columns) - start
+            if limit:
+                room = min(room, limit - out.count)
+            part = columns if room == len(columns) else columns.slice(start, start + room)
+            if not out.writer.write_columns(part):
+                break
+            out.add(item, room)
+            self.from_columns += room
+            start += room
+            if limit and out.count >= limit:
+                self._finish(None)
+        return start
 
     def _write(self, key: str | None, records: list, index: Any, batch: Batch, item: Item) -> None:
         limit, max_bytes = self.options.max_records, self.max_bytes
@@ -320,8 +354,8 @@ class FileTarget(Target):
         self._publish()
 
     def stats(self) -> dict[str, Any]:
-        """Files published, for the run report."""
-        return {"files": len(self.published)}
+        """Files published, and how many records were written from columns, for the run report."""
+        return {"files": len(self.published), "records_from_columns": self.from_columns}
 
     def close(self) -> None:
         """A failed run: drop every unpublished file, publish nothing."""

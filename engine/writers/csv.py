@@ -15,6 +15,11 @@ cell are written as JSON. A NaN or infinite number in a cell is written as
 Python spells it (``nan``, ``inf``, ``-inf``, which ``float()`` and pandas read
 back); inside a list or object cell, JSON has no form for it and the record
 is rejected naming the field.
+
+Records mapped on Arrow columns are written from the columns, cell for cell
+the text above; a batch with a column outside ``columns``, an object value
+(flattened into columns) or a cell JSON cannot hold is written record by
+record instead, with the same result.
 """
 
 from __future__ import annotations
@@ -22,13 +27,19 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-from collections.abc import Mapping, Sequence
-from typing import IO, Any
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from typing import IO, TYPE_CHECKING, Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from typing_extensions import override
 
 from engine.contracts import Writer
 from engine.jsonutil import dumps, non_finite
+
+if TYPE_CHECKING:
+    from engine.mapping.columnar.mapped import MappedColumn, MappedColumns
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -155,7 +166,54 @@ class CsvWriter(Writer):
         return problems or None
 
     @override
+    def write_columns(self, columns: MappedColumns) -> bool:
+        """The rows from columns; False (nothing written) where :meth:`write` could flatten or reject."""
+        if self.columns is None:
+            return False  # the first record names the columns
+        by_name = {".".join(c.target): c for c in columns.columns}
+        if len(by_name) < len(columns.columns) or not by_name.keys() <= set(self.columns):
+            return False
+        cells: list[Iterable[Any]] = []
+        for name in self.columns:
+            column = by_name.get(name)
+            found = itertools.repeat("", len(columns)) if column is None else _cells(columns, column)
+            if found is None:
+                return False
+            cells.append(found)
+        if not self.wrote_header:
+            self._header()
+        self.writer.writerows(zip(*cells, strict=False))
+        self.stream.write(self.buffer.getvalue().encode(self.options.encoding))
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return True
+
+    @override
     def end(self) -> None:
         if not self.wrote_header:
             self._header()
             self.stream.write(self.buffer.getvalue().encode(self.options.encoding))
+
+
+def _cells(columns: MappedColumns, column: MappedColumn) -> Iterable[Any] | None:
+    """One column's cells as :func:`cell` gives them; None where a value would be flattened or has no cell."""
+    if column.is_constant:
+        values = [column.constant]
+    elif isinstance(column.data, list):
+        values = column.data
+    else:
+        data = columns.array(column)
+        if pa.types.is_string(data.type) or pa.types.is_large_string(data.type):
+            found: list[Any] = pc.fill_null(data, "").to_pylist()
+            return found
+        if pa.types.is_integer(data.type):
+            found = pc.fill_null(pc.cast(data, pa.string()), "").to_pylist()
+            return found
+        values = data.to_pylist()
+    if any(isinstance(v, dict) for v in values):
+        return None
+    try:
+        found = [v if type(v) is str else cell(v) for v in values]
+    except (ValueError, TypeError, RecursionError):
+        return None
+    return itertools.repeat(found[0], len(columns)) if column.is_constant else found

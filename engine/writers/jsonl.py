@@ -8,19 +8,24 @@ target:
 ```
 
 A record JSON cannot hold (a NaN or infinite number) is rejected naming
-the field; the others are written.
+the field; the others are written. Records mapped on Arrow columns are
+written from the columns (:meth:`MappedColumns.json`, the same text);
+a batch with a value JSON cannot hold is written record by record.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from typing_extensions import override
 
 from engine.contracts import Writer
 from engine.jsonutil import encode_each
+
+if TYPE_CHECKING:
+    from engine.mapping.columnar.mapped import MappedColumns
 
 SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
 
@@ -49,6 +54,15 @@ class JsonlWriter(Writer):
         if texts:
             self.stream.write(("\n".join(texts) + "\n").encode("utf-8"))
         return problems or None
+
+    @override
+    def write_columns(self, columns: MappedColumns) -> bool:
+        texts = columns.json()
+        if texts is None:
+            return False
+        if texts:
+            self.stream.write(("\n".join(texts) + "\n").encode("utf-8"))
+        return True
 
     @override
     def end(self) -> None:

@@ -21,6 +21,13 @@ them (mixed integers and floats become float64, any other mix text; see
 :mod:`engine.writers._arrow_types`); later row groups must fit that schema
 or their records are rejected with the reason.
 
+Records mapped on Arrow columns are written from the columns once the
+schema is known: a column of the column's own type is taken as it is, an
+integer or decimal one is cast where the cast is exact, and any other is
+converted value by value as records are. A batch with a field the schema
+lacks, a nested field or a value that would be refused is written record by
+record instead, so the file and the rejects are the same either way.
+
 Records are buffered up to ``row_group_size`` rows (as Arrow columns once
 the schema is known) and written one row group at a time. An empty result
 is a valid Parquet file with the declared schema and no rows; with no
@@ -31,7 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from typing_extensions import override
 
@@ -39,6 +46,9 @@ from engine.contracts import Writer
 from engine.errors import ConfigError, TargetError
 from engine.writers._arrow_types import TypeSyntaxError, infer, parse_type, to_arrow, type_text
 from engine.writers._arrow_values import Refused, converter
+
+if TYPE_CHECKING:
+    from engine.mapping.columnar.mapped import MappedColumn, MappedColumns
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -125,6 +135,7 @@ class ParquetWriter(Writer):
     def _fix(self, columns: list[tuple[str, tuple]]) -> None:
         pa = self.pa
         self.columns = [(name, converter(t, name)) for name, t in columns]
+        self.kinds = [t[0] for _, t in columns]
         self.known = {name for name, _ in columns}
         self.arrow_schema = pa.schema([pa.field(name, to_arrow(pa, t)) for name, t in columns])
         self.type_texts = ", ".join(f"{name}: {type_text(t)}" for name, t in columns)
@@ -141,6 +152,64 @@ class ParquetWriter(Writer):
         problems = self._convert(records)
         self._flush(final=False)
         return problems or None
+
+    @override
+    def write_columns(self, columns: MappedColumns) -> bool:
+        if self.columns is None:
+            return False  # the first row group's records decide the schema
+        arrays = self._arrays(columns)
+        if arrays is None:
+            return False
+        batch = self.pa.RecordBatch.from_arrays(arrays, schema=self.arrow_schema)
+        self.batches.append(batch)
+        self.buffered += batch.num_rows
+        self.buffered_bytes += batch.nbytes
+        self._flush(final=False)
+        return True
+
+    def _arrays(self, columns: MappedColumns) -> list[Any] | None:
+        """One array per column of the file, as :meth:`_convert` would build it; None where it might not."""
+        assert self.columns is not None
+        by_name = {c.target[0]: c for c in columns.columns if len(c.target) == 1}
+        if len(by_name) < len(columns.columns) or not by_name.keys() <= self.known:
+            return None  # a nested field (a struct), a name twice, or a field the file lacks
+        arrays = []
+        for (name, conv), kind, field in zip(self.columns, self.kinds, self.arrow_schema, strict=True):
+            column = by_name.get(name)
+            if column is None:
+                array = self.pa.nulls(len(columns), field.type)
+            else:
+                array = self._array(columns, column, conv, kind, field.type)
+            if array is None:
+                return None
+            arrays.append(array)
+        return arrays
+
+    def _array(self, columns: MappedColumns, column: MappedColumn, conv: Any, kind: str, to: Any) -> Any:
+        pa = self.pa
+        if column.is_constant:
+            values = [column.constant]
+        elif isinstance(column.data, list):
+            values = column.data
+        else:
+            data = columns.array(column)
+            if kind == "string" and (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+                return data.cast(to)
+            if kind != "json" and data.type == to:
+                return data
+            if _exact_cast(pa, data.type, to):
+                try:
+                    return data.cast(to, safe=True)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    pass  # out of range or inexact: the values decide, one by one
+            values = data.to_pylist()
+        try:
+            converted = [conv(v) for v in values]
+            if column.is_constant:
+                return pa.repeat(pa.scalar(converted[0], to), len(columns))
+            return pa.array(converted, type=to)
+        except (Refused, pa.ArrowException, ValueError, TypeError, OverflowError):
+            return None
 
     def _infer(self) -> None:
         raw, self.raw = self.raw, []
@@ -244,3 +313,17 @@ class ParquetWriter(Writer):
         self._flush(final=True)
         self._file().close()
         self.file = None
+
+
+def _exact_cast(pa: Any, source: Any, to: Any) -> bool:
+    """Whether Arrow's safe cast from ``source`` to ``to`` keeps every value or fails, as the converters do.
+
+    Integers into integers, floats or decimals, decimals into decimals, and
+    timestamps into timestamps (both count from the epoch in UTC).
+    """
+    types = pa.types
+    if types.is_integer(source):
+        return bool(types.is_integer(to) or types.is_floating(to) or types.is_decimal(to))
+    if types.is_decimal(source):
+        return bool(types.is_decimal(to))
+    return bool(types.is_timestamp(source) and types.is_timestamp(to))

@@ -73,6 +73,19 @@ class MappedColumns:
         """Each column's output path (``("attributes", "colour")`` for ``attributes.colour``)."""
         return [c.target for c in self.columns]
 
+    def slice(self, start: int, stop: int) -> MappedColumns:
+        """Records ``start`` to ``stop`` (a file target splitting a batch between files)."""
+        stop = min(stop, self.count)
+        columns = [
+            c
+            if c.is_constant
+            else dataclasses.replace(
+                c, data=c.data[start:stop] if isinstance(c.data, list) else c.data.slice(start, stop - start)
+            )
+            for c in self.columns
+        ]
+        return MappedColumns(columns, max(0, stop - start))
+
     def array(self, column: MappedColumn) -> Any:
         """``column`` as an Arrow array of :attr:`count` values (constants repeated, lists converted)."""
         if column.is_constant:
