@@ -1,0 +1,200 @@
+"""The file target writes columnar batches from their columns: the same files as from records.
+
+Each case runs one connector twice, with ``mapping.columnar`` on (records
+mapped on Arrow columns, written from the columns where the writer can) and
+off (the row path, records as dicts), and compares the files: byte for byte
+for CSV and JSON Lines, schema and rows for Parquet. The report's
+``records_from_columns`` shows which path wrote them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+HEAD = """
+version: 1
+name: out
+source: {type: local, path: inbox, pattern: "*.csv"}
+parser: {type: csv, chunk_size: 7}
+state: {dedupe: none}
+"""
+
+FIELDS = """
+mapping:
+  fields:
+    skuRef: {source: sku, required: true, resolver: [trim, upper]}
+    qty: {source: qty, resolver: int}
+    price: {source: price, resolver: decimal}
+    ratio: {source: ratio, resolver: float}
+    day: {source: day, resolver: date}
+    at: {source: at, resolver: datetime}
+    note: {source: note}
+    status: {source: status, resolver: upper}
+    type: {value: LAST_ON_HAND}
+"""
+
+NESTED = """
+    attributes.colour: {source: colour}
+    attributes.size: {source: size, resolver: int}
+"""
+
+
+def _row(i: int, nan_at: int | None = None) -> str:
+    notes = ["plain", "semi;colon", "back\\slash", "", "ünïcode", "tab\there"]
+    return ",".join(
+        [
+            f" sku-{i:03d} ",
+            "" if i % 5 == 0 else str(i * 7 - 20),
+            "" if i % 6 == 0 else f"{i}.{i % 100:02d}",
+            "nan" if i == nan_at else "" if i % 4 == 0 else f"{i / 8}",
+            f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}",  # (an empty date puts its rows in doubt: row path)
+            f"2024-02-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
+            notes[i % len(notes)],
+            ["active", "", "Inactive"][i % 3],
+            "" if i % 2 else ["red", "blue"][i % 4 // 2],
+            "" if i % 3 == 1 else str(i % 5),
+        ]
+    )
+
+
+def _csv(nan_at: int | None = None) -> str:
+    return "sku,qty,price,ratio,day,at,note,status,colour,size\n" + "".join(
+        _row(i, nan_at) + "\n" for i in range(1, 61)
+    )
+
+
+def _run(tmp_path: Path, write_spec, run_spec, target: str, *, columnar: bool, nested: bool = False):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir(exist_ok=True)
+    (inbox / "stock.csv").write_text(_csv(), encoding="utf-8")
+    out = tmp_path / ("columns" if columnar else "rows")
+    spec = write_spec(HEAD + FIELDS + (NESTED if nested else "") + "target:\n" + target)
+    report = run_spec(
+        spec,
+        overrides=[f"mapping.columnar={'true' if columnar else 'false'}", f"target.destination.path={out}"],
+    )
+    assert report.counts["rejected"]["total"] == 0
+    return out, report.target["records_from_columns"]
+
+
+def _both(tmp_path: Path, write_spec, run_spec, target: str, *, nested: bool = False):
+    on, from_columns = _run(tmp_path, write_spec, run_spec, target, columnar=True, nested=nested)
+    off, from_rows = _run(tmp_path, write_spec, run_spec, target, columnar=False, nested=nested)
+    assert from_rows == 0
+    names = sorted(p.name for p in on.iterdir())
+    assert names == sorted(p.name for p in off.iterdir()) and names
+    return [(on / n, off / n) for n in names], from_columns
+
+
+FILE = """
+  type: file
+  destination: {type: local, path: out}
+  name: "stock-{part:02d}.{ext}"
+"""
+
+
+@pytest.mark.parametrize("writer", ["csv", "jsonl", "{type: csv, quote_all: true, delimiter: ';'}"])
+@pytest.mark.parametrize("nested", [False, True])
+def test_text_files_from_columns_are_the_files_from_records(tmp_path, write_spec, run_spec, writer, nested):
+    pairs, from_columns = _both(
+        tmp_path, write_spec, run_spec, FILE + f"  writer: {writer}\n  max_records: 25\n", nested=nested
+    )
+    assert [len(on.read_bytes().splitlines()) for on, _ in pairs] == (
+        [26, 26, 11] if "csv" in writer else [25, 25, 10]
+    )
+    for on, off in pairs:
+        assert on.read_bytes() == off.read_bytes()
+    assert from_columns == 60
+
+
+def test_a_value_json_cannot_hold_is_written_from_records(tmp_path, write_spec, run_spec) -> None:
+    """NaN has no JSON form: the batches holding one go record by record and are rejected as before."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "stock.csv").write_text(_csv(nan_at=10), encoding="utf-8")
+    reports = []
+    for columnar in ("true", "false"):
+        spec = write_spec(HEAD + FIELDS + "target:\n" + FILE + "  writer: jsonl\n")
+        reports.append(
+            run_spec(
+                spec,
+                overrides=[f"mapping.columnar={columnar}", f"target.destination.path={tmp_path / columnar}"],
+            )
+        )
+    on, off = (tmp_path / "true" / "stock-01.jsonl"), (tmp_path / "false" / "stock-01.jsonl")
+    assert on.read_bytes() == off.read_bytes()
+    assert [r.counts["rejected"]["total"] for r in reports] == [1, 1]
+    assert reports[0].target["records_from_columns"] == 53  # the 7 of the batch with NaN went as records
+
+
+def _same_tables(pairs) -> None:
+    for on, off in pairs:
+        a, b = pq.read_table(on), pq.read_table(off)
+        assert a.schema == b.schema
+        assert a.to_pylist() == b.to_pylist()
+
+
+def test_parquet_with_an_inferred_schema_from_columns(tmp_path, write_spec, run_spec) -> None:
+    """The first row group's records decide the schema; the rows after it go as columns."""
+    target = FILE + "  writer: {type: parquet, row_group_size: 10}\n  max_records: 40\n"
+    pairs, from_columns = _both(tmp_path, write_spec, run_spec, target)
+    _same_tables(pairs)
+    assert [pq.read_metadata(on).num_rows for on, _ in pairs] == [40, 20]
+    assert from_columns == 30  # each part: records until its first row group is full, then columns
+
+
+SCHEMA = """
+  writer:
+    type: parquet
+    row_group_size: 8
+    schema:
+      skuRef: string
+      qty: int32
+      price: "decimal(10,2)"
+      ratio: float64
+      day: date
+      at: "timestamp[ms, UTC]"
+      note: string
+      status: string
+      type: string
+      extra: int64
+"""
+
+
+def test_parquet_with_a_declared_schema_from_columns(tmp_path, write_spec, run_spec) -> None:
+    pairs, from_columns = _both(tmp_path, write_spec, run_spec, FILE + SCHEMA)
+    _same_tables(pairs)
+    table = pq.read_table(pairs[0][0])
+    assert str(table.schema.field("price").type) == "decimal128(10, 2)"
+    assert table.column("extra").null_count == 60
+    assert from_columns == 60
+
+
+def test_parquet_with_a_nested_field_is_written_from_records(tmp_path, write_spec, run_spec) -> None:
+    """A nested target is a struct column: its records decide it, as always."""
+    pairs, from_columns = _both(tmp_path, write_spec, run_spec, FILE + "  writer: parquet\n", nested=True)
+    _same_tables(pairs)
+    assert from_columns == 0
+
+
+def test_a_value_the_declared_schema_refuses_is_rejected_from_records(tmp_path, write_spec, run_spec) -> None:
+    """qty reaches 400 in some rows: int8 refuses them, with the reason, on either path."""
+    target = FILE + SCHEMA.replace("qty: int32", "qty: int8")
+    outcomes = []
+    for columnar in ("true", "false"):
+        inbox = tmp_path / "inbox"
+        inbox.mkdir(exist_ok=True)
+        (inbox / "stock.csv").write_text(_csv(), encoding="utf-8")
+        spec = write_spec(HEAD + FIELDS + "target:\n" + target)
+        out = tmp_path / columnar
+        report = run_spec(spec, overrides=[f"mapping.columnar={columnar}", f"target.destination.path={out}"])
+        outcomes.append(
+            (report.counts["rejected"]["total"], pq.read_table(out / "stock-01.parquet").to_pylist())
+        )
+        if columnar == "true":
+            assert 0 < report.target["records_from_columns"] < 60
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] > 0
