@@ -125,7 +125,9 @@ class ParquetWriter(Writer):
         self.file: Any = None
         self.columns: list[tuple[str, Any]] | None = None  # (name, converter) once the schema is known
         self.arrow_schema: Any = None
-        self.raw: list[Mapping[str, Any]] = []  # the first row group while its schema is inferred
+        #: the first row group while its schema is inferred: lists of records and columns, in order
+        self.raw: list[list[Mapping[str, Any]] | MappedColumns] = []
+        self.raw_rows = 0
         self.batches: list[Any] = []
         self.buffered = 0
         self.buffered_bytes = 0
@@ -145,9 +147,7 @@ class ParquetWriter(Writer):
     @override
     def write(self, records: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]] | None:
         if self.columns is None:
-            self.raw.extend(records)
-            if len(self.raw) >= self.options.row_group_size:
-                self._infer()
+            self._hold(list(records))
             return None
         problems = self._convert(records)
         self._flush(final=False)
@@ -155,8 +155,13 @@ class ParquetWriter(Writer):
 
     @override
     def write_columns(self, columns: MappedColumns) -> bool:
+        if len({c.target for c in columns.columns}) < len(columns.columns) or any(
+            len(c.target) != 1 for c in columns.columns
+        ):
+            return False  # a nested field (a struct column) or a name twice: the records decide
         if self.columns is None:
-            return False  # the first row group's records decide the schema
+            self._hold(columns)
+            return True
         arrays = self._arrays(columns)
         if arrays is None:
             return False
@@ -170,9 +175,9 @@ class ParquetWriter(Writer):
     def _arrays(self, columns: MappedColumns) -> list[Any] | None:
         """One array per column of the file, as :meth:`_convert` would build it; None where it might not."""
         assert self.columns is not None
-        by_name = {c.target[0]: c for c in columns.columns if len(c.target) == 1}
-        if len(by_name) < len(columns.columns) or not by_name.keys() <= self.known:
-            return None  # a nested field (a struct), a name twice, or a field the file lacks
+        by_name = {c.target[0]: c for c in columns.columns}
+        if any(_first(c, len(columns)) is not None for name, c in by_name.items() if name not in self.known):
+            return None  # a field the file lacks: its records are rejected
         arrays = []
         for (name, conv), kind, field in zip(self.columns, self.kinds, self.arrow_schema, strict=True):
             column = by_name.get(name)
@@ -211,15 +216,37 @@ class ParquetWriter(Writer):
         except (Refused, pa.ArrowException, ValueError, TypeError, OverflowError):
             return None
 
+    def _hold(self, rows: list[Mapping[str, Any]] | MappedColumns) -> None:
+        self.raw.append(rows)
+        self.raw_rows += len(rows)
+        if self.raw_rows >= self.options.row_group_size:
+            self._infer()
+
     def _infer(self) -> None:
-        raw, self.raw = self.raw, []
+        """The schema from every value of the first row group, held as records or columns, then that row group."""
+        raw, self.raw, self.raw_rows = self.raw, [], 0
         names: dict[str, None] = {}
-        for record in raw:
-            names.update(dict.fromkeys(record))
-        self._fix([(name, infer([r.get(name) for r in raw])) for name in names])
-        problems = self._convert(raw)
-        if problems:  # inference chose types that hold every value; anything else is a defect
-            raise TargetError(f"parquet writer: inferred schema refused a record: {problems[0][1]}")
+        values: dict[str, list[Any]] = {}
+        for rows in raw:
+            if isinstance(rows, list):
+                for record in rows:
+                    names.update(dict.fromkeys(record))
+                for name in names:
+                    values.setdefault(name, []).extend(r.get(name) for r in rows)
+                continue
+            present = [(_first(c, len(rows)), k, c) for k, c in enumerate(rows.columns)]
+            for _, _, column in sorted((p for p in present if p[0] is not None), key=lambda p: p[:2]):
+                names.setdefault(column.target[0], None)  # in the order the records would name them
+            for column in rows.columns:
+                values.setdefault(column.target[0], []).extend(_samples(rows, column))
+        self._fix([(name, infer(values[name])) for name in names])
+        for rows in raw:
+            if isinstance(rows, list):
+                problems = self._convert(rows)
+                if problems:  # inference chose types that hold every value; anything else is a defect
+                    raise TargetError(f"parquet writer: inferred schema refused a record: {problems[0][1]}")
+            elif not self.write_columns(rows):
+                raise TargetError("parquet writer: inferred schema refused the columns of a batch")
         self._flush(final=False)
 
     def _convert(self, records: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]]:
@@ -327,3 +354,56 @@ def _exact_cast(pa: Any, source: Any, to: Any) -> bool:
     if types.is_decimal(source):
         return bool(types.is_decimal(to))
     return bool(types.is_timestamp(source) and types.is_timestamp(to))
+
+
+def _first(column: MappedColumn, count: int) -> int | None:
+    """The first record whose dict holds ``column``'s key (None: none does; a missing value is left out)."""
+    if not count:
+        return None
+    if column.always_present:
+        return 0
+    if column.is_constant:
+        return None if column.constant is None else 0
+    if isinstance(column.data, list):
+        return next((i for i, v in enumerate(column.data) if v is not None), None)
+    if column.data.null_count == len(column.data):
+        return None
+    import pyarrow.compute as pc
+
+    found: int = pc.index(column.data.is_valid(), True).as_py()
+    return found
+
+
+def _samples(columns: MappedColumns, column: MappedColumn) -> list[Any]:
+    """Values of ``column`` from which :func:`infer` decides as from all of them (all of them, short of a rule).
+
+    Every value of an Arrow column has its type: for integers and decimals
+    the smallest and largest decide width and scale, for text, floats,
+    booleans, dates and times any one value does.
+    """
+    if column.is_constant:
+        return [column.constant]
+    if isinstance(column.data, list):
+        return column.data
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    data = columns.array(column)
+    types = pa.types
+    if data.null_count == len(data):
+        return []
+    if types.is_integer(data.type) or types.is_decimal(data.type):
+        least, most = pc.min_max(data).values()
+        return [least.as_py(), most.as_py()]
+    one = (
+        types.is_string(data.type)
+        or types.is_large_string(data.type)
+        or types.is_floating(data.type)
+        or types.is_boolean(data.type)
+        or types.is_date32(data.type)
+        or (types.is_timestamp(data.type) and data.type.unit != "ns")
+    )
+    if one:
+        return [pc.drop_null(data)[0].as_py()]
+    found: list[Any] = data.to_pylist()
+    return found

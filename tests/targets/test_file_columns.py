@@ -42,15 +42,21 @@ NESTED = """
 """
 
 
-def _row(i: int, nan_at: int | None = None) -> str:
+def _row(
+    i: int,
+    nan_at: int | None = None,
+    blank_qty_to: int = 0,
+    blank_ratio_to: int = 0,
+    blank_day_at: int | None = None,
+) -> str:
     notes = ["plain", "semi;colon", "back\\slash", "", "ünïcode", "tab\there"]
     return ",".join(
         [
             f" sku-{i:03d} ",
-            "" if i % 5 == 0 else str(i * 7 - 20),
+            "" if i % 5 == 0 or i <= blank_qty_to else str(i * 7 - 20),
             "" if i % 6 == 0 else f"{i}.{i % 100:02d}",
-            "nan" if i == nan_at else "" if i % 4 == 0 else f"{i / 8}",
-            f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}",  # (an empty date puts its rows in doubt: row path)
+            "nan" if i == nan_at else "" if i % 4 == 0 or i <= blank_ratio_to else f"{i / 8}",
+            "" if i == blank_day_at else f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}",
             f"2024-02-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
             notes[i % len(notes)],
             ["active", "", "Inactive"][i % 3],
@@ -60,16 +66,21 @@ def _row(i: int, nan_at: int | None = None) -> str:
     )
 
 
-def _csv(nan_at: int | None = None) -> str:
+def _csv(**odd: int) -> str:
+    """The input; ``odd`` puts NaN in a row, leaves qty empty in the first rows or a date empty in one.
+
+    An empty date is a value the columnar mapping is in doubt about: its chunk
+    is mapped row by row and comes to the target as records.
+    """
     return "sku,qty,price,ratio,day,at,note,status,colour,size\n" + "".join(
-        _row(i, nan_at) + "\n" for i in range(1, 61)
+        _row(i, **odd) + "\n" for i in range(1, 61)
     )
 
 
-def _run(tmp_path: Path, write_spec, run_spec, target: str, *, columnar: bool, nested: bool = False):
+def _run(tmp_path: Path, write_spec, run_spec, target: str, *, columnar: bool, nested: bool = False, **odd):
     inbox = tmp_path / "inbox"
     inbox.mkdir(exist_ok=True)
-    (inbox / "stock.csv").write_text(_csv(), encoding="utf-8")
+    (inbox / "stock.csv").write_text(_csv(**odd), encoding="utf-8")
     out = tmp_path / ("columns" if columnar else "rows")
     spec = write_spec(HEAD + FIELDS + (NESTED if nested else "") + "target:\n" + target)
     report = run_spec(
@@ -80,9 +91,9 @@ def _run(tmp_path: Path, write_spec, run_spec, target: str, *, columnar: bool, n
     return out, report.target["records_from_columns"]
 
 
-def _both(tmp_path: Path, write_spec, run_spec, target: str, *, nested: bool = False):
-    on, from_columns = _run(tmp_path, write_spec, run_spec, target, columnar=True, nested=nested)
-    off, from_rows = _run(tmp_path, write_spec, run_spec, target, columnar=False, nested=nested)
+def _both(tmp_path: Path, write_spec, run_spec, target: str, *, nested: bool = False, **odd):
+    on, from_columns = _run(tmp_path, write_spec, run_spec, target, columnar=True, nested=nested, **odd)
+    off, from_rows = _run(tmp_path, write_spec, run_spec, target, columnar=False, nested=nested, **odd)
     assert from_rows == 0
     names = sorted(p.name for p in on.iterdir())
     assert names == sorted(p.name for p in off.iterdir()) and names
@@ -138,12 +149,28 @@ def _same_tables(pairs) -> None:
 
 
 def test_parquet_with_an_inferred_schema_from_columns(tmp_path, write_spec, run_spec) -> None:
-    """The first row group's records decide the schema; the rows after it go as columns."""
+    """The first row group's values decide the schema, as columns or records: the same schema."""
     target = FILE + "  writer: {type: parquet, row_group_size: 10}\n  max_records: 40\n"
     pairs, from_columns = _both(tmp_path, write_spec, run_spec, target)
     _same_tables(pairs)
     assert [pq.read_metadata(on).num_rows for on, _ in pairs] == [40, 20]
-    assert from_columns == 30  # each part: records until its first row group is full, then columns
+    assert from_columns == 60
+
+
+def test_parquet_infers_from_columns_and_records_mixed_in_the_first_row_group(
+    tmp_path, write_spec, run_spec
+) -> None:
+    """qty and ratio are empty in the first rows and first appear in the second chunk, ratio (row 9)
+    before qty (row 11), and the third chunk comes as records: the columns are those of the records,
+    in their order."""
+    target = FILE + "  writer: {type: parquet, row_group_size: 30}\n"
+    pairs, from_columns = _both(
+        tmp_path, write_spec, run_spec, target, blank_qty_to=9, blank_ratio_to=8, blank_day_at=17
+    )
+    _same_tables(pairs)
+    names = pq.read_table(pairs[0][0]).column_names
+    assert names[-2:] == ["ratio", "qty"]
+    assert from_columns == 53
 
 
 SCHEMA = """
