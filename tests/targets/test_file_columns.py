@@ -207,9 +207,23 @@ def test_parquet_with_a_nested_field_is_written_from_records(tmp_path, write_spe
     assert from_columns == 0
 
 
-def test_a_value_the_declared_schema_refuses_is_rejected_from_records(tmp_path, write_spec, run_spec) -> None:
-    """qty reaches 400 in some rows: int8 refuses them, with the reason, on either path."""
-    target = FILE + SCHEMA.replace("qty: int32", "qty: int8")
+@pytest.mark.parametrize(
+    ("qty", "max_records", "from_columns", "rejected"),
+    [
+        # 7 × row - 20 passes 127 from row 22, the first row of a chunk: whole chunks go as records
+        ("int8", None, 21, 31),
+        # below 0 in rows 1 and 2, past 255 from row 41 (rows 40 and 50 are empty); parts of 5:
+        # rows 36-37 end a part and go as columns, the chunk's next slice (38-42) as records
+        ("uint8", 5, 31, 18),
+    ],
+)
+def test_a_value_the_declared_schema_refuses_is_rejected_from_records(
+    tmp_path, write_spec, run_spec, qty, max_records, from_columns, rejected
+) -> None:
+    """A refused value sends the rest of its batch to the records, which reject it with the reason."""
+    target = FILE + SCHEMA.replace("qty: int32", f"qty: {qty}")
+    if max_records:
+        target += f"  max_records: {max_records}\n"
     outcomes = []
     for columnar in ("true", "false"):
         inbox = tmp_path / "inbox"
@@ -218,10 +232,15 @@ def test_a_value_the_declared_schema_refuses_is_rejected_from_records(tmp_path, 
         spec = write_spec(HEAD + FIELDS + "target:\n" + target)
         out = tmp_path / columnar
         report = run_spec(spec, overrides=[f"mapping.columnar={columnar}", f"target.destination.path={out}"])
+        files = sorted(out.iterdir())
         outcomes.append(
-            (report.counts["rejected"]["total"], pq.read_table(out / "stock-01.parquet").to_pylist())
+            (
+                report.counts["rejected"]["total"],
+                [p.name for p in files],
+                [pq.read_table(p).to_pylist() for p in files],
+            )
         )
         if columnar == "true":
-            assert 0 < report.target["records_from_columns"] < 60
+            assert report.target["records_from_columns"] == from_columns
     assert outcomes[0] == outcomes[1]
-    assert outcomes[0][0] > 0
+    assert outcomes[0][0] == rejected
