@@ -9,6 +9,7 @@ for CSV and JSON Lines, schema and rows for Parquet. The report's
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -244,3 +245,87 @@ def test_a_value_the_declared_schema_refuses_is_rejected_from_records(
             assert report.target["records_from_columns"] == from_columns
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][0] == rejected
+
+
+def _typed_parquet(path: Path) -> None:
+    """A Parquet input whose columns reach the mapping typed: integers, decimals, floats, booleans."""
+    import pyarrow as pa
+
+    n = 40
+    table = pa.table(
+        {
+            "sku": pa.array([f"S{i:03d}" for i in range(n)]),
+            "qty": pa.array([None if i % 6 == 0 else i * 1000 - 7000 for i in range(n)], pa.int64()),
+            "small": pa.array([None if i % 4 == 0 else i for i in range(n)], pa.int16()),
+            "price": pa.array(
+                [None if i % 5 == 0 else Decimal(f"{i * 37 - 400}.{i % 1000:03d}") for i in range(n)],
+                pa.decimal128(10, 3),
+            ),
+            "ratio": pa.array([None if i % 7 == 0 else i / 3 for i in range(n)], pa.float64()),
+            "active": pa.array([None if i % 9 == 0 else i % 2 == 0 for i in range(n)], pa.bool_()),
+            "status": pa.array([["ACTIVE", "", None][i % 3] for i in range(n)]).dictionary_encode(),
+        }
+    )
+    pq.write_table(table, path)
+
+
+TYPED = """
+version: 1
+name: out
+source: {type: local, path: inbox, pattern: "*.parquet"}
+parser: {type: parquet, chunk_size: 9}
+state: {dedupe: none}
+mapping:
+  fields:
+    skuRef: {source: sku, required: true, resolver: [trim, upper]}
+    qty: {source: qty}
+    small: {source: small}
+    price: {source: price}
+    ratio: {source: ratio}
+    active: {source: active}
+    status: {source: status}
+    channel: {value: WEB}
+target:
+"""
+
+TYPED_SCHEMA = """
+  writer:
+    type: parquet
+    row_group_size: 10
+    schema: {skuRef: string, qty: int32, small: int64, price: "decimal(12,3)", ratio: float64,
+             active: bool, status: string, channel: string}
+"""
+
+
+@pytest.mark.parametrize(
+    "writer",
+    ["csv", "jsonl", "{type: parquet, row_group_size: 10}", TYPED_SCHEMA],
+    ids=["csv", "jsonl", "parquet-inferred", "parquet-declared"],
+)
+def test_typed_columns_of_a_parquet_input(tmp_path, write_spec, run_spec, writer) -> None:
+    """Integer, decimal, float and boolean columns (and a dictionary of text) as the Parquet parser gives them."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    _typed_parquet(inbox / "stock.parquet")
+    target = FILE + (writer if writer.startswith("\n") else f"  writer: {writer}\n") + "  max_records: 15\n"
+    found = []
+    for columnar in ("true", "false"):
+        out = tmp_path / columnar
+        report = run_spec(
+            write_spec(TYPED + target),
+            overrides=[f"mapping.columnar={columnar}", f"target.destination.path={out}"],
+        )
+        assert report.counts["rejected"]["total"] == 0
+        found.append((sorted(out.iterdir()), report.target["records_from_columns"]))
+    (on, from_columns), (off, from_rows) = found
+    assert (
+        [p.name for p in on]
+        == [p.name for p in off]
+        == ["stock-01" + on[0].suffix, "stock-02" + on[0].suffix, "stock-03" + on[0].suffix]
+    )
+    if on[0].suffix == ".parquet":
+        _same_tables(zip(on, off, strict=True))
+    else:
+        for a, b in zip(on, off, strict=True):
+            assert a.read_bytes() == b.read_bytes()
+    assert (from_columns, from_rows) == (40, 0)
