@@ -107,6 +107,7 @@ schemas: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/bench.py --mode fluent
+	$(BIN)/python benchmarks/bench.py --mode parquet
 
 # the same csv run plus the public Fluent SDK parsing and mapping the 1M-row file, with the ratio
 bench-sdk: $(STAMP) test-sdk-setup
