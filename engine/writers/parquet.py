@@ -370,7 +370,7 @@ def _first(column: MappedColumn, count: int) -> int | None:
         return None
     import pyarrow.compute as pc
 
-    found: int = pc.index(column.data.is_valid(), True).as_py()
+    found: int = pc.index(pc.is_valid(column.data), True).as_py()
     return found
 
 
