@@ -27,6 +27,11 @@ needed, and a partition seen again continues in a new part. Nothing is held
 in memory beyond what the writers buffer (Parquet: one row group per open
 file).
 
+Records mapped on Arrow columns go to the writer as columns
+(:meth:`engine.contracts.Writer.write_columns`: ``csv``, ``jsonl``,
+``parquet``) unless the target partitions or sizes parts by bytes, or the
+writer cannot take them; the file is the same either way.
+
 Placeholders: ``{run_id}``, ``{connector}``, ``{date:FMT}``, ``{time:FMT}``,
 ``{part}`` (numbered per partition), ``{partition}``, ``{source}``,
 ``{source_stem}``, ``{ext}``. Without ``{partition}`` in ``name``, the
