@@ -27,8 +27,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -167,26 +166,43 @@ class CsvWriter(Writer):
 
     @override
     def write_columns(self, columns: MappedColumns) -> bool:
-        """The rows from columns; False (nothing written) where :meth:`write` could flatten or reject."""
+        """The rows from columns; False (nothing written) where :meth:`write` could flatten or reject.
+
+        Each cell's text is what the csv module writes for the cell :meth:`write`
+        gives it; a batch with no cell to quote is joined by Arrow, else the
+        csv module writes it.
+        """
         if self.columns is None:
             return False  # the first record names the columns
         by_name = {".".join(c.target): c for c in columns.columns}
         if len(by_name) < len(columns.columns) or not by_name.keys() <= set(self.columns):
             return False
-        cells: list[Iterable[Any]] = []
+        texts: list[Any] = []
         for name in self.columns:
             column = by_name.get(name)
-            found = itertools.repeat("", len(columns)) if column is None else _cells(columns, column)
+            found = pa.nulls(len(columns), pa.string()) if column is None else _texts(columns, column)
             if found is None:
                 return False
-            cells.append(found)
+            texts.append(pc.fill_null(found, ""))
         if not self.wrote_header:
             self._header()
-        self.writer.writerows(zip(*cells, strict=False))
+        if len(texts) > 1 and not self.options.quote_all and not any(map(self._quoted, texts)):
+            lines = pc.binary_join_element_wise(*texts, self.options.delimiter).to_pylist()
+            terminator = self.options.line_terminator
+            self.buffer.write(terminator.join(lines) + terminator if lines else "")
+        else:
+            self.writer.writerows(zip(*(t.to_pylist() for t in texts), strict=True))
         self.stream.write(self.buffer.getvalue().encode(self.options.encoding))
         self.buffer.seek(0)
         self.buffer.truncate()
         return True
+
+    def _quoted(self, texts: Any) -> bool:
+        """Whether the csv module would quote (or refuse) some cell of ``texts``."""
+        return any(
+            pc.any(pc.match_substring(texts, special)).as_py()
+            for special in (self.options.delimiter, '"', "\r", "\n", "\x00")
+        )
 
     @override
     def end(self) -> None:
@@ -195,8 +211,8 @@ class CsvWriter(Writer):
             self.stream.write(self.buffer.getvalue().encode(self.options.encoding))
 
 
-def _cells(columns: MappedColumns, column: MappedColumn) -> Iterable[Any] | None:
-    """One column's cells as :func:`cell` gives them; None where a value would be flattened or has no cell."""
+def _texts(columns: MappedColumns, column: MappedColumn) -> Any | None:
+    """One column's cells as text (null: empty); None where a value would be flattened or has no cell."""
     if column.is_constant:
         values = [column.constant]
     elif isinstance(column.data, list):
@@ -204,16 +220,22 @@ def _cells(columns: MappedColumns, column: MappedColumn) -> Iterable[Any] | None
     else:
         data = columns.array(column)
         if pa.types.is_string(data.type) or pa.types.is_large_string(data.type):
-            found: list[Any] = pc.fill_null(data, "").to_pylist()
-            return found
+            return data.cast(pa.string())
         if pa.types.is_integer(data.type):
-            found = pc.fill_null(pc.cast(data, pa.string()), "").to_pylist()
-            return found
+            return pc.cast(data, pa.string())
         values = data.to_pylist()
     if any(isinstance(v, dict) for v in values):
         return None
     try:
-        found = [v if type(v) is str else cell(v) for v in values]
+        found = [_text(v) for v in values]
     except (ValueError, TypeError, RecursionError):
         return None
-    return itertools.repeat(found[0], len(columns)) if column.is_constant else found
+    if column.is_constant:
+        return pa.repeat(pa.scalar(found[0], pa.string()), len(columns))
+    return pa.array(found, pa.string())
+
+
+def _text(value: Any) -> str:
+    """The text the csv module writes for ``value`` as :meth:`CsvWriter.write` hands it over."""
+    found = value if type(value) is str else cell(value)
+    return found if type(found) is str else str(found)

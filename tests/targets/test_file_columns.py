@@ -247,6 +247,9 @@ def test_a_value_the_declared_schema_refuses_is_rejected_from_records(
     assert outcomes[0][0] == rejected
 
 
+NOTES = ["a,b", 'say "hi"', "two\nlines", "cr\r", "", None, "plain"]
+
+
 def _typed_parquet(path: Path) -> None:
     """A Parquet input whose columns reach the mapping typed: integers, decimals, floats, booleans."""
     import pyarrow as pa
@@ -264,6 +267,8 @@ def _typed_parquet(path: Path) -> None:
             "ratio": pa.array([None if i % 7 == 0 else i / 3 for i in range(n)], pa.float64()),
             "active": pa.array([None if i % 9 == 0 else i % 2 == 0 for i in range(n)], pa.bool_()),
             "status": pa.array([["ACTIVE", "", None][i % 3] for i in range(n)]).dictionary_encode(),
+            # text the CSV writer must quote, in rows 20 to 26 only: their batches take the csv module
+            "note": pa.array([NOTES[i % len(NOTES)] if 20 <= i <= 26 else f"n{i}" for i in range(n)]),
         }
     )
     pq.write_table(table, path)
@@ -284,6 +289,7 @@ mapping:
     ratio: {source: ratio}
     active: {source: active}
     status: {source: status}
+    note: {source: note}
     channel: {value: WEB}
 target:
 """
@@ -293,7 +299,7 @@ TYPED_SCHEMA = """
     type: parquet
     row_group_size: 10
     schema: {skuRef: string, qty: int32, small: int64, price: "decimal(12,3)", ratio: float64,
-             active: bool, status: string, channel: string}
+             active: bool, status: string, note: string, channel: string}
 """
 
 
