@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING, Any
 from typing_extensions import override
 
 from engine.contracts import Writer
-from engine.jsonutil import encode_each
+from engine.jsonutil import dumps, encode_each
 
 if TYPE_CHECKING:
     from engine.mapping.columnar.mapped import MappedColumns
@@ -57,7 +57,7 @@ class JsonlWriter(Writer):
 
     @override
     def write_columns(self, columns: MappedColumns) -> bool:
-        texts = columns.json()
+        texts = columns.json(dumps)
         if texts is None:
             return False
         if texts:

@@ -11,7 +11,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.jsonutil import dumps_bytes
+from engine.jsonutil import dumps, dumps_bytes
 from engine.mapping.columnar.mapped import MappedColumn, MappedColumns
 
 
@@ -143,3 +143,21 @@ def test_arrays_give_every_field_one_value_per_record() -> None:
         [Decimal("1.5"), None],
     ]
     assert columns.targets == [("a",), ("b",), ("c",), ("d",)] and len(columns) == 2
+
+
+def test_each_encoder_spells_the_values_arrow_does_not_write_its_own_way() -> None:
+    columns = MappedColumns(
+        [
+            MappedColumn(("tiny",), pa.array([1e-7, 2.5])),
+            MappedColumn(("ref",), pa.array(['a"b', "c"])),
+            MappedColumn(("n",), constant=1e-7, is_constant=True),
+        ],
+        2,
+    )
+    records = _records(columns)
+    assert (
+        columns.json(dumps)
+        == [dumps(r) for r in records]
+        == ['{"tiny":1e-07,"ref":"a\\"b","n":1e-07}', '{"tiny":2.5,"ref":"c","n":1e-07}']
+    )
+    assert columns.json() == [dumps_bytes(r).decode() for r in records]

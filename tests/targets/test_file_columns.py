@@ -56,7 +56,13 @@ def _row(
             f" sku-{i:03d} ",
             "" if i % 5 == 0 or i <= blank_qty_to else str(i * 7 - 20),
             "" if i % 6 == 0 else f"{i}.{i % 100:02d}",
-            "nan" if i == nan_at else "" if i % 4 == 0 or i <= blank_ratio_to else f"{i / 8}",
+            "nan"
+            if i == nan_at
+            else ""
+            if i % 4 == 0 or i <= blank_ratio_to
+            else f"{i / 8}"
+            if i % 9
+            else "0.0000001",
             "" if i == blank_day_at else f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}",
             f"2024-02-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
             notes[i % len(notes)],

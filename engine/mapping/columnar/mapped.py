@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -101,8 +101,13 @@ class MappedColumns:
         """Every column as an Arrow array, in field order."""
         return [self.array(c) for c in self.columns]
 
-    def json(self) -> list[str] | None:
-        """Each record's JSON text, exactly as ``dumps_bytes(record)`` writes it; None when a value has none.
+    def json(self, encode: Callable[[Any], str] | None = None) -> list[str] | None:
+        """Each record's JSON text, exactly as ``encode(record)`` writes it; None when a value has none.
+
+        ``encode`` is :func:`engine.jsonutil.dumps_bytes` as text (request bodies)
+        unless given (the JSON Lines writer's :func:`engine.jsonutil.dumps`, which
+        spells a few floats otherwise: ``1e-07``). Text, integers and booleans
+        are written by Arrow, the same in both; other values by ``encode``.
 
         Keys come in the row path's order (a nested object where its first
         field is), a missing value is left out unless its field is always
@@ -115,7 +120,7 @@ class MappedColumns:
                 node = node.setdefault(part, {})
             node[column.target[-1]] = column
         try:
-            text = self._object(tree, top=True)
+            text = self._object(tree, encode or _as_text, top=True)
         except NoJsonForm:
             return None
         assert text is not None
@@ -125,7 +130,7 @@ class MappedColumns:
         found: list[str] = joined.to_pylist()
         return found
 
-    def _object(self, node: dict[str, Any], *, top: bool) -> _Text | None:
+    def _object(self, node: dict[str, Any], encode: Callable[[Any], str], *, top: bool) -> _Text | None:
         """``{...}`` for every record, None where the object is left out (it would be empty).
 
         The members' texts are spliced into one join: ``{"a":`` value ``,"b":``
@@ -136,7 +141,11 @@ class MappedColumns:
         """
         members: list[tuple[str, _Text]] = []
         for key, value in node.items():
-            text = self._value(value) if isinstance(value, MappedColumn) else self._object(value, top=False)
+            text = (
+                self._value(value, encode)
+                if isinstance(value, MappedColumn)
+                else self._object(value, encode, top=False)
+            )
             if text is not None:
                 members.append((dumps_bytes(key).decode() + ":", text))
         if not members:
@@ -153,16 +162,18 @@ class MappedColumns:
             return _Text([whole], True)
         return _Text([pc.if_else(pc.equal(body, ""), pa.scalar(None, pa.string()), whole)], False)
 
-    def _value(self, column: MappedColumn) -> _Text | None:
+    def _value(self, column: MappedColumn, encode: Callable[[Any], str]) -> _Text | None:
         """The JSON text of ``column``'s values, or None when the key is always left out."""
         if column.is_constant:
             if column.constant is None:
                 return _Text(["null"], True) if column.always_present else None
-            return _Text([_encode(column.constant)], True)
+            return _Text([_encode(column.constant, encode)], True)
         if isinstance(column.data, list):
-            text = _Text([pa.array([None if v is None else _encode(v) for v in column.data], pa.string())])
+            text = _Text(
+                [pa.array([None if v is None else _encode(v, encode) for v in column.data], pa.string())]
+            )
         else:
-            text = _texts(column.data)
+            text = _texts(column.data, encode)
         if text.sure or not column.always_present:
             return text
         return _Text([pc.fill_null(_join(text.parts), "null")], True)
@@ -193,17 +204,21 @@ def _member(name: str, text: _Text) -> Any:
     return pc.fill_null(pc.binary_join_element_wise(name, *text.parts, ""), "")
 
 
-def _encode(value: Any) -> str:
+def _as_text(value: Any) -> str:
+    return dumps_bytes(value).decode()
+
+
+def _encode(value: Any, encode: Callable[[Any], str]) -> str:
     """One value's JSON text as the row path writes it."""
     if isinstance(value, float | Decimal) and not math.isfinite(value):
         raise NoJsonForm(f"{value} is not a number JSON can hold")
     try:
-        return dumps_bytes(value).decode()
+        return encode(value)
     except (TypeError, ValueError, OverflowError, RecursionError) as exc:
         raise NoJsonForm(str(exc)) from None
 
 
-def _texts(data: Any) -> _Text:
+def _texts(data: Any, encode: Callable[[Any], str]) -> _Text:
     """JSON texts of an Arrow array's values (null where the value is null)."""
     if isinstance(data, pa.ChunkedArray):
         data = data.combine_chunks()
@@ -214,10 +229,12 @@ def _texts(data: Any) -> _Text:
             return _Text(['"', data, '"'])
         quoted = pc.binary_join_element_wise('"', data, '"', "")
         escaped = pc.filter(data, pc.invert(plain)).to_pylist()
-        fixed = pa.array([_encode(v) for v in escaped], pa.string())
+        fixed = pa.array([_encode(v, encode) for v in escaped], pa.string())
         return _Text([pc.replace_with_mask(quoted, pc.invert(plain), fixed)])
     if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
         return _Text([pc.cast(data, pa.string())])
     if pa.types.is_null(kind):
         return _Text([pa.nulls(len(data), pa.string())])
-    return _Text([pa.array([None if v is None else _encode(v) for v in data.to_pylist()], pa.string())])
+    return _Text(
+        [pa.array([None if v is None else _encode(v, encode) for v in data.to_pylist()], pa.string())]
+    )
