@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import itertools
 import shutil
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,10 @@ def samples(spec: Path, pattern: str) -> list[Path]:
     return sorted(p for p in (spec.parent / "data").glob("*") if fnmatch.fnmatch(p.name, pattern))
 
 
+#: modification times of delivered SFTP files, a minute apart, in the past
+_DELIVERIES = itertools.count(1_700_000_000, 60)
+
+
 def _place_sources(doc: dict, spec: Path, servers: Servers) -> list[str]:
     source = doc["source"]
     out: list[str] = []
@@ -98,7 +103,9 @@ def _place_sources(doc: dict, spec: Path, servers: Servers) -> list[str]:
     elif source["type"] == "sftp":
         folder = source["path"].strip("/")
         for sample in samples(spec, source.get("pattern", "*")):
-            servers.sftp.write(f"{folder}/{sample.name}", sample.read_bytes())
+            # each delivery its own modification time: SFTP gives whole seconds, and a file
+            # delivered again within the second of the first would be the same file to the ledger
+            servers.sftp.write(f"{folder}/{sample.name}", sample.read_bytes(), mtime=next(_DELIVERIES))
         out.append(f"source.path=/upload/{folder}")
         if "size_stable_for" in source:
             out.append("source.size_stable_for=0.1s")
