@@ -200,15 +200,22 @@ class ArrowRows(Sequence[list[Any]]):
     columnar form (:mod:`engine.mapping.columnar`) works on whole columns.
     Everyone else sees what they always saw, rows of cells in column order:
     the lists are made on first use, once. Slices stay columnar.
+
+    ``extra`` holds columns of Python values after the table's, one value per
+    row: the lookups' answers (``"$lookup"``), which are objects Arrow would
+    reshape. The chunk's ``columns`` name them last.
     """
 
-    __slots__ = ("_rows", "block", "offset", "table")
+    __slots__ = ("_rows", "block", "extra", "offset", "table")
 
-    def __init__(self, table: Any, block: Any = None, offset: int = 0) -> None:
+    def __init__(
+        self, table: Any, block: Any = None, offset: int = 0, extra: dict[str, list[Any]] | None = None
+    ) -> None:
         self.table = table
         #: the larger table ``table`` is a slice of, from row ``offset`` (a parser's block), or None
         self.block = block
         self.offset = offset
+        self.extra = extra or {}
         self._rows: list[list[Any]] | None = None
 
     def __len__(self) -> int:
@@ -218,8 +225,9 @@ class ArrowRows(Sequence[list[Any]]):
         if isinstance(i, slice):
             start, stop, step = i.indices(len(self))
             if step == 1:
+                extra = {name: values[start:stop] for name, values in self.extra.items()}
                 return ArrowRows(
-                    self.table.slice(start, max(0, stop - start)), self.block, self.offset + start
+                    self.table.slice(start, max(0, stop - start)), self.block, self.offset + start, extra
                 )
             return self.rows()[i]
         return self.rows()[i]
@@ -230,9 +238,20 @@ class ArrowRows(Sequence[list[Any]]):
     def rows(self) -> list[list[Any]]:
         """The rows as lists of cells (made once)."""
         if self._rows is None:
-            columns = [column.to_pylist() for column in self.table.columns]
+            columns = [column.to_pylist() for column in self.table.columns] + list(self.extra.values())
             self._rows = [list(row) for row in zip(*columns, strict=True)] if columns else []
         return self._rows
+
+    def take(self, indexes: list[int]) -> ArrowRows:
+        """The rows at ``indexes``, in that order (no longer a slice of a block)."""
+        import pyarrow as pa
+
+        extra = {name: [values[i] for i in indexes] for name, values in self.extra.items()}
+        return ArrowRows(self.table.take(pa.array(indexes, pa.int64())), extra=extra)
+
+    def with_extra(self, name: str, values: list[Any]) -> ArrowRows:
+        """These rows with one more column of Python values (see :attr:`extra`)."""
+        return ArrowRows(self.table, extra={**self.extra, name: values})
 
 
 @dataclasses.dataclass(slots=True)

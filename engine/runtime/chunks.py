@@ -7,7 +7,7 @@ import contextlib
 import gc
 from collections.abc import Iterator
 
-from engine.contracts import Chunk
+from engine.contracts import ArrowRows, Chunk
 
 
 @contextlib.contextmanager
@@ -76,7 +76,8 @@ def truncate(chunk: Chunk, n: int) -> None:
 
 def keep(chunk: Chunk, indexes: list[int]) -> None:
     """Keep only the records at ``indexes`` (in order), with their positions, lines and locators."""
-    chunk.records = [chunk.records[i] for i in indexes]
+    records = chunk.records
+    chunk.records = records.take(indexes) if isinstance(records, ArrowRows) else [records[i] for i in indexes]  # type: ignore[assignment]
     chunk.positions = [chunk.positions[i] for i in indexes]
     if chunk.lines is not None:
         chunk.lines = [chunk.lines[i] for i in indexes]

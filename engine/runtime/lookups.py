@@ -18,7 +18,7 @@ import collections
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
-from engine.contracts import Chunk, Item, Lookup
+from engine.contracts import ArrowRows, Chunk, Item, Lookup
 from engine.errors import AuthError, EngineError, PartialLookupError
 from engine.mapping.paths import LOOKUP_KEY, Scope, compile_getter, parse_path
 from engine.runtime.chunks import keep
@@ -111,16 +111,21 @@ class LookupStage:
         """
         if not chunk.records:
             return
-        originals = [chunk.original(i) for i in range(len(chunk.records))]
-        answers: list[dict[str, Any]] = [{} for _ in originals]
+        on_columns = self._column_keys(chunk)
+        if on_columns is None:
+            _as_dicts(chunk)
+        answers: list[dict[str, Any]] = [{} for _ in range(len(chunk.records))]
         drop: dict[int, str] = {}  # index -> "reject" or "skip"
         for name, lookup in self.lookups.items():
-            keys = [self._key(name, record, chunk, i) for i, record in enumerate(originals)]
+            if on_columns is not None:
+                keys = on_columns[name]
+            else:
+                keys = [self._key(name, record, chunk, i) for i, record in enumerate(chunk.records)]
             resolved = self._resolve(name, lookup, keys)
             for i, key in enumerate(keys):
                 if i in drop:
                     continue
-                verdict = self._answer(name, lookup, chunk, i, key, resolved, originals[i], answers[i], quiet)
+                verdict = self._answer(name, lookup, chunk, i, key, resolved, answers[i], quiet)
                 if verdict is not None:
                     drop[i] = verdict
         _attach(chunk, answers)
@@ -130,17 +135,32 @@ class LookupStage:
         if drop:
             keep(chunk, [i for i in range(len(chunk.records)) if i not in drop])
 
+    def _column_keys(self, chunk: Chunk) -> dict[str, list[Key | None]] | None:
+        """Each lookup's key for every row of a chunk held as Arrow columns, or None when it is not one.
+
+        A key part that is a column of the chunk (or one it lacks: missing) is
+        read from the column, so the chunk stays columnar for the mapping.
+        """
+        records = chunk.records
+        if not isinstance(records, ArrowRows) or chunk.columns is None or LOOKUP_KEY in chunk.columns:
+            return None
+        found: dict[str, list[Key | None]] = {}
+        names = set(records.table.column_names)
+        for name, lookup in self.lookups.items():
+            parts: list[list[Any]] = []
+            for text in lookup.parts.values():
+                key = parse_path(text).simple_key
+                if key is None:
+                    return None
+                parts.append(records.table.column(key).to_pylist() if key in names else [None] * len(records))
+            found[name] = [_key_of(values) for values in zip(*parts, strict=True)]
+        return found
+
     # -- keys and answers -----------------------------------------------------------------
 
     def _key(self, name: str, record: Any, chunk: Chunk, i: int) -> Key | None:
         scope = Scope(root=record, context={}, file={}, row=chunk.positions[i])
-        parts = []
-        for get in self.getters[name]:
-            value = get(record, scope)
-            if value is None or value == "":
-                return None
-            parts.append(value if isinstance(value, str) else _text(value))
-        return tuple(parts)
+        return _key_of([get(record, scope) for get in self.getters[name]])
 
     def _resolve(self, name: str, lookup: Lookup, keys: Sequence[Key | None]) -> _Resolved:
         resolved = _Resolved()
@@ -185,7 +205,6 @@ class LookupStage:
         i: int,
         key: Key | None,
         resolved: _Resolved,
-        original: Any,
         into: dict[str, Any],
         quiet: bool = False,
     ) -> str | None:
@@ -195,7 +214,7 @@ class LookupStage:
         if key is not None and key in resolved.failed:
             if not quiet:
                 reason = f"lookup {name} failed for {_show(shown)}: {resolved.failed[key]}"
-                self._reject(chunk, i, original, name, shown, reason, answer=None)
+                self._reject(chunk, i, name, shown, reason, answer=None)
             return "reject"
         answer = MISSING if key is None else resolved.answers.get(key, MISSING)
         if answer is not MISSING:
@@ -209,35 +228,52 @@ class LookupStage:
         if lookup.on_missing == "skip" or quiet:
             return "skip"
         why = "the key is empty" if key is None else "no answer"
-        reason = (
-            f"lookup {name}: {why} for {_show(shown or _empty_key(lookup, original, self.getters[name]))}"
-        )
-        self._reject(chunk, i, original, name, shown, reason, answer=None)
+        empty = shown or _empty_key(lookup, chunk.original(i), self.getters[name])
+        reason = f"lookup {name}: {why} for {_show(empty)}"
+        self._reject(chunk, i, name, shown, reason, answer=None)
         return "reject"
 
-    def _reject(
-        self, chunk: Chunk, i: int, original: Any, name: str, key: Any, reason: str, *, answer: Any
-    ) -> None:
+    def _reject(self, chunk: Chunk, i: int, name: str, key: Any, reason: str, *, answer: Any) -> None:
         self.outcomes.invalid(
             chunk.item,
             "lookup",
             chunk.lineage(i),
             [reason],
-            original,
+            chunk.original(i),
             errors=[{"lookup": name, "key": key, "answer": answer, "message": reason}],
         )
 
 
-def _attach(chunk: Chunk, answers: list[dict[str, Any]]) -> None:
-    """Put each record's answers under ``"$lookup"`` (row-form records become dicts for it)."""
+def _as_dicts(chunk: Chunk) -> None:
+    """Row-form records become dicts, which the answers join under ``"$lookup"``."""
     if chunk.columns is not None:
         columns = chunk.columns
         chunk.records = [dict(zip(columns, row, strict=False)) for row in chunk.records]
         chunk.columns = None
         chunk.text = False
-    for record, found in zip(chunk.records, answers, strict=True):
+
+
+def _attach(chunk: Chunk, answers: list[dict[str, Any]]) -> None:
+    """Put each record's answers under ``"$lookup"``: a column of a chunk of Arrow rows, else a key of each dict."""
+    records = chunk.records
+    if isinstance(records, ArrowRows) and chunk.columns is not None:
+        chunk.records = records.with_extra(LOOKUP_KEY, answers)  # type: ignore[assignment]
+        chunk.columns = (*chunk.columns, LOOKUP_KEY)
+        chunk.text = False
+        return
+    for record, found in zip(records, answers, strict=True):
         if isinstance(record, dict):
             record[LOOKUP_KEY] = found
+
+
+def _key_of(values: Sequence[Any]) -> Key | None:
+    """A key from its parts' values; None when a part is missing or empty."""
+    parts = []
+    for value in values:
+        if value is None or value == "":
+            return None
+        parts.append(value if isinstance(value, str) else _text(value))
+    return tuple(parts)
 
 
 def _batches(keys: list[Key], size: int) -> Iterator[list[Key]]:

@@ -493,8 +493,8 @@ class Compiler:
             self.conformance(target)
         routes = compile_routes(self, data)
         if parser is not None and parser.arrow_rows and mapping is not None:
-            # lookups, explode and routes need records as dicts first
-            parser.columnar = not lookups and explode is None and routes is None and mapping.takes_columns
+            # explode and routes need records as dicts first; lookups answer beside the columns
+            parser.columnar = explode is None and routes is None and mapping.takes_columns
         state = self.state(data)
         raw_state = data.get("state")
         store = (

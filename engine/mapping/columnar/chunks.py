@@ -10,10 +10,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine.contracts import ArrowRows, LateRecords, ResolverOptions
-from engine.mapping.columnar.fields import builder, field_forms, run_forms
+from engine.mapping.columnar.fields import builder, field_forms, lookup_steps, run_forms
 from engine.mapping.columnar.mapped import MappedColumn, MappedColumns
 from engine.mapping.columnar.values import Form, NoColumnarForm, Uncertain, Value
-from engine.mapping.steps import Field
+from engine.mapping.paths import LOOKUP_KEY, walk
+from engine.mapping.steps import Field, ReadSource
 
 #: a generated row function (see :data:`engine.mapping.compiler.ChunkFunction`)
 RowFunction = Callable[
@@ -46,6 +47,13 @@ class ColumnarMapping:
         self.whole = whole
         self.part = part
         index = {c: i for i, c in enumerate(columns)}
+        #: the lookups' answers the fields read (``$lookup.NAME.FIELD``): path text -> its steps
+        self.lookup_reads = {
+            step.path.text: step.path.steps[1:]
+            for f in self.fields
+            for step in f.steps
+            if isinstance(step, ReadSource) and lookup_steps(step.path) is not None
+        }
         self.forms: list[list[Form] | None] = []
         for f in self.fields:
             try:
@@ -76,7 +84,7 @@ class ColumnarMapping:
         rows = table.num_rows
         uncertain = Uncertain(rows)
         values, uncertain.mask = self._columns(records)
-        by_row = self._row_fields(table, positions, context, file, uncertain)
+        by_row = self._row_fields(records, positions, context, file, uncertain)
         doubt = [] if uncertain.mask is None else pc.indices_nonzero(uncertain.mask).to_pylist()
         keep = None if not doubt else pc.invert(uncertain.mask)
         good = list(range(rows)) if keep is None else pc.indices_nonzero(keep).to_pylist()
@@ -100,7 +108,7 @@ class ColumnarMapping:
 
         if not doubt:
             return LateRecords(len(good), made, self._mapped(values, by_row, rows)), good, []
-        return self._with_doubtful(table, doubt, positions, context, file, made(), good)
+        return self._with_doubtful(records, doubt, positions, context, file, made(), good)
 
     def _mapped(
         self, values: list[Value | None], by_row: dict[int, list[Any]] | None, rows: int
@@ -125,6 +133,8 @@ class ColumnarMapping:
         sliced per chunk: fewer, larger calls into Arrow.
         """
         whole = records.block if records.block is not None else records.table
+        if LOOKUP_KEY in records.extra:
+            whole = self._with_answers(whole, records.extra[LOOKUP_KEY])
         cached = self._cache
         if cached is None or cached[0] is not whole:
             uncertain = Uncertain(whole.num_rows)
@@ -138,7 +148,7 @@ class ColumnarMapping:
                     return self._columns(records)
             cached = self._cache = (whole, values, uncertain.mask)
         _whole, found, mask = cached
-        if whole is records.table:
+        if records.block is None:
             return found, mask
         at, n = records.offset, records.table.num_rows
         sliced = [
@@ -147,9 +157,19 @@ class ColumnarMapping:
         ]
         return sliced, None if mask is None else mask.slice(at, n)
 
+    def _with_answers(self, table: Any, answers: list[Any]) -> Any:
+        """``table`` and, as columns named by their paths, the lookup answers the fields read that are text."""
+        for text, steps in self.lookup_reads.items():
+            try:
+                column = pa.array([walk(answer, steps) for answer in answers], pa.string())
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                continue  # not text: the fields reading it are computed row by row
+            table = table.append_column(text, column)
+        return table
+
     def _row_fields(
         self,
-        table: Any,
+        records: ArrowRows,
         positions: list[int],
         context: Mapping[str, Any],
         file: Mapping[str, Any],
@@ -161,7 +181,8 @@ class ColumnarMapping:
         out: list[dict[str, Any]] = []
         idx: list[int] = []
         rejects: list[Any] = []
-        self.row_function(ArrowRows(table).rows(), positions, context, file, out, idx, rejects)
+        table = records.table
+        self.row_function(records.rows(), positions, context, file, out, idx, rejects)
         if rejects:
             mask = [False] * table.num_rows
             for i, _issues in rejects:
@@ -179,7 +200,7 @@ class ColumnarMapping:
 
     def _with_doubtful(
         self,
-        table: Any,
+        records: ArrowRows,
         doubt: list[int],
         positions: list[int],
         context: Mapping[str, Any],
@@ -188,7 +209,7 @@ class ColumnarMapping:
         good: list[int],
     ) -> tuple[list[dict[str, Any]], list[int], list[Any]]:
         """The rows in doubt mapped by the row path, merged with the others in row order."""
-        rows = ArrowRows(table.take(pa.array(doubt, pa.int64()))).rows()
+        rows = records.take(doubt).rows()
         more: list[dict[str, Any]] = []
         more_idx: list[int] = []
         rejects: list[Any] = []

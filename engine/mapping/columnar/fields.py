@@ -23,6 +23,7 @@ from engine.mapping.columnar.values import (
     present,
     text_only,
 )
+from engine.mapping.paths import LOOKUP_KEY, Key
 from engine.mapping.steps import Check, Default, Field, ReadSource, ReadValue, Require, Resolve, Step, When
 
 
@@ -99,6 +100,15 @@ def _read_form(step: Step, columns: Mapping[str, int]) -> Form:
         return lambda v, table, uncertain: Value(None, constant, True)
     if isinstance(step, ReadSource):
         path = step.path
+        if LOOKUP_KEY in columns and lookup_steps(path) is not None:
+            name = path.text
+
+            def read(v: Value, table: Any, uncertain: Uncertain) -> Value:
+                if name not in table.column_names:
+                    raise NoColumnarForm("a lookup's answer that is not text")
+                return Value(table.column(name))
+
+            return read
         key = path.simple_key
         if path.text in columns and (len(path.steps) > 1 or path.projects):
             key = path.text  # a column named like a dotted path reads as itself
@@ -109,6 +119,16 @@ def _read_form(step: Step, columns: Mapping[str, int]) -> Form:
         name = key
         return lambda v, table, uncertain: Value(table.column(name))
     raise NoColumnarForm(f"{type(step).__name__} has no columnar form")
+
+
+def lookup_steps(path: Any) -> tuple[str, ...] | None:
+    """``("NAME", "FIELD", ...)`` of a plain ``$lookup.NAME.FIELD`` read, else None."""
+    steps = path.steps
+    if path.variable != "$root" or len(steps) < 3 or path.projects:
+        return None
+    if any(type(step) is not Key for step in steps) or steps[0].name != LOOKUP_KEY:
+        return None
+    return tuple(step.name for step in steps[1:])
 
 
 def field_forms(f: Field, columns: Mapping[str, int], options: ResolverOptions) -> list[Form]:
