@@ -210,11 +210,11 @@ class LookupStage:
     ) -> str | None:
         """Put record ``i``'s answer in ``into``; ``"reject"``/``"skip"`` when the record must go."""
         counts = self.counts[name] if not quiet else collections.Counter()
-        shown = None if key is None else dict(zip(lookup.parts, key, strict=True))
         if key is not None and key in resolved.failed:
             if not quiet:
-                reason = f"lookup {name} failed for {_show(shown)}: {resolved.failed[key]}"
-                self._reject(chunk, i, name, shown, reason, answer=None)
+                failed = dict(zip(lookup.parts, key, strict=True))
+                reason = f"lookup {name} failed for {_show(failed)}: {resolved.failed[key]}"
+                self._reject(chunk, i, name, failed, reason, answer=None)
             return "reject"
         answer = MISSING if key is None else resolved.answers.get(key, MISSING)
         if answer is not MISSING:
@@ -228,6 +228,7 @@ class LookupStage:
         if lookup.on_missing == "skip" or quiet:
             return "skip"
         why = "the key is empty" if key is None else "no answer"
+        shown = None if key is None else dict(zip(lookup.parts, key, strict=True))
         empty = shown or _empty_key(lookup, chunk.original(i), self.getters[name])
         reason = f"lookup {name}: {why} for {_show(empty)}"
         self._reject(chunk, i, name, shown, reason, answer=None)

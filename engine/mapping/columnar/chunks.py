@@ -161,7 +161,7 @@ class ColumnarMapping:
         """``table`` and, as columns named by their paths, the lookup answers the fields read that are text."""
         for text, steps in self.lookup_reads.items():
             try:
-                column = pa.array([walk(answer, steps) for answer in answers], pa.string())
+                column = pa.array(_answers_at(answers, steps), pa.string())
             except (pa.ArrowInvalid, pa.ArrowTypeError):
                 continue  # not text: the fields reading it are computed row by row
             table = table.append_column(text, column)
@@ -219,6 +219,17 @@ class ColumnarMapping:
             key=lambda pair: pair[0],
         )
         return [o for _i, o in merged], [i for i, _o in merged], [(doubt[j], issues) for j, issues in rejects]
+
+
+def _answers_at(answers: list[Any], steps: tuple[Any, ...]) -> list[Any]:
+    """Each answer's value at ``steps`` (keys), as :func:`walk` reads it; a plain loop of dict lookups."""
+    names = [step.name for step in steps]
+    if "#text" in names:  # an XML element's text: walk knows its ways
+        return [walk(answer, steps) for answer in answers]
+    found = answers
+    for name in names:
+        found = [value.get(name) if isinstance(value, dict) else None for value in found]
+    return found
 
 
 def _pick(record: dict[str, Any], target: tuple[str, ...]) -> Any:
