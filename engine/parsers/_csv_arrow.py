@@ -19,91 +19,22 @@ from __future__ import annotations
 import codecs
 import collections
 import io
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import IO, TYPE_CHECKING, Any
 
-from engine.contracts import ArrowRows, ByteRange, Chunk, Item, RunContext
-from engine.parsers._parts import prefixed
+from engine.contracts import Item, RunContext
+from engine.parsers._arrow_blocks import ArrowBlocks
+from engine.parsers._arrow_blocks import RowReader as _RowReader
 
 if TYPE_CHECKING:
     from engine.parsers.csv import CsvParser
 
-#: bytes read at a time; a block is cut after its last full line
-BLOCK = 1 << 20
 
-
-class _RowReader(Exception):
-    """The rest of the file goes to the row reader, for ``reason``."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class ArrowCsv:
-    """One file read with Arrow while every block qualifies, then with the row reader."""
+class ArrowCsv(ArrowBlocks):
+    """One CSV file read with Arrow while every block qualifies, then with the row reader."""
 
     def __init__(self, parser: CsvParser, item: Item, run: RunContext | None) -> None:
-        self.parser = parser
+        super().__init__(parser, item, run, parser.options.chunk_size)
         self.opts = parser.options
-        self.item = item
-        self.run = run
-        #: bytes before the first record (BOM, skipped lines, header), and lines they hold
-        self.head = b""
-        self.head_lines = 0
-        self.columns: tuple[str, ...] = ()
-        #: the file so far: bytes, records and lines before the block being read
-        self.offset = 0
-        self.records = 0
-        self.lines = 0
-
-    def chunks(self, stream: IO[bytes]) -> Iterator[Chunk]:
-        """The file's chunks: Arrow rows while blocks qualify, row lists from the first one that does not.
-
-        The next block is read and parsed in a second thread while the
-        current one's chunks are mapped: Arrow parses without the GIL, so on
-        two cores reading costs little more than mapping alone.
-        """
-        self.start = stream.read(BLOCK)
-        try:
-            pending = self._header(stream)
-        except _RowReader as fallback:
-            self._note(fallback.reason)
-            yield from self.parser.read_rows(prefixed(self.start, stream), self.item, None)
-            return
-        if not self.columns:
-            return
-        self.offset, self.lines = len(self.head), self.head_lines
-        blocks = _Blocks(pending, stream)
-        with ThreadPoolExecutor(1, thread_name_prefix="csv-read") as reader:
-            ahead = reader.submit(self._parsed, blocks)
-            while (parsed := ahead.result()) is not None:
-                block, table, lines = parsed
-                if isinstance(table, _RowReader):
-                    self._note(table.reason)
-                    yield from self._rest(block + blocks.pending, stream)
-                    return
-                ahead = reader.submit(self._parsed, blocks)
-                yield from self._chunked(table)
-                self.offset += len(block)
-                self.lines += lines
-
-    def _parsed(self, blocks: _Blocks) -> tuple[bytes, Any, int] | None:
-        """The next block with its table and lines, or with why the row reader takes it; None at the end."""
-        block = blocks.next()
-        if block is None:
-            return None
-        try:
-            return (block, *self._table(block))
-        except _RowReader as fallback:
-            return block, fallback, 0
-
-    def _note(self, reason: str) -> None:
-        if self.run is not None:
-            self.run.log.debug(
-                "csv read row by row from here", file=self.item.name, row=self.records + 1, reason=reason
-            )
 
     def _header(self, stream: IO[bytes]) -> bytes:
         """Read the BOM, skipped lines and header from the start; returns the bytes after them.
@@ -122,7 +53,7 @@ class ArrowCsv:
         while len(lines) < wanted:
             end = pending.find(b"\n", pos)
             if end < 0:
-                more = stream.read(BLOCK)
+                more = self._read(stream)
                 if not more:
                     raise _RowReader("the file ends within its header")
                 pending = self.start = pending + more
@@ -184,51 +115,6 @@ class ArrowCsv:
         if table.num_rows != lines:  # Arrow skipped blank lines, which the row reader counts
             raise _RowReader("a blank line")
         return table.rename_columns(list(self.columns)), lines
-
-    def _chunked(self, table: Any) -> Iterator[Chunk]:
-        size = self.opts.chunk_size
-        for at in range(0, table.num_rows, size):
-            part = table.slice(at, size)
-            n = part.num_rows
-            first = self.records + 1
-            positions = list(range(first, first + n))
-            line = self.lines + at + 1
-            yield Chunk(
-                self.item,
-                ArrowRows(part, table, at),  # type: ignore[arg-type]
-                positions,
-                self.columns,
-                list(range(line, line + n)),
-                text=True,
-            )
-            self.records += n
-
-    def _rest(self, pending: bytes, stream: IO[bytes]) -> Iterator[Chunk]:
-        """The file from the current block on, through the row reader, numbered as the file's own."""
-        part = ByteRange(self.item.file_uri, self.offset, 0, 2, 2, self.records, self.lines, header=self.head)
-        yield from self.parser.read_rows(prefixed(pending, stream), self.item, part)
-
-
-class _Blocks:
-    """A stream cut into blocks of whole lines (the last may lack its newline); ``pending`` holds what is left."""
-
-    def __init__(self, pending: bytes, stream: IO[bytes]) -> None:
-        self.pending = pending
-        self.stream = stream
-        self.eof = False
-
-    def next(self) -> bytes | None:
-        """The next block, or None at the end of the stream."""
-        while self.pending or not self.eof:
-            if not self.eof:
-                more = self.stream.read(BLOCK)
-                self.eof = not more
-                self.pending += more
-            cut = len(self.pending) if self.eof else self.pending.rfind(b"\n") + 1
-            if cut:
-                block, self.pending = self.pending[:cut], self.pending[cut:]
-                return block
-        return None
 
 
 def _irregular(data: bytes, quote: str) -> bool:

@@ -476,9 +476,9 @@ def test_parser_options_read_the_same_on_both_paths(options: dict[str, Any]) -> 
 
 
 def test_a_header_longer_than_a_block_is_read_whole_by_the_row_reader(monkeypatch: Any) -> None:
-    from engine.parsers import _csv_arrow
+    from engine.parsers import _arrow_blocks
 
-    monkeypatch.setattr(_csv_arrow, "BLOCK", 8)
+    monkeypatch.setattr(_arrow_blocks, "BLOCK", 8)
     mapping = _mapping({"v": {"source": "a", "resolver": "upper"}, "w": {"source": "long, quoted"}})
     data = b'a,"long, quoted",' + b"c" * 40 + b"\nx,y,z\n" + b"".join(b"r%d,s,t\n" % n for n in range(9))
     got = assert_same(_parser(), mapping, data)
@@ -486,9 +486,9 @@ def test_a_header_longer_than_a_block_is_read_whole_by_the_row_reader(monkeypatc
 
 
 def test_a_fallback_block_keeps_the_rows_and_lines_of_the_file(monkeypatch: Any) -> None:
-    from engine.parsers import _csv_arrow
+    from engine.parsers import _arrow_blocks
 
-    monkeypatch.setattr(_csv_arrow, "BLOCK", 64)
+    monkeypatch.setattr(_arrow_blocks, "BLOCK", 64)
     mapping = _mapping({"v": {"source": "a", "required": True, "resolver": "int"}})
     rows = [str(n) for n in range(40)]
     rows[30] = '"3,1"'  # a quote: that block and the rest go to the row reader
