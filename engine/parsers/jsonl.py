@@ -14,6 +14,12 @@ rejected without being held in memory. Numbers and repeated keys follow
 an object is rejected naming the field or key. A large file can be read in
 parts by several workers, cut at line ends; records keep the file's own
 line and record numbers.
+
+When the mapping can work on columns (``mapping.columnar``), a file is
+read with Arrow block by block where Arrow reads exactly what the row
+reader reads: lines that are all flat objects of text and nulls with the
+first line's keys in the same order (see :mod:`engine.parsers._jsonl_arrow`);
+from the first block that is not, the row reader takes over.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from typing_extensions import override
 from engine.contracts import ByteRange, Chunk, Item, Parser, ParseReject, RunContext
 from engine.jsonutil import non_finite
 from engine.parsers._json_values import Duplicate, duplicate_reason, number, object_pairs
+from engine.parsers._jsonl_arrow import ArrowJsonl
 from engine.parsers._parts import Cutter, ascii_compatible, renumbered
 from engine.parsers._text import normalise_encoding
 
@@ -63,6 +70,7 @@ class JsonlParser(Parser):
     summary = "JSON Lines: one JSON value per line"
     schema = SCHEMA
     Options = JsonlOptions
+    arrow_rows = True
 
     def __init__(self, options: JsonlOptions, *, path: str = "") -> None:
         super().__init__(options, path=path)
@@ -95,9 +103,29 @@ class JsonlParser(Parser):
 
     @override
     def parse(self, stream: IO[bytes], item: Item, run: RunContext | None = None) -> Iterator[Chunk]:
+        refused = self._arrow_refused(item)
+        if refused is None:
+            yield from ArrowJsonl(self, item, run).chunks(stream)
+            return
+        if self.columnar and run is not None:
+            run.log.debug("jsonl read row by row", file=item.name, reason=refused)
+        yield from self.read_rows(stream, item, item.range)
+
+    def _arrow_refused(self, item: Item) -> str | None:
+        """Why this file is not read with Arrow, or None when it is (see :mod:`engine.parsers._jsonl_arrow`)."""
+        if not self.columnar:
+            return "the mapping has no columnar form"
+        if item.range is not None:
+            return "the file is read in parts"
+        if self.encoding != "utf-8-sig":
+            return f"the encoding is {self.options.encoding}, not UTF-8"
+        return None
+
+    def read_rows(self, stream: IO[bytes], item: Item, part: ByteRange | None) -> Iterator[Chunk]:
+        """The row reader: chunks of dicts; ``part`` places ``stream`` in its file (record and line numbers)."""
         chunks = self._parse(stream, item)
-        if item.range is not None:  # a part: the file's own record and line numbers
-            chunks = renumbered(chunks, item.range.records_before, item.range.lines_before)
+        if part is not None:  # a part: the file's own record and line numbers
+            chunks = renumbered(chunks, part.records_before, part.lines_before)
         yield from chunks
 
     def _parse(self, stream: IO[bytes], item: Item) -> Iterator[Chunk]:
