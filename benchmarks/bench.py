@@ -10,6 +10,7 @@ kernel (wait4). Each size runs in its own process so peak memory is its own.
     python benchmarks/bench.py --mode fluent      # through fluent.batch to the emulator
     python benchmarks/bench.py --compare-sdk      # also the Fluent SDK on the same file (make bench-sdk)
     python benchmarks/bench.py --mode parquet     # through the file target to Parquet (a temp folder)
+    python benchmarks/bench.py --mode jsonl       # the same rows as JSON Lines (objects of text), parse + map
 
 Each size runs on both mapping paths (``"path": "columnar"``: Arrow columns,
 ``mapping.columnar: true``, the default; ``"path": "row"``: row by row), and
@@ -46,6 +47,7 @@ SPECS = {
     "csv": ROOT / "benchmarks" / "bench_csv.yaml",
     "fluent": ROOT / "benchmarks" / "bench_fluent.yaml",
     "parquet": ROOT / "benchmarks" / "bench_parquet.yaml",
+    "jsonl": ROOT / "benchmarks" / "bench_jsonl.yaml",
 }
 STATUSES = ("ACTIVE", "active", "INACTIVE", "Active")
 SDK_FOLDER = ROOT / "tests" / "emulator" / "sdk"
@@ -71,6 +73,22 @@ def generate(rows: int) -> Path:
                 f.write("".join(block))
                 block = []
         f.write("".join(block))
+    tmp.replace(path)
+    return folder
+
+
+def generate_jsonl(rows: int) -> Path:
+    """The CSV's rows as JSON Lines, one object of text per row in the header's key order (made once)."""
+    import csv
+
+    folder = generate(rows)
+    path = folder / f"bench_{rows}.jsonl"
+    if path.exists():
+        return folder
+    tmp = path.with_suffix(".partial")
+    with open(folder / f"bench_{rows}.csv", encoding="utf-8", newline="") as src, open(tmp, "w") as out:
+        for row in csv.DictReader(src):
+            out.write(json.dumps(row, separators=(",", ":")) + "\n")
     tmp.replace(path)
     return folder
 
@@ -124,7 +142,7 @@ PATHS = {"columnar": "true", "row": "false"}
 
 
 def run_once(mode: str, rows: int, path: str = "columnar") -> dict:
-    folder = generate(rows)
+    folder = generate_jsonl(rows) if mode == "jsonl" else generate(rows)
     columnar = ["--set", f"mapping.columnar={PATHS[path]}"]
     if mode == "fluent":
         emulator = EmulatorProcess()
