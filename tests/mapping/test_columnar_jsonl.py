@@ -162,3 +162,67 @@ def test_generated_files_are_the_same_on_both_paths(
         lines.insert(at, json.dumps(record, **dumps))
     data = "".join(line + ("\r\n" if crlf else "\n") for line in lines).encode()
     assert_same(_parser(), _mapping(FIELDS), data)
+
+
+def test_sources_the_lines_do_not_hold_are_missing_alike() -> None:
+    mapping = _mapping(
+        {
+            "gone": {"source": "c", "default": "NONE"},
+            "deep": {"source": "a.b"},
+            "whole": {
+                "source": "a",
+                "resolver": {"name": "concat", "args": {"paths": ["c", "b"], "sep": "-"}},
+            },
+            "n": {"value": 5},
+        }
+    )
+    got = assert_same(_parser(), mapping, PLAIN * 4)
+    assert got["arrow_chunks"] > 0 and len(got["out"]) == 8
+
+
+RUN = """
+version: 1
+name: out
+source: {type: local, path: inbox, pattern: "*.jsonl"}
+parser: {type: jsonl, chunk_size: 7}
+state: {dedupe: none}
+mapping:
+  fields:
+    skuRef: {source: sku, required: true, resolver: [trim, upper]}
+    qty: {source: qty, resolver: int}
+    price: {source: price, resolver: float}
+    note: {source: note}
+    type: {value: LAST_ON_HAND}
+target:
+  type: file
+  destination: {type: local, path: out}
+  name: "stock-{part:02d}.{ext}"
+  writer: jsonl
+  max_records: 25
+"""
+
+
+@pytest.mark.parametrize("odd", [None, 40], ids=["plain", "a number on line 40"])
+def test_a_run_writes_the_same_files_from_a_jsonl_input(tmp_path, write_spec, run_spec, odd) -> None:
+    rows: list[dict[str, Any]] = [
+        {
+            "sku": f" sku-{i:03d} ",
+            "qty": str(i * 7 - 20),
+            "price": f"{i}.5",
+            "note": [None, "é", "a\tb"][i % 3],
+        }
+        for i in range(1, 61)
+    ]
+    if odd is not None:
+        rows[odd - 1]["qty"] = odd
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "stock.jsonl").write_bytes(_jsonl(rows))
+    spec = write_spec(RUN)
+    outputs = []
+    for columnar in ("true", "false"):
+        out = tmp_path / columnar
+        report = run_spec(spec, overrides=[f"mapping.columnar={columnar}", f"target.destination.path={out}"])
+        outputs.append((report.counts["rejected"]["total"], {p.name: p.read_bytes() for p in out.iterdir()}))
+        if columnar == "true":
+            assert report.target["records_from_columns"] == (60 if odd is None else 0)
+    assert outputs[0] == outputs[1] and len(outputs[0][1]) == 3
