@@ -103,11 +103,13 @@ lock: $(STAMP)
 schemas: $(STAMP)
 	$(BIN)/engine schema --export schemas
 
-# parse + map (CSV → null target) at 100k and 1M rows, then the same CSV through fluent.batch to an emulator process
+# parse + map (CSV → null target) at 100k and 1M rows, then the same CSV through fluent.batch to an emulator process,
+# to Parquet through the file target, and the same rows as JSON Lines
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/bench.py --mode fluent
 	$(BIN)/python benchmarks/bench.py --mode parquet
+	$(BIN)/python benchmarks/bench.py --mode jsonl
 
 # the same csv run plus the public Fluent SDK parsing and mapping the 1M-row file, with the ratio
 bench-sdk: $(STAMP) test-sdk-setup

@@ -10,6 +10,7 @@ Outputs, mapping rejects with row and line, and parse rejects must be equal.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -226,3 +227,24 @@ def test_a_run_writes_the_same_files_from_a_jsonl_input(tmp_path, write_spec, ru
         if columnar == "true":
             assert report.target["records_from_columns"] == (60 if odd is None else 0)
     assert outputs[0] == outputs[1] and len(outputs[0][1]) == 3
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.text(max_size=4).filter(lambda k: k != "a"), max_size=3, unique=True),
+    st.integers(0, 3),
+    st.lists(st.lists(st.one_of(TEXT, st.none()), min_size=4, max_size=4), min_size=1, max_size=6),
+    st.booleans(),
+)
+def test_any_key_names_are_read_with_arrow_alike(
+    others: list[str], at: int, values: list[list[str | None]], ascii_only: bool
+) -> None:
+    keys = [*others[:at], "a", *others[at:]]
+    rows = [dict(zip(keys, row, strict=False)) for row in values]
+    mapping = _mapping(
+        {"v": {"source": "a", "resolver": ["trim", "upper"]}, "n": {"source": "a", "resolver": "int"}}
+    )
+    data = _jsonl(rows, ensure_ascii=ascii_only)
+    got = assert_same(_parser(), mapping, data)
+    if not re.search(rb"\\u[dD][89a-fA-F]", data):  # a surrogate escape (a character past U+FFFF) falls back
+        assert got["arrow_chunks"] > 0
