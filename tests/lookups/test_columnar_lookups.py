@@ -1,4 +1,4 @@
-"""Lookups on a chunk read with Arrow: the chunk stays columnar, and both mapping paths say the same.
+"""Lookups on a chunk read with Arrow (CSV or JSON Lines): the chunk stays columnar, and both paths say the same.
 
 The same input runs with ``mapping.columnar`` on and off; the output file,
 the rejects (lookup rejects with their key, mapping rejects of rows whose
@@ -17,8 +17,8 @@ import pytest
 SPEC = """
 version: 1
 name: priced
-source: {type: local, path: inbox, pattern: "*.csv"}
-parser: {type: csv, chunk_size: 20}
+source: {type: local, path: inbox, pattern: "*.%(input)s"}
+parser: {type: %(input)s, chunk_size: 20}
 lookups:
   price:
     type: file
@@ -64,6 +64,8 @@ def _write_inputs(root: Path) -> None:
         loc = "" if i % 37 == 0 else f"L{i % 3}"
         rows.append(f"{sku},{loc},{'x' if i % 53 == 0 and i < 100 else i}")
     (root / "inbox" / "stock.csv").write_text("\n".join(rows) + "\n")
+    objects = [dict(zip(("sku", "loc", "qty"), row.split(","), strict=True)) for row in rows[1:]]
+    (root / "inbox" / "stock.jsonl").write_text("".join(json.dumps(o) + "\n" for o in objects))
     prices = ["SKU,LOC,PRICE,CURRENCY"]
     for n in range(35):
         for loc in range(2):
@@ -74,10 +76,12 @@ def _write_inputs(root: Path) -> None:
     (root / "extra.jsonl").write_text("\n".join(json.dumps(e) for e in extra) + "\n")
 
 
-def _run(root: Path, write_spec: Any, run_spec: Any, *, columnar: bool, on_missing: str) -> dict[str, Any]:
+def _run(
+    root: Path, write_spec: Any, run_spec: Any, *, columnar: bool, on_missing: str, kind: str = "csv"
+) -> dict[str, Any]:
     out = root / ("columns" if columnar else "rows")
     spec = write_spec(
-        SPEC % {"columnar": str(columnar).lower(), "on_missing": on_missing, "out": out},
+        SPEC % {"columnar": str(columnar).lower(), "on_missing": on_missing, "out": out, "input": kind},
         name=f"spec-{columnar}.yaml",
     )
     report = run_spec(spec)
@@ -96,11 +100,14 @@ def _run(root: Path, write_spec: Any, run_spec: Any, *, columnar: bool, on_missi
     }
 
 
+@pytest.mark.parametrize("kind", ["csv", "jsonl"])
 @pytest.mark.parametrize("on_missing", ["reject", '"null"', "skip"])
-def test_lookups_on_columns_give_what_they_give_on_rows(tmp_path, write_spec, run_spec, on_missing) -> None:
+def test_lookups_on_columns_give_what_they_give_on_rows(
+    tmp_path, write_spec, run_spec, on_missing, kind
+) -> None:
     _write_inputs(tmp_path)
-    columns = _run(tmp_path, write_spec, run_spec, columnar=True, on_missing=on_missing)
-    rows = _run(tmp_path, write_spec, run_spec, columnar=False, on_missing=on_missing)
+    columns = _run(tmp_path, write_spec, run_spec, columnar=True, on_missing=on_missing, kind=kind)
+    rows = _run(tmp_path, write_spec, run_spec, columnar=False, on_missing=on_missing, kind=kind)
     assert rows["from_columns"] == 0 and columns["from_columns"] > 0
     for key in ("out", "rejects", "counts", "lookups"):
         assert columns[key] == rows[key], key
