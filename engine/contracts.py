@@ -194,8 +194,9 @@ class ParseReject:
 class ArrowRows(Sequence[list[Any]]):
     """A chunk's rows held as Arrow columns: a ``pyarrow.Table`` or record batch of flat columns.
 
-    A parser that reads with Arrow (CSV, when every guarantee of its row
-    reader holds, as text columns; Parquet batches of flat columns) hands its
+    A parser that reads with Arrow (CSV and JSON Lines, when every guarantee
+    of its row reader holds, as text columns; Parquet batches of flat
+    columns) hands its
     rows over in this form, so a mapping that has a
     columnar form (:mod:`engine.mapping.columnar`) works on whole columns.
     Everyone else sees what they always saw, rows of cells in column order:
