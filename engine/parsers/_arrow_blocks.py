@@ -14,7 +14,7 @@ says so.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any, ClassVar, Protocol
 
@@ -23,6 +23,23 @@ from engine.parsers._parts import prefixed
 
 #: bytes read at a time; a block is cut after its last full line
 BLOCK = 1 << 20
+
+
+def arrow_or_rows(
+    parser: Any,
+    reader: Callable[[], ArrowBlocks],
+    refused: str | None,
+    stream: IO[bytes],
+    item: Item,
+    run: RunContext | None,
+) -> Iterator[Chunk]:
+    """``item`` read by ``reader`` (with Arrow), or when ``refused`` says why not, by the parser's row reader."""
+    if refused is None:
+        yield from reader().chunks(stream)
+        return
+    if parser.columnar and run is not None:
+        run.log.debug(f"{parser.name} read row by row", file=item.name, reason=refused)
+    yield from parser.read_rows(stream, item, item.range)
 
 
 class RowReader(Exception):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import collections
 import csv
 import dataclasses
+import functools
 import io
 import itertools
 import operator
@@ -35,6 +36,7 @@ from typing_extensions import override
 
 from engine.contracts import ByteRange, Chunk, Item, Parser, ParseReject, RunContext
 from engine.errors import ParseError
+from engine.parsers._arrow_blocks import arrow_or_rows
 from engine.parsers._csv_arrow import ArrowCsv
 from engine.parsers._parts import Cutter, ascii_compatible, prefixed, renumbered
 from engine.parsers._text import BadBytes, normalise_encoding, open_text
@@ -157,13 +159,8 @@ class CsvParser(Parser):
 
     @override
     def parse(self, stream: IO[bytes], item: Item, run: RunContext | None = None) -> Iterator[Chunk]:
-        refused = self._arrow_refused(item)
-        if refused is None:
-            yield from ArrowCsv(self, item, run).chunks(stream)
-            return
-        if self.columnar and run is not None:
-            run.log.debug("csv read row by row", file=item.name, reason=refused)
-        yield from self.read_rows(stream, item, item.range)
+        reader = functools.partial(ArrowCsv, self, item, run)
+        yield from arrow_or_rows(self, reader, self._arrow_refused(item), stream, item, run)
 
     def _arrow_refused(self, item: Item) -> str | None:
         """Why this file is not read with Arrow, or None when it is (see :mod:`engine.parsers._csv_arrow`)."""

@@ -25,6 +25,7 @@ from the first block that is not, the row reader takes over.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Iterator
 from typing import IO, Any
@@ -33,6 +34,7 @@ from typing_extensions import override
 
 from engine.contracts import ByteRange, Chunk, Item, Parser, ParseReject, RunContext
 from engine.jsonutil import non_finite
+from engine.parsers._arrow_blocks import arrow_or_rows
 from engine.parsers._json_values import Duplicate, duplicate_reason, number, object_pairs
 from engine.parsers._jsonl_arrow import ArrowJsonl
 from engine.parsers._parts import Cutter, ascii_compatible, renumbered
@@ -103,13 +105,8 @@ class JsonlParser(Parser):
 
     @override
     def parse(self, stream: IO[bytes], item: Item, run: RunContext | None = None) -> Iterator[Chunk]:
-        refused = self._arrow_refused(item)
-        if refused is None:
-            yield from ArrowJsonl(self, item, run).chunks(stream)
-            return
-        if self.columnar and run is not None:
-            run.log.debug("jsonl read row by row", file=item.name, reason=refused)
-        yield from self.read_rows(stream, item, item.range)
+        reader = functools.partial(ArrowJsonl, self, item, run)
+        yield from arrow_or_rows(self, reader, self._arrow_refused(item), stream, item, run)
 
     def _arrow_refused(self, item: Item) -> str | None:
         """Why this file is not read with Arrow, or None when it is (see :mod:`engine.parsers._jsonl_arrow`)."""

@@ -217,20 +217,16 @@ class FileTarget(Target):
         columns = batch.columns
         if columns is None or self.partitioner is not None or self.max_bytes:
             return 0
-        limit = self.options.max_records
         start = 0
         while start < len(columns):
-            out = self._output(None, item)
-            room = len(columns) - start
-            if limit:
-                room = min(room, limit - out.count)
+            out, room = self._next(None, item, len(columns) - start)
             part = columns if room == len(columns) else columns.slice(start, start + room)
             if not out.writer.write_columns(part):
                 break
             out.add(item, room)
             self.from_columns += room
             start += room
-            if limit and out.count >= limit:
+            if self.options.max_records and out.count >= self.options.max_records:
                 self._finish(None)
         return start
 
@@ -238,10 +234,7 @@ class FileTarget(Target):
         limit, max_bytes = self.options.max_records, self.max_bytes
         start = 0
         while start < len(records):
-            out = self._output(key, item)
-            room = len(records) - start
-            if limit:
-                room = min(room, limit - out.count)
+            out, room = self._next(key, item, len(records) - start)
             if max_bytes:
                 room = min(room, out.room(max_bytes))
             part = records[start : start + room]
@@ -252,6 +245,12 @@ class FileTarget(Target):
             start += room
             if (limit and out.count >= limit) or (max_bytes and out.size() >= max_bytes):
                 self._finish(key)
+
+    def _next(self, key: str | None, item: Item, left: int) -> tuple[Output, int]:
+        """The file the next records go to, and how many of ``left`` it takes before ``max_records``."""
+        out = self._output(key, item)
+        limit = self.options.max_records
+        return out, min(left, limit - out.count) if limit else left
 
     def _output(self, key: str | None, item: Item | None) -> Output:
         out = self.open_files.get(key)

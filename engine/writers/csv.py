@@ -213,29 +213,29 @@ class CsvWriter(Writer):
 
 def _texts(columns: MappedColumns, column: MappedColumn) -> Any | None:
     """One column's cells as text (null: empty); None where a value would be flattened or has no cell."""
-    if column.is_constant:
-        values = [column.constant]
-    elif isinstance(column.data, list):
-        values = column.data
-    else:
-        data = columns.array(column)
+
+    def direct(data: Any) -> Any:
         if pa.types.is_string(data.type) or pa.types.is_large_string(data.type):
             return data.cast(pa.string())
         if pa.types.is_integer(data.type):
             return pc.cast(data, pa.string())
-        values = data.to_pylist()
-    if any(isinstance(v, dict) for v in values):
         return None
+
     try:
-        found = [_text(v) for v in values]
-    except (ValueError, TypeError, RecursionError):
+        return columns.converted(column, pa.string(), _text, direct)
+    except (_Flattened, ValueError, TypeError, RecursionError):
         return None
-    if column.is_constant:
-        return pa.repeat(pa.scalar(found[0], pa.string()), len(columns))
-    return pa.array(found, pa.string())
 
 
-def _text(value: Any) -> str:
+class _Flattened(Exception):
+    """An object value: :meth:`CsvWriter.write` flattens it into columns of its own."""
+
+
+def _text(value: Any) -> str | None:
     """The text the csv module writes for ``value`` as :meth:`CsvWriter.write` hands it over."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        raise _Flattened
     found = value if type(value) is str else cell(value)
     return found if type(found) is str else str(found)

@@ -192,12 +192,8 @@ class ParquetWriter(Writer):
 
     def _array(self, columns: MappedColumns, column: MappedColumn, conv: Any, kind: str, to: Any) -> Any:
         pa = self.pa
-        if column.is_constant:
-            values = [column.constant]
-        elif isinstance(column.data, list):
-            values = column.data
-        else:
-            data = columns.array(column)
+
+        def direct(data: Any) -> Any:
             if kind == "string" and (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
                 return data.cast(to)
             if kind != "json" and data.type == to:
@@ -207,12 +203,10 @@ class ParquetWriter(Writer):
                     return data.cast(to, safe=True)
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                     pass  # out of range or inexact: the values decide, one by one
-            values = data.to_pylist()
+            return None
+
         try:
-            converted = [conv(v) for v in values]
-            if column.is_constant:
-                return pa.repeat(pa.scalar(converted[0], to), len(columns))
-            return pa.array(converted, type=to)
+            return columns.converted(column, to, conv, direct)
         except (Refused, pa.ArrowException, ValueError, TypeError, OverflowError):
             return None
 

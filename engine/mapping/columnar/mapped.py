@@ -97,6 +97,27 @@ class MappedColumns:
         data = column.data
         return data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
 
+    def converted(
+        self, column: MappedColumn, to: Any, convert: Callable[[Any], Any], direct: Callable[[Any], Any]
+    ) -> Any:
+        """``column`` as an Arrow array of type ``to``, for a writer with its own value rules.
+
+        ``direct(array)`` may give the array straight from Arrow's (None: it
+        cannot); otherwise each value goes through ``convert`` (a constant
+        once). What ``convert`` raises, the caller catches.
+        """
+        if column.is_constant:
+            return pa.repeat(pa.scalar(convert(column.constant), to), self.count)
+        if isinstance(column.data, list):
+            values = column.data
+        else:
+            data = self.array(column)
+            found = direct(data)
+            if found is not None:
+                return found
+            values = data.to_pylist()
+        return pa.array([convert(v) for v in values], type=to)
+
     def arrays(self) -> list[Any]:
         """Every column as an Arrow array, in field order."""
         return [self.array(c) for c in self.columns]
