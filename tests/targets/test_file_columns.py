@@ -128,8 +128,8 @@ def test_text_files_from_columns_are_the_files_from_records(tmp_path, write_spec
     assert from_columns == 60
 
 
-def test_a_value_json_cannot_hold_is_written_from_records(tmp_path, write_spec, run_spec) -> None:
-    """NaN has no JSON form: the batches holding one go record by record and are rejected as before."""
+def test_a_value_json_cannot_hold_is_rejected_alike(tmp_path, write_spec, run_spec) -> None:
+    """NaN has no JSON form: the row holding one is rejected as before, the rest of its chunk from columns."""
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     (inbox / "stock.csv").write_text(_csv(nan_at=10), encoding="utf-8")
@@ -145,7 +145,7 @@ def test_a_value_json_cannot_hold_is_written_from_records(tmp_path, write_spec, 
     on, off = (tmp_path / "true" / "stock-01.jsonl"), (tmp_path / "false" / "stock-01.jsonl")
     assert on.read_bytes() == off.read_bytes()
     assert [r.counts["rejected"]["total"] for r in reports] == [1, 1]
-    assert reports[0].target["records_from_columns"] == 53  # the 7 of the batch with NaN went as records
+    assert reports[0].target["records_from_columns"] == reports[0].counts["written"] == 59
 
 
 def _same_tables(pairs) -> None:
@@ -165,11 +165,17 @@ def test_parquet_with_an_inferred_schema_from_columns(tmp_path, write_spec, run_
 
 
 def test_parquet_infers_from_columns_and_records_mixed_in_the_first_row_group(
-    tmp_path, write_spec, run_spec
+    tmp_path, write_spec, run_spec, monkeypatch
 ) -> None:
     """qty and ratio are empty in the first rows and first appear in the second chunk, ratio (row 9)
     before qty (row 11), and the third chunk comes as records: the columns are those of the records,
-    in their order."""
+    in their order.
+
+    A chunk with a row in doubt (the empty date of row 17) comes as records here, as it does when a
+    value the row path gave does not fit its column."""
+    from engine.mapping.columnar.chunks import ColumnarMapping
+
+    monkeypatch.setattr(ColumnarMapping, "_merged", lambda self, *args: None)
     target = FILE + "  writer: {type: parquet, row_group_size: 30}\n"
     pairs, from_columns = _both(
         tmp_path, write_spec, run_spec, target, blank_qty_to=9, blank_ratio_to=8, blank_day_at=17

@@ -108,7 +108,16 @@ class ColumnarMapping:
 
         if not doubt:
             return LateRecords(len(good), made, self._mapped(values, by_row, rows)), good, []
-        return self._with_doubtful(records, doubt, positions, context, file, made(), good)
+        more, more_at, rejects = self._doubtful(records, doubt, positions, context, file)
+        rows_of = good + more_at
+        order = sorted(range(len(rows_of)), key=rows_of.__getitem__)
+
+        def merged() -> list[dict[str, Any]]:
+            both = made() + more
+            return [both[n] for n in order]
+
+        columns = self._merged(values, by_row, keep, good, more, order)
+        return LateRecords(len(order), merged, columns), [rows_of[n] for n in order], rejects
 
     def _mapped(
         self, values: list[Value | None], by_row: dict[int, list[Any]] | None, rows: int
@@ -198,27 +207,62 @@ class ColumnarMapping:
             found[k] = column
         return found
 
-    def _with_doubtful(
+    def _doubtful(
         self,
         records: ArrowRows,
         doubt: list[int],
         positions: list[int],
         context: Mapping[str, Any],
         file: Mapping[str, Any],
-        out: list[dict[str, Any]],
-        good: list[int],
     ) -> tuple[list[dict[str, Any]], list[int], list[Any]]:
-        """The rows in doubt mapped by the row path, merged with the others in row order."""
+        """The rows in doubt mapped by the row path: their records, their row indexes, and the rejects."""
         rows = records.take(doubt).rows()
         more: list[dict[str, Any]] = []
         more_idx: list[int] = []
         rejects: list[Any] = []
         self.whole(rows, [positions[i] for i in doubt], context, file, more, more_idx, rejects)
-        merged = sorted(
-            [*zip(good, out, strict=True), *((doubt[j], o) for j, o in zip(more_idx, more, strict=True))],
-            key=lambda pair: pair[0],
-        )
-        return [o for _i, o in merged], [i for i, _o in merged], [(doubt[j], issues) for j, issues in rejects]
+        return more, [doubt[j] for j in more_idx], [(doubt[j], issues) for j, issues in rejects]
+
+    def _merged(
+        self,
+        values: list[Value | None],
+        by_row: dict[int, list[Any]] | None,
+        keep: Any,
+        good: list[int],
+        more: list[dict[str, Any]],
+        order: list[int],
+    ) -> MappedColumns | None:
+        """The columns of the rows mapped on columns and of those the row path mapped, in row order.
+
+        None when a value the row path gave does not fit its column as it is
+        (another type, another constant): the target then takes the records.
+        """
+        perm = pa.array(order, pa.int64())
+        columns: list[MappedColumn] = []
+        for k, (f, value) in enumerate(zip(self.fields, values, strict=True)):
+            tail = [_pick(o, f.target) for o in more]
+            if value is None:
+                assert by_row is not None
+                found = by_row[k]
+                both = [found[i] for i in good] + tail
+                column = MappedColumn(f.target, [both[n] for n in order])
+            elif value.is_constant:
+                if any(type(v) is not type(value.constant) or v != value.constant for v in tail):
+                    return None
+                column = MappedColumn(f.target, constant=value.constant, is_constant=True)
+            else:
+                head = pc.filter(value.data, keep)
+                head = head.combine_chunks() if isinstance(head, pa.ChunkedArray) else head
+                try:
+                    extra = pa.array(tail, type=head.type)
+                except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+                    return None
+                back = extra.to_pylist()
+                if back != tail or any(type(a) is not type(b) for a, b in zip(back, tail, strict=True)):
+                    return None
+                column = MappedColumn(f.target, pa.concat_arrays([head, extra]).take(perm))
+            columns.append(dataclasses.replace(column, always_present=f.always_present))
+        return MappedColumns(columns, len(order))
 
 
 def _answers_at(answers: list[Any], steps: tuple[Any, ...]) -> list[Any]:
