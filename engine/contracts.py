@@ -191,6 +191,10 @@ class ParseReject:
     locator: Any = None
 
 
+#: rows of an :class:`ArrowRows` made one at a time before all of them are made at once
+_PICKED_ALONE = 64
+
+
 class ArrowRows(Sequence[list[Any]]):
     """A chunk's rows held as Arrow columns: a ``pyarrow.Table`` or record batch of flat columns.
 
@@ -207,7 +211,7 @@ class ArrowRows(Sequence[list[Any]]):
     reshape. The chunk's ``columns`` name them last.
     """
 
-    __slots__ = ("_rows", "block", "extra", "offset", "table")
+    __slots__ = ("_picked", "_rows", "block", "extra", "offset", "table")
 
     def __init__(
         self, table: Any, block: Any = None, offset: int = 0, extra: dict[str, list[Any]] | None = None
@@ -218,6 +222,7 @@ class ArrowRows(Sequence[list[Any]]):
         self.offset = offset
         self.extra = extra or {}
         self._rows: list[list[Any]] | None = None
+        self._picked = 0
 
     def __len__(self) -> int:
         return int(self.table.num_rows)
@@ -231,6 +236,13 @@ class ArrowRows(Sequence[list[Any]]):
                     self.table.slice(start, max(0, stop - start)), self.block, self.offset + start, extra
                 )
             return self.rows()[i]
+        if self._rows is None and self._picked < _PICKED_ALONE:
+            # a few rows asked for one by one (a rejected record's original): no need to make them all
+            self._picked += 1
+            at = range(len(self))[i]
+            return [column[at].as_py() for column in self.table.columns] + [
+                v[at] for v in self.extra.values()
+            ]
         return self.rows()[i]
 
     def __iter__(self) -> Iterator[list[Any]]:
