@@ -25,6 +25,17 @@ from engine.parsers._parts import prefixed
 BLOCK = 1 << 20
 
 
+def refused_by_all(parser: Any, item: Item) -> str | None:
+    """Why no format reads ``item`` with Arrow (the mapping, a part of a file, the encoding), or None."""
+    if not parser.columnar:
+        return "the mapping has no columnar form"
+    if item.range is not None:
+        return "the file is read in parts"
+    if parser.encoding != "utf-8-sig":
+        return f"the encoding is {parser.options.encoding}, not UTF-8"
+    return None
+
+
 def arrow_or_rows(
     parser: Any,
     reader: Callable[[], ArrowBlocks],

@@ -36,7 +36,7 @@ from typing_extensions import override
 
 from engine.contracts import ByteRange, Chunk, Item, Parser, ParseReject, RunContext
 from engine.errors import ParseError
-from engine.parsers._arrow_blocks import arrow_or_rows
+from engine.parsers._arrow_blocks import arrow_or_rows, refused_by_all
 from engine.parsers._csv_arrow import ArrowCsv
 from engine.parsers._parts import Cutter, ascii_compatible, prefixed, renumbered
 from engine.parsers._text import BadBytes, normalise_encoding, open_text
@@ -165,12 +165,9 @@ class CsvParser(Parser):
     def _arrow_refused(self, item: Item) -> str | None:
         """Why this file is not read with Arrow, or None when it is (see :mod:`engine.parsers._csv_arrow`)."""
         opts = self.options
-        if not self.columnar:
-            return "the mapping has no columnar form"
-        if item.range is not None:
-            return "the file is read in parts"
-        if self.encoding != "utf-8-sig":
-            return f"the encoding is {opts.encoding}, not UTF-8"
+        common = refused_by_all(self, item)
+        if common is not None:
+            return common
         if opts.escape is not None or opts.sniff or opts.comment is not None:
             return "escape, sniff and comment need the row reader"
         return None

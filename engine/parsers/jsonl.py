@@ -34,7 +34,7 @@ from typing_extensions import override
 
 from engine.contracts import ByteRange, Chunk, Item, Parser, ParseReject, RunContext
 from engine.jsonutil import non_finite
-from engine.parsers._arrow_blocks import arrow_or_rows
+from engine.parsers._arrow_blocks import arrow_or_rows, refused_by_all
 from engine.parsers._json_values import Duplicate, duplicate_reason, number, object_pairs
 from engine.parsers._jsonl_arrow import ArrowJsonl
 from engine.parsers._parts import Cutter, ascii_compatible, renumbered
@@ -110,13 +110,7 @@ class JsonlParser(Parser):
 
     def _arrow_refused(self, item: Item) -> str | None:
         """Why this file is not read with Arrow, or None when it is (see :mod:`engine.parsers._jsonl_arrow`)."""
-        if not self.columnar:
-            return "the mapping has no columnar form"
-        if item.range is not None:
-            return "the file is read in parts"
-        if self.encoding != "utf-8-sig":
-            return f"the encoding is {self.options.encoding}, not UTF-8"
-        return None
+        return refused_by_all(self, item)
 
     def read_rows(self, stream: IO[bytes], item: Item, part: ByteRange | None) -> Iterator[Chunk]:
         """The row reader: chunks of dicts; ``part`` places ``stream`` in its file (record and line numbers)."""
