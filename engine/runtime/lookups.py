@@ -88,6 +88,8 @@ class LookupStage:
         self.getters: dict[str, list[Callable[[Any, Scope], Any]]] = {
             name: [compile_getter(parse_path(p)) for p in lk.parts.values()] for name, lk in lookups.items()
         }
+        #: each lookup's key parts as columns of a flat record (None: a part is a path into a value)
+        self.key_columns = {name: _simple_keys(lk) for name, lk in lookups.items()}
         self.caches = {name: _Cache(lk.cache_size) for name, lk in lookups.items()}
         self.counts: dict[str, collections.Counter[str]] = {
             name: collections.Counter({"found": 0, "not_found": 0, "fetched": 0, "cached": 0})
@@ -146,12 +148,11 @@ class LookupStage:
             return None
         found: dict[str, list[Key | None]] = {}
         names = set(records.table.column_names)
-        for name, lookup in self.lookups.items():
+        for name, keys in self.key_columns.items():
+            if keys is None:
+                return None
             parts: list[list[Any]] = []
-            for text in lookup.parts.values():
-                key = parse_path(text).simple_key
-                if key is None:
-                    return None
+            for key in keys:
                 parts.append(records.table.column(key).to_pylist() if key in names else [None] * len(records))
             found[name] = [_key_of(values) for values in zip(*parts, strict=True)]
         return found
@@ -265,6 +266,12 @@ def _attach(chunk: Chunk, answers: list[dict[str, Any]]) -> None:
     for record, found in zip(records, answers, strict=True):
         if isinstance(record, dict):
             record[LOOKUP_KEY] = found
+
+
+def _simple_keys(lookup: Lookup) -> list[str] | None:
+    """The columns a lookup's key parts read, when each is one (None: a part reads into a value)."""
+    keys = [parse_path(text).simple_key for text in lookup.parts.values()]
+    return None if any(k is None for k in keys) else [k for k in keys if k is not None]
 
 
 def _key_of(values: Sequence[Any]) -> Key | None:

@@ -30,8 +30,6 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
 from typing_extensions import override
 
 from engine.contracts import Writer
@@ -172,6 +170,9 @@ class CsvWriter(Writer):
         gives it; a batch with no cell to quote is joined by Arrow, else the
         csv module writes it.
         """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         if self.columns is None:
             return False  # the first record names the columns
         by_name = {".".join(c.target): c for c in columns.columns}
@@ -199,6 +200,8 @@ class CsvWriter(Writer):
 
     def _quoted(self, texts: Any) -> bool:
         """Whether the csv module would quote (or refuse) some cell of ``texts``."""
+        import pyarrow.compute as pc
+
         return any(
             pc.any(pc.match_substring(texts, special)).as_py()
             for special in (self.options.delimiter, '"', "\r", "\n", "\x00")
@@ -213,6 +216,8 @@ class CsvWriter(Writer):
 
 def _texts(columns: MappedColumns, column: MappedColumn) -> Any | None:
     """One column's cells as text (null: empty); None where a value would be flattened or has no cell."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
     def direct(data: Any) -> Any:
         if pa.types.is_string(data.type) or pa.types.is_large_string(data.type):
